@@ -1,0 +1,171 @@
+//! An enquiry from the public contact form.
+
+use crate::{EmailAddress, FieldErrors, PersonName, PhoneNumber, text::parse_text};
+
+/// How the person would like to be contacted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactPreference {
+    /// Reply by email.
+    Email,
+    /// Ring them.
+    Phone,
+}
+
+impl ContactPreference {
+    /// The stored and submitted form of the value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Phone => "phone",
+        }
+    }
+
+    /// Parse the stored or submitted form.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "email" => Some(Self::Email),
+            "phone" => Some(Self::Phone),
+            _ => None,
+        }
+    }
+}
+
+/// The raw fields of the contact form, exactly as submitted.
+#[derive(Debug, Clone, Default)]
+pub struct EnquiryForm<'a> {
+    /// "Your name".
+    pub name: &'a str,
+    /// "Email address".
+    pub email: &'a str,
+    /// "Phone number (optional)".
+    pub phone: &'a str,
+    /// `email` or `phone`.
+    pub contact_preference: &'a str,
+    /// "Your message".
+    pub message: &'a str,
+    /// The consent checkbox was ticked.
+    pub consent: bool,
+}
+
+/// A parsed, acceptable enquiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEnquiry {
+    /// Who is asking.
+    pub name: PersonName,
+    /// Where to reply.
+    pub email: EmailAddress,
+    /// Optional phone number.
+    pub phone: Option<PhoneNumber>,
+    /// How they prefer to be contacted.
+    pub contact_preference: ContactPreference,
+    /// What they wrote.
+    pub message: String,
+}
+
+/// Longest message accepted from the contact form.
+pub const MAX_MESSAGE_CHARS: usize = 3000;
+
+impl NewEnquiry {
+    /// Parse the form, collecting a message for every bad field.
+    pub fn parse(form: &EnquiryForm<'_>) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let name = errors.check("name", PersonName::parse(form.name));
+        let email = errors.check("email", EmailAddress::parse(form.email));
+        let phone = if form.phone.trim().is_empty() {
+            Some(None)
+        } else {
+            errors.check("phone", PhoneNumber::parse(form.phone).map(Some))
+        };
+        let contact_preference = match ContactPreference::parse(form.contact_preference) {
+            Some(ContactPreference::Phone) if matches!(phone, Some(None)) => {
+                errors.add(
+                    "phone",
+                    "Enter a phone number, or choose to be contacted by email",
+                );
+                None
+            }
+            Some(preference) => Some(preference),
+            None => {
+                errors.add(
+                    "contact_preference",
+                    "Choose how you would like me to contact you",
+                );
+                None
+            }
+        };
+        let message = if form.message.trim().is_empty() {
+            errors.add(
+                "message",
+                "Enter a short message, for example when you are usually free",
+            );
+            None
+        } else {
+            errors.check(
+                "message",
+                parse_text(form.message, "your message", MAX_MESSAGE_CHARS, true),
+            )
+        };
+        if !form.consent {
+            errors.add(
+                "consent",
+                "Tick the box to agree that I can keep your details to reply to you",
+            );
+        }
+        match (name, email, phone, contact_preference, message) {
+            (Some(name), Some(email), Some(phone), Some(contact_preference), Some(message))
+                if errors.is_empty() =>
+            {
+                Ok(Self { name, email, phone, contact_preference, message })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> EnquiryForm<'static> {
+        EnquiryForm {
+            name: "Sam Jones",
+            email: "sam@example.com",
+            phone: "",
+            contact_preference: "email",
+            message: "I'd like to talk about starting therapy.",
+            consent: true,
+        }
+    }
+
+    #[test]
+    fn accepts_a_good_enquiry() {
+        let enquiry = NewEnquiry::parse(&valid()).unwrap();
+        assert_eq!(enquiry.name.as_str(), "Sam Jones");
+        assert_eq!(enquiry.phone, None);
+        assert_eq!(enquiry.contact_preference, ContactPreference::Email);
+    }
+
+    #[test]
+    fn reports_every_bad_field() {
+        let form = EnquiryForm { consent: false, ..EnquiryForm::default() };
+        let errors = NewEnquiry::parse(&form).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|(field, _)| field).collect();
+        assert_eq!(fields, ["name", "email", "contact_preference", "message", "consent"]);
+    }
+
+    #[test]
+    fn phone_preference_needs_a_phone_number() {
+        let form = EnquiryForm { contact_preference: "phone", ..valid() };
+        let errors = NewEnquiry::parse(&form).unwrap_err();
+        assert!(errors.get("phone").unwrap().contains("phone number"));
+        let form = EnquiryForm { contact_preference: "phone", phone: "020 7946 0000", ..valid() };
+        assert!(NewEnquiry::parse(&form).is_ok());
+    }
+
+    #[test]
+    fn refuses_overlong_messages() {
+        let long = "a".repeat(MAX_MESSAGE_CHARS + 1);
+        let form = EnquiryForm { message: &long, ..valid() };
+        assert!(NewEnquiry::parse(&form).unwrap_err().get("message").is_some());
+    }
+}

@@ -1,0 +1,244 @@
+//! Enquiries and the outbox.
+
+use async_trait::async_trait;
+use domain::{ContactPreference, NewEnquiry};
+use jiff::Timestamp;
+use sqlx::sqlite::SqliteRow;
+use store::{
+    DashboardCounts, Enquiry, EnquiryId, EnquiryStore, MessageId, MessageStatus, NewMessage,
+    OutboxMessage, OutboxStore, PracticeId, StoreError, StoreResult,
+};
+
+use crate::{SqliteStore, convert::*, map_err, practice::get};
+
+fn enquiry_from_row(row: &SqliteRow) -> StoreResult<Enquiry> {
+    Ok(Enquiry {
+        id: EnquiryId::new(get(row, "id")?),
+        name: name(&get::<String>(row, "name")?)?,
+        email: email(&get::<String>(row, "email")?)?,
+        phone: phone(get(row, "phone")?)?,
+        contact_preference: ContactPreference::parse(&get::<String>(row, "contact_preference")?)
+            .ok_or_else(|| corrupt("contact preference"))?,
+        message: get(row, "message")?,
+        received_at: timestamp(get(row, "received_at")?)?,
+        handled_at: opt_timestamp(get(row, "handled_at")?)?,
+    })
+}
+
+fn message_from_row(row: &SqliteRow) -> StoreResult<OutboxMessage> {
+    Ok(OutboxMessage {
+        id: MessageId::new(get(row, "id")?),
+        practice: PracticeId::new(get(row, "practice_id")?),
+        message_id: get(row, "message_id")?,
+        kind: get(row, "kind")?,
+        to: email(&get::<String>(row, "recipient")?)?,
+        subject: get(row, "subject")?,
+        body_text: get(row, "body_text")?,
+        status: MessageStatus::parse(&get::<String>(row, "status")?).ok_or_else(|| corrupt("message status"))?,
+        attempts: u32_col(get(row, "attempts")?)?,
+        last_error: get(row, "last_error")?,
+        next_attempt_at: opt_timestamp(get(row, "next_attempt_at")?)?,
+        created_at: timestamp(get(row, "created_at")?)?,
+        sent_at: opt_timestamp(get(row, "sent_at")?)?,
+    })
+}
+
+/// A globally unique Message-ID, fixed when the message is queued so that retries carry the same one.
+fn new_message_id(practice: PracticeId, now: Timestamp, row_hint: i64) -> String {
+    let random: u64 = rand::random();
+    format!("<{}.{}.{row_hint}.{random:016x}@anteroom.invalid>", practice.get(), now.as_millisecond())
+}
+
+pub(crate) async fn insert_message(
+    tx: &mut sqlx::SqliteConnection,
+    practice: PracticeId,
+    message: &NewMessage,
+    now: Timestamp,
+) -> StoreResult<MessageId> {
+    let hint: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO outbox (practice_id, message_id, kind, recipient, subject, body_text, status, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
+    )
+    .bind(practice.get())
+    .bind(new_message_id(practice, now, hint))
+    .bind(&message.kind)
+    .bind(message.to.as_str())
+    .bind(&message.subject)
+    .bind(&message.body_text)
+    .bind(secs(now))
+    .bind(secs(now))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    Ok(MessageId::new(id))
+}
+
+#[async_trait]
+impl EnquiryStore for SqliteStore {
+    async fn create_enquiry(&self, practice: PracticeId, enquiry: &NewEnquiry, notification: &NewMessage, now: Timestamp) -> StoreResult<EnquiryId> {
+        let mut tx = self.write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO enquiries (practice_id, name, email, phone, contact_preference, message, received_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(practice.get())
+        .bind(enquiry.name.as_str())
+        .bind(enquiry.email.as_str())
+        .bind(enquiry.phone.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(enquiry.contact_preference.as_str())
+        .bind(&enquiry.message)
+        .bind(secs(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        insert_message(&mut tx, practice, notification, now).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(EnquiryId::new(id))
+    }
+
+    async fn enquiries(&self, practice: PracticeId) -> StoreResult<Vec<Enquiry>> {
+        let rows = sqlx::query("SELECT * FROM enquiries WHERE practice_id = ? ORDER BY handled_at IS NOT NULL, received_at DESC, id DESC")
+            .bind(practice.get())
+            .fetch_all(self.read())
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(enquiry_from_row).collect()
+    }
+
+    async fn enquiry(&self, practice: PracticeId, id: EnquiryId) -> StoreResult<Enquiry> {
+        let row = sqlx::query("SELECT * FROM enquiries WHERE practice_id = ? AND id = ?")
+            .bind(practice.get())
+            .bind(id.get())
+            .fetch_one(self.read())
+            .await
+            .map_err(map_err)?;
+        enquiry_from_row(&row)
+    }
+
+    async fn set_enquiry_handled(&self, practice: PracticeId, id: EnquiryId, handled: bool, now: Timestamp) -> StoreResult<()> {
+        let result = sqlx::query("UPDATE enquiries SET handled_at = ? WHERE practice_id = ? AND id = ?")
+            .bind(handled.then(|| secs(now)))
+            .bind(practice.get())
+            .bind(id.get())
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?;
+        if result.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn delete_enquiry(&self, practice: PracticeId, id: EnquiryId) -> StoreResult<()> {
+        let result = sqlx::query("DELETE FROM enquiries WHERE practice_id = ? AND id = ?")
+            .bind(practice.get())
+            .bind(id.get())
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?;
+        if result.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn dashboard_counts(&self, practice: PracticeId) -> StoreResult<DashboardCounts> {
+        let row = sqlx::query(
+            "SELECT
+                (SELECT COUNT(*) FROM enquiries WHERE practice_id = ?1 AND handled_at IS NULL) AS open_enquiries,
+                (SELECT COUNT(*) FROM articles WHERE practice_id = ?1 AND kind = 'article' AND published = 1) AS published_articles,
+                (SELECT COUNT(*) FROM articles WHERE practice_id = ?1 AND published = 0) AS draft_articles,
+                (SELECT COUNT(*) FROM outbox WHERE practice_id = ?1 AND status = 'pending') AS pending_messages,
+                (SELECT COUNT(*) FROM outbox WHERE practice_id = ?1 AND status = 'failed') AS failed_messages",
+        )
+        .bind(practice.get())
+        .fetch_one(self.read())
+        .await
+        .map_err(map_err)?;
+        let count = |column: &str| -> StoreResult<u64> { Ok(u64::try_from(get::<i64>(&row, column)?).unwrap_or(0)) };
+        Ok(DashboardCounts {
+            open_enquiries: count("open_enquiries")?,
+            published_articles: count("published_articles")?,
+            draft_articles: count("draft_articles")?,
+            pending_messages: count("pending_messages")?,
+            failed_messages: count("failed_messages")?,
+        })
+    }
+}
+
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    async fn enqueue(&self, practice: PracticeId, message: &NewMessage, now: Timestamp) -> StoreResult<MessageId> {
+        let mut tx = self.write().await?;
+        let id = insert_message(&mut tx, practice, message, now).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(id)
+    }
+
+    async fn outbox(&self, practice: PracticeId, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+        let rows = sqlx::query("SELECT * FROM outbox WHERE practice_id = ? ORDER BY created_at DESC, id DESC LIMIT ?")
+            .bind(practice.get())
+            .bind(i64::from(limit))
+            .fetch_all(self.read())
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(message_from_row).collect()
+    }
+
+    async fn due_messages(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+        let rows = sqlx::query(
+            "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+        )
+        .bind(secs(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(message_from_row).collect()
+    }
+
+    async fn mark_sent(&self, id: MessageId, now: Timestamp) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL
+             WHERE id = ?",
+        )
+        .bind(secs(now))
+        .bind(id.get())
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn mark_attempt_failed(&self, id: MessageId, error: &str, retry_at: Option<Timestamp>) -> StoreResult<()> {
+        let status = if retry_at.is_some() { "pending" } else { "failed" };
+        sqlx::query("UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?")
+            .bind(status)
+            .bind(error)
+            .bind(retry_at.map(secs))
+            .bind(id.get())
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn retry_message(&self, practice: PracticeId, id: MessageId, now: Timestamp) -> StoreResult<()> {
+        let result = sqlx::query(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = ? WHERE practice_id = ? AND id = ? AND status <> 'sent'",
+        )
+        .bind(secs(now))
+        .bind(practice.get())
+        .bind(id.get())
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?;
+        if result.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn pending_count(&self) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+            .fetch_one(self.read())
+            .await
+            .map_err(map_err)?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+}

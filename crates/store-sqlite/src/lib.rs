@@ -1,0 +1,180 @@
+//! The embedded SQLite backend: one file, WAL, `synchronous=FULL`, one writer.
+//!
+//! Writes go through a single-connection pool and begin `IMMEDIATE`, so a transaction
+//! that reads and then writes can never fail half-way with `SQLITE_BUSY`; reads use a
+//! separate pool and never wait for writers (WAL). All SQL of the SQLite backend lives here.
+#![forbid(unsafe_code)]
+
+mod articles;
+mod convert;
+mod enquiries;
+mod practice;
+mod staff;
+
+use std::{path::Path, str::FromStr, time::Duration};
+
+use sqlx::{
+    Sqlite, SqlitePool, Transaction,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+use store::{StoreError, StoreResult};
+
+/// Migrations, applied in order; `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_site.sql")];
+
+/// A practice database in one SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+/// How to open the database file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// The file must already exist (`serve`): a typo in a path must not start an empty practice.
+    Existing,
+    /// Create the file if it does not exist (`init`, `demo`, tests).
+    CreateIfMissing,
+}
+
+fn other(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Other(Box::new(error))
+}
+
+/// Map a sqlx error to a store error; unique violations become `Conflict` named by table.
+pub(crate) fn map_err(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            let message = db.message();
+            let rule = [
+                ("articles.", "article_slug"),
+                ("locations.", "location_slug"),
+                ("appointment_types.", "appointment_type_slug"),
+                ("users.", "user_email"),
+                ("outbox.", "outbox_message_id"),
+            ]
+            .iter()
+            .find(|(table, _)| message.contains(table))
+            .map_or("unique", |(_, rule)| rule);
+            StoreError::Conflict(rule)
+        }
+        _ => other(error),
+    }
+}
+
+impl SqliteStore {
+    /// Open (and if allowed, create) the database at `path`, then bring its schema up to date.
+    pub async fn open(path: &Path, mode: OpenMode) -> StoreResult<Self> {
+        if mode == OpenMode::Existing && !path.is_file() {
+            return Err(StoreError::NotFound);
+        }
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(other)?
+            .filename(path)
+            .create_if_missing(mode == OpenMode::CreateIfMissing)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("temp_store", "memory");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(map_err)?;
+        let store_migrations = Self::migrate(&writer).await;
+        store_migrations?;
+        let readers = std::thread::available_parallelism().map_or(4, |n| n.get().clamp(2, 8));
+        let reader = SqlitePoolOptions::new()
+            .max_connections(u32::try_from(readers).unwrap_or(4))
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(map_err)?;
+        Ok(Self { writer, reader })
+    }
+
+    async fn migrate(writer: &SqlitePool) -> StoreResult<()> {
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(writer)
+            .await
+            .map_err(map_err)?;
+        let applied = usize::try_from(version).unwrap_or(0);
+        if applied > MIGRATIONS.len() {
+            return Err(StoreError::Other(
+                format!("the database was written by a newer Anteroom (schema {applied}, this version knows {})", MIGRATIONS.len()).into(),
+            ));
+        }
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+            sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(map_err)?;
+            let bump = format!("PRAGMA user_version = {}", index + 1);
+            sqlx::raw_sql(sqlx::AssertSqlSafe(bump)).execute(&mut *tx).await.map_err(map_err)?;
+            tx.commit().await.map_err(map_err)?;
+        }
+        Ok(())
+    }
+
+    /// Begin a write transaction that holds the write lock from its first statement.
+    pub(crate) async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)
+    }
+
+    /// The pool for reads.
+    pub(crate) fn read(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    /// Write a consistent copy of the database to `target` (which must not exist).
+    pub async fn backup_to(&self, target: &Path) -> StoreResult<()> {
+        let target = target.to_str().ok_or_else(|| StoreError::Other("backup path is not valid UTF-8".into()))?;
+        sqlx::query("VACUUM INTO ?").bind(target).execute(&self.writer).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    /// Close both pools, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn conformance_story() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anteroom.db");
+        let store = SqliteStore::open(&path, OpenMode::CreateIfMissing).await.unwrap();
+        store::conformance::story(&store).await;
+    }
+
+    #[tokio::test]
+    async fn refuses_to_create_a_missing_file_when_serving() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("typo.db");
+        assert!(matches!(SqliteStore::open(&path, OpenMode::Existing).await, Err(StoreError::NotFound)));
+        assert!(!path.exists());
+    }
+
+    #[tokio::test]
+    async fn reopening_keeps_data_and_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anteroom.db");
+        let store = SqliteStore::open(&path, OpenMode::CreateIfMissing).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&store.writer).await.unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&store.writer).await.unwrap();
+        assert_eq!(sync, 2, "synchronous=FULL");
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&store.reader).await.unwrap();
+        assert_eq!(fk, 1);
+        store.close().await;
+        let again = SqliteStore::open(&path, OpenMode::Existing).await.unwrap();
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&again.writer).await.unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+    }
+}

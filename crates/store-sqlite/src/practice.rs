@@ -1,0 +1,408 @@
+//! Practice details, profile, locations, appointment types, links and FAQ.
+
+use async_trait::async_trait;
+use domain::{
+    Pence, Slug,
+    practice::{
+        AppointmentType, FaqEntry, Location, Policies, PracticeDetails, PracticeSetup,
+        PrivacySettings, SocialLink, TherapistProfile,
+    },
+};
+use jiff::Timestamp;
+use sqlx::{Row, sqlite::SqliteRow};
+use store::{Practice, PracticeId, PracticeStore, StoreError, StoreResult};
+
+use crate::{SqliteStore, convert::*, map_err};
+
+pub(crate) fn get<'r, T>(row: &'r SqliteRow, column: &str) -> StoreResult<T>
+where
+    T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+{
+    row.try_get(column).map_err(map_err)
+}
+
+fn practice_from_row(row: &SqliteRow) -> StoreResult<Practice> {
+    let details = PracticeDetails {
+        name: get(row, "name")?,
+        tagline: get(row, "tagline")?,
+        time_zone: get(row, "time_zone")?,
+        notify_email: email(&get::<String>(row, "notify_email")?)?,
+        public_phone: phone(get(row, "public_phone")?)?,
+        intro: get(row, "intro")?,
+        how_i_work: get(row, "how_i_work")?,
+    };
+    let therapist = TherapistProfile {
+        name: name(&get::<String>(row, "therapist_name")?)?,
+        title: get(row, "therapist_title")?,
+        professional_body: get(row, "professional_body")?,
+        registration: get(row, "registration")?,
+        qualifications: lines(&get::<String>(row, "qualifications")?),
+        languages: lines(&get::<String>(row, "languages")?),
+        about: get(row, "about")?,
+    };
+    let policies = Policies {
+        fees: get(row, "fees_text")?,
+        cancellation: get(row, "cancellation_text")?,
+        confidentiality: get(row, "confidentiality_text")?,
+    };
+    let privacy = PrivacySettings {
+        controller: get(row, "privacy_controller")?,
+        ico_registration: get(row, "ico_registration")?,
+        retention_years: u32_col(get(row, "retention_years")?)?,
+        extra: get(row, "privacy_extra")?,
+    };
+    Ok(Practice { id: PracticeId::new(get(row, "id")?), details, therapist, policies, privacy })
+}
+
+fn location_from_row(row: &SqliteRow) -> StoreResult<Location> {
+    Ok(Location {
+        slug: slug(&get::<String>(row, "slug")?)?,
+        name: get(row, "name")?,
+        online: get::<i64>(row, "online")? == 1,
+        address_lines: lines(&get::<String>(row, "address_lines")?),
+        postcode: postcode(get(row, "postcode")?)?,
+        latitude: get(row, "latitude")?,
+        longitude: get(row, "longitude")?,
+        summary: get(row, "summary")?,
+        getting_there: get(row, "getting_there")?,
+        accessibility: get(row, "accessibility")?,
+        building: get(row, "building")?,
+    })
+}
+
+async fn insert_location(
+    tx: &mut sqlx::SqliteConnection,
+    practice: PracticeId,
+    position: i64,
+    l: &Location,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO locations (practice_id, slug, position, name, online, address_lines, postcode,
+            latitude, longitude, summary, getting_there, accessibility, building)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(practice.get())
+    .bind(l.slug.as_str())
+    .bind(position)
+    .bind(&l.name)
+    .bind(i64::from(l.online))
+    .bind(l.address_lines.join("\n"))
+    .bind(l.postcode.as_ref().map(|p| p.as_str().to_owned()))
+    .bind(l.latitude)
+    .bind(l.longitude)
+    .bind(&l.summary)
+    .bind(&l.getting_there)
+    .bind(&l.accessibility)
+    .bind(&l.building)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+async fn insert_links(tx: &mut sqlx::SqliteConnection, practice: PracticeId, links: &[SocialLink]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM social_links WHERE practice_id = ?")
+        .bind(practice.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    for (position, link) in (0_i64..).zip(links) {
+        sqlx::query("INSERT INTO social_links (practice_id, position, label, url) VALUES (?, ?, ?, ?)")
+            .bind(practice.get())
+            .bind(position)
+            .bind(&link.label)
+            .bind(&link.url)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+async fn insert_faq(tx: &mut sqlx::SqliteConnection, practice: PracticeId, entries: &[FaqEntry]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM faq_entries WHERE practice_id = ?")
+        .bind(practice.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    for (position, entry) in (0_i64..).zip(entries) {
+        sqlx::query("INSERT INTO faq_entries (practice_id, position, question, answer) VALUES (?, ?, ?, ?)")
+            .bind(practice.get())
+            .bind(position)
+            .bind(&entry.question)
+            .bind(&entry.answer)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+fn affected(result: sqlx::sqlite::SqliteQueryResult) -> StoreResult<()> {
+    if result.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+#[async_trait]
+impl PracticeStore for SqliteStore {
+    async fn create_practice(&self, setup: &PracticeSetup, now: Timestamp) -> StoreResult<PracticeId> {
+        let mut tx = self.write().await?;
+        let d = &setup.details;
+        let t = &setup.therapist;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO practices (name, tagline, time_zone, notify_email, public_phone, intro, how_i_work,
+                therapist_name, therapist_title, professional_body, registration, qualifications, languages, about,
+                fees_text, cancellation_text, confidentiality_text,
+                privacy_controller, ico_registration, retention_years, privacy_extra, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&d.name)
+        .bind(&d.tagline)
+        .bind(&d.time_zone)
+        .bind(d.notify_email.as_str())
+        .bind(d.public_phone.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(&d.intro)
+        .bind(&d.how_i_work)
+        .bind(t.name.as_str())
+        .bind(&t.title)
+        .bind(&t.professional_body)
+        .bind(&t.registration)
+        .bind(t.qualifications.join("\n"))
+        .bind(t.languages.join("\n"))
+        .bind(&t.about)
+        .bind(&setup.policies.fees)
+        .bind(&setup.policies.cancellation)
+        .bind(&setup.policies.confidentiality)
+        .bind(&setup.privacy.controller)
+        .bind(&setup.privacy.ico_registration)
+        .bind(i64::from(setup.privacy.retention_years))
+        .bind(&setup.privacy.extra)
+        .bind(secs(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let practice = PracticeId::new(id);
+        for (position, location) in (0_i64..).zip(&setup.locations) {
+            insert_location(&mut tx, practice, position, location).await?;
+        }
+        for (position, kind) in (0_i64..).zip(&setup.appointment_types) {
+            sqlx::query(
+                "INSERT INTO appointment_types (practice_id, slug, position, name, minutes, fee_pence, description)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(kind.slug.as_str())
+            .bind(position)
+            .bind(&kind.name)
+            .bind(i64::from(kind.minutes))
+            .bind(i64::from(kind.fee.get()))
+            .bind(&kind.description)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        insert_links(&mut tx, practice, &setup.social_links).await?;
+        insert_faq(&mut tx, practice, &setup.faq).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(practice)
+    }
+
+    async fn first_practice(&self) -> StoreResult<Option<PracticeId>> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM practices ORDER BY id LIMIT 1")
+            .fetch_optional(self.read())
+            .await
+            .map_err(map_err)?;
+        Ok(id.map(PracticeId::new))
+    }
+
+    async fn practice(&self, practice: PracticeId) -> StoreResult<Practice> {
+        let row = sqlx::query("SELECT * FROM practices WHERE id = ?")
+            .bind(practice.get())
+            .fetch_one(self.read())
+            .await
+            .map_err(map_err)?;
+        practice_from_row(&row)
+    }
+
+    async fn update_details(&self, practice: PracticeId, d: &PracticeDetails) -> StoreResult<()> {
+        let result = sqlx::query(
+            "UPDATE practices SET name = ?, tagline = ?, time_zone = ?, notify_email = ?, public_phone = ?,
+                intro = ?, how_i_work = ? WHERE id = ?",
+        )
+        .bind(&d.name)
+        .bind(&d.tagline)
+        .bind(&d.time_zone)
+        .bind(d.notify_email.as_str())
+        .bind(d.public_phone.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(&d.intro)
+        .bind(&d.how_i_work)
+        .bind(practice.get())
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?;
+        affected(result)
+    }
+
+    async fn update_therapist(&self, practice: PracticeId, t: &TherapistProfile) -> StoreResult<()> {
+        let result = sqlx::query(
+            "UPDATE practices SET therapist_name = ?, therapist_title = ?, professional_body = ?, registration = ?,
+                qualifications = ?, languages = ?, about = ? WHERE id = ?",
+        )
+        .bind(t.name.as_str())
+        .bind(&t.title)
+        .bind(&t.professional_body)
+        .bind(&t.registration)
+        .bind(t.qualifications.join("\n"))
+        .bind(t.languages.join("\n"))
+        .bind(&t.about)
+        .bind(practice.get())
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?;
+        affected(result)
+    }
+
+    async fn update_policies(&self, practice: PracticeId, p: &Policies) -> StoreResult<()> {
+        let result = sqlx::query(
+            "UPDATE practices SET fees_text = ?, cancellation_text = ?, confidentiality_text = ? WHERE id = ?",
+        )
+        .bind(&p.fees)
+        .bind(&p.cancellation)
+        .bind(&p.confidentiality)
+        .bind(practice.get())
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?;
+        affected(result)
+    }
+
+    async fn update_privacy(&self, practice: PracticeId, p: &PrivacySettings) -> StoreResult<()> {
+        let result = sqlx::query(
+            "UPDATE practices SET privacy_controller = ?, ico_registration = ?, retention_years = ?, privacy_extra = ?
+             WHERE id = ?",
+        )
+        .bind(&p.controller)
+        .bind(&p.ico_registration)
+        .bind(i64::from(p.retention_years))
+        .bind(&p.extra)
+        .bind(practice.get())
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?;
+        affected(result)
+    }
+
+    async fn locations(&self, practice: PracticeId) -> StoreResult<Vec<Location>> {
+        let rows = sqlx::query("SELECT * FROM locations WHERE practice_id = ? ORDER BY position, id")
+            .bind(practice.get())
+            .fetch_all(self.read())
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(location_from_row).collect()
+    }
+
+    async fn save_location(&self, practice: PracticeId, existing: Option<&Slug>, location: &Location) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let position: i64 = match existing {
+            Some(slug) => {
+                let position: Option<i64> =
+                    sqlx::query_scalar("SELECT position FROM locations WHERE practice_id = ? AND slug = ?")
+                        .bind(practice.get())
+                        .bind(slug.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                let position = position.ok_or(StoreError::NotFound)?;
+                sqlx::query("DELETE FROM locations WHERE practice_id = ? AND slug = ?")
+                    .bind(practice.get())
+                    .bind(slug.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                position
+            }
+            None => sqlx::query_scalar("SELECT COALESCE(MAX(position) + 1, 0) FROM locations WHERE practice_id = ?")
+                .bind(practice.get())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_err)?,
+        };
+        insert_location(&mut tx, practice, position, location).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn delete_location(&self, practice: PracticeId, slug: &Slug) -> StoreResult<()> {
+        let result = sqlx::query("DELETE FROM locations WHERE practice_id = ? AND slug = ?")
+            .bind(practice.get())
+            .bind(slug.as_str())
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?;
+        affected(result)
+    }
+
+    async fn appointment_types(&self, practice: PracticeId) -> StoreResult<Vec<AppointmentType>> {
+        let rows = sqlx::query("SELECT * FROM appointment_types WHERE practice_id = ? ORDER BY position, id")
+            .bind(practice.get())
+            .fetch_all(self.read())
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(AppointmentType {
+                    slug: slug(&get::<String>(row, "slug")?)?,
+                    name: get(row, "name")?,
+                    minutes: u32_col(get(row, "minutes")?)?,
+                    fee: Pence::new(u32_col(get(row, "fee_pence")?)?),
+                    description: get(row, "description")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn update_appointment_type(&self, practice: PracticeId, kind: &AppointmentType) -> StoreResult<()> {
+        let result = sqlx::query(
+            "UPDATE appointment_types SET name = ?, minutes = ?, fee_pence = ?, description = ?
+             WHERE practice_id = ? AND slug = ?",
+        )
+        .bind(&kind.name)
+        .bind(i64::from(kind.minutes))
+        .bind(i64::from(kind.fee.get()))
+        .bind(&kind.description)
+        .bind(practice.get())
+        .bind(kind.slug.as_str())
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?;
+        affected(result)
+    }
+
+    async fn social_links(&self, practice: PracticeId) -> StoreResult<Vec<SocialLink>> {
+        let rows = sqlx::query("SELECT label, url FROM social_links WHERE practice_id = ? ORDER BY position")
+            .bind(practice.get())
+            .fetch_all(self.read())
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(|row| Ok(SocialLink { label: get(row, "label")?, url: get(row, "url")? })).collect()
+    }
+
+    async fn replace_social_links(&self, practice: PracticeId, links: &[SocialLink]) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        insert_links(&mut tx, practice, links).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn faq(&self, practice: PracticeId) -> StoreResult<Vec<FaqEntry>> {
+        let rows = sqlx::query("SELECT question, answer FROM faq_entries WHERE practice_id = ? ORDER BY position")
+            .bind(practice.get())
+            .fetch_all(self.read())
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(|row| Ok(FaqEntry { question: get(row, "question")?, answer: get(row, "answer")? })).collect()
+    }
+
+    async fn replace_faq(&self, practice: PracticeId, entries: &[FaqEntry]) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        insert_faq(&mut tx, practice, entries).await?;
+        tx.commit().await.map_err(map_err)
+    }
+}

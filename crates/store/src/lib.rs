@@ -1,0 +1,166 @@
+//! The storage boundary: what Anteroom asks of a database, with no SQL in sight.
+//!
+//! Each backend (`store-sqlite` now, `store-postgres` for hosted mode later) implements
+//! [`Store`] and runs the same [`conformance`] story in its tests. Everything above this
+//! crate holds an `Arc<dyn Store>` and never knows which database it talks to. Every method
+//! that touches a practice's data takes that practice's [`PracticeId`].
+#![forbid(unsafe_code)]
+
+pub mod conformance;
+mod model;
+
+pub use model::*;
+
+use async_trait::async_trait;
+use domain::{
+    ArticleDraft, NewEnquiry, Slug,
+    practice::{
+        AppointmentType, FaqEntry, Location, Policies, PracticeDetails, PracticeSetup,
+        PrivacySettings, SocialLink, TherapistProfile,
+    },
+};
+use jiff::Timestamp;
+
+/// What can go wrong in storage, in terms the layers above can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing asked for does not exist (or belongs to another practice).
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was broken; the string names the rule, e.g. `article_slug`.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// Anything else: the database is unreachable, full, corrupt…
+    #[error("storage failure: {0}")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Result of a storage call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The practice's own settings and public profile.
+#[async_trait]
+pub trait PracticeStore: Send + Sync {
+    /// Create a practice from a checked setup, all or nothing.
+    async fn create_practice(&self, setup: &PracticeSetup, now: Timestamp) -> StoreResult<PracticeId>;
+    /// The first (in single-practice mode, the only) practice.
+    async fn first_practice(&self) -> StoreResult<Option<PracticeId>>;
+    /// Details, profile, policies and privacy settings.
+    async fn practice(&self, practice: PracticeId) -> StoreResult<Practice>;
+    /// Replace the practice details.
+    async fn update_details(&self, practice: PracticeId, details: &PracticeDetails) -> StoreResult<()>;
+    /// Replace the therapist's profile.
+    async fn update_therapist(&self, practice: PracticeId, profile: &TherapistProfile) -> StoreResult<()>;
+    /// Replace the fees, cancellation and confidentiality texts.
+    async fn update_policies(&self, practice: PracticeId, policies: &Policies) -> StoreResult<()>;
+    /// Replace the privacy settings.
+    async fn update_privacy(&self, practice: PracticeId, privacy: &PrivacySettings) -> StoreResult<()>;
+    /// Locations in display order.
+    async fn locations(&self, practice: PracticeId) -> StoreResult<Vec<Location>>;
+    /// Add a location (`existing = None`) or replace the one with slug `existing`.
+    /// A slug already used by another location is `Conflict("location_slug")`.
+    async fn save_location(&self, practice: PracticeId, existing: Option<&Slug>, location: &Location) -> StoreResult<()>;
+    /// Remove a location.
+    async fn delete_location(&self, practice: PracticeId, slug: &Slug) -> StoreResult<()>;
+    /// Appointment types in display order.
+    async fn appointment_types(&self, practice: PracticeId) -> StoreResult<Vec<AppointmentType>>;
+    /// Replace the appointment type with this slug (it must exist).
+    async fn update_appointment_type(&self, practice: PracticeId, kind: &AppointmentType) -> StoreResult<()>;
+    /// Links shown in the footer.
+    async fn social_links(&self, practice: PracticeId) -> StoreResult<Vec<SocialLink>>;
+    /// Replace all the links at once.
+    async fn replace_social_links(&self, practice: PracticeId, links: &[SocialLink]) -> StoreResult<()>;
+    /// FAQ entries in order.
+    async fn faq(&self, practice: PracticeId) -> StoreResult<Vec<FaqEntry>>;
+    /// Replace all FAQ entries at once.
+    async fn replace_faq(&self, practice: PracticeId, entries: &[FaqEntry]) -> StoreResult<()>;
+}
+
+/// Articles and approach pages.
+#[async_trait]
+pub trait ArticleStore: Send + Sync {
+    /// Add an article; a slug in use for the same kind is `Conflict("article_slug")`.
+    async fn create_article(&self, practice: PracticeId, kind: ArticleKind, draft: &ArticleDraft, position: i64, now: Timestamp) -> StoreResult<ArticleId>;
+    /// Replace an article's content.
+    async fn update_article(&self, practice: PracticeId, id: ArticleId, draft: &ArticleDraft, now: Timestamp) -> StoreResult<()>;
+    /// Delete an article.
+    async fn delete_article(&self, practice: PracticeId, id: ArticleId) -> StoreResult<()>;
+    /// One article by id, published or not.
+    async fn article(&self, practice: PracticeId, id: ArticleId) -> StoreResult<Article>;
+    /// One published article by slug.
+    async fn published_article(&self, practice: PracticeId, kind: ArticleKind, slug: &Slug) -> StoreResult<Article>;
+    /// One article of any status by slug (for import).
+    async fn article_by_slug(&self, practice: PracticeId, kind: ArticleKind, slug: &Slug) -> StoreResult<Option<Article>>;
+    /// A page of published articles, newest first (approaches: by position), and the total count.
+    async fn published_articles(&self, practice: PracticeId, kind: ArticleKind, page: Page) -> StoreResult<(Vec<ArticleSummary>, u64)>;
+    /// Every article and approach page, drafts included, newest change first.
+    async fn all_articles(&self, practice: PracticeId) -> StoreResult<Vec<ArticleSummary>>;
+    /// Tags on published articles with how many articles carry each, alphabetical.
+    async fn tags(&self, practice: PracticeId) -> StoreResult<Vec<TagCount>>;
+    /// Published articles with a tag, newest first.
+    async fn articles_tagged(&self, practice: PracticeId, tag: &Slug) -> StoreResult<Vec<ArticleSummary>>;
+    /// Published articles sharing the most tags with this one.
+    async fn related_articles(&self, practice: PracticeId, id: ArticleId, limit: u32) -> StoreResult<Vec<ArticleSummary>>;
+}
+
+/// Enquiries and the email outbox.
+#[async_trait]
+pub trait EnquiryStore: Send + Sync {
+    /// Store an enquiry and, in the same transaction, the therapist's notification.
+    async fn create_enquiry(&self, practice: PracticeId, enquiry: &NewEnquiry, notification: &NewMessage, now: Timestamp) -> StoreResult<EnquiryId>;
+    /// Enquiries, newest first.
+    async fn enquiries(&self, practice: PracticeId) -> StoreResult<Vec<Enquiry>>;
+    /// One enquiry.
+    async fn enquiry(&self, practice: PracticeId, id: EnquiryId) -> StoreResult<Enquiry>;
+    /// Mark an enquiry handled or not.
+    async fn set_enquiry_handled(&self, practice: PracticeId, id: EnquiryId, handled: bool, now: Timestamp) -> StoreResult<()>;
+    /// Delete an enquiry for good.
+    async fn delete_enquiry(&self, practice: PracticeId, id: EnquiryId) -> StoreResult<()>;
+    /// Counts for the dashboard.
+    async fn dashboard_counts(&self, practice: PracticeId) -> StoreResult<DashboardCounts>;
+}
+
+/// The outbox, read by the delivery worker and the back office.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Queue a message on its own.
+    async fn enqueue(&self, practice: PracticeId, message: &NewMessage, now: Timestamp) -> StoreResult<MessageId>;
+    /// The practice's messages, newest first.
+    async fn outbox(&self, practice: PracticeId, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
+    /// Messages due for a delivery attempt (any practice), oldest first.
+    async fn due_messages(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
+    /// Record a successful delivery.
+    async fn mark_sent(&self, id: MessageId, now: Timestamp) -> StoreResult<()>;
+    /// Record a failed attempt; `retry_at = None` gives up.
+    async fn mark_attempt_failed(&self, id: MessageId, error: &str, retry_at: Option<Timestamp>) -> StoreResult<()>;
+    /// Put a message back in the queue now (the "Retry" button).
+    async fn retry_message(&self, practice: PracticeId, id: MessageId, now: Timestamp) -> StoreResult<()>;
+    /// How many messages wait for delivery (any practice).
+    async fn pending_count(&self) -> StoreResult<u64>;
+}
+
+/// Staff accounts and their signed-in sessions.
+#[async_trait]
+pub trait StaffStore: Send + Sync {
+    /// Add a staff account; an email in use is `Conflict("user_email")`.
+    async fn create_user(&self, practice: PracticeId, user: &NewUser, now: Timestamp) -> StoreResult<UserId>;
+    /// Replace a user's password hash, found by email.
+    async fn set_password(&self, email: &domain::EmailAddress, password_hash: &str) -> StoreResult<()>;
+    /// A user by email.
+    async fn user_by_email(&self, email: &domain::EmailAddress) -> StoreResult<Option<User>>;
+    /// Start a session, stored by the hash of its token.
+    async fn create_session(&self, token_hash: &[u8], user: UserId, now: Timestamp) -> StoreResult<()>;
+    /// The session and its user, if it exists.
+    async fn session(&self, token_hash: &[u8]) -> StoreResult<Option<(StaffSession, User)>>;
+    /// Note activity on a session.
+    async fn touch_session(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<()>;
+    /// End a session.
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
+    /// End every session of a user (after a password reset).
+    async fn delete_user_sessions(&self, user: UserId) -> StoreResult<()>;
+}
+
+/// Everything Anteroom stores.
+pub trait Store: PracticeStore + ArticleStore + EnquiryStore + OutboxStore + StaffStore {}
+
+impl<T: PracticeStore + ArticleStore + EnquiryStore + OutboxStore + StaffStore> Store for T {}

@@ -1,0 +1,260 @@
+//! Rows as the layers above see them.
+
+use domain::{
+    ContactPreference, EmailAddress, PersonName, PhoneNumber, Slug,
+    practice::{Policies, PracticeDetails, PrivacySettings, TherapistProfile},
+};
+use jiff::{Timestamp, civil::Date};
+use serde::Serialize;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(i64);
+
+        impl $name {
+            /// Wrap a database id.
+            pub const fn new(id: i64) -> Self {
+                Self(id)
+            }
+            /// The database id.
+            pub const fn get(self) -> i64 {
+                self.0
+            }
+            /// Parse an id from a URL segment.
+            pub fn parse(raw: &str) -> Option<Self> {
+                raw.parse::<i64>().ok().filter(|id| *id > 0).map(Self)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(/// A practice (the tenant).
+    PracticeId);
+id_type!(/// An article or approach page.
+    ArticleId);
+id_type!(/// An enquiry.
+    EnquiryId);
+id_type!(/// An outbox message.
+    MessageId);
+id_type!(/// A staff account.
+    UserId);
+
+/// The practice's settings and profile, read together for every public page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Practice {
+    pub id: PracticeId,
+    pub details: PracticeDetails,
+    pub therapist: TherapistProfile,
+    pub policies: Policies,
+    pub privacy: PrivacySettings,
+}
+
+/// Articles are the blog; approach pages explain each way of working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArticleKind {
+    Article,
+    Approach,
+}
+
+impl ArticleKind {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Article => "article",
+            Self::Approach => "approach",
+        }
+    }
+    /// Parse the stored form.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "article" => Some(Self::Article),
+            "approach" => Some(Self::Approach),
+            _ => None,
+        }
+    }
+}
+
+/// A full article.
+#[derive(Debug, Clone, Serialize)]
+pub struct Article {
+    pub id: ArticleId,
+    pub kind: ArticleKind,
+    pub slug: Slug,
+    pub title: String,
+    pub summary: String,
+    pub body: String,
+    pub tags: Vec<Slug>,
+    pub published: bool,
+    pub date: Date,
+    pub position: i64,
+    pub updated_at: Timestamp,
+}
+
+/// An article in a listing.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArticleSummary {
+    pub id: ArticleId,
+    pub kind: ArticleKind,
+    pub slug: Slug,
+    pub title: String,
+    pub summary: String,
+    pub tags: Vec<Slug>,
+    pub published: bool,
+    pub date: Date,
+    pub reading_minutes: u32,
+    pub updated_at: Timestamp,
+}
+
+/// A tag and how many published articles carry it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TagCount {
+    pub tag: Slug,
+    pub count: u64,
+}
+
+/// Which slice of a listing to read.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// 1-based page number.
+    pub number: u32,
+    /// Items per page.
+    pub size: u32,
+}
+
+impl Page {
+    /// Everything on one page.
+    pub const ALL: Page = Page { number: 1, size: u32::MAX };
+
+    /// Rows to skip.
+    pub fn offset(self) -> u64 {
+        u64::from(self.number.saturating_sub(1)) * u64::from(self.size)
+    }
+}
+
+/// A stored enquiry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Enquiry {
+    pub id: EnquiryId,
+    pub name: PersonName,
+    pub email: EmailAddress,
+    pub phone: Option<PhoneNumber>,
+    #[serde(serialize_with = "contact_preference")]
+    pub contact_preference: ContactPreference,
+    pub message: String,
+    pub received_at: Timestamp,
+    pub handled_at: Option<Timestamp>,
+}
+
+fn contact_preference<S: serde::Serializer>(value: &ContactPreference, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(value.as_str())
+}
+
+/// An email to be sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    /// What caused it, e.g. `enquiry_notification` (shown in the back office).
+    pub kind: String,
+    /// Recipient address.
+    pub to: EmailAddress,
+    pub subject: String,
+    pub body_text: String,
+}
+
+/// Where a message is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    /// Waiting for (another) delivery attempt.
+    Pending,
+    /// Accepted by the SMTP server.
+    Sent,
+    /// Given up after repeated failures; can be retried by hand.
+    Failed,
+}
+
+impl MessageStatus {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+    /// Parse the stored form.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "pending" => Some(Self::Pending),
+            "sent" => Some(Self::Sent),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// A message in the outbox.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxMessage {
+    pub id: MessageId,
+    pub practice: PracticeId,
+    /// Stable across retries, so a resent message is recognised as the same one.
+    pub message_id: String,
+    pub kind: String,
+    pub to: EmailAddress,
+    pub subject: String,
+    pub body_text: String,
+    pub status: MessageStatus,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+}
+
+/// Numbers on the back-office dashboard.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DashboardCounts {
+    pub open_enquiries: u64,
+    pub published_articles: u64,
+    pub draft_articles: u64,
+    pub pending_messages: u64,
+    pub failed_messages: u64,
+}
+
+/// A new staff account.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: EmailAddress,
+    pub name: PersonName,
+    /// An Argon2id PHC string.
+    pub password_hash: String,
+}
+
+/// A staff account.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub practice: PracticeId,
+    pub email: EmailAddress,
+    pub name: PersonName,
+    #[serde(skip)]
+    pub password_hash: String,
+}
+
+/// A signed-in staff session.
+#[derive(Debug, Clone)]
+pub struct StaffSession {
+    pub user: UserId,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+}
