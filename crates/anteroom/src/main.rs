@@ -1,1 +1,530 @@
-fn main(){}
+//! `anteroom`: the command line. Wiring only: read configuration, open the store,
+//! build the app, start the listener and the mail worker.
+#![forbid(unsafe_code)]
+
+mod content;
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::ExitCode,
+    sync::Arc,
+};
+
+use anyhow::{Context, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use domain::{EmailAddress, PersonName};
+use jiff::{Timestamp, tz::TimeZone};
+use store::{ArticleKind, EnquiryStore, NewUser, PracticeId, PracticeStore, StaffStore, Store, StoreError};
+use store_sqlite::{OpenMode, SqliteStore};
+use web::{AppState, Clock, Config, RateLimits};
+
+/// Practice software for counsellors and psychotherapists: website, enquiries and back office.
+#[derive(Parser)]
+#[command(name = "anteroom", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the demo practice on a fresh database, ready to click through.
+    Demo(DemoArgs),
+    /// Create a new practice in a data directory, with its first sign-in.
+    Init(InitArgs),
+    /// Serve an existing practice.
+    Serve(ServeArgs),
+    /// Manage back-office accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Import Markdown articles (with front matter) from a folder.
+    Import(ImportArgs),
+    /// Write a consistent copy of the database to a file, while serving or not.
+    Backup(BackupArgs),
+}
+
+#[derive(Args, Clone)]
+struct DataArgs {
+    /// Folder holding the practice's database (anteroom.db).
+    #[arg(long, env = "ANTEROOM_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL instead of --data-dir, e.g. sqlite:///var/lib/anteroom/anteroom.db.
+    #[arg(long, env = "ANTEROOM_DATABASE_URL", conflicts_with = "data_dir")]
+    database_url: Option<String>,
+}
+
+impl DataArgs {
+    fn database_path(&self) -> anyhow::Result<PathBuf> {
+        match (&self.data_dir, &self.database_url) {
+            (Some(dir), _) => Ok(dir.join("anteroom.db")),
+            (None, Some(url)) => match url.strip_prefix("sqlite://") {
+                Some(path) if !path.is_empty() => Ok(PathBuf::from(path)),
+                _ if url.starts_with("postgres") => bail!("PostgreSQL is not supported yet; use a sqlite:// URL or --data-dir"),
+                _ => bail!("--database-url must look like sqlite:///path/to/anteroom.db"),
+            },
+            (None, None) => bail!("say where the practice's data is: --data-dir DIR (or ANTEROOM_DATA_DIR)"),
+        }
+    }
+}
+
+#[derive(Args, Clone)]
+struct ServerArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ANTEROOM_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The address people use to reach the site, e.g. https://therapy.example.com
+    /// (used in links, emails, the sitemap and the feed). Defaults to http://LISTEN.
+    #[arg(long, env = "ANTEROOM_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// SMTP server for outgoing email: smtp://host:port, smtp://user:pass@host:587?tls=required
+    /// (STARTTLS) or smtps://user:pass@host (TLS). Without it, email waits in the outbox.
+    #[arg(long, env = "ANTEROOM_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// Sender of outgoing email, e.g. "Practice name <practice@example.com>".
+    /// Defaults to the practice's notification address.
+    #[arg(long, env = "ANTEROOM_MAIL_FROM")]
+    mail_from: Option<String>,
+    /// Behind your own reverse proxy: take the client address from the last X-Forwarded-For hop.
+    #[arg(long, env = "ANTEROOM_TRUST_PROXY")]
+    trust_proxy: bool,
+    /// Folder of templates overriding the built-in ones (same names, e.g. site/home.html).
+    #[arg(long, env = "ANTEROOM_THEME_DIR")]
+    theme_dir: Option<PathBuf>,
+    /// Switch off per-address rate limits (for load tests on loopback only).
+    #[arg(long, env = "ANTEROOM_NO_RATE_LIMITS")]
+    no_rate_limits: bool,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Keep the demo's database in this folder (default: a fresh temporary folder).
+    #[arg(long, env = "ANTEROOM_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Pretend it is this time (RFC 3339, e.g. 2027-03-25T09:00:00Z); the clock runs on from there.
+    #[arg(long, env = "ANTEROOM_NOW")]
+    now: Option<Timestamp>,
+    /// Password for the demo sign-in (default: a new random one, printed at start).
+    #[arg(long, env = "ANTEROOM_DEMO_PASSWORD")]
+    demo_password: Option<String>,
+}
+
+#[derive(Args)]
+struct InitArgs {
+    /// Folder to create the practice in (created if missing; must not already hold one).
+    #[arg(long, env = "ANTEROOM_DATA_DIR")]
+    data_dir: PathBuf,
+    /// A practice.toml describing the practice (default: a starter to edit in the back office).
+    #[arg(long)]
+    practice_file: Option<PathBuf>,
+    /// Email address for the first back-office account.
+    #[arg(long)]
+    email: String,
+    /// Name for the first back-office account.
+    #[arg(long)]
+    name: String,
+    /// Read the password from standard input instead of generating one.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a back-office account.
+    Add {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password for an account (signs it out everywhere).
+    Reset {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// Folder of .md files, each starting with front matter (title, slug, summary, tags, date, draft).
+    dir: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Import as "How I work" pages instead of articles.
+    #[arg(long)]
+    approaches: bool,
+    /// Check every file and report, without changing anything.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    /// File to write (must not exist).
+    file: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ANTEROOM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => demo(args).await,
+        Command::Init(args) => init(args).await,
+        Command::Serve(args) => serve(args).await,
+        Command::User(command) => user(command).await,
+        Command::Import(args) => import(args).await,
+        Command::Backup(args) => backup(args).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("anteroom: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open(path: &Path, mode: OpenMode) -> anyhow::Result<SqliteStore> {
+    match SqliteStore::open(path, mode).await {
+        Ok(store) => Ok(store),
+        Err(StoreError::NotFound) => Err(anyhow!(
+            "there is no practice database at {} (check the path, or create one with `anteroom init --data-dir DIR`)",
+            path.display()
+        )),
+        Err(error) => Err(anyhow!("cannot open the database at {}: {error}", path.display())),
+    }
+}
+
+async fn practice_of(store: &dyn Store) -> anyhow::Result<PracticeId> {
+    store.first_practice().await?.ok_or_else(|| anyhow!("the database holds no practice; create one with `anteroom init`"))
+}
+
+fn new_password() -> String {
+    const WORDS: &[&str] = &[
+        "amber", "birch", "cedar", "dune", "ember", "fern", "glade", "harbour", "iris", "juniper", "kestrel", "linen",
+        "meadow", "north", "orchard", "pebble", "quill", "river", "sorrel", "thistle", "umber", "valley", "willow", "yarrow",
+    ];
+    let words: Vec<&str> = (0..5).map(|_| WORDS[rand::random_range(0..WORDS.len())]).collect();
+    format!("{}-{}", words.join("-"), rand::random_range(10..100))
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
+    if !from_stdin {
+        return Ok((new_password(), true));
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    web::password::check_new(&password).map_err(|e| anyhow!(e))?;
+    Ok((password, false))
+}
+
+async fn hash(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || web::password::hash(&password)).await?
+}
+
+async fn add_user(store: &dyn Store, practice: PracticeId, email: &str, name: &str, password: String) -> anyhow::Result<()> {
+    let email = EmailAddress::parse(email).map_err(|e| anyhow!("--email: {e}"))?;
+    let name = PersonName::parse(name).map_err(|e| anyhow!("--name: {e}"))?;
+    let password_hash = hash(password).await?;
+    match store.create_user(practice, &NewUser { email: email.clone(), name, password_hash }, Timestamp::now()).await {
+        Err(StoreError::Conflict(_)) => bail!("there is already an account for {email}; use `anteroom user reset` to set a new password"),
+        other => other.map(|_| ()).map_err(Into::into),
+    }
+}
+
+fn public_url(server: &ServerArgs) -> anyhow::Result<String> {
+    let url = server.public_url.clone().unwrap_or_else(|| format!("http://{}", server.listen));
+    let url = url.trim_end_matches('/').to_owned();
+    if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(char::is_whitespace) {
+        bail!("--public-url must start with http:// or https://, like https://therapy.example.com");
+    }
+    Ok(url)
+}
+
+async fn run_server(store: Arc<SqliteStore>, practice: PracticeId, clock: Clock, server: ServerArgs, banner: impl FnOnce(&str)) -> anyhow::Result<()> {
+    let public_url = public_url(&server)?;
+    let dyn_store: Arc<dyn Store> = store.clone();
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let smtp = match &server.smtp_url {
+        Some(url) => {
+            let from = match &server.mail_from {
+                Some(from) => from.clone(),
+                None => {
+                    let practice = dyn_store.practice(practice).await?;
+                    format!("{} <{}>", practice.details.name.replace(['<', '>', '"'], ""), practice.details.notify_email)
+                }
+            };
+            Some(mail::SmtpSettings::parse(url, &from)?)
+        }
+        None => None,
+    };
+    let config = Config {
+        public_url: public_url.clone(),
+        trust_proxy: server.trust_proxy,
+        rate_limits: RateLimits { disabled: server.no_rate_limits, ..RateLimits::default() },
+        theme_dir: server.theme_dir.clone(),
+        mail_configured: smtp.is_some(),
+    };
+    if let Some(dir) = &server.theme_dir {
+        if !dir.is_dir() {
+            bail!("--theme-dir {} is not a folder", dir.display());
+        }
+    }
+    let state = AppState::new(dyn_store.clone(), practice, clock.clone(), config, Some(wake.clone()))?;
+    let listener = tokio::net::TcpListener::bind(server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (is something else using it?)", server.listen))?;
+    if !server.listen.ip().is_loopback() && !public_url.starts_with("https://") {
+        tracing::warn!("serving plain HTTP on a public address: put Anteroom behind a reverse proxy with TLS and set --public-url https://…");
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mailer = match smtp {
+        Some(smtp) => {
+            let now_clock = clock.clone();
+            let mailer = mail::Mailer::new(dyn_store.clone(), smtp, Arc::new(move || now_clock.now()), wake);
+            let mut stop = stop_rx.clone();
+            Some(tokio::spawn(mailer.run(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })))
+        }
+        None => {
+            let waiting = dyn_store.pending_count().await.unwrap_or(0);
+            tracing::warn!(waiting, "email is not configured (--smtp-url): messages will wait in the outbox");
+            None
+        }
+    };
+    banner(&public_url);
+    let shutdown = async {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = ctrl_c => {}
+                () = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("stopping");
+    };
+    web::serve(listener, state, shutdown).await?;
+    let _ = stop_tx.send(true);
+    if let Some(mailer) = mailer {
+        let _ = mailer.await;
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let (dir, temporary) = match &args.data_dir {
+        Some(dir) => (dir.clone(), false),
+        None => {
+            let dir = std::env::temp_dir().join(format!("anteroom-demo-{:016x}", rand::random::<u64>()));
+            (dir, true)
+        }
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join("anteroom.db");
+    if path.exists() {
+        bail!("{} already holds a database; the demo starts fresh, so give it an empty folder", dir.display());
+    }
+    let clock = args.now.map_or(Clock::System, Clock::pinned);
+    let store = Arc::new(open(&path, OpenMode::CreateIfMissing).await?);
+    let now = clock.now();
+    let setup = content::embedded_practice("demo")?;
+    let practice = store.create_practice(&setup, now).await?;
+    let today = now.to_zoned_datetime(TimeZone::UTC).date();
+    for (kind, folder) in [(ArticleKind::Approach, "demo/approaches"), (ArticleKind::Article, "demo/articles")] {
+        let files: Vec<(String, String)> =
+            content::embedded(folder).into_iter().map(|(name, text)| (name.to_owned(), text.to_owned())).collect();
+        for (name, outcome) in content::import(store.as_ref(), practice, kind, &files, today, now, false).await? {
+            if let content::Outcome::Refused(reason) = outcome {
+                bail!("demo content {name} is invalid: {reason}");
+            }
+        }
+    }
+    let password = args.demo_password.clone().unwrap_or_else(new_password);
+    add_user(store.as_ref(), practice, "therapist@example.com", &setup.therapist.name.to_string(), password.clone()).await?;
+    let enquiry = domain::NewEnquiry::parse(&domain::enquiry::EnquiryForm {
+        name: "Jordan Ellis",
+        email: "jordan.ellis@example.com",
+        phone: "",
+        contact_preference: "email",
+        message: "Hello, I'd like to arrange a first consultation. I'm usually free on weekday evenings and could come to Balham.",
+        consent: true,
+    })
+    .map_err(|_| anyhow!("demo enquiry is invalid"))?;
+    let note = store::NewMessage {
+        kind: "enquiry_notification".into(),
+        to: setup.details.notify_email.clone(),
+        subject: "New enquiry from your website".into(),
+        body_text: "Someone has sent an enquiry through your website. Read it in your back office.\n".into(),
+    };
+    store.create_enquiry(practice, &enquiry, &note, now).await?;
+
+    let server = args.server.clone();
+    run_server(store, practice, clock, server, |url| {
+        println!();
+        println!("  Anteroom demo practice is running at {url}/");
+        println!("  Back office: {url}/office");
+        println!("    email:    therapist@example.com");
+        println!("    password: {password}");
+        if let Some(now) = args.now {
+            println!("  The clock is pinned: it started at {now}.");
+        }
+        println!("  Press Ctrl+C to stop.{}", if temporary { " The demo's temporary data is deleted then." } else { "" });
+        println!();
+    })
+    .await?;
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
+    let path = args.data_dir.join("anteroom.db");
+    if path.exists() {
+        bail!("{} already holds a practice; use `anteroom serve --data-dir {}`", args.data_dir.display(), args.data_dir.display());
+    }
+    let setup = match &args.practice_file {
+        Some(file) => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+            domain::practice::PracticeSetup::from_toml(&text)?
+        }
+        None => content::embedded_practice("starter")?,
+    };
+    EmailAddress::parse(&args.email).map_err(|e| anyhow!("--email: {e}"))?;
+    PersonName::parse(&args.name).map_err(|e| anyhow!("--name: {e}"))?;
+    let (password, generated) = read_password(args.password_stdin)?;
+    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+    let store = open(&path, OpenMode::CreateIfMissing).await?;
+    let practice = store.create_practice(&setup, Timestamp::now()).await?;
+    add_user(&store, practice, &args.email, &args.name, password.clone()).await?;
+    store.close().await;
+    println!("Created the practice \"{}\" in {}.", setup.details.name, args.data_dir.display());
+    println!("Sign in at /office with {}{}", args.email, if generated { format!(" and the password: {password}") } else { String::new() });
+    println!("Start it with: anteroom serve --data-dir {}", args.data_dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let path = args.data.database_path()?;
+    let store = Arc::new(open(&path, OpenMode::Existing).await?);
+    let practice = practice_of(store.as_ref()).await?;
+    let clock = match args.now {
+        Some(now) if cfg!(debug_assertions) => Clock::pinned(now),
+        Some(_) => bail!("--now is only for the demo and test builds"),
+        None => Clock::System,
+    };
+    run_server(store, practice, clock, args.server, |url| {
+        tracing::info!(url, "serving");
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Pin the clock (test builds only).
+    #[arg(long, hide = true)]
+    now: Option<Timestamp>,
+}
+
+async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        UserCommand::Add { data, email, name, password_stdin } => {
+            let store = open(&data.database_path()?, OpenMode::Existing).await?;
+            let practice = practice_of(&store).await?;
+            let (password, generated) = read_password(password_stdin)?;
+            add_user(&store, practice, &email, &name, password.clone()).await?;
+            store.close().await;
+            println!("Added {email}.{}", if generated { format!(" Password: {password}") } else { String::new() });
+        }
+        UserCommand::Reset { data, email, password_stdin } => {
+            let store = open(&data.database_path()?, OpenMode::Existing).await?;
+            let address = EmailAddress::parse(&email).map_err(|e| anyhow!("--email: {e}"))?;
+            let user = store.user_by_email(&address).await?.ok_or_else(|| anyhow!("there is no account for {address}"))?;
+            let (password, generated) = read_password(password_stdin)?;
+            store.set_password(&address, &hash(password.clone()).await?).await?;
+            store.delete_user_sessions(user.id).await?;
+            store.close().await;
+            println!("New password set for {address}; it has been signed out everywhere.{}", if generated { format!(" Password: {password}") } else { String::new() });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let mut files = Vec::new();
+    let entries = std::fs::read_dir(&args.dir).with_context(|| format!("cannot read the folder {}", args.dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "md" || e == "markdown") {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            match std::fs::read_to_string(&path) {
+                Ok(text) => files.push((name, text)),
+                Err(error) => files.push((name, format!("\u{0}unreadable: {error}"))),
+            }
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        bail!("there are no .md files in {}", args.dir.display());
+    }
+    let store = open(&args.data.database_path()?, OpenMode::Existing).await?;
+    let practice = practice_of(&store).await?;
+    let kind = if args.approaches { ArticleKind::Approach } else { ArticleKind::Article };
+    let now = Timestamp::now();
+    let today = now.to_zoned_datetime(TimeZone::system()).date();
+    let report = content::import(&store, practice, kind, &files, today, now, args.dry_run).await?;
+    store.close().await;
+    let mut refused = 0;
+    for (name, outcome) in &report {
+        match outcome {
+            content::Outcome::Created => println!("{name}: {}", if args.dry_run { "would be added" } else { "added" }),
+            content::Outcome::Updated => println!("{name}: {}", if args.dry_run { "would replace the existing page" } else { "replaced the existing page" }),
+            content::Outcome::Refused(reason) => {
+                refused += 1;
+                println!("{name}: refused: {reason}");
+            }
+        }
+    }
+    println!("{} file(s) imported, {refused} refused{}.", report.len() - refused, if args.dry_run { " (dry run: nothing changed)" } else { "" });
+    Ok(if refused > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
+    if args.file.exists() {
+        bail!("{} already exists; choose a new file name", args.file.display());
+    }
+    let store = open(&args.data.database_path()?, OpenMode::Existing).await?;
+    store.backup_to(&args.file).await.map_err(|e| anyhow!("backup failed: {e}"))?;
+    store.close().await;
+    println!("Backed up to {}.", args.file.display());
+    Ok(ExitCode::SUCCESS)
+}

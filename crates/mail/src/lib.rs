@@ -1,1 +1,165 @@
-//! placeholder
+//! Email delivery: the outbox worker.
+//!
+//! Messages are written to the outbox in the same transaction as the change that causes
+//! them (an enquiry, a booking), so nothing is lost if the SMTP server is down or the
+//! process stops. This worker delivers them: at least once, each with a Message-ID fixed
+//! when it was queued (so a resend after a crash is recognisably the same message),
+//! retrying with exponential backoff and giving up after about a day.
+#![forbid(unsafe_code)]
+
+use std::{sync::Arc, time::Duration};
+
+use jiff::{SignedDuration, Timestamp};
+use lettre::{
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::{Mailbox, header::ContentType},
+};
+use store::{OutboxMessage, Store};
+use tokio::sync::Notify;
+
+/// Attempts before a message is marked failed (retries span about 18 hours).
+pub const MAX_ATTEMPTS: u32 = 16;
+
+/// How long to wait after the `attempts`-th failed attempt, or `None` to give up.
+///
+/// One minute, doubling each time, never more than two hours between attempts.
+pub fn retry_delay(attempts: u32) -> Option<SignedDuration> {
+    if attempts >= MAX_ATTEMPTS {
+        return None;
+    }
+    let minutes = 1_i64 << attempts.saturating_sub(1).min(7);
+    Some(SignedDuration::from_mins(minutes.min(120)))
+}
+
+/// Why the mail settings were refused.
+#[derive(Debug, thiserror::Error)]
+pub enum MailConfigError {
+    #[error("the SMTP URL is not valid ({0}); use a form like smtp://127.0.0.1:2525 or smtps://user:password@mail.example.com")]
+    Url(String),
+    #[error("the sender address {0:?} is not valid; use a form like \"Practice name <practice@example.com>\"")]
+    From(String),
+}
+
+/// Where and as whom to send.
+#[derive(Clone)]
+pub struct SmtpSettings {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl SmtpSettings {
+    /// Parse `smtp://host:port`, `smtp://…?tls=required` (STARTTLS) or `smtps://…` (TLS),
+    /// with optional `user:password@`, and a sender such as `Name <address>`.
+    pub fn parse(url: &str, from: &str) -> Result<Self, MailConfigError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| MailConfigError::Url(e.to_string()))?
+            .timeout(Some(Duration::from_secs(30)))
+            .build();
+        let from = from.parse::<Mailbox>().map_err(|_| MailConfigError::From(from.to_owned()))?;
+        Ok(Self { transport, from })
+    }
+}
+
+/// Where the worker gets "now" from (the app's clock, so pinned demos behave).
+pub type Now = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// The outbox delivery worker.
+pub struct Mailer {
+    store: Arc<dyn Store>,
+    smtp: SmtpSettings,
+    now: Now,
+    wake: Arc<Notify>,
+}
+
+/// Build an email from an outbox row.
+pub fn build_message(message: &OutboxMessage, from: &Mailbox) -> Result<Message, String> {
+    let to: Mailbox = message.to.as_str().parse().map_err(|e| format!("bad recipient: {e}"))?;
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(message.subject.clone())
+        .message_id(Some(message.message_id.clone()))
+        .header(ContentType::TEXT_PLAIN)
+        .body(message.body_text.clone())
+        .map_err(|e| format!("could not build the message: {e}"))
+}
+
+impl Mailer {
+    /// A worker that sends through `smtp`; `wake` is notified when a message is queued.
+    pub fn new(store: Arc<dyn Store>, smtp: SmtpSettings, now: Now, wake: Arc<Notify>) -> Self {
+        Self { store, smtp, now, wake }
+    }
+
+    /// Try every message that is due once. Returns how many were sent.
+    pub async fn deliver_due(&self) -> Result<usize, store::StoreError> {
+        let mut sent = 0;
+        loop {
+            let due = self.store.due_messages((self.now)(), 20).await?;
+            if due.is_empty() {
+                return Ok(sent);
+            }
+            let mut progressed = false;
+            for message in &due {
+                let outcome = match build_message(message, &self.smtp.from) {
+                    Ok(email) => self.smtp.transport.send(email).await.map(|_| ()).map_err(|e| e.to_string()),
+                    Err(reason) => Err(reason),
+                };
+                match outcome {
+                    Ok(()) => {
+                        self.store.mark_sent(message.id, (self.now)()).await?;
+                        tracing::info!(message = message.id.get(), kind = message.kind, "email sent");
+                        sent += 1;
+                        progressed = true;
+                    }
+                    Err(reason) => {
+                        let attempts = message.attempts + 1;
+                        let retry_at = retry_delay(attempts).and_then(|d| (self.now)().checked_add(d).ok());
+                        tracing::warn!(message = message.id.get(), attempts, error = reason, "email not sent; will retry");
+                        self.store.mark_attempt_failed(message.id, &reason, retry_at).await?;
+                    }
+                }
+            }
+            if !progressed {
+                return Ok(sent);
+            }
+        }
+    }
+
+    /// Deliver until `shutdown` resolves: on every wake-up and at least every 15 seconds.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            if let Err(error) = self.deliver_due().await {
+                tracing::error!(error = %error, "the outbox could not be read");
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(15)) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_then_caps_then_gives_up() {
+        let minutes: Vec<_> = (1..=MAX_ATTEMPTS).map(|n| retry_delay(n).map(|d| d.as_mins())).collect();
+        assert_eq!(minutes[..8], [Some(1), Some(2), Some(4), Some(8), Some(16), Some(32), Some(64), Some(120)]);
+        assert_eq!(minutes[10], Some(120));
+        assert_eq!(retry_delay(MAX_ATTEMPTS), None);
+        let total: i64 = (1..MAX_ATTEMPTS).filter_map(retry_delay).map(|d| d.as_mins()).sum();
+        assert!((12 * 60..=26 * 60).contains(&total), "retries span about a day, got {total} minutes");
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        assert!(SmtpSettings::parse("smtp://127.0.0.1:2525", "Practice <p@example.com>").is_ok());
+        assert!(SmtpSettings::parse("smtps://u:p@mail.example.com", "p@example.com").is_ok());
+        assert!(matches!(SmtpSettings::parse("http://x", "p@example.com"), Err(MailConfigError::Url(_))));
+        assert!(matches!(SmtpSettings::parse("smtp://127.0.0.1:25", "not an address"), Err(MailConfigError::From(_))));
+    }
+}

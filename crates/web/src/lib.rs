@@ -1,1 +1,150 @@
-//! placeholder
+//! The web application: public site, back office and (later) booking, portal and API.
+//!
+//! Handlers are thin: parse the request into domain types, call the store, render a
+//! template. Rooms are grouped by audience (`site`, `office`), each exposing a `router()`
+//! merged in [`app`]. Nothing here writes SQL or talks SMTP.
+#![forbid(unsafe_code)]
+
+pub mod clock;
+mod error;
+mod forms;
+mod office;
+mod pages;
+pub mod password;
+mod security;
+mod site;
+mod templates;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{Router, extract::DefaultBodyLimit, middleware};
+use store::{PracticeId, Store};
+use tower_http::{compression::CompressionLayer, timeout::TimeoutLayer};
+
+pub use clock::Clock;
+pub use error::WebError;
+pub use security::RateLimits;
+
+/// How the app is configured: everything that is not data in the database.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The address the site is reached at, without a trailing slash, e.g. `https://example.com`.
+    pub public_url: String,
+    /// Trust the last `X-Forwarded-For` hop as the client address (only behind your own proxy).
+    pub trust_proxy: bool,
+    /// Per-IP limits on forms and sign-in.
+    pub rate_limits: RateLimits,
+    /// A folder of templates that override the built-in ones (a theme).
+    pub theme_dir: Option<std::path::PathBuf>,
+    /// True when no SMTP server is configured (the back office says messages are waiting).
+    pub mail_configured: bool,
+}
+
+impl Config {
+    /// True when the public address is HTTPS (cookies and HSTS depend on it).
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    practice: PracticeId,
+    clock: Clock,
+    config: Config,
+    templates: templates::Templates,
+    limiter: security::RateLimiter,
+    pages: pages::PageCache,
+    wake_mailer: Option<Arc<tokio::sync::Notify>>,
+}
+
+impl AppState {
+    /// Build the state for one practice.
+    pub fn new(
+        store: Arc<dyn Store>,
+        practice: PracticeId,
+        clock: Clock,
+        config: Config,
+        wake_mailer: Option<Arc<tokio::sync::Notify>>,
+    ) -> anyhow::Result<Self> {
+        let templates = templates::Templates::load(config.theme_dir.as_deref())?;
+        let limiter = security::RateLimiter::new(config.rate_limits.clone());
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store,
+                practice,
+                clock,
+                config,
+                templates,
+                limiter,
+                pages: pages::PageCache::default(),
+                wake_mailer,
+            }),
+        })
+    }
+
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+    pub(crate) fn practice_id(&self) -> PracticeId {
+        self.inner.practice
+    }
+    pub(crate) fn now(&self) -> jiff::Timestamp {
+        self.inner.clock.now()
+    }
+    pub(crate) fn config(&self) -> &Config {
+        &self.inner.config
+    }
+    pub(crate) fn templates(&self) -> &templates::Templates {
+        &self.inner.templates
+    }
+    pub(crate) fn limiter(&self) -> &security::RateLimiter {
+        &self.inner.limiter
+    }
+    pub(crate) fn pages(&self) -> &pages::PageCache {
+        &self.inner.pages
+    }
+    /// Content changed: drop cached public pages.
+    pub(crate) fn content_changed(&self) {
+        self.inner.pages.clear();
+    }
+    /// A message was queued: let the delivery worker know.
+    pub(crate) fn mail_queued(&self) {
+        if let Some(notify) = &self.inner.wake_mailer {
+            notify.notify_one();
+        }
+    }
+}
+
+/// Largest request body accepted (bigger ones get 413).
+const BODY_LIMIT: usize = 512 * 1024;
+
+/// The whole application as one router.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(site::router())
+        .merge(office::router())
+        .fallback(error::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), security::cross_origin_protection))
+        .layer(middleware::from_fn_with_state(state.clone(), security::headers))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .with_state(state)
+}
+
+/// Serve the app on a bound listener until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,84 @@
+//! Errors as the visitor sees them.
+//!
+//! Handlers return [`WebError`]; its response carries only a status (and `Retry-After`).
+//! The [`crate::security::headers`] middleware then renders the site's own error page for
+//! any 4xx/5xx response that a handler did not render itself, so axum's own rejections
+//! (405, 413, bad form encoding) get the same calm page. A 5xx never shows its cause:
+//! the cause is logged with a short reference the visitor can quote.
+
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use store::StoreError;
+
+/// Marks a response whose body a handler rendered itself (a form with errors, say).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rendered;
+
+/// What went wrong while handling a request.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// No such page.
+    #[error("not found")]
+    NotFound,
+    /// Signed in, but not allowed; or a cross-origin form post.
+    #[error("forbidden")]
+    Forbidden,
+    /// Too many requests from this address; try again after this many seconds.
+    #[error("too many requests")]
+    TooManyRequests(u64),
+    /// Something failed on our side.
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for WebError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Self::NotFound,
+            other => Self::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl From<minijinja::Error> for WebError {
+    fn from(error: minijinja::Error) -> Self {
+        Self::Internal(anyhow::anyhow!("template error: {error} (template {:?}, line {:?})", error.name(), error.line()))
+    }
+}
+
+/// Result of a handler.
+pub type WebResult<T> = Result<T, WebError>;
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND.into_response(),
+            Self::Forbidden => StatusCode::FORBIDDEN.into_response(),
+            Self::TooManyRequests(seconds) => {
+                let mut response = StatusCode::TOO_MANY_REQUESTS.into_response();
+                if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                response
+            }
+            Self::Internal(error) => {
+                let reference = format!("{:08x}", rand::random::<u32>());
+                tracing::error!(reference, error = format!("{error:#}"), "request failed");
+                let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                response.extensions_mut().insert(ErrorReference(reference));
+                response
+            }
+        }
+    }
+}
+
+/// The reference logged with a 5xx, shown to the visitor so support can find the log line.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorReference(pub String);
+
+/// The fallback for unknown routes.
+pub(crate) async fn not_found() -> WebError {
+    WebError::NotFound
+}

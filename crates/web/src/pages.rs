@@ -1,0 +1,56 @@
+//! A cache of rendered public pages.
+//!
+//! Public pages change only when the therapist edits something, yet are read constantly.
+//! Each rendered page is kept until any content changes, when the whole cache is dropped.
+//! Only anonymous GETs of public pages are cached; forms and the back office never are.
+//! (Hosted mode with several processes will need a shared invalidation signal.)
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
+
+use axum::body::Bytes;
+
+/// A rendered page: its body and content type.
+#[derive(Debug, Clone)]
+pub(crate) struct CachedPage {
+    pub body: Bytes,
+    pub content_type: &'static str,
+    pub status: u16,
+}
+
+/// Most pages kept at once (bounded so a crawler of odd URLs cannot grow memory).
+const MAX_PAGES: usize = 2_000;
+
+#[derive(Default)]
+pub(crate) struct PageCache {
+    pages: RwLock<HashMap<String, Arc<CachedPage>>>,
+    pub(crate) site: RwLock<Option<minijinja::Value>>,
+}
+
+impl PageCache {
+    pub fn get(&self, key: &str) -> Option<Arc<CachedPage>> {
+        self.pages.read().ok()?.get(key).cloned()
+    }
+
+    pub fn put(&self, key: String, page: CachedPage) -> Arc<CachedPage> {
+        let page = Arc::new(page);
+        if let Ok(mut pages) = self.pages.write() {
+            if pages.len() >= MAX_PAGES {
+                pages.clear();
+            }
+            pages.insert(key, page.clone());
+        }
+        page
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut pages) = self.pages.write() {
+            pages.clear();
+        }
+        if let Ok(mut site) = self.site.write() {
+            *site = None;
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! The enquiry form.
+
+use std::net::SocketAddr;
+
+use axum::{
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+};
+use domain::{NewEnquiry, enquiry::EnquiryForm};
+use minijinja::context;
+use store::NewMessage;
+
+use super::{cached, html, render};
+use crate::{
+    AppState, WebError,
+    error::WebResult,
+    forms::FormData,
+    security::{Limit, client_ip},
+    templates::value,
+};
+
+/// The hidden field that only robots fill in.
+const HONEYPOT: &str = "website";
+
+pub(crate) async fn form(State(state): State<AppState>) -> WebResult<Response> {
+    cached(&state, "/contact", "text/html; charset=utf-8", || async {
+        render(&state, "site/contact.html", "/contact", context! { values => context! { contact_preference => "email" } }).await
+    })
+    .await
+}
+
+pub(crate) async fn thanks(State(state): State<AppState>) -> WebResult<Response> {
+    cached(&state, "/contact/thanks", "text/html; charset=utf-8", || async {
+        render(&state, "site/contact_thanks.html", "/contact/thanks", context! {}).await
+    })
+    .await
+}
+
+/// The therapist's notification: says only that there is something to read, never what.
+pub(crate) fn notification(state: &AppState, to: domain::EmailAddress) -> NewMessage {
+    let office = format!("{}/office/enquiries", state.config().public_url);
+    NewMessage {
+        kind: "enquiry_notification".into(),
+        to,
+        subject: "New enquiry from your website".into(),
+        body_text: format!(
+            "Someone has sent an enquiry through your website.\n\n\
+             For their privacy, the message is not included in this email. You can read it in your back office:\n{office}\n\n\
+             -- \nSent by Anteroom for your practice website.\n"
+        ),
+    }
+}
+
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: FormData,
+) -> WebResult<Response> {
+    let ip = client_ip(&state, &headers, peer);
+    state.limiter().peek(Limit::Enquiry, ip, "").map_err(WebError::TooManyRequests)?;
+    if !form.get(HONEYPOT).is_empty() {
+        let _ = state.limiter().hit(Limit::Enquiry, ip, "");
+        return Ok(Redirect::to("/contact/thanks").into_response());
+    }
+    let raw = EnquiryForm {
+        name: form.get("name"),
+        email: form.get("email"),
+        phone: form.get("phone"),
+        contact_preference: form.get("contact_preference"),
+        message: form.get("message"),
+        consent: form.has("consent"),
+    };
+    let enquiry = match NewEnquiry::parse(&raw) {
+        Ok(enquiry) => enquiry,
+        Err(errors) => {
+            let errors: Vec<_> = errors.iter().map(|(field, message)| context! { field, message }).collect();
+            let page = context! { values => value(&form.values()), errors, consent => raw.consent };
+            let body = render(&state, "site/contact.html", "/contact", page).await?;
+            return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, body));
+        }
+    };
+    let practice = state.store().practice(state.practice_id()).await?;
+    let message = notification(&state, practice.details.notify_email);
+    state.store().create_enquiry(state.practice_id(), &enquiry, &message, state.now()).await?;
+    let _ = state.limiter().hit(Limit::Enquiry, ip, "");
+    state.mail_queued();
+    tracing::info!("enquiry received");
+    Ok(Redirect::to("/contact/thanks").into_response())
+}
