@@ -5,23 +5,34 @@ use std::{fmt::Write, fs, path::Path};
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../content");
     println!("cargo:rerun-if-changed={}", root.display());
-    let mut code = String::from("/// `(relative path, text)` of every embedded content file.\npub const FILES: &[(&str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// `(relative path, text)` of every embedded content file.\npub const FILES: &[(&str, &str)] = &[\n",
+    );
     let mut files = Vec::new();
     for dir in ["demo", "demo/articles", "demo/approaches", "starter"] {
         let path = root.join(dir);
         println!("cargo:rerun-if-changed={}", path.display());
-        let Ok(entries) = fs::read_dir(&path) else { continue };
+        let Ok(entries) = fs::read_dir(&path) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let file = entry.path();
             if file.is_file() {
-                let name = format!("{dir}/{}", file.file_name().unwrap_or_default().to_string_lossy());
+                let name = format!(
+                    "{dir}/{}",
+                    file.file_name().unwrap_or_default().to_string_lossy()
+                );
                 files.push((name, file.canonicalize().unwrap_or(file)));
             }
         }
     }
     files.sort();
     for (name, file) in files {
-        let _ = writeln!(code, "    ({name:?}, include_str!({:?})),", file.display().to_string());
+        let _ = writeln!(
+            code,
+            "    ({name:?}, include_str!({:?})),",
+            file.display().to_string()
+        );
     }
     code.push_str("];\n");
     let out = Path::new(&std::env::var("OUT_DIR").unwrap_or_default()).join("content_files.rs");

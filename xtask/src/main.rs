@@ -1,1 +1,146 @@
-fn main(){}
+//! `cargo xtask test|e2e|bench`: the one entry point for checks.
+//!
+//! `test` runs everything CI runs: formatting, clippy, every Rust test, then the browser
+//! tests (Debian's Chromium via playwright-core, axe-core, the Nu HTML checker). It installs
+//! what the browser tests need when missing (apt `chromium`, `npm ci`) and never downloads
+//! a browser of its own.
+#![forbid(unsafe_code)]
+
+mod bench;
+
+use std::{
+    env,
+    path::{Path, PathBuf},
+    process::{Command, ExitCode},
+};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
+}
+
+fn run(what: &str, command: &mut Command) -> Result<(), String> {
+    println!("\n==> {what}");
+    let status = command
+        .status()
+        .map_err(|e| format!("{what}: cannot start: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed ({status})"))
+    }
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command.current_dir(root());
+    command
+}
+
+fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program} >/dev/null 2>&1")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Install Debian packages that are missing (CI machines start without them).
+pub(crate) fn apt_install(packages: &[&str]) -> Result<(), String> {
+    run(
+        "apt-get update",
+        Command::new("apt-get").args(["update", "-qq"]),
+    )?;
+    let mut install = Command::new("apt-get");
+    install
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    run(
+        &format!("apt-get install {}", packages.join(" ")),
+        &mut install,
+    )
+}
+
+fn rust_checks() -> Result<(), String> {
+    run(
+        "cargo fmt --check",
+        cargo().args(["fmt", "--all", "--", "--check"]),
+    )?;
+    run(
+        "cargo clippy",
+        cargo().args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    run("cargo test", cargo().args(["test", "--workspace"]))
+}
+
+fn e2e() -> Result<(), String> {
+    run(
+        "build the anteroom binary",
+        cargo().args(["build", "-p", "anteroom"]),
+    )?;
+    let bin = target_dir().join("debug").join("anteroom");
+    if !Path::new("/usr/bin/chromium").exists() {
+        apt_install(&["chromium", "fonts-dejavu-core"])?;
+    }
+    if !have("java") {
+        apt_install(&["default-jre-headless"])?;
+    }
+    let e2e = root().join("e2e");
+    let installed = e2e.join("node_modules").join(".package-lock.json");
+    let lock = e2e.join("package-lock.json");
+    let stale = match (
+        installed.metadata().and_then(|m| m.modified()),
+        lock.metadata().and_then(|m| m.modified()),
+    ) {
+        (Ok(installed), Ok(lock)) => installed < lock,
+        _ => true,
+    };
+    if stale {
+        run(
+            "npm ci (e2e)",
+            Command::new("npm")
+                .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
+                .current_dir(&e2e),
+        )?;
+    }
+    run(
+        "browser tests",
+        Command::new("node")
+            .args(["--test", "--test-concurrency=1", "tests/"])
+            .current_dir(&e2e)
+            .env("ANTEROOM_BIN", &bin),
+    )
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => rust_checks().and_then(|()| e2e()),
+        Some("e2e") => e2e(),
+        Some("bench") => bench::run(&args[1..]),
+        _ => Err("usage: cargo xtask test | e2e | bench [site]".into()),
+    };
+    match result {
+        Ok(()) => {
+            println!("\nxtask: all done");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("\nxtask: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -10,7 +10,10 @@ include!(concat!(env!("OUT_DIR"), "/content_files.rs"));
 pub fn embedded(prefix: &str) -> Vec<(&'static str, &'static str)> {
     FILES
         .iter()
-        .filter(|(path, _)| path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/') && !rest[1..].contains('/')))
+        .filter(|(path, _)| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with('/') && !rest[1..].contains('/'))
+        })
         .copied()
         .collect()
 }
@@ -59,11 +62,15 @@ pub async fn import(
             (Some(_), true) => Outcome::Updated,
             (None, true) => Outcome::Created,
             (Some(found), false) => {
-                store.update_article(practice, found.id, &article, now).await?;
+                store
+                    .update_article(practice, found.id, &article, now)
+                    .await?;
                 Outcome::Updated
             }
             (None, false) => {
-                store.create_article(practice, kind, &article, source.order.unwrap_or(0), now).await?;
+                store
+                    .create_article(practice, kind, &article, source.order.unwrap_or(0), now)
+                    .await?;
                 Outcome::Created
             }
         };

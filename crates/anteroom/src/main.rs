@@ -15,7 +15,9 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use domain::{EmailAddress, PersonName};
 use jiff::{Timestamp, tz::TimeZone};
-use store::{ArticleKind, EnquiryStore, NewUser, PracticeId, PracticeStore, StaffStore, Store, StoreError};
+use store::{
+    ArticleKind, EnquiryStore, NewUser, PracticeId, PracticeStore, StaffStore, Store, StoreError,
+};
 use store_sqlite::{OpenMode, SqliteStore};
 use web::{AppState, Clock, Config, RateLimits};
 
@@ -60,10 +62,14 @@ impl DataArgs {
             (Some(dir), _) => Ok(dir.join("anteroom.db")),
             (None, Some(url)) => match url.strip_prefix("sqlite://") {
                 Some(path) if !path.is_empty() => Ok(PathBuf::from(path)),
-                _ if url.starts_with("postgres") => bail!("PostgreSQL is not supported yet; use a sqlite:// URL or --data-dir"),
+                _ if url.starts_with("postgres") => {
+                    bail!("PostgreSQL is not supported yet; use a sqlite:// URL or --data-dir")
+                }
                 _ => bail!("--database-url must look like sqlite:///path/to/anteroom.db"),
             },
-            (None, None) => bail!("say where the practice's data is: --data-dir DIR (or ANTEROOM_DATA_DIR)"),
+            (None, None) => {
+                bail!("say where the practice's data is: --data-dir DIR (or ANTEROOM_DATA_DIR)")
+            }
         }
     }
 }
@@ -182,7 +188,10 @@ struct BackupArgs {
 async fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ANTEROOM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => demo(args).await,
@@ -208,20 +217,29 @@ async fn open(path: &Path, mode: OpenMode) -> anyhow::Result<SqliteStore> {
             "there is no practice database at {} (check the path, or create one with `anteroom init --data-dir DIR`)",
             path.display()
         )),
-        Err(error) => Err(anyhow!("cannot open the database at {}: {error}", path.display())),
+        Err(error) => Err(anyhow!(
+            "cannot open the database at {}: {error}",
+            path.display()
+        )),
     }
 }
 
 async fn practice_of(store: &dyn Store) -> anyhow::Result<PracticeId> {
-    store.first_practice().await?.ok_or_else(|| anyhow!("the database holds no practice; create one with `anteroom init`"))
+    store
+        .first_practice()
+        .await?
+        .ok_or_else(|| anyhow!("the database holds no practice; create one with `anteroom init`"))
 }
 
 fn new_password() -> String {
     const WORDS: &[&str] = &[
-        "amber", "birch", "cedar", "dune", "ember", "fern", "glade", "harbour", "iris", "juniper", "kestrel", "linen",
-        "meadow", "north", "orchard", "pebble", "quill", "river", "sorrel", "thistle", "umber", "valley", "willow", "yarrow",
+        "amber", "birch", "cedar", "dune", "ember", "fern", "glade", "harbour", "iris", "juniper",
+        "kestrel", "linen", "meadow", "north", "orchard", "pebble", "quill", "river", "sorrel",
+        "thistle", "umber", "valley", "willow", "yarrow",
     ];
-    let words: Vec<&str> = (0..5).map(|_| WORDS[rand::random_range(0..WORDS.len())]).collect();
+    let words: Vec<&str> = (0..5)
+        .map(|_| WORDS[rand::random_range(0..WORDS.len())])
+        .collect();
     format!("{}-{}", words.join("-"), rand::random_range(10..100))
 }
 
@@ -230,7 +248,9 @@ fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
         return Ok((new_password(), true));
     }
     let mut line = String::new();
-    std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
     web::password::check_new(&password).map_err(|e| anyhow!(e))?;
     Ok((password, false))
@@ -240,26 +260,56 @@ async fn hash(password: String) -> anyhow::Result<String> {
     tokio::task::spawn_blocking(move || web::password::hash(&password)).await?
 }
 
-async fn add_user(store: &dyn Store, practice: PracticeId, email: &str, name: &str, password: String) -> anyhow::Result<()> {
+async fn add_user(
+    store: &dyn Store,
+    practice: PracticeId,
+    email: &str,
+    name: &str,
+    password: String,
+) -> anyhow::Result<()> {
     let email = EmailAddress::parse(email).map_err(|e| anyhow!("--email: {e}"))?;
     let name = PersonName::parse(name).map_err(|e| anyhow!("--name: {e}"))?;
     let password_hash = hash(password).await?;
-    match store.create_user(practice, &NewUser { email: email.clone(), name, password_hash }, Timestamp::now()).await {
-        Err(StoreError::Conflict(_)) => bail!("there is already an account for {email}; use `anteroom user reset` to set a new password"),
+    match store
+        .create_user(
+            practice,
+            &NewUser {
+                email: email.clone(),
+                name,
+                password_hash,
+            },
+            Timestamp::now(),
+        )
+        .await
+    {
+        Err(StoreError::Conflict(_)) => bail!(
+            "there is already an account for {email}; use `anteroom user reset` to set a new password"
+        ),
         other => other.map(|_| ()).map_err(Into::into),
     }
 }
 
 fn public_url(server: &ServerArgs) -> anyhow::Result<String> {
-    let url = server.public_url.clone().unwrap_or_else(|| format!("http://{}", server.listen));
+    let url = server
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", server.listen));
     let url = url.trim_end_matches('/').to_owned();
-    if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(char::is_whitespace) {
+    if !(url.starts_with("http://") || url.starts_with("https://"))
+        || url.contains(char::is_whitespace)
+    {
         bail!("--public-url must start with http:// or https://, like https://therapy.example.com");
     }
     Ok(url)
 }
 
-async fn run_server(store: Arc<SqliteStore>, practice: PracticeId, clock: Clock, server: ServerArgs, banner: impl FnOnce(&str)) -> anyhow::Result<()> {
+async fn run_server(
+    store: Arc<SqliteStore>,
+    practice: PracticeId,
+    clock: Clock,
+    server: ServerArgs,
+    banner: impl FnOnce(&str),
+) -> anyhow::Result<()> {
     let public_url = public_url(&server)?;
     let dyn_store: Arc<dyn Store> = store.clone();
     let wake = Arc::new(tokio::sync::Notify::new());
@@ -269,7 +319,11 @@ async fn run_server(store: Arc<SqliteStore>, practice: PracticeId, clock: Clock,
                 Some(from) => from.clone(),
                 None => {
                     let practice = dyn_store.practice(practice).await?;
-                    format!("{} <{}>", practice.details.name.replace(['<', '>', '"'], ""), practice.details.notify_email)
+                    format!(
+                        "{} <{}>",
+                        practice.details.name.replace(['<', '>', '"'], ""),
+                        practice.details.notify_email
+                    )
                 }
             };
             Some(mail::SmtpSettings::parse(url, &from)?)
@@ -279,27 +333,48 @@ async fn run_server(store: Arc<SqliteStore>, practice: PracticeId, clock: Clock,
     let config = Config {
         public_url: public_url.clone(),
         trust_proxy: server.trust_proxy,
-        rate_limits: RateLimits { disabled: server.no_rate_limits, ..RateLimits::default() },
+        rate_limits: RateLimits {
+            disabled: server.no_rate_limits,
+            ..RateLimits::default()
+        },
         theme_dir: server.theme_dir.clone(),
         mail_configured: smtp.is_some(),
     };
-    if let Some(dir) = &server.theme_dir {
-        if !dir.is_dir() {
-            bail!("--theme-dir {} is not a folder", dir.display());
-        }
+    if let Some(dir) = &server.theme_dir
+        && !dir.is_dir()
+    {
+        bail!("--theme-dir {} is not a folder", dir.display());
     }
-    let state = AppState::new(dyn_store.clone(), practice, clock.clone(), config, Some(wake.clone()))?;
+    let state = AppState::new(
+        dyn_store.clone(),
+        practice,
+        clock.clone(),
+        config,
+        Some(wake.clone()),
+    )?;
     let listener = tokio::net::TcpListener::bind(server.listen)
         .await
-        .with_context(|| format!("cannot listen on {} (is something else using it?)", server.listen))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is something else using it?)",
+                server.listen
+            )
+        })?;
     if !server.listen.ip().is_loopback() && !public_url.starts_with("https://") {
-        tracing::warn!("serving plain HTTP on a public address: put Anteroom behind a reverse proxy with TLS and set --public-url https://…");
+        tracing::warn!(
+            "serving plain HTTP on a public address: put Anteroom behind a reverse proxy with TLS and set --public-url https://…"
+        );
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mailer = match smtp {
         Some(smtp) => {
             let now_clock = clock.clone();
-            let mailer = mail::Mailer::new(dyn_store.clone(), smtp, Arc::new(move || now_clock.now()), wake);
+            let mailer = mail::Mailer::new(
+                dyn_store.clone(),
+                smtp,
+                Arc::new(move || now_clock.now()),
+                wake,
+            );
             let mut stop = stop_rx.clone();
             Some(tokio::spawn(mailer.run(async move {
                 let _ = stop.wait_for(|s| *s).await;
@@ -307,7 +382,10 @@ async fn run_server(store: Arc<SqliteStore>, practice: PracticeId, clock: Clock,
         }
         None => {
             let waiting = dyn_store.pending_count().await.unwrap_or(0);
-            tracing::warn!(waiting, "email is not configured (--smtp-url): messages will wait in the outbox");
+            tracing::warn!(
+                waiting,
+                "email is not configured (--smtp-url): messages will wait in the outbox"
+            );
             None
         }
     };
@@ -316,7 +394,8 @@ async fn run_server(store: Arc<SqliteStore>, practice: PracticeId, clock: Clock,
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
             tokio::select! {
                 _ = ctrl_c => {}
                 () = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
@@ -339,14 +418,18 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let (dir, temporary) = match &args.data_dir {
         Some(dir) => (dir.clone(), false),
         None => {
-            let dir = std::env::temp_dir().join(format!("anteroom-demo-{:016x}", rand::random::<u64>()));
+            let dir =
+                std::env::temp_dir().join(format!("anteroom-demo-{:016x}", rand::random::<u64>()));
             (dir, true)
         }
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join("anteroom.db");
     if path.exists() {
-        bail!("{} already holds a database; the demo starts fresh, so give it an empty folder", dir.display());
+        bail!(
+            "{} already holds a database; the demo starts fresh, so give it an empty folder",
+            dir.display()
+        );
     }
     let clock = args.now.map_or(Clock::System, Clock::pinned);
     let store = Arc::new(open(&path, OpenMode::CreateIfMissing).await?);
@@ -354,17 +437,31 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let setup = content::embedded_practice("demo")?;
     let practice = store.create_practice(&setup, now).await?;
     let today = now.to_zoned_datetime(TimeZone::UTC).date();
-    for (kind, folder) in [(ArticleKind::Approach, "demo/approaches"), (ArticleKind::Article, "demo/articles")] {
-        let files: Vec<(String, String)> =
-            content::embedded(folder).into_iter().map(|(name, text)| (name.to_owned(), text.to_owned())).collect();
-        for (name, outcome) in content::import(store.as_ref(), practice, kind, &files, today, now, false).await? {
+    for (kind, folder) in [
+        (ArticleKind::Approach, "demo/approaches"),
+        (ArticleKind::Article, "demo/articles"),
+    ] {
+        let files: Vec<(String, String)> = content::embedded(folder)
+            .into_iter()
+            .map(|(name, text)| (name.to_owned(), text.to_owned()))
+            .collect();
+        for (name, outcome) in
+            content::import(store.as_ref(), practice, kind, &files, today, now, false).await?
+        {
             if let content::Outcome::Refused(reason) = outcome {
                 bail!("demo content {name} is invalid: {reason}");
             }
         }
     }
     let password = args.demo_password.clone().unwrap_or_else(new_password);
-    add_user(store.as_ref(), practice, "therapist@example.com", &setup.therapist.name.to_string(), password.clone()).await?;
+    add_user(
+        store.as_ref(),
+        practice,
+        "therapist@example.com",
+        setup.therapist.name.as_str(),
+        password.clone(),
+    )
+    .await?;
     let enquiry = domain::NewEnquiry::parse(&domain::enquiry::EnquiryForm {
         name: "Jordan Ellis",
         email: "jordan.ellis@example.com",
@@ -378,7 +475,9 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         kind: "enquiry_notification".into(),
         to: setup.details.notify_email.clone(),
         subject: "New enquiry from your website".into(),
-        body_text: "Someone has sent an enquiry through your website. Read it in your back office.\n".into(),
+        body_text:
+            "Someone has sent an enquiry through your website. Read it in your back office.\n"
+                .into(),
     };
     store.create_enquiry(practice, &enquiry, &note, now).await?;
 
@@ -392,7 +491,14 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         if let Some(now) = args.now {
             println!("  The clock is pinned: it started at {now}.");
         }
-        println!("  Press Ctrl+C to stop.{}", if temporary { " The demo's temporary data is deleted then." } else { "" });
+        println!(
+            "  Press Ctrl+C to stop.{}",
+            if temporary {
+                " The demo's temporary data is deleted then."
+            } else {
+                ""
+            }
+        );
         println!();
     })
     .await?;
@@ -405,11 +511,16 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
 async fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     let path = args.data_dir.join("anteroom.db");
     if path.exists() {
-        bail!("{} already holds a practice; use `anteroom serve --data-dir {}`", args.data_dir.display(), args.data_dir.display());
+        bail!(
+            "{} already holds a practice; use `anteroom serve --data-dir {}`",
+            args.data_dir.display(),
+            args.data_dir.display()
+        );
     }
     let setup = match &args.practice_file {
         Some(file) => {
-            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
             domain::practice::PracticeSetup::from_toml(&text)?
         }
         None => content::embedded_practice("starter")?,
@@ -417,14 +528,30 @@ async fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     EmailAddress::parse(&args.email).map_err(|e| anyhow!("--email: {e}"))?;
     PersonName::parse(&args.name).map_err(|e| anyhow!("--name: {e}"))?;
     let (password, generated) = read_password(args.password_stdin)?;
-    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
     let store = open(&path, OpenMode::CreateIfMissing).await?;
     let practice = store.create_practice(&setup, Timestamp::now()).await?;
     add_user(&store, practice, &args.email, &args.name, password.clone()).await?;
     store.close().await;
-    println!("Created the practice \"{}\" in {}.", setup.details.name, args.data_dir.display());
-    println!("Sign in at /office with {}{}", args.email, if generated { format!(" and the password: {password}") } else { String::new() });
-    println!("Start it with: anteroom serve --data-dir {}", args.data_dir.display());
+    println!(
+        "Created the practice \"{}\" in {}.",
+        setup.details.name,
+        args.data_dir.display()
+    );
+    println!(
+        "Sign in at /office with {}{}",
+        args.email,
+        if generated {
+            format!(" and the password: {password}")
+        } else {
+            String::new()
+        }
+    );
+    println!(
+        "Start it with: anteroom serve --data-dir {}",
+        args.data_dir.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -457,23 +584,51 @@ struct ServeArgs {
 
 async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
     match command {
-        UserCommand::Add { data, email, name, password_stdin } => {
+        UserCommand::Add {
+            data,
+            email,
+            name,
+            password_stdin,
+        } => {
             let store = open(&data.database_path()?, OpenMode::Existing).await?;
             let practice = practice_of(&store).await?;
             let (password, generated) = read_password(password_stdin)?;
             add_user(&store, practice, &email, &name, password.clone()).await?;
             store.close().await;
-            println!("Added {email}.{}", if generated { format!(" Password: {password}") } else { String::new() });
+            println!(
+                "Added {email}.{}",
+                if generated {
+                    format!(" Password: {password}")
+                } else {
+                    String::new()
+                }
+            );
         }
-        UserCommand::Reset { data, email, password_stdin } => {
+        UserCommand::Reset {
+            data,
+            email,
+            password_stdin,
+        } => {
             let store = open(&data.database_path()?, OpenMode::Existing).await?;
             let address = EmailAddress::parse(&email).map_err(|e| anyhow!("--email: {e}"))?;
-            let user = store.user_by_email(&address).await?.ok_or_else(|| anyhow!("there is no account for {address}"))?;
+            let user = store
+                .user_by_email(&address)
+                .await?
+                .ok_or_else(|| anyhow!("there is no account for {address}"))?;
             let (password, generated) = read_password(password_stdin)?;
-            store.set_password(&address, &hash(password.clone()).await?).await?;
+            store
+                .set_password(&address, &hash(password.clone()).await?)
+                .await?;
             store.delete_user_sessions(user.id).await?;
             store.close().await;
-            println!("New password set for {address}; it has been signed out everywhere.{}", if generated { format!(" Password: {password}") } else { String::new() });
+            println!(
+                "New password set for {address}; it has been signed out everywhere.{}",
+                if generated {
+                    format!(" Password: {password}")
+                } else {
+                    String::new()
+                }
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -481,11 +636,18 @@ async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
 
 async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let mut files = Vec::new();
-    let entries = std::fs::read_dir(&args.dir).with_context(|| format!("cannot read the folder {}", args.dir.display()))?;
+    let entries = std::fs::read_dir(&args.dir)
+        .with_context(|| format!("cannot read the folder {}", args.dir.display()))?;
     for entry in entries {
         let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "md" || e == "markdown") {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if path
+            .extension()
+            .is_some_and(|e| e == "md" || e == "markdown")
+        {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             match std::fs::read_to_string(&path) {
                 Ok(text) => files.push((name, text)),
                 Err(error) => files.push((name, format!("\u{0}unreadable: {error}"))),
@@ -498,7 +660,11 @@ async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     }
     let store = open(&args.data.database_path()?, OpenMode::Existing).await?;
     let practice = practice_of(&store).await?;
-    let kind = if args.approaches { ArticleKind::Approach } else { ArticleKind::Article };
+    let kind = if args.approaches {
+        ArticleKind::Approach
+    } else {
+        ArticleKind::Article
+    };
     let now = Timestamp::now();
     let today = now.to_zoned_datetime(TimeZone::system()).date();
     let report = content::import(&store, practice, kind, &files, today, now, args.dry_run).await?;
@@ -506,24 +672,56 @@ async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let mut refused = 0;
     for (name, outcome) in &report {
         match outcome {
-            content::Outcome::Created => println!("{name}: {}", if args.dry_run { "would be added" } else { "added" }),
-            content::Outcome::Updated => println!("{name}: {}", if args.dry_run { "would replace the existing page" } else { "replaced the existing page" }),
+            content::Outcome::Created => println!(
+                "{name}: {}",
+                if args.dry_run {
+                    "would be added"
+                } else {
+                    "added"
+                }
+            ),
+            content::Outcome::Updated => println!(
+                "{name}: {}",
+                if args.dry_run {
+                    "would replace the existing page"
+                } else {
+                    "replaced the existing page"
+                }
+            ),
             content::Outcome::Refused(reason) => {
                 refused += 1;
                 println!("{name}: refused: {reason}");
             }
         }
     }
-    println!("{} file(s) imported, {refused} refused{}.", report.len() - refused, if args.dry_run { " (dry run: nothing changed)" } else { "" });
-    Ok(if refused > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    println!(
+        "{} file(s) imported, {refused} refused{}.",
+        report.len() - refused,
+        if args.dry_run {
+            " (dry run: nothing changed)"
+        } else {
+            ""
+        }
+    );
+    Ok(if refused > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     if args.file.exists() {
-        bail!("{} already exists; choose a new file name", args.file.display());
+        bail!(
+            "{} already exists; choose a new file name",
+            args.file.display()
+        );
     }
     let store = open(&args.data.database_path()?, OpenMode::Existing).await?;
-    store.backup_to(&args.file).await.map_err(|e| anyhow!("backup failed: {e}"))?;
+    store
+        .backup_to(&args.file)
+        .await
+        .map_err(|e| anyhow!("backup failed: {e}"))?;
     store.close().await;
     println!("Backed up to {}.", args.file.display());
     Ok(ExitCode::SUCCESS)

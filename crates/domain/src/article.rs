@@ -12,9 +12,12 @@ impl Tag {
     /// Parse a tag as typed: `Getting started` and `getting-started` are the same tag.
     pub fn parse(raw: &str) -> Result<Self, TextError> {
         let trimmed = raw.trim().trim_start_matches('#');
-        Slug::from_title(trimmed)
-            .map(Self)
-            .map_err(|_| TextError(format!("“{}” cannot be used as a tag: use letters and numbers", raw.trim())))
+        Slug::from_title(trimmed).map(Self).map_err(|_| {
+            TextError(format!(
+                "“{}” cannot be used as a tag: use letters and numbers",
+                raw.trim()
+            ))
+        })
     }
 
     /// The tag's slug, as used in `/tags/{slug}`.
@@ -106,21 +109,29 @@ impl ArticleDraft {
             errors.check("slug", Slug::parse(form.slug))
         };
         let summary = errors.check("summary", parse_text(form.summary, "a summary", 400, false));
-        let body = errors.check("body", parse_text(form.body, "the article text", MAX_BODY_CHARS, true));
+        let body = errors.check(
+            "body",
+            parse_text(form.body, "the article text", MAX_BODY_CHARS, true),
+        );
         let tags = errors.check("tags", parse_tags(form.tags));
         let date = if form.date.trim().is_empty() {
             Some(today)
         } else {
-            errors.check(
-                "date",
-                parse_date(form.date),
-            )
+            errors.check("date", parse_date(form.date))
         };
         match (title, slug, summary, body, tags, date) {
             (Some(title), Some(slug), Some(summary), Some(body), Some(tags), Some(date))
                 if errors.is_empty() =>
             {
-                Ok(Self { title, slug, summary, body, tags, published: form.published, date })
+                Ok(Self {
+                    title,
+                    slug,
+                    summary,
+                    body,
+                    tags,
+                    published: form.published,
+                    date,
+                })
             }
             _ => Err(errors),
         }
@@ -212,7 +223,9 @@ impl ArticleSource {
             if content.trim().is_empty() || content.trim_start().starts_with('#') {
                 continue;
             }
-            if let (Some(item), Some(key_index)) = (content.trim_start().strip_prefix("- "), list_key) {
+            if let (Some(item), Some(key_index)) =
+                (content.trim_start().strip_prefix("- "), list_key)
+            {
                 let list = &mut fields[key_index].1;
                 if !list.is_empty() {
                     list.push(',');
@@ -241,7 +254,12 @@ impl ArticleSource {
         if !closed {
             return Err(FrontMatterError::Missing);
         }
-        let get = |key: &str| fields.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str());
+        let get = |key: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.as_str())
+        };
         let draft = match get("draft").map(str::trim) {
             None | Some("false") | Some("no") => false,
             Some("true") | Some("yes") => true,
@@ -254,10 +272,14 @@ impl ArticleSource {
         };
         let order = match get("order") {
             None => None,
-            Some(v) => Some(v.trim().parse::<i64>().map_err(|_| FrontMatterError::Invalid {
-                field: "order",
-                message: "use a whole number".into(),
-            })?),
+            Some(v) => Some(
+                v.trim()
+                    .parse::<i64>()
+                    .map_err(|_| FrontMatterError::Invalid {
+                        field: "order",
+                        message: "use a whole number".into(),
+                    })?,
+            ),
         };
         let body = text[consumed.min(text.len())..].trim_matches('\n');
         let summary_fallback;
@@ -278,7 +300,10 @@ impl ArticleSource {
             published: !draft,
         };
         let article = ArticleDraft::parse(&form, today).map_err(|errors| {
-            let (field, message) = errors.iter().next().map_or(("file", String::new()), |(f, m)| (f, m.to_owned()));
+            let (field, message) = errors
+                .iter()
+                .next()
+                .map_or(("file", String::new()), |(f, m)| (f, m.to_owned()));
             FrontMatterError::Invalid { field, message }
         })?;
         Ok(Self { article, order })
@@ -315,7 +340,10 @@ mod tests {
         let a = source.article;
         assert_eq!(a.title, "What is CBT?");
         assert_eq!(a.slug.as_str(), "what-is-cbt");
-        assert_eq!(a.tags.iter().map(|t| t.slug().as_str()).collect::<Vec<_>>(), ["cbt", "getting-started"]);
+        assert_eq!(
+            a.tags.iter().map(|t| t.slug().as_str()).collect::<Vec<_>>(),
+            ["cbt", "getting-started"]
+        );
         assert_eq!(a.date, date(2026, 5, 14));
         assert!(a.published);
         assert_eq!(a.body, "## Hello\n\nBody.");
@@ -334,8 +362,14 @@ mod tests {
 
     #[test]
     fn refuses_bad_files_with_reasons() {
-        assert_eq!(ArticleSource::parse("no front matter", TODAY), Err(FrontMatterError::Missing));
-        assert_eq!(ArticleSource::parse("---\ntitle: x\n", TODAY), Err(FrontMatterError::Missing));
+        assert_eq!(
+            ArticleSource::parse("no front matter", TODAY),
+            Err(FrontMatterError::Missing)
+        );
+        assert_eq!(
+            ArticleSource::parse("---\ntitle: x\n", TODAY),
+            Err(FrontMatterError::Missing)
+        );
         assert_eq!(
             ArticleSource::parse("---\ntitel: x\n---\nbody", TODAY),
             Err(FrontMatterError::UnknownKey("titel".into()))
@@ -344,15 +378,35 @@ mod tests {
             ArticleSource::parse("---\ntitle x\n---\nbody", TODAY),
             Err(FrontMatterError::BadLine { line: 2 })
         );
-        let err = ArticleSource::parse("---\ntitle: x\ndate: 2026-02-30\n---\nbody", TODAY).unwrap_err();
-        assert!(matches!(err, FrontMatterError::Invalid { field: "date", .. }), "{err:?}");
+        let err =
+            ArticleSource::parse("---\ntitle: x\ndate: 2026-02-30\n---\nbody", TODAY).unwrap_err();
+        assert!(
+            matches!(err, FrontMatterError::Invalid { field: "date", .. }),
+            "{err:?}"
+        );
         let err = ArticleSource::parse("---\ntitle: x\n---\n", TODAY).unwrap_err();
-        assert!(matches!(err, FrontMatterError::Invalid { field: "summary" | "body", .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                FrontMatterError::Invalid {
+                    field: "summary" | "body",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn editor_form_collects_errors() {
-        let errors = ArticleDraft::parse(&ArticleForm { slug: "Bad Slug", ..Default::default() }, TODAY).unwrap_err();
+        let errors = ArticleDraft::parse(
+            &ArticleForm {
+                slug: "Bad Slug",
+                ..Default::default()
+            },
+            TODAY,
+        )
+        .unwrap_err();
         let fields: Vec<_> = errors.iter().map(|(f, _)| f).collect();
         assert_eq!(fields, ["title", "slug", "summary", "body"]);
     }

@@ -115,7 +115,13 @@ impl NewEnquiry {
             (Some(name), Some(email), Some(phone), Some(contact_preference), Some(message))
                 if errors.is_empty() =>
             {
-                Ok(Self { name, email, phone, contact_preference, message })
+                Ok(Self {
+                    name,
+                    email,
+                    phone,
+                    contact_preference,
+                    message,
+                })
             }
             _ => Err(errors),
         }
@@ -147,25 +153,46 @@ mod tests {
 
     #[test]
     fn reports_every_bad_field() {
-        let form = EnquiryForm { consent: false, ..EnquiryForm::default() };
+        let form = EnquiryForm {
+            consent: false,
+            ..EnquiryForm::default()
+        };
         let errors = NewEnquiry::parse(&form).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|(field, _)| field).collect();
-        assert_eq!(fields, ["name", "email", "contact_preference", "message", "consent"]);
+        assert_eq!(
+            fields,
+            ["name", "email", "contact_preference", "message", "consent"]
+        );
     }
 
     #[test]
     fn phone_preference_needs_a_phone_number() {
-        let form = EnquiryForm { contact_preference: "phone", ..valid() };
+        let form = EnquiryForm {
+            contact_preference: "phone",
+            ..valid()
+        };
         let errors = NewEnquiry::parse(&form).unwrap_err();
         assert!(errors.get("phone").unwrap().contains("phone number"));
-        let form = EnquiryForm { contact_preference: "phone", phone: "020 7946 0000", ..valid() };
+        let form = EnquiryForm {
+            contact_preference: "phone",
+            phone: "020 7946 0000",
+            ..valid()
+        };
         assert!(NewEnquiry::parse(&form).is_ok());
     }
 
     #[test]
     fn refuses_overlong_messages() {
         let long = "a".repeat(MAX_MESSAGE_CHARS + 1);
-        let form = EnquiryForm { message: &long, ..valid() };
-        assert!(NewEnquiry::parse(&form).unwrap_err().get("message").is_some());
+        let form = EnquiryForm {
+            message: &long,
+            ..valid()
+        };
+        assert!(
+            NewEnquiry::parse(&form)
+                .unwrap_err()
+                .get("message")
+                .is_some()
+        );
     }
 }

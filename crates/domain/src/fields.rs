@@ -61,7 +61,11 @@ impl FieldErrors {
 
     /// `Ok(value)` when there are no errors, otherwise the errors.
     pub fn into_result<T>(self, value: impl FnOnce() -> T) -> Result<T, FieldErrors> {
-        if self.is_empty() { Ok(value()) } else { Err(self) }
+        if self.is_empty() {
+            Ok(value())
+        } else {
+            Err(self)
+        }
     }
 }
 
@@ -78,7 +82,10 @@ mod tests {
         let pairs: Vec<_> = errors.iter().collect();
         assert_eq!(
             pairs,
-            vec![("email", "Enter an email address"), ("name", "Enter your name")]
+            vec![
+                ("email", "Enter an email address"),
+                ("name", "Enter your name")
+            ]
         );
         assert!(errors.into_result(|| ()).is_err());
     }

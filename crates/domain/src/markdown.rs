@@ -13,13 +13,18 @@ fn options() -> Options {
 
 /// A URL that is safe to put in `href`/`src`: relative, or http(s)/mailto/tel.
 pub fn is_safe_url(url: &str) -> bool {
-    let trimmed: String = url.chars().filter(|c| !c.is_whitespace() && !c.is_control()).collect();
+    let trimmed: String = url
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .collect();
     let lower = trimmed.to_ascii_lowercase();
     match lower.find(':') {
         None => true,
         // A colon after a path, query or fragment start is not a scheme.
         Some(colon) if lower[..colon].contains(['/', '?', '#']) => true,
-        Some(_) => ["http:", "https:", "mailto:", "tel:"].iter().any(|s| lower.starts_with(s)),
+        Some(_) => ["http:", "https:", "mailto:", "tel:"]
+            .iter()
+            .any(|s| lower.starts_with(s)),
     }
 }
 
@@ -34,24 +39,44 @@ fn demote(level: HeadingLevel) -> HeadingLevel {
 pub fn to_html(markdown: &str) -> String {
     let events = Parser::new_ext(markdown, options()).map(|event| match event {
         Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
-        Event::Start(Tag::Heading { level, id, classes, attrs }) => Event::Start(Tag::Heading {
+        Event::Start(Tag::Heading {
+            level,
+            id,
+            classes,
+            attrs,
+        }) => Event::Start(Tag::Heading {
             level: demote(level),
             id,
             classes,
             attrs,
         }),
         Event::End(TagEnd::Heading(level)) => Event::End(TagEnd::Heading(demote(level))),
-        Event::Start(Tag::Link { link_type, dest_url, title, id }) if !is_safe_url(&dest_url) => {
-            Event::Start(Tag::Link { link_type, dest_url: CowStr::Borrowed("#"), title, id })
-        }
-        Event::Start(Tag::Image { link_type, dest_url, title, id }) if !is_safe_url(&dest_url) => {
-            Event::Start(Tag::Image {
-                link_type: if link_type == LinkType::Email { LinkType::Inline } else { link_type },
-                dest_url: CowStr::Borrowed(""),
-                title,
-                id,
-            })
-        }
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) if !is_safe_url(&dest_url) => Event::Start(Tag::Link {
+            link_type,
+            dest_url: CowStr::Borrowed("#"),
+            title,
+            id,
+        }),
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) if !is_safe_url(&dest_url) => Event::Start(Tag::Image {
+            link_type: if link_type == LinkType::Email {
+                LinkType::Inline
+            } else {
+                link_type
+            },
+            dest_url: CowStr::Borrowed(""),
+            title,
+            id,
+        }),
         other => other,
     });
     let mut out = String::with_capacity(markdown.len() * 5 / 4);
@@ -76,7 +101,9 @@ pub fn plain_text(markdown: &str) -> String {
 /// Minutes to read at about 200 words a minute, at least one.
 pub fn reading_minutes(markdown: &str) -> u32 {
     let words = plain_text(markdown).split_whitespace().count();
-    u32::try_from(words.div_ceil(200)).unwrap_or(u32::MAX).max(1)
+    u32::try_from(words.div_ceil(200))
+        .unwrap_or(u32::MAX)
+        .max(1)
 }
 
 #[cfg(test)]
@@ -85,7 +112,8 @@ mod tests {
 
     #[test]
     fn renders_common_markdown() {
-        let html = to_html("# Title\n\nSome *emphasis* and a [link](/articles/x).\n\n- one\n- two\n");
+        let html =
+            to_html("# Title\n\nSome *emphasis* and a [link](/articles/x).\n\n- one\n- two\n");
         assert!(html.contains("<h2>Title</h2>"), "{html}");
         assert!(html.contains("<em>emphasis</em>"));
         assert!(html.contains(r#"<a href="/articles/x">link</a>"#));
@@ -112,7 +140,10 @@ mod tests {
         ] {
             let html = to_html(md).to_lowercase();
             for scheme in ["javascript", "java\tscript", "data", "vbscript"] {
-                assert!(!html.contains(&format!("href=\"{scheme}")), "{md} gave {html}");
+                assert!(
+                    !html.contains(&format!("href=\"{scheme}")),
+                    "{md} gave {html}"
+                );
             }
         }
         assert!(to_html("[x](https://example.com/a:b)").contains("https://example.com/a:b"));
@@ -122,7 +153,10 @@ mod tests {
 
     #[test]
     fn plain_text_and_reading_time() {
-        assert_eq!(plain_text("## Hi\n\nThis is *very* `nice`."), "Hi This is very nice.");
+        assert_eq!(
+            plain_text("## Hi\n\nThis is *very* `nice`."),
+            "Hi This is very nice."
+        );
         assert_eq!(reading_minutes("word "), 1);
         assert_eq!(reading_minutes(&"word ".repeat(401)), 3);
     }

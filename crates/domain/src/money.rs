@@ -31,7 +31,12 @@ impl Pence {
             Some(_) => return Err(wrong()),
             None => (text.as_str(), "00"),
         };
-        if pounds.is_empty() || !pounds.chars().chain(pence.chars()).all(|c| c.is_ascii_digit()) {
+        if pounds.is_empty()
+            || !pounds
+                .chars()
+                .chain(pence.chars())
+                .all(|c| c.is_ascii_digit())
+        {
             return Err(wrong());
         }
         let pounds: u32 = pounds.parse().map_err(|_| wrong())?;
@@ -58,7 +63,7 @@ impl fmt::Display for Pence {
         let digits = pounds.to_string();
         let mut grouped = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(c);
@@ -90,7 +95,10 @@ mod tests {
         assert_eq!(Pence::parse_pounds(" 62.50 ").unwrap(), Pence::new(6250));
         assert_eq!(Pence::parse_pounds("1,200").unwrap(), Pence::new(120_000));
         for bad in ["", "£", "7.5", "-5", "abc", "1e3", "100001"] {
-            assert!(Pence::parse_pounds(bad).is_err(), "{bad:?} should be refused");
+            assert!(
+                Pence::parse_pounds(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 

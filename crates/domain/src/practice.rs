@@ -34,7 +34,11 @@ fn lines(raw: &[String], what: &str, max_items: usize) -> Result<Vec<String>, Te
 
 /// Split a textarea into its non-empty lines (the back office edits lists one per line).
 pub fn split_lines(text: &str) -> Vec<String> {
-    text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 const LONG: usize = 20_000;
@@ -75,27 +79,67 @@ impl PracticeDetails {
     /// Check every field.
     pub fn parse(raw: &RawPracticeDetails) -> Result<Self, FieldErrors> {
         let mut e = FieldErrors::new();
-        let name = e.check("name", parse_text(&raw.name, "the practice name", 120, false));
-        let tagline = e.check("tagline", optional_text(&raw.tagline, "the tagline", 200, false));
+        let name = e.check(
+            "name",
+            parse_text(&raw.name, "the practice name", 120, false),
+        );
+        let tagline = e.check(
+            "tagline",
+            optional_text(&raw.tagline, "the tagline", 200, false),
+        );
         let time_zone = raw.time_zone.trim();
         let time_zone = if jiff::tz::TimeZone::get(time_zone).is_ok() && !time_zone.is_empty() {
             Some(time_zone.to_owned())
         } else {
-            e.add("time_zone", "Enter a time zone from the IANA list, like Europe/London");
+            e.add(
+                "time_zone",
+                "Enter a time zone from the IANA list, like Europe/London",
+            );
             None
         };
         let notify_email = e.check("notify_email", EmailAddress::parse(&raw.notify_email));
         let public_phone = if raw.public_phone.trim().is_empty() {
             Some(None)
         } else {
-            e.check("public_phone", PhoneNumber::parse(&raw.public_phone).map(Some))
+            e.check(
+                "public_phone",
+                PhoneNumber::parse(&raw.public_phone).map(Some),
+            )
         };
-        let intro = e.check("intro", parse_text(&raw.intro, "an introduction", LONG, true));
-        let how_i_work = e.check("how_i_work", optional_text(&raw.how_i_work, "how you work", LONG, true));
-        match (name, tagline, time_zone, notify_email, public_phone, intro, how_i_work) {
-            (Some(name), Some(tagline), Some(time_zone), Some(notify_email), Some(public_phone), Some(intro), Some(how_i_work)) if e.is_empty() => {
-                Ok(Self { name, tagline, time_zone, notify_email, public_phone, intro, how_i_work })
-            }
+        let intro = e.check(
+            "intro",
+            parse_text(&raw.intro, "an introduction", LONG, true),
+        );
+        let how_i_work = e.check(
+            "how_i_work",
+            optional_text(&raw.how_i_work, "how you work", LONG, true),
+        );
+        match (
+            name,
+            tagline,
+            time_zone,
+            notify_email,
+            public_phone,
+            intro,
+            how_i_work,
+        ) {
+            (
+                Some(name),
+                Some(tagline),
+                Some(time_zone),
+                Some(notify_email),
+                Some(public_phone),
+                Some(intro),
+                Some(how_i_work),
+            ) if e.is_empty() => Ok(Self {
+                name,
+                tagline,
+                time_zone,
+                notify_email,
+                public_phone,
+                intro,
+                how_i_work,
+            }),
             _ => Err(e),
         }
     }
@@ -107,7 +151,11 @@ impl PracticeDetails {
             tagline: self.tagline.clone(),
             time_zone: self.time_zone.clone(),
             notify_email: self.notify_email.to_string(),
-            public_phone: self.public_phone.as_ref().map(ToString::to_string).unwrap_or_default(),
+            public_phone: self
+                .public_phone
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             intro: self.intro.clone(),
             how_i_work: self.how_i_work.clone(),
         }
@@ -144,17 +192,63 @@ impl TherapistProfile {
     /// Check every field.
     pub fn parse(raw: &RawTherapistProfile) -> Result<Self, FieldErrors> {
         let mut e = FieldErrors::new();
-        let name = e.check("name", PersonName::parse(&raw.name).map_err(|_| TextError("Enter the therapist's name".into())));
-        let title = e.check("title", parse_text(&raw.title, "a job title, like Psychotherapist", 120, false));
-        let professional_body = e.check("professional_body", parse_text(&raw.professional_body, "your professional body", 200, false));
-        let registration = e.check("registration", parse_text(&raw.registration, "your registration or membership number", 120, false));
-        let qualifications = e.check("qualifications", lines(&raw.qualifications, "qualifications", 20));
+        let name = e.check(
+            "name",
+            PersonName::parse(&raw.name)
+                .map_err(|_| TextError("Enter the therapist's name".into())),
+        );
+        let title = e.check(
+            "title",
+            parse_text(&raw.title, "a job title, like Psychotherapist", 120, false),
+        );
+        let professional_body = e.check(
+            "professional_body",
+            parse_text(&raw.professional_body, "your professional body", 200, false),
+        );
+        let registration = e.check(
+            "registration",
+            parse_text(
+                &raw.registration,
+                "your registration or membership number",
+                120,
+                false,
+            ),
+        );
+        let qualifications = e.check(
+            "qualifications",
+            lines(&raw.qualifications, "qualifications", 20),
+        );
         let languages = e.check("languages", lines(&raw.languages, "languages", 20));
-        let about = e.check("about", parse_text(&raw.about, "something about yourself", LONG, true));
-        match (name, title, professional_body, registration, qualifications, languages, about) {
-            (Some(name), Some(title), Some(professional_body), Some(registration), Some(qualifications), Some(languages), Some(about)) if e.is_empty() => {
-                Ok(Self { name, title, professional_body, registration, qualifications, languages, about })
-            }
+        let about = e.check(
+            "about",
+            parse_text(&raw.about, "something about yourself", LONG, true),
+        );
+        match (
+            name,
+            title,
+            professional_body,
+            registration,
+            qualifications,
+            languages,
+            about,
+        ) {
+            (
+                Some(name),
+                Some(title),
+                Some(professional_body),
+                Some(registration),
+                Some(qualifications),
+                Some(languages),
+                Some(about),
+            ) if e.is_empty() => Ok(Self {
+                name,
+                title,
+                professional_body,
+                registration,
+                qualifications,
+                languages,
+                about,
+            }),
             _ => Err(e),
         }
     }
@@ -214,8 +308,14 @@ impl Location {
     pub fn parse(raw: &RawLocation) -> Result<Self, FieldErrors> {
         let mut e = FieldErrors::new();
         let slug = e.check("slug", Slug::parse(&raw.slug));
-        let name = e.check("name", parse_text(&raw.name, "a name for this location", 80, false));
-        let address_lines = e.check("address_lines", lines(&raw.address_lines, "address lines", 6));
+        let name = e.check(
+            "name",
+            parse_text(&raw.name, "a name for this location", 80, false),
+        );
+        let address_lines = e.check(
+            "address_lines",
+            lines(&raw.address_lines, "address lines", 6),
+        );
         if !raw.online && matches!(&address_lines, Some(l) if l.is_empty()) {
             e.add("address_lines", "Enter the address, one line per line");
         }
@@ -226,25 +326,75 @@ impl Location {
         };
         let latitude = match raw.latitude {
             Some(v) if !(-90.0..=90.0).contains(&v) => {
-                e.add("latitude", "Enter a latitude between -90 and 90, like 51.4431");
+                e.add(
+                    "latitude",
+                    "Enter a latitude between -90 and 90, like 51.4431",
+                );
                 None
             }
             other => Some(other),
         };
         let longitude = match raw.longitude {
             Some(v) if !(-180.0..=180.0).contains(&v) => {
-                e.add("longitude", "Enter a longitude between -180 and 180, like -0.1527");
+                e.add(
+                    "longitude",
+                    "Enter a longitude between -180 and 180, like -0.1527",
+                );
                 None
             }
             other => Some(other),
         };
-        let summary = e.check("summary", optional_text(&raw.summary, "a summary", 300, false));
-        let getting_there = e.check("getting_there", optional_text(&raw.getting_there, "how to get there", LONG, true));
-        let accessibility = e.check("accessibility", optional_text(&raw.accessibility, "accessibility", LONG, true));
-        let building = e.check("building", optional_text(&raw.building, "the building", LONG, true));
-        match (slug, name, address_lines, postcode, latitude, longitude, summary, getting_there, accessibility, building) {
-            (Some(slug), Some(name), Some(address_lines), Some(postcode), Some(latitude), Some(longitude), Some(summary), Some(getting_there), Some(accessibility), Some(building)) if e.is_empty() => Ok(Self {
-                slug, name, online: raw.online, address_lines, postcode, latitude, longitude, summary, getting_there, accessibility, building,
+        let summary = e.check(
+            "summary",
+            optional_text(&raw.summary, "a summary", 300, false),
+        );
+        let getting_there = e.check(
+            "getting_there",
+            optional_text(&raw.getting_there, "how to get there", LONG, true),
+        );
+        let accessibility = e.check(
+            "accessibility",
+            optional_text(&raw.accessibility, "accessibility", LONG, true),
+        );
+        let building = e.check(
+            "building",
+            optional_text(&raw.building, "the building", LONG, true),
+        );
+        match (
+            slug,
+            name,
+            address_lines,
+            postcode,
+            latitude,
+            longitude,
+            summary,
+            getting_there,
+            accessibility,
+            building,
+        ) {
+            (
+                Some(slug),
+                Some(name),
+                Some(address_lines),
+                Some(postcode),
+                Some(latitude),
+                Some(longitude),
+                Some(summary),
+                Some(getting_there),
+                Some(accessibility),
+                Some(building),
+            ) if e.is_empty() => Ok(Self {
+                slug,
+                name,
+                online: raw.online,
+                address_lines,
+                postcode,
+                latitude,
+                longitude,
+                summary,
+                getting_there,
+                accessibility,
+                building,
             }),
             _ => Err(e),
         }
@@ -257,7 +407,11 @@ impl Location {
             name: self.name.clone(),
             online: self.online,
             address_lines: self.address_lines.clone(),
-            postcode: self.postcode.as_ref().map(ToString::to_string).unwrap_or_default(),
+            postcode: self
+                .postcode
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             latitude: self.latitude,
             longitude: self.longitude,
             summary: self.summary.clone(),
@@ -309,7 +463,10 @@ impl AppointmentType {
         let minutes = match raw.minutes.trim().parse::<u32>() {
             Ok(m) if (10..=240).contains(&m) => Some(m),
             _ => {
-                e.add("minutes", "Enter a length in minutes between 10 and 240, like 50");
+                e.add(
+                    "minutes",
+                    "Enter a length in minutes between 10 and 240, like 50",
+                );
                 None
             }
         };
@@ -317,10 +474,21 @@ impl AppointmentType {
             Some(pence) => Some(Pence::new(pence)),
             None => e.check("fee", Pence::parse_pounds(&raw.fee)),
         };
-        let description = e.check("description", optional_text(&raw.description, "a description", 500, false));
+        let description = e.check(
+            "description",
+            optional_text(&raw.description, "a description", 500, false),
+        );
         match (slug, name, minutes, fee, description) {
-            (Some(slug), Some(name), Some(minutes), Some(fee), Some(description)) if e.is_empty() => {
-                Ok(Self { slug, name, minutes, fee, description })
+            (Some(slug), Some(name), Some(minutes), Some(fee), Some(description))
+                if e.is_empty() =>
+            {
+                Ok(Self {
+                    slug,
+                    name,
+                    minutes,
+                    fee,
+                    description,
+                })
             }
             _ => Err(e),
         }
@@ -340,11 +508,29 @@ impl Policies {
     /// Check every field.
     pub fn parse(raw: &Policies) -> Result<Self, FieldErrors> {
         let mut e = FieldErrors::new();
-        let fees = e.check("fees", optional_text(&raw.fees, "the fees text", LONG, true));
-        let cancellation = e.check("cancellation", parse_text(&raw.cancellation, "your cancellation policy", LONG, true));
-        let confidentiality = e.check("confidentiality", parse_text(&raw.confidentiality, "your confidentiality policy", LONG, true));
+        let fees = e.check(
+            "fees",
+            optional_text(&raw.fees, "the fees text", LONG, true),
+        );
+        let cancellation = e.check(
+            "cancellation",
+            parse_text(&raw.cancellation, "your cancellation policy", LONG, true),
+        );
+        let confidentiality = e.check(
+            "confidentiality",
+            parse_text(
+                &raw.confidentiality,
+                "your confidentiality policy",
+                LONG,
+                true,
+            ),
+        );
         match (fees, cancellation, confidentiality) {
-            (Some(fees), Some(cancellation), Some(confidentiality)) if e.is_empty() => Ok(Self { fees, cancellation, confidentiality }),
+            (Some(fees), Some(cancellation), Some(confidentiality)) if e.is_empty() => Ok(Self {
+                fees,
+                cancellation,
+                confidentiality,
+            }),
             _ => Err(e),
         }
     }
@@ -373,19 +559,48 @@ impl PrivacySettings {
     /// Check every field.
     pub fn parse(raw: &RawPrivacySettings) -> Result<Self, FieldErrors> {
         let mut e = FieldErrors::new();
-        let controller = e.check("controller", parse_text(&raw.controller, "who is responsible for the data (usually your name)", 200, false));
-        let ico_registration = e.check("ico_registration", optional_text(&raw.ico_registration, "your ICO registration number", 60, false));
+        let controller = e.check(
+            "controller",
+            parse_text(
+                &raw.controller,
+                "who is responsible for the data (usually your name)",
+                200,
+                false,
+            ),
+        );
+        let ico_registration = e.check(
+            "ico_registration",
+            optional_text(
+                &raw.ico_registration,
+                "your ICO registration number",
+                60,
+                false,
+            ),
+        );
         let retention_years = match raw.retention_years {
             Some(y) if (1..=30).contains(&y) => Some(y),
             _ => {
-                e.add("retention_years", "Enter how many years records are kept, between 1 and 30");
+                e.add(
+                    "retention_years",
+                    "Enter how many years records are kept, between 1 and 30",
+                );
                 None
             }
         };
-        let extra = e.check("extra", optional_text(&raw.extra, "extra privacy information", LONG, true));
+        let extra = e.check(
+            "extra",
+            optional_text(&raw.extra, "extra privacy information", LONG, true),
+        );
         match (controller, ico_registration, retention_years, extra) {
-            (Some(controller), Some(ico_registration), Some(retention_years), Some(extra)) if e.is_empty() => {
-                Ok(Self { controller, ico_registration, retention_years, extra })
+            (Some(controller), Some(ico_registration), Some(retention_years), Some(extra))
+                if e.is_empty() =>
+            {
+                Ok(Self {
+                    controller,
+                    ico_registration,
+                    retention_years,
+                    extra,
+                })
             }
             _ => Err(e),
         }
@@ -404,17 +619,25 @@ impl SocialLink {
     /// Check a link: a label and an `https://` address.
     pub fn parse(label: &str, url: &str) -> Result<Self, FieldErrors> {
         let mut e = FieldErrors::new();
-        let label = e.check("label", parse_text(label, "a label for the link", 80, false));
+        let label = e.check(
+            "label",
+            parse_text(label, "a label for the link", 80, false),
+        );
         let url = url.trim();
         let url_ok = url.starts_with("https://")
             && url.len() > "https://".len() + 3
             && url.len() <= 500
-            && !url.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>');
+            && !url
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>');
         if !url_ok {
             e.add("url", "Enter a full web address starting with https://");
         }
         match label {
-            Some(label) if e.is_empty() => Ok(Self { label, url: url.to_owned() }),
+            Some(label) if e.is_empty() => Ok(Self {
+                label,
+                url: url.to_owned(),
+            }),
             _ => Err(e),
         }
     }
@@ -492,25 +715,38 @@ pub enum PracticeFileError {
     #[error("practice.toml is not valid TOML: {0}")]
     Toml(String),
     #[error("practice.toml, [{section}] {field}: {message}")]
-    Field { section: String, field: String, message: String },
+    Field {
+        section: String,
+        field: String,
+        message: String,
+    },
 }
 
 fn first_error(section: impl Into<String>, errors: &FieldErrors) -> PracticeFileError {
     let (field, message) = errors.iter().next().map_or(("?", ""), |(f, m)| (f, m));
-    PracticeFileError::Field { section: section.into(), field: field.to_owned(), message: message.to_owned() }
+    PracticeFileError::Field {
+        section: section.into(),
+        field: field.to_owned(),
+        message: message.to_owned(),
+    }
 }
 
 impl PracticeSetup {
     /// Parse and check a `practice.toml`.
     pub fn from_toml(text: &str) -> Result<Self, PracticeFileError> {
-        let raw: RawPracticeFile = toml::from_str(text).map_err(|e| PracticeFileError::Toml(e.to_string()))?;
-        let details = PracticeDetails::parse(&raw.practice).map_err(|e| first_error("practice", &e))?;
-        let therapist = TherapistProfile::parse(&raw.therapist).map_err(|e| first_error("therapist", &e))?;
+        let raw: RawPracticeFile =
+            toml::from_str(text).map_err(|e| PracticeFileError::Toml(e.to_string()))?;
+        let details =
+            PracticeDetails::parse(&raw.practice).map_err(|e| first_error("practice", &e))?;
+        let therapist =
+            TherapistProfile::parse(&raw.therapist).map_err(|e| first_error("therapist", &e))?;
         let locations = raw
             .locations
             .iter()
             .enumerate()
-            .map(|(i, l)| Location::parse(l).map_err(|e| first_error(format!("locations #{}", i + 1), &e)))
+            .map(|(i, l)| {
+                Location::parse(l).map_err(|e| first_error(format!("locations #{}", i + 1), &e))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let appointment_types = raw
             .appointment_types
@@ -525,23 +761,39 @@ impl PracticeSetup {
                     fee_pence: Some(t.fee_pence),
                     description: t.description.clone(),
                 };
-                AppointmentType::parse(&typed).map_err(|e| first_error(format!("appointment_types #{}", i + 1), &e))
+                AppointmentType::parse(&typed)
+                    .map_err(|e| first_error(format!("appointment_types #{}", i + 1), &e))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let policies = Policies::parse(&raw.policies).map_err(|e| first_error("policies", &e))?;
-        let privacy = PrivacySettings::parse(&raw.privacy).map_err(|e| first_error("privacy", &e))?;
+        let privacy =
+            PrivacySettings::parse(&raw.privacy).map_err(|e| first_error("privacy", &e))?;
         let social_links = raw
             .social_links
             .iter()
-            .map(|l| SocialLink::parse(&l.label, &l.url).map_err(|e| first_error("social_links", &e)))
+            .map(|l| {
+                SocialLink::parse(&l.label, &l.url).map_err(|e| first_error("social_links", &e))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let faq = raw
             .faq
             .iter()
             .enumerate()
-            .map(|(i, f)| FaqEntry::parse(&f.question, &f.answer).map_err(|e| first_error(format!("faq #{}", i + 1), &e)))
+            .map(|(i, f)| {
+                FaqEntry::parse(&f.question, &f.answer)
+                    .map_err(|e| first_error(format!("faq #{}", i + 1), &e))
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { details, therapist, locations, appointment_types, policies, privacy, social_links, faq })
+        Ok(Self {
+            details,
+            therapist,
+            locations,
+            appointment_types,
+            policies,
+            privacy,
+            social_links,
+            faq,
+        })
     }
 }
 
@@ -551,11 +803,20 @@ mod tests {
 
     #[test]
     fn locations_need_an_address_unless_online() {
-        let raw = RawLocation { slug: "balham".into(), name: "Balham".into(), ..Default::default() };
+        let raw = RawLocation {
+            slug: "balham".into(),
+            name: "Balham".into(),
+            ..Default::default()
+        };
         let errors = Location::parse(&raw).unwrap_err();
         assert!(errors.get("address_lines").is_some());
         assert!(errors.get("postcode").is_some());
-        let online = RawLocation { slug: "online".into(), name: "Online".into(), online: true, ..Default::default() };
+        let online = RawLocation {
+            slug: "online".into(),
+            name: "Online".into(),
+            online: true,
+            ..Default::default()
+        };
         assert!(Location::parse(&online).is_ok());
     }
 
@@ -587,15 +848,28 @@ mod tests {
             intro: "Hi".into(),
             ..Default::default()
         };
-        assert!(PracticeDetails::parse(&raw).unwrap_err().get("time_zone").is_some());
-        let raw = RawPracticeDetails { time_zone: "Europe/London".into(), ..raw };
+        assert!(
+            PracticeDetails::parse(&raw)
+                .unwrap_err()
+                .get("time_zone")
+                .is_some()
+        );
+        let raw = RawPracticeDetails {
+            time_zone: "Europe/London".into(),
+            ..raw
+        };
         assert!(PracticeDetails::parse(&raw).is_ok());
     }
 
     #[test]
     fn social_links_must_be_https() {
         assert!(SocialLink::parse("Profile", "https://www.example.com/me").is_ok());
-        for bad in ["http://example.com", "javascript:alert(1)", "https://", "https://exa mple.com"] {
+        for bad in [
+            "http://example.com",
+            "javascript:alert(1)",
+            "https://",
+            "https://exa mple.com",
+        ] {
             assert!(SocialLink::parse("Profile", bad).is_err(), "{bad}");
         }
     }

@@ -31,9 +31,7 @@ pub fn parse_text(
         return refuse(format!("Enter {what}"));
     }
     if has_control(text, allow_newlines) {
-        return refuse(format!(
-            "Remove the hidden control characters from {what}"
-        ));
+        return refuse(format!("Remove the hidden control characters from {what}"));
     }
     let length = text.chars().count();
     if length > max {
@@ -239,12 +237,19 @@ mod tests {
 
     #[test]
     fn slugs() {
-        assert_eq!(Slug::parse("how-therapy-works").unwrap().as_str(), "how-therapy-works");
-        for bad in ["", "-a", "a-", "a--b", "A", "a b", "café", "a_b", "<script>"] {
+        assert_eq!(
+            Slug::parse("how-therapy-works").unwrap().as_str(),
+            "how-therapy-works"
+        );
+        for bad in [
+            "", "-a", "a-", "a--b", "A", "a b", "café", "a_b", "<script>",
+        ] {
             assert!(Slug::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert_eq!(
-            Slug::from_title("What's CBT – and is it for me?").unwrap().as_str(),
+            Slug::from_title("What's CBT – and is it for me?")
+                .unwrap()
+                .as_str(),
             "whats-cbt-and-is-it-for-me"
         );
         assert!(Slug::from_title("???").is_err());
@@ -253,15 +258,30 @@ mod tests {
     #[test]
     fn emails() {
         assert_eq!(
-            EmailAddress::parse(" Jo.Bloggs@Example.COM ").unwrap().as_str(),
+            EmailAddress::parse(" Jo.Bloggs@Example.COM ")
+                .unwrap()
+                .as_str(),
             "Jo.Bloggs@example.com"
         );
         for bad in [
-            "", "jo", "jo@", "@example.com", "jo@example", "jo@@example.com", "jo @example.com",
-            "jo@exa mple.com", "jo@.example.com", "jo.@example.com", "<b>@example.com",
-            "jo@exam\u{0}ple.com", "jo@example..com",
+            "",
+            "jo",
+            "jo@",
+            "@example.com",
+            "jo@example",
+            "jo@@example.com",
+            "jo @example.com",
+            "jo@exa mple.com",
+            "jo@.example.com",
+            "jo.@example.com",
+            "<b>@example.com",
+            "jo@exam\u{0}ple.com",
+            "jo@example..com",
         ] {
-            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} should be refused");
+            assert!(
+                EmailAddress::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
         assert_eq!(
             EmailAddress::parse("jo").unwrap_err().0,
@@ -271,14 +291,28 @@ mod tests {
 
     #[test]
     fn names_and_phones() {
-        assert_eq!(PersonName::parse("  Siân O'Neill ").unwrap().as_str(), "Siân O'Neill");
+        assert_eq!(
+            PersonName::parse("  Siân O'Neill ").unwrap().as_str(),
+            "Siân O'Neill"
+        );
         assert!(PersonName::parse("   ").is_err());
         assert!(PersonName::parse("a\u{0}b").is_err());
         assert!(PersonName::parse("evil\u{202E}name").is_err());
         assert!(PersonName::parse(&"x".repeat(101)).is_err());
-        assert_eq!(PhoneNumber::parse("+44  7700 900982").unwrap().as_str(), "+44 7700 900982");
-        for bad in ["12345", "0770090098212345678", "07700 900 98a", "07700+900982"] {
-            assert!(PhoneNumber::parse(bad).is_err(), "{bad:?} should be refused");
+        assert_eq!(
+            PhoneNumber::parse("+44  7700 900982").unwrap().as_str(),
+            "+44 7700 900982"
+        );
+        for bad in [
+            "12345",
+            "0770090098212345678",
+            "07700 900 98a",
+            "07700+900982",
+        ] {
+            assert!(
+                PhoneNumber::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 
@@ -294,7 +328,10 @@ mod tests {
 
     #[test]
     fn free_text() {
-        assert_eq!(parse_text(" hi\r\nthere ", "a message", 10, true).unwrap(), "hi\nthere");
+        assert_eq!(
+            parse_text(" hi\r\nthere ", "a message", 10, true).unwrap(),
+            "hi\nthere"
+        );
         assert!(parse_text("hi\nthere", "a title", 10, false).is_err());
         assert!(parse_text("12345678901", "a message", 10, true).is_err());
     }

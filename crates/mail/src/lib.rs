@@ -34,9 +34,13 @@ pub fn retry_delay(attempts: u32) -> Option<SignedDuration> {
 /// Why the mail settings were refused.
 #[derive(Debug, thiserror::Error)]
 pub enum MailConfigError {
-    #[error("the SMTP URL is not valid ({0}); use a form like smtp://127.0.0.1:2525 or smtps://user:password@mail.example.com")]
+    #[error(
+        "the SMTP URL is not valid ({0}); use a form like smtp://127.0.0.1:2525 or smtps://user:password@mail.example.com"
+    )]
     Url(String),
-    #[error("the sender address {0:?} is not valid; use a form like \"Practice name <practice@example.com>\"")]
+    #[error(
+        "the sender address {0:?} is not valid; use a form like \"Practice name <practice@example.com>\""
+    )]
     From(String),
 }
 
@@ -55,7 +59,9 @@ impl SmtpSettings {
             .map_err(|e| MailConfigError::Url(e.to_string()))?
             .timeout(Some(Duration::from_secs(30)))
             .build();
-        let from = from.parse::<Mailbox>().map_err(|_| MailConfigError::From(from.to_owned()))?;
+        let from = from
+            .parse::<Mailbox>()
+            .map_err(|_| MailConfigError::From(from.to_owned()))?;
         Ok(Self { transport, from })
     }
 }
@@ -73,7 +79,11 @@ pub struct Mailer {
 
 /// Build an email from an outbox row.
 pub fn build_message(message: &OutboxMessage, from: &Mailbox) -> Result<Message, String> {
-    let to: Mailbox = message.to.as_str().parse().map_err(|e| format!("bad recipient: {e}"))?;
+    let to: Mailbox = message
+        .to
+        .as_str()
+        .parse()
+        .map_err(|e| format!("bad recipient: {e}"))?;
     Message::builder()
         .from(from.clone())
         .to(to)
@@ -87,7 +97,12 @@ pub fn build_message(message: &OutboxMessage, from: &Mailbox) -> Result<Message,
 impl Mailer {
     /// A worker that sends through `smtp`; `wake` is notified when a message is queued.
     pub fn new(store: Arc<dyn Store>, smtp: SmtpSettings, now: Now, wake: Arc<Notify>) -> Self {
-        Self { store, smtp, now, wake }
+        Self {
+            store,
+            smtp,
+            now,
+            wake,
+        }
     }
 
     /// Try every message that is due once. Returns how many were sent.
@@ -101,21 +116,39 @@ impl Mailer {
             let mut progressed = false;
             for message in &due {
                 let outcome = match build_message(message, &self.smtp.from) {
-                    Ok(email) => self.smtp.transport.send(email).await.map(|_| ()).map_err(|e| e.to_string()),
+                    Ok(email) => self
+                        .smtp
+                        .transport
+                        .send(email)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string()),
                     Err(reason) => Err(reason),
                 };
                 match outcome {
                     Ok(()) => {
                         self.store.mark_sent(message.id, (self.now)()).await?;
-                        tracing::info!(message = message.id.get(), kind = message.kind, "email sent");
+                        tracing::info!(
+                            message = message.id.get(),
+                            kind = message.kind,
+                            "email sent"
+                        );
                         sent += 1;
                         progressed = true;
                     }
                     Err(reason) => {
                         let attempts = message.attempts + 1;
-                        let retry_at = retry_delay(attempts).and_then(|d| (self.now)().checked_add(d).ok());
-                        tracing::warn!(message = message.id.get(), attempts, error = reason, "email not sent; will retry");
-                        self.store.mark_attempt_failed(message.id, &reason, retry_at).await?;
+                        let retry_at =
+                            retry_delay(attempts).and_then(|d| (self.now)().checked_add(d).ok());
+                        tracing::warn!(
+                            message = message.id.get(),
+                            attempts,
+                            error = reason,
+                            "email not sent; will retry"
+                        );
+                        self.store
+                            .mark_attempt_failed(message.id, &reason, retry_at)
+                            .await?;
                     }
                 }
             }
@@ -147,19 +180,45 @@ mod tests {
 
     #[test]
     fn backoff_doubles_then_caps_then_gives_up() {
-        let minutes: Vec<_> = (1..=MAX_ATTEMPTS).map(|n| retry_delay(n).map(|d| d.as_mins())).collect();
-        assert_eq!(minutes[..8], [Some(1), Some(2), Some(4), Some(8), Some(16), Some(32), Some(64), Some(120)]);
+        let minutes: Vec<_> = (1..=MAX_ATTEMPTS)
+            .map(|n| retry_delay(n).map(|d| d.as_mins()))
+            .collect();
+        assert_eq!(
+            minutes[..8],
+            [
+                Some(1),
+                Some(2),
+                Some(4),
+                Some(8),
+                Some(16),
+                Some(32),
+                Some(64),
+                Some(120)
+            ]
+        );
         assert_eq!(minutes[10], Some(120));
         assert_eq!(retry_delay(MAX_ATTEMPTS), None);
-        let total: i64 = (1..MAX_ATTEMPTS).filter_map(retry_delay).map(|d| d.as_mins()).sum();
-        assert!((12 * 60..=26 * 60).contains(&total), "retries span about a day, got {total} minutes");
+        let total: i64 = (1..MAX_ATTEMPTS)
+            .filter_map(retry_delay)
+            .map(|d| d.as_mins())
+            .sum();
+        assert!(
+            (12 * 60..=26 * 60).contains(&total),
+            "retries span about a day, got {total} minutes"
+        );
     }
 
     #[test]
     fn settings_are_checked() {
         assert!(SmtpSettings::parse("smtp://127.0.0.1:2525", "Practice <p@example.com>").is_ok());
         assert!(SmtpSettings::parse("smtps://u:p@mail.example.com", "p@example.com").is_ok());
-        assert!(matches!(SmtpSettings::parse("http://x", "p@example.com"), Err(MailConfigError::Url(_))));
-        assert!(matches!(SmtpSettings::parse("smtp://127.0.0.1:25", "not an address"), Err(MailConfigError::From(_))));
+        assert!(matches!(
+            SmtpSettings::parse("http://x", "p@example.com"),
+            Err(MailConfigError::Url(_))
+        ));
+        assert!(matches!(
+            SmtpSettings::parse("smtp://127.0.0.1:25", "not an address"),
+            Err(MailConfigError::From(_))
+        ));
     }
 }

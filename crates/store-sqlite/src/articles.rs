@@ -60,7 +60,11 @@ fn article_from_row(row: &SqliteRow) -> StoreResult<Article> {
 const SUMMARY_COLUMNS: &str = "a.id, a.kind, a.slug, a.title, a.summary, a.published, a.date, a.reading_minutes, a.updated_at,
     (SELECT group_concat(tag, ' ') FROM (SELECT tag FROM article_tags t WHERE t.article_id = a.id ORDER BY position)) AS tags";
 
-async fn write_tags(tx: &mut sqlx::SqliteConnection, id: i64, draft: &ArticleDraft) -> StoreResult<()> {
+async fn write_tags(
+    tx: &mut sqlx::SqliteConnection,
+    id: i64,
+    draft: &ArticleDraft,
+) -> StoreResult<()> {
     sqlx::query("DELETE FROM article_tags WHERE article_id = ?")
         .bind(id)
         .execute(&mut *tx)
@@ -84,7 +88,14 @@ fn minutes(draft: &ArticleDraft) -> i64 {
 
 #[async_trait]
 impl ArticleStore for SqliteStore {
-    async fn create_article(&self, practice: PracticeId, kind: ArticleKind, draft: &ArticleDraft, position: i64, now: Timestamp) -> StoreResult<ArticleId> {
+    async fn create_article(
+        &self,
+        practice: PracticeId,
+        kind: ArticleKind,
+        draft: &ArticleDraft,
+        position: i64,
+        now: Timestamp,
+    ) -> StoreResult<ArticleId> {
         let mut tx = self.write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO articles (practice_id, kind, slug, title, summary, body, reading_minutes, published, date,
@@ -111,7 +122,13 @@ impl ArticleStore for SqliteStore {
         Ok(ArticleId::new(id))
     }
 
-    async fn update_article(&self, practice: PracticeId, id: ArticleId, draft: &ArticleDraft, now: Timestamp) -> StoreResult<()> {
+    async fn update_article(
+        &self,
+        practice: PracticeId,
+        id: ArticleId,
+        draft: &ArticleDraft,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let result = sqlx::query(
             "UPDATE articles SET slug = ?, title = ?, summary = ?, body = ?, reading_minutes = ?, published = ?,
@@ -145,7 +162,11 @@ impl ArticleStore for SqliteStore {
             .execute(&self.writer)
             .await
             .map_err(map_err)?;
-        if result.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if result.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     async fn article(&self, practice: PracticeId, id: ArticleId) -> StoreResult<Article> {
@@ -161,14 +182,24 @@ impl ArticleStore for SqliteStore {
         article_from_row(&row)
     }
 
-    async fn published_article(&self, practice: PracticeId, kind: ArticleKind, slug: &Slug) -> StoreResult<Article> {
+    async fn published_article(
+        &self,
+        practice: PracticeId,
+        kind: ArticleKind,
+        slug: &Slug,
+    ) -> StoreResult<Article> {
         match self.article_by_slug(practice, kind, slug).await? {
             Some(article) if article.published => Ok(article),
             _ => Err(StoreError::NotFound),
         }
     }
 
-    async fn article_by_slug(&self, practice: PracticeId, kind: ArticleKind, slug: &Slug) -> StoreResult<Option<Article>> {
+    async fn article_by_slug(
+        &self,
+        practice: PracticeId,
+        kind: ArticleKind,
+        slug: &Slug,
+    ) -> StoreResult<Option<Article>> {
         let row = sqlx::query(
             "SELECT a.*, (SELECT group_concat(tag, ' ') FROM (SELECT tag FROM article_tags t WHERE t.article_id = a.id ORDER BY position)) AS tags
              FROM articles a WHERE a.practice_id = ? AND a.kind = ? AND a.slug = ?",
@@ -182,7 +213,12 @@ impl ArticleStore for SqliteStore {
         row.as_ref().map(article_from_row).transpose()
     }
 
-    async fn published_articles(&self, practice: PracticeId, kind: ArticleKind, page: Page) -> StoreResult<(Vec<ArticleSummary>, u64)> {
+    async fn published_articles(
+        &self,
+        practice: PracticeId,
+        kind: ArticleKind,
+        page: Page,
+    ) -> StoreResult<(Vec<ArticleSummary>, u64)> {
         let sql = match kind {
             ArticleKind::Article => sqlx::AssertSqlSafe(format!(
                 "SELECT {SUMMARY_COLUMNS} FROM articles a WHERE a.practice_id = ? AND a.kind = 'article' AND a.published = 1
@@ -202,13 +238,18 @@ impl ArticleStore for SqliteStore {
             .fetch_all(self.read())
             .await
             .map_err(map_err)?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM articles WHERE practice_id = ? AND kind = ? AND published = 1")
-            .bind(practice.get())
-            .bind(kind.as_str())
-            .fetch_one(self.read())
-            .await
-            .map_err(map_err)?;
-        let list = rows.iter().map(summary_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM articles WHERE practice_id = ? AND kind = ? AND published = 1",
+        )
+        .bind(practice.get())
+        .bind(kind.as_str())
+        .fetch_one(self.read())
+        .await
+        .map_err(map_err)?;
+        let list = rows
+            .iter()
+            .map(summary_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
         Ok((list, u64::try_from(total).unwrap_or(0)))
     }
 
@@ -216,7 +257,11 @@ impl ArticleStore for SqliteStore {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {SUMMARY_COLUMNS} FROM articles a WHERE a.practice_id = ? ORDER BY a.kind DESC, a.updated_at DESC, a.id DESC"
         ));
-        let rows = sqlx::query(sql).bind(practice.get()).fetch_all(self.read()).await.map_err(map_err)?;
+        let rows = sqlx::query(sql)
+            .bind(practice.get())
+            .fetch_all(self.read())
+            .await
+            .map_err(map_err)?;
         rows.iter().map(summary_from_row).collect()
     }
 
@@ -239,7 +284,11 @@ impl ArticleStore for SqliteStore {
             .collect()
     }
 
-    async fn articles_tagged(&self, practice: PracticeId, tag: &Slug) -> StoreResult<Vec<ArticleSummary>> {
+    async fn articles_tagged(
+        &self,
+        practice: PracticeId,
+        tag: &Slug,
+    ) -> StoreResult<Vec<ArticleSummary>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {SUMMARY_COLUMNS} FROM articles a JOIN article_tags tt ON tt.article_id = a.id AND tt.tag = ?
              WHERE a.practice_id = ? AND a.kind = 'article' AND a.published = 1 ORDER BY a.date DESC, a.id DESC"
@@ -253,7 +302,12 @@ impl ArticleStore for SqliteStore {
         rows.iter().map(summary_from_row).collect()
     }
 
-    async fn related_articles(&self, practice: PracticeId, id: ArticleId, limit: u32) -> StoreResult<Vec<ArticleSummary>> {
+    async fn related_articles(
+        &self,
+        practice: PracticeId,
+        id: ArticleId,
+        limit: u32,
+    ) -> StoreResult<Vec<ArticleSummary>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {SUMMARY_COLUMNS},
                 (SELECT COUNT(*) FROM article_tags x JOIN article_tags y ON x.tag = y.tag

@@ -38,11 +38,13 @@ pub(crate) fn name(text: &str) -> Result<PersonName, StoreError> {
 }
 
 pub(crate) fn phone(text: Option<String>) -> Result<Option<PhoneNumber>, StoreError> {
-    text.map(|t| PhoneNumber::parse(&t).map_err(|_| corrupt("phone number"))).transpose()
+    text.map(|t| PhoneNumber::parse(&t).map_err(|_| corrupt("phone number")))
+        .transpose()
 }
 
 pub(crate) fn postcode(text: Option<String>) -> Result<Option<Postcode>, StoreError> {
-    text.map(|t| Postcode::parse(&t).map_err(|_| corrupt("postcode"))).transpose()
+    text.map(|t| Postcode::parse(&t).map_err(|_| corrupt("postcode")))
+        .transpose()
 }
 
 pub(crate) fn lines(text: &str) -> Vec<String> {

@@ -34,7 +34,8 @@ fn message_from_row(row: &SqliteRow) -> StoreResult<OutboxMessage> {
         to: email(&get::<String>(row, "recipient")?)?,
         subject: get(row, "subject")?,
         body_text: get(row, "body_text")?,
-        status: MessageStatus::parse(&get::<String>(row, "status")?).ok_or_else(|| corrupt("message status"))?,
+        status: MessageStatus::parse(&get::<String>(row, "status")?)
+            .ok_or_else(|| corrupt("message status"))?,
         attempts: u32_col(get(row, "attempts")?)?,
         last_error: get(row, "last_error")?,
         next_attempt_at: opt_timestamp(get(row, "next_attempt_at")?)?,
@@ -46,7 +47,11 @@ fn message_from_row(row: &SqliteRow) -> StoreResult<OutboxMessage> {
 /// A globally unique Message-ID, fixed when the message is queued so that retries carry the same one.
 fn new_message_id(practice: PracticeId, now: Timestamp, row_hint: i64) -> String {
     let random: u64 = rand::random();
-    format!("<{}.{}.{row_hint}.{random:016x}@anteroom.invalid>", practice.get(), now.as_millisecond())
+    format!(
+        "<{}.{}.{row_hint}.{random:016x}@anteroom.invalid>",
+        practice.get(),
+        now.as_millisecond()
+    )
 }
 
 pub(crate) async fn insert_message(
@@ -79,7 +84,13 @@ pub(crate) async fn insert_message(
 
 #[async_trait]
 impl EnquiryStore for SqliteStore {
-    async fn create_enquiry(&self, practice: PracticeId, enquiry: &NewEnquiry, notification: &NewMessage, now: Timestamp) -> StoreResult<EnquiryId> {
+    async fn create_enquiry(
+        &self,
+        practice: PracticeId,
+        enquiry: &NewEnquiry,
+        notification: &NewMessage,
+        now: Timestamp,
+    ) -> StoreResult<EnquiryId> {
         let mut tx = self.write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO enquiries (practice_id, name, email, phone, contact_preference, message, received_at)
@@ -119,15 +130,26 @@ impl EnquiryStore for SqliteStore {
         enquiry_from_row(&row)
     }
 
-    async fn set_enquiry_handled(&self, practice: PracticeId, id: EnquiryId, handled: bool, now: Timestamp) -> StoreResult<()> {
-        let result = sqlx::query("UPDATE enquiries SET handled_at = ? WHERE practice_id = ? AND id = ?")
-            .bind(handled.then(|| secs(now)))
-            .bind(practice.get())
-            .bind(id.get())
-            .execute(&self.writer)
-            .await
-            .map_err(map_err)?;
-        if result.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    async fn set_enquiry_handled(
+        &self,
+        practice: PracticeId,
+        id: EnquiryId,
+        handled: bool,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let result =
+            sqlx::query("UPDATE enquiries SET handled_at = ? WHERE practice_id = ? AND id = ?")
+                .bind(handled.then(|| secs(now)))
+                .bind(practice.get())
+                .bind(id.get())
+                .execute(&self.writer)
+                .await
+                .map_err(map_err)?;
+        if result.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     async fn delete_enquiry(&self, practice: PracticeId, id: EnquiryId) -> StoreResult<()> {
@@ -137,7 +159,11 @@ impl EnquiryStore for SqliteStore {
             .execute(&self.writer)
             .await
             .map_err(map_err)?;
-        if result.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if result.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     async fn dashboard_counts(&self, practice: PracticeId) -> StoreResult<DashboardCounts> {
@@ -153,7 +179,9 @@ impl EnquiryStore for SqliteStore {
         .fetch_one(self.read())
         .await
         .map_err(map_err)?;
-        let count = |column: &str| -> StoreResult<u64> { Ok(u64::try_from(get::<i64>(&row, column)?).unwrap_or(0)) };
+        let count = |column: &str| -> StoreResult<u64> {
+            Ok(u64::try_from(get::<i64>(&row, column)?).unwrap_or(0))
+        };
         Ok(DashboardCounts {
             open_enquiries: count("open_enquiries")?,
             published_articles: count("published_articles")?,
@@ -166,7 +194,12 @@ impl EnquiryStore for SqliteStore {
 
 #[async_trait]
 impl OutboxStore for SqliteStore {
-    async fn enqueue(&self, practice: PracticeId, message: &NewMessage, now: Timestamp) -> StoreResult<MessageId> {
+    async fn enqueue(
+        &self,
+        practice: PracticeId,
+        message: &NewMessage,
+        now: Timestamp,
+    ) -> StoreResult<MessageId> {
         let mut tx = self.write().await?;
         let id = insert_message(&mut tx, practice, message, now).await?;
         tx.commit().await.map_err(map_err)?;
@@ -174,12 +207,14 @@ impl OutboxStore for SqliteStore {
     }
 
     async fn outbox(&self, practice: PracticeId, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
-        let rows = sqlx::query("SELECT * FROM outbox WHERE practice_id = ? ORDER BY created_at DESC, id DESC LIMIT ?")
-            .bind(practice.get())
-            .bind(i64::from(limit))
-            .fetch_all(self.read())
-            .await
-            .map_err(map_err)?;
+        let rows = sqlx::query(
+            "SELECT * FROM outbox WHERE practice_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+        )
+        .bind(practice.get())
+        .bind(i64::from(limit))
+        .fetch_all(self.read())
+        .await
+        .map_err(map_err)?;
         rows.iter().map(message_from_row).collect()
     }
 
@@ -208,8 +243,17 @@ impl OutboxStore for SqliteStore {
         Ok(())
     }
 
-    async fn mark_attempt_failed(&self, id: MessageId, error: &str, retry_at: Option<Timestamp>) -> StoreResult<()> {
-        let status = if retry_at.is_some() { "pending" } else { "failed" };
+    async fn mark_attempt_failed(
+        &self,
+        id: MessageId,
+        error: &str,
+        retry_at: Option<Timestamp>,
+    ) -> StoreResult<()> {
+        let status = if retry_at.is_some() {
+            "pending"
+        } else {
+            "failed"
+        };
         sqlx::query("UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?")
             .bind(status)
             .bind(error)
@@ -221,7 +265,12 @@ impl OutboxStore for SqliteStore {
         Ok(())
     }
 
-    async fn retry_message(&self, practice: PracticeId, id: MessageId, now: Timestamp) -> StoreResult<()> {
+    async fn retry_message(
+        &self,
+        practice: PracticeId,
+        id: MessageId,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         let result = sqlx::query(
             "UPDATE outbox SET status = 'pending', next_attempt_at = ? WHERE practice_id = ? AND id = ? AND status <> 'sent'",
         )
@@ -231,7 +280,11 @@ impl OutboxStore for SqliteStore {
         .execute(&self.writer)
         .await
         .map_err(map_err)?;
-        if result.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if result.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     async fn pending_count(&self) -> StoreResult<u64> {

@@ -108,10 +108,19 @@ impl SqliteStore {
             ));
         }
         for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-            let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
-            sqlx::raw_sql(*sql).execute(&mut *tx).await.map_err(map_err)?;
+            let mut tx = writer
+                .begin_with("BEGIN IMMEDIATE")
+                .await
+                .map_err(map_err)?;
+            sqlx::raw_sql(*sql)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
             let bump = format!("PRAGMA user_version = {}", index + 1);
-            sqlx::raw_sql(sqlx::AssertSqlSafe(bump)).execute(&mut *tx).await.map_err(map_err)?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(bump))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
             tx.commit().await.map_err(map_err)?;
         }
         Ok(())
@@ -119,7 +128,10 @@ impl SqliteStore {
 
     /// Begin a write transaction that holds the write lock from its first statement.
     pub(crate) async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_err)
     }
 
     /// The pool for reads.
@@ -129,8 +141,14 @@ impl SqliteStore {
 
     /// Write a consistent copy of the database to `target` (which must not exist).
     pub async fn backup_to(&self, target: &Path) -> StoreResult<()> {
-        let target = target.to_str().ok_or_else(|| StoreError::Other("backup path is not valid UTF-8".into()))?;
-        sqlx::query("VACUUM INTO ?").bind(target).execute(&self.writer).await.map_err(map_err)?;
+        let target = target
+            .to_str()
+            .ok_or_else(|| StoreError::Other("backup path is not valid UTF-8".into()))?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 
@@ -149,7 +167,9 @@ mod tests {
     async fn conformance_story() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("anteroom.db");
-        let store = SqliteStore::open(&path, OpenMode::CreateIfMissing).await.unwrap();
+        let store = SqliteStore::open(&path, OpenMode::CreateIfMissing)
+            .await
+            .unwrap();
         store::conformance::story(&store).await;
     }
 
@@ -157,7 +177,10 @@ mod tests {
     async fn refuses_to_create_a_missing_file_when_serving() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("typo.db");
-        assert!(matches!(SqliteStore::open(&path, OpenMode::Existing).await, Err(StoreError::NotFound)));
+        assert!(matches!(
+            SqliteStore::open(&path, OpenMode::Existing).await,
+            Err(StoreError::NotFound)
+        ));
         assert!(!path.exists());
     }
 
@@ -165,16 +188,30 @@ mod tests {
     async fn reopening_keeps_data_and_pragmas() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("anteroom.db");
-        let store = SqliteStore::open(&path, OpenMode::CreateIfMissing).await.unwrap();
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&store.writer).await.unwrap();
+        let store = SqliteStore::open(&path, OpenMode::CreateIfMissing)
+            .await
+            .unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&store.writer)
+            .await
+            .unwrap();
         assert_eq!(mode, "wal");
-        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&store.writer).await.unwrap();
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&store.writer)
+            .await
+            .unwrap();
         assert_eq!(sync, 2, "synchronous=FULL");
-        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(&store.reader).await.unwrap();
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&store.reader)
+            .await
+            .unwrap();
         assert_eq!(fk, 1);
         store.close().await;
         let again = SqliteStore::open(&path, OpenMode::Existing).await.unwrap();
-        let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&again.writer).await.unwrap();
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&again.writer)
+            .await
+            .unwrap();
         assert_eq!(version, MIGRATIONS.len() as i64);
     }
 }

@@ -51,7 +51,13 @@ fn practice_from_row(row: &SqliteRow) -> StoreResult<Practice> {
         retention_years: u32_col(get(row, "retention_years")?)?,
         extra: get(row, "privacy_extra")?,
     };
-    Ok(Practice { id: PracticeId::new(get(row, "id")?), details, therapist, policies, privacy })
+    Ok(Practice {
+        id: PracticeId::new(get(row, "id")?),
+        details,
+        therapist,
+        policies,
+        privacy,
+    })
 }
 
 fn location_from_row(row: &SqliteRow) -> StoreResult<Location> {
@@ -100,51 +106,71 @@ async fn insert_location(
     Ok(())
 }
 
-async fn insert_links(tx: &mut sqlx::SqliteConnection, practice: PracticeId, links: &[SocialLink]) -> StoreResult<()> {
+async fn insert_links(
+    tx: &mut sqlx::SqliteConnection,
+    practice: PracticeId,
+    links: &[SocialLink],
+) -> StoreResult<()> {
     sqlx::query("DELETE FROM social_links WHERE practice_id = ?")
         .bind(practice.get())
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
     for (position, link) in (0_i64..).zip(links) {
-        sqlx::query("INSERT INTO social_links (practice_id, position, label, url) VALUES (?, ?, ?, ?)")
-            .bind(practice.get())
-            .bind(position)
-            .bind(&link.label)
-            .bind(&link.url)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO social_links (practice_id, position, label, url) VALUES (?, ?, ?, ?)",
+        )
+        .bind(practice.get())
+        .bind(position)
+        .bind(&link.label)
+        .bind(&link.url)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
     }
     Ok(())
 }
 
-async fn insert_faq(tx: &mut sqlx::SqliteConnection, practice: PracticeId, entries: &[FaqEntry]) -> StoreResult<()> {
+async fn insert_faq(
+    tx: &mut sqlx::SqliteConnection,
+    practice: PracticeId,
+    entries: &[FaqEntry],
+) -> StoreResult<()> {
     sqlx::query("DELETE FROM faq_entries WHERE practice_id = ?")
         .bind(practice.get())
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
     for (position, entry) in (0_i64..).zip(entries) {
-        sqlx::query("INSERT INTO faq_entries (practice_id, position, question, answer) VALUES (?, ?, ?, ?)")
-            .bind(practice.get())
-            .bind(position)
-            .bind(&entry.question)
-            .bind(&entry.answer)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO faq_entries (practice_id, position, question, answer) VALUES (?, ?, ?, ?)",
+        )
+        .bind(practice.get())
+        .bind(position)
+        .bind(&entry.question)
+        .bind(&entry.answer)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
     }
     Ok(())
 }
 
 fn affected(result: sqlx::sqlite::SqliteQueryResult) -> StoreResult<()> {
-    if result.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    if result.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl PracticeStore for SqliteStore {
-    async fn create_practice(&self, setup: &PracticeSetup, now: Timestamp) -> StoreResult<PracticeId> {
+    async fn create_practice(
+        &self,
+        setup: &PracticeSetup,
+        now: Timestamp,
+    ) -> StoreResult<PracticeId> {
         let mut tx = self.write().await?;
         let d = &setup.details;
         let t = &setup.therapist;
@@ -242,7 +268,11 @@ impl PracticeStore for SqliteStore {
         affected(result)
     }
 
-    async fn update_therapist(&self, practice: PracticeId, t: &TherapistProfile) -> StoreResult<()> {
+    async fn update_therapist(
+        &self,
+        practice: PracticeId,
+        t: &TherapistProfile,
+    ) -> StoreResult<()> {
         let result = sqlx::query(
             "UPDATE practices SET therapist_name = ?, therapist_title = ?, professional_body = ?, registration = ?,
                 qualifications = ?, languages = ?, about = ? WHERE id = ?",
@@ -292,25 +322,32 @@ impl PracticeStore for SqliteStore {
     }
 
     async fn locations(&self, practice: PracticeId) -> StoreResult<Vec<Location>> {
-        let rows = sqlx::query("SELECT * FROM locations WHERE practice_id = ? ORDER BY position, id")
-            .bind(practice.get())
-            .fetch_all(self.read())
-            .await
-            .map_err(map_err)?;
+        let rows =
+            sqlx::query("SELECT * FROM locations WHERE practice_id = ? ORDER BY position, id")
+                .bind(practice.get())
+                .fetch_all(self.read())
+                .await
+                .map_err(map_err)?;
         rows.iter().map(location_from_row).collect()
     }
 
-    async fn save_location(&self, practice: PracticeId, existing: Option<&Slug>, location: &Location) -> StoreResult<()> {
+    async fn save_location(
+        &self,
+        practice: PracticeId,
+        existing: Option<&Slug>,
+        location: &Location,
+    ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let position: i64 = match existing {
             Some(slug) => {
-                let position: Option<i64> =
-                    sqlx::query_scalar("SELECT position FROM locations WHERE practice_id = ? AND slug = ?")
-                        .bind(practice.get())
-                        .bind(slug.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(map_err)?;
+                let position: Option<i64> = sqlx::query_scalar(
+                    "SELECT position FROM locations WHERE practice_id = ? AND slug = ?",
+                )
+                .bind(practice.get())
+                .bind(slug.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
                 let position = position.ok_or(StoreError::NotFound)?;
                 sqlx::query("DELETE FROM locations WHERE practice_id = ? AND slug = ?")
                     .bind(practice.get())
@@ -320,11 +357,13 @@ impl PracticeStore for SqliteStore {
                     .map_err(map_err)?;
                 position
             }
-            None => sqlx::query_scalar("SELECT COALESCE(MAX(position) + 1, 0) FROM locations WHERE practice_id = ?")
-                .bind(practice.get())
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(map_err)?,
+            None => sqlx::query_scalar(
+                "SELECT COALESCE(MAX(position) + 1, 0) FROM locations WHERE practice_id = ?",
+            )
+            .bind(practice.get())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?,
         };
         insert_location(&mut tx, practice, position, location).await?;
         tx.commit().await.map_err(map_err)
@@ -341,11 +380,13 @@ impl PracticeStore for SqliteStore {
     }
 
     async fn appointment_types(&self, practice: PracticeId) -> StoreResult<Vec<AppointmentType>> {
-        let rows = sqlx::query("SELECT * FROM appointment_types WHERE practice_id = ? ORDER BY position, id")
-            .bind(practice.get())
-            .fetch_all(self.read())
-            .await
-            .map_err(map_err)?;
+        let rows = sqlx::query(
+            "SELECT * FROM appointment_types WHERE practice_id = ? ORDER BY position, id",
+        )
+        .bind(practice.get())
+        .fetch_all(self.read())
+        .await
+        .map_err(map_err)?;
         rows.iter()
             .map(|row| {
                 Ok(AppointmentType {
@@ -359,7 +400,11 @@ impl PracticeStore for SqliteStore {
             .collect()
     }
 
-    async fn update_appointment_type(&self, practice: PracticeId, kind: &AppointmentType) -> StoreResult<()> {
+    async fn update_appointment_type(
+        &self,
+        practice: PracticeId,
+        kind: &AppointmentType,
+    ) -> StoreResult<()> {
         let result = sqlx::query(
             "UPDATE appointment_types SET name = ?, minutes = ?, fee_pence = ?, description = ?
              WHERE practice_id = ? AND slug = ?",
@@ -377,27 +422,49 @@ impl PracticeStore for SqliteStore {
     }
 
     async fn social_links(&self, practice: PracticeId) -> StoreResult<Vec<SocialLink>> {
-        let rows = sqlx::query("SELECT label, url FROM social_links WHERE practice_id = ? ORDER BY position")
-            .bind(practice.get())
-            .fetch_all(self.read())
-            .await
-            .map_err(map_err)?;
-        rows.iter().map(|row| Ok(SocialLink { label: get(row, "label")?, url: get(row, "url")? })).collect()
+        let rows = sqlx::query(
+            "SELECT label, url FROM social_links WHERE practice_id = ? ORDER BY position",
+        )
+        .bind(practice.get())
+        .fetch_all(self.read())
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(SocialLink {
+                    label: get(row, "label")?,
+                    url: get(row, "url")?,
+                })
+            })
+            .collect()
     }
 
-    async fn replace_social_links(&self, practice: PracticeId, links: &[SocialLink]) -> StoreResult<()> {
+    async fn replace_social_links(
+        &self,
+        practice: PracticeId,
+        links: &[SocialLink],
+    ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         insert_links(&mut tx, practice, links).await?;
         tx.commit().await.map_err(map_err)
     }
 
     async fn faq(&self, practice: PracticeId) -> StoreResult<Vec<FaqEntry>> {
-        let rows = sqlx::query("SELECT question, answer FROM faq_entries WHERE practice_id = ? ORDER BY position")
-            .bind(practice.get())
-            .fetch_all(self.read())
-            .await
-            .map_err(map_err)?;
-        rows.iter().map(|row| Ok(FaqEntry { question: get(row, "question")?, answer: get(row, "answer")? })).collect()
+        let rows = sqlx::query(
+            "SELECT question, answer FROM faq_entries WHERE practice_id = ? ORDER BY position",
+        )
+        .bind(practice.get())
+        .fetch_all(self.read())
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(FaqEntry {
+                    question: get(row, "question")?,
+                    answer: get(row, "answer")?,
+                })
+            })
+            .collect()
     }
 
     async fn replace_faq(&self, practice: PracticeId, entries: &[FaqEntry]) -> StoreResult<()> {

@@ -20,7 +20,12 @@ fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
 
 #[async_trait]
 impl StaffStore for SqliteStore {
-    async fn create_user(&self, practice: PracticeId, user: &NewUser, now: Timestamp) -> StoreResult<UserId> {
+    async fn create_user(
+        &self,
+        practice: PracticeId,
+        user: &NewUser,
+        now: Timestamp,
+    ) -> StoreResult<UserId> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO users (practice_id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
@@ -42,7 +47,11 @@ impl StaffStore for SqliteStore {
             .execute(&self.writer)
             .await
             .map_err(map_err)?;
-        if result.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if result.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<User>> {
@@ -54,7 +63,12 @@ impl StaffStore for SqliteStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    async fn create_session(&self, token_hash: &[u8], user: UserId, now: Timestamp) -> StoreResult<()> {
+    async fn create_session(
+        &self,
+        token_hash: &[u8],
+        user: UserId,
+        now: Timestamp,
+    ) -> StoreResult<()> {
         sqlx::query("INSERT INTO staff_sessions (token_hash, user_id, created_at, last_seen_at) VALUES (?, ?, ?, ?)")
             .bind(token_hash)
             .bind(user.get())

@@ -2,7 +2,6 @@
 //!
 //! A backend's tests call [`story`] with a fresh, empty store. It panics with a message
 //! naming the step that misbehaved.
-#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 use domain::{
     ArticleDraft, EmailAddress, NewEnquiry, PersonName, Slug,
@@ -80,7 +79,10 @@ fn draft(title: &str, tags: &str, published: bool, day: i8) -> ArticleDraft {
 /// Run the story against an empty store.
 pub async fn story(store: &dyn Store) {
     let now = Timestamp::from_second(1_800_000_000).unwrap();
-    assert!(store.first_practice().await.unwrap().is_none(), "a new store has no practice");
+    assert!(
+        store.first_practice().await.unwrap().is_none(),
+        "a new store has no practice"
+    );
 
     // Setting up a practice is all or nothing.
     let setup = PracticeSetup::from_toml(PRACTICE).unwrap();
@@ -90,16 +92,29 @@ pub async fn story(store: &dyn Store) {
     assert_eq!(loaded.details, setup.details, "practice details round-trip");
     assert_eq!(loaded.therapist, setup.therapist, "profile round-trips");
     assert_eq!(loaded.privacy.retention_years, 7);
-    assert_eq!(store.locations(practice).await.unwrap(), setup.locations, "locations round-trip in order");
-    assert_eq!(store.appointment_types(practice).await.unwrap(), setup.appointment_types);
+    assert_eq!(
+        store.locations(practice).await.unwrap(),
+        setup.locations,
+        "locations round-trip in order"
+    );
+    assert_eq!(
+        store.appointment_types(practice).await.unwrap(),
+        setup.appointment_types
+    );
     assert_eq!(store.faq(practice).await.unwrap(), setup.faq);
 
     // Locations: rename keeps position, duplicate slugs are conflicts.
     let mut balham = setup.locations[0].clone();
     balham.name = "Balham room".into();
-    store.save_location(practice, Some(&balham.slug.clone()), &balham).await.unwrap();
+    store
+        .save_location(practice, Some(&balham.slug.clone()), &balham)
+        .await
+        .unwrap();
     let locations = store.locations(practice).await.unwrap();
-    assert_eq!(locations[0].name, "Balham room", "edited location keeps its place");
+    assert_eq!(
+        locations[0].name, "Balham room",
+        "edited location keeps its place"
+    );
     let duplicate = Location::parse(&RawLocation {
         slug: "online".into(),
         name: "Another".into(),
@@ -107,54 +122,159 @@ pub async fn story(store: &dyn Store) {
         ..RawLocation::default()
     })
     .unwrap();
-    assert!(matches!(store.save_location(practice, None, &duplicate).await, Err(StoreError::Conflict("location_slug"))));
-    assert_eq!(store.locations(practice).await.unwrap().len(), 2, "a refused location is not stored");
+    assert!(matches!(
+        store.save_location(practice, None, &duplicate).await,
+        Err(StoreError::Conflict("location_slug"))
+    ));
+    assert_eq!(
+        store.locations(practice).await.unwrap().len(),
+        2,
+        "a refused location is not stored"
+    );
     let missing = Slug::parse("nowhere").unwrap();
-    assert!(matches!(store.delete_location(practice, &missing).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.delete_location(practice, &missing).await,
+        Err(StoreError::NotFound)
+    ));
 
     // Links and FAQ are replaced as a whole.
     let links = vec![SocialLink::parse("Profile", "https://www.example.com/me").unwrap()];
     store.replace_social_links(practice, &links).await.unwrap();
     assert_eq!(store.social_links(practice).await.unwrap(), links);
-    let faq = vec![FaqEntry::parse("Q1?", "A1").unwrap(), FaqEntry::parse("Q2?", "A2").unwrap()];
+    let faq = vec![
+        FaqEntry::parse("Q1?", "A1").unwrap(),
+        FaqEntry::parse("Q2?", "A2").unwrap(),
+    ];
     store.replace_faq(practice, &faq).await.unwrap();
     assert_eq!(store.faq(practice).await.unwrap(), faq);
 
     // Articles: drafts stay hidden, slugs are unique per kind, tags keep their order.
-    let first = store.create_article(practice, ArticleKind::Article, &draft("Sleep and worry", "anxiety, sleep", true, 1), 0, now).await.unwrap();
-    let second = store.create_article(practice, ArticleKind::Article, &draft("Anxiety at work", "anxiety, work", true, 2), 0, now).await.unwrap();
-    let hidden = store.create_article(practice, ArticleKind::Article, &draft("Unfinished", "anxiety", false, 3), 0, now).await.unwrap();
-    store.create_article(practice, ArticleKind::Approach, &draft("Sleep and worry", "", true, 4), 1, now).await.unwrap();
+    let first = store
+        .create_article(
+            practice,
+            ArticleKind::Article,
+            &draft("Sleep and worry", "anxiety, sleep", true, 1),
+            0,
+            now,
+        )
+        .await
+        .unwrap();
+    let second = store
+        .create_article(
+            practice,
+            ArticleKind::Article,
+            &draft("Anxiety at work", "anxiety, work", true, 2),
+            0,
+            now,
+        )
+        .await
+        .unwrap();
+    let hidden = store
+        .create_article(
+            practice,
+            ArticleKind::Article,
+            &draft("Unfinished", "anxiety", false, 3),
+            0,
+            now,
+        )
+        .await
+        .unwrap();
+    store
+        .create_article(
+            practice,
+            ArticleKind::Approach,
+            &draft("Sleep and worry", "", true, 4),
+            1,
+            now,
+        )
+        .await
+        .unwrap();
     assert!(matches!(
-        store.create_article(practice, ArticleKind::Article, &draft("Sleep and worry", "", true, 5), 0, now).await,
+        store
+            .create_article(
+                practice,
+                ArticleKind::Article,
+                &draft("Sleep and worry", "", true, 5),
+                0,
+                now
+            )
+            .await,
         Err(StoreError::Conflict("article_slug"))
     ));
-    let (page, total) = store.published_articles(practice, ArticleKind::Article, Page { number: 1, size: 1 }).await.unwrap();
+    let (page, total) = store
+        .published_articles(practice, ArticleKind::Article, Page { number: 1, size: 1 })
+        .await
+        .unwrap();
     assert_eq!(total, 2, "drafts are not counted");
     assert_eq!(page.len(), 1);
     assert_eq!(page[0].id, second, "newest first");
-    let (page2, _) = store.published_articles(practice, ArticleKind::Article, Page { number: 2, size: 1 }).await.unwrap();
+    let (page2, _) = store
+        .published_articles(practice, ArticleKind::Article, Page { number: 2, size: 1 })
+        .await
+        .unwrap();
     assert_eq!(page2[0].id, first);
     let slug = Slug::parse("unfinished").unwrap();
-    assert!(matches!(store.published_article(practice, ArticleKind::Article, &slug).await, Err(StoreError::NotFound)), "drafts are not public");
+    assert!(
+        matches!(
+            store
+                .published_article(practice, ArticleKind::Article, &slug)
+                .await,
+            Err(StoreError::NotFound)
+        ),
+        "drafts are not public"
+    );
     let article = store.article(practice, first).await.unwrap();
-    assert_eq!(article.tags.iter().map(Slug::as_str).collect::<Vec<_>>(), ["anxiety", "sleep"]);
+    assert_eq!(
+        article.tags.iter().map(Slug::as_str).collect::<Vec<_>>(),
+        ["anxiety", "sleep"]
+    );
     let tags = store.tags(practice).await.unwrap();
     let counts: Vec<_> = tags.iter().map(|t| (t.tag.as_str(), t.count)).collect();
-    assert_eq!(counts, [("anxiety", 2), ("sleep", 1), ("work", 1)], "tag counts ignore drafts");
-    let tagged = store.articles_tagged(practice, &Slug::parse("sleep").unwrap()).await.unwrap();
+    assert_eq!(
+        counts,
+        [("anxiety", 2), ("sleep", 1), ("work", 1)],
+        "tag counts ignore drafts"
+    );
+    let tagged = store
+        .articles_tagged(practice, &Slug::parse("sleep").unwrap())
+        .await
+        .unwrap();
     assert_eq!(tagged.len(), 1);
     let related = store.related_articles(practice, first, 3).await.unwrap();
-    assert_eq!(related.iter().map(|a| a.id).collect::<Vec<_>>(), [second], "related shares a tag and is published");
+    assert_eq!(
+        related.iter().map(|a| a.id).collect::<Vec<_>>(),
+        [second],
+        "related shares a tag and is published"
+    );
 
     // Publishing an edit makes it visible; deleting removes it and its tags.
     let mut edited = draft("Unfinished", "anxiety, endings", true, 3);
     edited.title = "Finished now".into();
-    store.update_article(practice, hidden, &edited, now).await.unwrap();
-    assert_eq!(store.published_article(practice, ArticleKind::Article, &slug).await.unwrap().title, "Finished now");
+    store
+        .update_article(practice, hidden, &edited, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .published_article(practice, ArticleKind::Article, &slug)
+            .await
+            .unwrap()
+            .title,
+        "Finished now"
+    );
     store.delete_article(practice, hidden).await.unwrap();
-    assert!(matches!(store.article(practice, hidden).await, Err(StoreError::NotFound)));
-    assert!(store.tags(practice).await.unwrap().iter().all(|t| t.tag.as_str() != "endings"));
+    assert!(matches!(
+        store.article(practice, hidden).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        store
+            .tags(practice)
+            .await
+            .unwrap()
+            .iter()
+            .all(|t| t.tag.as_str() != "endings")
+    );
     assert_eq!(store.all_articles(practice).await.unwrap().len(), 3);
 
     // An enquiry and its notification are stored together.
@@ -173,13 +293,43 @@ pub async fn story(store: &dyn Store) {
         subject: "New enquiry".into(),
         body_text: "Someone has been in touch.".into(),
     };
-    let id = store.create_enquiry(practice, &enquiry, &note, now).await.unwrap();
+    let id = store
+        .create_enquiry(practice, &enquiry, &note, now)
+        .await
+        .unwrap();
     let stored = store.enquiry(practice, id).await.unwrap();
-    assert_eq!(stored.message, "Robert'); DROP TABLE enquiries;--", "text is stored as typed");
-    assert_eq!(store.dashboard_counts(practice).await.unwrap().open_enquiries, 1);
-    store.set_enquiry_handled(practice, id, true, now).await.unwrap();
-    assert!(store.enquiry(practice, id).await.unwrap().handled_at.is_some());
-    assert_eq!(store.dashboard_counts(practice).await.unwrap().open_enquiries, 0);
+    assert_eq!(
+        stored.message, "Robert'); DROP TABLE enquiries;--",
+        "text is stored as typed"
+    );
+    assert_eq!(
+        store
+            .dashboard_counts(practice)
+            .await
+            .unwrap()
+            .open_enquiries,
+        1
+    );
+    store
+        .set_enquiry_handled(practice, id, true, now)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .enquiry(practice, id)
+            .await
+            .unwrap()
+            .handled_at
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .dashboard_counts(practice)
+            .await
+            .unwrap()
+            .open_enquiries,
+        0
+    );
 
     // The outbox: due, failed with retry, sent; Message-ID stays the same.
     let due = store.due_messages(now, 10).await.unwrap();
@@ -187,20 +337,51 @@ pub async fn story(store: &dyn Store) {
     let message = &due[0];
     assert_eq!(message.status, MessageStatus::Pending);
     let later = Timestamp::from_second(1_800_000_060).unwrap();
-    store.mark_attempt_failed(message.id, "connection refused", Some(later)).await.unwrap();
-    assert!(store.due_messages(now, 10).await.unwrap().is_empty(), "not due before the retry time");
+    store
+        .mark_attempt_failed(message.id, "connection refused", Some(later))
+        .await
+        .unwrap();
+    assert!(
+        store.due_messages(now, 10).await.unwrap().is_empty(),
+        "not due before the retry time"
+    );
     let retried = store.due_messages(later, 10).await.unwrap();
-    assert_eq!(retried[0].message_id, message.message_id, "stable Message-ID across attempts");
+    assert_eq!(
+        retried[0].message_id, message.message_id,
+        "stable Message-ID across attempts"
+    );
     assert_eq!(retried[0].attempts, 1);
-    store.mark_attempt_failed(message.id, "gave up", None).await.unwrap();
-    assert_eq!(store.outbox(practice, 10).await.unwrap()[0].status, MessageStatus::Failed);
-    assert_eq!(store.dashboard_counts(practice).await.unwrap().failed_messages, 1);
-    store.retry_message(practice, message.id, later).await.unwrap();
+    store
+        .mark_attempt_failed(message.id, "gave up", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.outbox(practice, 10).await.unwrap()[0].status,
+        MessageStatus::Failed
+    );
+    assert_eq!(
+        store
+            .dashboard_counts(practice)
+            .await
+            .unwrap()
+            .failed_messages,
+        1
+    );
+    store
+        .retry_message(practice, message.id, later)
+        .await
+        .unwrap();
     store.mark_sent(message.id, later).await.unwrap();
     let sent = &store.outbox(practice, 10).await.unwrap()[0];
     assert_eq!(sent.status, MessageStatus::Sent);
     assert_eq!(sent.attempts, 3);
-    assert!(store.retry_message(practice, message.id, later).await.is_err(), "sent messages are not resent");
+    assert!(
+        store
+            .retry_message(practice, message.id, later)
+            .await
+            .is_err(),
+        "sent messages are not resent"
+    );
     assert_eq!(store.pending_count().await.unwrap(), 0);
     store.delete_enquiry(practice, id).await.unwrap();
     assert!(store.enquiries(practice).await.unwrap().is_empty());
@@ -208,19 +389,57 @@ pub async fn story(store: &dyn Store) {
     // Staff and sessions.
     let email = EmailAddress::parse("Therapist@Example.com").unwrap();
     let user = store
-        .create_user(practice, &NewUser { email: email.clone(), name: PersonName::parse("Alex Story").unwrap(), password_hash: "hash-1".into() }, now)
+        .create_user(
+            practice,
+            &NewUser {
+                email: email.clone(),
+                name: PersonName::parse("Alex Story").unwrap(),
+                password_hash: "hash-1".into(),
+            },
+            now,
+        )
         .await
         .unwrap();
-    let again = NewUser { email: EmailAddress::parse("THERAPIST@example.com").unwrap(), name: PersonName::parse("X").unwrap(), password_hash: "h".into() };
-    assert!(matches!(store.create_user(practice, &again, now).await, Err(StoreError::Conflict("user_email"))), "emails are unique regardless of case");
-    store.create_session(b"token-hash", user, now).await.unwrap();
+    let again = NewUser {
+        email: EmailAddress::parse("THERAPIST@example.com").unwrap(),
+        name: PersonName::parse("X").unwrap(),
+        password_hash: "h".into(),
+    };
+    assert!(
+        matches!(
+            store.create_user(practice, &again, now).await,
+            Err(StoreError::Conflict("user_email"))
+        ),
+        "emails are unique regardless of case"
+    );
+    store
+        .create_session(b"token-hash", user, now)
+        .await
+        .unwrap();
     let (session, who) = store.session(b"token-hash").await.unwrap().unwrap();
     assert_eq!(who.id, user);
     assert_eq!(session.created_at, now);
     store.touch_session(b"token-hash", later).await.unwrap();
-    assert_eq!(store.session(b"token-hash").await.unwrap().unwrap().0.last_seen_at, later);
+    assert_eq!(
+        store
+            .session(b"token-hash")
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .last_seen_at,
+        later
+    );
     store.set_password(&email, "hash-2").await.unwrap();
-    assert_eq!(store.user_by_email(&email).await.unwrap().unwrap().password_hash, "hash-2");
+    assert_eq!(
+        store
+            .user_by_email(&email)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash,
+        "hash-2"
+    );
     store.delete_user_sessions(user).await.unwrap();
     assert!(store.session(b"token-hash").await.unwrap().is_none());
     assert!(parse_tags("x").is_ok());

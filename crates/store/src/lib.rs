@@ -42,34 +42,63 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[async_trait]
 pub trait PracticeStore: Send + Sync {
     /// Create a practice from a checked setup, all or nothing.
-    async fn create_practice(&self, setup: &PracticeSetup, now: Timestamp) -> StoreResult<PracticeId>;
+    async fn create_practice(
+        &self,
+        setup: &PracticeSetup,
+        now: Timestamp,
+    ) -> StoreResult<PracticeId>;
     /// The first (in single-practice mode, the only) practice.
     async fn first_practice(&self) -> StoreResult<Option<PracticeId>>;
     /// Details, profile, policies and privacy settings.
     async fn practice(&self, practice: PracticeId) -> StoreResult<Practice>;
     /// Replace the practice details.
-    async fn update_details(&self, practice: PracticeId, details: &PracticeDetails) -> StoreResult<()>;
+    async fn update_details(
+        &self,
+        practice: PracticeId,
+        details: &PracticeDetails,
+    ) -> StoreResult<()>;
     /// Replace the therapist's profile.
-    async fn update_therapist(&self, practice: PracticeId, profile: &TherapistProfile) -> StoreResult<()>;
+    async fn update_therapist(
+        &self,
+        practice: PracticeId,
+        profile: &TherapistProfile,
+    ) -> StoreResult<()>;
     /// Replace the fees, cancellation and confidentiality texts.
     async fn update_policies(&self, practice: PracticeId, policies: &Policies) -> StoreResult<()>;
     /// Replace the privacy settings.
-    async fn update_privacy(&self, practice: PracticeId, privacy: &PrivacySettings) -> StoreResult<()>;
+    async fn update_privacy(
+        &self,
+        practice: PracticeId,
+        privacy: &PrivacySettings,
+    ) -> StoreResult<()>;
     /// Locations in display order.
     async fn locations(&self, practice: PracticeId) -> StoreResult<Vec<Location>>;
     /// Add a location (`existing = None`) or replace the one with slug `existing`.
     /// A slug already used by another location is `Conflict("location_slug")`.
-    async fn save_location(&self, practice: PracticeId, existing: Option<&Slug>, location: &Location) -> StoreResult<()>;
+    async fn save_location(
+        &self,
+        practice: PracticeId,
+        existing: Option<&Slug>,
+        location: &Location,
+    ) -> StoreResult<()>;
     /// Remove a location.
     async fn delete_location(&self, practice: PracticeId, slug: &Slug) -> StoreResult<()>;
     /// Appointment types in display order.
     async fn appointment_types(&self, practice: PracticeId) -> StoreResult<Vec<AppointmentType>>;
     /// Replace the appointment type with this slug (it must exist).
-    async fn update_appointment_type(&self, practice: PracticeId, kind: &AppointmentType) -> StoreResult<()>;
+    async fn update_appointment_type(
+        &self,
+        practice: PracticeId,
+        kind: &AppointmentType,
+    ) -> StoreResult<()>;
     /// Links shown in the footer.
     async fn social_links(&self, practice: PracticeId) -> StoreResult<Vec<SocialLink>>;
     /// Replace all the links at once.
-    async fn replace_social_links(&self, practice: PracticeId, links: &[SocialLink]) -> StoreResult<()>;
+    async fn replace_social_links(
+        &self,
+        practice: PracticeId,
+        links: &[SocialLink],
+    ) -> StoreResult<()>;
     /// FAQ entries in order.
     async fn faq(&self, practice: PracticeId) -> StoreResult<Vec<FaqEntry>>;
     /// Replace all FAQ entries at once.
@@ -80,40 +109,89 @@ pub trait PracticeStore: Send + Sync {
 #[async_trait]
 pub trait ArticleStore: Send + Sync {
     /// Add an article; a slug in use for the same kind is `Conflict("article_slug")`.
-    async fn create_article(&self, practice: PracticeId, kind: ArticleKind, draft: &ArticleDraft, position: i64, now: Timestamp) -> StoreResult<ArticleId>;
+    async fn create_article(
+        &self,
+        practice: PracticeId,
+        kind: ArticleKind,
+        draft: &ArticleDraft,
+        position: i64,
+        now: Timestamp,
+    ) -> StoreResult<ArticleId>;
     /// Replace an article's content.
-    async fn update_article(&self, practice: PracticeId, id: ArticleId, draft: &ArticleDraft, now: Timestamp) -> StoreResult<()>;
+    async fn update_article(
+        &self,
+        practice: PracticeId,
+        id: ArticleId,
+        draft: &ArticleDraft,
+        now: Timestamp,
+    ) -> StoreResult<()>;
     /// Delete an article.
     async fn delete_article(&self, practice: PracticeId, id: ArticleId) -> StoreResult<()>;
     /// One article by id, published or not.
     async fn article(&self, practice: PracticeId, id: ArticleId) -> StoreResult<Article>;
     /// One published article by slug.
-    async fn published_article(&self, practice: PracticeId, kind: ArticleKind, slug: &Slug) -> StoreResult<Article>;
+    async fn published_article(
+        &self,
+        practice: PracticeId,
+        kind: ArticleKind,
+        slug: &Slug,
+    ) -> StoreResult<Article>;
     /// One article of any status by slug (for import).
-    async fn article_by_slug(&self, practice: PracticeId, kind: ArticleKind, slug: &Slug) -> StoreResult<Option<Article>>;
+    async fn article_by_slug(
+        &self,
+        practice: PracticeId,
+        kind: ArticleKind,
+        slug: &Slug,
+    ) -> StoreResult<Option<Article>>;
     /// A page of published articles, newest first (approaches: by position), and the total count.
-    async fn published_articles(&self, practice: PracticeId, kind: ArticleKind, page: Page) -> StoreResult<(Vec<ArticleSummary>, u64)>;
+    async fn published_articles(
+        &self,
+        practice: PracticeId,
+        kind: ArticleKind,
+        page: Page,
+    ) -> StoreResult<(Vec<ArticleSummary>, u64)>;
     /// Every article and approach page, drafts included, newest change first.
     async fn all_articles(&self, practice: PracticeId) -> StoreResult<Vec<ArticleSummary>>;
     /// Tags on published articles with how many articles carry each, alphabetical.
     async fn tags(&self, practice: PracticeId) -> StoreResult<Vec<TagCount>>;
     /// Published articles with a tag, newest first.
-    async fn articles_tagged(&self, practice: PracticeId, tag: &Slug) -> StoreResult<Vec<ArticleSummary>>;
+    async fn articles_tagged(
+        &self,
+        practice: PracticeId,
+        tag: &Slug,
+    ) -> StoreResult<Vec<ArticleSummary>>;
     /// Published articles sharing the most tags with this one.
-    async fn related_articles(&self, practice: PracticeId, id: ArticleId, limit: u32) -> StoreResult<Vec<ArticleSummary>>;
+    async fn related_articles(
+        &self,
+        practice: PracticeId,
+        id: ArticleId,
+        limit: u32,
+    ) -> StoreResult<Vec<ArticleSummary>>;
 }
 
 /// Enquiries and the email outbox.
 #[async_trait]
 pub trait EnquiryStore: Send + Sync {
     /// Store an enquiry and, in the same transaction, the therapist's notification.
-    async fn create_enquiry(&self, practice: PracticeId, enquiry: &NewEnquiry, notification: &NewMessage, now: Timestamp) -> StoreResult<EnquiryId>;
+    async fn create_enquiry(
+        &self,
+        practice: PracticeId,
+        enquiry: &NewEnquiry,
+        notification: &NewMessage,
+        now: Timestamp,
+    ) -> StoreResult<EnquiryId>;
     /// Enquiries, newest first.
     async fn enquiries(&self, practice: PracticeId) -> StoreResult<Vec<Enquiry>>;
     /// One enquiry.
     async fn enquiry(&self, practice: PracticeId, id: EnquiryId) -> StoreResult<Enquiry>;
     /// Mark an enquiry handled or not.
-    async fn set_enquiry_handled(&self, practice: PracticeId, id: EnquiryId, handled: bool, now: Timestamp) -> StoreResult<()>;
+    async fn set_enquiry_handled(
+        &self,
+        practice: PracticeId,
+        id: EnquiryId,
+        handled: bool,
+        now: Timestamp,
+    ) -> StoreResult<()>;
     /// Delete an enquiry for good.
     async fn delete_enquiry(&self, practice: PracticeId, id: EnquiryId) -> StoreResult<()>;
     /// Counts for the dashboard.
@@ -124,7 +202,12 @@ pub trait EnquiryStore: Send + Sync {
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
     /// Queue a message on its own.
-    async fn enqueue(&self, practice: PracticeId, message: &NewMessage, now: Timestamp) -> StoreResult<MessageId>;
+    async fn enqueue(
+        &self,
+        practice: PracticeId,
+        message: &NewMessage,
+        now: Timestamp,
+    ) -> StoreResult<MessageId>;
     /// The practice's messages, newest first.
     async fn outbox(&self, practice: PracticeId, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
     /// Messages due for a delivery attempt (any practice), oldest first.
@@ -132,9 +215,19 @@ pub trait OutboxStore: Send + Sync {
     /// Record a successful delivery.
     async fn mark_sent(&self, id: MessageId, now: Timestamp) -> StoreResult<()>;
     /// Record a failed attempt; `retry_at = None` gives up.
-    async fn mark_attempt_failed(&self, id: MessageId, error: &str, retry_at: Option<Timestamp>) -> StoreResult<()>;
+    async fn mark_attempt_failed(
+        &self,
+        id: MessageId,
+        error: &str,
+        retry_at: Option<Timestamp>,
+    ) -> StoreResult<()>;
     /// Put a message back in the queue now (the "Retry" button).
-    async fn retry_message(&self, practice: PracticeId, id: MessageId, now: Timestamp) -> StoreResult<()>;
+    async fn retry_message(
+        &self,
+        practice: PracticeId,
+        id: MessageId,
+        now: Timestamp,
+    ) -> StoreResult<()>;
     /// How many messages wait for delivery (any practice).
     async fn pending_count(&self) -> StoreResult<u64>;
 }
@@ -143,13 +236,27 @@ pub trait OutboxStore: Send + Sync {
 #[async_trait]
 pub trait StaffStore: Send + Sync {
     /// Add a staff account; an email in use is `Conflict("user_email")`.
-    async fn create_user(&self, practice: PracticeId, user: &NewUser, now: Timestamp) -> StoreResult<UserId>;
+    async fn create_user(
+        &self,
+        practice: PracticeId,
+        user: &NewUser,
+        now: Timestamp,
+    ) -> StoreResult<UserId>;
     /// Replace a user's password hash, found by email.
-    async fn set_password(&self, email: &domain::EmailAddress, password_hash: &str) -> StoreResult<()>;
+    async fn set_password(
+        &self,
+        email: &domain::EmailAddress,
+        password_hash: &str,
+    ) -> StoreResult<()>;
     /// A user by email.
     async fn user_by_email(&self, email: &domain::EmailAddress) -> StoreResult<Option<User>>;
     /// Start a session, stored by the hash of its token.
-    async fn create_session(&self, token_hash: &[u8], user: UserId, now: Timestamp) -> StoreResult<()>;
+    async fn create_session(
+        &self,
+        token_hash: &[u8],
+        user: UserId,
+        now: Timestamp,
+    ) -> StoreResult<()>;
     /// The session and its user, if it exists.
     async fn session(&self, token_hash: &[u8]) -> StoreResult<Option<(StaffSession, User)>>;
     /// Note activity on a session.

@@ -133,7 +133,10 @@ pub struct Page {
 
 impl Page {
     /// Everything on one page.
-    pub const ALL: Page = Page { number: 1, size: u32::MAX };
+    pub const ALL: Page = Page {
+        number: 1,
+        size: u32::MAX,
+    };
 
     /// Rows to skip.
     pub fn offset(self) -> u64 {
@@ -155,7 +158,10 @@ pub struct Enquiry {
     pub handled_at: Option<Timestamp>,
 }
 
-fn contact_preference<S: serde::Serializer>(value: &ContactPreference, s: S) -> Result<S::Ok, S::Error> {
+fn contact_preference<S: serde::Serializer>(
+    value: &ContactPreference,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     s.serialize_str(value.as_str())
 }
 

@@ -26,7 +26,10 @@ pub enum Clock {
 impl Clock {
     /// A clock that starts at `start` and then runs.
     pub fn pinned(start: Timestamp) -> Self {
-        Self::Pinned { start, origin: Instant::now() }
+        Self::Pinned {
+            start,
+            origin: Instant::now(),
+        }
     }
 
     /// A clock that stands still at `at` until [`Clock::advance`] is called.
@@ -39,7 +42,8 @@ impl Clock {
         match self {
             Self::System => Timestamp::now(),
             Self::Pinned { start, origin } => {
-                let elapsed = SignedDuration::try_from(origin.elapsed()).unwrap_or(SignedDuration::ZERO);
+                let elapsed =
+                    SignedDuration::try_from(origin.elapsed()).unwrap_or(SignedDuration::ZERO);
                 start.checked_add(elapsed).unwrap_or(*start)
             }
             Self::Manual(at) => *at.lock().unwrap_or_else(std::sync::PoisonError::into_inner),

@@ -44,7 +44,11 @@ impl From<StoreError> for WebError {
 
 impl From<minijinja::Error> for WebError {
     fn from(error: minijinja::Error) -> Self {
-        Self::Internal(anyhow::anyhow!("template error: {error} (template {:?}, line {:?})", error.name(), error.line()))
+        Self::Internal(anyhow::anyhow!(
+            "template error: {error} (template {:?}, line {:?})",
+            error.name(),
+            error.line()
+        ))
     }
 }
 

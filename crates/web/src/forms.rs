@@ -13,7 +13,10 @@ pub(crate) struct FormData(Vec<(String, String)>);
 impl FormData {
     /// The first value of a field, or `""` when absent.
     pub fn get(&self, name: &str) -> &str {
-        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
     }
 
     /// True when the field was sent (a ticked checkbox).
@@ -23,7 +26,11 @@ impl FormData {
 
     /// Every value of a repeated field.
     pub fn all(&self, name: &str) -> Vec<&str> {
-        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// The fields as a map for re-filling a form after an error (first value wins).
@@ -52,7 +59,12 @@ impl<S: Send + Sync> FromRequest<S> for FormData {
             .await
             .map_err(|rejection| {
                 let status = rejection.status();
-                if status == StatusCode::PAYLOAD_TOO_LARGE { status } else { StatusCode::BAD_REQUEST }.into_response()
+                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    status
+                } else {
+                    StatusCode::BAD_REQUEST
+                }
+                .into_response()
             })?;
         Ok(Self(fields))
     }

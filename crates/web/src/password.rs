@@ -9,12 +9,17 @@ pub const MIN_LENGTH: usize = 12;
 pub fn check_new(password: &str) -> Result<(), String> {
     let length = password.chars().count();
     if length < MIN_LENGTH {
-        return Err(format!("Use a password of at least {MIN_LENGTH} characters (this one has {length})"));
+        return Err(format!(
+            "Use a password of at least {MIN_LENGTH} characters (this one has {length})"
+        ));
     }
     if length > 1024 {
         return Err("Use a password of 1024 characters or fewer".into());
     }
-    if password.chars().all(|c| c == password.chars().next().unwrap_or(' ')) {
+    if password
+        .chars()
+        .all(|c| c == password.chars().next().unwrap_or(' '))
+    {
         return Err("Use a password that is not one character repeated".into());
     }
     Ok(())
@@ -30,7 +35,9 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
 
 /// True when `password` matches `hash` (slow on purpose: call from a blocking thread).
 pub fn verify(password: &str, hash: &str) -> bool {
-    Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
+    Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
 }
 
 /// A hash to verify against when the account does not exist, so that the answer takes

@@ -21,31 +21,60 @@ const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; s
 
 /// Security headers on every response, and the site's error page on any error a handler
 /// did not render itself.
-pub(crate) async fn headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let is_office = request.uri().path().starts_with("/office");
     let mut response = next.run(request).await;
     let status = response.status();
-    if (status.is_client_error() || status.is_server_error()) && response.extensions().get::<Rendered>().is_none() {
+    if (status.is_client_error() || status.is_server_error())
+        && response.extensions().get::<Rendered>().is_none()
+    {
         let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
-        let reference = response.extensions().get::<crate::error::ErrorReference>().map(|r| r.0.clone());
+        let reference = response
+            .extensions()
+            .get::<crate::error::ErrorReference>()
+            .map(|r| r.0.clone());
         response = crate::site::error_page(&state, status, reference.as_deref()).await;
         if let Some(retry_after) = retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, retry_after);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after);
         }
     }
     let h = response.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
-    h.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(
         "permissions-policy",
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
     );
     if state.config().is_https() {
-        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
     }
     if is_office || status.is_client_error() || status.is_server_error() {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -59,10 +88,20 @@ pub(crate) async fn headers(State(state): State<AppState>, request: Request, nex
 ///
 /// Browsers say where a request came from in `Sec-Fetch-Site`; older ones send `Origin`.
 /// A request with neither is not from a browser and carries no ambient cookie risk.
-pub(crate) async fn cross_origin_protection(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+pub(crate) async fn cross_origin_protection(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     if !safe && !same_origin(request.headers(), &state.config().public_url) {
-        tracing::info!(path = request.uri().path(), "refused a cross-origin form submission");
+        tracing::info!(
+            path = request.uri().path(),
+            "refused a cross-origin form submission"
+        );
         return WebError::Forbidden.into_response();
     }
     next.run(request).await
@@ -78,7 +117,10 @@ fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
     if origin.eq_ignore_ascii_case(public_url.trim_end_matches('/')) {
         return true;
     }
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
     !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
 }
@@ -113,7 +155,12 @@ pub struct RateLimits {
 
 impl Default for RateLimits {
     fn default() -> Self {
-        Self { disabled: false, enquiries_per_hour: 5, sign_ins_per_15_minutes: 20, sign_ins_per_account: 5 }
+        Self {
+            disabled: false,
+            enquiries_per_hour: 5,
+            sign_ins_per_15_minutes: 20,
+            sign_ins_per_account: 5,
+        }
     }
 }
 
@@ -125,24 +172,33 @@ pub(crate) enum Limit {
     SignInAccount,
 }
 
+/// What a counter counts: one kind of request, from one address, for one key (an account).
+type WindowKey = (Limit, IpAddr, String);
+
 /// Fixed-window counters kept in memory, per process.
 ///
 /// Counting per address (and per address + account for sign-in failures) means an
 /// attacker elsewhere cannot lock the real therapist out of their own account.
 pub(crate) struct RateLimiter {
     limits: RateLimits,
-    windows: Mutex<HashMap<(Limit, IpAddr, String), (Instant, u32)>>,
+    windows: Mutex<HashMap<WindowKey, (Instant, u32)>>,
 }
 
 impl RateLimiter {
     pub fn new(limits: RateLimits) -> Self {
-        Self { limits, windows: Mutex::new(HashMap::new()) }
+        Self {
+            limits,
+            windows: Mutex::new(HashMap::new()),
+        }
     }
 
     fn rule(&self, limit: Limit) -> (u32, Duration) {
         match limit {
             Limit::Enquiry => (self.limits.enquiries_per_hour, Duration::from_secs(3600)),
-            Limit::SignIn => (self.limits.sign_ins_per_15_minutes, Duration::from_secs(900)),
+            Limit::SignIn => (
+                self.limits.sign_ins_per_15_minutes,
+                Duration::from_secs(900),
+            ),
             Limit::SignInAccount => (self.limits.sign_ins_per_account, Duration::from_secs(900)),
         }
     }
@@ -163,11 +219,16 @@ impl RateLimiter {
         }
         let (max, window) = self.rule(limit);
         let now = Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if windows.len() > 50_000 {
             windows.retain(|(l, _, _), (start, _)| now.duration_since(*start) < self.rule(*l).1);
         }
-        let entry = windows.entry((limit, ip, key.to_owned())).or_insert((now, 0));
+        let entry = windows
+            .entry((limit, ip, key.to_owned()))
+            .or_insert((now, 0));
         if now.duration_since(entry.0) >= window {
             *entry = (now, 0);
         }
@@ -183,7 +244,10 @@ impl RateLimiter {
 
     /// Forget failures after a successful sign-in.
     pub fn reset(&self, limit: Limit, ip: IpAddr, key: &str) {
-        let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         windows.remove(&(limit, ip, key.to_owned()));
     }
 }
@@ -194,14 +258,20 @@ mod tests {
 
     #[test]
     fn limits_per_address_and_resets() {
-        let limiter = RateLimiter::new(RateLimits { enquiries_per_hour: 2, ..RateLimits::default() });
+        let limiter = RateLimiter::new(RateLimits {
+            enquiries_per_hour: 2,
+            ..RateLimits::default()
+        });
         let a = IpAddr::from([10, 0, 0, 1]);
         let b = IpAddr::from([10, 0, 0, 2]);
         assert!(limiter.hit(Limit::Enquiry, a, "").is_ok());
         assert!(limiter.hit(Limit::Enquiry, a, "").is_ok());
         let retry = limiter.hit(Limit::Enquiry, a, "").unwrap_err();
         assert!(retry > 3500 && retry <= 3600, "{retry}");
-        assert!(limiter.hit(Limit::Enquiry, b, "").is_ok(), "other addresses are unaffected");
+        assert!(
+            limiter.hit(Limit::Enquiry, b, "").is_ok(),
+            "other addresses are unaffected"
+        );
         limiter.reset(Limit::Enquiry, a, "");
         assert!(limiter.hit(Limit::Enquiry, a, "").is_ok());
     }
@@ -209,16 +279,25 @@ mod tests {
     #[test]
     fn same_origin_rules() {
         let mut h = HeaderMap::new();
-        assert!(same_origin(&h, "https://example.com"), "no browser headers: not a browser");
+        assert!(
+            same_origin(&h, "https://example.com"),
+            "no browser headers: not a browser"
+        );
         h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
         assert!(!same_origin(&h, "https://example.com"));
         h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
         assert!(same_origin(&h, "https://example.com"));
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
         assert!(!same_origin(&h, "https://example.com"));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
         assert!(same_origin(&h, "https://example.com"));
     }
 }

@@ -61,7 +61,10 @@ fn money(pence: u32) -> String {
 
 /// `2026-05-14` → `14 May 2026`.
 fn long_date(text: &str) -> String {
-    match text.get(..10).and_then(|d| d.parse::<jiff::civil::Date>().ok()) {
+    match text
+        .get(..10)
+        .and_then(|d| d.parse::<jiff::civil::Date>().ok())
+    {
         Some(date) => date.strftime("%-d %B %Y").to_string(),
         None => text.to_owned(),
     }
@@ -77,20 +80,29 @@ impl Templates {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
         for (name, source) in TEMPLATES {
-            let themed = theme.map(|dir| dir.join(name)).filter(|path| path.is_file());
+            let themed = theme
+                .map(|dir| dir.join(name))
+                .filter(|path| path.is_file());
             match themed {
                 Some(path) => {
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|e| anyhow::anyhow!("cannot read theme template {}: {e}", path.display()))?;
-                    env.add_template_owned(*name, text)
-                        .map_err(|e| anyhow::anyhow!("theme template {} has an error: {e}", path.display()))?;
+                    let text = std::fs::read_to_string(&path).map_err(|e| {
+                        anyhow::anyhow!("cannot read theme template {}: {e}", path.display())
+                    })?;
+                    env.add_template_owned(*name, text).map_err(|e| {
+                        anyhow::anyhow!("theme template {} has an error: {e}", path.display())
+                    })?;
                 }
                 None => env.add_template(name, source)?,
             }
         }
-        env.add_global("css_href", format!("/assets/site.css?v={}", crate::site::feeds::css_version()));
+        env.add_global(
+            "css_href",
+            format!("/assets/site.css?v={}", crate::site::feeds::css_version()),
+        );
         env.add_filter("markdown", markdown);
-        env.add_filter("markdown_html", |text: &str| domain::markdown::to_html(text));
+        env.add_filter("markdown_html", |text: &str| {
+            domain::markdown::to_html(text)
+        });
         env.add_filter("money", money);
         env.add_filter("long_date", long_date);
         env.add_filter("tag_label", tag_label);
@@ -116,7 +128,10 @@ mod tests {
     fn every_template_compiles() {
         let templates = Templates::load(None).unwrap();
         for (name, _) in TEMPLATES {
-            assert!(templates.env.get_template(name).is_ok(), "{name} does not compile");
+            assert!(
+                templates.env.get_template(name).is_ok(),
+                "{name} does not compile"
+            );
         }
     }
 
@@ -124,6 +139,9 @@ mod tests {
     fn filters() {
         assert_eq!(long_date("2026-05-14"), "14 May 2026");
         assert_eq!(money(6250), "£62.50");
-        assert_eq!(markdown("<b>x</b>").to_string(), "<p>&lt;b&gt;x&lt;/b&gt;</p>\n");
+        assert_eq!(
+            markdown("<b>x</b>").to_string(),
+            "<p>&lt;b&gt;x&lt;/b&gt;</p>\n"
+        );
     }
 }

@@ -19,7 +19,14 @@ fn article_id(raw: &str) -> WebResult<ArticleId> {
 
 pub(crate) async fn list(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
     let articles = state.store().all_articles(state.practice_id()).await?;
-    page(&state, &staff, StatusCode::OK, "office/articles.html", context! { articles => value(&articles) }).await
+    page(
+        &state,
+        &staff,
+        StatusCode::OK,
+        "office/articles.html",
+        context! { articles => value(&articles) },
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -33,18 +40,39 @@ pub(crate) struct EditQuery {
 }
 
 fn kind_of(raw: Option<&str>) -> ArticleKind {
-    raw.and_then(ArticleKind::parse).unwrap_or(ArticleKind::Article)
+    raw.and_then(ArticleKind::parse)
+        .unwrap_or(ArticleKind::Article)
 }
 
-pub(crate) async fn new_form(State(state): State<AppState>, staff: Staff, Query(query): Query<NewQuery>) -> WebResult<Response> {
+pub(crate) async fn new_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(query): Query<NewQuery>,
+) -> WebResult<Response> {
     let kind = kind_of(query.kind.as_deref());
-    let today = state.now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date().to_string();
+    let today = state
+        .now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date()
+        .to_string();
     let values = context! { date => today, kind => kind.as_str() };
     let ctx = context! { values, action => "/office/articles/new", is_new => true };
-    page(&state, &staff, StatusCode::OK, "office/article_form.html", ctx).await
+    page(
+        &state,
+        &staff,
+        StatusCode::OK,
+        "office/article_form.html",
+        ctx,
+    )
+    .await
 }
 
-pub(crate) async fn edit_form(State(state): State<AppState>, staff: Staff, Path(raw): Path<String>, Query(query): Query<EditQuery>) -> WebResult<Response> {
+pub(crate) async fn edit_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    Query(query): Query<EditQuery>,
+) -> WebResult<Response> {
     let id = article_id(&raw)?;
     let article = state.store().article(state.practice_id(), id).await?;
     let tags: Vec<&str> = article.tags.iter().map(domain::Slug::as_str).collect();
@@ -64,11 +92,21 @@ pub(crate) async fn edit_form(State(state): State<AppState>, staff: Staff, Path(
         article => value(&article),
         saved => query.saved.is_some(),
     };
-    page(&state, &staff, StatusCode::OK, "office/article_form.html", ctx).await
+    page(
+        &state,
+        &staff,
+        StatusCode::OK,
+        "office/article_form.html",
+        ctx,
+    )
+    .await
 }
 
 fn parse(state: &AppState, form: &FormData) -> Result<ArticleDraft, domain::FieldErrors> {
-    let today = state.now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    let today = state
+        .now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
     ArticleDraft::parse(
         &ArticleForm {
             title: form.get("title"),
@@ -84,7 +122,14 @@ fn parse(state: &AppState, form: &FormData) -> Result<ArticleDraft, domain::Fiel
 }
 
 /// Re-show the editor with what was typed, and either a preview or the errors.
-async fn redisplay(state: &AppState, staff: &Staff, form: &FormData, action: String, existing: Option<Value>, errors: Option<domain::FieldErrors>) -> WebResult<Response> {
+async fn redisplay(
+    state: &AppState,
+    staff: &Staff,
+    form: &FormData,
+    action: String,
+    existing: Option<Value>,
+    errors: Option<domain::FieldErrors>,
+) -> WebResult<Response> {
     let mut values = value(&form.values());
     if form.has("published") {
         values = context! { published => true, ..values };
@@ -92,7 +137,12 @@ async fn redisplay(state: &AppState, staff: &Staff, form: &FormData, action: Str
     let (status, error_list, error_map, preview) = match errors {
         Some(errors) => {
             let (list, map) = errors_value(&errors);
-            (StatusCode::UNPROCESSABLE_ENTITY, list, map, Value::UNDEFINED)
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                list,
+                map,
+                Value::UNDEFINED,
+            )
         }
         None => (
             StatusCode::OK,
@@ -114,7 +164,11 @@ async fn redisplay(state: &AppState, staff: &Staff, form: &FormData, action: Str
     page(state, staff, status, "office/article_form.html", ctx).await
 }
 
-pub(crate) async fn create(State(state): State<AppState>, staff: Staff, form: FormData) -> WebResult<Response> {
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    staff: Staff,
+    form: FormData,
+) -> WebResult<Response> {
     let action = "/office/articles/new".to_owned();
     let draft = match parse(&state, &form) {
         Ok(draft) if form.get("action") != "preview" => draft,
@@ -122,45 +176,92 @@ pub(crate) async fn create(State(state): State<AppState>, staff: Staff, form: Fo
         Err(errors) => return redisplay(&state, &staff, &form, action, None, Some(errors)).await,
     };
     let kind = kind_of(Some(form.get("kind")));
-    let position = if kind == ArticleKind::Approach { 100 } else { 0 };
-    match state.store().create_article(state.practice_id(), kind, &draft, position, state.now()).await {
+    let position = if kind == ArticleKind::Approach {
+        100
+    } else {
+        0
+    };
+    match state
+        .store()
+        .create_article(state.practice_id(), kind, &draft, position, state.now())
+        .await
+    {
         Ok(id) => {
             state.content_changed();
             Ok(Redirect::to(&format!("/office/articles/{id}/edit?saved=1")).into_response())
         }
         Err(StoreError::Conflict(_)) => {
             let mut errors = domain::FieldErrors::new();
-            errors.add("slug", "Another page already uses this web address. Choose a different one");
+            errors.add(
+                "slug",
+                "Another page already uses this web address. Choose a different one",
+            );
             redisplay(&state, &staff, &form, action, None, Some(errors)).await
         }
         Err(other) => Err(other.into()),
     }
 }
 
-pub(crate) async fn update(State(state): State<AppState>, staff: Staff, Path(raw): Path<String>, form: FormData) -> WebResult<Response> {
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
     let id = article_id(&raw)?;
     let existing = state.store().article(state.practice_id(), id).await?;
     let action = format!("/office/articles/{id}/edit");
     let draft = match parse(&state, &form) {
         Ok(draft) if form.get("action") != "preview" => draft,
-        Ok(_) => return redisplay(&state, &staff, &form, action, Some(value(&existing)), None).await,
-        Err(errors) => return redisplay(&state, &staff, &form, action, Some(value(&existing)), Some(errors)).await,
+        Ok(_) => {
+            return redisplay(&state, &staff, &form, action, Some(value(&existing)), None).await;
+        }
+        Err(errors) => {
+            return redisplay(
+                &state,
+                &staff,
+                &form,
+                action,
+                Some(value(&existing)),
+                Some(errors),
+            )
+            .await;
+        }
     };
-    match state.store().update_article(state.practice_id(), id, &draft, state.now()).await {
+    match state
+        .store()
+        .update_article(state.practice_id(), id, &draft, state.now())
+        .await
+    {
         Ok(()) => {
             state.content_changed();
             Ok(Redirect::to(&format!("/office/articles/{id}/edit?saved=1")).into_response())
         }
         Err(StoreError::Conflict(_)) => {
             let mut errors = domain::FieldErrors::new();
-            errors.add("slug", "Another page already uses this web address. Choose a different one");
-            redisplay(&state, &staff, &form, action, Some(value(&existing)), Some(errors)).await
+            errors.add(
+                "slug",
+                "Another page already uses this web address. Choose a different one",
+            );
+            redisplay(
+                &state,
+                &staff,
+                &form,
+                action,
+                Some(value(&existing)),
+                Some(errors),
+            )
+            .await
         }
         Err(other) => Err(other.into()),
     }
 }
 
-pub(crate) async fn confirm_delete(State(state): State<AppState>, staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
+pub(crate) async fn confirm_delete(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
     let id = article_id(&raw)?;
     let article = state.store().article(state.practice_id(), id).await?;
     let ctx = context! {
@@ -170,12 +271,26 @@ pub(crate) async fn confirm_delete(State(state): State<AppState>, staff: Staff, 
         button => "Yes, delete this page",
         back => format!("/office/articles/{id}/edit"),
     };
-    page(&state, &staff, StatusCode::OK, "office/confirm_delete.html", ctx).await
+    page(
+        &state,
+        &staff,
+        StatusCode::OK,
+        "office/confirm_delete.html",
+        ctx,
+    )
+    .await
 }
 
-pub(crate) async fn delete(State(state): State<AppState>, _staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
     let id = article_id(&raw)?;
-    state.store().delete_article(state.practice_id(), id).await?;
+    state
+        .store()
+        .delete_article(state.practice_id(), id)
+        .await?;
     state.content_changed();
     Ok(Redirect::to("/office/articles").into_response())
 }

@@ -35,14 +35,20 @@ pub(crate) const ABSOLUTE_TIMEOUT: SignedDuration = SignedDuration::from_hours(1
 
 /// The session cookie's name: `__Host-` when the browser will keep a `Secure` cookie.
 fn cookie_name(state: &AppState) -> &'static str {
-    if secure_cookies(state) { "__Host-anteroom_office" } else { "anteroom_office" }
+    if secure_cookies(state) {
+        "__Host-anteroom_office"
+    } else {
+        "anteroom_office"
+    }
 }
 
 /// Browsers keep `Secure` cookies over HTTPS and on loopback addresses.
 fn secure_cookies(state: &AppState) -> bool {
     let url = &state.config().public_url;
     state.config().is_https()
-        || ["http://127.0.0.1", "http://localhost", "http://[::1]"].iter().any(|p| url.starts_with(p))
+        || ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+            .iter()
+            .any(|p| url.starts_with(p))
 }
 
 fn token_hash(token: &str) -> Vec<u8> {
@@ -63,9 +69,16 @@ fn session_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
 }
 
 fn set_cookie(state: &AppState, value: &str, clear: bool) -> HeaderValue {
-    let secure = if secure_cookies(state) { "; Secure" } else { "" };
+    let secure = if secure_cookies(state) {
+        "; Secure"
+    } else {
+        ""
+    };
     let expiry = if clear { "; Max-Age=0" } else { "" };
-    let cookie = format!("{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{expiry}", cookie_name(state));
+    let cookie = format!(
+        "{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{expiry}",
+        cookie_name(state)
+    );
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -78,13 +91,20 @@ pub(crate) struct Staff {
 impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let to_sign_in = || Redirect::to("/office/sign-in").into_response();
         let Some(token) = session_token(state, &parts.headers) else {
             return Err(to_sign_in());
         };
         let hash = token_hash(&token);
-        let found = state.store().session(&hash).await.map_err(|e| WebError::from(e).into_response())?;
+        let found = state
+            .store()
+            .session(&hash)
+            .await
+            .map_err(|e| WebError::from(e).into_response())?;
         let Some((session, user)) = found else {
             return Err(to_sign_in());
         };
@@ -96,17 +116,24 @@ impl FromRequestParts<AppState> for Staff {
             return Err(to_sign_in());
         }
         if idle > SignedDuration::from_secs(60) {
-            state.store().touch_session(&hash, now).await.map_err(|e| WebError::from(e).into_response())?;
+            state
+                .store()
+                .touch_session(&hash, now)
+                .await
+                .map_err(|e| WebError::from(e).into_response())?;
         }
         Ok(Self { user })
     }
 }
 
-pub(crate) async fn sign_in_form(State(state): State<AppState>, headers: HeaderMap) -> WebResult<Response> {
-    if let Some(token) = session_token(&state, &headers) {
-        if state.store().session(&token_hash(&token)).await?.is_some() {
-            return Ok(Redirect::to("/office").into_response());
-        }
+pub(crate) async fn sign_in_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> WebResult<Response> {
+    if let Some(token) = session_token(&state, &headers)
+        && state.store().session(&token_hash(&token)).await?.is_some()
+    {
+        return Ok(Redirect::to("/office").into_response());
     }
     let body = render_office(&state, None, "office/sign_in.html", context! {}).await?;
     Ok(html(StatusCode::OK, body))
@@ -120,8 +147,14 @@ pub(crate) async fn sign_in(
 ) -> WebResult<Response> {
     let ip = client_ip(&state, &headers, peer);
     let email_text = form.get("email").trim().to_lowercase();
-    state.limiter().peek(Limit::SignIn, ip, "").map_err(WebError::TooManyRequests)?;
-    state.limiter().peek(Limit::SignInAccount, ip, &email_text).map_err(WebError::TooManyRequests)?;
+    state
+        .limiter()
+        .peek(Limit::SignIn, ip, "")
+        .map_err(WebError::TooManyRequests)?;
+    state
+        .limiter()
+        .peek(Limit::SignInAccount, ip, &email_text)
+        .map_err(WebError::TooManyRequests)?;
     let _ = state.limiter().hit(Limit::SignIn, ip, "");
 
     let email = EmailAddress::parse(&email_text).ok();
@@ -130,10 +163,14 @@ pub(crate) async fn sign_in(
         None => None,
     };
     let password_text = form.get("password").to_owned();
-    let stored_hash = user.as_ref().map_or_else(|| password::dummy_hash().to_owned(), |u| u.password_hash.clone());
-    let matches = tokio::task::spawn_blocking(move || password::verify(&password_text, &stored_hash))
-        .await
-        .map_err(|e| WebError::Internal(e.into()))?;
+    let stored_hash = user.as_ref().map_or_else(
+        || password::dummy_hash().to_owned(),
+        |u| u.password_hash.clone(),
+    );
+    let matches =
+        tokio::task::spawn_blocking(move || password::verify(&password_text, &stored_hash))
+            .await
+            .map_err(|e| WebError::Internal(e.into()))?;
     let user = match user {
         Some(user) if matches => user,
         _ => {
@@ -153,19 +190,32 @@ pub(crate) async fn sign_in(
     if let Some(old) = session_token(&state, &headers) {
         state.store().delete_session(&token_hash(&old)).await?;
     }
-    let token: String = rand::random::<[u8; 32]>().iter().map(|b| format!("{b:02x}")).collect();
-    state.store().create_session(&token_hash(&token), user.id, state.now()).await?;
+    let token: String = rand::random::<[u8; 32]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    state
+        .store()
+        .create_session(&token_hash(&token), user.id, state.now())
+        .await?;
     tracing::info!(user = user.id.get(), "signed in");
     let mut response = Redirect::to("/office").into_response();
-    response.headers_mut().insert(header::SET_COOKIE, set_cookie(&state, &token, false));
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(&state, &token, false));
     Ok(response)
 }
 
-pub(crate) async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> WebResult<Response> {
+pub(crate) async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> WebResult<Response> {
     if let Some(token) = session_token(&state, &headers) {
         state.store().delete_session(&token_hash(&token)).await?;
     }
     let mut response = Redirect::to("/office/sign-in").into_response();
-    response.headers_mut().insert(header::SET_COOKIE, set_cookie(&state, "", true));
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(&state, "", true));
     Ok(response)
 }

@@ -17,23 +17,60 @@ fn enquiry_id(raw: &str) -> WebResult<EnquiryId> {
 
 pub(crate) async fn enquiries(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
     let enquiries = state.store().enquiries(state.practice_id()).await?;
-    page(&state, &staff, StatusCode::OK, "office/enquiries.html", context! { enquiries => value(&enquiries) }).await
+    page(
+        &state,
+        &staff,
+        StatusCode::OK,
+        "office/enquiries.html",
+        context! { enquiries => value(&enquiries) },
+    )
+    .await
 }
 
-pub(crate) async fn enquiry(State(state): State<AppState>, staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
-    let enquiry = state.store().enquiry(state.practice_id(), enquiry_id(&raw)?).await?;
-    page(&state, &staff, StatusCode::OK, "office/enquiry.html", context! { enquiry => value(&enquiry) }).await
+pub(crate) async fn enquiry(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
+    let enquiry = state
+        .store()
+        .enquiry(state.practice_id(), enquiry_id(&raw)?)
+        .await?;
+    page(
+        &state,
+        &staff,
+        StatusCode::OK,
+        "office/enquiry.html",
+        context! { enquiry => value(&enquiry) },
+    )
+    .await
 }
 
-pub(crate) async fn set_handled(State(state): State<AppState>, _staff: Staff, Path(raw): Path<String>, form: FormData) -> WebResult<Response> {
+pub(crate) async fn set_handled(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
     let id = enquiry_id(&raw)?;
     let handled = form.get("handled") == "true";
-    state.store().set_enquiry_handled(state.practice_id(), id, handled, state.now()).await?;
-    let target = if handled { "/office/enquiries".to_owned() } else { format!("/office/enquiries/{id}") };
+    state
+        .store()
+        .set_enquiry_handled(state.practice_id(), id, handled, state.now())
+        .await?;
+    let target = if handled {
+        "/office/enquiries".to_owned()
+    } else {
+        format!("/office/enquiries/{id}")
+    };
     Ok(Redirect::to(&target).into_response())
 }
 
-pub(crate) async fn confirm_delete(State(state): State<AppState>, staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
+pub(crate) async fn confirm_delete(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
     let id = enquiry_id(&raw)?;
     let enquiry = state.store().enquiry(state.practice_id(), id).await?;
     let ctx = context! {
@@ -43,11 +80,25 @@ pub(crate) async fn confirm_delete(State(state): State<AppState>, staff: Staff, 
         button => "Yes, delete this enquiry",
         back => format!("/office/enquiries/{id}"),
     };
-    page(&state, &staff, StatusCode::OK, "office/confirm_delete.html", ctx).await
+    page(
+        &state,
+        &staff,
+        StatusCode::OK,
+        "office/confirm_delete.html",
+        ctx,
+    )
+    .await
 }
 
-pub(crate) async fn delete(State(state): State<AppState>, _staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
-    state.store().delete_enquiry(state.practice_id(), enquiry_id(&raw)?).await?;
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
+    state
+        .store()
+        .delete_enquiry(state.practice_id(), enquiry_id(&raw)?)
+        .await?;
     Ok(Redirect::to("/office/enquiries").into_response())
 }
 
@@ -57,9 +108,16 @@ pub(crate) async fn outbox(State(state): State<AppState>, staff: Staff) -> WebRe
     page(&state, &staff, StatusCode::OK, "office/outbox.html", ctx).await
 }
 
-pub(crate) async fn retry(State(state): State<AppState>, _staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
+pub(crate) async fn retry(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
     let id = MessageId::parse(&raw).ok_or(WebError::NotFound)?;
-    state.store().retry_message(state.practice_id(), id, state.now()).await?;
+    state
+        .store()
+        .retry_message(state.practice_id(), id, state.now())
+        .await?;
     state.mail_queued();
     Ok(Redirect::to("/office/outbox").into_response())
 }

@@ -25,37 +25,68 @@ pub(crate) use auth::Staff;
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/office", get(dashboard))
-        .route("/office/sign-in", get(auth::sign_in_form).post(auth::sign_in))
+        .route(
+            "/office/sign-in",
+            get(auth::sign_in_form).post(auth::sign_in),
+        )
         .route("/office/sign-out", post(auth::sign_out))
         .route("/office/articles", get(articles::list))
-        .route("/office/articles/new", get(articles::new_form).post(articles::create))
-        .route("/office/articles/{id}/edit", get(articles::edit_form).post(articles::update))
-        .route("/office/articles/{id}/delete", get(articles::confirm_delete).post(articles::delete))
+        .route(
+            "/office/articles/new",
+            get(articles::new_form).post(articles::create),
+        )
+        .route(
+            "/office/articles/{id}/edit",
+            get(articles::edit_form).post(articles::update),
+        )
+        .route(
+            "/office/articles/{id}/delete",
+            get(articles::confirm_delete).post(articles::delete),
+        )
         .route("/office/enquiries", get(inbox::enquiries))
         .route("/office/enquiries/{id}", get(inbox::enquiry))
         .route("/office/enquiries/{id}/handled", post(inbox::set_handled))
-        .route("/office/enquiries/{id}/delete", get(inbox::confirm_delete).post(inbox::delete))
+        .route(
+            "/office/enquiries/{id}/delete",
+            get(inbox::confirm_delete).post(inbox::delete),
+        )
         .route("/office/outbox", get(inbox::outbox))
         .route("/office/outbox/{id}/retry", post(inbox::retry))
         .merge(settings::router())
 }
 
 /// Render a back-office page. `staff` is `None` only on the sign-in page.
-pub(crate) async fn render_office(state: &AppState, staff: Option<&Staff>, template: &str, page: Value) -> WebResult<String> {
+pub(crate) async fn render_office(
+    state: &AppState,
+    staff: Option<&Staff>,
+    template: &str,
+    page: Value,
+) -> WebResult<String> {
     let site = crate::site::site_context(state).await?;
     let user = staff.map(|s| value(&s.user));
-    Ok(state.templates().render(template, context! { site, user, office => true, ..page })?)
+    Ok(state
+        .templates()
+        .render(template, context! { site, user, office => true, ..page })?)
 }
 
 /// A rendered back-office page with a status.
-pub(crate) async fn page(state: &AppState, staff: &Staff, status: StatusCode, template: &str, ctx: Value) -> WebResult<Response> {
+pub(crate) async fn page(
+    state: &AppState,
+    staff: &Staff,
+    status: StatusCode,
+    template: &str,
+    ctx: Value,
+) -> WebResult<Response> {
     let body = render_office(state, Some(staff), template, ctx).await?;
     Ok(html(status, body))
 }
 
 /// Field errors in the shape the templates use: a list for the summary, a map for fields.
 pub(crate) fn errors_value(errors: &domain::FieldErrors) -> (Value, Value) {
-    let list: Vec<_> = errors.iter().map(|(field, message)| context! { field, message }).collect();
+    let list: Vec<_> = errors
+        .iter()
+        .map(|(field, message)| context! { field, message })
+        .collect();
     let map: std::collections::BTreeMap<&str, &str> = errors.iter().collect();
     (Value::from(list), value(&map))
 }
@@ -68,7 +99,14 @@ struct MailStatus {
 async fn dashboard(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
     let id = state.practice_id();
     let counts = state.store().dashboard_counts(id).await?;
-    let enquiries: Vec<_> = state.store().enquiries(id).await?.into_iter().filter(|e| e.handled_at.is_none()).take(5).collect();
+    let enquiries: Vec<_> = state
+        .store()
+        .enquiries(id)
+        .await?
+        .into_iter()
+        .filter(|e| e.handled_at.is_none())
+        .take(5)
+        .collect();
     let ctx = context! {
         counts => value(&counts),
         enquiries => value(&enquiries),

@@ -28,14 +28,38 @@ use crate::{AppState, WebError, error::WebResult, forms::FormData, templates::va
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/office/settings", get(index))
-        .route("/office/settings/profile", get(profile_form).post(save_profile))
-        .route("/office/settings/practice", get(practice_form).post(save_practice))
-        .route("/office/settings/policies", get(policies_form).post(save_policies))
-        .route("/office/settings/privacy", get(privacy_form).post(save_privacy))
-        .route("/office/settings/appointment-types/{slug}", get(type_form).post(save_type))
-        .route("/office/settings/locations/new", get(new_location_form).post(create_location))
-        .route("/office/settings/locations/{slug}", get(location_form).post(save_location))
-        .route("/office/settings/locations/{slug}/delete", get(confirm_delete_location).post(delete_location))
+        .route(
+            "/office/settings/profile",
+            get(profile_form).post(save_profile),
+        )
+        .route(
+            "/office/settings/practice",
+            get(practice_form).post(save_practice),
+        )
+        .route(
+            "/office/settings/policies",
+            get(policies_form).post(save_policies),
+        )
+        .route(
+            "/office/settings/privacy",
+            get(privacy_form).post(save_privacy),
+        )
+        .route(
+            "/office/settings/appointment-types/{slug}",
+            get(type_form).post(save_type),
+        )
+        .route(
+            "/office/settings/locations/new",
+            get(new_location_form).post(create_location),
+        )
+        .route(
+            "/office/settings/locations/{slug}",
+            get(location_form).post(save_location),
+        )
+        .route(
+            "/office/settings/locations/{slug}/delete",
+            get(confirm_delete_location).post(delete_location),
+        )
         .route("/office/settings/links", get(links_form).post(save_links))
         .route("/office/settings/faq", get(faq_form).post(save_faq))
 }
@@ -52,23 +76,68 @@ struct Field {
     checked: bool,
 }
 
-fn text(name: &'static str, label: &'static str, hint: &'static str, value: impl Into<String>) -> Field {
-    Field { name, label, hint, kind: "text", value: value.into(), checked: false }
+fn text(
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    value: impl Into<String>,
+) -> Field {
+    Field {
+        name,
+        label,
+        hint,
+        kind: "text",
+        value: value.into(),
+        checked: false,
+    }
 }
 
-fn area(name: &'static str, label: &'static str, hint: &'static str, value: impl Into<String>) -> Field {
-    Field { name, label, hint, kind: "textarea", value: value.into(), checked: false }
+fn area(
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    value: impl Into<String>,
+) -> Field {
+    Field {
+        name,
+        label,
+        hint,
+        kind: "textarea",
+        value: value.into(),
+        checked: false,
+    }
 }
 
-fn typed(kind: &'static str, name: &'static str, label: &'static str, hint: &'static str, value: impl Into<String>) -> Field {
-    Field { name, label, hint, kind, value: value.into(), checked: false }
+fn typed(
+    kind: &'static str,
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    value: impl Into<String>,
+) -> Field {
+    Field {
+        name,
+        label,
+        hint,
+        kind,
+        value: value.into(),
+        checked: false,
+    }
 }
 
 fn checkbox(name: &'static str, label: &'static str, hint: &'static str, checked: bool) -> Field {
-    Field { name, label, hint, kind: "checkbox", value: "true".into(), checked }
+    Field {
+        name,
+        label,
+        hint,
+        kind: "checkbox",
+        value: "true".into(),
+        checked,
+    }
 }
 
-const MARKDOWN_HINT: &str = "You can use Markdown: a blank line between paragraphs, ## for a heading, * for a list.";
+const MARKDOWN_HINT: &str =
+    "You can use Markdown: a blank line between paragraphs, ## for a heading, * for a list.";
 
 #[derive(Deserialize)]
 pub(super) struct Saved {
@@ -85,8 +154,13 @@ async fn show(
     saved: bool,
 ) -> WebResult<Response> {
     let (list, map) = errors.map_or((Value::UNDEFINED, Value::UNDEFINED), errors_value);
-    let status = if errors.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let ctx = context! { title, action, fields => value(&fields), errors => list, error => map, saved };
+    let status = if errors.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let ctx =
+        context! { title, action, fields => value(&fields), errors => list, error => map, saved };
     page(state, staff, status, "office/settings_form.html", ctx).await
 }
 
@@ -106,12 +180,42 @@ async fn index(State(state): State<AppState>, staff: Staff) -> WebResult<Respons
 
 fn profile_fields(raw: &RawTherapistProfile) -> Vec<Field> {
     vec![
-        text("name", "Your name", "As you want it shown on the site.", &raw.name),
-        text("title", "Job title", "For example, Psychodynamic psychotherapist and counsellor.", &raw.title),
-        text("professional_body", "Professional body", "For example, UK Council for Psychotherapy (UKCP).", &raw.professional_body),
-        text("registration", "Registration or membership number", "", &raw.registration),
-        area("qualifications", "Qualifications", "One per line.", raw.qualifications.join("\n")),
-        area("languages", "Languages you work in", "One per line.", raw.languages.join("\n")),
+        text(
+            "name",
+            "Your name",
+            "As you want it shown on the site.",
+            &raw.name,
+        ),
+        text(
+            "title",
+            "Job title",
+            "For example, Psychodynamic psychotherapist and counsellor.",
+            &raw.title,
+        ),
+        text(
+            "professional_body",
+            "Professional body",
+            "For example, UK Council for Psychotherapy (UKCP).",
+            &raw.professional_body,
+        ),
+        text(
+            "registration",
+            "Registration or membership number",
+            "",
+            &raw.registration,
+        ),
+        area(
+            "qualifications",
+            "Qualifications",
+            "One per line.",
+            raw.qualifications.join("\n"),
+        ),
+        area(
+            "languages",
+            "Languages you work in",
+            "One per line.",
+            raw.languages.join("\n"),
+        ),
         area("about", "About you", MARKDOWN_HINT, &raw.about),
     ]
 }
@@ -128,20 +232,51 @@ fn profile_raw(form: &FormData) -> RawTherapistProfile {
     }
 }
 
-async fn profile_form(State(state): State<AppState>, staff: Staff, Query(q): Query<Saved>) -> WebResult<Response> {
+async fn profile_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<Saved>,
+) -> WebResult<Response> {
     let practice = state.store().practice(state.practice_id()).await?;
-    show(&state, &staff, "Your profile", "/office/settings/profile", profile_fields(&practice.therapist.to_raw()), None, q.saved.is_some()).await
+    show(
+        &state,
+        &staff,
+        "Your profile",
+        "/office/settings/profile",
+        profile_fields(&practice.therapist.to_raw()),
+        None,
+        q.saved.is_some(),
+    )
+    .await
 }
 
-async fn save_profile(State(state): State<AppState>, staff: Staff, form: FormData) -> WebResult<Response> {
+async fn save_profile(
+    State(state): State<AppState>,
+    staff: Staff,
+    form: FormData,
+) -> WebResult<Response> {
     let raw = profile_raw(&form);
     match TherapistProfile::parse(&raw) {
         Ok(profile) => {
-            state.store().update_therapist(state.practice_id(), &profile).await?;
+            state
+                .store()
+                .update_therapist(state.practice_id(), &profile)
+                .await?;
             state.content_changed();
             Ok(done("/office/settings/profile"))
         }
-        Err(errors) => show(&state, &staff, "Your profile", "/office/settings/profile", profile_fields(&raw), Some(&errors), false).await,
+        Err(errors) => {
+            show(
+                &state,
+                &staff,
+                "Your profile",
+                "/office/settings/profile",
+                profile_fields(&raw),
+                Some(&errors),
+                false,
+            )
+            .await
+        }
     }
 }
 
@@ -149,22 +284,71 @@ async fn save_profile(State(state): State<AppState>, staff: Staff, form: FormDat
 
 fn practice_fields(raw: &RawPracticeDetails) -> Vec<Field> {
     vec![
-        text("name", "Practice name", "Shown at the top of every page.", &raw.name),
-        text("tagline", "Tagline", "One short line under the name.", &raw.tagline),
-        text("time_zone", "Time zone", "From the IANA list, for example Europe/London.", &raw.time_zone),
-        typed("email", "notify_email", "Email address for notifications", "Where new enquiries are announced. Never shown on the site.", &raw.notify_email),
-        typed("tel", "public_phone", "Public phone number (optional)", "Leave empty to keep your number off the site.", &raw.public_phone),
+        text(
+            "name",
+            "Practice name",
+            "Shown at the top of every page.",
+            &raw.name,
+        ),
+        text(
+            "tagline",
+            "Tagline",
+            "One short line under the name.",
+            &raw.tagline,
+        ),
+        text(
+            "time_zone",
+            "Time zone",
+            "From the IANA list, for example Europe/London.",
+            &raw.time_zone,
+        ),
+        typed(
+            "email",
+            "notify_email",
+            "Email address for notifications",
+            "Where new enquiries are announced. Never shown on the site.",
+            &raw.notify_email,
+        ),
+        typed(
+            "tel",
+            "public_phone",
+            "Public phone number (optional)",
+            "Leave empty to keep your number off the site.",
+            &raw.public_phone,
+        ),
         area("intro", "Home page introduction", MARKDOWN_HINT, &raw.intro),
-        area("how_i_work", "How I work (home page)", MARKDOWN_HINT, &raw.how_i_work),
+        area(
+            "how_i_work",
+            "How I work (home page)",
+            MARKDOWN_HINT,
+            &raw.how_i_work,
+        ),
     ]
 }
 
-async fn practice_form(State(state): State<AppState>, staff: Staff, Query(q): Query<Saved>) -> WebResult<Response> {
+async fn practice_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<Saved>,
+) -> WebResult<Response> {
     let practice = state.store().practice(state.practice_id()).await?;
-    show(&state, &staff, "Practice details", "/office/settings/practice", practice_fields(&practice.details.to_raw()), None, q.saved.is_some()).await
+    show(
+        &state,
+        &staff,
+        "Practice details",
+        "/office/settings/practice",
+        practice_fields(&practice.details.to_raw()),
+        None,
+        q.saved.is_some(),
+    )
+    .await
 }
 
-async fn save_practice(State(state): State<AppState>, staff: Staff, form: FormData) -> WebResult<Response> {
+async fn save_practice(
+    State(state): State<AppState>,
+    staff: Staff,
+    form: FormData,
+) -> WebResult<Response> {
     let raw = RawPracticeDetails {
         name: form.get("name").into(),
         tagline: form.get("tagline").into(),
@@ -176,11 +360,25 @@ async fn save_practice(State(state): State<AppState>, staff: Staff, form: FormDa
     };
     match PracticeDetails::parse(&raw) {
         Ok(details) => {
-            state.store().update_details(state.practice_id(), &details).await?;
+            state
+                .store()
+                .update_details(state.practice_id(), &details)
+                .await?;
             state.content_changed();
             Ok(done("/office/settings/practice"))
         }
-        Err(errors) => show(&state, &staff, "Practice details", "/office/settings/practice", practice_fields(&raw), Some(&errors), false).await,
+        Err(errors) => {
+            show(
+                &state,
+                &staff,
+                "Practice details",
+                "/office/settings/practice",
+                practice_fields(&raw),
+                Some(&errors),
+                false,
+            )
+            .await
+        }
     }
 }
 
@@ -188,26 +386,76 @@ async fn save_practice(State(state): State<AppState>, staff: Staff, form: FormDa
 
 fn policies_fields(p: &Policies) -> Vec<Field> {
     vec![
-        area("fees", "About fees", "How and when people pay, reduced fees. Shown above your fee list.", &p.fees),
-        area("cancellation", "Cancellation policy", MARKDOWN_HINT, &p.cancellation),
-        area("confidentiality", "Confidentiality and its limits", MARKDOWN_HINT, &p.confidentiality),
+        area(
+            "fees",
+            "About fees",
+            "How and when people pay, reduced fees. Shown above your fee list.",
+            &p.fees,
+        ),
+        area(
+            "cancellation",
+            "Cancellation policy",
+            MARKDOWN_HINT,
+            &p.cancellation,
+        ),
+        area(
+            "confidentiality",
+            "Confidentiality and its limits",
+            MARKDOWN_HINT,
+            &p.confidentiality,
+        ),
     ]
 }
 
-async fn policies_form(State(state): State<AppState>, staff: Staff, Query(q): Query<Saved>) -> WebResult<Response> {
+async fn policies_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<Saved>,
+) -> WebResult<Response> {
     let practice = state.store().practice(state.practice_id()).await?;
-    show(&state, &staff, "Fees and policies", "/office/settings/policies", policies_fields(&practice.policies), None, q.saved.is_some()).await
+    show(
+        &state,
+        &staff,
+        "Fees and policies",
+        "/office/settings/policies",
+        policies_fields(&practice.policies),
+        None,
+        q.saved.is_some(),
+    )
+    .await
 }
 
-async fn save_policies(State(state): State<AppState>, staff: Staff, form: FormData) -> WebResult<Response> {
-    let raw = Policies { fees: form.get("fees").into(), cancellation: form.get("cancellation").into(), confidentiality: form.get("confidentiality").into() };
+async fn save_policies(
+    State(state): State<AppState>,
+    staff: Staff,
+    form: FormData,
+) -> WebResult<Response> {
+    let raw = Policies {
+        fees: form.get("fees").into(),
+        cancellation: form.get("cancellation").into(),
+        confidentiality: form.get("confidentiality").into(),
+    };
     match Policies::parse(&raw) {
         Ok(policies) => {
-            state.store().update_policies(state.practice_id(), &policies).await?;
+            state
+                .store()
+                .update_policies(state.practice_id(), &policies)
+                .await?;
             state.content_changed();
             Ok(done("/office/settings/policies"))
         }
-        Err(errors) => show(&state, &staff, "Fees and policies", "/office/settings/policies", policies_fields(&raw), Some(&errors), false).await,
+        Err(errors) => {
+            show(
+                &state,
+                &staff,
+                "Fees and policies",
+                "/office/settings/policies",
+                policies_fields(&raw),
+                Some(&errors),
+                false,
+            )
+            .await
+        }
     }
 }
 
@@ -215,21 +463,64 @@ async fn save_policies(State(state): State<AppState>, staff: Staff, form: FormDa
 
 fn privacy_fields(raw: &RawPrivacySettings, years: &str) -> Vec<Field> {
     vec![
-        text("controller", "Who is responsible for the data", "Usually your name, and your trading name if you have one.", &raw.controller),
-        text("ico_registration", "ICO registration number", "If you are registered with the Information Commissioner's Office.", &raw.ico_registration),
-        typed("number", "retention_years", "Years records are kept after therapy ends", "Professional bodies and insurers usually advise 6 or 7 years.", years),
-        area("extra", "Anything else for the privacy notice", MARKDOWN_HINT, &raw.extra),
+        text(
+            "controller",
+            "Who is responsible for the data",
+            "Usually your name, and your trading name if you have one.",
+            &raw.controller,
+        ),
+        text(
+            "ico_registration",
+            "ICO registration number",
+            "If you are registered with the Information Commissioner's Office.",
+            &raw.ico_registration,
+        ),
+        typed(
+            "number",
+            "retention_years",
+            "Years records are kept after therapy ends",
+            "Professional bodies and insurers usually advise 6 or 7 years.",
+            years,
+        ),
+        area(
+            "extra",
+            "Anything else for the privacy notice",
+            MARKDOWN_HINT,
+            &raw.extra,
+        ),
     ]
 }
 
-async fn privacy_form(State(state): State<AppState>, staff: Staff, Query(q): Query<Saved>) -> WebResult<Response> {
+async fn privacy_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<Saved>,
+) -> WebResult<Response> {
     let p = state.store().practice(state.practice_id()).await?.privacy;
-    let raw = RawPrivacySettings { controller: p.controller, ico_registration: p.ico_registration, retention_years: Some(p.retention_years), extra: p.extra };
+    let raw = RawPrivacySettings {
+        controller: p.controller,
+        ico_registration: p.ico_registration,
+        retention_years: Some(p.retention_years),
+        extra: p.extra,
+    };
     let years = p.retention_years.to_string();
-    show(&state, &staff, "Privacy notice", "/office/settings/privacy", privacy_fields(&raw, &years), None, q.saved.is_some()).await
+    show(
+        &state,
+        &staff,
+        "Privacy notice",
+        "/office/settings/privacy",
+        privacy_fields(&raw, &years),
+        None,
+        q.saved.is_some(),
+    )
+    .await
 }
 
-async fn save_privacy(State(state): State<AppState>, staff: Staff, form: FormData) -> WebResult<Response> {
+async fn save_privacy(
+    State(state): State<AppState>,
+    staff: Staff,
+    form: FormData,
+) -> WebResult<Response> {
     let raw = RawPrivacySettings {
         controller: form.get("controller").into(),
         ico_registration: form.get("ico_registration").into(),
@@ -238,11 +529,25 @@ async fn save_privacy(State(state): State<AppState>, staff: Staff, form: FormDat
     };
     match PrivacySettings::parse(&raw) {
         Ok(privacy) => {
-            state.store().update_privacy(state.practice_id(), &privacy).await?;
+            state
+                .store()
+                .update_privacy(state.practice_id(), &privacy)
+                .await?;
             state.content_changed();
             Ok(done("/office/settings/privacy"))
         }
-        Err(errors) => show(&state, &staff, "Privacy notice", "/office/settings/privacy", privacy_fields(&raw, form.get("retention_years")), Some(&errors), false).await,
+        Err(errors) => {
+            show(
+                &state,
+                &staff,
+                "Privacy notice",
+                "/office/settings/privacy",
+                privacy_fields(&raw, form.get("retention_years")),
+                Some(&errors),
+                false,
+            )
+            .await
+        }
     }
 }
 
@@ -252,18 +557,36 @@ fn type_fields(raw: &RawAppointmentType) -> Vec<Field> {
     vec![
         text("name", "Name", "As shown on the fees page.", &raw.name),
         typed("number", "minutes", "Length in minutes", "", &raw.minutes),
-        text("fee", "Fee in pounds", "For example, 75 or 62.50.", &raw.fee),
-        text("description", "Description", "One or two sentences.", &raw.description),
+        text(
+            "fee",
+            "Fee in pounds",
+            "For example, 75 or 62.50.",
+            &raw.fee,
+        ),
+        text(
+            "description",
+            "Description",
+            "One or two sentences.",
+            &raw.description,
+        ),
     ]
 }
 
 async fn find_type(state: &AppState, raw: &str) -> WebResult<AppointmentType> {
     let slug = Slug::parse(raw).map_err(|_| WebError::NotFound)?;
     let types = state.store().appointment_types(state.practice_id()).await?;
-    types.into_iter().find(|t| t.slug == slug).ok_or(WebError::NotFound)
+    types
+        .into_iter()
+        .find(|t| t.slug == slug)
+        .ok_or(WebError::NotFound)
 }
 
-async fn type_form(State(state): State<AppState>, staff: Staff, Path(raw): Path<String>, Query(q): Query<Saved>) -> WebResult<Response> {
+async fn type_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    Query(q): Query<Saved>,
+) -> WebResult<Response> {
     let kind = find_type(&state, &raw).await?;
     let form = RawAppointmentType {
         slug: kind.slug.to_string(),
@@ -274,10 +597,24 @@ async fn type_form(State(state): State<AppState>, staff: Staff, Path(raw): Path<
         description: kind.description.clone(),
     };
     let title = format!("Appointment type: {}", kind.name);
-    show(&state, &staff, &title, &format!("/office/settings/appointment-types/{}", kind.slug), type_fields(&form), None, q.saved.is_some()).await
+    show(
+        &state,
+        &staff,
+        &title,
+        &format!("/office/settings/appointment-types/{}", kind.slug),
+        type_fields(&form),
+        None,
+        q.saved.is_some(),
+    )
+    .await
 }
 
-async fn save_type(State(state): State<AppState>, staff: Staff, Path(raw): Path<String>, form: FormData) -> WebResult<Response> {
+async fn save_type(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
     let kind = find_type(&state, &raw).await?;
     let raw = RawAppointmentType {
         slug: kind.slug.to_string(),
@@ -290,11 +627,25 @@ async fn save_type(State(state): State<AppState>, staff: Staff, Path(raw): Path<
     let path = format!("/office/settings/appointment-types/{}", kind.slug);
     match AppointmentType::parse(&raw) {
         Ok(updated) => {
-            state.store().update_appointment_type(state.practice_id(), &updated).await?;
+            state
+                .store()
+                .update_appointment_type(state.practice_id(), &updated)
+                .await?;
             state.content_changed();
             Ok(done(&path))
         }
-        Err(errors) => show(&state, &staff, &format!("Appointment type: {}", kind.name), &path, type_fields(&raw), Some(&errors), false).await,
+        Err(errors) => {
+            show(
+                &state,
+                &staff,
+                &format!("Appointment type: {}", kind.name),
+                &path,
+                type_fields(&raw),
+                Some(&errors),
+                false,
+            )
+            .await
+        }
     }
 }
 
@@ -303,16 +654,56 @@ async fn save_type(State(state): State<AppState>, staff: Staff, Path(raw): Path<
 fn location_fields(raw: &RawLocation, lat: &str, lon: &str) -> Vec<Field> {
     vec![
         text("name", "Name", "For example, Balham or Online.", &raw.name),
-        text("slug", "Web address (slug)", "Short, lowercase, with hyphens: used in links, for example chancery-lane.", &raw.slug),
-        checkbox("online", "This is for online sessions (no address)", "", raw.online),
-        area("address_lines", "Address", "One line per line, without the postcode.", raw.address_lines.join("\n")),
+        text(
+            "slug",
+            "Web address (slug)",
+            "Short, lowercase, with hyphens: used in links, for example chancery-lane.",
+            &raw.slug,
+        ),
+        checkbox(
+            "online",
+            "This is for online sessions (no address)",
+            "",
+            raw.online,
+        ),
+        area(
+            "address_lines",
+            "Address",
+            "One line per line, without the postcode.",
+            raw.address_lines.join("\n"),
+        ),
         text("postcode", "Postcode", "", &raw.postcode),
-        text("latitude", "Latitude (optional)", "For the OpenStreetMap link, for example 51.4431.", lat),
-        text("longitude", "Longitude (optional)", "For example, -0.1527.", lon),
+        text(
+            "latitude",
+            "Latitude (optional)",
+            "For the OpenStreetMap link, for example 51.4431.",
+            lat,
+        ),
+        text(
+            "longitude",
+            "Longitude (optional)",
+            "For example, -0.1527.",
+            lon,
+        ),
         text("summary", "Summary", "One line.", &raw.summary),
-        area("getting_there", "Getting there", MARKDOWN_HINT, &raw.getting_there),
-        area("accessibility", "Accessibility", "Step-free access, lifts, toilets.", &raw.accessibility),
-        area("building", "The building and the room", MARKDOWN_HINT, &raw.building),
+        area(
+            "getting_there",
+            "Getting there",
+            MARKDOWN_HINT,
+            &raw.getting_there,
+        ),
+        area(
+            "accessibility",
+            "Accessibility",
+            "Step-free access, lifts, toilets.",
+            &raw.accessibility,
+        ),
+        area(
+            "building",
+            "The building and the room",
+            MARKDOWN_HINT,
+            &raw.building,
+        ),
     ]
 }
 
@@ -348,36 +739,85 @@ fn location_raw(form: &FormData, errors: &mut FieldErrors) -> RawLocation {
 }
 
 fn coordinates(l: &Location) -> (String, String) {
-    (l.latitude.map(|v| v.to_string()).unwrap_or_default(), l.longitude.map(|v| v.to_string()).unwrap_or_default())
+    (
+        l.latitude.map(|v| v.to_string()).unwrap_or_default(),
+        l.longitude.map(|v| v.to_string()).unwrap_or_default(),
+    )
 }
 
 async fn new_location_form(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
-    show(&state, &staff, "Add a location", "/office/settings/locations/new", location_fields(&RawLocation::default(), "", ""), None, false).await
+    show(
+        &state,
+        &staff,
+        "Add a location",
+        "/office/settings/locations/new",
+        location_fields(&RawLocation::default(), "", ""),
+        None,
+        false,
+    )
+    .await
 }
 
 async fn find_location(state: &AppState, raw: &str) -> WebResult<Location> {
     let slug = Slug::parse(raw).map_err(|_| WebError::NotFound)?;
     let locations = state.store().locations(state.practice_id()).await?;
-    locations.into_iter().find(|l| l.slug == slug).ok_or(WebError::NotFound)
+    locations
+        .into_iter()
+        .find(|l| l.slug == slug)
+        .ok_or(WebError::NotFound)
 }
 
-async fn location_form(State(state): State<AppState>, staff: Staff, Path(raw): Path<String>, Query(q): Query<Saved>) -> WebResult<Response> {
+async fn location_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    Query(q): Query<Saved>,
+) -> WebResult<Response> {
     let location = find_location(&state, &raw).await?;
     let (lat, lon) = coordinates(&location);
     let title = format!("Location: {}", location.name);
-    show(&state, &staff, &title, &format!("/office/settings/locations/{}", location.slug), location_fields(&location.to_raw(), &lat, &lon), None, q.saved.is_some()).await
+    show(
+        &state,
+        &staff,
+        &title,
+        &format!("/office/settings/locations/{}", location.slug),
+        location_fields(&location.to_raw(), &lat, &lon),
+        None,
+        q.saved.is_some(),
+    )
+    .await
 }
 
-async fn store_location(state: &AppState, staff: &Staff, existing: Option<&Location>, form: &FormData) -> WebResult<Response> {
+async fn store_location(
+    state: &AppState,
+    staff: &Staff,
+    existing: Option<&Location>,
+    form: &FormData,
+) -> WebResult<Response> {
     let mut errors = FieldErrors::new();
     let raw = location_raw(form, &mut errors);
     let (title, action) = match existing {
-        Some(l) => (format!("Location: {}", l.name), format!("/office/settings/locations/{}", l.slug)),
-        None => ("Add a location".to_owned(), "/office/settings/locations/new".to_owned()),
+        Some(l) => (
+            format!("Location: {}", l.name),
+            format!("/office/settings/locations/{}", l.slug),
+        ),
+        None => (
+            "Add a location".to_owned(),
+            "/office/settings/locations/new".to_owned(),
+        ),
     };
     let parsed = Location::parse(&raw);
     let redisplay = |errors: FieldErrors| async move {
-        show(state, staff, &title, &action, location_fields(&raw, form.get("latitude"), form.get("longitude")), Some(&errors), false).await
+        show(
+            state,
+            staff,
+            &title,
+            &action,
+            location_fields(&raw, form.get("latitude"), form.get("longitude")),
+            Some(&errors),
+            false,
+        )
+        .await
     };
     let location = match parsed {
         Ok(location) if errors.is_empty() => location,
@@ -389,30 +829,53 @@ async fn store_location(state: &AppState, staff: &Staff, existing: Option<&Locat
             return redisplay(errors).await;
         }
     };
-    match state.store().save_location(state.practice_id(), existing.map(|l| &l.slug), &location).await {
+    match state
+        .store()
+        .save_location(state.practice_id(), existing.map(|l| &l.slug), &location)
+        .await
+    {
         Ok(()) => {
             state.content_changed();
-            Ok(done(&format!("/office/settings/locations/{}", location.slug)))
+            Ok(done(&format!(
+                "/office/settings/locations/{}",
+                location.slug
+            )))
         }
         Err(StoreError::Conflict(_)) => {
             let mut errors = FieldErrors::new();
-            errors.add("slug", "Another location already uses this web address. Choose a different one");
+            errors.add(
+                "slug",
+                "Another location already uses this web address. Choose a different one",
+            );
             redisplay(errors).await
         }
         Err(other) => Err(other.into()),
     }
 }
 
-async fn create_location(State(state): State<AppState>, staff: Staff, form: FormData) -> WebResult<Response> {
+async fn create_location(
+    State(state): State<AppState>,
+    staff: Staff,
+    form: FormData,
+) -> WebResult<Response> {
     store_location(&state, &staff, None, &form).await
 }
 
-async fn save_location(State(state): State<AppState>, staff: Staff, Path(raw): Path<String>, form: FormData) -> WebResult<Response> {
+async fn save_location(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
     let existing = find_location(&state, &raw).await?;
     store_location(&state, &staff, Some(&existing), &form).await
 }
 
-async fn confirm_delete_location(State(state): State<AppState>, staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
+async fn confirm_delete_location(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
     let location = find_location(&state, &raw).await?;
     let ctx = context! {
         title => format!("Remove the location “{}”?", location.name),
@@ -421,12 +884,26 @@ async fn confirm_delete_location(State(state): State<AppState>, staff: Staff, Pa
         button => "Yes, remove this location",
         back => format!("/office/settings/locations/{}", location.slug),
     };
-    page(&state, &staff, StatusCode::OK, "office/confirm_delete.html", ctx).await
+    page(
+        &state,
+        &staff,
+        StatusCode::OK,
+        "office/confirm_delete.html",
+        ctx,
+    )
+    .await
 }
 
-async fn delete_location(State(state): State<AppState>, _staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
+async fn delete_location(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
     let location = find_location(&state, &raw).await?;
-    state.store().delete_location(state.practice_id(), &location.slug).await?;
+    state
+        .store()
+        .delete_location(state.practice_id(), &location.slug)
+        .await?;
     state.content_changed();
     Ok(Redirect::to("/office/settings").into_response())
 }
@@ -445,9 +922,25 @@ struct Row {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn show_rows(state: &AppState, staff: &Staff, kind: &str, mut rows: Vec<Row>, errors: bool, saved: bool) -> WebResult<Response> {
-    rows.extend((0..SPARE_ROWS).map(|_| Row { a: String::new(), b: String::new(), error_a: None, error_b: None }));
-    let status = if errors { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+async fn show_rows(
+    state: &AppState,
+    staff: &Staff,
+    kind: &str,
+    mut rows: Vec<Row>,
+    errors: bool,
+    saved: bool,
+) -> WebResult<Response> {
+    rows.extend((0..SPARE_ROWS).map(|_| Row {
+        a: String::new(),
+        b: String::new(),
+        error_a: None,
+        error_b: None,
+    }));
+    let status = if errors {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let ctx = context! { kind, rows => value(&rows), has_errors => errors, saved };
     page(state, staff, status, "office/list_form.html", ctx).await
 }
@@ -476,7 +969,12 @@ async fn save_rows<T>(
         match parse(&a, &b) {
             Ok(item) => {
                 parsed.push(item);
-                rows.push(Row { a, b, error_a: None, error_b: None });
+                rows.push(Row {
+                    a,
+                    b,
+                    error_a: None,
+                    error_b: None,
+                });
             }
             Err(errors) => {
                 bad = true;
@@ -484,9 +982,18 @@ async fn save_rows<T>(
                 let first = fields.next();
                 let second = fields.next();
                 let lookup = |wanted: &[&str]| {
-                    [first, second].into_iter().flatten().find(|(f, _)| wanted.contains(f)).map(|(_, m)| m.to_owned())
+                    [first, second]
+                        .into_iter()
+                        .flatten()
+                        .find(|(f, _)| wanted.contains(f))
+                        .map(|(_, m)| m.to_owned())
                 };
-                rows.push(Row { error_a: lookup(&["label", "question"]), error_b: lookup(&["url", "answer"]), a, b });
+                rows.push(Row {
+                    error_a: lookup(&["label", "question"]),
+                    error_b: lookup(&["url", "answer"]),
+                    a,
+                    b,
+                });
             }
         }
     }
@@ -496,16 +1003,35 @@ async fn save_rows<T>(
     Ok(Ok(parsed))
 }
 
-async fn links_form(State(state): State<AppState>, staff: Staff, Query(q): Query<Saved>) -> WebResult<Response> {
+async fn links_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<Saved>,
+) -> WebResult<Response> {
     let links = state.store().social_links(state.practice_id()).await?;
-    let rows = links.into_iter().map(|l| Row { a: l.label, b: l.url, error_a: None, error_b: None }).collect();
+    let rows = links
+        .into_iter()
+        .map(|l| Row {
+            a: l.label,
+            b: l.url,
+            error_a: None,
+            error_b: None,
+        })
+        .collect();
     show_rows(&state, &staff, "links", rows, false, q.saved.is_some()).await
 }
 
-async fn save_links(State(state): State<AppState>, staff: Staff, form: FormData) -> WebResult<Response> {
+async fn save_links(
+    State(state): State<AppState>,
+    staff: Staff,
+    form: FormData,
+) -> WebResult<Response> {
     match save_rows(&state, &staff, "links", &form, SocialLink::parse).await? {
         Ok(links) => {
-            state.store().replace_social_links(state.practice_id(), &links).await?;
+            state
+                .store()
+                .replace_social_links(state.practice_id(), &links)
+                .await?;
             state.content_changed();
             Ok(done("/office/settings/links"))
         }
@@ -513,16 +1039,35 @@ async fn save_links(State(state): State<AppState>, staff: Staff, form: FormData)
     }
 }
 
-async fn faq_form(State(state): State<AppState>, staff: Staff, Query(q): Query<Saved>) -> WebResult<Response> {
+async fn faq_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<Saved>,
+) -> WebResult<Response> {
     let entries = state.store().faq(state.practice_id()).await?;
-    let rows = entries.into_iter().map(|e| Row { a: e.question, b: e.answer, error_a: None, error_b: None }).collect();
+    let rows = entries
+        .into_iter()
+        .map(|e| Row {
+            a: e.question,
+            b: e.answer,
+            error_a: None,
+            error_b: None,
+        })
+        .collect();
     show_rows(&state, &staff, "faq", rows, false, q.saved.is_some()).await
 }
 
-async fn save_faq(State(state): State<AppState>, staff: Staff, form: FormData) -> WebResult<Response> {
+async fn save_faq(
+    State(state): State<AppState>,
+    staff: Staff,
+    form: FormData,
+) -> WebResult<Response> {
     match save_rows(&state, &staff, "faq", &form, FaqEntry::parse).await? {
         Ok(entries) => {
-            state.store().replace_faq(state.practice_id(), &entries).await?;
+            state
+                .store()
+                .replace_faq(state.practice_id(), &entries)
+                .await?;
             state.content_changed();
             Ok(done("/office/settings/faq"))
         }

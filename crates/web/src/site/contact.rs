@@ -25,15 +25,32 @@ const HONEYPOT: &str = "website";
 
 pub(crate) async fn form(State(state): State<AppState>) -> WebResult<Response> {
     cached(&state, "/contact", "text/html; charset=utf-8", || async {
-        render(&state, "site/contact.html", "/contact", context! { values => context! { contact_preference => "email" } }).await
+        render(
+            &state,
+            "site/contact.html",
+            "/contact",
+            context! { values => context! { contact_preference => "email" } },
+        )
+        .await
     })
     .await
 }
 
 pub(crate) async fn thanks(State(state): State<AppState>) -> WebResult<Response> {
-    cached(&state, "/contact/thanks", "text/html; charset=utf-8", || async {
-        render(&state, "site/contact_thanks.html", "/contact/thanks", context! {}).await
-    })
+    cached(
+        &state,
+        "/contact/thanks",
+        "text/html; charset=utf-8",
+        || async {
+            render(
+                &state,
+                "site/contact_thanks.html",
+                "/contact/thanks",
+                context! {},
+            )
+            .await
+        },
+    )
     .await
 }
 
@@ -59,7 +76,10 @@ pub(crate) async fn submit(
     form: FormData,
 ) -> WebResult<Response> {
     let ip = client_ip(&state, &headers, peer);
-    state.limiter().peek(Limit::Enquiry, ip, "").map_err(WebError::TooManyRequests)?;
+    state
+        .limiter()
+        .peek(Limit::Enquiry, ip, "")
+        .map_err(WebError::TooManyRequests)?;
     if !form.get(HONEYPOT).is_empty() {
         let _ = state.limiter().hit(Limit::Enquiry, ip, "");
         return Ok(Redirect::to("/contact/thanks").into_response());
@@ -75,7 +95,10 @@ pub(crate) async fn submit(
     let enquiry = match NewEnquiry::parse(&raw) {
         Ok(enquiry) => enquiry,
         Err(errors) => {
-            let errors: Vec<_> = errors.iter().map(|(field, message)| context! { field, message }).collect();
+            let errors: Vec<_> = errors
+                .iter()
+                .map(|(field, message)| context! { field, message })
+                .collect();
             let page = context! { values => value(&form.values()), errors, consent => raw.consent };
             let body = render(&state, "site/contact.html", "/contact", page).await?;
             return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, body));
@@ -83,7 +106,10 @@ pub(crate) async fn submit(
     };
     let practice = state.store().practice(state.practice_id()).await?;
     let message = notification(&state, practice.details.notify_email);
-    state.store().create_enquiry(state.practice_id(), &enquiry, &message, state.now()).await?;
+    state
+        .store()
+        .create_enquiry(state.practice_id(), &enquiry, &message, state.now())
+        .await?;
     let _ = state.limiter().hit(Limit::Enquiry, ip, "");
     state.mail_queued();
     tracing::info!("enquiry received");

@@ -15,47 +15,92 @@ use crate::{AppState, error::WebResult, templates::value};
 const FEED_ENTRIES: u32 = 20;
 
 pub(crate) async fn atom(State(state): State<AppState>) -> WebResult<Response> {
-    cached(&state, "/feed.xml", "application/atom+xml; charset=utf-8", || async {
-        let store = state.store();
-        let id = state.practice_id();
-        let (summaries, _) = store.published_articles(id, ArticleKind::Article, Page { number: 1, size: FEED_ENTRIES }).await?;
-        let mut articles = Vec::with_capacity(summaries.len());
-        for summary in &summaries {
-            articles.push(store.article(id, summary.id).await?);
-        }
-        let updated = articles.iter().map(|a| a.updated_at).max().unwrap_or_else(|| state.now());
-        let site = site_context(&state).await?;
-        let page = context! { site, articles => value(&articles), updated => updated.to_string() };
-        Ok(state.templates().render("site/feed.xml", page)?)
-    })
+    cached(
+        &state,
+        "/feed.xml",
+        "application/atom+xml; charset=utf-8",
+        || async {
+            let store = state.store();
+            let id = state.practice_id();
+            let (summaries, _) = store
+                .published_articles(
+                    id,
+                    ArticleKind::Article,
+                    Page {
+                        number: 1,
+                        size: FEED_ENTRIES,
+                    },
+                )
+                .await?;
+            let mut articles = Vec::with_capacity(summaries.len());
+            for summary in &summaries {
+                articles.push(store.article(id, summary.id).await?);
+            }
+            let updated = articles
+                .iter()
+                .map(|a| a.updated_at)
+                .max()
+                .unwrap_or_else(|| state.now());
+            let site = site_context(&state).await?;
+            let page =
+                context! { site, articles => value(&articles), updated => updated.to_string() };
+            Ok(state.templates().render("site/feed.xml", page)?)
+        },
+    )
     .await
 }
 
 pub(crate) async fn sitemap(State(state): State<AppState>) -> WebResult<Response> {
-    cached(&state, "/sitemap.xml", "application/xml; charset=utf-8", || async {
-        let store = state.store();
-        let id = state.practice_id();
-        let (articles, total) = store.published_articles(id, ArticleKind::Article, Page::ALL).await?;
-        let (approaches, _) = store.published_articles(id, ArticleKind::Approach, Page::ALL).await?;
-        let tags = store.tags(id).await?;
-        let mut paths: Vec<String> = ["/", "/about", "/approaches", "/articles", "/tags", "/faq", "/locations", "/fees", "/privacy", "/urgent-help", "/contact"]
+    cached(
+        &state,
+        "/sitemap.xml",
+        "application/xml; charset=utf-8",
+        || async {
+            let store = state.store();
+            let id = state.practice_id();
+            let (articles, total) = store
+                .published_articles(id, ArticleKind::Article, Page::ALL)
+                .await?;
+            let (approaches, _) = store
+                .published_articles(id, ArticleKind::Approach, Page::ALL)
+                .await?;
+            let tags = store.tags(id).await?;
+            let mut paths: Vec<String> = [
+                "/",
+                "/about",
+                "/approaches",
+                "/articles",
+                "/tags",
+                "/faq",
+                "/locations",
+                "/fees",
+                "/privacy",
+                "/urgent-help",
+                "/contact",
+            ]
             .iter()
             .map(|p| (*p).to_owned())
             .collect();
-        let pages = total.div_ceil(u64::from(PAGE_SIZE));
-        paths.extend((2..=pages).map(|n| format!("/articles?page={n}")));
-        paths.extend(approaches.iter().map(|a| format!("/approaches/{}", a.slug)));
-        paths.extend(articles.iter().map(|a| format!("/articles/{}", a.slug)));
-        paths.extend(tags.iter().map(|t| format!("/tags/{}", t.tag)));
-        let base = &state.config().public_url;
-        let urls: Vec<String> = paths.iter().map(|p| format!("{base}{p}")).collect();
-        Ok(state.templates().render("site/sitemap.xml", context! { urls })?)
-    })
+            let pages = total.div_ceil(u64::from(PAGE_SIZE));
+            paths.extend((2..=pages).map(|n| format!("/articles?page={n}")));
+            paths.extend(approaches.iter().map(|a| format!("/approaches/{}", a.slug)));
+            paths.extend(articles.iter().map(|a| format!("/articles/{}", a.slug)));
+            paths.extend(tags.iter().map(|t| format!("/tags/{}", t.tag)));
+            let base = &state.config().public_url;
+            let urls: Vec<String> = paths.iter().map(|p| format!("{base}{p}")).collect();
+            Ok(state
+                .templates()
+                .render("site/sitemap.xml", context! { urls })?)
+        },
+    )
     .await
 }
 
 pub(crate) async fn robots(State(state): State<AppState>) -> Response {
-    let body = format!("User-agent: *\nDisallow: /office\nAllow: /\n\nSitemap: {}/sitemap.xml\n", state.config().public_url);
+    let body = format!(
+        "User-agent: *\nDisallow: /office\nAllow: /\n\nSitemap: {}/sitemap.xml\n",
+        state.config().public_url
+    );
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
@@ -73,12 +118,19 @@ pub(crate) fn css_version() -> &'static str {
 
 pub(crate) async fn stylesheet(headers: HeaderMap) -> Response {
     let etag = format!("\"{}\"", css_version());
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
         return StatusCode::NOT_MODIFIED.into_response();
     }
     let mut response = ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response();
     let h = response.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
     if let Ok(value) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, value);
     }

@@ -17,7 +17,12 @@ use axum::{
 use minijinja::{Value, context};
 use serde::Serialize;
 
-use crate::{AppState, error::{Rendered, WebResult}, pages::CachedPage, templates::value};
+use crate::{
+    AppState,
+    error::{Rendered, WebResult},
+    pages::CachedPage,
+    templates::value,
+};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -62,7 +67,10 @@ pub(crate) async fn site_context(state: &AppState) -> WebResult<Value> {
     let store = state.store();
     let practice = store.practice(state.practice_id()).await?;
     let social_links = store.social_links(state.practice_id()).await?;
-    let year = state.now().to_zoned_datetime(jiff::tz::TimeZone::UTC).year();
+    let year = state
+        .now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .year();
     let site = value(&SiteContext {
         name: practice.details.name,
         tagline: practice.details.tagline,
@@ -79,15 +87,30 @@ pub(crate) async fn site_context(state: &AppState) -> WebResult<Value> {
 }
 
 /// Render a public page template with the site context added.
-pub(crate) async fn render(state: &AppState, template: &str, path: &str, page: Value) -> WebResult<String> {
+pub(crate) async fn render(
+    state: &AppState,
+    template: &str,
+    path: &str,
+    page: Value,
+) -> WebResult<String> {
     let site = site_context(state).await?;
     let canonical = format!("{}{}", state.config().public_url, path);
-    Ok(state.templates().render(template, context! { site, canonical, path, ..page })?)
+    Ok(state
+        .templates()
+        .render(template, context! { site, canonical, path, ..page })?)
 }
 
 /// A finished HTML response.
 pub(crate) fn html(status: StatusCode, body: String) -> Response {
-    let mut response = (status, [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], body).into_response();
+    let mut response = (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response();
     response.extensions_mut().insert(Rendered);
     response
 }
@@ -96,13 +119,21 @@ fn cached_response(page: &CachedPage) -> Response {
     let status = StatusCode::from_u16(page.status).unwrap_or(StatusCode::OK);
     let mut response = Response::new(Body::from(page.body.clone()));
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(page.content_type));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(page.content_type),
+    );
     response.extensions_mut().insert(Rendered);
     response
 }
 
 /// Serve `key` from the page cache, rendering it with `make` the first time.
-pub(crate) async fn cached<F, Fut>(state: &AppState, key: &str, content_type: &'static str, make: F) -> WebResult<Response>
+pub(crate) async fn cached<F, Fut>(
+    state: &AppState,
+    key: &str,
+    content_type: &'static str,
+    make: F,
+) -> WebResult<Response>
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = WebResult<String>>,
@@ -111,28 +142,62 @@ where
         return Ok(cached_response(&page));
     }
     let body = make().await?;
-    let page = state.pages().put(key.to_owned(), CachedPage { body: body.into(), content_type, status: 200 });
+    let page = state.pages().put(
+        key.to_owned(),
+        CachedPage {
+            body: body.into(),
+            content_type,
+            status: 200,
+        },
+    );
     Ok(cached_response(&page))
 }
 
 /// The site's own page for an error status.
-pub(crate) async fn error_page(state: &AppState, status: StatusCode, reference: Option<&str>) -> Response {
+pub(crate) async fn error_page(
+    state: &AppState,
+    status: StatusCode,
+    reference: Option<&str>,
+) -> Response {
     let (title, message) = match status.as_u16() {
-        404 => ("Page not found", "If you typed the web address, check it is correct. If you followed a link, the page may have moved."),
-        403 => ("You cannot do that from here", "The form was sent from another website or an old page. Go back, reload the page and try again."),
-        405 => ("Page not found", "This address does not accept that kind of request."),
-        413 => ("That was too much to send", "Shorten what you wrote and try again."),
-        415 | 400 | 422 => ("Something in the form was not right", "Go back, check what you entered and try again."),
+        404 => (
+            "Page not found",
+            "If you typed the web address, check it is correct. If you followed a link, the page may have moved.",
+        ),
+        403 => (
+            "You cannot do that from here",
+            "The form was sent from another website or an old page. Go back, reload the page and try again.",
+        ),
+        405 => (
+            "Page not found",
+            "This address does not accept that kind of request.",
+        ),
+        413 => (
+            "That was too much to send",
+            "Shorten what you wrote and try again.",
+        ),
+        415 | 400 | 422 => (
+            "Something in the form was not right",
+            "Go back, check what you entered and try again.",
+        ),
         408 => ("That took too long", "Please try again in a moment."),
-        429 => ("Please wait a little", "There have been a lot of attempts from your connection. Wait a few minutes, then try again."),
-        _ => ("Sorry, something went wrong on our side", "Your request was not completed. Please try again later."),
+        429 => (
+            "Please wait a little",
+            "There have been a lot of attempts from your connection. Wait a few minutes, then try again.",
+        ),
+        _ => (
+            "Sorry, something went wrong on our side",
+            "Your request was not completed. Please try again later.",
+        ),
     };
     let page = context! { title, message, status => status.as_u16(), reference };
     let body = match render(state, "site/error.html", "", page).await {
         Ok(body) => body,
         Err(error) => {
             tracing::error!(error = %error, "could not render the error page");
-            format!("<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>{title}</title><h1>{title}</h1><p>{message}</p>")
+            format!(
+                "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>{title}</title><h1>{title}</h1><p>{message}</p>"
+            )
         }
     };
     html(status, body)

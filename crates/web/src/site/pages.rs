@@ -23,7 +23,11 @@ fn slug(raw: &str) -> WebResult<Slug> {
 
 /// Serialise JSON-LD so it can sit inside a `<script>` element safely.
 pub(crate) fn json_ld(value: &serde_json::Value) -> minijinja::Value {
-    let text = value.to_string().replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026");
+    let text = value
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
     minijinja::Value::from_safe_string(text)
 }
 
@@ -91,8 +95,12 @@ pub(crate) async fn home(State(state): State<AppState>) -> WebResult<Response> {
         let practice = store.practice(id).await?;
         let locations = store.locations(id).await?;
         let types = store.appointment_types(id).await?;
-        let (approaches, _) = store.published_articles(id, ArticleKind::Approach, Page::ALL).await?;
-        let (latest, _) = store.published_articles(id, ArticleKind::Article, Page { number: 1, size: 3 }).await?;
+        let (approaches, _) = store
+            .published_articles(id, ArticleKind::Approach, Page::ALL)
+            .await?;
+        let (latest, _) = store
+            .published_articles(id, ArticleKind::Article, Page { number: 1, size: 3 })
+            .await?;
         let ld = json_ld(&practice_json_ld(&state).await?);
         let page = context! {
             details => value(&practice.details),
@@ -110,23 +118,47 @@ pub(crate) async fn home(State(state): State<AppState>) -> WebResult<Response> {
 pub(crate) async fn about(State(state): State<AppState>) -> WebResult<Response> {
     cached(&state, "/about", HTML, || async {
         let id = state.practice_id();
-        let (approaches, _) = state.store().published_articles(id, ArticleKind::Approach, Page::ALL).await?;
+        let (approaches, _) = state
+            .store()
+            .published_articles(id, ArticleKind::Approach, Page::ALL)
+            .await?;
         let ld = json_ld(&practice_json_ld(&state).await?);
-        render(&state, "site/about.html", "/about", context! { approaches => value(&approaches), json_ld => ld }).await
+        render(
+            &state,
+            "site/about.html",
+            "/about",
+            context! { approaches => value(&approaches), json_ld => ld },
+        )
+        .await
     })
     .await
 }
 
 pub(crate) async fn approaches(State(state): State<AppState>) -> WebResult<Response> {
     cached(&state, "/approaches", HTML, || async {
-        let (approaches, _) = state.store().published_articles(state.practice_id(), ArticleKind::Approach, Page::ALL).await?;
-        let ld = json_ld(&breadcrumbs(&state, &[("Home", "/"), ("How I work", "/approaches")]));
-        render(&state, "site/approaches.html", "/approaches", context! { approaches => value(&approaches), json_ld => ld }).await
+        let (approaches, _) = state
+            .store()
+            .published_articles(state.practice_id(), ArticleKind::Approach, Page::ALL)
+            .await?;
+        let ld = json_ld(&breadcrumbs(
+            &state,
+            &[("Home", "/"), ("How I work", "/approaches")],
+        ));
+        render(
+            &state,
+            "site/approaches.html",
+            "/approaches",
+            context! { approaches => value(&approaches), json_ld => ld },
+        )
+        .await
     })
     .await
 }
 
-pub(crate) async fn approach(State(state): State<AppState>, Path(raw): Path<String>) -> WebResult<Response> {
+pub(crate) async fn approach(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
     let slug = slug(&raw)?;
     let path = format!("/approaches/{slug}");
     cached(&state, &path.clone(), HTML, || async {
@@ -152,27 +184,47 @@ fn page_number(query: Option<&str>) -> WebResult<u32> {
     }
 }
 
-pub(crate) async fn articles(State(state): State<AppState>, RawQuery(query): RawQuery) -> WebResult<Response> {
+pub(crate) async fn articles(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> WebResult<Response> {
     let number = page_number(query.as_deref())?;
     let key = format!("/articles?page={number}");
     cached(&state, &key, HTML, || async {
         let (articles, total) = state
             .store()
-            .published_articles(state.practice_id(), ArticleKind::Article, Page { number, size: PAGE_SIZE })
+            .published_articles(
+                state.practice_id(),
+                ArticleKind::Article,
+                Page {
+                    number,
+                    size: PAGE_SIZE,
+                },
+            )
             .await?;
-        let pages = u32::try_from(total.div_ceil(u64::from(PAGE_SIZE))).unwrap_or(1).max(1);
+        let pages = u32::try_from(total.div_ceil(u64::from(PAGE_SIZE)))
+            .unwrap_or(1)
+            .max(1);
         if number > pages {
             return Err(WebError::NotFound);
         }
         let tags = state.store().tags(state.practice_id()).await?;
-        let path = if number == 1 { "/articles".to_owned() } else { format!("/articles?page={number}") };
-        let page = context! { articles => value(&articles), tags => value(&tags), number, pages, total };
+        let path = if number == 1 {
+            "/articles".to_owned()
+        } else {
+            format!("/articles?page={number}")
+        };
+        let page =
+            context! { articles => value(&articles), tags => value(&tags), number, pages, total };
         render(&state, "site/articles.html", &path, page).await
     })
     .await
 }
 
-pub(crate) async fn article(State(state): State<AppState>, Path(raw): Path<String>) -> WebResult<Response> {
+pub(crate) async fn article(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
     let slug = slug(&raw)?;
     let path = format!("/articles/{slug}");
     cached(&state, &path.clone(), HTML, || async {
@@ -207,21 +259,46 @@ pub(crate) async fn article(State(state): State<AppState>, Path(raw): Path<Strin
 pub(crate) async fn tags(State(state): State<AppState>) -> WebResult<Response> {
     cached(&state, "/tags", HTML, || async {
         let tags = state.store().tags(state.practice_id()).await?;
-        render(&state, "site/tags.html", "/tags", context! { tags => value(&tags) }).await
+        render(
+            &state,
+            "site/tags.html",
+            "/tags",
+            context! { tags => value(&tags) },
+        )
+        .await
     })
     .await
 }
 
-pub(crate) async fn tag(State(state): State<AppState>, Path(raw): Path<String>) -> WebResult<Response> {
+pub(crate) async fn tag(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
     let tag = slug(&raw)?;
     let path = format!("/tags/{tag}");
     cached(&state, &path.clone(), HTML, || async {
-        let articles = state.store().articles_tagged(state.practice_id(), &tag).await?;
+        let articles = state
+            .store()
+            .articles_tagged(state.practice_id(), &tag)
+            .await?;
         if articles.is_empty() {
             return Err(WebError::NotFound);
         }
-        let ld = json_ld(&breadcrumbs(&state, &[("Home", "/"), ("Topics", "/tags"), (&tag.as_str().replace('-', " "), &path)]));
-        render(&state, "site/tag.html", &path, context! { tag => tag.as_str(), articles => value(&articles), json_ld => ld }).await
+        let ld = json_ld(&breadcrumbs(
+            &state,
+            &[
+                ("Home", "/"),
+                ("Topics", "/tags"),
+                (&tag.as_str().replace('-', " "), &path),
+            ],
+        ));
+        render(
+            &state,
+            "site/tag.html",
+            &path,
+            context! { tag => tag.as_str(), articles => value(&articles), json_ld => ld },
+        )
+        .await
     })
     .await
 }
@@ -246,9 +323,18 @@ pub(crate) async fn faq(State(state): State<AppState>) -> WebResult<Response> {
 pub(crate) async fn locations(State(state): State<AppState>) -> WebResult<Response> {
     cached(&state, "/locations", HTML, || async {
         let locations = state.store().locations(state.practice_id()).await?;
-        let with_maps: Vec<_> = locations.iter().map(|l| context! { location => value(l), map_url => l.map_url() }).collect();
+        let with_maps: Vec<_> = locations
+            .iter()
+            .map(|l| context! { location => value(l), map_url => l.map_url() })
+            .collect();
         let ld = json_ld(&practice_json_ld(&state).await?);
-        render(&state, "site/locations.html", "/locations", context! { locations => with_maps, json_ld => ld }).await
+        render(
+            &state,
+            "site/locations.html",
+            "/locations",
+            context! { locations => with_maps, json_ld => ld },
+        )
+        .await
     })
     .await
 }
@@ -258,7 +344,13 @@ pub(crate) async fn fees(State(state): State<AppState>) -> WebResult<Response> {
         let id = state.practice_id();
         let practice = state.store().practice(id).await?;
         let types = state.store().appointment_types(id).await?;
-        render(&state, "site/fees.html", "/fees", context! { policies => value(&practice.policies), types => value(&types) }).await
+        render(
+            &state,
+            "site/fees.html",
+            "/fees",
+            context! { policies => value(&practice.policies), types => value(&types) },
+        )
+        .await
     })
     .await
 }
@@ -266,13 +358,22 @@ pub(crate) async fn fees(State(state): State<AppState>) -> WebResult<Response> {
 pub(crate) async fn privacy(State(state): State<AppState>) -> WebResult<Response> {
     cached(&state, "/privacy", HTML, || async {
         let practice = state.store().practice(state.practice_id()).await?;
-        render(&state, "site/privacy.html", "/privacy", context! { privacy => value(&practice.privacy) }).await
+        render(
+            &state,
+            "site/privacy.html",
+            "/privacy",
+            context! { privacy => value(&practice.privacy) },
+        )
+        .await
     })
     .await
 }
 
 pub(crate) async fn urgent_help(State(state): State<AppState>) -> WebResult<Response> {
-    cached(&state, "/urgent-help", HTML, || async { render(&state, "site/urgent_help.html", "/urgent-help", context! {}).await }).await
+    cached(&state, "/urgent-help", HTML, || async {
+        render(&state, "site/urgent_help.html", "/urgent-help", context! {}).await
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -1,0 +1,96 @@
+// The raw HTML of every public page, checked by the Nu HTML Checker (vnu.jar from the
+// vnu-jar npm package, run with the system's Java 11+). Errors fail the test; warnings do not.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import vnuJar from 'vnu-jar';
+import { assertNoProblems } from '../support/problems.mjs';
+import { pathSlug } from '../support/paths.mjs';
+import { startServer } from '../support/server.mjs';
+import { sitemapPaths } from '../support/sitemap.mjs';
+
+const JAVA = process.env.JAVA || 'java';
+const VNU_JAR = String(vnuJar); // the package exports the jar's path
+
+/** Pages outside the sitemap that must validate too, with the status they answer. */
+const EXTRA_PAGES = [
+  ['/contact', 200],
+  ['/office/sign-in', 200],
+  ['/no-such-page', 404],
+];
+
+let server;
+let dir;
+
+before(async () => {
+  server = await startServer({ name: 'vnu' });
+  dir = mkdtempSync(join(tmpdir(), 'anteroom-vnu-'));
+});
+
+after(async () => {
+  await server?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Run vnu.jar; resolves with its parsed JSON report (vnu writes JSON to stderr). */
+function runVnu(files) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(JAVA, ['-jar', VNU_JAR, '--errors-only', '--format', 'json', ...files], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.once('error', (error) =>
+      reject(new Error(`could not run ${JAVA} (Java 11 or later is needed for vnu.jar): ${error.message}`)),
+    );
+    child.once('close', (code) => {
+      // Exit 0: no errors; exit 1: errors found. Anything else is vnu itself failing.
+      const json = stderr.trim() || stdout.trim();
+      try {
+        resolve(JSON.parse(json));
+      } catch {
+        reject(new Error(`vnu.jar exited ${code} without a JSON report:\n${stdout}\n${stderr}`));
+      }
+    });
+  });
+}
+
+test('every page is valid HTML (Nu HTML Checker, errors only)', { timeout: 300_000 }, async (t) => {
+  const { paths } = await sitemapPaths(server.url);
+  const pages = [...paths.map((path) => [path, 200]), ...EXTRA_PAGES.filter(([path]) => !paths.includes(path))];
+
+  const fileToPath = new Map();
+  const fetchProblems = [];
+  for (const [path, expected] of pages) {
+    const response = await fetch(new URL(path, server.url), { redirect: 'manual' });
+    const html = await response.text();
+    if (response.status !== expected) {
+      fetchProblems.push(`${path}: status ${response.status}, expected ${expected}`);
+      continue;
+    }
+    const file = join(dir, `${pathSlug(path)}.html`);
+    writeFileSync(file, html);
+    fileToPath.set(`file:${file}`, path);
+  }
+  assert.ok(fileToPath.size > 0, `no page could be fetched:\n${fetchProblems.join('\n')}`);
+  t.diagnostic(`checking ${fileToPath.size} pages with ${VNU_JAR}`);
+
+  const report = await runVnu([...fileToPath.keys()].map((url) => url.slice('file:'.length)));
+  const errors = (report.messages ?? [])
+    .filter((message) => message.type !== 'info')
+    .map((message) => {
+      const path = fileToPath.get(message.url) ?? message.url ?? '(vnu)';
+      const where = message.lastLine ? `:${message.lastLine}:${message.firstColumn ?? message.lastColumn ?? ''}` : '';
+      const extract = message.extract ? `\n      ${JSON.stringify(message.extract)}` : '';
+      return `${path}${where}: ${message.type}${message.subType ? `/${message.subType}` : ''}: ${message.message}${extract}`;
+    });
+
+  const problems = [...fetchProblems, ...errors];
+  assertNoProblems(problems, `Nu HTML Checker on ${pages.length} pages`);
+});
