@@ -694,14 +694,14 @@ async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    let verb = if args.dry_run {
+        "would be imported (dry run: nothing changed)"
+    } else {
+        "imported"
+    };
     println!(
-        "{} file(s) imported, {refused} refused{}.",
-        report.len() - refused,
-        if args.dry_run {
-            " (dry run: nothing changed)"
-        } else {
-            ""
-        }
+        "{} file(s) {verb}, {refused} refused.",
+        report.len() - refused
     );
     Ok(if refused > 0 {
         ExitCode::FAILURE
