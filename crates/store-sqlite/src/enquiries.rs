@@ -171,7 +171,7 @@ impl EnquiryStore for SqliteStore {
             "SELECT
                 (SELECT COUNT(*) FROM enquiries WHERE practice_id = ?1 AND handled_at IS NULL) AS open_enquiries,
                 (SELECT COUNT(*) FROM articles WHERE practice_id = ?1 AND kind = 'article' AND published = 1) AS published_articles,
-                (SELECT COUNT(*) FROM articles WHERE practice_id = ?1 AND published = 0) AS draft_articles,
+                (SELECT COUNT(*) FROM articles WHERE practice_id = ?1 AND kind = 'article' AND published = 0) AS draft_articles,
                 (SELECT COUNT(*) FROM outbox WHERE practice_id = ?1 AND status = 'pending') AS pending_messages,
                 (SELECT COUNT(*) FROM outbox WHERE practice_id = ?1 AND status = 'failed') AS failed_messages",
         )

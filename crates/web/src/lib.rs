@@ -36,7 +36,7 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// A folder of templates that override the built-in ones (a theme).
     pub theme_dir: Option<std::path::PathBuf>,
-    /// True when no SMTP server is configured (the back office says messages are waiting).
+    /// True when an SMTP server is configured (if not, the office says messages are waiting).
     pub mail_configured: bool,
 }
 
@@ -131,6 +131,11 @@ pub fn app(state: AppState) -> Router {
         .merge(site::router())
         .merge(office::router())
         .fallback(error::not_found)
+        // Innermost first: a timed-out request still gets the error page and headers.
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security::cross_origin_protection,
@@ -141,10 +146,6 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CompressionLayer::new())
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
         .with_state(state)
 }
 

@@ -7,7 +7,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, RwLock},
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use axum::body::Bytes;
@@ -27,6 +30,8 @@ const MAX_PAGES: usize = 2_000;
 pub(crate) struct PageCache {
     pages: RwLock<HashMap<String, Arc<CachedPage>>>,
     pub(crate) site: RwLock<Option<minijinja::Value>>,
+    /// Bumped on every change, so a page rendered from older content is never kept.
+    generation: AtomicU64,
 }
 
 impl PageCache {
@@ -34,9 +39,18 @@ impl PageCache {
         self.pages.read().ok()?.get(key).cloned()
     }
 
-    pub fn put(&self, key: String, page: CachedPage) -> Arc<CachedPage> {
+    /// The content generation; take it before reading what a page is rendered from.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Keep a page rendered at `generation`, unless content has changed since.
+    pub fn put(&self, key: String, page: CachedPage, generation: u64) -> Arc<CachedPage> {
         let page = Arc::new(page);
         if let Ok(mut pages) = self.pages.write() {
+            if self.generation() != generation {
+                return page;
+            }
             if pages.len() >= MAX_PAGES {
                 pages.clear();
             }
@@ -47,6 +61,7 @@ impl PageCache {
 
     pub fn clear(&self) {
         if let Ok(mut pages) = self.pages.write() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
             pages.clear();
         }
         if let Ok(mut site) = self.site.write() {

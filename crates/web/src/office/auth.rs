@@ -44,11 +44,26 @@ fn cookie_name(state: &AppState) -> &'static str {
 
 /// Browsers keep `Secure` cookies over HTTPS and on loopback addresses.
 fn secure_cookies(state: &AppState) -> bool {
-    let url = &state.config().public_url;
-    state.config().is_https()
-        || ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-            .iter()
-            .any(|p| url.starts_with(p))
+    state.config().is_https() || is_loopback_url(&state.config().public_url)
+}
+
+/// True for `http://127.0.0.1…`, `http://localhost…` and `http://[::1]…` (any port), comparing
+/// the whole host so that `http://localhost.example.com` does not count.
+fn is_loopback_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn token_hash(token: &str) -> Vec<u8> {
@@ -218,4 +233,29 @@ pub(crate) async fn sign_out(
         .headers_mut()
         .insert(header::SET_COOKIE, set_cookie(&state, "", true));
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_url;
+
+    #[test]
+    fn loopback_hosts_only() {
+        for yes in [
+            "http://127.0.0.1:8080",
+            "http://localhost",
+            "http://[::1]:9000/x",
+            "http://127.0.0.2",
+        ] {
+            assert!(is_loopback_url(yes), "{yes}");
+        }
+        for no in [
+            "http://localhost.example.com",
+            "http://127.0.0.1.nip.io",
+            "https://127.0.0.1",
+            "http://example.com",
+        ] {
+            assert!(!is_loopback_url(no), "{no}");
+        }
+    }
 }

@@ -141,6 +141,7 @@ where
     if let Some(page) = state.pages().get(key) {
         return Ok(cached_response(&page));
     }
+    let generation = state.pages().generation();
     let body = make().await?;
     let page = state.pages().put(
         key.to_owned(),
@@ -149,6 +150,7 @@ where
             content_type,
             status: 200,
         },
+        generation,
     );
     Ok(cached_response(&page))
 }
@@ -169,8 +171,8 @@ pub(crate) async fn error_page(
             "The form was sent from another website or an old page. Go back, reload the page and try again.",
         ),
         405 => (
-            "Page not found",
-            "This address does not accept that kind of request.",
+            "That cannot be done here",
+            "This address does not accept that kind of request. Go back and try again.",
         ),
         413 => (
             "That was too much to send",

@@ -173,12 +173,18 @@ pub(crate) async fn approach(
 }
 
 /// Read `?page=N` (absent means 1); anything else is not a page that exists.
+///
+/// Other parameters (a newsletter's tracking tags, say) are ignored.
 fn page_number(query: Option<&str>) -> WebResult<u32> {
-    match query {
-        None | Some("") => Ok(1),
-        Some(q) => q
-            .strip_prefix("page=")
-            .and_then(|n| n.parse::<u32>().ok())
+    let page = query
+        .unwrap_or("")
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("page="));
+    match page {
+        None => Ok(1),
+        Some(n) => n
+            .parse::<u32>()
+            .ok()
             .filter(|n| *n >= 1 && *n < 10_000)
             .ok_or(WebError::NotFound),
     }
@@ -384,7 +390,9 @@ mod tests {
     fn page_numbers() {
         assert_eq!(page_number(None).unwrap(), 1);
         assert_eq!(page_number(Some("page=3")).unwrap(), 3);
-        for bad in ["page=0", "page=x", "p=2", "page=2&x=1", "page=-1"] {
+        assert_eq!(page_number(Some("utm_source=news&page=2")).unwrap(), 2);
+        assert_eq!(page_number(Some("utm_source=news")).unwrap(), 1);
+        for bad in ["page=0", "page=x", "page=", "page=-1"] {
             assert!(page_number(Some(bad)).is_err(), "{bad}");
         }
     }

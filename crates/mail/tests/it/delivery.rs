@@ -1,0 +1,308 @@
+//! The outbox worker delivers queued messages, retries when the server is away, and
+//! never changes a message's identity between attempts.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use domain::{EmailAddress, practice::PracticeSetup};
+use jiff::{SignedDuration, Timestamp};
+use mail::{MAX_ATTEMPTS, Mailer, SmtpSettings};
+use store::{
+    MessageId, MessageStatus, NewMessage, OutboxMessage, OutboxStore, PracticeId, PracticeStore,
+    Store,
+};
+use store_sqlite::{OpenMode, SqliteStore};
+use tokio::sync::Notify;
+
+use crate::smtp_sink::SmtpSink;
+
+const PRACTICE_TOML: &str = r#"
+[practice]
+name = "Larchwood Psychotherapy"
+time_zone = "Europe/London"
+notify_email = "notify@example.com"
+intro = "Hello."
+
+[therapist]
+name = "Alex Morgan"
+title = "Psychotherapist"
+professional_body = "UKCP"
+registration = "TEST-0001"
+about = "About me."
+
+[policies]
+cancellation = "48 hours' notice."
+confidentiality = "Within limits."
+
+[privacy]
+controller = "Alex Morgan"
+retention_years = 7
+"#;
+
+const FROM: &str = "Larchwood Practice <practice@example.com>";
+const SUBJECT: &str = "New enquiry from your website";
+const BODY: &str =
+    "Someone has sent an enquiry through your website.\n\nRead it in your back office.\n";
+
+/// A store with one practice, and a clock the test moves by hand.
+struct World {
+    store: Arc<SqliteStore>,
+    practice: PracticeId,
+    now: Arc<Mutex<Timestamp>>,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::CreateIfMissing)
+            .await
+            .expect("open the database");
+        let start: Timestamp = "2027-03-25T09:00:00Z".parse().expect("instant");
+        let setup = PracticeSetup::from_toml(PRACTICE_TOML).expect("valid practice.toml");
+        let practice = store
+            .create_practice(&setup, start)
+            .await
+            .expect("create the practice");
+        Self {
+            store: Arc::new(store),
+            practice,
+            now: Arc::new(Mutex::new(start)),
+            _dir: dir,
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        *self.now.lock().expect("clock")
+    }
+
+    fn advance(&self, by: SignedDuration) {
+        let mut now = self.now.lock().expect("clock");
+        *now = now.checked_add(by).expect("a later time");
+    }
+
+    /// A worker sending through `url`, reading this world's clock.
+    fn mailer(&self, url: &str, wake: Arc<Notify>) -> Mailer {
+        let smtp = SmtpSettings::parse(url, FROM).expect("valid SMTP settings");
+        let clock = self.now.clone();
+        let store: Arc<dyn Store> = self.store.clone();
+        Mailer::new(
+            store,
+            smtp,
+            Arc::new(move || *clock.lock().expect("clock")),
+            wake,
+        )
+    }
+
+    async fn enqueue(&self) -> MessageId {
+        let message = NewMessage {
+            kind: "enquiry_notification".into(),
+            to: EmailAddress::parse("notify@example.com").expect("email"),
+            subject: SUBJECT.into(),
+            body_text: BODY.into(),
+        };
+        self.store
+            .enqueue(self.practice, &message, self.now())
+            .await
+            .expect("enqueue")
+    }
+
+    async fn message(&self, id: MessageId) -> OutboxMessage {
+        let all = self
+            .store
+            .outbox(self.practice, 100)
+            .await
+            .expect("read the outbox");
+        all.into_iter()
+            .find(|m| m.id == id)
+            .expect("the message is in the outbox")
+    }
+}
+
+/// A port with nothing listening on it.
+async fn dead_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    listener.local_addr().expect("address").port()
+}
+
+#[tokio::test]
+async fn a_queued_message_is_delivered_once_with_its_message_id() {
+    let world = World::new().await;
+    let id = world.enqueue().await;
+    let queued = world.message(id).await;
+    assert_eq!(queued.status, MessageStatus::Pending);
+
+    let sink = SmtpSink::start().await;
+    let mailer = world.mailer(&sink.url(), Arc::new(Notify::new()));
+    assert_eq!(mailer.deliver_due().await.expect("deliver"), 1);
+
+    let received = sink.received();
+    assert_eq!(received.len(), 1);
+    let email = &received[0];
+    assert_eq!(email.mail_from, "practice@example.com");
+    assert_eq!(email.rcpt_to, ["notify@example.com"]);
+    assert_eq!(email.header("To").as_deref(), Some("notify@example.com"));
+    let from = email.header("From").expect("a From header");
+    assert_eq!(from.replace('"', ""), FROM, "From: {from}");
+    assert_eq!(email.header("Subject").as_deref(), Some(SUBJECT));
+    assert_eq!(email.header("Message-ID"), Some(queued.message_id.clone()));
+    assert!(
+        email
+            .header("Content-Type")
+            .is_some_and(|c| c.starts_with("text/plain"))
+    );
+    assert_eq!(email.body().trim_end(), BODY.trim_end());
+
+    let sent = world.message(id).await;
+    assert_eq!(sent.status, MessageStatus::Sent);
+    assert_eq!(sent.sent_at, Some(world.now()));
+    assert_eq!(sent.attempts, 1);
+    assert_eq!(sent.next_attempt_at, None);
+
+    assert_eq!(
+        mailer.deliver_due().await.expect("deliver"),
+        0,
+        "a sent message is not sent again"
+    );
+    assert_eq!(sink.received().len(), 1);
+    assert_eq!(world.store.pending_count().await.expect("count"), 0);
+}
+
+#[tokio::test]
+async fn a_message_waits_when_the_server_is_away_and_is_sent_later_as_the_same_message() {
+    let world = World::new().await;
+    let id = world.enqueue().await;
+    let message_id = world.message(id).await.message_id;
+
+    let away = world.mailer(
+        &format!("smtp://127.0.0.1:{}", dead_port().await),
+        Arc::new(Notify::new()),
+    );
+    assert_eq!(away.deliver_due().await.expect("the outbox is readable"), 0);
+    let waiting = world.message(id).await;
+    assert_eq!(waiting.status, MessageStatus::Pending);
+    assert_eq!(waiting.attempts, 1);
+    assert!(
+        waiting.last_error.as_deref().is_some_and(|e| !e.is_empty()),
+        "the failure is recorded"
+    );
+    assert_eq!(
+        waiting.next_attempt_at,
+        Some(world.now() + SignedDuration::from_mins(1)),
+        "first retry after a minute"
+    );
+    assert_eq!(waiting.message_id, message_id);
+
+    let sink = SmtpSink::start().await;
+    let back = world.mailer(&sink.url(), Arc::new(Notify::new()));
+    world.advance(SignedDuration::from_secs(30));
+    assert_eq!(
+        back.deliver_due().await.expect("deliver"),
+        0,
+        "not retried before it is due"
+    );
+    assert!(sink.received().is_empty());
+
+    world.advance(SignedDuration::from_secs(31));
+    assert_eq!(back.deliver_due().await.expect("deliver"), 1);
+    let received = sink.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(
+        received[0].header("Message-ID"),
+        Some(message_id),
+        "a retry carries the same Message-ID"
+    );
+    let sent = world.message(id).await;
+    assert_eq!(sent.status, MessageStatus::Sent);
+    assert_eq!(sent.attempts, 2);
+    assert_eq!(sent.last_error, None);
+}
+
+#[tokio::test]
+async fn after_about_a_day_of_failures_a_message_is_marked_failed() {
+    let world = World::new().await;
+    let id = world.enqueue().await;
+    let away = world.mailer(
+        &format!("smtp://127.0.0.1:{}", dead_port().await),
+        Arc::new(Notify::new()),
+    );
+    let started = world.now();
+    for attempt in 1..MAX_ATTEMPTS {
+        away.deliver_due().await.expect("the outbox is readable");
+        let message = world.message(id).await;
+        assert_eq!(
+            (message.status, message.attempts),
+            (MessageStatus::Pending, attempt)
+        );
+        let next = message.next_attempt_at.expect("another attempt is planned");
+        world.advance(next.duration_since(world.now()));
+    }
+    let waited = world.now().duration_since(started);
+    assert!(
+        (12..=26).contains(&(waited.as_hours())),
+        "retried for {waited:#}"
+    );
+    away.deliver_due().await.expect("the outbox is readable");
+    let failed = world.message(id).await;
+    assert_eq!(failed.status, MessageStatus::Failed);
+    assert_eq!(failed.attempts, MAX_ATTEMPTS);
+    assert_eq!(failed.next_attempt_at, None);
+
+    let sink = SmtpSink::start().await;
+    world.advance(SignedDuration::from_hours(24));
+    assert_eq!(
+        world
+            .mailer(&sink.url(), Arc::new(Notify::new()))
+            .deliver_due()
+            .await
+            .expect("deliver"),
+        0,
+        "failed messages wait for the Retry button"
+    );
+    world
+        .store
+        .retry_message(world.practice, id, world.now())
+        .await
+        .expect("retry");
+    assert_eq!(
+        world
+            .mailer(&sink.url(), Arc::new(Notify::new()))
+            .deliver_due()
+            .await
+            .expect("deliver"),
+        1
+    );
+    assert_eq!(world.message(id).await.status, MessageStatus::Sent);
+}
+
+#[tokio::test]
+async fn the_worker_sends_as_soon_as_it_is_woken() {
+    let world = World::new().await;
+    let sink = SmtpSink::start().await;
+    let wake = Arc::new(Notify::new());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(world.mailer(&sink.url(), wake.clone()).run(async move {
+        let _ = stopped.await;
+    }));
+
+    let id = world.enqueue().await;
+    wake.notify_one();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while sink.received().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not delivered within 5 seconds of the wake-up"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(5), worker)
+        .await
+        .expect("the worker stops")
+        .expect("the worker did not panic");
+    assert_eq!(world.message(id).await.status, MessageStatus::Sent);
+}

@@ -1,0 +1,6 @@
+//! Integration tests for the outbox worker, against a real (tiny) SMTP server.
+
+extern crate anteroom_mail as mail;
+
+mod delivery;
+mod smtp_sink;

@@ -1,0 +1,158 @@
+//! A tiny SMTP server that accepts every message and keeps it for the test to read.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    net::{TcpListener, TcpStream},
+};
+
+/// One message as the sink received it.
+#[derive(Debug, Clone, Default)]
+pub struct Received {
+    /// The `MAIL FROM` address.
+    pub mail_from: String,
+    /// Every `RCPT TO` address.
+    pub rcpt_to: Vec<String>,
+    /// The message itself (headers and body), CRLF line endings, dot-unstuffed.
+    pub data: String,
+}
+
+impl Received {
+    /// A header's value (unfolded), by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let (head, _) = self.data.split_once("\r\n\r\n")?;
+        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+        unfolded.split("\r\n").find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name)
+                .then(|| value.trim().to_owned())
+        })
+    }
+
+    /// The body, with LF line endings.
+    pub fn body(&self) -> String {
+        self.data
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.replace("\r\n", "\n"))
+            .unwrap_or_default()
+    }
+}
+
+/// A running sink on `127.0.0.1`.
+pub struct SmtpSink {
+    pub port: u16,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the SMTP sink");
+        let port = listener.local_addr().expect("sink address").port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let store = received.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(session(stream, store.clone()));
+            }
+        });
+        Self { port, received }
+    }
+
+    /// `smtp://127.0.0.1:{port}`.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Everything received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().expect("sink lock").clone()
+    }
+}
+
+async fn session(stream: TcpStream, store: Arc<Mutex<Vec<Received>>>) {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read);
+    let mut current = Received::default();
+    if write
+        .write_all(b"220 sink.test ESMTP ready\r\n")
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match lines.read_line(&mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let command = line.trim_end().to_owned();
+        let verb = command
+            .split([' ', ':'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        let reply: &[u8] = match verb.as_str() {
+            "EHLO" | "HELO" => b"250 sink.test\r\n",
+            "MAIL" => {
+                current = Received {
+                    mail_from: address(&command),
+                    ..Received::default()
+                };
+                b"250 OK\r\n"
+            }
+            "RCPT" => {
+                current.rcpt_to.push(address(&command));
+                b"250 OK\r\n"
+            }
+            "DATA" => {
+                if write
+                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                let mut data = String::new();
+                loop {
+                    line.clear();
+                    match lines.read_line(&mut line).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {}
+                    }
+                    if line == ".\r\n" {
+                        break;
+                    }
+                    data.push_str(line.strip_prefix('.').unwrap_or(&line));
+                }
+                current.data = data;
+                store
+                    .lock()
+                    .expect("sink lock")
+                    .push(std::mem::take(&mut current));
+                b"250 OK: queued\r\n"
+            }
+            "QUIT" => {
+                let _ = write.write_all(b"221 Bye\r\n").await;
+                return;
+            }
+            _ => b"250 OK\r\n",
+        };
+        if write.write_all(reply).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The address in `MAIL FROM:<a@b>` or `RCPT TO:<a@b>`.
+fn address(command: &str) -> String {
+    let start = command.find('<').map_or(0, |i| i + 1);
+    let end = command[start..]
+        .find('>')
+        .map_or(command.len(), |i| start + i);
+    command[start..end].to_owned()
+}

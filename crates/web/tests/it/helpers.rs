@@ -1,0 +1,566 @@
+//! `TestApp`: the real application on `127.0.0.1:0`, with a temp database, a seeded
+//! practice, a manual clock and HTTP clients that behave like a browser would.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+use domain::{
+    ArticleDraft, EmailAddress, PersonName, article::ArticleForm, practice::PracticeSetup,
+};
+use jiff::{SignedDuration, Timestamp};
+use reqwest::{
+    StatusCode,
+    header::{self, HeaderMap},
+};
+use store::{
+    ArticleId, ArticleKind, ArticleStore, Enquiry, EnquiryStore, NewUser, OutboxMessage,
+    OutboxStore, PracticeId, PracticeStore, StaffStore, Store,
+};
+use store_sqlite::{OpenMode, SqliteStore};
+use tokio::sync::{Notify, oneshot};
+use web::{AppState, Clock, Config, RateLimits};
+
+/// The instant every test starts at.
+pub const START: &str = "2027-03-25T09:00:00Z";
+
+pub const STAFF_EMAIL: &str = "therapist@example.com";
+pub const STAFF_PASSWORD: &str = "a quiet room with two chairs";
+pub const NOTIFY_EMAIL: &str = "notify@example.com";
+pub const POSTCODE: &str = "SW12 9RT";
+pub const PRACTICE_NAME: &str = "Larchwood Psychotherapy";
+
+/// Published articles seeded in every app: (slug, title, tags).
+pub const PUBLISHED: [(&str, &str, &[&str]); 2] = [
+    (
+        "sleep-and-anxiety",
+        "Sleep and anxiety",
+        &["anxiety", "sleep"],
+    ),
+    (
+        "starting-therapy",
+        "Starting therapy",
+        &["getting-started", "anxiety"],
+    ),
+];
+/// The seeded draft: never on the public site, and neither is its only tag.
+pub const DRAFT_SLUG: &str = "unfinished-thoughts";
+pub const DRAFT_TITLE: &str = "Unfinished thoughts";
+pub const DRAFT_ONLY_TAG: &str = "half-written";
+/// The seeded "How I work" page.
+pub const APPROACH_SLUG: &str = "psychodynamic-therapy";
+
+pub const PRACTICE_TOML: &str = r#"
+[practice]
+name = "Larchwood Psychotherapy"
+tagline = "Counselling for adults in Balham and online"
+time_zone = "Europe/London"
+notify_email = "notify@example.com"
+intro = "I see adults in a quiet room in **Balham**, and online."
+how_i_work = "It starts with a first consultation."
+
+[therapist]
+name = "Alex Morgan"
+title = "Psychodynamic psychotherapist"
+professional_body = "UK Council for Psychotherapy (UKCP)"
+registration = "UKCP no. TEST-0001"
+qualifications = ["MSc in Psychodynamic Psychotherapy"]
+languages = ["English"]
+about = "I have worked as a psychotherapist for ten years."
+
+[[locations]]
+slug = "balham"
+name = "Balham"
+online = false
+address_lines = ["27 Larchwood Mews", "London"]
+postcode = "SW12 9RT"
+latitude = 51.4441
+longitude = -0.1536
+summary = "A ground-floor room near Balham station."
+
+[[locations]]
+slug = "online"
+name = "Online"
+online = true
+summary = "Video sessions from wherever you feel private."
+
+[[appointment_types]]
+slug = "consultation"
+name = "First consultation"
+minutes = 50
+fee_pence = 6000
+description = "A first meeting with no obligation to continue."
+
+[policies]
+fees = "Pay by bank transfer after each session."
+cancellation = "Give 48 hours' notice to cancel without charge."
+confidentiality = "What you say stays between us, with a few limits."
+
+[privacy]
+controller = "Alex Morgan"
+ico_registration = "ZA000000"
+retention_years = 7
+
+[[faq]]
+question = "How long is a session?"
+answer = "Sessions last **50 minutes**."
+
+[[faq]]
+question = "Do you work online?"
+answer = "Yes, by video."
+
+[[faq]]
+question = "How do I start?"
+answer = "Send a message through the contact page."
+"#;
+
+/// The staff password hashed once for the whole test binary (Argon2 is slow in debug builds).
+fn password_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| web::password::hash(STAFF_PASSWORD).expect("hash the test password"))
+}
+
+/// What came back from the app.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    async fn read(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.text().await.expect("read the response body");
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The body with character references decoded, as a browser or XML parser reads it
+    /// (templates escape `/` in URLs as `&#x2f;`).
+    pub fn decoded(&self) -> String {
+        decode_entities(&self.body)
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Where a redirect points.
+    pub fn location(&self) -> Option<&str> {
+        self.header("location")
+    }
+
+    /// Every `Set-Cookie` header.
+    pub fn set_cookies(&self) -> Vec<&str> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    }
+
+    /// The `<title>` text.
+    pub fn title(&self) -> &str {
+        let start = self
+            .body
+            .find("<title>")
+            .map(|i| i + "<title>".len())
+            .unwrap_or(0);
+        let end = self.body[start..]
+            .find("</title>")
+            .map_or(start, |i| start + i);
+        &self.body[start..end]
+    }
+
+    /// Every JSON-LD block on the page, parsed.
+    pub fn json_ld(&self) -> Vec<serde_json::Value> {
+        const OPEN: &str = r#"<script type="application/ld+json">"#;
+        let mut found = Vec::new();
+        let mut rest = self.body.as_str();
+        while let Some(start) = rest.find(OPEN) {
+            rest = &rest[start + OPEN.len()..];
+            let end = rest.find("</script>").expect("JSON-LD script is closed");
+            found.push(serde_json::from_str(&rest[..end]).expect("JSON-LD is valid JSON"));
+            rest = &rest[end..];
+        }
+        found
+    }
+
+    /// Panic with the page if the status is not `expected`.
+    #[track_caller]
+    pub fn assert_status(&self, expected: StatusCode) -> &Self {
+        assert_eq!(
+            self.status, expected,
+            "unexpected status; body:\n{}",
+            self.body
+        );
+        self
+    }
+
+    /// Panic unless this is a redirect (303) to `target`.
+    #[track_caller]
+    pub fn assert_redirect(&self, target: &str) -> &Self {
+        assert_eq!(
+            self.status,
+            StatusCode::SEE_OTHER,
+            "expected a redirect to {target}; body:\n{}",
+            self.body
+        );
+        assert_eq!(self.location(), Some(target));
+        self
+    }
+}
+
+/// Decode the character references the templates produce.
+pub fn decode_entities(text: &str) -> String {
+    text.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The crisis block every public page carries.
+#[track_caller]
+pub fn assert_crisis_block(body: &str) {
+    for needle in ["116 123", "SHOUT", "85258", "111", "999"] {
+        assert!(
+            body.contains(needle),
+            "the crisis block is missing {needle:?}"
+        );
+    }
+}
+
+/// The application, running.
+pub struct TestApp {
+    /// `http://127.0.0.1:{port}`, also the configured public URL.
+    pub base: String,
+    pub store: Arc<SqliteStore>,
+    pub practice: PracticeId,
+    pub clock: Clock,
+    /// Notified whenever a message is queued for the mail worker.
+    pub mail_wake: Arc<Notify>,
+    /// The seeded draft's id.
+    pub draft_id: ArticleId,
+    /// No cookies, no redirects followed.
+    client: reqwest::Client,
+    /// A browser for the back office: keeps cookies, follows no redirects.
+    browser: reqwest::Client,
+    dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.shutdown.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn client(cookies: bool) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(cookies)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("build an HTTP client")
+}
+
+fn draft(slug: &str, title: &str, tags: &str, date: &str, published: bool) -> ArticleDraft {
+    let body =
+        format!("The first paragraph of *{title}*.\n\n## A heading\n\nMore text about {title}.");
+    let form = ArticleForm {
+        title,
+        slug,
+        summary: &format!("A short summary of {title}."),
+        body: &body,
+        tags,
+        date,
+        published,
+    };
+    ArticleDraft::parse(&form, jiff::civil::date(2027, 3, 25)).expect("seed article is valid")
+}
+
+impl TestApp {
+    /// A fresh practice with two published articles, one draft and one approach page.
+    pub async fn spawn() -> Self {
+        let dir = tempfile::tempdir().expect("create a temp dir");
+        let store = Arc::new(
+            SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::CreateIfMissing)
+                .await
+                .expect("open the database"),
+        );
+        let now: Timestamp = START.parse().expect("start instant");
+        let setup =
+            PracticeSetup::from_toml(PRACTICE_TOML).expect("the test practice.toml is valid");
+        let practice = store
+            .create_practice(&setup, now)
+            .await
+            .expect("create the practice");
+        let user = NewUser {
+            email: EmailAddress::parse(STAFF_EMAIL).expect("email"),
+            name: PersonName::parse("Alex Morgan").expect("name"),
+            password_hash: password_hash().to_owned(),
+        };
+        store
+            .create_user(practice, &user, now)
+            .await
+            .expect("create the staff user");
+        for (i, (slug, title, tags)) in PUBLISHED.iter().enumerate() {
+            let date = format!("2027-03-{:02}", 10 + i);
+            store
+                .create_article(
+                    practice,
+                    ArticleKind::Article,
+                    &draft(slug, title, &tags.join(", "), &date, true),
+                    0,
+                    now,
+                )
+                .await
+                .expect("seed an article");
+        }
+        let draft_id = store
+            .create_article(
+                practice,
+                ArticleKind::Article,
+                &draft(DRAFT_SLUG, DRAFT_TITLE, DRAFT_ONLY_TAG, "2027-03-20", false),
+                0,
+                now,
+            )
+            .await
+            .expect("seed the draft");
+        store
+            .create_article(
+                practice,
+                ArticleKind::Approach,
+                &draft(
+                    APPROACH_SLUG,
+                    "Psychodynamic therapy",
+                    "",
+                    "2027-01-01",
+                    true,
+                ),
+                1,
+                now,
+            )
+            .await
+            .expect("seed an approach page");
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a port");
+        let addr: SocketAddr = listener.local_addr().expect("local address");
+        let base = format!("http://127.0.0.1:{}", addr.port());
+        let clock = Clock::manual(now);
+        let config = Config {
+            public_url: base.clone(),
+            trust_proxy: false,
+            rate_limits: RateLimits::default(),
+            theme_dir: None,
+            mail_configured: false,
+        };
+        let mail_wake = Arc::new(Notify::new());
+        let dyn_store: Arc<dyn Store> = store.clone();
+        let state = AppState::new(
+            dyn_store,
+            practice,
+            clock.clone(),
+            config,
+            Some(mail_wake.clone()),
+        )
+        .expect("build the app state");
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(web::serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            store,
+            practice,
+            clock,
+            mail_wake,
+            draft_id,
+            client: client(false),
+            browser: client(true),
+            dir,
+            shutdown: Some(stop),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The anonymous client (for requests the helpers do not cover).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.get_with(path, &[]).await
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.client.get(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Reply::read(request.send().await.expect("GET")).await
+    }
+
+    /// A form post as a browser on this site sends it (with `Origin`).
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Reply {
+        let origin = self.base.clone();
+        self.post_form_with(path, form, &[("origin", origin.as_str())])
+            .await
+    }
+
+    /// A form post with exactly these extra headers (no `Origin` unless given).
+    pub async fn post_form_with(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self.client.post(self.url(path)).form(form);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Reply::read(request.send().await.expect("POST")).await
+    }
+
+    // ---- The back office ------------------------------------------------------------
+
+    /// Try to sign in (anonymous client: nothing is kept).
+    pub async fn sign_in_with(&self, email: &str, password: &str) -> Reply {
+        self.post_form(
+            "/office/sign-in",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// Sign the browser in; returns its session cookie as `name=value`.
+    pub async fn sign_in(&self) -> String {
+        let response = self
+            .browser
+            .post(self.url("/office/sign-in"))
+            .header("origin", &self.base)
+            .form(&[("email", STAFF_EMAIL), ("password", STAFF_PASSWORD)])
+            .send()
+            .await
+            .expect("POST sign-in");
+        let reply = Reply::read(response).await;
+        reply.assert_redirect("/office");
+        let cookie = reply
+            .set_cookies()
+            .first()
+            .copied()
+            .expect("a session cookie")
+            .to_owned();
+        cookie.split(';').next().unwrap_or_default().to_owned()
+    }
+
+    /// GET as the (signed-in) browser.
+    pub async fn office_get(&self, path: &str) -> Reply {
+        Reply::read(self.browser.get(self.url(path)).send().await.expect("GET")).await
+    }
+
+    /// Submit a form as the (signed-in) browser.
+    pub async fn office_post(&self, path: &str, form: &[(&str, &str)]) -> Reply {
+        let request = self
+            .browser
+            .post(self.url(path))
+            .header("origin", &self.base)
+            .form(form);
+        Reply::read(request.send().await.expect("POST")).await
+    }
+
+    /// GET carrying exactly this cookie (to replay an old session).
+    pub async fn get_with_cookie(&self, path: &str, cookie: &str) -> Reply {
+        self.get_with(path, &[("cookie", cookie)]).await
+    }
+
+    // ---- The clock and the database -------------------------------------------------
+
+    pub fn advance_clock(&self, by: SignedDuration) {
+        self.clock.advance(by);
+    }
+
+    pub async fn enquiries(&self) -> Vec<Enquiry> {
+        self.store
+            .enquiries(self.practice)
+            .await
+            .expect("read enquiries")
+    }
+
+    pub async fn outbox(&self) -> Vec<OutboxMessage> {
+        self.store
+            .outbox(self.practice, 100)
+            .await
+            .expect("read the outbox")
+    }
+
+    pub async fn article_count(&self) -> usize {
+        self.store
+            .all_articles(self.practice)
+            .await
+            .expect("read articles")
+            .len()
+    }
+
+    /// True when `needle` occurs in the database file or its WAL.
+    pub fn database_contains(&self, needle: &str) -> bool {
+        self.database_contains_bytes(needle.as_bytes())
+    }
+
+    /// True when these bytes occur in the database file or its WAL.
+    pub fn database_contains_bytes(&self, needle: &[u8]) -> bool {
+        let entries = std::fs::read_dir(self.dir.path()).expect("list the data dir");
+        entries.filter_map(Result::ok).any(|entry| {
+            let bytes = std::fs::read(entry.path()).unwrap_or_default();
+            bytes.windows(needle.len()).any(|w| w == needle)
+        })
+    }
+}
+
+/// A valid enquiry form, with some fields replaced.
+pub fn enquiry_form<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("name", "Sam Whitlock"),
+        ("email", "sam.whitlock@example.org"),
+        ("phone", ""),
+        ("contact_preference", "email"),
+        (
+            "message",
+            "I am free on Tuesday evenings and would like to meet in Balham.",
+        ),
+        ("consent", "true"),
+        ("website", ""),
+    ];
+    for (name, value) in overrides {
+        match form.iter_mut().find(|(k, _)| k == name) {
+            Some(field) => field.1 = value,
+            None => form.push((name, value)),
+        }
+    }
+    form
+}
+
+/// The same form without one field (an unticked checkbox is simply not sent).
+pub fn without<'a>(mut form: Vec<(&'a str, &'a str)>, field: &str) -> Vec<(&'a str, &'a str)> {
+    form.retain(|(k, _)| *k != field);
+    form
+}

@@ -1,0 +1,12 @@
+//! Integration tests: the real app on a loopback port, driven over HTTP like a browser.
+//!
+//! One binary (so it links once); each test spawns its own [`helpers::TestApp`].
+
+extern crate anteroom_web as web;
+
+mod enquiries;
+mod helpers;
+mod office_auth;
+mod office_content;
+mod public_site;
+mod structured_data;

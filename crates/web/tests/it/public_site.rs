@@ -1,0 +1,357 @@
+//! The public site as an anonymous visitor and a search engine see it.
+
+use std::collections::BTreeSet;
+
+use reqwest::StatusCode;
+
+use crate::helpers::{
+    APPROACH_SLUG, DRAFT_ONLY_TAG, DRAFT_SLUG, DRAFT_TITLE, PRACTICE_NAME, PUBLISHED, Reply,
+    TestApp, assert_crisis_block, decode_entities,
+};
+
+/// Every public page of the seeded practice.
+fn public_paths() -> Vec<String> {
+    let mut paths: Vec<String> = [
+        "/",
+        "/about",
+        "/approaches",
+        "/articles",
+        "/tags",
+        "/faq",
+        "/locations",
+        "/fees",
+        "/privacy",
+        "/urgent-help",
+        "/contact",
+        "/contact/thanks",
+    ]
+    .iter()
+    .map(|p| (*p).to_owned())
+    .collect();
+    paths.push(format!("/approaches/{APPROACH_SLUG}"));
+    for (slug, _, tags) in PUBLISHED {
+        paths.push(format!("/articles/{slug}"));
+        paths.extend(tags.iter().map(|t| format!("/tags/{t}")));
+    }
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+#[track_caller]
+fn assert_security_headers(page: &Reply, path: &str) {
+    let csp = page
+        .header("content-security-policy")
+        .unwrap_or_else(|| panic!("{path}: no CSP"));
+    assert!(csp.contains("default-src 'self'"), "{path}: {csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+    assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+    assert_eq!(
+        page.header("x-content-type-options"),
+        Some("nosniff"),
+        "{path}"
+    );
+    let referrer = page
+        .header("referrer-policy")
+        .unwrap_or_else(|| panic!("{path}: no Referrer-Policy"));
+    assert!(
+        ["no-referrer", "same-origin"].contains(&referrer),
+        "{path}: {referrer}"
+    );
+}
+
+#[tokio::test]
+async fn every_public_page_is_html_with_the_crisis_block_and_no_cookies() {
+    let app = TestApp::spawn().await;
+    for path in public_paths() {
+        let page = app.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(
+            page.header("content-type")
+                .is_some_and(|c| c.starts_with("text/html")),
+            "{path}"
+        );
+        assert_crisis_block(&page.body);
+        let canonical = format!(r#"<link rel="canonical" href="{}">"#, app.url(&path));
+        assert!(
+            page.decoded().contains(&canonical),
+            "{path}: no canonical link {canonical}"
+        );
+        assert!(
+            page.body
+                .contains(r#"<link rel="alternate" type="application/atom+xml""#)
+                && page.body.contains(r#"href="/feed.xml""#),
+            "{path}: no feed link"
+        );
+        assert!(
+            page.set_cookies().is_empty(),
+            "{path} set a cookie for an anonymous visitor"
+        );
+        assert_security_headers(&page, &path);
+        assert!(page.body.contains(PRACTICE_NAME), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn pages_load_nothing_from_other_websites() {
+    let app = TestApp::spawn().await;
+    for path in public_paths() {
+        let page = app.get(&path).await;
+        for attribute in [
+            "src=\"http",
+            "src=\"//",
+            "rel=\"stylesheet\" href=\"http",
+            "rel=\"stylesheet\" href=\"//",
+        ] {
+            assert!(
+                !page.body.contains(attribute),
+                "{path} loads something from elsewhere ({attribute})"
+            );
+        }
+    }
+}
+
+fn sitemap_locations(xml: &str) -> Vec<String> {
+    xml.split("<loc>")
+        .skip(1)
+        .map(|part| decode_entities(part.split("</loc>").next().unwrap_or_default()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_sitemap_lists_every_public_page_and_no_drafts() {
+    let app = TestApp::spawn().await;
+    let sitemap = app.get("/sitemap.xml").await;
+    sitemap.assert_status(StatusCode::OK);
+    assert!(
+        sitemap
+            .header("content-type")
+            .is_some_and(|c| c.contains("xml"))
+    );
+    assert!(
+        sitemap
+            .body
+            .contains("http://www.sitemaps.org/schemas/sitemap/0.9")
+    );
+    let listed: BTreeSet<String> = sitemap_locations(&sitemap.body).into_iter().collect();
+
+    let expected: BTreeSet<String> = public_paths()
+        .iter()
+        .filter(|p| *p != "/contact/thanks")
+        .map(|p| app.url(p))
+        .collect();
+    assert_eq!(listed, expected);
+    assert!(
+        !sitemap.body.contains(DRAFT_SLUG),
+        "the draft is in the sitemap"
+    );
+    assert!(
+        !sitemap.body.contains(DRAFT_ONLY_TAG),
+        "a tag used only by the draft is in the sitemap"
+    );
+
+    for url in &listed {
+        let path = url
+            .strip_prefix(&app.base)
+            .expect("sitemap URLs use the public URL");
+        assert_eq!(
+            app.get(path).await.status,
+            StatusCode::OK,
+            "{url} is in the sitemap but does not load"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_feed_is_atom_with_published_articles_only() {
+    let app = TestApp::spawn().await;
+    let feed = app.get("/feed.xml").await;
+    feed.assert_status(StatusCode::OK);
+    assert!(
+        feed.header("content-type")
+            .is_some_and(|c| c.starts_with("application/atom+xml"))
+    );
+    assert!(
+        feed.body
+            .contains(r#"<feed xmlns="http://www.w3.org/2005/Atom""#)
+    );
+    assert_eq!(feed.body.matches("<entry>").count(), PUBLISHED.len());
+    for (slug, title, _) in PUBLISHED {
+        assert!(
+            feed.body.contains(&format!("<title>{title}</title>")),
+            "{title} missing from the feed"
+        );
+        assert!(
+            feed.decoded()
+                .contains(&app.url(&format!("/articles/{slug}"))),
+            "{slug}: no link in the feed"
+        );
+    }
+    assert!(
+        !feed.body.contains(DRAFT_SLUG) && !feed.body.contains(DRAFT_TITLE),
+        "the draft is in the feed"
+    );
+    assert!(
+        !feed.body.contains(APPROACH_SLUG),
+        "approach pages are not feed entries"
+    );
+}
+
+#[tokio::test]
+async fn robots_txt_points_to_the_sitemap_and_keeps_crawlers_out_of_the_office() {
+    let app = TestApp::spawn().await;
+    let robots = app.get("/robots.txt").await;
+    robots.assert_status(StatusCode::OK);
+    assert!(
+        robots
+            .body
+            .contains(&format!("Sitemap: {}/sitemap.xml", app.base)),
+        "{}",
+        robots.body
+    );
+    assert!(robots.body.contains("Disallow: /office"));
+}
+
+#[tokio::test]
+async fn responses_are_compressed_when_the_browser_asks() {
+    let app = TestApp::spawn().await;
+    for encoding in ["gzip", "br"] {
+        let response = app
+            .client()
+            .get(app.url("/"))
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .expect("GET /");
+        assert_eq!(response.status(), StatusCode::OK);
+        let content_encoding = response
+            .headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(content_encoding, Some(encoding));
+        let bytes = response.bytes().await.expect("body");
+        assert!(
+            !bytes.starts_with(b"<!doctype"),
+            "{encoding}: body was not compressed"
+        );
+    }
+    let plain = app.get("/").await;
+    assert_eq!(
+        plain.header("content-encoding"),
+        None,
+        "compressed without being asked"
+    );
+    assert!(plain.body.starts_with("<!doctype html>"));
+}
+
+#[tokio::test]
+async fn unknown_pages_get_the_sites_own_404_page() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/no-such-page",
+        "/articles/no-such-article",
+        "/tags/no-such-tag",
+        "/approaches/nope",
+        "/articles/Not_A_Slug",
+    ] {
+        let page = app.get(path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            page.header("content-type")
+                .is_some_and(|c| c.starts_with("text/html")),
+            "{path}"
+        );
+        assert!(page.body.contains("Page not found"), "{path}");
+        assert!(
+            page.body.contains(PRACTICE_NAME),
+            "{path}: not in the site's style"
+        );
+        assert!(
+            page.decoded().contains("/assets/site.css"),
+            "{path}: not in the site's style"
+        );
+        assert_crisis_block(&page.body);
+        assert_security_headers(&page, path);
+        assert!(page.set_cookies().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn impossible_article_list_pages_are_not_found() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/articles?page=1").await.status, StatusCode::OK);
+    for query in [
+        "page=0",
+        "page=abc",
+        "page=-1",
+        "page=2",
+        "page=99999999999",
+    ] {
+        assert_eq!(
+            app.get(&format!("/articles?{query}")).await.status,
+            StatusCode::NOT_FOUND,
+            "/articles?{query}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn drafts_are_not_on_the_public_site() {
+    let app = TestApp::spawn().await;
+    let page = app.get(&format!("/articles/{DRAFT_SLUG}")).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(!page.body.contains(DRAFT_TITLE));
+    assert_eq!(
+        app.get(&format!("/tags/{DRAFT_ONLY_TAG}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    for path in ["/articles", "/tags", "/"] {
+        let listing = app.get(path).await;
+        assert!(
+            !listing.body.contains(DRAFT_TITLE),
+            "{path} shows the draft"
+        );
+        assert!(
+            !listing.body.contains(DRAFT_ONLY_TAG),
+            "{path} shows the draft's tag"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_form_is_refused_with_413() {
+    let app = TestApp::spawn().await;
+    let huge = "a".repeat(600 * 1024);
+    let form = crate::helpers::enquiry_form(&[("message", huge.as_str())]);
+    let page = app.post_form("/contact", &form).await;
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(page.body.contains("That was too much to send"));
+    assert_crisis_block(&page.body);
+    assert!(app.enquiries().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_stylesheet_is_cached_for_good_and_revalidates() {
+    let app = TestApp::spawn().await;
+    let home = app.get("/").await.decoded();
+    let href = home
+        .split(r#"rel="stylesheet" href=""#)
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("stylesheet link");
+    let css = app.get(href).await;
+    css.assert_status(StatusCode::OK);
+    assert!(
+        css.header("content-type")
+            .is_some_and(|c| c.starts_with("text/css"))
+    );
+    assert!(
+        css.header("cache-control")
+            .is_some_and(|c| c.contains("immutable"))
+    );
+    let etag = css.header("etag").expect("an ETag").to_owned();
+    let again = app
+        .get_with(href, &[("if-none-match", etag.as_str())])
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+}
