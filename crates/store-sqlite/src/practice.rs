@@ -338,34 +338,45 @@ impl PracticeStore for SqliteStore {
         location: &Location,
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        let position: i64 = match existing {
+        match existing {
+            // Updated in place, so the location keeps its id (hours and bookings refer to it).
             Some(slug) => {
-                let position: Option<i64> = sqlx::query_scalar(
-                    "SELECT position FROM locations WHERE practice_id = ? AND slug = ?",
+                let l = location;
+                let result = sqlx::query(
+                    "UPDATE locations SET slug = ?, name = ?, online = ?, address_lines = ?, postcode = ?,
+                        latitude = ?, longitude = ?, summary = ?, getting_there = ?, accessibility = ?,
+                        building = ?
+                     WHERE practice_id = ? AND slug = ?",
                 )
+                .bind(l.slug.as_str())
+                .bind(&l.name)
+                .bind(i64::from(l.online))
+                .bind(l.address_lines.join("\n"))
+                .bind(l.postcode.as_ref().map(|p| p.as_str().to_owned()))
+                .bind(l.latitude)
+                .bind(l.longitude)
+                .bind(&l.summary)
+                .bind(&l.getting_there)
+                .bind(&l.accessibility)
+                .bind(&l.building)
                 .bind(practice.get())
                 .bind(slug.as_str())
-                .fetch_optional(&mut *tx)
+                .execute(&mut *tx)
                 .await
                 .map_err(map_err)?;
-                let position = position.ok_or(StoreError::NotFound)?;
-                sqlx::query("DELETE FROM locations WHERE practice_id = ? AND slug = ?")
-                    .bind(practice.get())
-                    .bind(slug.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                position
+                affected(result)?;
             }
-            None => sqlx::query_scalar(
-                "SELECT COALESCE(MAX(position) + 1, 0) FROM locations WHERE practice_id = ?",
-            )
-            .bind(practice.get())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_err)?,
-        };
-        insert_location(&mut tx, practice, position, location).await?;
+            None => {
+                let position: i64 = sqlx::query_scalar(
+                    "SELECT COALESCE(MAX(position) + 1, 0) FROM locations WHERE practice_id = ?",
+                )
+                .bind(practice.get())
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                insert_location(&mut tx, practice, position, location).await?;
+            }
+        }
         tx.commit().await.map_err(map_err)
     }
 
