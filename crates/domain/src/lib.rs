@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 
 pub mod article;
+pub mod availability;
+pub mod booking;
 pub mod enquiry;
 pub mod fields;
 pub mod markdown;

@@ -440,6 +440,103 @@ pub struct AppointmentType {
     pub minutes: u32,
     pub fee: Pence,
     pub description: String,
+    /// How (and whether) visitors can book it online.
+    pub booking: BookingRules,
+}
+
+/// When and where an appointment type can be booked online.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BookingRules {
+    /// Visitors can book it on the site (only consultations, in practice).
+    pub bookable_online: bool,
+    /// Locations it can be booked at, in the practice's order.
+    pub locations: Vec<Slug>,
+    /// Minutes kept free before it.
+    pub buffer_before: u32,
+    /// Minutes kept free after it (notes, a breather).
+    pub buffer_after: u32,
+    /// Minutes needed to get between two different locations.
+    pub travel_minutes: u32,
+    /// Minimum notice, in minutes, between booking and the start.
+    pub notice_minutes: u32,
+    /// How many days ahead it can be booked.
+    pub horizon_days: u32,
+    /// Start times fall on multiples of this many minutes from the start of the hours.
+    pub granularity_minutes: u32,
+}
+
+impl Default for BookingRules {
+    fn default() -> Self {
+        Self {
+            bookable_online: false,
+            locations: Vec::new(),
+            buffer_before: 0,
+            buffer_after: 10,
+            travel_minutes: 60,
+            notice_minutes: 24 * 60,
+            horizon_days: 56,
+            granularity_minutes: 60,
+        }
+    }
+}
+
+/// [`BookingRules`] as typed in the back office.
+#[derive(Debug, Clone, Default)]
+pub struct RawBookingRules {
+    pub bookable_online: bool,
+    pub locations: Vec<String>,
+    pub buffer_before: String,
+    pub buffer_after: String,
+    pub travel_minutes: String,
+    pub notice_hours: String,
+    pub horizon_days: String,
+    pub granularity_minutes: String,
+}
+
+impl BookingRules {
+    /// Check the typed rules, recording problems in `e`.
+    pub fn parse(raw: &RawBookingRules, e: &mut FieldErrors) -> Option<Self> {
+        use crate::booking::parse_whole;
+        let locations = raw
+            .locations
+            .iter()
+            .map(|l| Slug::parse(l))
+            .collect::<Result<Vec<_>, _>>();
+        let locations = e.check("locations", locations);
+        if raw.bookable_online && matches!(&locations, Some(l) if l.is_empty()) {
+            e.add("locations", "Choose at least one location where it can be booked");
+        }
+        let buffer_before = e.check("buffer_before", parse_whole(&raw.buffer_before, "the minutes before", 0..=240));
+        let buffer_after = e.check("buffer_after", parse_whole(&raw.buffer_after, "the minutes after", 0..=240));
+        let travel = e.check("travel_minutes", parse_whole(&raw.travel_minutes, "the travel time in minutes", 0..=240));
+        let notice = e.check("notice_hours", parse_whole(&raw.notice_hours, "the notice in hours", 0..=336));
+        let horizon = e.check("horizon_days", parse_whole(&raw.horizon_days, "how many days ahead", 1..=366));
+        let granularity = e.check("granularity_minutes", parse_whole(&raw.granularity_minutes, "the minutes between start times", 5..=120));
+        Some(Self {
+            bookable_online: raw.bookable_online,
+            locations: locations?,
+            buffer_before: buffer_before?,
+            buffer_after: buffer_after?,
+            travel_minutes: travel?,
+            notice_minutes: notice? * 60,
+            horizon_days: horizon?,
+            granularity_minutes: granularity?,
+        })
+    }
+
+    /// Back to the typed form.
+    pub fn to_raw(&self) -> RawBookingRules {
+        RawBookingRules {
+            bookable_online: self.bookable_online,
+            locations: self.locations.iter().map(ToString::to_string).collect(),
+            buffer_before: self.buffer_before.to_string(),
+            buffer_after: self.buffer_after.to_string(),
+            travel_minutes: self.travel_minutes.to_string(),
+            notice_hours: (self.notice_minutes / 60).to_string(),
+            horizon_days: self.horizon_days.to_string(),
+            granularity_minutes: self.granularity_minutes.to_string(),
+        }
+    }
 }
 
 /// [`AppointmentType`] as typed; `fee_pence` comes from files, `fee` (pounds) from forms.
@@ -452,6 +549,8 @@ pub struct RawAppointmentType {
     pub fee: String,
     pub fee_pence: Option<u32>,
     pub description: String,
+    #[serde(skip)]
+    pub booking: RawBookingRules,
 }
 
 impl AppointmentType {
@@ -478,8 +577,9 @@ impl AppointmentType {
             "description",
             optional_text(&raw.description, "a description", 500, false),
         );
-        match (slug, name, minutes, fee, description) {
-            (Some(slug), Some(name), Some(minutes), Some(fee), Some(description))
+        let booking = BookingRules::parse(&raw.booking, &mut e);
+        match (slug, name, minutes, fee, description, booking) {
+            (Some(slug), Some(name), Some(minutes), Some(fee), Some(description), Some(booking))
                 if e.is_empty() =>
             {
                 Ok(Self {
@@ -488,6 +588,7 @@ impl AppointmentType {
                     minutes,
                     fee,
                     description,
+                    booking,
                 })
             }
             _ => Err(e),
@@ -682,6 +783,148 @@ pub struct RawPracticeFile {
     pub social_links: Vec<SocialLink>,
     #[serde(default)]
     pub faq: Vec<FaqEntry>,
+    #[serde(default)]
+    pub booking: RawBookingFile,
+    #[serde(default)]
+    pub hours: Vec<RawHours>,
+    #[serde(default)]
+    pub away: Vec<RawAway>,
+}
+
+/// `[booking]` in `practice.toml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawBookingFile {
+    pub mode: Option<String>,
+    pub request_hold_hours: Option<u32>,
+    pub note_enabled: Option<bool>,
+    pub reminder_hours: Option<u32>,
+}
+
+/// One `[[hours]]` entry: `location`, `day` (monday…sunday), `start` and `end` (HH:MM).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHours {
+    pub location: String,
+    pub day: String,
+    pub start: String,
+    pub end: String,
+}
+
+/// One `[[away]]` entry: a break from `first_day` to `last_day` inclusive (local dates).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAway {
+    pub label: String,
+    pub first_day: String,
+    pub last_day: String,
+}
+
+/// Weekly opening hours at one location, in local wall-clock time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpeningHours {
+    pub location: Slug,
+    #[serde(serialize_with = "weekday_name")]
+    pub weekday: jiff::civil::Weekday,
+    pub start: jiff::civil::Time,
+    pub end: jiff::civil::Time,
+}
+
+fn weekday_name<S: serde::Serializer>(day: &jiff::civil::Weekday, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(weekday_label(*day))
+}
+
+/// The weekday's English name, e.g. `Monday`.
+pub fn weekday_label(day: jiff::civil::Weekday) -> &'static str {
+    use jiff::civil::Weekday::*;
+    match day {
+        Monday => "Monday",
+        Tuesday => "Tuesday",
+        Wednesday => "Wednesday",
+        Thursday => "Thursday",
+        Friday => "Friday",
+        Saturday => "Saturday",
+        Sunday => "Sunday",
+    }
+}
+
+/// Parse a weekday name such as `monday` or `Mon`.
+pub fn parse_weekday(raw: &str) -> Result<jiff::civil::Weekday, TextError> {
+    use jiff::civil::Weekday::*;
+    let day = raw.trim().to_lowercase();
+    let found = [
+        ("mon", Monday),
+        ("tue", Tuesday),
+        ("wed", Wednesday),
+        ("thu", Thursday),
+        ("fri", Friday),
+        ("sat", Saturday),
+        ("sun", Sunday),
+    ]
+    .into_iter()
+    .find(|(prefix, _)| day.starts_with(prefix));
+    found.map(|(_, d)| d).ok_or_else(|| TextError(format!("“{}” is not a day of the week", raw.trim())))
+}
+
+/// Parse a time of day such as `09:00` or `9:30`.
+pub fn parse_time(raw: &str) -> Result<jiff::civil::Time, TextError> {
+    let wrong = || TextError(format!("Enter a time like 09:00 or 17:30 (not “{}”)", raw.trim()));
+    let (h, m) = raw.trim().split_once(':').ok_or_else(wrong)?;
+    let h: i8 = h.parse().map_err(|_| wrong())?;
+    let m: i8 = m.parse().map_err(|_| wrong())?;
+    if h == 24 && m == 0 {
+        return Ok(jiff::civil::Time::MAX);
+    }
+    jiff::civil::Time::new(h, m, 0, 0).map_err(|_| wrong())
+}
+
+impl OpeningHours {
+    /// Check one weekly range: a known weekday and a start before the end.
+    pub fn parse(location: Slug, day: &str, start: &str, end: &str) -> Result<Self, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let weekday = e.check("day", parse_weekday(day));
+        let start = e.check("start", parse_time(start));
+        let end = e.check("end", parse_time(end));
+        if let (Some(s), Some(t)) = (start, end)
+            && s >= t
+        {
+            e.add("end", "The end time must be after the start time");
+        }
+        match (weekday, start, end) {
+            (Some(weekday), Some(start), Some(end)) if e.is_empty() => Ok(Self { location, weekday, start, end }),
+            _ => Err(e),
+        }
+    }
+}
+
+/// A break, in local dates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AwayDates {
+    pub label: String,
+    pub first_day: jiff::civil::Date,
+    pub last_day: jiff::civil::Date,
+}
+
+impl AwayDates {
+    /// Check a break's label and dates.
+    pub fn parse(label: &str, first: &str, last: &str) -> Result<Self, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let label = e.check("label", parse_text(label, "a short label, like Easter break", 80, false));
+        let date = |raw: &str| {
+            raw.trim().parse::<jiff::civil::Date>().map_err(|_| TextError("Enter a real date in the form 2027-04-05".into()))
+        };
+        let first_day = e.check("first_day", date(first));
+        let last_day = e.check("last_day", date(last));
+        if let (Some(f), Some(l)) = (first_day, last_day)
+            && l < f
+        {
+            e.add("last_day", "The last day must be on or after the first day");
+        }
+        match (label, first_day, last_day) {
+            (Some(label), Some(first_day), Some(last_day)) if e.is_empty() => Ok(Self { label, first_day, last_day }),
+            _ => Err(e),
+        }
+    }
 }
 
 /// An appointment type as written in `practice.toml` (minutes as a number).
@@ -694,6 +937,16 @@ pub struct RawAppointmentTypeFile {
     pub fee_pence: u32,
     #[serde(default)]
     pub description: String,
+    #[serde(default)]
+    pub bookable_online: bool,
+    #[serde(default)]
+    pub locations: Vec<String>,
+    pub buffer_before: Option<u32>,
+    pub buffer_after: Option<u32>,
+    pub travel_minutes: Option<u32>,
+    pub notice_hours: Option<u32>,
+    pub horizon_days: Option<u32>,
+    pub granularity_minutes: Option<u32>,
 }
 
 /// A whole practice, checked.
@@ -707,6 +960,9 @@ pub struct PracticeSetup {
     pub privacy: PrivacySettings,
     pub social_links: Vec<SocialLink>,
     pub faq: Vec<FaqEntry>,
+    pub booking: crate::booking::BookingSettings,
+    pub hours: Vec<OpeningHours>,
+    pub away: Vec<AwayDates>,
 }
 
 /// Why a practice file was refused.
@@ -760,6 +1016,20 @@ impl PracticeSetup {
                     fee: String::new(),
                     fee_pence: Some(t.fee_pence),
                     description: t.description.clone(),
+                    booking: {
+                        let d = BookingRules::default().to_raw();
+                        let or = |v: Option<u32>, default: String| v.map_or(default, |v| v.to_string());
+                        RawBookingRules {
+                            bookable_online: t.bookable_online,
+                            locations: t.locations.clone(),
+                            buffer_before: or(t.buffer_before, d.buffer_before),
+                            buffer_after: or(t.buffer_after, d.buffer_after),
+                            travel_minutes: or(t.travel_minutes, d.travel_minutes),
+                            notice_hours: or(t.notice_hours, d.notice_hours),
+                            horizon_days: or(t.horizon_days, d.horizon_days),
+                            granularity_minutes: or(t.granularity_minutes, d.granularity_minutes),
+                        }
+                    },
                 };
                 AppointmentType::parse(&typed)
                     .map_err(|e| first_error(format!("appointment_types #{}", i + 1), &e))
@@ -784,6 +1054,51 @@ impl PracticeSetup {
                     .map_err(|e| first_error(format!("faq #{}", i + 1), &e))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let defaults = crate::booking::BookingSettings::default();
+        let mode = match raw.booking.mode.as_deref() {
+            None => defaults.mode,
+            Some(m) => crate::booking::BookingMode::parse(m).ok_or_else(|| PracticeFileError::Field {
+                section: "booking".into(),
+                field: "mode".into(),
+                message: "use \"instant\" or \"request\"".into(),
+            })?,
+        };
+        let booking = crate::booking::BookingSettings {
+            mode,
+            request_hold_hours: raw.booking.request_hold_hours.unwrap_or(defaults.request_hold_hours).clamp(1, 336),
+            note_enabled: raw.booking.note_enabled.unwrap_or(defaults.note_enabled),
+            reminder_hours: raw.booking.reminder_hours.unwrap_or(defaults.reminder_hours).min(168),
+        };
+        let known = |slug: &str| locations.iter().any(|l| l.slug.as_str() == slug);
+        for (i, t) in appointment_types.iter().enumerate() {
+            if let Some(missing) = t.booking.locations.iter().find(|l| !known(l.as_str())) {
+                return Err(PracticeFileError::Field {
+                    section: format!("appointment_types #{}", i + 1),
+                    field: "locations".into(),
+                    message: format!("there is no location “{missing}”"),
+                });
+            }
+        }
+        let hours = raw
+            .hours
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let section = format!("hours #{}", i + 1);
+                let location = Slug::parse(&h.location).ok().filter(|s| known(s.as_str())).ok_or_else(|| PracticeFileError::Field {
+                    section: section.clone(),
+                    field: "location".into(),
+                    message: format!("there is no location “{}”", h.location),
+                })?;
+                OpeningHours::parse(location, &h.day, &h.start, &h.end).map_err(|e| first_error(section, &e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let away = raw
+            .away
+            .iter()
+            .enumerate()
+            .map(|(i, a)| AwayDates::parse(&a.label, &a.first_day, &a.last_day).map_err(|e| first_error(format!("away #{}", i + 1), &e)))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             details,
             therapist,
@@ -793,6 +1108,9 @@ impl PracticeSetup {
             privacy,
             social_links,
             faq,
+            booking,
+            hours,
+            away,
         })
     }
 }
@@ -880,5 +1198,32 @@ mod tests {
         assert!(err.to_string().contains("therapist"), "{err}");
         let err = PracticeSetup::from_toml("[practice]\nnmae='x'\n[therapist]\n").unwrap_err();
         assert!(err.to_string().contains("nmae"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod booking_file_tests {
+    use super::*;
+
+    #[test]
+    fn hours_and_away_are_checked() {
+        let slug = Slug::parse("balham").unwrap();
+        let h = OpeningHours::parse(slug.clone(), "Monday", "9:00", "13:30").unwrap();
+        assert_eq!((h.start.hour(), h.end.minute()), (9, 30));
+        assert!(OpeningHours::parse(slug.clone(), "Funday", "09:00", "10:00").unwrap_err().get("day").is_some());
+        assert!(OpeningHours::parse(slug.clone(), "tue", "10:00", "09:00").unwrap_err().get("end").is_some());
+        assert!(OpeningHours::parse(slug, "tue", "25:00", "26:00").is_err());
+        assert!(AwayDates::parse("Easter", "2027-04-05", "2027-04-11").is_ok());
+        assert!(AwayDates::parse("Easter", "2027-04-11", "2027-04-05").unwrap_err().get("last_day").is_some());
+    }
+}
+
+impl AwayDates {
+    /// The break as instants: from the start of the first day to the start of the day after
+    /// the last, in the practice's time zone.
+    pub fn instants(&self, zone: &jiff::tz::TimeZone) -> Option<(jiff::Timestamp, jiff::Timestamp)> {
+        let start = self.first_day.to_zoned_datetime(zone.clone()).ok()?.timestamp();
+        let end = self.last_day.tomorrow().ok()?.to_zoned_datetime(zone.clone()).ok()?.timestamp();
+        Some((start, end))
     }
 }

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod articles;
+mod booking;
 mod convert;
 mod enquiries;
 mod practice;
@@ -20,7 +21,10 @@ use sqlx::{
 use store::{StoreError, StoreResult};
 
 /// Migrations, applied in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_site.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_site.sql"),
+    include_str!("../migrations/0002_booking.sql"),
+];
 
 /// A practice database in one SQLite file.
 #[derive(Clone)]
@@ -59,6 +63,10 @@ pub(crate) fn map_err(error: sqlx::Error) -> StoreError {
             .find(|(table, _)| message.contains(table))
             .map_or("unique", |(_, rule)| rule);
             StoreError::Conflict(rule)
+        }
+        // The trigger backstop against double booking (migrations/0002_booking.sql).
+        sqlx::Error::Database(db) if db.message().contains("bookings_no_overlap") => {
+            StoreError::Conflict("slot_unavailable")
         }
         _ => other(error),
     }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use domain::{
     Pence, Slug,
     practice::{
-        AppointmentType, FaqEntry, Location, Policies, PracticeDetails, PracticeSetup,
+        AppointmentType, BookingRules, FaqEntry, Location, Policies, PracticeDetails, PracticeSetup,
         PrivacySettings, SocialLink, TherapistProfile,
     },
 };
@@ -156,6 +156,53 @@ async fn insert_faq(
     Ok(())
 }
 
+/// Store an appointment type's booking rules and the locations it can be booked at.
+async fn write_type_rules(
+    tx: &mut sqlx::SqliteConnection,
+    practice: PracticeId,
+    kind: &AppointmentType,
+) -> StoreResult<()> {
+    let r = &kind.booking;
+    let type_id: i64 = sqlx::query_scalar(
+        "UPDATE appointment_types SET bookable_online = ?, buffer_before = ?, buffer_after = ?, travel_minutes = ?,
+            notice_minutes = ?, horizon_days = ?, granularity_minutes = ?
+         WHERE practice_id = ? AND slug = ? RETURNING id",
+    )
+    .bind(i64::from(r.bookable_online))
+    .bind(i64::from(r.buffer_before))
+    .bind(i64::from(r.buffer_after))
+    .bind(i64::from(r.travel_minutes))
+    .bind(i64::from(r.notice_minutes))
+    .bind(i64::from(r.horizon_days))
+    .bind(i64::from(r.granularity_minutes))
+    .bind(practice.get())
+    .bind(kind.slug.as_str())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    sqlx::query("DELETE FROM appointment_type_locations WHERE type_id = ?")
+        .bind(type_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    for location in &r.locations {
+        let inserted = sqlx::query(
+            "INSERT INTO appointment_type_locations (type_id, location_id)
+             SELECT ?, id FROM locations WHERE practice_id = ? AND slug = ?",
+        )
+        .bind(type_id)
+        .bind(practice.get())
+        .bind(location.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+    }
+    Ok(())
+}
+
 fn affected(result: sqlx::sqlite::SqliteQueryResult) -> StoreResult<()> {
     if result.rows_affected() == 0 {
         Err(StoreError::NotFound)
@@ -225,6 +272,19 @@ impl PracticeStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
+            write_type_rules(&mut tx, practice, kind).await?;
+        }
+        crate::booking::write_settings(&mut tx, practice, &setup.booking).await?;
+        let zone = jiff::tz::TimeZone::get(&setup.details.time_zone)
+            .map_err(|e| StoreError::Other(Box::new(e)))?;
+        for hours in &setup.hours {
+            crate::booking::insert_hours(&mut tx, practice, hours).await?;
+        }
+        for away in &setup.away {
+            let (start, end) = away
+                .instants(&zone)
+                .ok_or_else(|| StoreError::Other("a break's dates cannot be placed in the time zone".into()))?;
+            crate::booking::insert_away(&mut tx, practice, &away.label, start, end).await?;
         }
         insert_links(&mut tx, practice, &setup.social_links).await?;
         insert_faq(&mut tx, practice, &setup.faq).await?;
@@ -392,7 +452,10 @@ impl PracticeStore for SqliteStore {
 
     async fn appointment_types(&self, practice: PracticeId) -> StoreResult<Vec<AppointmentType>> {
         let rows = sqlx::query(
-            "SELECT * FROM appointment_types WHERE practice_id = ? ORDER BY position, id",
+            "SELECT t.*, (SELECT group_concat(slug, ' ') FROM (
+                    SELECT l.slug FROM appointment_type_locations tl JOIN locations l ON l.id = tl.location_id
+                    WHERE tl.type_id = t.id ORDER BY l.position, l.id)) AS location_slugs
+             FROM appointment_types t WHERE t.practice_id = ? ORDER BY t.position, t.id",
         )
         .bind(practice.get())
         .fetch_all(self.read())
@@ -400,12 +463,28 @@ impl PracticeStore for SqliteStore {
         .map_err(map_err)?;
         rows.iter()
             .map(|row| {
+                let locations: Option<String> = get(row, "location_slugs")?;
                 Ok(AppointmentType {
                     slug: slug(&get::<String>(row, "slug")?)?,
                     name: get(row, "name")?,
                     minutes: u32_col(get(row, "minutes")?)?,
                     fee: Pence::new(u32_col(get(row, "fee_pence")?)?),
                     description: get(row, "description")?,
+                    booking: BookingRules {
+                        bookable_online: get::<i64>(row, "bookable_online")? == 1,
+                        locations: locations
+                            .unwrap_or_default()
+                            .split(' ')
+                            .filter(|l| !l.is_empty())
+                            .map(slug)
+                            .collect::<StoreResult<_>>()?,
+                        buffer_before: u32_col(get(row, "buffer_before")?)?,
+                        buffer_after: u32_col(get(row, "buffer_after")?)?,
+                        travel_minutes: u32_col(get(row, "travel_minutes")?)?,
+                        notice_minutes: u32_col(get(row, "notice_minutes")?)?,
+                        horizon_days: u32_col(get(row, "horizon_days")?)?,
+                        granularity_minutes: u32_col(get(row, "granularity_minutes")?)?,
+                    },
                 })
             })
             .collect()
@@ -416,6 +495,7 @@ impl PracticeStore for SqliteStore {
         practice: PracticeId,
         kind: &AppointmentType,
     ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
         let result = sqlx::query(
             "UPDATE appointment_types SET name = ?, minutes = ?, fee_pence = ?, description = ?
              WHERE practice_id = ? AND slug = ?",
@@ -426,10 +506,12 @@ impl PracticeStore for SqliteStore {
         .bind(&kind.description)
         .bind(practice.get())
         .bind(kind.slug.as_str())
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        affected(result)
+        affected(result)?;
+        write_type_rules(&mut tx, practice, kind).await?;
+        tx.commit().await.map_err(map_err)
     }
 
     async fn social_links(&self, practice: PracticeId) -> StoreResult<Vec<SocialLink>> {

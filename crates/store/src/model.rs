@@ -47,6 +47,10 @@ id_type!(/// An outbox message.
     MessageId);
 id_type!(/// A staff account.
     UserId);
+id_type!(/// A booking.
+    BookingId);
+id_type!(/// A break.
+    AwayId);
 
 /// The practice's settings and profile, read together for every public page.
 #[derive(Debug, Clone, Serialize)]
@@ -263,4 +267,55 @@ pub struct StaffSession {
     pub user: UserId,
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
+}
+
+/// A break in local terms and as instants.
+#[derive(Debug, Clone, Serialize)]
+pub struct AwayPeriod {
+    pub id: AwayId,
+    pub label: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+/// Time the therapist is already committed, at a location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusyTime {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub location: Slug,
+}
+
+/// A booking about to be made.
+#[derive(Debug, Clone)]
+pub struct NewBooking {
+    pub appointment_type: Slug,
+    pub location: Slug,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub status: domain::booking::BookingStatus,
+    pub visitor: domain::booking::VisitorDetails,
+    /// SHA-256 of the manage link's token.
+    pub manage_token_hash: Vec<u8>,
+    /// The iCalendar UID, stable for the booking's life.
+    pub uid: String,
+    pub hold_expires_at: Option<Timestamp>,
+    pub idempotency_key: Option<String>,
+}
+
+/// A stored booking.
+#[derive(Debug, Clone, Serialize)]
+pub struct Booking {
+    pub id: BookingId,
+    pub appointment_type: Slug,
+    pub location: Slug,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub status: domain::booking::BookingStatus,
+    pub visitor: domain::booking::VisitorDetails,
+    pub uid: String,
+    /// Bumped on every change, for calendar updates.
+    pub sequence: u32,
+    pub hold_expires_at: Option<Timestamp>,
+    pub created_at: Timestamp,
 }

@@ -14,7 +14,7 @@ use domain::{
     FieldErrors, Slug,
     practice::{
         AppointmentType, FaqEntry, Location, Policies, PracticeDetails, PrivacySettings,
-        RawAppointmentType, RawLocation, RawPracticeDetails, RawPrivacySettings,
+        RawAppointmentType, RawBookingRules, RawLocation, RawPracticeDetails, RawPrivacySettings,
         RawTherapistProfile, SocialLink, TherapistProfile, split_lines,
     },
 };
@@ -74,6 +74,8 @@ struct Field {
     kind: &'static str,
     value: String,
     checked: bool,
+    /// For `checkboxes`: (value, label, checked).
+    options: Vec<(String, String, bool)>,
 }
 
 fn text(
@@ -89,6 +91,7 @@ fn text(
         kind: "text",
         value: value.into(),
         checked: false,
+        options: Vec::new(),
     }
 }
 
@@ -105,6 +108,7 @@ fn area(
         kind: "textarea",
         value: value.into(),
         checked: false,
+        options: Vec::new(),
     }
 }
 
@@ -122,6 +126,7 @@ fn typed(
         kind,
         value: value.into(),
         checked: false,
+        options: Vec::new(),
     }
 }
 
@@ -133,6 +138,7 @@ fn checkbox(name: &'static str, label: &'static str, hint: &'static str, checked
         kind: "checkbox",
         value: "true".into(),
         checked,
+        options: Vec::new(),
     }
 }
 
@@ -553,7 +559,12 @@ async fn save_privacy(
 
 // ---- Appointment types -------------------------------------------------------------
 
-fn type_fields(raw: &RawAppointmentType) -> Vec<Field> {
+fn type_fields(raw: &RawAppointmentType, locations: &[Location]) -> Vec<Field> {
+    let b = &raw.booking;
+    let options = locations
+        .iter()
+        .map(|l| (l.slug.to_string(), l.name.clone(), b.locations.iter().any(|x| x == l.slug.as_str())))
+        .collect();
     vec![
         text("name", "Name", "As shown on the fees page.", &raw.name),
         typed("number", "minutes", "Length in minutes", "", &raw.minutes),
@@ -569,8 +580,31 @@ fn type_fields(raw: &RawAppointmentType) -> Vec<Field> {
             "One or two sentences.",
             &raw.description,
         ),
+        checkbox("bookable_online", "Visitors can book this online", "Usually only the first consultation.", b.bookable_online),
+        Field { name: "locations", label: "Where it can be booked", hint: "", kind: "checkboxes", value: String::new(), checked: false, options },
+        typed("number", "notice_hours", "Minimum notice, in hours", "How soon before it starts someone can book.", &b.notice_hours),
+        typed("number", "horizon_days", "How many days ahead it can be booked", "", &b.horizon_days),
+        typed("number", "granularity_minutes", "Minutes between possible start times", "For example 60 offers 9:00, 10:00, 11:00.", &b.granularity_minutes),
+        typed("number", "buffer_before", "Minutes kept free before", "", &b.buffer_before),
+        typed("number", "buffer_after", "Minutes kept free after", "Time for notes and a breather.", &b.buffer_after),
+        typed("number", "travel_minutes", "Travel time between rooms, in minutes", "Kept free when the appointment before or after is at another location.", &b.travel_minutes),
     ]
 }
+
+fn booking_raw(form: &FormData) -> RawBookingRules {
+    RawBookingRules {
+        bookable_online: form.has("bookable_online"),
+        locations: form.all("locations").into_iter().map(str::to_owned).collect(),
+        buffer_before: form.get("buffer_before").into(),
+        buffer_after: form.get("buffer_after").into(),
+        travel_minutes: form.get("travel_minutes").into(),
+        notice_hours: form.get("notice_hours").into(),
+        horizon_days: form.get("horizon_days").into(),
+        granularity_minutes: form.get("granularity_minutes").into(),
+    }
+}
+
+
 
 async fn find_type(state: &AppState, raw: &str) -> WebResult<AppointmentType> {
     let slug = Slug::parse(raw).map_err(|_| WebError::NotFound)?;
@@ -595,14 +629,16 @@ async fn type_form(
         fee: format!("{}.{:02}", kind.fee.get() / 100, kind.fee.get() % 100),
         fee_pence: None,
         description: kind.description.clone(),
+        booking: kind.booking.to_raw(),
     };
+    let locations = state.store().locations(state.practice_id()).await?;
     let title = format!("Appointment type: {}", kind.name);
     show(
         &state,
         &staff,
         &title,
         &format!("/office/settings/appointment-types/{}", kind.slug),
-        type_fields(&form),
+        type_fields(&form, &locations),
         None,
         q.saved.is_some(),
     )
@@ -623,7 +659,9 @@ async fn save_type(
         fee: form.get("fee").into(),
         fee_pence: None,
         description: form.get("description").into(),
+        booking: booking_raw(&form),
     };
+    let locations = state.store().locations(state.practice_id()).await?;
     let path = format!("/office/settings/appointment-types/{}", kind.slug);
     match AppointmentType::parse(&raw) {
         Ok(updated) => {
@@ -640,7 +678,7 @@ async fn save_type(
                 &staff,
                 &format!("Appointment type: {}", kind.name),
                 &path,
-                type_fields(&raw),
+                type_fields(&raw, &locations),
                 Some(&errors),
                 false,
             )

@@ -1,0 +1,389 @@
+//! Booking: settings, weekly hours, breaks and bookings.
+
+use async_trait::async_trait;
+use domain::{
+    ContactPreference, Slug,
+    booking::{BookingMode, BookingSettings, BookingStatus, VisitorDetails},
+    practice::OpeningHours,
+};
+use jiff::{Timestamp, civil::Time};
+use sqlx::sqlite::SqliteRow;
+use store::{
+    AwayId, AwayPeriod, Booking, BookingId, BookingStore, BusyTime, NewBooking, NewMessage,
+    PracticeId, StoreError, StoreResult,
+};
+
+use crate::{SqliteStore, convert::*, enquiries::insert_message, map_err, practice::get};
+
+pub(crate) async fn write_settings(
+    tx: &mut sqlx::SqliteConnection,
+    practice: PracticeId,
+    settings: &BookingSettings,
+) -> StoreResult<()> {
+    let result = sqlx::query(
+        "UPDATE practices SET booking_mode = ?, request_hold_hours = ?, booking_note_enabled = ?, reminder_hours = ?
+         WHERE id = ?",
+    )
+    .bind(settings.mode.as_str())
+    .bind(i64::from(settings.request_hold_hours))
+    .bind(i64::from(settings.note_enabled))
+    .bind(i64::from(settings.reminder_hours))
+    .bind(practice.get())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if result.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+fn minute_of_day(time: Time) -> i64 {
+    if time == Time::MAX { 1440 } else { i64::from(time.hour()) * 60 + i64::from(time.minute()) }
+}
+
+fn time_of(minute: i64) -> StoreResult<Time> {
+    if minute == 1440 {
+        return Ok(Time::MAX);
+    }
+    let hour = i8::try_from(minute / 60).map_err(|_| corrupt("time of day"))?;
+    let min = i8::try_from(minute % 60).map_err(|_| corrupt("time of day"))?;
+    Time::new(hour, min, 0, 0).map_err(|_| corrupt("time of day"))
+}
+
+pub(crate) async fn insert_hours(
+    tx: &mut sqlx::SqliteConnection,
+    practice: PracticeId,
+    hours: &OpeningHours,
+) -> StoreResult<()> {
+    let inserted = sqlx::query(
+        "INSERT INTO weekly_hours (practice_id, location_id, weekday, start_minute, end_minute)
+         SELECT ?, id, ?, ?, ? FROM locations WHERE practice_id = ? AND slug = ?",
+    )
+    .bind(practice.get())
+    .bind(i64::from(hours.weekday.to_monday_one_offset()))
+    .bind(minute_of_day(hours.start))
+    .bind(minute_of_day(hours.end))
+    .bind(practice.get())
+    .bind(hours.location.as_str())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if inserted.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+pub(crate) async fn insert_away(
+    tx: &mut sqlx::SqliteConnection,
+    practice: PracticeId,
+    label: &str,
+    start: Timestamp,
+    end: Timestamp,
+) -> StoreResult<AwayId> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO away_periods (practice_id, starts_at, ends_at, label) VALUES (?, ?, ?, ?) RETURNING id",
+    )
+    .bind(practice.get())
+    .bind(secs(start))
+    .bind(secs(end))
+    .bind(label)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    Ok(AwayId::new(id))
+}
+
+const BOOKING_COLUMNS: &str = "b.*, t.slug AS type_slug, l.slug AS location_slug";
+const BOOKING_JOIN: &str = "FROM bookings b JOIN appointment_types t ON t.id = b.type_id JOIN locations l ON l.id = b.location_id";
+
+fn booking_from_row(row: &SqliteRow) -> StoreResult<Booking> {
+    let note: Option<String> = get(row, "note")?;
+    Ok(Booking {
+        id: BookingId::new(get(row, "id")?),
+        appointment_type: slug(&get::<String>(row, "type_slug")?)?,
+        location: slug(&get::<String>(row, "location_slug")?)?,
+        start: timestamp(get(row, "starts_at")?)?,
+        end: timestamp(get(row, "ends_at")?)?,
+        status: BookingStatus::parse(&get::<String>(row, "status")?).ok_or_else(|| corrupt("booking status"))?,
+        visitor: VisitorDetails {
+            name: name(&get::<String>(row, "name")?)?,
+            email: email(&get::<String>(row, "email")?)?,
+            phone: phone(get(row, "phone")?)?,
+            contact_preference: ContactPreference::parse(&get::<String>(row, "contact_preference")?)
+                .ok_or_else(|| corrupt("contact preference"))?,
+            note,
+        },
+        uid: get(row, "uid")?,
+        sequence: u32_col(get(row, "sequence")?)?,
+        hold_expires_at: opt_timestamp(get(row, "hold_expires_at")?)?,
+        created_at: timestamp(get(row, "created_at")?)?,
+    })
+}
+
+async fn busy_in(
+    conn: &mut sqlx::SqliteConnection,
+    practice: PracticeId,
+    from: Timestamp,
+    to: Timestamp,
+) -> StoreResult<Vec<BusyTime>> {
+    let rows = sqlx::query(
+        "SELECT b.starts_at, b.ends_at, l.slug FROM bookings b JOIN locations l ON l.id = b.location_id
+         WHERE b.practice_id = ? AND b.status IN ('requested', 'confirmed') AND b.starts_at < ? AND b.ends_at > ?
+         ORDER BY b.starts_at",
+    )
+    .bind(practice.get())
+    .bind(secs(to))
+    .bind(secs(from))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    rows.iter()
+        .map(|row| {
+            Ok(BusyTime {
+                start: timestamp(get(row, "starts_at")?)?,
+                end: timestamp(get(row, "ends_at")?)?,
+                location: slug(&get::<String>(row, "slug")?)?,
+            })
+        })
+        .collect()
+}
+
+/// How far around a requested slot to look for conflicts: longer than any buffer plus travel.
+const RECHECK_MARGIN: jiff::SignedDuration = jiff::SignedDuration::from_hours(12);
+
+async fn booking_in(conn: &mut sqlx::SqliteConnection, practice: PracticeId, id: i64) -> StoreResult<Booking> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {BOOKING_COLUMNS} {BOOKING_JOIN} WHERE b.practice_id = ? AND b.id = ?"));
+    let row = sqlx::query(sql).bind(practice.get()).bind(id).fetch_one(&mut *conn).await.map_err(map_err)?;
+    booking_from_row(&row)
+}
+
+#[async_trait]
+impl BookingStore for SqliteStore {
+    async fn booking_settings(&self, practice: PracticeId) -> StoreResult<BookingSettings> {
+        let row = sqlx::query(
+            "SELECT booking_mode, request_hold_hours, booking_note_enabled, reminder_hours FROM practices WHERE id = ?",
+        )
+        .bind(practice.get())
+        .fetch_one(self.read())
+        .await
+        .map_err(map_err)?;
+        Ok(BookingSettings {
+            mode: BookingMode::parse(&get::<String>(&row, "booking_mode")?).ok_or_else(|| corrupt("booking mode"))?,
+            request_hold_hours: u32_col(get(&row, "request_hold_hours")?)?,
+            note_enabled: get::<i64>(&row, "booking_note_enabled")? == 1,
+            reminder_hours: u32_col(get(&row, "reminder_hours")?)?,
+        })
+    }
+
+    async fn update_booking_settings(&self, practice: PracticeId, settings: &BookingSettings) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        write_settings(&mut tx, practice, settings).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn opening_hours(&self, practice: PracticeId) -> StoreResult<Vec<OpeningHours>> {
+        let rows = sqlx::query(
+            "SELECT l.slug, h.weekday, h.start_minute, h.end_minute FROM weekly_hours h JOIN locations l ON l.id = h.location_id
+             WHERE h.practice_id = ? ORDER BY l.position, h.weekday, h.start_minute",
+        )
+        .bind(practice.get())
+        .fetch_all(self.read())
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                let day = i8::try_from(get::<i64>(row, "weekday")?).map_err(|_| corrupt("weekday"))?;
+                Ok(OpeningHours {
+                    location: slug(&get::<String>(row, "slug")?)?,
+                    weekday: jiff::civil::Weekday::from_monday_one_offset(day).map_err(|_| corrupt("weekday"))?,
+                    start: time_of(get(row, "start_minute")?)?,
+                    end: time_of(get(row, "end_minute")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn replace_opening_hours(&self, practice: PracticeId, location: &Slug, hours: &[OpeningHours]) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let deleted = sqlx::query(
+            "DELETE FROM weekly_hours WHERE practice_id = ?
+               AND location_id = (SELECT id FROM locations WHERE practice_id = ? AND slug = ?)",
+        )
+        .bind(practice.get())
+        .bind(practice.get())
+        .bind(location.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let _ = deleted;
+        for h in hours {
+            if &h.location != location {
+                return Err(StoreError::Other("hours for another location".into()));
+            }
+            insert_hours(&mut tx, practice, h).await?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn away_periods(&self, practice: PracticeId) -> StoreResult<Vec<AwayPeriod>> {
+        let rows = sqlx::query("SELECT * FROM away_periods WHERE practice_id = ? ORDER BY starts_at")
+            .bind(practice.get())
+            .fetch_all(self.read())
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(AwayPeriod {
+                    id: AwayId::new(get(row, "id")?),
+                    label: get(row, "label")?,
+                    start: timestamp(get(row, "starts_at")?)?,
+                    end: timestamp(get(row, "ends_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn add_away_period(&self, practice: PracticeId, label: &str, start: Timestamp, end: Timestamp) -> StoreResult<AwayId> {
+        let mut tx = self.write().await?;
+        let id = insert_away(&mut tx, practice, label, start, end).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(id)
+    }
+
+    async fn delete_away_period(&self, practice: PracticeId, id: AwayId) -> StoreResult<()> {
+        let result = sqlx::query("DELETE FROM away_periods WHERE practice_id = ? AND id = ?")
+            .bind(practice.get())
+            .bind(id.get())
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?;
+        if result.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn busy_between(&self, practice: PracticeId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<BusyTime>> {
+        let mut conn = self.read().acquire().await.map_err(map_err)?;
+        busy_in(&mut conn, practice, from, to).await
+    }
+
+    async fn book(
+        &self,
+        practice: PracticeId,
+        booking: &NewBooking,
+        messages: &[NewMessage],
+        still_free: &(dyn for<'b> Fn(&'b [BusyTime]) -> bool + Sync),
+        now: Timestamp,
+    ) -> StoreResult<Booking> {
+        let mut tx = self.write().await?;
+        if let Some(key) = &booking.idempotency_key {
+            let existing: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM bookings WHERE practice_id = ? AND idempotency_key = ?")
+                    .bind(practice.get())
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+            if let Some(id) = existing {
+                return booking_in(&mut tx, practice, id).await;
+            }
+        }
+        let from = booking.start.checked_sub(RECHECK_MARGIN).unwrap_or(booking.start);
+        let to = booking.end.checked_add(RECHECK_MARGIN).unwrap_or(booking.end);
+        let busy = busy_in(&mut tx, practice, from, to).await?;
+        if !still_free(&busy) {
+            return Err(StoreError::Conflict("slot_unavailable"));
+        }
+        let v = &booking.visitor;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO bookings (practice_id, type_id, location_id, starts_at, ends_at, status, name, email, phone,
+                contact_preference, note, manage_token_hash, uid, hold_expires_at, idempotency_key, created_at, updated_at)
+             SELECT ?, t.id, l.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+             FROM appointment_types t, locations l
+             WHERE t.practice_id = ? AND t.slug = ? AND l.practice_id = ? AND l.slug = ?
+             RETURNING id",
+        )
+        .bind(practice.get())
+        .bind(secs(booking.start))
+        .bind(secs(booking.end))
+        .bind(booking.status.as_str())
+        .bind(v.name.as_str())
+        .bind(v.email.as_str())
+        .bind(v.phone.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(v.contact_preference.as_str())
+        .bind(v.note.as_deref())
+        .bind(&booking.manage_token_hash)
+        .bind(&booking.uid)
+        .bind(booking.hold_expires_at.map(secs))
+        .bind(booking.idempotency_key.as_deref())
+        .bind(secs(now))
+        .bind(secs(now))
+        .bind(practice.get())
+        .bind(booking.appointment_type.as_str())
+        .bind(practice.get())
+        .bind(booking.location.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .ok_or(StoreError::NotFound)?;
+        for message in messages {
+            insert_message(&mut tx, practice, message, now).await?;
+        }
+        let stored = booking_in(&mut tx, practice, id).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(stored)
+    }
+
+    async fn booking_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<Booking>> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {BOOKING_COLUMNS} {BOOKING_JOIN} WHERE b.manage_token_hash = ?"));
+        let row = sqlx::query(sql).bind(token_hash).fetch_optional(self.read()).await.map_err(map_err)?;
+        row.as_ref().map(booking_from_row).transpose()
+    }
+
+    async fn booking(&self, practice: PracticeId, id: BookingId) -> StoreResult<Booking> {
+        let mut conn = self.read().acquire().await.map_err(map_err)?;
+        booking_in(&mut conn, practice, id.get()).await
+    }
+
+    async fn bookings_between(&self, practice: PracticeId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<Booking>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {BOOKING_COLUMNS} {BOOKING_JOIN} WHERE b.practice_id = ? AND b.starts_at >= ? AND b.starts_at < ?
+             ORDER BY b.starts_at, b.id"
+        ));
+        let rows = sqlx::query(sql)
+            .bind(practice.get())
+            .bind(secs(from))
+            .bind(secs(to))
+            .fetch_all(self.read())
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(booking_from_row).collect()
+    }
+
+    async fn set_booking_status(
+        &self,
+        practice: PracticeId,
+        id: BookingId,
+        status: BookingStatus,
+        messages: &[NewMessage],
+        now: Timestamp,
+    ) -> StoreResult<Booking> {
+        let mut tx = self.write().await?;
+        let result = sqlx::query(
+            "UPDATE bookings SET status = ?, sequence = sequence + 1, updated_at = ?,
+                hold_expires_at = CASE WHEN ? = 'requested' THEN hold_expires_at ELSE NULL END
+             WHERE practice_id = ? AND id = ?",
+        )
+        .bind(status.as_str())
+        .bind(secs(now))
+        .bind(status.as_str())
+        .bind(practice.get())
+        .bind(id.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        for message in messages {
+            insert_message(&mut tx, practice, message, now).await?;
+        }
+        let stored = booking_in(&mut tx, practice, id.get()).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(stored)
+    }
+}
