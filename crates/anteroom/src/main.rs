@@ -478,6 +478,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         body_text:
             "Someone has sent an enquiry through your website. Read it in your back office.\n"
                 .into(),
+        calendar: None,
     };
     store.create_enquiry(practice, &enquiry, &note, now).await?;
 

@@ -48,7 +48,12 @@ pub struct BookingSettings {
 
 impl Default for BookingSettings {
     fn default() -> Self {
-        Self { mode: BookingMode::Instant, request_hold_hours: 48, note_enabled: true, reminder_hours: 24 }
+        Self {
+            mode: BookingMode::Instant,
+            request_hold_hours: 48,
+            note_enabled: true,
+            reminder_hours: 24,
+        }
     }
 }
 
@@ -138,26 +143,46 @@ impl VisitorDetails {
         };
         let contact_preference = match ContactPreference::parse(form.contact_preference) {
             Some(ContactPreference::Phone) if matches!(phone, Some(None)) => {
-                errors.add("phone", "Enter a phone number, or choose to be contacted by email");
+                errors.add(
+                    "phone",
+                    "Enter a phone number, or choose to be contacted by email",
+                );
                 None
             }
             Some(preference) => Some(preference),
             None => {
-                errors.add("contact_preference", "Choose how you would like me to contact you");
+                errors.add(
+                    "contact_preference",
+                    "Choose how you would like me to contact you",
+                );
                 None
             }
         };
         let note = if !note_enabled || form.note.trim().is_empty() {
             Some(None)
         } else {
-            errors.check("note", parse_text(form.note, "your note", MAX_NOTE_CHARS, true).map(Some))
+            errors.check(
+                "note",
+                parse_text(form.note, "your note", MAX_NOTE_CHARS, true).map(Some),
+            )
         };
         if !form.consent {
-            errors.add("consent", "Tick the box to agree that your details can be kept for this booking");
+            errors.add(
+                "consent",
+                "Tick the box to agree that your details can be kept for this booking",
+            );
         }
         match (name, email, phone, contact_preference, note) {
-            (Some(name), Some(email), Some(phone), Some(contact_preference), Some(note)) if errors.is_empty() => {
-                Ok(Self { name, email, phone, contact_preference, note })
+            (Some(name), Some(email), Some(phone), Some(contact_preference), Some(note))
+                if errors.is_empty() =>
+            {
+                Ok(Self {
+                    name,
+                    email,
+                    phone,
+                    contact_preference,
+                    note,
+                })
             }
             _ => Err(errors),
         }
@@ -165,7 +190,11 @@ impl VisitorDetails {
 }
 
 /// Check a whole number of minutes or hours typed in a settings form.
-pub fn parse_whole(raw: &str, what: &str, range: std::ops::RangeInclusive<u32>) -> Result<u32, TextError> {
+pub fn parse_whole(
+    raw: &str,
+    what: &str,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, TextError> {
     match raw.trim().parse::<u32>() {
         Ok(value) if range.contains(&value) => Ok(value),
         _ => Err(TextError(format!(
@@ -205,13 +234,26 @@ mod tests {
         let fields: Vec<_> = errors.iter().map(|(f, _)| f).collect();
         assert_eq!(fields, ["name", "email", "contact_preference", "consent"]);
         let long = "x".repeat(MAX_NOTE_CHARS + 1);
-        let errors = VisitorDetails::parse(&DetailsForm { note: &long, ..form() }, true).unwrap_err();
+        let errors = VisitorDetails::parse(
+            &DetailsForm {
+                note: &long,
+                ..form()
+            },
+            true,
+        )
+        .unwrap_err();
         assert!(errors.get("note").is_some());
     }
 
     #[test]
     fn statuses_round_trip() {
-        for status in [BookingStatus::Requested, BookingStatus::Confirmed, BookingStatus::Cancelled, BookingStatus::Declined, BookingStatus::Expired] {
+        for status in [
+            BookingStatus::Requested,
+            BookingStatus::Confirmed,
+            BookingStatus::Cancelled,
+            BookingStatus::Declined,
+            BookingStatus::Expired,
+        ] {
             assert_eq!(BookingStatus::parse(status.as_str()), Some(status));
         }
         assert!(BookingStatus::Requested.is_active() && !BookingStatus::Expired.is_active());

@@ -504,14 +504,39 @@ impl BookingRules {
             .collect::<Result<Vec<_>, _>>();
         let locations = e.check("locations", locations);
         if raw.bookable_online && matches!(&locations, Some(l) if l.is_empty()) {
-            e.add("locations", "Choose at least one location where it can be booked");
+            e.add(
+                "locations",
+                "Choose at least one location where it can be booked",
+            );
         }
-        let buffer_before = e.check("buffer_before", parse_whole(&raw.buffer_before, "the minutes before", 0..=240));
-        let buffer_after = e.check("buffer_after", parse_whole(&raw.buffer_after, "the minutes after", 0..=240));
-        let travel = e.check("travel_minutes", parse_whole(&raw.travel_minutes, "the travel time in minutes", 0..=240));
-        let notice = e.check("notice_hours", parse_whole(&raw.notice_hours, "the notice in hours", 0..=336));
-        let horizon = e.check("horizon_days", parse_whole(&raw.horizon_days, "how many days ahead", 1..=366));
-        let granularity = e.check("granularity_minutes", parse_whole(&raw.granularity_minutes, "the minutes between start times", 5..=120));
+        let buffer_before = e.check(
+            "buffer_before",
+            parse_whole(&raw.buffer_before, "the minutes before", 0..=240),
+        );
+        let buffer_after = e.check(
+            "buffer_after",
+            parse_whole(&raw.buffer_after, "the minutes after", 0..=240),
+        );
+        let travel = e.check(
+            "travel_minutes",
+            parse_whole(&raw.travel_minutes, "the travel time in minutes", 0..=240),
+        );
+        let notice = e.check(
+            "notice_hours",
+            parse_whole(&raw.notice_hours, "the notice in hours", 0..=336),
+        );
+        let horizon = e.check(
+            "horizon_days",
+            parse_whole(&raw.horizon_days, "how many days ahead", 1..=366),
+        );
+        let granularity = e.check(
+            "granularity_minutes",
+            parse_whole(
+                &raw.granularity_minutes,
+                "the minutes between start times",
+                5..=120,
+            ),
+        );
         Some(Self {
             bookable_online: raw.bookable_online,
             locations: locations?,
@@ -579,18 +604,21 @@ impl AppointmentType {
         );
         let booking = BookingRules::parse(&raw.booking, &mut e);
         match (slug, name, minutes, fee, description, booking) {
-            (Some(slug), Some(name), Some(minutes), Some(fee), Some(description), Some(booking))
-                if e.is_empty() =>
-            {
-                Ok(Self {
-                    slug,
-                    name,
-                    minutes,
-                    fee,
-                    description,
-                    booking,
-                })
-            }
+            (
+                Some(slug),
+                Some(name),
+                Some(minutes),
+                Some(fee),
+                Some(description),
+                Some(booking),
+            ) if e.is_empty() => Ok(Self {
+                slug,
+                name,
+                minutes,
+                fee,
+                description,
+                booking,
+            }),
             _ => Err(e),
         }
     }
@@ -863,12 +891,19 @@ pub fn parse_weekday(raw: &str) -> Result<jiff::civil::Weekday, TextError> {
     ]
     .into_iter()
     .find(|(prefix, _)| day.starts_with(prefix));
-    found.map(|(_, d)| d).ok_or_else(|| TextError(format!("“{}” is not a day of the week", raw.trim())))
+    found
+        .map(|(_, d)| d)
+        .ok_or_else(|| TextError(format!("“{}” is not a day of the week", raw.trim())))
 }
 
 /// Parse a time of day such as `09:00` or `9:30`.
 pub fn parse_time(raw: &str) -> Result<jiff::civil::Time, TextError> {
-    let wrong = || TextError(format!("Enter a time like 09:00 or 17:30 (not “{}”)", raw.trim()));
+    let wrong = || {
+        TextError(format!(
+            "Enter a time like 09:00 or 17:30 (not “{}”)",
+            raw.trim()
+        ))
+    };
     let (h, m) = raw.trim().split_once(':').ok_or_else(wrong)?;
     let h: i8 = h.parse().map_err(|_| wrong())?;
     let m: i8 = m.parse().map_err(|_| wrong())?;
@@ -891,7 +926,12 @@ impl OpeningHours {
             e.add("end", "The end time must be after the start time");
         }
         match (weekday, start, end) {
-            (Some(weekday), Some(start), Some(end)) if e.is_empty() => Ok(Self { location, weekday, start, end }),
+            (Some(weekday), Some(start), Some(end)) if e.is_empty() => Ok(Self {
+                location,
+                weekday,
+                start,
+                end,
+            }),
             _ => Err(e),
         }
     }
@@ -909,9 +949,14 @@ impl AwayDates {
     /// Check a break's label and dates.
     pub fn parse(label: &str, first: &str, last: &str) -> Result<Self, FieldErrors> {
         let mut e = FieldErrors::new();
-        let label = e.check("label", parse_text(label, "a short label, like Easter break", 80, false));
+        let label = e.check(
+            "label",
+            parse_text(label, "a short label, like Easter break", 80, false),
+        );
         let date = |raw: &str| {
-            raw.trim().parse::<jiff::civil::Date>().map_err(|_| TextError("Enter a real date in the form 2027-04-05".into()))
+            raw.trim()
+                .parse::<jiff::civil::Date>()
+                .map_err(|_| TextError("Enter a real date in the form 2027-04-05".into()))
         };
         let first_day = e.check("first_day", date(first));
         let last_day = e.check("last_day", date(last));
@@ -921,7 +966,11 @@ impl AwayDates {
             e.add("last_day", "The last day must be on or after the first day");
         }
         match (label, first_day, last_day) {
-            (Some(label), Some(first_day), Some(last_day)) if e.is_empty() => Ok(Self { label, first_day, last_day }),
+            (Some(label), Some(first_day), Some(last_day)) if e.is_empty() => Ok(Self {
+                label,
+                first_day,
+                last_day,
+            }),
             _ => Err(e),
         }
     }
@@ -1018,7 +1067,8 @@ impl PracticeSetup {
                     description: t.description.clone(),
                     booking: {
                         let d = BookingRules::default().to_raw();
-                        let or = |v: Option<u32>, default: String| v.map_or(default, |v| v.to_string());
+                        let or =
+                            |v: Option<u32>, default: String| v.map_or(default, |v| v.to_string());
                         RawBookingRules {
                             bookable_online: t.bookable_online,
                             locations: t.locations.clone(),
@@ -1057,17 +1107,27 @@ impl PracticeSetup {
         let defaults = crate::booking::BookingSettings::default();
         let mode = match raw.booking.mode.as_deref() {
             None => defaults.mode,
-            Some(m) => crate::booking::BookingMode::parse(m).ok_or_else(|| PracticeFileError::Field {
-                section: "booking".into(),
-                field: "mode".into(),
-                message: "use \"instant\" or \"request\"".into(),
-            })?,
+            Some(m) => {
+                crate::booking::BookingMode::parse(m).ok_or_else(|| PracticeFileError::Field {
+                    section: "booking".into(),
+                    field: "mode".into(),
+                    message: "use \"instant\" or \"request\"".into(),
+                })?
+            }
         };
         let booking = crate::booking::BookingSettings {
             mode,
-            request_hold_hours: raw.booking.request_hold_hours.unwrap_or(defaults.request_hold_hours).clamp(1, 336),
+            request_hold_hours: raw
+                .booking
+                .request_hold_hours
+                .unwrap_or(defaults.request_hold_hours)
+                .clamp(1, 336),
             note_enabled: raw.booking.note_enabled.unwrap_or(defaults.note_enabled),
-            reminder_hours: raw.booking.reminder_hours.unwrap_or(defaults.reminder_hours).min(168),
+            reminder_hours: raw
+                .booking
+                .reminder_hours
+                .unwrap_or(defaults.reminder_hours)
+                .min(168),
         };
         let known = |slug: &str| locations.iter().any(|l| l.slug.as_str() == slug);
         for (i, t) in appointment_types.iter().enumerate() {
@@ -1085,19 +1145,26 @@ impl PracticeSetup {
             .enumerate()
             .map(|(i, h)| {
                 let section = format!("hours #{}", i + 1);
-                let location = Slug::parse(&h.location).ok().filter(|s| known(s.as_str())).ok_or_else(|| PracticeFileError::Field {
-                    section: section.clone(),
-                    field: "location".into(),
-                    message: format!("there is no location “{}”", h.location),
-                })?;
-                OpeningHours::parse(location, &h.day, &h.start, &h.end).map_err(|e| first_error(section, &e))
+                let location = Slug::parse(&h.location)
+                    .ok()
+                    .filter(|s| known(s.as_str()))
+                    .ok_or_else(|| PracticeFileError::Field {
+                        section: section.clone(),
+                        field: "location".into(),
+                        message: format!("there is no location “{}”", h.location),
+                    })?;
+                OpeningHours::parse(location, &h.day, &h.start, &h.end)
+                    .map_err(|e| first_error(section, &e))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let away = raw
             .away
             .iter()
             .enumerate()
-            .map(|(i, a)| AwayDates::parse(&a.label, &a.first_day, &a.last_day).map_err(|e| first_error(format!("away #{}", i + 1), &e)))
+            .map(|(i, a)| {
+                AwayDates::parse(&a.label, &a.first_day, &a.last_day)
+                    .map_err(|e| first_error(format!("away #{}", i + 1), &e))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             details,
@@ -1210,20 +1277,48 @@ mod booking_file_tests {
         let slug = Slug::parse("balham").unwrap();
         let h = OpeningHours::parse(slug.clone(), "Monday", "9:00", "13:30").unwrap();
         assert_eq!((h.start.hour(), h.end.minute()), (9, 30));
-        assert!(OpeningHours::parse(slug.clone(), "Funday", "09:00", "10:00").unwrap_err().get("day").is_some());
-        assert!(OpeningHours::parse(slug.clone(), "tue", "10:00", "09:00").unwrap_err().get("end").is_some());
+        assert!(
+            OpeningHours::parse(slug.clone(), "Funday", "09:00", "10:00")
+                .unwrap_err()
+                .get("day")
+                .is_some()
+        );
+        assert!(
+            OpeningHours::parse(slug.clone(), "tue", "10:00", "09:00")
+                .unwrap_err()
+                .get("end")
+                .is_some()
+        );
         assert!(OpeningHours::parse(slug, "tue", "25:00", "26:00").is_err());
         assert!(AwayDates::parse("Easter", "2027-04-05", "2027-04-11").is_ok());
-        assert!(AwayDates::parse("Easter", "2027-04-11", "2027-04-05").unwrap_err().get("last_day").is_some());
+        assert!(
+            AwayDates::parse("Easter", "2027-04-11", "2027-04-05")
+                .unwrap_err()
+                .get("last_day")
+                .is_some()
+        );
     }
 }
 
 impl AwayDates {
     /// The break as instants: from the start of the first day to the start of the day after
     /// the last, in the practice's time zone.
-    pub fn instants(&self, zone: &jiff::tz::TimeZone) -> Option<(jiff::Timestamp, jiff::Timestamp)> {
-        let start = self.first_day.to_zoned_datetime(zone.clone()).ok()?.timestamp();
-        let end = self.last_day.tomorrow().ok()?.to_zoned_datetime(zone.clone()).ok()?.timestamp();
+    pub fn instants(
+        &self,
+        zone: &jiff::tz::TimeZone,
+    ) -> Option<(jiff::Timestamp, jiff::Timestamp)> {
+        let start = self
+            .first_day
+            .to_zoned_datetime(zone.clone())
+            .ok()?
+            .timestamp();
+        let end = self
+            .last_day
+            .tomorrow()
+            .ok()?
+            .to_zoned_datetime(zone.clone())
+            .ok()?
+            .timestamp();
         Some((start, end))
     }
 }

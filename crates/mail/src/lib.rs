@@ -7,12 +7,14 @@
 //! retrying with exponential backoff and giving up after about a day.
 #![forbid(unsafe_code)]
 
+pub mod ics;
+
 use std::{sync::Arc, time::Duration};
 
 use jiff::{SignedDuration, Timestamp};
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-    message::{Mailbox, header::ContentType},
+    message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType},
 };
 use store::{OutboxMessage, Store};
 use tokio::sync::Notify;
@@ -84,14 +86,36 @@ pub fn build_message(message: &OutboxMessage, from: &Mailbox) -> Result<Message,
         .as_str()
         .parse()
         .map_err(|e| format!("bad recipient: {e}"))?;
-    Message::builder()
+    let builder = Message::builder()
         .from(from.clone())
         .to(to)
         .subject(message.subject.clone())
-        .message_id(Some(message.message_id.clone()))
-        .header(ContentType::TEXT_PLAIN)
-        .body(message.body_text.clone())
-        .map_err(|e| format!("could not build the message: {e}"))
+        .message_id(Some(message.message_id.clone()));
+    let built = match &message.calendar {
+        None => builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(message.body_text.clone()),
+        // multipart/mixed { text/plain, text/calendar; method=… } with the calendar also
+        // offered as invite.ics: what Outlook, Gmail and Apple Mail all understand.
+        Some(calendar) => {
+            let method = if calendar.method == "CANCEL" {
+                "CANCEL"
+            } else {
+                "REQUEST"
+            };
+            let calendar_type =
+                ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
+                    .map_err(|e| format!("bad calendar content type: {e}"))?;
+            let attachment =
+                Attachment::new("invite.ics".to_owned()).body(calendar.ics.clone(), calendar_type);
+            builder.multipart(
+                MultiPart::mixed()
+                    .singlepart(SinglePart::plain(message.body_text.clone()))
+                    .singlepart(attachment),
+            )
+        }
+    };
+    built.map_err(|e| format!("could not build the message: {e}"))
 }
 
 impl Mailer {

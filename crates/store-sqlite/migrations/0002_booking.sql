@@ -19,6 +19,10 @@ ALTER TABLE appointment_types ADD COLUMN notice_minutes INTEGER NOT NULL DEFAULT
 ALTER TABLE appointment_types ADD COLUMN horizon_days INTEGER NOT NULL DEFAULT 56 CHECK (horizon_days BETWEEN 1 AND 366);
 ALTER TABLE appointment_types ADD COLUMN granularity_minutes INTEGER NOT NULL DEFAULT 60 CHECK (granularity_minutes BETWEEN 5 AND 240);
 
+-- Booking emails carry an iCalendar file.
+ALTER TABLE outbox ADD COLUMN calendar_method TEXT;
+ALTER TABLE outbox ADD COLUMN calendar TEXT;
+
 -- Which locations each appointment type can be booked at.
 CREATE TABLE appointment_type_locations (
     type_id INTEGER NOT NULL REFERENCES appointment_types(id) ON DELETE CASCADE,

@@ -32,11 +32,19 @@ pub(crate) async fn write_settings(
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    if result.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    if result.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 fn minute_of_day(time: Time) -> i64 {
-    if time == Time::MAX { 1440 } else { i64::from(time.hour()) * 60 + i64::from(time.minute()) }
+    if time == Time::MAX {
+        1440
+    } else {
+        i64::from(time.hour()) * 60 + i64::from(time.minute())
+    }
 }
 
 fn time_of(minute: i64) -> StoreResult<Time> {
@@ -66,7 +74,11 @@ pub(crate) async fn insert_hours(
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    if inserted.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    if inserted.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 pub(crate) async fn insert_away(
@@ -100,13 +112,17 @@ fn booking_from_row(row: &SqliteRow) -> StoreResult<Booking> {
         location: slug(&get::<String>(row, "location_slug")?)?,
         start: timestamp(get(row, "starts_at")?)?,
         end: timestamp(get(row, "ends_at")?)?,
-        status: BookingStatus::parse(&get::<String>(row, "status")?).ok_or_else(|| corrupt("booking status"))?,
+        status: BookingStatus::parse(&get::<String>(row, "status")?)
+            .ok_or_else(|| corrupt("booking status"))?,
         visitor: VisitorDetails {
             name: name(&get::<String>(row, "name")?)?,
             email: email(&get::<String>(row, "email")?)?,
             phone: phone(get(row, "phone")?)?,
-            contact_preference: ContactPreference::parse(&get::<String>(row, "contact_preference")?)
-                .ok_or_else(|| corrupt("contact preference"))?,
+            contact_preference: ContactPreference::parse(&get::<String>(
+                row,
+                "contact_preference",
+            )?)
+            .ok_or_else(|| corrupt("contact preference"))?,
             note,
         },
         uid: get(row, "uid")?,
@@ -147,9 +163,20 @@ async fn busy_in(
 /// How far around a requested slot to look for conflicts: longer than any buffer plus travel.
 const RECHECK_MARGIN: jiff::SignedDuration = jiff::SignedDuration::from_hours(12);
 
-async fn booking_in(conn: &mut sqlx::SqliteConnection, practice: PracticeId, id: i64) -> StoreResult<Booking> {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT {BOOKING_COLUMNS} {BOOKING_JOIN} WHERE b.practice_id = ? AND b.id = ?"));
-    let row = sqlx::query(sql).bind(practice.get()).bind(id).fetch_one(&mut *conn).await.map_err(map_err)?;
+async fn booking_in(
+    conn: &mut sqlx::SqliteConnection,
+    practice: PracticeId,
+    id: i64,
+) -> StoreResult<Booking> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {BOOKING_COLUMNS} {BOOKING_JOIN} WHERE b.practice_id = ? AND b.id = ?"
+    ));
+    let row = sqlx::query(sql)
+        .bind(practice.get())
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(map_err)?;
     booking_from_row(&row)
 }
 
@@ -164,14 +191,19 @@ impl BookingStore for SqliteStore {
         .await
         .map_err(map_err)?;
         Ok(BookingSettings {
-            mode: BookingMode::parse(&get::<String>(&row, "booking_mode")?).ok_or_else(|| corrupt("booking mode"))?,
+            mode: BookingMode::parse(&get::<String>(&row, "booking_mode")?)
+                .ok_or_else(|| corrupt("booking mode"))?,
             request_hold_hours: u32_col(get(&row, "request_hold_hours")?)?,
             note_enabled: get::<i64>(&row, "booking_note_enabled")? == 1,
             reminder_hours: u32_col(get(&row, "reminder_hours")?)?,
         })
     }
 
-    async fn update_booking_settings(&self, practice: PracticeId, settings: &BookingSettings) -> StoreResult<()> {
+    async fn update_booking_settings(
+        &self,
+        practice: PracticeId,
+        settings: &BookingSettings,
+    ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         write_settings(&mut tx, practice, settings).await?;
         tx.commit().await.map_err(map_err)
@@ -188,10 +220,12 @@ impl BookingStore for SqliteStore {
         .map_err(map_err)?;
         rows.iter()
             .map(|row| {
-                let day = i8::try_from(get::<i64>(row, "weekday")?).map_err(|_| corrupt("weekday"))?;
+                let day =
+                    i8::try_from(get::<i64>(row, "weekday")?).map_err(|_| corrupt("weekday"))?;
                 Ok(OpeningHours {
                     location: slug(&get::<String>(row, "slug")?)?,
-                    weekday: jiff::civil::Weekday::from_monday_one_offset(day).map_err(|_| corrupt("weekday"))?,
+                    weekday: jiff::civil::Weekday::from_monday_one_offset(day)
+                        .map_err(|_| corrupt("weekday"))?,
                     start: time_of(get(row, "start_minute")?)?,
                     end: time_of(get(row, "end_minute")?)?,
                 })
@@ -199,7 +233,12 @@ impl BookingStore for SqliteStore {
             .collect()
     }
 
-    async fn replace_opening_hours(&self, practice: PracticeId, location: &Slug, hours: &[OpeningHours]) -> StoreResult<()> {
+    async fn replace_opening_hours(
+        &self,
+        practice: PracticeId,
+        location: &Slug,
+        hours: &[OpeningHours],
+    ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let deleted = sqlx::query(
             "DELETE FROM weekly_hours WHERE practice_id = ?
@@ -222,11 +261,12 @@ impl BookingStore for SqliteStore {
     }
 
     async fn away_periods(&self, practice: PracticeId) -> StoreResult<Vec<AwayPeriod>> {
-        let rows = sqlx::query("SELECT * FROM away_periods WHERE practice_id = ? ORDER BY starts_at")
-            .bind(practice.get())
-            .fetch_all(self.read())
-            .await
-            .map_err(map_err)?;
+        let rows =
+            sqlx::query("SELECT * FROM away_periods WHERE practice_id = ? ORDER BY starts_at")
+                .bind(practice.get())
+                .fetch_all(self.read())
+                .await
+                .map_err(map_err)?;
         rows.iter()
             .map(|row| {
                 Ok(AwayPeriod {
@@ -239,7 +279,13 @@ impl BookingStore for SqliteStore {
             .collect()
     }
 
-    async fn add_away_period(&self, practice: PracticeId, label: &str, start: Timestamp, end: Timestamp) -> StoreResult<AwayId> {
+    async fn add_away_period(
+        &self,
+        practice: PracticeId,
+        label: &str,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> StoreResult<AwayId> {
         let mut tx = self.write().await?;
         let id = insert_away(&mut tx, practice, label, start, end).await?;
         tx.commit().await.map_err(map_err)?;
@@ -253,10 +299,19 @@ impl BookingStore for SqliteStore {
             .execute(&self.writer)
             .await
             .map_err(map_err)?;
-        if result.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if result.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
-    async fn busy_between(&self, practice: PracticeId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<BusyTime>> {
+    async fn busy_between(
+        &self,
+        practice: PracticeId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<BusyTime>> {
         let mut conn = self.read().acquire().await.map_err(map_err)?;
         busy_in(&mut conn, practice, from, to).await
     }
@@ -271,19 +326,26 @@ impl BookingStore for SqliteStore {
     ) -> StoreResult<Booking> {
         let mut tx = self.write().await?;
         if let Some(key) = &booking.idempotency_key {
-            let existing: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM bookings WHERE practice_id = ? AND idempotency_key = ?")
-                    .bind(practice.get())
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
+            let existing: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM bookings WHERE practice_id = ? AND idempotency_key = ?",
+            )
+            .bind(practice.get())
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
             if let Some(id) = existing {
                 return booking_in(&mut tx, practice, id).await;
             }
         }
-        let from = booking.start.checked_sub(RECHECK_MARGIN).unwrap_or(booking.start);
-        let to = booking.end.checked_add(RECHECK_MARGIN).unwrap_or(booking.end);
+        let from = booking
+            .start
+            .checked_sub(RECHECK_MARGIN)
+            .unwrap_or(booking.start);
+        let to = booking
+            .end
+            .checked_add(RECHECK_MARGIN)
+            .unwrap_or(booking.end);
         let busy = busy_in(&mut tx, practice, from, to).await?;
         if !still_free(&busy) {
             return Err(StoreError::Conflict("slot_unavailable"));
@@ -329,8 +391,14 @@ impl BookingStore for SqliteStore {
     }
 
     async fn booking_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<Booking>> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {BOOKING_COLUMNS} {BOOKING_JOIN} WHERE b.manage_token_hash = ?"));
-        let row = sqlx::query(sql).bind(token_hash).fetch_optional(self.read()).await.map_err(map_err)?;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {BOOKING_COLUMNS} {BOOKING_JOIN} WHERE b.manage_token_hash = ?"
+        ));
+        let row = sqlx::query(sql)
+            .bind(token_hash)
+            .fetch_optional(self.read())
+            .await
+            .map_err(map_err)?;
         row.as_ref().map(booking_from_row).transpose()
     }
 
@@ -339,7 +407,12 @@ impl BookingStore for SqliteStore {
         booking_in(&mut conn, practice, id.get()).await
     }
 
-    async fn bookings_between(&self, practice: PracticeId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<Booking>> {
+    async fn bookings_between(
+        &self,
+        practice: PracticeId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<Booking>> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {BOOKING_COLUMNS} {BOOKING_JOIN} WHERE b.practice_id = ? AND b.starts_at >= ? AND b.starts_at < ?
              ORDER BY b.starts_at, b.id"
@@ -352,6 +425,57 @@ impl BookingStore for SqliteStore {
             .await
             .map_err(map_err)?;
         rows.iter().map(booking_from_row).collect()
+    }
+
+    async fn move_booking(
+        &self,
+        practice: PracticeId,
+        id: BookingId,
+        location: &Slug,
+        start: Timestamp,
+        end: Timestamp,
+        messages: &[NewMessage],
+        still_free: &(dyn for<'b> Fn(&'b [BusyTime]) -> bool + Sync),
+        now: Timestamp,
+    ) -> StoreResult<Booking> {
+        let mut tx = self.write().await?;
+        let current = booking_in(&mut tx, practice, id.get()).await?;
+        if !current.status.is_active() {
+            return Err(StoreError::NotFound);
+        }
+        let from = start.checked_sub(RECHECK_MARGIN).unwrap_or(start);
+        let to = end.checked_add(RECHECK_MARGIN).unwrap_or(end);
+        let mut busy = busy_in(&mut tx, practice, from, to).await?;
+        busy.retain(|b| {
+            !(b.start == current.start && b.end == current.end && b.location == current.location)
+        });
+        if !still_free(&busy) {
+            return Err(StoreError::Conflict("slot_unavailable"));
+        }
+        let result = sqlx::query(
+            "UPDATE bookings SET starts_at = ?, ends_at = ?, sequence = sequence + 1, updated_at = ?,
+                location_id = (SELECT id FROM locations WHERE practice_id = ? AND slug = ?)
+             WHERE practice_id = ? AND id = ?",
+        )
+        .bind(secs(start))
+        .bind(secs(end))
+        .bind(secs(now))
+        .bind(practice.get())
+        .bind(location.as_str())
+        .bind(practice.get())
+        .bind(id.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        for message in messages {
+            insert_message(&mut tx, practice, message, now).await?;
+        }
+        let stored = booking_in(&mut tx, practice, id.get()).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(stored)
     }
 
     async fn set_booking_status(

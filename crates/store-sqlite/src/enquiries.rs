@@ -34,6 +34,13 @@ fn message_from_row(row: &SqliteRow) -> StoreResult<OutboxMessage> {
         to: email(&get::<String>(row, "recipient")?)?,
         subject: get(row, "subject")?,
         body_text: get(row, "body_text")?,
+        calendar: match (
+            get::<Option<String>>(row, "calendar_method")?,
+            get::<Option<String>>(row, "calendar")?,
+        ) {
+            (Some(method), Some(ics)) => Some(store::CalendarAttachment { method, ics }),
+            _ => None,
+        },
         status: MessageStatus::parse(&get::<String>(row, "status")?)
             .ok_or_else(|| corrupt("message status"))?,
         attempts: u32_col(get(row, "attempts")?)?,
@@ -65,8 +72,9 @@ pub(crate) async fn insert_message(
         .await
         .map_err(map_err)?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO outbox (practice_id, message_id, kind, recipient, subject, body_text, status, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
+        "INSERT INTO outbox (practice_id, message_id, kind, recipient, subject, body_text, calendar_method, calendar,
+            status, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
     )
     .bind(practice.get())
     .bind(new_message_id(practice, now, hint))
@@ -74,6 +82,8 @@ pub(crate) async fn insert_message(
     .bind(message.to.as_str())
     .bind(&message.subject)
     .bind(&message.body_text)
+    .bind(message.calendar.as_ref().map(|c| c.method.clone()))
+    .bind(message.calendar.as_ref().map(|c| c.ics.clone()))
     .bind(secs(now))
     .bind(secs(now))
     .fetch_one(&mut *tx)

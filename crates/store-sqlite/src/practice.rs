@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use domain::{
     Pence, Slug,
     practice::{
-        AppointmentType, BookingRules, FaqEntry, Location, Policies, PracticeDetails, PracticeSetup,
-        PrivacySettings, SocialLink, TherapistProfile,
+        AppointmentType, BookingRules, FaqEntry, Location, Policies, PracticeDetails,
+        PracticeSetup, PrivacySettings, SocialLink, TherapistProfile,
     },
 };
 use jiff::Timestamp;
@@ -281,9 +281,9 @@ impl PracticeStore for SqliteStore {
             crate::booking::insert_hours(&mut tx, practice, hours).await?;
         }
         for away in &setup.away {
-            let (start, end) = away
-                .instants(&zone)
-                .ok_or_else(|| StoreError::Other("a break's dates cannot be placed in the time zone".into()))?;
+            let (start, end) = away.instants(&zone).ok_or_else(|| {
+                StoreError::Other("a break's dates cannot be placed in the time zone".into())
+            })?;
             crate::booking::insert_away(&mut tx, practice, &away.label, start, end).await?;
         }
         insert_links(&mut tx, practice, &setup.social_links).await?;

@@ -317,6 +317,7 @@ pub async fn story(store: &dyn Store) {
         to: EmailAddress::parse("therapist@example.com").unwrap(),
         subject: "New enquiry".into(),
         body_text: "Someone has been in touch.".into(),
+        calendar: None,
     };
     let id = store
         .create_enquiry(practice, &enquiry, &note, now)
@@ -478,17 +479,40 @@ async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &P
     let settings = store.booking_settings(practice).await.unwrap();
     assert_eq!(settings.mode, BookingMode::Request);
     assert_eq!(settings.request_hold_hours, 24);
-    assert_eq!(store.opening_hours(practice).await.unwrap(), setup.hours, "weekly hours round-trip");
+    assert_eq!(
+        store.opening_hours(practice).await.unwrap(),
+        setup.hours,
+        "weekly hours round-trip"
+    );
     let away = store.away_periods(practice).await.unwrap();
     assert_eq!(away.len(), 1);
-    assert_eq!(away[0].start.to_string(), "2027-04-04T23:00:00Z", "a break starts at local midnight (BST)");
+    assert_eq!(
+        away[0].start.to_string(),
+        "2027-04-04T23:00:00Z",
+        "a break starts at local midnight (BST)"
+    );
     assert_eq!(away[0].end.to_string(), "2027-04-11T23:00:00Z");
     let types = store.appointment_types(practice).await.unwrap();
-    assert_eq!(types[0].booking.locations.iter().map(Slug::as_str).collect::<Vec<_>>(), ["balham", "online"]);
+    assert_eq!(
+        types[0]
+            .booking
+            .locations
+            .iter()
+            .map(Slug::as_str)
+            .collect::<Vec<_>>(),
+        ["balham", "online"]
+    );
     assert!(types[0].booking.bookable_online);
 
     let visitor = VisitorDetails::parse(
-        &DetailsForm { name: "Sam Jones", email: "sam@example.com", phone: "", contact_preference: "email", note: "", consent: true },
+        &DetailsForm {
+            name: "Sam Jones",
+            email: "sam@example.com",
+            phone: "",
+            contact_preference: "email",
+            note: "",
+            consent: true,
+        },
         true,
     )
     .unwrap();
@@ -510,45 +534,158 @@ async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &P
         to: EmailAddress::parse("sam@example.com").unwrap(),
         subject: "Your consultation".into(),
         body_text: "Booked.".into(),
+        calendar: None,
     };
     let always = |_: &[crate::BusyTime]| true;
     let first = store
-        .book(practice, &new("2027-03-29T08:00:00Z", "2027-03-29T08:50:00Z", b"t1", Some("key-1")), &[note.clone()], &always, now)
+        .book(
+            practice,
+            &new(
+                "2027-03-29T08:00:00Z",
+                "2027-03-29T08:50:00Z",
+                b"t1",
+                Some("key-1"),
+            ),
+            std::slice::from_ref(&note),
+            &always,
+            now,
+        )
         .await
         .unwrap();
     assert_eq!(first.status, BookingStatus::Requested);
     assert_eq!(first.location.as_str(), "balham");
     let again = store
-        .book(practice, &new("2027-03-29T08:00:00Z", "2027-03-29T08:50:00Z", b"t9", Some("key-1")), &[note.clone()], &always, now)
+        .book(
+            practice,
+            &new(
+                "2027-03-29T08:00:00Z",
+                "2027-03-29T08:50:00Z",
+                b"t9",
+                Some("key-1"),
+            ),
+            std::slice::from_ref(&note),
+            &always,
+            now,
+        )
         .await
         .unwrap();
-    assert_eq!(again.id, first.id, "the same idempotency key returns the first booking");
+    assert_eq!(
+        again.id, first.id,
+        "the same idempotency key returns the first booking"
+    );
     // The engine's re-check sees the first booking and refuses.
     let saw = std::sync::Mutex::new(Vec::new());
     let refuse = |busy: &[crate::BusyTime]| {
         saw.lock().unwrap().extend_from_slice(busy);
         busy.is_empty()
     };
-    let refused = store.book(practice, &new("2027-03-29T09:00:00Z", "2027-03-29T09:50:00Z", b"t2", None), &[note.clone()], &refuse, now).await;
-    assert!(matches!(refused, Err(StoreError::Conflict("slot_unavailable"))));
-    assert_eq!(saw.lock().unwrap().len(), 1, "the re-check is shown the nearby busy time");
+    let refused = store
+        .book(
+            practice,
+            &new("2027-03-29T09:00:00Z", "2027-03-29T09:50:00Z", b"t2", None),
+            std::slice::from_ref(&note),
+            &refuse,
+            now,
+        )
+        .await;
+    assert!(matches!(
+        refused,
+        Err(StoreError::Conflict("slot_unavailable"))
+    ));
+    assert_eq!(
+        saw.lock().unwrap().len(),
+        1,
+        "the re-check is shown the nearby busy time"
+    );
     // Even if the code above got it wrong, the database refuses an overlap.
-    let overlap = store.book(practice, &new("2027-03-29T08:30:00Z", "2027-03-29T09:20:00Z", b"t3", None), &[note.clone()], &always, now).await;
-    assert!(matches!(overlap, Err(StoreError::Conflict("slot_unavailable"))), "trigger backstop");
-    assert_eq!(store.outbox(practice, 100).await.unwrap().iter().filter(|m| m.kind == "booking_confirmation").count(), 1, "refused bookings queue no mail");
-    let busy = store.busy_between(practice, at("2027-03-29T00:00:00Z"), at("2027-03-30T00:00:00Z")).await.unwrap();
+    let overlap = store
+        .book(
+            practice,
+            &new("2027-03-29T08:30:00Z", "2027-03-29T09:20:00Z", b"t3", None),
+            std::slice::from_ref(&note),
+            &always,
+            now,
+        )
+        .await;
+    assert!(
+        matches!(overlap, Err(StoreError::Conflict("slot_unavailable"))),
+        "trigger backstop"
+    );
+    assert_eq!(
+        store
+            .outbox(practice, 100)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|m| m.kind == "booking_confirmation")
+            .count(),
+        1,
+        "refused bookings queue no mail"
+    );
+    let busy = store
+        .busy_between(
+            practice,
+            at("2027-03-29T00:00:00Z"),
+            at("2027-03-30T00:00:00Z"),
+        )
+        .await
+        .unwrap();
     assert_eq!(busy.len(), 1);
-    assert_eq!(store.booking_by_token(b"t1").await.unwrap().unwrap().id, first.id);
+    assert_eq!(
+        store.booking_by_token(b"t1").await.unwrap().unwrap().id,
+        first.id
+    );
     assert!(store.booking_by_token(b"nope").await.unwrap().is_none());
 
-    let confirmed = store.set_booking_status(practice, first.id, BookingStatus::Confirmed, &[], now).await.unwrap();
-    assert_eq!((confirmed.status, confirmed.sequence, confirmed.hold_expires_at), (BookingStatus::Confirmed, 1, None));
-    let cancelled = store.set_booking_status(practice, first.id, BookingStatus::Cancelled, &[note], now).await.unwrap();
+    let confirmed = store
+        .set_booking_status(practice, first.id, BookingStatus::Confirmed, &[], now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            confirmed.status,
+            confirmed.sequence,
+            confirmed.hold_expires_at
+        ),
+        (BookingStatus::Confirmed, 1, None)
+    );
+    let cancelled = store
+        .set_booking_status(practice, first.id, BookingStatus::Cancelled, &[note], now)
+        .await
+        .unwrap();
     assert_eq!(cancelled.sequence, 2);
-    assert!(store.busy_between(practice, at("2027-03-29T00:00:00Z"), at("2027-03-30T00:00:00Z")).await.unwrap().is_empty(), "cancelled frees the time");
+    assert!(
+        store
+            .busy_between(
+                practice,
+                at("2027-03-29T00:00:00Z"),
+                at("2027-03-30T00:00:00Z")
+            )
+            .await
+            .unwrap()
+            .is_empty(),
+        "cancelled frees the time"
+    );
     store
-        .book(practice, &new("2027-03-29T08:30:00Z", "2027-03-29T09:20:00Z", b"t4", None), &[], &always, now)
+        .book(
+            practice,
+            &new("2027-03-29T08:30:00Z", "2027-03-29T09:20:00Z", b"t4", None),
+            &[],
+            &always,
+            now,
+        )
         .await
         .expect("a cancelled booking's time can be booked again");
-    assert_eq!(store.bookings_between(practice, at("2027-03-29T00:00:00Z"), at("2027-03-30T00:00:00Z")).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .bookings_between(
+                practice,
+                at("2027-03-29T00:00:00Z"),
+                at("2027-03-30T00:00:00Z")
+            )
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }

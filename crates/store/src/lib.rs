@@ -271,21 +271,47 @@ pub trait StaffStore: Send + Sync {
 #[async_trait]
 pub trait BookingStore: Send + Sync {
     /// How booking behaves for the practice.
-    async fn booking_settings(&self, practice: PracticeId) -> StoreResult<domain::booking::BookingSettings>;
+    async fn booking_settings(
+        &self,
+        practice: PracticeId,
+    ) -> StoreResult<domain::booking::BookingSettings>;
     /// Replace the booking settings.
-    async fn update_booking_settings(&self, practice: PracticeId, settings: &domain::booking::BookingSettings) -> StoreResult<()>;
+    async fn update_booking_settings(
+        &self,
+        practice: PracticeId,
+        settings: &domain::booking::BookingSettings,
+    ) -> StoreResult<()>;
     /// Weekly hours at every location, ordered by location, weekday and start.
-    async fn opening_hours(&self, practice: PracticeId) -> StoreResult<Vec<domain::practice::OpeningHours>>;
+    async fn opening_hours(
+        &self,
+        practice: PracticeId,
+    ) -> StoreResult<Vec<domain::practice::OpeningHours>>;
     /// Replace the weekly hours of one location.
-    async fn replace_opening_hours(&self, practice: PracticeId, location: &Slug, hours: &[domain::practice::OpeningHours]) -> StoreResult<()>;
+    async fn replace_opening_hours(
+        &self,
+        practice: PracticeId,
+        location: &Slug,
+        hours: &[domain::practice::OpeningHours],
+    ) -> StoreResult<()>;
     /// Breaks, earliest first.
     async fn away_periods(&self, practice: PracticeId) -> StoreResult<Vec<AwayPeriod>>;
     /// Add a break.
-    async fn add_away_period(&self, practice: PracticeId, label: &str, start: Timestamp, end: Timestamp) -> StoreResult<AwayId>;
+    async fn add_away_period(
+        &self,
+        practice: PracticeId,
+        label: &str,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> StoreResult<AwayId>;
     /// Remove a break.
     async fn delete_away_period(&self, practice: PracticeId, id: AwayId) -> StoreResult<()>;
     /// Held and confirmed appointments overlapping `[from, to)`, at any location.
-    async fn busy_between(&self, practice: PracticeId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<BusyTime>>;
+    async fn busy_between(
+        &self,
+        practice: PracticeId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<BusyTime>>;
     /// Book: in ONE write transaction, read the busy times around the requested slot, ask
     /// `still_free` whether the slot is still offered, insert the booking and its messages.
     /// A slot no longer free is `Conflict("slot_unavailable")`; a reused idempotency key
@@ -303,7 +329,27 @@ pub trait BookingStore: Send + Sync {
     /// A booking by id.
     async fn booking(&self, practice: PracticeId, id: BookingId) -> StoreResult<Booking>;
     /// Bookings of any status starting in `[from, to)`, earliest first.
-    async fn bookings_between(&self, practice: PracticeId, from: Timestamp, to: Timestamp) -> StoreResult<Vec<Booking>>;
+    async fn bookings_between(
+        &self,
+        practice: PracticeId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<Booking>>;
+    /// Move an active booking to another time or location: in one write transaction, ask
+    /// `still_free` about the new slot (shown the busy times of every OTHER booking), update
+    /// it, bump its sequence and queue `messages`. `Conflict("slot_unavailable")` if taken.
+    #[allow(clippy::too_many_arguments)]
+    async fn move_booking(
+        &self,
+        practice: PracticeId,
+        id: BookingId,
+        location: &Slug,
+        start: Timestamp,
+        end: Timestamp,
+        messages: &[NewMessage],
+        still_free: &(dyn for<'b> Fn(&'b [BusyTime]) -> bool + Sync),
+        now: Timestamp,
+    ) -> StoreResult<Booking>;
     /// Change a booking's status (cancel, accept, decline), bumping its ICS sequence, with messages.
     async fn set_booking_status(
         &self,
@@ -316,6 +362,12 @@ pub trait BookingStore: Send + Sync {
 }
 
 /// Everything Anteroom stores.
-pub trait Store: PracticeStore + ArticleStore + EnquiryStore + OutboxStore + StaffStore + BookingStore {}
+pub trait Store:
+    PracticeStore + ArticleStore + EnquiryStore + OutboxStore + StaffStore + BookingStore
+{
+}
 
-impl<T: PracticeStore + ArticleStore + EnquiryStore + OutboxStore + StaffStore + BookingStore> Store for T {}
+impl<T: PracticeStore + ArticleStore + EnquiryStore + OutboxStore + StaffStore + BookingStore> Store
+    for T
+{
+}

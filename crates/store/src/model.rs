@@ -178,6 +178,17 @@ pub struct NewMessage {
     pub to: EmailAddress,
     pub subject: String,
     pub body_text: String,
+    /// An iCalendar attachment, if any.
+    pub calendar: Option<CalendarAttachment>,
+}
+
+/// An iCalendar file sent with a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CalendarAttachment {
+    /// `REQUEST` or `CANCEL` (also the Content-Type's method parameter).
+    pub method: String,
+    /// The VCALENDAR text.
+    pub ics: String,
 }
 
 /// Where a message is in its life.
@@ -223,6 +234,7 @@ pub struct OutboxMessage {
     pub to: EmailAddress,
     pub subject: String,
     pub body_text: String,
+    pub calendar: Option<CalendarAttachment>,
     pub status: MessageStatus,
     pub attempts: u32,
     pub last_error: Option<String>,

@@ -5,6 +5,7 @@
 //! merged in [`app`]. Nothing here writes SQL or talks SMTP.
 #![forbid(unsafe_code)]
 
+mod booking;
 pub mod clock;
 mod error;
 mod forms;
@@ -129,6 +130,7 @@ const BODY_LIMIT: usize = 512 * 1024;
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(site::router())
+        .merge(booking::router())
         .merge(office::router())
         .fallback(error::not_found)
         // Innermost first: a timed-out request still gets the error page and headers.

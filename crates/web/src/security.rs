@@ -151,6 +151,8 @@ pub struct RateLimits {
     pub sign_ins_per_15_minutes: u32,
     /// Failed sign-ins for one account from one address per 15 minutes.
     pub sign_ins_per_account: u32,
+    /// Bookings (and booking changes) per address per hour.
+    pub bookings_per_hour: u32,
 }
 
 impl Default for RateLimits {
@@ -160,6 +162,7 @@ impl Default for RateLimits {
             enquiries_per_hour: 5,
             sign_ins_per_15_minutes: 20,
             sign_ins_per_account: 5,
+            bookings_per_hour: 10,
         }
     }
 }
@@ -170,6 +173,7 @@ pub(crate) enum Limit {
     Enquiry,
     SignIn,
     SignInAccount,
+    Booking,
 }
 
 /// What a counter counts: one kind of request, from one address, for one key (an account).
@@ -200,6 +204,7 @@ impl RateLimiter {
                 Duration::from_secs(900),
             ),
             Limit::SignInAccount => (self.limits.sign_ins_per_account, Duration::from_secs(900)),
+            Limit::Booking => (self.limits.bookings_per_hour, Duration::from_secs(3600)),
         }
     }
 

@@ -102,6 +102,7 @@ impl World {
             to: EmailAddress::parse("notify@example.com").expect("email"),
             subject: SUBJECT.into(),
             body_text: BODY.into(),
+            calendar: None,
         };
         self.store
             .enqueue(self.practice, &message, self.now())

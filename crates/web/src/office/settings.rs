@@ -563,7 +563,13 @@ fn type_fields(raw: &RawAppointmentType, locations: &[Location]) -> Vec<Field> {
     let b = &raw.booking;
     let options = locations
         .iter()
-        .map(|l| (l.slug.to_string(), l.name.clone(), b.locations.iter().any(|x| x == l.slug.as_str())))
+        .map(|l| {
+            (
+                l.slug.to_string(),
+                l.name.clone(),
+                b.locations.iter().any(|x| x == l.slug.as_str()),
+            )
+        })
         .collect();
     vec![
         text("name", "Name", "As shown on the fees page.", &raw.name),
@@ -580,21 +586,74 @@ fn type_fields(raw: &RawAppointmentType, locations: &[Location]) -> Vec<Field> {
             "One or two sentences.",
             &raw.description,
         ),
-        checkbox("bookable_online", "Visitors can book this online", "Usually only the first consultation.", b.bookable_online),
-        Field { name: "locations", label: "Where it can be booked", hint: "", kind: "checkboxes", value: String::new(), checked: false, options },
-        typed("number", "notice_hours", "Minimum notice, in hours", "How soon before it starts someone can book.", &b.notice_hours),
-        typed("number", "horizon_days", "How many days ahead it can be booked", "", &b.horizon_days),
-        typed("number", "granularity_minutes", "Minutes between possible start times", "For example 60 offers 9:00, 10:00, 11:00.", &b.granularity_minutes),
-        typed("number", "buffer_before", "Minutes kept free before", "", &b.buffer_before),
-        typed("number", "buffer_after", "Minutes kept free after", "Time for notes and a breather.", &b.buffer_after),
-        typed("number", "travel_minutes", "Travel time between rooms, in minutes", "Kept free when the appointment before or after is at another location.", &b.travel_minutes),
+        checkbox(
+            "bookable_online",
+            "Visitors can book this online",
+            "Usually only the first consultation.",
+            b.bookable_online,
+        ),
+        Field {
+            name: "locations",
+            label: "Where it can be booked",
+            hint: "",
+            kind: "checkboxes",
+            value: String::new(),
+            checked: false,
+            options,
+        },
+        typed(
+            "number",
+            "notice_hours",
+            "Minimum notice, in hours",
+            "How soon before it starts someone can book.",
+            &b.notice_hours,
+        ),
+        typed(
+            "number",
+            "horizon_days",
+            "How many days ahead it can be booked",
+            "",
+            &b.horizon_days,
+        ),
+        typed(
+            "number",
+            "granularity_minutes",
+            "Minutes between possible start times",
+            "For example 60 offers 9:00, 10:00, 11:00.",
+            &b.granularity_minutes,
+        ),
+        typed(
+            "number",
+            "buffer_before",
+            "Minutes kept free before",
+            "",
+            &b.buffer_before,
+        ),
+        typed(
+            "number",
+            "buffer_after",
+            "Minutes kept free after",
+            "Time for notes and a breather.",
+            &b.buffer_after,
+        ),
+        typed(
+            "number",
+            "travel_minutes",
+            "Travel time between rooms, in minutes",
+            "Kept free when the appointment before or after is at another location.",
+            &b.travel_minutes,
+        ),
     ]
 }
 
 fn booking_raw(form: &FormData) -> RawBookingRules {
     RawBookingRules {
         bookable_online: form.has("bookable_online"),
-        locations: form.all("locations").into_iter().map(str::to_owned).collect(),
+        locations: form
+            .all("locations")
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
         buffer_before: form.get("buffer_before").into(),
         buffer_after: form.get("buffer_after").into(),
         travel_minutes: form.get("travel_minutes").into(),
@@ -603,8 +662,6 @@ fn booking_raw(form: &FormData) -> RawBookingRules {
         granularity_minutes: form.get("granularity_minutes").into(),
     }
 }
-
-
 
 async fn find_type(state: &AppState, raw: &str) -> WebResult<AppointmentType> {
     let slug = Slug::parse(raw).map_err(|_| WebError::NotFound)?;

@@ -66,6 +66,7 @@ pub(crate) fn notification(state: &AppState, to: domain::EmailAddress) -> NewMes
              For their privacy, the message is not included in this email. You can read it in your back office:\n{office}\n\n\
              -- \nSent by Anteroom for your practice website.\n"
         ),
+        calendar: None,
     }
 }
 

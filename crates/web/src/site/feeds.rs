@@ -77,6 +77,7 @@ pub(crate) async fn sitemap(State(state): State<AppState>) -> WebResult<Response
                 "/privacy",
                 "/urgent-help",
                 "/contact",
+                "/book",
             ]
             .iter()
             .map(|p| (*p).to_owned())

@@ -92,6 +92,33 @@ name = "First consultation"
 minutes = 50
 fee_pence = 6000
 description = "A first meeting with no obligation to continue."
+bookable_online = true
+locations = ["balham", "online"]
+notice_hours = 24
+horizon_days = 28
+granularity_minutes = 60
+buffer_after = 10
+travel_minutes = 60
+
+[booking]
+mode = "instant"
+
+[[hours]]
+location = "balham"
+day = "monday"
+start = "09:00"
+end = "13:00"
+
+[[hours]]
+location = "online"
+day = "tuesday"
+start = "18:00"
+end = "21:00"
+
+[[away]]
+label = "Easter break"
+first_day = "2027-04-05"
+last_day = "2027-04-11"
 
 [policies]
 fees = "Pay by bank transfer after each session."
@@ -296,6 +323,11 @@ fn draft(slug: &str, title: &str, tags: &str, date: &str, published: bool) -> Ar
 impl TestApp {
     /// A fresh practice with two published articles, one draft and one approach page.
     pub async fn spawn() -> Self {
+        Self::spawn_with_limits(RateLimits::default()).await
+    }
+
+    /// The app with other rate limits (e.g. switched off for a concurrency test).
+    pub async fn spawn_with_limits(rate_limits: RateLimits) -> Self {
         let dir = tempfile::tempdir().expect("create a temp dir");
         let store = Arc::new(
             SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::CreateIfMissing)
@@ -367,7 +399,7 @@ impl TestApp {
         let config = Config {
             public_url: base.clone(),
             trust_proxy: false,
-            rate_limits: RateLimits::default(),
+            rate_limits,
             theme_dir: None,
             mail_configured: false,
         };

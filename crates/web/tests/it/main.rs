@@ -4,6 +4,7 @@
 
 extern crate anteroom_web as web;
 
+mod booking;
 mod enquiries;
 mod helpers;
 mod office_auth;

@@ -23,6 +23,7 @@ fn public_paths() -> Vec<String> {
         "/privacy",
         "/urgent-help",
         "/contact",
+        "/book",
         "/contact/thanks",
     ]
     .iter()

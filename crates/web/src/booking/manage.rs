@@ -1,0 +1,311 @@
+//! The private manage link: see, add to a calendar, move or cancel a booking.
+//!
+//! GET only ever shows; every change is a POST (mail scanners open links).
+
+use axum::{
+    extract::{Path, Query, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use domain::booking::BookingStatus;
+use jiff::ToSpan;
+use minijinja::context;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use store::{Booking, StoreError};
+
+use super::{DAYS_PER_PAGE, Offer, duration_words, flow::slot_from, messages, time_label};
+use crate::{
+    AppState, WebError,
+    error::WebResult,
+    site::{html, render},
+    templates::value,
+};
+
+async fn find(state: &AppState, token: &str) -> WebResult<Booking> {
+    if token.len() != 64 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(WebError::NotFound);
+    }
+    let hash = Sha256::digest(token.as_bytes()).to_vec();
+    state
+        .store()
+        .booking_by_token(&hash)
+        .await?
+        .ok_or(WebError::NotFound)
+}
+
+/// Visitors can change a booking until the minimum notice before its start.
+fn can_change(offer: &Offer, booking: &Booking, now: jiff::Timestamp) -> bool {
+    let cutoff = jiff::SignedDuration::from_mins(i64::from(offer.kind.booking.notice_minutes));
+    booking.status.is_active()
+        && booking
+            .start
+            .checked_sub(cutoff)
+            .is_ok_and(|limit| now < limit)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ShowQuery {
+    new: Option<String>,
+}
+
+fn private(mut response: Response) -> Response {
+    // The address holds the token: keep it out of caches and other sites' logs.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<ShowQuery>,
+) -> WebResult<Response> {
+    let booking = find(&state, &token).await?;
+    let offer = Offer::load(&state).await?;
+    let location = offer.location(booking.location.as_str())?;
+    let status_label = match booking.status {
+        BookingStatus::Confirmed => "Booked",
+        BookingStatus::Requested => "Requested: waiting for confirmation",
+        BookingStatus::Cancelled => "Cancelled",
+        BookingStatus::Declined => "Not confirmed",
+        BookingStatus::Expired => "Not confirmed in time",
+    };
+    let ctx = context! {
+        booking => value(&booking),
+        token,
+        when => offer.when(booking.start),
+        where => Offer::where_text(location),
+        location => value(location),
+        kind => value(&offer.kind),
+        status_label,
+        just_booked => q.new.is_some(),
+        can_change => can_change(&offer, &booking, state.now()),
+        cutoff => duration_words(offer.kind.booking.notice_minutes),
+        cancellation_note => "There is no charge for changing or cancelling a first consultation in good time.",
+    };
+    let body = render(&state, "booking/manage.html", "/booking", ctx).await?;
+    Ok(private(html(StatusCode::OK, body)))
+}
+
+pub(crate) async fn calendar(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> WebResult<Response> {
+    let booking = find(&state, &token).await?;
+    let offer = Offer::load(&state).await?;
+    let location = offer.location(booking.location.as_str())?;
+    let url = format!("{}/booking/{token}", state.config().public_url);
+    let event = messages::event(
+        &offer,
+        location,
+        messages::Appointment::of(&booking),
+        Some(&url),
+    );
+    let ics = mail::ics::calendar(mail::ics::Method::Publish, &[event], state.now(), None);
+    let response = (
+        [
+            (header::CONTENT_TYPE, "text/calendar; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"consultation.ics\"",
+            ),
+        ],
+        ics,
+    )
+        .into_response();
+    Ok(private(response))
+}
+
+pub(crate) async fn confirm_cancel(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> WebResult<Response> {
+    let booking = find(&state, &token).await?;
+    let offer = Offer::load(&state).await?;
+    if !can_change(&offer, &booking, state.now()) {
+        return Ok(Redirect::to(&format!("/booking/{token}")).into_response());
+    }
+    let location = offer.location(booking.location.as_str())?;
+    let ctx = context! {
+        token,
+        when => offer.when(booking.start),
+        where => Offer::where_text(location),
+        cutoff => duration_words(offer.kind.booking.notice_minutes),
+    };
+    let body = render(&state, "booking/cancel.html", "/booking", ctx).await?;
+    Ok(private(html(StatusCode::OK, body)))
+}
+
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> WebResult<Response> {
+    let booking = find(&state, &token).await?;
+    let offer = Offer::load(&state).await?;
+    let now = state.now();
+    if can_change(&offer, &booking, now) {
+        let outgoing = messages::cancelled(&state, &offer, &booking, now);
+        state
+            .store()
+            .set_booking_status(
+                state.practice_id(),
+                booking.id,
+                BookingStatus::Cancelled,
+                &outgoing,
+                now,
+            )
+            .await?;
+        state.mail_queued();
+        tracing::info!(
+            booking = booking.id.get(),
+            "consultation cancelled by the client"
+        );
+    }
+    Ok(Redirect::to(&format!("/booking/{token}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MoveQuery {
+    from: Option<String>,
+    location: Option<String>,
+    start: Option<String>,
+}
+
+pub(crate) async fn move_times(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<MoveQuery>,
+) -> WebResult<Response> {
+    let booking = find(&state, &token).await?;
+    let offer = Offer::load(&state).await?;
+    let now = state.now();
+    if !can_change(&offer, &booking, now) {
+        return Ok(Redirect::to(&format!("/booking/{token}")).into_response());
+    }
+    let location = offer.location(booking.location.as_str())?;
+    let today = offer.today(now);
+    let last = offer.last_day(now);
+    let from = match q.from.as_deref() {
+        None | Some("") => today,
+        Some(raw) => raw
+            .parse::<jiff::civil::Date>()
+            .map_err(|_| WebError::NotFound)?
+            .max(today),
+    };
+    let to = from
+        .checked_add((DAYS_PER_PAGE - 1).days())
+        .unwrap_or(from)
+        .min(last);
+    let slots = if from <= last {
+        offer.slots(&state, Some(&location.slug), from, to).await?
+    } else {
+        Vec::new()
+    };
+    #[derive(serde::Serialize)]
+    struct Day {
+        label: String,
+        slots: Vec<super::flow::SlotLink>,
+    }
+    let mut days: Vec<Day> = Vec::new();
+    for slot in slots.iter().filter(|s| s.start != booking.start) {
+        let local = slot.start.to_zoned_datetime(offer.zone.clone());
+        let label = local.strftime("%A %-d %B").to_string();
+        let href = format!(
+            "/booking/{token}/move/confirm?location={}&start={}",
+            slot.location, slot.start
+        );
+        let link = super::flow::SlotLink {
+            label: time_label(&local),
+            href,
+        };
+        match days.last_mut() {
+            Some(day) if day.label == label => day.slots.push(link),
+            _ => days.push(Day {
+                label,
+                slots: vec![link],
+            }),
+        }
+    }
+    let base = format!("/booking/{token}/move?");
+    let earlier = (from > today).then(|| {
+        format!(
+            "{base}from={}",
+            from.checked_sub(DAYS_PER_PAGE.days())
+                .unwrap_or(today)
+                .max(today)
+        )
+    });
+    let later = (to < last).then(|| format!("{base}from={}", to.tomorrow().unwrap_or(to)));
+    let ctx = context! { location => value(location), days => value(&days), earlier, later, moving => true, token };
+    let body = render(&state, "booking/times.html", "/booking", ctx).await?;
+    Ok(private(html(StatusCode::OK, body)))
+}
+
+pub(crate) async fn confirm_move(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<MoveQuery>,
+) -> WebResult<Response> {
+    let booking = find(&state, &token).await?;
+    let offer = Offer::load(&state).await?;
+    let location = offer.location(q.location.as_deref().unwrap_or(""))?;
+    let slot = slot_from(&offer, &location.slug, q.start.as_deref().unwrap_or(""))?;
+    let ctx = context! {
+        title => "Move your consultation?",
+        message => format!("From {} to {}, {}.", offer.when(booking.start), offer.when(slot.start), Offer::where_text(location)),
+        token,
+        location => location.slug.as_str(),
+        start => slot.start.to_string(),
+    };
+    let body = render(&state, "booking/move.html", "/booking", ctx).await?;
+    Ok(private(html(StatusCode::OK, body)))
+}
+
+pub(crate) async fn move_booking(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    form: crate::forms::FormData,
+) -> WebResult<Response> {
+    let booking = find(&state, &token).await?;
+    let offer = Offer::load(&state).await?;
+    let now = state.now();
+    if !can_change(&offer, &booking, now) {
+        return Ok(Redirect::to(&format!("/booking/{token}")).into_response());
+    }
+    let location = offer.location(form.get("location"))?;
+    let slot = slot_from(&offer, &location.slug, form.get("start"))?;
+    let url = format!("{}/booking/{token}", state.config().public_url);
+    let outgoing = messages::moved(&state, &offer, &booking, &slot, &url, now);
+    let still_free = |busy: &[store::BusyTime]| offer.still_free(&slot, busy, now);
+    match state
+        .store()
+        .move_booking(
+            state.practice_id(),
+            booking.id,
+            &location.slug,
+            slot.start,
+            slot.end,
+            &outgoing,
+            &still_free,
+            now,
+        )
+        .await
+    {
+        Ok(_) => {
+            state.mail_queued();
+            Ok(Redirect::to(&format!("/booking/{token}")).into_response())
+        }
+        Err(StoreError::Conflict(_)) => {
+            let ctx = context! {
+                title => "Sorry, that time has just gone",
+                message => "Someone else booked it a moment ago. Your consultation has not been changed.",
+                token,
+            };
+            let body = render(&state, "booking/move.html", "/booking", ctx).await?;
+            Ok(private(html(StatusCode::CONFLICT, body)))
+        }
+        Err(other) => Err(other.into()),
+    }
+}

@@ -1,0 +1,283 @@
+//! The emails a booking sends: to the visitor (with a calendar file) and a neutral notice
+//! to the therapist that never repeats anything the visitor typed.
+
+use domain::{booking::BookingStatus, practice::Location};
+use jiff::Timestamp;
+use mail::ics::{self, Event, Method};
+use store::{Booking, CalendarAttachment, NewBooking, NewMessage};
+
+use super::{Offer, duration_words};
+use crate::AppState;
+
+const CRISIS: &str = "If you need help before we meet: in an emergency call 999 or go to A&E. \
+For urgent mental health help call NHS 111 and choose option 2. Samaritans are there day and \
+night on 116 123, and you can text SHOUT to 85258.";
+
+/// The calendar event for a booking.
+/// The parts of a booking a calendar event is made from.
+pub(crate) struct Appointment<'a> {
+    pub uid: &'a str,
+    pub sequence: u32,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub status: BookingStatus,
+    pub visitor: &'a domain::booking::VisitorDetails,
+}
+
+impl<'a> Appointment<'a> {
+    /// A stored booking as it is now.
+    pub fn of(booking: &'a Booking) -> Self {
+        Self {
+            uid: &booking.uid,
+            sequence: booking.sequence,
+            start: booking.start,
+            end: booking.end,
+            status: booking.status,
+            visitor: &booking.visitor,
+        }
+    }
+}
+
+/// The calendar event for a booking.
+pub(crate) fn event(
+    offer: &Offer,
+    location: &Location,
+    a: Appointment<'_>,
+    manage_url: Option<&str>,
+) -> Event {
+    let therapist = offer.practice.therapist.name.to_string();
+    let place = if location.online {
+        "Online (video link sent by email)".to_owned()
+    } else {
+        let mut parts = location.address_lines.clone();
+        if let Some(postcode) = &location.postcode {
+            parts.push(postcode.to_string());
+        }
+        parts.join(", ")
+    };
+    let description = match manage_url {
+        Some(url) => format!(
+            "{} with {therapist}.\nTo change or cancel: {url}",
+            offer.kind.name
+        ),
+        None => format!("{} with {therapist}.", offer.kind.name),
+    };
+    Event {
+        uid: a.uid.to_owned(),
+        sequence: a.sequence,
+        start: a.start,
+        end: a.end,
+        summary: format!("{} with {therapist}", offer.kind.name),
+        location: place,
+        description,
+        status: match a.status {
+            BookingStatus::Confirmed => "CONFIRMED",
+            BookingStatus::Requested => "TENTATIVE",
+            _ => "CANCELLED",
+        },
+        organizer: Some((therapist, offer.practice.details.notify_email.to_string())),
+        attendee: Some((a.visitor.name.to_string(), a.visitor.email.to_string())),
+    }
+}
+
+fn attachment(method: Method, event: Event, now: Timestamp) -> Option<CalendarAttachment> {
+    Some(CalendarAttachment {
+        method: method.as_str().to_owned(),
+        ics: ics::calendar(method, &[event], now, None),
+    })
+}
+
+fn place_line(location: &Location) -> String {
+    if location.online {
+        "Online, by video. I will email you the link the day before; find a private, quiet place and use headphones if you can.".to_owned()
+    } else {
+        let mut parts = location.address_lines.clone();
+        if let Some(postcode) = &location.postcode {
+            parts.push(postcode.to_string());
+        }
+        parts.join(", ")
+    }
+}
+
+fn therapist_notice(state: &AppState, offer: &Offer, subject: &str, what: String) -> NewMessage {
+    NewMessage {
+        kind: "booking_notice".into(),
+        to: offer.practice.details.notify_email.clone(),
+        subject: subject.to_owned(),
+        body_text: format!(
+            "{what}\n\nSee it in your back office: {}/office\n\n-- \nSent by Anteroom for your practice website.\n",
+            state.config().public_url
+        ),
+        calendar: None,
+    }
+}
+
+/// Messages for a new booking or request.
+pub(crate) fn booked(
+    state: &AppState,
+    offer: &Offer,
+    booking: &NewBooking,
+    manage_url: &str,
+    now: Timestamp,
+) -> Vec<NewMessage> {
+    let Ok(location) = offer.location(booking.location.as_str()) else {
+        return Vec::new();
+    };
+    let when = offer.when(booking.start);
+    let practice = &offer.practice.details.name;
+    let cutoff = duration_words(offer.kind.booking.notice_minutes);
+    let confirmed = booking.status == BookingStatus::Confirmed;
+    let (subject, opening) = if confirmed {
+        (
+            format!("Your first consultation is booked: {when}"),
+            "Your first consultation is booked.".to_owned(),
+        )
+    } else {
+        (
+            format!("Your consultation request: {when}"),
+            "Thank you for your request. I will confirm it by email, usually within a day; the time is held for you until then.".to_owned(),
+        )
+    };
+    let body = format!(
+        "Dear {name},\n\n{opening}\n\nWhen:  {when} (UK time)\nWhere: {place}\nFee:   {fee}\n\n\
+         To change or cancel, up to {cutoff} before it starts, use this private link:\n{manage_url}\n\n\
+         {CRISIS}\n\n{practice}\n",
+        name = booking.visitor.name,
+        place = place_line(location),
+        fee = offer.kind.fee,
+    );
+    let calendar = if confirmed {
+        let appointment = Appointment {
+            uid: &booking.uid,
+            sequence: 0,
+            start: booking.start,
+            end: booking.end,
+            status: booking.status,
+            visitor: &booking.visitor,
+        };
+        let event = event(offer, location, appointment, Some(manage_url));
+        attachment(Method::Request, event, now)
+    } else {
+        None
+    };
+    let visitor = NewMessage {
+        kind: if confirmed {
+            "booking_confirmation".into()
+        } else {
+            "booking_request_received".into()
+        },
+        to: booking.visitor.email.clone(),
+        subject,
+        body_text: body,
+        calendar,
+    };
+    let what = if confirmed {
+        format!(
+            "A first consultation has been booked for {when}, {}.",
+            location.name
+        )
+    } else {
+        format!(
+            "A first consultation has been requested for {when}, {}. Please accept or decline it.",
+            location.name
+        )
+    };
+    let subject = if confirmed {
+        "New consultation booked"
+    } else {
+        "New consultation request"
+    };
+    vec![visitor, therapist_notice(state, offer, subject, what)]
+}
+
+/// Messages when the visitor cancels.
+pub(crate) fn cancelled(
+    state: &AppState,
+    offer: &Offer,
+    booking: &Booking,
+    now: Timestamp,
+) -> Vec<NewMessage> {
+    let Ok(location) = offer.location(booking.location.as_str()) else {
+        return Vec::new();
+    };
+    let when = offer.when(booking.start);
+    let appointment = Appointment {
+        sequence: booking.sequence + 1,
+        status: BookingStatus::Cancelled,
+        ..Appointment::of(booking)
+    };
+    let event = event(offer, location, appointment, None);
+    let visitor = NewMessage {
+        kind: "booking_cancelled".into(),
+        to: booking.visitor.email.clone(),
+        subject: format!("Cancelled: your consultation on {when}"),
+        body_text: format!(
+            "Dear {},\n\nYour first consultation on {when} has been cancelled, as you asked. There is no charge.\n\n\
+             If you would like to book another time: {}/book\n\n{CRISIS}\n\n{}\n",
+            booking.visitor.name,
+            state.config().public_url,
+            offer.practice.details.name
+        ),
+        calendar: attachment(Method::Cancel, event, now),
+    };
+    vec![
+        visitor,
+        therapist_notice(
+            state,
+            offer,
+            "Consultation cancelled",
+            format!(
+                "The first consultation on {when}, {}, has been cancelled by the client.",
+                location.name
+            ),
+        ),
+    ]
+}
+
+/// Messages when the visitor moves a booking.
+pub(crate) fn moved(
+    state: &AppState,
+    offer: &Offer,
+    before: &Booking,
+    to: &domain::availability::Slot,
+    manage_url: &str,
+    now: Timestamp,
+) -> Vec<NewMessage> {
+    let Ok(location) = offer.location(to.location.as_str()) else {
+        return Vec::new();
+    };
+    let when = offer.when(to.start);
+    let appointment = Appointment {
+        sequence: before.sequence + 1,
+        start: to.start,
+        end: to.end,
+        ..Appointment::of(before)
+    };
+    let event = event(offer, location, appointment, Some(manage_url));
+    let visitor = NewMessage {
+        kind: "booking_moved".into(),
+        to: before.visitor.email.clone(),
+        subject: format!("Changed: your consultation is now {when}"),
+        body_text: format!(
+            "Dear {},\n\nYour first consultation has been moved, as you asked.\n\nWhen:  {when} (UK time)\nWhere: {}\n\n\
+             To change or cancel: {manage_url}\n\n{CRISIS}\n\n{}\n",
+            before.visitor.name,
+            place_line(location),
+            offer.practice.details.name
+        ),
+        calendar: if before.status == BookingStatus::Confirmed {
+            attachment(Method::Request, event, now)
+        } else {
+            None
+        },
+    };
+    let what = format!(
+        "A first consultation has been moved by the client from {} to {when}, {}.",
+        offer.when(before.start),
+        location.name
+    );
+    vec![
+        visitor,
+        therapist_notice(state, offer, "Consultation moved", what),
+    ]
+}
