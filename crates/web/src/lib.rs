@@ -5,7 +5,7 @@
 //! merged in [`app`]. Nothing here writes SQL or talks SMTP.
 #![forbid(unsafe_code)]
 
-mod booking;
+pub(crate) mod booking;
 pub mod clock;
 mod error;
 mod forms;

@@ -180,7 +180,7 @@ pub(crate) async fn times(
 }
 
 /// The requested slot from `location` and `start`, whether or not it is still free.
-fn requested_slot(offer: &Offer, location: &str, start: &str) -> WebResult<Slot> {
+pub(crate) fn requested_slot(offer: &Offer, location: &str, start: &str) -> WebResult<Slot> {
     let location = offer.location(location)?;
     let start = start
         .trim()
@@ -190,7 +190,7 @@ fn requested_slot(offer: &Offer, location: &str, start: &str) -> WebResult<Slot>
 }
 
 /// Nearby free times at the same location, for when the chosen one has gone.
-async fn alternatives(state: &AppState, offer: &Offer, wanted: &Slot) -> WebResult<Vec<SlotLink>> {
+pub(crate) async fn alternatives(state: &AppState, offer: &Offer, wanted: &Slot) -> WebResult<Vec<SlotLink>> {
     let day = wanted.start.to_zoned_datetime(offer.zone.clone()).date();
     let from = day
         .checked_sub(3.days())
@@ -393,68 +393,14 @@ pub(crate) async fn confirm(
             return details_page(&state, &offer, &slot, kept_values(&form), Some(errors)).await;
         }
     };
-    let now = state.now();
-    let (token, token_hash) = new_token();
-    let host = state
-        .config()
-        .public_url
-        .split("://")
-        .nth(1)
-        .unwrap_or("anteroom")
-        .split('/')
-        .next()
-        .unwrap_or("anteroom")
-        .to_owned();
-    let uid_random: String = rand::random::<[u8; 16]>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let uid = format!(
-        "{uid_random}@{}",
-        host.split(':').next().unwrap_or("anteroom")
-    );
-    let (status, hold) = match offer.settings.mode {
-        BookingMode::Instant => (BookingStatus::Confirmed, None),
-        BookingMode::Request => {
-            let hold = now
-                .checked_add(jiff::SignedDuration::from_hours(i64::from(
-                    offer.settings.request_hold_hours,
-                )))
-                .ok();
-            (BookingStatus::Requested, hold.map(|h| h.min(slot.start)))
-        }
-    };
-    let key = form.get("idempotency_key").trim();
-    let new = NewBooking {
-        appointment_type: offer.kind.slug.clone(),
-        location: slot.location.clone(),
-        start: slot.start,
-        end: slot.end,
-        status,
-        visitor,
-        manage_token_hash: token_hash,
-        uid,
-        hold_expires_at: hold,
-        idempotency_key: (!key.is_empty() && key.len() <= 64).then(|| key.to_owned()),
-    };
-    let manage_url = format!("{}/booking/{token}", state.config().public_url);
-    let outgoing = messages::booked(&state, &offer, &new, &manage_url, now);
-    let still_free = |busy: &[store::BusyTime]| offer.still_free(&slot, busy, now);
-    match state
-        .store()
-        .book(state.practice_id(), &new, &outgoing, &still_free, now)
-        .await
-    {
-        Ok(booking) => {
+    let key = form.get("idempotency_key");
+    match make_booking(&state, &offer, &slot, visitor, key).await {
+        Ok(Made::New { token, .. }) => {
             let _ = state.limiter().hit(Limit::Booking, ip, "");
-            state.mail_queued();
-            tracing::info!(booking = booking.id.get(), "consultation booked");
-            if booking.uid != new.uid {
-                // A retried submission: the booking was made the first time; its link was shown then.
-                return Ok(Redirect::to("/book/already").into_response());
-            }
             Ok(Redirect::to(&format!("/booking/{token}?new=1")).into_response())
         }
+        // A retried submission: the booking was made the first time; its link was sent then.
+        Ok(Made::Earlier(_)) => Ok(Redirect::to("/book/already").into_response()),
         Err(StoreError::Conflict(_)) => taken(&state, &offer, &slot).await,
         Err(other) => Err(other.into()),
     }
@@ -474,4 +420,81 @@ pub(crate) async fn already(State(state): State<AppState>) -> WebResult<Response
         context! {},
     )
     .await
+}
+
+/// What [`make_booking`] did.
+#[allow(dead_code)] // the JSON API (next) reads the booking
+pub(crate) enum Made {
+    /// A new booking, with the manage token (only ever known at this moment).
+    New {
+        booking: Box<store::Booking>,
+        token: String,
+    },
+    /// The same idempotency key was used before: that earlier booking.
+    Earlier(Box<store::Booking>),
+}
+
+/// Book `slot` for `visitor`: one write transaction re-checks the slot with the engine,
+/// stores the booking and queues its emails. A slot no longer free is `Conflict`.
+pub(crate) async fn make_booking(
+    state: &AppState,
+    offer: &Offer,
+    slot: &Slot,
+    visitor: VisitorDetails,
+    idempotency_key: &str,
+) -> Result<Made, StoreError> {
+    let now = state.now();
+    let (token, token_hash) = new_token();
+    let host = state
+        .config()
+        .public_url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .unwrap_or("anteroom")
+        .to_owned();
+    let uid_random: String = rand::random::<[u8; 16]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let (status, hold) = match offer.settings.mode {
+        BookingMode::Instant => (BookingStatus::Confirmed, None),
+        BookingMode::Request => {
+            let hours =
+                jiff::SignedDuration::from_hours(i64::from(offer.settings.request_hold_hours));
+            (
+                BookingStatus::Requested,
+                now.checked_add(hours).ok().map(|h| h.min(slot.start)),
+            )
+        }
+    };
+    let key = idempotency_key.trim();
+    let new = NewBooking {
+        appointment_type: offer.kind.slug.clone(),
+        location: slot.location.clone(),
+        start: slot.start,
+        end: slot.end,
+        status,
+        visitor,
+        manage_token_hash: token_hash,
+        uid: format!("{uid_random}@{host}"),
+        hold_expires_at: hold,
+        idempotency_key: (!key.is_empty() && key.len() <= 100).then(|| key.to_owned()),
+    };
+    let manage_url = format!("{}/booking/{token}", state.config().public_url);
+    let outgoing = messages::booked(state, offer, &new, &manage_url, now);
+    let still_free = |busy: &[store::BusyTime]| offer.still_free(slot, busy, now);
+    let booking = state
+        .store()
+        .book(state.practice_id(), &new, &outgoing, &still_free, now)
+        .await?;
+    if booking.uid != new.uid {
+        return Ok(Made::Earlier(Box::new(booking)));
+    }
+    state.mail_queued();
+    tracing::info!(booking = booking.id.get(), "consultation booked");
+    Ok(Made::New {
+        booking: Box::new(booking),
+        token,
+    })
 }

@@ -5,9 +5,9 @@
 //! by the engine inside the store's write transaction, so two visitors can never both
 //! get the same time.
 
-mod flow;
-mod manage;
-mod messages;
+pub(crate) mod flow;
+pub(crate) mod manage;
+pub(crate) mod messages;
 
 use axum::{
     Router,
