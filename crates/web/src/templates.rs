@@ -54,6 +54,11 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "office/settings.html",
     "office/settings_form.html",
     "office/list_form.html",
+    "office/hours_form.html",
+    "office/away.html",
+    "office/calendar.html",
+    "office/booking.html",
+    "office/booking_words.html",
 ];
 
 pub(crate) struct Templates {

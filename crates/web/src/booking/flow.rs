@@ -189,20 +189,34 @@ pub(crate) fn requested_slot(offer: &Offer, location: &str, start: &str) -> WebR
     Ok(offer.slot_at(location, start))
 }
 
-/// Nearby free times at the same location, for when the chosen one has gone.
-pub(crate) async fn alternatives(state: &AppState, offer: &Offer, wanted: &Slot) -> WebResult<Vec<SlotLink>> {
+/// Up to four free times at the same location nearest to `wanted` (the form and the API
+/// offer these when the chosen time has gone).
+pub(crate) async fn nearby_slots(
+    state: &AppState,
+    offer: &Offer,
+    wanted: &Slot,
+) -> WebResult<Vec<Slot>> {
     let day = wanted.start.to_zoned_datetime(offer.zone.clone()).date();
     let from = day
         .checked_sub(3.days())
         .unwrap_or(day)
         .max(offer.today(state.now()));
     let to = day.checked_add(7.days()).unwrap_or(day);
-    let slots = offer.slots(state, Some(&wanted.location), from, to).await?;
-    let mut near: Vec<&Slot> = slots.iter().collect();
+    let mut near = offer.slots(state, Some(&wanted.location), from, to).await?;
     near.sort_by_key(|s| (s.start.as_second() - wanted.start.as_second()).abs());
-    Ok(near
-        .into_iter()
-        .take(4)
+    near.truncate(4);
+    Ok(near)
+}
+
+/// Nearby free times at the same location, for when the chosen one has gone.
+pub(crate) async fn alternatives(
+    state: &AppState,
+    offer: &Offer,
+    wanted: &Slot,
+) -> WebResult<Vec<SlotLink>> {
+    Ok(nearby_slots(state, offer, wanted)
+        .await?
+        .iter()
         .map(|s| SlotLink {
             label: offer.when(s.start),
             href: slot_href(s),
@@ -423,7 +437,6 @@ pub(crate) async fn already(State(state): State<AppState>) -> WebResult<Response
 }
 
 /// What [`make_booking`] did.
-#[allow(dead_code)] // the JSON API (next) reads the booking
 pub(crate) enum Made {
     /// A new booking, with the manage token (only ever known at this moment).
     New {
@@ -481,7 +494,7 @@ pub(crate) async fn make_booking(
         hold_expires_at: hold,
         idempotency_key: (!key.is_empty() && key.len() <= 100).then(|| key.to_owned()),
     };
-    let manage_url = format!("{}/booking/{token}", state.config().public_url);
+    let manage_url = super::manage_url(state, &token);
     let outgoing = messages::booked(state, offer, &new, &manage_url, now);
     let still_free = |busy: &[store::BusyTime]| offer.still_free(slot, busy, now);
     let booking = state

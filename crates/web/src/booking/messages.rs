@@ -281,3 +281,94 @@ pub(crate) fn moved(
         therapist_notice(state, offer, "Consultation moved", what),
     ]
 }
+
+/// Messages when the therapist accepts a request.
+pub(crate) fn accepted(offer: &Offer, booking: &Booking, now: Timestamp) -> Vec<NewMessage> {
+    let Ok(location) = offer.location(booking.location.as_str()) else {
+        return Vec::new();
+    };
+    let when = offer.when(booking.start);
+    let appointment = Appointment {
+        sequence: booking.sequence + 1,
+        status: BookingStatus::Confirmed,
+        ..Appointment::of(booking)
+    };
+    let event = event(offer, location, appointment, None);
+    vec![NewMessage {
+        kind: "booking_confirmation".into(),
+        to: booking.visitor.email.clone(),
+        subject: format!("Confirmed: your first consultation on {when}"),
+        body_text: format!(
+            "Dear {},\n\nGood news: your first consultation is confirmed.\n\nWhen:  {when} (UK time)\nWhere: {}\nFee:   {}\n\n\
+             You can change or cancel it with the link in your first email.\n\n{CRISIS}\n\n{}\n",
+            booking.visitor.name,
+            place_line(location),
+            offer.kind.fee,
+            offer.practice.details.name
+        ),
+        calendar: attachment(Method::Request, event, now),
+    }]
+}
+
+/// Messages when the therapist declines a request or cancels a booking, with their own words.
+pub(crate) fn declined_or_cancelled(
+    offer: &Offer,
+    booking: &Booking,
+    cancelled: bool,
+    words: &str,
+    now: Timestamp,
+) -> Vec<NewMessage> {
+    let Ok(location) = offer.location(booking.location.as_str()) else {
+        return Vec::new();
+    };
+    let when = offer.when(booking.start);
+    let appointment = Appointment {
+        sequence: booking.sequence + 1,
+        status: BookingStatus::Cancelled,
+        ..Appointment::of(booking)
+    };
+    let event = event(offer, location, appointment, None);
+    let subject = if cancelled {
+        format!("Cancelled: your consultation on {when}")
+    } else {
+        format!("Your consultation request for {when}")
+    };
+    vec![NewMessage {
+        kind: if cancelled {
+            "booking_cancelled".into()
+        } else {
+            "booking_declined".into()
+        },
+        to: booking.visitor.email.clone(),
+        subject,
+        body_text: format!(
+            "Dear {},\n\n{}\n\n{CRISIS}\n\n{}\n",
+            booking.visitor.name,
+            words.trim(),
+            offer.practice.details.name
+        ),
+        calendar: if booking.status == BookingStatus::Confirmed {
+            attachment(Method::Cancel, event, now)
+        } else {
+            None
+        },
+    }]
+}
+
+/// The therapist's default words for declining a request (editable before sending).
+pub(crate) fn default_decline_words(offer: &Offer, booking: &Booking) -> String {
+    format!(
+        "Thank you for asking to meet on {}. I am sorry that I cannot offer that time. \
+         You are welcome to choose another time on my website, or reply to this email and we can find one together.",
+        offer.when(booking.start)
+    )
+}
+
+/// The therapist's default words for cancelling a booking (editable before sending).
+pub(crate) fn default_cancel_words(offer: &Offer, booking: &Booking) -> String {
+    format!(
+        "I am very sorry, but I need to cancel our first consultation on {}. There is no charge. \
+         I will be in touch to offer another time, or you can choose one on my website.",
+        offer.when(booking.start)
+    )
+}

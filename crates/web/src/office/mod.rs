@@ -6,6 +6,8 @@
 
 mod articles;
 mod auth;
+mod booking_settings;
+mod calendar;
 mod inbox;
 mod settings;
 
@@ -53,6 +55,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/office/outbox", get(inbox::outbox))
         .route("/office/outbox/{id}/retry", post(inbox::retry))
         .merge(settings::router())
+        .merge(booking_settings::router())
+        .merge(calendar::router())
 }
 
 /// Render a back-office page. `staff` is `None` only on the sign-in page.
@@ -107,7 +111,10 @@ async fn dashboard(State(state): State<AppState>, staff: Staff) -> WebResult<Res
         .filter(|e| e.handled_at.is_none())
         .take(5)
         .collect();
+    let (soon, requests) = calendar::upcoming(&state).await?;
     let ctx = context! {
+        soon => value(&soon),
+        requests => value(&requests),
         counts => value(&counts),
         enquiries => value(&enquiries),
         mail => value(&MailStatus { configured: state.config().mail_configured }),

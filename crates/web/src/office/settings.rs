@@ -66,19 +66,19 @@ pub(super) fn router() -> Router<AppState> {
 
 /// One field of a settings form.
 #[derive(Serialize)]
-struct Field {
-    name: &'static str,
-    label: &'static str,
-    hint: &'static str,
-    /// `text`, `email`, `tel`, `number`, `textarea`, `checkbox`.
-    kind: &'static str,
-    value: String,
-    checked: bool,
-    /// For `checkboxes`: (value, label, checked).
-    options: Vec<(String, String, bool)>,
+pub(super) struct Field {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub hint: &'static str,
+    /// `text`, `email`, `tel`, `number`, `textarea`, `checkbox`, `checkboxes`, `radios`.
+    pub kind: &'static str,
+    pub value: String,
+    pub checked: bool,
+    /// For `checkboxes` and `radios`: (value, label, checked).
+    pub options: Vec<(String, String, bool)>,
 }
 
-fn text(
+pub(super) fn text(
     name: &'static str,
     label: &'static str,
     hint: &'static str,
@@ -95,7 +95,7 @@ fn text(
     }
 }
 
-fn area(
+pub(super) fn area(
     name: &'static str,
     label: &'static str,
     hint: &'static str,
@@ -112,7 +112,7 @@ fn area(
     }
 }
 
-fn typed(
+pub(super) fn typed(
     kind: &'static str,
     name: &'static str,
     label: &'static str,
@@ -130,7 +130,12 @@ fn typed(
     }
 }
 
-fn checkbox(name: &'static str, label: &'static str, hint: &'static str, checked: bool) -> Field {
+pub(super) fn checkbox(
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    checked: bool,
+) -> Field {
     Field {
         name,
         label,
@@ -147,10 +152,10 @@ const MARKDOWN_HINT: &str =
 
 #[derive(Deserialize)]
 pub(super) struct Saved {
-    saved: Option<String>,
+    pub saved: Option<String>,
 }
 
-async fn show(
+pub(super) async fn show(
     state: &AppState,
     staff: &Staff,
     title: &str,
@@ -170,7 +175,7 @@ async fn show(
     page(state, staff, status, "office/settings_form.html", ctx).await
 }
 
-fn done(path: &str) -> Response {
+pub(super) fn done(path: &str) -> Response {
     Redirect::to(&format!("{path}?saved=1")).into_response()
 }
 

@@ -1,0 +1,377 @@
+//! The therapist's calendar and consultations: week and day views across all locations,
+//! and accepting, declining or cancelling a booking on the visitor's behalf.
+
+use axum::{
+    Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+};
+use domain::booking::BookingStatus;
+use jiff::{Timestamp, ToSpan, civil::Date, tz::TimeZone};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use store::{Booking, BookingId, StoreError};
+
+use super::{Staff, page};
+use crate::{
+    AppState, WebError,
+    booking::{Offer, messages, time_label},
+    error::WebResult,
+    forms::FormData,
+    templates::value,
+};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/office/calendar", get(calendar))
+        .route("/office/bookings/{id}", get(booking))
+        .route("/office/bookings/{id}/accept", axum::routing::post(accept))
+        .route(
+            "/office/bookings/{id}/decline",
+            get(decline_form).post(decline),
+        )
+        .route(
+            "/office/bookings/{id}/cancel",
+            get(cancel_form).post(cancel),
+        )
+}
+
+#[derive(Deserialize)]
+pub(super) struct CalendarQuery {
+    view: Option<String>,
+    date: Option<String>,
+}
+
+/// A booking as the calendar shows it.
+#[derive(Serialize)]
+pub(super) struct Entry {
+    id: BookingId,
+    day: String,
+    time: String,
+    location: String,
+    /// 1-based position of the location, for its colour (always shown with its name too).
+    colour: usize,
+    initials: String,
+    status: &'static str,
+    status_label: &'static str,
+}
+
+fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .flat_map(char::to_uppercase)
+        .map(|c| format!("{c}."))
+        .collect()
+}
+
+fn status_label(status: BookingStatus) -> &'static str {
+    match status {
+        BookingStatus::Confirmed => "Booked",
+        BookingStatus::Requested => "Request",
+        BookingStatus::Cancelled => "Cancelled",
+        BookingStatus::Declined => "Declined",
+        BookingStatus::Expired => "Expired",
+    }
+}
+
+pub(super) fn entry(offer: &Offer, zone: &TimeZone, b: &Booking) -> Entry {
+    let start = b.start.to_zoned_datetime(zone.clone());
+    let end = b.end.to_zoned_datetime(zone.clone());
+    let position = offer.locations.iter().position(|l| l.slug == b.location);
+    Entry {
+        id: b.id,
+        day: start.strftime("%A %-d %B").to_string(),
+        time: format!("{}–{}", time_label(&start), time_label(&end)),
+        location: position.map_or_else(
+            || b.location.to_string(),
+            |i| offer.locations[i].name.clone(),
+        ),
+        colour: position.map_or(0, |i| i + 1),
+        initials: initials(b.visitor.name.as_str()),
+        status: b.status.as_str(),
+        status_label: status_label(b.status),
+    }
+}
+
+#[derive(Serialize)]
+struct Day {
+    label: String,
+    date: String,
+    today: bool,
+    away: Vec<String>,
+    entries: Vec<Entry>,
+}
+
+fn start_of(date: Date, zone: &TimeZone) -> WebResult<Timestamp> {
+    Ok(date
+        .to_zoned_datetime(zone.clone())
+        .map_err(|e| WebError::Internal(e.into()))?
+        .timestamp())
+}
+
+async fn calendar(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<CalendarQuery>,
+) -> WebResult<Response> {
+    let offer = Offer::load(&state).await?;
+    let zone = offer.zone.clone();
+    let now = state.now();
+    let today = offer.today(now);
+    let date = match q.date.as_deref() {
+        None | Some("") => today,
+        Some(raw) => raw.parse::<Date>().map_err(|_| WebError::NotFound)?,
+    };
+    let week = q.view.as_deref() != Some("day");
+    let first = if week {
+        date.checked_sub(i64::from(date.weekday().to_monday_zero_offset()).days())
+            .unwrap_or(date)
+    } else {
+        date
+    };
+    let count: i64 = if week { 7 } else { 1 };
+    let after = first.checked_add(count.days()).unwrap_or(first);
+    let bookings = state
+        .store()
+        .bookings_between(
+            state.practice_id(),
+            start_of(first, &zone)?,
+            start_of(after, &zone)?,
+        )
+        .await?;
+    let away = state.store().away_periods(state.practice_id()).await?;
+    let mut days = Vec::new();
+    for offset in 0..count {
+        let day = first.checked_add(offset.days()).unwrap_or(first);
+        let (from, to) = (
+            start_of(day, &zone)?,
+            start_of(day.tomorrow().unwrap_or(day), &zone)?,
+        );
+        days.push(Day {
+            label: day.strftime("%A %-d %B").to_string(),
+            date: day.to_string(),
+            today: day == today,
+            away: away
+                .iter()
+                .filter(|a| a.start < to && a.end > from)
+                .map(|a| a.label.clone())
+                .collect(),
+            entries: bookings
+                .iter()
+                .filter(|b| b.start >= from && b.start < to)
+                .map(|b| entry(&offer, &zone, b))
+                .collect(),
+        });
+    }
+    let step: i64 = if week { 7 } else { 1 };
+    let previous = first.checked_sub(step.days()).unwrap_or(first);
+    let next = first.checked_add(step.days()).unwrap_or(first);
+    let view = if week { "week" } else { "day" };
+    let heading = if week {
+        format!("Week of {}", first.strftime("%-d %B %Y"))
+    } else {
+        date.strftime("%A %-d %B %Y").to_string()
+    };
+    let legend: Vec<(usize, String)> = offer
+        .locations
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.name.clone()))
+        .collect();
+    let ctx = context! {
+        days => value(&days),
+        heading,
+        view,
+        previous => format!("/office/calendar?view={view}&date={previous}"),
+        next => format!("/office/calendar?view={view}&date={next}"),
+        this => format!("/office/calendar?view={view}"),
+        other_view => if week { format!("/office/calendar?view=day&date={date}") } else { format!("/office/calendar?view=week&date={date}") },
+        legend => value(&legend),
+    };
+    page(&state, &staff, StatusCode::OK, "office/calendar.html", ctx).await
+}
+
+async fn load(state: &AppState, raw: &str) -> WebResult<(Offer, Booking)> {
+    let id = BookingId::parse(raw).ok_or(WebError::NotFound)?;
+    let booking = state.store().booking(state.practice_id(), id).await?;
+    Ok((Offer::load(state).await?, booking))
+}
+
+async fn booking(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
+    let (offer, booking) = load(&state, &raw).await?;
+    let location = offer.location(booking.location.as_str())?;
+    let ctx = context! {
+        booking => value(&booking),
+        when => offer.when(booking.start),
+        where => Offer::where_text(location),
+        status_label => status_label(booking.status),
+        past => booking.start <= state.now(),
+    };
+    page(&state, &staff, StatusCode::OK, "office/booking.html", ctx).await
+}
+
+async fn accept(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
+    let (offer, booking) = load(&state, &raw).await?;
+    if booking.status == BookingStatus::Requested {
+        let outgoing = messages::accepted(&offer, &booking, state.now());
+        state
+            .store()
+            .set_booking_status(
+                state.practice_id(),
+                booking.id,
+                BookingStatus::Confirmed,
+                &outgoing,
+                state.now(),
+            )
+            .await?;
+        state.mail_queued();
+    }
+    Ok(Redirect::to(&format!("/office/bookings/{}", booking.id)).into_response())
+}
+
+async fn words_form(
+    state: &AppState,
+    staff: &Staff,
+    booking: &Booking,
+    offer: &Offer,
+    cancelling: bool,
+    words: String,
+    error: Option<&str>,
+) -> WebResult<Response> {
+    let ctx = context! {
+        booking => value(booking),
+        when => offer.when(booking.start),
+        cancelling,
+        words,
+        error,
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    page(state, staff, status, "office/booking_words.html", ctx).await
+}
+
+async fn decline_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
+    let (offer, booking) = load(&state, &raw).await?;
+    let words = messages::default_decline_words(&offer, &booking);
+    words_form(&state, &staff, &booking, &offer, false, words, None).await
+}
+
+async fn cancel_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
+    let (offer, booking) = load(&state, &raw).await?;
+    let words = messages::default_cancel_words(&offer, &booking);
+    words_form(&state, &staff, &booking, &offer, true, words, None).await
+}
+
+async fn finish(
+    state: &AppState,
+    staff: &Staff,
+    raw: &str,
+    form: &FormData,
+    cancelling: bool,
+) -> WebResult<Response> {
+    let (offer, booking) = load(state, raw).await?;
+    let allowed = if cancelling {
+        booking.status.is_active()
+    } else {
+        booking.status == BookingStatus::Requested
+    };
+    if !allowed {
+        return Ok(Redirect::to(&format!("/office/bookings/{}", booking.id)).into_response());
+    }
+    let words = match domain::text::parse_text(form.get("words"), "a message to send", 3000, true) {
+        Ok(words) => words,
+        Err(error) => {
+            return words_form(
+                state,
+                staff,
+                &booking,
+                &offer,
+                cancelling,
+                form.get("words").to_owned(),
+                Some(&error.0),
+            )
+            .await;
+        }
+    };
+    let now = state.now();
+    let outgoing = messages::declined_or_cancelled(&offer, &booking, cancelling, &words, now);
+    let status = if cancelling {
+        BookingStatus::Cancelled
+    } else {
+        BookingStatus::Declined
+    };
+    match state
+        .store()
+        .set_booking_status(state.practice_id(), booking.id, status, &outgoing, now)
+        .await
+    {
+        Ok(_) | Err(StoreError::NotFound) => {}
+        Err(other) => return Err(other.into()),
+    }
+    state.mail_queued();
+    Ok(Redirect::to(&format!("/office/bookings/{}", booking.id)).into_response())
+}
+
+async fn decline(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
+    finish(&state, &staff, &raw, &form, false).await
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
+    finish(&state, &staff, &raw, &form, true).await
+}
+
+/// Upcoming consultations and open requests (next two weeks), for the dashboard.
+pub(super) async fn upcoming(state: &AppState) -> WebResult<(Vec<Entry>, Vec<Entry>)> {
+    let Ok(offer) = Offer::load(state).await else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let now = state.now();
+    let until = now
+        .checked_add(jiff::SignedDuration::from_hours(24 * 14))
+        .unwrap_or(now);
+    let bookings = state
+        .store()
+        .bookings_between(state.practice_id(), now, until)
+        .await?;
+    let (requests, soon): (Vec<&Booking>, Vec<&Booking>) = bookings
+        .iter()
+        .filter(|b| b.status.is_active())
+        .partition(|b| b.status == BookingStatus::Requested);
+    let to_entries = |list: Vec<&Booking>| {
+        list.into_iter()
+            .map(|b| entry(&offer, &offer.zone, b))
+            .collect()
+    };
+    Ok((to_entries(soon), to_entries(requests)))
+}
