@@ -389,6 +389,12 @@ async fn run_server(
             None
         }
     };
+    let jobs = {
+        let mut stop = stop_rx.clone();
+        tokio::spawn(web::jobs::run(state.clone(), async move {
+            let _ = stop.wait_for(|s| *s).await;
+        }))
+    };
     banner(&public_url);
     let shutdown = async {
         let ctrl_c = tokio::signal::ctrl_c();
@@ -407,6 +413,7 @@ async fn run_server(
     };
     web::serve(listener, state, shutdown).await?;
     let _ = stop_tx.send(true);
+    let _ = jobs.await;
     if let Some(mailer) = mailer {
         let _ = mailer.await;
     }

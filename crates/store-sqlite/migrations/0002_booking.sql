@@ -70,6 +70,7 @@ CREATE TABLE bookings (
     uid TEXT NOT NULL UNIQUE,
     sequence INTEGER NOT NULL DEFAULT 0,
     hold_expires_at INTEGER,
+    reminded_at INTEGER,
     idempotency_key TEXT,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,

@@ -478,6 +478,72 @@ impl BookingStore for SqliteStore {
         Ok(stored)
     }
 
+    async fn expired_requests(
+        &self,
+        practice: PracticeId,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Booking>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {BOOKING_COLUMNS} {BOOKING_JOIN}
+             WHERE b.practice_id = ? AND b.status = 'requested' AND b.hold_expires_at IS NOT NULL AND b.hold_expires_at <= ?
+             ORDER BY b.starts_at"
+        ));
+        let rows = sqlx::query(sql)
+            .bind(practice.get())
+            .bind(secs(now))
+            .fetch_all(self.read())
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(booking_from_row).collect()
+    }
+
+    async fn reminders_due(
+        &self,
+        practice: PracticeId,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<Booking>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {BOOKING_COLUMNS} {BOOKING_JOIN}
+             WHERE b.practice_id = ? AND b.status = 'confirmed' AND b.reminded_at IS NULL
+               AND b.starts_at > ? AND b.starts_at <= ?
+             ORDER BY b.starts_at"
+        ));
+        let rows = sqlx::query(sql)
+            .bind(practice.get())
+            .bind(secs(now))
+            .bind(secs(until))
+            .fetch_all(self.read())
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(booking_from_row).collect()
+    }
+
+    async fn mark_reminded(
+        &self,
+        practice: PracticeId,
+        id: BookingId,
+        reminder: &NewMessage,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let result = sqlx::query(
+            "UPDATE bookings SET reminded_at = ? WHERE practice_id = ? AND id = ? AND reminded_at IS NULL AND status = 'confirmed'",
+        )
+        .bind(secs(now))
+        .bind(practice.get())
+        .bind(id.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if result.rows_affected() == 0 {
+            // Reminded already (by another worker) or no longer confirmed: send nothing.
+            return Ok(());
+        }
+        insert_message(&mut tx, practice, reminder, now).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
     async fn set_booking_status(
         &self,
         practice: PracticeId,

@@ -350,6 +350,27 @@ pub trait BookingStore: Send + Sync {
         still_free: &(dyn for<'b> Fn(&'b [BusyTime]) -> bool + Sync),
         now: Timestamp,
     ) -> StoreResult<Booking>;
+    /// Requests whose hold has run out (any practice's clock is the caller's `now`).
+    async fn expired_requests(
+        &self,
+        practice: PracticeId,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Booking>>;
+    /// Confirmed bookings starting in `(now, until]` that have not been reminded yet.
+    async fn reminders_due(
+        &self,
+        practice: PracticeId,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> StoreResult<Vec<Booking>>;
+    /// Record that a reminder was sent, queueing it in the same transaction.
+    async fn mark_reminded(
+        &self,
+        practice: PracticeId,
+        id: BookingId,
+        reminder: &NewMessage,
+        now: Timestamp,
+    ) -> StoreResult<()>;
     /// Change a booking's status (cancel, accept, decline), bumping its ICS sequence, with messages.
     async fn set_booking_status(
         &self,

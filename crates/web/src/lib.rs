@@ -9,6 +9,7 @@ pub(crate) mod booking;
 pub mod clock;
 mod error;
 mod forms;
+pub mod jobs;
 mod office;
 mod pages;
 pub mod password;

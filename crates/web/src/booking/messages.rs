@@ -372,3 +372,47 @@ pub(crate) fn default_cancel_words(offer: &Offer, booking: &Booking) -> String {
         offer.when(booking.start)
     )
 }
+
+/// The visitor's reminder: neutral, the practice's name only, nothing about therapy or
+/// crisis lines, because reminders are often read on a shared or locked-screen phone.
+pub(crate) fn reminder(
+    offer: &Offer,
+    booking: &Booking,
+    manage_url_hint: &str,
+) -> Option<NewMessage> {
+    let location = offer.location(booking.location.as_str()).ok()?;
+    let when = offer.when(booking.start);
+    Some(NewMessage {
+        kind: "booking_reminder".into(),
+        to: booking.visitor.email.clone(),
+        subject: format!("Reminder: {when}"),
+        body_text: format!(
+            "Dear {},\n\nA reminder of your appointment with {}.\n\nWhen:  {when} (UK time)\nWhere: {}\n\n\
+             To change or cancel, use the link in your confirmation email{manage_url_hint}.\n\n{}\n",
+            booking.visitor.name,
+            offer.practice.details.name,
+            place_line(location),
+            offer.practice.details.name
+        ),
+        calendar: None,
+    })
+}
+
+/// The visitor's message when a request was not answered in time.
+pub(crate) fn expired(state: &AppState, offer: &Offer, booking: &Booking) -> Vec<NewMessage> {
+    let when = offer.when(booking.start);
+    vec![NewMessage {
+        kind: "booking_expired".into(),
+        to: booking.visitor.email.clone(),
+        subject: format!("Your consultation request for {when}"),
+        body_text: format!(
+            "Dear {},\n\nI am sorry: I was not able to confirm your request for {when} in time, so the time has been released.\n\n\
+             You are welcome to choose another time at {}/book, or send me a message at {}/contact.\n\n{CRISIS}\n\n{}\n",
+            booking.visitor.name,
+            state.config().public_url,
+            state.config().public_url,
+            offer.practice.details.name
+        ),
+        calendar: None,
+    }]
+}

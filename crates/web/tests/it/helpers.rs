@@ -280,6 +280,8 @@ pub struct TestApp {
     pub mail_wake: Arc<Notify>,
     /// The seeded draft's id.
     pub draft_id: ArticleId,
+    /// The running app's state (for running background jobs in a test).
+    pub state: AppState,
     /// No cookies, no redirects followed.
     client: reqwest::Client,
     /// A browser for the back office: keeps cookies, follows no redirects.
@@ -414,7 +416,7 @@ impl TestApp {
         )
         .expect("build the app state");
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(web::serve(listener, state, async move {
+        tokio::spawn(web::serve(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
         Self {
@@ -424,6 +426,7 @@ impl TestApp {
             clock,
             mail_wake,
             draft_id,
+            state,
             client: client(false),
             browser: client(true),
             dir,

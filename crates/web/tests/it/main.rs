@@ -8,6 +8,7 @@ mod booking;
 mod enquiries;
 mod helpers;
 mod office_auth;
+mod office_booking;
 mod office_content;
 mod public_site;
 mod structured_data;

@@ -1,0 +1,337 @@
+//! The therapist's side of booking: settings, requests, the calendar and timed jobs.
+
+use reqwest::StatusCode;
+use store::{BookingStore, OutboxMessage};
+
+use crate::helpers::{TestApp, decode_entities};
+
+const MONDAY_9AM: &str = "2027-03-29T08:00:00Z";
+
+async fn book(app: &TestApp, start: &str) -> String {
+    let form = [
+        ("location", "balham"),
+        ("start", start),
+        ("name", "Sam Jones"),
+        ("email", "sam@example.com"),
+        ("contact_preference", "email"),
+        ("consent", "true"),
+        ("idempotency_key", start),
+    ];
+    let reply = app.post_form("/book/confirm", &form).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    reply
+        .location()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .trim_start_matches("/booking/")
+        .to_owned()
+}
+
+fn sha(token: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+async fn status_of(app: &TestApp, token: &str) -> String {
+    app.store
+        .booking_by_token(&sha(token))
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+        .as_str()
+        .to_owned()
+}
+
+fn of_kind<'a>(outbox: &'a [OutboxMessage], kind: &str) -> Vec<&'a OutboxMessage> {
+    outbox.iter().filter(|m| m.kind == kind).collect()
+}
+
+async fn request_mode(app: &TestApp) {
+    app.sign_in().await;
+    let reply = app
+        .office_post(
+            "/office/settings/booking",
+            &[
+                ("mode", "request"),
+                ("request_hold_hours", "24"),
+                ("reminder_hours", "24"),
+            ],
+        )
+        .await;
+    reply.assert_redirect("/office/settings/booking?saved=1");
+}
+
+#[tokio::test]
+async fn requests_are_accepted_from_the_office() {
+    let app = TestApp::spawn().await;
+    request_mode(&app).await;
+    let token = book(&app, MONDAY_9AM).await;
+    assert_eq!(status_of(&app, &token).await, "requested");
+    let outbox = app.outbox().await;
+    let received = of_kind(&outbox, "booking_request_received");
+    assert_eq!(received.len(), 1);
+    assert!(
+        received[0].calendar.is_none(),
+        "no calendar entry until it is confirmed"
+    );
+    let manage = app.get(&format!("/booking/{token}?new=1")).await;
+    assert!(manage.body.contains("Request sent"));
+
+    let dashboard = app.office_get("/office").await;
+    assert!(dashboard.body.contains("Requests to answer") && dashboard.body.contains("S.J."));
+    assert!(
+        !dashboard.body.contains("Sam Jones"),
+        "initials only on the dashboard"
+    );
+    let booking = app
+        .store
+        .booking_by_token(&sha(&token))
+        .await
+        .unwrap()
+        .unwrap();
+    let page = app
+        .office_get(&format!("/office/bookings/{}", booking.id))
+        .await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.body.contains("Accept and confirm"));
+    app.office_post(&format!("/office/bookings/{}/accept", booking.id), &[])
+        .await
+        .assert_redirect(&format!("/office/bookings/{}", booking.id));
+    assert_eq!(status_of(&app, &token).await, "confirmed");
+    let outbox = app.outbox().await;
+    let confirmed = of_kind(&outbox, "booking_confirmation");
+    let ics = &confirmed[0]
+        .calendar
+        .as_ref()
+        .expect("an invitation once confirmed")
+        .ics;
+    assert!(
+        ics.contains("METHOD:REQUEST")
+            && ics.contains("SEQUENCE:1")
+            && ics.contains(&format!("UID:{}", booking.uid))
+    );
+}
+
+#[tokio::test]
+async fn declining_sends_the_therapists_own_words_and_frees_the_time() {
+    let app = TestApp::spawn().await;
+    request_mode(&app).await;
+    let token = book(&app, MONDAY_9AM).await;
+    let booking = app
+        .store
+        .booking_by_token(&sha(&token))
+        .await
+        .unwrap()
+        .unwrap();
+    let form = app
+        .office_get(&format!("/office/bookings/{}/decline", booking.id))
+        .await;
+    assert!(
+        form.body.contains("cannot offer that time"),
+        "a kind default message to edit"
+    );
+    let empty = app
+        .office_post(
+            &format!("/office/bookings/{}/decline", booking.id),
+            &[("words", "  ")],
+        )
+        .await;
+    empty.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        status_of(&app, &token).await,
+        "requested",
+        "nothing changes until the form is right"
+    );
+    app.office_post(
+        &format!("/office/bookings/{}/decline", booking.id),
+        &[("words", "I am away that week, sorry. Could Wednesday work?")],
+    )
+    .await
+    .assert_redirect(&format!("/office/bookings/{}", booking.id));
+    assert_eq!(status_of(&app, &token).await, "declined");
+    let outbox = app.outbox().await;
+    assert!(
+        of_kind(&outbox, "booking_declined")[0]
+            .body_text
+            .contains("Could Wednesday work?")
+    );
+    let times = decode_entities(&app.get("/book/times?location=balham").await.body);
+    assert!(
+        times.contains(&format!("start={MONDAY_9AM}\"")),
+        "the time is free again"
+    );
+}
+
+#[tokio::test]
+async fn unanswered_requests_are_released_and_the_visitor_told() {
+    let app = TestApp::spawn().await;
+    request_mode(&app).await;
+    let token = book(&app, MONDAY_9AM).await;
+    assert_eq!(web::jobs::run_once(&app.state).await.unwrap(), (0, 0));
+    app.advance_clock(jiff::SignedDuration::from_hours(25));
+    let (released, _) = web::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(released, 1);
+    assert_eq!(status_of(&app, &token).await, "expired");
+    assert_eq!(of_kind(&app.outbox().await, "booking_expired").len(), 1);
+    assert_eq!(
+        web::jobs::run_once(&app.state).await.unwrap(),
+        (0, 0),
+        "nothing twice"
+    );
+}
+
+#[tokio::test]
+async fn a_reminder_is_sent_once_a_day_before() {
+    let app = TestApp::spawn().await;
+    let token = book(&app, MONDAY_9AM).await;
+    assert_eq!(
+        web::jobs::run_once(&app.state).await.unwrap(),
+        (0, 0),
+        "too early for a reminder"
+    );
+    // Sunday 28 March, 10am BST: within 24 hours of the start.
+    app.advance_clock(jiff::SignedDuration::from_hours(72));
+    assert_eq!(web::jobs::run_once(&app.state).await.unwrap(), (0, 1));
+    assert_eq!(
+        web::jobs::run_once(&app.state).await.unwrap(),
+        (0, 0),
+        "reminded once only"
+    );
+    let outbox = app.outbox().await;
+    let reminder = of_kind(&outbox, "booking_reminder");
+    assert_eq!(reminder.len(), 1);
+    assert!(
+        reminder[0]
+            .subject
+            .starts_with("Reminder: Monday 29 March 2027 at 9am")
+    );
+    let neutral = reminder[0]
+        .body_text
+        .replace("Larchwood Psychotherapy", "")
+        .to_lowercase();
+    for word in ["therap", "consultation", "mental health", "counsel"] {
+        assert!(
+            !neutral.contains(word),
+            "neutral wording, found {word}: {neutral}"
+        );
+    }
+    assert_eq!(status_of(&app, &token).await, "confirmed");
+}
+
+#[tokio::test]
+async fn hours_and_breaks_change_what_is_offered() {
+    let app = TestApp::spawn().await;
+    app.sign_in().await;
+    let bad = app
+        .office_post(
+            "/office/settings/hours/balham",
+            &[
+                ("day", "monday"),
+                ("start", "13:00"),
+                ("end", "09:00"),
+                ("day", ""),
+                ("start", ""),
+                ("end", ""),
+            ],
+        )
+        .await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body
+            .contains("The end time must be after the start time")
+    );
+    app.office_post(
+        "/office/settings/hours/balham",
+        &[("day", "friday"), ("start", "10:00"), ("end", "12:00")],
+    )
+    .await
+    .assert_redirect("/office/settings/hours/balham?saved=1");
+    let times = decode_entities(&app.get("/book/times?location=balham").await.body);
+    assert!(
+        times.contains("Friday 26 March") && !times.contains("Monday 29 March"),
+        "the new hours replace the old"
+    );
+
+    let bad = app
+        .office_post(
+            "/office/settings/away",
+            &[
+                ("label", "Spring"),
+                ("first_day", "2027-04-20"),
+                ("last_day", "2027-04-19"),
+            ],
+        )
+        .await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    app.office_post(
+        "/office/settings/away",
+        &[
+            ("label", "Long weekend"),
+            ("first_day", "2027-03-26"),
+            ("last_day", "2027-03-29"),
+        ],
+    )
+    .await
+    .assert_redirect("/office/settings/away");
+    let times = decode_entities(&app.get("/book/times?location=balham").await.body);
+    assert!(
+        !times.contains("Friday 26 March"),
+        "no times during a break"
+    );
+    let away = app.office_get("/office/settings/away").await;
+    assert!(away.body.contains("Long weekend") && away.body.contains("Monday 29 March 2027"));
+}
+
+#[tokio::test]
+async fn the_calendar_shows_each_booking_with_its_place_and_initials() {
+    let app = TestApp::spawn().await;
+    book(&app, MONDAY_9AM).await;
+    app.get("/office/calendar")
+        .await
+        .assert_redirect("/office/sign-in");
+    app.sign_in().await;
+    let week = app.office_get("/office/calendar?date=2027-03-29").await;
+    week.assert_status(StatusCode::OK);
+    assert!(
+        week.body.contains("9am–9:50am")
+            && week.body.contains("Balham")
+            && week.body.contains("S.J.")
+    );
+    assert!(!week.body.contains("Sam Jones"));
+    let day = app
+        .office_get("/office/calendar?view=day&date=2027-03-29")
+        .await;
+    assert!(day.body.contains("Monday 29 March 2027"));
+    app.office_get("/office/calendar?date=garbage")
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    app.office_get("/office/bookings/999")
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn booking_actions_need_a_signed_in_therapist() {
+    let app = TestApp::spawn().await;
+    let token = book(&app, MONDAY_9AM).await;
+    let booking = app
+        .store
+        .booking_by_token(&sha(&token))
+        .await
+        .unwrap()
+        .unwrap();
+    let reply = app
+        .post_form(
+            &format!("/office/bookings/{}/cancel", booking.id),
+            &[("words", "Sorry")],
+        )
+        .await;
+    reply.assert_redirect("/office/sign-in");
+    assert_eq!(status_of(&app, &token).await, "confirmed");
+    app.get(&format!("/office/bookings/{}", booking.id))
+        .await
+        .assert_redirect("/office/sign-in");
+}
