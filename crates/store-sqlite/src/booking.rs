@@ -478,6 +478,50 @@ impl BookingStore for SqliteStore {
         Ok(stored)
     }
 
+    async fn set_calendar_token(
+        &self,
+        practice: PracticeId,
+        token_hash: Option<&[u8]>,
+    ) -> StoreResult<()> {
+        let result = sqlx::query("UPDATE practices SET calendar_token_hash = ? WHERE id = ?")
+            .bind(token_hash)
+            .bind(practice.get())
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?;
+        if result.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn calendar_token_matches(
+        &self,
+        practice: PracticeId,
+        token_hash: &[u8],
+    ) -> StoreResult<bool> {
+        let stored: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT calendar_token_hash FROM practices WHERE id = ?")
+                .bind(practice.get())
+                .fetch_optional(self.read())
+                .await
+                .map_err(map_err)?
+                .flatten();
+        Ok(stored.is_some_and(|stored| stored == token_hash))
+    }
+
+    async fn has_calendar_token(&self, practice: PracticeId) -> StoreResult<bool> {
+        let stored: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT calendar_token_hash FROM practices WHERE id = ?")
+                .bind(practice.get())
+                .fetch_optional(self.read())
+                .await
+                .map_err(map_err)?
+                .flatten();
+        Ok(stored.is_some())
+    }
+
     async fn expired_requests(
         &self,
         practice: PracticeId,

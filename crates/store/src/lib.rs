@@ -350,6 +350,20 @@ pub trait BookingStore: Send + Sync {
         still_free: &(dyn for<'b> Fn(&'b [BusyTime]) -> bool + Sync),
         now: Timestamp,
     ) -> StoreResult<Booking>;
+    /// Set (or with `None`, remove) the hash of the secret in the therapist's calendar feed URL.
+    async fn set_calendar_token(
+        &self,
+        practice: PracticeId,
+        token_hash: Option<&[u8]>,
+    ) -> StoreResult<()>;
+    /// Whether the practice has a calendar feed, and whether `token_hash` is its secret.
+    async fn calendar_token_matches(
+        &self,
+        practice: PracticeId,
+        token_hash: &[u8],
+    ) -> StoreResult<bool>;
+    /// Whether a calendar feed exists.
+    async fn has_calendar_token(&self, practice: PracticeId) -> StoreResult<bool>;
     /// Requests whose hold has run out (any practice's clock is the caller's `now`).
     async fn expired_requests(
         &self,

@@ -59,6 +59,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "office/calendar.html",
     "office/booking.html",
     "office/booking_words.html",
+    "office/calendar_feed.html",
 ];
 
 pub(crate) struct Templates {

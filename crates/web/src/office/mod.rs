@@ -8,6 +8,7 @@ mod articles;
 mod auth;
 mod booking_settings;
 mod calendar;
+mod feed;
 mod inbox;
 mod settings;
 
@@ -57,6 +58,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(settings::router())
         .merge(booking_settings::router())
         .merge(calendar::router())
+        .merge(feed::router())
 }
 
 /// Render a back-office page. `staff` is `None` only on the sign-in page.

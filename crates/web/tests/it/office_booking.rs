@@ -335,3 +335,40 @@ async fn booking_actions_need_a_signed_in_therapist() {
         .await
         .assert_redirect("/office/sign-in");
 }
+
+#[tokio::test]
+async fn the_private_calendar_feed_shows_initials_and_can_be_replaced() {
+    let app = TestApp::spawn().await;
+    book(&app, MONDAY_9AM).await;
+    app.sign_in().await;
+    let made = app.office_post("/office/settings/calendar-feed", &[]).await;
+    made.assert_status(StatusCode::OK);
+    let body = decode_entities(&made.body);
+    let start = body.find("/calendar/").expect("the feed address is shown");
+    let path: String = body[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '<')
+        .collect();
+    assert!(path.ends_with(".ics"), "{path}");
+    let feed = app.get(&path).await;
+    feed.assert_status(StatusCode::OK);
+    assert!(
+        feed.body.starts_with("BEGIN:VCALENDAR") && feed.body.contains("DTSTART:20270329T080000Z")
+    );
+    assert!(
+        feed.body.contains("Consultation\\, S.J.") && !feed.body.contains("Sam"),
+        "initials only"
+    );
+    assert!(
+        !app.database_contains(
+            path.trim_start_matches("/calendar/")
+                .trim_end_matches(".ics")
+        ),
+        "the secret is stored hashed"
+    );
+    app.office_post("/office/settings/calendar-feed", &[]).await;
+    app.get(&path).await.assert_status(StatusCode::NOT_FOUND);
+    app.get("/calendar/0000000000000000000000000000000000000000000000000000000000000000.ics")
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,152 @@
+//! The therapist's private calendar subscription: an ICS feed that Google, Apple and
+//! Outlook calendars can subscribe to. The URL's secret is stored only as a hash, shown
+//! once when made, and can be replaced (which stops the old URL working). Clients appear
+//! by their initials only: calendar services keep copies of everything they fetch.
+
+use axum::{
+    Router,
+    extract::{Path, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use minijinja::context;
+use sha2::{Digest, Sha256};
+
+use super::{Staff, page};
+use crate::{AppState, WebError, booking::Offer, error::WebResult};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/office/settings/calendar-feed", get(show).post(regenerate))
+        .route(
+            "/office/settings/calendar-feed/remove",
+            axum::routing::post(remove),
+        )
+        .route("/calendar/{file}", get(feed))
+}
+
+async fn show(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+    let exists = state
+        .store()
+        .has_calendar_token(state.practice_id())
+        .await?;
+    page(
+        &state,
+        &staff,
+        StatusCode::OK,
+        "office/calendar_feed.html",
+        context! { exists, url => minijinja::Value::UNDEFINED },
+    )
+    .await
+}
+
+async fn regenerate(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+    let token: String = rand::random::<[u8; 32]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let hash = Sha256::digest(token.as_bytes()).to_vec();
+    state
+        .store()
+        .set_calendar_token(state.practice_id(), Some(&hash))
+        .await?;
+    let url = format!("{}/calendar/{token}.ics", state.config().public_url);
+    page(
+        &state,
+        &staff,
+        StatusCode::OK,
+        "office/calendar_feed.html",
+        context! { exists => true, url },
+    )
+    .await
+}
+
+async fn remove(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+    state
+        .store()
+        .set_calendar_token(state.practice_id(), None)
+        .await?;
+    page(
+        &state,
+        &staff,
+        StatusCode::OK,
+        "office/calendar_feed.html",
+        context! { exists => false, removed => true },
+    )
+    .await
+}
+
+async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> WebResult<Response> {
+    let token = file.strip_suffix(".ics").ok_or(WebError::NotFound)?;
+    if token.len() != 64 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(WebError::NotFound);
+    }
+    let hash = Sha256::digest(token.as_bytes()).to_vec();
+    if !state
+        .store()
+        .calendar_token_matches(state.practice_id(), &hash)
+        .await?
+    {
+        return Err(WebError::NotFound);
+    }
+    let offer = Offer::load(&state).await?;
+    let now = state.now();
+    let from = now
+        .checked_sub(jiff::SignedDuration::from_hours(24 * 30))
+        .unwrap_or(now);
+    let until = now
+        .checked_add(jiff::SignedDuration::from_hours(24 * 366))
+        .unwrap_or(now);
+    let bookings = state
+        .store()
+        .bookings_between(state.practice_id(), from, until)
+        .await?;
+    let events: Vec<mail::ics::Event> = bookings
+        .iter()
+        .filter(|b| b.status.is_active())
+        .filter_map(|b| {
+            let location = offer.location(b.location.as_str()).ok()?;
+            let initials: String = b
+                .visitor
+                .name
+                .as_str()
+                .split_whitespace()
+                .filter_map(|w| w.chars().next())
+                .map(|c| format!("{c}."))
+                .collect();
+            let label = if b.status == domain::booking::BookingStatus::Requested {
+                " (request)"
+            } else {
+                ""
+            };
+            Some(mail::ics::Event {
+                uid: b.uid.clone(),
+                sequence: b.sequence,
+                start: b.start,
+                end: b.end,
+                summary: format!("Consultation, {initials} – {}{label}", location.name),
+                location: location.name.clone(),
+                description: format!("{}/office/bookings/{}", state.config().public_url, b.id),
+                status: if label.is_empty() {
+                    "CONFIRMED"
+                } else {
+                    "TENTATIVE"
+                },
+                organizer: None,
+                attendee: None,
+            })
+        })
+        .collect();
+    let name = format!("{} bookings", offer.practice.details.name);
+    let body = mail::ics::calendar(mail::ics::Method::Publish, &events, now, Some(&name));
+    let mut response = (
+        [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
+        body,
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
