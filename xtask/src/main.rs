@@ -83,7 +83,35 @@ fn rust_checks() -> Result<(), String> {
             "warnings",
         ]),
     )?;
-    run("cargo test", cargo().args(["test", "--workspace"]))
+    ensure_ics_parser()?;
+    run(
+        "cargo test",
+        cargo()
+            .args(["test", "--workspace"])
+            .env("ANTEROOM_REQUIRE_ICS_PARSER", "1"),
+    )
+}
+
+/// Python's `icalendar`, which the tests use to read back the ICS files we write.
+fn ensure_ics_parser() -> Result<(), String> {
+    let present = Command::new("python3")
+        .args(["-c", "import icalendar"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if present {
+        return Ok(());
+    }
+    run(
+        "pip install icalendar",
+        Command::new("python3").args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "icalendar",
+        ]),
+    )
 }
 
 fn e2e() -> Result<(), String> {

@@ -307,3 +307,109 @@ async fn the_worker_sends_as_soon_as_it_is_woken() {
         .expect("the worker did not panic");
     assert_eq!(world.message(id).await.status, MessageStatus::Sent);
 }
+
+/// An invitation arrives as multipart/mixed with the text and a text/calendar part whose
+/// method matches the VCALENDAR's, and a real iCalendar parser reads it back.
+#[tokio::test]
+async fn a_booking_email_carries_its_calendar_invitation() {
+    use mail::ics::{Event, Method, calendar};
+    let world = World::new().await;
+    let event = Event {
+        uid: "0123abcd@example.com".into(),
+        sequence: 2,
+        start: "2027-03-29T08:00:00Z".parse().expect("instant"),
+        end: "2027-03-29T08:50:00Z".parse().expect("instant"),
+        summary: "First consultation with Alex Morgan".into(),
+        location: "27 Larchwood Mews, London, SW12 9RT".into(),
+        description: "To change or cancel: https://example.com/booking/abc".into(),
+        status: "CONFIRMED",
+        organizer: Some(("Alex Morgan".into(), "notify@example.com".into())),
+        attendee: Some(("Sam Jones".into(), "sam@example.com".into())),
+    };
+    let ics = calendar(Method::Request, &[event], world.now(), None);
+    let message = NewMessage {
+        kind: "booking_confirmation".into(),
+        to: EmailAddress::parse("sam@example.com").expect("email"),
+        subject: "Your first consultation is booked".into(),
+        body_text: "Dear Sam Jones,\n\nYour first consultation is booked.\n".into(),
+        calendar: Some(store::CalendarAttachment {
+            method: "REQUEST".into(),
+            ics: ics.clone(),
+        }),
+    };
+    world
+        .store
+        .enqueue(world.practice, &message, world.now())
+        .await
+        .expect("enqueue");
+    let sink = SmtpSink::start().await;
+    let sent = world
+        .mailer(&sink.url(), Arc::new(Notify::new()))
+        .deliver_due()
+        .await
+        .expect("deliver");
+    assert_eq!(sent, 1);
+    let received = sink.received();
+    let data = &received[0].data;
+    assert!(data.contains("multipart/mixed"), "{data}");
+    assert!(
+        data.contains("text/calendar; charset=utf-8; method=REQUEST"),
+        "{data}"
+    );
+    assert!(data.contains("invite.ics"), "{data}");
+    assert!(data.contains("Your first consultation is booked"), "{data}");
+    ics_parses(&ics);
+}
+
+/// Check an ICS file with Python's `icalendar` (installed by `cargo xtask test`; a plain
+/// `cargo test` without it says so and only checks the structure).
+fn ics_parses(ics: &str) {
+    let script = "import sys, icalendar\n\
+        cal = icalendar.Calendar.from_ical(sys.stdin.read())\n\
+        events = [c for c in cal.walk() if c.name == 'VEVENT']\n\
+        assert len(events) == 1, events\n\
+        e = events[0]\n\
+        print(cal.get('method'), e.get('uid'), e.get('sequence'), e.decoded('dtstart').isoformat(), e.get('location'))\n";
+    let output = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(ics.as_bytes())?;
+            child.wait_with_output()
+        });
+    let required = std::env::var_os("ANTEROOM_REQUIRE_ICS_PARSER").is_some();
+    match output {
+        Ok(out) if out.status.success() => {
+            let line = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(
+                line.trim(),
+                "REQUEST 0123abcd@example.com 2 2027-03-29T08:00:00+00:00 27 Larchwood Mews, London, SW12 9RT"
+            );
+        }
+        Ok(out)
+            if !required
+                && String::from_utf8_lossy(&out.stderr).contains("No module named 'icalendar'") =>
+        {
+            eprintln!(
+                "python icalendar is not installed: run `cargo xtask test` for the full check"
+            );
+            assert!(ics.starts_with("BEGIN:VCALENDAR\r\n") && ics.ends_with("END:VCALENDAR\r\n"));
+        }
+        Ok(out) => panic!(
+            "icalendar refused the file: {}\n{ics}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(error) if !required => {
+            eprintln!("python3 is not available ({error}); skipping the parser check")
+        }
+        Err(error) => panic!("cannot run python3: {error}"),
+    }
+}
