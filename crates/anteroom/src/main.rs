@@ -488,6 +488,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         calendar: None,
     };
     store.create_enquiry(practice, &enquiry, &note, now).await?;
+    seed_demo_bookings(store.as_ref(), practice, &setup, now).await?;
 
     let server = args.server.clone();
     run_server(store, practice, clock, server, |url| {
@@ -733,4 +734,94 @@ async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     store.close().await;
     println!("Backed up to {}.", args.file.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// A few fictional consultations in the coming fortnight, so the demo's calendar and
+/// dashboard have something to show. Placed inside the demo's weekly hours.
+async fn seed_demo_bookings(
+    store: &dyn Store,
+    practice: PracticeId,
+    setup: &domain::practice::PracticeSetup,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    use domain::booking::{BookingStatus, DetailsForm, VisitorDetails};
+    use jiff::{ToSpan, civil::Weekday};
+    let zone = TimeZone::get(&setup.details.time_zone)?;
+    let today = now.to_zoned_datetime(zone.clone()).date();
+    let wanted = [
+        (
+            "Alex Carter",
+            "alex.carter@example.com",
+            "chancery-lane",
+            Weekday::Tuesday,
+            11,
+            BookingStatus::Confirmed,
+        ),
+        (
+            "Priya Shah",
+            "priya.shah@example.com",
+            "balham",
+            Weekday::Wednesday,
+            15,
+            BookingStatus::Confirmed,
+        ),
+        (
+            "Morgan Lee",
+            "morgan.lee@example.com",
+            "online",
+            Weekday::Friday,
+            10,
+            BookingStatus::Requested,
+        ),
+    ];
+    for (i, (name, email, location, weekday, hour, status)) in wanted.into_iter().enumerate() {
+        let Some(date) = (2..16_i64)
+            .filter_map(|d| today.checked_add(d.days()).ok())
+            .find(|d| d.weekday() == weekday)
+        else {
+            continue;
+        };
+        let start = date
+            .at(hour, 0, 0, 0)
+            .to_zoned_datetime(zone.clone())?
+            .timestamp();
+        if setup.away.iter().any(|a| {
+            a.instants(&zone)
+                .is_some_and(|(from, to)| from <= start && start < to)
+        }) {
+            continue;
+        }
+        let visitor = VisitorDetails::parse(
+            &DetailsForm {
+                name,
+                email,
+                phone: "",
+                contact_preference: "email",
+                note: "",
+                consent: true,
+            },
+            true,
+        )
+        .map_err(|_| anyhow!("demo booking details are invalid"))?;
+        let token: [u8; 32] = rand::random();
+        let booking = store::NewBooking {
+            appointment_type: domain::Slug::parse("consultation").map_err(|e| anyhow!("{e}"))?,
+            location: domain::Slug::parse(location).map_err(|e| anyhow!("{e}"))?,
+            start,
+            end: start.checked_add(jiff::SignedDuration::from_mins(50))?,
+            status,
+            visitor,
+            manage_token_hash: token.to_vec(),
+            uid: format!("demo-{i}-{:016x}@anteroom.invalid", rand::random::<u64>()),
+            hold_expires_at: (status == BookingStatus::Requested).then(|| {
+                start.min(
+                    now.checked_add(jiff::SignedDuration::from_hours(48))
+                        .unwrap_or(start),
+                )
+            }),
+            idempotency_key: None,
+        };
+        store.book(practice, &booking, &[], &|_| true, now).await?;
+    }
+    Ok(())
 }

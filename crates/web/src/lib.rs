@@ -5,6 +5,7 @@
 //! merged in [`app`]. Nothing here writes SQL or talks SMTP.
 #![forbid(unsafe_code)]
 
+pub(crate) mod api;
 pub(crate) mod booking;
 pub mod clock;
 mod error;
@@ -132,6 +133,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(site::router())
         .merge(booking::router())
+        .merge(api::router())
         .merge(office::router())
         .fallback(error::not_found)
         // Innermost first: a timed-out request still gets the error page and headers.

@@ -27,6 +27,7 @@ pub(crate) async fn headers(
     next: Next,
 ) -> Response {
     let is_office = request.uri().path().starts_with("/office");
+    let is_api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     let status = response.status();
     if (status.is_client_error() || status.is_server_error())
@@ -37,7 +38,27 @@ pub(crate) async fn headers(
             .extensions()
             .get::<crate::error::ErrorReference>()
             .map(|r| r.0.clone());
-        response = crate::site::error_page(&state, status, reference.as_deref()).await;
+        response = if is_api {
+            // JSON clients get JSON, even from the layers outside the API's own router.
+            let error = match status.as_u16() {
+                403 => "forbidden",
+                408 => "timeout",
+                404 => "not_found",
+                413 => "too_large",
+                429 => "too_many_requests",
+                s if s >= 500 => "internal",
+                _ => "bad_request",
+            };
+            let body = serde_json::json!({ "error": error, "reference": reference });
+            (
+                status,
+                [(header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response()
+        } else {
+            crate::site::error_page(&state, status, reference.as_deref()).await
+        };
         if let Some(retry_after) = retry_after {
             response
                 .headers_mut()

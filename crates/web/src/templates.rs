@@ -60,6 +60,8 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "office/booking.html",
     "office/booking_words.html",
     "office/calendar_feed.html",
+    "office/move.html",
+    "office/move_confirm.html",
 ];
 
 pub(crate) struct Templates {

@@ -22,7 +22,8 @@ use crate::{
     templates::value,
 };
 
-async fn find(state: &AppState, token: &str) -> WebResult<Booking> {
+/// The booking a manage token belongs to; `NotFound` for a malformed or unknown token.
+pub(crate) async fn find(state: &AppState, token: &str) -> WebResult<Booking> {
     if token.len() != 64 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(WebError::NotFound);
     }
@@ -144,26 +145,39 @@ pub(crate) async fn cancel(
 ) -> WebResult<Response> {
     let booking = find(&state, &token).await?;
     let offer = Offer::load(&state).await?;
-    let now = state.now();
-    if can_change(&offer, &booking, now) {
-        let outgoing = messages::cancelled(&state, &offer, &booking, now);
-        state
-            .store()
-            .set_booking_status(
-                state.practice_id(),
-                booking.id,
-                BookingStatus::Cancelled,
-                &outgoing,
-                now,
-            )
-            .await?;
-        state.mail_queued();
-        tracing::info!(
-            booking = booking.id.get(),
-            "consultation cancelled by the client"
-        );
-    }
+    cancel_booking(&state, &offer, &booking).await?;
     Ok(Redirect::to(&format!("/booking/{token}")).into_response())
+}
+
+/// Cancel `booking` at the visitor's request (manage link or API): store the change and
+/// queue the emails. `false`, with nothing changed, when it is no longer active or past
+/// the cut-off.
+pub(crate) async fn cancel_booking(
+    state: &AppState,
+    offer: &Offer,
+    booking: &Booking,
+) -> WebResult<bool> {
+    let now = state.now();
+    if !can_change(offer, booking, now) {
+        return Ok(false);
+    }
+    let outgoing = messages::cancelled(state, offer, booking, now);
+    state
+        .store()
+        .set_booking_status(
+            state.practice_id(),
+            booking.id,
+            BookingStatus::Cancelled,
+            &outgoing,
+            now,
+        )
+        .await?;
+    state.mail_queued();
+    tracing::info!(
+        booking = booking.id.get(),
+        "consultation cancelled by the client"
+    );
+    Ok(true)
 }
 
 #[derive(Deserialize)]
@@ -277,7 +291,7 @@ pub(crate) async fn move_booking(
     let location = offer.location(form.get("location"))?;
     let slot = slot_from(&offer, &location.slug, form.get("start"))?;
     let url = format!("{}/booking/{token}", state.config().public_url);
-    let outgoing = messages::moved(&state, &offer, &booking, &slot, &url, now);
+    let outgoing = messages::moved(&state, &offer, &booking, &slot, Some(&url), now);
     let still_free = |busy: &[store::BusyTime]| offer.still_free(&slot, busy, now);
     match state
         .store()

@@ -235,12 +235,14 @@ pub(crate) fn cancelled(
 }
 
 /// Messages when the visitor moves a booking.
+/// Messages when a booking is moved: by the visitor through their link (`manage_url` is
+/// known then), or by the therapist from the office (it is not: only its hash is stored).
 pub(crate) fn moved(
     state: &AppState,
     offer: &Offer,
     before: &Booking,
     to: &domain::availability::Slot,
-    manage_url: &str,
+    manage_url: Option<&str>,
     now: Timestamp,
 ) -> Vec<NewMessage> {
     let Ok(location) = offer.location(to.location.as_str()) else {
@@ -253,14 +255,26 @@ pub(crate) fn moved(
         end: to.end,
         ..Appointment::of(before)
     };
-    let event = event(offer, location, appointment, Some(manage_url));
+    let event = event(offer, location, appointment, manage_url);
+    let (opening, change) = match manage_url {
+        Some(url) => (
+            "Your first consultation has been moved, as you asked.".to_owned(),
+            format!("To change or cancel: {url}"),
+        ),
+        None => (
+            format!(
+                "I am sorry to have to move our first consultation, which was on {}. I hope the new time suits you; if not, please reply and we will find another.",
+                offer.when(before.start)
+            ),
+            "You can still change or cancel it with the link in your first email.".to_owned(),
+        ),
+    };
     let visitor = NewMessage {
         kind: "booking_moved".into(),
         to: before.visitor.email.clone(),
         subject: format!("Changed: your consultation is now {when}"),
         body_text: format!(
-            "Dear {},\n\nYour first consultation has been moved, as you asked.\n\nWhen:  {when} (UK time)\nWhere: {}\n\n\
-             To change or cancel: {manage_url}\n\n{CRISIS}\n\n{}\n",
+            "Dear {},\n\n{opening}\n\nWhen:  {when} (UK time)\nWhere: {}\n\n{change}\n\n{CRISIS}\n\n{}\n",
             before.visitor.name,
             place_line(location),
             offer.practice.details.name
@@ -271,6 +285,9 @@ pub(crate) fn moved(
             None
         },
     };
+    if manage_url.is_none() {
+        return vec![visitor];
+    }
     let what = format!(
         "A first consultation has been moved by the client from {} to {when}, {}.",
         offer.when(before.start),

@@ -48,6 +48,11 @@ pub(crate) fn router() -> Router<AppState> {
         )
 }
 
+/// The private manage link for a booking's token.
+pub(crate) fn manage_url(state: &AppState, token: &str) -> String {
+    format!("{}/booking/{token}", state.config().public_url)
+}
+
 /// Days of times shown per page of the "choose a time" step.
 pub(crate) const DAYS_PER_PAGE: i32 = 14;
 

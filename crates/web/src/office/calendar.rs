@@ -36,6 +36,11 @@ pub(super) fn router() -> Router<AppState> {
             "/office/bookings/{id}/cancel",
             get(cancel_form).post(cancel),
         )
+        .route("/office/bookings/{id}/move", get(move_times))
+        .route(
+            "/office/bookings/{id}/move/confirm",
+            get(move_confirm).post(move_booking),
+        )
 }
 
 #[derive(Deserialize)]
@@ -374,4 +379,164 @@ pub(super) async fn upcoming(state: &AppState) -> WebResult<(Vec<Entry>, Vec<Ent
             .collect()
     };
     Ok((to_entries(soon), to_entries(requests)))
+}
+
+#[derive(Deserialize)]
+pub(super) struct MoveQuery {
+    location: Option<String>,
+    from: Option<String>,
+    start: Option<String>,
+}
+
+#[derive(Serialize)]
+struct MoveDay {
+    label: String,
+    slots: Vec<(String, String)>,
+}
+
+/// Free times to move a consultation to (the therapist is not bound by the notice period
+/// for visitors, but the engine still keeps buffers, travel and breaks).
+async fn move_times(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    Query(q): Query<MoveQuery>,
+) -> WebResult<Response> {
+    let (offer, booking) = load(&state, &raw).await?;
+    if !booking.status.is_active() {
+        return Ok(Redirect::to(&format!("/office/bookings/{}", booking.id)).into_response());
+    }
+    let location = offer.location(q.location.as_deref().unwrap_or(booking.location.as_str()))?;
+    let today = offer.today(state.now());
+    let from = match q.from.as_deref() {
+        None | Some("") => today,
+        Some(raw) => raw
+            .parse::<Date>()
+            .map_err(|_| WebError::NotFound)?
+            .max(today),
+    };
+    let to = from.checked_add(13.days()).unwrap_or(from);
+    let slots = offer.slots(&state, Some(&location.slug), from, to).await?;
+    let mut days: Vec<MoveDay> = Vec::new();
+    for slot in slots.iter().filter(|s| s.start != booking.start) {
+        let local = slot.start.to_zoned_datetime(offer.zone.clone());
+        let label = local.strftime("%A %-d %B").to_string();
+        let href = format!(
+            "/office/bookings/{}/move/confirm?location={}&start={}",
+            booking.id, slot.location, slot.start
+        );
+        match days.last_mut() {
+            Some(day) if day.label == label => day.slots.push((time_label(&local), href)),
+            _ => days.push(MoveDay {
+                label,
+                slots: vec![(time_label(&local), href)],
+            }),
+        }
+    }
+    let others: Vec<(String, String)> = offer
+        .locations
+        .iter()
+        .filter(|l| l.slug != location.slug)
+        .map(|l| {
+            (
+                l.name.clone(),
+                format!("/office/bookings/{}/move?location={}", booking.id, l.slug),
+            )
+        })
+        .collect();
+    let later = format!(
+        "/office/bookings/{}/move?location={}&from={}",
+        booking.id,
+        location.slug,
+        to.tomorrow().unwrap_or(to)
+    );
+    let ctx = context! {
+        booking => value(&booking),
+        when => offer.when(booking.start),
+        location => value(location),
+        days => value(&days),
+        others => value(&others),
+        later,
+    };
+    page(&state, &staff, StatusCode::OK, "office/move.html", ctx).await
+}
+
+async fn move_confirm(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    Query(q): Query<MoveQuery>,
+) -> WebResult<Response> {
+    let (offer, booking) = load(&state, &raw).await?;
+    let location = offer.location(q.location.as_deref().unwrap_or(""))?;
+    let slot =
+        crate::booking::flow::slot_from(&offer, &location.slug, q.start.as_deref().unwrap_or(""))?;
+    let ctx = context! {
+        title => "Move this consultation?",
+        text => format!("From {} to {}, {}. {} will be emailed the new time and a calendar update.", offer.when(booking.start), offer.when(slot.start), Offer::where_text(location), booking.visitor.name),
+        action => format!("/office/bookings/{}/move/confirm", booking.id),
+        location => location.slug.as_str(),
+        start => slot.start.to_string(),
+        back => format!("/office/bookings/{}", booking.id),
+    };
+    page(
+        &state,
+        &staff,
+        StatusCode::OK,
+        "office/move_confirm.html",
+        ctx,
+    )
+    .await
+}
+
+async fn move_booking(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
+    let (offer, booking) = load(&state, &raw).await?;
+    if !booking.status.is_active() {
+        return Ok(Redirect::to(&format!("/office/bookings/{}", booking.id)).into_response());
+    }
+    let location = offer.location(form.get("location"))?;
+    let slot = crate::booking::flow::slot_from(&offer, &location.slug, form.get("start"))?;
+    let now = state.now();
+    let outgoing = messages::moved(&state, &offer, &booking, &slot, None, now);
+    let still_free = |busy: &[store::BusyTime]| offer.still_free(&slot, busy, now);
+    match state
+        .store()
+        .move_booking(
+            state.practice_id(),
+            booking.id,
+            &location.slug,
+            slot.start,
+            slot.end,
+            &outgoing,
+            &still_free,
+            now,
+        )
+        .await
+    {
+        Ok(_) => {
+            state.mail_queued();
+            Ok(Redirect::to(&format!("/office/bookings/{}", booking.id)).into_response())
+        }
+        Err(StoreError::Conflict(_)) => {
+            let ctx = context! {
+                title => "That time has just gone",
+                text => "Someone booked it a moment ago. The consultation has not been moved.",
+                back => format!("/office/bookings/{}/move", booking.id),
+            };
+            page(
+                &state,
+                &staff,
+                StatusCode::CONFLICT,
+                "office/move_confirm.html",
+                ctx,
+            )
+            .await
+        }
+        Err(other) => Err(other.into()),
+    }
 }

@@ -4,6 +4,7 @@
 
 extern crate anteroom_web as web;
 
+mod api;
 mod booking;
 mod enquiries;
 mod helpers;

@@ -372,3 +372,66 @@ async fn the_private_calendar_feed_shows_initials_and_can_be_replaced() {
         .await
         .assert_status(StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_therapist_moves_a_consultation_and_the_visitor_is_told() {
+    let app = TestApp::spawn().await;
+    let token = book(&app, MONDAY_9AM).await;
+    let booking = app
+        .store
+        .booking_by_token(&sha(&token))
+        .await
+        .unwrap()
+        .unwrap();
+    app.sign_in().await;
+    let times = decode_entities(
+        &app.office_get(&format!("/office/bookings/{}/move", booking.id))
+            .await
+            .body,
+    );
+    let online = "2027-03-30T17:00:00Z";
+    let link = format!(
+        "/office/bookings/{}/move/confirm?location=online&start={online}",
+        booking.id
+    );
+    let online_times = decode_entities(
+        &app.office_get(&format!(
+            "/office/bookings/{}/move?location=online",
+            booking.id
+        ))
+        .await
+        .body,
+    );
+    assert!(
+        times.contains("Online") && online_times.contains(&link),
+        "{online_times}"
+    );
+    app.office_get(&link).await.assert_status(StatusCode::OK);
+    app.office_post(
+        &format!("/office/bookings/{}/move/confirm", booking.id),
+        &[("location", "online"), ("start", online)],
+    )
+    .await
+    .assert_redirect(&format!("/office/bookings/{}", booking.id));
+    let moved = app.store.booking(app.practice, booking.id).await.unwrap();
+    assert_eq!(
+        (
+            moved.location.as_str(),
+            moved.start.to_string().as_str(),
+            moved.sequence
+        ),
+        ("online", online, 1)
+    );
+    let outbox = app.outbox().await;
+    let mail = of_kind(&outbox, "booking_moved");
+    assert_eq!(mail.len(), 1);
+    assert!(mail[0].body_text.contains("I am sorry to have to move"));
+    assert!(
+        mail[0]
+            .calendar
+            .as_ref()
+            .unwrap()
+            .ics
+            .contains("SEQUENCE:1")
+    );
+}

@@ -1,0 +1,168 @@
+//! The OpenAPI 3.1 document at `/api/v1/openapi.json`, written from [`super::endpoints`].
+//!
+//! No generator crate: each operation is described next to its handler as plain JSON, and
+//! this module only gathers them with the shared schemas. The router is mounted from the
+//! same table, so a route cannot exist without its description.
+
+use std::sync::OnceLock;
+
+use axum::{http::StatusCode, response::Response};
+use serde_json::{Map, Value, json};
+
+use super::{availability, bookings, endpoints, json_response, practice};
+
+/// A reference to a schema in `components`.
+pub(super) fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+/// The whole document (it never changes while the process runs).
+pub(crate) fn openapi() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(build)
+}
+
+fn build() -> Value {
+    let mut paths = Map::new();
+    for endpoint in endpoints() {
+        let item = paths.entry(endpoint.path).or_insert_with(|| json!({}));
+        item[endpoint.verb.openapi_name()] = endpoint.operation;
+    }
+    let mut schemas = Map::new();
+    for group in [
+        shared_schemas(),
+        practice::schemas(),
+        availability::schemas(),
+        bookings::schemas(),
+    ] {
+        if let Value::Object(group) = group {
+            schemas.extend(group);
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Anteroom booking API",
+            "version": "1",
+            "summary": "Free times and first-consultation bookings for one therapy practice.",
+            "description": "JSON in and out. Every answer has `Cache-Control: no-store`; every \
+                error is JSON: `{\"error\": code}`, or `{\"errors\": {field: [messages]}}` for \
+                bad input (422). Local dates are in the practice's time zone (GET \
+                /api/v1/practice) and date-times are RFC 3339 with that zone's offset on the day.",
+            "license": { "name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later" }
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "manageToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A booking's manage token: the last part of its manage_url."
+                }
+            }
+        }
+    })
+}
+
+/// Schemas every operation may answer with.
+fn shared_schemas() -> Value {
+    json!({
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "string",
+                    "description": "A stable code, e.g. `not_found`, `too_late`, `rate_limited`.",
+                    "examples": ["not_found"]
+                },
+                "message": { "type": "string", "description": "What happened, in plain English." },
+                "retry_after": { "type": "integer", "description": "With 429: seconds to wait." },
+                "reference": { "type": "string", "description": "With 500: quote it to support." }
+            }
+        },
+        "ValidationErrors": {
+            "type": "object",
+            "required": ["errors"],
+            "properties": {
+                "errors": {
+                    "type": "object",
+                    "description": "Messages by field (`body` for the body as a whole, \
+                        `Idempotency-Key` for that header).",
+                    "additionalProperties": { "type": "array", "items": { "type": "string" } },
+                    "examples": [{ "email": ["Enter an email address in the right format, like name@example.com"] }]
+                }
+            }
+        }
+    })
+}
+
+pub(super) async fn document() -> Response {
+    json_response(StatusCode::OK, openapi())
+}
+
+pub(super) fn operation() -> Value {
+    json!({
+        "operationId": "getOpenApi",
+        "summary": "This document",
+        "responses": {
+            "200": {
+                "description": "The OpenAPI 3.1 description of the API.",
+                "content": { "application/json": { "schema": { "type": "object" } } }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `$ref` in `value`.
+    fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.push(target);
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves_and_every_route_is_described() {
+        let doc = openapi();
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut found = Vec::new();
+        refs(doc, &mut found);
+        assert!(!found.is_empty());
+        for target in found {
+            let name = target
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("unexpected reference {target}"));
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "{target} is not defined"
+            );
+        }
+        for endpoint in endpoints() {
+            let operation = &doc["paths"][endpoint.path][endpoint.verb.openapi_name()];
+            assert!(operation.is_object(), "{} is documented", endpoint.path);
+            for param in endpoint.path.split('/').filter(|s| s.starts_with('{')) {
+                let name = param.trim_matches(['{', '}']);
+                let declared = operation["parameters"]
+                    .as_array()
+                    .is_some_and(|ps| ps.iter().any(|p| p["name"] == name && p["in"] == "path"));
+                assert!(
+                    declared,
+                    "{} declares its path parameter {name}",
+                    endpoint.path
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,805 @@
+//! The JSON API under `/api/v1`: shapes, every status code it promises, times across the
+//! clock change, idempotent retries, the one-booking-per-slot race and the OpenAPI document.
+
+use std::collections::BTreeSet;
+
+use domain::booking::BookingMode;
+use jiff::SignedDuration;
+use reqwest::{StatusCode, header::HeaderMap};
+use serde_json::{Value, json};
+use store::{Booking, BookingStore, PracticeStore};
+use web::RateLimits;
+
+use crate::helpers::{PRACTICE_NAME, TestApp};
+
+/// Monday 29 March 2027, 9am in London: the day after the clocks went forward.
+const MONDAY_9AM: &str = "2027-03-29T09:00:00+01:00";
+
+/// A JSON answer from the API.
+#[derive(Debug)]
+struct JsonReply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Value,
+}
+
+impl JsonReply {
+    /// Read an answer, checking what every API answer promises: JSON, never cached.
+    async fn read(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("read the body");
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert!(
+            content_type.starts_with("application/json"),
+            "{status}: content type {content_type:?}; body:\n{text}"
+        );
+        assert_eq!(
+            headers.get("cache-control").and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "{status}: API answers are never cached"
+        );
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{status}: the body is not JSON ({e}):\n{text}"));
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    #[track_caller]
+    fn assert_status(&self, expected: StatusCode) -> &Value {
+        assert_eq!(self.status, expected, "body: {:#}", self.body);
+        &self.body
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The messages of a 422 for one field.
+    #[track_caller]
+    fn field_errors(&self, field: &str) -> Vec<String> {
+        self.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+        let messages = self.body["errors"][field]
+            .as_array()
+            .unwrap_or_else(|| panic!("no errors for {field:?}: {:#}", self.body));
+        assert!(!messages.is_empty());
+        messages
+            .iter()
+            .map(|m| m.as_str().expect("messages are strings").to_owned())
+            .collect()
+    }
+}
+
+async fn get(app: &TestApp, path: &str) -> JsonReply {
+    let response = app.client().get(app.url(path)).send().await.expect("GET");
+    JsonReply::read(response).await
+}
+
+/// POST a raw body (so malformed JSON can be sent) with extra headers.
+async fn post_raw(app: &TestApp, path: &str, body: &str, headers: &[(&str, &str)]) -> JsonReply {
+    let mut request = app
+        .client()
+        .post(app.url(path))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    JsonReply::read(request.send().await.expect("POST")).await
+}
+
+async fn post(app: &TestApp, path: &str, body: &Value, headers: &[(&str, &str)]) -> JsonReply {
+    post_raw(app, path, &body.to_string(), headers).await
+}
+
+/// A valid booking request for `start` at Balham.
+fn booking(start: &str) -> Value {
+    json!({
+        "type": "consultation",
+        "location": "balham",
+        "start": start,
+        "name": "Sam Jones",
+        "email": "sam@example.com",
+        "phone": "07700 900123",
+        "contact_preference": "email",
+        "note": "Evenings suit me.",
+        "consent": true
+    })
+}
+
+async fn book(app: &TestApp, start: &str, key: &str) -> Value {
+    post(
+        app,
+        "/api/v1/bookings",
+        &booking(start),
+        &[("idempotency-key", key)],
+    )
+    .await
+    .assert_status(StatusCode::CREATED)
+    .clone()
+}
+
+/// The manage token at the end of a booking's `manage_url`.
+fn token_of(booked: &Value) -> String {
+    let url = booked["manage_url"].as_str().expect("a manage_url");
+    url.rsplit('/').next().unwrap_or_default().to_owned()
+}
+
+async fn all_bookings(app: &TestApp) -> Vec<Booking> {
+    app.store
+        .bookings_between(
+            app.practice,
+            "2027-03-01T00:00:00Z".parse().unwrap(),
+            "2027-06-01T00:00:00Z".parse().unwrap(),
+        )
+        .await
+        .expect("read bookings")
+}
+
+fn starts(reply: &Value) -> Vec<&str> {
+    reply["slots"]
+        .as_array()
+        .expect("slots")
+        .iter()
+        .map(|s| s["start"].as_str().expect("a start"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_practice_lists_its_locations_and_appointment_types() {
+    let app = TestApp::spawn().await;
+    let reply = get(&app, "/api/v1/practice").await;
+    assert_eq!(
+        reply.assert_status(StatusCode::OK),
+        &json!({
+            "name": PRACTICE_NAME,
+            "time_zone": "Europe/London",
+            "locations": [
+                {
+                    "slug": "balham",
+                    "name": "Balham",
+                    "address": ["27 Larchwood Mews", "London"],
+                    "postcode": "SW12 9RT",
+                    "online": false
+                },
+                {
+                    "slug": "online",
+                    "name": "Online",
+                    "address": [],
+                    "postcode": null,
+                    "online": true
+                }
+            ],
+            "appointment_types": [{
+                "slug": "consultation",
+                "name": "First consultation",
+                "minutes": 50,
+                "fee_pence": 6000,
+                "bookable_online": true,
+                "locations": ["balham", "online"]
+            }]
+        })
+    );
+}
+
+#[tokio::test]
+async fn free_times_keep_their_local_hour_across_the_clock_change() {
+    let app = TestApp::spawn().await;
+    // A week earlier, so Monday 22 March (still GMT) can be booked too.
+    app.advance_clock(SignedDuration::from_hours(-7 * 24));
+    let reply = get(
+        &app,
+        "/api/v1/availability?type=consultation&location=balham&from=2027-03-22&to=2027-04-04",
+    )
+    .await;
+    let body = reply.assert_status(StatusCode::OK);
+    assert_eq!(body["time_zone"], "Europe/London");
+    assert_eq!(
+        starts(body),
+        [
+            "2027-03-22T09:00:00+00:00",
+            "2027-03-22T10:00:00+00:00",
+            "2027-03-22T11:00:00+00:00",
+            "2027-03-22T12:00:00+00:00",
+            "2027-03-29T09:00:00+01:00",
+            "2027-03-29T10:00:00+01:00",
+            "2027-03-29T11:00:00+01:00",
+            "2027-03-29T12:00:00+01:00",
+        ],
+        "9am stays 9am after the clocks go forward; nothing in the Easter break (5 April)"
+    );
+    assert_eq!(
+        body["slots"][4],
+        json!({
+            "start": MONDAY_9AM,
+            "end": "2027-03-29T09:50:00+01:00",
+            "location": "balham"
+        })
+    );
+
+    // Without a location: every location, in order.
+    let all = get(
+        &app,
+        "/api/v1/availability?type=consultation&from=2027-03-22&to=2027-03-30",
+    )
+    .await;
+    let all = all.assert_status(StatusCode::OK);
+    let found = starts(all);
+    let mut sorted = found.clone();
+    sorted.sort_by_key(|s| s.parse::<jiff::Timestamp>().unwrap());
+    assert_eq!(found, sorted, "slots are in time order");
+    assert!(found.contains(&"2027-03-23T18:00:00+00:00"));
+    assert!(found.contains(&"2027-03-30T18:00:00+01:00"));
+    let online = all["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["location"] == "online")
+        .count();
+    assert_eq!(online, 6, "three evening times on each of two Tuesdays");
+    assert_eq!(found.len(), 8 + 6);
+
+    // Leaving the dates out asks about the next four weeks.
+    let default = get(&app, "/api/v1/availability?type=consultation").await;
+    assert_eq!(
+        starts(default.assert_status(StatusCode::OK)).first(),
+        Some(&"2027-03-22T09:00:00+00:00")
+    );
+    // Days before today or past the horizon have no times (and are no error).
+    let far = get(
+        &app,
+        "/api/v1/availability?type=consultation&from=9999-10-01&to=9999-12-31",
+    )
+    .await;
+    assert_eq!(far.assert_status(StatusCode::OK)["slots"], json!([]));
+}
+
+#[tokio::test]
+async fn bad_availability_questions_are_422_with_a_message_per_field() {
+    let app = TestApp::spawn().await;
+    let base = "/api/v1/availability?type=consultation";
+    // 92 days counting both ends is the most; 93 is too many.
+    get(&app, &format!("{base}&from=2027-01-01&to=2027-04-02"))
+        .await
+        .assert_status(StatusCode::OK);
+    let long = get(&app, &format!("{base}&from=2027-01-01&to=2027-04-03")).await;
+    assert!(long.field_errors("to")[0].contains("92 days"));
+    let backwards = get(&app, &format!("{base}&from=2027-04-01&to=2027-03-31")).await;
+    assert!(backwards.field_errors("to")[0].contains("on or after"));
+    for bad in ["2027-02-30", "tomorrow", "2027-03-29T09:00", "29/03/2027"] {
+        let reply = get(&app, &format!("{base}&from={bad}")).await;
+        assert!(
+            reply.field_errors("from")[0].contains("YYYY-MM-DD"),
+            "{bad}"
+        );
+    }
+    let unknown = get(&app, "/api/v1/availability?type=therapy").await;
+    assert!(unknown.field_errors("type")[0].contains("no appointment type"));
+    let missing = get(&app, "/api/v1/availability").await;
+    assert!(missing.field_errors("type")[0].contains("consultation"));
+    let nowhere = get(&app, &format!("{base}&location=chancery-lane")).await;
+    assert!(nowhere.field_errors("location")[0].contains("balham, online"));
+    // Every problem at once.
+    let several = get(
+        &app,
+        "/api/v1/availability?type=therapy&from=nope&to=2027-13-01",
+    )
+    .await;
+    let fields: BTreeSet<&String> = several.body["errors"].as_object().unwrap().keys().collect();
+    assert_eq!(fields.len(), 3, "{:#}", several.body);
+
+    // Only the online-bookable type can be asked about.
+    let mut kind = app
+        .store
+        .appointment_types(app.practice)
+        .await
+        .unwrap()
+        .remove(0);
+    kind.booking.bookable_online = false;
+    app.store
+        .update_appointment_type(app.practice, &kind)
+        .await
+        .unwrap();
+    let not_online = get(&app, base).await;
+    assert!(not_online.field_errors("type")[0].contains("cannot be booked online"));
+}
+
+#[tokio::test]
+async fn a_booking_is_made_and_a_retry_with_the_same_key_returns_it() {
+    let app = TestApp::spawn().await;
+    let made = book(&app, MONDAY_9AM, "6f1e0c7a-first").await;
+    let id = made["id"].as_i64().expect("a numeric id");
+    let manage_url = made["manage_url"].as_str().unwrap().to_owned();
+    assert_eq!(
+        made,
+        json!({
+            "id": id,
+            "status": "confirmed",
+            "type": "consultation",
+            "start": MONDAY_9AM,
+            "end": "2027-03-29T09:50:00+01:00",
+            "location": "balham",
+            "manage_url": manage_url,
+        })
+    );
+    assert!(manage_url.starts_with(&format!("{}/booking/", app.base)));
+    let token = token_of(&made);
+    assert_eq!(token.len(), 64);
+    let page = app.get(&format!("/booking/{token}")).await;
+    page.assert_status(StatusCode::OK);
+
+    // The retry: same key, same booking, no second row, no second email.
+    let again = post(
+        &app,
+        "/api/v1/bookings",
+        &booking(MONDAY_9AM),
+        &[("idempotency-key", "6f1e0c7a-first")],
+    )
+    .await;
+    let replay = again.assert_status(StatusCode::OK);
+    assert_eq!(replay["id"], id);
+    assert_eq!(replay["status"], "confirmed");
+    assert_eq!(replay["start"], MONDAY_9AM);
+    assert!(
+        replay.get("manage_url").is_none(),
+        "the token is only known once"
+    );
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(all_bookings(&app).await.len(), 1);
+    let confirmations = app
+        .outbox()
+        .await
+        .iter()
+        .filter(|m| m.kind == "booking_confirmation")
+        .count();
+    assert_eq!(confirmations, 1);
+
+    // The same key for a different booking is refused, not silently answered.
+    let reused = post(
+        &app,
+        "/api/v1/bookings",
+        &booking("2027-03-29T10:00:00+01:00"),
+        &[("idempotency-key", "6f1e0c7a-first")],
+    )
+    .await;
+    assert!(reused.field_errors("Idempotency-Key")[0].contains("new key"));
+    let bad_key = post(
+        &app,
+        "/api/v1/bookings",
+        &booking("2027-03-29T10:00:00+01:00"),
+        &[("idempotency-key", &"k".repeat(81))],
+    )
+    .await;
+    bad_key.field_errors("Idempotency-Key");
+
+    // A start in UTC is the same instant: 09:00Z is 10am in London that day.
+    let utc = book(&app, "2027-03-29T09:00:00Z", "second").await;
+    assert_eq!(utc["start"], "2027-03-29T10:00:00+01:00");
+    assert_ne!(utc["id"], id);
+    assert_eq!(all_bookings(&app).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_request_mode_practice_answers_requested() {
+    let app = TestApp::spawn().await;
+    let mut settings = app.store.booking_settings(app.practice).await.unwrap();
+    settings.mode = BookingMode::Request;
+    app.store
+        .update_booking_settings(app.practice, &settings)
+        .await
+        .unwrap();
+    let made = book(&app, MONDAY_9AM, "k").await;
+    assert_eq!(made["status"], "requested");
+}
+
+#[tokio::test]
+async fn a_time_that_is_not_free_is_409_with_nearby_alternatives() {
+    let app = TestApp::spawn().await;
+    book(&app, MONDAY_9AM, "first").await;
+    let mut second = booking(MONDAY_9AM);
+    second["email"] = json!("al@example.com");
+    let taken = post(&app, "/api/v1/bookings", &second, &[]).await;
+    let body = taken.assert_status(StatusCode::CONFLICT);
+    assert_eq!(body["error"], "slot_unavailable");
+    let alternatives = body["alternatives"].as_array().expect("alternatives");
+    assert!(!alternatives.is_empty() && alternatives.len() <= 4);
+    assert_eq!(
+        alternatives[0],
+        json!({
+            "start": "2027-03-29T10:00:00+01:00",
+            "end": "2027-03-29T10:50:00+01:00",
+            "location": "balham"
+        }),
+        "the nearest free time first"
+    );
+    assert!(alternatives.iter().all(|a| a["start"] != MONDAY_9AM));
+
+    // A time that was never offered (half past) is not free either.
+    let never = post(
+        &app,
+        "/api/v1/bookings",
+        &booking("2027-03-29T09:30:00+01:00"),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        never.assert_status(StatusCode::CONFLICT)["error"],
+        "slot_unavailable"
+    );
+    assert_eq!(all_bookings(&app).await.len(), 1);
+}
+
+#[tokio::test]
+async fn bad_booking_input_is_422_json_never_a_plain_text_rejection() {
+    let app = TestApp::spawn().await;
+    let path = "/api/v1/bookings";
+
+    let malformed = post_raw(&app, path, "{\"type\": \"consultation\",", &[]).await;
+    assert!(malformed.field_errors("body")[0].contains("not valid JSON"));
+    let array = post_raw(&app, path, "[1, 2]", &[]).await;
+    assert!(array.field_errors("body")[0].contains("JSON object"));
+    let empty = post_raw(&app, path, "", &[]).await;
+    empty.field_errors("body");
+
+    let nothing = post_raw(&app, path, "{}", &[]).await;
+    let fields: BTreeSet<&str> = nothing.body["errors"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        fields,
+        BTreeSet::from(["consent", "email", "location", "name", "start", "type"]),
+        "every missing field is named"
+    );
+
+    let mut wrong_types = booking(MONDAY_9AM);
+    wrong_types["name"] = json!(42);
+    wrong_types["consent"] = json!("yes");
+    wrong_types["location"] = json!(["balham"]);
+    let reply = post(&app, path, &wrong_types, &[]).await;
+    assert_eq!(reply.field_errors("name"), ["Must be a string"]);
+    assert_eq!(reply.field_errors("consent"), ["Must be true or false"]);
+    assert_eq!(reply.field_errors("location"), ["Must be a string"]);
+
+    let mut unknown = booking(MONDAY_9AM);
+    unknown["contactPreference"] = json!("phone");
+    let reply = post(&app, path, &unknown, &[]).await;
+    assert!(reply.field_errors("contactPreference")[0].contains("Unknown field"));
+
+    let mut no_offset = booking("2027-03-29T09:00:00");
+    no_offset["email"] = json!("not an email");
+    let reply = post(&app, path, &no_offset, &[]).await;
+    assert!(reply.field_errors("start")[0].contains("offset"));
+    reply.field_errors("email");
+
+    let mut phone_wanted = booking(MONDAY_9AM);
+    phone_wanted["contact_preference"] = json!("phone");
+    phone_wanted["phone"] = Value::Null;
+    post(&app, path, &phone_wanted, &[])
+        .await
+        .field_errors("phone");
+
+    let mut no_consent = booking(MONDAY_9AM);
+    no_consent["consent"] = json!(false);
+    post(&app, path, &no_consent, &[])
+        .await
+        .field_errors("consent");
+
+    let mut elsewhere = booking(MONDAY_9AM);
+    elsewhere["location"] = json!("chancery-lane");
+    elsewhere["type"] = json!("couples");
+    let reply = post(&app, path, &elsewhere, &[]).await;
+    reply.field_errors("type");
+
+    let huge = format!("{{\"note\": \"{}\"}}", "x".repeat(600 * 1024));
+    let too_big = post_raw(&app, path, &huge, &[]).await;
+    assert_eq!(
+        too_big.assert_status(StatusCode::PAYLOAD_TOO_LARGE)["error"],
+        "payload_too_large"
+    );
+
+    // The optional fields can be left out: contact by email is the default.
+    let mut minimal = booking(MONDAY_9AM);
+    for field in ["phone", "contact_preference", "note"] {
+        minimal.as_object_mut().unwrap().remove(field);
+    }
+    post(&app, path, &minimal, &[])
+        .await
+        .assert_status(StatusCode::CREATED);
+    let stored = all_bookings(&app).await;
+    assert_eq!(stored.len(), 1, "only the valid request booked");
+    assert_eq!(stored[0].visitor.contact_preference.as_str(), "email");
+}
+
+#[tokio::test]
+async fn too_many_bookings_from_one_address_are_429_with_retry_after() {
+    let app = TestApp::spawn_with_limits(RateLimits {
+        bookings_per_hour: 1,
+        ..RateLimits::default()
+    })
+    .await;
+    book(&app, MONDAY_9AM, "one").await;
+    let reply = post(
+        &app,
+        "/api/v1/bookings",
+        &booking("2027-03-29T10:00:00+01:00"),
+        &[("idempotency-key", "two")],
+    )
+    .await;
+    let body = reply.assert_status(StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["error"], "rate_limited");
+    let retry: u64 = reply
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("seconds");
+    assert!(retry > 0 && retry <= 3600);
+    assert_eq!(body["retry_after"], retry);
+    assert_eq!(all_bookings(&app).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_manage_token_cancels_until_the_cut_off() {
+    let app = TestApp::spawn().await;
+    let made = book(&app, MONDAY_9AM, "a").await;
+    let id = made["id"].as_i64().unwrap();
+    let token = token_of(&made);
+    let cancel = |id: String| format!("/api/v1/bookings/{id}/cancel");
+
+    post(&app, &cancel(id.to_string()), &json!({}), &[])
+        .await
+        .field_errors("token");
+    let wrong_token = post(
+        &app,
+        &cancel(id.to_string()),
+        &json!({ "token": "0".repeat(64) }),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        wrong_token.assert_status(StatusCode::NOT_FOUND),
+        &json!({ "error": "not_found" })
+    );
+    for other in [(id + 1).to_string(), "0".to_owned(), "abc".to_owned()] {
+        post(&app, &cancel(other), &json!({ "token": token }), &[])
+            .await
+            .assert_status(StatusCode::NOT_FOUND);
+    }
+    assert_eq!(all_bookings(&app).await[0].status.as_str(), "confirmed");
+
+    let done = post(
+        &app,
+        &cancel(id.to_string()),
+        &json!({ "token": token }),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        done.assert_status(StatusCode::OK),
+        &json!({ "id": id, "status": "cancelled" })
+    );
+    assert_eq!(all_bookings(&app).await[0].status.as_str(), "cancelled");
+    assert!(
+        app.outbox()
+            .await
+            .iter()
+            .any(|m| m.kind == "booking_cancelled")
+    );
+    // Again: the same answer, nothing more happens.
+    post(
+        &app,
+        &cancel(id.to_string()),
+        &json!({ "token": token }),
+        &[],
+    )
+    .await
+    .assert_status(StatusCode::OK);
+
+    // The token as a bearer token, no body.
+    let second = book(&app, "2027-03-29T10:00:00+01:00", "b").await;
+    let bearer = format!("Bearer {}", token_of(&second));
+    let by_header = post_raw(
+        &app,
+        &cancel(second["id"].to_string()),
+        "",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(
+        by_header.assert_status(StatusCode::OK)["status"],
+        "cancelled"
+    );
+
+    // Less than 24 hours before the start it is too late to cancel online.
+    let third = book(&app, "2027-03-29T11:00:00+01:00", "c").await;
+    // Sunday 28 March, 6pm: 16 hours before 11am on Monday.
+    app.advance_clock(SignedDuration::from_hours(80));
+    let late = post(
+        &app,
+        &cancel(third["id"].to_string()),
+        &json!({ "token": token_of(&third) }),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        late.assert_status(StatusCode::CONFLICT)["error"],
+        "too_late"
+    );
+    let still = all_bookings(&app).await;
+    let third_row = still
+        .iter()
+        .find(|b| b.id.get() == third["id"].as_i64().unwrap())
+        .unwrap();
+    assert_eq!(third_row.status.as_str(), "confirmed");
+}
+
+#[tokio::test]
+async fn unknown_api_routes_and_methods_answer_in_json() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/api/v1/nope",
+        "/api/v1",
+        "/api/v2/practice",
+        "/api/v1/bookings/1",
+    ] {
+        let reply = get(&app, path).await;
+        assert_eq!(
+            reply.assert_status(StatusCode::NOT_FOUND),
+            &json!({ "error": "not_found" }),
+            "{path}"
+        );
+    }
+    let wrong_method = get(&app, "/api/v1/bookings").await;
+    assert_eq!(
+        wrong_method.assert_status(StatusCode::METHOD_NOT_ALLOWED)["error"],
+        "method_not_allowed"
+    );
+    // The rest of the site keeps its HTML error page.
+    let site = app.get("/no-such-page").await;
+    site.assert_status(StatusCode::NOT_FOUND);
+    assert!(site.body.contains("<html"));
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route_and_each_one_answers() {
+    let app = TestApp::spawn().await;
+    let reply = get(&app, "/api/v1/openapi.json").await;
+    let doc = reply.assert_status(StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("a path item") {
+            documented.insert((method.clone(), path.clone()));
+            let responses = operation["responses"].as_object().expect("responses");
+            assert!(
+                responses.keys().any(|code| code.starts_with('2')),
+                "{method} {path} documents its success"
+            );
+            for response in responses.values() {
+                assert!(response["description"].is_string());
+            }
+        }
+    }
+    let served = [
+        ("get", "/api/v1/practice"),
+        ("get", "/api/v1/availability"),
+        ("post", "/api/v1/bookings"),
+        ("post", "/api/v1/bookings/{id}/cancel"),
+        ("get", "/api/v1/openapi.json"),
+    ];
+    let served: BTreeSet<(String, String)> = served
+        .iter()
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    assert_eq!(documented, served, "exactly the routes the API serves");
+
+    let create = &doc["paths"]["/api/v1/bookings"]["post"];
+    for code in ["201", "200", "409", "422", "429"] {
+        assert!(create["responses"][code].is_object(), "bookings {code}");
+    }
+    assert_eq!(
+        create["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/NewBooking"
+    );
+    let params = doc["paths"]["/api/v1/availability"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let names: Vec<&str> = params.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["type", "location", "from", "to"]);
+    assert!(doc["components"]["schemas"]["Slot"]["properties"]["start"].is_object());
+
+    // Every documented operation is really there: asked with no input it answers (a 422
+    // for missing input is fine), never "no such route" or "wrong method".
+    for (method, path) in &documented {
+        let url = app.url(&path.replace("{id}", "1"));
+        let request = match method.as_str() {
+            "get" => app.client().get(url),
+            "post" => app
+                .client()
+                .post(url)
+                .header("content-type", "application/json")
+                .body("{}"),
+            other => panic!("unexpected method {other}"),
+        };
+        let reply = JsonReply::read(request.send().await.expect("send")).await;
+        assert!(
+            ![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&reply.status)
+                && !reply.status.is_server_error(),
+            "{method} {path} answered {}: {:#}",
+            reply.status,
+            reply.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn two_hundred_clients_racing_for_one_slot_through_the_api_get_one_booking() {
+    let app = TestApp::spawn_with_limits(RateLimits {
+        disabled: true,
+        ..RateLimits::default()
+    })
+    .await;
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let request = app
+            .client()
+            .post(app.url("/api/v1/bookings"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", format!("racer-{i}"))
+            .body(booking(MONDAY_9AM).to_string());
+        tasks.push(tokio::spawn(async move {
+            request.send().await.map(|r| r.status())
+        }));
+    }
+    let (mut booked, mut taken, mut limited) = (0, 0, 0);
+    for task in tasks {
+        match task.await.unwrap().expect("every request is answered") {
+            StatusCode::CREATED => booked += 1,
+            StatusCode::CONFLICT => taken += 1,
+            StatusCode::TOO_MANY_REQUESTS => limited += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(booked, 1, "exactly one booking");
+    assert_eq!(taken + limited, 199);
+    let rows = app
+        .store
+        .bookings_between(
+            app.practice,
+            "2027-03-29T00:00:00Z".parse().unwrap(),
+            "2027-03-30T00:00:00Z".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "one row in the database");
+}
+
+#[tokio::test]
+async fn a_cross_site_browser_post_to_the_api_is_refused_in_json() {
+    let app = TestApp::spawn().await;
+    let reply = app
+        .post_form_with(
+            "/api/v1/bookings",
+            &[("type", "consultation")],
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    reply.assert_status(reqwest::StatusCode::FORBIDDEN);
+    assert!(
+        reply
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("application/json"))
+    );
+    let body: serde_json::Value = serde_json::from_str(&reply.body).expect("JSON");
+    assert_eq!(body["error"], "forbidden");
+}
