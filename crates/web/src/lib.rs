@@ -113,8 +113,9 @@ impl AppState {
     pub(crate) fn pages(&self) -> &pages::PageCache {
         &self.inner.pages
     }
-    /// Content changed: drop cached public pages.
-    pub(crate) fn content_changed(&self) {
+    /// Content or settings changed: drop cached pages and the booking offer. The app's own
+    /// handlers call it; call it too after changing the store some other way.
+    pub fn content_changed(&self) {
         self.inner.pages.clear();
     }
     /// A message was queued: let the delivery worker know.

@@ -30,6 +30,8 @@ const MAX_PAGES: usize = 2_000;
 pub(crate) struct PageCache {
     pages: RwLock<HashMap<String, Arc<CachedPage>>>,
     pub(crate) site: RwLock<Option<minijinja::Value>>,
+    /// What can be booked, and when: read on every availability request.
+    pub(crate) offer: RwLock<Option<Arc<crate::booking::Offer>>>,
     /// Bumped on every change, so a page rendered from older content is never kept.
     generation: AtomicU64,
 }
@@ -66,6 +68,9 @@ impl PageCache {
         }
         if let Ok(mut site) = self.site.write() {
             *site = None;
+        }
+        if let Ok(mut offer) = self.offer.write() {
+            *offer = None;
         }
     }
 }

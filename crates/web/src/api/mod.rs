@@ -282,7 +282,7 @@ pub(crate) async fn offer_for(
     state: &AppState,
     kind: Option<&str>,
     invalid: &mut Invalid,
-) -> ApiResult<Option<Offer>> {
+) -> ApiResult<Option<std::sync::Arc<Offer>>> {
     let offer = match Offer::load(state).await {
         Ok(offer) => Some(offer),
         // Nothing is bookable online at the moment.

@@ -241,7 +241,7 @@ async fn taken(state: &AppState, offer: &Offer, slot: &Slot) -> WebResult<Respon
     .await
 }
 
-async fn is_offered(state: &AppState, offer: &Offer, slot: &Slot) -> WebResult<bool> {
+pub(crate) async fn is_offered(state: &AppState, offer: &Offer, slot: &Slot) -> WebResult<bool> {
     let day = slot.start.to_zoned_datetime(offer.zone.clone()).date();
     let slots = offer.slots(state, Some(&slot.location), day, day).await?;
     Ok(slots.contains(slot))

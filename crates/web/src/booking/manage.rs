@@ -98,12 +98,15 @@ pub(crate) async fn calendar(
     let offer = Offer::load(&state).await?;
     let location = offer.location(booking.location.as_str())?;
     let url = format!("{}/booking/{token}", state.config().public_url);
-    let event = messages::event(
+    let mut event = messages::event(
         &offer,
         location,
         messages::Appointment::of(&booking),
         Some(&url),
     );
+    // A published file is not an invitation: no organiser or attendee (RFC 5546 §3.2.1).
+    event.organizer = None;
+    event.attendee = None;
     let ics = mail::ics::calendar(mail::ics::Method::Publish, &[event], state.now(), None);
     let response = (
         [
@@ -198,7 +201,7 @@ pub(crate) async fn move_times(
     if !can_change(&offer, &booking, now) {
         return Ok(Redirect::to(&format!("/booking/{token}")).into_response());
     }
-    let location = offer.location(booking.location.as_str())?;
+    let location = offer.location(q.location.as_deref().unwrap_or(booking.location.as_str()))?;
     let today = offer.today(now);
     let last = offer.last_day(now);
     let from = match q.from.as_deref() {
@@ -252,7 +255,7 @@ pub(crate) async fn move_times(
         )
     });
     let later = (to < last).then(|| format!("{base}from={}", to.tomorrow().unwrap_or(to)));
-    let ctx = context! { location => value(location), days => value(&days), earlier, later, moving => true, token };
+    let ctx = context! { location => value(location), days => value(&days), earlier, later, moving => true, others_list => value(&offer.locations.iter().filter(|l| l.slug != location.slug).collect::<Vec<_>>()), token };
     let body = render(&state, "booking/times.html", "/booking", ctx).await?;
     Ok(private(html(StatusCode::OK, body)))
 }
@@ -264,8 +267,26 @@ pub(crate) async fn confirm_move(
 ) -> WebResult<Response> {
     let booking = find(&state, &token).await?;
     let offer = Offer::load(&state).await?;
+    if !can_change(&offer, &booking, state.now()) {
+        return Ok(Redirect::to(&format!("/booking/{token}")).into_response());
+    }
     let location = offer.location(q.location.as_deref().unwrap_or(""))?;
     let slot = slot_from(&offer, &location.slug, q.start.as_deref().unwrap_or(""))?;
+    let unchanged = slot.start == booking.start && slot.location == booking.location;
+    if unchanged || !super::flow::is_offered(&state, &offer, &slot).await? {
+        let ctx = context! {
+            title => if unchanged { "That is the time you already have" } else { "Sorry, that time is not free" },
+            message => "Your consultation has not been changed. Choose another time.",
+            token,
+        };
+        let body = render(&state, "booking/move.html", "/booking", ctx).await?;
+        let status = if unchanged {
+            StatusCode::OK
+        } else {
+            StatusCode::CONFLICT
+        };
+        return Ok(private(html(status, body)));
+    }
     let ctx = context! {
         title => "Move your consultation?",
         message => format!("From {} to {}, {}.", offer.when(booking.start), offer.when(slot.start), Offer::where_text(location)),
@@ -290,6 +311,10 @@ pub(crate) async fn move_booking(
     }
     let location = offer.location(form.get("location"))?;
     let slot = slot_from(&offer, &location.slug, form.get("start"))?;
+    if slot.start == booking.start && slot.location == booking.location {
+        // Sent twice, or a move to the time it already has: nothing to change or send.
+        return Ok(Redirect::to(&format!("/booking/{token}")).into_response());
+    }
     let url = format!("{}/booking/{token}", state.config().public_url);
     let outgoing = messages::moved(&state, &offer, &booking, &slot, Some(&url), now);
     let still_free = |busy: &[store::BusyTime]| offer.still_free(&slot, busy, now);

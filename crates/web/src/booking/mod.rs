@@ -69,8 +69,23 @@ pub(crate) struct Offer {
 }
 
 impl Offer {
+    /// The current offer, from the cache (dropped whenever settings or content change).
+    pub async fn load(state: &AppState) -> WebResult<std::sync::Arc<Self>> {
+        if let Some(offer) = state.pages().offer.read().ok().and_then(|o| o.clone()) {
+            return Ok(offer);
+        }
+        let generation = state.pages().generation();
+        let offer = std::sync::Arc::new(Self::read(state).await?);
+        if let Ok(mut slot) = state.pages().offer.write()
+            && state.pages().generation() == generation
+        {
+            *slot = Some(offer.clone());
+        }
+        Ok(offer)
+    }
+
     /// The first appointment type visitors can book online, with its locations and rules.
-    pub async fn load(state: &AppState) -> WebResult<Self> {
+    async fn read(state: &AppState) -> WebResult<Self> {
         let store = state.store();
         let id = state.practice_id();
         let practice = store.practice(id).await?;

@@ -131,6 +131,7 @@ async fn save_settings(
                 .store()
                 .update_booking_settings(state.practice_id(), &settings)
                 .await?;
+            state.content_changed();
             Ok(done("/office/settings/booking"))
         }
         _ => {
@@ -291,6 +292,7 @@ async fn save_hours(
         .store()
         .replace_opening_hours(state.practice_id(), &location.slug, &parsed)
         .await?;
+    state.content_changed();
     Ok(done(&format!("/office/settings/hours/{}", location.slug)))
 }
 
@@ -385,6 +387,7 @@ async fn add_away(
                 .store()
                 .add_away_period(state.practice_id(), &away.label, start, end)
                 .await?;
+            state.content_changed();
             Ok(Redirect::to("/office/settings/away").into_response())
         }
         Err(errors) => away_page(&state, &staff, value(&form.values()), Some(&errors)).await,
@@ -401,5 +404,6 @@ async fn delete_away(
         .store()
         .delete_away_period(state.practice_id(), id)
         .await?;
+    state.content_changed();
     Ok(Redirect::to("/office/settings/away").into_response())
 }

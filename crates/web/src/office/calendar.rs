@@ -198,7 +198,7 @@ async fn calendar(
     page(&state, &staff, StatusCode::OK, "office/calendar.html", ctx).await
 }
 
-async fn load(state: &AppState, raw: &str) -> WebResult<(Offer, Booking)> {
+async fn load(state: &AppState, raw: &str) -> WebResult<(std::sync::Arc<Offer>, Booking)> {
     let id = BookingId::parse(raw).ok_or(WebError::NotFound)?;
     let booking = state.store().booking(state.practice_id(), id).await?;
     Ok((Offer::load(state).await?, booking))

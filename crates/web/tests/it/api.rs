@@ -306,6 +306,7 @@ async fn bad_availability_questions_are_422_with_a_message_per_field() {
         .update_appointment_type(app.practice, &kind)
         .await
         .unwrap();
+    app.state.content_changed();
     let not_online = get(&app, base).await;
     assert!(not_online.field_errors("type")[0].contains("cannot be booked online"));
 }

@@ -384,3 +384,59 @@ fn sha(token: &str) -> Vec<u8> {
     use sha2::{Digest, Sha256};
     Sha256::digest(token.as_bytes()).to_vec()
 }
+
+#[tokio::test]
+async fn moving_twice_or_to_the_same_time_changes_nothing_more() {
+    let app = TestApp::spawn().await;
+    let token = book(&app, MONDAY_9AM, "twice").await;
+    let form = [("location", "balham"), ("start", "2027-03-29T10:00:00Z")];
+    let path = format!("/booking/{token}/move/confirm");
+    app.post_form(&path, &form)
+        .await
+        .assert_redirect(&format!("/booking/{token}"));
+    app.post_form(&path, &form)
+        .await
+        .assert_redirect(&format!("/booking/{token}"));
+    let booking = app
+        .store
+        .booking_by_token(&sha(&token))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        booking.sequence, 1,
+        "the second, identical submission changed nothing"
+    );
+    assert_eq!(
+        mail_of(&app.outbox().await, "booking_moved").len(),
+        1,
+        "and sent nothing"
+    );
+    let same = app
+        .get(&format!(
+            "{path}?location=balham&start=2027-03-29T10:00:00Z"
+        ))
+        .await;
+    assert!(same.body.contains("the time you already have"));
+    let taken = app
+        .get(&format!(
+            "{path}?location=balham&start=2027-03-29T10:30:00Z"
+        ))
+        .await;
+    taken.assert_status(StatusCode::CONFLICT);
+    app.post_form(&format!("/booking/{token}/cancel"), &[])
+        .await;
+    app.get(&format!(
+        "{path}?location=balham&start=2027-03-29T11:00:00Z"
+    ))
+    .await
+    .assert_redirect(&format!("/booking/{token}"));
+    let ics = app
+        .get(&format!("/booking/{token}/calendar.ics"))
+        .await
+        .body;
+    assert!(
+        !ics.contains("ATTENDEE") && !ics.contains("ORGANIZER"),
+        "a published file is not an invitation"
+    );
+}
