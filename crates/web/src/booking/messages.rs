@@ -146,20 +146,21 @@ pub(crate) fn booked(
         place = place_line(location),
         fee = offer.kind.fee,
     );
-    let calendar = if confirmed {
-        let appointment = Appointment {
-            uid: &booking.uid,
-            sequence: 0,
-            start: booking.start,
-            end: booking.end,
-            status: booking.status,
-            visitor: &booking.visitor,
-        };
-        let event = event(offer, location, appointment, Some(manage_url));
-        attachment(Method::Request, event, now)
-    } else {
-        None
+    // A request is sent as a tentative event, so it shows in the visitor's calendar as
+    // pencilled in; accepting it sends the same UID again, confirmed, with a higher SEQUENCE.
+    let appointment = Appointment {
+        uid: &booking.uid,
+        sequence: 0,
+        start: booking.start,
+        end: booking.end,
+        status: booking.status,
+        visitor: &booking.visitor,
     };
+    let calendar = attachment(
+        Method::Request,
+        event(offer, location, appointment, Some(manage_url)),
+        now,
+    );
     let visitor = NewMessage {
         kind: if confirmed {
             "booking_confirmation".into()
@@ -279,11 +280,7 @@ pub(crate) fn moved(
             place_line(location),
             offer.practice.details.name
         ),
-        calendar: if before.status == BookingStatus::Confirmed {
-            attachment(Method::Request, event, now)
-        } else {
-            None
-        },
+        calendar: attachment(Method::Request, event, now),
     };
     if manage_url.is_none() {
         return vec![visitor];
@@ -364,7 +361,7 @@ pub(crate) fn declined_or_cancelled(
             words.trim(),
             offer.practice.details.name
         ),
-        calendar: if booking.status == BookingStatus::Confirmed {
+        calendar: if booking.status.is_active() {
             attachment(Method::Cancel, event, now)
         } else {
             None

@@ -599,3 +599,43 @@ pub fn without<'a>(mut form: Vec<(&'a str, &'a str)>, field: &str) -> Vec<(&'a s
     form.retain(|(k, _)| *k != field);
     form
 }
+
+/// Read an ICS file back with Python's `icalendar` (installed by `cargo xtask test`, which
+/// also makes it required); checks it has exactly one event with a UID and a start.
+pub fn ics_parses(ics: &str) {
+    use std::io::Write;
+    let script = "import sys, icalendar\n\
+        cal = icalendar.Calendar.from_ical(sys.stdin.read())\n\
+        events = [c for c in cal.walk() if c.name == 'VEVENT']\n\
+        assert events, 'no VEVENT'\n\
+        for e in events:\n    assert e.get('uid') and e.decoded('dtstart') and e.decoded('dtend')\n\
+        print(len(events))\n";
+    let required = std::env::var_os("ANTEROOM_REQUIRE_ICS_PARSER").is_some();
+    let child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let output = child.and_then(|mut child| {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(ics.as_bytes())?;
+        child.wait_with_output()
+    });
+    match output {
+        Ok(out) if out.status.success() => {}
+        Ok(out)
+            if !required
+                && String::from_utf8_lossy(&out.stderr).contains("No module named 'icalendar'") => {
+        }
+        Ok(out) => panic!(
+            "icalendar refused the file: {}\n{ics}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) if !required => {}
+        Err(error) => panic!("cannot run python3: {error}"),
+    }
+}

@@ -73,10 +73,13 @@ async fn requests_are_accepted_from_the_office() {
     let outbox = app.outbox().await;
     let received = of_kind(&outbox, "booking_request_received");
     assert_eq!(received.len(), 1);
-    assert!(
-        received[0].calendar.is_none(),
-        "no calendar entry until it is confirmed"
-    );
+    let tentative = &received[0]
+        .calendar
+        .as_ref()
+        .expect("a pencilled-in entry")
+        .ics;
+    assert!(tentative.contains("STATUS:TENTATIVE") && tentative.contains("SEQUENCE:0"));
+    crate::helpers::ics_parses(tentative);
     let manage = app.get(&format!("/booking/{token}?new=1")).await;
     assert!(manage.body.contains("Request sent"));
 
