@@ -534,6 +534,32 @@ test('the therapist\'s outbox has the three emails the visitor was sent', async 
     const { foreign, failed } = officeRequests.take();
     problems.push(...foreign.map((url) => `request to another origin: ${url}`), ...failed.map((r) => `a resource failed to load: ${r}`));
     assertNoProblems(problems, 'the outbox');
+
+    // The calendar shows where the booking ended up: moved to Thursday 1 April, then cancelled,
+    // with its location named (not only coloured) and the visitor's initials only.
+    const calendar = await officePage.goto(at('/office/calendar?view=week&date=2027-03-29'));
+    assert.equal(calendar?.status(), 200, 'GET /office/calendar should answer 200');
+    await officePage.screenshot({ path: join(shots, '18-office-calendar.png'), fullPage: true });
+    const days = await officePage.locator('.calendar-day').evaluateAll((lis) =>
+      lis.map((li) => ({
+        day: li.querySelector('.calendar-date')?.textContent.replace(/\s+/g, ' ').trim() ?? '',
+        entries: [...li.querySelectorAll('.entry')].map((a) => a.textContent.replace(/\s+/g, ' ').trim()),
+      })),
+    );
+    t.diagnostic(`calendar: ${JSON.stringify(days)}`);
+    const calendarProblems = [];
+    const thursday = days.find((d) => d.day.startsWith('Thursday 1 April'));
+    const tuesday = days.find((d) => d.day.startsWith('Tuesday 30 March'));
+    const ours = (thursday?.entries ?? []).filter((e) => e.includes('12pm'));
+    if (ours.length !== 1) calendarProblems.push(`expected one 12pm entry on Thursday 1 April, found ${JSON.stringify(thursday)}`);
+    else {
+      if (!ours[0].includes('Chancery Lane')) calendarProblems.push(`the entry should name its location: ${ours[0]}`);
+      if (!ours[0].includes('Cancelled')) calendarProblems.push(`the entry should say it was cancelled: ${ours[0]}`);
+      if (ours[0].includes(VISITOR.name)) calendarProblems.push(`the calendar should show initials only: ${ours[0]}`);
+    }
+    if ((tuesday?.entries ?? []).some((e) => e.startsWith('10am'))) calendarProblems.push(`the moved booking should no longer be on Tuesday 30 March at 10am: ${JSON.stringify(tuesday)}`);
+    calendarProblems.push(...(await axeViolations(officePage)).map((v) => `on the calendar: ${v}`));
+    assertNoProblems(calendarProblems, 'the calendar');
   } finally {
     await office.close();
   }
