@@ -134,30 +134,13 @@ impl VisitorDetails {
     /// Parse the details; a note is ignored when the practice has turned notes off.
     pub fn parse(form: &DetailsForm<'_>, note_enabled: bool) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let name = errors.check("name", PersonName::parse(form.name));
-        let email = errors.check("email", EmailAddress::parse(form.email));
-        let phone = if form.phone.trim().is_empty() {
-            Some(None)
-        } else {
-            errors.check("phone", PhoneNumber::parse(form.phone).map(Some))
-        };
-        let contact_preference = match ContactPreference::parse(form.contact_preference) {
-            Some(ContactPreference::Phone) if matches!(phone, Some(None)) => {
-                errors.add(
-                    "phone",
-                    "Enter a phone number, or choose to be contacted by email",
-                );
-                None
-            }
-            Some(preference) => Some(preference),
-            None => {
-                errors.add(
-                    "contact_preference",
-                    "Choose how you would like me to contact you",
-                );
-                None
-            }
-        };
+        let contact = crate::enquiry::Contact::parse(
+            form.name,
+            form.email,
+            form.phone,
+            form.contact_preference,
+            &mut errors,
+        );
         let note = if !note_enabled || form.note.trim().is_empty() {
             Some(None)
         } else {
@@ -172,18 +155,14 @@ impl VisitorDetails {
                 "Tick the box to agree that your details can be kept for this booking",
             );
         }
-        match (name, email, phone, contact_preference, note) {
-            (Some(name), Some(email), Some(phone), Some(contact_preference), Some(note))
-                if errors.is_empty() =>
-            {
-                Ok(Self {
-                    name,
-                    email,
-                    phone,
-                    contact_preference,
-                    note,
-                })
-            }
+        match (contact, note) {
+            (Some(c), Some(note)) if errors.is_empty() => Ok(Self {
+                name: c.name,
+                email: c.email,
+                phone: c.phone,
+                contact_preference: c.contact_preference,
+                note,
+            }),
             _ => Err(errors),
         }
     }

@@ -62,21 +62,33 @@ pub struct NewEnquiry {
     pub message: String,
 }
 
-/// Longest message accepted from the contact form.
-pub const MAX_MESSAGE_CHARS: usize = 3000;
+/// Who someone is and how to reach them: the fields the enquiry and booking forms share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub name: PersonName,
+    pub email: EmailAddress,
+    pub phone: Option<PhoneNumber>,
+    pub contact_preference: ContactPreference,
+}
 
-impl NewEnquiry {
-    /// Parse the form, collecting a message for every bad field.
-    pub fn parse(form: &EnquiryForm<'_>) -> Result<Self, FieldErrors> {
-        let mut errors = FieldErrors::new();
-        let name = errors.check("name", PersonName::parse(form.name));
-        let email = errors.check("email", EmailAddress::parse(form.email));
-        let phone = if form.phone.trim().is_empty() {
+impl Contact {
+    /// Parse the shared fields, recording a message in `errors` for each bad one.
+    /// Choosing "phone" needs a phone number.
+    pub fn parse(
+        name: &str,
+        email: &str,
+        phone: &str,
+        contact_preference: &str,
+        errors: &mut FieldErrors,
+    ) -> Option<Self> {
+        let name = errors.check("name", PersonName::parse(name));
+        let email = errors.check("email", EmailAddress::parse(email));
+        let phone = if phone.trim().is_empty() {
             Some(None)
         } else {
-            errors.check("phone", PhoneNumber::parse(form.phone).map(Some))
+            errors.check("phone", PhoneNumber::parse(phone).map(Some))
         };
-        let contact_preference = match ContactPreference::parse(form.contact_preference) {
+        let contact_preference = match ContactPreference::parse(contact_preference) {
             Some(ContactPreference::Phone) if matches!(phone, Some(None)) => {
                 errors.add(
                     "phone",
@@ -93,6 +105,29 @@ impl NewEnquiry {
                 None
             }
         };
+        Some(Self {
+            name: name?,
+            email: email?,
+            phone: phone?,
+            contact_preference: contact_preference?,
+        })
+    }
+}
+
+/// Longest message accepted from the contact form.
+pub const MAX_MESSAGE_CHARS: usize = 3000;
+
+impl NewEnquiry {
+    /// Parse the form, collecting a message for every bad field.
+    pub fn parse(form: &EnquiryForm<'_>) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let contact = Contact::parse(
+            form.name,
+            form.email,
+            form.phone,
+            form.contact_preference,
+            &mut errors,
+        );
         let message = if form.message.trim().is_empty() {
             errors.add(
                 "message",
@@ -111,18 +146,14 @@ impl NewEnquiry {
                 "Tick the box to agree that I can keep your details to reply to you",
             );
         }
-        match (name, email, phone, contact_preference, message) {
-            (Some(name), Some(email), Some(phone), Some(contact_preference), Some(message))
-                if errors.is_empty() =>
-            {
-                Ok(Self {
-                    name,
-                    email,
-                    phone,
-                    contact_preference,
-                    message,
-                })
-            }
+        match (contact, message) {
+            (Some(contact), Some(message)) if errors.is_empty() => Ok(Self {
+                name: contact.name,
+                email: contact.email,
+                phone: contact.phone,
+                contact_preference: contact.contact_preference,
+                message,
+            }),
             _ => Err(errors),
         }
     }

@@ -14,11 +14,11 @@ use domain::{
 };
 use jiff::{Timestamp, ToSpan, civil::Date};
 use minijinja::{Value, context};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use store::{NewBooking, StoreError};
 
-use super::{DAYS_PER_PAGE, Offer, duration_words, messages, time_label};
+use super::{DAYS_PER_PAGE, Offer, SlotLink, by_day, duration_words, messages};
 use crate::{
     AppState, WebError,
     error::WebResult,
@@ -33,18 +33,6 @@ pub(crate) struct Choice {
     location: Option<String>,
     from: Option<String>,
     start: Option<String>,
-}
-
-#[derive(Serialize)]
-pub(crate) struct SlotLink {
-    pub label: String,
-    pub href: String,
-}
-
-#[derive(Serialize)]
-struct Day {
-    label: String,
-    slots: Vec<SlotLink>,
 }
 
 fn slot_href(slot: &Slot) -> String {
@@ -133,22 +121,7 @@ pub(crate) async fn times(
     } else {
         Vec::new()
     };
-    let mut days: Vec<Day> = Vec::new();
-    for slot in &slots {
-        let local = slot.start.to_zoned_datetime(offer.zone.clone());
-        let label = local.strftime("%A %-d %B").to_string();
-        let link = SlotLink {
-            label: time_label(&local),
-            href: slot_href(slot),
-        };
-        match days.last_mut() {
-            Some(day) if day.label == label => day.slots.push(link),
-            _ => days.push(Day {
-                label,
-                slots: vec![link],
-            }),
-        }
-    }
+    let days = by_day(&offer, &slots, slot_href);
     let base = format!("/book/times?location={}", location.slug);
     let earlier = (from > today).then(|| {
         let back = from

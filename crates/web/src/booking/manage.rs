@@ -14,7 +14,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use store::{Booking, StoreError};
 
-use super::{DAYS_PER_PAGE, Offer, duration_words, flow::slot_from, messages, time_label};
+use super::{DAYS_PER_PAGE, Offer, duration_words, flow::slot_from, messages};
 use crate::{
     AppState, WebError,
     error::WebResult,
@@ -220,31 +220,16 @@ pub(crate) async fn move_times(
     } else {
         Vec::new()
     };
-    #[derive(serde::Serialize)]
-    struct Day {
-        label: String,
-        slots: Vec<super::flow::SlotLink>,
-    }
-    let mut days: Vec<Day> = Vec::new();
-    for slot in slots.iter().filter(|s| s.start != booking.start) {
-        let local = slot.start.to_zoned_datetime(offer.zone.clone());
-        let label = local.strftime("%A %-d %B").to_string();
-        let href = format!(
-            "/booking/{token}/move/confirm?location={}&start={}",
-            slot.location, slot.start
-        );
-        let link = super::flow::SlotLink {
-            label: time_label(&local),
-            href,
-        };
-        match days.last_mut() {
-            Some(day) if day.label == label => day.slots.push(link),
-            _ => days.push(Day {
-                label,
-                slots: vec![link],
-            }),
-        }
-    }
+    let days = super::by_day(
+        &offer,
+        slots.iter().filter(|s| s.start != booking.start),
+        |slot| {
+            format!(
+                "/booking/{token}/move/confirm?location={}&start={}",
+                slot.location, slot.start
+            )
+        },
+    );
     let base = format!("/booking/{token}/move?");
     let earlier = (from > today).then(|| {
         format!(

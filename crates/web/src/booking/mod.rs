@@ -260,6 +260,45 @@ impl Offer {
     }
 }
 
+/// A time to choose, as a link.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct SlotLink {
+    pub label: String,
+    pub href: String,
+}
+
+/// The times of one day.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct DayOfSlots {
+    pub label: String,
+    pub slots: Vec<SlotLink>,
+}
+
+/// Group slots (already in time order) by local day, each as a link made by `href`.
+pub(crate) fn by_day<'a>(
+    offer: &Offer,
+    slots: impl IntoIterator<Item = &'a Slot>,
+    href: impl Fn(&Slot) -> String,
+) -> Vec<DayOfSlots> {
+    let mut days: Vec<DayOfSlots> = Vec::new();
+    for slot in slots {
+        let local = slot.start.to_zoned_datetime(offer.zone.clone());
+        let label = local.strftime("%A %-d %B").to_string();
+        let link = SlotLink {
+            label: time_label(&local),
+            href: href(slot),
+        };
+        match days.last_mut() {
+            Some(day) if day.label == label => day.slots.push(link),
+            _ => days.push(DayOfSlots {
+                label,
+                slots: vec![link],
+            }),
+        }
+    }
+    days
+}
+
 fn to_engine(busy: &[BusyTime]) -> Vec<availability::Busy> {
     busy.iter()
         .map(|b| availability::Busy {

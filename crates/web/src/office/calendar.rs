@@ -388,12 +388,6 @@ pub(super) struct MoveQuery {
     start: Option<String>,
 }
 
-#[derive(Serialize)]
-struct MoveDay {
-    label: String,
-    slots: Vec<(String, String)>,
-}
-
 /// Free times to move a consultation to (the therapist is not bound by the notice period
 /// for visitors, but the engine still keeps buffers, travel and breaks).
 async fn move_times(
@@ -417,22 +411,17 @@ async fn move_times(
     };
     let to = from.checked_add(13.days()).unwrap_or(from);
     let slots = offer.slots(&state, Some(&location.slug), from, to).await?;
-    let mut days: Vec<MoveDay> = Vec::new();
-    for slot in slots.iter().filter(|s| s.start != booking.start) {
-        let local = slot.start.to_zoned_datetime(offer.zone.clone());
-        let label = local.strftime("%A %-d %B").to_string();
-        let href = format!(
-            "/office/bookings/{}/move/confirm?location={}&start={}",
-            booking.id, slot.location, slot.start
-        );
-        match days.last_mut() {
-            Some(day) if day.label == label => day.slots.push((time_label(&local), href)),
-            _ => days.push(MoveDay {
-                label,
-                slots: vec![(time_label(&local), href)],
-            }),
-        }
-    }
+    let id = booking.id;
+    let days = crate::booking::by_day(
+        &offer,
+        slots.iter().filter(|s| s.start != booking.start),
+        |slot| {
+            format!(
+                "/office/bookings/{id}/move/confirm?location={}&start={}",
+                slot.location, slot.start
+            )
+        },
+    );
     let others: Vec<(String, String)> = offer
         .locations
         .iter()
