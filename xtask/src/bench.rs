@@ -4,6 +4,13 @@
 //! with `wrk`, next to nginx serving the very same bytes as a static file, so the numbers
 //! say how far the app is from "just sending a file" on this machine. Missing a target is
 //! reported, not an error: only a benchmark that could not run makes this fail.
+//!
+//! `booking` (issue 3, "Benchmarks") runs the availability engine's own benchmark, then
+//! two fresh practices made with `anteroom init` from `bench/*.toml`: one answers
+//! `GET /api/v1/availability` for four weeks at all locations under `wrk`, the other takes
+//! bookings through `POST /api/v1/bookings`, each for a different free slot
+//! (`bench/book.lua`), each committed with the store's defaults (WAL, `synchronous=FULL`).
+//! Both servers' resident memory is sampled while they are loaded.
 
 use std::{
     env, fs,
@@ -19,11 +26,18 @@ use std::{
 type Bench = fn() -> Result<(), String>;
 
 /// Every benchmark, in the order `cargo xtask bench` runs them.
-const BENCHES: &[(&str, &str, Bench)] = &[(
-    "site",
-    "one public article page under load: anteroom against nginx serving the same bytes",
-    site,
-)];
+const BENCHES: &[(&str, &str, Bench)] = &[
+    (
+        "site",
+        "one public article page under load: anteroom against nginx serving the same bytes",
+        site,
+    ),
+    (
+        "booking",
+        "the availability engine, GET /api/v1/availability and POST /api/v1/bookings under load",
+        booking,
+    ),
+];
 
 /// Run the named benchmarks (all of them when `args` is empty).
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -90,21 +104,7 @@ fn site() -> Result<(), String> {
     let tools = ensure_tools()?;
     print_machine();
 
-    // The release binary.
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    run_shown(
-        Command::new(cargo)
-            .args(["build", "--release", "-p", "anteroom"])
-            .current_dir(&root)
-            .env("CARGO_TARGET_DIR", &target_dir),
-    )?;
-    let binary = target_dir.join("release").join("anteroom");
-    if !binary.is_file() {
-        return Err(format!(
-            "the build succeeded but {} is not there",
-            binary.display()
-        ));
-    }
+    let binary = build_release(&root, &target_dir)?;
 
     let tmp = TempDir::new("anteroom-bench")?;
 
@@ -123,11 +123,7 @@ fn site() -> Result<(), String> {
         ])
         .arg("--data-dir")
         .arg(tmp.path().join("anteroom-data"));
-    for (key, _) in env::vars_os() {
-        if key.to_string_lossy().starts_with("ANTEROOM_") {
-            app_cmd.env_remove(key);
-        }
-    }
+    without_anteroom_env(&mut app_cmd);
     let mut app = Server::start("anteroom", app_cmd, &tmp.path().join("anteroom.log"))?;
     wait_until_serving(&mut app, app_addr, "/robots.txt", Duration::from_secs(60))?;
     let idle_rss = proc_status_kb(app.pid(), "VmRSS").map_or(0, |kb| kb * 1024);
@@ -217,14 +213,18 @@ fn site() -> Result<(), String> {
     // Load.
     let app_run = load(
         &tools.wrk,
+        &WRK_ARGS,
         &format!("http://{app_addr}{ARTICLE}"),
+        &[],
         app.pid(),
         true,
     )?;
     let peak_hwm = proc_status_kb(app.pid(), "VmHWM").map_or(0, |kb| kb * 1024);
     let nginx_run = load(
         &tools.wrk,
+        &WRK_ARGS,
         &format!("http://{nginx_addr}{ARTICLE}"),
+        &[],
         nginx.pid(),
         false,
     )?;
@@ -332,6 +332,532 @@ fn site() -> Result<(), String> {
     Ok(())
 }
 
+// ---------------------------------------------------------------------------------------
+// booking
+
+/// The practice behind step (b): two rooms and online, 20 weekly ranges, the demo's rules.
+const AVAILABILITY_PRACTICE: &str = "bench/booking-practice.toml";
+/// The practice behind step (c): 10-minute slots round the clock at one location, in UTC.
+const CAPACITY_PRACTICE: &str = "bench/booking-capacity.toml";
+/// The wrk script giving every booking request its own start.
+const BOOK_SCRIPT: &str = "bench/book.lua";
+/// Starts the capacity practice offers per UTC day: 00:00 to 23:40 (see bench/book.lua on 23:50).
+const SLOTS_PER_DAY: u32 = 143;
+const BOOKING_PASSWORD: &str = "bench-password-123";
+/// Both API runs: 2 threads, 32 connections, 10 seconds. The booking run adds `-s`.
+const API_WRK_ARGS: [&str; 4] = ["-t2", "-c32", "-d10s", "--latency"];
+/// wrk's `-t` above, which the booking script needs to interleave its starts.
+const API_WRK_THREADS: &str = "2";
+
+/// (a) The availability engine, per call, below (microseconds).
+const TARGET_ENGINE_US: f64 = 1000.0;
+/// (b) `GET /api/v1/availability` throughput, at least (requests per second).
+const TARGET_AVAILABILITY_RPS: f64 = 10_000.0;
+/// (c) Successful (201), durably committed bookings per second, at least.
+const TARGET_BOOKINGS_PER_SEC: f64 = 2_000.0;
+
+fn booking() -> Result<(), String> {
+    let root = workspace_root()?;
+    let target_dir = target_dir(&root);
+    let wrk = ensure_wrk()?;
+    print_machine();
+
+    // (a) The engine, on its own.
+    let engine = engine_bench(&root, &target_dir)?;
+
+    let binary = build_release(&root, &target_dir)?;
+    let tmp = TempDir::new("anteroom-bench-booking")?;
+    let fs_type = filesystem_type(tmp.path());
+    println!(
+        "bench: practices in {} (file system: {fs_type})",
+        tmp.path().display()
+    );
+    if fs_type == "tmpfs" {
+        println!(
+            "bench: warning: tmpfs makes fsync free, so bookings/s would not measure durable commits; set TMPDIR to a folder on disk"
+        );
+    }
+
+    // (b) Four weeks of free times, all locations.
+    let days = days_since_epoch();
+    let (from, to) = (civil_date(days), civil_date(days + 27));
+    let availability_path = format!("/api/v1/availability?type=consultation&from={from}&to={to}");
+    let (mut avail_server, avail_addr) = start_practice(
+        &binary,
+        &root.join(AVAILABILITY_PRACTICE),
+        &tmp.path().join("availability"),
+        "anteroom (availability)",
+    )?;
+    let answer = http_get(avail_addr, &availability_path, "")?;
+    if answer.status != 200 {
+        return Err(format!(
+            "GET {availability_path} answered {}: {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
+        ));
+    }
+    let avail_slots = count(&answer.body, b"\"start\"");
+    if avail_slots == 0 {
+        return Err(format!(
+            "GET {availability_path} offers no times: the benchmark would measure an empty list"
+        ));
+    }
+    println!(
+        "bench: {availability_path}: {avail_slots} free times, {} bytes of JSON",
+        answer.body.len()
+    );
+    let avail_idle_rss = proc_status_kb(avail_server.pid(), "VmRSS").map_or(0, |kb| kb * 1024);
+    let avail_run = load(
+        &wrk,
+        &API_WRK_ARGS,
+        &format!("http://{avail_addr}{availability_path}"),
+        &[],
+        avail_server.pid(),
+        true,
+    )?;
+    avail_server.stop();
+
+    // (c) Bookings, each for a different free slot, on a second, fresh practice.
+    let (mut book_server, book_addr) = start_practice(
+        &binary,
+        &root.join(CAPACITY_PRACTICE),
+        &tmp.path().join("capacity"),
+        "anteroom (bookings)",
+    )?;
+    let tomorrow = civil_date(days + 1);
+    let day_path = format!("/api/v1/availability?type=consultation&from={tomorrow}&to={tomorrow}");
+    let day = http_get(book_addr, &day_path, "")?;
+    let day_slots = count(&day.body, b"\"start\"");
+    if day.status != 200 || day_slots < SLOTS_PER_DAY as usize {
+        return Err(format!(
+            "the capacity practice offers {day_slots} times tomorrow (status {}), the booking script needs {SLOTS_PER_DAY}",
+            day.status
+        ));
+    }
+    println!("bench: the capacity practice offers {day_slots} times a day");
+    let base_epoch = (days + 1) * 86_400;
+    let script = root.join(BOOK_SCRIPT);
+    let script = script.to_string_lossy();
+    let mut book_args = API_WRK_ARGS.to_vec();
+    book_args.extend(["-s", &script]);
+    let wal = tmp.path().join("capacity").join("anteroom.db-wal");
+    let book_idle_rss = proc_status_kb(book_server.pid(), "VmRSS").map_or(0, |kb| kb * 1024);
+    let book_run = load(
+        &wrk,
+        &book_args,
+        &format!("http://{book_addr}/api/v1/bookings"),
+        &[
+            API_WRK_THREADS,
+            &base_epoch.to_string(),
+            &SLOTS_PER_DAY.to_string(),
+        ],
+        book_server.pid(),
+        true,
+    )?;
+    let wal_during_load = wal.is_file();
+    book_server.stop();
+    let booked = parse_book_lua(&book_run.output)?;
+    let stored = sqlite_scalar(
+        &tmp.path().join("capacity").join("anteroom.db"),
+        "SELECT count(*) FROM bookings",
+    );
+    let journal = sqlite_scalar(
+        &tmp.path().join("capacity").join("anteroom.db"),
+        "PRAGMA journal_mode",
+    );
+    // Bookings committed in each second of the run (created_at is whole seconds), to show
+    // whether the rate holds as the table grows; the first and last seconds are partial.
+    let per_second = sqlite_scalar(
+        &tmp.path().join("capacity").join("anteroom.db"),
+        "SELECT group_concat(n, ' ') FROM (SELECT count(*) AS n FROM bookings GROUP BY created_at ORDER BY created_at)",
+    );
+
+    // Report.
+    let bookings_per_sec = if booked.duration_s > 0.0 {
+        booked.created as f64 / booked.duration_s
+    } else {
+        0.0
+    };
+    let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
+    let us = |v: f64| format!("{v:.1} µs");
+    let rows: Vec<[String; 4]> = vec![
+        [
+            "(a) engine, 90 days: median".into(),
+            us(engine.median_us),
+            format!("< {:.0} ms", TARGET_ENGINE_US / 1000.0),
+            verdict(engine.median_us < TARGET_ENGINE_US).into(),
+        ],
+        [
+            "(a) engine, 90 days: p99".into(),
+            us(engine.p99_us),
+            format!("< {:.0} ms", TARGET_ENGINE_US / 1000.0),
+            verdict(engine.p99_us < TARGET_ENGINE_US).into(),
+        ],
+        [
+            "(b) GET availability, 4 weeks: throughput".into(),
+            format!("{:.0} req/s", avail_run.wrk.requests_per_sec),
+            format!(">= {TARGET_AVAILABILITY_RPS:.0} req/s"),
+            verdict(avail_run.wrk.requests_per_sec >= TARGET_AVAILABILITY_RPS).into(),
+        ],
+        [
+            "(b) GET availability: p99 latency".into(),
+            format!("{:.2} ms", avail_run.wrk.p99_ms),
+            format!("< {TARGET_P99_MS:.0} ms"),
+            verdict(avail_run.wrk.p99_ms < TARGET_P99_MS).into(),
+        ],
+        [
+            "(b) GET availability: non-2xx answers".into(),
+            avail_run.wrk.non_2xx.to_string(),
+            "0".into(),
+            verdict(avail_run.wrk.non_2xx == 0).into(),
+        ],
+        [
+            "(c) POST bookings: 201s per second".into(),
+            format!("{bookings_per_sec:.0} /s"),
+            format!(">= {TARGET_BOOKINGS_PER_SEC:.0} /s"),
+            verdict(bookings_per_sec >= TARGET_BOOKINGS_PER_SEC).into(),
+        ],
+        [
+            "(c) POST bookings: p99 latency".into(),
+            format!("{:.2} ms", book_run.wrk.p99_ms),
+            "-".into(),
+            String::new(),
+        ],
+        [
+            "(c) POST bookings: answers other than 201".into(),
+            booked.other.to_string(),
+            "0".into(),
+            verdict(booked.other == 0).into(),
+        ],
+        [
+            "(d) peak RSS, availability server".into(),
+            mb(avail_run.peak_rss),
+            format!("< {}", mb(TARGET_RSS_BYTES)),
+            verdict(avail_run.peak_rss > 0 && avail_run.peak_rss < TARGET_RSS_BYTES).into(),
+        ],
+        [
+            "(d) peak RSS, booking server".into(),
+            mb(book_run.peak_rss),
+            format!("< {}", mb(TARGET_RSS_BYTES)),
+            verdict(book_run.peak_rss > 0 && book_run.peak_rss < TARGET_RSS_BYTES).into(),
+        ],
+    ];
+    println!();
+    println!("booking: {}", engine.about);
+    println!(
+        "booking: wrk {} http://127.0.0.1:PORT{availability_path}",
+        API_WRK_ARGS.join(" ")
+    );
+    println!(
+        "booking: wrk {} -s {BOOK_SCRIPT} http://127.0.0.1:PORT/api/v1/bookings -- {API_WRK_THREADS} {base_epoch} {SLOTS_PER_DAY}",
+        API_WRK_ARGS.join(" ")
+    );
+    print_table(&["metric", "value", "target", "result"], &rows);
+    println!();
+    println!(
+        "  availability answer:               {avail_slots} free times, {}",
+        kb(answer.body.len() as u64)
+    );
+    println!(
+        "  bookings:                          {} created in {:.2} s; statuses {}; {} rows in the database after shutdown",
+        booked.created,
+        booked.duration_s,
+        booked.statuses,
+        stored.as_deref().unwrap_or("? (no sqlite3 to count)")
+    );
+    if let Some(per_second) = per_second.filter(|p| !p.is_empty()) {
+        println!("  bookings committed each second:    {per_second}");
+    }
+    let capacity = u64::from(SLOTS_PER_DAY) * 365;
+    if booked.created + booked.other >= capacity * 9 / 10 {
+        println!(
+            "  note: the run asked for {} of the about {capacity} slots in the capacity practice's horizon; later ones are refused",
+            booked.created + booked.other
+        );
+    }
+    if !booked.first_error.is_empty() {
+        println!(
+            "  first answer other than 201:       {}",
+            booked.first_error
+        );
+    }
+    println!(
+        "  durability:                        journal_mode={} ({}), synchronous=FULL as store-sqlite opens every connection (the bench changes neither); data on {fs_type}",
+        journal.as_deref().unwrap_or("?"),
+        if wal_during_load {
+            "anteroom.db-wal present during the load"
+        } else {
+            "no anteroom.db-wal seen during the load"
+        }
+    );
+    println!(
+        "  server CPU per request:            availability {} µs, booking {} µs (all threads)",
+        per_request_us(&avail_run),
+        per_request_us(&book_run)
+    );
+    println!(
+        "  wrk's own CPU during the runs:     {:.1} s for availability, {:.1} s for bookings (of {} cores x 10 s)",
+        avail_run.wrk_cpu_s,
+        book_run.wrk_cpu_s,
+        thread::available_parallelism().map_or(1, usize::from)
+    );
+    println!(
+        "  memory before load:                availability server {}, booking server {}",
+        mb(avail_idle_rss),
+        mb(book_idle_rss)
+    );
+    println!("  (MB = 1,000,000 bytes; RSS peak sampled from /proc every 100 ms while wrk ran)");
+
+    let mut problems = Vec::new();
+    if avail_run.wrk.requests == 0 || avail_run.wrk.non_2xx >= avail_run.wrk.requests {
+        problems.push("no GET /api/v1/availability request succeeded".to_owned());
+    }
+    if booked.created == 0 {
+        problems.push(format!(
+            "no booking succeeded (first answer: {})",
+            booked.first_error
+        ));
+    }
+    for (name, run) in [("availability", &avail_run), ("bookings", &book_run)] {
+        if let Some(errors) = &run.wrk.socket_errors {
+            println!("  note: wrk, {name}: {errors}");
+        }
+    }
+    if !problems.is_empty() {
+        return Err(format!(
+            "the booking benchmark is not valid: {}",
+            problems.join("; ")
+        ));
+    }
+    Ok(())
+}
+
+/// The engine micro-benchmark's figures.
+struct EngineResult {
+    /// Its first line: what was measured.
+    about: String,
+    median_us: f64,
+    p99_us: f64,
+}
+
+/// Run `cargo bench -p anteroom-domain --bench availability` and read its median and p99.
+fn engine_bench(root: &Path, target_dir: &Path) -> Result<EngineResult, String> {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    println!("bench: $ cargo bench -p anteroom-domain --bench availability");
+    let output = Command::new(cargo)
+        .args(["bench", "-p", "anteroom-domain", "--bench", "availability"])
+        .current_dir(root)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
+    print!("{out}");
+    if !output.status.success() {
+        return Err(format!("cargo bench failed ({})", output.status));
+    }
+    parse_engine(&out)
+}
+
+/// Pick `median` and `p99` (in µs) out of the engine benchmark's output.
+fn parse_engine(out: &str) -> Result<EngineResult, String> {
+    let figure = |name: &str| -> Result<f64, String> {
+        let line = out
+            .lines()
+            .map(str::trim)
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .ok_or_else(|| format!("the engine benchmark printed no `{name}` line"))?;
+        let mut words = line.split_whitespace().skip(1);
+        let number: f64 = words
+            .next()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("cannot read the engine's {name} in {line:?}"))?;
+        let scale = match words.next() {
+            Some("ns") => 0.001,
+            Some("µs" | "us") => 1.0,
+            Some("ms") => 1000.0,
+            Some("s") => 1_000_000.0,
+            other => return Err(format!("unknown unit {other:?} in {line:?}")),
+        };
+        Ok(number * scale)
+    };
+    Ok(EngineResult {
+        about: out
+            .lines()
+            .find(|l| l.starts_with("availability engine"))
+            .unwrap_or("availability engine")
+            .to_owned(),
+        median_us: figure("median")?,
+        p99_us: figure("p99")?,
+    })
+}
+
+/// `anteroom init` a practice from `practice_file` in `data_dir`, then serve it on a free
+/// loopback port without rate limits, on the system clock (release `serve` refuses `--now`).
+fn start_practice(
+    binary: &Path,
+    practice_file: &Path,
+    data_dir: &Path,
+    name: &'static str,
+) -> Result<(Server, SocketAddr), String> {
+    let mut init = Command::new(binary);
+    init.arg("init")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--practice-file")
+        .arg(practice_file)
+        .args([
+            "--email",
+            "bench@example.com",
+            "--name",
+            "Bench Admin",
+            "--password-stdin",
+        ]);
+    without_anteroom_env(&mut init);
+    println!(
+        "bench: $ anteroom init --data-dir {} --practice-file {} ...",
+        data_dir.display(),
+        practice_file.display()
+    );
+    let mut child = init
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {} init: {e}", binary.display()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        writeln!(stdin, "{BOOKING_PASSWORD}")
+            .map_err(|e| format!("cannot give anteroom init the password: {e}"))?;
+    }
+    let done = child
+        .wait_with_output()
+        .map_err(|e| format!("waiting for anteroom init: {e}"))?;
+    if !done.status.success() {
+        return Err(format!(
+            "anteroom init --practice-file {} failed ({}): {}{}",
+            practice_file.display(),
+            done.status,
+            String::from_utf8_lossy(&done.stdout).trim(),
+            String::from_utf8_lossy(&done.stderr).trim()
+        ));
+    }
+    let addr = free_port()?;
+    let mut serve = Command::new(binary);
+    serve.arg("serve").arg("--data-dir").arg(data_dir).args([
+        "--listen",
+        &addr.to_string(),
+        "--no-rate-limits",
+    ]);
+    without_anteroom_env(&mut serve);
+    let log = data_dir.with_extension("log");
+    let mut server = Server::start(name, serve, &log)?;
+    wait_until_serving(
+        &mut server,
+        addr,
+        "/api/v1/practice",
+        Duration::from_secs(60),
+    )?;
+    Ok((server, addr))
+}
+
+/// What bench/book.lua's `done` reports.
+struct BookLua {
+    created: u64,
+    other: u64,
+    duration_s: f64,
+    statuses: String,
+    first_error: String,
+}
+
+/// Read `book.lua: created=N other=M duration_us=D statuses=... first_error=...`.
+fn parse_book_lua(out: &str) -> Result<BookLua, String> {
+    let line = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("book.lua:"))
+        .ok_or("wrk printed no `book.lua:` line (did the script's done() run?)")?;
+    let (fields, first_error) = line.split_once(" first_error=").unwrap_or((line, ""));
+    let field = |name: &str| {
+        fields
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(name)?.strip_prefix('='))
+            .unwrap_or("")
+    };
+    let number = |name: &str| -> Result<u64, String> {
+        field(name)
+            .parse()
+            .map_err(|_| format!("cannot read {name} in the script's line {line:?}"))
+    };
+    Ok(BookLua {
+        created: number("created")?,
+        other: number("other")?,
+        duration_s: number("duration_us")? as f64 / 1e6,
+        statuses: field("statuses").to_owned(),
+        first_error: first_error.trim().to_owned(),
+    })
+}
+
+/// One value from the database with the `sqlite3` shell, when it is installed.
+fn sqlite_scalar(db: &Path, sql: &str) -> Option<String> {
+    let sqlite3 = find_program("sqlite3")?;
+    let output = Command::new(sqlite3)
+        .arg("-readonly")
+        .arg(db)
+        .arg(sql)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// The type of the file system holding `path` (its longest mount point in /proc/mounts).
+fn filesystem_type(path: &Path) -> String {
+    let path = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    fs::read_to_string("/proc/mounts")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let (_, mount, kind) = (words.next()?, words.next()?, words.next()?);
+            Some((mount.replace("\\040", " "), kind.to_owned()))
+        })
+        .filter(|(mount, _)| path.starts_with(mount))
+        .max_by_key(|(mount, _)| mount.len())
+        .map_or_else(|| "unknown".into(), |(_, kind)| kind)
+}
+
+/// How many times `needle` occurs in `haystack`.
+fn count(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle)
+        .count()
+}
+
+/// Whole days from 1970-01-01 to now (UTC).
+fn days_since_epoch() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| (d.as_secs() / 86_400) as i64)
+}
+
+/// The UTC date `days` days after 1970-01-01, as YYYY-MM-DD (Howard Hinnant's civil_from_days).
+fn civil_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 /// The workspace's root folder (holding `crates/anteroom`).
 fn workspace_root() -> Result<PathBuf, String> {
     let mut candidates: Vec<PathBuf> = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -363,6 +889,34 @@ fn target_dir(root: &Path) -> PathBuf {
     }
 }
 
+/// Build the release `anteroom` binary and return its path.
+fn build_release(root: &Path, target_dir: &Path) -> Result<PathBuf, String> {
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    run_shown(
+        Command::new(cargo)
+            .args(["build", "--release", "-p", "anteroom"])
+            .current_dir(root)
+            .env("CARGO_TARGET_DIR", target_dir),
+    )?;
+    let binary = target_dir.join("release").join("anteroom");
+    if !binary.is_file() {
+        return Err(format!(
+            "the build succeeded but {} is not there",
+            binary.display()
+        ));
+    }
+    Ok(binary)
+}
+
+/// Keep the caller's `ANTEROOM_*` settings (a data dir, SMTP, a pinned clock) out of `cmd`.
+fn without_anteroom_env(cmd: &mut Command) {
+    for (key, _) in env::vars_os() {
+        if key.to_string_lossy().starts_with("ANTEROOM_") {
+            cmd.env_remove(key);
+        }
+    }
+}
+
 struct Tools {
     wrk: PathBuf,
     nginx: PathBuf,
@@ -370,8 +924,27 @@ struct Tools {
 
 /// Find `wrk` and `nginx`, installing them with apt-get when they are missing.
 fn ensure_tools() -> Result<Tools, String> {
-    let missing: Vec<&str> = ["wrk", "nginx"]
-        .into_iter()
+    install_missing(&["wrk", "nginx"])?;
+    let wrk = find_program("wrk").ok_or("wrk is still not on the PATH after installing it")?;
+    let nginx =
+        find_program("nginx").ok_or("nginx is still not on the PATH after installing it")?;
+    println!("bench: using {} and {}", wrk.display(), nginx.display());
+    Ok(Tools { wrk, nginx })
+}
+
+/// Find `wrk` (all the booking benchmark needs), installing it with apt-get when missing.
+fn ensure_wrk() -> Result<PathBuf, String> {
+    install_missing(&["wrk"])?;
+    let wrk = find_program("wrk").ok_or("wrk is still not on the PATH after installing it")?;
+    println!("bench: using {}", wrk.display());
+    Ok(wrk)
+}
+
+/// Install those of `tools` (`wrk`, `nginx`) that are not on the PATH, with apt-get.
+fn install_missing(tools: &[&'static str]) -> Result<(), String> {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
         .filter(|t| find_program(t).is_none())
         .collect();
     if !missing.is_empty() {
@@ -400,11 +973,7 @@ fn ensure_tools() -> Result<Tools, String> {
             return Err(format!("could not install {}", missing.join(" and ")));
         }
     }
-    let wrk = find_program("wrk").ok_or("wrk is still not on the PATH after installing it")?;
-    let nginx =
-        find_program("nginx").ok_or("nginx is still not on the PATH after installing it")?;
-    println!("bench: using {} and {}", wrk.display(), nginx.display());
-    Ok(Tools { wrk, nginx })
+    Ok(())
 }
 
 fn apt_install(packages: &[&str]) -> Command {
@@ -660,7 +1229,18 @@ impl HttpResponse {
 
 /// One HTTP/1.1 GET over a fresh connection; `extra` is more header lines, each ending in CRLF.
 fn http_get(addr: SocketAddr, path: &str, extra: &str) -> Result<HttpResponse, String> {
-    let fail = |e: std::io::Error| format!("GET http://{addr}{path}: {e}");
+    http_request(addr, "GET", path, extra, &[])
+}
+
+/// One HTTP/1.1 request over a fresh connection, with `body` (sent with its length) if any.
+fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    extra: &str,
+    body: &[u8],
+) -> Result<HttpResponse, String> {
+    let fail = |e: std::io::Error| format!("{method} http://{addr}{path}: {e}");
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(fail)?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -668,21 +1248,27 @@ fn http_get(addr: SocketAddr, path: &str, extra: &str) -> Result<HttpResponse, S
     stream
         .set_write_timeout(Some(Duration::from_secs(10)))
         .map_err(fail)?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: anteroom-xtask-bench\r\n{extra}Connection: close\r\n\r\n")
+    let length = if body.is_empty() {
+        String::new()
+    } else {
+        format!("Content-Length: {}\r\n", body.len())
+    };
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: anteroom-xtask-bench\r\n{extra}{length}Connection: close\r\n\r\n")
         .map_err(fail)?;
+    stream.write_all(body).map_err(fail)?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).map_err(fail)?;
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| format!("GET http://{addr}{path}: no complete response"))?;
+        .ok_or_else(|| format!("{method} http://{addr}{path}: no complete response"))?;
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.lines();
     let status = lines
         .next()
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|s| s.parse::<u16>().ok())
-        .ok_or_else(|| format!("GET http://{addr}{path}: not an HTTP response"))?;
+        .ok_or_else(|| format!("{method} http://{addr}{path}: not an HTTP response"))?;
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
@@ -697,14 +1283,14 @@ fn http_get(addr: SocketAddr, path: &str, extra: &str) -> Result<HttpResponse, S
         .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"))
     {
         response.body = dechunk(&response.body)
-            .ok_or_else(|| format!("GET http://{addr}{path}: bad chunked body"))?;
+            .ok_or_else(|| format!("{method} http://{addr}{path}: bad chunked body"))?;
     } else if let Some(length) = response
         .header("content-length")
         .and_then(|v| v.parse::<usize>().ok())
     {
         if response.body.len() < length {
             return Err(format!(
-                "GET http://{addr}{path}: body cut short ({} of {length} bytes)",
+                "{method} http://{addr}{path}: body cut short ({} of {length} bytes)",
                 response.body.len()
             ));
         }
@@ -863,6 +1449,8 @@ struct WrkResult {
 
 struct LoadRun {
     wrk: WrkResult,
+    /// Everything wrk printed (a script's `done` adds its own lines).
+    output: String,
     /// Peak VmRSS of the server while wrk ran (bytes; 0 when not sampled).
     peak_rss: u64,
     /// CPU the server (and its child processes) used during the run.
@@ -878,14 +1466,27 @@ fn per_request_us(run: &LoadRun) -> String {
     }
 }
 
-/// Run wrk against `url`, watching the server `pid` (its memory when `sample_rss`).
-fn load(wrk: &Path, url: &str, pid: u32, sample_rss: bool) -> Result<LoadRun, String> {
-    println!("bench: $ wrk {} {url}", WRK_ARGS.join(" "));
+/// Run `wrk ARGS URL [-- SCRIPT_ARGS]`, watching the server `pid` (its memory when `sample_rss`).
+fn load(
+    wrk: &Path,
+    args: &[&str],
+    url: &str,
+    script_args: &[&str],
+    pid: u32,
+    sample_rss: bool,
+) -> Result<LoadRun, String> {
+    let mut tail: Vec<&str> = Vec::new();
+    if !script_args.is_empty() {
+        tail.push("--");
+        tail.extend(script_args);
+    }
+    println!("bench: $ wrk {} {url} {}", args.join(" "), tail.join(" "));
     let hz = clock_ticks_per_second();
     let cpu_before = tree_cpu_ticks(pid);
     let mut child = Command::new(wrk)
-        .args(WRK_ARGS)
+        .args(args)
         .arg(url)
+        .args(&tail)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -928,6 +1529,7 @@ fn load(wrk: &Path, url: &str, pid: u32, sample_rss: bool) -> Result<LoadRun, St
     }
     Ok(LoadRun {
         wrk: parse_wrk(&out)?,
+        output: out,
         peak_rss: peak_rss_kb * 1024,
         server_cpu_s: cpu_after.saturating_sub(cpu_before) as f64 / hz,
         wrk_cpu_s: wrk_ticks as f64 / hz,
@@ -1117,6 +1719,26 @@ mod tests {
             "/articles/s.css"
         );
         assert!(same_site_path("https://cdn.example/s.css", addr, "/").is_err());
+    }
+
+    #[test]
+    fn reads_the_booking_figures() {
+        let engine = "availability engine: 90 days, 3 locations -> 769 slots; 2000 calls\n  median    129.1 µs   target < 1000 µs   PASS\n  p99       283.1 µs   target < 1000 µs   PASS\n";
+        let e = parse_engine(engine).expect("engine");
+        assert!((e.median_us - 129.1).abs() < 1e-9 && (e.p99_us - 283.1).abs() < 1e-9);
+        assert!(e.about.starts_with("availability engine: 90 days"));
+        let lua = "Requests/sec: 1.0\nbook.lua: created=1103 other=2 duration_us=3041545 statuses=201:1103,409:2 first_error=409 {\"error\": \"slot_unavailable\"}\n";
+        let b = parse_book_lua(lua).expect("book.lua");
+        assert_eq!(
+            (b.created, b.other, b.statuses.as_str()),
+            (1103, 2, "201:1103,409:2")
+        );
+        assert!((b.duration_s - 3.041545).abs() < 1e-9);
+        assert_eq!(b.first_error, "409 {\"error\": \"slot_unavailable\"}");
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(20_417), "2025-11-25");
+        assert_eq!(civil_date(11_016), "2000-02-29");
+        assert_eq!(count(b"{\"start\":1},{\"start\":2}", b"\"start\""), 2);
     }
 
     #[test]

@@ -91,6 +91,8 @@ BEGIN
         WHERE b.practice_id = NEW.practice_id
           AND b.status IN ('requested', 'confirmed')
           AND b.starts_at < NEW.ends_at AND NEW.starts_at < b.ends_at
+          -- appointments last at most 240 minutes: bound the indexed scan from below
+          AND b.starts_at > NEW.starts_at - 14400
     );
 END;
 
@@ -105,5 +107,6 @@ BEGIN
           AND b.id <> NEW.id
           AND b.status IN ('requested', 'confirmed')
           AND b.starts_at < NEW.ends_at AND NEW.starts_at < b.ends_at
+          AND b.starts_at > NEW.starts_at - 14400
     );
 END;

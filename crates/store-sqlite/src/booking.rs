@@ -140,12 +140,16 @@ async fn busy_in(
 ) -> StoreResult<Vec<BusyTime>> {
     let rows = sqlx::query(
         "SELECT b.starts_at, b.ends_at, l.slug FROM bookings b JOIN locations l ON l.id = b.location_id
-         WHERE b.practice_id = ? AND b.status IN ('requested', 'confirmed') AND b.starts_at < ? AND b.ends_at > ?
+         WHERE b.practice_id = ? AND b.status IN ('requested', 'confirmed')
+           AND b.starts_at < ? AND b.ends_at > ? AND b.starts_at > ?
          ORDER BY b.starts_at",
     )
     .bind(practice.get())
     .bind(secs(to))
     .bind(secs(from))
+    // No appointment is longer than MAX_APPOINTMENT, so this lower bound on the indexed
+    // start keeps the scan to the window instead of the practice's whole history.
+    .bind(secs(from) - MAX_APPOINTMENT_SECS)
     .fetch_all(&mut *conn)
     .await
     .map_err(map_err)?;
@@ -159,6 +163,9 @@ async fn busy_in(
         })
         .collect()
 }
+
+/// The longest appointment any type allows (appointment_types.minutes ≤ 240).
+const MAX_APPOINTMENT_SECS: i64 = 240 * 60;
 
 /// How far around a requested slot to look for conflicts: longer than any buffer plus travel.
 const RECHECK_MARGIN: jiff::SignedDuration = jiff::SignedDuration::from_hours(12);
