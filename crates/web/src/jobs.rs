@@ -46,7 +46,7 @@ pub async fn run_once(state: &AppState) -> Result<(usize, usize), WebError> {
     }
     if released + reminded > 0 {
         tracing::info!(released, reminded, "booking jobs");
-        state.mail_queued();
+        state.booking_changed();
     }
     Ok((released, reminded))
 }

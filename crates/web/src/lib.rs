@@ -118,6 +118,13 @@ impl AppState {
     pub fn content_changed(&self) {
         self.inner.pages.clear();
     }
+    /// A booking was made, moved or changed status (and its emails queued): drop cached
+    /// availability answers and wake the delivery worker.
+    pub(crate) fn booking_changed(&self) {
+        self.content_changed();
+        self.mail_queued();
+    }
+
     /// A message was queued: let the delivery worker know.
     pub(crate) fn mail_queued(&self) {
         if let Some(notify) = &self.inner.wake_mailer {

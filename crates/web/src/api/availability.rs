@@ -3,16 +3,14 @@
 use axum::{
     extract::{Query, State, rejection::QueryRejection},
     http::StatusCode,
-    response::Response,
+    response::{IntoResponse, Response},
 };
+use domain::Slug;
 use jiff::{ToSpan, civil::Date};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{
-    ApiError, ApiResult, Invalid, SlotBody, json_response, location_in, offer_for,
-    openapi::schema_ref,
-};
+use super::{ApiError, ApiResult, Invalid, SlotBody, location_in, offer_for, openapi::schema_ref};
 use crate::AppState;
 
 /// The longest range one request may ask about, in days (inclusive of both ends).
@@ -91,6 +89,20 @@ pub(super) async fn slots(
     // Nothing can be booked before today or past the horizon: asking the engine about
     // those days would only cost time (and dates near the calendar's ends could overflow).
     let (first, last) = (from.max(today), to.min(offer.last_day(now)));
+    // Answers are cached until anything is booked, moved or cancelled or a setting changes
+    // (all of which drop the cache), and for at most the current minute, so the notice
+    // window moves on. A time that slips past the notice within that minute is still refused
+    // by the re-check when someone tries to book it.
+    let key = format!(
+        "api:availability:{}:{}:{first}:{last}:{}",
+        offer.kind.slug,
+        location.as_ref().map_or("*", Slug::as_str),
+        now.as_second() / 60
+    );
+    if let Some(page) = state.pages().get(&key) {
+        return Ok(cached_json(&page.body));
+    }
+    let generation = state.pages().generation();
     let slots = if first <= last {
         offer.slots(&state, location.as_ref(), first, last).await?
     } else {
@@ -100,7 +112,26 @@ pub(super) async fn slots(
         time_zone: offer.practice.details.time_zone.clone(),
         slots: slots.iter().map(|s| SlotBody::of(s, &offer.zone)).collect(),
     };
-    Ok(json_response(StatusCode::OK, body))
+    let bytes = serde_json::to_vec(&body)
+        .map_err(|e| ApiError::from(crate::WebError::Internal(e.into())))?;
+    let page = crate::pages::CachedPage {
+        body: bytes.into(),
+        content_type: "application/json",
+        status: 200,
+    };
+    let page = state.pages().put(key, page, generation);
+    Ok(cached_json(&page.body))
+}
+
+fn cached_json(body: &axum::body::Bytes) -> Response {
+    let mut response = (
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body.clone(),
+    )
+        .into_response();
+    response.extensions_mut().insert(crate::error::Rendered);
+    response
 }
 
 pub(super) fn operation() -> Value {

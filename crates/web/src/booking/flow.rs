@@ -477,7 +477,7 @@ pub(crate) async fn make_booking(
     if booking.uid != new.uid {
         return Ok(Made::Earlier(Box::new(booking)));
     }
-    state.mail_queued();
+    state.booking_changed();
     tracing::info!(booking = booking.id.get(), "consultation booked");
     Ok(Made::New {
         booking: Box::new(booking),

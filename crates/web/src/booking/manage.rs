@@ -175,7 +175,7 @@ pub(crate) async fn cancel_booking(
             now,
         )
         .await?;
-    state.mail_queued();
+    state.booking_changed();
     tracing::info!(
         booking = booking.id.get(),
         "consultation cancelled by the client"
@@ -318,7 +318,7 @@ pub(crate) async fn move_booking(
         .await
     {
         Ok(_) => {
-            state.mail_queued();
+            state.booking_changed();
             Ok(Redirect::to(&format!("/booking/{token}")).into_response())
         }
         Err(StoreError::Conflict(_)) => {

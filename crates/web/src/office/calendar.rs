@@ -239,7 +239,7 @@ async fn accept(
                 state.now(),
             )
             .await?;
-        state.mail_queued();
+        state.booking_changed();
     }
     Ok(Redirect::to(&format!("/office/bookings/{}", booking.id)).into_response())
 }
@@ -334,7 +334,7 @@ async fn finish(
         Ok(_) | Err(StoreError::NotFound) => {}
         Err(other) => return Err(other.into()),
     }
-    state.mail_queued();
+    state.booking_changed();
     Ok(Redirect::to(&format!("/office/bookings/{}", booking.id)).into_response())
 }
 
@@ -508,7 +508,7 @@ async fn move_booking(
         .await
     {
         Ok(_) => {
-            state.mail_queued();
+            state.booking_changed();
             Ok(Redirect::to(&format!("/office/bookings/{}", booking.id)).into_response())
         }
         Err(StoreError::Conflict(_)) => {

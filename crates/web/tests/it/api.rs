@@ -804,3 +804,40 @@ async fn a_cross_site_browser_post_to_the_api_is_refused_in_json() {
     let body: serde_json::Value = serde_json::from_str(&reply.body).expect("JSON");
     assert_eq!(body["error"], "forbidden");
 }
+
+#[tokio::test]
+async fn a_cached_availability_answer_never_offers_a_time_just_booked() {
+    let app = TestApp::spawn().await;
+    let url =
+        "/api/v1/availability?type=consultation&location=balham&from=2027-03-29&to=2027-03-29";
+    let before = app.get(url).await;
+    assert!(
+        before.body.contains("2027-03-29T09:00:00+01:00"),
+        "{}",
+        before.body
+    );
+    assert_eq!(
+        app.get(url).await.body,
+        before.body,
+        "the second answer comes from the cache"
+    );
+    let booking = json!({
+        "type": "consultation", "location": "balham", "start": "2027-03-29T09:00:00+01:00",
+        "name": "Sam Jones", "email": "sam@example.com", "consent": true
+    });
+    let made = app
+        .client()
+        .post(app.url("/api/v1/bookings"))
+        .json(&booking)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let after = app.get(url).await;
+    assert!(
+        !after.body.contains("2027-03-29T09:00:00+01:00"),
+        "the booked time is gone: {}",
+        after.body
+    );
+    assert_eq!(after.header("cache-control"), Some("no-store"));
+}
