@@ -7,14 +7,12 @@
 --
 -- THREADS must equal wrk's -t (default 2). BASE_EPOCH is the first start in seconds since the
 -- epoch (default: tomorrow 00:00Z). SLOTS_PER_DAY is how many 10-minute starts each UTC day
--- offers (default 143, see below).
+-- offers (default 144).
 --
 -- Request n (n = counter * THREADS + thread id: per-thread counters, interleaved, so no two
 -- requests of the run share a start) asks for the n-th slot from BASE_EPOCH. The practice
--- opens 00:00-24:00, but Anteroom stores "24:00" as 23:59:59.999999999, so the engine never
--- offers the 23:50 slot (it would end at midnight, a nanosecond past the range): each day
--- has 143 starts, 00:00 to 23:40, and the sequence skips 23:50 rather than count a 409 per
--- day that says nothing about throughput.
+-- opens 00:00-24:00, so each day has 144 starts, 00:00 to 23:50 (the last one ends exactly
+-- at midnight).
 --
 -- `response` counts statuses per thread; `done` adds them up and prints one line that the
 -- xtask reads:
@@ -31,7 +29,7 @@ function init(args)
    nthreads = tonumber(args[1]) or 2
    local now = os.time()
    base = tonumber(args[2]) or (now - now % 86400 + 86400)
-   per_day = tonumber(args[3]) or 143
+   per_day = tonumber(args[3]) or 144
    counter = 0
    created = 0
    other = 0

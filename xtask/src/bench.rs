@@ -341,8 +341,8 @@ const AVAILABILITY_PRACTICE: &str = "bench/booking-practice.toml";
 const CAPACITY_PRACTICE: &str = "bench/booking-capacity.toml";
 /// The wrk script giving every booking request its own start.
 const BOOK_SCRIPT: &str = "bench/book.lua";
-/// Starts the capacity practice offers per UTC day: 00:00 to 23:40 (see bench/book.lua on 23:50).
-const SLOTS_PER_DAY: u32 = 143;
+/// Starts the capacity practice offers per UTC day: 00:00 to 23:50 (hours until 24:00).
+const SLOTS_PER_DAY: u32 = 144;
 const BOOKING_PASSWORD: &str = "bench-password-123";
 /// Both API runs: 2 threads, 32 connections, 10 seconds. The booking run adds `-s`.
 const API_WRK_ARGS: [&str; 4] = ["-t2", "-c32", "-d10s", "--latency"];

@@ -313,7 +313,7 @@ pub fn is_available(query: &AvailabilityQuery<'_>, slot: &Slot) -> bool {
             && from_start >= 0
             && from_start % step == 0
             && from_start + filters.length <= range_span(range)
-            && range_end_instant(query.zone, date.to_datetime(range.end))
+            && range_end_instant(query.zone, range_end_local(date, range.end))
                 .is_some_and(|range_end| end <= range_end)
     });
     in_hours && filters.allows(start, end, &slot.location)
@@ -328,7 +328,7 @@ fn expand_range<'q>(
     found: &mut Vec<(i128, &'q Slug)>,
 ) {
     let zone = query.zone;
-    let Some(range_end) = range_end_instant(zone, date.to_datetime(range.end)) else {
+    let Some(range_end) = range_end_instant(zone, range_end_local(date, range.end)) else {
         return;
     };
     // Every slot ends by `range_end`, so starts before it; none can be late enough.
@@ -397,9 +397,26 @@ fn range_end_instant(zone: &TimeZone, dt: DateTime) -> Option<i128> {
     Some(instant.as_nanosecond())
 }
 
-/// Wall-clock length of a range in nanoseconds.
+/// The local date-time a range ends on `date`. Hours "until 24:00" are stored as the last
+/// instant of the day (`Time::MAX`); they really end at the next midnight, so a slot ending
+/// exactly then fits.
+pub(crate) fn range_end_local(date: Date, end: Time) -> DateTime {
+    if end == Time::MAX {
+        if let Ok(next) = date.tomorrow() {
+            return next.to_datetime(Time::MIN);
+        }
+    }
+    date.to_datetime(end)
+}
+
+/// Wall-clock length of a range in nanoseconds (until the next midnight for "24:00").
 fn range_span(range: &WeeklyRange) -> i128 {
-    range.start.duration_until(range.end).as_nanos()
+    let span = range.start.duration_until(range.end).as_nanos();
+    if range.end == Time::MAX {
+        span + 1
+    } else {
+        span
+    }
 }
 
 fn minutes(minutes: u32) -> i128 {
@@ -813,6 +830,55 @@ mod tests {
     }
 
     #[test]
+    fn hours_until_midnight_offer_the_last_slot_of_the_day() {
+        let zone = TimeZone::get("Europe/London").unwrap();
+        let place = Slug::parse("online").unwrap();
+        let hours = [WeeklyRange::new(
+            place.clone(),
+            Weekday::Tuesday,
+            Time::new(22, 0, 0, 0).unwrap(),
+            Time::MAX,
+        )
+        .unwrap()];
+        let rules = SlotRules::new(50, 0, 0, 0, 0, 30, 60).unwrap();
+        let day = jiff::civil::date(2027, 3, 30);
+        let q = AvailabilityQuery {
+            zone: &zone,
+            hours: &hours,
+            rules: &rules,
+            away: &[],
+            busy: &[],
+            location: None,
+            from: day,
+            to: day,
+            now: "2027-03-25T09:00:00Z".parse().unwrap(),
+        };
+        let found = slots(&q);
+        let starts: Vec<String> = found
+            .iter()
+            .map(|s| {
+                s.start
+                    .to_zoned_datetime(zone.clone())
+                    .strftime("%H:%M")
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(
+            starts,
+            ["22:00", "23:00"],
+            "23:00–23:50 fits before midnight"
+        );
+        let rules = SlotRules::new(60, 0, 0, 0, 0, 30, 60).unwrap();
+        let q = AvailabilityQuery { rules: &rules, ..q };
+        assert_eq!(
+            slots(&q).len(),
+            2,
+            "23:00–24:00 ends exactly at midnight and still fits"
+        );
+        assert!(slots(&q).iter().all(|s| is_available(&q, s)));
+    }
+
+    #[test]
     fn a_range_ending_in_the_spring_gap_ends_when_the_clocks_jump() {
         // Hours 00:00–01:30 on 28 March 2027: the wall clock passes 01:30 at 01:00 GMT.
         let mut input = Input::new(
@@ -1129,11 +1195,13 @@ mod tests {
                 if r.weekday() != day.weekday() || q.location.is_some_and(|l| l != r.location()) {
                     continue;
                 }
-                let Some(range_end) = reference_range_end(q.zone, day.to_datetime(r.end())) else {
+                let Some(range_end) =
+                    reference_range_end(q.zone, super::range_end_local(day, r.end()))
+                else {
                     continue;
                 };
                 let mut local = day.to_datetime(r.start());
-                while local + length <= day.to_datetime(r.end()) {
+                while local + length <= super::range_end_local(day, r.end()) {
                     let ambiguous = q.zone.to_ambiguous_timestamp(local);
                     let start = match ambiguous.offset() {
                         AmbiguousOffset::Gap { .. } => None,
@@ -1370,11 +1438,11 @@ mod tests {
                     prop_assert_eq!(&slot.location, only);
                 }
                 let inside = input.hours.iter().any(|r| {
-                    let range_end = reference_range_end(&input.zone, start.date().to_datetime(r.end()));
+                    let range_end = reference_range_end(&input.zone, super::range_end_local(start.date(), r.end()));
                     r.location() == &slot.location
                         && r.weekday() == start.date().weekday()
                         && r.start() <= start.time()
-                        && start + input.rules.length() <= start.date().to_datetime(r.end())
+                        && start + input.rules.length() <= super::range_end_local(start.date(), r.end())
                         && range_end.is_some_and(|e| slot.end <= e)
                 });
                 prop_assert!(inside, "{:?} (local {}) is outside the hours", slot, start);

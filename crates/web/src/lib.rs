@@ -121,7 +121,7 @@ impl AppState {
     /// A booking was made, moved or changed status (and its emails queued): drop cached
     /// availability answers and wake the delivery worker.
     pub(crate) fn booking_changed(&self) {
-        self.content_changed();
+        self.inner.pages.clear_pages();
         self.mail_queued();
     }
 

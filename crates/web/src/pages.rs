@@ -61,6 +61,14 @@ impl PageCache {
         page
     }
 
+    /// Drop the rendered pages and answers only (bookings changed; settings did not).
+    pub fn clear_pages(&self) {
+        if let Ok(mut pages) = self.pages.write() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            pages.clear();
+        }
+    }
+
     pub fn clear(&self) {
         if let Ok(mut pages) = self.pages.write() {
             self.generation.fetch_add(1, Ordering::AcqRel);
