@@ -401,10 +401,10 @@ fn range_end_instant(zone: &TimeZone, dt: DateTime) -> Option<i128> {
 /// instant of the day (`Time::MAX`); they really end at the next midnight, so a slot ending
 /// exactly then fits.
 pub(crate) fn range_end_local(date: Date, end: Time) -> DateTime {
-    if end == Time::MAX {
-        if let Ok(next) = date.tomorrow() {
-            return next.to_datetime(Time::MIN);
-        }
+    if end == Time::MAX
+        && let Ok(next) = date.tomorrow()
+    {
+        return next.to_datetime(Time::MIN);
     }
     date.to_datetime(end)
 }
