@@ -187,6 +187,27 @@ async fn booking_in(
     booking_from_row(&row)
 }
 
+/// The end of every change to one booking: refuse if nothing was updated, queue its
+/// messages in the same transaction, commit, and return the booking as it now is.
+async fn finish_change(
+    mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    practice: PracticeId,
+    id: BookingId,
+    updated: u64,
+    messages: &[NewMessage],
+    now: Timestamp,
+) -> StoreResult<Booking> {
+    if updated == 0 {
+        return Err(StoreError::NotFound);
+    }
+    for message in messages {
+        insert_message(&mut tx, practice, message, now).await?;
+    }
+    let stored = booking_in(&mut tx, practice, id.get()).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(stored)
+}
+
 #[async_trait]
 impl BookingStore for SqliteStore {
     async fn booking_settings(&self, practice: PracticeId) -> StoreResult<BookingSettings> {
@@ -474,15 +495,7 @@ impl BookingStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        if result.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        for message in messages {
-            insert_message(&mut tx, practice, message, now).await?;
-        }
-        let stored = booking_in(&mut tx, practice, id.get()).await?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(stored)
+        finish_change(tx, practice, id, result.rows_affected(), messages, now).await
     }
 
     async fn set_calendar_token(
@@ -617,14 +630,6 @@ impl BookingStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        if result.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        for message in messages {
-            insert_message(&mut tx, practice, message, now).await?;
-        }
-        let stored = booking_in(&mut tx, practice, id.get()).await?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(stored)
+        finish_change(tx, practice, id, result.rows_affected(), messages, now).await
     }
 }
