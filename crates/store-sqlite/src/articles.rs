@@ -9,7 +9,7 @@ use store::{
     StoreResult, TagCount,
 };
 
-use crate::{SqliteStore, convert::*, map_err, practice::get};
+use crate::{SqliteStore, affected, convert::*, map_err, practice::get};
 
 fn kind(row: &SqliteRow) -> StoreResult<ArticleKind> {
     ArticleKind::parse(&get::<String>(row, "kind")?).ok_or_else(|| corrupt("article kind"))
@@ -162,11 +162,7 @@ impl ArticleStore for SqliteStore {
             .execute(&self.writer)
             .await
             .map_err(map_err)?;
-        if result.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        affected(result)
     }
 
     async fn article(&self, practice: PracticeId, id: ArticleId) -> StoreResult<Article> {

@@ -13,7 +13,7 @@ use store::{
     PracticeId, StoreError, StoreResult,
 };
 
-use crate::{SqliteStore, convert::*, enquiries::insert_message, map_err, practice::get};
+use crate::{SqliteStore, affected, convert::*, enquiries::insert_message, map_err, practice::get};
 
 pub(crate) async fn write_settings(
     tx: &mut sqlx::SqliteConnection,
@@ -32,11 +32,7 @@ pub(crate) async fn write_settings(
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    if result.rows_affected() == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    affected(result)
 }
 
 fn minute_of_day(time: Time) -> i64 {
@@ -74,11 +70,7 @@ pub(crate) async fn insert_hours(
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    if inserted.rows_affected() == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    affected(inserted)
 }
 
 pub(crate) async fn insert_away(
@@ -327,11 +319,7 @@ impl BookingStore for SqliteStore {
             .execute(&self.writer)
             .await
             .map_err(map_err)?;
-        if result.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        affected(result)
     }
 
     async fn busy_between(
@@ -509,11 +497,7 @@ impl BookingStore for SqliteStore {
             .execute(&self.writer)
             .await
             .map_err(map_err)?;
-        if result.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        affected(result)
     }
 
     async fn calendar_token_matches(

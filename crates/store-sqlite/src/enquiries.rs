@@ -6,10 +6,10 @@ use jiff::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use store::{
     DashboardCounts, Enquiry, EnquiryId, EnquiryStore, MessageId, MessageStatus, NewMessage,
-    OutboxMessage, OutboxStore, PracticeId, StoreError, StoreResult,
+    OutboxMessage, OutboxStore, PracticeId, StoreResult,
 };
 
-use crate::{SqliteStore, convert::*, map_err, practice::get};
+use crate::{SqliteStore, affected, convert::*, map_err, practice::get};
 
 fn enquiry_from_row(row: &SqliteRow) -> StoreResult<Enquiry> {
     Ok(Enquiry {
@@ -155,11 +155,7 @@ impl EnquiryStore for SqliteStore {
                 .execute(&self.writer)
                 .await
                 .map_err(map_err)?;
-        if result.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        affected(result)
     }
 
     async fn delete_enquiry(&self, practice: PracticeId, id: EnquiryId) -> StoreResult<()> {
@@ -169,11 +165,7 @@ impl EnquiryStore for SqliteStore {
             .execute(&self.writer)
             .await
             .map_err(map_err)?;
-        if result.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        affected(result)
     }
 
     async fn dashboard_counts(&self, practice: PracticeId) -> StoreResult<DashboardCounts> {
@@ -290,11 +282,7 @@ impl OutboxStore for SqliteStore {
         .execute(&self.writer)
         .await
         .map_err(map_err)?;
-        if result.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        affected(result)
     }
 
     async fn pending_count(&self) -> StoreResult<u64> {

@@ -72,6 +72,15 @@ pub(crate) fn map_err(error: sqlx::Error) -> StoreError {
     }
 }
 
+/// `NotFound` when a statement changed no row (the thing, or the practice's thing, is not there).
+pub(crate) fn affected(result: sqlx::sqlite::SqliteQueryResult) -> StoreResult<()> {
+    if result.rows_affected() == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 impl SqliteStore {
     /// Open (and if allowed, create) the database at `path`, then bring its schema up to date.
     pub async fn open(path: &Path, mode: OpenMode) -> StoreResult<Self> {

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use sqlx::{Row, sqlite::SqliteRow};
 use store::{Practice, PracticeId, PracticeStore, StoreError, StoreResult};
 
-use crate::{SqliteStore, convert::*, map_err};
+use crate::{SqliteStore, affected, convert::*, map_err};
 
 pub(crate) fn get<'r, T>(row: &'r SqliteRow, column: &str) -> StoreResult<T>
 where
@@ -201,14 +201,6 @@ async fn write_type_rules(
         }
     }
     Ok(())
-}
-
-fn affected(result: sqlx::sqlite::SqliteQueryResult) -> StoreResult<()> {
-    if result.rows_affected() == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
 }
 
 #[async_trait]

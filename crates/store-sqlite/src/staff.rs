@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use domain::EmailAddress;
 use jiff::Timestamp;
 use sqlx::sqlite::SqliteRow;
-use store::{NewUser, PracticeId, StaffSession, StaffStore, StoreError, StoreResult, User, UserId};
+use store::{NewUser, PracticeId, StaffSession, StaffStore, StoreResult, User, UserId};
 
-use crate::{SqliteStore, convert::*, map_err, practice::get};
+use crate::{SqliteStore, affected, convert::*, map_err, practice::get};
 
 fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
     Ok(User {
@@ -47,11 +47,7 @@ impl StaffStore for SqliteStore {
             .execute(&self.writer)
             .await
             .map_err(map_err)?;
-        if result.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        affected(result)
     }
 
     async fn user_by_email(&self, email: &EmailAddress) -> StoreResult<Option<User>> {

@@ -819,7 +819,7 @@ async fn a_cached_availability_answer_never_offers_a_time_just_booked() {
     assert_eq!(
         app.get(url).await.body,
         before.body,
-        "the second answer comes from the cache"
+        "asking again gives the same answer"
     );
     let booking = json!({
         "type": "consultation", "location": "balham", "start": "2027-03-29T09:00:00+01:00",
