@@ -26,6 +26,14 @@ fn main() {
             }
         }
     }
+    // An empty list would build a binary whose `demo` and `init` fail at run time.
+    for needed in ["demo/practice.toml", "starter/practice.toml"] {
+        assert!(
+            files.iter().any(|(name, _)| name == needed),
+            "content/{needed} is missing from {}",
+            root.display()
+        );
+    }
     files.sort();
     for (name, file) in files {
         let _ = writeln!(

@@ -821,7 +821,15 @@ async fn seed_demo_bookings(
             }),
             idempotency_key: None,
         };
-        store.book(practice, &booking, &[], &|_| true, now).await?;
+        store
+            .book(
+                practice,
+                &booking,
+                &[],
+                store::Recheck::accept_any(now),
+                now,
+            )
+            .await?;
     }
     Ok(())
 }

@@ -174,6 +174,18 @@ impl SlotRules {
     pub fn length(&self) -> SignedDuration {
         SignedDuration::from_mins(i64::from(self.minutes))
     }
+
+    /// Every appointment that could stop the slot `[start, end)` overlaps the returned
+    /// window: its buffer before plus travel ahead of the start, its buffer after plus travel
+    /// past the end. A re-check only needs the busy times in it.
+    pub fn conflict_window(&self, start: Timestamp, end: Timestamp) -> (Timestamp, Timestamp) {
+        let before = SignedDuration::from_mins(i64::from(self.buffer_before + self.travel_minutes));
+        let after = SignedDuration::from_mins(i64::from(self.buffer_after + self.travel_minutes));
+        (
+            start.checked_sub(before).unwrap_or(start),
+            end.checked_add(after).unwrap_or(end),
+        )
+    }
 }
 
 /// A time the therapist is not available (a break, a holiday): the half-open interval
@@ -1457,6 +1469,21 @@ mod tests {
                     (pair[0].start, &pair[0].location) < (pair[1].start, &pair[1].location),
                     "{:?} then {:?}", pair[0], pair[1]
                 );
+            }
+        }
+
+        #[test]
+        fn the_conflict_window_holds_every_appointment_that_matters(case in arb_case()) {
+            let input = case.input();
+            let query = input.query();
+            for slot in input.slots() {
+                let shifts = [-70i64, -10, 0, 10, 70].map(SignedDuration::from_mins);
+                for probe in shifts.iter().map(|&d| Slot { start: slot.start + d, end: slot.end + d, location: slot.location.clone() }) {
+                    let (from, to) = input.rules.conflict_window(probe.start, probe.end);
+                    let near: Vec<Busy> = input.busy.iter().filter(|b| b.start < to && b.end > from).cloned().collect();
+                    let narrowed = AvailabilityQuery { busy: &near, ..query };
+                    prop_assert_eq!(is_available(&narrowed, &probe), is_available(&query, &probe), "{:?}", probe);
+                }
             }
         }
 

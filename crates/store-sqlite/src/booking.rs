@@ -10,10 +10,17 @@ use jiff::{Timestamp, civil::Time};
 use sqlx::sqlite::SqliteRow;
 use store::{
     AwayId, AwayPeriod, Booking, BookingId, BookingStore, BusyTime, NewBooking, NewMessage,
-    PracticeId, StoreError, StoreResult,
+    PracticeId, Recheck, StoreError, StoreResult,
 };
 
-use crate::{SqliteStore, affected, convert::*, enquiries::insert_message, map_err, practice::get};
+use crate::{
+    SqliteStore, affected,
+    convert::*,
+    enquiries::{insert_message, insert_messages},
+    group_commit::BookJob,
+    map_err,
+    practice::get,
+};
 
 pub(crate) async fn write_settings(
     tx: &mut sqlx::SqliteConnection,
@@ -93,10 +100,10 @@ pub(crate) async fn insert_away(
     Ok(AwayId::new(id))
 }
 
-const BOOKING_COLUMNS: &str = "b.*, t.slug AS type_slug, l.slug AS location_slug";
-const BOOKING_JOIN: &str = "FROM bookings b JOIN appointment_types t ON t.id = b.type_id JOIN locations l ON l.id = b.location_id";
+pub(crate) const BOOKING_COLUMNS: &str = "b.*, t.slug AS type_slug, l.slug AS location_slug";
+pub(crate) const BOOKING_JOIN: &str = "FROM bookings b JOIN appointment_types t ON t.id = b.type_id JOIN locations l ON l.id = b.location_id";
 
-fn booking_from_row(row: &SqliteRow) -> StoreResult<Booking> {
+pub(crate) fn booking_from_row(row: &SqliteRow) -> StoreResult<Booking> {
     let note: Option<String> = get(row, "note")?;
     Ok(Booking {
         id: BookingId::new(get(row, "id")?),
@@ -124,16 +131,18 @@ fn booking_from_row(row: &SqliteRow) -> StoreResult<Booking> {
     })
 }
 
+/// Held and confirmed bookings overlapping `[from, to)`, leaving out `except` (a booking being moved).
 async fn busy_in(
     conn: &mut sqlx::SqliteConnection,
     practice: PracticeId,
     from: Timestamp,
     to: Timestamp,
+    except: Option<BookingId>,
 ) -> StoreResult<Vec<BusyTime>> {
     let rows = sqlx::query(
         "SELECT b.starts_at, b.ends_at, l.slug FROM bookings b JOIN locations l ON l.id = b.location_id
          WHERE b.practice_id = ? AND b.status IN ('requested', 'confirmed')
-           AND b.starts_at < ? AND b.ends_at > ? AND b.starts_at > ?
+           AND b.starts_at < ? AND b.ends_at > ? AND b.starts_at > ? AND b.id IS NOT ?
          ORDER BY b.starts_at",
     )
     .bind(practice.get())
@@ -142,6 +151,7 @@ async fn busy_in(
     // No appointment is longer than MAX_APPOINTMENT, so this lower bound on the indexed
     // start keeps the scan to the window instead of the practice's whole history.
     .bind(secs(from) - MAX_APPOINTMENT_SECS)
+    .bind(except.map(BookingId::get))
     .fetch_all(&mut *conn)
     .await
     .map_err(map_err)?;
@@ -157,10 +167,7 @@ async fn busy_in(
 }
 
 /// The longest appointment any type allows (appointment_types.minutes ≤ 240).
-const MAX_APPOINTMENT_SECS: i64 = 240 * 60;
-
-/// How far around a requested slot to look for conflicts: longer than any buffer plus travel.
-const RECHECK_MARGIN: jiff::SignedDuration = jiff::SignedDuration::from_hours(12);
+pub(crate) const MAX_APPOINTMENT_SECS: i64 = 240 * 60;
 
 async fn booking_in(
     conn: &mut sqlx::SqliteConnection,
@@ -192,9 +199,7 @@ async fn finish_change(
     if updated == 0 {
         return Err(StoreError::NotFound);
     }
-    for message in messages {
-        insert_message(&mut tx, practice, message, now).await?;
-    }
+    insert_messages(&mut tx, practice, messages, now).await?;
     let stored = booking_in(&mut tx, practice, id.get()).await?;
     tx.commit().await.map_err(map_err)?;
     Ok(stored)
@@ -329,7 +334,7 @@ impl BookingStore for SqliteStore {
         to: Timestamp,
     ) -> StoreResult<Vec<BusyTime>> {
         let mut conn = self.read().acquire().await.map_err(map_err)?;
-        busy_in(&mut conn, practice, from, to).await
+        busy_in(&mut conn, practice, from, to, None).await
     }
 
     async fn book(
@@ -337,73 +342,18 @@ impl BookingStore for SqliteStore {
         practice: PracticeId,
         booking: &NewBooking,
         messages: &[NewMessage],
-        still_free: &(dyn for<'b> Fn(&'b [BusyTime]) -> bool + Sync),
+        recheck: Recheck,
         now: Timestamp,
     ) -> StoreResult<Booking> {
-        let mut tx = self.write().await?;
-        if let Some(key) = &booking.idempotency_key {
-            let existing: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM bookings WHERE practice_id = ? AND idempotency_key = ?",
-            )
-            .bind(practice.get())
-            .bind(key)
-            .fetch_optional(&mut *tx)
+        self.bookings
+            .book(BookJob {
+                practice,
+                booking: booking.clone(),
+                messages: messages.to_vec(),
+                recheck,
+                now,
+            })
             .await
-            .map_err(map_err)?;
-            if let Some(id) = existing {
-                return booking_in(&mut tx, practice, id).await;
-            }
-        }
-        let from = booking
-            .start
-            .checked_sub(RECHECK_MARGIN)
-            .unwrap_or(booking.start);
-        let to = booking
-            .end
-            .checked_add(RECHECK_MARGIN)
-            .unwrap_or(booking.end);
-        let busy = busy_in(&mut tx, practice, from, to).await?;
-        if !still_free(&busy) {
-            return Err(StoreError::Conflict("slot_unavailable"));
-        }
-        let v = &booking.visitor;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO bookings (practice_id, type_id, location_id, starts_at, ends_at, status, name, email, phone,
-                contact_preference, note, manage_token_hash, uid, hold_expires_at, idempotency_key, created_at, updated_at)
-             SELECT ?, t.id, l.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-             FROM appointment_types t, locations l
-             WHERE t.practice_id = ? AND t.slug = ? AND l.practice_id = ? AND l.slug = ?
-             RETURNING id",
-        )
-        .bind(practice.get())
-        .bind(secs(booking.start))
-        .bind(secs(booking.end))
-        .bind(booking.status.as_str())
-        .bind(v.name.as_str())
-        .bind(v.email.as_str())
-        .bind(v.phone.as_ref().map(|p| p.as_str().to_owned()))
-        .bind(v.contact_preference.as_str())
-        .bind(v.note.as_deref())
-        .bind(&booking.manage_token_hash)
-        .bind(&booking.uid)
-        .bind(booking.hold_expires_at.map(secs))
-        .bind(booking.idempotency_key.as_deref())
-        .bind(secs(now))
-        .bind(secs(now))
-        .bind(practice.get())
-        .bind(booking.appointment_type.as_str())
-        .bind(practice.get())
-        .bind(booking.location.as_str())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?
-        .ok_or(StoreError::NotFound)?;
-        for message in messages {
-            insert_message(&mut tx, practice, message, now).await?;
-        }
-        let stored = booking_in(&mut tx, practice, id).await?;
-        tx.commit().await.map_err(map_err)?;
-        Ok(stored)
     }
 
     async fn booking_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<Booking>> {
@@ -451,7 +401,7 @@ impl BookingStore for SqliteStore {
         start: Timestamp,
         end: Timestamp,
         messages: &[NewMessage],
-        still_free: &(dyn for<'b> Fn(&'b [BusyTime]) -> bool + Sync),
+        recheck: Recheck,
         now: Timestamp,
     ) -> StoreResult<Booking> {
         let mut tx = self.write().await?;
@@ -459,13 +409,8 @@ impl BookingStore for SqliteStore {
         if !current.status.is_active() {
             return Err(StoreError::NotFound);
         }
-        let from = start.checked_sub(RECHECK_MARGIN).unwrap_or(start);
-        let to = end.checked_add(RECHECK_MARGIN).unwrap_or(end);
-        let mut busy = busy_in(&mut tx, practice, from, to).await?;
-        busy.retain(|b| {
-            !(b.start == current.start && b.end == current.end && b.location == current.location)
-        });
-        if !still_free(&busy) {
+        let busy = busy_in(&mut tx, practice, recheck.from, recheck.to, Some(id)).await?;
+        if !(recheck.still_free)(&busy) {
             return Err(StoreError::Conflict("slot_unavailable"));
         }
         let result = sqlx::query(

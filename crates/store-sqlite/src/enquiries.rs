@@ -52,44 +52,81 @@ fn message_from_row(row: &SqliteRow) -> StoreResult<OutboxMessage> {
 }
 
 /// A globally unique Message-ID, fixed when the message is queued so that retries carry the same one.
-fn new_message_id(practice: PracticeId, now: Timestamp, row_hint: i64) -> String {
-    let random: u64 = rand::random();
+fn new_message_id(practice: PracticeId, now: Timestamp) -> String {
+    let random: u128 = rand::random();
     format!(
-        "<{}.{}.{row_hint}.{random:016x}@anteroom.invalid>",
+        "<{}.{}.{random:032x}@anteroom.invalid>",
         practice.get(),
         now.as_millisecond()
     )
 }
 
+const OUTBOX_INSERT: &str =
+    "INSERT INTO outbox (practice_id, message_id, kind, recipient, subject, body_text,
+    calendar_method, calendar, status, next_attempt_at, created_at) VALUES ";
+const OUTBOX_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)";
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
+
+fn bind_message<'q>(
+    query: SqliteQuery<'q>,
+    practice: PracticeId,
+    message: &NewMessage,
+    now: Timestamp,
+) -> SqliteQuery<'q> {
+    query
+        .bind(practice.get())
+        .bind(new_message_id(practice, now))
+        .bind(&message.kind)
+        .bind(message.to.as_str())
+        .bind(&message.subject)
+        .bind(&message.body_text)
+        .bind(message.calendar.as_ref().map(|c| c.method.as_str()))
+        .bind(message.calendar.as_ref().map(|c| c.ics.as_str()))
+        .bind(secs(now))
+        .bind(secs(now))
+}
+
+/// Queue one message in the caller's transaction.
 pub(crate) async fn insert_message(
     tx: &mut sqlx::SqliteConnection,
     practice: PracticeId,
     message: &NewMessage,
     now: Timestamp,
 ) -> StoreResult<MessageId> {
-    let hint: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox")
+    let sql = sqlx::AssertSqlSafe(format!("{OUTBOX_INSERT}{OUTBOX_ROW} RETURNING id"));
+    let row = bind_message(sqlx::query(sql), practice, message, now)
         .fetch_one(&mut *tx)
         .await
         .map_err(map_err)?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO outbox (practice_id, message_id, kind, recipient, subject, body_text, calendar_method, calendar,
-            status, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
-    )
-    .bind(practice.get())
-    .bind(new_message_id(practice, now, hint))
-    .bind(&message.kind)
-    .bind(message.to.as_str())
-    .bind(&message.subject)
-    .bind(&message.body_text)
-    .bind(message.calendar.as_ref().map(|c| c.method.clone()))
-    .bind(message.calendar.as_ref().map(|c| c.ics.clone()))
-    .bind(secs(now))
-    .bind(secs(now))
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(map_err)?;
-    Ok(MessageId::new(id))
+    Ok(MessageId::new(get(&row, "id")?))
+}
+
+/// Queue several messages of one practice in the caller's transaction, in one statement.
+pub(crate) async fn insert_messages(
+    tx: &mut sqlx::SqliteConnection,
+    practice: PracticeId,
+    messages: &[NewMessage],
+    now: Timestamp,
+) -> StoreResult<()> {
+    insert_message_rows(tx, messages.iter().map(|m| (practice, m, now))).await
+}
+
+/// Queue `(practice, message, queued at)` rows in the caller's transaction, in one statement.
+pub(crate) async fn insert_message_rows<'m>(
+    tx: &mut sqlx::SqliteConnection,
+    rows: impl ExactSizeIterator<Item = (PracticeId, &'m NewMessage, Timestamp)>,
+) -> StoreResult<()> {
+    if rows.len() == 0 {
+        return Ok(());
+    }
+    let values = vec![OUTBOX_ROW; rows.len()].join(", ");
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(format!("{OUTBOX_INSERT}{values}")));
+    for (practice, message, now) in rows {
+        query = bind_message(query, practice, message, now);
+    }
+    query.execute(&mut *tx).await.map_err(map_err)?;
+    Ok(())
 }
 
 #[async_trait]

@@ -2,13 +2,15 @@
 //!
 //! Writes go through a single-connection pool and begin `IMMEDIATE`, so a transaction
 //! that reads and then writes can never fail half-way with `SQLITE_BUSY`; reads use a
-//! separate pool and never wait for writers (WAL). All SQL of the SQLite backend lives here.
+//! separate pool and never wait for writers (WAL). Bookings are group-committed
+//! (`group_commit`). All SQL of the SQLite backend lives here.
 #![forbid(unsafe_code)]
 
 mod articles;
 mod booking;
 mod convert;
 mod enquiries;
+mod group_commit;
 mod practice;
 mod staff;
 
@@ -31,6 +33,8 @@ const MIGRATIONS: &[&str] = &[
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Bookings are made by one task, several to a commit (see `group_commit`).
+    bookings: group_commit::Bookings,
 }
 
 /// How to open the database file.
@@ -110,7 +114,12 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(map_err)?;
-        Ok(Self { writer, reader })
+        let bookings = group_commit::Bookings::start(writer.clone());
+        Ok(Self {
+            writer,
+            reader,
+            bookings,
+        })
     }
 
     async fn migrate(writer: &SqlitePool) -> StoreResult<()> {
@@ -188,6 +197,16 @@ mod tests {
             .await
             .unwrap();
         store::conformance::story(&store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_bookings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anteroom.db");
+        let store = SqliteStore::open(&path, OpenMode::CreateIfMissing)
+            .await
+            .unwrap();
+        store::conformance::concurrent_bookings(std::sync::Arc::new(store)).await;
     }
 
     #[tokio::test]

@@ -536,7 +536,9 @@ async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &P
         body_text: "Booked.".into(),
         calendar: None,
     };
-    let always = |_: &[crate::BusyTime]| true;
+    let day = |from: &str, to: &str| (at(from), at(to));
+    let (window_from, window_to) = day("2027-03-29T00:00:00Z", "2027-03-30T00:00:00Z");
+    let always = || crate::Recheck::new(window_from, window_to, |_| true);
     let first = store
         .book(
             practice,
@@ -547,7 +549,7 @@ async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &P
                 Some("key-1"),
             ),
             std::slice::from_ref(&note),
-            &always,
+            always(),
             now,
         )
         .await
@@ -564,7 +566,7 @@ async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &P
                 Some("key-1"),
             ),
             std::slice::from_ref(&note),
-            &always,
+            always(),
             now,
         )
         .await
@@ -574,17 +576,18 @@ async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &P
         "the same idempotency key returns the first booking"
     );
     // The engine's re-check sees the first booking and refuses.
-    let saw = std::sync::Mutex::new(Vec::new());
-    let refuse = |busy: &[crate::BusyTime]| {
-        saw.lock().unwrap().extend_from_slice(busy);
+    let saw = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&saw);
+    let refuse = crate::Recheck::new(window_from, window_to, move |busy| {
+        seen.lock().unwrap().extend_from_slice(busy);
         busy.is_empty()
-    };
+    });
     let refused = store
         .book(
             practice,
             &new("2027-03-29T09:00:00Z", "2027-03-29T09:50:00Z", b"t2", None),
             std::slice::from_ref(&note),
-            &refuse,
+            refuse,
             now,
         )
         .await;
@@ -603,7 +606,7 @@ async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &P
             practice,
             &new("2027-03-29T08:30:00Z", "2027-03-29T09:20:00Z", b"t3", None),
             std::slice::from_ref(&note),
-            &always,
+            always(),
             now,
         )
         .await;
@@ -671,7 +674,7 @@ async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &P
             practice,
             &new("2027-03-29T08:30:00Z", "2027-03-29T09:20:00Z", b"t4", None),
             &[],
-            &always,
+            always(),
             now,
         )
         .await
@@ -687,5 +690,174 @@ async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &P
             .unwrap()
             .len(),
         2
+    );
+}
+
+/// Many bookings at once on a fresh, empty store (run on its own, not after [`story`]):
+/// each re-check sees every booking made before it, including those committed together
+/// with it; a booking the database itself refuses spoils nothing for the others; and a
+/// refused booking leaves no trace.
+pub async fn concurrent_bookings(store: std::sync::Arc<dyn Store>) {
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let setup = PracticeSetup::from_toml(PRACTICE).unwrap();
+    let practice = store.create_practice(&setup, now).await.unwrap();
+    // Twice: first with honest racers only (they go through together), then with one whose
+    // re-check wrongly says yes, so the database refuses a row and each booking of that
+    // group is made again on its own.
+    for (week, saboteur) in [(0i64, false), (1, true)] {
+        race(&store, practice, now, week, saboteur).await;
+    }
+}
+
+async fn race(
+    store: &std::sync::Arc<dyn Store>,
+    practice: crate::PracticeId,
+    now: Timestamp,
+    week: i64,
+    saboteur: bool,
+) {
+    use std::sync::Arc;
+
+    use domain::{
+        ContactPreference,
+        booking::{BookingStatus, VisitorDetails},
+    };
+    let minutes = |m: i64| jiff::SignedDuration::from_mins(m);
+    let monday_nine =
+        "2027-03-29T08:00:00Z".parse::<Timestamp>().unwrap() + minutes(7 * 24 * 60 * week);
+    let booking = |n: usize, start: Timestamp| crate::NewBooking {
+        appointment_type: Slug::parse("consultation").unwrap(),
+        location: Slug::parse("balham").unwrap(),
+        start,
+        end: start + minutes(50),
+        status: BookingStatus::Confirmed,
+        visitor: VisitorDetails {
+            name: PersonName::parse("Sam Jones").unwrap(),
+            email: EmailAddress::parse("sam@example.com").unwrap(),
+            phone: None,
+            contact_preference: ContactPreference::Email,
+            note: None,
+        },
+        manage_token_hash: format!("token-{week}-{n}").into_bytes(),
+        uid: format!("uid-{week}-{n}"),
+        hold_expires_at: None,
+        idempotency_key: None,
+    };
+    let message = move |n: usize| NewMessage {
+        kind: format!("racer-{week}-{n}"),
+        to: EmailAddress::parse("sam@example.com").unwrap(),
+        subject: "Booked".into(),
+        body_text: "Booked.".into(),
+        calendar: None,
+    };
+    // One booking already there, at 09:00.
+    store
+        .book(
+            practice,
+            &booking(1000, monday_nine),
+            &[],
+            crate::Recheck::accept_any(now),
+            now,
+        )
+        .await
+        .unwrap();
+
+    // 60 racers for the hours from 10:00 (20 each for 10:00, 11:00 and 12:00), each
+    // re-checking honestly; racer 60 asks for 09:20 and its re-check wrongly says yes (the
+    // database refuses it); racers 61 and 62 send the same idempotency key for Tuesday 18:00
+    // online (one booking, both told about it).
+    let tuesday_six = monday_nine + minutes(33 * 60);
+    let mut tasks = Vec::new();
+    for n in (0..63).filter(|&n| saboteur || n != 60) {
+        let store = Arc::clone(store);
+        let start = match n {
+            60 => monday_nine + minutes(20),
+            61 | 62 => tuesday_six,
+            _ => monday_nine + minutes(60 * (1 + (n % 3) as i64)),
+        };
+        let mut new = booking(n, start);
+        if n > 60 {
+            new.location = Slug::parse("online").unwrap();
+            new.idempotency_key = Some(format!("twin-{week}"));
+        }
+        let recheck = if n == 60 {
+            crate::Recheck::accept_any(start)
+        } else {
+            crate::Recheck::new(
+                start - minutes(10),
+                new.end + minutes(10),
+                move |busy: &[crate::BusyTime]| busy.is_empty(),
+            )
+        };
+        tasks.push((
+            n,
+            tokio::spawn(async move {
+                store
+                    .book(practice, &new, &[message(n)], recheck, now)
+                    .await
+                    .map(|b| (b.id, b.start))
+            }),
+        ));
+    }
+    let mut won = Vec::new();
+    for (n, task) in tasks {
+        match task.await.unwrap() {
+            Ok(made) => won.push((n, made)),
+            Err(StoreError::Conflict("slot_unavailable")) => {}
+            Err(other) => panic!("racer {n}: {other}"),
+        }
+    }
+    let mut starts: Vec<Timestamp> = won.iter().map(|(_, (_, start))| *start).collect();
+    starts.sort();
+    assert_eq!(
+        starts,
+        [
+            monday_nine + minutes(60),
+            monday_nine + minutes(120),
+            monday_nine + minutes(180),
+            tuesday_six,
+            tuesday_six
+        ],
+        "one winner per hour, the overlap the database refused is not among them, both twins answered"
+    );
+    let twins: Vec<_> = won
+        .iter()
+        .filter(|(n, _)| *n > 60)
+        .map(|(_, (id, _))| *id)
+        .collect();
+    assert_eq!(twins.len(), 2);
+    assert_eq!(twins[0], twins[1], "one idempotency key, one booking");
+    let mut queued: Vec<String> = store
+        .outbox(practice, 500)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.kind)
+        .filter(|kind| kind.starts_with(&format!("racer-{week}-")))
+        .collect();
+    queued.sort();
+    let mut expected: Vec<String> = won
+        .iter()
+        .filter(|(n, _)| *n <= 60)
+        .map(|(n, _)| format!("racer-{week}-{n}"))
+        .collect();
+    expected.sort();
+    assert_eq!(
+        queued.len(),
+        expected.len() + 1,
+        "the twins queue one message"
+    );
+    assert!(
+        expected.iter().all(|kind| queued.contains(kind)),
+        "only the winners' messages are queued"
+    );
+    let rows = store
+        .bookings_between(practice, monday_nine, monday_nine + minutes(48 * 60))
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.len(),
+        5,
+        "09:00, the three winners and the twins' one booking"
     );
 }

@@ -312,16 +312,17 @@ pub trait BookingStore: Send + Sync {
         from: Timestamp,
         to: Timestamp,
     ) -> StoreResult<Vec<BusyTime>>;
-    /// Book: in ONE write transaction, read the busy times around the requested slot, ask
+    /// Book: in ONE write transaction, read the busy times in the recheck's window, ask
     /// `still_free` whether the slot is still offered, insert the booking and its messages.
     /// A slot no longer free is `Conflict("slot_unavailable")`; a reused idempotency key
-    /// returns the booking it made the first time.
+    /// returns the booking it made the first time. Returns only once the booking is durable;
+    /// a backend may commit several bookings together (each re-checked against the others).
     async fn book(
         &self,
         practice: PracticeId,
         booking: &NewBooking,
         messages: &[NewMessage],
-        still_free: &(dyn for<'b> Fn(&'b [BusyTime]) -> bool + Sync),
+        recheck: Recheck,
         now: Timestamp,
     ) -> StoreResult<Booking>;
     /// A booking by the hash of its manage token.
@@ -336,7 +337,7 @@ pub trait BookingStore: Send + Sync {
         to: Timestamp,
     ) -> StoreResult<Vec<Booking>>;
     /// Move an active booking to another time or location: in one write transaction, ask
-    /// `still_free` about the new slot (shown the busy times of every OTHER booking), update
+    /// the recheck about the new slot (shown the busy times of every OTHER booking), update
     /// it, bump its sequence and queue `messages`. `Conflict("slot_unavailable")` if taken.
     #[allow(clippy::too_many_arguments)]
     async fn move_booking(
@@ -347,7 +348,7 @@ pub trait BookingStore: Send + Sync {
         start: Timestamp,
         end: Timestamp,
         messages: &[NewMessage],
-        still_free: &(dyn for<'b> Fn(&'b [BusyTime]) -> bool + Sync),
+        recheck: Recheck,
         now: Timestamp,
     ) -> StoreResult<Booking>;
     /// Set (or with `None`, remove) the hash of the secret in the therapist's calendar feed URL.

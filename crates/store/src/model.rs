@@ -298,6 +298,48 @@ pub struct BusyTime {
     pub location: Slug,
 }
 
+/// How a write re-checks a slot inside its transaction, just before it commits: the busy
+/// times overlapping `[from, to)` are shown to `still_free`, which answers whether the slot
+/// may still be taken. The window must hold every appointment that could stand in the
+/// slot's way (see `domain::availability::SlotRules::conflict_window`).
+pub struct Recheck {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub still_free: StillFree,
+}
+
+/// Whether a slot may still be taken, given the busy times near it.
+pub type StillFree = Box<dyn Fn(&[BusyTime]) -> bool + Send + Sync>;
+
+impl Recheck {
+    pub fn new(
+        from: Timestamp,
+        to: Timestamp,
+        still_free: impl Fn(&[BusyTime]) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            from,
+            to,
+            still_free: Box::new(still_free),
+        }
+    }
+
+    /// Take the time whatever else is booked nearby (seeding the demo); the database's own
+    /// overlap backstop still refuses a clash.
+    pub fn accept_any(at: Timestamp) -> Self {
+        Self::new(at, at, |_| true)
+    }
+}
+
+impl std::fmt::Debug for Recheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recheck")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A booking about to be made.
 #[derive(Debug, Clone)]
 pub struct NewBooking {

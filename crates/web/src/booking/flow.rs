@@ -424,7 +424,7 @@ pub(crate) enum Made {
 /// stores the booking and queues its emails. A slot no longer free is `Conflict`.
 pub(crate) async fn make_booking(
     state: &AppState,
-    offer: &Offer,
+    offer: &std::sync::Arc<Offer>,
     slot: &Slot,
     visitor: VisitorDetails,
     idempotency_key: &str,
@@ -469,10 +469,15 @@ pub(crate) async fn make_booking(
     };
     let manage_url = super::manage_url(state, &token);
     let outgoing = messages::booked(state, offer, &new, &manage_url, now);
-    let still_free = |busy: &[store::BusyTime]| offer.still_free(slot, busy, now);
     let booking = state
         .store()
-        .book(state.practice_id(), &new, &outgoing, &still_free, now)
+        .book(
+            state.practice_id(),
+            &new,
+            &outgoing,
+            offer.recheck(slot, now),
+            now,
+        )
         .await?;
     if booking.uid != new.uid {
         return Ok(Made::Earlier(Box::new(booking)));

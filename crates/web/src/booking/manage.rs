@@ -302,7 +302,6 @@ pub(crate) async fn move_booking(
     }
     let url = format!("{}/booking/{token}", state.config().public_url);
     let outgoing = messages::moved(&state, &offer, &booking, &slot, Some(&url), now);
-    let still_free = |busy: &[store::BusyTime]| offer.still_free(&slot, busy, now);
     match state
         .store()
         .move_booking(
@@ -312,7 +311,7 @@ pub(crate) async fn move_booking(
             slot.start,
             slot.end,
             &outgoing,
-            &still_free,
+            offer.recheck(&slot, now),
             now,
         )
         .await

@@ -226,6 +226,15 @@ impl Offer {
         availability::is_available(&q, slot)
     }
 
+    /// The store's re-check of `slot` as of `now`: the engine's answer given the busy times
+    /// that could stand in its way, read inside the write transaction.
+    pub fn recheck(self: &std::sync::Arc<Self>, slot: &Slot, now: Timestamp) -> store::Recheck {
+        let (from, to) = self.rules.conflict_window(slot.start, slot.end);
+        let offer = std::sync::Arc::clone(self);
+        let slot = slot.clone();
+        store::Recheck::new(from, to, move |busy| offer.still_free(&slot, busy, now))
+    }
+
     /// The slot starting at `start` at `location`, if the engine would offer that shape.
     pub fn slot_at(&self, location: &Location, start: Timestamp) -> Slot {
         let end = start.checked_add(self.rules.length()).unwrap_or(start);

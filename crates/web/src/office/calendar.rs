@@ -492,7 +492,6 @@ async fn move_booking(
     let slot = crate::booking::flow::slot_from(&offer, &location.slug, form.get("start"))?;
     let now = state.now();
     let outgoing = messages::moved(&state, &offer, &booking, &slot, None, now);
-    let still_free = |busy: &[store::BusyTime]| offer.still_free(&slot, busy, now);
     match state
         .store()
         .move_booking(
@@ -502,7 +501,7 @@ async fn move_booking(
             slot.start,
             slot.end,
             &outgoing,
-            &still_free,
+            offer.recheck(&slot, now),
             now,
         )
         .await

@@ -786,6 +786,59 @@ async fn two_hundred_clients_racing_for_one_slot_through_the_api_get_one_booking
 }
 
 #[tokio::test]
+async fn racers_for_four_slots_at_once_get_one_booking_each_and_nothing_overlaps() {
+    // Bookings are committed in groups: every booking in a group must be re-checked against
+    // the ones before it in the same transaction.
+    let app = TestApp::spawn_with_limits(RateLimits {
+        disabled: true,
+        ..RateLimits::default()
+    })
+    .await;
+    let starts = [
+        "2027-03-29T09:00:00+01:00",
+        "2027-03-29T10:00:00+01:00",
+        "2027-03-29T11:00:00+01:00",
+        "2027-03-29T12:00:00+01:00",
+    ];
+    let mut tasks = Vec::new();
+    for i in 0..120 {
+        let request = app
+            .client()
+            .post(app.url("/api/v1/bookings"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", format!("racer-{i}"))
+            .body(booking(starts[i % starts.len()]).to_string());
+        tasks.push(tokio::spawn(async move {
+            request.send().await.map(|r| r.status())
+        }));
+    }
+    let mut booked = 0;
+    for task in tasks {
+        match task.await.unwrap().expect("every request is answered") {
+            StatusCode::CREATED => booked += 1,
+            StatusCode::CONFLICT => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(booked, 4, "one booking per slot");
+    let mut rows = all_bookings(&app).await;
+    rows.sort_by_key(|b| b.start);
+    let got: Vec<String> = rows.iter().map(|b| b.start.to_string()).collect();
+    assert_eq!(
+        got,
+        [
+            "2027-03-29T08:00:00Z",
+            "2027-03-29T09:00:00Z",
+            "2027-03-29T10:00:00Z",
+            "2027-03-29T11:00:00Z"
+        ]
+    );
+    for pair in rows.windows(2) {
+        assert!(pair[0].end <= pair[1].start, "{pair:?} overlap");
+    }
+}
+
+#[tokio::test]
 async fn a_cross_site_browser_post_to_the_api_is_refused_in_json() {
     let app = TestApp::spawn().await;
     let reply = app
