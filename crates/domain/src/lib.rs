@@ -14,6 +14,7 @@ pub mod markdown;
 pub mod money;
 pub mod practice;
 pub mod text;
+pub mod therapy;
 
 pub use article::{ArticleDraft, ArticleSource, FrontMatterError, Tag};
 pub use enquiry::{ContactPreference, NewEnquiry};

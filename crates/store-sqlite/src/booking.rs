@@ -131,7 +131,8 @@ pub(crate) fn booking_from_row(row: &SqliteRow) -> StoreResult<Booking> {
     })
 }
 
-/// Held and confirmed bookings overlapping `[from, to)`, leaving out `except` (a booking being moved).
+/// Held and confirmed bookings and occupied sessions overlapping `[from, to)`, leaving out
+/// `except` (a booking being moved).
 async fn busy_in(
     conn: &mut sqlx::SqliteConnection,
     practice: PracticeId,
@@ -139,11 +140,16 @@ async fn busy_in(
     to: Timestamp,
     except: Option<BookingId>,
 ) -> StoreResult<Vec<BusyTime>> {
+    // Consultations and the sessions that hold the therapist's time.
     let rows = sqlx::query(
         "SELECT b.starts_at, b.ends_at, l.slug FROM bookings b JOIN locations l ON l.id = b.location_id
-         WHERE b.practice_id = ? AND b.status IN ('requested', 'confirmed')
-           AND b.starts_at < ? AND b.ends_at > ? AND b.starts_at > ? AND b.id IS NOT ?
-         ORDER BY b.starts_at",
+         WHERE b.practice_id = ?1 AND b.status IN ('requested', 'confirmed')
+           AND b.starts_at < ?2 AND b.ends_at > ?3 AND b.starts_at > ?4 AND b.id IS NOT ?5
+         UNION ALL
+         SELECT s.starts_at, s.ends_at, l.slug FROM sessions s JOIN locations l ON l.id = s.location_id
+         WHERE s.practice_id = ?1 AND s.status IN ('scheduled', 'attended', 'late_cancellation', 'did_not_attend')
+           AND s.starts_at < ?2 AND s.ends_at > ?3 AND s.starts_at > ?4
+         ORDER BY 1",
     )
     .bind(practice.get())
     .bind(secs(to))

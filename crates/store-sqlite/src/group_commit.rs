@@ -226,7 +226,7 @@ async fn make_all(
         }
     }
 
-    // 3. The held and confirmed bookings in each slot's re-check window.
+    // 3. The held and confirmed bookings and occupied sessions in each slot's re-check window.
     let mut near: Vec<Vec<BusyTime>> = jobs.iter().map(|_| Vec::new()).collect();
     if !known.is_empty() {
         let sql = format!(
@@ -235,7 +235,12 @@ async fn make_all(
              JOIN bookings b ON b.practice_id = w.practice AND b.starts_at > w.lo AND b.starts_at < w.t
                 AND b.ends_at > w.f AND b.status IN ('requested', 'confirmed')
              JOIN locations l ON l.id = b.location_id
-             ORDER BY w.job, b.starts_at",
+             UNION ALL
+             SELECT w.job, s.starts_at, s.ends_at, l.slug FROM w
+             JOIN sessions s ON s.practice_id = w.practice AND s.starts_at > w.lo AND s.starts_at < w.t
+                AND s.ends_at > w.f AND s.status IN ('scheduled', 'attended', 'late_cancellation', 'did_not_attend')
+             JOIN locations l ON l.id = s.location_id
+             ORDER BY 1, 2",
             rows("(?, ?, ?, ?, ?)", known.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));

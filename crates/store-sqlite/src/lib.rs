@@ -13,6 +13,7 @@ mod enquiries;
 mod group_commit;
 mod practice;
 mod staff;
+mod therapy;
 
 use std::{path::Path, str::FromStr, time::Duration};
 
@@ -26,6 +27,7 @@ use store::{StoreError, StoreResult};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_site.sql"),
     include_str!("../migrations/0002_booking.sql"),
+    include_str!("../migrations/0003_therapy.sql"),
 ];
 
 /// A practice database in one SQLite file.
@@ -71,6 +73,9 @@ pub(crate) fn map_err(error: sqlx::Error) -> StoreError {
         // The trigger backstop against double booking (migrations/0002_booking.sql).
         sqlx::Error::Database(db) if db.message().contains("bookings_no_overlap") => {
             StoreError::Conflict("slot_unavailable")
+        }
+        sqlx::Error::Database(db) if db.message().contains("appointments_overlap") => {
+            StoreError::Conflict("appointments_overlap")
         }
         _ => other(error),
     }

@@ -471,6 +471,7 @@ pub async fn story(store: &dyn Store) {
     assert!(parse_tags("x").is_ok());
 
     booking_story(store, practice, &setup).await;
+    therapy_story(store, practice).await;
 }
 
 async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &PracticeSetup) {
@@ -860,4 +861,334 @@ async fn race(
         5,
         "09:00, the three winners and the twins' one booking"
     );
+}
+
+/// Clients, contracts, sessions, outcomes and charges (after [`booking_story`]).
+async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
+    use domain::{
+        ContactPreference, Pence,
+        availability::AwayPeriod,
+        therapy::{
+            ContractKind, ContractTerms, Frequency, WeeklyTime,
+            policy::{CancellationPolicy, Outcome},
+            schedule::plan,
+        },
+    };
+    use jiff::{civil::Weekday, tz::TimeZone};
+
+    use crate::{NewCharge, NewClient, SessionStatus};
+    let now = Timestamp::from_second(1_800_000_000).unwrap(); // 2027-01-15
+    let zone = TimeZone::get("Europe/London").unwrap();
+    let planner = move |terms: &ContractTerms, kept: &[domain::therapy::schedule::Kept], from| {
+        plan(terms, &zone, &[], kept, from, date(2027, 12, 31))
+    };
+
+    // The cancellation policy is versioned; version 1 is the default.
+    let first = store.policy(practice, None).await.unwrap();
+    assert_eq!((first.version, first.notice_hours), (1, 48));
+    let stricter = CancellationPolicy {
+        notice_hours: 72,
+        ..first.clone()
+    };
+    assert_eq!(store.add_policy(practice, &stricter, now).await.unwrap(), 2);
+    assert_eq!(store.policy(practice, None).await.unwrap().notice_hours, 72);
+    assert_eq!(store.policy(practice, Some(1)).await.unwrap(), first);
+    assert!(matches!(
+        store.policy(practice, Some(9)).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Clients: from a consultation, or added directly.
+    let details = |name: &str, email: &str| NewClient {
+        name: PersonName::parse(name).unwrap(),
+        email: EmailAddress::parse(email).unwrap(),
+        phone: None,
+        contact_preference: ContactPreference::Email,
+        reminders: true,
+    };
+    let consultation = store
+        .bookings_between(
+            practice,
+            "2027-03-29T00:00:00Z".parse().unwrap(),
+            "2027-03-30T00:00:00Z".parse().unwrap(),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|b| b.status.is_active())
+        .expect("a consultation from the booking story")
+        .id;
+    let robin = store
+        .create_client(
+            practice,
+            &details("Robin Vale", "robin@example.com"),
+            Some(consultation),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .consultation_outcome(practice, consultation)
+            .await
+            .unwrap(),
+        Some(("working_together".to_owned(), Some(robin)))
+    );
+    assert!(
+        matches!(
+            store
+                .create_client(
+                    practice,
+                    &details("Twice", "t@example.com"),
+                    Some(consultation),
+                    now
+                )
+                .await,
+            Err(StoreError::NotFound)
+        ),
+        "a consultation's outcome is recorded once"
+    );
+    let kim = store
+        .create_client(practice, &details("Kim Ash", "kim@example.com"), None, now)
+        .await
+        .unwrap();
+    let mut changed = details("Kim Ashdown", "kim@example.com");
+    changed.reminders = false;
+    store
+        .update_client(practice, kim, &changed, now)
+        .await
+        .unwrap();
+    let clients = store.clients(practice).await.unwrap();
+    assert_eq!(clients.len(), 2, "the refused client was not stored");
+    let kim_row = store.client(practice, kim).await.unwrap();
+    assert_eq!(
+        (kim_row.name.as_str(), kim_row.reminders),
+        ("Kim Ashdown", false)
+    );
+    assert_eq!(
+        store.client(practice, robin).await.unwrap().consultation,
+        Some(consultation)
+    );
+
+    // A brief contract of four weekly sessions, Monday 10:00 at Balham, from 3 May 2027.
+    let terms = ContractTerms {
+        kind: ContractKind::Brief {
+            focus: "Sleep and worry since the move.".into(),
+            sessions: 4,
+            reviews_at: vec![2],
+        },
+        frequency: Frequency::Weekly,
+        times: vec![WeeklyTime {
+            weekday: Weekday::Monday,
+            time: jiff::civil::time(10, 0, 0, 0),
+        }],
+        location: Slug::parse("balham").unwrap(),
+        minutes: 50,
+        fee: Pence::new(7000),
+        start: date(2027, 5, 3),
+        policy_version: 2,
+    };
+    let contract = store
+        .save_contract(practice, robin, None, &terms, "", now, &planner, now)
+        .await
+        .unwrap();
+    let sessions = store.client_sessions(practice, robin).await.unwrap();
+    assert_eq!(
+        sessions
+            .iter()
+            .map(|s| (s.start.to_string(), s.number))
+            .collect::<Vec<_>>(),
+        [
+            ("2027-05-03T09:00:00Z".to_owned(), Some(1)),
+            ("2027-05-10T09:00:00Z".to_owned(), Some(2)),
+            ("2027-05-17T09:00:00Z".to_owned(), Some(3)),
+            ("2027-05-24T09:00:00Z".to_owned(), Some(4)),
+        ]
+    );
+    assert!(
+        sessions
+            .iter()
+            .all(|s| s.status == SessionStatus::Scheduled)
+    );
+    let saved = store.contract(practice, contract).await.unwrap();
+    assert_eq!(saved.current().terms, terms);
+    assert_eq!(saved.versions.len(), 1);
+
+    // The same time for another client clashes, and nothing of it is stored.
+    let clash = store
+        .save_contract(practice, kim, None, &terms, "", now, &planner, now)
+        .await;
+    assert!(
+        matches!(clash, Err(StoreError::Conflict("appointments_overlap"))),
+        "{clash:?}"
+    );
+    assert!(store.contracts(practice, kim).await.unwrap().is_empty());
+    // Sessions hold the therapist's time against consultations too.
+    let busy = store
+        .busy_between(practice, sessions[0].start, sessions[0].end)
+        .await
+        .unwrap();
+    assert_eq!(busy.len(), 1);
+
+    // Cancelled in time: it no longer counts, so the brief work gains a session at the end.
+    let cancelled = store
+        .record_outcome(
+            practice,
+            sessions[1].id,
+            &NewCharge {
+                outcome: Outcome::CancelledInTime,
+                told_at: Some(now),
+                amount: Pence::new(0),
+                rule: "Cancelled with plenty of notice: no charge.".into(),
+                policy_version: 2,
+                used_free_allowance: false,
+            },
+            &planner,
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        cancelled.status,
+        SessionStatus::Done(Outcome::CancelledInTime)
+    );
+    assert_eq!(cancelled.number, None);
+    assert_eq!(cancelled.charge.as_ref().unwrap().amount, Pence::new(0));
+    let sessions = store.client_sessions(practice, robin).await.unwrap();
+    assert_eq!(
+        sessions.iter().map(|s| s.number).collect::<Vec<_>>(),
+        [Some(1), None, Some(2), Some(3), Some(4)]
+    );
+    assert_eq!(sessions[4].start.to_string(), "2027-05-31T09:00:00Z");
+
+    // A late cancellation that used the free allowance, then waived… no: charged, then waived.
+    let late = store
+        .record_outcome(
+            practice,
+            sessions[2].id,
+            &NewCharge {
+                outcome: Outcome::LateCancellation,
+                told_at: Some(sessions[2].start),
+                amount: Pence::new(7000),
+                rule: "Late cancellation: 100% of the fee.".into(),
+                policy_version: 2,
+                used_free_allowance: true,
+            },
+            &planner,
+            now,
+        )
+        .await
+        .unwrap();
+    let charge = late.charge.clone().unwrap();
+    assert_eq!(charge.rule, "Late cancellation: 100% of the fee.");
+    assert_eq!(
+        store
+            .free_late_cancellations(practice, robin)
+            .await
+            .unwrap(),
+        [sessions[2].start]
+    );
+    store
+        .waive_charge(practice, charge.id, "Family emergency", now)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.waive_charge(practice, charge.id, "again", now).await,
+        Err(StoreError::NotFound)
+    ));
+    let waived = store.therapy_session(practice, late.id).await.unwrap();
+    let waived_charge = waived.charge.unwrap();
+    assert_eq!(waived_charge.waived.unwrap().0, "Family emergency");
+    assert_eq!(waived_charge.amount, Pence::new(7000), "the charge is kept");
+
+    // Move one session; the regular time is remembered.
+    let last = sessions[4].clone();
+    let moved = store
+        .move_session(
+            practice,
+            last.id,
+            &Slug::parse("online").unwrap(),
+            last.start + jiff::SignedDuration::from_hours(3),
+            last.end + jiff::SignedDuration::from_hours(3),
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(moved.moved);
+    assert_eq!((moved.occurrence, moved.sequence), (last.start, 1));
+    assert_eq!(moved.location.as_str(), "online");
+    assert!(matches!(
+        store
+            .move_session(
+                practice,
+                last.id,
+                &Slug::parse("balham").unwrap(),
+                sessions[0].start,
+                sessions[0].end,
+                now
+            )
+            .await,
+        Err(StoreError::Conflict("appointments_overlap"))
+    ));
+
+    // "This and following": from session 4 (24 May) the time changes to Tuesday 11:00.
+    let mut later = terms.clone();
+    later.times = vec![WeeklyTime {
+        weekday: Weekday::Tuesday,
+        time: jiff::civil::time(11, 0, 0, 0),
+    }];
+    store
+        .save_contract(
+            practice,
+            robin,
+            Some(contract),
+            &later,
+            "Moved to Tuesdays",
+            sessions[3].start,
+            &planner,
+            now,
+        )
+        .await
+        .unwrap();
+    let saved = store.contract(practice, contract).await.unwrap();
+    assert_eq!(saved.versions.len(), 2);
+    assert_eq!(saved.versions[0].terms, terms, "the old version is kept");
+    assert_eq!(saved.current().note, "Moved to Tuesdays");
+    let after = store.client_sessions(practice, robin).await.unwrap();
+    assert_eq!(
+        after
+            .iter()
+            .map(|s| (s.start.to_string(), s.number))
+            .collect::<Vec<_>>(),
+        [
+            ("2027-05-03T09:00:00Z".to_owned(), Some(1)),
+            ("2027-05-10T09:00:00Z".to_owned(), None),
+            ("2027-05-17T09:00:00Z".to_owned(), Some(2)),
+            ("2027-05-25T10:00:00Z".to_owned(), Some(3)),
+            ("2027-05-31T12:00:00Z".to_owned(), Some(4)),
+        ],
+        "earlier sessions and the moved one stay; the rest follow the new time"
+    );
+
+    // A break over the Tuesday session marks it; it stops counting.
+    let away = AwayPeriod {
+        start: "2027-05-25T00:00:00Z".parse().unwrap(),
+        end: "2027-05-26T00:00:00Z".parse().unwrap(),
+    };
+    assert_eq!(store.mark_break(practice, &away).await.unwrap(), [robin]);
+    let in_break = store.client_sessions(practice, robin).await.unwrap();
+    assert_eq!(in_break[3].status, SessionStatus::Break);
+    assert_eq!(in_break[3].number, None);
+
+    // Ending the contract removes what has not happened yet.
+    store.end_contract(practice, contract, now).await.unwrap();
+    assert!(!store.contract(practice, contract).await.unwrap().active);
+    let ended = store.client_sessions(practice, robin).await.unwrap();
+    assert!(
+        ended
+            .iter()
+            .all(|s| !matches!(s.status, SessionStatus::Scheduled | SessionStatus::Break)),
+        "{ended:?}"
+    );
+    assert!(store.active_contracts(practice).await.unwrap().is_empty());
 }

@@ -8,8 +8,10 @@
 
 pub mod conformance;
 mod model;
+mod therapy;
 
 pub use model::*;
+pub use therapy::*;
 
 use async_trait::async_trait;
 use domain::{
@@ -399,11 +401,18 @@ pub trait BookingStore: Send + Sync {
 
 /// Everything Anteroom stores.
 pub trait Store:
-    PracticeStore + ArticleStore + EnquiryStore + OutboxStore + StaffStore + BookingStore
+    PracticeStore + ArticleStore + EnquiryStore + OutboxStore + StaffStore + BookingStore + TherapyStore
 {
 }
 
-impl<T: PracticeStore + ArticleStore + EnquiryStore + OutboxStore + StaffStore + BookingStore> Store
-    for T
+impl<
+    T: PracticeStore
+        + ArticleStore
+        + EnquiryStore
+        + OutboxStore
+        + StaffStore
+        + BookingStore
+        + TherapyStore,
+> Store for T
 {
 }

@@ -37,6 +37,8 @@ macro_rules! id_type {
     };
 }
 
+pub(crate) use id_type;
+
 id_type!(/// A practice (the tenant).
     PracticeId);
 id_type!(/// An article or approach page.

@@ -1,0 +1,352 @@
+//! Clients and the therapy contract: rows and the store's operations on them.
+
+use async_trait::async_trait;
+use domain::{
+    ContactPreference, EmailAddress, Pence, PersonName, PhoneNumber, Slug,
+    availability::AwayPeriod as AwayTimes,
+    therapy::{
+        ContractTerms,
+        policy::{CancellationPolicy, Outcome},
+        schedule::{Kept, Planned},
+    },
+};
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::{BookingId, NewMessage, PracticeId, StoreResult};
+
+crate::model::id_type!(/// A client of the practice.
+    ClientId);
+crate::model::id_type!(/// A contract (all its versions).
+    ContractId);
+crate::model::id_type!(/// One session.
+    SessionId);
+crate::model::id_type!(/// A charge for one session.
+    ChargeId);
+crate::model::id_type!(/// An invoice.
+    InvoiceId);
+
+/// A client's details as entered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewClient {
+    pub name: PersonName,
+    pub email: EmailAddress,
+    pub phone: Option<PhoneNumber>,
+    pub contact_preference: ContactPreference,
+    /// Session reminders by email.
+    pub reminders: bool,
+}
+
+/// A client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: ClientId,
+    pub name: PersonName,
+    pub email: EmailAddress,
+    pub phone: Option<PhoneNumber>,
+    pub contact_preference: ContactPreference,
+    pub reminders: bool,
+    /// Still working together.
+    pub active: bool,
+    /// The consultation the work came from, if it did.
+    pub consultation: Option<BookingId>,
+    pub created_at: Timestamp,
+}
+
+/// One version of a contract.
+#[derive(Debug, Clone)]
+pub struct ContractVersion {
+    pub version: u32,
+    pub terms: ContractTerms,
+    /// Sessions from this instant on follow this version.
+    pub effective_from: Timestamp,
+    /// Why it changed (empty for the first).
+    pub note: String,
+    pub created_at: Timestamp,
+}
+
+/// A contract with every version, oldest first (there is always at least one).
+#[derive(Debug, Clone)]
+pub struct Contract {
+    pub id: ContractId,
+    pub client: ClientId,
+    pub active: bool,
+    pub versions: Vec<ContractVersion>,
+    pub created_at: Timestamp,
+}
+
+impl Contract {
+    /// The version in force now (the latest).
+    pub fn current(&self) -> &ContractVersion {
+        self.versions
+            .last()
+            .expect("a stored contract has at least one version")
+    }
+}
+
+/// Where a session is: yet to happen, in a break, or what happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "outcome")]
+pub enum SessionStatus {
+    Scheduled,
+    /// It falls in one of the therapist's breaks: not happening, not charged.
+    Break,
+    /// What happened, as recorded.
+    Done(Outcome),
+}
+
+impl SessionStatus {
+    /// Stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Break => "break",
+            Self::Done(outcome) => outcome.as_str(),
+        }
+    }
+
+    /// Parse the stored form.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "scheduled" => Some(Self::Scheduled),
+            "break" => Some(Self::Break),
+            other => Outcome::parse(other).map(Self::Done),
+        }
+    }
+
+    /// Whether the session counts towards the contract's numbering (and holds its time).
+    pub fn counts(self) -> bool {
+        matches!(
+            self,
+            Self::Scheduled
+                | Self::Done(Outcome::Attended | Outcome::LateCancellation | Outcome::DidNotAttend)
+        )
+    }
+
+    /// "Scheduled", "Break", "Attended", "Late cancellation"…
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Scheduled => "Scheduled",
+            Self::Break => "Break",
+            Self::Done(outcome) => outcome.label(),
+        }
+    }
+}
+
+/// A charge: what the policy said about a session, with the rule that said it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Charge {
+    pub id: ChargeId,
+    pub amount: Pence,
+    pub rule: String,
+    pub policy_version: u32,
+    pub used_free_allowance: bool,
+    /// Waived, with the reason and when.
+    pub waived: Option<(String, Timestamp)>,
+    pub invoice: Option<InvoiceId>,
+}
+
+impl Charge {
+    /// What is owed after any waiver.
+    pub fn owed(&self) -> Pence {
+        if self.waived.is_some() {
+            Pence::new(0)
+        } else {
+            self.amount
+        }
+    }
+}
+
+/// One session, with whose it is.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: SessionId,
+    pub contract: ContractId,
+    pub client: ClientId,
+    pub client_name: PersonName,
+    pub location: Slug,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// The regular time it stands for.
+    pub occurrence: Timestamp,
+    /// Moved on its own, away from the regular time.
+    pub moved: bool,
+    pub status: SessionStatus,
+    /// "Session 4": its place among the contract's sessions that count.
+    pub number: Option<u32>,
+    pub fee: Pence,
+    /// When the client said they could not come.
+    pub told_at: Option<Timestamp>,
+    pub uid: String,
+    pub sequence: u32,
+    pub charge: Option<Charge>,
+}
+
+/// What to store when an outcome is recorded.
+#[derive(Debug, Clone)]
+pub struct NewCharge {
+    pub outcome: Outcome,
+    pub told_at: Option<Timestamp>,
+    pub amount: Pence,
+    pub rule: String,
+    pub policy_version: u32,
+    pub used_free_allowance: bool,
+}
+
+/// Plans a contract's sessions: `(terms, sessions kept, from)` → the sessions to add
+/// (see `domain::therapy::schedule::plan`; the caller closes over the zone and breaks).
+pub type Planner = dyn Fn(&ContractTerms, &[Kept], Timestamp) -> Vec<Planned> + Send + Sync;
+
+/// A consultation that did not lead to work together.
+pub const NOT_GOING_AHEAD: &str = "not_going_ahead";
+
+/// Clients, contracts, sessions, the cancellation policy and charges.
+#[async_trait]
+pub trait TherapyStore: Send + Sync {
+    /// The policy `version`, or with `None` the current (latest) one.
+    async fn policy(
+        &self,
+        practice: PracticeId,
+        version: Option<u32>,
+    ) -> StoreResult<CancellationPolicy>;
+    /// Store a new version of the policy (its `version` field is ignored); returns the number.
+    async fn add_policy(
+        &self,
+        practice: PracticeId,
+        policy: &CancellationPolicy,
+        now: Timestamp,
+    ) -> StoreResult<u32>;
+
+    /// Add a client; with `consultation`, that booking's outcome becomes "working together".
+    async fn create_client(
+        &self,
+        practice: PracticeId,
+        client: &NewClient,
+        consultation: Option<BookingId>,
+        now: Timestamp,
+    ) -> StoreResult<ClientId>;
+    /// Change a client's details.
+    async fn update_client(
+        &self,
+        practice: PracticeId,
+        id: ClientId,
+        client: &NewClient,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Every client, active first, by name.
+    async fn clients(&self, practice: PracticeId) -> StoreResult<Vec<Client>>;
+    /// One client.
+    async fn client(&self, practice: PracticeId, id: ClientId) -> StoreResult<Client>;
+    /// Record that a consultation is not going ahead, queueing `messages` with it.
+    async fn consultation_not_going_ahead(
+        &self,
+        practice: PracticeId,
+        booking: BookingId,
+        messages: &[NewMessage],
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// What came of a consultation: `working_together` (and the client) or `not_going_ahead`.
+    async fn consultation_outcome(
+        &self,
+        practice: PracticeId,
+        booking: BookingId,
+    ) -> StoreResult<Option<(String, Option<ClientId>)>>;
+
+    /// A client's contracts, newest first.
+    async fn contracts(&self, practice: PracticeId, client: ClientId)
+    -> StoreResult<Vec<Contract>>;
+    /// One contract.
+    async fn contract(&self, practice: PracticeId, id: ContractId) -> StoreResult<Contract>;
+    /// In one transaction: open a contract for `client` (when `contract` is `None`) or add a
+    /// new version to it, in force from `from`; replace the contract's scheduled, unmoved
+    /// sessions starting at or after `from` (and after `now`: the past is never touched)
+    /// with what `planner` plans. A planned session that clashes with any other appointment
+    /// is `Conflict("appointments_overlap")` and nothing is stored.
+    #[allow(clippy::too_many_arguments)]
+    async fn save_contract(
+        &self,
+        practice: PracticeId,
+        client: ClientId,
+        contract: Option<ContractId>,
+        terms: &ContractTerms,
+        note: &str,
+        from: Timestamp,
+        planner: &Planner,
+        now: Timestamp,
+    ) -> StoreResult<ContractId>;
+    /// Plan the contract's future again under its current version (after a break changed,
+    /// or a session stopped counting).
+    async fn replan(
+        &self,
+        practice: PracticeId,
+        contract: ContractId,
+        planner: &Planner,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// End a contract: its future scheduled sessions are removed.
+    async fn end_contract(
+        &self,
+        practice: PracticeId,
+        contract: ContractId,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Every active contract of the practice.
+    async fn active_contracts(&self, practice: PracticeId) -> StoreResult<Vec<Contract>>;
+
+    /// Sessions of every client starting in `[from, to)`, earliest first.
+    async fn sessions_between(
+        &self,
+        practice: PracticeId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<Session>>;
+    /// Every session of a client, earliest first.
+    async fn client_sessions(
+        &self,
+        practice: PracticeId,
+        client: ClientId,
+    ) -> StoreResult<Vec<Session>>;
+    /// One session.
+    async fn therapy_session(&self, practice: PracticeId, id: SessionId) -> StoreResult<Session>;
+    /// Move one session (it stays the same session; its regular time is remembered).
+    /// `Conflict("appointments_overlap")` if the new time clashes.
+    async fn move_session(
+        &self,
+        practice: PracticeId,
+        id: SessionId,
+        location: &Slug,
+        start: Timestamp,
+        end: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<Session>;
+    /// Record what happened at a session and its charge, then plan the contract again (a
+    /// brief contract grows by a session when one stops counting), in one transaction.
+    async fn record_outcome(
+        &self,
+        practice: PracticeId,
+        id: SessionId,
+        charge: &NewCharge,
+        planner: &Planner,
+        now: Timestamp,
+    ) -> StoreResult<Session>;
+    /// Waive a charge not yet invoiced, keeping the reason.
+    async fn waive_charge(
+        &self,
+        practice: PracticeId,
+        id: ChargeId,
+        reason: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Session starts of the client's late cancellations that used the free allowance.
+    async fn free_late_cancellations(
+        &self,
+        practice: PracticeId,
+        client: ClientId,
+    ) -> StoreResult<Vec<Timestamp>>;
+    /// Mark scheduled sessions overlapping `away` as in a break (every contract).
+    async fn mark_break(
+        &self,
+        practice: PracticeId,
+        away: &AwayTimes,
+    ) -> StoreResult<Vec<ClientId>>;
+}
