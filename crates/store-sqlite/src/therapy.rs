@@ -6,7 +6,7 @@ use domain::{
     availability::AwayPeriod as AwayTimes,
     practice::{parse_time, parse_weekday, weekday_label},
     therapy::{
-        ContractKind, ContractTerms, Frequency, WeeklyTime,
+        ContractKind, ContractTerms, Frequency, TherapySettings, WeeklyTime,
         policy::CancellationPolicy,
         schedule::{Kept, Planned},
     },
@@ -14,7 +14,7 @@ use domain::{
 use jiff::Timestamp;
 use sqlx::{SqliteConnection, sqlite::SqliteRow};
 use store::{
-    BookingId, Charge, ChargeId, Client, ClientId, Contract, ContractId, ContractVersion,
+    AwayId, BookingId, Charge, ChargeId, Client, ClientId, Contract, ContractId, ContractVersion,
     NewCharge, NewClient, NewMessage, Planner, PracticeId, Session, SessionId, SessionStatus,
     StoreError, StoreResult, TherapyStore,
 };
@@ -142,7 +142,8 @@ fn contracts_from_rows(rows: &[SqliteRow]) -> StoreResult<Vec<Contract>> {
     Ok(contracts)
 }
 
-const SESSION_QUERY: &str = "SELECT s.*, c.name AS client_name, l.slug AS location_slug,
+const SESSION_QUERY: &str =
+    "SELECT s.*, c.name AS client_name, c.email AS client_email, l.slug AS location_slug,
         ch.id AS charge_id, ch.amount_pence, ch.rule, ch.policy_version, ch.used_free_allowance,
         ch.waived_reason, ch.waived_at, ch.invoice_id
     FROM sessions s JOIN clients c ON c.id = s.client_id JOIN locations l ON l.id = s.location_id
@@ -457,6 +458,20 @@ async fn insert_version(
 
 #[async_trait]
 impl TherapyStore for SqliteStore {
+    async fn therapy_settings(&self, practice: PracticeId) -> StoreResult<TherapySettings> {
+        let (reminder, notice): (i64, i64) = sqlx::query_as(
+            "SELECT session_reminder_hours, break_notice_days FROM practices WHERE id = ?",
+        )
+        .bind(practice.get())
+        .fetch_one(self.read())
+        .await
+        .map_err(map_err)?;
+        Ok(TherapySettings {
+            session_reminder_hours: u32_col(reminder)?,
+            break_notice_days: u32_col(notice)?,
+        })
+    }
+
     async fn policy(
         &self,
         practice: PracticeId,
@@ -967,6 +982,128 @@ impl TherapyStore for SqliteStore {
         clients.sort_unstable();
         clients.dedup();
         Ok(clients)
+    }
+
+    async fn add_break_notices(
+        &self,
+        practice: PracticeId,
+        away: AwayId,
+        notices: &[(ClientId, Timestamp)],
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        for (client, at) in notices {
+            sqlx::query(
+                "INSERT OR IGNORE INTO break_notices (away_id, client_id, send_at)
+                 SELECT a.id, c.id, ? FROM away_periods a, clients c
+                 WHERE a.practice_id = ? AND a.id = ? AND c.practice_id = ? AND c.id = ?",
+            )
+            .bind(secs(*at))
+            .bind(practice.get())
+            .bind(away.get())
+            .bind(practice.get())
+            .bind(client.get())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn break_notices_due(
+        &self,
+        now: Timestamp,
+    ) -> StoreResult<Vec<(PracticeId, AwayId, ClientId)>> {
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT a.practice_id, n.away_id, n.client_id FROM break_notices n
+             JOIN away_periods a ON a.id = n.away_id
+             WHERE n.sent_at IS NULL AND n.send_at <= ? ORDER BY n.send_at",
+        )
+        .bind(secs(now))
+        .fetch_all(self.read())
+        .await
+        .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(p, a, c)| (PracticeId::new(p), AwayId::new(a), ClientId::new(c)))
+            .collect())
+    }
+
+    async fn send_break_notice(
+        &self,
+        practice: PracticeId,
+        away: AwayId,
+        client: ClientId,
+        message: &NewMessage,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let result = sqlx::query(
+            "UPDATE break_notices SET sent_at = ? WHERE away_id = ? AND client_id = ? AND sent_at IS NULL
+                AND away_id IN (SELECT id FROM away_periods WHERE practice_id = ?)",
+        )
+        .bind(secs(now))
+        .bind(away.get())
+        .bind(client.get())
+        .bind(practice.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if result.rows_affected() == 1 {
+            insert_messages(&mut tx, practice, std::slice::from_ref(message), now).await?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn session_reminders_due(
+        &self,
+        practice: PracticeId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<(Session, domain::EmailAddress)>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{SESSION_QUERY} WHERE s.practice_id = ? AND s.status = 'scheduled' AND s.reminded_at IS NULL
+                AND c.reminders = 1 AND s.starts_at >= ? AND s.starts_at < ?
+             ORDER BY s.starts_at"
+        ));
+        sqlx::query(sql)
+            .bind(practice.get())
+            .bind(secs(from))
+            .bind(secs(to))
+            .fetch_all(self.read())
+            .await
+            .map_err(map_err)?
+            .iter()
+            .map(|row| {
+                Ok((
+                    session_from_row(row)?,
+                    email(&get::<String>(row, "client_email")?)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn send_session_reminder(
+        &self,
+        practice: PracticeId,
+        session: SessionId,
+        message: &NewMessage,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let result = sqlx::query(
+            "UPDATE sessions SET reminded_at = ?
+             WHERE practice_id = ? AND id = ? AND reminded_at IS NULL AND status = 'scheduled'",
+        )
+        .bind(secs(now))
+        .bind(practice.get())
+        .bind(session.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if result.rows_affected() == 1 {
+            insert_messages(&mut tx, practice, std::slice::from_ref(message), now).await?;
+        }
+        tx.commit().await.map_err(map_err)
     }
 }
 

@@ -883,6 +883,10 @@ async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
         plan(terms, &zone, &[], kept, from, date(2027, 12, 31))
     };
 
+    assert_eq!(
+        store.therapy_settings(practice).await.unwrap(),
+        domain::therapy::TherapySettings::default()
+    );
     // The cancellation policy is versioned; version 1 is the default.
     let first = store.policy(practice, None).await.unwrap();
     assert_eq!((first.version, first.notice_hours), (1, 48));
@@ -1179,6 +1183,78 @@ async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
     let in_break = store.client_sessions(practice, robin).await.unwrap();
     assert_eq!(in_break[3].status, SessionStatus::Break);
     assert_eq!(in_break[3].number, None);
+
+    // The client is told about a break once, when the notice is due.
+    let half_term = store
+        .add_away_period(practice, "Half term", away.start, away.end)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        store
+            .add_break_notices(practice, half_term, &[(robin, now)])
+            .await
+            .unwrap();
+    }
+    let later_notice = [(kim, now + jiff::SignedDuration::from_hours(1))];
+    store
+        .add_break_notices(practice, half_term, &later_notice)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.break_notices_due(now).await.unwrap(),
+        [(practice, half_term, robin)]
+    );
+    let notice = NewMessage {
+        kind: "break_notice".into(),
+        to: EmailAddress::parse("robin@example.com").unwrap(),
+        subject: "A break".into(),
+        body_text: "No sessions that week.".into(),
+        calendar: None,
+    };
+    let queued = |kind: &'static str| async move {
+        store
+            .outbox(practice, 500)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|m| m.kind == kind)
+            .count()
+    };
+    for _ in 0..2 {
+        store
+            .send_break_notice(practice, half_term, robin, &notice, now)
+            .await
+            .unwrap();
+    }
+    assert_eq!(queued("break_notice").await, 1, "sent once");
+    assert!(store.break_notices_due(now).await.unwrap().is_empty());
+
+    // Session reminders: due once, for clients who want them.
+    let first_session = &after[0];
+    let due = store
+        .session_reminders_due(practice, first_session.start, first_session.end)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].1.as_str(), "robin@example.com");
+    let reminder = NewMessage {
+        kind: "session_reminder".into(),
+        ..notice.clone()
+    };
+    for _ in 0..2 {
+        store
+            .send_session_reminder(practice, first_session.id, &reminder, now)
+            .await
+            .unwrap();
+    }
+    assert_eq!(queued("session_reminder").await, 1);
+    assert!(
+        store
+            .session_reminders_due(practice, first_session.start, first_session.end)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // Ending the contract removes what has not happened yet.
     store.end_contract(practice, contract, now).await.unwrap();

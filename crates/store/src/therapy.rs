@@ -5,7 +5,7 @@ use domain::{
     ContactPreference, EmailAddress, Pence, PersonName, PhoneNumber, Slug,
     availability::AwayPeriod as AwayTimes,
     therapy::{
-        ContractTerms,
+        ContractTerms, TherapySettings,
         policy::{CancellationPolicy, Outcome},
         schedule::{Kept, Planned},
     },
@@ -13,7 +13,7 @@ use domain::{
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::{BookingId, NewMessage, PracticeId, StoreResult};
+use crate::{AwayId, BookingId, NewMessage, PracticeId, StoreResult};
 
 crate::model::id_type!(/// A client of the practice.
     ClientId);
@@ -203,6 +203,8 @@ pub const NOT_GOING_AHEAD: &str = "not_going_ahead";
 /// Clients, contracts, sessions, the cancellation policy and charges.
 #[async_trait]
 pub trait TherapyStore: Send + Sync {
+    /// Reminder and break-notice settings.
+    async fn therapy_settings(&self, practice: PracticeId) -> StoreResult<TherapySettings>;
     /// The policy `version`, or with `None` the current (latest) one.
     async fn policy(
         &self,
@@ -349,4 +351,42 @@ pub trait TherapyStore: Send + Sync {
         practice: PracticeId,
         away: &AwayTimes,
     ) -> StoreResult<Vec<ClientId>>;
+    /// Plan to tell each client about a break at a time (once per break and client).
+    async fn add_break_notices(
+        &self,
+        practice: PracticeId,
+        away: AwayId,
+        notices: &[(ClientId, Timestamp)],
+    ) -> StoreResult<()>;
+    /// Break notices due to be sent: (practice, break, client).
+    async fn break_notices_due(
+        &self,
+        now: Timestamp,
+    ) -> StoreResult<Vec<(PracticeId, AwayId, ClientId)>>;
+    /// Queue a break notice's email and mark it sent, in one transaction.
+    async fn send_break_notice(
+        &self,
+        practice: PracticeId,
+        away: AwayId,
+        client: ClientId,
+        message: &NewMessage,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Scheduled sessions starting in `[from, to)` that need a reminder (the client wants
+    /// reminders and none has been sent), with the client's email address.
+    async fn session_reminders_due(
+        &self,
+        practice: PracticeId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<(Session, EmailAddress)>>;
+    /// Queue a session reminder and mark the session reminded, in one transaction (nothing
+    /// happens if it was reminded already or is no longer scheduled).
+    async fn send_session_reminder(
+        &self,
+        practice: PracticeId,
+        session: SessionId,
+        message: &NewMessage,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 }

@@ -1,5 +1,5 @@
-//! Work done on a timer rather than on a request: releasing unanswered booking requests
-//! and queueing reminders. Each run is idempotent, so running it twice (or in two
+//! Work done on a timer rather than on a request: releasing unanswered booking requests,
+//! queueing consultation and session reminders, and sending break notices when they are due. Each run is idempotent, so running it twice (or in two
 //! processes) sends nothing twice.
 
 use std::time::Duration;
@@ -9,6 +9,7 @@ use domain::booking::BookingStatus;
 use crate::{
     AppState, WebError,
     booking::{Offer, messages},
+    therapy,
 };
 
 /// Do whatever is due now. Returns (requests released, reminders queued).
@@ -44,11 +45,74 @@ pub async fn run_once(state: &AppState) -> Result<(usize, usize), WebError> {
             }
         }
     }
-    if released + reminded > 0 {
-        tracing::info!(released, reminded, "booking jobs");
+    reminded += session_reminders(state, &offer, now).await?;
+    let told = break_notices(state, &offer, now).await?;
+    if released + reminded + told > 0 {
+        tracing::info!(released, reminded, told, "booking jobs");
         state.booking_changed();
     }
     Ok((released, reminded))
+}
+
+/// Queue reminders for sessions starting within the practice's reminder time.
+async fn session_reminders(
+    state: &AppState,
+    offer: &Offer,
+    now: jiff::Timestamp,
+) -> Result<usize, WebError> {
+    let store = state.store();
+    let practice = state.practice_id();
+    let hours = store
+        .therapy_settings(practice)
+        .await?
+        .session_reminder_hours;
+    if hours == 0 {
+        return Ok(0);
+    }
+    let until = now
+        .checked_add(jiff::SignedDuration::from_hours(i64::from(hours)))
+        .unwrap_or(now);
+    let mut queued = 0;
+    for (session, email) in store.session_reminders_due(practice, now, until).await? {
+        if let Some(reminder) = therapy::session_reminder(offer, &session, &email) {
+            store
+                .send_session_reminder(practice, session.id, &reminder, now)
+                .await?;
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// Send the break notices that are due.
+async fn break_notices(
+    state: &AppState,
+    offer: &Offer,
+    now: jiff::Timestamp,
+) -> Result<usize, WebError> {
+    let store = state.store();
+    let mut sent = 0;
+    for (practice, away, client) in store.break_notices_due(now).await? {
+        if practice != state.practice_id() {
+            continue;
+        }
+        let Some(period) = store
+            .away_periods(practice)
+            .await?
+            .into_iter()
+            .find(|a| a.id == away)
+        else {
+            continue;
+        };
+        let who = store.client(practice, client).await?;
+        let sessions = store.client_sessions(practice, client).await?;
+        let notice = therapy::break_notice(offer, &who, (period.start, period.end), &sessions);
+        store
+            .send_break_notice(practice, away, client, &notice, now)
+            .await?;
+        sent += 1;
+    }
+    Ok(sent)
 }
 
 /// Run the jobs every minute until `shutdown` resolves.

@@ -17,6 +17,7 @@ pub mod password;
 mod security;
 mod site;
 mod templates;
+mod therapy;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 

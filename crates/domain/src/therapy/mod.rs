@@ -127,3 +127,21 @@ pub struct ContractTerms {
     /// The version of the cancellation policy the client agreed to.
     pub policy_version: u32,
 }
+
+/// How the practice runs its therapy work day to day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TherapySettings {
+    /// Hours before a session that its reminder goes (0: none). Clients can opt out.
+    pub session_reminder_hours: u32,
+    /// How many days ahead clients are told about a break (sooner if it is added later).
+    pub break_notice_days: u32,
+}
+
+impl Default for TherapySettings {
+    fn default() -> Self {
+        Self {
+            session_reminder_hours: 24,
+            break_notice_days: 28,
+        }
+    }
+}

@@ -87,7 +87,7 @@ fn attachment(method: Method, event: Event, now: Timestamp) -> Option<CalendarAt
     })
 }
 
-fn place_line(location: &Location) -> String {
+pub(crate) fn place_line(location: &Location) -> String {
     if location.online {
         "Online, by video. I will email you the link the day before; find a private, quiet place and use headphones if you can.".to_owned()
     } else {

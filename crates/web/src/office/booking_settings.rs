@@ -383,10 +383,11 @@ async fn add_away(
             let (start, end) = away
                 .instants(&zone)
                 .ok_or_else(|| WebError::Internal(anyhow::anyhow!("break dates out of range")))?;
-            state
+            let id = state
                 .store()
                 .add_away_period(state.practice_id(), &away.label, start, end)
                 .await?;
+            crate::therapy::breaks_changed(&state, Some(id)).await?;
             state.content_changed();
             Ok(Redirect::to("/office/settings/away").into_response())
         }
@@ -404,6 +405,7 @@ async fn delete_away(
         .store()
         .delete_away_period(state.practice_id(), id)
         .await?;
+    crate::therapy::breaks_changed(&state, None).await?;
     state.content_changed();
     Ok(Redirect::to("/office/settings/away").into_response())
 }

@@ -9,10 +9,11 @@ use axum::{
     routing::get,
 };
 use domain::booking::BookingStatus;
+use domain::therapy::{ContractKind, policy::Outcome};
 use jiff::{Timestamp, ToSpan, civil::Date, tz::TimeZone};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
-use store::{Booking, BookingId, StoreError};
+use store::{Booking, BookingId, ContractId, Session, SessionStatus, StoreError};
 
 use super::{Staff, page};
 use crate::{
@@ -49,10 +50,14 @@ pub(super) struct CalendarQuery {
     date: Option<String>,
 }
 
-/// A booking as the calendar shows it.
+/// A consultation or a session as the calendar shows it.
 #[derive(Serialize)]
 pub(super) struct Entry {
-    id: BookingId,
+    href: String,
+    #[serde(skip)]
+    start: Timestamp,
+    /// "Consultation", "Session 4 of 12", "Session 37".
+    what: String,
     day: String,
     time: String,
     location: String,
@@ -81,22 +86,89 @@ fn status_label(status: BookingStatus) -> &'static str {
     }
 }
 
+/// The parts of an entry every kind shares: when, where and its colour.
+fn placed(
+    offer: &Offer,
+    zone: &TimeZone,
+    (start, end): (Timestamp, Timestamp),
+    location: &domain::Slug,
+) -> (String, String, String, usize) {
+    let from = start.to_zoned_datetime(zone.clone());
+    let to = end.to_zoned_datetime(zone.clone());
+    let position = offer.locations.iter().position(|l| &l.slug == location);
+    (
+        from.strftime("%A %-d %B").to_string(),
+        format!("{}–{}", time_label(&from), time_label(&to)),
+        position.map_or_else(|| location.to_string(), |i| offer.locations[i].name.clone()),
+        position.map_or(0, |i| i + 1),
+    )
+}
+
 pub(super) fn entry(offer: &Offer, zone: &TimeZone, b: &Booking) -> Entry {
-    let start = b.start.to_zoned_datetime(zone.clone());
-    let end = b.end.to_zoned_datetime(zone.clone());
-    let position = offer.locations.iter().position(|l| l.slug == b.location);
+    let (day, time, location, colour) = placed(offer, zone, (b.start, b.end), &b.location);
     Entry {
-        id: b.id,
-        day: start.strftime("%A %-d %B").to_string(),
-        time: format!("{}–{}", time_label(&start), time_label(&end)),
-        location: position.map_or_else(
-            || b.location.to_string(),
-            |i| offer.locations[i].name.clone(),
-        ),
-        colour: position.map_or(0, |i| i + 1),
+        href: format!("/office/bookings/{}", b.id),
+        start: b.start,
+        what: "Consultation".to_owned(),
+        day,
+        time,
+        location,
+        colour,
         initials: initials(b.visitor.name.as_str()),
         status: b.status.as_str(),
         status_label: status_label(b.status),
+    }
+}
+
+/// How many sessions each active brief contract has, for "Session 4 of 12".
+pub(super) async fn brief_totals(
+    state: &AppState,
+) -> WebResult<std::collections::HashMap<ContractId, u32>> {
+    Ok(state
+        .store()
+        .active_contracts(state.practice_id())
+        .await?
+        .into_iter()
+        .filter_map(|c| match c.current().terms.kind {
+            ContractKind::Brief { sessions, .. } => Some((c.id, sessions)),
+            ContractKind::OpenEnded { .. } => None,
+        })
+        .collect())
+}
+
+pub(super) fn session_entry(
+    offer: &Offer,
+    zone: &TimeZone,
+    s: &Session,
+    totals: &std::collections::HashMap<ContractId, u32>,
+) -> Entry {
+    let (day, time, location, colour) = placed(offer, zone, (s.start, s.end), &s.location);
+    let what = match (s.number, totals.get(&s.contract)) {
+        (Some(n), Some(total)) => format!("Session {n} of {total}"),
+        (Some(n), None) => format!("Session {n}"),
+        (None, _) => "Session".to_owned(),
+    };
+    Entry {
+        href: format!("/office/sessions/{}", s.id),
+        start: s.start,
+        what,
+        day,
+        time,
+        location,
+        colour,
+        initials: initials(s.client_name.as_str()),
+        status: match s.status {
+            SessionStatus::Scheduled => "confirmed",
+            SessionStatus::Break => "cancelled",
+            SessionStatus::Done(outcome) => match outcome {
+                Outcome::Attended | Outcome::LateCancellation | Outcome::DidNotAttend => "held",
+                Outcome::CancelledInTime | Outcome::CancelledByTherapist => "cancelled",
+            },
+        },
+        status_label: match s.status {
+            SessionStatus::Break => "Not happening (break)",
+            other => other.label(),
+        },
     }
 }
 
@@ -146,6 +218,25 @@ async fn calendar(
             start_of(after, &zone)?,
         )
         .await?;
+    let sessions = state
+        .store()
+        .sessions_between(
+            state.practice_id(),
+            start_of(first, &zone)?,
+            start_of(after, &zone)?,
+        )
+        .await?;
+    let totals = brief_totals(&state).await?;
+    let mut entries: Vec<Entry> = bookings
+        .iter()
+        .map(|b| entry(&offer, &zone, b))
+        .chain(
+            sessions
+                .iter()
+                .map(|s| session_entry(&offer, &zone, s, &totals)),
+        )
+        .collect();
+    entries.sort_by_key(|e| e.start);
     let away = state.store().away_periods(state.practice_id()).await?;
     let mut days = Vec::new();
     for offset in 0..count {
@@ -163,10 +254,8 @@ async fn calendar(
                 .filter(|a| a.start < to && a.end > from)
                 .map(|a| a.label.clone())
                 .collect(),
-            entries: bookings
-                .iter()
-                .filter(|b| b.start >= from && b.start < to)
-                .map(|b| entry(&offer, &zone, b))
+            entries: entries
+                .extract_if(.., |e| e.start >= from && e.start < to)
                 .collect(),
         });
     }
@@ -356,12 +445,27 @@ async fn cancel(
     finish(&state, &staff, &raw, &form, true).await
 }
 
-/// Upcoming consultations and open requests (next two weeks), for the dashboard.
-pub(super) async fn upcoming(state: &AppState) -> WebResult<(Vec<Entry>, Vec<Entry>)> {
+/// What the dashboard shows.
+pub(super) struct Upcoming {
+    /// Today's consultations and sessions, in order.
+    pub today: Vec<Entry>,
+    /// Consultations in the next two weeks.
+    pub soon: Vec<Entry>,
+    /// Requests waiting for an answer.
+    pub requests: Vec<Entry>,
+}
+
+/// Today, upcoming consultations and open requests (next two weeks), for the dashboard.
+pub(super) async fn upcoming(state: &AppState) -> WebResult<Upcoming> {
     let Ok(offer) = Offer::load(state).await else {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(Upcoming {
+            today: Vec::new(),
+            soon: Vec::new(),
+            requests: Vec::new(),
+        });
     };
     let now = state.now();
+    let zone = &offer.zone;
     let until = now
         .checked_add(jiff::SignedDuration::from_hours(24 * 14))
         .unwrap_or(now);
@@ -373,12 +477,38 @@ pub(super) async fn upcoming(state: &AppState) -> WebResult<(Vec<Entry>, Vec<Ent
         .iter()
         .filter(|b| b.status.is_active())
         .partition(|b| b.status == BookingStatus::Requested);
-    let to_entries = |list: Vec<&Booking>| {
-        list.into_iter()
-            .map(|b| entry(&offer, &offer.zone, b))
-            .collect()
+    let to_entries = |list: Vec<&Booking>| -> Vec<Entry> {
+        list.into_iter().map(|b| entry(&offer, zone, b)).collect()
     };
-    Ok((to_entries(soon), to_entries(requests)))
+    let day = offer.today(now);
+    let (from, to) = (
+        start_of(day, zone)?,
+        start_of(day.tomorrow().unwrap_or(day), zone)?,
+    );
+    let totals = brief_totals(state).await?;
+    let mut today: Vec<Entry> = state
+        .store()
+        .bookings_between(state.practice_id(), from, to)
+        .await?
+        .iter()
+        .filter(|b| b.status.is_active())
+        .map(|b| entry(&offer, zone, b))
+        .chain(
+            state
+                .store()
+                .sessions_between(state.practice_id(), from, to)
+                .await?
+                .iter()
+                .filter(|s| s.status != SessionStatus::Break)
+                .map(|s| session_entry(&offer, zone, s, &totals)),
+        )
+        .collect();
+    today.sort_by_key(|e| e.start);
+    Ok(Upcoming {
+        today,
+        soon: to_entries(soon),
+        requests: to_entries(requests),
+    })
 }
 
 #[derive(Deserialize)]

@@ -11,6 +11,7 @@ mod calendar;
 mod feed;
 mod inbox;
 mod settings;
+mod therapy_settings;
 
 use axum::{
     Router,
@@ -56,6 +57,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/office/outbox", get(inbox::outbox))
         .route("/office/outbox/{id}/retry", post(inbox::retry))
         .merge(settings::router())
+        .merge(therapy_settings::router())
         .merge(booking_settings::router())
         .merge(calendar::router())
         .merge(feed::router())
@@ -113,10 +115,11 @@ async fn dashboard(State(state): State<AppState>, staff: Staff) -> WebResult<Res
         .filter(|e| e.handled_at.is_none())
         .take(5)
         .collect();
-    let (soon, requests) = calendar::upcoming(&state).await?;
+    let upcoming = calendar::upcoming(&state).await?;
     let ctx = context! {
-        soon => value(&soon),
-        requests => value(&requests),
+        today => value(&upcoming.today),
+        soon => value(&upcoming.soon),
+        requests => value(&upcoming.requests),
         counts => value(&counts),
         enquiries => value(&enquiries),
         mail => value(&MailStatus { configured: state.config().mail_configured }),

@@ -11,5 +11,6 @@ mod helpers;
 mod office_auth;
 mod office_booking;
 mod office_content;
+mod office_therapy;
 mod public_site;
 mod structured_data;

@@ -1,0 +1,185 @@
+//! Settings for the therapy side of the practice: the cancellation policy (every saved
+//! change is a new version; a contract keeps the version the client agreed to).
+
+use axum::{
+    Router,
+    extract::{Query, State},
+    http::StatusCode,
+    response::Response,
+    routing::get,
+};
+use domain::{
+    FieldErrors,
+    therapy::policy::{CancellationPolicy, PolicyForm},
+};
+use minijinja::context;
+
+use super::{
+    Staff, errors_value, page,
+    settings::{Field, Saved, done, typed},
+};
+use crate::{AppState, error::WebResult, forms::FormData, templates::value};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route(
+        "/office/settings/cancellation-charges",
+        get(policy_form).post(save_policy),
+    )
+}
+
+const POLICY_PATH: &str = "/office/settings/cancellation-charges";
+
+fn policy_fields(form: &PolicyForm<'_>) -> Vec<Field> {
+    vec![
+        typed(
+            "number",
+            "notice_hours",
+            "Notice needed to cancel without charge, in hours",
+            "For example 48. Use 0 if you never charge for a cancellation.",
+            form.notice_hours,
+        ),
+        typed(
+            "number",
+            "grace_minutes",
+            "Grace period, in minutes",
+            "A cancellation this many minutes after the notice deadline still counts as in time. Use 0 for none.",
+            form.grace_minutes,
+        ),
+        typed(
+            "number",
+            "late_cancellation_percent",
+            "Charge for a late cancellation, as a percentage of the session fee",
+            "For example 100 for the full fee, 50 for half.",
+            form.late_cancellation_percent,
+        ),
+        typed(
+            "number",
+            "did_not_attend_percent",
+            "Charge when a client does not come and does not tell you, as a percentage of the fee",
+            "",
+            form.did_not_attend_percent,
+        ),
+        typed(
+            "number",
+            "free_late_cancellations",
+            "Free late cancellations",
+            "How many late cancellations are free of charge in any rolling period. Use 0 for none.",
+            form.free_late_cancellations,
+        ),
+        typed(
+            "number",
+            "free_period_days",
+            "The rolling period, in days",
+            "For example 365 for any 12 months.",
+            form.free_period_days,
+        ),
+    ]
+}
+
+fn strings(policy: &CancellationPolicy) -> [String; 6] {
+    [
+        policy.notice_hours,
+        policy.grace_minutes,
+        policy.late_cancellation_percent,
+        policy.did_not_attend_percent,
+        policy.free_late_cancellations,
+        policy.free_period_days,
+    ]
+    .map(|n| n.to_string())
+}
+
+fn form_of(values: &[String; 6]) -> PolicyForm<'_> {
+    PolicyForm {
+        notice_hours: &values[0],
+        grace_minutes: &values[1],
+        late_cancellation_percent: &values[2],
+        did_not_attend_percent: &values[3],
+        free_late_cancellations: &values[4],
+        free_period_days: &values[5],
+    }
+}
+
+async fn show_policy(
+    state: &AppState,
+    staff: &Staff,
+    current: &CancellationPolicy,
+    values: &[String; 6],
+    errors: Option<&FieldErrors>,
+    saved: bool,
+) -> WebResult<Response> {
+    let (list, map) = errors.map_or(
+        (minijinja::Value::UNDEFINED, minijinja::Value::UNDEFINED),
+        errors_value,
+    );
+    let intro = vec![
+        format!(
+            "This is version {} of your policy. In words, as clients see it: {}",
+            current.version,
+            current.summary()
+        ),
+        "Saving a change makes a new version for contracts you agree from now on. Work already agreed keeps the version the client agreed to, and every charge names the rule and version that produced it.".to_owned(),
+    ];
+    let ctx = context! {
+        title => "Cancellation charges",
+        action => POLICY_PATH,
+        fields => value(&policy_fields(&form_of(values))),
+        errors => list,
+        error => map,
+        saved,
+        saved_text => format!("Saved as version {}.", current.version),
+        intro,
+    };
+    let status = if errors.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    page(state, staff, status, "office/settings_form.html", ctx).await
+}
+
+async fn policy_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<Saved>,
+) -> WebResult<Response> {
+    let current = state.store().policy(state.practice_id(), None).await?;
+    let values = strings(&current);
+    show_policy(&state, &staff, &current, &values, None, q.saved.is_some()).await
+}
+
+async fn save_policy(
+    State(state): State<AppState>,
+    staff: Staff,
+    form: FormData,
+) -> WebResult<Response> {
+    let current = state.store().policy(state.practice_id(), None).await?;
+    let values = [
+        "notice_hours",
+        "grace_minutes",
+        "late_cancellation_percent",
+        "did_not_attend_percent",
+        "free_late_cancellations",
+        "free_period_days",
+    ]
+    .map(|name| form.get(name).to_owned());
+    match form_of(&values).parse(current.version + 1) {
+        Ok(policy)
+            if policy
+                == CancellationPolicy {
+                    version: policy.version,
+                    ..current.clone()
+                } =>
+        {
+            // Nothing changed: no new version.
+            Ok(done(POLICY_PATH))
+        }
+        Ok(policy) => {
+            state
+                .store()
+                .add_policy(state.practice_id(), &policy, state.now())
+                .await?;
+            Ok(done(POLICY_PATH))
+        }
+        Err(errors) => show_policy(&state, &staff, &current, &values, Some(&errors), false).await,
+    }
+}

@@ -1,0 +1,267 @@
+//! The regular work seen from the rest of the app: sessions hold the therapist's time
+//! against consultations, show in the calendar, get reminders, and move for breaks; the
+//! cancellation policy's settings page.
+
+use domain::{
+    ContactPreference, EmailAddress, Pence, PersonName, Slug,
+    availability::AwayPeriod,
+    therapy::{ContractKind, ContractTerms, Frequency, WeeklyTime, schedule::plan},
+};
+use jiff::{SignedDuration, civil::date, tz::TimeZone};
+use reqwest::StatusCode;
+use store::{BookingStore, ClientId, NewClient, PracticeStore, SessionStatus, TherapyStore};
+
+use crate::helpers::{START, TestApp, decode_entities};
+
+/// Robin Vale, open-ended weekly work on Mondays at 10:00 in Balham from 29 March 2027.
+async fn robin_on_mondays(app: &TestApp) -> ClientId {
+    let client = app
+        .store
+        .create_client(
+            app.practice,
+            &NewClient {
+                name: PersonName::parse("Robin Vale").unwrap(),
+                email: EmailAddress::parse("robin@example.com").unwrap(),
+                phone: None,
+                contact_preference: ContactPreference::Email,
+                reminders: true,
+            },
+            None,
+            START.parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    let terms = ContractTerms {
+        kind: ContractKind::OpenEnded {
+            review_every_weeks: 6,
+        },
+        frequency: Frequency::Weekly,
+        times: vec![WeeklyTime {
+            weekday: jiff::civil::Weekday::Monday,
+            time: jiff::civil::time(10, 0, 0, 0),
+        }],
+        location: Slug::parse("balham").unwrap(),
+        minutes: 50,
+        fee: Pence::new(7000),
+        start: date(2027, 3, 29),
+        policy_version: 1,
+    };
+    let zone = TimeZone::get("Europe/London").unwrap();
+    let breaks: Vec<AwayPeriod> = app
+        .store
+        .away_periods(app.practice)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| AwayPeriod {
+            start: a.start,
+            end: a.end,
+        })
+        .collect();
+    let planner = move |terms: &ContractTerms, kept: &[_], from| {
+        plan(terms, &zone, &breaks, kept, from, date(2027, 6, 30))
+    };
+    let now = START.parse().unwrap();
+    app.store
+        .save_contract(app.practice, client, None, &terms, "", now, &planner, now)
+        .await
+        .unwrap();
+    client
+}
+
+#[tokio::test]
+async fn a_regular_session_cannot_be_booked_over() {
+    let app = TestApp::spawn().await;
+    robin_on_mondays(&app).await;
+    let reply = app
+        .get("/api/v1/availability?type=consultation&location=balham&from=2027-03-29&to=2027-03-29")
+        .await;
+    let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    let starts: Vec<&str> = body["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["start"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            "2027-03-29T09:00:00+01:00",
+            "2027-03-29T11:00:00+01:00",
+            "2027-03-29T12:00:00+01:00"
+        ],
+        "10:00 is Robin's"
+    );
+    let booking = serde_json::json!({
+        "type": "consultation", "location": "balham", "start": "2027-03-29T10:00:00+01:00",
+        "name": "Sam Jones", "email": "sam@example.com", "consent": true
+    });
+    let refused = app
+        .client()
+        .post(app.url("/api/v1/bookings"))
+        .header("content-type", "application/json")
+        .body(booking.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn the_calendar_and_today_show_sessions_with_initials_and_numbers() {
+    let app = TestApp::spawn().await;
+    robin_on_mondays(&app).await;
+    app.sign_in().await;
+    let week = app
+        .office_get("/office/calendar?view=week&date=2027-04-12")
+        .await;
+    week.assert_status(StatusCode::OK);
+    let text = decode_entities(&week.body);
+    // 5 April is in the practice's Easter break, so 12 April is the second session.
+    assert!(text.contains("Session 2, R.V."), "{text}");
+    assert!(text.contains("/office/sessions/"));
+    // On the Monday itself the dashboard lists the day's session.
+    app.advance_clock(SignedDuration::from_hours(4 * 24));
+    app.sign_in().await;
+    let today = decode_entities(&app.office_get("/office").await.body);
+    assert!(today.contains("Session 1"), "{today}");
+}
+
+#[tokio::test]
+async fn a_session_reminder_goes_once_the_day_before_and_says_nothing_about_therapy() {
+    let app = TestApp::spawn().await;
+    robin_on_mondays(&app).await;
+    web::jobs::run_once(&app.state).await.unwrap();
+    assert!(
+        !app.outbox()
+            .await
+            .iter()
+            .any(|m| m.kind == "session_reminder"),
+        "not yet: Monday is four days away"
+    );
+    // Sunday 28 March, 12:00 UK time: Monday's 10:00 session is 22 hours away.
+    app.advance_clock(SignedDuration::from_hours(3 * 24 + 2));
+    web::jobs::run_once(&app.state).await.unwrap();
+    web::jobs::run_once(&app.state).await.unwrap();
+    let reminders: Vec<_> = app
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|m| m.kind == "session_reminder")
+        .collect();
+    assert_eq!(reminders.len(), 1, "once");
+    let reminder = &reminders[0];
+    assert_eq!(reminder.to.as_str(), "robin@example.com");
+    assert!(reminder.subject.contains("Monday 29 March 2027 at 10am"));
+    // Only the practice's name: nothing about what the appointment is for.
+    let name = app.store.practice(app.practice).await.unwrap().details.name;
+    let text = format!("{} {}", reminder.subject, reminder.body_text)
+        .replace(&name, "")
+        .to_lowercase();
+    assert!(reminder.body_text.contains(&name));
+    for word in ["therapy", "session", "counselling", "contract"] {
+        assert!(!text.contains(word), "neutral wording: {word}");
+    }
+}
+
+#[tokio::test]
+async fn a_break_marks_the_sessions_in_it_and_tells_the_client() {
+    let app = TestApp::spawn().await;
+    let robin = robin_on_mondays(&app).await;
+    app.sign_in().await;
+    let reply = app
+        .office_post(
+            "/office/settings/away",
+            &[
+                ("label", "Spring break"),
+                ("first_day", "2027-04-12"),
+                ("last_day", "2027-04-18"),
+            ],
+        )
+        .await;
+    reply.assert_status(StatusCode::SEE_OTHER);
+    let sessions = app
+        .store
+        .client_sessions(app.practice, robin)
+        .await
+        .unwrap();
+    let on = |day: &str| {
+        sessions
+            .iter()
+            .find(|s| s.start.to_string().starts_with(day))
+            .map(|s| (s.status, s.number))
+    };
+    assert_eq!(on("2027-04-12"), Some((SessionStatus::Break, None)));
+    assert_eq!(
+        on("2027-04-19").map(|(status, _)| status),
+        Some(SessionStatus::Scheduled)
+    );
+    web::jobs::run_once(&app.state).await.unwrap();
+    let notices: Vec<_> = app
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|m| m.kind == "break_notice")
+        .collect();
+    assert_eq!(
+        notices.len(),
+        1,
+        "told at once: the break is under four weeks away"
+    );
+    let body = &notices[0].body_text;
+    assert!(body.contains("Monday 12 April 2027"), "{body}");
+    assert!(body.contains("Your next appointment after the break is Monday 19 April 2027 at 10am"));
+    assert!(
+        !body.contains("Spring break"),
+        "the label is the therapist's own"
+    );
+}
+
+#[tokio::test]
+async fn the_cancellation_policy_is_saved_as_a_new_version() {
+    let app = TestApp::spawn().await;
+    app.sign_in().await;
+    let page = app
+        .office_get("/office/settings/cancellation-charges")
+        .await;
+    page.assert_status(StatusCode::OK);
+    assert!(decode_entities(&page.body).contains("This is version 1"));
+    let mut form = vec![
+        ("notice_hours", "abc"),
+        ("grace_minutes", "0"),
+        ("late_cancellation_percent", "100"),
+        ("did_not_attend_percent", "100"),
+        ("free_late_cancellations", "1"),
+        ("free_period_days", "365"),
+    ];
+    let invalid = app
+        .office_post("/office/settings/cancellation-charges", &form)
+        .await;
+    invalid.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(invalid.body.contains("value=\"abc\""), "input kept");
+    assert_eq!(
+        app.store.policy(app.practice, None).await.unwrap().version,
+        1
+    );
+    form[0] = ("notice_hours", "72");
+    app.office_post("/office/settings/cancellation-charges", &form)
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let policy = app.store.policy(app.practice, None).await.unwrap();
+    assert_eq!(
+        (
+            policy.version,
+            policy.notice_hours,
+            policy.free_late_cancellations
+        ),
+        (2, 72, 1)
+    );
+    assert_eq!(
+        app.store
+            .policy(app.practice, Some(1))
+            .await
+            .unwrap()
+            .notice_hours,
+        48
+    );
+}
