@@ -214,6 +214,16 @@ mod tests {
         store::conformance::concurrent_bookings(std::sync::Arc::new(store)).await;
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_invoices() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anteroom.db");
+        let store = SqliteStore::open(&path, OpenMode::CreateIfMissing)
+            .await
+            .unwrap();
+        store::conformance::concurrent_invoices(std::sync::Arc::new(store)).await;
+    }
+
     #[tokio::test]
     async fn refuses_to_create_a_missing_file_when_serving() {
         let dir = tempfile::tempdir().unwrap();

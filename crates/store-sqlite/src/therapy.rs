@@ -6,7 +6,7 @@ use domain::{
     availability::AwayPeriod as AwayTimes,
     practice::{parse_time, parse_weekday, weekday_label},
     therapy::{
-        ContractKind, ContractTerms, Frequency, TherapySettings, WeeklyTime,
+        ContractKind, ContractTerms, Frequency, InvoiceMode, TherapySettings, WeeklyTime,
         policy::CancellationPolicy,
         schedule::{Kept, Planned},
     },
@@ -14,9 +14,9 @@ use domain::{
 use jiff::Timestamp;
 use sqlx::{SqliteConnection, sqlite::SqliteRow};
 use store::{
-    AwayId, BookingId, Charge, ChargeId, Client, ClientId, Contract, ContractId, ContractVersion,
-    NewCharge, NewClient, NewMessage, Planner, PracticeId, Session, SessionId, SessionStatus,
-    StoreError, StoreResult, TherapyStore,
+    AwayId, Balance, BookingId, Charge, ChargeId, Client, ClientId, Contract, ContractId,
+    ContractVersion, Invoice, InvoiceId, InvoiceLine, NewCharge, NewClient, NewInvoice, NewMessage,
+    Planner, PracticeId, Session, SessionId, SessionStatus, StoreError, StoreResult, TherapyStore,
 };
 
 use crate::{
@@ -162,7 +162,7 @@ fn session_from_row(row: &SqliteRow) -> StoreResult<Session> {
                 Some(reason) => Some((reason, timestamp(get(row, "waived_at")?)?)),
                 None => None,
             },
-            invoice: get::<Option<i64>>(row, "invoice_id")?.map(store::InvoiceId::new),
+            invoice: get::<Option<i64>>(row, "invoice_id")?.map(InvoiceId::new),
         }),
     };
     Ok(Session {
@@ -222,6 +222,52 @@ async fn contract_in(
     contracts_from_rows(&rows)?
         .pop()
         .ok_or(StoreError::NotFound)
+}
+
+async fn invoice_in(
+    conn: &mut SqliteConnection,
+    practice: PracticeId,
+    id: InvoiceId,
+) -> StoreResult<Invoice> {
+    let row = sqlx::query(
+        "SELECT i.*, c.name AS client_name FROM invoices i JOIN clients c ON c.id = i.client_id
+         WHERE i.practice_id = ? AND i.id = ?",
+    )
+    .bind(practice.get())
+    .bind(id.get())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    let lines = sqlx::query(
+        "SELECT description, detail, amount_pence FROM invoice_lines WHERE invoice_id = ? ORDER BY position",
+    )
+    .bind(id.get())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_err)?
+    .iter()
+    .map(|line| {
+        Ok(InvoiceLine {
+            description: get(line, "description")?,
+            detail: get(line, "detail")?,
+            amount: Pence::new(u32_col(get(line, "amount_pence")?)?),
+        })
+    })
+    .collect::<StoreResult<_>>()?;
+    Ok(Invoice {
+        id,
+        number: u32_col(get(&row, "number")?)?,
+        client: ClientId::new(get(&row, "client_id")?),
+        client_name: get(&row, "client_name")?,
+        issued_on: date(&get::<String>(&row, "issued_on")?)?,
+        due_on: date(&get::<String>(&row, "due_on")?)?,
+        period: get(&row, "period")?,
+        total: Pence::new(u32_col(get(&row, "total_pence")?)?),
+        paid_on: get::<Option<String>>(&row, "paid_on")?
+            .map(|d| date(&d))
+            .transpose()?,
+        lines,
+    })
 }
 
 /// Number the contract's counting sessions 1, 2, 3… by start; the others get none.
@@ -459,16 +505,241 @@ async fn insert_version(
 #[async_trait]
 impl TherapyStore for SqliteStore {
     async fn therapy_settings(&self, practice: PracticeId) -> StoreResult<TherapySettings> {
-        let (reminder, notice): (i64, i64) = sqlx::query_as(
-            "SELECT session_reminder_hours, break_notice_days FROM practices WHERE id = ?",
+        let row = sqlx::query(
+            "SELECT session_reminder_hours, break_notice_days, invoice_mode, bank_details, payment_terms_days
+             FROM practices WHERE id = ?",
         )
         .bind(practice.get())
         .fetch_one(self.read())
         .await
         .map_err(map_err)?;
         Ok(TherapySettings {
-            session_reminder_hours: u32_col(reminder)?,
-            break_notice_days: u32_col(notice)?,
+            session_reminder_hours: u32_col(get(&row, "session_reminder_hours")?)?,
+            break_notice_days: u32_col(get(&row, "break_notice_days")?)?,
+            invoice_mode: InvoiceMode::parse(&get::<String>(&row, "invoice_mode")?)
+                .ok_or_else(|| corrupt("invoice mode"))?,
+            bank_details: get(&row, "bank_details")?,
+            payment_terms_days: u32_col(get(&row, "payment_terms_days")?)?,
+        })
+    }
+
+    async fn update_therapy_settings(
+        &self,
+        practice: PracticeId,
+        settings: &TherapySettings,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let result = sqlx::query(
+            "UPDATE practices SET session_reminder_hours = ?, break_notice_days = ?, invoice_mode = ?,
+                bank_details = ?, payment_terms_days = ? WHERE id = ?",
+        )
+        .bind(i64::from(settings.session_reminder_hours))
+        .bind(i64::from(settings.break_notice_days))
+        .bind(settings.invoice_mode.as_str())
+        .bind(&settings.bank_details)
+        .bind(i64::from(settings.payment_terms_days))
+        .bind(practice.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        affected(result)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn uninvoiced_charges(
+        &self,
+        practice: PracticeId,
+        client: Option<ClientId>,
+        before: Timestamp,
+    ) -> StoreResult<Vec<Session>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{SESSION_QUERY} WHERE s.practice_id = ? AND (? IS NULL OR s.client_id = ?) AND s.starts_at < ?
+                AND ch.id IS NOT NULL AND ch.invoice_id IS NULL AND ch.waived_at IS NULL AND ch.amount_pence > 0
+             ORDER BY s.client_id, s.starts_at"
+        ));
+        let client = client.map(ClientId::get);
+        sqlx::query(sql)
+            .bind(practice.get())
+            .bind(client)
+            .bind(client)
+            .bind(secs(before))
+            .fetch_all(self.read())
+            .await
+            .map_err(map_err)?
+            .iter()
+            .map(session_from_row)
+            .collect()
+    }
+
+    async fn create_invoice(
+        &self,
+        practice: PracticeId,
+        invoice: &NewInvoice,
+        now: Timestamp,
+    ) -> StoreResult<Invoice> {
+        let mut tx = self.write().await?;
+        let total: u32 = invoice.lines.iter().map(|l| l.amount.get()).sum();
+        let number: i64 = sqlx::query_scalar(
+            "UPDATE practices SET next_invoice_number = next_invoice_number + 1 WHERE id = ?
+             RETURNING next_invoice_number - 1",
+        )
+        .bind(practice.get())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO invoices (practice_id, client_id, number, issued_on, due_on, period, total_pence,
+                token_hash, created_at)
+             SELECT ?, id, ?, ?, ?, ?, ?, ?, ? FROM clients WHERE practice_id = ? AND id = ?
+             RETURNING id",
+        )
+        .bind(practice.get())
+        .bind(number)
+        .bind(invoice.issued_on.to_string())
+        .bind(invoice.due_on.to_string())
+        .bind(&invoice.period)
+        .bind(i64::from(total))
+        .bind(&invoice.token_hash)
+        .bind(secs(now))
+        .bind(practice.get())
+        .bind(invoice.client.get())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .ok_or(StoreError::NotFound)?;
+        for charge in &invoice.charges {
+            let marked = sqlx::query(
+                "UPDATE charges SET invoice_id = ?
+                 WHERE practice_id = ? AND client_id = ? AND id = ? AND invoice_id IS NULL AND waived_at IS NULL",
+            )
+            .bind(id)
+            .bind(practice.get())
+            .bind(invoice.client.get())
+            .bind(charge.get())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            if marked.rows_affected() != 1 {
+                return Err(StoreError::Conflict("charges_changed"));
+            }
+        }
+        for (position, line) in invoice.lines.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO invoice_lines (invoice_id, position, description, detail, amount_pence)
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .bind(&line.description)
+            .bind(&line.detail)
+            .bind(i64::from(line.amount.get()))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        let stored = invoice_in(&mut tx, practice, InvoiceId::new(id)).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(stored)
+    }
+
+    async fn invoices(
+        &self,
+        practice: PracticeId,
+        client: Option<ClientId>,
+    ) -> StoreResult<Vec<Invoice>> {
+        let mut conn = self.read().acquire().await.map_err(map_err)?;
+        let client = client.map(ClientId::get);
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM invoices WHERE practice_id = ? AND (? IS NULL OR client_id = ?) ORDER BY number DESC",
+        )
+        .bind(practice.get())
+        .bind(client)
+        .bind(client)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        let mut invoices = Vec::with_capacity(ids.len());
+        for id in ids {
+            invoices.push(invoice_in(&mut conn, practice, InvoiceId::new(id)).await?);
+        }
+        Ok(invoices)
+    }
+
+    async fn invoice(&self, practice: PracticeId, id: InvoiceId) -> StoreResult<Invoice> {
+        let mut conn = self.read().acquire().await.map_err(map_err)?;
+        invoice_in(&mut conn, practice, id).await
+    }
+
+    async fn invoice_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<Invoice>> {
+        let mut conn = self.read().acquire().await.map_err(map_err)?;
+        let found: Option<(i64, i64)> =
+            sqlx::query_as("SELECT practice_id, id FROM invoices WHERE token_hash = ?")
+                .bind(token_hash)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(map_err)?;
+        match found {
+            Some((practice, id)) => Ok(Some(
+                invoice_in(&mut conn, PracticeId::new(practice), InvoiceId::new(id)).await?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    async fn set_invoice_token(
+        &self,
+        practice: PracticeId,
+        id: InvoiceId,
+        token_hash: &[u8],
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let result =
+            sqlx::query("UPDATE invoices SET token_hash = ? WHERE practice_id = ? AND id = ?")
+                .bind(token_hash)
+                .bind(practice.get())
+                .bind(id.get())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        affected(result)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn set_invoice_paid(
+        &self,
+        practice: PracticeId,
+        id: InvoiceId,
+        paid_on: Option<jiff::civil::Date>,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let result =
+            sqlx::query("UPDATE invoices SET paid_on = ? WHERE practice_id = ? AND id = ?")
+                .bind(paid_on.map(|d| d.to_string()))
+                .bind(practice.get())
+                .bind(id.get())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        affected(result)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn balance(&self, practice: PracticeId, client: ClientId) -> StoreResult<Balance> {
+        let (unpaid, not_invoiced): (i64, i64) = sqlx::query_as(
+            "SELECT
+                (SELECT COALESCE(SUM(total_pence), 0) FROM invoices
+                  WHERE practice_id = ?1 AND client_id = ?2 AND paid_on IS NULL),
+                (SELECT COALESCE(SUM(amount_pence), 0) FROM charges
+                  WHERE practice_id = ?1 AND client_id = ?2 AND invoice_id IS NULL AND waived_at IS NULL)",
+        )
+        .bind(practice.get())
+        .bind(client.get())
+        .fetch_one(self.read())
+        .await
+        .map_err(map_err)?;
+        Ok(Balance {
+            invoiced_unpaid: Pence::new(u32_col(unpaid)?),
+            not_invoiced: Pence::new(u32_col(not_invoiced)?),
         })
     }
 

@@ -1256,6 +1256,144 @@ async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
             .is_empty()
     );
 
+    // Settings for reminders, breaks and invoices.
+    let settings = domain::therapy::TherapySettings {
+        invoice_mode: domain::therapy::InvoiceMode::PerSession,
+        bank_details: "Sort code 00-00-00".into(),
+        payment_terms_days: 7,
+        ..domain::therapy::TherapySettings::default()
+    };
+    store
+        .update_therapy_settings(practice, &settings)
+        .await
+        .unwrap();
+    assert_eq!(store.therapy_settings(practice).await.unwrap(), settings);
+
+    // Invoices: the attended first session is charged; waived and free charges are not.
+    let attended = store
+        .record_outcome(
+            practice,
+            first_session.id,
+            &NewCharge {
+                outcome: Outcome::Attended,
+                told_at: None,
+                amount: Pence::new(7000),
+                rule: "Attended: the session fee.".into(),
+                policy_version: 2,
+                used_free_allowance: false,
+            },
+            &planner,
+            now,
+        )
+        .await
+        .unwrap();
+    let far = now + jiff::SignedDuration::from_hours(24 * 365);
+    let owed = store
+        .uninvoiced_charges(practice, Some(robin), far)
+        .await
+        .unwrap();
+    assert_eq!(
+        owed.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [attended.id],
+        "only the attended session: the others are free or waived"
+    );
+    assert_eq!(
+        store.balance(practice, robin).await.unwrap(),
+        crate::Balance {
+            invoiced_unpaid: Pence::new(0),
+            not_invoiced: Pence::new(7000)
+        }
+    );
+    let charge = attended.charge.clone().unwrap().id;
+    let new_invoice = |charges: Vec<crate::ChargeId>, token: &[u8]| crate::NewInvoice {
+        client: robin,
+        issued_on: date(2027, 5, 3),
+        due_on: date(2027, 5, 10),
+        period: "Monday 3 May 2027".into(),
+        charges,
+        lines: vec![crate::InvoiceLine {
+            description: "Session 1, Monday 3 May 2027 at 10am".into(),
+            detail: "Attended: the session fee.".into(),
+            amount: Pence::new(7000),
+        }],
+        token_hash: token.to_vec(),
+    };
+    let invoice = store
+        .create_invoice(practice, &new_invoice(vec![charge], b"inv-1"), now)
+        .await
+        .unwrap();
+    assert_eq!((invoice.number, invoice.total), (1, Pence::new(7000)));
+    assert_eq!(invoice.client_name, "Robin Vale");
+    assert_eq!(invoice.lines.len(), 1);
+    assert!(
+        matches!(
+            store
+                .create_invoice(practice, &new_invoice(vec![charge], b"inv-x"), now)
+                .await,
+            Err(StoreError::Conflict("charges_changed"))
+        ),
+        "a charge goes on one invoice"
+    );
+    assert!(
+        store
+            .uninvoiced_charges(practice, Some(robin), far)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .balance(practice, robin)
+            .await
+            .unwrap()
+            .invoiced_unpaid,
+        Pence::new(7000)
+    );
+    store
+        .set_invoice_paid(practice, invoice.id, Some(date(2027, 5, 5)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.balance(practice, robin).await.unwrap(),
+        crate::Balance::default()
+    );
+    assert_eq!(
+        store
+            .invoice_by_token(b"inv-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .paid_on,
+        Some(date(2027, 5, 5))
+    );
+    store
+        .set_invoice_token(practice, invoice.id, b"inv-2")
+        .await
+        .unwrap();
+    assert!(store.invoice_by_token(b"inv-1").await.unwrap().is_none());
+    let second = store
+        .create_invoice(practice, &new_invoice(Vec::new(), b"inv-3"), now)
+        .await
+        .unwrap();
+    assert_eq!(second.number, 2, "the refused invoice used no number");
+    assert_eq!(
+        store
+            .invoices(practice, Some(robin))
+            .await
+            .unwrap()
+            .iter()
+            .map(|i| i.number)
+            .collect::<Vec<_>>(),
+        [2, 1]
+    );
+    assert!(
+        store
+            .invoices(practice, Some(kim))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
     // Ending the contract removes what has not happened yet.
     store.end_contract(practice, contract, now).await.unwrap();
     assert!(!store.contract(practice, contract).await.unwrap().active);
@@ -1267,4 +1405,72 @@ async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
         "{ended:?}"
     );
     assert!(store.active_contracts(practice).await.unwrap().is_empty());
+}
+
+/// Invoice numbers stay sequential, unique and gap-free when many are made at once and
+/// some are refused (run on a fresh, empty store).
+pub async fn concurrent_invoices(store: std::sync::Arc<dyn Store>) {
+    use std::sync::Arc;
+
+    use domain::{ContactPreference, Pence};
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let setup = PracticeSetup::from_toml(PRACTICE).unwrap();
+    let practice = store.create_practice(&setup, now).await.unwrap();
+    let client = store
+        .create_client(
+            practice,
+            &crate::NewClient {
+                name: PersonName::parse("Robin Vale").unwrap(),
+                email: EmailAddress::parse("robin@example.com").unwrap(),
+                phone: None,
+                contact_preference: ContactPreference::Email,
+                reminders: true,
+            },
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..40 {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            // Every fourth names a charge that does not exist, and is refused.
+            let charges = if n % 4 == 3 {
+                vec![crate::ChargeId::new(999_999)]
+            } else {
+                Vec::new()
+            };
+            let invoice = crate::NewInvoice {
+                client,
+                issued_on: date(2027, 5, 1),
+                due_on: date(2027, 5, 15),
+                period: "April 2027".into(),
+                charges,
+                lines: vec![crate::InvoiceLine {
+                    description: format!("Line {n}"),
+                    detail: String::new(),
+                    amount: Pence::new(100),
+                }],
+                token_hash: format!("token-{n}").into_bytes(),
+            };
+            store.create_invoice(practice, &invoice, now).await
+        }));
+    }
+    let mut numbers = Vec::new();
+    let mut refused = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(invoice) => numbers.push(invoice.number),
+            Err(StoreError::Conflict("charges_changed")) => refused += 1,
+            Err(other) => panic!("{other}"),
+        }
+    }
+    numbers.sort_unstable();
+    assert_eq!(refused, 10);
+    assert_eq!(
+        numbers,
+        (1..=30).collect::<Vec<u32>>(),
+        "1 to 30, no gaps, no repeats"
+    );
 }

@@ -10,7 +10,7 @@ use domain::{
         schedule::{Kept, Planned},
     },
 };
-use jiff::Timestamp;
+use jiff::{Timestamp, civil::Date};
 use serde::Serialize;
 
 use crate::{AwayId, BookingId, NewMessage, PracticeId, StoreResult};
@@ -197,14 +197,114 @@ pub struct NewCharge {
 /// (see `domain::therapy::schedule::plan`; the caller closes over the zone and breaks).
 pub type Planner = dyn Fn(&ContractTerms, &[Kept], Timestamp) -> Vec<Planned> + Send + Sync;
 
+/// One line of an invoice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InvoiceLine {
+    /// "Session 4, Monday 12 April 2027 at 9am".
+    pub description: String,
+    /// The rule that produced the charge.
+    pub detail: String,
+    pub amount: Pence,
+}
+
+/// An invoice about to be made.
+#[derive(Debug, Clone)]
+pub struct NewInvoice {
+    pub client: ClientId,
+    pub issued_on: Date,
+    pub due_on: Date,
+    /// "April 2027" or "Monday 12 April 2027".
+    pub period: String,
+    pub charges: Vec<ChargeId>,
+    pub lines: Vec<InvoiceLine>,
+    /// SHA-256 of the token in the client's link.
+    pub token_hash: Vec<u8>,
+}
+
+/// A stored invoice.
+#[derive(Debug, Clone, Serialize)]
+pub struct Invoice {
+    pub id: InvoiceId,
+    /// Sequential per practice, from 1.
+    pub number: u32,
+    pub client: ClientId,
+    pub client_name: String,
+    pub issued_on: Date,
+    pub due_on: Date,
+    pub period: String,
+    pub total: Pence,
+    pub paid_on: Option<Date>,
+    pub lines: Vec<InvoiceLine>,
+}
+
+/// What a client owes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Balance {
+    /// On invoices not yet paid.
+    pub invoiced_unpaid: Pence,
+    /// Owed for sessions already held or charged, not yet invoiced.
+    pub not_invoiced: Pence,
+}
+
 /// A consultation that did not lead to work together.
 pub const NOT_GOING_AHEAD: &str = "not_going_ahead";
 
 /// Clients, contracts, sessions, the cancellation policy and charges.
 #[async_trait]
 pub trait TherapyStore: Send + Sync {
-    /// Reminder and break-notice settings.
+    /// Reminders, break notices and invoicing.
     async fn therapy_settings(&self, practice: PracticeId) -> StoreResult<TherapySettings>;
+    /// Change them.
+    async fn update_therapy_settings(
+        &self,
+        practice: PracticeId,
+        settings: &TherapySettings,
+    ) -> StoreResult<()>;
+
+    /// Charges owed and not yet on an invoice (not waived, more than nothing), with their
+    /// sessions, earliest first; only sessions that started before `before`.
+    async fn uninvoiced_charges(
+        &self,
+        practice: PracticeId,
+        client: Option<ClientId>,
+        before: Timestamp,
+    ) -> StoreResult<Vec<Session>>;
+    /// In one transaction: take the practice's next invoice number, store the invoice and
+    /// its lines, and mark its charges invoiced. Numbers are sequential with no gaps: one
+    /// refused (`Conflict("charges_changed")` when a charge was invoiced or waived meanwhile)
+    /// uses none.
+    async fn create_invoice(
+        &self,
+        practice: PracticeId,
+        invoice: &NewInvoice,
+        now: Timestamp,
+    ) -> StoreResult<Invoice>;
+    /// Invoices, newest first; of one client or all.
+    async fn invoices(
+        &self,
+        practice: PracticeId,
+        client: Option<ClientId>,
+    ) -> StoreResult<Vec<Invoice>>;
+    /// One invoice.
+    async fn invoice(&self, practice: PracticeId, id: InvoiceId) -> StoreResult<Invoice>;
+    /// An invoice by the hash of its link's token.
+    async fn invoice_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<Invoice>>;
+    /// Replace the invoice link's token (the old link stops working).
+    async fn set_invoice_token(
+        &self,
+        practice: PracticeId,
+        id: InvoiceId,
+        token_hash: &[u8],
+    ) -> StoreResult<()>;
+    /// Mark paid on a date, or (with `None`) unpaid.
+    async fn set_invoice_paid(
+        &self,
+        practice: PracticeId,
+        id: InvoiceId,
+        paid_on: Option<Date>,
+    ) -> StoreResult<()>;
+    /// What a client owes.
+    async fn balance(&self, practice: PracticeId, client: ClientId) -> StoreResult<Balance>;
     /// The policy `version`, or with `None` the current (latest) one.
     async fn policy(
         &self,

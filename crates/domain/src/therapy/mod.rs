@@ -128,13 +128,46 @@ pub struct ContractTerms {
     pub policy_version: u32,
 }
 
+/// When invoices are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceMode {
+    /// One invoice for each session that has a charge, when its outcome is recorded.
+    PerSession,
+    /// One invoice per client at the start of each month, for the month before.
+    Monthly,
+}
+
+impl InvoiceMode {
+    /// Stored and form value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PerSession => "per_session",
+            Self::Monthly => "monthly",
+        }
+    }
+
+    /// Parse the stored or form value.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "per_session" => Some(Self::PerSession),
+            "monthly" => Some(Self::Monthly),
+            _ => None,
+        }
+    }
+}
+
 /// How the practice runs its therapy work day to day.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TherapySettings {
-    /// Hours before a session that its reminder goes (0: none). Clients can opt out.
+    /// Hours before a session that its reminder goes (0–168; 0: none). Clients can opt out.
     pub session_reminder_hours: u32,
-    /// How many days ahead clients are told about a break (sooner if it is added later).
+    /// How many days ahead clients are told about a break (0–180; sooner if added later).
     pub break_notice_days: u32,
+    pub invoice_mode: InvoiceMode,
+    /// How to pay by bank transfer, printed on every invoice (account name, sort code…).
+    pub bank_details: String,
+    /// Days from issue to the due date (0–90).
+    pub payment_terms_days: u32,
 }
 
 impl Default for TherapySettings {
@@ -142,6 +175,117 @@ impl Default for TherapySettings {
         Self {
             session_reminder_hours: 24,
             break_notice_days: 28,
+            invoice_mode: InvoiceMode::Monthly,
+            bank_details: String::new(),
+            payment_terms_days: 14,
         }
+    }
+}
+
+/// The therapy settings form.
+#[derive(Debug, Clone, Default)]
+pub struct TherapySettingsForm<'a> {
+    pub session_reminder_hours: &'a str,
+    pub break_notice_days: &'a str,
+    pub invoice_mode: &'a str,
+    pub bank_details: &'a str,
+    pub payment_terms_days: &'a str,
+}
+
+impl TherapySettingsForm<'_> {
+    /// Check every field; all problems at once.
+    pub fn parse(&self) -> Result<TherapySettings, crate::FieldErrors> {
+        let mut errors = crate::FieldErrors::new();
+        let whole =
+            |errors: &mut crate::FieldErrors, field, raw: &str, max, message: &str| match raw
+                .trim()
+                .parse::<u32>()
+            {
+                Ok(n) if n <= max => Some(n),
+                _ => {
+                    errors.add(field, message);
+                    None
+                }
+            };
+        let reminder = whole(
+            &mut errors,
+            "session_reminder_hours",
+            self.session_reminder_hours,
+            168,
+            "Enter the hours before a session, a whole number from 0 to 168",
+        );
+        let notice = whole(
+            &mut errors,
+            "break_notice_days",
+            self.break_notice_days,
+            180,
+            "Enter the days of notice, a whole number from 0 to 180",
+        );
+        let mode = InvoiceMode::parse(self.invoice_mode);
+        if mode.is_none() {
+            errors.add("invoice_mode", "Choose when invoices are made");
+        }
+        let terms = whole(
+            &mut errors,
+            "payment_terms_days",
+            self.payment_terms_days,
+            90,
+            "Enter the days to pay, a whole number from 0 to 90",
+        );
+        let bank = self.bank_details.trim();
+        if bank.chars().count() > 500 {
+            errors.add(
+                "bank_details",
+                "Bank details must be 500 characters or fewer",
+            );
+        }
+        match (reminder, notice, terms, mode, errors.is_empty()) {
+            (Some(reminder), Some(notice), Some(terms), Some(mode), true) => Ok(TherapySettings {
+                session_reminder_hours: reminder,
+                break_notice_days: notice,
+                invoice_mode: mode,
+                bank_details: bank.replace("\r\n", "\n"),
+                payment_terms_days: terms,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_form_checks_every_field() {
+        let good = TherapySettingsForm {
+            session_reminder_hours: "24",
+            break_notice_days: " 28 ",
+            invoice_mode: "per_session",
+            bank_details: "Larchwood Psychotherapy\r\nSort code 00-00-00\r\nAccount 00000000",
+            payment_terms_days: "14",
+        };
+        let settings = good.parse().unwrap();
+        assert_eq!(settings.invoice_mode, InvoiceMode::PerSession);
+        assert_eq!(settings.break_notice_days, 28);
+        assert!(!settings.bank_details.contains('\r'));
+        let bad = TherapySettingsForm {
+            session_reminder_hours: "200",
+            break_notice_days: "x",
+            invoice_mode: "weekly",
+            bank_details: "",
+            payment_terms_days: "-1",
+        };
+        let errors = bad.parse().unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|(field, _)| field).collect();
+        assert_eq!(
+            fields,
+            [
+                "session_reminder_hours",
+                "break_notice_days",
+                "invoice_mode",
+                "payment_terms_days"
+            ]
+        );
     }
 }
