@@ -14,17 +14,32 @@ use crate::{
 
 /// Do whatever is due now. Returns (requests released, reminders queued).
 pub async fn run_once(state: &AppState) -> Result<(usize, usize), WebError> {
-    let offer = match Offer::load(state).await {
-        Ok(offer) => offer,
-        Err(WebError::NotFound) => return Ok((0, 0)),
+    let view = therapy::PracticeView::load(state).await?;
+    let (released, mut reminded) = match Offer::load(state).await {
+        Ok(offer) => consultations(state, &offer).await?,
+        // No appointment type is bookable online: no consultations to look after.
+        Err(WebError::NotFound) => (0, 0),
         Err(other) => return Err(other),
     };
+    let now = state.now();
+    reminded += session_reminders(state, &view, now).await?;
+    let told = break_notices(state, &view, now).await?;
+    let invoiced = therapy::monthly_invoices(state, &view).await?;
+    if released + reminded + told + invoiced > 0 {
+        tracing::info!(released, reminded, told, invoiced, "jobs");
+        state.booking_changed();
+    }
+    Ok((released, reminded))
+}
+
+/// Release unanswered requests and remind visitors of their consultations.
+async fn consultations(state: &AppState, offer: &Offer) -> Result<(usize, usize), WebError> {
     let store = state.store();
     let practice = state.practice_id();
     let now = state.now();
     let mut released = 0;
     for booking in store.expired_requests(practice, now).await? {
-        let outgoing = messages::expired(state, &offer, &booking);
+        let outgoing = messages::expired(state, offer, &booking);
         store
             .set_booking_status(practice, booking.id, BookingStatus::Expired, &outgoing, now)
             .await?;
@@ -37,7 +52,7 @@ pub async fn run_once(state: &AppState) -> Result<(usize, usize), WebError> {
             .checked_add(jiff::SignedDuration::from_hours(i64::from(hours)))
             .unwrap_or(now);
         for booking in store.reminders_due(practice, now, until).await? {
-            if let Some(reminder) = messages::reminder(&offer, &booking, "") {
+            if let Some(reminder) = messages::reminder(offer, &booking, "") {
                 store
                     .mark_reminded(practice, booking.id, &reminder, now)
                     .await?;
@@ -45,19 +60,13 @@ pub async fn run_once(state: &AppState) -> Result<(usize, usize), WebError> {
             }
         }
     }
-    reminded += session_reminders(state, &offer, now).await?;
-    let told = break_notices(state, &offer, now).await?;
-    if released + reminded + told > 0 {
-        tracing::info!(released, reminded, told, "booking jobs");
-        state.booking_changed();
-    }
     Ok((released, reminded))
 }
 
 /// Queue reminders for sessions starting within the practice's reminder time.
 async fn session_reminders(
     state: &AppState,
-    offer: &Offer,
+    view: &therapy::PracticeView,
     now: jiff::Timestamp,
 ) -> Result<usize, WebError> {
     let store = state.store();
@@ -74,7 +83,7 @@ async fn session_reminders(
         .unwrap_or(now);
     let mut queued = 0;
     for (session, email) in store.session_reminders_due(practice, now, until).await? {
-        if let Some(reminder) = therapy::session_reminder(offer, &session, &email) {
+        if let Some(reminder) = therapy::session_reminder(view, &session, &email) {
             store
                 .send_session_reminder(practice, session.id, &reminder, now)
                 .await?;
@@ -87,7 +96,7 @@ async fn session_reminders(
 /// Send the break notices that are due.
 async fn break_notices(
     state: &AppState,
-    offer: &Offer,
+    view: &therapy::PracticeView,
     now: jiff::Timestamp,
 ) -> Result<usize, WebError> {
     let store = state.store();
@@ -106,7 +115,7 @@ async fn break_notices(
         };
         let who = store.client(practice, client).await?;
         let sessions = store.client_sessions(practice, client).await?;
-        let notice = therapy::break_notice(offer, &who, (period.start, period.end), &sessions);
+        let notice = therapy::break_notice(view, &who, (period.start, period.end), &sessions);
         store
             .send_break_notice(practice, away, client, &notice, now)
             .await?;

@@ -62,6 +62,16 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "office/calendar_feed.html",
     "office/move.html",
     "office/move_confirm.html",
+    "office/invoices.html",
+    "office/invoice.html",
+    "invoice/document.html",
+    "invoice/public.html",
+    "office/clients/list.html",
+    "office/clients/client.html",
+    "office/clients/client_form.html",
+    "office/clients/contract_form.html",
+    "office/clients/outcome.html",
+    "office/clients/session.html",
 ];
 
 pub(crate) struct Templates {

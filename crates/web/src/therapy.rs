@@ -5,24 +5,129 @@
 //! The emails are neutral: the practice's name, a time and a place, nothing about the therapy,
 //! because an email can be read by someone other than the client.
 
-use domain::{EmailAddress, availability::AwayPeriod, therapy::schedule::plan};
-use jiff::{Timestamp, ToSpan, tz::TimeZone};
-use store::{AwayId, Client, ClientId, NewMessage, Planner, Session, SessionStatus, StoreError};
+use domain::{
+    EmailAddress, Slug,
+    availability::AwayPeriod,
+    practice::Location,
+    therapy::{InvoiceMode, TherapySettings, policy::Outcome, schedule::plan},
+};
+use jiff::{
+    Timestamp, ToSpan,
+    civil::{Date, Time},
+    tz::TimeZone,
+};
+use store::{
+    AwayId, Client, ClientId, Invoice, InvoiceLine, NewInvoice, NewMessage, Planner, Session,
+    SessionStatus, StoreError,
+};
 
 use crate::{
     AppState, WebError,
-    booking::{Offer, messages::place_line},
+    booking::{flow::new_token, messages::place_line},
     error::WebResult,
 };
 
+/// The practice with its time zone and places: what every page and email about the work
+/// with clients shows times and locations with.
+pub(crate) struct PracticeView {
+    pub practice: store::Practice,
+    pub zone: TimeZone,
+    pub locations: Vec<Location>,
+}
+
+impl PracticeView {
+    pub async fn load(state: &AppState) -> WebResult<Self> {
+        let id = state.practice_id();
+        let practice = state.store().practice(id).await?;
+        let zone =
+            TimeZone::get(&practice.details.time_zone).map_err(|e| WebError::Internal(e.into()))?;
+        let locations = state.store().locations(id).await?;
+        Ok(Self {
+            practice,
+            zone,
+            locations,
+        })
+    }
+
+    /// Today in the practice's zone.
+    pub fn today(&self, now: Timestamp) -> Date {
+        self.zone.to_datetime(now).date()
+    }
+
+    /// The first instant of a local date.
+    pub fn start_of(&self, date: Date) -> WebResult<Timestamp> {
+        date.to_zoned_datetime(self.zone.clone())
+            .map(|z| z.timestamp())
+            .map_err(|e| WebError::Internal(e.into()))
+    }
+
+    /// A local date and time as an instant (a time in the spring gap moves forward).
+    pub fn instant(&self, date: Date, time: Time) -> Option<Timestamp> {
+        self.zone
+            .to_ambiguous_timestamp(date.to_datetime(time))
+            .compatible()
+            .ok()
+    }
+
+    /// "Monday 29 March 2027 at 9am".
+    pub fn when(&self, at: Timestamp) -> String {
+        let local = self.zone.to_datetime(at);
+        format!(
+            "{} at {}",
+            local.date().strftime("%A %-d %B %Y"),
+            crate::booking::clock(local.time())
+        )
+    }
+
+    /// "Monday 12 April at 9am" (lists, where the year is plain from the context).
+    pub fn when_short(&self, at: Timestamp) -> String {
+        let local = self.zone.to_datetime(at);
+        format!(
+            "{} at {}",
+            local.date().strftime("%A %-d %B"),
+            crate::booking::clock(local.time())
+        )
+    }
+
+    /// "Monday 28 June 2027".
+    pub fn day(&self, at: Timestamp) -> String {
+        self.zone
+            .to_datetime(at)
+            .date()
+            .strftime("%A %-d %B %Y")
+            .to_string()
+    }
+
+    /// A location's name, or its slug if it has since been removed.
+    pub fn place(&self, slug: &Slug) -> String {
+        self.locations
+            .iter()
+            .find(|l| &l.slug == slug)
+            .map_or_else(|| slug.to_string(), |l| l.name.clone())
+    }
+
+    /// Every location's slug, for the contract form's parser.
+    pub fn slugs(&self) -> Vec<Slug> {
+        self.locations.iter().map(|l| l.slug.clone()).collect()
+    }
+
+    /// `(slug, name)` of every location, for a select.
+    pub fn choices(&self) -> Vec<(String, String)> {
+        self.locations
+            .iter()
+            .map(|l| (l.slug.to_string(), l.name.clone()))
+            .collect()
+    }
+}
+
 /// "Reminder: Monday 12 April 2027 at 9am", with where and how to say you cannot come.
 pub(crate) fn session_reminder(
-    offer: &Offer,
+    view: &PracticeView,
     session: &Session,
     to: &EmailAddress,
 ) -> Option<NewMessage> {
-    let location = offer.location(session.location.as_str()).ok()?;
-    let when = offer.when(session.start);
+    let location = view.locations.iter().find(|l| l.slug == session.location)?;
+    let when = view.when(session.start);
     let first_name = session
         .client_name
         .as_str()
@@ -38,7 +143,7 @@ pub(crate) fn session_reminder(
              When:  {when} (UK time)\nWhere: {place}\n\n\
              If you cannot come, please let me know as soon as you can.\n\n{practice}\n\n\
              You can ask me to stop these reminders at any time.\n",
-            practice = offer.practice.details.name,
+            practice = view.practice.details.name,
             place = place_line(location),
         ),
         calendar: None,
@@ -48,16 +153,12 @@ pub(crate) fn session_reminder(
 /// The notice of a break: the dates, which appointments will not take place, and the
 /// next one after it.
 pub(crate) fn break_notice(
-    offer: &Offer,
+    view: &PracticeView,
     client: &Client,
     (start, end): (Timestamp, Timestamp),
     sessions: &[Session],
 ) -> NewMessage {
-    let day = |at: Timestamp| {
-        at.to_zoned_datetime(offer.zone.clone())
-            .strftime("%A %-d %B %Y")
-            .to_string()
-    };
+    let day = |at: Timestamp| view.day(at);
     let last = end
         .checked_sub(jiff::SignedDuration::from_secs(1))
         .unwrap_or(end);
@@ -65,7 +166,7 @@ pub(crate) fn break_notice(
     let missed: Vec<String> = sessions
         .iter()
         .filter(|s| s.status == SessionStatus::Break && s.start >= start && s.start < end)
-        .map(|s| format!("- {}", offer.when(s.start)))
+        .map(|s| format!("- {}", view.when(s.start)))
         .collect();
     let next = sessions
         .iter()
@@ -73,7 +174,7 @@ pub(crate) fn break_notice(
         .map(|s| {
             format!(
                 "Your next appointment after the break is {} (UK time).\n\n",
-                offer.when(s.start)
+                view.when(s.start)
             )
         })
         .unwrap_or_default();
@@ -95,7 +196,7 @@ pub(crate) fn break_notice(
              so there will be no appointments in that time.\n\n{missed}{next}\
              If you need urgent help while I am away, call NHS 111, or 999 in an emergency. \
              Samaritans are there day and night on 116 123.\n\n{}\n",
-            offer.practice.details.name
+            view.practice.details.name
         ),
         calendar: None,
     }
@@ -184,5 +285,173 @@ pub(crate) async fn breaks_changed(state: &AppState, added: Option<AwayId>) -> W
             .await?;
     }
     state.booking_changed();
+    Ok(())
+}
+
+/// What an invoice line says about a charged session.
+fn line_for(view: &PracticeView, session: &Session) -> Option<InvoiceLine> {
+    let charge = session.charge.as_ref()?;
+    let when = view.when(session.start);
+    let description = match (session.status, session.number) {
+        (SessionStatus::Done(Outcome::Attended), Some(n)) => format!("Session {n}, {when}"),
+        (SessionStatus::Done(Outcome::Attended), None) => format!("Session, {when}"),
+        (status, _) => format!("{}, {when}", status.label()),
+    };
+    Some(InvoiceLine {
+        description,
+        detail: charge.rule.clone(),
+        amount: charge.owed(),
+    })
+}
+
+/// Invoice `sessions` (all one client's, each with an uninvoiced charge) for `period`, and
+/// email the client a link to it. Returns the invoice and the link.
+pub(crate) async fn invoice_sessions(
+    state: &AppState,
+    view: &PracticeView,
+    client: &Client,
+    sessions: &[Session],
+    period: String,
+) -> WebResult<(Invoice, String)> {
+    let store = state.store();
+    let practice = state.practice_id();
+    let now = state.now();
+    let settings = store.therapy_settings(practice).await?;
+    let today = view.today(now);
+    let due = today
+        .checked_add(i64::from(settings.payment_terms_days).days())
+        .unwrap_or(today);
+    let (token, token_hash) = new_token();
+    let invoice = store
+        .create_invoice(
+            practice,
+            &NewInvoice {
+                client: client.id,
+                issued_on: today,
+                due_on: due,
+                period,
+                charges: sessions
+                    .iter()
+                    .filter_map(|s| s.charge.as_ref().map(|c| c.id))
+                    .collect(),
+                lines: sessions.iter().filter_map(|s| line_for(view, s)).collect(),
+                token_hash,
+            },
+            now,
+        )
+        .await?;
+    let url = invoice_url(state, &token);
+    store
+        .enqueue(
+            practice,
+            &invoice_email(view, client, &invoice, &url, &settings),
+            now,
+        )
+        .await?;
+    Ok((invoice, url))
+}
+
+/// The client's link to an invoice.
+pub(crate) fn invoice_url(state: &AppState, token: &str) -> String {
+    format!("{}/invoice/{token}", state.config().public_url)
+}
+
+/// The email with an invoice's link: the amount and due date, never what it was for.
+pub(crate) fn invoice_email(
+    view: &PracticeView,
+    client: &Client,
+    invoice: &Invoice,
+    url: &str,
+    settings: &TherapySettings,
+) -> NewMessage {
+    let first_name = client.name.as_str().split_whitespace().next().unwrap_or("");
+    let practice = &view.practice.details.name;
+    let pay = if settings.bank_details.trim().is_empty() {
+        String::new()
+    } else {
+        format!(
+            "To pay by bank transfer, please use invoice number {} as the reference:\n{}\n\n",
+            invoice.number,
+            settings.bank_details.trim()
+        )
+    };
+    NewMessage {
+        kind: "invoice".into(),
+        to: client.email.clone(),
+        subject: format!("Invoice {} from {practice}", invoice.number),
+        body_text: format!(
+            "Dear {first_name},\n\nYour invoice {} for {} is ready: {}, due by {}.\n\n\
+             You can see and print it here:\n{url}\n\n{pay}Thank you.\n\n{practice}\n",
+            invoice.number,
+            invoice.period,
+            invoice.total,
+            invoice.due_on.strftime("%-d %B %Y"),
+        ),
+        calendar: None,
+    }
+}
+
+/// At the start of a month (monthly invoicing): invoice each client's charges for sessions
+/// before the 1st. Idempotent: charges once invoiced are not seen again.
+pub(crate) async fn monthly_invoices(state: &AppState, view: &PracticeView) -> WebResult<usize> {
+    let store = state.store();
+    let practice = state.practice_id();
+    if store.therapy_settings(practice).await?.invoice_mode != InvoiceMode::Monthly {
+        return Ok(0);
+    }
+    let today = view.today(state.now());
+    let first = today.first_of_month();
+    let cut = view.start_of(first)?;
+    let owed = store.uninvoiced_charges(practice, None, cut).await?;
+    let mut made = 0;
+    let mut rest = owed.as_slice();
+    while let Some(first_session) = rest.first() {
+        let count = rest
+            .iter()
+            .take_while(|s| s.client == first_session.client)
+            .count();
+        let (theirs, others) = rest.split_at(count);
+        rest = others;
+        let client = store.client(practice, first_session.client).await?;
+        let last_month = first.yesterday().unwrap_or(first);
+        let earliest = view.zone.to_datetime(theirs[0].start).date();
+        let period =
+            if earliest.year() == last_month.year() && earliest.month() == last_month.month() {
+                last_month.strftime("%B %Y").to_string()
+            } else {
+                format!(
+                    "{} to {}",
+                    earliest.strftime("%B %Y"),
+                    last_month.strftime("%B %Y")
+                )
+            };
+        invoice_sessions(state, view, &client, theirs, period).await?;
+        made += 1;
+    }
+    Ok(made)
+}
+
+/// With per-session invoicing, invoice a session as soon as it has a charge to pay.
+pub(crate) async fn invoice_if_per_session(
+    state: &AppState,
+    view: &PracticeView,
+    session: &Session,
+) -> WebResult<()> {
+    let store = state.store();
+    let practice = state.practice_id();
+    if store.therapy_settings(practice).await?.invoice_mode != InvoiceMode::PerSession {
+        return Ok(());
+    }
+    let owed = session
+        .charge
+        .as_ref()
+        .is_some_and(|c| c.owed().get() > 0 && c.invoice.is_none());
+    if !owed {
+        return Ok(());
+    }
+    let client = store.client(practice, session.client).await?;
+    let period = format!("the session on {}", view.day(session.start));
+    invoice_sessions(state, view, &client, std::slice::from_ref(session), period).await?;
+    state.mail_queued();
     Ok(())
 }

@@ -320,16 +320,21 @@ fn to_engine(busy: &[BusyTime]) -> Vec<availability::Busy> {
 
 /// "9am", "9:30am", "12pm" — times as people say them.
 pub(crate) fn time_label(local: &jiff::ZonedDateTime) -> String {
-    let hour = local.hour();
+    clock(local.time())
+}
+
+/// "9am", "9:30am", "12pm", "12:05am" for a wall-clock time.
+pub(crate) fn clock(time: jiff::civil::Time) -> String {
+    let hour = time.hour();
     let suffix = if hour < 12 { "am" } else { "pm" };
     let hour12 = match hour % 12 {
         0 => 12,
         h => h,
     };
-    if local.minute() == 0 {
+    if time.minute() == 0 {
         format!("{hour12}{suffix}")
     } else {
-        format!("{hour12}:{:02}{suffix}", local.minute())
+        format!("{hour12}:{:02}{suffix}", time.minute())
     }
 }
 

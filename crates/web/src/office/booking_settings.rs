@@ -352,7 +352,12 @@ async fn away_page(
     } else {
         StatusCode::OK
     };
-    let ctx = context! { rows => value(&rows), values, errors => list, error => map };
+    let notice_days = state
+        .store()
+        .therapy_settings(state.practice_id())
+        .await?
+        .break_notice_days;
+    let ctx = context! { rows => value(&rows), values, errors => list, error => map, notice_days };
     page(state, staff, status, "office/away.html", ctx).await
 }
 

@@ -8,8 +8,11 @@ mod articles;
 mod auth;
 mod booking_settings;
 mod calendar;
+mod clients;
 mod feed;
 mod inbox;
+mod invoices;
+mod sessions;
 mod settings;
 mod therapy_settings;
 
@@ -58,8 +61,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/office/outbox/{id}/retry", post(inbox::retry))
         .merge(settings::router())
         .merge(therapy_settings::router())
+        .merge(invoices::router())
         .merge(booking_settings::router())
         .merge(calendar::router())
+        .merge(clients::router())
         .merge(feed::router())
 }
 

@@ -1,5 +1,6 @@
-//! Settings for the therapy side of the practice: the cancellation policy (every saved
-//! change is a new version; a contract keeps the version the client agreed to).
+//! Settings for the therapy side of the practice: reminders, break notices and invoicing,
+//! and the cancellation policy (every saved change is a new version; a contract keeps the
+//! version the client agreed to).
 
 use axum::{
     Router,
@@ -10,21 +11,161 @@ use axum::{
 };
 use domain::{
     FieldErrors,
-    therapy::policy::{CancellationPolicy, PolicyForm},
+    therapy::{
+        InvoiceMode, TherapySettingsForm,
+        policy::{CancellationPolicy, PolicyForm},
+    },
 };
 use minijinja::context;
 
 use super::{
     Staff, errors_value, page,
-    settings::{Field, Saved, done, typed},
+    settings::{Field, Saved, done, show, typed},
 };
 use crate::{AppState, error::WebResult, forms::FormData, templates::value};
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route(
-        "/office/settings/cancellation-charges",
-        get(policy_form).post(save_policy),
+    Router::new()
+        .route(
+            "/office/settings/cancellation-charges",
+            get(policy_form).post(save_policy),
+        )
+        .route(
+            "/office/settings/therapy",
+            get(settings_form).post(save_settings),
+        )
+}
+
+const SETTINGS_PATH: &str = "/office/settings/therapy";
+const SETTINGS_TITLE: &str = "Reminders, breaks and invoices";
+
+fn settings_fields(form: &TherapySettingsForm<'_>) -> Vec<Field> {
+    let mut mode = typed(
+        "radios",
+        "invoice_mode",
+        "When invoices are made",
+        "Each invoice is emailed to the client as a private link they can print.",
+        form.invoice_mode,
+    );
+    mode.options = [
+        (
+            InvoiceMode::Monthly,
+            "Monthly: one invoice per client at the start of each month",
+        ),
+        (
+            InvoiceMode::PerSession,
+            "Per session: when you record what happened at a session with a charge",
+        ),
+    ]
+    .into_iter()
+    .map(|(m, label)| {
+        (
+            m.as_str().to_owned(),
+            label.to_owned(),
+            form.invoice_mode == m.as_str(),
+        )
+    })
+    .collect();
+    vec![
+        typed(
+            "number",
+            "session_reminder_hours",
+            "Session reminders, hours before",
+            "Clients get a short email this many hours before each session, unless they ask you to stop. Use 0 for no reminders.",
+            form.session_reminder_hours,
+        ),
+        typed(
+            "number",
+            "break_notice_days",
+            "Telling clients about a break, days ahead",
+            "Clients with sessions in a break are emailed this many days before it starts, or straight away if it is sooner.",
+            form.break_notice_days,
+        ),
+        mode,
+        typed(
+            "number",
+            "payment_terms_days",
+            "Days to pay",
+            "The due date on an invoice is this many days after it is made.",
+            form.payment_terms_days,
+        ),
+        {
+            let mut bank = typed(
+                "textarea",
+                "bank_details",
+                "Bank details for payment",
+                "Printed on every invoice: account name, sort code and account number.",
+                form.bank_details,
+            );
+            bank.kind = "textarea";
+            bank
+        },
+    ]
+}
+
+async fn settings_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<Saved>,
+) -> WebResult<Response> {
+    let settings = state.store().therapy_settings(state.practice_id()).await?;
+    let numbers = [
+        settings.session_reminder_hours.to_string(),
+        settings.break_notice_days.to_string(),
+        settings.payment_terms_days.to_string(),
+    ];
+    let form = TherapySettingsForm {
+        session_reminder_hours: &numbers[0],
+        break_notice_days: &numbers[1],
+        invoice_mode: settings.invoice_mode.as_str(),
+        bank_details: &settings.bank_details,
+        payment_terms_days: &numbers[2],
+    };
+    show(
+        &state,
+        &staff,
+        SETTINGS_TITLE,
+        SETTINGS_PATH,
+        settings_fields(&form),
+        None,
+        q.saved.is_some(),
     )
+    .await
+}
+
+async fn save_settings(
+    State(state): State<AppState>,
+    staff: Staff,
+    form: FormData,
+) -> WebResult<Response> {
+    let raw = TherapySettingsForm {
+        session_reminder_hours: form.get("session_reminder_hours"),
+        break_notice_days: form.get("break_notice_days"),
+        invoice_mode: form.get("invoice_mode"),
+        bank_details: form.get("bank_details"),
+        payment_terms_days: form.get("payment_terms_days"),
+    };
+    match raw.parse() {
+        Ok(settings) => {
+            state
+                .store()
+                .update_therapy_settings(state.practice_id(), &settings)
+                .await?;
+            Ok(done(SETTINGS_PATH))
+        }
+        Err(errors) => {
+            show(
+                &state,
+                &staff,
+                SETTINGS_TITLE,
+                SETTINGS_PATH,
+                settings_fields(&raw),
+                Some(&errors),
+                false,
+            )
+            .await
+        }
+    }
 }
 
 const POLICY_PATH: &str = "/office/settings/cancellation-charges";

@@ -10,6 +10,7 @@ mod enquiries;
 mod helpers;
 mod office_auth;
 mod office_booking;
+mod office_clients;
 mod office_content;
 mod office_therapy;
 mod public_site;

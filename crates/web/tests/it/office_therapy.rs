@@ -13,6 +13,55 @@ use store::{BookingStore, ClientId, NewClient, PracticeStore, SessionStatus, The
 
 use crate::helpers::{START, TestApp, decode_entities};
 
+/// Plans sessions as the app does (the practice's zone and breaks), to the end of June 2027.
+async fn planner(app: &TestApp) -> Box<store::Planner> {
+    let zone = TimeZone::get("Europe/London").unwrap();
+    let breaks: Vec<AwayPeriod> = app
+        .store
+        .away_periods(app.practice)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| AwayPeriod {
+            start: a.start,
+            end: a.end,
+        })
+        .collect();
+    Box::new(move |terms: &ContractTerms, kept: &[_], from| {
+        plan(terms, &zone, &breaks, kept, from, date(2027, 6, 30))
+    })
+}
+
+/// Record that Robin attended the session starting at `start`, charged the full fee.
+async fn attended(app: &TestApp, client: ClientId, start: &str) {
+    let session = app
+        .store
+        .client_sessions(app.practice, client)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.start.to_string() == start)
+        .expect("a session then");
+    let planner = planner(app).await;
+    app.store
+        .record_outcome(
+            app.practice,
+            session.id,
+            &store::NewCharge {
+                outcome: domain::therapy::policy::Outcome::Attended,
+                told_at: None,
+                amount: Pence::new(7000),
+                rule: "Attended: the session fee.".into(),
+                policy_version: 1,
+                used_free_allowance: false,
+            },
+            &*planner,
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+}
+
 /// Robin Vale, open-ended weekly work on Mondays at 10:00 in Balham from 29 March 2027.
 async fn robin_on_mondays(app: &TestApp) -> ClientId {
     let client = app
@@ -46,21 +95,7 @@ async fn robin_on_mondays(app: &TestApp) -> ClientId {
         start: date(2027, 3, 29),
         policy_version: 1,
     };
-    let zone = TimeZone::get("Europe/London").unwrap();
-    let breaks: Vec<AwayPeriod> = app
-        .store
-        .away_periods(app.practice)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|a| AwayPeriod {
-            start: a.start,
-            end: a.end,
-        })
-        .collect();
-    let planner = move |terms: &ContractTerms, kept: &[_], from| {
-        plan(terms, &zone, &breaks, kept, from, date(2027, 6, 30))
-    };
+    let planner = planner(app).await;
     let now = START.parse().unwrap();
     app.store
         .save_contract(app.practice, client, None, &terms, "", now, &planner, now)
@@ -263,5 +298,127 @@ async fn the_cancellation_policy_is_saved_as_a_new_version() {
             .unwrap()
             .notice_hours,
         48
+    );
+}
+
+#[tokio::test]
+async fn invoice_now_makes_numbered_invoices_the_client_can_open_and_print() {
+    let app = TestApp::spawn().await;
+    let robin = robin_on_mondays(&app).await;
+    app.advance_clock(SignedDuration::from_hours(24 * 12)); // Tuesday 6 April
+    attended(&app, robin, "2027-03-29T09:00:00Z").await;
+    app.sign_in().await;
+    let settings = [
+        ("session_reminder_hours", "24"),
+        ("break_notice_days", "28"),
+        ("invoice_mode", "monthly"),
+        ("payment_terms_days", "14"),
+        (
+            "bank_details",
+            "Larchwood Psychotherapy\nSort code 00-00-00\nAccount 00000000",
+        ),
+    ];
+    app.office_post("/office/settings/therapy", &settings)
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let list = decode_entities(&app.office_get("/office/invoices").await.body);
+    assert!(
+        list.contains("Robin Vale") && list.contains("£70"),
+        "{list}"
+    );
+    let made = app
+        .office_post("/office/invoices/new", &[("client", &robin.to_string())])
+        .await;
+    assert_eq!(made.location(), Some("/office/invoices?made=1"));
+    // Sent twice: nothing left to invoice, no second invoice.
+    app.office_post("/office/invoices/new", &[("client", &robin.to_string())])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let invoices = app.store.invoices(app.practice, Some(robin)).await.unwrap();
+    assert_eq!(invoices.len(), 1);
+    assert_eq!(invoices[0].due_on.to_string(), "2027-04-20");
+    let email = app
+        .outbox()
+        .await
+        .into_iter()
+        .find(|m| m.kind == "invoice")
+        .expect("the link is emailed");
+    assert_eq!(email.subject, "Invoice 1 from Larchwood Psychotherapy");
+    assert!(email.body_text.contains("£70"));
+    let link = email
+        .body_text
+        .lines()
+        .find(|l| l.contains("/invoice/"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let path = &link[link.find("/invoice/").unwrap()..];
+    let public = app.get(path).await;
+    public.assert_status(StatusCode::OK);
+    assert_eq!(public.header("cache-control"), Some("no-store"));
+    let text = decode_entities(&public.body);
+    for expected in [
+        "Invoice 1",
+        "Session 1, Monday 29 March 2027 at 10am",
+        "Attended: the session fee.",
+        "Sort code 00-00-00",
+        "Waiting for payment",
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+    let last = if path.ends_with('0') { "1" } else { "0" };
+    app.get(&format!("{}{last}", &path[..path.len() - 1]))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+
+    let id = invoices[0].id;
+    let bad = app
+        .office_post(
+            &format!("/office/invoices/{id}/paid"),
+            &[("paid_on", "2099-01-01")],
+        )
+        .await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    app.office_post(
+        &format!("/office/invoices/{id}/paid"),
+        &[("paid_on", "2027-04-05")],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    assert!(decode_entities(&app.get(path).await.body).contains("Paid on 5 April 2027"));
+    // A new link replaces the old one.
+    app.office_post(&format!("/office/invoices/{id}/send"), &[])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    app.get(path).await.assert_status(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn monthly_invoices_are_made_once_at_the_start_of_the_month() {
+    let app = TestApp::spawn().await;
+    let robin = robin_on_mondays(&app).await;
+    app.advance_clock(SignedDuration::from_hours(24 * 5)); // Tuesday 30 March
+    attended(&app, robin, "2027-03-29T09:00:00Z").await;
+    web::jobs::run_once(&app.state).await.unwrap();
+    assert!(
+        app.store
+            .invoices(app.practice, None)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not before March is over"
+    );
+    app.advance_clock(SignedDuration::from_hours(24 * 2)); // Thursday 1 April
+    web::jobs::run_once(&app.state).await.unwrap();
+    web::jobs::run_once(&app.state).await.unwrap();
+    let invoices = app.store.invoices(app.practice, None).await.unwrap();
+    assert_eq!(invoices.len(), 1, "once");
+    assert_eq!(
+        (
+            invoices[0].number,
+            invoices[0].period.as_str(),
+            invoices[0].total
+        ),
+        (1, "March 2027", Pence::new(7000))
     );
 }

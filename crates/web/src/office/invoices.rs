@@ -1,0 +1,337 @@
+//! Invoices: the list and what is not yet invoiced, one invoice (printable) with payment and
+//! its link, and the client's own view of it through that link.
+
+use axum::{
+    Router,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use domain::{FieldErrors, Pence};
+use minijinja::{Value, context};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use store::{ClientId, Invoice, InvoiceId};
+
+use super::{Staff, errors_value, page};
+use crate::{
+    AppState, WebError,
+    booking::flow::new_token,
+    error::WebResult,
+    forms::FormData,
+    site::{html, render},
+    templates::value,
+    therapy::{self, PracticeView},
+};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/office/invoices", get(list))
+        .route("/office/invoices/new", post(create))
+        .route("/office/invoices/{id}", get(show))
+        .route("/office/invoices/{id}/paid", post(paid))
+        .route("/office/invoices/{id}/unpaid", post(unpaid))
+        .route("/office/invoices/{id}/send", post(send))
+        .route("/invoice/{token}", get(public))
+}
+
+#[derive(Serialize)]
+struct Owed {
+    client: ClientId,
+    name: String,
+    count: usize,
+    total: Pence,
+}
+
+#[derive(Serialize)]
+struct Row {
+    invoice: Invoice,
+    overdue: bool,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    made: Option<u32>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<ListQuery>,
+) -> WebResult<Response> {
+    let practice = state.practice_id();
+    let view = PracticeView::load(&state).await?;
+    let today = view.today(state.now());
+    let mut owed: Vec<Owed> = Vec::new();
+    for session in state
+        .store()
+        .uninvoiced_charges(practice, None, state.now())
+        .await?
+    {
+        let amount = session.charge.as_ref().map_or(0, |c| c.owed().get());
+        match owed.last_mut() {
+            Some(row) if row.client == session.client => {
+                row.count += 1;
+                row.total = Pence::new(row.total.get() + amount);
+            }
+            _ => owed.push(Owed {
+                client: session.client,
+                name: session.client_name.to_string(),
+                count: 1,
+                total: Pence::new(amount),
+            }),
+        }
+    }
+    let invoices: Vec<Row> = state
+        .store()
+        .invoices(practice, None)
+        .await?
+        .into_iter()
+        .map(|invoice| Row {
+            overdue: invoice.paid_on.is_none() && invoice.due_on < today,
+            invoice,
+        })
+        .collect();
+    let outstanding: u32 = invoices
+        .iter()
+        .filter(|r| r.invoice.paid_on.is_none())
+        .map(|r| r.invoice.total.get())
+        .sum();
+    let mode = state
+        .store()
+        .therapy_settings(practice)
+        .await?
+        .invoice_mode
+        .as_str();
+    let ctx = context! {
+        owed => value(&owed),
+        invoices => value(&invoices),
+        outstanding => outstanding,
+        mode,
+        made => q.made,
+    };
+    page(&state, &staff, StatusCode::OK, "office/invoices.html", ctx).await
+}
+
+/// "Invoice now": everything a client owes for sessions up to now.
+async fn create(
+    State(state): State<AppState>,
+    _staff: Staff,
+    form: FormData,
+) -> WebResult<Response> {
+    let client = ClientId::parse(form.get("client")).ok_or(WebError::NotFound)?;
+    let practice = state.practice_id();
+    let client = state.store().client(practice, client).await?;
+    let sessions = state
+        .store()
+        .uninvoiced_charges(practice, Some(client.id), state.now())
+        .await?;
+    if sessions.is_empty() {
+        return Ok(Redirect::to("/office/invoices").into_response());
+    }
+    let view = PracticeView::load(&state).await?;
+    let day = |s: &store::Session| {
+        view.zone
+            .to_datetime(s.start)
+            .date()
+            .strftime("%-d %B %Y")
+            .to_string()
+    };
+    let period = match sessions.as_slice() {
+        [one] => format!("the session on {}", day(one)),
+        [first, .., last] => format!("sessions from {} to {}", day(first), day(last)),
+        [] => String::new(),
+    };
+    match therapy::invoice_sessions(&state, &view, &client, &sessions, period).await {
+        Ok((invoice, _)) => {
+            state.mail_queued();
+            Ok(Redirect::to(&format!("/office/invoices?made={}", invoice.number)).into_response())
+        }
+        // Sent twice, or a charge changed meanwhile: show the list as it now is.
+        Err(WebError::Internal(error))
+            if matches!(
+                error.downcast_ref::<store::StoreError>(),
+                Some(store::StoreError::Conflict(_))
+            ) =>
+        {
+            Ok(Redirect::to("/office/invoices").into_response())
+        }
+        Err(other) => Err(other),
+    }
+}
+
+async fn find(state: &AppState, raw: &str) -> WebResult<Invoice> {
+    let id = InvoiceId::parse(raw).ok_or(WebError::NotFound)?;
+    Ok(state.store().invoice(state.practice_id(), id).await?)
+}
+
+/// What both views of an invoice need.
+async fn document(state: &AppState, invoice: &Invoice) -> WebResult<Value> {
+    let view = PracticeView::load(state).await?;
+    let settings = state.store().therapy_settings(state.practice_id()).await?;
+    let therapist = format!(
+        "{}, {}",
+        view.practice.therapist.name, view.practice.therapist.title
+    );
+    Ok(context! {
+        invoice => value(invoice),
+        practice_name => view.practice.details.name.clone(),
+        therapist,
+        bank_details => settings.bank_details,
+        overdue => invoice.paid_on.is_none() && invoice.due_on < view.today(state.now()),
+    })
+}
+
+#[derive(Deserialize)]
+struct ShowQuery {
+    sent: Option<String>,
+}
+
+async fn show_page(
+    state: &AppState,
+    staff: &Staff,
+    invoice: &Invoice,
+    values: Value,
+    errors: Option<&FieldErrors>,
+    sent: bool,
+) -> WebResult<Response> {
+    let doc = document(state, invoice).await?;
+    let today = PracticeView::load(state).await?.today(state.now());
+    let (list, map) = errors.map_or((Value::UNDEFINED, Value::UNDEFINED), errors_value);
+    let status = if errors.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let ctx =
+        context! { values, errors => list, error => map, sent, today => today.to_string(), ..doc };
+    page(state, staff, status, "office/invoice.html", ctx).await
+}
+
+async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    Query(q): Query<ShowQuery>,
+) -> WebResult<Response> {
+    let invoice = find(&state, &raw).await?;
+    show_page(
+        &state,
+        &staff,
+        &invoice,
+        context! {},
+        None,
+        q.sent.is_some(),
+    )
+    .await
+}
+
+async fn paid(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
+    let invoice = find(&state, &raw).await?;
+    let raw_date = form.get("paid_on").trim();
+    let today = PracticeView::load(&state).await?.today(state.now());
+    let parsed = if raw_date.is_empty() {
+        Ok(today)
+    } else {
+        raw_date.parse::<jiff::civil::Date>()
+    };
+    match parsed {
+        Ok(day) if day <= today => {
+            state
+                .store()
+                .set_invoice_paid(state.practice_id(), invoice.id, Some(day))
+                .await?;
+            Ok(Redirect::to(&format!("/office/invoices/{}", invoice.id)).into_response())
+        }
+        _ => {
+            let mut errors = FieldErrors::new();
+            errors.add(
+                "paid_on",
+                "Enter the date it was paid, like 2027-04-30, no later than today",
+            );
+            show_page(
+                &state,
+                &staff,
+                &invoice,
+                value(&form.values()),
+                Some(&errors),
+                false,
+            )
+            .await
+        }
+    }
+}
+
+async fn unpaid(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
+    let invoice = find(&state, &raw).await?;
+    state
+        .store()
+        .set_invoice_paid(state.practice_id(), invoice.id, None)
+        .await?;
+    Ok(Redirect::to(&format!("/office/invoices/{}", invoice.id)).into_response())
+}
+
+/// Email a new link (the old one stops working).
+async fn send(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
+    let invoice = find(&state, &raw).await?;
+    let practice = state.practice_id();
+    let (token, hash) = new_token();
+    state
+        .store()
+        .set_invoice_token(practice, invoice.id, &hash)
+        .await?;
+    let client = state.store().client(practice, invoice.client).await?;
+    let view = PracticeView::load(&state).await?;
+    let settings = state.store().therapy_settings(practice).await?;
+    let url = therapy::invoice_url(&state, &token);
+    state
+        .store()
+        .enqueue(
+            practice,
+            &therapy::invoice_email(&view, &client, &invoice, &url, &settings),
+            state.now(),
+        )
+        .await?;
+    state.mail_queued();
+    Ok(Redirect::to(&format!("/office/invoices/{}?sent=1", invoice.id)).into_response())
+}
+
+/// The client's view through their link: the invoice alone, never cached, never indexed.
+async fn public(State(state): State<AppState>, Path(token): Path<String>) -> WebResult<Response> {
+    if token.len() != 64 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(WebError::NotFound);
+    }
+    let hash = Sha256::digest(token.as_bytes()).to_vec();
+    let invoice = state
+        .store()
+        .invoice_by_token(&hash)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let doc = document(&state, &invoice).await?;
+    let body = render(&state, "invoice/public.html", "/invoice", doc).await?;
+    let mut response = html(StatusCode::OK, body);
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(
+        "x-robots-tag",
+        axum::http::HeaderValue::from_static("noindex"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,1011 @@
+//! Sessions: agreeing a contract or changing it from one session on ("this and following"),
+//! and one session's page: what happened (with the charge the cancellation policy gives and
+//! the rule behind it), waiving a charge, moving the session.
+//!
+//! Every plan is checked against the therapist's other appointments before anything is
+//! stored, so a clash is shown at the time field with its dates and nothing changes. The
+//! store refuses a clash that slips past (a consultation booked a moment before), and that
+//! gets the same kind of message. Times are read and shown in the practice's zone.
+
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use domain::{
+    FieldErrors, Slug,
+    practice::parse_time,
+    text::parse_text,
+    therapy::{
+        ContractTerms,
+        form::ContractForm,
+        policy::{Outcome, Recorded, assess},
+        schedule::Planned,
+    },
+};
+use jiff::{
+    Timestamp, ToSpan,
+    civil::{Date, Time},
+};
+use minijinja::{Value, context};
+use serde::{Deserialize, Serialize};
+use store::{Client, Contract, NewCharge, Session, SessionId, SessionStatus, StoreError};
+
+use super::{
+    Staff,
+    clients::{
+        PracticeView, clash_dates, clash_message, clashes, find_client, find_contract,
+        number_label, split_for_planning, status_label, time_field, version_at, weekday_field,
+    },
+    errors_value, page,
+};
+use crate::{
+    AppState, WebError, error::WebResult, forms::FormData, templates::value, therapy::planner,
+};
+
+/// Said when the store refuses a plan that passed the check a moment before.
+const TAKEN_JUST_NOW: &str = "Another appointment was booked at one of these times a moment \
+     ago. Choose another time, or move the other appointment first";
+
+// ---- The contract form ---------------------------------------------------------------------
+
+/// The contract form's fields as typed (or filled in for the therapist).
+#[derive(Debug, Default, Serialize)]
+struct ContractValues {
+    kind: String,
+    focus: String,
+    sessions: String,
+    reviews_at: String,
+    review_every_weeks: String,
+    frequency: String,
+    day: String,
+    time: String,
+    day2: String,
+    time2: String,
+    location: String,
+    minutes: String,
+    fee: String,
+    start: String,
+    /// Change only: the session the change starts from.
+    from: String,
+    /// Change only: what changed and why.
+    note: String,
+    /// Change only: move the client to the current cancellation policy.
+    use_current_policy: bool,
+}
+
+impl ContractValues {
+    fn from_form(form: &FormData) -> Self {
+        let text = |name: &str| form.get(name).to_owned();
+        Self {
+            kind: text("kind"),
+            focus: text("focus"),
+            sessions: text("sessions"),
+            reviews_at: text("reviews_at"),
+            review_every_weeks: text("review_every_weeks"),
+            frequency: text("frequency"),
+            day: text("day"),
+            time: text("time"),
+            day2: text("day2"),
+            time2: text("time2"),
+            location: text("location"),
+            minutes: text("minutes"),
+            fee: text("fee"),
+            start: text("start"),
+            from: text("from"),
+            note: text("note"),
+            use_current_policy: form.has("use_current_policy"),
+        }
+    }
+
+    /// The form filled in with the terms agreed so far.
+    fn of(terms: &ContractTerms) -> Self {
+        use domain::therapy::ContractKind;
+        let mut values = Self {
+            kind: terms.kind.as_str().to_owned(),
+            review_every_weeks: "6".to_owned(),
+            frequency: terms.frequency.as_str().to_owned(),
+            location: terms.location.to_string(),
+            minutes: terms.minutes.to_string(),
+            fee: terms.fee.to_string(),
+            start: terms.start.to_string(),
+            ..Self::default()
+        };
+        match &terms.kind {
+            ContractKind::Brief {
+                focus,
+                sessions,
+                reviews_at,
+            } => {
+                values.focus = focus.clone();
+                values.sessions = sessions.to_string();
+                values.reviews_at = reviews_at
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+            }
+            ContractKind::OpenEnded { review_every_weeks } => {
+                values.review_every_weeks = review_every_weeks.to_string();
+            }
+        }
+        for (i, t) in terms.times.iter().enumerate() {
+            let (day, time) = if i == 0 {
+                (&mut values.day, &mut values.time)
+            } else {
+                (&mut values.day2, &mut values.time2)
+            };
+            *day = weekday_field(t.weekday);
+            *time = time_field(t.time);
+        }
+        values
+    }
+
+    fn form(&self) -> ContractForm<'_> {
+        ContractForm {
+            kind: &self.kind,
+            focus: &self.focus,
+            sessions: &self.sessions,
+            reviews_at: &self.reviews_at,
+            review_every_weeks: &self.review_every_weeks,
+            frequency: &self.frequency,
+            day: &self.day,
+            time: &self.time,
+            day2: &self.day2,
+            time2: &self.time2,
+            location: &self.location,
+            minutes: &self.minutes,
+            fee: &self.fee,
+            start: &self.start,
+        }
+    }
+}
+
+const DAYS: [(&str, &str); 7] = [
+    ("monday", "Monday"),
+    ("tuesday", "Tuesday"),
+    ("wednesday", "Wednesday"),
+    ("thursday", "Thursday"),
+    ("friday", "Friday"),
+    ("saturday", "Saturday"),
+    ("sunday", "Sunday"),
+];
+
+const FREQUENCIES: [(&str, &str); 3] = [
+    ("weekly", "Weekly"),
+    ("twice_weekly", "Twice a week"),
+    ("fortnightly", "Fortnightly"),
+];
+
+/// The contract's sessions still to come that a change can start from.
+fn upcoming<'a>(sessions: &'a [Session], contract: &Contract, now: Timestamp) -> Vec<&'a Session> {
+    sessions
+        .iter()
+        .filter(|s| {
+            s.contract == contract.id && s.start > now && s.status == SessionStatus::Scheduled
+        })
+        .collect()
+}
+
+async fn contract_page(
+    state: &AppState,
+    staff: &Staff,
+    view: &PracticeView,
+    client: &Client,
+    contract: Option<&Contract>,
+    values: &ContractValues,
+    errors: Option<&FieldErrors>,
+) -> WebResult<Response> {
+    let id = state.practice_id();
+    let current = state.store().policy(id, None).await?;
+    let now = state.now();
+    let (heading, action, agreed, newer, choices) = match contract {
+        None => (
+            format!("Agree a contract with {}", client.name),
+            format!("/office/clients/{}/contract/new", client.id),
+            current.clone(),
+            None,
+            Vec::new(),
+        ),
+        Some(c) => {
+            let version = c.current().terms.policy_version;
+            let agreed = match state.store().policy(id, Some(version)).await {
+                Ok(policy) => policy,
+                Err(StoreError::NotFound) => current.clone(),
+                Err(other) => return Err(other.into()),
+            };
+            let newer = (current.version > agreed.version).then(|| current.clone());
+            let sessions = state.store().client_sessions(id, client.id).await?;
+            let choices: Vec<(String, String)> = upcoming(&sessions, c, now)
+                .into_iter()
+                .take(26)
+                .map(|s| {
+                    let number = number_label(Some(c), s);
+                    let when = view.when(s.start);
+                    let label = if number.is_empty() {
+                        when
+                    } else {
+                        format!("{number}, {when}")
+                    };
+                    (s.id.to_string(), label)
+                })
+                .collect();
+            (
+                format!("Change the contract with {}", client.name),
+                format!("/office/clients/{}/contracts/{}/change", client.id, c.id),
+                agreed,
+                newer,
+                choices,
+            )
+        }
+    };
+    let policy_summary = agreed.summary();
+    let (list, map) = errors.map_or((Value::UNDEFINED, Value::UNDEFINED), errors_value);
+    let status = if errors.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let ctx = context! {
+        heading, action,
+        changing => contract.is_some(),
+        client => context! { id => client.id.get(), name => client.name.as_str() },
+        values => value(values),
+        days => value(&DAYS),
+        frequencies => value(&FREQUENCIES),
+        locations => value(&view.choices()),
+        policy => context! { version => agreed.version, summary => policy_summary },
+        newer => newer.map(|p| context! { version => p.version, summary => p.summary() }),
+        choices => value(&choices),
+        errors => list,
+        error => map,
+    };
+    page(
+        state,
+        staff,
+        status,
+        "office/clients/contract_form.html",
+        ctx,
+    )
+    .await
+}
+
+/// The new contract form, filled in from the consultation where there was one: its fee and
+/// length (or the first appointment type's), its place, its day and time.
+pub(super) async fn new_contract_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
+    let client = find_client(&state, &raw).await?;
+    let id = state.practice_id();
+    if state
+        .store()
+        .contracts(id, client.id)
+        .await?
+        .iter()
+        .any(|c| c.active)
+    {
+        return Ok(Redirect::to(&format!("/office/clients/{}", client.id)).into_response());
+    }
+    let view = PracticeView::load(&state).await?;
+    let consultation = match client.consultation {
+        Some(booking) => state.store().booking(id, booking).await.ok(),
+        None => None,
+    };
+    let types = state.store().appointment_types(id).await?;
+    let kind = consultation
+        .as_ref()
+        .and_then(|b| types.iter().find(|t| t.slug == b.appointment_type))
+        .or_else(|| types.first());
+    let mut values = ContractValues {
+        review_every_weeks: "6".to_owned(),
+        frequency: "weekly".to_owned(),
+        start: view.today(state.now()).to_string(),
+        location: view
+            .locations
+            .first()
+            .map(|l| l.slug.to_string())
+            .unwrap_or_default(),
+        ..ContractValues::default()
+    };
+    if let Some(kind) = kind {
+        values.fee = kind.fee.to_string();
+        values.minutes = kind.minutes.to_string();
+    }
+    if let Some(b) = &consultation {
+        let local = view.zone.to_datetime(b.start);
+        values.location = b.location.to_string();
+        values.day = weekday_field(local.date().weekday());
+        values.time = time_field(local.time());
+    }
+    contract_page(&state, &staff, &view, &client, None, &values, None).await
+}
+
+/// The first instant of the start date, if sessions can be planned from it: it is at most a
+/// year away (the work is planned no further ahead than that).
+fn start_instant(
+    view: &PracticeView,
+    start: Date,
+    now: Timestamp,
+    errors: &mut FieldErrors,
+) -> Option<Timestamp> {
+    let today = view.today(now);
+    let latest = today.checked_add(365.days()).unwrap_or(today);
+    if start > latest {
+        errors.add(
+            "start",
+            format!(
+                "Choose a start date within the next year, no later than {}",
+                latest.strftime("%-d %B %Y")
+            ),
+        );
+        return None;
+    }
+    let from = view.start_of(start).ok();
+    if from.is_none() {
+        errors.add("start", "Enter a real date, like 2027-09-06");
+    }
+    from
+}
+
+/// Check what the plan would put in the calendar: something to put there at all (for a new
+/// contract), and no clash with any other appointment.
+async fn check_plan(
+    state: &AppState,
+    view: &PracticeView,
+    planned: &[Planned],
+    replaced: &[&Session],
+    needs_sessions: bool,
+    errors: &mut FieldErrors,
+) -> WebResult<()> {
+    if needs_sessions && planned.iter().all(|p| p.in_break) {
+        errors.add(
+            "start",
+            "No sessions fall between this start date and a year from now, outside your breaks. \
+             Choose an earlier start date",
+        );
+        return Ok(());
+    }
+    let clashing = clashes(state, planned, replaced).await?;
+    if !clashing.is_empty() {
+        errors.add("time", clash_message(view, &clashing));
+    }
+    Ok(())
+}
+
+pub(super) async fn create_contract(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
+    let client = find_client(&state, &raw).await?;
+    let id = state.practice_id();
+    let back = format!("/office/clients/{}", client.id);
+    if state
+        .store()
+        .contracts(id, client.id)
+        .await?
+        .iter()
+        .any(|c| c.active)
+    {
+        return Ok(Redirect::to(&back).into_response());
+    }
+    let view = PracticeView::load(&state).await?;
+    let values = ContractValues::from_form(&form);
+    let policy = state.store().policy(id, None).await?;
+    let terms = match values.form().parse(&view.slugs(), policy.version) {
+        Ok(terms) => terms,
+        Err(errors) => {
+            return contract_page(&state, &staff, &view, &client, None, &values, Some(&errors))
+                .await;
+        }
+    };
+    let now = state.now();
+    let mut errors = FieldErrors::new();
+    if let Some(from) = start_instant(&view, terms.start, now, &mut errors) {
+        let planner = planner(&state).await?;
+        let planned = planner(&terms, &[], from.max(now));
+        check_plan(&state, &view, &planned, &[], true, &mut errors).await?;
+        if errors.is_empty() {
+            match state
+                .store()
+                .save_contract(id, client.id, None, &terms, "", from, planner.as_ref(), now)
+                .await
+            {
+                Ok(_) => {
+                    state.booking_changed();
+                    return Ok(Redirect::to(&back).into_response());
+                }
+                Err(StoreError::Conflict("appointments_overlap")) => {
+                    errors.add("time", TAKEN_JUST_NOW);
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+    contract_page(&state, &staff, &view, &client, None, &values, Some(&errors)).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct ChangeQuery {
+    from: Option<String>,
+}
+
+pub(super) async fn change_form(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((raw_client, raw_contract)): Path<(String, String)>,
+    Query(q): Query<ChangeQuery>,
+) -> WebResult<Response> {
+    let (client, contract) = find_contract(&state, &raw_client, &raw_contract).await?;
+    if !contract.active {
+        return Ok(Redirect::to(&format!("/office/clients/{}", client.id)).into_response());
+    }
+    let view = PracticeView::load(&state).await?;
+    let mut values = ContractValues::of(&contract.current().terms);
+    values.from = q.from.unwrap_or_default();
+    contract_page(
+        &state,
+        &staff,
+        &view,
+        &client,
+        Some(&contract),
+        &values,
+        None,
+    )
+    .await
+}
+
+pub(super) async fn change_contract(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((raw_client, raw_contract)): Path<(String, String)>,
+    form: FormData,
+) -> WebResult<Response> {
+    let (client, contract) = find_contract(&state, &raw_client, &raw_contract).await?;
+    let back = format!("/office/clients/{}", client.id);
+    if !contract.active {
+        return Ok(Redirect::to(&back).into_response());
+    }
+    let id = state.practice_id();
+    let now = state.now();
+    let view = PracticeView::load(&state).await?;
+    let values = ContractValues::from_form(&form);
+    let agreed = contract.current().terms.policy_version;
+    let current = state.store().policy(id, None).await?;
+    let policy_version = if values.use_current_policy {
+        current.version
+    } else {
+        agreed
+    };
+    let sessions: Vec<Session> = state
+        .store()
+        .client_sessions(id, client.id)
+        .await?
+        .into_iter()
+        .filter(|s| s.contract == contract.id)
+        .collect();
+    let choices = upcoming(&sessions, &contract, now);
+
+    // Errors in the order the form asks: from which session, the terms, the note.
+    let mut errors = FieldErrors::new();
+    let chosen = if choices.is_empty() {
+        None
+    } else {
+        let found = SessionId::parse(&values.from)
+            .and_then(|from| choices.iter().find(|s| s.id == from).map(|s| s.start));
+        if found.is_none() {
+            errors.add("from", "Choose the first session the change applies to");
+        }
+        found
+    };
+    let parsed = values.form().parse(&view.slugs(), policy_version);
+    if let Err(parse_errors) = &parsed {
+        for (field, message) in parse_errors.iter() {
+            errors.add(field, message);
+        }
+    }
+    let note = errors.check(
+        "note",
+        parse_text(&values.note, "what changed and why", 1000, true),
+    );
+    let start = match &parsed {
+        Ok(terms) => start_instant(&view, terms.start, now, &mut errors),
+        Err(_) => None,
+    };
+    if let (Ok(terms), Some(note), Some(start)) = (&parsed, &note, start)
+        && errors.is_empty()
+    {
+        // With nothing still to come, the new terms apply from their start date.
+        let from = chosen.unwrap_or(start);
+        let from_now = from.max(now);
+        let planner = planner(&state).await?;
+        let (kept, replaced) = split_for_planning(&sessions, from_now, now, None);
+        let planned = planner(terms, &kept, from_now);
+        check_plan(&state, &view, &planned, &replaced, false, &mut errors).await?;
+        if errors.is_empty() {
+            match state
+                .store()
+                .save_contract(
+                    id,
+                    client.id,
+                    Some(contract.id),
+                    terms,
+                    note,
+                    from,
+                    planner.as_ref(),
+                    now,
+                )
+                .await
+            {
+                Ok(_) => {
+                    state.booking_changed();
+                    return Ok(Redirect::to(&back).into_response());
+                }
+                Err(StoreError::Conflict("appointments_overlap")) => {
+                    errors.add("time", TAKEN_JUST_NOW);
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+    contract_page(
+        &state,
+        &staff,
+        &view,
+        &client,
+        Some(&contract),
+        &values,
+        Some(&errors),
+    )
+    .await
+}
+
+// ---- One session ---------------------------------------------------------------------------
+
+/// The session page's three forms, as typed or filled in.
+#[derive(Debug, Serialize)]
+struct SessionValues {
+    outcome: String,
+    told_date: String,
+    told_time: String,
+    reason: String,
+    move_date: String,
+    move_time: String,
+    move_location: String,
+}
+
+impl SessionValues {
+    /// What the forms start with: the outcome recorded (if any), "told me" now, the session's
+    /// own date, time and place to move from.
+    fn of(view: &PracticeView, session: &Session, now: Timestamp) -> Self {
+        let outcome = match session.status {
+            SessionStatus::Done(Outcome::Attended) => "attended",
+            SessionStatus::Done(Outcome::CancelledInTime | Outcome::LateCancellation) => {
+                "client_cancelled"
+            }
+            SessionStatus::Done(Outcome::DidNotAttend) => "did_not_attend",
+            SessionStatus::Done(Outcome::CancelledByTherapist) => "therapist_cancelled",
+            SessionStatus::Scheduled | SessionStatus::Break => "",
+        };
+        let told = view.zone.to_datetime(session.told_at.unwrap_or(now));
+        let start = view.zone.to_datetime(session.start);
+        Self {
+            outcome: outcome.to_owned(),
+            told_date: told.date().to_string(),
+            told_time: time_field(told.time()),
+            reason: String::new(),
+            move_date: start.date().to_string(),
+            move_time: time_field(start.time()),
+            move_location: session.location.to_string(),
+        }
+    }
+
+    /// The defaults with whatever the posted form sent.
+    fn with(mut self, form: &FormData) -> Self {
+        for (name, field) in [
+            ("outcome", &mut self.outcome),
+            ("told_date", &mut self.told_date),
+            ("told_time", &mut self.told_time),
+            ("reason", &mut self.reason),
+            ("move_date", &mut self.move_date),
+            ("move_time", &mut self.move_time),
+            ("move_location", &mut self.move_location),
+        ] {
+            if form.has(name) {
+                *field = form.get(name).to_owned();
+            }
+        }
+        self
+    }
+}
+
+async fn find_session(state: &AppState, raw: &str) -> WebResult<Session> {
+    let id = SessionId::parse(raw).ok_or(WebError::NotFound)?;
+    Ok(state
+        .store()
+        .therapy_session(state.practice_id(), id)
+        .await?)
+}
+
+/// A charge not yet invoiced can still be changed by recording the outcome again.
+fn invoiced(session: &Session) -> bool {
+    session.charge.as_ref().is_some_and(|c| c.invoice.is_some())
+}
+
+/// A charge that can be waived: something owed, not waived already, not invoiced.
+fn waivable(session: &Session) -> Option<&store::Charge> {
+    session.charge.as_ref().filter(|c| {
+        matches!(session.status, SessionStatus::Done(_))
+            && c.amount.get() > 0
+            && c.waived.is_none()
+            && c.invoice.is_none()
+    })
+}
+
+async fn session_page(
+    state: &AppState,
+    staff: &Staff,
+    view: &PracticeView,
+    session: &Session,
+    values: &SessionValues,
+    errors: Option<&FieldErrors>,
+) -> WebResult<Response> {
+    let now = state.now();
+    let contract = state
+        .store()
+        .contract(state.practice_id(), session.contract)
+        .await?;
+    let (status, tag) = status_label(session, now);
+    let recorded = matches!(session.status, SessionStatus::Done(_));
+    let charge = session.charge.as_ref().filter(|_| recorded).map(|c| {
+        context! {
+            amount => c.amount.to_string(),
+            rule => c.rule.as_str(),
+            waived => c.waived.as_ref().map(|(reason, at)| context! { reason => reason.as_str(), on => view.day(*at) }),
+            invoiced => c.invoice.is_some(),
+        }
+    });
+    let change =
+        (contract.active && session.status == SessionStatus::Scheduled && session.start > now)
+            .then(|| {
+                format!(
+                    "/office/clients/{}/contracts/{}/change?from={}",
+                    session.client, contract.id, session.id
+                )
+            });
+    let (list, map) = errors.map_or((Value::UNDEFINED, Value::UNDEFINED), errors_value);
+    let code = if errors.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let ctx = context! {
+        session => context! {
+            id => session.id.get(),
+            client => session.client.get(),
+            client_name => session.client_name.as_str(),
+            when => view.when(session.start),
+            place => view.place(&session.location),
+            number => number_label(Some(&contract), session),
+            status, tag,
+            moved_from => session.moved.then(|| view.when(session.occurrence)),
+            told => session.told_at.filter(|_| recorded).map(|at| view.when(at)),
+            minutes => session.end.duration_since(session.start).as_mins(),
+            fee => session.fee.to_string(),
+        },
+        recorded,
+        charge,
+        can_record => session.status != SessionStatus::Break && !invoiced(session),
+        can_waive => waivable(session).is_some(),
+        can_move => session.status == SessionStatus::Scheduled,
+        change,
+        locations => value(&view.choices()),
+        values => value(values),
+        errors => list,
+        error => map,
+    };
+    page(state, staff, code, "office/clients/session.html", ctx).await
+}
+
+pub(super) async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+) -> WebResult<Response> {
+    let session = find_session(&state, &raw).await?;
+    let view = PracticeView::load(&state).await?;
+    let values = SessionValues::of(&view, &session, state.now());
+    session_page(&state, &staff, &view, &session, &values, None).await
+}
+
+/// A date typed as YYYY-MM-DD (what a date input sends).
+fn parse_date(raw: &str, missing: &str) -> Result<Date, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err(missing.to_owned());
+    }
+    match raw.parse::<Date>() {
+        Ok(date) if raw.len() == 10 => Ok(date),
+        _ => Err("Enter the date as year, month and day, like 2027-04-12".to_owned()),
+    }
+}
+
+/// A time a session can start at, typed as 09:00.
+fn parse_clock(raw: &str, missing: &str) -> Result<Time, String> {
+    if raw.trim().is_empty() {
+        return Err(missing.to_owned());
+    }
+    match parse_time(raw) {
+        Ok(Time::MAX) => Err("Enter a time from 00:00 to 23:59".to_owned()),
+        Ok(time) => Ok(time),
+        Err(e) => Err(e.0),
+    }
+}
+
+/// A local date and time from two fields, as an instant; errors go to the fields.
+fn parse_instant(
+    view: &PracticeView,
+    errors: &mut FieldErrors,
+    (date_field, date_raw, date_missing): (&'static str, &str, &str),
+    (time_field, time_raw, time_missing): (&'static str, &str, &str),
+) -> Option<Timestamp> {
+    let date = errors.check(date_field, parse_date(date_raw, date_missing));
+    let time = errors.check(time_field, parse_clock(time_raw, time_missing));
+    let at = view.instant(date?, time?);
+    if at.is_none() {
+        errors.add(date_field, "Enter a real date, like 2027-04-12");
+    }
+    at
+}
+
+pub(super) async fn record(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
+    let session = find_session(&state, &raw).await?;
+    let here = format!("/office/sessions/{}", session.id);
+    if session.status == SessionStatus::Break || invoiced(&session) {
+        return Ok(Redirect::to(&here).into_response());
+    }
+    let id = state.practice_id();
+    let now = state.now();
+    let view = PracticeView::load(&state).await?;
+    let mut errors = FieldErrors::new();
+    let not_yet = "You can record this once the session has started. If the client has told you \
+                   they cannot come, choose “The client cancelled”";
+    let recorded = match form.get("outcome") {
+        "attended" | "did_not_attend" if session.start > now => {
+            errors.add("outcome", not_yet);
+            None
+        }
+        "attended" => Some(Recorded::Attended),
+        "did_not_attend" => Some(Recorded::DidNotAttend),
+        "therapist_cancelled" => Some(Recorded::TherapistCancelled),
+        "client_cancelled" => {
+            let told_at = parse_instant(
+                &view,
+                &mut errors,
+                (
+                    "told_date",
+                    form.get("told_date"),
+                    "Enter the date they told you, like 2027-04-12",
+                ),
+                (
+                    "told_time",
+                    form.get("told_time"),
+                    "Enter the time they told you, like 18:30",
+                ),
+            );
+            match told_at {
+                Some(at) if at > now => {
+                    errors.add(
+                        "told_date",
+                        "Enter when they told you: a date and time that has already passed",
+                    );
+                    None
+                }
+                Some(told_at) => Some(Recorded::ClientCancelled { told_at }),
+                None => None,
+            }
+        }
+        _ => {
+            errors.add("outcome", "Choose what happened");
+            None
+        }
+    };
+    if let Some(recorded) = recorded {
+        let contract = state.store().contract(id, session.contract).await?;
+        let version = version_at(&contract, session.occurrence)
+            .terms
+            .policy_version;
+        let policy = match state.store().policy(id, Some(version)).await {
+            Ok(policy) => policy,
+            Err(StoreError::NotFound) => state.store().policy(id, None).await?,
+            Err(other) => return Err(other.into()),
+        };
+        let earlier = state
+            .store()
+            .free_late_cancellations(id, session.client)
+            .await?;
+        let assessment = assess(&policy, session.fee, session.start, recorded, &earlier);
+        let charge = NewCharge {
+            outcome: assessment.outcome,
+            told_at: match recorded {
+                Recorded::ClientCancelled { told_at } => Some(told_at),
+                _ => None,
+            },
+            amount: assessment.charge,
+            rule: assessment.rule,
+            policy_version: policy.version,
+            used_free_allowance: assessment.used_free_allowance,
+        };
+        let planner = planner(&state).await?;
+        if contract.active {
+            // A session that stops counting adds one at the end of brief work: that one must
+            // not clash either.
+            let own: Vec<Session> = state
+                .store()
+                .client_sessions(id, session.client)
+                .await?
+                .into_iter()
+                .filter(|s| s.contract == contract.id)
+                .collect();
+            let from = contract.current().effective_from.max(now);
+            let counts = SessionStatus::Done(assessment.outcome).counts();
+            let (kept, replaced) = split_for_planning(&own, from, now, Some((session.id, counts)));
+            let planned = planner(&contract.current().terms, &kept, from);
+            let clashing = clashes(&state, &planned, &replaced).await?;
+            if !clashing.is_empty() {
+                let (dates, verb) = clash_dates(&view, &clashing);
+                errors.add(
+                    "outcome",
+                    format!(
+                        "Recording this plans the rest of the work again, and {dates} {verb} \
+                         with another appointment. Move that appointment first, or change the \
+                         contract"
+                    ),
+                );
+            }
+        }
+        if errors.is_empty() {
+            match state
+                .store()
+                .record_outcome(id, session.id, &charge, planner.as_ref(), now)
+                .await
+            {
+                Ok(recorded) => {
+                    crate::therapy::invoice_if_per_session(&state, &view, &recorded).await?;
+                    state.booking_changed();
+                    return Ok(Redirect::to(&here).into_response());
+                }
+                Err(StoreError::Conflict("appointments_overlap")) => {
+                    errors.add("outcome", TAKEN_JUST_NOW);
+                }
+                // In a break or invoiced since the page was shown: it says so now.
+                Err(StoreError::Conflict(_)) => return Ok(Redirect::to(&here).into_response()),
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+    let values = SessionValues::of(&view, &session, now).with(&form);
+    session_page(&state, &staff, &view, &session, &values, Some(&errors)).await
+}
+
+pub(super) async fn waive(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
+    let session = find_session(&state, &raw).await?;
+    let here = format!("/office/sessions/{}", session.id);
+    let Some(charge) = waivable(&session) else {
+        return Ok(Redirect::to(&here).into_response());
+    };
+    let mut errors = FieldErrors::new();
+    let reason = errors.check(
+        "reason",
+        parse_text(
+            form.get("reason"),
+            "the reason for waiving the charge",
+            500,
+            true,
+        ),
+    );
+    if let Some(reason) = reason {
+        match state
+            .store()
+            .waive_charge(state.practice_id(), charge.id, &reason, state.now())
+            .await
+        {
+            // Waived or invoiced a moment ago: the page shows which.
+            Ok(()) | Err(StoreError::NotFound) => {}
+            Err(other) => return Err(other.into()),
+        }
+        return Ok(Redirect::to(&here).into_response());
+    }
+    let view = PracticeView::load(&state).await?;
+    let values = SessionValues::of(&view, &session, state.now()).with(&form);
+    session_page(&state, &staff, &view, &session, &values, Some(&errors)).await
+}
+
+pub(super) async fn move_session(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
+    let session = find_session(&state, &raw).await?;
+    let here = format!("/office/sessions/{}", session.id);
+    if session.status != SessionStatus::Scheduled {
+        return Ok(Redirect::to(&here).into_response());
+    }
+    let now = state.now();
+    let view = PracticeView::load(&state).await?;
+    let mut errors = FieldErrors::new();
+    let start = parse_instant(
+        &view,
+        &mut errors,
+        (
+            "move_date",
+            form.get("move_date"),
+            "Enter the new date, like 2027-04-13",
+        ),
+        (
+            "move_time",
+            form.get("move_time"),
+            "Enter the new time, like 14:00",
+        ),
+    );
+    let location = Slug::parse(form.get("move_location"))
+        .ok()
+        .filter(|slug| view.locations.iter().any(|l| &l.slug == slug));
+    if location.is_none() {
+        errors.add("move_location", "Choose where the session will be");
+    }
+    if let (Some(start), Some(location)) = (start, location) {
+        if start <= now {
+            errors.add(
+                "move_date",
+                "Choose a date and time that has not passed yet",
+            );
+        }
+        let length = session.end.duration_since(session.start);
+        let end = start.checked_add(length).unwrap_or(start);
+        if errors.is_empty() {
+            let planned = [Planned {
+                start,
+                end,
+                in_break: false,
+            }];
+            let clashing = clashes(&state, &planned, &[&session]).await?;
+            if !clashing.is_empty() {
+                errors.add("move_time", clash_message(&view, &clashing));
+            }
+        }
+        if errors.is_empty() {
+            match state
+                .store()
+                .move_session(state.practice_id(), session.id, &location, start, end, now)
+                .await
+            {
+                // Not found: it stopped being scheduled a moment ago; the page says what it is.
+                Ok(_) | Err(StoreError::NotFound) => {
+                    state.booking_changed();
+                    return Ok(Redirect::to(&here).into_response());
+                }
+                Err(StoreError::Conflict("appointments_overlap")) => {
+                    errors.add("move_time", TAKEN_JUST_NOW);
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+    let values = SessionValues::of(&view, &session, now).with(&form);
+    session_page(&state, &staff, &view, &session, &values, Some(&errors)).await
+}
