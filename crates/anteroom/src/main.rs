@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod content;
+mod demo_therapy;
 
 use std::{
     net::SocketAddr,
@@ -489,6 +490,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     };
     store.create_enquiry(practice, &enquiry, &note, now).await?;
     seed_demo_bookings(store.as_ref(), practice, &setup, now).await?;
+    demo_therapy::seed(store.as_ref(), practice, &setup, now).await?;
 
     let server = args.server.clone();
     run_server(store, practice, clock, server, |url| {

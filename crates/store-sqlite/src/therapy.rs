@@ -575,6 +575,7 @@ impl TherapyStore for SqliteStore {
         &self,
         practice: PracticeId,
         invoice: &NewInvoice,
+        email: &store::InvoiceEmail<'_>,
         now: Timestamp,
     ) -> StoreResult<Invoice> {
         let mut tx = self.write().await?;
@@ -638,6 +639,9 @@ impl TherapyStore for SqliteStore {
             .map_err(map_err)?;
         }
         let stored = invoice_in(&mut tx, practice, InvoiceId::new(id)).await?;
+        if let Some(message) = email(&stored) {
+            insert_messages(&mut tx, practice, std::slice::from_ref(&message), now).await?;
+        }
         tx.commit().await.map_err(map_err)?;
         Ok(stored)
     }
@@ -691,6 +695,8 @@ impl TherapyStore for SqliteStore {
         practice: PracticeId,
         id: InvoiceId,
         token_hash: &[u8],
+        messages: &[NewMessage],
+        now: Timestamp,
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let result =
@@ -702,6 +708,7 @@ impl TherapyStore for SqliteStore {
                 .await
                 .map_err(map_err)?;
         affected(result)?;
+        insert_messages(&mut tx, practice, messages, now).await?;
         tx.commit().await.map_err(map_err)
     }
 

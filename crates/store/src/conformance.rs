@@ -1318,17 +1318,35 @@ async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
         }],
         token_hash: token.to_vec(),
     };
+    let email = |invoice: &crate::Invoice| {
+        Some(NewMessage {
+            kind: "invoice".into(),
+            to: EmailAddress::parse("robin@example.com").unwrap(),
+            subject: format!("Invoice {}", invoice.number),
+            body_text: "Your invoice.".into(),
+            calendar: None,
+        })
+    };
     let invoice = store
-        .create_invoice(practice, &new_invoice(vec![charge], b"inv-1"), now)
+        .create_invoice(practice, &new_invoice(vec![charge], b"inv-1"), &email, now)
         .await
         .unwrap();
+    assert!(
+        store
+            .outbox(practice, 500)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.subject == "Invoice 1"),
+        "the email is queued with the invoice"
+    );
     assert_eq!((invoice.number, invoice.total), (1, Pence::new(7000)));
     assert_eq!(invoice.client_name, "Robin Vale");
     assert_eq!(invoice.lines.len(), 1);
     assert!(
         matches!(
             store
-                .create_invoice(practice, &new_invoice(vec![charge], b"inv-x"), now)
+                .create_invoice(practice, &new_invoice(vec![charge], b"inv-x"), &email, now)
                 .await,
             Err(StoreError::Conflict("charges_changed"))
         ),
@@ -1367,12 +1385,12 @@ async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
         Some(date(2027, 5, 5))
     );
     store
-        .set_invoice_token(practice, invoice.id, b"inv-2")
+        .set_invoice_token(practice, invoice.id, b"inv-2", &[], now)
         .await
         .unwrap();
     assert!(store.invoice_by_token(b"inv-1").await.unwrap().is_none());
     let second = store
-        .create_invoice(practice, &new_invoice(Vec::new(), b"inv-3"), now)
+        .create_invoice(practice, &new_invoice(Vec::new(), b"inv-3"), &email, now)
         .await
         .unwrap();
     assert_eq!(second.number, 2, "the refused invoice used no number");
@@ -1454,7 +1472,9 @@ pub async fn concurrent_invoices(store: std::sync::Arc<dyn Store>) {
                 }],
                 token_hash: format!("token-{n}").into_bytes(),
             };
-            store.create_invoice(practice, &invoice, now).await
+            store
+                .create_invoice(practice, &invoice, &|_| None, now)
+                .await
         }));
     }
     let mut numbers = Vec::new();

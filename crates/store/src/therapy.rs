@@ -246,6 +246,9 @@ pub struct Balance {
     pub not_invoiced: Pence,
 }
 
+/// Writes the email that goes with a new invoice, once its number is known (`None`: no email).
+pub type InvoiceEmail<'a> = dyn Fn(&Invoice) -> Option<NewMessage> + Send + Sync + 'a;
+
 /// A consultation that did not lead to work together.
 pub const NOT_GOING_AHEAD: &str = "not_going_ahead";
 
@@ -270,13 +273,14 @@ pub trait TherapyStore: Send + Sync {
         before: Timestamp,
     ) -> StoreResult<Vec<Session>>;
     /// In one transaction: take the practice's next invoice number, store the invoice and
-    /// its lines, and mark its charges invoiced. Numbers are sequential with no gaps: one
+    /// its lines, mark its charges invoiced, and queue the email `email` writes for it. Numbers are sequential with no gaps: one
     /// refused (`Conflict("charges_changed")` when a charge was invoiced or waived meanwhile)
     /// uses none.
     async fn create_invoice(
         &self,
         practice: PracticeId,
         invoice: &NewInvoice,
+        email: &InvoiceEmail<'_>,
         now: Timestamp,
     ) -> StoreResult<Invoice>;
     /// Invoices, newest first; of one client or all.
@@ -289,12 +293,14 @@ pub trait TherapyStore: Send + Sync {
     async fn invoice(&self, practice: PracticeId, id: InvoiceId) -> StoreResult<Invoice>;
     /// An invoice by the hash of its link's token.
     async fn invoice_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<Invoice>>;
-    /// Replace the invoice link's token (the old link stops working).
+    /// Replace the invoice link's token (the old link stops working), queueing `messages`.
     async fn set_invoice_token(
         &self,
         practice: PracticeId,
         id: InvoiceId,
         token_hash: &[u8],
+        messages: &[NewMessage],
+        now: Timestamp,
     ) -> StoreResult<()>;
     /// Mark paid on a date, or (with `None`) unpaid.
     async fn set_invoice_paid(

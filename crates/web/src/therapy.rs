@@ -322,6 +322,8 @@ pub(crate) async fn invoice_sessions(
         .checked_add(i64::from(settings.payment_terms_days).days())
         .unwrap_or(today);
     let (token, token_hash) = new_token();
+    let url = invoice_url(state, &token);
+    let email = |invoice: &Invoice| Some(invoice_email(view, client, invoice, &url, &settings));
     let invoice = store
         .create_invoice(
             practice,
@@ -337,14 +339,7 @@ pub(crate) async fn invoice_sessions(
                 lines: sessions.iter().filter_map(|s| line_for(view, s)).collect(),
                 token_hash,
             },
-            now,
-        )
-        .await?;
-    let url = invoice_url(state, &token);
-    store
-        .enqueue(
-            practice,
-            &invoice_email(view, client, &invoice, &url, &settings),
+            &email,
             now,
         )
         .await?;

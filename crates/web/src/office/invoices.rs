@@ -290,21 +290,14 @@ async fn send(
     let invoice = find(&state, &raw).await?;
     let practice = state.practice_id();
     let (token, hash) = new_token();
-    state
-        .store()
-        .set_invoice_token(practice, invoice.id, &hash)
-        .await?;
     let client = state.store().client(practice, invoice.client).await?;
     let view = PracticeView::load(&state).await?;
     let settings = state.store().therapy_settings(practice).await?;
     let url = therapy::invoice_url(&state, &token);
+    let email = therapy::invoice_email(&view, &client, &invoice, &url, &settings);
     state
         .store()
-        .enqueue(
-            practice,
-            &therapy::invoice_email(&view, &client, &invoice, &url, &settings),
-            state.now(),
-        )
+        .set_invoice_token(practice, invoice.id, &hash, &[email], state.now())
         .await?;
     state.mail_queued();
     Ok(Redirect::to(&format!("/office/invoices/{}?sent=1", invoice.id)).into_response())
