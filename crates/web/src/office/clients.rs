@@ -992,7 +992,10 @@ async fn outcome_page(
         _ => None,
     }
     .map(|c| context! { id => c.id.get(), name => c.name.as_str() });
-    let ready = booking.status == BookingStatus::Confirmed && booking.start <= state.now();
+    // Usually recorded after the consultation; a therapist who has already agreed the work
+    // (on the phone, say) can record it before.
+    let ready = booking.status == BookingStatus::Confirmed;
+    let upcoming = booking.start > state.now();
     let (list, map) = errors.map_or((Value::UNDEFINED, Value::UNDEFINED), errors_value);
     let status = if errors.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -1005,6 +1008,7 @@ async fn outcome_page(
         outcome => recorded.as_ref().map(|(o, _)| o.clone()),
         client,
         ready,
+        upcoming,
         choice, words, send,
         errors => list,
         error => map,
@@ -1033,7 +1037,7 @@ async fn record_consultation_outcome(
     let here = format!("/office/bookings/{}/outcome", booking.id);
     let id = state.practice_id();
     let now = state.now();
-    let ready = booking.status == BookingStatus::Confirmed && booking.start <= now;
+    let ready = booking.status == BookingStatus::Confirmed;
     if !ready
         || state
             .store()
