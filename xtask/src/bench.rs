@@ -11,6 +11,11 @@
 //! bookings through `POST /api/v1/bookings`, each for a different free slot
 //! (`bench/book.lua`), each committed with the store's defaults (WAL, `synchronous=FULL`).
 //! Both servers' resident memory is sampled while they are loaded.
+//!
+//! `therapy` (issue 4, "Benchmark") runs `crates/web/benches/therapy.rs`: it seeds a practice
+//! with 40 active clients and about five years of sessions (each past one with an outcome
+//! and a charge), then times a client's page and the week view through the router in
+//! process (server time, the whole body), against a 5 ms median.
 
 use std::{
     env, fs,
@@ -37,7 +42,72 @@ const BENCHES: &[(&str, &str, Bench)] = &[
         "the availability engine, GET /api/v1/availability and POST /api/v1/bookings under load",
         booking,
     ),
+    (
+        "therapy",
+        "a client's page and the week view in a practice with 40 clients and five years of sessions",
+        therapy,
+    ),
 ];
+
+/// Issue 4's target: each page in under 5 ms of server time (median).
+const THERAPY_TARGET_US: f64 = 5000.0;
+
+/// Run `cargo bench -p anteroom-web --bench therapy` (it seeds its own practice and calls
+/// the router in process) and check the medians.
+fn therapy() -> Result<(), String> {
+    let root = workspace_root()?;
+    let target_dir = target_dir(&root);
+    print_machine();
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    println!("bench: $ cargo bench -p anteroom-web --bench therapy");
+    let output = Command::new(cargo)
+        .args(["bench", "-p", "anteroom-web", "--bench", "therapy"])
+        .current_dir(&root)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo bench: {e}"))?;
+    let out = String::from_utf8_lossy(&output.stdout).into_owned();
+    print!("{out}");
+    if !output.status.success() {
+        return Err(format!("cargo bench failed ({})", output.status));
+    }
+    let figure = |page: &str, name: &str| -> Result<f64, String> {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{page}:")))
+            .ok_or_else(|| format!("the therapy benchmark printed no `{page}` line"))?;
+        let mut words = line.split_whitespace();
+        words
+            .position(|w| w == name)
+            .and_then(|_| words.next())
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("cannot read the {name} in {line:?}"))
+    };
+    println!("| metric                       | value      | target  | result |");
+    println!("|------------------------------|------------|---------|--------|");
+    for page in ["client page", "week view"] {
+        let median = figure(page, "median")?;
+        let p99 = figure(page, "p99")?;
+        let verdict = if median < THERAPY_TARGET_US {
+            "PASS"
+        } else {
+            "MISS"
+        };
+        println!(
+            "| {:<28} | {:>7.2} ms | < 5 ms  | {verdict:<6} |",
+            format!("{page}: median"),
+            median / 1000.0
+        );
+        println!(
+            "| {:<28} | {:>7.2} ms | -       |        |",
+            format!("{page}: p99"),
+            p99 / 1000.0
+        );
+    }
+    Ok(())
+}
 
 /// Run the named benchmarks (all of them when `args` is empty).
 pub fn run(args: &[String]) -> Result<(), String> {

@@ -159,7 +159,7 @@ fn main() -> ExitCode {
         Some("test") => rust_checks().and_then(|()| e2e()),
         Some("e2e") => e2e(),
         Some("bench") => bench::run(&args[1..]),
-        _ => Err("usage: cargo xtask test | e2e | bench [site|booking]".into()),
+        _ => Err("usage: cargo xtask test | e2e | bench [site|booking|therapy]".into()),
     };
     match result {
         Ok(()) => {

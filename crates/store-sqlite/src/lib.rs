@@ -104,7 +104,12 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // sqlx hands rows from the connection's thread to the caller through a channel;
+            // the default of 50 makes a long result (a client's five years of sessions)
+            // stop and wake the other side every 50 rows. Results here are bounded by what
+            // a page shows, so let a whole one through at once.
+            .row_buffer_size(4096);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)

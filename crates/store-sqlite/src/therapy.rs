@@ -14,9 +14,10 @@ use domain::{
 use jiff::Timestamp;
 use sqlx::{SqliteConnection, sqlite::SqliteRow};
 use store::{
-    AwayId, Balance, BookingId, Charge, ChargeId, Client, ClientId, Contract, ContractId,
-    ContractVersion, Invoice, InvoiceId, InvoiceLine, NewCharge, NewClient, NewInvoice, NewMessage,
-    Planner, PracticeId, Session, SessionId, SessionStatus, StoreError, StoreResult, TherapyStore,
+    AwayId, Balance, BookingId, Charge, ChargeId, Client, ClientId, ClientSessions, Contract,
+    ContractId, ContractVersion, Invoice, InvoiceId, InvoiceLine, NewCharge, NewClient, NewInvoice,
+    NewMessage, Planner, PracticeId, Session, SessionId, SessionStatus, StoreError, StoreResult,
+    TherapyStore,
 };
 
 use crate::{
@@ -1091,6 +1092,59 @@ impl TherapyStore for SqliteStore {
             .iter()
             .map(session_from_row)
             .collect()
+    }
+
+    async fn client_sessions_around(
+        &self,
+        practice: PracticeId,
+        client: ClientId,
+        now: Timestamp,
+        past: Option<u32>,
+    ) -> StoreResult<ClientSessions> {
+        let mut conn = self.read().acquire().await.map_err(map_err)?;
+        let coming_sql = sqlx::AssertSqlSafe(format!(
+            "{SESSION_QUERY} WHERE s.client_id = ? AND s.practice_id = ? AND s.starts_at > ?
+             ORDER BY s.starts_at, s.id"
+        ));
+        let coming = sqlx::query(coming_sql)
+            .bind(client.get())
+            .bind(practice.get())
+            .bind(secs(now))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_err)?
+            .iter()
+            .map(session_from_row)
+            .collect::<StoreResult<_>>()?;
+        let past_sql = sqlx::AssertSqlSafe(format!(
+            "{SESSION_QUERY} WHERE s.client_id = ? AND s.practice_id = ? AND s.starts_at <= ?
+             ORDER BY s.starts_at DESC, s.id DESC LIMIT ?"
+        ));
+        let past_rows = sqlx::query(past_sql)
+            .bind(client.get())
+            .bind(practice.get())
+            .bind(secs(now))
+            .bind(past.map_or(-1, i64::from))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_err)?
+            .iter()
+            .map(session_from_row)
+            .collect::<StoreResult<_>>()?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sessions WHERE client_id = ? AND practice_id = ? AND starts_at <= ?",
+        )
+        .bind(client.get())
+        .bind(practice.get())
+        .bind(secs(now))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        Ok(ClientSessions {
+            coming,
+            past: past_rows,
+            past_total: u32_col(total)?,
+        })
     }
 
     async fn therapy_session(&self, practice: PracticeId, id: SessionId) -> StoreResult<Session> {

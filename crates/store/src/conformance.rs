@@ -1256,6 +1256,29 @@ async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
             .is_empty()
     );
 
+    // A client's page: what is coming, and only the latest of what has been.
+    let all = store.client_sessions(practice, robin).await.unwrap();
+    let middle = all[2].start;
+    let around = store
+        .client_sessions_around(practice, robin, middle, Some(2))
+        .await
+        .unwrap();
+    assert_eq!(around.past_total, 3);
+    assert_eq!(
+        around.past.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [all[2].id, all[1].id],
+        "newest first, two of them"
+    );
+    assert_eq!(
+        around.coming.iter().map(|s| s.id).collect::<Vec<_>>(),
+        all[3..].iter().map(|s| s.id).collect::<Vec<_>>()
+    );
+    let everything = store
+        .client_sessions_around(practice, robin, middle, None)
+        .await
+        .unwrap();
+    assert_eq!(everything.past.len(), 3);
+
     // Settings for reminders, breaks and invoices.
     let settings = domain::therapy::TherapySettings {
         invoice_mode: domain::therapy::InvoiceMode::PerSession,

@@ -182,6 +182,17 @@ pub struct Session {
     pub charge: Option<Charge>,
 }
 
+/// A client's sessions around now (see `TherapyStore::client_sessions_around`).
+#[derive(Debug, Clone, Default)]
+pub struct ClientSessions {
+    /// After now, earliest first.
+    pub coming: Vec<Session>,
+    /// At or before now, newest first (perhaps only the latest few).
+    pub past: Vec<Session>,
+    /// How many sessions there are at or before now.
+    pub past_total: u32,
+}
+
 /// What to store when an outcome is recorded.
 #[derive(Debug, Clone)]
 pub struct NewCharge {
@@ -414,6 +425,16 @@ pub trait TherapyStore: Send + Sync {
         practice: PracticeId,
         client: ClientId,
     ) -> StoreResult<Vec<Session>>;
+    /// A client's sessions as their page shows them: every one after `now`, earliest first;
+    /// the latest `past` (all with `None`) at or before `now`, newest first; and how many
+    /// there are at or before `now` in all.
+    async fn client_sessions_around(
+        &self,
+        practice: PracticeId,
+        client: ClientId,
+        now: Timestamp,
+        past: Option<u32>,
+    ) -> StoreResult<ClientSessions>;
     /// One session.
     async fn therapy_session(&self, practice: PracticeId, id: SessionId) -> StoreResult<Session>;
     /// Move one session (it stays the same session; its regular time is remembered).

@@ -226,6 +226,39 @@ async fn bench() {
     .expect("app state");
     let app = web::app(state);
 
+    // Where a client page's time goes: the store calls it makes, on their own.
+    let mut parts = Vec::new();
+    for run in 0..RUNS {
+        let client = clients[run % clients.len()];
+        let started = Instant::now();
+        let sessions = store
+            .client_sessions_around(practice, client, now, Some(20))
+            .await
+            .expect("sessions")
+            .past;
+        let sessions_took = started.elapsed();
+        let contracts = store.contracts(practice, client).await.expect("contracts");
+        let _ = store
+            .invoices(practice, Some(client))
+            .await
+            .expect("invoices");
+        let _ = store.balance(practice, client).await.expect("balance");
+        parts.push((
+            sessions_took.as_secs_f64() * 1e6,
+            started.elapsed().as_secs_f64() * 1e6,
+        ));
+        assert!(!sessions.is_empty() && !contracts.is_empty());
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "store calls of a client page: sessions (coming, latest 20 past, count) median {:.1} µs; with contracts, invoices and balance {:.1} µs",
+        median(parts.iter().map(|p| p.0).collect()),
+        median(parts.iter().map(|p| p.1).collect())
+    );
+
     let client_pages: Vec<String> = clients
         .iter()
         .map(|c| format!("/office/clients/{c}"))

@@ -767,7 +767,7 @@ fn capitalise(text: &str) -> String {
 }
 
 /// How many past sessions a client's page shows before "Show all".
-const RECENT_PAST: usize = 20;
+const RECENT_PAST: u32 = 20;
 
 #[derive(serde::Deserialize)]
 struct ShowQuery {
@@ -784,8 +784,20 @@ async fn show(
     let id = state.practice_id();
     let view = PracticeView::load(&state).await?;
     let contracts = state.store().contracts(id, client.id).await?;
-    let sessions = state.store().client_sessions(id, client.id).await?;
     let now = state.now();
+    let all_past = q.past.as_deref() == Some("all");
+    let around = state
+        .store()
+        .client_sessions_around(id, client.id, now, (!all_past).then_some(RECENT_PAST))
+        .await?;
+    // Earliest first, as the work's summary reads them.
+    let sessions: Vec<Session> = around
+        .past
+        .iter()
+        .rev()
+        .chain(&around.coming)
+        .cloned()
+        .collect();
     let active = contracts.iter().find(|c| c.active);
     let current = active.map(|c| work(&view, c, &sessions, now));
     let ended: Vec<String> = contracts
@@ -793,19 +805,27 @@ async fn show(
         .filter(|c| !c.active)
         .map(|c| terms_line(&view, &c.current().terms))
         .collect();
+    // The next 12 sessions; brief work lists every one up to its planned ending.
+    let ending = active
+        .filter(|c| matches!(c.current().terms.kind, ContractKind::Brief { .. }))
+        .and_then(|c| {
+            sessions
+                .iter()
+                .filter(|s| s.contract == c.id && s.number.is_some())
+                .map(|s| s.start)
+                .max()
+        });
     let coming: Vec<SessionRow> = sessions
         .iter()
         .filter(|s| s.start > now)
-        .take(12)
-        .map(|s| session_row(&view, &contracts, s, now))
+        .enumerate()
+        .take_while(|(i, s)| *i < 12 || ending.is_some_and(|end| s.start <= end))
+        .map(|(_, s)| session_row(&view, &contracts, s, now))
         .collect();
-    let past_count = sessions.iter().filter(|s| s.start <= now).count();
-    let all_past = q.past.as_deref() == Some("all");
-    let past: Vec<SessionRow> = sessions
+    let past_count = around.past_total;
+    let past: Vec<SessionRow> = around
+        .past
         .iter()
-        .rev()
-        .filter(|s| s.start <= now)
-        .take(if all_past { usize::MAX } else { RECENT_PAST })
         .map(|s| session_row(&view, &contracts, s, now))
         .collect();
     let invoices = state.store().invoices(id, Some(client.id)).await?;

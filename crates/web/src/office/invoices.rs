@@ -9,6 +9,7 @@ use axum::{
     routing::{get, post},
 };
 use domain::{FieldErrors, Pence};
+use jiff::Timestamp;
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -35,6 +36,11 @@ pub(super) fn router() -> Router<AppState> {
         .route("/office/invoices/{id}/send", post(send))
         .route("/invoice/{token}", get(public))
 }
+
+/// What "Invoice now" and "Not yet invoiced" take: every charge recorded so far, whenever
+/// its session is. A late cancellation is owed from when it is recorded, before the session's
+/// time (as per-session invoicing and the client's balance already treat it).
+const OWED_NOW: Timestamp = Timestamp::MAX;
 
 #[derive(Serialize)]
 struct Owed {
@@ -66,7 +72,7 @@ async fn list(
     let mut owed: Vec<Owed> = Vec::new();
     for session in state
         .store()
-        .uninvoiced_charges(practice, None, state.now())
+        .uninvoiced_charges(practice, None, OWED_NOW)
         .await?
     {
         let amount = session.charge.as_ref().map_or(0, |c| c.owed().get());
@@ -114,7 +120,7 @@ async fn list(
     page(&state, &staff, StatusCode::OK, "office/invoices.html", ctx).await
 }
 
-/// "Invoice now": everything a client owes for sessions up to now.
+/// "Invoice now": everything a client owes so far.
 async fn create(
     State(state): State<AppState>,
     _staff: Staff,
@@ -125,7 +131,7 @@ async fn create(
     let client = state.store().client(practice, client).await?;
     let sessions = state
         .store()
-        .uninvoiced_charges(practice, Some(client.id), state.now())
+        .uninvoiced_charges(practice, Some(client.id), OWED_NOW)
         .await?;
     if sessions.is_empty() {
         return Ok(Redirect::to("/office/invoices").into_response());
