@@ -225,6 +225,32 @@ async fn contract_in(
         .ok_or(StoreError::NotFound)
 }
 
+fn line_from_row(line: &SqliteRow) -> StoreResult<InvoiceLine> {
+    Ok(InvoiceLine {
+        description: get(line, "description")?,
+        detail: get(line, "detail")?,
+        amount: Pence::new(u32_col(get(line, "amount_pence")?)?),
+    })
+}
+
+/// An invoice from its row (joined with the client's name), with `lines`.
+fn invoice_from_row(row: &SqliteRow, lines: Vec<InvoiceLine>) -> StoreResult<Invoice> {
+    Ok(Invoice {
+        id: InvoiceId::new(get(row, "id")?),
+        number: u32_col(get(row, "number")?)?,
+        client: ClientId::new(get(row, "client_id")?),
+        client_name: get(row, "client_name")?,
+        issued_on: date(&get::<String>(row, "issued_on")?)?,
+        due_on: date(&get::<String>(row, "due_on")?)?,
+        period: get(row, "period")?,
+        total: Pence::new(u32_col(get(row, "total_pence")?)?),
+        paid_on: get::<Option<String>>(row, "paid_on")?
+            .map(|d| date(&d))
+            .transpose()?,
+        lines,
+    })
+}
+
 async fn invoice_in(
     conn: &mut SqliteConnection,
     practice: PracticeId,
@@ -247,28 +273,9 @@ async fn invoice_in(
     .await
     .map_err(map_err)?
     .iter()
-    .map(|line| {
-        Ok(InvoiceLine {
-            description: get(line, "description")?,
-            detail: get(line, "detail")?,
-            amount: Pence::new(u32_col(get(line, "amount_pence")?)?),
-        })
-    })
+    .map(line_from_row)
     .collect::<StoreResult<_>>()?;
-    Ok(Invoice {
-        id,
-        number: u32_col(get(&row, "number")?)?,
-        client: ClientId::new(get(&row, "client_id")?),
-        client_name: get(&row, "client_name")?,
-        issued_on: date(&get::<String>(&row, "issued_on")?)?,
-        due_on: date(&get::<String>(&row, "due_on")?)?,
-        period: get(&row, "period")?,
-        total: Pence::new(u32_col(get(&row, "total_pence")?)?),
-        paid_on: get::<Option<String>>(&row, "paid_on")?
-            .map(|d| date(&d))
-            .transpose()?,
-        lines,
-    })
+    invoice_from_row(&row, lines)
 }
 
 /// Number the contract's counting sessions 1, 2, 3… by start; the others get none.
@@ -652,10 +659,12 @@ impl TherapyStore for SqliteStore {
         practice: PracticeId,
         client: Option<ClientId>,
     ) -> StoreResult<Vec<Invoice>> {
+        // Two statements however many invoices: the invoices, then all their lines.
         let mut conn = self.read().acquire().await.map_err(map_err)?;
         let client = client.map(ClientId::get);
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM invoices WHERE practice_id = ? AND (? IS NULL OR client_id = ?) ORDER BY number DESC",
+        let rows = sqlx::query(
+            "SELECT i.*, c.name AS client_name FROM invoices i JOIN clients c ON c.id = i.client_id
+             WHERE i.practice_id = ? AND (? IS NULL OR i.client_id = ?) ORDER BY i.number DESC",
         )
         .bind(practice.get())
         .bind(client)
@@ -663,9 +672,34 @@ impl TherapyStore for SqliteStore {
         .fetch_all(&mut *conn)
         .await
         .map_err(map_err)?;
-        let mut invoices = Vec::with_capacity(ids.len());
-        for id in ids {
-            invoices.push(invoice_in(&mut conn, practice, InvoiceId::new(id)).await?);
+        let mut invoices = rows
+            .iter()
+            .map(|row| invoice_from_row(row, Vec::new()))
+            .collect::<StoreResult<Vec<_>>>()?;
+        if invoices.is_empty() {
+            return Ok(invoices);
+        }
+        let lines = sqlx::query(
+            "SELECT l.invoice_id, l.description, l.detail, l.amount_pence FROM invoice_lines l
+             JOIN invoices i ON i.id = l.invoice_id
+             WHERE i.practice_id = ? AND (? IS NULL OR i.client_id = ?) ORDER BY l.invoice_id, l.position",
+        )
+        .bind(practice.get())
+        .bind(client)
+        .bind(client)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        let mut by_invoice: std::collections::HashMap<i64, Vec<InvoiceLine>> =
+            std::collections::HashMap::new();
+        for line in &lines {
+            by_invoice
+                .entry(get(line, "invoice_id")?)
+                .or_default()
+                .push(line_from_row(line)?);
+        }
+        for invoice in &mut invoices {
+            invoice.lines = by_invoice.remove(&invoice.id.get()).unwrap_or_default();
         }
         Ok(invoices)
     }
@@ -1099,52 +1133,45 @@ impl TherapyStore for SqliteStore {
         practice: PracticeId,
         client: ClientId,
         now: Timestamp,
+        coming: Option<u32>,
         past: Option<u32>,
     ) -> StoreResult<ClientSessions> {
-        let mut conn = self.read().acquire().await.map_err(map_err)?;
-        let coming_sql = sqlx::AssertSqlSafe(format!(
-            "{SESSION_QUERY} WHERE s.client_id = ? AND s.practice_id = ? AND s.starts_at > ?
-             ORDER BY s.starts_at, s.id"
+        // One statement: what is coming, the latest of what has been, and how many have been
+        // (the window is counted before the LIMIT).
+        let counted =
+            SESSION_QUERY.replacen("SELECT ", "SELECT COUNT(*) OVER () AS past_total, ", 1);
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT 0 AS part, 0 AS past_total, * FROM (
+                {SESSION_QUERY} WHERE s.client_id = ?1 AND s.practice_id = ?2 AND s.starts_at > ?3
+                ORDER BY s.starts_at, s.id LIMIT ?5)
+             UNION ALL
+             SELECT 1 AS part, * FROM (
+                {counted} WHERE s.client_id = ?1 AND s.practice_id = ?2 AND s.starts_at <= ?3
+                ORDER BY s.starts_at DESC, s.id DESC LIMIT ?4)"
         ));
-        let coming = sqlx::query(coming_sql)
-            .bind(client.get())
-            .bind(practice.get())
-            .bind(secs(now))
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(map_err)?
-            .iter()
-            .map(session_from_row)
-            .collect::<StoreResult<_>>()?;
-        let past_sql = sqlx::AssertSqlSafe(format!(
-            "{SESSION_QUERY} WHERE s.client_id = ? AND s.practice_id = ? AND s.starts_at <= ?
-             ORDER BY s.starts_at DESC, s.id DESC LIMIT ?"
-        ));
-        let past_rows = sqlx::query(past_sql)
+        let rows = sqlx::query(sql)
             .bind(client.get())
             .bind(practice.get())
             .bind(secs(now))
             .bind(past.map_or(-1, i64::from))
-            .fetch_all(&mut *conn)
+            .bind(coming.map_or(-1, i64::from))
+            .fetch_all(self.read())
             .await
-            .map_err(map_err)?
-            .iter()
-            .map(session_from_row)
-            .collect::<StoreResult<_>>()?;
-        let total: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM sessions WHERE client_id = ? AND practice_id = ? AND starts_at <= ?",
-        )
-        .bind(client.get())
-        .bind(practice.get())
-        .bind(secs(now))
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(map_err)?;
-        Ok(ClientSessions {
-            coming,
-            past: past_rows,
-            past_total: u32_col(total)?,
-        })
+            .map_err(map_err)?;
+        let mut around = ClientSessions::default();
+        for row in &rows {
+            if get::<i64>(row, "part")? == 0 {
+                around.coming.push(session_from_row(row)?);
+            } else {
+                around.past_total = u32_col(get(row, "past_total")?)?;
+                around.past.push(session_from_row(row)?);
+            }
+        }
+        around.coming.sort_by_key(|s| (s.start, s.id));
+        around
+            .past
+            .sort_by_key(|s| std::cmp::Reverse((s.start, s.id)));
+        Ok(around)
     }
 
     async fn therapy_session(&self, practice: PracticeId, id: SessionId) -> StoreResult<Session> {

@@ -1260,7 +1260,7 @@ async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
     let all = store.client_sessions(practice, robin).await.unwrap();
     let middle = all[2].start;
     let around = store
-        .client_sessions_around(practice, robin, middle, Some(2))
+        .client_sessions_around(practice, robin, middle, None, Some(2))
         .await
         .unwrap();
     assert_eq!(around.past_total, 3);
@@ -1274,10 +1274,14 @@ async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
         all[3..].iter().map(|s| s.id).collect::<Vec<_>>()
     );
     let everything = store
-        .client_sessions_around(practice, robin, middle, None)
+        .client_sessions_around(practice, robin, middle, Some(1), None)
         .await
         .unwrap();
     assert_eq!(everything.past.len(), 3);
+    assert_eq!(
+        everything.coming.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [all[3].id]
+    );
 
     // Settings for reminders, breaks and invoices.
     let settings = domain::therapy::TherapySettings {

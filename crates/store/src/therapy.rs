@@ -425,14 +425,15 @@ pub trait TherapyStore: Send + Sync {
         practice: PracticeId,
         client: ClientId,
     ) -> StoreResult<Vec<Session>>;
-    /// A client's sessions as their page shows them: every one after `now`, earliest first;
-    /// the latest `past` (all with `None`) at or before `now`, newest first; and how many
-    /// there are at or before `now` in all.
+    /// A client's sessions as their page shows them: the first `coming` after `now` (all
+    /// with `None`), earliest first; the latest `past` at or before `now` (all with `None`),
+    /// newest first; and how many there are at or before `now` in all.
     async fn client_sessions_around(
         &self,
         practice: PracticeId,
         client: ClientId,
         now: Timestamp,
+        coming: Option<u32>,
         past: Option<u32>,
     ) -> StoreResult<ClientSessions>;
     /// One session.

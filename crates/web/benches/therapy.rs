@@ -232,7 +232,7 @@ async fn bench() {
         let client = clients[run % clients.len()];
         let started = Instant::now();
         let sessions = store
-            .client_sessions_around(practice, client, now, Some(20))
+            .client_sessions_around(practice, client, now, Some(12), Some(20))
             .await
             .expect("sessions")
             .past;
@@ -253,8 +253,22 @@ async fn bench() {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
+    // One small query, for scale: what a single round trip to the database costs.
+    let mut single = Vec::new();
+    for run in 0..RUNS {
+        let started = Instant::now();
+        store
+            .client(practice, clients[run % clients.len()])
+            .await
+            .expect("client");
+        single.push(started.elapsed().as_secs_f64() * 1e6);
+    }
     println!(
-        "store calls of a client page: sessions (coming, latest 20 past, count) median {:.1} µs; with contracts, invoices and balance {:.1} µs",
+        "one small query (a client's row): median {:.1} µs",
+        median(single)
+    );
+    println!(
+        "store calls of a client page: sessions (next 12, latest 20 past, count) median {:.1} µs; with contracts, invoices and balance {:.1} µs",
         median(parts.iter().map(|p| p.0).collect()),
         median(parts.iter().map(|p| p.1).collect())
     );

@@ -769,6 +769,9 @@ fn capitalise(text: &str) -> String {
 /// How many past sessions a client's page shows before "Show all".
 const RECENT_PAST: u32 = 20;
 
+/// How many upcoming sessions a client's page lists (for brief work: all to the ending).
+const COMING_SHOWN: u32 = 12;
+
 #[derive(serde::Deserialize)]
 struct ShowQuery {
     past: Option<String>,
@@ -786,9 +789,19 @@ async fn show(
     let contracts = state.store().contracts(id, client.id).await?;
     let now = state.now();
     let all_past = q.past.as_deref() == Some("all");
+    let brief_active = contracts
+        .iter()
+        .any(|c| c.active && matches!(c.current().terms.kind, ContractKind::Brief { .. }));
     let around = state
         .store()
-        .client_sessions_around(id, client.id, now, (!all_past).then_some(RECENT_PAST))
+        .client_sessions_around(
+            id,
+            client.id,
+            now,
+            // Brief work lists every session to the planned ending; otherwise the next few.
+            (!brief_active).then_some(COMING_SHOWN),
+            (!all_past).then_some(RECENT_PAST),
+        )
         .await?;
     // Earliest first, as the work's summary reads them.
     let sessions: Vec<Session> = around
@@ -819,7 +832,7 @@ async fn show(
         .iter()
         .filter(|s| s.start > now)
         .enumerate()
-        .take_while(|(i, s)| *i < 12 || ending.is_some_and(|end| s.start <= end))
+        .take_while(|(i, s)| *i < COMING_SHOWN as usize || ending.is_some_and(|end| s.start <= end))
         .map(|(_, s)| session_row(&view, &contracts, s, now))
         .collect();
     let past_count = around.past_total;
