@@ -110,7 +110,11 @@ impl SqliteStore {
             // stop and wake the other side every 50 rows. Results here are bounded by what
             // a page shows, so let a whole one through at once.
             .row_buffer_size(4096);
+        // A pool normally pings a connection before handing it out; an SQLite file in this
+        // process cannot have gone away, and the ping is one more hand-over to the
+        // connection's thread on every query.
         let writer = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .connect_with(options.clone())
@@ -120,6 +124,7 @@ impl SqliteStore {
         store_migrations?;
         let readers = std::thread::available_parallelism().map_or(4, |n| n.get().clamp(2, 8));
         let reader = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(u32::try_from(readers).unwrap_or(4))
             .connect_with(options.read_only(true))
             .await
