@@ -644,7 +644,12 @@ fn work(view: &PracticeView, contract: &Contract, sessions: &[Session], now: Tim
                     s.start > now && s.status == SessionStatus::Scheduled && s.number.is_some()
                 })
                 .count();
-            rows.push(row("Sessions remaining", format!("{remaining} of {total}")));
+            let mut remaining_row = row("Sessions remaining", format!("{remaining} of {total}"));
+            // The ending is part of the work: flag it while there is time to prepare for it.
+            if (1..=ENDING_SOON).contains(&remaining) {
+                remaining_row.tag = Some("Ending soon");
+            }
+            rows.push(remaining_row);
             let last = own
                 .iter()
                 .filter(|s| s.number.is_some())
@@ -768,6 +773,9 @@ fn capitalise(text: &str) -> String {
 
 /// How many past sessions a client's page shows before "Show all".
 const RECENT_PAST: u32 = 20;
+
+/// Brief work is "ending soon" with this many sessions or fewer to go.
+const ENDING_SOON: usize = 3;
 
 /// How many upcoming sessions a client's page lists (for brief work: all to the ending).
 const COMING_SHOWN: u32 = 12;

@@ -422,3 +422,55 @@ async fn monthly_invoices_are_made_once_at_the_start_of_the_month() {
         (1, "March 2027", Pence::new(7000))
     );
 }
+
+#[tokio::test]
+async fn brief_work_near_its_ending_says_so() {
+    let app = TestApp::spawn().await;
+    let now = START.parse().unwrap();
+    let client = app
+        .store
+        .create_client(
+            app.practice,
+            &NewClient {
+                name: PersonName::parse("Kim Short").unwrap(),
+                email: EmailAddress::parse("kim@example.com").unwrap(),
+                phone: None,
+                contact_preference: ContactPreference::Email,
+                reminders: true,
+            },
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    let terms = ContractTerms {
+        kind: ContractKind::Brief {
+            focus: "Getting through the exam season.".into(),
+            sessions: 3,
+            reviews_at: vec![],
+        },
+        frequency: Frequency::Weekly,
+        times: vec![WeeklyTime {
+            weekday: jiff::civil::Weekday::Wednesday,
+            time: jiff::civil::time(14, 0, 0, 0),
+        }],
+        location: Slug::parse("balham").unwrap(),
+        minutes: 50,
+        fee: Pence::new(7000),
+        start: date(2027, 3, 31),
+        policy_version: 1,
+    };
+    let planner = planner(&app).await;
+    app.store
+        .save_contract(app.practice, client, None, &terms, "", now, &*planner, now)
+        .await
+        .unwrap();
+    app.sign_in().await;
+    let page = decode_entities(
+        &app.office_get(&format!("/office/clients/{client}"))
+            .await
+            .body,
+    );
+    assert!(page.contains("3 of 3"), "{page}");
+    assert!(page.contains("Ending soon"));
+}
