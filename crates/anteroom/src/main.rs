@@ -304,11 +304,37 @@ fn public_url(server: &ServerArgs) -> anyhow::Result<String> {
     Ok(url)
 }
 
+/// The key file beside a database: `anteroom.key` in the same folder.
+fn key_file_beside(database: &Path) -> PathBuf {
+    database.with_file_name("anteroom.key")
+}
+
+/// The master key for serving: `ANTEROOM_KEY` (the key itself), else the key file
+/// (`--key-file`, or `anteroom.key` beside the database), which must be readable by its owner
+/// only. A practice that has no key file yet gets one, and is told to back it up.
+fn master_key(database: &Path, key_file: Option<&Path>) -> anyhow::Result<crypto::MasterKey> {
+    if let Ok(text) = std::env::var("ANTEROOM_KEY") {
+        return Ok(crypto::MasterKey::parse(&text, "ANTEROOM_KEY")?);
+    }
+    let path = key_file.map_or_else(|| key_file_beside(database), Path::to_path_buf);
+    if path.exists() {
+        return Ok(crypto::MasterKey::load_file(&path)?);
+    }
+    let key = crypto::MasterKey::create_file(&path)?;
+    eprintln!(
+        "anteroom: created the key file {}: confidential notes are encrypted with it. Back it up \
+         somewhere other than the database's backups: without it the notes cannot be read.",
+        path.display()
+    );
+    Ok(key)
+}
+
 async fn run_server(
     store: Arc<SqliteStore>,
     practice: PracticeId,
     clock: Clock,
     server: ServerArgs,
+    key: crypto::MasterKey,
     banner: impl FnOnce(&str),
 ) -> anyhow::Result<()> {
     let public_url = public_url(&server)?;
@@ -340,6 +366,7 @@ async fn run_server(
         },
         theme_dir: server.theme_dir.clone(),
         mail_configured: smtp.is_some(),
+        master_key: Some(Arc::new(key)),
     };
     if let Some(dir) = &server.theme_dir
         && !dir.is_dir()
@@ -440,6 +467,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let clock = args.now.map_or(Clock::System, Clock::pinned);
+    let key = crypto::MasterKey::create_file(&key_file_beside(&path))?;
     let store = Arc::new(open(&path, OpenMode::CreateIfMissing).await?);
     let now = clock.now();
     let setup = content::embedded_practice("demo")?;
@@ -493,7 +521,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     demo_therapy::seed(store.as_ref(), practice, &setup, now).await?;
 
     let server = args.server.clone();
-    run_server(store, practice, clock, server, |url| {
+    run_server(store, practice, clock, server, key, |url| {
         println!();
         println!("  Anteroom demo practice is running at {url}/");
         println!("  Back office: {url}/office");
@@ -541,6 +569,10 @@ async fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     let (password, generated) = read_password(args.password_stdin)?;
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+    let key_path = key_file_beside(&path);
+    if !key_path.exists() {
+        crypto::MasterKey::create_file(&key_path)?;
+    }
     let store = open(&path, OpenMode::CreateIfMissing).await?;
     let practice = store.create_practice(&setup, Timestamp::now()).await?;
     add_user(&store, practice, &args.email, &args.name, password.clone()).await?;
@@ -560,6 +592,11 @@ async fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
         }
     );
     println!(
+        "Confidential notes are encrypted with the key in {} (readable only by you). Back it up \
+         apart from the database: without it the notes cannot be read.",
+        key_path.display()
+    );
+    println!(
         "Start it with: anteroom serve --data-dir {}",
         args.data_dir.display()
     );
@@ -575,7 +612,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(_) => bail!("--now is only for the demo and test builds"),
         None => Clock::System,
     };
-    run_server(store, practice, clock, args.server, |url| {
+    let key = master_key(&path, args.key_file.as_deref())?;
+    run_server(store, practice, clock, args.server, key, |url| {
         tracing::info!(url, "serving");
     })
     .await?;
@@ -588,6 +626,10 @@ struct ServeArgs {
     data: DataArgs,
     #[command(flatten)]
     server: ServerArgs,
+    /// The key file that encrypts confidential notes (default: anteroom.key beside the
+    /// database). ANTEROOM_KEY, holding the key itself, takes precedence.
+    #[arg(long, env = "ANTEROOM_KEY_FILE")]
+    key_file: Option<PathBuf>,
     /// Pin the clock (test builds only).
     #[arg(long, hide = true)]
     now: Option<Timestamp>,
@@ -834,4 +876,32 @@ async fn seed_demo_bookings(
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn serving_makes_a_private_key_file_once_and_refuses_one_others_can_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("anteroom.db");
+        let key_path = key_file_beside(&database);
+        assert_eq!(key_path, dir.path().join("anteroom.key"));
+        let made = master_key(&database, None).unwrap();
+        let mode = std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let again = master_key(&database, None).unwrap();
+        assert_eq!(made.to_text(), again.to_text(), "the same key next time");
+        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = master_key(&database, None).unwrap_err().to_string();
+        assert!(refused.contains("can be read by others"), "{refused}");
+        // --key-file elsewhere.
+        let elsewhere = dir.path().join("keys").join("practice.key");
+        std::fs::create_dir_all(elsewhere.parent().unwrap()).unwrap();
+        master_key(&database, Some(&elsewhere)).unwrap();
+        assert!(elsewhere.exists());
+    }
 }

@@ -11,6 +11,7 @@ mod booking;
 mod convert;
 mod enquiries;
 mod group_commit;
+mod notes;
 mod practice;
 mod staff;
 mod therapy;
@@ -28,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_site.sql"),
     include_str!("../migrations/0002_booking.sql"),
     include_str!("../migrations/0003_therapy.sql"),
+    include_str!("../migrations/0004_notes.sql"),
 ];
 
 /// A practice database in one SQLite file.

@@ -1439,6 +1439,72 @@ async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
             .is_empty()
     );
 
+    // Notes: the store keeps what it is given, sealed by the caller with the note's id.
+    assert!(store.client_key(practice, robin).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .add_client_key(practice, robin, b"wrapped-1", now)
+            .await
+            .unwrap(),
+        b"wrapped-1"
+    );
+    assert_eq!(
+        store
+            .add_client_key(practice, robin, b"wrapped-2", now)
+            .await
+            .unwrap(),
+        b"wrapped-1",
+        "the first key stays"
+    );
+    let seal = |text: &'static str| move |id: crate::NoteId| format!("{id}:{text}").into_bytes();
+    let general = store
+        .save_note(practice, robin, None, None, &seal("general"), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .save_note(practice, robin, None, Some(general), &seal("changed"), now)
+            .await
+            .unwrap(),
+        general
+    );
+    let session_id = after[1].id;
+    let first = store
+        .save_note(practice, robin, Some(session_id), None, &seal("s1"), now)
+        .await
+        .unwrap();
+    let second = store
+        .save_note(practice, robin, Some(session_id), None, &seal("s2"), now)
+        .await
+        .unwrap();
+    assert_eq!(first, second, "one note per session");
+    assert_eq!(
+        store
+            .session_note(practice, session_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .body,
+        format!("{first}:s2").into_bytes()
+    );
+    let notes = store.notes(practice, robin).await.unwrap();
+    assert_eq!(notes.len(), 2);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.id == general && n.body == format!("{general}:changed").into_bytes())
+    );
+    assert!(
+        matches!(
+            store
+                .save_note(practice, kim, Some(session_id), None, &seal("x"), now)
+                .await,
+            Err(StoreError::NotFound)
+        ),
+        "a session note goes only on that session's client"
+    );
+    assert!(store.notes(practice, kim).await.unwrap().is_empty());
+
     // Ending the contract removes what has not happened yet.
     store.end_contract(practice, contract, now).await.unwrap();
     assert!(!store.contract(practice, contract).await.unwrap().active);

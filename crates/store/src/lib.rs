@@ -8,9 +8,11 @@
 
 pub mod conformance;
 mod model;
+mod notes;
 mod therapy;
 
 pub use model::*;
+pub use notes::*;
 pub use therapy::*;
 
 use async_trait::async_trait;
@@ -401,7 +403,14 @@ pub trait BookingStore: Send + Sync {
 
 /// Everything Anteroom stores.
 pub trait Store:
-    PracticeStore + ArticleStore + EnquiryStore + OutboxStore + StaffStore + BookingStore + TherapyStore
+    PracticeStore
+    + ArticleStore
+    + EnquiryStore
+    + OutboxStore
+    + StaffStore
+    + BookingStore
+    + TherapyStore
+    + NoteStore
 {
 }
 
@@ -412,7 +421,8 @@ impl<
         + OutboxStore
         + StaffStore
         + BookingStore
-        + TherapyStore,
+        + TherapyStore
+        + NoteStore,
 > Store for T
 {
 }

@@ -11,6 +11,7 @@ pub mod clock;
 mod error;
 mod forms;
 pub mod jobs;
+mod notes;
 mod office;
 mod pages;
 pub mod password;
@@ -42,6 +43,9 @@ pub struct Config {
     pub theme_dir: Option<std::path::PathBuf>,
     /// True when an SMTP server is configured (if not, the office says messages are waiting).
     pub mail_configured: bool,
+    /// The key that wraps every client's data key (kept outside the database). Without it,
+    /// notes can be neither written nor read.
+    pub master_key: Option<std::sync::Arc<crypto::MasterKey>>,
 }
 
 impl Config {

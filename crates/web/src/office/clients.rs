@@ -45,6 +45,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/office/clients/new", get(new_form).post(create))
         .route("/office/clients/{id}", get(show))
         .route("/office/clients/{id}/edit", get(edit_form).post(update))
+        .route("/office/clients/{id}/notes", post(add_note))
         .route(
             "/office/clients/{id}/contract/new",
             get(sessions::new_contract_form).post(sessions::create_contract),
@@ -65,6 +66,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/office/sessions/{id}/outcome", post(sessions::record))
         .route("/office/sessions/{id}/waive", post(sessions::waive))
         .route("/office/sessions/{id}/move", post(sessions::move_session))
+        .route("/office/sessions/{id}/note", post(sessions::save_note))
 }
 
 // ---- The practice as these pages need it ------------------------------------------------
@@ -783,6 +785,7 @@ const COMING_SHOWN: u32 = 12;
 #[derive(serde::Deserialize)]
 struct ShowQuery {
     past: Option<String>,
+    note_error: Option<String>,
 }
 
 async fn show(
@@ -849,6 +852,19 @@ async fn show(
         .iter()
         .map(|s| session_row(&view, &contracts, s, now))
         .collect();
+    let opened = crate::notes::all(&state, client.id).await?;
+    let general_notes: Vec<Value> = opened
+        .iter()
+        .filter(|n| n.session.is_none())
+        .map(|n| {
+            context! {
+                html => domain::markdown::to_html(&n.text),
+                written => view.when(n.created_at),
+                changed => (n.updated_at != n.created_at).then(|| view.when(n.updated_at)),
+            }
+        })
+        .collect();
+    let session_notes = opened.iter().filter(|n| n.session.is_some()).count();
     let invoices = state.store().invoices(id, Some(client.id)).await?;
     let balance = state.store().balance(id, client.id).await?;
     let today = view.today(now);
@@ -891,6 +907,10 @@ async fn show(
         not_invoiced => balance.not_invoiced.to_string(),
         owes => balance.invoiced_unpaid.get() + balance.not_invoiced.get() > 0,
         can_invoice => balance.not_invoiced.get() > 0,
+        notes => general_notes,
+        session_notes,
+        notes_available => crate::notes::available(&state),
+        note_error => q.note_error.as_deref().map(|_| "Write the note before saving it"),
     };
     page(
         &state,
@@ -1156,6 +1176,26 @@ async fn record_consultation_outcome(
         Some(&errors),
     )
     .await
+}
+
+/// Add a general note on a client (sealed with their key before it is stored).
+async fn add_note(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
+    let client = find_client(&state, &raw).await?;
+    match crate::notes::check(form.get("note")) {
+        Ok(text) if crate::notes::available(&state) => {
+            crate::notes::save(&state, client.id, None, None, &text).await?;
+            Ok(Redirect::to(&format!("/office/clients/{}#notes", client.id)).into_response())
+        }
+        _ => Ok(
+            Redirect::to(&format!("/office/clients/{}?note_error=1#notes", client.id))
+                .into_response(),
+        ),
+    }
 }
 
 #[cfg(test)]

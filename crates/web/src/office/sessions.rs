@@ -653,7 +653,26 @@ async fn session_page(
     values: &SessionValues,
     errors: Option<&FieldErrors>,
 ) -> WebResult<Response> {
+    session_page_with_note(state, staff, view, session, values, errors, None).await
+}
+
+/// The session page; `draft` is a note the therapist typed that could not be saved yet.
+async fn session_page_with_note(
+    state: &AppState,
+    staff: &Staff,
+    view: &PracticeView,
+    session: &Session,
+    values: &SessionValues,
+    errors: Option<&FieldErrors>,
+    draft: Option<&str>,
+) -> WebResult<Response> {
     let now = state.now();
+    let saved_note = crate::notes::on_session(state, session.client, session.id).await?;
+    let note = context! {
+        available => crate::notes::available(state),
+        text => draft.map(str::to_owned).or_else(|| saved_note.as_ref().map(|n| n.text.clone())),
+        saved => saved_note.as_ref().map(|n| view.when(n.updated_at)),
+    };
     let contract = state
         .store()
         .contract(state.practice_id(), session.contract)
@@ -701,6 +720,7 @@ async fn session_page(
         can_record => session.status != SessionStatus::Break && !invoiced(session),
         can_waive => waivable(session).is_some(),
         can_move => session.status == SessionStatus::Scheduled,
+        note,
         change,
         locations => value(&view.choices()),
         values => value(values),
@@ -1008,4 +1028,42 @@ pub(super) async fn move_session(
     }
     let values = SessionValues::of(&view, &session, now).with(&form);
     session_page(&state, &staff, &view, &session, &values, Some(&errors)).await
+}
+
+/// Save the note on a session (sealed with the client's key before it is stored).
+pub(super) async fn save_note(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
+    let session = find_session(&state, &raw).await?;
+    let typed = form.get("note");
+    match crate::notes::check(typed) {
+        Ok(text) if crate::notes::available(&state) => {
+            crate::notes::save(&state, session.client, Some(session.id), None, &text).await?;
+            Ok(Redirect::to(&format!("/office/sessions/{}#note", session.id)).into_response())
+        }
+        outcome => {
+            let mut errors = FieldErrors::new();
+            errors.add(
+                "note",
+                outcome.err().unwrap_or(
+                    "Notes cannot be saved: the server was started without its key file",
+                ),
+            );
+            let view = PracticeView::load(&state).await?;
+            let values = SessionValues::of(&view, &session, state.now());
+            session_page_with_note(
+                &state,
+                &staff,
+                &view,
+                &session,
+                &values,
+                Some(&errors),
+                Some(typed),
+            )
+            .await
+        }
+    }
 }

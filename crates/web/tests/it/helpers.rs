@@ -404,6 +404,7 @@ impl TestApp {
             rate_limits,
             theme_dir: None,
             mail_configured: false,
+            master_key: Some(Arc::new(crypto::MasterKey::generate())),
         };
         let mail_wake = Arc::new(Notify::new());
         let dyn_store: Arc<dyn Store> = store.clone();

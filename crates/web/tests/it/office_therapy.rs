@@ -9,7 +9,9 @@ use domain::{
 };
 use jiff::{SignedDuration, civil::date, tz::TimeZone};
 use reqwest::StatusCode;
-use store::{BookingStore, ClientId, NewClient, PracticeStore, SessionStatus, TherapyStore};
+use store::{
+    BookingStore, ClientId, NewClient, NoteStore, PracticeStore, SessionStatus, TherapyStore,
+};
 
 use crate::helpers::{START, TestApp, decode_entities};
 
@@ -473,4 +475,80 @@ async fn brief_work_near_its_ending_says_so() {
     );
     assert!(page.contains("3 of 3"), "{page}");
     assert!(page.contains("Ending soon"));
+}
+
+#[tokio::test]
+async fn notes_are_readable_in_the_office_and_nowhere_in_the_database_or_a_backup() {
+    const CANARY: &str = "canary-5d1e7b: we talked about the move and her sister";
+    let app = TestApp::spawn().await;
+    let robin = robin_on_mondays(&app).await;
+    let session = app
+        .store
+        .client_sessions(app.practice, robin)
+        .await
+        .unwrap()
+        .remove(0);
+    app.sign_in().await;
+    let path = format!("/office/sessions/{}/note", session.id);
+    let empty = app.office_post(&path, &[("note", "  ")]).await;
+    empty.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.decoded().contains("Write the note before saving it"));
+    app.office_post(&path, &[("note", CANARY)])
+        .await
+        .assert_redirect(&format!("/office/sessions/{}#note", session.id));
+    let page = app
+        .office_get(&format!("/office/sessions/{}", session.id))
+        .await;
+    assert!(
+        page.decoded().contains(CANARY),
+        "the therapist reads it back"
+    );
+    // A general note on the client, too.
+    app.office_post(
+        &format!("/office/clients/{robin}/notes"),
+        &[("note", "canary-general-91c: **important** context")],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    let client_page = app.office_get(&format!("/office/clients/{robin}")).await;
+    assert!(
+        client_page
+            .body
+            .contains("canary-general-91c: <strong>important</strong>")
+    );
+    assert!(client_page.decoded().contains("1 session has a note"));
+
+    for marker in ["canary-5d1e7b", "canary-general-91c"] {
+        assert!(
+            !app.database_contains(marker),
+            "{marker} in the database or WAL"
+        );
+    }
+    let backup = tempfile::tempdir().unwrap();
+    let copy = backup.path().join("backup.db");
+    app.store.backup_to(&copy).await.unwrap();
+    let bytes = std::fs::read(&copy).unwrap();
+    assert!(
+        !bytes.windows(13).any(|w| w == b"canary-5d1e7b"),
+        "in a backup"
+    );
+
+    // A damaged note is an error page that says nothing of the note.
+    let damaged = &|_: store::NoteId| vec![1u8; 60];
+    app.store
+        .save_note(
+            app.practice,
+            robin,
+            Some(session.id),
+            None,
+            damaged,
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    let broken = app
+        .office_get(&format!("/office/sessions/{}", session.id))
+        .await;
+    broken.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(!broken.body.contains("canary"));
 }

@@ -1,0 +1,127 @@
+//! Confidential notes (SECURITY.md R8): sealed with the client's data key before they reach
+//! the store, opened only to be shown to the signed-in therapist. A note's text never goes
+//! into a log, an email, a feed or an error page; failures name the note, never its words.
+
+use crypto::{CryptoError, DataKey, row_binding};
+use jiff::Timestamp;
+use store::{ClientId, NoteId, SessionId};
+
+use crate::{AppState, WebError, error::WebResult};
+
+/// A note opened for the therapist.
+pub(crate) struct OpenNote {
+    pub session: Option<SessionId>,
+    pub text: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+fn unavailable() -> WebError {
+    WebError::Internal(anyhow::anyhow!(
+        "notes need the practice's key file, and this server was started without one"
+    ))
+}
+
+fn unreadable(what: &str, error: CryptoError) -> WebError {
+    WebError::Internal(anyhow::anyhow!("{what}: {error}"))
+}
+
+/// The client's data key: unwrapped from the store, or made and stored the first time.
+async fn data_key(state: &AppState, client: ClientId) -> WebResult<DataKey> {
+    let master = state.config().master_key.as_ref().ok_or_else(unavailable)?;
+    let practice = state.practice_id();
+    let binding = row_binding(practice.get(), "client_keys", client.get(), "key");
+    let wrapped = match state.store().client_key(practice, client).await? {
+        Some(wrapped) => wrapped,
+        None => {
+            let fresh = master.wrap(&DataKey::generate(), &binding);
+            state
+                .store()
+                .add_client_key(practice, client, &fresh, state.now())
+                .await?
+        }
+    };
+    master.unwrap(&wrapped, &binding).map_err(|e| {
+        unreadable(
+            &format!("client {client}'s key (is this the practice's key file?)"),
+            e,
+        )
+    })
+}
+
+fn note_binding(state: &AppState, note: NoteId) -> Vec<u8> {
+    row_binding(state.practice_id().get(), "notes", note.get(), "body")
+}
+
+/// Write a note (see `NoteStore::save_note`).
+pub(crate) async fn save(
+    state: &AppState,
+    client: ClientId,
+    session: Option<SessionId>,
+    id: Option<NoteId>,
+    text: &str,
+) -> WebResult<NoteId> {
+    let key = data_key(state, client).await?;
+    let seal = |note: NoteId| key.seal(text.as_bytes(), &note_binding(state, note));
+    Ok(state
+        .store()
+        .save_note(state.practice_id(), client, session, id, &seal, state.now())
+        .await?)
+}
+
+fn open(state: &AppState, key: &DataKey, note: &store::SealedNote) -> WebResult<OpenNote> {
+    let text = key
+        .open(&note.body, &note_binding(state, note.id))
+        .map_err(|e| unreadable(&format!("note {}", note.id), e))?;
+    Ok(OpenNote {
+        session: note.session,
+        text: String::from_utf8_lossy(&text).into_owned(),
+        created_at: note.created_at,
+        updated_at: note.updated_at,
+    })
+}
+
+/// All of a client's notes, opened, newest first (none without a key: nothing to open).
+pub(crate) async fn all(state: &AppState, client: ClientId) -> WebResult<Vec<OpenNote>> {
+    let sealed = state.store().notes(state.practice_id(), client).await?;
+    if sealed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let key = data_key(state, client).await?;
+    sealed.iter().map(|n| open(state, &key, n)).collect()
+}
+
+/// The note on one session, opened.
+pub(crate) async fn on_session(
+    state: &AppState,
+    client: ClientId,
+    session: SessionId,
+) -> WebResult<Option<OpenNote>> {
+    match state
+        .store()
+        .session_note(state.practice_id(), session)
+        .await?
+    {
+        Some(note) => {
+            let key = data_key(state, client).await?;
+            Ok(Some(open(state, &key, &note)?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Whether notes can be written on this server.
+pub(crate) fn available(state: &AppState) -> bool {
+    state.config().master_key.is_some()
+}
+
+/// Check a note's text: there must be something to keep. (Its length is bounded only by
+/// the request size limit, so nothing typed is ever turned away for being long.)
+pub(crate) fn check(text: &str) -> Result<String, &'static str> {
+    let text = text.replace("\r\n", "\n");
+    if text.trim().is_empty() {
+        Err("Write the note before saving it")
+    } else {
+        Ok(text)
+    }
+}
