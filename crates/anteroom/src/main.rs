@@ -45,6 +45,21 @@ enum Command {
     Import(ImportArgs),
     /// Write a consistent copy of the database to a file, while serving or not.
     Backup(BackupArgs),
+    /// The key that encrypts confidential notes.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Make a new key file and re-wrap every client's key with it (stop the server first).
+    Rotate {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The key file (default: anteroom.key beside the database).
+        #[arg(long, env = "ANTEROOM_KEY_FILE")]
+        key_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -201,6 +216,7 @@ async fn main() -> ExitCode {
         Command::User(command) => user(command).await,
         Command::Import(args) => import(args).await,
         Command::Backup(args) => backup(args).await,
+        Command::Key(KeyCommand::Rotate { data, key_file }) => rotate(data, key_file).await,
     };
     match result {
         Ok(code) => code,
@@ -327,6 +343,75 @@ fn master_key(database: &Path, key_file: Option<&Path>) -> anyhow::Result<crypto
         path.display()
     );
     Ok(key)
+}
+
+/// Replace the master key: write the new key beside the old one, re-wrap every client's key
+/// in one transaction, then move the new key file into place. Nothing changes if any client
+/// key does not open with the current key file.
+async fn rotate(data: DataArgs, key_file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let database = data.database_path()?;
+    let count = rotate_key(&database, key_file.as_deref()).await?;
+    println!(
+        "Rotated the key: {count} client {} re-wrapped with the new key in {}. The old key opens \
+         nothing now; back up the new key file apart from the database.",
+        if count == 1 { "key" } else { "keys" },
+        key_file
+            .unwrap_or_else(|| key_file_beside(&database))
+            .display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn rotate_key(database: &Path, key_file: Option<&Path>) -> anyhow::Result<usize> {
+    if std::env::var_os("ANTEROOM_KEY").is_some() {
+        bail!("ANTEROOM_KEY is set: rotating needs a key file (unset it and use --key-file)");
+    }
+    let path = key_file.map_or_else(|| key_file_beside(database), Path::to_path_buf);
+    if !path.exists() {
+        bail!("there is no key file at {}", path.display());
+    }
+    let old = crypto::MasterKey::load_file(&path)?;
+    let sqlite = open(database, OpenMode::Existing).await?;
+    let store: &dyn Store = &sqlite;
+    let binding = |practice: PracticeId, client: store::ClientId| {
+        crypto::row_binding(practice.get(), "client_keys", client.get(), "key")
+    };
+    // Every key must open before anything changes.
+    let mut opened = Vec::new();
+    for (practice, client, wrapped) in store.all_client_keys().await? {
+        let key = old
+            .unwrap(&wrapped, &binding(practice, client))
+            .map_err(|_| {
+                anyhow!(
+                    "client {client}'s key does not open with {}: nothing was changed",
+                    path.display()
+                )
+            })?;
+        opened.push((practice, client, key));
+    }
+    let staged = path.with_extension("key.new");
+    if staged.exists() {
+        bail!(
+            "{} is left from an earlier rotation; check which key opens the database, then remove it",
+            staged.display()
+        );
+    }
+    // The new key is safely on disk before the database depends on it.
+    let new = crypto::MasterKey::create_file(&staged)?;
+    let rewrapped: Vec<_> = opened
+        .iter()
+        .map(|(practice, client, key)| (*client, new.wrap(key, &binding(*practice, *client))))
+        .collect();
+    store.rewrap_client_keys(&rewrapped).await?;
+    sqlite.close().await;
+    std::fs::rename(&staged, &path).with_context(|| {
+        format!(
+            "the client keys are re-wrapped with {}; move it to {} by hand",
+            staged.display(),
+            path.display()
+        )
+    })?;
+    Ok(rewrapped.len())
 }
 
 async fn run_server(
@@ -903,5 +988,69 @@ mod tests {
         std::fs::create_dir_all(elsewhere.parent().unwrap()).unwrap();
         master_key(&database, Some(&elsewhere)).unwrap();
         assert!(elsewhere.exists());
+    }
+
+    #[tokio::test]
+    async fn rotating_the_key_rewraps_every_client_key_and_the_old_key_opens_nothing() {
+        use store::{NoteStore, TherapyStore};
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("anteroom.db");
+        let old = master_key(&database, None).unwrap();
+        let store = open(&database, OpenMode::CreateIfMissing).await.unwrap();
+        let now = Timestamp::now();
+        let practice = store
+            .create_practice(&content::embedded_practice("demo").unwrap(), now)
+            .await
+            .unwrap();
+        let client = store
+            .create_client(
+                practice,
+                &store::NewClient {
+                    name: PersonName::parse("Robin Vale").unwrap(),
+                    email: EmailAddress::parse("robin@example.com").unwrap(),
+                    phone: None,
+                    contact_preference: domain::ContactPreference::Email,
+                    reminders: true,
+                },
+                None,
+                now,
+            )
+            .await
+            .unwrap();
+        let binding = crypto::row_binding(practice.get(), "client_keys", client.get(), "key");
+        let data_key = crypto::DataKey::generate();
+        store
+            .add_client_key(practice, client, &old.wrap(&data_key, &binding), now)
+            .await
+            .unwrap();
+        let sealed = data_key.seal(b"a note", b"here");
+        store.close().await;
+
+        assert_eq!(rotate_key(&database, None).await.unwrap(), 1);
+        let new = master_key(&database, None).unwrap();
+        assert_ne!(new.to_text(), old.to_text());
+        assert!(!dir.path().join("anteroom.key.new").exists());
+        let store = open(&database, OpenMode::Existing).await.unwrap();
+        let wrapped = store.client_key(practice, client).await.unwrap().unwrap();
+        assert!(
+            old.unwrap(&wrapped, &binding).is_err(),
+            "the old key opens nothing"
+        );
+        let reopened = new.unwrap(&wrapped, &binding).unwrap();
+        assert_eq!(
+            reopened.open(&sealed, b"here").unwrap().as_slice(),
+            b"a note"
+        );
+        store.close().await;
+
+        // With the wrong key file nothing changes.
+        std::fs::remove_file(key_file_beside(&database)).unwrap();
+        crypto::MasterKey::create_file(&key_file_beside(&database)).unwrap();
+        assert!(rotate_key(&database, None).await.is_err());
+        let store = open(&database, OpenMode::Existing).await.unwrap();
+        assert_eq!(
+            store.client_key(practice, client).await.unwrap().unwrap(),
+            wrapped
+        );
     }
 }

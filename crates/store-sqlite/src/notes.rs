@@ -141,6 +141,33 @@ impl NoteStore for SqliteStore {
         Ok(NoteId::new(note))
     }
 
+    async fn all_client_keys(&self) -> StoreResult<Vec<(PracticeId, ClientId, Vec<u8>)>> {
+        let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT practice_id, client_id, wrapped FROM client_keys ORDER BY client_id",
+        )
+        .fetch_all(self.read())
+        .await
+        .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(p, c, w)| (PracticeId::new(p), ClientId::new(c), w))
+            .collect())
+    }
+
+    async fn rewrap_client_keys(&self, keys: &[(ClientId, Vec<u8>)]) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        for (client, wrapped) in keys {
+            let result = sqlx::query("UPDATE client_keys SET wrapped = ? WHERE client_id = ?")
+                .bind(wrapped)
+                .bind(client.get())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            affected(result)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
     async fn notes(&self, practice: PracticeId, client: ClientId) -> StoreResult<Vec<SealedNote>> {
         sqlx::query(
             "SELECT * FROM notes WHERE practice_id = ? AND client_id = ? ORDER BY created_at DESC, id DESC",

@@ -55,6 +55,10 @@ pub trait NoteStore: Send + Sync {
         seal: &Sealer<'_>,
         now: Timestamp,
     ) -> StoreResult<NoteId>;
+    /// Every client's wrapped key, of every practice: `(practice, client, wrapped)`.
+    async fn all_client_keys(&self) -> StoreResult<Vec<(PracticeId, ClientId, Vec<u8>)>>;
+    /// Replace wrapped keys (after the master key changed), all in one transaction.
+    async fn rewrap_client_keys(&self, keys: &[(ClientId, Vec<u8>)]) -> StoreResult<()>;
     /// A client's notes, newest first.
     async fn notes(&self, practice: PracticeId, client: ClientId) -> StoreResult<Vec<SealedNote>>;
     /// The note on a session, if there is one.
