@@ -14,7 +14,7 @@ use domain::{
     practice::PracticeSetup,
     therapy::{
         ContractKind, ContractTerms, Frequency, InvoiceMode, TherapySettings, WeeklyTime,
-        policy::{CancellationPolicy, Outcome, Recorded, assess},
+        policy::{CancellationPolicy, Recorded, assess},
         schedule::{Kept, plan},
     },
 };
@@ -474,18 +474,7 @@ impl Demo<'_> {
 
     /// An invoice line, worded as the back office words them.
     fn line(&self, session: &Session) -> Option<InvoiceLine> {
-        let charge = session.charge.as_ref()?;
-        let when = when(&self.zone, session.start);
-        let description = match (session.status, session.number) {
-            (SessionStatus::Done(Outcome::Attended), Some(n)) => format!("Session {n}, {when}"),
-            (SessionStatus::Done(Outcome::Attended), None) => format!("Session, {when}"),
-            (status, _) => format!("{}, {when}", status.label()),
-        };
-        Some(InvoiceLine {
-            description,
-            detail: charge.rule.clone(),
-            amount: charge.owed(),
-        })
+        session.invoice_line(&when(&self.zone, session.start))
     }
 
     /// Plan to tell each client with a session in the next break (or the one under way),

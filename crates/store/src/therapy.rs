@@ -193,6 +193,25 @@ pub struct ClientSessions {
     pub past_total: u32,
 }
 
+impl Session {
+    /// The invoice line for this session's charge (`None` without one): "Session 4, Monday
+    /// 12 April 2027 at 9am" or "Late cancellation, …", with the rule and what is owed.
+    /// `when` is the session's start as people read it.
+    pub fn invoice_line(&self, when: &str) -> Option<InvoiceLine> {
+        let charge = self.charge.as_ref()?;
+        let description = match (self.status, self.number) {
+            (SessionStatus::Done(Outcome::Attended), Some(n)) => format!("Session {n}, {when}"),
+            (SessionStatus::Done(Outcome::Attended), None) => format!("Session, {when}"),
+            (status, _) => format!("{}, {when}", status.label()),
+        };
+        Some(InvoiceLine {
+            description,
+            detail: charge.rule.clone(),
+            amount: charge.owed(),
+        })
+    }
+}
+
 /// What to store when an outcome is recorded.
 #[derive(Debug, Clone)]
 pub struct NewCharge {

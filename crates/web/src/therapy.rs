@@ -9,7 +9,7 @@ use domain::{
     EmailAddress, Slug,
     availability::AwayPeriod,
     practice::Location,
-    therapy::{InvoiceMode, TherapySettings, policy::Outcome, schedule::plan},
+    therapy::{InvoiceMode, TherapySettings, schedule::plan},
 };
 use jiff::{
     Timestamp, ToSpan,
@@ -17,8 +17,8 @@ use jiff::{
     tz::TimeZone,
 };
 use store::{
-    AwayId, Client, ClientId, Invoice, InvoiceLine, NewInvoice, NewMessage, Planner, Session,
-    SessionStatus, StoreError,
+    AwayId, Client, ClientId, Invoice, NewInvoice, NewMessage, Planner, Session, SessionStatus,
+    StoreError,
 };
 
 use crate::{
@@ -288,22 +288,6 @@ pub(crate) async fn breaks_changed(state: &AppState, added: Option<AwayId>) -> W
     Ok(())
 }
 
-/// What an invoice line says about a charged session.
-fn line_for(view: &PracticeView, session: &Session) -> Option<InvoiceLine> {
-    let charge = session.charge.as_ref()?;
-    let when = view.when(session.start);
-    let description = match (session.status, session.number) {
-        (SessionStatus::Done(Outcome::Attended), Some(n)) => format!("Session {n}, {when}"),
-        (SessionStatus::Done(Outcome::Attended), None) => format!("Session, {when}"),
-        (status, _) => format!("{}, {when}", status.label()),
-    };
-    Some(InvoiceLine {
-        description,
-        detail: charge.rule.clone(),
-        amount: charge.owed(),
-    })
-}
-
 /// Invoice `sessions` (all one client's, each with an uninvoiced charge) for `period`, and
 /// email the client a link to it. Returns the invoice and the link.
 pub(crate) async fn invoice_sessions(
@@ -336,7 +320,10 @@ pub(crate) async fn invoice_sessions(
                     .iter()
                     .filter_map(|s| s.charge.as_ref().map(|c| c.id))
                     .collect(),
-                lines: sessions.iter().filter_map(|s| line_for(view, s)).collect(),
+                lines: sessions
+                    .iter()
+                    .filter_map(|s| s.invoice_line(&view.when(s.start)))
+                    .collect(),
                 token_hash,
             },
             &email,
