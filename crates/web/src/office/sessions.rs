@@ -1042,7 +1042,10 @@ pub(super) async fn save_note(
     match crate::notes::check(typed) {
         Ok(text) if crate::notes::available(&state) => {
             crate::notes::save(&state, session.client, Some(session.id), None, &text).await?;
-            Ok(Redirect::to(&format!("/office/sessions/{}#note", session.id)).into_response())
+            Ok(
+                Redirect::to(&format!("/office/sessions/{}#session-note", session.id))
+                    .into_response(),
+            )
         }
         outcome => {
             let mut errors = FieldErrors::new();

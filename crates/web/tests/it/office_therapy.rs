@@ -495,7 +495,7 @@ async fn notes_are_readable_in_the_office_and_nowhere_in_the_database_or_a_backu
     assert!(empty.decoded().contains("Write the note before saving it"));
     app.office_post(&path, &[("note", CANARY)])
         .await
-        .assert_redirect(&format!("/office/sessions/{}#note", session.id));
+        .assert_redirect(&format!("/office/sessions/{}#session-note", session.id));
     let page = app
         .office_get(&format!("/office/sessions/{}", session.id))
         .await;
