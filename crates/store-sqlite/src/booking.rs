@@ -141,16 +141,18 @@ async fn busy_in(
     except: Option<BookingId>,
 ) -> StoreResult<Vec<BusyTime>> {
     // Consultations and the sessions that hold the therapist's time.
-    let rows = sqlx::query(
+    let rows = sqlx::query(concat!(
         "SELECT b.starts_at, b.ends_at, l.slug FROM bookings b JOIN locations l ON l.id = b.location_id
          WHERE b.practice_id = ?1 AND b.status IN ('requested', 'confirmed')
            AND b.starts_at < ?2 AND b.ends_at > ?3 AND b.starts_at > ?4 AND b.id IS NOT ?5
          UNION ALL
          SELECT s.starts_at, s.ends_at, l.slug FROM sessions s JOIN locations l ON l.id = s.location_id
-         WHERE s.practice_id = ?1 AND s.status IN ('scheduled', 'attended', 'late_cancellation', 'did_not_attend')
+         WHERE s.practice_id = ?1 AND s.status IN ",
+        crate::occupying!(),
+        "
            AND s.starts_at < ?2 AND s.ends_at > ?3 AND s.starts_at > ?4
-         ORDER BY 1",
-    )
+         ORDER BY 1"
+    ))
     .bind(practice.get())
     .bind(secs(to))
     .bind(secs(from))

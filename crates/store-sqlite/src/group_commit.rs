@@ -238,10 +238,11 @@ async fn make_all(
              UNION ALL
              SELECT w.job, s.starts_at, s.ends_at, l.slug FROM w
              JOIN sessions s ON s.practice_id = w.practice AND s.starts_at > w.lo AND s.starts_at < w.t
-                AND s.ends_at > w.f AND s.status IN ('scheduled', 'attended', 'late_cancellation', 'did_not_attend')
+                AND s.ends_at > w.f AND s.status IN {occupying}
              JOIN locations l ON l.id = s.location_id
              ORDER BY 1, 2",
-            rows("(?, ?, ?, ?, ?)", known.len())
+            rows("(?, ?, ?, ?, ?)", known.len()),
+            occupying = crate::occupying!()
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for &(i, _, _) in &known {

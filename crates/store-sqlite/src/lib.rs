@@ -24,6 +24,15 @@ use sqlx::{
 };
 use store::{StoreError, StoreResult};
 
+/// The session statuses that hold the therapist's time (the overlap triggers in
+/// migrations/0003_therapy.sql list the same), as a literal for `concat!` and SQL `IN`.
+macro_rules! occupying {
+    () => {
+        "('scheduled', 'attended', 'late_cancellation', 'did_not_attend')"
+    };
+}
+pub(crate) use occupying;
+
 /// Migrations, applied in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_site.sql"),

@@ -25,7 +25,7 @@ use crate::{
 };
 
 /// Statuses whose session holds the therapist's time (see the overlap triggers).
-const OCCUPYING: &str = "('scheduled', 'attended', 'late_cancellation', 'did_not_attend')";
+pub(crate) const OCCUPYING: &str = crate::occupying!();
 
 fn policy_from_row(row: &SqliteRow) -> StoreResult<CancellationPolicy> {
     let n = |column: &str| -> StoreResult<u32> { u32_col(get(row, column)?) };

@@ -22,9 +22,10 @@ pub async fn run_once(state: &AppState) -> Result<(usize, usize), WebError> {
         Err(other) => return Err(other),
     };
     let now = state.now();
-    reminded += session_reminders(state, &view, now).await?;
+    let settings = state.store().therapy_settings(state.practice_id()).await?;
+    reminded += session_reminders(state, &view, settings.session_reminder_hours, now).await?;
     let told = break_notices(state, &view, now).await?;
-    let invoiced = therapy::monthly_invoices(state, &view).await?;
+    let invoiced = therapy::monthly_invoices(state, &view, &settings).await?;
     if released + reminded + told + invoiced > 0 {
         tracing::info!(released, reminded, told, invoiced, "jobs");
         state.booking_changed();
@@ -67,14 +68,11 @@ async fn consultations(state: &AppState, offer: &Offer) -> Result<(usize, usize)
 async fn session_reminders(
     state: &AppState,
     view: &therapy::PracticeView,
+    hours: u32,
     now: jiff::Timestamp,
 ) -> Result<usize, WebError> {
     let store = state.store();
     let practice = state.practice_id();
-    let hours = store
-        .therapy_settings(practice)
-        .await?
-        .session_reminder_hours;
     if hours == 0 {
         return Ok(0);
     }
@@ -100,17 +98,20 @@ async fn break_notices(
     now: jiff::Timestamp,
 ) -> Result<usize, WebError> {
     let store = state.store();
+    let practice = state.practice_id();
+    let due: Vec<_> = store
+        .break_notices_due(now)
+        .await?
+        .into_iter()
+        .filter(|(p, ..)| *p == practice)
+        .collect();
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let breaks = store.away_periods(practice).await?;
     let mut sent = 0;
-    for (practice, away, client) in store.break_notices_due(now).await? {
-        if practice != state.practice_id() {
-            continue;
-        }
-        let Some(period) = store
-            .away_periods(practice)
-            .await?
-            .into_iter()
-            .find(|a| a.id == away)
-        else {
+    for (_, away, client) in due {
+        let Some(period) = breaks.iter().find(|a| a.id == away) else {
             continue;
         };
         let who = store.client(practice, client).await?;

@@ -23,7 +23,10 @@ use store::{
 
 use crate::{
     AppState, WebError,
-    booking::{flow::new_token, messages::place_line},
+    booking::{
+        flow::new_token,
+        messages::{URGENT_HELP, place_line},
+    },
     error::WebResult,
 };
 
@@ -194,8 +197,7 @@ pub(crate) fn break_notice(
         body_text: format!(
             "Dear {first_name},\n\nI will be taking a break from {first_day} to {last_day}, \
              so there will be no appointments in that time.\n\n{missed}{next}\
-             If you need urgent help while I am away, call NHS 111, or 999 in an emergency. \
-             Samaritans are there day and night on 116 123.\n\n{}\n",
+             If you need help urgently while I am away: {URGENT_HELP}\n\n{}\n",
             view.practice.details.name
         ),
         calendar: None,
@@ -293,6 +295,7 @@ pub(crate) async fn breaks_changed(state: &AppState, added: Option<AwayId>) -> W
 pub(crate) async fn invoice_sessions(
     state: &AppState,
     view: &PracticeView,
+    settings: &TherapySettings,
     client: &Client,
     sessions: &[Session],
     period: String,
@@ -300,14 +303,13 @@ pub(crate) async fn invoice_sessions(
     let store = state.store();
     let practice = state.practice_id();
     let now = state.now();
-    let settings = store.therapy_settings(practice).await?;
     let today = view.today(now);
     let due = today
         .checked_add(i64::from(settings.payment_terms_days).days())
         .unwrap_or(today);
     let (token, token_hash) = new_token();
     let url = invoice_url(state, &token);
-    let email = |invoice: &Invoice| Some(invoice_email(view, client, invoice, &url, &settings));
+    let email = |invoice: &Invoice| Some(invoice_email(view, client, invoice, &url, settings));
     let invoice = store
         .create_invoice(
             practice,
@@ -375,10 +377,14 @@ pub(crate) fn invoice_email(
 
 /// At the start of a month (monthly invoicing): invoice each client's charges for sessions
 /// before the 1st. Idempotent: charges once invoiced are not seen again.
-pub(crate) async fn monthly_invoices(state: &AppState, view: &PracticeView) -> WebResult<usize> {
+pub(crate) async fn monthly_invoices(
+    state: &AppState,
+    view: &PracticeView,
+    settings: &TherapySettings,
+) -> WebResult<usize> {
     let store = state.store();
     let practice = state.practice_id();
-    if store.therapy_settings(practice).await?.invoice_mode != InvoiceMode::Monthly {
+    if settings.invoice_mode != InvoiceMode::Monthly {
         return Ok(0);
     }
     let today = view.today(state.now());
@@ -407,7 +413,7 @@ pub(crate) async fn monthly_invoices(state: &AppState, view: &PracticeView) -> W
                     last_month.strftime("%B %Y")
                 )
             };
-        invoice_sessions(state, view, &client, theirs, period).await?;
+        invoice_sessions(state, view, settings, &client, theirs, period).await?;
         made += 1;
     }
     Ok(made)
@@ -421,7 +427,8 @@ pub(crate) async fn invoice_if_per_session(
 ) -> WebResult<()> {
     let store = state.store();
     let practice = state.practice_id();
-    if store.therapy_settings(practice).await?.invoice_mode != InvoiceMode::PerSession {
+    let settings = store.therapy_settings(practice).await?;
+    if settings.invoice_mode != InvoiceMode::PerSession {
         return Ok(());
     }
     let owed = session
@@ -433,7 +440,15 @@ pub(crate) async fn invoice_if_per_session(
     }
     let client = store.client(practice, session.client).await?;
     let period = format!("the session on {}", view.day(session.start));
-    invoice_sessions(state, view, &client, std::slice::from_ref(session), period).await?;
+    invoice_sessions(
+        state,
+        view,
+        &settings,
+        &client,
+        std::slice::from_ref(session),
+        period,
+    )
+    .await?;
     state.mail_queued();
     Ok(())
 }

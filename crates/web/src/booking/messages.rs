@@ -9,9 +9,11 @@ use store::{Booking, CalendarAttachment, NewBooking, NewMessage};
 use super::{Offer, duration_words};
 use crate::AppState;
 
-const CRISIS: &str = "If you need help before we meet: in an emergency call 999 or go to A&E. \
-For urgent mental health help call NHS 111 and choose option 2. Samaritans are there day and \
-night on 116 123, and you can text SHOUT to 85258.";
+/// Where to turn in a crisis, for the end of a sentence that says when ("If you need help
+/// before we meet: …"). Every email that carries urgent help uses these words.
+pub(crate) const URGENT_HELP: &str = "in an emergency call 999 or go to A&E. For urgent mental \
+health help call NHS 111 and choose option 2. Samaritans are there day and night on 116 123, \
+and you can text SHOUT to 85258.";
 
 /// The calendar event for a booking.
 /// The parts of a booking a calendar event is made from.
@@ -141,7 +143,7 @@ pub(crate) fn booked(
     let body = format!(
         "Dear {name},\n\n{opening}\n\nWhen:  {when} (UK time)\nWhere: {place}\nFee:   {fee}\n\n\
          To change or cancel, up to {cutoff} before it starts, use this private link:\n{manage_url}\n\n\
-         {CRISIS}\n\n{practice}\n",
+         If you need help before we meet: {URGENT_HELP}\n\n{practice}\n",
         name = booking.visitor.name,
         place = place_line(location),
         fee = offer.kind.fee,
@@ -214,7 +216,7 @@ pub(crate) fn cancelled(
         subject: format!("Cancelled: your consultation on {when}"),
         body_text: format!(
             "Dear {},\n\nYour first consultation on {when} has been cancelled, as you asked. There is no charge.\n\n\
-             If you would like to book another time: {}/book\n\n{CRISIS}\n\n{}\n",
+             If you would like to book another time: {}/book\n\nIf you need help before we meet: {URGENT_HELP}\n\n{}\n",
             booking.visitor.name,
             state.config().public_url,
             offer.practice.details.name
@@ -275,7 +277,7 @@ pub(crate) fn moved(
         to: before.visitor.email.clone(),
         subject: format!("Changed: your consultation is now {when}"),
         body_text: format!(
-            "Dear {},\n\n{opening}\n\nWhen:  {when} (UK time)\nWhere: {}\n\n{change}\n\n{CRISIS}\n\n{}\n",
+            "Dear {},\n\n{opening}\n\nWhen:  {when} (UK time)\nWhere: {}\n\n{change}\n\nIf you need help before we meet: {URGENT_HELP}\n\n{}\n",
             before.visitor.name,
             place_line(location),
             offer.practice.details.name
@@ -314,7 +316,7 @@ pub(crate) fn accepted(offer: &Offer, booking: &Booking, now: Timestamp) -> Vec<
         subject: format!("Confirmed: your first consultation on {when}"),
         body_text: format!(
             "Dear {},\n\nGood news: your first consultation is confirmed.\n\nWhen:  {when} (UK time)\nWhere: {}\nFee:   {}\n\n\
-             You can change or cancel it with the link in your first email.\n\n{CRISIS}\n\n{}\n",
+             You can change or cancel it with the link in your first email.\n\nIf you need help before we meet: {URGENT_HELP}\n\n{}\n",
             booking.visitor.name,
             place_line(location),
             offer.kind.fee,
@@ -356,7 +358,7 @@ pub(crate) fn declined_or_cancelled(
         to: booking.visitor.email.clone(),
         subject,
         body_text: format!(
-            "Dear {},\n\n{}\n\n{CRISIS}\n\n{}\n",
+            "Dear {},\n\n{}\n\nIf you need help before we meet: {URGENT_HELP}\n\n{}\n",
             booking.visitor.name,
             words.trim(),
             offer.practice.details.name
@@ -421,7 +423,7 @@ pub(crate) fn expired(state: &AppState, offer: &Offer, booking: &Booking) -> Vec
         subject: format!("Your consultation request for {when}"),
         body_text: format!(
             "Dear {},\n\nI am sorry: I was not able to confirm your request for {when} in time, so the time has been released.\n\n\
-             You are welcome to choose another time at {}/book, or send me a message at {}/contact.\n\n{CRISIS}\n\n{}\n",
+             You are welcome to choose another time at {}/book, or send me a message at {}/contact.\n\nIf you need help before we meet: {URGENT_HELP}\n\n{}\n",
             booking.visitor.name,
             state.config().public_url,
             state.config().public_url,

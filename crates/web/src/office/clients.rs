@@ -37,6 +37,7 @@ use store::{
 
 use super::{Staff, errors_value, page, sessions};
 pub(super) use crate::booking::clock;
+use crate::booking::messages::URGENT_HELP;
 use crate::{AppState, WebError, error::WebResult, forms::FormData, templates::value};
 
 pub(super) fn router() -> Router<AppState> {
@@ -1018,9 +1019,7 @@ fn not_going_ahead_message(
         to: booking.visitor.email.clone(),
         subject: format!("Your consultation with {practice}"),
         body_text: format!(
-            "Dear {},\n\n{}\n\nIf you ever need help urgently: in an emergency call 999 or go to \
-             A&E. For urgent mental health help call NHS 111 and choose option 2. Samaritans are \
-             there day and night on 116 123, and you can text SHOUT to 85258.\n\n{practice}\n",
+            "Dear {},\n\n{}\n\nIf you ever need help urgently: {URGENT_HELP}\n\n{practice}\n",
             booking.visitor.name,
             words.trim()
         ),

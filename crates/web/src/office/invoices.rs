@@ -149,7 +149,8 @@ async fn create(
         [first, .., last] => format!("sessions from {} to {}", day(first), day(last)),
         [] => String::new(),
     };
-    match therapy::invoice_sessions(&state, &view, &client, &sessions, period).await {
+    let settings = state.store().therapy_settings(practice).await?;
+    match therapy::invoice_sessions(&state, &view, &settings, &client, &sessions, period).await {
         Ok((invoice, _)) => {
             state.mail_queued();
             Ok(Redirect::to(&format!("/office/invoices?made={}", invoice.number)).into_response())
