@@ -3,7 +3,9 @@
 use std::{fmt::Write, fs, path::Path};
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../content");
+    // Read at run time: a build script compiled for another checkout may be reused.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest).join("../../content");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut code = String::from(
         "/// `(relative path, text)` of every embedded content file.\npub const FILES: &[(&str, &str)] = &[\n",

@@ -48,6 +48,18 @@ enum Command {
     /// The key that encrypts confidential notes.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// The audit log of who saw and changed what.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check that no entry of the audit log was changed, removed or reordered.
+    Verify {
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -217,6 +229,7 @@ async fn main() -> ExitCode {
         Command::Import(args) => import(args).await,
         Command::Backup(args) => backup(args).await,
         Command::Key(KeyCommand::Rotate { data, key_file }) => rotate(data, key_file).await,
+        Command::Audit(AuditCommand::Verify { data }) => audit_verify(data).await,
     };
     match result {
         Ok(code) => code,
@@ -343,6 +356,27 @@ fn master_key(database: &Path, key_file: Option<&Path>) -> anyhow::Result<crypto
         path.display()
     );
     Ok(key)
+}
+
+/// Walk the audit log's hash chain from the first entry to the last.
+async fn audit_verify(data: DataArgs) -> anyhow::Result<ExitCode> {
+    let store = open(&data.database_path()?, OpenMode::Existing).await?;
+    match store::audit::verify(&store).await? {
+        Ok(count) => {
+            println!(
+                "The audit log is intact: {count} {} checked, each one chained to the one before.",
+                if count == 1 { "entry" } else { "entries" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(broken) => {
+            eprintln!(
+                "anteroom: the audit log has been tampered with: {broken}. Keep this database \
+                 file as it is and compare it with your backups."
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// Replace the master key: write the new key beside the old one, re-wrap every client's key

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod articles;
+mod audit;
 mod booking;
 mod convert;
 mod enquiries;
@@ -39,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_booking.sql"),
     include_str!("../migrations/0003_therapy.sql"),
     include_str!("../migrations/0004_notes.sql"),
+    include_str!("../migrations/0005_audit.sql"),
 ];
 
 /// A practice database in one SQLite file.
@@ -243,6 +245,67 @@ mod tests {
             .await
             .unwrap();
         store::conformance::concurrent_invoices(std::sync::Arc::new(store)).await;
+    }
+
+    #[tokio::test]
+    async fn the_audit_log_refuses_changes_and_verify_finds_tampering() {
+        use store::{Actor, AuditAction, AuditStore, NewAuditEntry, PracticeId, audit};
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::CreateIfMissing)
+            .await
+            .unwrap();
+        let practice = PracticeId::new(1);
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        for action in [
+            AuditAction::SignIn,
+            AuditAction::ClientViewed,
+            AuditAction::SignOut,
+        ] {
+            let entry = NewAuditEntry {
+                actor: Actor::System,
+                action,
+                client: None,
+                object: None,
+                source: None,
+            };
+            store.append_audit(practice, &entry, now).await.unwrap();
+        }
+        assert_eq!(audit::verify(&store).await.unwrap(), Ok(3));
+        for refused in [
+            "UPDATE audit_log SET action = 'staff.sign_out' WHERE id = 2",
+            "DELETE FROM audit_log WHERE id = 2",
+        ] {
+            let error = sqlx::query(refused)
+                .execute(&store.writer)
+                .await
+                .unwrap_err();
+            assert!(error.to_string().contains("append-only"), "{error}");
+        }
+        // Someone with the file goes around the triggers: verify notices.
+        sqlx::raw_sql(
+            "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;
+             UPDATE audit_log SET source = '10.0.0.1' WHERE id = 2;",
+        )
+        .execute(&store.writer)
+        .await
+        .unwrap();
+        assert_eq!(
+            audit::verify(&store).await.unwrap(),
+            Err(audit::ChainError::Altered { id: 2 })
+        );
+        sqlx::query("UPDATE audit_log SET source = NULL WHERE id = 2")
+            .execute(&store.writer)
+            .await
+            .unwrap();
+        assert_eq!(audit::verify(&store).await.unwrap(), Ok(3), "put back");
+        sqlx::query("DELETE FROM audit_log WHERE id = 2")
+            .execute(&store.writer)
+            .await
+            .unwrap();
+        assert_eq!(
+            audit::verify(&store).await.unwrap(),
+            Err(audit::ChainError::Link { id: 3 })
+        );
     }
 
     #[tokio::test]

@@ -6,11 +6,13 @@
 //! that touches a practice's data takes that practice's [`PracticeId`].
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod conformance;
 mod model;
 mod notes;
 mod therapy;
 
+pub use audit::{Actor, AuditAction, AuditEntry, AuditStore, NewAuditEntry, RecordAccess};
 pub use model::*;
 pub use notes::*;
 pub use therapy::*;
@@ -411,6 +413,7 @@ pub trait Store:
     + BookingStore
     + TherapyStore
     + NoteStore
+    + AuditStore
 {
 }
 
@@ -422,7 +425,8 @@ impl<
         + StaffStore
         + BookingStore
         + TherapyStore
-        + NoteStore,
+        + NoteStore
+        + AuditStore,
 > Store for T
 {
 }

@@ -5,6 +5,7 @@
 //! merged in [`app`]. Nothing here writes SQL or talks SMTP.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub(crate) mod api;
 pub(crate) mod booking;
 pub mod clock;
@@ -149,6 +150,8 @@ pub fn app(state: AppState) -> Router {
         .merge(api::router())
         .merge(office::router())
         .fallback(error::not_found)
+        // Innermost: every route is checked against its access rule and audited.
+        .layer(middleware::from_fn_with_state(state.clone(), access::guard))
         // Innermost first: a timed-out request still gets the error page and headers.
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

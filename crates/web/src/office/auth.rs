@@ -16,11 +16,11 @@ use domain::EmailAddress;
 use jiff::SignedDuration;
 use minijinja::context;
 use sha2::{Digest, Sha256};
-use store::User;
+use store::{Actor, AuditAction, User};
 
 use super::render_office;
 use crate::{
-    AppState, WebError,
+    AppState, WebError, access,
     error::WebResult,
     forms::FormData,
     password,
@@ -126,7 +126,22 @@ impl FromRequestParts<AppState> for Staff {
         let now = state.now();
         let idle = now.duration_since(session.last_seen_at);
         let age = now.duration_since(session.created_at);
-        if idle > IDLE_TIMEOUT || age > ABSOLUTE_TIMEOUT || user.practice != state.practice_id() {
+        let source = access::source(state, parts);
+        if user.practice != state.practice_id() {
+            // A session of another practice's staff: refused, and written down.
+            access::record(
+                state,
+                Actor::Staff(user.id),
+                AuditAction::AccessRefused,
+                None,
+                None,
+                source,
+            )
+            .await
+            .map_err(IntoResponse::into_response)?;
+            return Err(WebError::Forbidden.into_response());
+        }
+        if idle > IDLE_TIMEOUT || age > ABSOLUTE_TIMEOUT {
             let _ = state.store().delete_session(&hash).await;
             return Err(to_sign_in());
         }
@@ -136,6 +151,9 @@ impl FromRequestParts<AppState> for Staff {
                 .touch_session(&hash, now)
                 .await
                 .map_err(|e| WebError::from(e).into_response())?;
+        }
+        if let Some(caller) = parts.extensions.get::<access::Caller>() {
+            caller.set(Actor::Staff(user.id));
         }
         Ok(Self { user })
     }
@@ -186,11 +204,22 @@ pub(crate) async fn sign_in(
         tokio::task::spawn_blocking(move || password::verify(&password_text, &stored_hash))
             .await
             .map_err(|e| WebError::Internal(e.into()))?;
+    let failed = user.as_ref().map(|u| u.id);
     let user = match user {
         Some(user) if matches => user,
         _ => {
             let _ = state.limiter().hit(Limit::SignInAccount, ip, &email_text);
             tracing::info!("sign-in refused");
+            let actor = failed.map_or(Actor::Anonymous, Actor::Staff);
+            access::record(
+                &state,
+                actor,
+                AuditAction::SignInFailed,
+                None,
+                None,
+                Some(ip),
+            )
+            .await?;
             let message = if email.is_none() && !email_text.is_empty() {
                 "Enter an email address in the right format, like name@example.com"
             } else {
@@ -214,6 +243,15 @@ pub(crate) async fn sign_in(
         .create_session(&token_hash(&token), user.id, state.now())
         .await?;
     tracing::info!(user = user.id.get(), "signed in");
+    access::record(
+        &state,
+        Actor::Staff(user.id),
+        AuditAction::SignIn,
+        None,
+        None,
+        Some(ip),
+    )
+    .await?;
     let mut response = Redirect::to("/office").into_response();
     response
         .headers_mut()
@@ -223,10 +261,24 @@ pub(crate) async fn sign_in(
 
 pub(crate) async fn sign_out(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> WebResult<Response> {
     if let Some(token) = session_token(&state, &headers) {
-        state.store().delete_session(&token_hash(&token)).await?;
+        let hash = token_hash(&token);
+        if let Some((_, user)) = state.store().session(&hash).await? {
+            state.store().delete_session(&hash).await?;
+            let ip = client_ip(&state, &headers, peer);
+            access::record(
+                &state,
+                Actor::Staff(user.id),
+                AuditAction::SignOut,
+                None,
+                None,
+                Some(ip),
+            )
+            .await?;
+        }
     }
     let mut response = Redirect::to("/office/sign-in").into_response();
     response

@@ -912,6 +912,7 @@ async fn show(
         session_notes,
         notes_available => crate::notes::available(&state),
         note_error => q.note_error.as_deref().map(|_| "Write the note before saving it"),
+        seen_by => record_access(&state, &view, client.id).await?,
     };
     page(
         &state,
@@ -921,6 +922,41 @@ async fn show(
         ctx,
     )
     .await
+}
+
+/// "Who has seen this record": each person who opened or changed it, and the latest entries.
+async fn record_access(
+    state: &AppState,
+    view: &PracticeView,
+    client: ClientId,
+) -> WebResult<Value> {
+    let when = |at: jiff::Timestamp| {
+        at.to_zoned_datetime(view.zone.clone())
+            .strftime("%-d %B %Y, %H:%M")
+            .to_string()
+    };
+    let access = state
+        .store()
+        .record_access(state.practice_id(), client)
+        .await?;
+    let entries: Vec<_> = state
+        .store()
+        .client_audit(state.practice_id(), client, 20)
+        .await?
+        .into_iter()
+        .map(|e| {
+            let who = access
+                .iter()
+                .find(|a| a.actor == e.actor)
+                .map_or("Anteroom", |a| a.name.as_str());
+            context! { when => when(e.at), what => e.label(), who }
+        })
+        .collect();
+    let people: Vec<_> = access
+        .iter()
+        .map(|a| context! { name => a.name.as_str(), count => a.count, last => when(a.last_at) })
+        .collect();
+    Ok(context! { people, entries })
 }
 
 // ---- Ending the work -------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 extern crate anteroom_web as web;
 
 mod api;
+mod audit;
 mod booking;
 mod enquiries;
 mod helpers;

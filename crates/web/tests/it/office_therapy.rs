@@ -65,7 +65,7 @@ async fn attended(app: &TestApp, client: ClientId, start: &str) {
 }
 
 /// Robin Vale, open-ended weekly work on Mondays at 10:00 in Balham from 29 March 2027.
-async fn robin_on_mondays(app: &TestApp) -> ClientId {
+pub(crate) async fn robin_on_mondays(app: &TestApp) -> ClientId {
     let client = app
         .store
         .create_client(
