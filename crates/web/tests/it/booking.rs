@@ -8,9 +8,9 @@ use web::RateLimits;
 use crate::helpers::{TestApp, decode_entities};
 
 /// Monday 29 March 2027, 9am in London (BST began the day before).
-const MONDAY_9AM: &str = "2027-03-29T08:00:00Z";
+pub(crate) const MONDAY_9AM: &str = "2027-03-29T08:00:00Z";
 
-fn details<'a>(start: &'a str, key: &'a str) -> Vec<(&'a str, &'a str)> {
+pub(crate) fn details<'a>(start: &'a str, key: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
         ("location", "balham"),
         ("start", start),
@@ -24,12 +24,12 @@ fn details<'a>(start: &'a str, key: &'a str) -> Vec<(&'a str, &'a str)> {
     ]
 }
 
-fn token_of(location: &str) -> String {
+pub(crate) fn token_of(location: &str) -> String {
     let path = location.split('?').next().unwrap_or(location);
     path.trim_start_matches("/booking/").to_owned()
 }
 
-async fn book(app: &TestApp, start: &str, key: &str) -> String {
+pub(crate) async fn book(app: &TestApp, start: &str, key: &str) -> String {
     let reply = app.post_form("/book/confirm", &details(start, key)).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
     let location = reply

@@ -4,6 +4,7 @@
 
 extern crate anteroom_web as web;
 
+mod access;
 mod api;
 mod audit;
 mod booking;

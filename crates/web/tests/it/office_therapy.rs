@@ -35,7 +35,7 @@ async fn planner(app: &TestApp) -> Box<store::Planner> {
 }
 
 /// Record that Robin attended the session starting at `start`, charged the full fee.
-async fn attended(app: &TestApp, client: ClientId, start: &str) {
+pub(crate) async fn attended(app: &TestApp, client: ClientId, start: &str) {
     let session = app
         .store
         .client_sessions(app.practice, client)

@@ -1,0 +1,270 @@
+//! The access matrix (SECURITY.md R1), generated from the app's own route table: every
+//! route that touches client data is tried as each kind of caller, and only the right one
+//! gets through. A route without a rule answers 404 (the guard), so it cannot slip past.
+
+use domain::{EmailAddress, PersonName, practice::PracticeSetup};
+use reqwest::StatusCode;
+use store::{ArticleStore, BookingStore, NewUser, PracticeStore, StaffStore, TherapyStore};
+use web::access::{RULES, Rule};
+
+use crate::{
+    booking::{MONDAY_9AM, book},
+    helpers::{PRACTICE_TOML, Reply, START, TestApp, enquiry_form},
+    office_therapy::{attended, robin_on_mondays},
+};
+
+/// Ids of one of each record, to put into the routes' placeholders.
+struct Fixture {
+    client: i64,
+    contract: i64,
+    session: i64,
+    invoice: i64,
+    booking: i64,
+    article: i64,
+    enquiry: i64,
+    message: i64,
+    away: i64,
+    appointment_type: String,
+}
+
+impl Fixture {
+    /// The route with every placeholder replaced by a real id of this practice (secrets by
+    /// a wrong one).
+    fn path(&self, route: &str) -> String {
+        let id = if route.starts_with("/office/clients/") {
+            self.client
+        } else if route.starts_with("/office/sessions/") {
+            self.session
+        } else if route.starts_with("/office/invoices/") {
+            self.invoice
+        } else if route.starts_with("/office/bookings/") {
+            self.booking
+        } else if route.starts_with("/office/articles/") {
+            self.article
+        } else if route.starts_with("/office/enquiries/") {
+            self.enquiry
+        } else if route.starts_with("/office/outbox/") {
+            self.message
+        } else if route.starts_with("/office/settings/away/") {
+            self.away
+        } else {
+            0
+        };
+        let slug = if route.starts_with("/office/settings/appointment-types/") {
+            self.appointment_type.as_str()
+        } else {
+            "balham"
+        };
+        route
+            .replace("{id}", &id.to_string())
+            .replace("{contract}", &self.contract.to_string())
+            .replace("{slug}", slug)
+            .replace("{location}", "balham")
+            .replace("{token}", &"0".repeat(64))
+            .replace("{file}", &format!("{}.ics", "0".repeat(64)))
+            .replace("{*rest}", "nothing-here")
+    }
+}
+
+async fn fixture(app: &TestApp) -> Fixture {
+    let token = book(app, MONDAY_9AM, "matrix").await;
+    let booking = app
+        .store
+        .booking_by_token(&sha256(&token))
+        .await
+        .unwrap()
+        .expect("the consultation")
+        .id
+        .get();
+    let robin = robin_on_mondays(app).await;
+    app.advance_clock(jiff::SignedDuration::from_hours(24 * 12));
+    attended(app, robin, "2027-03-29T09:00:00Z").await;
+    app.sign_in().await;
+    app.office_post(
+        "/office/settings/therapy",
+        &[
+            ("session_reminder_hours", "24"),
+            ("break_notice_days", "28"),
+            ("invoice_mode", "monthly"),
+            ("payment_terms_days", "14"),
+            ("bank_details", "Sort code 00-00-00"),
+        ],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    app.office_post("/office/invoices/new", &[("client", &robin.to_string())])
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let sessions = app
+        .store
+        .client_sessions(app.practice, robin)
+        .await
+        .unwrap();
+    let invoice = app.store.invoices(app.practice, Some(robin)).await.unwrap()[0].id;
+    app.post_form("/contact", &enquiry_form(&[]))
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let now = app.clock.now();
+    let away = app
+        .store
+        .add_away_period(
+            app.practice,
+            "Summer",
+            now + jiff::SignedDuration::from_hours(24 * 100),
+            now + jiff::SignedDuration::from_hours(24 * 107),
+        )
+        .await
+        .unwrap();
+    Fixture {
+        client: robin.get(),
+        contract: sessions[0].contract.get(),
+        session: sessions[0].id.get(),
+        invoice: invoice.get(),
+        booking,
+        article: app.store.all_articles(app.practice).await.unwrap()[0]
+            .id
+            .get(),
+        enquiry: app.enquiries().await[0].id.get(),
+        message: app.outbox().await[0].id.get(),
+        away: away.get(),
+        appointment_type: app.store.appointment_types(app.practice).await.unwrap()[0]
+            .slug
+            .to_string(),
+    }
+}
+
+fn sha256(text: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes()).to_vec()
+}
+
+/// A member of staff of another practice in the same database, signed in: their session is
+/// real, but not for this practice.
+async fn other_practice_staff(app: &TestApp) -> String {
+    let now: jiff::Timestamp = START.parse().unwrap();
+    let setup = PracticeSetup::from_toml(PRACTICE_TOML).unwrap();
+    let other = app.store.create_practice(&setup, now).await.unwrap();
+    app.store
+        .create_user(
+            other,
+            &NewUser {
+                email: EmailAddress::parse("other@example.com").unwrap(),
+                name: PersonName::parse("Other Therapist").unwrap(),
+                password_hash: web::password::hash("another quiet room").unwrap(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let reply = app
+        .sign_in_with("other@example.com", "another quiet room")
+        .await;
+    reply.assert_status(StatusCode::SEE_OTHER);
+    reply.set_cookies()[0].split(';').next().unwrap().to_owned()
+}
+
+async fn send(app: &TestApp, method: &str, path: &str, cookie: Option<&str>) -> Reply {
+    let mut request = match method {
+        "GET" => app.client().get(app.url(path)),
+        _ => app
+            .client()
+            .post(app.url(path))
+            .header("origin", app.url(""))
+            .form(&[("matrix", "1")]),
+    };
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    Reply::read(request.send().await.expect("send")).await
+}
+
+fn refused(reply: &Reply) -> bool {
+    matches!(reply.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
+        || (reply.status == StatusCode::SEE_OTHER
+            && reply.location().is_some_and(|l| {
+                l.starts_with("/office/sign-in") || l.starts_with("/portal/sign-in")
+            }))
+}
+
+#[tokio::test]
+async fn every_staff_route_lets_in_only_this_practices_staff() {
+    let app = TestApp::spawn().await;
+    let fixture = fixture(&app).await;
+    let owner = app.sign_in().await;
+    let other = other_practice_staff(&app).await;
+
+    let mut checked = 0;
+    // Refusals first (they must change nothing), then the owner's reads.
+    for rule in RULES.iter().filter(|r| r.rule == Rule::Staff) {
+        let path = fixture.path(rule.path);
+        for (who, cookie) in [
+            ("anonymous", None),
+            ("another practice's staff", Some(other.as_str())),
+        ] {
+            let reply = send(&app, rule.method, &path, cookie).await;
+            assert!(
+                refused(&reply),
+                "{} {path} as {who}: {} {:?}",
+                rule.method,
+                reply.status,
+                reply.location()
+            );
+            checked += 1;
+        }
+    }
+    for rule in RULES
+        .iter()
+        .filter(|r| r.rule == Rule::Staff && r.method == "GET")
+    {
+        let mut path = fixture.path(rule.path);
+        if rule.path.ends_with("/move/confirm") {
+            // The confirmation needs a free time: the first one the move page offers.
+            let times = send(&app, "GET", path.trim_end_matches("/confirm"), Some(&owner)).await;
+            let body = times.decoded().replace("&amp;", "&");
+            let start = body.find("/move/confirm?").expect("a free time to move to");
+            let link = &body[start..];
+            path.push_str(&link[link.find('?').unwrap()..link.find('"').unwrap()]);
+        }
+        let reply = send(&app, "GET", &path, Some(&owner)).await;
+        // Through: the page, or (contract/new for a client with work going on) a redirect
+        // to the client's page, never to sign-in.
+        assert!(
+            reply.status.is_success() || (reply.status.is_redirection() && !refused(&reply)),
+            "GET {path} as the owner: {}",
+            reply.status
+        );
+        checked += 1;
+    }
+    assert!(checked > 150, "only {checked} requests");
+    // Nothing the refused callers sent changed the record.
+    let robin = app
+        .store
+        .client(app.practice, store::ClientId::new(fixture.client))
+        .await
+        .unwrap();
+    assert_eq!(robin.name.as_str(), "Robin Vale");
+}
+
+#[tokio::test]
+async fn secret_links_with_a_wrong_secret_are_not_found() {
+    let app = TestApp::spawn().await;
+    let fixture = fixture(&app).await;
+    let owner = app.sign_in().await;
+    for rule in RULES.iter().filter(|r| r.rule == Rule::Secret) {
+        let path = fixture.path(rule.path);
+        for cookie in [None, Some(owner.as_str())] {
+            let reply = send(&app, rule.method, &path, cookie).await;
+            assert!(
+                matches!(
+                    reply.status,
+                    StatusCode::NOT_FOUND
+                        | StatusCode::UNPROCESSABLE_ENTITY
+                        | StatusCode::FORBIDDEN
+                ),
+                "{} {path}: {}",
+                rule.method,
+                reply.status
+            );
+        }
+    }
+}
