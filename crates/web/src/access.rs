@@ -78,6 +78,7 @@ rules! {
     GET "/articles" => Public;
     GET "/articles/{slug}" => Public;
     GET "/assets/site.css" => Public;
+    GET "/assets/notes.js" => Public;
     GET "/contact" => Public;
     POST "/contact" => Public;
     GET "/contact/thanks" => Public;

@@ -125,3 +125,32 @@ pub(crate) fn check(text: &str) -> Result<String, &'static str> {
         Ok(text)
     }
 }
+
+/// True when the request is the notes script saving while the therapist types (it asks
+/// for a JSON answer instead of a page).
+pub(crate) fn is_autosave(headers: &axum::http::HeaderMap) -> bool {
+    headers.get("x-autosave").is_some_and(|v| v == "1")
+}
+
+/// The script's answer to a save: the local time it was saved and the note's id (so that
+/// a new general note is changed, not added again, by the next save).
+pub(crate) async fn autosaved(state: &AppState, id: NoteId) -> WebResult<axum::response::Response> {
+    let view = crate::therapy::PracticeView::load(state).await?;
+    let saved = state
+        .now()
+        .to_zoned_datetime(view.zone.clone())
+        .strftime("%H:%M")
+        .to_string();
+    Ok(crate::api::json_response(
+        axum::http::StatusCode::OK,
+        serde_json::json!({ "saved": saved, "id": id.get() }),
+    ))
+}
+
+/// The script's answer when a save is refused.
+pub(crate) fn autosave_refused(message: &str) -> axum::response::Response {
+    crate::api::json_response(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        serde_json::json!({ "message": message }),
+    )
+}

@@ -126,6 +126,13 @@ impl Templates {
             "css_href",
             format!("/assets/site.css?v={}", crate::site::feeds::css_version()),
         );
+        env.add_global(
+            "notes_js_href",
+            format!(
+                "/assets/notes.js?v={}",
+                crate::site::feeds::notes_js_version()
+            ),
+        );
         env.add_filter("markdown", markdown);
         env.add_filter("markdown_html", |text: &str| {
             domain::markdown::to_html(text)

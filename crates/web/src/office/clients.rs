@@ -1218,14 +1218,29 @@ async fn add_note(
     State(state): State<AppState>,
     _staff: Staff,
     Path(raw): Path<String>,
+    headers: axum::http::HeaderMap,
     form: FormData,
 ) -> WebResult<Response> {
     let client = find_client(&state, &raw).await?;
+    let autosave = crate::notes::is_autosave(&headers);
+    // A general note the notes script already saved once is changed, not added again.
+    let existing = match form.get("note_id").trim() {
+        "" => None,
+        raw => Some(store::NoteId::parse(raw).ok_or(WebError::NotFound)?),
+    };
     match crate::notes::check(form.get("note")) {
         Ok(text) if crate::notes::available(&state) => {
-            crate::notes::save(&state, client.id, None, None, &text).await?;
+            let id = crate::notes::save(&state, client.id, None, existing, &text).await?;
+            if autosave {
+                return crate::notes::autosaved(&state, id).await;
+            }
             Ok(Redirect::to(&format!("/office/clients/{}#notes", client.id)).into_response())
         }
+        outcome if autosave => Ok(crate::notes::autosave_refused(
+            outcome
+                .err()
+                .unwrap_or("Notes are switched off on this server"),
+        )),
         _ => Ok(
             Redirect::to(&format!("/office/clients/{}?note_error=1#notes", client.id))
                 .into_response(),

@@ -1035,18 +1035,29 @@ pub(super) async fn save_note(
     State(state): State<AppState>,
     staff: Staff,
     Path(raw): Path<String>,
+    headers: axum::http::HeaderMap,
     form: FormData,
 ) -> WebResult<Response> {
     let session = find_session(&state, &raw).await?;
     let typed = form.get("note");
+    let autosave = crate::notes::is_autosave(&headers);
     match crate::notes::check(typed) {
         Ok(text) if crate::notes::available(&state) => {
-            crate::notes::save(&state, session.client, Some(session.id), None, &text).await?;
+            let id =
+                crate::notes::save(&state, session.client, Some(session.id), None, &text).await?;
+            if autosave {
+                return crate::notes::autosaved(&state, id).await;
+            }
             Ok(
                 Redirect::to(&format!("/office/sessions/{}#session-note", session.id))
                     .into_response(),
             )
         }
+        outcome if autosave => Ok(crate::notes::autosave_refused(
+            outcome
+                .err()
+                .unwrap_or("Notes are switched off on this server"),
+        )),
         outcome => {
             let mut errors = FieldErrors::new();
             errors.add(

@@ -106,19 +106,35 @@ pub(crate) async fn robots(State(state): State<AppState>) -> Response {
 }
 
 const CSS: &str = include_str!("../../assets/site.css");
+const NOTES_JS: &str = include_str!("../../assets/notes.js");
 
-/// A short fingerprint of the stylesheet, used in its URL and as its ETag.
-pub(crate) fn css_version() -> &'static str {
-    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    VERSION.get_or_init(|| {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(CSS.as_bytes());
-        digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
-    })
+/// A short fingerprint of a file, used in its URL and as its ETag.
+fn fingerprint(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
-pub(crate) async fn stylesheet(headers: HeaderMap) -> Response {
-    let etag = format!("\"{}\"", css_version());
+/// The stylesheet's fingerprint.
+pub(crate) fn css_version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| fingerprint(CSS))
+}
+
+/// The notes script's fingerprint.
+pub(crate) fn notes_js_version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| fingerprint(NOTES_JS))
+}
+
+/// A file built into the binary, cached for a year (its URL changes with its content).
+fn asset(
+    headers: &HeaderMap,
+    body: &'static str,
+    content_type: &'static str,
+    version: &str,
+) -> Response {
+    let etag = format!("\"{version}\"");
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -126,7 +142,7 @@ pub(crate) async fn stylesheet(headers: HeaderMap) -> Response {
     {
         return StatusCode::NOT_MODIFIED.into_response();
     }
-    let mut response = ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], CSS).into_response();
+    let mut response = ([(header::CONTENT_TYPE, content_type)], body).into_response();
     let h = response.headers_mut();
     h.insert(
         header::CACHE_CONTROL,
@@ -136,4 +152,18 @@ pub(crate) async fn stylesheet(headers: HeaderMap) -> Response {
         h.insert(header::ETAG, value);
     }
     response
+}
+
+pub(crate) async fn stylesheet(headers: HeaderMap) -> Response {
+    asset(&headers, CSS, "text/css; charset=utf-8", css_version())
+}
+
+/// Autosave for notes (the back office's only script).
+pub(crate) async fn notes_script(headers: HeaderMap) -> Response {
+    asset(
+        &headers,
+        NOTES_JS,
+        "text/javascript; charset=utf-8",
+        notes_js_version(),
+    )
 }

@@ -45,6 +45,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/sitemap.xml", get(feeds::sitemap))
         .route("/robots.txt", get(feeds::robots))
         .route("/assets/site.css", get(feeds::stylesheet))
+        .route("/assets/notes.js", get(feeds::notes_script))
 }
 
 /// What every public page needs: the practice's name, the therapist, navigation, links.

@@ -552,3 +552,103 @@ async fn notes_are_readable_in_the_office_and_nowhere_in_the_database_or_a_backu
     broken.assert_status(StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!broken.body.contains("canary"));
 }
+
+#[tokio::test]
+async fn notes_save_while_typing_and_a_general_note_is_changed_not_added_again() {
+    let app = TestApp::spawn().await;
+    let robin = robin_on_mondays(&app).await;
+    let session = app
+        .store
+        .client_sessions(app.practice, robin)
+        .await
+        .unwrap()
+        .remove(0);
+    let cookie = app.sign_in().await;
+    let autosave = |path: String, form: Vec<(&'static str, String)>| {
+        let app = &app;
+        let cookie = cookie.clone();
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let headers = [
+                ("origin", app.url("")),
+                ("cookie", cookie),
+                ("x-autosave", "1".to_owned()),
+            ];
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.post_form_with(&path, &form, &headers).await
+        }
+    };
+
+    // The session's note, saved twice while typing: one note, the latest words.
+    let path = format!("/office/sessions/{}/note", session.id);
+    for text in ["First thoughts", "First thoughts, then more"] {
+        let reply = autosave(path.clone(), vec![("note", text.to_owned())]).await;
+        reply.assert_status(StatusCode::OK);
+        let answer: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(
+            answer["saved"], "09:00",
+            "local time at the pinned clock (GMT)"
+        );
+        assert!(answer["id"].as_i64().is_some());
+    }
+    let page = app
+        .office_get(&format!("/office/sessions/{}", session.id))
+        .await;
+    assert!(page.decoded().contains("First thoughts, then more"));
+    assert!(page.body.contains("data-autosave"));
+    assert!(page.decoded().contains("/assets/notes.js?v="));
+
+    // A general note: the first save makes it, later saves (with its id) change it.
+    let notes = format!("/office/clients/{robin}/notes");
+    let first = autosave(notes.clone(), vec![("note", "Draft".to_owned())]).await;
+    first.assert_status(StatusCode::OK);
+    let id = serde_json::from_str::<serde_json::Value>(&first.body).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    autosave(
+        notes.clone(),
+        vec![
+            ("note", "Draft, finished".to_owned()),
+            ("note_id", id.to_string()),
+        ],
+    )
+    .await
+    .assert_status(StatusCode::OK);
+    let general: Vec<_> = app
+        .store
+        .notes(app.practice, robin)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.session.is_none())
+        .collect();
+    assert_eq!(general.len(), 1, "changed, not added again");
+
+    // Empty: a JSON message, nothing stored; someone else's note id: not found.
+    let empty = autosave(notes.clone(), vec![("note", " ".to_owned())]).await;
+    empty.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.body.contains("message"), "{}", empty.body);
+    let session_note = app
+        .store
+        .session_note(app.practice, session.id)
+        .await
+        .unwrap()
+        .unwrap();
+    autosave(
+        notes,
+        vec![
+            ("note", "x".to_owned()),
+            ("note_id", session_note.id.get().to_string()),
+        ],
+    )
+    .await
+    .assert_status(StatusCode::NOT_FOUND);
+
+    // The script itself is served from the site, cached by its fingerprint.
+    let script = app.get("/assets/notes.js").await;
+    script.assert_status(StatusCode::OK);
+    assert!(
+        script.body.contains("sessionStorage") && !script.body.contains("localStorage.setItem")
+    );
+}
