@@ -176,6 +176,15 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Turn off an account's authenticator app when its phone and recovery codes are both
+    /// lost (signs it out everywhere). If the practice requires one, a new app is set up at
+    /// the next sign-in.
+    ResetSecondFactor {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Args)]
@@ -389,6 +398,22 @@ async fn rotate_key(database: &Path, key_file: Option<&Path>) -> anyhow::Result<
             })?;
         opened.push((practice, client, key));
     }
+    // Staff authenticator secrets are sealed with the same key (migrations/0006).
+    let totp_binding = |practice: PracticeId, user: store::UserId| {
+        crypto::row_binding(practice.get(), "users", user.get(), "totp_secret")
+    };
+    let mut secrets = Vec::new();
+    for (practice, user, sealed) in store.all_authenticator_secrets().await? {
+        let secret = old
+            .open_secret(&sealed, &totp_binding(practice, user))
+            .map_err(|_| {
+                anyhow!(
+                    "user {user}'s authenticator secret does not open with {}: nothing was changed",
+                    path.display()
+                )
+            })?;
+        secrets.push((practice, user, secret));
+    }
     let staged = path.with_extension("key.new");
     if staged.exists() {
         bail!(
@@ -402,7 +427,17 @@ async fn rotate_key(database: &Path, key_file: Option<&Path>) -> anyhow::Result<
         .iter()
         .map(|(practice, client, key)| (*client, new.wrap(key, &binding(*practice, *client))))
         .collect();
+    let resealed: Vec<_> = secrets
+        .iter()
+        .map(|(practice, user, secret)| {
+            (
+                *user,
+                new.seal_secret(secret, &totp_binding(*practice, *user)),
+            )
+        })
+        .collect();
     store.rewrap_client_keys(&rewrapped).await?;
+    store.reseal_authenticator_secrets(&resealed).await?;
     sqlite.close().await;
     std::fs::rename(&staged, &path).with_context(|| {
         format!(
@@ -768,6 +803,26 @@ async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
                 }
             );
         }
+        UserCommand::ResetSecondFactor { data, email } => {
+            let store = open(&data.database_path()?, OpenMode::Existing).await?;
+            let address = EmailAddress::parse(&email).map_err(|e| anyhow!("--email: {e}"))?;
+            let user = store
+                .user_by_email(&address)
+                .await?
+                .ok_or_else(|| anyhow!("there is no account for {address}"))?;
+            if store.authenticator(user.id).await?.is_none() {
+                store.close().await;
+                println!("{address} has no authenticator app; nothing to do.");
+                return Ok(ExitCode::SUCCESS);
+            }
+            store.disable_authenticator(user.id).await?;
+            store.delete_user_sessions(user.id).await?;
+            store.close().await;
+            println!(
+                "Turned off the authenticator app of {address} and signed it out everywhere. \
+                 Ask them to set up a new one under Settings, Sign-in and security."
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -1024,6 +1079,26 @@ mod tests {
             .await
             .unwrap();
         let sealed = data_key.seal(b"a note", b"here");
+        let staff = store
+            .create_user(
+                practice,
+                &NewUser {
+                    email: EmailAddress::parse("alex@example.com").unwrap(),
+                    name: PersonName::parse("Alex").unwrap(),
+                    password_hash: "h".into(),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let totp_binding = crypto::row_binding(practice.get(), "users", staff.get(), "totp_secret");
+        store
+            .begin_authenticator(
+                staff,
+                &old.seal_secret(b"twenty secret bytes!", &totp_binding),
+            )
+            .await
+            .unwrap();
         store.close().await;
 
         assert_eq!(rotate_key(&database, None).await.unwrap(), 1);
@@ -1035,6 +1110,18 @@ mod tests {
         assert!(
             old.unwrap(&wrapped, &binding).is_err(),
             "the old key opens nothing"
+        );
+        let secret = store
+            .authenticator(staff)
+            .await
+            .unwrap()
+            .unwrap()
+            .sealed_secret;
+        assert!(old.open_secret(&secret, &totp_binding).is_err());
+        assert_eq!(
+            new.open_secret(&secret, &totp_binding).unwrap().as_slice(),
+            b"twenty secret bytes!",
+            "staff authenticator secrets are re-sealed with the client keys"
         );
         let reopened = new.unwrap(&wrapped, &binding).unwrap();
         assert_eq!(

@@ -39,6 +39,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_booking.sql"),
     include_str!("../migrations/0003_therapy.sql"),
     include_str!("../migrations/0004_notes.sql"),
+    // 0005 is on another branch; when it lands it goes before this line.
+    include_str!("../migrations/0006_staff_security.sql"),
 ];
 
 /// A practice database in one SQLite file.
