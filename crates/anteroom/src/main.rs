@@ -1046,6 +1046,83 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_first_account_owns_the_practice_and_a_lost_app_can_be_reset_from_the_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("anteroom.db");
+        let store = open(&database, OpenMode::CreateIfMissing).await.unwrap();
+        let now = Timestamp::now();
+        let practice = store
+            .create_practice(&content::embedded_practice("demo").unwrap(), now)
+            .await
+            .unwrap();
+        add_user(
+            &store,
+            practice,
+            "owner@example.com",
+            "Alex Owner",
+            "x".repeat(16),
+        )
+        .await
+        .unwrap();
+        add_user(
+            &store,
+            practice,
+            "staff@example.com",
+            "Sam Staff",
+            "y".repeat(16),
+        )
+        .await
+        .unwrap();
+        let owner = EmailAddress::parse("owner@example.com").unwrap();
+        let staff = EmailAddress::parse("staff@example.com").unwrap();
+        let owner_row = store.user_by_email(&owner).await.unwrap().unwrap();
+        assert!(owner_row.owner);
+        assert!(!store.user_by_email(&staff).await.unwrap().unwrap().owner);
+        store
+            .begin_authenticator(owner_row.id, b"sealed")
+            .await
+            .unwrap();
+        store
+            .enable_authenticator(owner_row.id, 1, &[vec![1; 32]], now)
+            .await
+            .unwrap();
+        store
+            .create_session(b"session", owner_row.id, now)
+            .await
+            .unwrap();
+        store.close().await;
+
+        let data = || DataArgs {
+            data_dir: Some(dir.path().to_path_buf()),
+            database_url: None,
+        };
+        user(UserCommand::ResetSecondFactor {
+            data: data(),
+            email: "owner@example.com".into(),
+        })
+        .await
+        .unwrap();
+        let store = open(&database, OpenMode::Existing).await.unwrap();
+        let after = store.user_by_email(&owner).await.unwrap().unwrap();
+        assert!(!after.second_factor, "the app is off");
+        assert!(store.authenticator(after.id).await.unwrap().is_none());
+        assert_eq!(store.recovery_codes_left(after.id).await.unwrap(), 0);
+        assert!(
+            store.session(b"session").await.unwrap().is_none(),
+            "signed out everywhere"
+        );
+        store.close().await;
+        assert!(
+            user(UserCommand::ResetSecondFactor {
+                data: data(),
+                email: "nobody@example.com".into(),
+            })
+            .await
+            .is_err()
+        );
+    }
+
+    #[tokio::test]
     async fn rotating_the_key_rewraps_every_client_key_and_the_old_key_opens_nothing() {
         use store::{NoteStore, TherapyStore};
         let dir = tempfile::tempdir().unwrap();
