@@ -16,6 +16,7 @@ use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use domain::{EmailAddress, PersonName};
 use jiff::{Timestamp, tz::TimeZone};
+use store::AuditStore as _;
 use store::{
     ArticleKind, EnquiryStore, NewUser, PracticeId, PracticeStore, StaffStore, Store, StoreError,
 };
@@ -187,6 +188,15 @@ enum UserCommand {
         /// Read the password from standard input instead of generating one.
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Turn off an account's authenticator app when its phone and recovery codes are both
+    /// lost (signs it out everywhere). If the practice requires one, a new app is set up at
+    /// the next sign-in.
+    ResetSecondFactor {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -423,6 +433,22 @@ async fn rotate_key(database: &Path, key_file: Option<&Path>) -> anyhow::Result<
             })?;
         opened.push((practice, client, key));
     }
+    // Staff authenticator secrets are sealed with the same key (migrations/0006).
+    let totp_binding = |practice: PracticeId, user: store::UserId| {
+        crypto::row_binding(practice.get(), "users", user.get(), "totp_secret")
+    };
+    let mut secrets = Vec::new();
+    for (practice, user, sealed) in store.all_authenticator_secrets().await? {
+        let secret = old
+            .open_secret(&sealed, &totp_binding(practice, user))
+            .map_err(|_| {
+                anyhow!(
+                    "user {user}'s authenticator secret does not open with {}: nothing was changed",
+                    path.display()
+                )
+            })?;
+        secrets.push((practice, user, secret));
+    }
     let staged = path.with_extension("key.new");
     if staged.exists() {
         bail!(
@@ -436,7 +462,17 @@ async fn rotate_key(database: &Path, key_file: Option<&Path>) -> anyhow::Result<
         .iter()
         .map(|(practice, client, key)| (*client, new.wrap(key, &binding(*practice, *client))))
         .collect();
+    let resealed: Vec<_> = secrets
+        .iter()
+        .map(|(practice, user, secret)| {
+            (
+                *user,
+                new.seal_secret(secret, &totp_binding(*practice, *user)),
+            )
+        })
+        .collect();
     store.rewrap_client_keys(&rewrapped).await?;
+    store.reseal_authenticator_secrets(&resealed).await?;
     sqlite.close().await;
     std::fs::rename(&staged, &path).with_context(|| {
         format!(
@@ -802,6 +838,37 @@ async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
                 }
             );
         }
+        UserCommand::ResetSecondFactor { data, email } => {
+            let store = open(&data.database_path()?, OpenMode::Existing).await?;
+            let address = EmailAddress::parse(&email).map_err(|e| anyhow!("--email: {e}"))?;
+            let user = store
+                .user_by_email(&address)
+                .await?
+                .ok_or_else(|| anyhow!("there is no account for {address}"))?;
+            if store.authenticator(user.id).await?.is_none() {
+                store.close().await;
+                println!("{address} has no authenticator app; nothing to do.");
+                return Ok(ExitCode::SUCCESS);
+            }
+            store.disable_authenticator(user.id).await?;
+            store.delete_user_sessions(user.id).await?;
+            // Written down like any other change to how someone signs in.
+            let entry = store::NewAuditEntry {
+                actor: store::Actor::System,
+                action: store::AuditAction::SecondFactorDisabled,
+                client: None,
+                object: Some(("user", user.id.get())),
+                source: None,
+            };
+            store
+                .append_audit(user.practice, &entry, Timestamp::now())
+                .await?;
+            store.close().await;
+            println!(
+                "Turned off the authenticator app of {address} and signed it out everywhere. \
+                 Ask them to set up a new one under Settings, Sign-in and security."
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -1025,6 +1092,83 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_first_account_owns_the_practice_and_a_lost_app_can_be_reset_from_the_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("anteroom.db");
+        let store = open(&database, OpenMode::CreateIfMissing).await.unwrap();
+        let now = Timestamp::now();
+        let practice = store
+            .create_practice(&content::embedded_practice("demo").unwrap(), now)
+            .await
+            .unwrap();
+        add_user(
+            &store,
+            practice,
+            "owner@example.com",
+            "Alex Owner",
+            "x".repeat(16),
+        )
+        .await
+        .unwrap();
+        add_user(
+            &store,
+            practice,
+            "staff@example.com",
+            "Sam Staff",
+            "y".repeat(16),
+        )
+        .await
+        .unwrap();
+        let owner = EmailAddress::parse("owner@example.com").unwrap();
+        let staff = EmailAddress::parse("staff@example.com").unwrap();
+        let owner_row = store.user_by_email(&owner).await.unwrap().unwrap();
+        assert!(owner_row.owner);
+        assert!(!store.user_by_email(&staff).await.unwrap().unwrap().owner);
+        store
+            .begin_authenticator(owner_row.id, b"sealed")
+            .await
+            .unwrap();
+        store
+            .enable_authenticator(owner_row.id, 1, &[vec![1; 32]], now)
+            .await
+            .unwrap();
+        store
+            .create_session(b"session", owner_row.id, now)
+            .await
+            .unwrap();
+        store.close().await;
+
+        let data = || DataArgs {
+            data_dir: Some(dir.path().to_path_buf()),
+            database_url: None,
+        };
+        user(UserCommand::ResetSecondFactor {
+            data: data(),
+            email: "owner@example.com".into(),
+        })
+        .await
+        .unwrap();
+        let store = open(&database, OpenMode::Existing).await.unwrap();
+        let after = store.user_by_email(&owner).await.unwrap().unwrap();
+        assert!(!after.second_factor, "the app is off");
+        assert!(store.authenticator(after.id).await.unwrap().is_none());
+        assert_eq!(store.recovery_codes_left(after.id).await.unwrap(), 0);
+        assert!(
+            store.session(b"session").await.unwrap().is_none(),
+            "signed out everywhere"
+        );
+        store.close().await;
+        assert!(
+            user(UserCommand::ResetSecondFactor {
+                data: data(),
+                email: "nobody@example.com".into(),
+            })
+            .await
+            .is_err()
+        );
+    }
+
+    #[tokio::test]
     async fn rotating_the_key_rewraps_every_client_key_and_the_old_key_opens_nothing() {
         use store::{NoteStore, TherapyStore};
         let dir = tempfile::tempdir().unwrap();
@@ -1058,6 +1202,26 @@ mod tests {
             .await
             .unwrap();
         let sealed = data_key.seal(b"a note", b"here");
+        let staff = store
+            .create_user(
+                practice,
+                &NewUser {
+                    email: EmailAddress::parse("alex@example.com").unwrap(),
+                    name: PersonName::parse("Alex").unwrap(),
+                    password_hash: "h".into(),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let totp_binding = crypto::row_binding(practice.get(), "users", staff.get(), "totp_secret");
+        store
+            .begin_authenticator(
+                staff,
+                &old.seal_secret(b"twenty secret bytes!", &totp_binding),
+            )
+            .await
+            .unwrap();
         store.close().await;
 
         assert_eq!(rotate_key(&database, None).await.unwrap(), 1);
@@ -1069,6 +1233,18 @@ mod tests {
         assert!(
             old.unwrap(&wrapped, &binding).is_err(),
             "the old key opens nothing"
+        );
+        let secret = store
+            .authenticator(staff)
+            .await
+            .unwrap()
+            .unwrap()
+            .sealed_secret;
+        assert!(old.open_secret(&secret, &totp_binding).is_err());
+        assert_eq!(
+            new.open_secret(&secret, &totp_binding).unwrap().as_slice(),
+            b"twenty secret bytes!",
+            "staff authenticator secrets are re-sealed with the client keys"
         );
         let reopened = new.unwrap(&wrapped, &binding).unwrap();
         assert_eq!(

@@ -187,6 +187,21 @@ impl MasterKey {
         seal_with(&self.0, key.0.as_slice(), binding)
     }
 
+    /// Seal a small secret that is not client data but must not be usable from a copy of the
+    /// database alone (a staff member's authenticator secret), bound to its row.
+    pub fn seal_secret(&self, secret: &[u8], binding: &[u8]) -> Vec<u8> {
+        seal_with(&self.0, secret, binding)
+    }
+
+    /// Open what [`MasterKey::seal_secret`] sealed with the same binding.
+    pub fn open_secret(
+        &self,
+        sealed: &[u8],
+        binding: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        open_with(&self.0, sealed, binding).map(Zeroizing::new)
+    }
+
     /// Unwrap a stored data key.
     pub fn unwrap(&self, wrapped: &[u8], binding: &[u8]) -> Result<DataKey, CryptoError> {
         let bytes = Zeroizing::new(open_with(&self.0, wrapped, binding)?);
@@ -232,6 +247,27 @@ mod tests {
     use super::*;
 
     const NOTE: &[u8] = b"Session 4: talked about her father; canary-7f3a9c";
+
+    #[test]
+    fn a_sealed_secret_opens_only_with_the_master_key_and_its_binding() {
+        let master = MasterKey::generate();
+        let here = row_binding(1, "users", 7, "totp_secret");
+        let sealed = master.seal_secret(b"twenty secret bytes!", &here);
+        assert!(!sealed.windows(20).any(|w| w == b"twenty secret bytes!"));
+        assert_eq!(
+            master.open_secret(&sealed, &here).unwrap().as_slice(),
+            b"twenty secret bytes!"
+        );
+        let elsewhere = row_binding(1, "users", 8, "totp_secret");
+        assert_eq!(
+            master.open_secret(&sealed, &elsewhere),
+            Err(CryptoError::Unreadable)
+        );
+        assert_eq!(
+            MasterKey::generate().open_secret(&sealed, &here),
+            Err(CryptoError::Unreadable)
+        );
+    }
 
     #[test]
     fn a_sealed_note_opens_only_with_its_key_and_binding() {

@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_therapy.sql"),
     include_str!("../migrations/0004_notes.sql"),
     include_str!("../migrations/0005_audit.sql"),
+    include_str!("../migrations/0006_staff_security.sql"),
 ];
 
 /// A practice database in one SQLite file.

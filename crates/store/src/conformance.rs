@@ -11,7 +11,9 @@ use domain::{
 };
 use jiff::{Timestamp, civil::date};
 
-use crate::{ArticleKind, MessageStatus, NewMessage, NewUser, Page, Store, StoreError};
+use crate::{
+    ArticleKind, MessageStatus, NewMessage, NewUser, Page, SessionStage, Store, StoreError,
+};
 
 const PRACTICE: &str = r#"
 [practice]
@@ -469,6 +471,7 @@ pub async fn story(store: &dyn Store) {
     store.delete_user_sessions(user).await.unwrap();
     assert!(store.session(b"token-hash").await.unwrap().is_none());
     assert!(parse_tags("x").is_ok());
+    staff_security_story(store, practice, user, now).await;
 
     booking_story(store, practice, &setup).await;
     therapy_story(store, practice).await;
@@ -566,6 +569,241 @@ async fn audit_story(store: &dyn Store, practice: crate::PracticeId, user: crate
     let recent = store.recent_audit(practice, 2).await.unwrap();
     assert_eq!(recent.len(), 2);
     assert!(recent[0].id > recent[1].id);
+}
+
+/// Owners, sign-in stages, the practice's sign-in rules, authenticator apps, recovery codes
+/// and the wrong-code count (SECURITY.md R2, R3).
+async fn staff_security_story(
+    store: &dyn Store,
+    practice: crate::PracticeId,
+    owner: crate::UserId,
+    now: Timestamp,
+) {
+    use domain::staff::{IdleTimeout, SignInPolicy};
+    let owner_email = EmailAddress::parse("therapist@example.com").unwrap();
+    let owner_row = store.user_by_email(&owner_email).await.unwrap().unwrap();
+    assert_eq!(owner_row.id, owner);
+    assert!(
+        owner_row.owner,
+        "the first account of a practice is its owner"
+    );
+    assert!(
+        !owner_row.second_factor,
+        "no authenticator app to begin with"
+    );
+    let colleague_email = EmailAddress::parse("colleague@example.com").unwrap();
+    let colleague = store
+        .create_user(
+            practice,
+            &NewUser {
+                email: colleague_email.clone(),
+                name: PersonName::parse("Sam Colleague").unwrap(),
+                password_hash: "h".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .user_by_email(&colleague_email)
+            .await
+            .unwrap()
+            .unwrap()
+            .owner,
+        "later accounts are not owners"
+    );
+
+    // The sign-in rules: no second factor required and 30 idle minutes, until changed.
+    assert_eq!(
+        store.sign_in_policy(practice).await.unwrap(),
+        SignInPolicy::default()
+    );
+    let strict = SignInPolicy {
+        second_factor_required: true,
+        idle_timeout: IdleTimeout::from_minutes(10).unwrap(),
+    };
+    store.set_sign_in_policy(practice, &strict).await.unwrap();
+    assert_eq!(store.sign_in_policy(practice).await.unwrap(), strict);
+
+    // A session half-way through sign-in says so, and carries the rules.
+    store
+        .start_sign_in(b"pending", owner, SessionStage::CodeNeeded, now)
+        .await
+        .unwrap();
+    let (pending, _) = store.session(b"pending").await.unwrap().unwrap();
+    assert_eq!(pending.stage, SessionStage::CodeNeeded);
+    assert_eq!(pending.policy, strict);
+    store
+        .start_sign_in(b"set-up", colleague, SessionStage::SetUpNeeded, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session(b"set-up").await.unwrap().unwrap().0.stage,
+        SessionStage::SetUpNeeded
+    );
+    store.create_session(b"full", owner, now).await.unwrap();
+    assert_eq!(
+        store.session(b"full").await.unwrap().unwrap().0.stage,
+        SessionStage::SignedIn
+    );
+
+    // An authenticator app: waiting for confirmation, then switched on with recovery codes.
+    assert!(store.authenticator(owner).await.unwrap().is_none());
+    store.begin_authenticator(owner, b"sealed-1").await.unwrap();
+    store.begin_authenticator(owner, b"sealed-2").await.unwrap();
+    let waiting = store.authenticator(owner).await.unwrap().unwrap();
+    assert_eq!(
+        waiting.sealed_secret, b"sealed-2",
+        "a new set-up replaces an unconfirmed one"
+    );
+    assert!(waiting.enabled_at.is_none());
+    assert!(
+        !store.use_authenticator_step(owner, 100).await.unwrap(),
+        "an unconfirmed app signs nobody in"
+    );
+    let codes: Vec<Vec<u8>> = (0u8..10).map(|i| vec![i; 32]).collect();
+    store
+        .enable_authenticator(owner, 100, &codes, now)
+        .await
+        .unwrap();
+    let on = store.authenticator(owner).await.unwrap().unwrap();
+    assert_eq!(on.enabled_at, Some(now));
+    assert_eq!(on.last_step, Some(100), "the confirming code is spent");
+    assert!(
+        store
+            .user_by_email(&owner_email)
+            .await
+            .unwrap()
+            .unwrap()
+            .second_factor
+    );
+    assert!(matches!(
+        store.begin_authenticator(owner, b"sealed-3").await,
+        Err(StoreError::Conflict("authenticator_enabled"))
+    ));
+    assert!(
+        matches!(
+            store.enable_authenticator(colleague, 1, &codes, now).await,
+            Err(StoreError::NotFound)
+        ),
+        "nothing to switch on without a waiting secret"
+    );
+
+    // A time step is accepted once, and never an earlier one.
+    assert!(!store.use_authenticator_step(owner, 100).await.unwrap());
+    assert!(!store.use_authenticator_step(owner, 99).await.unwrap());
+    assert!(store.use_authenticator_step(owner, 101).await.unwrap());
+    assert!(!store.use_authenticator_step(owner, 101).await.unwrap());
+    assert_eq!(
+        store.authenticator(owner).await.unwrap().unwrap().last_step,
+        Some(101)
+    );
+
+    // Recovery codes: each once; regenerating replaces all.
+    assert_eq!(store.recovery_codes_left(owner).await.unwrap(), 10);
+    assert!(
+        store
+            .use_recovery_code(owner, &codes[3], now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .use_recovery_code(owner, &codes[3], now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .use_recovery_code(colleague, &codes[4], now)
+            .await
+            .unwrap(),
+        "a code is only its owner's"
+    );
+    assert_eq!(store.recovery_codes_left(owner).await.unwrap(), 9);
+    let fresh: Vec<Vec<u8>> = (20u8..30).map(|i| vec![i; 32]).collect();
+    store
+        .replace_recovery_codes(owner, &fresh, now)
+        .await
+        .unwrap();
+    assert_eq!(store.recovery_codes_left(owner).await.unwrap(), 10);
+    assert!(
+        !store
+            .use_recovery_code(owner, &codes[4], now)
+            .await
+            .unwrap(),
+        "old codes stop working"
+    );
+
+    // Re-sealing under a new key replaces only the stored bytes.
+    let secrets = store.all_authenticator_secrets().await.unwrap();
+    assert_eq!(secrets, vec![(practice, owner, b"sealed-2".to_vec())]);
+    store
+        .reseal_authenticator_secrets(&[(owner, b"resealed".to_vec())])
+        .await
+        .unwrap();
+    let resealed = store.authenticator(owner).await.unwrap().unwrap();
+    assert_eq!(resealed.sealed_secret, b"resealed");
+    assert_eq!(resealed.last_step, Some(101));
+
+    // Wrong codes are counted per account, in time order, until cleared.
+    let minute = jiff::SignedDuration::from_mins(1);
+    for i in 0..3 {
+        store
+            .record_second_factor_failure(owner, now + minute * i)
+            .await
+            .unwrap();
+    }
+    store
+        .record_second_factor_failure(colleague, now)
+        .await
+        .unwrap();
+    let since = store
+        .second_factor_failures_since(owner, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        since,
+        vec![now + minute, now + minute * 2],
+        "after `since`, not at it, oldest first"
+    );
+    store.clear_second_factor_failures(owner).await.unwrap();
+    assert!(
+        store
+            .second_factor_failures_since(owner, now - minute)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .second_factor_failures_since(colleague, now - minute)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "clearing one account leaves the others"
+    );
+
+    // Switching off forgets the secret and the codes.
+    store.disable_authenticator(owner).await.unwrap();
+    assert!(store.authenticator(owner).await.unwrap().is_none());
+    assert_eq!(store.recovery_codes_left(owner).await.unwrap(), 0);
+    assert!(
+        !store
+            .user_by_email(&owner_email)
+            .await
+            .unwrap()
+            .unwrap()
+            .second_factor
+    );
+    store
+        .set_sign_in_policy(practice, &SignInPolicy::default())
+        .await
+        .unwrap();
+    store.delete_user_sessions(owner).await.unwrap();
+    store.delete_user_sessions(colleague).await.unwrap();
 }
 
 async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &PracticeSetup) {

@@ -271,6 +271,78 @@ pub trait StaffStore: Send + Sync {
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
     /// End every session of a user (after a password reset).
     async fn delete_user_sessions(&self, user: UserId) -> StoreResult<()>;
+    /// Start a session at a stage of sign-in (see [`SessionStage`]); `create_session` is
+    /// this with [`SessionStage::SignedIn`].
+    async fn start_sign_in(
+        &self,
+        token_hash: &[u8],
+        user: UserId,
+        stage: SessionStage,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+
+    /// The practice's sign-in rules.
+    async fn sign_in_policy(
+        &self,
+        practice: PracticeId,
+    ) -> StoreResult<domain::staff::SignInPolicy>;
+    /// Replace the practice's sign-in rules.
+    async fn set_sign_in_policy(
+        &self,
+        practice: PracticeId,
+        policy: &domain::staff::SignInPolicy,
+    ) -> StoreResult<()>;
+
+    /// The user's authenticator app, switched on or half set up, if any.
+    async fn authenticator(&self, user: UserId) -> StoreResult<Option<Authenticator>>;
+    /// Keep a new (sealed) secret while its owner confirms it with a code, replacing an
+    /// unconfirmed one. `Conflict("authenticator_enabled")` if one is already switched on.
+    async fn begin_authenticator(&self, user: UserId, sealed_secret: &[u8]) -> StoreResult<()>;
+    /// Switch the waiting secret on, spending the `step` whose code confirmed it, and replace
+    /// the recovery codes with these hashes, all at once. `NotFound` if no secret waits.
+    async fn enable_authenticator(
+        &self,
+        user: UserId,
+        step: u64,
+        recovery_hashes: &[Vec<u8>],
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Spend a time step's code: true if `step` is later than the last one spent (and is now
+    /// the last), false for a code already used or older. Atomic, so two requests racing
+    /// with the same code cannot both succeed.
+    async fn use_authenticator_step(&self, user: UserId, step: u64) -> StoreResult<bool>;
+    /// Switch the authenticator app off and forget its secret and recovery codes.
+    async fn disable_authenticator(&self, user: UserId) -> StoreResult<()>;
+    /// Replace every recovery code with these hashes.
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        hashes: &[Vec<u8>],
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Spend the recovery code with this hash: true once, false ever after (or if unknown).
+    async fn use_recovery_code(
+        &self,
+        user: UserId,
+        hash: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// How many recovery codes are still unused.
+    async fn recovery_codes_left(&self, user: UserId) -> StoreResult<u32>;
+    /// Count a wrong second-factor code against the account.
+    async fn record_second_factor_failure(&self, user: UserId, now: Timestamp) -> StoreResult<()>;
+    /// When the wrong codes after `since` (not at it) were entered, oldest first.
+    async fn second_factor_failures_since(
+        &self,
+        user: UserId,
+        since: Timestamp,
+    ) -> StoreResult<Vec<Timestamp>>;
+    /// Forget the wrong codes (after a right one).
+    async fn clear_second_factor_failures(&self, user: UserId) -> StoreResult<()>;
+    /// Every stored authenticator secret, for re-sealing under a new master key.
+    async fn all_authenticator_secrets(&self) -> StoreResult<Vec<(PracticeId, UserId, Vec<u8>)>>;
+    /// Replace sealed authenticator secrets (after re-sealing), all in one transaction.
+    async fn reseal_authenticator_secrets(&self, secrets: &[(UserId, Vec<u8>)]) -> StoreResult<()>;
 }
 
 /// Online booking: hours, breaks, rules and bookings.

@@ -273,14 +273,43 @@ pub struct User {
     pub name: PersonName,
     #[serde(skip)]
     pub password_hash: String,
+    /// The practice's owner (its first account): the only one who sets the sign-in rules.
+    pub owner: bool,
+    /// Signs in with an authenticator app as well as the password.
+    pub second_factor: bool,
 }
 
-/// A signed-in staff session.
+/// How far a sign-in has got. Only [`SessionStage::SignedIn`] opens the back office.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStage {
+    /// Password and (where needed) second factor done.
+    SignedIn,
+    /// The password was right; the code from the authenticator app is still to come.
+    CodeNeeded,
+    /// The password was right, the practice requires a second factor and this account has
+    /// none: it must set up an authenticator app before anything else.
+    SetUpNeeded,
+}
+
+/// A staff session, with the practice's sign-in rules as they are now.
 #[derive(Debug, Clone)]
 pub struct StaffSession {
     pub user: UserId,
+    pub stage: SessionStage,
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
+    pub policy: domain::staff::SignInPolicy,
+}
+
+/// A staff member's authenticator app: its secret (sealed, opaque to the store) and state.
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    /// The TOTP secret as the web layer sealed it.
+    pub sealed_secret: Vec<u8>,
+    /// When it was confirmed with a code and switched on; `None` while set-up is unfinished.
+    pub enabled_at: Option<Timestamp>,
+    /// The last time step whose code was accepted: that code and every earlier one are spent.
+    pub last_step: Option<u64>,
 }
 
 /// A break in local terms and as instants.

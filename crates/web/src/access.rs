@@ -121,6 +121,10 @@ rules! {
     GET "/office/sign-in" => Public;
     POST "/office/sign-in" => Public;
     POST "/office/sign-out" => Public;
+    GET "/office/sign-in/code" => Public;
+    POST "/office/sign-in/code" => Public;
+    GET "/office/sign-in/set-up" => Public;
+    POST "/office/sign-in/set-up" => Public;
     // The back office.
     GET "/office" => Staff;
     GET "/office/articles" => Staff;
@@ -207,6 +211,14 @@ rules! {
     POST "/office/settings/privacy" => Staff, SettingsChanged;
     GET "/office/settings/profile" => Staff;
     POST "/office/settings/profile" => Staff, SettingsChanged;
+    GET "/office/settings/security" => Staff;
+    GET "/office/settings/security/set-up" => Staff;
+    POST "/office/settings/security/set-up" => Staff, SecondFactorEnabled;
+    GET "/office/settings/security/recovery-codes" => Staff;
+    POST "/office/settings/security/recovery-codes" => Staff, SettingsChanged;
+    GET "/office/settings/security/turn-off" => Staff;
+    POST "/office/settings/security/turn-off" => Staff, SecondFactorDisabled;
+    POST "/office/settings/security/rules" => Staff, SettingsChanged;
     GET "/office/settings/therapy" => Staff;
     POST "/office/settings/therapy" => Staff, SettingsChanged;
 }

@@ -16,6 +16,8 @@ mod notes;
 mod office;
 mod pages;
 pub mod password;
+mod qr;
+pub mod second_factor;
 mod security;
 mod site;
 mod templates;

@@ -174,6 +174,9 @@ pub struct RateLimits {
     pub sign_ins_per_account: u32,
     /// Bookings (and booking changes) per address per hour.
     pub bookings_per_hour: u32,
+    /// Wrong second-factor codes per account per 15 minutes (counted in the database, so a
+    /// restart does not reset them: `office::account_security::check_second_factor`).
+    pub second_factor_failures: u32,
 }
 
 impl Default for RateLimits {
@@ -184,6 +187,7 @@ impl Default for RateLimits {
             sign_ins_per_15_minutes: 20,
             sign_ins_per_account: 5,
             bookings_per_hour: 10,
+            second_factor_failures: 5,
         }
     }
 }

@@ -1,9 +1,18 @@
-//! Staff sign-in, sessions and sign-out.
+//! Staff sign-in, sessions and sign-out (SECURITY.md R2, R3).
 //!
 //! The cookie holds a 256-bit random token; the database holds only its SHA-256, so a
 //! copy of the database cannot be used to sign in. A new token is issued at every sign-in
-//! (no session fixation), sessions end after 30 idle minutes or 12 hours, and signing out
-//! deletes the session on the server.
+//! and again once the second factor is done (no session fixation); sessions end after the
+//! practice's idle timeout (at most 30 minutes) or 12 hours, and signing out deletes the
+//! session on the server.
+//!
+//! Sign-in has up to two steps. A right password alone gives a session at a *stage*: if the
+//! account has an authenticator app, "code needed" (5 minutes to enter it); if the practice
+//! requires one and the account has none, "set-up needed". Such a session opens only its
+//! own step's page: [`Staff`] sends it there and lets nothing else through.
+//!
+//! Where to add audit records (sign-in succeeded/failed, second factor accepted/refused,
+//! set up during sign-in): [`sign_in`], [`code`], [`set_up`].
 
 use std::net::SocketAddr;
 
@@ -16,9 +25,9 @@ use domain::EmailAddress;
 use jiff::SignedDuration;
 use minijinja::context;
 use sha2::{Digest, Sha256};
-use store::{Actor, AuditAction, User};
+use store::{Actor, AuditAction, SessionStage, StaffSession, User};
 
-use super::render_office;
+use super::{account_security, render_office};
 use crate::{
     AppState, WebError, access,
     error::WebResult,
@@ -28,10 +37,13 @@ use crate::{
     site::html,
 };
 
-/// Sessions end after this long without a request.
-pub(crate) const IDLE_TIMEOUT: SignedDuration = SignedDuration::from_mins(30);
-/// Sessions end this long after sign-in, however active.
+/// Sessions end this long after sign-in, however active. (The idle timeout is the
+/// practice's own setting, 5 to 30 minutes: `domain::staff::IdleTimeout`.)
 pub(crate) const ABSOLUTE_TIMEOUT: SignedDuration = SignedDuration::from_hours(12);
+/// How long the code from the app may take after a right password.
+pub(crate) const CODE_TIMEOUT: SignedDuration = SignedDuration::from_mins(5);
+/// How long setting up an app may take after a right password (installing one included).
+pub(crate) const SET_UP_TIMEOUT: SignedDuration = SignedDuration::from_mins(30);
 
 /// The session cookie's name: `__Host-` when the browser will keep a `Secure` cookie.
 fn cookie_name(state: &AppState) -> &'static str {
@@ -97,8 +109,72 @@ fn set_cookie(state: &AppState, value: &str, clear: bool) -> HeaderValue {
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// A live session: its token's hash, the session and its user. Expired sessions are
+/// deleted on sight and never come back as one of these.
+pub(crate) struct Current {
+    pub hash: Vec<u8>,
+    pub session: StaffSession,
+    pub user: User,
+}
+
+/// The session the request's cookie names, if it is still alive. Activity is noted (at most
+/// once a minute) so the idle timeout counts from the last request.
+pub(crate) async fn current_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    source: Option<std::net::IpAddr>,
+) -> WebResult<Option<Current>> {
+    let Some(token) = session_token(state, headers) else {
+        return Ok(None);
+    };
+    let hash = token_hash(&token);
+    let Some((session, user)) = state.store().session(&hash).await? else {
+        return Ok(None);
+    };
+    let now = state.now();
+    let idle = now.duration_since(session.last_seen_at);
+    let age = now.duration_since(session.created_at);
+    let idle_limit = SignedDuration::from_mins(i64::from(session.policy.idle_timeout.minutes()));
+    let life = match session.stage {
+        SessionStage::SignedIn => ABSOLUTE_TIMEOUT,
+        SessionStage::CodeNeeded => CODE_TIMEOUT,
+        SessionStage::SetUpNeeded => SET_UP_TIMEOUT,
+    };
+    if user.practice != state.practice_id() {
+        // A session of another practice's staff: refused, and written down.
+        access::record(
+            state,
+            Actor::Staff(user.id),
+            AuditAction::AccessRefused,
+            None,
+            None,
+            source,
+        )
+        .await?;
+        return Err(WebError::Forbidden);
+    }
+    if idle > idle_limit || age > life {
+        state.store().delete_session(&hash).await?;
+        return Ok(None);
+    }
+    if idle > SignedDuration::from_secs(60) {
+        state.store().touch_session(&hash, now).await?;
+    }
+    Ok(Some(Current {
+        hash,
+        session,
+        user,
+    }))
+}
+
+/// True when the practice requires a second factor that this account does not have yet.
+fn must_set_up(current: &Current) -> bool {
+    current.session.policy.second_factor_required && !current.user.second_factor
+}
+
 /// A signed-in member of staff. Extracting it from a request without a valid session
-/// redirects to the sign-in page.
+/// redirects to the sign-in page; a session half-way through sign-in (or one whose practice
+/// now requires an app it lacks) is sent to the step it still has to do.
 pub(crate) struct Staff {
     pub user: User,
 }
@@ -110,62 +186,66 @@ impl FromRequestParts<AppState> for Staff {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let to_sign_in = || Redirect::to("/office/sign-in").into_response();
-        let Some(token) = session_token(state, &parts.headers) else {
-            return Err(to_sign_in());
-        };
-        let hash = token_hash(&token);
-        let found = state
-            .store()
-            .session(&hash)
-            .await
-            .map_err(|e| WebError::from(e).into_response())?;
-        let Some((session, user)) = found else {
-            return Err(to_sign_in());
-        };
-        let now = state.now();
-        let idle = now.duration_since(session.last_seen_at);
-        let age = now.duration_since(session.created_at);
-        let source = access::source(state, parts);
-        if user.practice != state.practice_id() {
-            // A session of another practice's staff: refused, and written down.
-            access::record(
-                state,
-                Actor::Staff(user.id),
-                AuditAction::AccessRefused,
-                None,
-                None,
-                source,
-            )
+        let current = current_session(state, &parts.headers, access::source(state, parts))
             .await
             .map_err(IntoResponse::into_response)?;
-            return Err(WebError::Forbidden.into_response());
+        let Some(current) = current else {
+            return Err(Redirect::to("/office/sign-in").into_response());
+        };
+        match current.session.stage {
+            SessionStage::CodeNeeded => Err(Redirect::to("/office/sign-in/code").into_response()),
+            SessionStage::SetUpNeeded => {
+                Err(Redirect::to("/office/sign-in/set-up").into_response())
+            }
+            SessionStage::SignedIn if must_set_up(&current) => {
+                Err(Redirect::to("/office/sign-in/set-up").into_response())
+            }
+            SessionStage::SignedIn => {
+                if let Some(caller) = parts.extensions.get::<access::Caller>() {
+                    caller.set(Actor::Staff(current.user.id));
+                }
+                Ok(Self { user: current.user })
+            }
         }
-        if idle > IDLE_TIMEOUT || age > ABSOLUTE_TIMEOUT {
-            let _ = state.store().delete_session(&hash).await;
-            return Err(to_sign_in());
-        }
-        if idle > SignedDuration::from_secs(60) {
-            state
-                .store()
-                .touch_session(&hash, now)
-                .await
-                .map_err(|e| WebError::from(e).into_response())?;
-        }
-        if let Some(caller) = parts.extensions.get::<access::Caller>() {
-            caller.set(Actor::Staff(user.id));
-        }
-        Ok(Self { user })
     }
+}
+
+fn new_token() -> String {
+    rand::random::<[u8; 32]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Replace the request's session (if any) with a new one at `stage`, under a new token;
+/// the response must carry the returned cookie.
+async fn rotate_session(
+    state: &AppState,
+    old_hash: Option<&[u8]>,
+    user: &User,
+    stage: SessionStage,
+) -> WebResult<HeaderValue> {
+    if let Some(old) = old_hash {
+        state.store().delete_session(old).await?;
+    }
+    let token = new_token();
+    state
+        .store()
+        .start_sign_in(&token_hash(&token), user.id, stage, state.now())
+        .await?;
+    Ok(set_cookie(state, &token, false))
+}
+
+fn with_cookie(mut response: Response, cookie: HeaderValue) -> Response {
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    response
 }
 
 pub(crate) async fn sign_in_form(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> WebResult<Response> {
-    if let Some(token) = session_token(&state, &headers)
-        && state.store().session(&token_hash(&token)).await?.is_some()
-    {
+    if current_session(&state, &headers, None).await?.is_some() {
         return Ok(Redirect::to("/office").into_response());
     }
     let body = render_office(&state, None, "office/sign_in.html", context! {}).await?;
@@ -231,32 +311,200 @@ pub(crate) async fn sign_in(
         }
     };
     state.limiter().reset(Limit::SignInAccount, ip, &email_text);
-    if let Some(old) = session_token(&state, &headers) {
-        state.store().delete_session(&token_hash(&old)).await?;
-    }
-    let token: String = rand::random::<[u8; 32]>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    state
-        .store()
-        .create_session(&token_hash(&token), user.id, state.now())
+    let old = session_token(&state, &headers).map(|t| token_hash(&t));
+    let policy = state.store().sign_in_policy(user.practice).await?;
+    let (stage, next) = if user.second_factor {
+        (SessionStage::CodeNeeded, "/office/sign-in/code")
+    } else if policy.second_factor_required {
+        (SessionStage::SetUpNeeded, "/office/sign-in/set-up")
+    } else {
+        (SessionStage::SignedIn, "/office")
+    };
+    let cookie = rotate_session(&state, old.as_deref(), &user, stage).await?;
+    tracing::info!(user = user.id.get(), ?stage, "password accepted");
+    if stage == SessionStage::SignedIn {
+        access::record(
+            &state,
+            Actor::Staff(user.id),
+            AuditAction::SignIn,
+            None,
+            None,
+            Some(ip),
+        )
         .await?;
-    tracing::info!(user = user.id.get(), "signed in");
-    access::record(
+    }
+    Ok(with_cookie(Redirect::to(next).into_response(), cookie))
+}
+
+/// The session of a sign-in waiting for its code, or where to send the browser instead.
+async fn waiting_for_code(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> WebResult<Result<Current, Response>> {
+    Ok(match current_session(state, headers, None).await? {
+        Some(current) if current.session.stage == SessionStage::CodeNeeded => Ok(current),
+        Some(_) => Err(Redirect::to("/office").into_response()),
+        None => Err(Redirect::to("/office/sign-in").into_response()),
+    })
+}
+
+async fn code_page(
+    state: &AppState,
+    status: StatusCode,
+    field: &str,
+    error: Option<&str>,
+) -> WebResult<Response> {
+    let page = context! { field, error };
+    let body = render_office(state, None, "office/sign_in_code.html", page).await?;
+    Ok(html(status, body))
+}
+
+/// The second step of signing in: the code from the app.
+pub(crate) async fn code_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> WebResult<Response> {
+    if let Err(elsewhere) = waiting_for_code(&state, &headers).await? {
+        return Ok(elsewhere);
+    }
+    code_page(&state, StatusCode::OK, "code", None).await
+}
+
+/// Check the code (or a recovery code); if right, a new token for a full session.
+pub(crate) async fn code(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: FormData,
+) -> WebResult<Response> {
+    let ip = Some(client_ip(&state, &headers, peer));
+    let current = match waiting_for_code(&state, &headers).await? {
+        Ok(current) => current,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let (field, typed) = if form.get("recovery_code").trim().is_empty() {
+        ("code", form.get("code"))
+    } else {
+        ("recovery_code", form.get("recovery_code"))
+    };
+    match account_security::check_second_factor(&state, &current.user, typed, true).await? {
+        account_security::Verdict::Accepted => {}
+        account_security::Verdict::TooMany(seconds) => {
+            tracing::info!(user = current.user.id.get(), "second factor throttled");
+            let who = Actor::Staff(current.user.id);
+            access::record(&state, who, AuditAction::SecondFactorFailed, None, None, ip).await?;
+            return Err(WebError::TooManyRequests(seconds));
+        }
+        account_security::Verdict::Refused(message) => {
+            tracing::info!(user = current.user.id.get(), "second factor refused");
+            let who = Actor::Staff(current.user.id);
+            access::record(&state, who, AuditAction::SecondFactorFailed, None, None, ip).await?;
+            return code_page(&state, StatusCode::UNAUTHORIZED, field, Some(message)).await;
+        }
+    }
+    let cookie = rotate_session(
         &state,
-        Actor::Staff(user.id),
-        AuditAction::SignIn,
-        None,
-        None,
-        Some(ip),
+        Some(&current.hash),
+        &current.user,
+        SessionStage::SignedIn,
     )
     .await?;
-    let mut response = Redirect::to("/office").into_response();
-    response
-        .headers_mut()
-        .insert(header::SET_COOKIE, set_cookie(&state, &token, false));
-    Ok(response)
+    tracing::info!(
+        user = current.user.id.get(),
+        "signed in with a second factor"
+    );
+    let who = Actor::Staff(current.user.id);
+    if field == "recovery_code" {
+        access::record(&state, who, AuditAction::RecoveryCodeUsed, None, None, ip).await?;
+    }
+    access::record(&state, who, AuditAction::SignIn, None, None, ip).await?;
+    Ok(with_cookie(Redirect::to("/office").into_response(), cookie))
+}
+
+/// The session of someone who must set up an app before anything else, or where to send
+/// the browser instead.
+async fn must_set_up_now(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> WebResult<Result<Current, Response>> {
+    Ok(match current_session(state, headers, None).await? {
+        Some(current)
+            if current.session.stage == SessionStage::SetUpNeeded
+                || (current.session.stage == SessionStage::SignedIn && must_set_up(&current)) =>
+        {
+            Ok(current)
+        }
+        Some(_) => Err(Redirect::to("/office").into_response()),
+        None => Err(Redirect::to("/office/sign-in").into_response()),
+    })
+}
+
+/// Setting up an app because the practice requires one, before anything else.
+pub(crate) async fn set_up_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> WebResult<Response> {
+    let current = match must_set_up_now(&state, &headers).await? {
+        Ok(current) => current,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let body =
+        account_security::set_up_page(&state, None, &current.user, "/office/sign-in/set-up", None)
+            .await?;
+    Ok(html(StatusCode::OK, body))
+}
+
+/// Confirm the new app with a code; if right, show the recovery codes under a new token.
+pub(crate) async fn set_up(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: FormData,
+) -> WebResult<Response> {
+    let ip = Some(client_ip(&state, &headers, peer));
+    let current = match must_set_up_now(&state, &headers).await? {
+        Ok(current) => current,
+        Err(elsewhere) => return Ok(elsewhere),
+    };
+    let codes =
+        match account_security::confirm_set_up(&state, &current.user, form.get("code")).await? {
+            Ok(codes) => codes,
+            Err(message) => {
+                let body = account_security::set_up_page(
+                    &state,
+                    None,
+                    &current.user,
+                    "/office/sign-in/set-up",
+                    Some(message),
+                )
+                .await?;
+                return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, body));
+            }
+        };
+    let cookie = rotate_session(
+        &state,
+        Some(&current.hash),
+        &current.user,
+        SessionStage::SignedIn,
+    )
+    .await?;
+    tracing::info!(
+        user = current.user.id.get(),
+        "set up an authenticator app at sign-in"
+    );
+    let who = Actor::Staff(current.user.id);
+    access::record(
+        &state,
+        who,
+        AuditAction::SecondFactorEnabled,
+        None,
+        None,
+        ip,
+    )
+    .await?;
+    access::record(&state, who, AuditAction::SignIn, None, None, ip).await?;
+    let body = account_security::recovery_codes_page(&state, None, &codes, true, "/office").await?;
+    Ok(with_cookie(html(StatusCode::OK, body), cookie))
 }
 
 pub(crate) async fn sign_out(

@@ -4,6 +4,7 @@
 //! reachable without a valid session. Every state change is a POST (GET never changes
 //! anything), and every form keeps what was typed when something needs fixing.
 
+mod account_security;
 mod articles;
 mod auth;
 mod booking_settings;
@@ -36,6 +37,14 @@ pub(crate) fn router() -> Router<AppState> {
             "/office/sign-in",
             get(auth::sign_in_form).post(auth::sign_in),
         )
+        .route(
+            "/office/sign-in/code",
+            get(auth::code_form).post(auth::code),
+        )
+        .route(
+            "/office/sign-in/set-up",
+            get(auth::set_up_form).post(auth::set_up),
+        )
         .route("/office/sign-out", post(auth::sign_out))
         .route("/office/articles", get(articles::list))
         .route(
@@ -60,6 +69,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/office/outbox", get(inbox::outbox))
         .route("/office/outbox/{id}/retry", post(inbox::retry))
         .merge(settings::router())
+        .merge(account_security::router())
         .merge(therapy_settings::router())
         .merge(invoices::router())
         .merge(booking_settings::router())

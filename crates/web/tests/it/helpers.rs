@@ -185,6 +185,14 @@ impl Reply {
         self.header("location")
     }
 
+    /// The cookie a response sets, as `name=value`.
+    pub fn cookie(&self) -> Option<String> {
+        self.set_cookies()
+            .first()
+            .and_then(|c| c.split(';').next())
+            .map(str::to_owned)
+    }
+
     /// Every `Set-Cookie` header.
     pub fn set_cookies(&self) -> Vec<&str> {
         self.headers
@@ -507,6 +515,30 @@ impl TestApp {
             .expect("a session cookie")
             .to_owned();
         cookie.split(';').next().unwrap_or_default().to_owned()
+    }
+
+    /// Add a member of staff (not the owner) with the staff password.
+    pub async fn add_staff(&self, email: &str, name: &str) -> store::UserId {
+        let user = NewUser {
+            email: EmailAddress::parse(email).expect("email"),
+            name: PersonName::parse(name).expect("name"),
+            password_hash: password_hash().to_owned(),
+        };
+        self.store
+            .create_user(self.practice, &user, self.clock.now())
+            .await
+            .expect("create a member of staff")
+    }
+
+    /// A form post carrying exactly this cookie, as a browser on this site sends it.
+    pub async fn post_with_cookie(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> Reply {
+        let origin = self.base.clone();
+        self.post_form_with(
+            path,
+            form,
+            &[("cookie", cookie), ("origin", origin.as_str())],
+        )
+        .await
     }
 
     /// GET as the (signed-in) browser.

@@ -14,6 +14,7 @@ mod office_auth;
 mod office_booking;
 mod office_clients;
 mod office_content;
+mod office_security;
 mod office_therapy;
 mod public_site;
 mod structured_data;
