@@ -178,6 +178,19 @@ impl StaffStore for SqliteStore {
         Ok(())
     }
 
+    async fn staff_names(&self, practice: PracticeId) -> StoreResult<Vec<(UserId, String)>> {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, name FROM users WHERE practice_id = ? ORDER BY id")
+                .bind(practice.get())
+                .fetch_all(self.read())
+                .await
+                .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| (UserId::new(id), name))
+            .collect())
+    }
+
     async fn sign_in_policy(&self, practice: PracticeId) -> StoreResult<SignInPolicy> {
         let row = sqlx::query(
             "SELECT second_factor_required, idle_timeout_minutes FROM practices WHERE id = ?",

@@ -271,6 +271,8 @@ pub trait StaffStore: Send + Sync {
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
     /// End every session of a user (after a password reset).
     async fn delete_user_sessions(&self, user: UserId) -> StoreResult<()>;
+    /// The practice's staff, by id: `(id, name)` (for the audit log's "who").
+    async fn staff_names(&self, practice: PracticeId) -> StoreResult<Vec<(UserId, String)>>;
     /// Start a session at a stage of sign-in (see [`SessionStage`]); `create_session` is
     /// this with [`SessionStage::SignedIn`].
     async fn start_sign_in(

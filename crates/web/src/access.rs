@@ -211,6 +211,7 @@ rules! {
     POST "/office/settings/privacy" => Staff, SettingsChanged;
     GET "/office/settings/profile" => Staff;
     POST "/office/settings/profile" => Staff, SettingsChanged;
+    GET "/office/settings/audit" => Staff;
     GET "/office/settings/security" => Staff;
     GET "/office/settings/security/set-up" => Staff;
     POST "/office/settings/security/set-up" => Staff, SecondFactorEnabled;

@@ -69,6 +69,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "office/move_confirm.html",
     "office/invoices.html",
     "office/invoice.html",
+    "office/audit_log.html",
     "invoice/document.html",
     "invoice/public.html",
     "office/clients/list.html",

@@ -442,7 +442,7 @@ async fn save_rules(
             user = staff.user.id.get(),
             "refused: sign-in rules are the owner's"
         );
-        return Err(WebError::Forbidden);
+        return Err(staff.refused(&state).await);
     }
     let required = form.has("second_factor_required");
     let typed = form.get("idle_timeout").to_owned();

@@ -177,6 +177,29 @@ fn must_set_up(current: &Current) -> bool {
 /// now requires an app it lacks) is sent to the step it still has to do.
 pub(crate) struct Staff {
     pub user: User,
+    /// Where the request came from (for the audit log).
+    pub source: Option<std::net::IpAddr>,
+}
+
+impl Staff {
+    /// Refuse this member of staff something only the owner may do: written in the audit
+    /// log, answered 403.
+    pub(crate) async fn refused(&self, state: &AppState) -> WebError {
+        let who = Actor::Staff(self.user.id);
+        match access::record(
+            state,
+            who,
+            AuditAction::AccessRefused,
+            None,
+            None,
+            self.source,
+        )
+        .await
+        {
+            Ok(()) => WebError::Forbidden,
+            Err(error) => error,
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for Staff {
@@ -186,7 +209,8 @@ impl FromRequestParts<AppState> for Staff {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let current = current_session(state, &parts.headers, access::source(state, parts))
+        let source = access::source(state, parts);
+        let current = current_session(state, &parts.headers, source)
             .await
             .map_err(IntoResponse::into_response)?;
         let Some(current) = current else {
@@ -204,7 +228,10 @@ impl FromRequestParts<AppState> for Staff {
                 if let Some(caller) = parts.extensions.get::<access::Caller>() {
                     caller.set(Actor::Staff(current.user.id));
                 }
-                Ok(Self { user: current.user })
+                Ok(Self {
+                    user: current.user,
+                    source,
+                })
             }
         }
     }

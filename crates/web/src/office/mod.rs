@@ -6,6 +6,7 @@
 
 mod account_security;
 mod articles;
+mod audit_log;
 mod auth;
 mod booking_settings;
 mod calendar;
@@ -69,6 +70,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/office/outbox", get(inbox::outbox))
         .route("/office/outbox/{id}/retry", post(inbox::retry))
         .merge(settings::router())
+        .merge(audit_log::router())
         .merge(account_security::router())
         .merge(therapy_settings::router())
         .merge(invoices::router())

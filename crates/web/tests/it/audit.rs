@@ -140,3 +140,44 @@ async fn the_client_page_shows_who_has_seen_the_record() {
     assert_eq!(access[0].count, 2);
     assert!(text.contains(&access[0].name));
 }
+
+#[tokio::test]
+async fn the_owner_reads_the_log_and_checks_the_chain_and_nobody_else_can() {
+    use domain::{EmailAddress, PersonName};
+    use store::{NewUser, StaffStore};
+    let app = TestApp::spawn().await;
+    app.sign_in().await;
+    let settings = app.office_get("/office/settings").await;
+    assert!(settings.decoded().contains("/office/settings/audit"));
+    let log = app.office_get("/office/settings/audit").await;
+    log.assert_status(StatusCode::OK);
+    assert!(log.decoded().contains("Signed in"));
+    let checked = app.office_get("/office/settings/audit?check=1").await;
+    assert!(
+        checked.decoded().contains("The log is intact"),
+        "{}",
+        checked.decoded()
+    );
+
+    // A colleague (not the owner) is refused, and the refusal is written down.
+    app.store
+        .create_user(
+            app.practice,
+            &NewUser {
+                email: EmailAddress::parse("colleague@example.com").unwrap(),
+                name: PersonName::parse("Sam Colleague").unwrap(),
+                password_hash: web::password::hash("a colleague's long password").unwrap(),
+            },
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    let reply = app
+        .sign_in_with("colleague@example.com", "a colleague's long password")
+        .await;
+    let cookie = reply.set_cookies()[0].split(';').next().unwrap().to_owned();
+    let refused = app.get_with_cookie("/office/settings/audit", &cookie).await;
+    refused.assert_status(StatusCode::FORBIDDEN);
+    let latest = &app.store.recent_audit(app.practice, 1).await.unwrap()[0];
+    assert_eq!(latest.action, "access.refused");
+}
