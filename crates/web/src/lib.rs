@@ -16,6 +16,7 @@ mod notes;
 mod office;
 mod pages;
 pub mod password;
+mod rights;
 mod security;
 mod site;
 mod templates;

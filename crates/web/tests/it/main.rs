@@ -15,4 +15,5 @@ mod office_clients;
 mod office_content;
 mod office_therapy;
 mod public_site;
+mod rights;
 mod structured_data;

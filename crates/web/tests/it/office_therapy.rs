@@ -16,7 +16,7 @@ use store::{
 use crate::helpers::{START, TestApp, decode_entities};
 
 /// Plans sessions as the app does (the practice's zone and breaks), to the end of June 2027.
-async fn planner(app: &TestApp) -> Box<store::Planner> {
+pub(crate) async fn planner(app: &TestApp) -> Box<store::Planner> {
     let zone = TimeZone::get("Europe/London").unwrap();
     let breaks: Vec<AwayPeriod> = app
         .store
@@ -35,7 +35,7 @@ async fn planner(app: &TestApp) -> Box<store::Planner> {
 }
 
 /// Record that Robin attended the session starting at `start`, charged the full fee.
-async fn attended(app: &TestApp, client: ClientId, start: &str) {
+pub(crate) async fn attended(app: &TestApp, client: ClientId, start: &str) {
     let session = app
         .store
         .client_sessions(app.practice, client)
