@@ -13,6 +13,7 @@ pub mod fields;
 pub mod markdown;
 pub mod money;
 pub mod practice;
+pub mod rights;
 pub mod staff;
 pub mod text;
 pub mod therapy;

@@ -14,6 +14,7 @@ mod enquiries;
 mod group_commit;
 mod notes;
 mod practice;
+mod rights;
 mod staff;
 mod therapy;
 
@@ -42,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_notes.sql"),
     include_str!("../migrations/0005_audit.sql"),
     include_str!("../migrations/0006_staff_security.sql"),
+    include_str!("../migrations/0007_data_rights.sql"),
 ];
 
 /// A practice database in one SQLite file.
@@ -119,6 +121,9 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("temp_store", "memory")
+            // A deleted row (an erased client, a deleted enquiry) is overwritten with zeros
+            // in the file, not just marked free (SECURITY.md R17).
+            .pragma("secure_delete", "on")
             // sqlx hands rows from the connection's thread to the caller through a channel;
             // the default of 50 makes a long result (a client's five years of sessions)
             // stop and wake the other side every 50 rows. Results here are bounded by what

@@ -842,9 +842,12 @@ impl TherapyStore for SqliteStore {
     ) -> StoreResult<ClientId> {
         let mut tx = self.write().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO clients (practice_id, name, email, phone, contact_preference, reminders, consultation_id,
-                created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            // Never an erased client's id: their audit entries and requests still carry it.
+            "INSERT INTO clients (id, practice_id, name, email, phone, contact_preference, reminders,
+                consultation_id, created_at, updated_at)
+             VALUES ((SELECT MAX(n) FROM (SELECT COALESCE(MAX(id), 0) + 1 AS n FROM clients
+                        UNION ALL SELECT COALESCE(MAX(client_id), 0) + 1 FROM erased_clients)),
+                     ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(practice.get())
         .bind(client.name.as_str())

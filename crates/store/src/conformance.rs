@@ -476,6 +476,239 @@ pub async fn story(store: &dyn Store) {
     booking_story(store, practice, &setup).await;
     therapy_story(store, practice).await;
     audit_story(store, practice, user).await;
+    rights_story(store, practice).await;
+}
+
+/// Data rights: requests and their dates, retention decisions, a client's rows without
+/// secrets, and erasure that keeps only ids.
+async fn rights_story(store: &dyn Store, practice: crate::PracticeId) {
+    use crate::{
+        Actor, AuditAction, NewAuditEntry, NewClient, RetentionDecision, StoreError,
+        rights::{Cell, is_secret_column},
+    };
+    use domain::rights::{Reason, due_date, extended_due_date};
+    let now = Timestamp::from_second(1_810_000_000).unwrap();
+    let new_client = |name: &str, email: &str| NewClient {
+        name: PersonName::parse(name).unwrap(),
+        email: EmailAddress::parse(email).unwrap(),
+        phone: None,
+        contact_preference: domain::ContactPreference::Email,
+        reminders: true,
+    };
+    let client = store
+        .create_client(
+            practice,
+            &new_client("Rights Person", "rights@example.com"),
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    let other = store
+        .create_client(
+            practice,
+            &new_client("Other Person", "other@example.com"),
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    store
+        .add_client_key(practice, client, b"wrapped-key-bytes", now)
+        .await
+        .unwrap();
+    let seal = |_: crate::NoteId| b"sealed-note".to_vec();
+    store
+        .save_note(practice, client, None, None, &seal, now)
+        .await
+        .unwrap();
+    store
+        .append_audit(
+            practice,
+            &NewAuditEntry {
+                actor: Actor::System,
+                action: AuditAction::ClientViewed,
+                client: Some(client),
+                object: None,
+                source: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+
+    // Subject access requests.
+    let received = date(2027, 1, 31);
+    let request = store
+        .add_subject_access(practice, client, received, due_date(received), now)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .add_subject_access(
+                practice,
+                crate::ClientId::new(999_999),
+                received,
+                received,
+                now
+            )
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    let reason = Reason::parse("The records are in two places.").unwrap();
+    store
+        .extend_subject_access(practice, request, extended_due_date(received), &reason)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .extend_subject_access(practice, request, extended_due_date(received), &reason)
+            .await,
+        Err(StoreError::Conflict("already_extended"))
+    ));
+    store
+        .complete_subject_access(practice, request, date(2027, 2, 20))
+        .await
+        .unwrap();
+    store
+        .complete_subject_access(practice, request, date(2027, 2, 21))
+        .await
+        .unwrap();
+    let stored = store.subject_access(practice, request).await.unwrap();
+    assert_eq!(stored.due, date(2027, 3, 1));
+    assert_eq!(stored.due_now(), date(2027, 4, 30));
+    assert_eq!(stored.extended.as_ref().unwrap().1, reason.as_str());
+    assert_eq!(
+        stored.completed,
+        Some(date(2027, 2, 20)),
+        "the first date stays"
+    );
+
+    // Retention decisions, and what the review needs.
+    let keep = RetentionDecision::Keep {
+        reason: Reason::parse("A complaint is open.").unwrap(),
+        review_on: date(2028, 6, 1),
+    };
+    store
+        .add_retention_decision(practice, client, &keep, now)
+        .await
+        .unwrap();
+    let refused = RetentionDecision::ErasureRefused {
+        reason: Reason::parse("Records must be kept for the insurer.").unwrap(),
+    };
+    store
+        .add_retention_decision(practice, client, &refused, now)
+        .await
+        .unwrap();
+    let decisions = store.retention_decisions(practice, client).await.unwrap();
+    assert_eq!(decisions.len(), 2);
+    assert_eq!(decisions[0].decision, refused, "newest first");
+    let facts = store.retention_facts(practice).await.unwrap();
+    let mine = facts.iter().find(|f| f.client == client).unwrap();
+    assert_eq!(mine.created_at, now);
+    assert_eq!(mine.last_session, None);
+    assert_eq!(
+        mine.kept_until,
+        Some((date(2028, 6, 1), "A complaint is open.".to_owned()))
+    );
+
+    // Every row about the client, no secret, nothing about the other client.
+    let rows = store.client_rows(practice, client).await.unwrap();
+    let table = |name: &str| rows.iter().find(|t| t.table == name).unwrap();
+    for name in [
+        "clients",
+        "client_keys",
+        "notes",
+        "audit_log",
+        "subject_access_requests",
+        "retention_decisions",
+        "sessions",
+    ] {
+        assert!(rows.iter().any(|t| t.table == name), "{name} is listed");
+    }
+    assert_eq!(table("clients").rows.len(), 1);
+    assert_eq!(table("retention_decisions").rows.len(), 2);
+    assert_eq!(table("audit_log").rows.len(), 1);
+    assert!(
+        table("client_keys")
+            .withheld
+            .contains(&"wrapped".to_owned())
+    );
+    for t in &rows {
+        assert!(
+            !t.columns.iter().any(|c| is_secret_column(c)),
+            "{}",
+            t.table
+        );
+        for row in &t.rows {
+            assert!(!row.contains(&Cell::Blob(b"wrapped-key-bytes".to_vec())));
+            if let Some(Cell::Integer(id)) = t.cell(row, "client_id") {
+                assert_eq!(*id, client.get(), "{}", t.table);
+            }
+        }
+    }
+    let notes = table("notes");
+    assert_eq!(
+        notes.cell(&notes.rows[0], "body"),
+        Some(&Cell::Blob(b"sealed-note".to_vec())),
+        "notes come sealed"
+    );
+
+    // Erasure: the key first, then every row; the requests and the audit entry stay.
+    store.erase_client(practice, client, now).await.unwrap();
+    assert!(matches!(
+        store.client(practice, client).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.client_key(practice, client).await.unwrap(), None);
+    assert!(store.notes(practice, client).await.unwrap().is_empty());
+    assert!(
+        store
+            .retention_decisions(practice, client)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .subject_access_requests(practice, client)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .client_audit(practice, client, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(matches!(
+        store.client_rows(practice, client).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.erase_client(practice, client, now).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        store.client(practice, other).await.is_ok(),
+        "others untouched"
+    );
+    // The erased id is never given to a new client, even when it was the highest.
+    store.erase_client(practice, other, now).await.unwrap();
+    let next = store
+        .create_client(
+            practice,
+            &new_client("Next Person", "next@example.com"),
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(next.get() > other.get().max(client.get()));
 }
 
 /// The audit log: appended, chained, read back per client and in order, and verified.

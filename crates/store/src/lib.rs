@@ -10,11 +10,16 @@ pub mod audit;
 pub mod conformance;
 mod model;
 mod notes;
+pub mod rights;
 mod therapy;
 
 pub use audit::{Actor, AuditAction, AuditEntry, AuditStore, NewAuditEntry, RecordAccess};
 pub use model::*;
 pub use notes::*;
+pub use rights::{
+    RecordedDecision, RetentionDecision, RetentionFacts, RightsStore, SubjectAccessId,
+    SubjectAccessRequest,
+};
 pub use therapy::*;
 
 use async_trait::async_trait;
@@ -488,6 +493,7 @@ pub trait Store:
     + TherapyStore
     + NoteStore
     + AuditStore
+    + RightsStore
 {
 }
 
@@ -500,7 +506,8 @@ impl<
         + BookingStore
         + TherapyStore
         + NoteStore
-        + AuditStore,
+        + AuditStore
+        + RightsStore,
 > Store for T
 {
 }

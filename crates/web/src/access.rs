@@ -159,6 +159,21 @@ rules! {
     POST "/office/clients/{id}/contracts/{contract}/change" => Staff, ContractChanged;
     GET "/office/clients/{id}/contracts/{contract}/end" => Staff, ClientViewed;
     POST "/office/clients/{id}/contracts/{contract}/end" => Staff, ContractChanged;
+    // Data rights (R16, R17). Erasing audits itself: afterwards the client cannot be found
+    // from the id, so the handler writes `ClientErased` with the id.
+    POST "/office/clients/{id}/export" => Staff, DataExported;
+    GET "/office/clients/{id}/subject-access/new" => Staff, ClientViewed;
+    POST "/office/clients/{id}/subject-access/new" => Staff, SubjectAccessRecorded;
+    GET "/office/clients/{id}/subject-access/{request}/extend" => Staff, ClientViewed;
+    POST "/office/clients/{id}/subject-access/{request}/extend" => Staff, SubjectAccessRecorded;
+    POST "/office/clients/{id}/subject-access/{request}/complete" => Staff, SubjectAccessRecorded;
+    GET "/office/clients/{id}/keep" => Staff, ClientViewed;
+    POST "/office/clients/{id}/keep" => Staff, ErasureRefused;
+    GET "/office/clients/{id}/refuse-erasure" => Staff, ClientViewed;
+    POST "/office/clients/{id}/refuse-erasure" => Staff, ErasureRefused;
+    GET "/office/clients/{id}/erase" => Staff, ClientViewed;
+    POST "/office/clients/{id}/erase" => Staff;
+    GET "/office/records-to-review" => Staff;
     GET "/office/sessions/{id}" => Staff, SessionViewed;
     POST "/office/sessions/{id}/move" => Staff, SessionChanged;
     POST "/office/sessions/{id}/note" => Staff, NoteWritten;

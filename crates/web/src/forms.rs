@@ -11,6 +11,17 @@ use axum::{
 pub(crate) struct FormData(Vec<(String, String)>);
 
 impl FormData {
+    /// A form from fields, as a test would submit it.
+    #[cfg(test)]
+    pub fn from_pairs(fields: &[(&str, &str)]) -> Self {
+        Self(
+            fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+
     /// The first value of a field, or `""` when absent.
     pub fn get(&self, name: &str) -> &str {
         self.0

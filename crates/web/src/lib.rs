@@ -17,6 +17,7 @@ mod office;
 mod pages;
 pub mod password;
 mod qr;
+mod rights;
 pub mod second_factor;
 mod security;
 mod site;

@@ -10,6 +10,7 @@ use crate::{AppState, WebError, error::WebResult};
 
 /// A note opened for the therapist.
 pub(crate) struct OpenNote {
+    pub id: NoteId,
     pub session: Option<SessionId>,
     pub text: String,
     pub created_at: Timestamp,
@@ -74,6 +75,7 @@ fn open(state: &AppState, key: &DataKey, note: &store::SealedNote) -> WebResult<
         .open(&note.body, &note_binding(state, note.id))
         .map_err(|e| unreadable(&format!("note {}", note.id), e))?;
     Ok(OpenNote {
+        id: note.id,
         session: note.session,
         text: String::from_utf8_lossy(&text).into_owned(),
         created_at: note.created_at,

@@ -78,6 +78,12 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "office/clients/contract_form.html",
     "office/clients/outcome.html",
     "office/clients/session.html",
+    "office/rights/subject_access.html",
+    "office/rights/extend.html",
+    "office/rights/decision.html",
+    "office/rights/erase.html",
+    "office/rights/review.html",
+    "rights/export.html",
 ];
 
 pub(crate) struct Templates {

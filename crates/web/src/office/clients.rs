@@ -358,7 +358,8 @@ async fn list(State(state): State<AppState>, staff: Staff) -> WebResult<Response
             active.push(row);
         }
     }
-    let ctx = context! { working => value(&active), ended => value(&ended) };
+    let to_review = super::rights::due_for_review(&state, &view).await?.len();
+    let ctx = context! { working => value(&active), ended => value(&ended), to_review };
     page(
         &state,
         &staff,
@@ -913,6 +914,7 @@ async fn show(
         notes_available => crate::notes::available(&state),
         note_error => q.note_error.as_deref().map(|_| "Write the note before saving it"),
         seen_by => record_access(&state, &view, client.id).await?,
+        rights => super::rights::client_section(&state, &view, &client).await?,
     };
     page(
         &state,

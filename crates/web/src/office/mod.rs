@@ -14,6 +14,7 @@ mod clients;
 mod feed;
 mod inbox;
 mod invoices;
+mod rights;
 mod sessions;
 mod settings;
 mod therapy_settings;
@@ -77,6 +78,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(booking_settings::router())
         .merge(calendar::router())
         .merge(clients::router())
+        .merge(rights::router())
         .merge(feed::router())
 }
 
@@ -140,6 +142,7 @@ async fn dashboard(State(state): State<AppState>, staff: Staff) -> WebResult<Res
         counts => value(&counts),
         enquiries => value(&enquiries),
         mail => value(&MailStatus { configured: state.config().mail_configured }),
+        to_review => rights::due_for_review(&state, &crate::therapy::PracticeView::load(&state).await?).await?.len(),
     };
     page(&state, &staff, StatusCode::OK, "office/dashboard.html", ctx).await
 }

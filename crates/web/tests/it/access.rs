@@ -4,7 +4,9 @@
 
 use domain::{EmailAddress, PersonName, practice::PracticeSetup};
 use reqwest::StatusCode;
-use store::{ArticleStore, BookingStore, NewUser, PracticeStore, StaffStore, TherapyStore};
+use store::{
+    ArticleStore, BookingStore, NewUser, PracticeStore, RightsStore, StaffStore, TherapyStore,
+};
 use web::access::{RULES, Rule};
 
 use crate::{
@@ -24,6 +26,7 @@ struct Fixture {
     enquiry: i64,
     message: i64,
     away: i64,
+    request: i64,
     appointment_type: String,
 }
 
@@ -58,6 +61,7 @@ impl Fixture {
         route
             .replace("{id}", &id.to_string())
             .replace("{contract}", &self.contract.to_string())
+            .replace("{request}", &self.request.to_string())
             .replace("{slug}", slug)
             .replace("{location}", "balham")
             .replace("{token}", &"0".repeat(64))
@@ -115,7 +119,14 @@ async fn fixture(app: &TestApp) -> Fixture {
         )
         .await
         .unwrap();
+    let today = jiff::civil::date(2027, 4, 6);
+    let request = app
+        .store
+        .add_subject_access(app.practice, robin, today, today, now)
+        .await
+        .unwrap();
     Fixture {
+        request: request.get(),
         client: robin.get(),
         contract: sessions[0].contract.get(),
         session: sessions[0].id.get(),

@@ -556,6 +556,31 @@ impl TestApp {
         Reply::read(request.send().await.expect("POST")).await
     }
 
+    /// Submit a form as the (signed-in) browser and keep the body as bytes (a download).
+    pub async fn office_post_bytes(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let response = self
+            .browser
+            .post(self.url(path))
+            .header("origin", &self.base)
+            .form(form)
+            .send()
+            .await
+            .expect("POST");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.expect("read the body").to_vec();
+        (status, headers, body)
+    }
+
+    /// The database file (for reading its schema from a test).
+    pub fn database_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("anteroom.db")
+    }
+
     /// GET carrying exactly this cookie (to replay an old session).
     pub async fn get_with_cookie(&self, path: &str, cookie: &str) -> Reply {
         self.get_with(path, &[("cookie", cookie)]).await

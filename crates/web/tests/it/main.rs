@@ -17,4 +17,5 @@ mod office_content;
 mod office_security;
 mod office_therapy;
 mod public_site;
+mod rights;
 mod structured_data;

@@ -16,7 +16,7 @@ use store::{
 use crate::helpers::{START, TestApp, decode_entities};
 
 /// Plans sessions as the app does (the practice's zone and breaks), to the end of June 2027.
-async fn planner(app: &TestApp) -> Box<store::Planner> {
+pub(crate) async fn planner(app: &TestApp) -> Box<store::Planner> {
     let zone = TimeZone::get("Europe/London").unwrap();
     let breaks: Vec<AwayPeriod> = app
         .store

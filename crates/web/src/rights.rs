@@ -1,0 +1,368 @@
+//! The subject-access export (UK GDPR art. 15; SECURITY.md R16): everything held about one
+//! client, as a zip with machine-readable JSON (`data.json`) and a readable page (`index.html`).
+//!
+//! The rows come from the store, found from the schema itself (`store::rights`), so a table
+//! added later is in the export without a change here. Secrets (token and password hashes,
+//! the wrapped key) never leave the store; notes are opened and their text put in place of
+//! the sealed body, because the client has a right to what is written about them. The
+//! therapist reviews the export for other people's information before sending it (the office
+//! says so). Used by the office and by the client portal's "download my data".
+
+use std::collections::HashMap;
+
+use jiff::{Timestamp, tz::TimeZone};
+use minijinja::context;
+use serde_json::{Map, Value as Json, json};
+use store::{
+    AuditAction, ClientId, NoteId,
+    rights::{Cell, TableRows},
+};
+
+use crate::{AppState, WebError, error::WebResult};
+
+/// Headings and a line of explanation for the tables the export knows; a table added later
+/// is shown under its own name.
+fn describe(table: &str) -> (&str, &str) {
+    match table {
+        "clients" => ("Your details", "Your name and how to contact you."),
+        "bookings" => (
+            "Your first consultation",
+            "The consultation you booked, and what came of it.",
+        ),
+        "contracts" => ("What we agreed", "The contracts for our work together."),
+        "contract_versions" => (
+            "Each version of what we agreed",
+            "Every change to a contract is kept as a new version.",
+        ),
+        "sessions" => (
+            "Sessions",
+            "Each session, when and where it was, and what happened.",
+        ),
+        "charges" => (
+            "Charges",
+            "What each session cost under the cancellation policy, and any waived.",
+        ),
+        "invoices" => ("Invoices", "Invoices sent to you."),
+        "invoice_lines" => ("Invoice lines", "What each invoice was for."),
+        "notes" => (
+            "Notes",
+            "The therapist's notes. They are stored encrypted; here is their text.",
+        ),
+        "client_keys" => (
+            "Your encryption key",
+            "When the key for your notes was made. The key itself is a secret and is not included.",
+        ),
+        "break_notices" => ("Notices of breaks", "When you were told about a break."),
+        "audit_log" => (
+            "Who has seen or changed your record",
+            "Every time your record was opened or changed, by whom and from where.",
+        ),
+        "subject_access_requests" => (
+            "Your requests for your data",
+            "When you asked for a copy of your data, and when it was answered.",
+        ),
+        "retention_decisions" => (
+            "Decisions about keeping your record",
+            "Why your record was kept, and until when.",
+        ),
+        "outbox" => ("Emails", "Emails sent to you, or that mention you."),
+        "enquiries" => (
+            "Messages from the contact form",
+            "Messages sent from your email address.",
+        ),
+        "erased_clients" => ("Erasure", "Only present if your record was erased."),
+        other => (other, "Other records that refer to you."),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An `…_at` column holds unix seconds; everything else is shown as stored.
+fn is_instant(column: &str) -> bool {
+    column.ends_with("_at")
+}
+
+fn json_cell(column: &str, cell: &Cell) -> Json {
+    match cell {
+        Cell::Null => Json::Null,
+        Cell::Integer(n) if is_instant(column) => {
+            Timestamp::from_second(*n).map_or_else(|_| json!(n), |t| json!(t.to_string()))
+        }
+        Cell::Integer(n) => json!(n),
+        Cell::Real(x) => serde_json::Number::from_f64(*x).map_or(Json::Null, Json::Number),
+        Cell::Text(text) => json!(text),
+        Cell::Blob(bytes) => json!(hex(bytes)),
+    }
+}
+
+fn text_cell(zone: &TimeZone, column: &str, cell: &Cell) -> String {
+    match cell {
+        Cell::Null => String::new(),
+        Cell::Integer(n) if is_instant(column) => Timestamp::from_second(*n).map_or_else(
+            |_| n.to_string(),
+            |t| zone.to_datetime(t).strftime("%-d %B %Y, %H:%M").to_string(),
+        ),
+        Cell::Integer(n) => n.to_string(),
+        Cell::Real(x) => x.to_string(),
+        Cell::Text(text) if column == "action" => {
+            AuditAction::from_code(text).map_or_else(|| text.clone(), |a| a.label().to_owned())
+        }
+        Cell::Text(text) => text.clone(),
+        Cell::Blob(bytes) => hex(bytes),
+    }
+}
+
+/// Put each note's text in place of its sealed body.
+async fn open_notes(state: &AppState, client: ClientId, tables: &mut [TableRows]) -> WebResult<()> {
+    let Some(notes) = tables.iter_mut().find(|t| t.table == "notes") else {
+        return Ok(());
+    };
+    if notes.rows.is_empty() {
+        return Ok(());
+    }
+    let opened: HashMap<NoteId, String> = crate::notes::all(state, client)
+        .await?
+        .into_iter()
+        .map(|n| (n.id, n.text))
+        .collect();
+    let (Some(id_at), Some(body_at)) = (
+        notes.columns.iter().position(|c| c == "id"),
+        notes.columns.iter().position(|c| c == "body"),
+    ) else {
+        return Err(WebError::Internal(anyhow::anyhow!(
+            "the notes table has no id or body column"
+        )));
+    };
+    for row in &mut notes.rows {
+        let Some(Cell::Integer(id)) = row.get(id_at) else {
+            continue;
+        };
+        let text = opened
+            .get(&NoteId::new(*id))
+            .cloned()
+            .ok_or_else(|| WebError::Internal(anyhow::anyhow!("note {id} could not be opened")))?;
+        if let Some(body) = row.get_mut(body_at) {
+            *body = Cell::Text(text);
+        }
+    }
+    Ok(())
+}
+
+/// The export of everything held about one of the practice's clients, as zip bytes.
+/// Another practice's client, or none, is `NotFound`.
+pub(crate) async fn export_zip(state: &AppState, client: ClientId) -> WebResult<Vec<u8>> {
+    let practice_id = state.practice_id();
+    let mut tables = state.store().client_rows(practice_id, client).await?;
+    open_notes(state, client, &mut tables).await?;
+    let practice = state.store().practice(practice_id).await?;
+    let zone =
+        TimeZone::get(&practice.details.time_zone).map_err(|e| WebError::Internal(e.into()))?;
+    let client_row = state.store().client(practice_id, client).await?;
+    let now = state.now();
+
+    let mut json_tables = Map::new();
+    let mut sections = Vec::new();
+    for table in &tables {
+        let rows: Vec<Json> = table
+            .rows
+            .iter()
+            .map(|row| {
+                Json::Object(
+                    table
+                        .columns
+                        .iter()
+                        .zip(row)
+                        .map(|(column, cell)| (column.clone(), json_cell(column, cell)))
+                        .collect(),
+                )
+            })
+            .collect();
+        json_tables.insert(
+            table.table.clone(),
+            json!({
+                "found_by": table.found_by,
+                "withheld_columns": table.withheld,
+                "rows": rows,
+            }),
+        );
+        if !table.rows.is_empty() {
+            let (heading, about) = describe(&table.table);
+            let rows: Vec<Vec<String>> = table
+                .rows
+                .iter()
+                .map(|row| {
+                    table
+                        .columns
+                        .iter()
+                        .zip(row)
+                        .map(|(column, cell)| text_cell(&zone, column, cell))
+                        .collect()
+                })
+                .collect();
+            sections.push(context! {
+                table => table.table.as_str(),
+                heading,
+                about,
+                columns => table.columns.iter().map(|c| c.replace('_', " ")).collect::<Vec<_>>(),
+                rows,
+            });
+        }
+    }
+    let exported = zone.to_datetime(now);
+    let data = json!({
+        "format": "anteroom-subject-access-export",
+        "version": 1,
+        "practice": practice.details.name,
+        "controller": practice.privacy.controller,
+        "client_id": client.get(),
+        "exported_at": now.to_string(),
+        "about": "Every record this practice holds about you, table by table, as stored. \
+                  Times ending in _at are in UTC. Secrets (the hashes of links and the key \
+                  that encrypts your notes) are left out; notes are decrypted.",
+        "tables": json_tables,
+    });
+    let json_text =
+        serde_json::to_string_pretty(&data).map_err(|e| WebError::Internal(e.into()))?;
+    let html = state.templates().render(
+        "rights/export.html",
+        context! {
+            practice => practice.details.name.as_str(),
+            controller => practice.privacy.controller.as_str(),
+            ico_registration => practice.privacy.ico_registration.as_str(),
+            name => client_row.name.as_str(),
+            exported => exported.strftime("%-d %B %Y at %H:%M").to_string(),
+            sections,
+        },
+    )?;
+    zip_stored(
+        &[
+            ("data.json", json_text.as_bytes()),
+            ("index.html", html.as_bytes()),
+        ],
+        exported,
+    )
+}
+
+// ---- A zip file, stored without compression (PKWARE APPNOTE.TXT §4.3) -----------------------
+
+/// CRC-32 as zip uses it (IEEE 802.3, reflected, polynomial 0xEDB88320).
+fn crc32(bytes: &[u8]) -> u32 {
+    const TABLE: [u32; 256] = {
+        let mut table = [0u32; 256];
+        let mut n = 0;
+        while n < 256 {
+            let mut c = n as u32;
+            let mut k = 0;
+            while k < 8 {
+                c = if c & 1 == 1 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+                k += 1;
+            }
+            table[n] = c;
+            n += 1;
+        }
+        table
+    };
+    !bytes.iter().fold(!0u32, |crc, b| {
+        TABLE[((crc ^ u32::from(*b)) & 0xFF) as usize] ^ (crc >> 8)
+    })
+}
+
+/// MS-DOS time and date, the only times a basic zip entry holds (local time, 2-second steps).
+fn dos_time(at: jiff::civil::DateTime) -> (u16, u16) {
+    let year = u16::try_from(at.year().clamp(1980, 2107) - 1980).unwrap_or(0);
+    let month = u16::try_from(at.month()).unwrap_or(1);
+    let day = u16::try_from(at.day()).unwrap_or(1);
+    let hour = u16::try_from(at.hour()).unwrap_or(0);
+    let minute = u16::try_from(at.minute()).unwrap_or(0);
+    let second = u16::try_from(at.second()).unwrap_or(0);
+    (
+        (hour << 11) | (minute << 5) | (second / 2),
+        (year << 9) | (month << 5) | day,
+    )
+}
+
+/// A zip archive of `files`, each stored as is. Names are UTF-8 (flag bit 11).
+fn zip_stored(files: &[(&str, &[u8])], at: jiff::civil::DateTime) -> WebResult<Vec<u8>> {
+    let too_big = || WebError::Internal(anyhow::anyhow!("the export is too large for a zip file"));
+    let (time, date) = dos_time(at);
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, content) in files {
+        let offset = u32::try_from(out.len()).map_err(|_| too_big())?;
+        let size = u32::try_from(content.len()).map_err(|_| too_big())?;
+        let name_len = u16::try_from(name.len()).map_err(|_| too_big())?;
+        let crc = crc32(content);
+        // The fields both headers share, from "version needed" to "extra field length".
+        let mut common = Vec::new();
+        common.extend_from_slice(&20u16.to_le_bytes()); // version needed: 2.0
+        common.extend_from_slice(&0x0800u16.to_le_bytes()); // UTF-8 names
+        common.extend_from_slice(&0u16.to_le_bytes()); // stored
+        common.extend_from_slice(&time.to_le_bytes());
+        common.extend_from_slice(&date.to_le_bytes());
+        common.extend_from_slice(&crc.to_le_bytes());
+        common.extend_from_slice(&size.to_le_bytes()); // compressed
+        common.extend_from_slice(&size.to_le_bytes()); // uncompressed
+        common.extend_from_slice(&name_len.to_le_bytes());
+        common.extend_from_slice(&0u16.to_le_bytes()); // extra field length
+
+        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        out.extend_from_slice(&common);
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(content);
+
+        central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+        central.extend_from_slice(&20u16.to_le_bytes()); // version made by
+        central.extend_from_slice(&common);
+        central.extend_from_slice(&0u16.to_le_bytes()); // comment length
+        central.extend_from_slice(&0u16.to_le_bytes()); // disk number
+        central.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
+        central.extend_from_slice(&0u32.to_le_bytes()); // external attributes
+        central.extend_from_slice(&offset.to_le_bytes());
+        central.extend_from_slice(name.as_bytes());
+    }
+    let central_offset = u32::try_from(out.len()).map_err(|_| too_big())?;
+    let central_size = u32::try_from(central.len()).map_err(|_| too_big())?;
+    let count = u16::try_from(files.len()).map_err(|_| too_big())?;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes()); // this disk
+    out.extend_from_slice(&0u16.to_le_bytes()); // disk with the central directory
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&central_size.to_le_bytes());
+    out.extend_from_slice(&central_offset.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes()); // comment length
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_matches_the_check_value() {
+        // The standard check value for CRC-32/ISO-HDLC.
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+    }
+
+    #[test]
+    fn a_zip_ends_with_its_directory() {
+        let at = jiff::civil::date(2027, 3, 25).at(10, 30, 14, 0);
+        let zip = zip_stored(&[("a.txt", b"hello"), ("b.txt", b"")], at).unwrap();
+        assert_eq!(&zip[..4], b"PK\x03\x04");
+        let end = &zip[zip.len() - 22..];
+        assert_eq!(&end[..4], b"PK\x05\x06");
+        assert_eq!(u16::from_le_bytes([end[10], end[11]]), 2, "two entries");
+        assert_eq!(
+            dos_time(at),
+            ((10 << 11) | (30 << 5) | 7, (47 << 9) | (3 << 5) | 25)
+        );
+    }
+}
