@@ -28,6 +28,9 @@ pub enum WebError {
     /// Too many requests from this address; try again after this many seconds.
     #[error("too many requests")]
     TooManyRequests(u64),
+    /// Notes cannot be read or written: the server was started without the practice's key.
+    #[error("the practice's key file is missing")]
+    KeyMissing,
     /// Something failed on our side.
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
@@ -60,6 +63,7 @@ impl IntoResponse for WebError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND.into_response(),
             Self::Forbidden => StatusCode::FORBIDDEN.into_response(),
+            Self::KeyMissing => StatusCode::SERVICE_UNAVAILABLE.into_response(),
             Self::TooManyRequests(seconds) => {
                 let mut response = StatusCode::TOO_MANY_REQUESTS.into_response();
                 if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {

@@ -18,9 +18,7 @@ pub(crate) struct OpenNote {
 }
 
 fn unavailable() -> WebError {
-    WebError::Internal(anyhow::anyhow!(
-        "notes need the practice's key file, and this server was started without one"
-    ))
+    WebError::KeyMissing
 }
 
 fn unreadable(what: &str, error: CryptoError) -> WebError {

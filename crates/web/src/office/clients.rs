@@ -854,7 +854,12 @@ async fn show(
         .iter()
         .map(|s| session_row(&view, &contracts, s, now))
         .collect();
-    let opened = crate::notes::all(&state, client.id).await?;
+    // Without the key file the rest of the record still shows; the notes say they are locked.
+    let opened = if crate::notes::available(&state) {
+        crate::notes::all(&state, client.id).await?
+    } else {
+        Vec::new()
+    };
     let general_notes: Vec<Value> = opened
         .iter()
         .filter(|n| n.session.is_none())

@@ -667,7 +667,11 @@ async fn session_page_with_note(
     draft: Option<&str>,
 ) -> WebResult<Response> {
     let now = state.now();
-    let saved_note = crate::notes::on_session(state, session.client, session.id).await?;
+    let saved_note = if crate::notes::available(state) {
+        crate::notes::on_session(state, session.client, session.id).await?
+    } else {
+        None
+    };
     let note = context! {
         available => crate::notes::available(state),
         text => draft.map(str::to_owned).or_else(|| saved_note.as_ref().map(|n| n.text.clone())),

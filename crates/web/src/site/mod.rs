@@ -184,6 +184,10 @@ pub(crate) async fn error_page(
             "Go back, check what you entered and try again.",
         ),
         408 => ("That took too long", "Please try again in a moment."),
+        503 => (
+            "Notes are locked on this server",
+            "Anteroom was started without the practice's key file, so notes cannot be opened or written. Start it again with the key file (anteroom.key beside the database, or --key-file) and try again.",
+        ),
         429 => (
             "Please wait a little",
             "There have been a lot of attempts from your connection. Wait a few minutes, then try again.",

@@ -338,6 +338,15 @@ impl TestApp {
 
     /// The app with other rate limits (e.g. switched off for a concurrency test).
     pub async fn spawn_with_limits(rate_limits: RateLimits) -> Self {
+        Self::spawn_with(rate_limits, true).await
+    }
+
+    /// The app as started without the practice's key file: notes are locked.
+    pub async fn spawn_without_key() -> Self {
+        Self::spawn_with(RateLimits::default(), false).await
+    }
+
+    async fn spawn_with(rate_limits: RateLimits, with_key: bool) -> Self {
         let dir = tempfile::tempdir().expect("create a temp dir");
         let store = Arc::new(
             SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::CreateIfMissing)
@@ -412,7 +421,7 @@ impl TestApp {
             rate_limits,
             theme_dir: None,
             mail_configured: false,
-            master_key: Some(Arc::new(crypto::MasterKey::generate())),
+            master_key: with_key.then(|| Arc::new(crypto::MasterKey::generate())),
         };
         let mail_wake = Arc::new(Notify::new());
         let dyn_store: Arc<dyn Store> = store.clone();

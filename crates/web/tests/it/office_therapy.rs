@@ -652,3 +652,45 @@ async fn notes_save_while_typing_and_a_general_note_is_changed_not_added_again()
         script.body.contains("sessionStorage") && !script.body.contains("localStorage.setItem")
     );
 }
+
+#[tokio::test]
+async fn without_the_key_file_notes_are_locked_with_a_clear_page_never_a_500() {
+    let app = TestApp::spawn_without_key().await;
+    let robin = robin_on_mondays(&app).await;
+    app.sign_in().await;
+    let page = app.office_get(&format!("/office/clients/{robin}")).await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.decoded().contains("Notes are switched off"));
+    // A note written while the key was there (sealed bytes the store just keeps).
+    app.store
+        .save_note(
+            app.practice,
+            robin,
+            None,
+            None,
+            &|_| vec![7; 64],
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    let export = app
+        .office_post(&format!("/office/clients/{robin}/export"), &[])
+        .await;
+    export.assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        export
+            .decoded()
+            .contains("started without the practice's key file")
+    );
+    let page = app.office_get(&format!("/office/clients/{robin}")).await;
+    page.assert_status(StatusCode::OK);
+    let session = app
+        .store
+        .client_sessions(app.practice, robin)
+        .await
+        .unwrap()[0]
+        .id;
+    app.office_get(&format!("/office/sessions/{session}"))
+        .await
+        .assert_status(StatusCode::OK);
+}
