@@ -471,8 +471,7 @@ async fn rotate_key(database: &Path, key_file: Option<&Path>) -> anyhow::Result<
             )
         })
         .collect();
-    store.rewrap_client_keys(&rewrapped).await?;
-    store.reseal_authenticator_secrets(&resealed).await?;
+    store.rewrap_under_new_key(&rewrapped, &resealed).await?;
     sqlite.close().await;
     std::fs::rename(&staged, &path).with_context(|| {
         format!(

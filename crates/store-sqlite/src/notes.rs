@@ -154,7 +154,11 @@ impl NoteStore for SqliteStore {
             .collect())
     }
 
-    async fn rewrap_client_keys(&self, keys: &[(ClientId, Vec<u8>)]) -> StoreResult<()> {
+    async fn rewrap_under_new_key(
+        &self,
+        keys: &[(ClientId, Vec<u8>)],
+        authenticator_secrets: &[(store::UserId, Vec<u8>)],
+    ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         for (client, wrapped) in keys {
             let result = sqlx::query("UPDATE client_keys SET wrapped = ? WHERE client_id = ?")
@@ -163,6 +167,17 @@ impl NoteStore for SqliteStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(map_err)?;
+            affected(result)?;
+        }
+        for (user, sealed) in authenticator_secrets {
+            let result = sqlx::query(
+                "UPDATE users SET totp_secret = ? WHERE id = ? AND totp_secret IS NOT NULL",
+            )
+            .bind(sealed)
+            .bind(user.get())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
             affected(result)?;
         }
         tx.commit().await.map_err(map_err)

@@ -412,22 +412,6 @@ impl StaffStore for SqliteStore {
             })
             .collect()
     }
-
-    async fn reseal_authenticator_secrets(&self, secrets: &[(UserId, Vec<u8>)]) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        for (user, sealed) in secrets {
-            let result = sqlx::query(
-                "UPDATE users SET totp_secret = ? WHERE id = ? AND totp_secret IS NOT NULL",
-            )
-            .bind(sealed)
-            .bind(user.get())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-            affected(result)?;
-        }
-        tx.commit().await.map_err(map_err)
-    }
 }
 
 async fn replace_codes(

@@ -973,12 +973,32 @@ async fn staff_security_story(
     let secrets = store.all_authenticator_secrets().await.unwrap();
     assert_eq!(secrets, vec![(practice, owner, b"sealed-2".to_vec())]);
     store
-        .reseal_authenticator_secrets(&[(owner, b"resealed".to_vec())])
+        .rewrap_under_new_key(&[], &[(owner, b"resealed".to_vec())])
         .await
         .unwrap();
     let resealed = store.authenticator(owner).await.unwrap().unwrap();
     assert_eq!(resealed.sealed_secret, b"resealed");
     assert_eq!(resealed.last_step, Some(101));
+    // All or nothing: one key that is not there undoes the secrets written with it.
+    assert!(
+        store
+            .rewrap_under_new_key(
+                &[(crate::ClientId::new(999_999), b"k".to_vec())],
+                &[(owner, b"half".to_vec())],
+            )
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        store
+            .authenticator(owner)
+            .await
+            .unwrap()
+            .unwrap()
+            .sealed_secret,
+        b"resealed",
+        "nothing half-written"
+    );
 
     // Wrong codes are counted per account, in time order, until cleared.
     let minute = jiff::SignedDuration::from_mins(1);

@@ -348,8 +348,6 @@ pub trait StaffStore: Send + Sync {
     async fn clear_second_factor_failures(&self, user: UserId) -> StoreResult<()>;
     /// Every stored authenticator secret, for re-sealing under a new master key.
     async fn all_authenticator_secrets(&self) -> StoreResult<Vec<(PracticeId, UserId, Vec<u8>)>>;
-    /// Replace sealed authenticator secrets (after re-sealing), all in one transaction.
-    async fn reseal_authenticator_secrets(&self, secrets: &[(UserId, Vec<u8>)]) -> StoreResult<()>;
 }
 
 /// Online booking: hours, breaks, rules and bookings.

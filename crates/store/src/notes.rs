@@ -57,8 +57,14 @@ pub trait NoteStore: Send + Sync {
     ) -> StoreResult<NoteId>;
     /// Every client's wrapped key, of every practice: `(practice, client, wrapped)`.
     async fn all_client_keys(&self) -> StoreResult<Vec<(PracticeId, ClientId, Vec<u8>)>>;
-    /// Replace wrapped keys (after the master key changed), all in one transaction.
-    async fn rewrap_client_keys(&self, keys: &[(ClientId, Vec<u8>)]) -> StoreResult<()>;
+    /// After the master key changed: replace every client's wrapped key and every staff
+    /// authenticator secret (`(user, sealed)`), all in ONE transaction, so that a crash
+    /// leaves either everything under the old key or everything under the new one.
+    async fn rewrap_under_new_key(
+        &self,
+        keys: &[(ClientId, Vec<u8>)],
+        authenticator_secrets: &[(crate::UserId, Vec<u8>)],
+    ) -> StoreResult<()>;
     /// A client's notes, newest first.
     async fn notes(&self, practice: PracticeId, client: ClientId) -> StoreResult<Vec<SealedNote>>;
     /// The note on a session, if there is one.
