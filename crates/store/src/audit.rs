@@ -77,7 +77,7 @@ macro_rules! actions {
                     $(Self::$variant => $code,)*
                 }
             }
-            /// Words for the office, e.g. "Viewed the client's record".
+            /// Words for the office, e.g. "Viewed the client’s record".
             pub fn label(self) -> &'static str {
                 match self {
                     $(Self::$variant => $label,)*
@@ -107,18 +107,18 @@ actions! {
     ConsultationViewed = "consultation.view", "Viewed a consultation";
     ConsultationChanged = "consultation.change", "Changed a consultation";
     ClientCreated = "client.create", "Added the client";
-    ClientViewed = "client.view", "Viewed the client's record";
-    ClientChanged = "client.change", "Changed the client's details";
+    ClientViewed = "client.view", "Viewed the client’s record";
+    ClientChanged = "client.change", "Changed the client’s details";
     ContractChanged = "contract.change", "Changed the contract";
     SessionViewed = "session.view", "Viewed a session";
     SessionChanged = "session.change", "Changed a session";
     NoteWritten = "note.write", "Wrote a note";
     InvoiceViewed = "invoice.view", "Viewed an invoice";
     InvoiceChanged = "invoice.change", "Changed an invoice";
-    DataExported = "client.export", "Exported the client's data";
+    DataExported = "client.export", "Exported the client’s data";
     SubjectAccessRecorded = "client.subject_access", "Recorded a subject access request";
     ErasureRefused = "client.erasure_refused", "Refused erasure, with a reason";
-    ClientErased = "client.erase", "Erased the client's record";
+    ClientErased = "client.erase", "Erased the client’s record";
     PortalLinkRequested = "portal.link_requested", "A portal sign-in link was asked for";
     PortalSignIn = "portal.sign_in", "Signed in to the portal";
     PortalSignInFailed = "portal.sign_in_failed", "A portal sign-in link was refused";

@@ -37,6 +37,13 @@ async fn show(
     }
     let view = PracticeView::load(&state).await?;
     let staff_names = state.store().staff_names(state.practice_id()).await?;
+    let clients = state.store().clients(state.practice_id()).await?;
+    let client_name = |id: store::ClientId| {
+        clients
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.name.to_string())
+    };
     let entries: Vec<_> = state
         .store()
         .recent_audit(state.practice_id(), SHOWN)
@@ -48,20 +55,32 @@ async fn show(
                     .iter()
                     .find(|(id, _)| *id == user)
                     .map_or_else(|| "A former member of staff".to_owned(), |(_, n)| n.clone()),
-                Actor::Client(client) => format!("Client {}", client.get()),
+                Actor::Client(client) => format!(
+                    "{} (the client)",
+                    client_name(client).unwrap_or_else(|| format!("Client {client}"))
+                ),
                 Actor::Anonymous => "Someone not signed in".to_owned(),
                 Actor::System => "Anteroom".to_owned(),
             };
-            let record = match (e.object_kind.as_deref(), e.object_id) {
-                (Some(kind), Some(id)) => format!("{kind} {id}"),
-                _ => String::new(),
+            // The record: the client's name, and which of their records if not the client's
+            // own page (a session, an invoice, a consultation).
+            let link = match (e.object_kind.as_deref(), e.object_id) {
+                (Some(kind @ ("session" | "invoice" | "booking")), Some(id)) => {
+                    Some((format!("/office/{kind}s/{id}"), format!("{kind} {id}")))
+                }
+                _ => None,
             };
+            // An erased client has no page and no name any more: only their number.
+            let client = e.client.map(|c| match client_name(c) {
+                Some(name) => context! { href => format!("/office/clients/{c}"), name },
+                None => context! { name => format!("Client {c} (erased)") },
+            });
             context! {
                 when => e.at.to_zoned_datetime(view.zone.clone()).strftime("%-d %b %Y, %H:%M:%S").to_string(),
                 who,
                 what => e.label(),
-                record,
-                client => e.client.map(|c| c.get()),
+                link,
+                client,
                 source => e.source,
             }
         })
