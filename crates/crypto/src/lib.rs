@@ -118,6 +118,17 @@ impl MasterKey {
         Self(random_secret())
     }
 
+    /// Seal a small secret under the master key itself, for when it must wait somewhere
+    /// the database can be read (a sign-in link in the outbox): only this key opens it.
+    pub fn seal(&self, plaintext: &[u8], binding: &[u8]) -> Vec<u8> {
+        seal_with(&self.0, plaintext, binding)
+    }
+
+    /// Open what [`MasterKey::seal`] sealed with the same binding.
+    pub fn open(&self, sealed: &[u8], binding: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        open_with(&self.0, sealed, binding)
+    }
+
     /// Parse `anteroom-key-v1:` followed by 64 hex digits (surrounding space ignored);
     /// `source` names where it came from, for the error.
     pub fn parse(text: &str, source: &str) -> Result<Self, CryptoError> {
@@ -232,6 +243,24 @@ mod tests {
     use super::*;
 
     const NOTE: &[u8] = b"Session 4: talked about her father; canary-7f3a9c";
+
+    #[test]
+    fn a_secret_sealed_by_the_master_key_opens_only_with_it() {
+        let key = MasterKey::generate();
+        let sealed = key.seal(b"a sign-in link", b"portal-link");
+        assert_eq!(
+            key.open(&sealed, b"portal-link").unwrap(),
+            b"a sign-in link"
+        );
+        assert_eq!(
+            key.open(&sealed, b"elsewhere"),
+            Err(CryptoError::Unreadable)
+        );
+        assert_eq!(
+            MasterKey::generate().open(&sealed, b"portal-link"),
+            Err(CryptoError::Unreadable)
+        );
+    }
 
     #[test]
     fn a_sealed_note_opens_only_with_its_key_and_binding() {

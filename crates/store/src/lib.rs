@@ -10,11 +10,13 @@ pub mod audit;
 pub mod conformance;
 mod model;
 mod notes;
+mod portal;
 mod therapy;
 
 pub use audit::{Actor, AuditAction, AuditEntry, AuditStore, NewAuditEntry, RecordAccess};
 pub use model::*;
 pub use notes::*;
+pub use portal::*;
 pub use therapy::*;
 
 use async_trait::async_trait;
@@ -414,6 +416,7 @@ pub trait Store:
     + TherapyStore
     + NoteStore
     + AuditStore
+    + PortalStore
 {
 }
 
@@ -426,7 +429,8 @@ impl<
         + BookingStore
         + TherapyStore
         + NoteStore
-        + AuditStore,
+        + AuditStore
+        + PortalStore,
 > Store for T
 {
 }

@@ -14,5 +14,6 @@ mod office_booking;
 mod office_clients;
 mod office_content;
 mod office_therapy;
+mod portal;
 mod public_site;
 mod structured_data;
