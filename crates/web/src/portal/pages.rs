@@ -31,7 +31,7 @@ use crate::{
 };
 
 /// How many coming sessions the portal lists.
-const COMING_SHOWN: u32 = 12;
+const COMING_SHOWN: u32 = 6;
 
 /// Where a session is, as the client reads it.
 fn place(view: &PracticeView, session: &Session) -> (String, bool) {

@@ -243,7 +243,7 @@ async fn a_link_opened_three_times_signs_in_once_when_continued() {
         "Monday 29 March 2027 at 10am",
         "Balham, 27 Larchwood Mews, London, SW12 9RT",
         "Session 1",
-        "Add to your calendar",
+        "to your calendar</a>",
         "Cancel this session",
         "Your data",
         "href=\"/portal/data\"",
