@@ -4,8 +4,9 @@ use async_trait::async_trait;
 use domain::EmailAddress;
 use jiff::{SignedDuration, Timestamp};
 use store::{
-    Client, ClientId, NewCharge, NewMessage, NewPortalLink, Planner, PortalLink, PortalSession,
-    PortalStore, PracticeId, Session, SessionId, SessionStatus, StoreError, StoreResult,
+    Client, ClientId, NewCharge, NewClient, NewMessage, NewPortalLink, Planner, PortalLink,
+    PortalSession, PortalStore, PracticeId, Session, SessionId, SessionStatus, StoreError,
+    StoreResult,
 };
 
 use crate::{
@@ -173,6 +174,35 @@ impl PortalStore for SqliteStore {
             .await
             .map_err(map_err)?;
         Ok(())
+    }
+
+    async fn update_own_details(
+        &self,
+        practice: PracticeId,
+        client: ClientId,
+        details: &NewClient,
+        messages: &[NewMessage],
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let result = sqlx::query(
+            "UPDATE clients SET name = ?, email = ?, phone = ?, contact_preference = ?, reminders = ?, updated_at = ?
+             WHERE practice_id = ? AND id = ?",
+        )
+        .bind(details.name.as_str())
+        .bind(details.email.as_str())
+        .bind(details.phone.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(details.contact_preference.as_str())
+        .bind(i64::from(details.reminders))
+        .bind(secs(now))
+        .bind(practice.get())
+        .bind(client.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        crate::affected(result)?;
+        insert_messages(&mut tx, practice, messages, now).await?;
+        tx.commit().await.map_err(map_err)
     }
 
     async fn cancel_own_session(

@@ -1982,6 +1982,47 @@ async fn portal_story(store: &dyn Store, practice: crate::PracticeId) {
             .is_none()
     );
 
+    // The client changes their own details, with a message, in one go; a client of no
+    // practice of ours changes nothing and queues nothing.
+    let queued = store.outbox(practice, 500).await.unwrap().len();
+    let mut details = crate::NewClient {
+        name: PersonName::parse("Morgan Lea").unwrap(),
+        email: EmailAddress::parse("morgan.new@example.com").unwrap(),
+        phone: None,
+        contact_preference: domain::ContactPreference::Email,
+        reminders: false,
+    };
+    store
+        .update_own_details(
+            practice,
+            client,
+            &details,
+            std::slice::from_ref(&email),
+            now,
+        )
+        .await
+        .unwrap();
+    let changed = store.client(practice, client).await.unwrap();
+    assert_eq!(
+        (changed.email.as_str(), changed.reminders),
+        ("morgan.new@example.com", false)
+    );
+    assert_eq!(store.outbox(practice, 500).await.unwrap().len(), queued + 1);
+    details.reminders = true;
+    assert!(matches!(
+        store
+            .update_own_details(
+                practice,
+                crate::ClientId::new(999_999),
+                &details,
+                std::slice::from_ref(&email),
+                now
+            )
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.outbox(practice, 500).await.unwrap().len(), queued + 1);
+
     // The client cancels their own session, with its charge and messages, in one go.
     let zone = TimeZone::get("Europe/London").unwrap();
     let planner = move |terms: &ContractTerms, kept: &[domain::therapy::schedule::Kept], from| {

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use crate::{
-    Client, ClientId, NewCharge, NewMessage, Planner, PracticeId, Session, SessionId, StoreResult,
+    Client, ClientId, NewCharge, NewClient, NewMessage, Planner, PracticeId, Session, SessionId,
+    StoreResult,
 };
 
 /// A sign-in link about to be sent.
@@ -79,6 +80,16 @@ pub trait PortalStore: Send + Sync {
     async fn touch_portal_session(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<()>;
     /// End a portal session.
     async fn delete_portal_session(&self, token_hash: &[u8]) -> StoreResult<()>;
+    /// The client changes their own contact details, queueing `messages` (a note to the old
+    /// address when the address changes) in the same transaction.
+    async fn update_own_details(
+        &self,
+        practice: PracticeId,
+        client: ClientId,
+        details: &NewClient,
+        messages: &[NewMessage],
+        now: Timestamp,
+    ) -> StoreResult<()>;
     /// The client cancels one of their own sessions: in one transaction, check it is theirs,
     /// still scheduled and yet to start at `now` (`Conflict("not_cancellable")` if not),
     /// record the cancellation with its charge as `TherapyStore::record_outcome` does

@@ -641,6 +641,30 @@ pub(super) async fn details_form(
     details_page(&state, &values, None, q.saved.is_some()).await
 }
 
+/// Sent to the old address when a client changes their email address, so that a change they
+/// did not make does not go unnoticed (sign-in links go to the new address from now on).
+fn address_changed(practice: &str, me: &PortalClient, new: &domain::EmailAddress) -> NewMessage {
+    let first_name = me
+        .client
+        .name
+        .as_str()
+        .split_whitespace()
+        .next()
+        .unwrap_or("");
+    NewMessage {
+        kind: "portal_email_changed".into(),
+        to: me.client.email.clone(),
+        subject: format!("Your email address for {practice} has changed"),
+        body_text: format!(
+            "Dear {first_name},\n\nThe email address {practice} has for you was changed just \
+             now, from this address to {new}, through the practice's website.\n\n\
+             If you made this change, there is nothing more to do. If you did not, please \
+             contact the practice straight away.\n\n{practice}\n"
+        ),
+        calendar: None,
+    }
+}
+
 pub(super) async fn save_details(
     State(state): State<AppState>,
     me: PortalClient,
@@ -675,10 +699,22 @@ pub(super) async fn save_details(
             contact_preference: contact.contact_preference,
             reminders,
         };
+        let practice = state.store().practice(state.practice_id()).await?;
+        let notice = (details.email != me.client.email)
+            .then(|| address_changed(&practice.details.name, &me, &details.email));
         state
             .store()
-            .update_client(state.practice_id(), me.client.id, &details, state.now())
+            .update_own_details(
+                state.practice_id(),
+                me.client.id,
+                &details,
+                notice.as_slice(),
+                state.now(),
+            )
             .await?;
+        if notice.is_some() {
+            state.mail_queued();
+        }
         return Ok(Redirect::to("/portal/details?saved=1").into_response());
     }
     let values = DetailsValues {

@@ -141,23 +141,17 @@ pub(super) async fn send_link(
     if client.is_some() && key.is_none() {
         tracing::error!("no master key is loaded, so portal sign-in links cannot be sent");
     }
-    if let (Some(client), Some(key)) = (&client, key) {
-        let (token, token_hash) = new_secret();
-        let url = format!("{}/portal/link/{token}", state.config().public_url);
-        let url = crate::sealed::seal_in_text(&key, &url);
-        let name = state.store().practice(practice).await?.details.name;
-        let link = NewPortalLink {
-            token_hash,
-            client: client.id,
-            browser_hash: hash(&browser),
-            expires_at: now.checked_add(LINK_LIFE).unwrap_or(now),
-        };
-        let message = link_email(&state, &name, client, &url);
-        state
-            .store()
-            .create_portal_link(practice, &link, &message, now)
-            .await?;
-        state.mail_queued();
+    if let (Some(client), Some(key)) = (client.clone(), key) {
+        // The link is stored and its email queued off the answer's path, so that a known
+        // address does not take measurably longer to answer than an unknown one (the
+        // write waits for the disk). If it fails, the person asks again.
+        let state = state.clone();
+        let browser_hash = hash(&browser);
+        tokio::spawn(async move {
+            if let Err(error) = send_link_email(&state, &client, &key, browser_hash, now).await {
+                tracing::error!(error = %error, "a portal sign-in link could not be stored");
+            }
+        });
     }
     // Never the address typed: only which client it matched, if any.
     access::record(
@@ -183,6 +177,34 @@ pub(super) async fn send_link(
         Cookie::Browser.set(&state, Some(&browser)),
     );
     Ok(response)
+}
+
+/// Store a new sign-in link for `client` and queue its email, the link sealed.
+async fn send_link_email(
+    state: &AppState,
+    client: &Client,
+    key: &crypto::MasterKey,
+    browser_hash: Vec<u8>,
+    now: jiff::Timestamp,
+) -> WebResult<()> {
+    let practice = state.practice_id();
+    let (token, token_hash) = new_secret();
+    let url = format!("{}/portal/link/{token}", state.config().public_url);
+    let url = crate::sealed::seal_in_text(key, &url);
+    let name = state.store().practice(practice).await?.details.name;
+    let link = NewPortalLink {
+        token_hash,
+        client: client.id,
+        browser_hash,
+        expires_at: now.checked_add(LINK_LIFE).unwrap_or(now),
+    };
+    let message = link_email(state, &name, client, &url);
+    state
+        .store()
+        .create_portal_link(practice, &link, &message, now)
+        .await?;
+    state.mail_queued();
+    Ok(())
 }
 
 /// Why a link cannot be used (or `None`: it can, from this browser).

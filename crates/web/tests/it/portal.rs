@@ -80,6 +80,26 @@ async fn read(response: reqwest::Response) -> Reply {
     }
 }
 
+fn links_to(outbox: &[store::OutboxMessage], to: &str) -> usize {
+    outbox
+        .iter()
+        .filter(|m| m.kind == "portal_link" && m.to.as_str() == to)
+        .count()
+}
+
+/// Wait (polling, up to ten seconds) until `count` sign-in emails to `to` are queued: the
+/// link is stored off the answer's path, a moment after the answer.
+async fn wait_for_links(app: &TestApp, to: &str, count: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while links_to(&app.outbox().await, to) < count {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{count} sign-in emails to {to} were not queued in time"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The path of the newest sign-in link emailed to `to`.
 async fn emailed_link(app: &TestApp, to: &str) -> String {
     let message = app
@@ -102,10 +122,12 @@ async fn emailed_link(app: &TestApp, to: &str) -> String {
 
 /// Sign `browser` in as the client with this email; returns the link path used.
 async fn sign_in(app: &TestApp, browser: &Browser, email: &str) -> String {
+    let before = links_to(&app.outbox().await, email);
     browser
         .ask_for_link(email)
         .await
         .assert_status(StatusCode::OK);
+    wait_for_links(app, email, before + 1).await;
     let link = emailed_link(app, email).await;
     browser.post(&link, &[]).await.assert_redirect("/portal");
     link
@@ -181,6 +203,7 @@ async fn a_link_opened_three_times_signs_in_once_when_continued() {
         "only the browser's hash is stored"
     );
 
+    wait_for_links(&app, ROBIN, 1).await;
     let email = app
         .outbox()
         .await
@@ -203,6 +226,7 @@ async fn a_link_opened_three_times_signs_in_once_when_continued() {
     ] {
         assert!(sent.contains(needed), "{needed}: {sent}");
     }
+    wait_for_links(&app, ROBIN, 1).await;
     let link = emailed_link(&app, ROBIN).await;
     let token = link.trim_start_matches("/portal/link/");
     assert!(
@@ -295,6 +319,7 @@ async fn a_link_stops_working_after_ten_minutes() {
         .ask_for_link(ROBIN)
         .await
         .assert_status(StatusCode::OK);
+    wait_for_links(&app, ROBIN, 1).await;
     let link = emailed_link(&app, ROBIN).await;
     app.advance_clock(SignedDuration::from_mins(11));
     let shown = browser.get(&link).await;
@@ -319,6 +344,7 @@ async fn a_link_only_works_in_the_browser_that_asked_for_it() {
         .ask_for_link(ROBIN)
         .await
         .assert_status(StatusCode::OK);
+    wait_for_links(&app, ROBIN, 1).await;
     let link = emailed_link(&app, ROBIN).await;
 
     let elsewhere = Browser::new(&app);
@@ -358,6 +384,7 @@ async fn an_unknown_address_gets_exactly_the_same_answer_and_no_email() {
     let app = TestApp::spawn().await;
     robin_on_mondays(&app).await;
     let known = Browser::new(&app).ask_for_link(ROBIN).await;
+    wait_for_links(&app, ROBIN, 1).await;
     let after_known = app.outbox().await;
     let unknown = Browser::new(&app)
         .ask_for_link("nobody.here@example.org")
@@ -401,6 +428,7 @@ async fn asking_for_too_many_links_is_refused_with_retry_after() {
     refused.assert_status(StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry), "{retry}");
+    wait_for_links(&app, ROBIN, 3).await;
     assert_eq!(portal_links_sent(&app.outbox().await), 3);
     // Per address as well as per email: other addresses, up to ten requests in all.
     for n in 0..7 {
@@ -499,6 +527,7 @@ async fn signing_out_ends_the_session_on_the_server() {
     let robin = robin_on_mondays(&app).await;
     let browser = Browser::new(&app);
     browser.ask_for_link(ROBIN).await;
+    wait_for_links(&app, ROBIN, 1).await;
     let link = emailed_link(&app, ROBIN).await;
     let signed_in = browser.post(&link, &[]).await;
     let cookie = signed_in
@@ -880,6 +909,15 @@ async fn contact_details_are_checked_at_the_field_and_saved_whole() {
         .assert_redirect("/portal/details?saved=1");
     let saved = app.store.client(app.practice, robin).await.unwrap();
     assert_eq!(saved.email.as_str(), "robin.vale@example.com");
+    let told: Vec<_> = app
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|m| m.kind == "portal_email_changed")
+        .collect();
+    assert_eq!(told.len(), 1, "the old address is told of the change");
+    assert_eq!(told[0].to.as_str(), ROBIN);
+    assert!(told[0].body_text.contains("robin.vale@example.com"));
     assert_eq!(
         saved.phone.map(|p| p.to_string()).as_deref(),
         Some("07700 900 982")
@@ -891,4 +929,32 @@ async fn contact_details_are_checked_at_the_field_and_saved_whole() {
     let changed = entries_of(&entries, AuditAction::PortalDetailsChanged);
     assert_eq!(changed.len(), 1, "only the change that was saved");
     assert_eq!(changed[0].client, Some(robin));
+    // Saving again without changing the address tells nobody.
+    browser
+        .post(
+            "/portal/details",
+            &[
+                ("email", "robin.vale@example.com"),
+                ("phone", ""),
+                ("contact_preference", "email"),
+                ("reminders", "yes"),
+            ],
+        )
+        .await
+        .assert_redirect("/portal/details?saved=1");
+    assert_eq!(
+        app.outbox()
+            .await
+            .iter()
+            .filter(|m| m.kind == "portal_email_changed")
+            .count(),
+        1
+    );
+    assert!(
+        app.store
+            .client(app.practice, robin)
+            .await
+            .unwrap()
+            .reminders
+    );
 }
