@@ -958,3 +958,38 @@ async fn contact_details_are_checked_at_the_field_and_saved_whole() {
             .reminders
     );
 }
+
+#[tokio::test]
+async fn every_client_route_refuses_anonymous_visitors_and_staff() {
+    use web::access::{RULES, Rule};
+    let app = TestApp::spawn().await;
+    let robin = robin_on_mondays(&app).await;
+    let session = sessions_of(&app, robin).await.remove(0);
+    app.sign_in().await;
+    let client_routes: Vec<_> = RULES.iter().filter(|r| r.rule == Rule::Client).collect();
+    assert!(client_routes.len() >= 8, "{client_routes:?}");
+    for route in client_routes {
+        assert!(route.path.starts_with("/portal"), "{}", route.path);
+        let path = route.path.replace("{id}", &session.id.to_string());
+        let (anonymous, staff) = match route.method {
+            "GET" => (app.get(&path).await, app.office_get(&path).await),
+            _ => (
+                app.post_form(&path, &[("charge", "0")]).await,
+                app.office_post(&path, &[("charge", "0")]).await,
+            ),
+        };
+        for (who, reply) in [("anonymous", anonymous), ("staff", staff)] {
+            assert_eq!(
+                reply.location(),
+                Some("/portal/sign-in"),
+                "{who} {} {path}: {}",
+                route.method,
+                reply.status
+            );
+        }
+    }
+    assert_eq!(
+        sessions_of(&app, robin).await[0].status,
+        SessionStatus::Scheduled
+    );
+}
