@@ -20,6 +20,7 @@ const VNU_JAR = String(vnuJar); // the package exports the jar's path
 const EXTRA_PAGES = [
   ['/contact', 200],
   ['/office/sign-in', 200],
+  ['/portal/sign-in', 200],
   ['/book/times?location=balham', 200],
   // Tuesday 30 March 2027, 10am BST: a free Chancery Lane slot on the demo clock.
   ['/book/details?location=chancery-lane&start=2027-03-30T09:00:00Z', 200],

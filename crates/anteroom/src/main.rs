@@ -551,12 +551,14 @@ async fn run_server(
     let mailer = match smtp {
         Some(smtp) => {
             let now_clock = clock.clone();
+            let sealed = state.clone();
             let mailer = mail::Mailer::new(
                 dyn_store.clone(),
                 smtp,
                 Arc::new(move || now_clock.now()),
                 wake,
-            );
+            )
+            .with_prepare(Arc::new(move |body| sealed.open_sealed(body)));
             let mut stop = stop_rx.clone();
             Some(tokio::spawn(mailer.run(async move {
                 let _ = stop.wait_for(|s| *s).await;

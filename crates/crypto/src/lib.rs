@@ -188,7 +188,8 @@ impl MasterKey {
     }
 
     /// Seal a small secret that is not client data but must not be usable from a copy of the
-    /// database alone (a staff member's authenticator secret), bound to its row.
+    /// database alone (a staff member's authenticator secret, bound to its row; a portal
+    /// sign-in link waiting in the outbox), under the master key itself.
     pub fn seal_secret(&self, secret: &[u8], binding: &[u8]) -> Vec<u8> {
         seal_with(&self.0, secret, binding)
     }

@@ -77,7 +77,12 @@ pub struct Mailer {
     smtp: SmtpSettings,
     now: Now,
     wake: Arc<Notify>,
+    prepare: Option<Prepare>,
 }
+
+/// Turns a stored body into the body sent (opening secrets sealed in it); an error keeps the
+/// message in the outbox as a failed attempt.
+pub type Prepare = Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>;
 
 /// Build an email from an outbox row.
 pub fn build_message(message: &OutboxMessage, from: &Mailbox) -> Result<Message, String> {
@@ -126,6 +131,29 @@ impl Mailer {
             smtp,
             now,
             wake,
+            prepare: None,
+        }
+    }
+
+    /// Pass every body through `prepare` just before sending.
+    #[must_use]
+    pub fn with_prepare(mut self, prepare: Prepare) -> Self {
+        self.prepare = Some(prepare);
+        self
+    }
+
+    /// The message as it is sent.
+    fn prepared(&self, message: &OutboxMessage) -> Result<Message, String> {
+        match &self.prepare {
+            None => build_message(message, &self.smtp.from),
+            Some(prepare) => {
+                let body_text = prepare(&message.body_text)?;
+                let ready = OutboxMessage {
+                    body_text,
+                    ..message.clone()
+                };
+                build_message(&ready, &self.smtp.from)
+            }
         }
     }
 
@@ -139,7 +167,7 @@ impl Mailer {
             }
             let mut progressed = false;
             for message in &due {
-                let outcome = match build_message(message, &self.smtp.from) {
+                let outcome = match self.prepared(message) {
                     Ok(email) => self
                         .smtp
                         .transport

@@ -13,6 +13,7 @@ mod convert;
 mod enquiries;
 mod group_commit;
 mod notes;
+mod portal;
 mod practice;
 mod rights;
 mod staff;
@@ -44,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_audit.sql"),
     include_str!("../migrations/0006_staff_security.sql"),
     include_str!("../migrations/0007_data_rights.sql"),
+    include_str!("../migrations/0008_portal.sql"),
 ];
 
 /// A practice database in one SQLite file.
@@ -251,6 +253,16 @@ mod tests {
             .await
             .unwrap();
         store::conformance::concurrent_invoices(std::sync::Arc::new(store)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_portal_sign_ins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anteroom.db");
+        let store = SqliteStore::open(&path, OpenMode::CreateIfMissing)
+            .await
+            .unwrap();
+        store::conformance::concurrent_portal_sign_ins(std::sync::Arc::new(store)).await;
     }
 
     #[tokio::test]

@@ -40,7 +40,7 @@ fn policy_from_row(row: &SqliteRow) -> StoreResult<CancellationPolicy> {
     })
 }
 
-fn client_from_row(row: &SqliteRow) -> StoreResult<Client> {
+pub(crate) fn client_from_row(row: &SqliteRow) -> StoreResult<Client> {
     Ok(Client {
         id: ClientId::new(get(row, "id")?),
         name: name(&get::<String>(row, "name")?)?,
@@ -189,7 +189,7 @@ fn session_from_row(row: &SqliteRow) -> StoreResult<Session> {
     })
 }
 
-async fn session_in(
+pub(crate) async fn session_in(
     conn: &mut SqliteConnection,
     practice: PracticeId,
     id: SessionId,
@@ -223,6 +223,65 @@ async fn contract_in(
     contracts_from_rows(&rows)?
         .pop()
         .ok_or(StoreError::NotFound)
+}
+
+/// Record what happened at a session and its charge, then plan the contract again, in the
+/// caller's transaction (see `TherapyStore::record_outcome`).
+pub(crate) async fn record_outcome_in(
+    tx: &mut SqliteConnection,
+    practice: PracticeId,
+    id: SessionId,
+    charge: &NewCharge,
+    planner: &Planner,
+    now: Timestamp,
+) -> StoreResult<Session> {
+    let session = session_in(tx, practice, id).await?;
+    if session.status == SessionStatus::Break {
+        return Err(StoreError::Conflict("session_in_break"));
+    }
+    if session.charge.as_ref().is_some_and(|c| c.invoice.is_some()) {
+        return Err(StoreError::Conflict("charge_invoiced"));
+    }
+    sqlx::query("DELETE FROM charges WHERE session_id = ?")
+        .bind(id.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    sqlx::query(
+        "UPDATE sessions SET status = ?, told_at = ?, recorded_at = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(charge.outcome.as_str())
+    .bind(charge.told_at.map(secs))
+    .bind(secs(now))
+    .bind(secs(now))
+    .bind(id.get())
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    sqlx::query(
+        "INSERT INTO charges (practice_id, client_id, session_id, amount_pence, rule, policy_version,
+            used_free_allowance, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(practice.get())
+    .bind(session.client.get())
+    .bind(id.get())
+    .bind(i64::from(charge.amount.get()))
+    .bind(&charge.rule)
+    .bind(i64::from(charge.policy_version))
+    .bind(i64::from(charge.used_free_allowance))
+    .bind(secs(now))
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let contract = contract_in(tx, practice, session.contract).await?;
+    if contract.active {
+        let from = contract.current().effective_from;
+        replan_in(tx, practice, &contract, planner, from, now).await?;
+    } else {
+        renumber(tx, contract.id).await?;
+    }
+    session_in(tx, practice, id).await
 }
 
 fn line_from_row(line: &SqliteRow) -> StoreResult<InvoiceLine> {
@@ -1224,53 +1283,7 @@ impl TherapyStore for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Session> {
         let mut tx = self.write().await?;
-        let session = session_in(&mut tx, practice, id).await?;
-        if session.status == SessionStatus::Break {
-            return Err(StoreError::Conflict("session_in_break"));
-        }
-        if session.charge.as_ref().is_some_and(|c| c.invoice.is_some()) {
-            return Err(StoreError::Conflict("charge_invoiced"));
-        }
-        sqlx::query("DELETE FROM charges WHERE session_id = ?")
-            .bind(id.get())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        sqlx::query(
-            "UPDATE sessions SET status = ?, told_at = ?, recorded_at = ?, updated_at = ? WHERE id = ?",
-        )
-        .bind(charge.outcome.as_str())
-        .bind(charge.told_at.map(secs))
-        .bind(secs(now))
-        .bind(secs(now))
-        .bind(id.get())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO charges (practice_id, client_id, session_id, amount_pence, rule, policy_version,
-                used_free_allowance, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(practice.get())
-        .bind(session.client.get())
-        .bind(id.get())
-        .bind(i64::from(charge.amount.get()))
-        .bind(&charge.rule)
-        .bind(i64::from(charge.policy_version))
-        .bind(i64::from(charge.used_free_allowance))
-        .bind(secs(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        let contract = contract_in(&mut tx, practice, session.contract).await?;
-        if contract.active {
-            let from = contract.current().effective_from;
-            replan_in(&mut tx, practice, &contract, planner, from, now).await?;
-        } else {
-            renumber(&mut tx, contract.id).await?;
-        }
-        let recorded = session_in(&mut tx, practice, id).await?;
+        let recorded = record_outcome_in(&mut tx, practice, id, charge, planner, now).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(recorded)
     }

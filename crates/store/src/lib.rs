@@ -10,12 +10,14 @@ pub mod audit;
 pub mod conformance;
 mod model;
 mod notes;
+mod portal;
 pub mod rights;
 mod therapy;
 
 pub use audit::{Actor, AuditAction, AuditEntry, AuditStore, NewAuditEntry, RecordAccess};
 pub use model::*;
 pub use notes::*;
+pub use portal::*;
 pub use rights::{
     RecordedDecision, RetentionDecision, RetentionFacts, RightsStore, SubjectAccessId,
     SubjectAccessRequest,
@@ -492,6 +494,7 @@ pub trait Store:
     + NoteStore
     + AuditStore
     + RightsStore
+    + PortalStore
 {
 }
 
@@ -505,7 +508,8 @@ impl<
         + TherapyStore
         + NoteStore
         + AuditStore
-        + RightsStore,
+        + RightsStore
+        + PortalStore,
 > Store for T
 {
 }

@@ -125,6 +125,22 @@ rules! {
     POST "/office/sign-in/code" => Public;
     GET "/office/sign-in/set-up" => Public;
     POST "/office/sign-in/set-up" => Public;
+    // The client portal: asking for a sign-in link and using it (the handlers audit
+    // requests, sign-ins, refusals and sign-outs themselves), then the client's own records.
+    GET "/portal/sign-in" => Public;
+    POST "/portal/sign-in" => Public;
+    GET "/portal/link/{token}" => Secret;
+    POST "/portal/link/{token}" => Secret;
+    POST "/portal/sign-out" => Public;
+    GET "/portal" => Client, PortalViewed;
+    GET "/portal/sessions/{id}/calendar.ics" => Client, PortalViewed;
+    GET "/portal/sessions/{id}/cancel" => Client, PortalViewed;
+    POST "/portal/sessions/{id}/cancel" => Client, PortalCancelled;
+    GET "/portal/invoices" => Client, PortalViewed;
+    GET "/portal/invoices/{id}" => Client, PortalViewed;
+    GET "/portal/data" => Client, DataExported;
+    GET "/portal/details" => Client, PortalViewed;
+    POST "/portal/details" => Client, PortalDetailsChanged;
     // The back office.
     GET "/office" => Staff;
     GET "/office/articles" => Staff;
@@ -403,6 +419,11 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
         },
         None => None,
     };
+    // A client in the portal acts on their own record, even on a page that names no record.
+    let client = client.or(match actor {
+        Actor::Client(id) => Some(id),
+        _ => None,
+    });
     match record(&state, actor, action, client, object, source).await {
         Ok(()) => response,
         Err(e) => e.into_response(),

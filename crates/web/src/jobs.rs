@@ -81,7 +81,9 @@ async fn session_reminders(
         .unwrap_or(now);
     let mut queued = 0;
     for (session, email) in store.session_reminders_due(practice, now, until).await? {
-        if let Some(reminder) = therapy::session_reminder(view, &session, &email) {
+        if let Some(reminder) =
+            therapy::session_reminder(view, &session, &email, &state.config().public_url)
+        {
             store
                 .send_session_reminder(practice, session.id, &reminder, now)
                 .await?;

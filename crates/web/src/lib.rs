@@ -1,7 +1,7 @@
-//! The web application: public site, back office and (later) booking, portal and API.
+//! The web application: public site, booking, back office, client portal and API.
 //!
 //! Handlers are thin: parse the request into domain types, call the store, render a
-//! template. Rooms are grouped by audience (`site`, `office`), each exposing a `router()`
+//! template. Rooms are grouped by audience (`site`, `booking`, `office`, `portal`, `api`), each exposing a `router()`
 //! merged in [`app`]. Nothing here writes SQL or talks SMTP.
 #![forbid(unsafe_code)]
 
@@ -16,8 +16,10 @@ mod notes;
 mod office;
 mod pages;
 pub mod password;
+mod portal;
 mod qr;
 mod rights;
+pub mod sealed;
 pub mod second_factor;
 mod security;
 mod site;
@@ -134,6 +136,18 @@ impl AppState {
         self.mail_queued();
     }
 
+    /// An outgoing email's body as it is sent: any secret sealed in it (a sign-in link) opened
+    /// with the master key. The mail worker calls this just before sending.
+    pub fn open_sealed(&self, body: &str) -> Result<String, String> {
+        match &self.inner.config.master_key {
+            Some(key) => sealed::open_in_text(key, body),
+            None if body.contains("{{sealed:") => {
+                Err("a sealed secret needs the master key, which is not loaded".into())
+            }
+            None => Ok(body.to_owned()),
+        }
+    }
+
     /// A message was queued: let the delivery worker know.
     pub(crate) fn mail_queued(&self) {
         if let Some(notify) = &self.inner.wake_mailer {
@@ -152,6 +166,7 @@ pub fn app(state: AppState) -> Router {
         .merge(booking::router())
         .merge(api::router())
         .merge(office::router())
+        .merge(portal::router())
         .fallback(error::not_found)
         // Innermost: every route is checked against its access rule and audited.
         .layer(middleware::from_fn_with_state(state.clone(), access::guard))

@@ -150,6 +150,33 @@ async fn open_notes(state: &AppState, client: ClientId, tables: &mut [TableRows]
     Ok(())
 }
 
+/// The export as a download: `client-<id>-data-<date>.zip`.
+pub(crate) async fn export_download(
+    state: &AppState,
+    client: ClientId,
+) -> WebResult<axum::response::Response> {
+    use axum::{
+        http::{HeaderValue, header},
+        response::IntoResponse,
+    };
+    let bytes = export_zip(state, client).await?;
+    let view = crate::therapy::PracticeView::load(state).await?;
+    let file = format!(
+        "attachment; filename=\"client-{client}-data-{}.zip\"",
+        view.today(state.now())
+    );
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&file) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
 /// The export of everything held about one of the practice's clients, as zip bytes.
 /// Another practice's client, or none, is `NotFound`.
 pub(crate) async fn export_zip(state: &AppState, client: ClientId) -> WebResult<Vec<u8>> {

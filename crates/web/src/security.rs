@@ -27,6 +27,8 @@ pub(crate) async fn headers(
     next: Next,
 ) -> Response {
     let is_office = request.uri().path().starts_with("/office");
+    // The portal shows one client's own records: never cached, never indexed.
+    let is_portal = request.uri().path().starts_with("/portal");
     let is_api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     let status = response.status();
@@ -97,7 +99,10 @@ pub(crate) async fn headers(
             HeaderValue::from_static("max-age=31536000"),
         );
     }
-    if is_office || status.is_client_error() || status.is_server_error() {
+    if is_portal {
+        h.insert("x-robots-tag", HeaderValue::from_static("noindex"));
+    }
+    if is_office || is_portal || status.is_client_error() || status.is_server_error() {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     } else if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -120,12 +125,27 @@ pub(crate) async fn cross_origin_protection(
     );
     if !safe && !same_origin(request.headers(), &state.config().public_url) {
         tracing::info!(
-            path = request.uri().path(),
+            path = redacted(request.uri().path()),
             "refused a cross-origin form submission"
         );
         return WebError::Forbidden.into_response();
     }
     next.run(request).await
+}
+
+/// A path fit for the log: secrets in it (the 64 hex digits of a sign-in link, manage link or
+/// invoice link) are replaced by `…`.
+pub(crate) fn redacted(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.len() >= 32 && segment.chars().all(|c| c.is_ascii_hexdigit()) {
+                "…"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
@@ -177,6 +197,10 @@ pub struct RateLimits {
     /// Wrong second-factor codes per account per 15 minutes (counted in the database, so a
     /// restart does not reset them: `office::account_security::check_second_factor`).
     pub second_factor_failures: u32,
+    /// Portal sign-in links asked for per address per 15 minutes.
+    pub portal_links_per_15_minutes: u32,
+    /// Portal sign-in links asked for one email address from one address per 15 minutes.
+    pub portal_links_per_email: u32,
 }
 
 impl Default for RateLimits {
@@ -188,6 +212,8 @@ impl Default for RateLimits {
             sign_ins_per_account: 5,
             bookings_per_hour: 10,
             second_factor_failures: 5,
+            portal_links_per_15_minutes: 10,
+            portal_links_per_email: 3,
         }
     }
 }
@@ -199,6 +225,8 @@ pub(crate) enum Limit {
     SignIn,
     SignInAccount,
     Booking,
+    PortalLink,
+    PortalLinkEmail,
 }
 
 /// What a counter counts: one kind of request, from one address, for one key (an account).
@@ -230,6 +258,13 @@ impl RateLimiter {
             ),
             Limit::SignInAccount => (self.limits.sign_ins_per_account, Duration::from_secs(900)),
             Limit::Booking => (self.limits.bookings_per_hour, Duration::from_secs(3600)),
+            Limit::PortalLink => (
+                self.limits.portal_links_per_15_minutes,
+                Duration::from_secs(900),
+            ),
+            Limit::PortalLinkEmail => {
+                (self.limits.portal_links_per_email, Duration::from_secs(900))
+            }
         }
     }
 
@@ -304,6 +339,17 @@ mod tests {
         );
         limiter.reset(Limit::Enquiry, a, "");
         assert!(limiter.hit(Limit::Enquiry, a, "").is_ok());
+    }
+
+    #[test]
+    fn secrets_stay_out_of_the_log() {
+        let token = "ab".repeat(32);
+        assert_eq!(redacted(&format!("/portal/link/{token}")), "/portal/link/…");
+        assert_eq!(
+            redacted(&format!("/booking/{token}/cancel")),
+            "/booking/…/cancel"
+        );
+        assert_eq!(redacted("/office/sessions/42"), "/office/sessions/42");
     }
 
     #[test]

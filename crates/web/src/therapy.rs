@@ -9,7 +9,11 @@ use domain::{
     EmailAddress, Slug,
     availability::AwayPeriod,
     practice::Location,
-    therapy::{InvoiceMode, TherapySettings, schedule::plan},
+    therapy::{
+        ContractKind, InvoiceMode, TherapySettings,
+        policy::{Assessment, CancellationPolicy, Recorded, assess},
+        schedule::plan,
+    },
 };
 use jiff::{
     Timestamp, ToSpan,
@@ -17,8 +21,8 @@ use jiff::{
     tz::TimeZone,
 };
 use store::{
-    AwayId, Client, ClientId, Invoice, NewInvoice, NewMessage, Planner, Session, SessionStatus,
-    StoreError,
+    AwayId, Client, ClientId, Contract, ContractVersion, Invoice, NewInvoice, NewMessage, Planner,
+    Session, SessionStatus, StoreError,
 };
 
 use crate::{
@@ -123,11 +127,61 @@ impl PracticeView {
     }
 }
 
-/// "Reminder: Monday 12 April 2027 at 9am", with where and how to say you cannot come.
+/// The version of a contract a session at `occurrence` follows.
+pub(crate) fn version_at(contract: &Contract, occurrence: Timestamp) -> &ContractVersion {
+    contract
+        .versions
+        .iter()
+        .rev()
+        .find(|v| v.effective_from <= occurrence)
+        .unwrap_or_else(|| contract.versions.first().unwrap_or(contract.current()))
+}
+
+/// "Session 4 of 12" (brief work) or "Session 37"; empty for a session that does not count.
+pub(crate) fn number_label(contract: Option<&Contract>, session: &Session) -> String {
+    let Some(number) = session.number else {
+        return String::new();
+    };
+    match contract.map(|c| &version_at(c, session.occurrence).terms.kind) {
+        Some(ContractKind::Brief { sessions, .. }) => format!("Session {number} of {sessions}"),
+        _ => format!("Session {number}"),
+    }
+}
+
+/// What the cancellation policy says about `recorded` at `session`: the policy version the
+/// client agreed for it (the contract version it follows; the current policy if that version
+/// is gone), counting the client's earlier free late cancellations. The office recording an
+/// outcome and the client cancelling in the portal both ask here, so they always agree.
+pub(crate) async fn assess_session(
+    state: &AppState,
+    contract: &Contract,
+    session: &Session,
+    recorded: Recorded,
+) -> WebResult<(CancellationPolicy, Assessment)> {
+    let practice = state.practice_id();
+    let version = version_at(contract, session.occurrence)
+        .terms
+        .policy_version;
+    let policy = match state.store().policy(practice, Some(version)).await {
+        Ok(policy) => policy,
+        Err(StoreError::NotFound) => state.store().policy(practice, None).await?,
+        Err(other) => return Err(other.into()),
+    };
+    let earlier = state
+        .store()
+        .free_late_cancellations(practice, session.client)
+        .await?;
+    let assessment = assess(&policy, session.fee, session.start, recorded, &earlier);
+    Ok((policy, assessment))
+}
+
+/// "Reminder: Monday 12 April 2027 at 9am", with where and how to say you cannot come, and
+/// where to see or cancel sessions (`public_url` is the site's address).
 pub(crate) fn session_reminder(
     view: &PracticeView,
     session: &Session,
     to: &EmailAddress,
+    public_url: &str,
 ) -> Option<NewMessage> {
     let location = view.locations.iter().find(|l| l.slug == session.location)?;
     let when = view.when(session.start);
@@ -144,7 +198,8 @@ pub(crate) fn session_reminder(
         body_text: format!(
             "Dear {first_name},\n\nA reminder of your appointment with {practice}.\n\n\
              When:  {when} (UK time)\nWhere: {place}\n\n\
-             If you cannot come, please let me know as soon as you can.\n\n{practice}\n\n\
+             If you cannot come, please let me know as soon as you can.\n\n\
+             See or cancel your appointments: {public_url}/portal/sign-in\n\n{practice}\n\n\
              You can ask me to stop these reminders at any time.\n",
             practice = view.practice.details.name,
             place = place_line(location),

@@ -413,3 +413,35 @@ fn ics_parses(ics: &str) {
         Err(error) => panic!("cannot run python3: {error}"),
     }
 }
+
+#[tokio::test]
+async fn a_body_is_prepared_just_before_sending_and_a_refusal_keeps_it_waiting() {
+    let world = World::new().await;
+    let id = world.enqueue().await;
+    let sink = SmtpSink::start().await;
+    // A preparer that refuses (say, a sealed link that does not open): nothing is sent.
+    let refusing = world
+        .mailer(&sink.url(), Arc::new(Notify::new()))
+        .with_prepare(Arc::new(|_: &str| Err("does not open".to_owned())));
+    assert_eq!(refusing.deliver_due().await.expect("deliver"), 0);
+    assert!(sink.received().is_empty());
+    let waiting = world.message(id).await;
+    assert_eq!(waiting.status, MessageStatus::Pending);
+    assert_eq!(waiting.last_error.as_deref(), Some("does not open"));
+
+    world.advance(SignedDuration::from_mins(2));
+    let preparing = world
+        .mailer(&sink.url(), Arc::new(Notify::new()))
+        .with_prepare(Arc::new(|body: &str| {
+            Ok(body.replace("back office", "office"))
+        }));
+    assert_eq!(preparing.deliver_due().await.expect("deliver"), 1);
+    let received = sink.received();
+    assert_eq!(received.len(), 1);
+    assert!(received[0].body().contains("Read it in your office."));
+    assert_eq!(
+        world.message(id).await.body_text,
+        BODY,
+        "what is stored stays as it was"
+    );
+}

@@ -55,7 +55,7 @@ fn cookie_name(state: &AppState) -> &'static str {
 }
 
 /// Browsers keep `Secure` cookies over HTTPS and on loopback addresses.
-fn secure_cookies(state: &AppState) -> bool {
+pub(crate) fn secure_cookies(state: &AppState) -> bool {
     state.config().is_https() || is_loopback_url(&state.config().public_url)
 }
 

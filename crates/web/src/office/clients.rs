@@ -31,8 +31,8 @@ use jiff::{
 use minijinja::{Value, context};
 use serde::Serialize;
 use store::{
-    BookingId, Client, ClientId, Contract, ContractId, ContractVersion, NewClient, NewMessage,
-    Session, SessionId, SessionStatus, StoreError,
+    BookingId, Client, ClientId, Contract, ContractId, NewClient, NewMessage, Session, SessionId,
+    SessionStatus, StoreError,
 };
 
 use super::{Staff, errors_value, page, sessions};
@@ -233,26 +233,7 @@ fn terms_line(view: &PracticeView, terms: &ContractTerms) -> String {
     )
 }
 
-/// The version of a contract a session at `occurrence` follows.
-pub(super) fn version_at(contract: &Contract, occurrence: Timestamp) -> &ContractVersion {
-    contract
-        .versions
-        .iter()
-        .rev()
-        .find(|v| v.effective_from <= occurrence)
-        .unwrap_or_else(|| contract.versions.first().unwrap_or(contract.current()))
-}
-
-/// "Session 4 of 12" (brief work) or "Session 37"; empty for a session that does not count.
-pub(super) fn number_label(contract: Option<&Contract>, session: &Session) -> String {
-    let Some(number) = session.number else {
-        return String::new();
-    };
-    match contract.map(|c| &version_at(c, session.occurrence).terms.kind) {
-        Some(ContractKind::Brief { sessions, .. }) => format!("Session {number} of {sessions}"),
-        _ => format!("Session {number}"),
-    }
-}
+pub(super) use crate::therapy::number_label;
 
 /// The status as the therapist reads it, and the colour of its tag.
 pub(super) fn status_label(session: &Session, now: Timestamp) -> (&'static str, &'static str) {

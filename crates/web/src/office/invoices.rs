@@ -173,8 +173,8 @@ async fn find(state: &AppState, raw: &str) -> WebResult<Invoice> {
     Ok(state.store().invoice(state.practice_id(), id).await?)
 }
 
-/// What both views of an invoice need.
-async fn document(state: &AppState, invoice: &Invoice) -> WebResult<Value> {
+/// What every view of an invoice needs (the office's, the link's, the portal's).
+pub(crate) async fn document(state: &AppState, invoice: &Invoice) -> WebResult<Value> {
     let view = PracticeView::load(state).await?;
     let settings = state.store().therapy_settings(state.practice_id()).await?;
     let therapist = format!(

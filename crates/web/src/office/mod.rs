@@ -13,7 +13,7 @@ mod calendar;
 mod clients;
 mod feed;
 mod inbox;
-mod invoices;
+pub(crate) mod invoices;
 mod rights;
 mod sessions;
 mod settings;
@@ -30,7 +30,7 @@ use minijinja::{Value, context};
 use serde::Serialize;
 
 use crate::{AppState, error::WebResult, site::html, templates::value};
-pub(crate) use auth::Staff;
+pub(crate) use auth::{Staff, secure_cookies};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use axum::{
     Router,
     extract::{ConnectInfo, Path, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -148,23 +148,7 @@ async fn export(
     Path(raw): Path<String>,
 ) -> WebResult<Response> {
     let client = find_client(&state, &raw).await?;
-    let bytes = crate::rights::export_zip(&state, client.id).await?;
-    let view = PracticeView::load(&state).await?;
-    let file = format!(
-        "attachment; filename=\"client-{}-data-{}.zip\"",
-        client.id,
-        view.today(state.now())
-    );
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/zip"),
-    );
-    if let Ok(value) = HeaderValue::from_str(&file) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
+    crate::rights::export_download(&state, client.id).await
 }
 
 // ---- Subject access requests ------------------------------------------------------------------

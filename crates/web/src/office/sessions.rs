@@ -19,7 +19,7 @@ use domain::{
     therapy::{
         ContractTerms,
         form::ContractForm,
-        policy::{Outcome, Recorded, assess},
+        policy::{Outcome, Recorded},
         schedule::Planned,
     },
 };
@@ -35,7 +35,7 @@ use super::{
     Staff,
     clients::{
         PracticeView, clash_dates, clash_message, clashes, find_client, find_contract,
-        number_label, split_for_planning, status_label, time_field, version_at, weekday_field,
+        number_label, split_for_planning, status_label, time_field, weekday_field,
     },
     errors_value, page,
 };
@@ -844,19 +844,8 @@ pub(super) async fn record(
     };
     if let Some(recorded) = recorded {
         let contract = state.store().contract(id, session.contract).await?;
-        let version = version_at(&contract, session.occurrence)
-            .terms
-            .policy_version;
-        let policy = match state.store().policy(id, Some(version)).await {
-            Ok(policy) => policy,
-            Err(StoreError::NotFound) => state.store().policy(id, None).await?,
-            Err(other) => return Err(other.into()),
-        };
-        let earlier = state
-            .store()
-            .free_late_cancellations(id, session.client)
-            .await?;
-        let assessment = assess(&policy, session.fee, session.start, recorded, &earlier);
+        let (policy, assessment) =
+            crate::therapy::assess_session(&state, &contract, &session, recorded).await?;
         let charge = NewCharge {
             outcome: assessment.outcome,
             told_at: match recorded {

@@ -269,6 +269,7 @@ async fn secret_links_with_a_wrong_secret_are_not_found() {
                 matches!(
                     reply.status,
                     StatusCode::NOT_FOUND
+                        | StatusCode::GONE
                         | StatusCode::UNPROCESSABLE_ENTITY
                         | StatusCode::FORBIDDEN
                 ),
@@ -278,4 +279,97 @@ async fn secret_links_with_a_wrong_secret_are_not_found() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn every_client_route_lets_in_only_that_client() {
+    use crate::portal::{Browser, add_client, sign_in};
+    let app = TestApp::spawn().await;
+    let fixture = fixture(&app).await;
+    // Robin's next session that can still be cancelled, and his invoice.
+    let robin = store::ClientId::new(fixture.client);
+    let now = app.clock.now();
+    let coming = app
+        .store
+        .client_sessions(app.practice, robin)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.start > now && s.status == store::SessionStatus::Scheduled)
+        .expect("a session to come")
+        .id
+        .get();
+    let as_robin = Browser::new(&app);
+    sign_in(&app, &as_robin, "robin@example.com").await;
+    add_client(&app, "Kim Ash", "kim@example.com").await;
+    let as_kim = Browser::new(&app);
+    sign_in(&app, &as_kim, "kim@example.com").await;
+    let owner = app.sign_in().await;
+    let other = other_practice_staff(&app).await;
+    let robins = |route: &str| {
+        let id = if route.starts_with("/portal/invoices/") {
+            fixture.invoice
+        } else {
+            coming
+        };
+        route.replace("{id}", &id.to_string())
+    };
+
+    let mut checked = 0;
+    for rule in RULES.iter().filter(|r| r.rule == Rule::Client) {
+        let path = robins(rule.path);
+        // Nobody else gets in: not anonymous, not staff of this or another practice…
+        for (who, cookie) in [
+            ("anonymous", None),
+            ("this practice's staff", Some(owner.as_str())),
+            ("another practice's staff", Some(other.as_str())),
+        ] {
+            let reply = send(&app, rule.method, &path, cookie).await;
+            assert!(
+                refused(&reply),
+                "{} {path} as {who}: {}",
+                rule.method,
+                reply.status
+            );
+            checked += 1;
+        }
+        if rule.method != "GET" {
+            continue;
+        }
+        // …nor another client: Robin's records are not found for Kim.
+        if rule.path.contains("{id}") {
+            let reply = as_kim.get(&path).await;
+            assert_eq!(
+                reply.status,
+                StatusCode::NOT_FOUND,
+                "GET {path} as another client"
+            );
+            checked += 1;
+        }
+        // Robin himself gets in.
+        let reply = as_robin.get(&path).await;
+        assert!(
+            reply.status.is_success(),
+            "GET {path} as the client: {}",
+            reply.status
+        );
+        checked += 1;
+    }
+    // Kim's own pages never show Robin.
+    for path in ["/portal", "/portal/invoices", "/portal/details"] {
+        let page = as_kim.get(path).await;
+        page.assert_status(StatusCode::OK);
+        assert!(!page.body.contains("Robin"), "{path} shows another client");
+    }
+    // And a signed-in client is no member of staff.
+    for rule in RULES
+        .iter()
+        .filter(|r| r.rule == Rule::Staff && r.method == "GET")
+    {
+        let path = fixture.path(rule.path);
+        let reply = as_robin.get(&path).await;
+        assert!(refused(&reply), "GET {path} as a client: {}", reply.status);
+        checked += 1;
+    }
+    assert!(checked > 80, "only {checked} requests");
 }

@@ -16,6 +16,7 @@ mod office_clients;
 mod office_content;
 mod office_security;
 mod office_therapy;
+mod portal;
 mod public_site;
 mod rights;
 mod structured_data;

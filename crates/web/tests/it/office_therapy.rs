@@ -199,6 +199,14 @@ async fn a_session_reminder_goes_once_the_day_before_and_says_nothing_about_ther
     for word in ["therapy", "session", "counselling", "contract"] {
         assert!(!text.contains(word), "neutral wording: {word}");
     }
+    assert!(
+        reminder.body_text.contains(&format!(
+            "See or cancel your appointments: {}/portal/sign-in",
+            app.base
+        )),
+        "where to see or cancel: {}",
+        reminder.body_text
+    );
 }
 
 #[tokio::test]

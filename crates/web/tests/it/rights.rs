@@ -12,8 +12,8 @@ use jiff::{SignedDuration, Timestamp, civil::date};
 use reqwest::StatusCode;
 use serde_json::Value as Json;
 use store::{
-    AuditStore, BookingStore, ClientId, NewClient, NoteStore, PracticeStore, RightsStore,
-    TherapyStore, rights::is_secret_column,
+    AuditStore, BookingStore, ClientId, NewClient, NoteStore, PortalStore, PracticeStore,
+    RightsStore, TherapyStore, rights::is_secret_column,
 };
 
 use crate::{
@@ -151,6 +151,33 @@ async fn seed_everything(app: &TestApp) -> ClientId {
     )
     .await
     .assert_status(StatusCode::SEE_OTHER);
+    // A portal sign-in link, used: a link row and a portal session.
+    let now = app.clock.now();
+    app.store
+        .create_portal_link(
+            app.practice,
+            &store::NewPortalLink {
+                token_hash: vec![1; 32],
+                client,
+                browser_hash: vec![2; 32],
+                expires_at: now + jiff::SignedDuration::from_mins(10),
+            },
+            &store::NewMessage {
+                kind: "portal_link".into(),
+                to: domain::EmailAddress::parse(EMAIL).unwrap(),
+                subject: "Your sign-in link".into(),
+                body_text: "A link.".into(),
+                calendar: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    app.store
+        .use_portal_link(app.practice, &[1; 32], &[2; 32], &[3; 32], now)
+        .await
+        .unwrap()
+        .expect("the link signs in");
     app.office_get(&format!("/office/clients/{client}"))
         .await
         .assert_status(StatusCode::OK);

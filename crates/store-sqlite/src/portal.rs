@@ -1,0 +1,231 @@
+//! The client portal: sign-in links, portal sessions, a client's own cancellations.
+
+use async_trait::async_trait;
+use domain::EmailAddress;
+use jiff::{SignedDuration, Timestamp};
+use store::{
+    Client, ClientId, NewCharge, NewClient, NewMessage, NewPortalLink, Planner, PortalLink,
+    PortalSession, PortalStore, PracticeId, Session, SessionId, SessionStatus, StoreError,
+    StoreResult,
+};
+
+use crate::{
+    SqliteStore,
+    convert::*,
+    enquiries::{insert_message, insert_messages},
+    map_err,
+    practice::get,
+    therapy::{client_from_row, record_outcome_in, session_in},
+};
+
+/// Used and expired links are kept this long (to say "this link has been used" rather than
+/// "not recognised"), then cleared out.
+const KEEP_OLD_LINKS: SignedDuration = SignedDuration::from_hours(24);
+
+#[async_trait]
+impl PortalStore for SqliteStore {
+    async fn client_by_email(
+        &self,
+        practice: PracticeId,
+        email: &EmailAddress,
+    ) -> StoreResult<Option<Client>> {
+        let row = sqlx::query(
+            "SELECT * FROM clients WHERE practice_id = ? AND lower(email) = lower(?)
+             ORDER BY status = 'active' DESC, created_at DESC, id DESC LIMIT 1",
+        )
+        .bind(practice.get())
+        .bind(email.as_str())
+        .fetch_optional(self.read())
+        .await
+        .map_err(map_err)?;
+        row.as_ref().map(client_from_row).transpose()
+    }
+
+    async fn create_portal_link(
+        &self,
+        practice: PracticeId,
+        link: &NewPortalLink,
+        email: &NewMessage,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let cutoff = now.checked_sub(KEEP_OLD_LINKS).unwrap_or(now);
+        sqlx::query("DELETE FROM portal_links WHERE expires_at < ?")
+            .bind(secs(cutoff))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO portal_links (token_hash, practice_id, client_id, browser_hash, created_at, expires_at)
+             SELECT ?, practice_id, id, ?, ?, ? FROM clients WHERE practice_id = ? AND id = ?",
+        )
+        .bind(link.token_hash.as_slice())
+        .bind(link.browser_hash.as_slice())
+        .bind(secs(now))
+        .bind(secs(link.expires_at))
+        .bind(practice.get())
+        .bind(link.client.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)
+        .and_then(crate::affected)?;
+        insert_message(&mut tx, practice, email, now).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn portal_link(
+        &self,
+        practice: PracticeId,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<PortalLink>> {
+        let row = sqlx::query(
+            "SELECT client_id, browser_hash, expires_at, used_at FROM portal_links
+             WHERE practice_id = ? AND token_hash = ?",
+        )
+        .bind(practice.get())
+        .bind(token_hash)
+        .fetch_optional(self.read())
+        .await
+        .map_err(map_err)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(PortalLink {
+            client: ClientId::new(get(&row, "client_id")?),
+            browser_hash: get(&row, "browser_hash")?,
+            expires_at: timestamp(get(&row, "expires_at")?)?,
+            used_at: opt_timestamp(get(&row, "used_at")?)?,
+        }))
+    }
+
+    async fn use_portal_link(
+        &self,
+        practice: PracticeId,
+        token_hash: &[u8],
+        browser_hash: &[u8],
+        session_hash: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<Option<ClientId>> {
+        let mut tx = self.write().await?;
+        // One statement decides: of any number of attempts, only the first finds it unused.
+        let client: Option<i64> = sqlx::query_scalar(
+            "UPDATE portal_links SET used_at = ?
+             WHERE practice_id = ? AND token_hash = ? AND browser_hash = ?
+               AND used_at IS NULL AND expires_at > ?
+             RETURNING client_id",
+        )
+        .bind(secs(now))
+        .bind(practice.get())
+        .bind(token_hash)
+        .bind(browser_hash)
+        .bind(secs(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let Some(client) = client else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "INSERT INTO portal_sessions (token_hash, practice_id, client_id, created_at, last_seen_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(session_hash)
+        .bind(practice.get())
+        .bind(client)
+        .bind(secs(now))
+        .bind(secs(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(Some(ClientId::new(client)))
+    }
+
+    async fn portal_session(&self, token_hash: &[u8]) -> StoreResult<Option<PortalSession>> {
+        let row = sqlx::query(
+            "SELECT practice_id, client_id, created_at, last_seen_at FROM portal_sessions
+             WHERE token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(self.read())
+        .await
+        .map_err(map_err)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(PortalSession {
+            practice: PracticeId::new(get(&row, "practice_id")?),
+            client: ClientId::new(get(&row, "client_id")?),
+            created_at: timestamp(get(&row, "created_at")?)?,
+            last_seen_at: timestamp(get(&row, "last_seen_at")?)?,
+        }))
+    }
+
+    async fn touch_portal_session(&self, token_hash: &[u8], now: Timestamp) -> StoreResult<()> {
+        sqlx::query("UPDATE portal_sessions SET last_seen_at = ? WHERE token_hash = ?")
+            .bind(secs(now))
+            .bind(token_hash)
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn delete_portal_session(&self, token_hash: &[u8]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM portal_sessions WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn update_own_details(
+        &self,
+        practice: PracticeId,
+        client: ClientId,
+        details: &NewClient,
+        messages: &[NewMessage],
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let result = sqlx::query(
+            "UPDATE clients SET name = ?, email = ?, phone = ?, contact_preference = ?, reminders = ?, updated_at = ?
+             WHERE practice_id = ? AND id = ?",
+        )
+        .bind(details.name.as_str())
+        .bind(details.email.as_str())
+        .bind(details.phone.as_ref().map(|p| p.as_str().to_owned()))
+        .bind(details.contact_preference.as_str())
+        .bind(i64::from(details.reminders))
+        .bind(secs(now))
+        .bind(practice.get())
+        .bind(client.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        crate::affected(result)?;
+        insert_messages(&mut tx, practice, messages, now).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn cancel_own_session(
+        &self,
+        practice: PracticeId,
+        client: ClientId,
+        id: SessionId,
+        charge: &NewCharge,
+        planner: &Planner,
+        messages: &[NewMessage],
+        now: Timestamp,
+    ) -> StoreResult<Session> {
+        let mut tx = self.write().await?;
+        let session = session_in(&mut tx, practice, id).await?;
+        if session.client != client {
+            return Err(StoreError::NotFound);
+        }
+        if session.status != SessionStatus::Scheduled || session.start <= now {
+            return Err(StoreError::Conflict("not_cancellable"));
+        }
+        let recorded = record_outcome_in(&mut tx, practice, id, charge, planner, now).await?;
+        insert_messages(&mut tx, practice, messages, now).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(recorded)
+    }
+}

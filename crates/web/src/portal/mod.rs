@@ -1,0 +1,296 @@
+//! The client portal: a client signs in with a link sent by email (no password to remember)
+//! and sees their coming sessions, cancels one under the cancellation policy, reads their
+//! invoices and keeps their contact details up to date (SECURITY.md R4).
+//!
+//! A client only ever sees their own records: every page takes a [`PortalClient`], and
+//! every record named in a URL is checked to be theirs (another client's answers 404 and is
+//! written in the audit log as refused). Portal sessions are short: 15 idle minutes, two
+//! hours at most, and signing out ends them on the server. Nothing here shows or stores what
+//! a client typed into the sign-in form beyond sending the link.
+
+mod pages;
+mod sign_in;
+
+use axum::{
+    Router,
+    extract::FromRequestParts,
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
+    response::{IntoResponse, Redirect, Response},
+    routing::{get, post},
+};
+use jiff::SignedDuration;
+use minijinja::{Value, context};
+use sha2::{Digest, Sha256};
+use store::{Actor, AuditAction, Client};
+
+use crate::{
+    AppState, WebError, access,
+    error::WebResult,
+    office::secure_cookies,
+    site::{html, render},
+};
+
+/// Portal sessions end after this long without a request.
+pub(crate) const IDLE_TIMEOUT: SignedDuration = SignedDuration::from_mins(15);
+/// Portal sessions end this long after sign-in, however active.
+pub(crate) const ABSOLUTE_TIMEOUT: SignedDuration = SignedDuration::from_hours(2);
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/portal/sign-in",
+            get(sign_in::form).post(sign_in::send_link),
+        )
+        .route(
+            "/portal/link/{token}",
+            get(sign_in::continue_page).post(sign_in::use_link),
+        )
+        .route("/portal/sign-out", post(sign_in::sign_out))
+        .route("/portal", get(pages::home))
+        .route("/portal/sessions/{id}/calendar.ics", get(pages::calendar))
+        .route(
+            "/portal/sessions/{id}/cancel",
+            get(pages::confirm_cancel).post(pages::cancel),
+        )
+        .route("/portal/invoices", get(pages::invoices))
+        .route("/portal/data", get(pages::data))
+        .route("/portal/invoices/{id}", get(pages::invoice))
+        .route(
+            "/portal/details",
+            get(pages::details_form).post(pages::save_details),
+        )
+}
+
+// ---- Secrets and cookies ----------------------------------------------------------------
+
+/// A new 256-bit secret as 64 hex digits, and the SHA-256 that is stored.
+fn new_secret() -> (String, Vec<u8>) {
+    let secret: String = rand::random::<[u8; 32]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let hash = hash(&secret);
+    (secret, hash)
+}
+
+fn hash(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// 64 hex digits: the only shape a secret of ours has.
+fn well_formed(secret: &str) -> bool {
+    secret.len() == 64 && secret.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// The portal's two cookies.
+#[derive(Debug, Clone, Copy)]
+enum Cookie {
+    /// The signed-in portal session.
+    Session,
+    /// Set on the browser that asks for a sign-in link; the link only works alongside it.
+    Browser,
+}
+
+impl Cookie {
+    /// `__Host-` when the browser will keep a `Secure` cookie (as the office's cookie).
+    fn name(self, state: &AppState) -> &'static str {
+        match (self, secure_cookies(state)) {
+            (Self::Session, true) => "__Host-anteroom_portal",
+            (Self::Session, false) => "anteroom_portal",
+            (Self::Browser, true) => "__Host-anteroom_portal_link",
+            (Self::Browser, false) => "anteroom_portal_link",
+        }
+    }
+
+    /// The cookie's value in a request, if it has the shape of one of ours.
+    fn read(self, state: &AppState, headers: &HeaderMap) -> Option<String> {
+        let name = self.name(state);
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+            .filter(|v| well_formed(v))
+    }
+
+    /// `Set-Cookie` for `value`; `None` clears the cookie.
+    fn set(self, state: &AppState, value: Option<&str>) -> HeaderValue {
+        let secure = if secure_cookies(state) {
+            "; Secure"
+        } else {
+            ""
+        };
+        let life = match (self, value) {
+            (_, None) => "; Max-Age=0".to_owned(),
+            // Only as long as the link it goes with.
+            (Self::Browser, Some(_)) => format!("; Max-Age={}", sign_in::LINK_LIFE.as_secs()),
+            // Gone when the browser closes; the server ends it sooner.
+            (Self::Session, Some(_)) => String::new(),
+        };
+        let cookie = format!(
+            "{}={}; Path=/; HttpOnly; SameSite=Lax{secure}{life}",
+            self.name(state),
+            value.unwrap_or("")
+        );
+        HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+}
+
+// ---- Who is asking ----------------------------------------------------------------------
+
+/// A client signed in to the portal. Extracting it from a request without a live portal
+/// session redirects to the sign-in page (saying why when the session has ended).
+pub(crate) struct PortalClient {
+    pub client: Client,
+}
+
+fn to_sign_in(state: &AppState, ended: bool) -> Response {
+    let target = if ended {
+        "/portal/sign-in?ended=1"
+    } else {
+        "/portal/sign-in"
+    };
+    let mut response = Redirect::to(target).into_response();
+    if ended {
+        response
+            .headers_mut()
+            .insert(header::SET_COOKIE, Cookie::Session.set(state, None));
+    }
+    response
+}
+
+impl FromRequestParts<AppState> for PortalClient {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let failed = |e: store::StoreError| WebError::from(e).into_response();
+        let Some(token) = Cookie::Session.read(state, &parts.headers) else {
+            return Err(to_sign_in(state, false));
+        };
+        let session_hash = hash(&token);
+        let Some(session) = state
+            .store()
+            .portal_session(&session_hash)
+            .await
+            .map_err(failed)?
+        else {
+            return Err(to_sign_in(state, true));
+        };
+        if session.practice != state.practice_id() {
+            // Another practice's client: refused, and written down.
+            access::record(
+                state,
+                Actor::Client(session.client),
+                AuditAction::AccessRefused,
+                None,
+                None,
+                access::source(state, parts),
+            )
+            .await
+            .map_err(IntoResponse::into_response)?;
+            return Err(WebError::Forbidden.into_response());
+        }
+        let now = state.now();
+        let idle = now.duration_since(session.last_seen_at);
+        let age = now.duration_since(session.created_at);
+        if idle > IDLE_TIMEOUT || age > ABSOLUTE_TIMEOUT {
+            state
+                .store()
+                .delete_portal_session(&session_hash)
+                .await
+                .map_err(failed)?;
+            return Err(to_sign_in(state, true));
+        }
+        let client = match state.store().client(session.practice, session.client).await {
+            Ok(client) => client,
+            Err(store::StoreError::NotFound) => {
+                let _ = state.store().delete_portal_session(&session_hash).await;
+                return Err(to_sign_in(state, true));
+            }
+            Err(other) => return Err(failed(other)),
+        };
+        if idle > SignedDuration::from_secs(60) {
+            state
+                .store()
+                .touch_portal_session(&session_hash, now)
+                .await
+                .map_err(failed)?;
+        }
+        if let Some(caller) = parts.extensions.get::<access::Caller>() {
+            caller.set(Actor::Client(client.id));
+        }
+        Ok(Self { client })
+    }
+}
+
+impl PortalClient {
+    /// Write down that this client asked for a record that is not theirs (`owner` is whose
+    /// it is, when it exists), and answer "not found" as for a record that does not exist.
+    async fn refused(
+        &self,
+        state: &AppState,
+        source: Source,
+        owner: Option<store::ClientId>,
+        object: (&'static str, i64),
+    ) -> WebError {
+        tracing::warn!(
+            client = self.client.id.get(),
+            kind = object.0,
+            "a portal client asked for a record that is not theirs"
+        );
+        match access::record(
+            state,
+            Actor::Client(self.client.id),
+            AuditAction::AccessRefused,
+            owner,
+            Some(object),
+            source.0,
+        )
+        .await
+        {
+            Ok(()) => WebError::NotFound,
+            Err(error) => error,
+        }
+    }
+}
+
+/// Where a request came from, for the audit log.
+pub(crate) struct Source(Option<std::net::IpAddr>);
+
+impl FromRequestParts<AppState> for Source {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(access::source(state, parts)))
+    }
+}
+
+// ---- Pages ------------------------------------------------------------------------------
+
+/// Render a portal page (the public layout, with the crisis block) with a status.
+async fn portal_page(
+    state: &AppState,
+    status: StatusCode,
+    template: &str,
+    path: &str,
+    signed_in: bool,
+    ctx: Value,
+) -> WebResult<Response> {
+    let body = render(
+        state,
+        template,
+        path,
+        context! { portal => true, signed_in, ..ctx },
+    )
+    .await?;
+    Ok(html(status, body))
+}
