@@ -1,8 +1,8 @@
 // The client portal on a phone, as a client meets it: from the footer's "Client sign-in" to a
 // sign-in link read from the email the app really sends (the demo delivers to a tiny SMTP
 // sink, support/smtp.mjs), "Continue", the coming sessions, cancelling a session that is less
-// than 48 hours away with the charge explained before confirming, and signing out. The link
-// opened in another browser is refused. Every portal page gets axe (WCAG 2.2 AA), the
+// than 48 hours away with the charge explained before confirming, downloading her data, and
+// signing out. The link opened in another browser is refused. Every portal page gets axe (WCAG 2.2 AA), the
 // urgent-help block and the privacy checks (nothing from other origins).
 //
 // The demo clock starts at Thursday 25 March 2027, 09:00 UTC (GMT until Sunday 28 March).
@@ -12,6 +12,7 @@
 // hours away, so that cancelling it is late and charged.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
@@ -233,6 +234,20 @@ test('cancelling a session six hours away explains the £75 charge before it is 
   });
   assert.ok(squash(confirmation.body).includes('there is a charge of £75'), confirmation.body);
   done.add('cancelled');
+});
+
+test('"Download your data" gives the client a zip with everything held about her', async (t) => {
+  if (needs(t, 'signed in')) return;
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Download your data' }).click(),
+  ]);
+  const zip = readFileSync(await download.path());
+  assert.equal(zip.subarray(0, 4).toString('hex'), '504b0304', 'the download should be a zip file');
+  assert.match(download.suggestedFilename(), /^client-\d+-data-\d{4}-\d\d-\d\d\.zip$/);
+  const text = zip.toString('latin1');
+  assert.ok(text.includes('data.json') && text.includes('index.html'), 'the zip should hold data.json and index.html');
+  assert.ok(text.includes(CLIENT.email), 'the export should hold her details');
 });
 
 test('signing out ends the session', async (t) => {
