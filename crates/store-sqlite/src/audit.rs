@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use store::{
-    Actor, AuditEntry, AuditStore, ClientId, NewAuditEntry, PracticeId, RecordAccess, StoreResult,
+    Actor, AuditAction, AuditEntry, AuditStore, ClientId, NewAuditEntry, PracticeId, RecordAccess,
+    StoreResult,
     audit::{GENESIS, Hashed, entry_hash},
 };
 
@@ -113,6 +114,31 @@ impl AuditStore for SqliteStore {
             .await
             .map_err(map_err)?;
         Ok(found.flatten().map(ClientId::new))
+    }
+
+    async fn last_audit_at(
+        &self,
+        practice: PracticeId,
+        actor: Actor,
+        action: AuditAction,
+        object: (&'static str, i64),
+    ) -> StoreResult<Option<Timestamp>> {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(at) FROM (SELECT * FROM audit_log WHERE practice_id = ?
+                                  ORDER BY id DESC LIMIT 500)
+             WHERE actor_kind = ? AND actor_id IS ? AND action = ?
+               AND object_kind = ? AND object_id = ?",
+        )
+        .bind(practice.get())
+        .bind(actor.kind())
+        .bind(actor.id())
+        .bind(action.code())
+        .bind(object.0)
+        .bind(object.1)
+        .fetch_one(self.read())
+        .await
+        .map_err(map_err)?;
+        opt_timestamp(at)
     }
 
     async fn client_audit(

@@ -104,6 +104,8 @@ actions! {
     RecoveryCodeUsed = "staff.recovery_code_used", "Signed in with a recovery code";
     AccessRefused = "access.refused", "Access was refused";
     SettingsChanged = "settings.change", "Changed settings";
+    EnquiryViewed = "enquiry.view", "Read an enquiry";
+    EnquiryChanged = "enquiry.change", "Marked or deleted an enquiry";
     ConsultationViewed = "consultation.view", "Viewed a consultation";
     ConsultationChanged = "consultation.change", "Changed a consultation";
     ClientCreated = "client.create", "Added the client";
@@ -321,6 +323,15 @@ pub trait AuditStore: Send + Sync {
         kind: &str,
         id: i64,
     ) -> StoreResult<Option<ClientId>>;
+    /// When `actor` last did `action` to `object`, looking back over the practice's latest
+    /// 500 entries (for folding a burst of autosaves into one entry).
+    async fn last_audit_at(
+        &self,
+        practice: PracticeId,
+        actor: Actor,
+        action: AuditAction,
+        object: (&'static str, i64),
+    ) -> StoreResult<Option<Timestamp>>;
     /// Entries about one client, newest first (at most `limit`).
     async fn client_audit(
         &self,

@@ -803,6 +803,31 @@ async fn audit_story(store: &dyn Store, practice: crate::PracticeId, user: crate
     let recent = store.recent_audit(practice, 2).await.unwrap();
     assert_eq!(recent.len(), 2);
     assert!(recent[0].id > recent[1].id);
+    assert_eq!(
+        store
+            .last_audit_at(
+                practice,
+                Actor::Staff(user),
+                AuditAction::ClientViewed,
+                ("client", client.get())
+            )
+            .await
+            .unwrap(),
+        Some(now + jiff::SignedDuration::from_secs(4)),
+        "the latest of the two views"
+    );
+    assert_eq!(
+        store
+            .last_audit_at(
+                practice,
+                Actor::Staff(user),
+                AuditAction::ClientChanged,
+                ("client", client.get())
+            )
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 /// Owners, sign-in stages, the practice's sign-in rules, authenticator apps, recovery codes

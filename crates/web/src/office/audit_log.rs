@@ -68,6 +68,9 @@ async fn show(
                 (Some(kind @ ("session" | "invoice" | "booking")), Some(id)) => {
                     Some((format!("/office/{kind}s/{id}"), format!("{kind} {id}")))
                 }
+                (Some("enquiry"), Some(id)) => {
+                    Some((format!("/office/enquiries/{id}"), format!("enquiry {id}")))
+                }
                 _ => None,
             };
             // An erased client has no page and no name any more: only their number.

@@ -181,3 +181,25 @@ async fn the_owner_reads_the_log_and_checks_the_chain_and_nobody_else_can() {
     let latest = &app.store.recent_audit(app.practice, 1).await.unwrap()[0];
     assert_eq!(latest.action, "access.refused");
 }
+
+#[tokio::test]
+async fn reading_an_enquiry_is_written_down() {
+    let app = TestApp::spawn().await;
+    app.post_form("/contact", &crate::helpers::enquiry_form(&[]))
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let enquiry = app.enquiries().await[0].id;
+    app.sign_in().await;
+    app.office_get(&format!("/office/enquiries/{enquiry}"))
+        .await
+        .assert_status(StatusCode::OK);
+    let latest = &app.store.recent_audit(app.practice, 1).await.unwrap()[0];
+    assert_eq!(
+        (
+            latest.action.as_str(),
+            latest.object_kind.as_deref(),
+            latest.object_id
+        ),
+        ("enquiry.view", Some("enquiry"), Some(enquiry.get()))
+    );
+}

@@ -10,7 +10,8 @@ use domain::{
 use jiff::{SignedDuration, civil::date, tz::TimeZone};
 use reqwest::StatusCode;
 use store::{
-    BookingStore, ClientId, NewClient, NoteStore, PracticeStore, SessionStatus, TherapyStore,
+    AuditStore, BookingStore, ClientId, NewClient, NoteStore, PracticeStore, SessionStatus,
+    TherapyStore,
 };
 
 use crate::helpers::{START, TestApp, decode_entities};
@@ -600,10 +601,25 @@ async fn notes_save_while_typing_and_a_general_note_is_changed_not_added_again()
         );
         assert!(answer["id"].as_i64().is_some());
     }
+    // Both saves were one burst of typing: one entry in the audit log. A save after a
+    // quarter of an hour is written down again.
+    let note_entries = |log: Vec<store::AuditEntry>| {
+        log.iter()
+            .filter(|e| e.action == "note.write" && e.object_id == Some(session.id.get()))
+            .count()
+    };
+    let log = app.store.recent_audit(app.practice, 50).await.unwrap();
+    assert_eq!(note_entries(log), 1);
+    app.advance_clock(SignedDuration::from_mins(16));
+    autosave(path.clone(), vec![("note", "Later, more".to_owned())])
+        .await
+        .assert_status(StatusCode::OK);
+    let log = app.store.recent_audit(app.practice, 50).await.unwrap();
+    assert_eq!(note_entries(log), 2);
     let page = app
         .office_get(&format!("/office/sessions/{}", session.id))
         .await;
-    assert!(page.decoded().contains("First thoughts, then more"));
+    assert!(page.decoded().contains("Later, more"));
     assert!(page.body.contains("data-autosave"));
     assert!(page.decoded().contains("/assets/notes.js?v="));
 
