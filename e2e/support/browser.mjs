@@ -3,8 +3,11 @@
 // (`apt-get install -y chromium`), or CHROMIUM_BIN when set.
 
 import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
+
+import { assertNoProblems as assertNoProblemsHere } from './problems.mjs';
 
 export { assertNoProblems } from './problems.mjs';
 
@@ -177,4 +180,26 @@ export function redirectChain(response) {
     chain.unshift(`${request.method()} ${request.url()}`);
   }
   return chain;
+}
+
+/**
+ * A back-office page check for one test file: `check(name, what, response, status = 200)`
+ * saves `<shots>/<name>.png`, then fails with every problem at once — the wrong status, an
+ * "Error: " title, axe violations, requests to other origins, failed sub-resources and
+ * console errors (since the last check).
+ */
+export function pageChecker({ page, requests, consoleErrors, shots }) {
+  return async function check(name, what, response, expectedStatus = 200) {
+    await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+    const problems = [];
+    if (!response) problems.push('no response');
+    else if (response.status() !== expectedStatus) problems.push(`status ${response.status()}, expected ${expectedStatus}`);
+    if (expectedStatus < 400 && /^Error: /.test(await page.title())) problems.push(`the title says there is an error: ${await page.title()}`);
+    problems.push(...(await axeViolations(page)));
+    const { foreign, failed } = requests.take();
+    problems.push(...foreign.map((url) => `request to another origin: ${url}`));
+    problems.push(...failed.map((r) => `a resource failed to load: ${r}`));
+    problems.push(...consoleErrors.take());
+    assertNoProblemsHere(problems, `${what} (${page.url()})`);
+  };
 }

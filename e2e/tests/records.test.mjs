@@ -6,13 +6,11 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
-  assertNoProblems,
-  axeViolations,
   launchBrowser,
   newContext,
+  pageChecker,
   submitAndWait,
   watchConsole,
   watchRequests,
@@ -27,6 +25,7 @@ let page;
 let requests;
 let consoleErrors;
 let shots;
+let assertGoodPage;
 
 before(async () => {
   server = await startServer({ name: 'records' });
@@ -36,6 +35,7 @@ before(async () => {
   page = await context.newPage();
   consoleErrors = watchConsole(page);
   shots = freshArtifactDir('screenshots', 'records');
+  assertGoodPage = pageChecker({ page, requests, consoleErrors, shots });
 });
 
 after(async () => {
@@ -46,19 +46,6 @@ after(async () => {
 
 const at = (path) => new URL(path, server.url).href;
 
-async function assertGoodPage(name, what, response, expectedStatus = 200) {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
-  const problems = [];
-  if (!response) problems.push('no response');
-  else if (response.status() !== expectedStatus) problems.push(`status ${response.status()}, expected ${expectedStatus}`);
-  if (/^Error: /.test(await page.title())) problems.push(`the title says there is an error: ${await page.title()}`);
-  problems.push(...(await axeViolations(page)));
-  const { foreign, failed } = requests.take();
-  problems.push(...foreign.map((url) => `request to another origin: ${url}`));
-  problems.push(...failed.map((r) => `a resource failed to load: ${r}`));
-  problems.push(...consoleErrors.take());
-  assertNoProblems(problems, `${what} (${page.url()})`);
-}
 
 test('the therapist reads and exports a record, and the log shows who saw it', async () => {
   await page.goto(at('/office/sign-in'));

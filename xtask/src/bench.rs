@@ -930,9 +930,11 @@ fn civil_date(days: i64) -> String {
 
 /// The workspace's root folder (holding `crates/anteroom`).
 fn workspace_root() -> Result<PathBuf, String> {
-    let mut candidates: Vec<PathBuf> = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
+    // `cargo run` sets CARGO_MANIFEST_DIR at run time; never bake it in (a binary built for
+    // another checkout sharing the target directory may be reused).
+    let mut candidates: Vec<PathBuf> = env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .and_then(|xtask| xtask.parent().map(Path::to_path_buf))
         .into_iter()
         .collect();
     if let Ok(cwd) = env::current_dir() {

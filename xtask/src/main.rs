@@ -14,10 +14,14 @@ use std::{
     process::{Command, ExitCode},
 };
 
+/// The workspace root. Read at run time (`cargo run` sets `CARGO_MANIFEST_DIR`): a binary
+/// built for another checkout sharing the target directory may be reused, and a path baked
+/// in at compile time would then point at that other checkout.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
+    env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .and_then(|xtask| xtask.parent().map(Path::to_path_buf))
+        .or_else(|| env::current_dir().ok())
         .unwrap_or_default()
 }
 

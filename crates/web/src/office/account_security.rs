@@ -346,6 +346,33 @@ async fn code_check_page(
     page(state, staff, status, "office/security_confirm.html", ctx).await
 }
 
+/// A change that needs a current code (new recovery codes, turning the app off): `Ok(())`
+/// when the code is right, else the page (or redirect) to answer with.
+async fn confirmed_by_code(
+    state: &AppState,
+    staff: &Staff,
+    form: &FormData,
+    kind: &str,
+) -> WebResult<Result<(), Response>> {
+    if !staff.user.second_factor {
+        return Ok(Err(
+            Redirect::to("/office/settings/security").into_response()
+        ));
+    }
+    match check_second_factor(state, &staff.user, form.get("code"), true).await? {
+        Verdict::Accepted => Ok(Ok(())),
+        Verdict::TooMany(seconds) => Err(WebError::TooManyRequests(seconds)),
+        Verdict::Refused(message) => Ok(Err(code_check_page(
+            state,
+            staff,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            kind,
+            Some(message),
+        )
+        .await?)),
+    }
+}
+
 async fn new_codes_form(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
     if !staff.user.second_factor {
         return Ok(Redirect::to("/office/settings/security").into_response());
@@ -358,22 +385,8 @@ async fn new_codes(
     staff: Staff,
     form: FormData,
 ) -> WebResult<Response> {
-    if !staff.user.second_factor {
-        return Ok(Redirect::to("/office/settings/security").into_response());
-    }
-    match check_second_factor(&state, &staff.user, form.get("code"), true).await? {
-        Verdict::Accepted => {}
-        Verdict::TooMany(seconds) => return Err(WebError::TooManyRequests(seconds)),
-        Verdict::Refused(message) => {
-            return code_check_page(
-                &state,
-                &staff,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "codes",
-                Some(message),
-            )
-            .await;
-        }
+    if let Err(answer) = confirmed_by_code(&state, &staff, &form, "codes").await? {
+        return Ok(answer);
     }
     let codes = second_factor::new_recovery_codes();
     let hashes: Vec<Vec<u8>> = codes
@@ -408,22 +421,8 @@ async fn turn_off(
     staff: Staff,
     form: FormData,
 ) -> WebResult<Response> {
-    if !staff.user.second_factor {
-        return Ok(Redirect::to("/office/settings/security").into_response());
-    }
-    match check_second_factor(&state, &staff.user, form.get("code"), true).await? {
-        Verdict::Accepted => {}
-        Verdict::TooMany(seconds) => return Err(WebError::TooManyRequests(seconds)),
-        Verdict::Refused(message) => {
-            return code_check_page(
-                &state,
-                &staff,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "off",
-                Some(message),
-            )
-            .await;
-        }
+    if let Err(answer) = confirmed_by_code(&state, &staff, &form, "off").await? {
+        return Ok(answer);
     }
     state.store().disable_authenticator(staff.user.id).await?;
     tracing::info!(user = staff.user.id.get(), "authenticator app switched off");

@@ -429,8 +429,21 @@ pub(crate) async fn code(
             return code_page(&state, StatusCode::UNAUTHORIZED, field, Some(message)).await;
         }
     }
+    let used = (field == "recovery_code").then_some(AuditAction::RecoveryCodeUsed);
+    let cookie = finish_sign_in(&state, &current, used, ip).await?;
+    Ok(with_cookie(Redirect::to("/office").into_response(), cookie))
+}
+
+/// The last step of signing in: a full session under a new token, written in the audit log
+/// after `step` (the recovery code used, the app just set up) if there was one.
+async fn finish_sign_in(
+    state: &AppState,
+    current: &Current,
+    step: Option<AuditAction>,
+    ip: Option<std::net::IpAddr>,
+) -> WebResult<HeaderValue> {
     let cookie = rotate_session(
-        &state,
+        state,
         Some(&current.hash),
         &current.user,
         SessionStage::SignedIn,
@@ -438,14 +451,14 @@ pub(crate) async fn code(
     .await?;
     tracing::info!(
         user = current.user.id.get(),
-        "signed in with a second factor"
+        ?step,
+        "signed in after the password"
     );
     let who = Actor::Staff(current.user.id);
-    if field == "recovery_code" {
-        access::record(&state, who, AuditAction::RecoveryCodeUsed, None, None, ip).await?;
+    for action in step.into_iter().chain([AuditAction::SignIn]) {
+        access::record(state, who, action, None, None, ip).await?;
     }
-    access::record(&state, who, AuditAction::SignIn, None, None, ip).await?;
-    Ok(with_cookie(Redirect::to("/office").into_response(), cookie))
+    Ok(cookie)
 }
 
 /// The session of someone who must set up an app before anything else, or where to send
@@ -508,28 +521,8 @@ pub(crate) async fn set_up(
                 return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, body));
             }
         };
-    let cookie = rotate_session(
-        &state,
-        Some(&current.hash),
-        &current.user,
-        SessionStage::SignedIn,
-    )
-    .await?;
-    tracing::info!(
-        user = current.user.id.get(),
-        "set up an authenticator app at sign-in"
-    );
-    let who = Actor::Staff(current.user.id);
-    access::record(
-        &state,
-        who,
-        AuditAction::SecondFactorEnabled,
-        None,
-        None,
-        ip,
-    )
-    .await?;
-    access::record(&state, who, AuditAction::SignIn, None, None, ip).await?;
+    let cookie =
+        finish_sign_in(&state, &current, Some(AuditAction::SecondFactorEnabled), ip).await?;
     let body = account_security::recovery_codes_page(&state, None, &codes, true, "/office").await?;
     Ok(with_cookie(html(StatusCode::OK, body), cookie))
 }
