@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use store::{
     Actor, AuditAction, AuditEntry, AuditStore, ClientId, NewAuditEntry, PracticeId, RecordAccess,
-    StoreResult,
+    StoreError, StoreResult,
     audit::{GENESIS, Hashed, entry_hash},
 };
 
@@ -47,51 +47,13 @@ impl AuditStore for SqliteStore {
         entry: &NewAuditEntry,
         now: Timestamp,
     ) -> StoreResult<()> {
-        // BEGIN IMMEDIATE holds the write lock, so no other entry can slip in between
-        // reading the last hash and inserting the row that points at it.
-        let mut tx = self.write().await?;
-        let last: Option<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        let (id, prev) = last.map_or((1, GENESIS.to_vec()), |(id, hash)| (id + 1, hash));
-        let at = Timestamp::from_second(now.as_second()).map_err(|_| corrupt("time"))?;
-        let hash = entry_hash(
-            &prev,
-            &Hashed {
-                id,
-                practice,
-                at,
-                actor: entry.actor,
-                action: entry.action.code(),
-                client: entry.client,
-                object_kind: entry.object.map(|(kind, _)| kind),
-                object_id: entry.object.map(|(_, id)| id),
-                source: entry.source.as_deref(),
-            },
-        );
-        sqlx::query(
-            "INSERT INTO audit_log (id, practice_id, at, actor_kind, actor_id, action, client_id,
-                 object_kind, object_id, source, prev_hash, hash)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(practice.get())
-        .bind(secs(at))
-        .bind(entry.actor.kind())
-        .bind(entry.actor.id())
-        .bind(entry.action.code())
-        .bind(entry.client.map(ClientId::get))
-        .bind(entry.object.map(|(kind, _)| kind))
-        .bind(entry.object.map(|(_, id)| id))
-        .bind(entry.source.as_deref())
-        .bind(prev)
-        .bind(&hash[..])
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)
+        // Run to the end in a task of its own, even if the request that asked is dropped:
+        // the connection's durability setting must always be put back (see `append`).
+        let writer = self.writer.clone();
+        let entry = entry.clone();
+        tokio::spawn(async move { append(&writer, practice, &entry, now).await })
+            .await
+            .map_err(|e| StoreError::Other(Box::new(e)))?
     }
 
     async fn audit_subject(
@@ -214,4 +176,86 @@ impl AuditStore for SqliteStore {
             .map_err(map_err)?;
         rows.iter().map(entry_from_row).collect()
     }
+}
+
+/// Append one entry on the writer connection. Entries are committed with
+/// `synchronous=NORMAL`: in WAL mode that survives a crash of the process (kill -9) and is
+/// made durable against power loss by the next FULL commit (any change, booking or note),
+/// instead of one fsync per page view, which would more than double the time of every page
+/// that shows a client's record. Changes themselves stay FULL: the connection is put back to
+/// FULL before it returns to the pool, and closed (a new one opens FULL) if that fails.
+async fn append(
+    writer: &sqlx::SqlitePool,
+    practice: PracticeId,
+    entry: &NewAuditEntry,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let mut conn = writer.acquire().await.map_err(map_err)?;
+    sqlx::query("PRAGMA synchronous = NORMAL")
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    let appended = append_in(&mut conn, practice, entry, now).await;
+    if sqlx::query("PRAGMA synchronous = FULL")
+        .execute(&mut *conn)
+        .await
+        .is_err()
+    {
+        let _ = conn.close().await;
+    }
+    appended
+}
+
+async fn append_in(
+    conn: &mut sqlx::SqliteConnection,
+    practice: PracticeId,
+    entry: &NewAuditEntry,
+    now: Timestamp,
+) -> StoreResult<()> {
+    use sqlx::Connection;
+    // BEGIN IMMEDIATE holds the write lock, so no other entry can slip in between
+    // reading the last hash and inserting the row that points at it.
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    let last: Option<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    let (id, prev) = last.map_or((1, GENESIS.to_vec()), |(id, hash)| (id + 1, hash));
+    let at = Timestamp::from_second(now.as_second()).map_err(|_| corrupt("time"))?;
+    let hash = entry_hash(
+        &prev,
+        &Hashed {
+            id,
+            practice,
+            at,
+            actor: entry.actor,
+            action: entry.action.code(),
+            client: entry.client,
+            object_kind: entry.object.map(|(kind, _)| kind),
+            object_id: entry.object.map(|(_, id)| id),
+            source: entry.source.as_deref(),
+        },
+    );
+    sqlx::query(
+        "INSERT INTO audit_log (id, practice_id, at, actor_kind, actor_id, action, client_id,
+             object_kind, object_id, source, prev_hash, hash)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(practice.get())
+    .bind(secs(at))
+    .bind(entry.actor.kind())
+    .bind(entry.actor.id())
+    .bind(entry.action.code())
+    .bind(entry.client.map(ClientId::get))
+    .bind(entry.object.map(|(kind, _)| kind))
+    .bind(entry.object.map(|(_, id)| id))
+    .bind(entry.source.as_deref())
+    .bind(prev)
+    .bind(&hash[..])
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)
 }

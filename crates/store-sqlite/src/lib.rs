@@ -289,6 +289,14 @@ mod tests {
             store.append_audit(practice, &entry, now).await.unwrap();
         }
         assert_eq!(audit::verify(&store).await.unwrap(), Ok(3));
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&store.writer)
+            .await
+            .unwrap();
+        assert_eq!(
+            sync, 2,
+            "the writer is back to synchronous=FULL after an entry"
+        );
         for refused in [
             "UPDATE audit_log SET action = 'staff.sign_out' WHERE id = 2",
             "DELETE FROM audit_log WHERE id = 2",

@@ -428,6 +428,8 @@ pub(crate) async fn guard(State(state): State<AppState>, request: Request, next:
         }
     }
     let client = match object {
+        // The handler found the client in this practice, or it would not have succeeded.
+        Some(("client", id)) => Some(ClientId::new(id)),
         Some((kind, id)) => match state
             .store()
             .audit_subject(state.practice_id(), kind, id)

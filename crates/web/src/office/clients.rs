@@ -779,24 +779,46 @@ async fn show(
 ) -> WebResult<Response> {
     let client = find_client(&state, &raw).await?;
     let id = state.practice_id();
-    let view = PracticeView::load(&state).await?;
-    let contracts = state.store().contracts(id, client.id).await?;
     let now = state.now();
+    // The record's parts do not depend on each other: ask for them together (the reader
+    // pool has several connections), in two rounds.
+    let (view, contracts, opened, invoices, balance) = tokio::try_join!(
+        PracticeView::load(&state),
+        async { Ok(state.store().contracts(id, client.id).await?) },
+        async {
+            // Without the key file the rest of the record still shows; the notes say they
+            // are locked.
+            if crate::notes::available(&state) {
+                crate::notes::all(&state, client.id).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+        async { Ok(state.store().invoices(id, Some(client.id)).await?) },
+        async { Ok(state.store().balance(id, client.id).await?) },
+    )?;
     let all_past = q.past.as_deref() == Some("all");
     let brief_active = contracts
         .iter()
         .any(|c| c.active && matches!(c.current().terms.kind, ContractKind::Brief { .. }));
-    let around = state
-        .store()
-        .client_sessions_around(
-            id,
-            client.id,
-            now,
-            // Brief work lists every session to the planned ending; otherwise the next few.
-            (!brief_active).then_some(COMING_SHOWN),
-            (!all_past).then_some(RECENT_PAST),
-        )
-        .await?;
+    let (around, seen_by, rights) = tokio::try_join!(
+        async {
+            Ok(state
+                .store()
+                .client_sessions_around(
+                    id,
+                    client.id,
+                    now,
+                    // Brief work lists every session to the planned ending; otherwise the
+                    // next few.
+                    (!brief_active).then_some(COMING_SHOWN),
+                    (!all_past).then_some(RECENT_PAST),
+                )
+                .await?)
+        },
+        record_access(&state, &view, client.id),
+        super::rights::client_section(&state, &view, &client),
+    )?;
     // Earliest first, as the work's summary reads them.
     let sessions: Vec<Session> = around
         .past
@@ -835,12 +857,6 @@ async fn show(
         .iter()
         .map(|s| session_row(&view, &contracts, s, now))
         .collect();
-    // Without the key file the rest of the record still shows; the notes say they are locked.
-    let opened = if crate::notes::available(&state) {
-        crate::notes::all(&state, client.id).await?
-    } else {
-        Vec::new()
-    };
     let general_notes: Vec<Value> = opened
         .iter()
         .filter(|n| n.session.is_none())
@@ -853,8 +869,6 @@ async fn show(
         })
         .collect();
     let session_notes = opened.iter().filter(|n| n.session.is_some()).count();
-    let invoices = state.store().invoices(id, Some(client.id)).await?;
-    let balance = state.store().balance(id, client.id).await?;
     let today = view.today(now);
     let invoice_rows: Vec<_> = invoices
         .iter()
@@ -899,8 +913,8 @@ async fn show(
         session_notes,
         notes_available => crate::notes::available(&state),
         note_error => q.note_error.as_deref().map(|_| "Write the note before saving it"),
-        seen_by => record_access(&state, &view, client.id).await?,
-        rights => super::rights::client_section(&state, &view, &client).await?,
+        seen_by,
+        rights,
     };
     page(
         &state,
@@ -923,14 +937,11 @@ async fn record_access(
             .strftime("%-d %B %Y, %H:%M")
             .to_string()
     };
-    let access = state
-        .store()
-        .record_access(state.practice_id(), client)
-        .await?;
-    let entries: Vec<_> = state
-        .store()
-        .client_audit(state.practice_id(), client, 20)
-        .await?
+    let (access, latest) = tokio::try_join!(
+        state.store().record_access(state.practice_id(), client),
+        state.store().client_audit(state.practice_id(), client, 20),
+    )?;
+    let entries: Vec<_> = latest
         .into_iter()
         .map(|e| {
             let who = access

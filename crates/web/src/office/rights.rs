@@ -78,26 +78,16 @@ pub(super) async fn client_section(
     client: &Client,
 ) -> WebResult<Value> {
     let today = view.today(state.now());
-    let requests: Vec<Value> = state
-        .store()
-        .subject_access_requests(state.practice_id(), client.id)
-        .await?
-        .iter()
-        .map(|r| request_row(r, today))
-        .collect();
-    let decisions: Vec<Value> = state
-        .store()
-        .retention_decisions(state.practice_id(), client.id)
-        .await?
-        .iter()
-        .map(|d| decision_row(view, d))
-        .collect();
-    let facts = state
-        .store()
-        .retention_facts(state.practice_id())
-        .await?
-        .into_iter()
-        .find(|f| f.client == client.id);
+    let practice = state.practice_id();
+    let store = state.store();
+    let (requests, decisions, facts) = tokio::try_join!(
+        store.subject_access_requests(practice, client.id),
+        store.retention_decisions(practice, client.id),
+        store.retention_facts(practice),
+    )?;
+    let requests: Vec<Value> = requests.iter().map(|r| request_row(r, today)).collect();
+    let decisions: Vec<Value> = decisions.iter().map(|d| decision_row(view, d)).collect();
+    let facts = facts.into_iter().find(|f| f.client == client.id);
     let years = view.practice.privacy.retention_years;
     let review_on = facts.as_ref().map(|f| {
         let last = f.last_session.unwrap_or(f.created_at);
