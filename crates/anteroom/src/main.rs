@@ -558,7 +558,7 @@ async fn run_server(
                 Arc::new(move || now_clock.now()),
                 wake,
             )
-            .with_prepare(Arc::new(move |body| sealed.open_sealed(body)));
+            .with_prepare(Arc::new(move |message| sealed.prepare_outgoing(message)));
             let mut stop = stop_rx.clone();
             Some(tokio::spawn(mailer.run(async move {
                 let _ = stop.wait_for(|s| *s).await;

@@ -82,7 +82,7 @@ pub struct Mailer {
 
 /// Turns a stored body into the body sent (opening secrets sealed in it); an error keeps the
 /// message in the outbox as a failed attempt.
-pub type Prepare = Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>;
+pub type Prepare = Arc<dyn Fn(&OutboxMessage) -> Result<String, String> + Send + Sync>;
 
 /// Build an email from an outbox row.
 pub fn build_message(message: &OutboxMessage, from: &Mailbox) -> Result<Message, String> {
@@ -135,7 +135,7 @@ impl Mailer {
         }
     }
 
-    /// Pass every body through `prepare` just before sending.
+    /// Make every body ready just before sending with `prepare` (given the whole message).
     #[must_use]
     pub fn with_prepare(mut self, prepare: Prepare) -> Self {
         self.prepare = Some(prepare);
@@ -147,7 +147,7 @@ impl Mailer {
         match &self.prepare {
             None => build_message(message, &self.smtp.from),
             Some(prepare) => {
-                let body_text = prepare(&message.body_text)?;
+                let body_text = prepare(message)?;
                 let ready = OutboxMessage {
                     body_text,
                     ..message.clone()

@@ -163,18 +163,31 @@ fn selections(tables: &[TableInfo]) -> BTreeMap<String, Selection> {
             );
         }
     }
-    // No column holds the client's id here; their email address finds them.
+    // No column holds the client's id here. Emails are theirs when sent to their address,
+    // or when they are the practice's own notices (to its notification address) naming
+    // them as a whole word — never by a substring of someone else's address or name.
     if tables.iter().any(|t| t.name == "outbox") {
         found.insert(
             "outbox".to_owned(),
             Selection {
                 condition: "practice_id = ?2 AND (recipient = ?3 COLLATE NOCASE
-                    OR instr(lower(subject || ' ' || body_text || ' ' || coalesce(calendar, '')), lower(?3)) > 0
-                    OR (?4 IS NOT NULL AND instr(subject || ' ' || body_text || ' ' || coalesce(calendar, ''), ?4) > 0))"
+                    OR (?4 IS NOT NULL
+                        AND recipient IN (SELECT notify_email FROM practices WHERE id = ?2)
+                        AND instr(' ' || replace(replace(replace(replace(subject || ' ' || body_text,
+                                char(10), ' '), ',', ' '), '.', ' '), ':', ' ') || ' ',
+                            ' ' || ?4 || ' ') > 0))"
                     .to_owned(),
-                found_by: "emails to the client, or naming them or their email address",
+                found_by: "emails to the client, and the practice's notices naming them",
                 depth: 1,
             },
+        );
+    }
+    // A later booking made with the same address but never linked to the client is theirs
+    // too (it holds their name, address, phone and note).
+    if let Some(bookings) = found.get_mut("bookings") {
+        bookings.condition = format!(
+            "({}) OR (practice_id = ?2 AND email = ?3 COLLATE NOCASE)",
+            bookings.condition
         );
     }
     if tables.iter().any(|t| t.name == "enquiries") {

@@ -613,6 +613,54 @@ async fn rights_story(store: &dyn Store, practice: crate::PracticeId) {
         Some((date(2028, 6, 1), "A complaint is open.".to_owned()))
     );
 
+    // Emails: to the client, or the practice's own notices naming them as a whole name;
+    // never another address that merely contains theirs, or a longer name.
+    let notify = store.practice(practice).await.unwrap().details.notify_email;
+    let email = |to: &str, body: &str| crate::NewMessage {
+        kind: "test".into(),
+        to: EmailAddress::parse(to).unwrap(),
+        subject: "A message".into(),
+        body_text: body.into(),
+        calendar: None,
+    };
+    for (to, body) in [
+        ("rights@example.com", "mail-to-them"),
+        ("xrights@example.com", "mail-to-a-longer-address"),
+        (notify.as_str(), "Notice: Rights Person, Tuesday."),
+        (notify.as_str(), "Notice: Rights Personality booked."),
+    ] {
+        store
+            .enqueue(practice, &email(to, body), now)
+            .await
+            .unwrap();
+    }
+    let outbox = store
+        .client_rows(practice, client)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.table == "outbox")
+        .expect("the outbox is searched");
+    let bodies: Vec<String> = outbox
+        .rows
+        .iter()
+        .filter_map(|row| match outbox.cell(row, "body_text") {
+            Some(Cell::Text(text)) => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        bodies.len(),
+        2,
+        "only their own mail and the notice naming them: {bodies:?}"
+    );
+    assert!(bodies.iter().any(|b| b == "mail-to-them"));
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b == "Notice: Rights Person, Tuesday.")
+    );
+
     // Every row about the client, no secret, nothing about the other client.
     let rows = store.client_rows(practice, client).await.unwrap();
     let table = |name: &str| rows.iter().find(|t| t.table == name).unwrap();

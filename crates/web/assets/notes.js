@@ -107,8 +107,10 @@
       schedule(now - firstUnsaved > MAX_WAIT_MS ? 0 : IDLE_MS);
     });
 
+    // Pressing Save sends the form the ordinary way; the copy in this tab stays until a
+    // page shows the server has the words (if the session had ended, the Save lands on the
+    // sign-in page, and the copy is what brings the words back afterwards).
     form.addEventListener("submit", function () {
-      dropDraft();
       saved = box.value;
     });
 

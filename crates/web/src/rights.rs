@@ -150,16 +150,58 @@ async fn open_notes(state: &AppState, client: ClientId, tables: &mut [TableRows]
     Ok(())
 }
 
+/// What the client's own download says about the therapist's notes.
+const NOTES_NOT_INCLUDED: &str = "Your therapist's notes are not in this download. You have \
+    a right to them too: ask the practice for a copy and they will send it within one \
+    calendar month, after reading it through for anything about other people.";
+
+/// Who an export is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Audience {
+    /// The practice, answering a subject access request: everything, notes decrypted, for
+    /// the therapist to read through before sending it.
+    Practice,
+    /// The client themselves, from the portal, straight away: everything except the
+    /// therapist's notes (and the addresses staff worked from).
+    Client,
+}
+
+/// Replace every private link in `text` (`/booking/…`, `/invoice/…`, `/portal/link/…`
+/// followed by a 64-digit secret) by the path without its secret.
+pub(crate) fn without_private_links(text: &str) -> String {
+    const PREFIXES: [&str; 3] = ["/booking/", "/invoice/", "/portal/link/"];
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'scan: while !rest.is_empty() {
+        for prefix in PREFIXES {
+            if let Some(after) = rest.strip_prefix(prefix) {
+                let secret = after.bytes().take_while(u8::is_ascii_hexdigit).count();
+                if secret >= 32 {
+                    out.push_str(prefix);
+                    out.push_str("[private link removed]");
+                    rest = &after[secret..];
+                    continue 'scan;
+                }
+            }
+        }
+        let next = rest.chars().next().map_or(1, char::len_utf8);
+        out.push_str(&rest[..next]);
+        rest = &rest[next..];
+    }
+    out
+}
+
 /// The export as a download: `client-<id>-data-<date>.zip`.
 pub(crate) async fn export_download(
     state: &AppState,
     client: ClientId,
+    audience: Audience,
 ) -> WebResult<axum::response::Response> {
     use axum::{
         http::{HeaderValue, header},
         response::IntoResponse,
     };
-    let bytes = export_zip(state, client).await?;
+    let bytes = export_zip(state, client, audience).await?;
     let view = crate::therapy::PracticeView::load(state).await?;
     let file = format!(
         "attachment; filename=\"client-{client}-data-{}.zip\"",
@@ -179,10 +221,39 @@ pub(crate) async fn export_download(
 
 /// The export of everything held about one of the practice's clients, as zip bytes.
 /// Another practice's client, or none, is `NotFound`.
-pub(crate) async fn export_zip(state: &AppState, client: ClientId) -> WebResult<Vec<u8>> {
+pub(crate) async fn export_zip(
+    state: &AppState,
+    client: ClientId,
+    audience: Audience,
+) -> WebResult<Vec<u8>> {
     let practice_id = state.practice_id();
     let mut tables = state.store().client_rows(practice_id, client).await?;
-    open_notes(state, client, &mut tables).await?;
+    match audience {
+        Audience::Practice => open_notes(state, client, &mut tables).await?,
+        Audience::Client => {
+            // The therapist's notes go to a client only through a request the therapist
+            // reviews first; staff addresses in the audit log are not the client's data.
+            tables.retain(|t| t.table != "notes");
+            for table in tables.iter_mut().filter(|t| t.table == "audit_log") {
+                if let Some(at) = table.columns.iter().position(|c| c == "source") {
+                    for row in &mut table.rows {
+                        row[at] = Cell::Null;
+                    }
+                }
+            }
+        }
+    }
+    // A live private link (a booking's manage link, an invoice link) in an email's text is
+    // a key to that page: an export can travel, so the links are taken out.
+    for table in &mut tables {
+        for row in &mut table.rows {
+            for cell in row.iter_mut() {
+                if let Cell::Text(text) = cell {
+                    *text = without_private_links(text);
+                }
+            }
+        }
+    }
     let practice = state.store().practice(practice_id).await?;
     let zone =
         TimeZone::get(&practice.details.time_zone).map_err(|e| WebError::Internal(e.into()))?;
@@ -246,8 +317,12 @@ pub(crate) async fn export_zip(state: &AppState, client: ClientId) -> WebResult<
         "client_id": client.get(),
         "exported_at": now.to_string(),
         "about": "Every record this practice holds about you, table by table, as stored. \
-                  Times ending in _at are in UTC. Secrets (the hashes of links and the key \
-                  that encrypts your notes) are left out; notes are decrypted.",
+                  Times ending in _at are in UTC. Secrets (the hashes of links, private \
+                  links in emails and the key that encrypts your notes) are left out.",
+        "notes": match audience {
+            Audience::Practice => "Included, decrypted.",
+            Audience::Client => NOTES_NOT_INCLUDED,
+        },
         "tables": json_tables,
     });
     let json_text =
@@ -259,6 +334,7 @@ pub(crate) async fn export_zip(state: &AppState, client: ClientId) -> WebResult<
             controller => practice.privacy.controller.as_str(),
             ico_registration => practice.privacy.ico_registration.as_str(),
             name => client_row.name.as_str(),
+            notes_left_out => (audience == Audience::Client).then_some(NOTES_NOT_INCLUDED),
             exported => exported.strftime("%-d %B %Y at %H:%M").to_string(),
             sections,
         },
@@ -371,6 +447,20 @@ fn zip_stored(files: &[(&str, &[u8])], at: jiff::civil::DateTime) -> WebResult<V
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn private_links_are_taken_out_of_exported_text() {
+        let secret = "ab".repeat(32);
+        let text = format!(
+            "Manage it: https://x.example/booking/{secret}?new=1\nInvoice /invoice/{secret}. Café /booking/short"
+        );
+        let cleaned = without_private_links(&text);
+        assert!(!cleaned.contains(&secret), "{cleaned}");
+        assert_eq!(
+            cleaned,
+            "Manage it: https://x.example/booking/[private link removed]?new=1\nInvoice /invoice/[private link removed]. Café /booking/short"
+        );
+    }
 
     #[test]
     fn crc32_matches_the_check_value() {

@@ -138,7 +138,7 @@ async fn export(
     Path(raw): Path<String>,
 ) -> WebResult<Response> {
     let client = find_client(&state, &raw).await?;
-    crate::rights::export_download(&state, client.id).await
+    crate::rights::export_download(&state, client.id, crate::rights::Audience::Practice).await
 }
 
 // ---- Subject access requests ------------------------------------------------------------------
@@ -491,6 +491,10 @@ async fn confirm_erase(
     staff: Staff,
     Path(raw): Path<String>,
 ) -> WebResult<Response> {
+    // Erasing destroys clinical records for good: the owner's decision alone.
+    if !staff.user.owner {
+        return Err(staff.refused(&state).await);
+    }
     let client = find_client(&state, &raw).await?;
     let ctx = context! {
         client => context! { id => client.id.get(), name => client.name.as_str(), email => client.email.as_str() },
@@ -512,6 +516,9 @@ async fn erase(
     headers: HeaderMap,
     Path(raw): Path<String>,
 ) -> WebResult<Response> {
+    if !staff.user.owner {
+        return Err(staff.refused(&state).await);
+    }
     let client = find_client(&state, &raw).await?;
     state
         .store()

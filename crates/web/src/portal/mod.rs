@@ -35,6 +35,9 @@ pub(crate) const IDLE_TIMEOUT: SignedDuration = SignedDuration::from_mins(15);
 /// Portal sessions end this long after sign-in, however active.
 pub(crate) const ABSOLUTE_TIMEOUT: SignedDuration = SignedDuration::from_hours(2);
 
+/// The outbox kind of a sign-in email (the only kind whose body holds a sealed secret).
+pub(crate) const LINK_EMAIL_KIND: &str = "portal_link";
+
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route(

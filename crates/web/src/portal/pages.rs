@@ -519,7 +519,7 @@ struct InvoiceRow {
 
 /// "Download your data": the same export the practice makes for a subject access request.
 pub(super) async fn data(State(state): State<AppState>, me: PortalClient) -> WebResult<Response> {
-    crate::rights::export_download(&state, me.client.id).await
+    crate::rights::export_download(&state, me.client.id, crate::rights::Audience::Client).await
 }
 
 pub(super) async fn invoices(

@@ -71,7 +71,7 @@ fn link_email(state: &AppState, practice: &str, client: &Client, url: &str) -> N
     let first_name = client.name.as_str().split_whitespace().next().unwrap_or("");
     let base = &state.config().public_url;
     NewMessage {
-        kind: "portal_link".into(),
+        kind: super::LINK_EMAIL_KIND.into(),
         to: client.email.clone(),
         subject: format!("Your sign-in link for {practice}"),
         body_text: format!(
@@ -141,28 +141,33 @@ pub(super) async fn send_link(
     if client.is_some() && key.is_none() {
         tracing::error!("no master key is loaded, so portal sign-in links cannot be sent");
     }
-    if let (Some(client), Some(key)) = (client.clone(), key) {
-        // The link is stored and its email queued off the answer's path, so that a known
-        // address does not take measurably longer to answer than an unknown one (the
-        // write waits for the disk). If it fails, the person asks again.
-        let state = state.clone();
-        let browser_hash = hash(&browser);
-        tokio::spawn(async move {
-            if let Err(error) = send_link_email(&state, &client, &key, browser_hash, now).await {
-                tracing::error!(error = %error, "a portal sign-in link could not be stored");
-            }
-        });
-    }
-    // Never the address typed: only which client it matched, if any.
-    access::record(
-        &state,
-        Actor::Anonymous,
-        AuditAction::PortalLinkRequested,
-        client.as_ref().map(|c| c.id),
-        None,
-        Some(ip),
-    )
-    .await?;
+    // The audit entry, the link and its email are written off the answer's path, for known
+    // and unknown addresses alike, so that the answer never waits for the writer (the
+    // write waits for the disk) and takes no longer for an address that is on file. If
+    // storing the link fails, the person asks again.
+    let browser_hash = hash(&browser);
+    let background = state.clone();
+    tokio::spawn(async move {
+        let state = background;
+        // Never the address typed: only which client it matched, if any.
+        let recorded = access::record(
+            &state,
+            Actor::Anonymous,
+            AuditAction::PortalLinkRequested,
+            client.as_ref().map(|c| c.id),
+            None,
+            Some(ip),
+        )
+        .await;
+        if let Err(error) = recorded {
+            tracing::error!(error = %error, "a portal link request could not be audited");
+        }
+        if let (Some(client), Some(key)) = (client, key)
+            && let Err(error) = send_link_email(&state, &client, &key, browser_hash, now).await
+        {
+            tracing::error!(error = %error, "a portal sign-in link could not be stored");
+        }
+    });
     let mut response = portal_page(
         &state,
         StatusCode::OK,

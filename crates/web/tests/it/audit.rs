@@ -180,6 +180,24 @@ async fn the_owner_reads_the_log_and_checks_the_chain_and_nobody_else_can() {
     refused.assert_status(StatusCode::FORBIDDEN);
     let latest = &app.store.recent_audit(app.practice, 1).await.unwrap()[0];
     assert_eq!(latest.action, "access.refused");
+
+    // Erasing a record is the owner's decision too.
+    let robin = robin_on_mondays(&app).await;
+    app.get_with_cookie(&format!("/office/clients/{robin}/erase"), &cookie)
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    let post = app
+        .post_form_with(
+            &format!("/office/clients/{robin}/erase"),
+            &[],
+            &[("origin", &app.url("")), ("cookie", &cookie)],
+        )
+        .await;
+    post.assert_status(StatusCode::FORBIDDEN);
+    assert!(
+        app.store.client(app.practice, robin).await.is_ok(),
+        "not erased"
+    );
 }
 
 #[tokio::test]

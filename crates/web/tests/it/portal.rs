@@ -993,3 +993,68 @@ async fn every_client_route_refuses_anonymous_visitors_and_staff() {
         SessionStatus::Scheduled
     );
 }
+
+#[tokio::test]
+async fn only_sign_in_emails_have_sealed_secrets_opened() {
+    let app = TestApp::spawn().await;
+    app.post_form("/contact", &crate::helpers::enquiry_form(&[]))
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    let stored = app.outbox().await.remove(0);
+    // Text someone typed that looks like a sealed secret is just text, sent as it is.
+    let typed = store::OutboxMessage {
+        body_text: "Hello {{sealed:not-a-secret}} there".into(),
+        ..stored.clone()
+    };
+    assert_eq!(
+        app.state.prepare_outgoing(&typed).unwrap(),
+        "Hello {{sealed:not-a-secret}} there"
+    );
+    // The same text in a sign-in email does not open: the email waits, nothing is sent.
+    let link = store::OutboxMessage {
+        kind: "portal_link".into(),
+        ..typed
+    };
+    assert!(app.state.prepare_outgoing(&link).is_err());
+}
+
+#[tokio::test]
+async fn the_clients_own_download_leaves_out_notes_and_private_links() {
+    let app = TestApp::spawn().await;
+    let robin = robin_on_mondays(&app).await;
+    let session = sessions_of(&app, robin).await.remove(0);
+    app.sign_in().await;
+    app.office_post(
+        &format!("/office/sessions/{}/note", session.id),
+        &[(
+            "note",
+            "portal-export-canary-71c: a note for the therapist only",
+        )],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    // The therapist's own export has the note, decrypted.
+    let office = app
+        .office_post(&format!("/office/clients/{robin}/export"), &[])
+        .await;
+    office.assert_status(StatusCode::OK);
+    assert!(office.body.contains("portal-export-canary-71c"));
+
+    let browser = Browser::new(&app);
+    sign_in(&app, &browser, ROBIN).await;
+    let own = browser.get("/portal/data").await;
+    own.assert_status(StatusCode::OK);
+    assert_eq!(own.header("content-type"), Some("application/zip"));
+    assert!(!own.body.contains("portal-export-canary-71c"), "no notes");
+    assert!(own.body.contains("notes are not in this download"));
+    // The sign-in email's link, and any other private link, is not in it.
+    for prefix in ["/portal/link/", "/booking/", "/invoice/"] {
+        let mut rest = own.body.as_str();
+        while let Some(at) = rest.find(prefix) {
+            let after = &rest[at + prefix.len()..];
+            let secret = after.bytes().take_while(u8::is_ascii_hexdigit).count();
+            assert!(secret < 32, "a private link {prefix}… is in the download");
+            rest = after;
+        }
+    }
+}
