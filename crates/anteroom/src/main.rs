@@ -1126,11 +1126,11 @@ mod tests {
         assert!(owner_row.owner);
         assert!(!store.user_by_email(&staff).await.unwrap().unwrap().owner);
         store
-            .begin_authenticator(owner_row.id, b"sealed")
+            .begin_authenticator(owner_row.id, b"sealed", b"session")
             .await
             .unwrap();
         store
-            .enable_authenticator(owner_row.id, 1, &[vec![1; 32]], now)
+            .enable_authenticator(owner_row.id, b"sealed", b"session", 1, &[vec![1; 32]], now)
             .await
             .unwrap();
         store
@@ -1220,6 +1220,7 @@ mod tests {
             .begin_authenticator(
                 staff,
                 &old.seal_secret(b"twenty secret bytes!", &totp_binding),
+                b"session",
             )
             .await
             .unwrap();

@@ -16,6 +16,10 @@ UPDATE users SET is_owner = 1 WHERE id IN (SELECT MIN(id) FROM users GROUP BY pr
 ALTER TABLE users ADD COLUMN totp_secret BLOB;          -- sealed; NULL when there is no app
 ALTER TABLE users ADD COLUMN totp_enabled_at INTEGER;   -- NULL while set-up is unconfirmed
 ALTER TABLE users ADD COLUMN totp_last_step INTEGER;    -- the last accepted time step: no replays
+-- The signed-in session (its token's hash) that is setting an app up: only it sees the
+-- waiting secret and only it can switch it on, so someone else signed in as the same
+-- person can neither read the secret nor have theirs confirmed by the real owner's code.
+ALTER TABLE users ADD COLUMN totp_pending_session BLOB;
 
 -- Recovery codes, only as SHA-256 of a random 80-bit code; each works once.
 CREATE TABLE recovery_codes (

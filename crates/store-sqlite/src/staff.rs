@@ -221,7 +221,7 @@ impl StaffStore for SqliteStore {
 
     async fn authenticator(&self, user: UserId) -> StoreResult<Option<Authenticator>> {
         let row = sqlx::query(
-            "SELECT totp_secret, totp_enabled_at, totp_last_step FROM users
+            "SELECT totp_secret, totp_enabled_at, totp_last_step, totp_pending_session FROM users
              WHERE id = ? AND totp_secret IS NOT NULL",
         )
         .bind(user.get())
@@ -236,10 +236,16 @@ impl StaffStore for SqliteStore {
             sealed_secret: get(&row, "totp_secret")?,
             enabled_at: opt_timestamp(get(&row, "totp_enabled_at")?)?,
             last_step,
+            pending_session: get(&row, "totp_pending_session")?,
         }))
     }
 
-    async fn begin_authenticator(&self, user: UserId, sealed_secret: &[u8]) -> StoreResult<()> {
+    async fn begin_authenticator(
+        &self,
+        user: UserId,
+        sealed_secret: &[u8],
+        session: &[u8],
+    ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let enabled: Option<Option<i64>> =
             sqlx::query_scalar("SELECT totp_enabled_at FROM users WHERE id = ?")
@@ -252,30 +258,39 @@ impl StaffStore for SqliteStore {
             Some(Some(_)) => return Err(StoreError::Conflict("authenticator_enabled")),
             Some(None) => {}
         }
-        sqlx::query("UPDATE users SET totp_secret = ?, totp_last_step = NULL WHERE id = ?")
-            .bind(sealed_secret)
-            .bind(user.get())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        sqlx::query(
+            "UPDATE users SET totp_secret = ?, totp_pending_session = ?, totp_last_step = NULL
+             WHERE id = ?",
+        )
+        .bind(sealed_secret)
+        .bind(session)
+        .bind(user.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
         tx.commit().await.map_err(map_err)
     }
 
     async fn enable_authenticator(
         &self,
         user: UserId,
+        sealed_secret: &[u8],
+        session: &[u8],
         step: u64,
         recovery_hashes: &[Vec<u8>],
         now: Timestamp,
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let result = sqlx::query(
-            "UPDATE users SET totp_enabled_at = ?, totp_last_step = ?
-             WHERE id = ? AND totp_secret IS NOT NULL AND totp_enabled_at IS NULL",
+            "UPDATE users SET totp_enabled_at = ?, totp_last_step = ?, totp_pending_session = NULL
+             WHERE id = ? AND totp_secret = ? AND totp_pending_session = ?
+               AND totp_enabled_at IS NULL",
         )
         .bind(secs(now))
         .bind(step_to_db(step)?)
         .bind(user.get())
+        .bind(sealed_secret)
+        .bind(session)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -302,7 +317,8 @@ impl StaffStore for SqliteStore {
     async fn disable_authenticator(&self, user: UserId) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let result = sqlx::query(
-            "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL
+            "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL,
+                 totp_pending_session = NULL
              WHERE id = ?",
         )
         .bind(user.get())

@@ -957,21 +957,40 @@ async fn staff_security_story(
 
     // An authenticator app: waiting for confirmation, then switched on with recovery codes.
     assert!(store.authenticator(owner).await.unwrap().is_none());
-    store.begin_authenticator(owner, b"sealed-1").await.unwrap();
-    store.begin_authenticator(owner, b"sealed-2").await.unwrap();
+    store
+        .begin_authenticator(owner, b"sealed-1", b"session-a")
+        .await
+        .unwrap();
+    store
+        .begin_authenticator(owner, b"sealed-2", b"session-b")
+        .await
+        .unwrap();
     let waiting = store.authenticator(owner).await.unwrap().unwrap();
     assert_eq!(
         waiting.sealed_secret, b"sealed-2",
         "a new set-up replaces an unconfirmed one"
     );
+    assert_eq!(waiting.pending_session.as_deref(), Some(&b"session-b"[..]));
     assert!(waiting.enabled_at.is_none());
     assert!(
         !store.use_authenticator_step(owner, 100).await.unwrap(),
         "an unconfirmed app signs nobody in"
     );
     let codes: Vec<Vec<u8>> = (0u8..10).map(|i| vec![i; 32]).collect();
+    // Only the session that began it, with the secret it saw, can switch it on.
+    for (secret, session) in [
+        (&b"sealed-1"[..], &b"session-b"[..]),
+        (&b"sealed-2"[..], &b"session-a"[..]),
+    ] {
+        assert!(matches!(
+            store
+                .enable_authenticator(owner, secret, session, 100, &codes, now)
+                .await,
+            Err(StoreError::NotFound)
+        ));
+    }
     store
-        .enable_authenticator(owner, 100, &codes, now)
+        .enable_authenticator(owner, b"sealed-2", b"session-b", 100, &codes, now)
         .await
         .unwrap();
     let on = store.authenticator(owner).await.unwrap().unwrap();
@@ -986,12 +1005,16 @@ async fn staff_security_story(
             .second_factor
     );
     assert!(matches!(
-        store.begin_authenticator(owner, b"sealed-3").await,
+        store
+            .begin_authenticator(owner, b"sealed-3", b"session-c")
+            .await,
         Err(StoreError::Conflict("authenticator_enabled"))
     ));
     assert!(
         matches!(
-            store.enable_authenticator(colleague, 1, &codes, now).await,
+            store
+                .enable_authenticator(colleague, b"x", b"session-c", 1, &codes, now)
+                .await,
             Err(StoreError::NotFound)
         ),
         "nothing to switch on without a waiting secret"

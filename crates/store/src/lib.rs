@@ -304,14 +304,24 @@ pub trait StaffStore: Send + Sync {
 
     /// The user's authenticator app, switched on or half set up, if any.
     async fn authenticator(&self, user: UserId) -> StoreResult<Option<Authenticator>>;
-    /// Keep a new (sealed) secret while its owner confirms it with a code, replacing an
-    /// unconfirmed one. `Conflict("authenticator_enabled")` if one is already switched on.
-    async fn begin_authenticator(&self, user: UserId, sealed_secret: &[u8]) -> StoreResult<()>;
+    /// Keep a new (sealed) secret while the session `session` (a token hash) confirms it with
+    /// a code, replacing an unconfirmed one. `Conflict("authenticator_enabled")` if one is
+    /// already switched on.
+    async fn begin_authenticator(
+        &self,
+        user: UserId,
+        sealed_secret: &[u8],
+        session: &[u8],
+    ) -> StoreResult<()>;
     /// Switch the waiting secret on, spending the `step` whose code confirmed it, and replace
-    /// the recovery codes with these hashes, all at once. `NotFound` if no secret waits.
+    /// the recovery codes with these hashes, all at once — only if the secret waiting is
+    /// still `sealed_secret` and `session` began it; else `NotFound` and nothing changes.
+    #[allow(clippy::too_many_arguments)]
     async fn enable_authenticator(
         &self,
         user: UserId,
+        sealed_secret: &[u8],
+        session: &[u8],
         step: u64,
         recovery_hashes: &[Vec<u8>],
         now: Timestamp,

@@ -310,6 +310,8 @@ pub struct Authenticator {
     pub enabled_at: Option<Timestamp>,
     /// The last time step whose code was accepted: that code and every earlier one are spent.
     pub last_step: Option<u64>,
+    /// While set-up is unfinished: the hash of the session setting it up.
+    pub pending_session: Option<Vec<u8>>,
 }
 
 /// A break in local terms and as instants.

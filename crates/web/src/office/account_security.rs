@@ -39,6 +39,8 @@ const FAILURE_WINDOW: SignedDuration = SignedDuration::from_mins(15);
 const WRONG_CODE: &str =
     "That code is not right. Check the time on your phone, then enter the code your app shows now";
 const USED_CODE: &str = "That code has already been used. Wait for the next one";
+const EXPIRED_SET_UP: &str =
+    "Your set-up had expired, so here is a new QR code. Scan it, then enter the code";
 const WRONG_RECOVERY: &str =
     "That recovery code is not right, or it has already been used. Check it and try again";
 
@@ -81,6 +83,13 @@ pub(super) async fn check_second_factor(
     typed: &str,
     allow_recovery: bool,
 ) -> WebResult<Verdict> {
+    // One check at a time: the wrong codes are counted, then the code checked, then the
+    // count written; checks racing each other would all see a count under the limit.
+    static CHECKING: std::sync::OnceLock<tokio::sync::Mutex<()>> = std::sync::OnceLock::new();
+    let _one_at_a_time = CHECKING
+        .get_or_init(|| tokio::sync::Mutex::new(()))
+        .lock()
+        .await;
     let now = state.now();
     let limits = &state.config().rate_limits;
     if !limits.disabled {
@@ -142,19 +151,24 @@ pub(super) async fn check_second_factor(
     Ok(verdict)
 }
 
-/// The secret waiting to be confirmed, made (and stored sealed) if there is none.
-async fn waiting_secret(state: &AppState, user: &User) -> WebResult<TotpSecret> {
+/// The secret waiting to be confirmed by this session, made (and stored sealed) if there is
+/// none. A secret another session is setting up is replaced, never shown: someone else
+/// signed in with the same password must not see the secret the real person will confirm.
+async fn waiting_secret(state: &AppState, user: &User, session: &[u8]) -> WebResult<TotpSecret> {
     if let Some(waiting) = state
         .store()
         .authenticator(user.id)
         .await?
-        .filter(|a| a.enabled_at.is_none())
+        .filter(|a| a.enabled_at.is_none() && a.pending_session.as_deref() == Some(session))
     {
         return second_factor::open(state, user.id, &waiting.sealed_secret);
     }
     let secret = TotpSecret::generate();
     let sealed = second_factor::seal(state, user.id, &secret)?;
-    state.store().begin_authenticator(user.id, &sealed).await?;
+    state
+        .store()
+        .begin_authenticator(user.id, &sealed, session)
+        .await?;
     Ok(secret)
 }
 
@@ -164,10 +178,11 @@ pub(super) async fn set_up_page(
     state: &AppState,
     staff: Option<&Staff>,
     user: &User,
+    session: &[u8],
     action: &str,
     error: Option<&str>,
 ) -> WebResult<String> {
-    let secret = waiting_secret(state, user).await?;
+    let secret = waiting_secret(state, user, session).await?;
     let practice = state.store().practice(state.practice_id()).await?;
     let url = secret.otpauth_url(&practice.details.name, user.email.as_str());
     let qr = qr::svg(&url, "QR code to scan with your authenticator app")
@@ -188,6 +203,7 @@ pub(super) async fn set_up_page(
 pub(super) async fn confirm_set_up(
     state: &AppState,
     user: &User,
+    session: &[u8],
     typed: &str,
 ) -> WebResult<Result<Vec<String>, &'static str>> {
     let code = match Entered::parse(typed, false) {
@@ -199,11 +215,9 @@ pub(super) async fn confirm_set_up(
         .store()
         .authenticator(user.id)
         .await?
-        .filter(|a| a.enabled_at.is_none())
+        .filter(|a| a.enabled_at.is_none() && a.pending_session.as_deref() == Some(session))
     else {
-        return Ok(Err(
-            "Your set-up had expired, so here is a new QR code. Scan it, then enter the code",
-        ));
+        return Ok(Err(EXPIRED_SET_UP));
     };
     let secret = second_factor::open(state, user.id, &waiting.sealed_secret)?;
     let Some(step) = secret.check(&code, state.now()) else {
@@ -214,10 +228,23 @@ pub(super) async fn confirm_set_up(
         .iter()
         .map(|c| second_factor::recovery_hash(c))
         .collect();
-    state
+    // Only if the secret just checked is still the one waiting, for this session.
+    match state
         .store()
-        .enable_authenticator(user.id, step, &hashes, state.now())
-        .await?;
+        .enable_authenticator(
+            user.id,
+            &waiting.sealed_secret,
+            session,
+            step,
+            &hashes,
+            state.now(),
+        )
+        .await
+    {
+        Ok(()) => {}
+        Err(store::StoreError::NotFound) => return Ok(Err(EXPIRED_SET_UP)),
+        Err(error) => return Err(error.into()),
+    }
     tracing::info!(user = user.id.get(), "authenticator app switched on");
     Ok(Ok(codes))
 }
@@ -293,6 +320,7 @@ async fn set_up_form(State(state): State<AppState>, staff: Staff) -> WebResult<R
         &state,
         Some(&staff),
         &staff.user,
+        &staff.session,
         "/office/settings/security/set-up",
         None,
     )
@@ -308,7 +336,7 @@ async fn set_up(
     if staff.user.second_factor {
         return Ok(Redirect::to("/office/settings/security").into_response());
     }
-    match confirm_set_up(&state, &staff.user, form.get("code")).await? {
+    match confirm_set_up(&state, &staff.user, &staff.session, form.get("code")).await? {
         Ok(codes) => {
             let body = recovery_codes_page(
                 &state,
@@ -325,6 +353,7 @@ async fn set_up(
                 &state,
                 Some(&staff),
                 &staff.user,
+                &staff.session,
                 "/office/settings/security/set-up",
                 Some(message),
             )

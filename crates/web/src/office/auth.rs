@@ -179,6 +179,8 @@ pub(crate) struct Staff {
     pub user: User,
     /// Where the request came from (for the audit log).
     pub source: Option<std::net::IpAddr>,
+    /// The hash of this session's token (setting up an app is tied to one session).
+    pub session: Vec<u8>,
 }
 
 impl Staff {
@@ -231,6 +233,7 @@ impl FromRequestParts<AppState> for Staff {
                 Ok(Self {
                     user: current.user,
                     source,
+                    session: current.hash,
                 })
             }
         }
@@ -488,9 +491,15 @@ pub(crate) async fn set_up_form(
         Ok(current) => current,
         Err(elsewhere) => return Ok(elsewhere),
     };
-    let body =
-        account_security::set_up_page(&state, None, &current.user, "/office/sign-in/set-up", None)
-            .await?;
+    let body = account_security::set_up_page(
+        &state,
+        None,
+        &current.user,
+        &current.hash,
+        "/office/sign-in/set-up",
+        None,
+    )
+    .await?;
     Ok(html(StatusCode::OK, body))
 }
 
@@ -506,21 +515,28 @@ pub(crate) async fn set_up(
         Ok(current) => current,
         Err(elsewhere) => return Ok(elsewhere),
     };
-    let codes =
-        match account_security::confirm_set_up(&state, &current.user, form.get("code")).await? {
-            Ok(codes) => codes,
-            Err(message) => {
-                let body = account_security::set_up_page(
-                    &state,
-                    None,
-                    &current.user,
-                    "/office/sign-in/set-up",
-                    Some(message),
-                )
-                .await?;
-                return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, body));
-            }
-        };
+    let codes = match account_security::confirm_set_up(
+        &state,
+        &current.user,
+        &current.hash,
+        form.get("code"),
+    )
+    .await?
+    {
+        Ok(codes) => codes,
+        Err(message) => {
+            let body = account_security::set_up_page(
+                &state,
+                None,
+                &current.user,
+                &current.hash,
+                "/office/sign-in/set-up",
+                Some(message),
+            )
+            .await?;
+            return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, body));
+        }
+    };
     let cookie =
         finish_sign_in(&state, &current, Some(AuditAction::SecondFactorEnabled), ip).await?;
     let body = account_security::recovery_codes_page(&state, None, &codes, true, "/office").await?;

@@ -775,3 +775,110 @@ async fn new_recovery_codes_and_turning_off_need_a_current_code() {
         .await
         .assert_redirect("/office");
 }
+
+#[tokio::test]
+async fn a_secret_being_set_up_is_seen_and_confirmed_by_one_session_only() {
+    let app = TestApp::spawn().await;
+    let mine = app.sign_in().await;
+    // Someone else signed in with the same password, at the same time.
+    let theirs = sign_in_as(&app, STAFF_EMAIL)
+        .await
+        .cookie()
+        .expect("a second session");
+    let page = |cookie: String| {
+        let app = &app;
+        async move {
+            app.get_with_cookie("/office/settings/security/set-up", &cookie)
+                .await
+        }
+    };
+    let my_page = page(mine.clone()).await;
+    let their_page = page(theirs.clone()).await;
+    let key =
+        |reply: &Reply| between(&reply.body, r#"<code class="secret-key">"#, "</code>").to_owned();
+    assert_ne!(
+        key(&my_page),
+        key(&their_page),
+        "the other session is never shown the secret being set up here"
+    );
+    let my_secret = secret_on(&my_page);
+    let their_secret = secret_on(&their_page);
+    // Their page replaced mine: my code no longer switches anything on, and nor does
+    // theirs from my session.
+    for secret in [&my_secret, &their_secret] {
+        let code = secret.code_at(app.clock.now());
+        let refused = app
+            .post_with_cookie(
+                "/office/settings/security/set-up",
+                &mine,
+                &[("code", &code)],
+            )
+            .await;
+        refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+        // Mine: expired (their page replaced it; a fresh one is shown). Theirs: not the
+        // secret this session is setting up.
+        let text = refused.decoded();
+        assert!(
+            text.contains("Your set-up had expired") || text.contains("That code is not right"),
+            "{text}"
+        );
+    }
+    let user = app
+        .store
+        .user_by_email(&domain::EmailAddress::parse(STAFF_EMAIL).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!user.second_factor, "nothing was switched on");
+    // A fresh page in my session, confirmed there, works.
+    set_up_app(&app, &mine).await;
+}
+
+#[tokio::test]
+async fn wrong_codes_sent_all_at_once_are_still_limited() {
+    let app = TestApp::spawn().await;
+    let (secret, _) = owner_with_app(&app).await;
+    let pending = password_step(&app, STAFF_EMAIL).await;
+    let wrong = wrong_code(&app, &secret);
+    let answers = futures_all(&app, &pending, &wrong, 20).await;
+    let checked = answers
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(checked, 5, "only five wrong codes are checked: {answers:?}");
+    assert_eq!(
+        answers
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        15
+    );
+}
+
+/// Send `count` copies of one code for the waiting session at the same moment.
+async fn futures_all(app: &TestApp, pending: &str, code: &str, count: usize) -> Vec<StatusCode> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..count {
+        let client = app.client().clone();
+        let url = app.url("/office/sign-in/code");
+        let origin = app.url("");
+        let cookie = pending.to_owned();
+        let code = code.to_owned();
+        tasks.spawn(async move {
+            client
+                .post(url)
+                .header("origin", origin)
+                .header("cookie", cookie)
+                .form(&[("code", code)])
+                .send()
+                .await
+                .expect("POST")
+                .status()
+        });
+    }
+    let mut answers = Vec::new();
+    while let Some(answer) = tasks.join_next().await {
+        answers.push(answer.expect("a task"));
+    }
+    answers
+}
