@@ -683,6 +683,20 @@ pub(super) async fn save_details(
         form.get("contact_preference"),
         &mut errors,
     );
+    // Sign-in links go to the record with the address typed: one address, one record.
+    if let Some(contact) = &contact
+        && contact.email != me.client.email
+        && let Some(other) = state
+            .store()
+            .client_by_email(state.practice_id(), &contact.email)
+            .await?
+        && other.id != me.client.id
+    {
+        errors.add(
+            "email",
+            "That email address is already on another record at the practice. To use it here, please ask the practice",
+        );
+    }
     let reminders = match form.get("reminders") {
         "yes" => Some(true),
         "no" => Some(false),

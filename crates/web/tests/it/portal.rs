@@ -1069,3 +1069,31 @@ async fn the_clients_own_download_leaves_out_notes_and_private_links() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_client_cannot_take_another_clients_email_address() {
+    let app = TestApp::spawn().await;
+    let robin = robin_on_mondays(&app).await;
+    add_client(&app, "Kim Ash", "kim@example.com").await;
+    let browser = Browser::new(&app);
+    sign_in(&app, &browser, ROBIN).await;
+    let refused = browser
+        .post(
+            "/portal/details",
+            &[
+                ("email", "KIM@example.com"),
+                ("phone", ""),
+                ("contact_preference", "email"),
+                ("reminders", "yes"),
+            ],
+        )
+        .await;
+    refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .decoded()
+            .contains("already on another record at the practice")
+    );
+    let kept = app.store.client(app.practice, robin).await.unwrap();
+    assert_eq!(kept.email.as_str(), ROBIN, "nothing changed");
+}
