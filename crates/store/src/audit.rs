@@ -169,13 +169,18 @@ pub struct AuditEntry {
     pub hash: Vec<u8>,
 }
 
+/// Words for a stored action code; a code this version does not know is shown as it is.
+pub fn label_of(code: &str) -> &str {
+    match AuditAction::from_code(code) {
+        Some(action) => action.label(),
+        None => code,
+    }
+}
+
 impl AuditEntry {
     /// Words for the office.
     pub fn label(&self) -> &str {
-        match AuditAction::from_code(&self.action) {
-            Some(action) => action.label(),
-            None => &self.action,
-        }
+        label_of(&self.action)
     }
 }
 

@@ -267,14 +267,24 @@ pub fn rule_for(method: &Method, path: &str) -> Option<Option<&'static RouteRule
     } else {
         method.as_str()
     };
-    let mut known = false;
-    for rule in RULES.iter().filter(|r| r.path == path) {
-        known = true;
-        if rule.method == "ANY" || rule.method == method {
-            return Some(Some(rule));
+    // Every request asks: the rules of each route, indexed once.
+    static BY_PATH: std::sync::OnceLock<
+        std::collections::HashMap<&'static str, Vec<&'static RouteRule>>,
+    > = std::sync::OnceLock::new();
+    let by_path = BY_PATH.get_or_init(|| {
+        let mut map = std::collections::HashMap::<_, Vec<_>>::new();
+        for rule in RULES {
+            map.entry(rule.path).or_default().push(rule);
         }
-    }
-    known.then_some(None)
+        map
+    });
+    let rules = by_path.get(path)?;
+    Some(
+        rules
+            .iter()
+            .copied()
+            .find(|rule| rule.method == "ANY" || rule.method == method),
+    )
 }
 
 /// Filled in by the extractors that check who is asking (staff, portal client), so that the

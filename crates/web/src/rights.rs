@@ -14,7 +14,7 @@ use jiff::{Timestamp, tz::TimeZone};
 use minijinja::context;
 use serde_json::{Map, Value as Json, json};
 use store::{
-    AuditAction, ClientId, NoteId,
+    ClientId, NoteId,
     rights::{Cell, TableRows},
 };
 
@@ -106,9 +106,7 @@ fn text_cell(zone: &TimeZone, column: &str, cell: &Cell) -> String {
         ),
         Cell::Integer(n) => n.to_string(),
         Cell::Real(x) => x.to_string(),
-        Cell::Text(text) if column == "action" => {
-            AuditAction::from_code(text).map_or_else(|| text.clone(), |a| a.label().to_owned())
-        }
+        Cell::Text(text) if column == "action" => store::audit::label_of(text).to_owned(),
         Cell::Text(text) => text.clone(),
         Cell::Blob(bytes) => hex(bytes),
     }

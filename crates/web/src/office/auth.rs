@@ -184,19 +184,24 @@ pub(crate) struct Staff {
 }
 
 impl Staff {
+    /// Write an entry by this member of staff, for what the route table cannot say itself.
+    pub(crate) async fn audit(
+        &self,
+        state: &AppState,
+        action: AuditAction,
+        client: Option<store::ClientId>,
+        object: Option<(&'static str, i64)>,
+    ) -> WebResult<()> {
+        let who = Actor::Staff(self.user.id);
+        access::record(state, who, action, client, object, self.source).await
+    }
+
     /// Refuse this member of staff something only the owner may do: written in the audit
     /// log, answered 403.
     pub(crate) async fn refused(&self, state: &AppState) -> WebError {
-        let who = Actor::Staff(self.user.id);
-        match access::record(
-            state,
-            who,
-            AuditAction::AccessRefused,
-            None,
-            None,
-            self.source,
-        )
-        .await
+        match self
+            .audit(state, AuditAction::AccessRefused, None, None)
+            .await
         {
             Ok(()) => WebError::Forbidden,
             Err(error) => error,

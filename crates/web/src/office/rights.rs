@@ -6,12 +6,10 @@
 //! "Records to review". Erasure is a confirmation page and a POST, audited by the handler
 //! itself (once the client is gone the access guard can no longer find them from the id).
 
-use std::net::SocketAddr;
-
 use axum::{
     Router,
-    extract::{ConnectInfo, Path, State},
-    http::{HeaderMap, StatusCode},
+    extract::{Path, State},
+    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
 };
@@ -22,15 +20,12 @@ use domain::{
 use jiff::civil::Date;
 use minijinja::{Value, context};
 use store::{
-    Actor, AuditAction, Client, ClientId, RecordedDecision, RetentionDecision, StoreError,
+    AuditAction, Client, ClientId, RecordedDecision, RetentionDecision, StoreError,
     SubjectAccessId, SubjectAccessRequest,
 };
 
 use super::{Staff, clients::find_client, errors_value, page};
-use crate::{
-    AppState, WebError, access, error::WebResult, forms::FormData, security::client_ip,
-    therapy::PracticeView,
-};
+use crate::{AppState, WebError, error::WebResult, forms::FormData, therapy::PracticeView};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -512,8 +507,6 @@ async fn confirm_erase(
 async fn erase(
     State(state): State<AppState>,
     staff: Staff,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     Path(raw): Path<String>,
 ) -> WebResult<Response> {
     if !staff.user.owner {
@@ -527,15 +520,14 @@ async fn erase(
     state.booking_changed();
     tracing::info!(client = client.id.get(), "client erased");
     // The entry names the erased id only: nothing of what was erased.
-    access::record(
-        &state,
-        Actor::Staff(staff.user.id),
-        AuditAction::ClientErased,
-        Some(client.id),
-        Some(("client", client.id.get())),
-        Some(client_ip(&state, &headers, peer)),
-    )
-    .await?;
+    staff
+        .audit(
+            &state,
+            AuditAction::ClientErased,
+            Some(client.id),
+            Some(("client", client.id.get())),
+        )
+        .await?;
     Ok(Redirect::to("/office/records-to-review?erased=1").into_response())
 }
 
