@@ -297,7 +297,7 @@ fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
 }
 
 async fn hash(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || web::password::hash(&password)).await?
+    web::password::make(password).await?
 }
 
 async fn add_user(

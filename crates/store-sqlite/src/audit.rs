@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use store::{
     Actor, AuditAction, AuditEntry, AuditStore, ClientId, NewAuditEntry, PracticeId, RecordAccess,
-    StoreError, StoreResult,
+    StoreResult,
     audit::{GENESIS, Hashed, entry_hash},
 };
 
@@ -47,13 +47,11 @@ impl AuditStore for SqliteStore {
         entry: &NewAuditEntry,
         now: Timestamp,
     ) -> StoreResult<()> {
-        // Run to the end in a task of its own, even if the request that asked is dropped:
-        // the connection's durability setting must always be put back (see `append`).
-        let writer = self.writer.clone();
         let entry = entry.clone();
-        tokio::spawn(async move { append(&writer, practice, &entry, now).await })
-            .await
-            .map_err(|e| StoreError::Other(Box::new(e)))?
+        crate::relaxed(&self.writer, move |conn| {
+            Box::pin(async move { append_in(conn, practice, &entry, now).await })
+        })
+        .await
     }
 
     async fn audit_subject(
@@ -178,34 +176,8 @@ impl AuditStore for SqliteStore {
     }
 }
 
-/// Append one entry on the writer connection. Entries are committed with
-/// `synchronous=NORMAL`: in WAL mode that survives a crash of the process (kill -9) and is
-/// made durable against power loss by the next FULL commit (any change, booking or note),
-/// instead of one fsync per page view, which would more than double the time of every page
-/// that shows a client's record. Changes themselves stay FULL: the connection is put back to
-/// FULL before it returns to the pool, and closed (a new one opens FULL) if that fails.
-async fn append(
-    writer: &sqlx::SqlitePool,
-    practice: PracticeId,
-    entry: &NewAuditEntry,
-    now: Timestamp,
-) -> StoreResult<()> {
-    let mut conn = writer.acquire().await.map_err(map_err)?;
-    sqlx::query("PRAGMA synchronous = NORMAL")
-        .execute(&mut *conn)
-        .await
-        .map_err(map_err)?;
-    let appended = append_in(&mut conn, practice, entry, now).await;
-    if sqlx::query("PRAGMA synchronous = FULL")
-        .execute(&mut *conn)
-        .await
-        .is_err()
-    {
-        let _ = conn.close().await;
-    }
-    appended
-}
-
+/// Append one entry on the writer connection (through [`crate::relaxed`]: audit entries are
+/// committed with `synchronous=NORMAL`, so a page view costs no fsync of its own).
 async fn append_in(
     conn: &mut sqlx::SqliteConnection,
     practice: PracticeId,

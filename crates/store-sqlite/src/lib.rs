@@ -12,6 +12,7 @@ mod booking;
 mod convert;
 mod enquiries;
 mod group_commit;
+mod limits;
 mod notes;
 mod portal;
 mod practice;
@@ -46,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_staff_security.sql"),
     include_str!("../migrations/0007_data_rights.sql"),
     include_str!("../migrations/0008_portal.sql"),
+    include_str!("../migrations/0009_limits.sql"),
 ];
 
 /// A practice database in one SQLite file.
@@ -97,6 +99,44 @@ pub(crate) fn map_err(error: sqlx::Error) -> StoreError {
         }
         _ => other(error),
     }
+}
+
+/// Run `work` on the writer connection with `synchronous=NORMAL`, for small writes whose
+/// loss in a power cut costs nothing that matters (audit entries for page views, rate-limit
+/// counters). In WAL mode such a commit survives a crash of the process (kill -9) and becomes
+/// durable against power loss with the next FULL commit (any change, booking or note),
+/// instead of costing an fsync of its own. It runs to the end in a task of its own, even if
+/// the request that asked is dropped, so the connection is always put back to FULL before
+/// it returns to the pool (or closed, and a new one opens FULL, if that fails).
+pub(crate) async fn relaxed<T, F>(writer: &SqlitePool, work: F) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: for<'c> FnOnce(
+            &'c mut sqlx::SqliteConnection,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = StoreResult<T>> + Send + 'c>,
+        > + Send
+        + 'static,
+{
+    let writer = writer.clone();
+    tokio::spawn(async move {
+        let mut conn = writer.acquire().await.map_err(map_err)?;
+        sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
+        let result = work(&mut conn).await;
+        if sqlx::query("PRAGMA synchronous = FULL")
+            .execute(&mut *conn)
+            .await
+            .is_err()
+        {
+            let _ = conn.close().await;
+        }
+        result
+    })
+    .await
+    .map_err(|e| StoreError::Other(Box::new(e)))?
 }
 
 /// `NotFound` when a statement changed no row (the thing, or the practice's thing, is not there).
@@ -263,6 +303,21 @@ mod tests {
             .await
             .unwrap();
         store::conformance::concurrent_portal_sign_ins(std::sync::Arc::new(store)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_limits_across_two_handles() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anteroom.db");
+        let first = SqliteStore::open(&path, OpenMode::CreateIfMissing)
+            .await
+            .unwrap();
+        let second = SqliteStore::open(&path, OpenMode::Existing).await.unwrap();
+        store::conformance::concurrent_limits(
+            std::sync::Arc::new(first),
+            std::sync::Arc::new(second),
+        )
+        .await;
     }
 
     #[tokio::test]

@@ -375,42 +375,6 @@ impl StaffStore for SqliteStore {
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
-    async fn record_second_factor_failure(&self, user: UserId, now: Timestamp) -> StoreResult<()> {
-        sqlx::query("INSERT INTO second_factor_failures (user_id, failed_at) VALUES (?, ?)")
-            .bind(user.get())
-            .bind(secs(now))
-            .execute(&self.writer)
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn second_factor_failures_since(
-        &self,
-        user: UserId,
-        since: Timestamp,
-    ) -> StoreResult<Vec<Timestamp>> {
-        let times: Vec<i64> = sqlx::query_scalar(
-            "SELECT failed_at FROM second_factor_failures
-             WHERE user_id = ? AND failed_at > ? ORDER BY failed_at",
-        )
-        .bind(user.get())
-        .bind(secs(since))
-        .fetch_all(self.read())
-        .await
-        .map_err(map_err)?;
-        times.into_iter().map(timestamp).collect()
-    }
-
-    async fn clear_second_factor_failures(&self, user: UserId) -> StoreResult<()> {
-        sqlx::query("DELETE FROM second_factor_failures WHERE user_id = ?")
-            .bind(user.get())
-            .execute(&self.writer)
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
-
     async fn all_authenticator_secrets(&self) -> StoreResult<Vec<(PracticeId, UserId, Vec<u8>)>> {
         let rows = sqlx::query(
             "SELECT practice_id, id, totp_secret FROM users WHERE totp_secret IS NOT NULL ORDER BY id",

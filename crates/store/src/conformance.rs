@@ -478,6 +478,7 @@ pub async fn story(store: &dyn Store) {
     audit_story(store, practice, user).await;
     rights_story(store, practice).await;
     portal_story(store, practice).await;
+    limits_story(store, practice, now).await;
 }
 
 /// Data rights: requests and their dates, retention decisions, a client's rows without
@@ -1097,43 +1098,37 @@ async fn staff_security_story(
         "nothing half-written"
     );
 
-    // Wrong codes are counted per account, in time order, until cleared.
-    let minute = jiff::SignedDuration::from_mins(1);
-    for i in 0..3 {
-        store
-            .record_second_factor_failure(owner, now + minute * i)
-            .await
-            .unwrap();
-    }
+    // Browsers staff have signed in from: known only to their own account, forgotten on
+    // request.
     store
-        .record_second_factor_failure(colleague, now)
+        .remember_device(owner, &hash_of("device-1"), now)
         .await
         .unwrap();
-    let since = store
-        .second_factor_failures_since(owner, now)
-        .await
-        .unwrap();
-    assert_eq!(
-        since,
-        vec![now + minute, now + minute * 2],
-        "after `since`, not at it, oldest first"
-    );
-    store.clear_second_factor_failures(owner).await.unwrap();
     assert!(
         store
-            .second_factor_failures_since(owner, now - minute)
+            .known_device(owner, &hash_of("device-1"))
             .await
             .unwrap()
-            .is_empty()
     );
-    assert_eq!(
-        store
-            .second_factor_failures_since(colleague, now - minute)
+    assert!(
+        !store
+            .known_device(colleague, &hash_of("device-1"))
+            .await
+            .unwrap(),
+        "one person's browser is not known for another's account"
+    );
+    assert!(
+        !store
+            .known_device(owner, &hash_of("device-2"))
             .await
             .unwrap()
-            .len(),
-        1,
-        "clearing one account leaves the others"
+    );
+    store.forget_device(&hash_of("device-1")).await.unwrap();
+    assert!(
+        !store
+            .known_device(owner, &hash_of("device-1"))
+            .await
+            .unwrap()
     );
 
     // Switching off forgets the secret and the codes.
@@ -2713,6 +2708,137 @@ async fn portal_story(store: &dyn Store, practice: crate::PracticeId) {
         "a session that has started cannot be cancelled by the client"
     );
     assert_eq!(store.outbox(practice, 500).await.unwrap().len(), queued + 1);
+}
+
+/// Rate-limit counters, one step at a time: a window of `max`, refusals until it ends, a
+/// new window after, places given back, counters apart by practice, kind and subject.
+async fn limits_story(store: &dyn Store, practice: crate::PracticeId, now: Timestamp) {
+    use crate::{LimitKey, LimitRule, Reservation};
+    use jiff::SignedDuration;
+    let key = |kind: &'static str, subject: &str| LimitKey {
+        practice,
+        kind,
+        subject: hash_of(subject).try_into().unwrap(),
+    };
+    let rule = LimitRule {
+        max: 3,
+        window: SignedDuration::from_mins(15),
+    };
+    let enquiry = key("enquiry", "192.0.2.1");
+    for n in 0..3 {
+        assert_eq!(
+            store
+                .reserve(&enquiry, rule, now + SignedDuration::from_mins(n))
+                .await
+                .unwrap(),
+            Reservation::Counted
+        );
+    }
+    let end = now + SignedDuration::from_mins(15);
+    assert_eq!(
+        store
+            .reserve(&enquiry, rule, now + SignedDuration::from_mins(5))
+            .await
+            .unwrap(),
+        Reservation::Refused { until: end },
+        "the window runs from its first attempt"
+    );
+    assert_eq!(
+        store
+            .reserve(&key("booking", "192.0.2.1"), rule, now)
+            .await
+            .unwrap(),
+        Reservation::Counted,
+        "another kind has its own counter"
+    );
+    assert_eq!(
+        store
+            .reserve(&key("enquiry", "192.0.2.2"), rule, now)
+            .await
+            .unwrap(),
+        Reservation::Counted,
+        "another subject has its own counter"
+    );
+    // A place given back can be taken again; giving back never goes below nothing.
+    store.release(&enquiry, now).await.unwrap();
+    assert_eq!(
+        store.reserve(&enquiry, rule, now).await.unwrap(),
+        Reservation::Counted
+    );
+    assert!(matches!(
+        store.reserve(&enquiry, rule, now).await.unwrap(),
+        Reservation::Refused { .. }
+    ));
+    // When the window ends, a new one starts with this attempt.
+    assert_eq!(
+        store.reserve(&enquiry, rule, end).await.unwrap(),
+        Reservation::Counted
+    );
+    assert_eq!(
+        store.reserve(&enquiry, rule, end).await.unwrap(),
+        Reservation::Counted
+    );
+    // Clearing forgets the counter at once.
+    store.clear_limit(&enquiry).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            store.reserve(&enquiry, rule, end).await.unwrap(),
+            Reservation::Counted
+        );
+    }
+    // Ended windows are deleted; live ones stay.
+    let forgotten = store
+        .forget_ended_limits(now + SignedDuration::from_mins(20))
+        .await
+        .unwrap();
+    assert_eq!(forgotten, 2, "the booking and second-address windows ended");
+    assert!(matches!(
+        store.reserve(&enquiry, rule, end).await.unwrap(),
+        Reservation::Refused { .. }
+    ));
+}
+
+/// Sixty attempts against a limit of five at once, through two handles on one database
+/// (two processes, as in hosted mode): exactly five are counted.
+pub async fn concurrent_limits(
+    first: std::sync::Arc<dyn Store>,
+    second: std::sync::Arc<dyn Store>,
+) {
+    use crate::{LimitKey, LimitRule, Reservation};
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let setup = PracticeSetup::from_toml(PRACTICE).unwrap();
+    let practice = first.create_practice(&setup, now).await.unwrap();
+    let key = LimitKey {
+        practice,
+        kind: "enquiry",
+        subject: hash_of("203.0.113.9").try_into().unwrap(),
+    };
+    let rule = LimitRule {
+        max: 5,
+        window: jiff::SignedDuration::from_hours(1),
+    };
+    let mut tasks = Vec::new();
+    for n in 0..60 {
+        let store = if n % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        let key = key.clone();
+        tasks.push(tokio::spawn(async move {
+            store.reserve(&key, rule, now).await.unwrap()
+        }));
+    }
+    let mut counted = 0;
+    for task in tasks {
+        if task.await.unwrap() == Reservation::Counted {
+            counted += 1;
+        }
+    }
+    assert_eq!(
+        counted, 5,
+        "exactly the limit is counted, however the attempts arrive"
+    );
 }
 
 /// Many attempts to use one sign-in link at the same moment: exactly one signs in.

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod conformance;
+mod limits;
 mod model;
 mod notes;
 mod portal;
@@ -15,6 +16,7 @@ pub mod rights;
 mod therapy;
 
 pub use audit::{Actor, AuditAction, AuditEntry, AuditStore, NewAuditEntry, RecordAccess};
+pub use limits::*;
 pub use model::*;
 pub use notes::*;
 pub use portal::*;
@@ -348,16 +350,6 @@ pub trait StaffStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// How many recovery codes are still unused.
     async fn recovery_codes_left(&self, user: UserId) -> StoreResult<u32>;
-    /// Count a wrong second-factor code against the account.
-    async fn record_second_factor_failure(&self, user: UserId, now: Timestamp) -> StoreResult<()>;
-    /// When the wrong codes after `since` (not at it) were entered, oldest first.
-    async fn second_factor_failures_since(
-        &self,
-        user: UserId,
-        since: Timestamp,
-    ) -> StoreResult<Vec<Timestamp>>;
-    /// Forget the wrong codes (after a right one).
-    async fn clear_second_factor_failures(&self, user: UserId) -> StoreResult<()>;
     /// Every stored authenticator secret, for re-sealing under a new master key.
     async fn all_authenticator_secrets(&self) -> StoreResult<Vec<(PracticeId, UserId, Vec<u8>)>>;
 }
@@ -505,6 +497,7 @@ pub trait Store:
     + AuditStore
     + RightsStore
     + PortalStore
+    + LimitStore
 {
 }
 
@@ -519,7 +512,8 @@ impl<
         + NoteStore
         + AuditStore
         + RightsStore
-        + PortalStore,
+        + PortalStore
+        + LimitStore,
 > Store for T
 {
 }

@@ -28,6 +28,9 @@ pub enum WebError {
     /// Too many requests from this address; try again after this many seconds.
     #[error("too many requests")]
     TooManyRequests(u64),
+    /// Too much is being done at once (passwords being checked); try again in a moment.
+    #[error("busy")]
+    Busy,
     /// Notes cannot be read or written: the server was started without the practice's key.
     #[error("the practice's key file is missing")]
     KeyMissing,
@@ -55,6 +58,15 @@ impl From<minijinja::Error> for WebError {
     }
 }
 
+/// How long to wait after [`WebError::Busy`].
+const BUSY_RETRY_SECONDS: &str = "2";
+
+impl From<crate::password::Busy> for WebError {
+    fn from(_: crate::password::Busy) -> Self {
+        Self::Busy
+    }
+}
+
 /// Result of a handler.
 pub type WebResult<T> = Result<T, WebError>;
 
@@ -64,6 +76,14 @@ impl IntoResponse for WebError {
             Self::NotFound => StatusCode::NOT_FOUND.into_response(),
             Self::Forbidden => StatusCode::FORBIDDEN.into_response(),
             Self::KeyMissing => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+            Self::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(BUSY_RETRY_SECONDS),
+                )],
+            )
+                .into_response(),
             Self::TooManyRequests(seconds) => {
                 let mut response = StatusCode::TOO_MANY_REQUESTS.into_response();
                 if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {

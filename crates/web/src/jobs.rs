@@ -26,6 +26,7 @@ pub async fn run_once(state: &AppState) -> Result<(usize, usize), WebError> {
     reminded += session_reminders(state, &view, settings.session_reminder_hours, now).await?;
     let told = break_notices(state, &view, now).await?;
     let invoiced = therapy::monthly_invoices(state, &view, &settings).await?;
+    state.store().forget_ended_limits(now).await?;
     if released + reminded + told + invoiced > 0 {
         tracing::info!(released, reminded, told, invoiced, "jobs");
         state.booking_changed();

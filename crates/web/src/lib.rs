@@ -12,6 +12,7 @@ pub mod clock;
 mod error;
 mod forms;
 pub mod jobs;
+mod limits;
 mod notes;
 mod office;
 mod pages;
@@ -34,7 +35,7 @@ use tower_http::{compression::CompressionLayer, timeout::TimeoutLayer};
 
 pub use clock::Clock;
 pub use error::WebError;
-pub use security::RateLimits;
+pub use limits::RateLimits;
 
 /// How the app is configured: everything that is not data in the database.
 #[derive(Debug, Clone)]
@@ -73,7 +74,6 @@ struct Inner {
     clock: Clock,
     config: Config,
     templates: templates::Templates,
-    limiter: security::RateLimiter,
     pages: pages::PageCache,
     wake_mailer: Option<Arc<tokio::sync::Notify>>,
 }
@@ -88,7 +88,6 @@ impl AppState {
         wake_mailer: Option<Arc<tokio::sync::Notify>>,
     ) -> anyhow::Result<Self> {
         let templates = templates::Templates::load(config.theme_dir.as_deref())?;
-        let limiter = security::RateLimiter::new(config.rate_limits.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -96,7 +95,6 @@ impl AppState {
                 clock,
                 config,
                 templates,
-                limiter,
                 pages: pages::PageCache::default(),
                 wake_mailer,
             }),
@@ -117,9 +115,6 @@ impl AppState {
     }
     pub(crate) fn templates(&self) -> &templates::Templates {
         &self.inner.templates
-    }
-    pub(crate) fn limiter(&self) -> &security::RateLimiter {
-        &self.inner.limiter
     }
     pub(crate) fn pages(&self) -> &pages::PageCache {
         &self.inner.pages

@@ -1,11 +1,6 @@
-//! Response headers, cross-origin protection, client addresses and rate limits.
+//! Response headers, cross-origin protection and client addresses.
 
-use std::{
-    collections::HashMap,
-    net::{IpAddr, SocketAddr},
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::net::{IpAddr, SocketAddr};
 
 use axum::{
     extract::{Request, State},
@@ -48,6 +43,7 @@ pub(crate) async fn headers(
                 404 => "not_found",
                 413 => "too_large",
                 429 => "too_many_requests",
+                503 => "busy",
                 s if s >= 500 => "internal",
                 _ => "bad_request",
             };
@@ -59,7 +55,8 @@ pub(crate) async fn headers(
             )
                 .into_response()
         } else {
-            crate::site::error_page(&state, status, reference.as_deref()).await
+            crate::site::error_page(&state, status, reference.as_deref(), retry_after.is_some())
+                .await
         };
         if let Some(retry_after) = retry_after {
             response
@@ -181,165 +178,9 @@ pub(crate) fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr)
     peer.ip()
 }
 
-/// How many attempts each kind of request may make per address, per window.
-#[derive(Debug, Clone)]
-pub struct RateLimits {
-    /// Switched off entirely (load tests on loopback only).
-    pub disabled: bool,
-    /// Enquiries per address per hour.
-    pub enquiries_per_hour: u32,
-    /// Sign-in attempts per address per 15 minutes.
-    pub sign_ins_per_15_minutes: u32,
-    /// Failed sign-ins for one account from one address per 15 minutes.
-    pub sign_ins_per_account: u32,
-    /// Bookings (and booking changes) per address per hour.
-    pub bookings_per_hour: u32,
-    /// Wrong second-factor codes per account per 15 minutes (counted in the database, so a
-    /// restart does not reset them: `office::account_security::check_second_factor`).
-    pub second_factor_failures: u32,
-    /// Portal sign-in links asked for per address per 15 minutes.
-    pub portal_links_per_15_minutes: u32,
-    /// Portal sign-in links asked for one email address from one address per 15 minutes.
-    pub portal_links_per_email: u32,
-}
-
-impl Default for RateLimits {
-    fn default() -> Self {
-        Self {
-            disabled: false,
-            enquiries_per_hour: 5,
-            sign_ins_per_15_minutes: 20,
-            sign_ins_per_account: 5,
-            bookings_per_hour: 10,
-            second_factor_failures: 5,
-            portal_links_per_15_minutes: 10,
-            portal_links_per_email: 3,
-        }
-    }
-}
-
-/// What is being limited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Limit {
-    Enquiry,
-    SignIn,
-    SignInAccount,
-    Booking,
-    PortalLink,
-    PortalLinkEmail,
-}
-
-/// What a counter counts: one kind of request, from one address, for one key (an account).
-type WindowKey = (Limit, IpAddr, String);
-
-/// Fixed-window counters kept in memory, per process.
-///
-/// Counting per address (and per address + account for sign-in failures) means an
-/// attacker elsewhere cannot lock the real therapist out of their own account.
-pub(crate) struct RateLimiter {
-    limits: RateLimits,
-    windows: Mutex<HashMap<WindowKey, (Instant, u32)>>,
-}
-
-impl RateLimiter {
-    pub fn new(limits: RateLimits) -> Self {
-        Self {
-            limits,
-            windows: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn rule(&self, limit: Limit) -> (u32, Duration) {
-        match limit {
-            Limit::Enquiry => (self.limits.enquiries_per_hour, Duration::from_secs(3600)),
-            Limit::SignIn => (
-                self.limits.sign_ins_per_15_minutes,
-                Duration::from_secs(900),
-            ),
-            Limit::SignInAccount => (self.limits.sign_ins_per_account, Duration::from_secs(900)),
-            Limit::Booking => (self.limits.bookings_per_hour, Duration::from_secs(3600)),
-            Limit::PortalLink => (
-                self.limits.portal_links_per_15_minutes,
-                Duration::from_secs(900),
-            ),
-            Limit::PortalLinkEmail => {
-                (self.limits.portal_links_per_email, Duration::from_secs(900))
-            }
-        }
-    }
-
-    /// Count one attempt; `Err(seconds)` when over the limit.
-    pub fn hit(&self, limit: Limit, ip: IpAddr, key: &str) -> Result<(), u64> {
-        self.check(limit, ip, key, true)
-    }
-
-    /// Refuse if the limit is already reached, without counting.
-    pub fn peek(&self, limit: Limit, ip: IpAddr, key: &str) -> Result<(), u64> {
-        self.check(limit, ip, key, false)
-    }
-
-    fn check(&self, limit: Limit, ip: IpAddr, key: &str, count: bool) -> Result<(), u64> {
-        if self.limits.disabled {
-            return Ok(());
-        }
-        let (max, window) = self.rule(limit);
-        let now = Instant::now();
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if windows.len() > 50_000 {
-            windows.retain(|(l, _, _), (start, _)| now.duration_since(*start) < self.rule(*l).1);
-        }
-        let entry = windows
-            .entry((limit, ip, key.to_owned()))
-            .or_insert((now, 0));
-        if now.duration_since(entry.0) >= window {
-            *entry = (now, 0);
-        }
-        if entry.1 >= max {
-            let retry = window.saturating_sub(now.duration_since(entry.0));
-            return Err(retry.as_secs().max(1));
-        }
-        if count {
-            entry.1 += 1;
-        }
-        Ok(())
-    }
-
-    /// Forget failures after a successful sign-in.
-    pub fn reset(&self, limit: Limit, ip: IpAddr, key: &str) {
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        windows.remove(&(limit, ip, key.to_owned()));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn limits_per_address_and_resets() {
-        let limiter = RateLimiter::new(RateLimits {
-            enquiries_per_hour: 2,
-            ..RateLimits::default()
-        });
-        let a = IpAddr::from([10, 0, 0, 1]);
-        let b = IpAddr::from([10, 0, 0, 2]);
-        assert!(limiter.hit(Limit::Enquiry, a, "").is_ok());
-        assert!(limiter.hit(Limit::Enquiry, a, "").is_ok());
-        let retry = limiter.hit(Limit::Enquiry, a, "").unwrap_err();
-        assert!(retry > 3500 && retry <= 3600, "{retry}");
-        assert!(
-            limiter.hit(Limit::Enquiry, b, "").is_ok(),
-            "other addresses are unaffected"
-        );
-        limiter.reset(Limit::Enquiry, a, "");
-        assert!(limiter.hit(Limit::Enquiry, a, "").is_ok());
-    }
 
     #[test]
     fn secrets_stay_out_of_the_log() {

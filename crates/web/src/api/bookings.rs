@@ -29,7 +29,8 @@ use crate::{
         flow::{Made, make_booking, nearby_slots},
         manage,
     },
-    security::{Limit, client_ip},
+    limits::{Limit, Subject},
+    security::client_ip,
 };
 
 /// The header that makes retrying a booking safe.
@@ -143,21 +144,32 @@ pub(super) async fn create(
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     let ip = client_ip(&state, &headers, peer);
-    state
-        .limiter()
-        .peek(Limit::Booking, ip, "")
-        .map_err(WebError::TooManyRequests)?;
+    // Counted before the booking is made, so bookings sent all at once cannot each find
+    // the count under the limit; only a new booking (201) keeps its place.
+    let held = state.reserve(Limit::Booking, Subject::Network(ip)).await?;
+    let answer = create_booking(&state, &headers, body).await;
+    if !matches!(&answer, Ok(response) if response.status() == StatusCode::CREATED) {
+        held.release(&state).await?;
+    }
+    answer
+}
+
+async fn create_booking(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<Response> {
     let body = match body {
         Ok(body) => body,
         // Too large or unreadable: its status gets a JSON body on the way out.
         Err(rejection) => return Ok(rejection.into_response()),
     };
     let mut invalid = Invalid::default();
-    let key = idempotency_key(&headers, &mut invalid);
+    let key = idempotency_key(headers, &mut invalid);
     let map = json_object(&body)?;
     refuse_unknown(&map, &BOOKING_FIELDS, &mut invalid);
 
-    let offer = offer_for(&state, text(&map, "type", &mut invalid), &mut invalid).await?;
+    let offer = offer_for(state, text(&map, "type", &mut invalid), &mut invalid).await?;
     let location_slug = text(&map, "location", &mut invalid);
     let location = match &offer {
         Some(offer) if !invalid.has("location") => {
@@ -218,10 +230,9 @@ pub(super) async fn create(
 
     let slot = offer.slot_at(location, start);
     let email = visitor.email.clone();
-    match make_booking(&state, offer, &slot, visitor, &key).await {
+    match make_booking(state, offer, &slot, visitor, &key).await {
         Ok(Made::New { booking, token }) => {
-            let _ = state.limiter().hit(Limit::Booking, ip, "");
-            let url = crate::booking::manage_url(&state, &token);
+            let url = crate::booking::manage_url(state, &token);
             Ok(json_response(
                 StatusCode::CREATED,
                 BookingBody::of(&booking, offer, Some(url)),
@@ -246,7 +257,7 @@ pub(super) async fn create(
             Ok(response)
         }
         Err(StoreError::Conflict(_)) => {
-            let alternatives: Vec<SlotBody> = nearby_slots(&state, offer, &slot)
+            let alternatives: Vec<SlotBody> = nearby_slots(state, offer, &slot)
                 .await?
                 .iter()
                 .map(|s| SlotBody::of(s, &offer.zone))

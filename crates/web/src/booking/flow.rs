@@ -23,7 +23,8 @@ use crate::{
     AppState, WebError,
     error::WebResult,
     forms::FormData,
-    security::{Limit, client_ip},
+    limits::{Limit, Subject},
+    security::client_ip,
     site::{html, render},
     templates::value,
 };
@@ -368,22 +369,36 @@ pub(crate) async fn confirm(
     form: FormData,
 ) -> WebResult<Response> {
     let ip = client_ip(&state, &headers, peer);
-    state
-        .limiter()
-        .peek(Limit::Booking, ip, "")
-        .map_err(WebError::TooManyRequests)?;
-    let offer = Offer::load(&state).await?;
-    let slot = requested_slot(&offer, form.get("location"), form.get("start"))?;
+    // Counted before the booking is made, so bookings sent all at once cannot each find
+    // the count under the limit; only a booking made keeps its place.
+    let held = state.reserve(Limit::Booking, Subject::Network(ip)).await?;
+    let prepared = async {
+        let offer = Offer::load(&state).await?;
+        let slot = requested_slot(&offer, form.get("location"), form.get("start"))?;
+        Ok::<_, WebError>((offer, slot))
+    }
+    .await;
+    let (offer, slot) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            held.release(&state).await?;
+            return Err(error);
+        }
+    };
     let visitor = match VisitorDetails::parse(&details_of(&form), offer.settings.note_enabled) {
         Ok(visitor) => visitor,
         Err(errors) => {
+            held.release(&state).await?;
             return details_page(&state, &offer, &slot, kept_values(&form), Some(errors)).await;
         }
     };
     let key = form.get("idempotency_key");
-    match make_booking(&state, &offer, &slot, visitor, key).await {
+    let made = make_booking(&state, &offer, &slot, visitor, key).await;
+    if !matches!(made, Ok(Made::New { .. })) {
+        held.release(&state).await?;
+    }
+    match made {
         Ok(Made::New { token, .. }) => {
-            let _ = state.limiter().hit(Limit::Booking, ip, "");
             Ok(Redirect::to(&format!("/booking/{token}?new=1")).into_response())
         }
         // A retried submission: the booking was made the first time; its link was sent then.

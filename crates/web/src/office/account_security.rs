@@ -19,7 +19,6 @@ use axum::{
     routing::{get, post},
 };
 use domain::{FieldErrors, staff::SignInPolicy};
-use jiff::SignedDuration;
 use minijinja::{Value, context};
 use serde::Deserialize;
 use store::User;
@@ -29,12 +28,10 @@ use crate::{
     AppState, WebError,
     error::WebResult,
     forms::FormData,
+    limits::{Limit, Subject},
     qr,
     second_factor::{self, Entered, TotpSecret},
 };
-
-/// Wrong codes allowed per account in [`FAILURE_WINDOW`] before it must wait.
-const FAILURE_WINDOW: SignedDuration = SignedDuration::from_mins(15);
 
 const WRONG_CODE: &str =
     "That code is not right. Check the time on your phone, then enter the code your app shows now";
@@ -74,7 +71,7 @@ pub(super) enum Verdict {
 /// Check a code from the app (or, with `allow_recovery`, a recovery code) for `user`,
 /// spending it if right. Wrong codes are counted per account in the database: after
 /// `RateLimits::second_factor_failures` of them in 15 minutes the account must wait until
-/// the oldest is 15 minutes old. Per account, not per address, because whoever reaches
+/// 15 minutes after the first. Per account, not per address, because whoever reaches
 /// this step already has the password and could spread guesses over many addresses; the
 /// wait ends by itself, so the real owner is never locked out for good.
 pub(super) async fn check_second_factor(
@@ -83,34 +80,27 @@ pub(super) async fn check_second_factor(
     typed: &str,
     allow_recovery: bool,
 ) -> WebResult<Verdict> {
-    // One check at a time: the wrong codes are counted, then the code checked, then the
-    // count written; checks racing each other would all see a count under the limit.
-    static CHECKING: std::sync::OnceLock<tokio::sync::Mutex<()>> = std::sync::OnceLock::new();
-    let _one_at_a_time = CHECKING
-        .get_or_init(|| tokio::sync::Mutex::new(()))
-        .lock()
-        .await;
-    let now = state.now();
-    let limits = &state.config().rate_limits;
-    if !limits.disabled {
-        let max = usize::try_from(limits.second_factor_failures).unwrap_or(usize::MAX);
-        let failures = state
-            .store()
-            .second_factor_failures_since(user.id, now - FAILURE_WINDOW)
-            .await?;
-        if max > 0 && failures.len() >= max {
-            let oldest_that_counts = failures[failures.len() - max];
-            let wait = (oldest_that_counts + FAILURE_WINDOW).duration_since(now);
-            return Ok(Verdict::TooMany(
-                u64::try_from(wait.as_secs()).unwrap_or(1).max(1),
-            ));
-        }
-    }
+    // A wrong code is counted before the code is checked (and the count cleared if it was
+    // right), in one atomic step in the store: codes sent all at once cannot each find the
+    // count under the limit, however many processes serve them.
+    let account = user.id.get().to_string();
+    let held = match state
+        .reserve(Limit::SecondFactor, Subject::Account(&account))
+        .await
+    {
+        Ok(held) => held,
+        Err(WebError::TooManyRequests(wait)) => return Ok(Verdict::TooMany(wait)),
+        Err(other) => return Err(other),
+    };
     // Something that is not a code at all is a typing slip, not a guess: not counted.
     let entered = match Entered::parse(typed, allow_recovery) {
         Ok(entered) => entered,
-        Err(message) => return Ok(Verdict::Refused(message)),
+        Err(message) => {
+            held.release(state).await?;
+            return Ok(Verdict::Refused(message));
+        }
     };
+    let now = state.now();
     let Some(authenticator) = state
         .store()
         .authenticator(user.id)
@@ -140,13 +130,8 @@ pub(super) async fn check_second_factor(
         }
     };
     match verdict {
-        Verdict::Accepted => state.store().clear_second_factor_failures(user.id).await?,
-        _ => {
-            state
-                .store()
-                .record_second_factor_failure(user.id, now)
-                .await?
-        }
+        Verdict::Accepted => held.clear(state).await?,
+        _ => held.keep(),
     }
     Ok(verdict)
 }

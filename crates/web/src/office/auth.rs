@@ -32,8 +32,9 @@ use crate::{
     AppState, WebError, access,
     error::WebResult,
     forms::FormData,
+    limits::{Limit, Subject},
     password,
-    security::{Limit, client_ip},
+    security::client_ip,
     site::html,
 };
 
@@ -83,7 +84,11 @@ fn token_hash(token: &str) -> Vec<u8> {
 }
 
 fn session_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    let name = cookie_name(state);
+    cookie_token(headers, cookie_name(state))
+}
+
+/// The 64-hex-digit token in the cookie `name`, if the request has one.
+fn cookie_token(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -107,6 +112,66 @@ fn set_cookie(state: &AppState, value: &str, clear: bool) -> HeaderValue {
         cookie_name(state)
     );
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The known-device cookie's name (see [`remember_device`]).
+fn device_cookie_name(state: &AppState) -> &'static str {
+    if secure_cookies(state) {
+        "__Host-anteroom_device"
+    } else {
+        "anteroom_device"
+    }
+}
+
+/// How long a browser stays known after its last sign-in.
+const DEVICE_LIFE_SECONDS: u32 = 365 * 24 * 3600;
+
+/// The hash of this browser's device token, if it is one `user` has signed in from.
+async fn known_device(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+) -> WebResult<Option<Vec<u8>>> {
+    let Some(token) = cookie_token(headers, device_cookie_name(state)) else {
+        return Ok(None);
+    };
+    let hash = token_hash(&token);
+    Ok(state
+        .store()
+        .known_device(user.id, &hash)
+        .await?
+        .then_some(hash))
+}
+
+/// After a right password: remember this browser as one `user` signs in from (or note
+/// that it did again), so that the per-account limit on failed sign-ins from everywhere
+/// never holds the real person up. The cookie is set only after a right password, so
+/// visitors never get it.
+async fn remember_device(
+    state: &AppState,
+    user: &User,
+    known: Option<Vec<u8>>,
+) -> WebResult<HeaderValue> {
+    let token = new_token();
+    let hash = token_hash(&token);
+    if let Some(old) = known {
+        // A fresh token each time: a copied cookie stops working at the next sign-in.
+        state.store().forget_device(&old).await?;
+    }
+    state
+        .store()
+        .remember_device(user.id, &hash, state.now())
+        .await?;
+    let secure = if secure_cookies(state) {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={DEVICE_LIFE_SECONDS}{secure}",
+        device_cookie_name(state)
+    );
+    HeaderValue::from_str(&cookie).map_err(|e| WebError::Internal(e.into()))
 }
 
 /// A live session: its token's hash, the session and its user. Expired sessions are
@@ -295,35 +360,70 @@ pub(crate) async fn sign_in(
 ) -> WebResult<Response> {
     let ip = client_ip(&state, &headers, peer);
     let email_text = form.get("email").trim().to_lowercase();
+    // Every attempt from a network counts.
     state
-        .limiter()
-        .peek(Limit::SignIn, ip, "")
-        .map_err(WebError::TooManyRequests)?;
-    state
-        .limiter()
-        .peek(Limit::SignInAccount, ip, &email_text)
-        .map_err(WebError::TooManyRequests)?;
-    let _ = state.limiter().hit(Limit::SignIn, ip, "");
+        .reserve(Limit::SignIn, Subject::Network(ip))
+        .await?
+        .keep();
 
     let email = EmailAddress::parse(&email_text).ok();
     let user = match &email {
         Some(email) => state.store().user_by_email(email).await?,
         None => None,
     };
-    let password_text = form.get("password").to_owned();
-    let stored_hash = user.as_ref().map_or_else(
-        || password::dummy_hash().to_owned(),
-        |u| u.password_hash.clone(),
-    );
-    let matches =
-        tokio::task::spawn_blocking(move || password::verify(&password_text, &stored_hash))
+    // A failure is counted before the password is checked, and given back if it was right:
+    // per account from this network, and per account from every network together — except
+    // from a browser that has signed in to this account before, so that someone guessing
+    // from many addresses cannot keep the real person out. Counted the same way for
+    // addresses that have no account, so the limits say nothing about who has one.
+    let here = state
+        .reserve(
+            Limit::SignInAccount,
+            Subject::NetworkAccount(ip, &email_text),
+        )
+        .await?;
+    let device = match &user {
+        Some(user) => known_device(&state, &headers, user).await?,
+        None => None,
+    };
+    let anywhere = if device.is_some() {
+        None
+    } else {
+        match state
+            .reserve(Limit::SignInAccountAnywhere, Subject::Account(&email_text))
             .await
-            .map_err(|e| WebError::Internal(e.into()))?;
+        {
+            Ok(held) => Some(held),
+            Err(error) => {
+                here.release(&state).await?;
+                return Err(error);
+            }
+        }
+    };
+
+    let password_text = form.get("password").to_owned();
+    let checked = match &user {
+        Some(user) => password::check(password_text, user.password_hash.clone()).await,
+        None => password::check_nothing(password_text).await,
+    };
+    let matches = match checked {
+        Ok(matches) => matches,
+        Err(busy) => {
+            here.release(&state).await?;
+            if let Some(anywhere) = anywhere {
+                anywhere.release(&state).await?;
+            }
+            return Err(busy.into());
+        }
+    };
     let failed = user.as_ref().map(|u| u.id);
     let user = match user {
         Some(user) if matches => user,
         _ => {
-            let _ = state.limiter().hit(Limit::SignInAccount, ip, &email_text);
+            here.keep();
+            if let Some(anywhere) = anywhere {
+                anywhere.keep();
+            }
             tracing::info!("sign-in refused");
             let actor = failed.map_or(Actor::Anonymous, Actor::Staff);
             access::record(
@@ -345,7 +445,11 @@ pub(crate) async fn sign_in(
             return Ok(html(StatusCode::UNAUTHORIZED, body));
         }
     };
-    state.limiter().reset(Limit::SignInAccount, ip, &email_text);
+    here.clear(&state).await?;
+    if let Some(anywhere) = anywhere {
+        anywhere.release(&state).await?;
+    }
+    let device_cookie = remember_device(&state, &user, device).await?;
     let old = session_token(&state, &headers).map(|t| token_hash(&t));
     let policy = state.store().sign_in_policy(user.practice).await?;
     let (stage, next) = if user.second_factor {
@@ -368,7 +472,11 @@ pub(crate) async fn sign_in(
         )
         .await?;
     }
-    Ok(with_cookie(Redirect::to(next).into_response(), cookie))
+    let mut response = with_cookie(Redirect::to(next).into_response(), cookie);
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, device_cookie);
+    Ok(response)
 }
 
 /// The session of a sign-in waiting for its code, or where to send the browser instead.

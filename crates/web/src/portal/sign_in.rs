@@ -25,8 +25,9 @@ use crate::{
     booking::messages::URGENT_HELP,
     error::WebResult,
     forms::FormData,
+    limits::{Limit, Subject},
     office::errors_value,
-    security::{Limit, client_ip},
+    security::client_ip,
 };
 
 /// How long a sign-in link works.
@@ -95,10 +96,9 @@ pub(super) async fn send_link(
     form: FormData,
 ) -> WebResult<Response> {
     let ip = client_ip(&state, &headers, peer);
-    state
-        .limiter()
-        .peek(Limit::PortalLink, ip, "")
-        .map_err(WebError::TooManyRequests)?;
+    let from_here = state
+        .reserve(Limit::PortalLink, Subject::Network(ip))
+        .await?;
     let email = match EmailAddress::parse(form.get("email")) {
         Ok(email) => email,
         Err(error) => {
@@ -121,13 +121,31 @@ pub(super) async fn send_link(
             .await;
         }
     };
-    let key = email.as_str().to_lowercase();
-    state
-        .limiter()
-        .peek(Limit::PortalLinkEmail, ip, &key)
-        .map_err(WebError::TooManyRequests)?;
-    let _ = state.limiter().hit(Limit::PortalLink, ip, "");
-    let _ = state.limiter().hit(Limit::PortalLinkEmail, ip, &key);
+    // Counted for the address typed whether or not it is a client's, so the limits say
+    // nothing about who is on file: per network and inbox, and per inbox from anywhere (no
+    // one can fill a client's inbox from many addresses).
+    // A request refused by one of these does not count against the others.
+    let inbox = email.as_str().to_lowercase();
+    let to_inbox_from_here = match state
+        .reserve(Limit::PortalLinkEmail, Subject::NetworkAccount(ip, &inbox))
+        .await
+    {
+        Ok(held) => held,
+        Err(refused) => {
+            from_here.release(&state).await?;
+            return Err(refused);
+        }
+    };
+    if let Err(refused) = state
+        .reserve(Limit::PortalLinkInbox, Subject::Account(&inbox))
+        .await
+    {
+        from_here.release(&state).await?;
+        to_inbox_from_here.release(&state).await?;
+        return Err(refused);
+    }
+    from_here.keep();
+    to_inbox_from_here.keep();
 
     // Asking again from the same browser keeps its nonce, so an earlier link still works.
     let browser = match Cookie::Browser.read(&state, &headers) {

@@ -13,10 +13,11 @@ use store::NewMessage;
 
 use super::{cached, html, render};
 use crate::{
-    AppState, WebError,
+    AppState,
     error::WebResult,
     forms::FormData,
-    security::{Limit, client_ip},
+    limits::{Limit, Subject},
+    security::client_ip,
     templates::value,
 };
 
@@ -77,12 +78,11 @@ pub(crate) async fn submit(
     form: FormData,
 ) -> WebResult<Response> {
     let ip = client_ip(&state, &headers, peer);
-    state
-        .limiter()
-        .peek(Limit::Enquiry, ip, "")
-        .map_err(WebError::TooManyRequests)?;
+    // Counted before anything else is done, so that enquiries sent all at once cannot
+    // each find the count under the limit; a form with mistakes gives its place back.
+    let held = state.reserve(Limit::Enquiry, Subject::Network(ip)).await?;
     if !form.get(HONEYPOT).is_empty() {
-        let _ = state.limiter().hit(Limit::Enquiry, ip, "");
+        held.keep();
         return Ok(Redirect::to("/contact/thanks").into_response());
     }
     let raw = EnquiryForm {
@@ -96,6 +96,7 @@ pub(crate) async fn submit(
     let enquiry = match NewEnquiry::parse(&raw) {
         Ok(enquiry) => enquiry,
         Err(errors) => {
+            held.release(&state).await?;
             let errors: Vec<_> = errors
                 .iter()
                 .map(|(field, message)| context! { field, message })
@@ -111,7 +112,7 @@ pub(crate) async fn submit(
         .store()
         .create_enquiry(state.practice_id(), &enquiry, &message, state.now())
         .await?;
-    let _ = state.limiter().hit(Limit::Enquiry, ip, "");
+    held.keep();
     state.mail_queued();
     tracing::info!("enquiry received");
     Ok(Redirect::to("/contact/thanks").into_response())

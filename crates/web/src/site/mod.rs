@@ -161,8 +161,13 @@ pub(crate) async fn error_page(
     state: &AppState,
     status: StatusCode,
     reference: Option<&str>,
+    retry_after: bool,
 ) -> Response {
     let (title, message) = match status.as_u16() {
+        503 if retry_after => (
+            "Busy for a moment",
+            "A lot is happening on the server right now. Wait a few seconds, then try again.",
+        ),
         404 => (
             "Page not found",
             "If you typed the web address, check it is correct. If you followed a link, the page may have moved.",
@@ -190,7 +195,7 @@ pub(crate) async fn error_page(
         ),
         429 => (
             "Please wait a little",
-            "There have been a lot of attempts from your connection. Wait a few minutes, then try again.",
+            "There have been a lot of attempts in a short time. Wait a few minutes, then try again.",
         ),
         _ => (
             "Sorry, something went wrong on our side",

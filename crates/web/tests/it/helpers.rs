@@ -338,15 +338,21 @@ impl TestApp {
 
     /// The app with other rate limits (e.g. switched off for a concurrency test).
     pub async fn spawn_with_limits(rate_limits: RateLimits) -> Self {
-        Self::spawn_with(rate_limits, true).await
+        Self::spawn_with(rate_limits, true, false).await
     }
 
     /// The app as started without the practice's key file: notes are locked.
     pub async fn spawn_without_key() -> Self {
-        Self::spawn_with(RateLimits::default(), false).await
+        Self::spawn_with(RateLimits::default(), false, false).await
     }
 
-    async fn spawn_with(rate_limits: RateLimits, with_key: bool) -> Self {
+    /// The app behind a reverse proxy (`--trust-proxy`): each request's address is the last
+    /// `X-Forwarded-For` hop, so a test can come from many addresses.
+    pub async fn spawn_behind_proxy() -> Self {
+        Self::spawn_with(RateLimits::default(), true, true).await
+    }
+
+    async fn spawn_with(rate_limits: RateLimits, with_key: bool, trust_proxy: bool) -> Self {
         let dir = tempfile::tempdir().expect("create a temp dir");
         let store = Arc::new(
             SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::CreateIfMissing)
@@ -417,7 +423,7 @@ impl TestApp {
         let clock = Clock::manual(now);
         let config = Config {
             public_url: base.clone(),
-            trust_proxy: false,
+            trust_proxy,
             rate_limits,
             theme_dir: None,
             mail_configured: false,

@@ -9,6 +9,7 @@ mod api;
 mod audit;
 mod booking;
 mod enquiries;
+mod hardening;
 mod helpers;
 mod office_auth;
 mod office_booking;

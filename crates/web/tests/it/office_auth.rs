@@ -81,9 +81,24 @@ async fn signing_in_sets_a_locked_down_cookie_whose_token_is_not_stored() {
     let reply = app.sign_in_with(STAFF_EMAIL, STAFF_PASSWORD).await;
     reply.assert_redirect("/office");
     let cookies = reply.set_cookies();
-    assert_eq!(cookies.len(), 1);
+    assert_eq!(
+        cookies.len(),
+        2,
+        "the session, and the browser as a known device"
+    );
     let cookie = cookies[0];
     let attributes: Vec<&str> = cookie.split(';').map(str::trim).collect();
+    let device: Vec<&str> = cookies[1].split(';').map(str::trim).collect();
+    let (device_name, device_token) = device[0].split_once('=').expect("name=value");
+    assert_eq!(device_name, "__Host-anteroom_device");
+    for wanted in ["HttpOnly", "SameSite=Strict", "Path=/", "Secure"] {
+        assert!(device.contains(&wanted), "{} lacks {wanted}", cookies[1]);
+    }
+    assert_eq!(device_token.len(), 64);
+    assert!(
+        !app.database_contains(device_token),
+        "only the device token's hash is stored"
+    );
     let (name, token) = attributes[0].split_once('=').expect("name=value");
     assert_eq!(
         name, "__Host-anteroom_office",

@@ -1,0 +1,6 @@
+//! The `anteroom` binary as someone running it would: started as its own process, reached
+//! over HTTP on a loopback port, measured from the outside.
+//!
+//! One test binary for the crate (so it links once).
+
+mod memory;
