@@ -188,6 +188,18 @@ async fn append_in(
     // BEGIN IMMEDIATE holds the write lock, so no other entry can slip in between
     // reading the last hash and inserting the row that points at it.
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    insert_entry(&mut tx, practice, entry, now).await?;
+    tx.commit().await.map_err(map_err)
+}
+
+/// Chain one entry onto the log inside a write transaction the caller holds (so it commits
+/// or rolls back with the change it records: erasure).
+pub(crate) async fn insert_entry(
+    tx: &mut sqlx::SqliteConnection,
+    practice: PracticeId,
+    entry: &NewAuditEntry,
+    now: Timestamp,
+) -> StoreResult<()> {
     let last: Option<(i64, Vec<u8>)> =
         sqlx::query_as("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
             .fetch_optional(&mut *tx)
@@ -229,5 +241,5 @@ async fn append_in(
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)
+    Ok(())
 }

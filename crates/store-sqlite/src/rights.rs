@@ -8,8 +8,8 @@ use domain::rights::Reason;
 use jiff::{Timestamp, civil::Date};
 use sqlx::{Row, SqliteConnection, TypeInfo, ValueRef, sqlite::SqliteRow};
 use store::{
-    ClientId, PracticeId, RecordedDecision, RetentionDecision, RetentionFacts, RightsStore,
-    StoreError, StoreResult, SubjectAccessId, SubjectAccessRequest,
+    ClientId, NewAuditEntry, PracticeId, RecordedDecision, RetentionDecision, RetentionFacts,
+    RightsStore, StoreError, StoreResult, SubjectAccessId, SubjectAccessRequest,
     rights::{Cell, KEPT_AFTER_ERASURE, TableRows, is_secret_column},
 };
 
@@ -553,6 +553,7 @@ impl RightsStore for SqliteStore {
         &self,
         practice: PracticeId,
         client: ClientId,
+        audit: &NewAuditEntry,
         now: Timestamp,
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
@@ -644,6 +645,7 @@ impl RightsStore for SqliteStore {
                 ));
             }
         }
+        crate::audit::insert_entry(&mut tx, practice, audit, now).await?;
         tx.commit().await.map_err(map_err)?;
         // Deleted rows are overwritten in the file (secure_delete); old copies of the pages
         // in the write-ahead log go when it is checkpointed and truncated. A reader still

@@ -704,8 +704,23 @@ async fn rights_story(store: &dyn Store, practice: crate::PracticeId) {
         "notes come sealed"
     );
 
-    // Erasure: the key first, then every row; the requests and the audit entry stay.
-    store.erase_client(practice, client, now).await.unwrap();
+    // Erasure: the key first, then every row, and its own audit entry in the same
+    // transaction; the requests and the audit entries stay.
+    let erased = |who: crate::ClientId| crate::NewAuditEntry {
+        actor: crate::Actor::System,
+        action: crate::AuditAction::ClientErased,
+        client: Some(who),
+        object: Some(("client", who.get())),
+        source: None,
+    };
+    let log_before = store.recent_audit(practice, 1000).await.unwrap().len();
+    store
+        .erase_client(practice, client, &erased(client), now)
+        .await
+        .unwrap();
+    let log = store.recent_audit(practice, 1000).await.unwrap();
+    assert_eq!(log.len(), log_before + 1, "the erasure wrote its entry");
+    assert_eq!(log[0].action, crate::AuditAction::ClientErased.code());
     assert!(matches!(
         store.client(practice, client).await,
         Err(StoreError::NotFound)
@@ -733,22 +748,33 @@ async fn rights_story(store: &dyn Store, practice: crate::PracticeId) {
             .await
             .unwrap()
             .len(),
-        1
+        2
     );
     assert!(matches!(
         store.client_rows(practice, client).await,
         Err(StoreError::NotFound)
     ));
+    let log_before = store.recent_audit(practice, 1000).await.unwrap().len();
     assert!(matches!(
-        store.erase_client(practice, client, now).await,
+        store
+            .erase_client(practice, client, &erased(client), now)
+            .await,
         Err(StoreError::NotFound)
     ));
+    assert_eq!(
+        store.recent_audit(practice, 1000).await.unwrap().len(),
+        log_before,
+        "a failed erasure writes no entry"
+    );
     assert!(
         store.client(practice, other).await.is_ok(),
         "others untouched"
     );
     // The erased id is never given to a new client, even when it was the highest.
-    store.erase_client(practice, other, now).await.unwrap();
+    store
+        .erase_client(practice, other, &erased(other), now)
+        .await
+        .unwrap();
     let next = store
         .create_client(
             practice,

@@ -187,11 +187,13 @@ pub trait RightsStore: Send + Sync {
     /// Erase a client in ONE transaction: their wrapped data key first (crypto-shredding),
     /// then every row found as for [`RightsStore::client_rows`] except those in
     /// [`KEPT_AFTER_ERASURE`]; the consultation they booked keeps its time but loses the
-    /// person's details. Their id is never given to another client.
+    /// person's details; and `audit` appended to the audit log, so the erasure and its
+    /// entry are both stored or neither is. Their id is never given to another client.
     async fn erase_client(
         &self,
         practice: PracticeId,
         client: ClientId,
+        audit: &crate::NewAuditEntry,
         now: Timestamp,
     ) -> StoreResult<()>;
 }

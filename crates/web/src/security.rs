@@ -152,15 +152,33 @@ fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
-    if origin.eq_ignore_ascii_case(public_url.trim_end_matches('/')) {
-        return true;
+    // Scheme, host and port must all be the public address's: `http://` is not the same
+    // site as `https://` on the same host, nor is another port.
+    match (origin_of(origin), origin_of(public_url)) {
+        (Some(origin), Some(public)) => origin == public,
+        _ => false,
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
-    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+}
+
+/// A URL's origin: lower-case scheme and host, and the port (the scheme's default if none).
+fn origin_of(url: &str) -> Option<(String, String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let default = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let (host, port) = match authority.rsplit_once(':') {
+        // `[::1]` alone has colons but no port.
+        Some((host, port)) if !port.contains(']') => (host, port.parse().ok()?),
+        _ => (authority, default),
+    };
+    Some((scheme, host.to_ascii_lowercase(), port))
 }
 
 /// The client's address: the peer, or behind a trusted proxy the last `X-Forwarded-For` hop.
@@ -215,6 +233,27 @@ mod tests {
             header::ORIGIN,
             HeaderValue::from_static("http://127.0.0.1:8080"),
         );
-        assert!(same_origin(&h, "https://example.com"));
+        assert!(
+            !same_origin(&h, "https://example.com"),
+            "the Host header is not the public address"
+        );
+        for (origin, public, same) in [
+            ("https://example.com", "https://example.com", true),
+            ("https://EXAMPLE.com:443", "https://example.com/", true),
+            ("http://example.com", "https://example.com", false),
+            ("https://example.com:8443", "https://example.com", false),
+            (
+                "https://example.com.evil.test",
+                "https://example.com",
+                false,
+            ),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080", true),
+            ("http://127.0.0.1:8081", "http://127.0.0.1:8080", false),
+            ("http://[::1]:8080", "http://[::1]:8080", true),
+            ("null", "https://example.com", false),
+        ] {
+            h.insert(header::ORIGIN, HeaderValue::from_str(origin).unwrap());
+            assert_eq!(same_origin(&h, public), same, "{origin} against {public}");
+        }
     }
 }

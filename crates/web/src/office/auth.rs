@@ -257,8 +257,29 @@ impl Staff {
         client: Option<store::ClientId>,
         object: Option<(&'static str, i64)>,
     ) -> WebResult<()> {
-        let who = Actor::Staff(self.user.id);
-        access::record(state, who, action, client, object, self.source).await
+        let entry = self.entry(action, client, object);
+        state
+            .store()
+            .append_audit(state.practice_id(), &entry, state.now())
+            .await?;
+        Ok(())
+    }
+
+    /// The audit entry for an action by this member of staff, for a store call that writes
+    /// it in its own transaction.
+    pub(crate) fn entry(
+        &self,
+        action: AuditAction,
+        client: Option<store::ClientId>,
+        object: Option<(&'static str, i64)>,
+    ) -> store::NewAuditEntry {
+        store::NewAuditEntry {
+            actor: Actor::Staff(self.user.id),
+            action,
+            client,
+            object,
+            source: self.source.map(|ip| ip.to_string()),
+        }
     }
 
     /// Refuse this member of staff something only the owner may do: written in the audit

@@ -513,21 +513,19 @@ async fn erase(
         return Err(staff.refused(&state).await);
     }
     let client = find_client(&state, &raw).await?;
+    // The entry names the erased id only: nothing of what was erased. It is written in the
+    // erasure's own transaction, so there is never an erasure without its entry.
+    let entry = staff.entry(
+        AuditAction::ClientErased,
+        Some(client.id),
+        Some(("client", client.id.get())),
+    );
     state
         .store()
-        .erase_client(state.practice_id(), client.id, state.now())
+        .erase_client(state.practice_id(), client.id, &entry, state.now())
         .await?;
     state.booking_changed();
     tracing::info!(client = client.id.get(), "client erased");
-    // The entry names the erased id only: nothing of what was erased.
-    staff
-        .audit(
-            &state,
-            AuditAction::ClientErased,
-            Some(client.id),
-            Some(("client", client.id.get())),
-        )
-        .await?;
     Ok(Redirect::to("/office/records-to-review?erased=1").into_response())
 }
 

@@ -350,3 +350,23 @@ async fn a_flood_of_sign_ins_waits_or_is_told_to_come_back_never_fails() {
     let (status, _) = sign_in_from(&app, "198.51.100.7", STAFF_PASSWORD, None).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn a_form_from_the_same_host_over_another_scheme_or_port_is_refused() {
+    let app = TestApp::spawn().await;
+    let form = enquiry_form(&[]);
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let other_port: u16 = port.parse::<u16>().unwrap().wrapping_add(1);
+    for origin in [
+        format!("https://127.0.0.1:{port}"),
+        format!("http://127.0.0.1:{other_port}"),
+    ] {
+        app.post_form_with("/contact", &form, &[("origin", &origin)])
+            .await
+            .assert_status(StatusCode::FORBIDDEN);
+    }
+    assert!(app.enquiries().await.is_empty());
+    app.post_form_with("/contact", &form, &[("origin", &app.base)])
+        .await
+        .assert_redirect("/contact/thanks");
+}
