@@ -16,7 +16,7 @@ use domain::booking::{BookingStatus, DetailsForm, VisitorDetails};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use store::{Booking, BookingId, StoreError};
+use store::{Booking, StoreError};
 
 use super::{
     ApiError, ApiResult, Invalid, SlotBody, json_response, local_time, location_in, offer_for,
@@ -54,7 +54,7 @@ const BOOKING_FIELDS: [&str; 9] = [
 
 #[derive(Serialize)]
 struct BookingBody {
-    id: i64,
+    id: String,
     status: &'static str,
     #[serde(rename = "type")]
     kind: String,
@@ -66,10 +66,20 @@ struct BookingBody {
     manage_url: Option<String>,
 }
 
+/// The id the API shows for a booking: the random part of its calendar UID, so that ids say
+/// nothing about how many bookings the practice has (a row number would).
+fn public_id(booking: &Booking) -> String {
+    booking
+        .uid
+        .split_once('@')
+        .map_or(booking.uid.as_str(), |(random, _)| random)
+        .to_owned()
+}
+
 impl BookingBody {
     fn of(booking: &Booking, offer: &Offer, manage_url: Option<String>) -> Self {
         Self {
-            id: booking.id.get(),
+            id: public_id(booking),
             status: booking.status.as_str(),
             kind: booking.appointment_type.to_string(),
             start: local_time(booking.start, &offer.zone),
@@ -307,7 +317,7 @@ fn token_of(headers: &HeaderMap, body: &[u8]) -> ApiResult<String> {
 
 #[derive(Serialize)]
 struct CancelledBody {
-    id: i64,
+    id: String,
     status: &'static str,
 }
 
@@ -323,16 +333,15 @@ pub(super) async fn cancel(
     };
     let token = token_of(&headers, &body)?;
     // A wrong id and a wrong token look the same: neither says whether the other exists.
-    let id = BookingId::parse(&id).ok_or(WebError::NotFound)?;
     let booking = manage::find(&state, token.trim()).await?;
-    if booking.id != id {
+    if public_id(&booking) != id.trim() {
         return Err(WebError::NotFound.into());
     }
     let cancelled = || {
         json_response(
             StatusCode::OK,
             CancelledBody {
-                id: booking.id.get(),
+                id: public_id(&booking),
                 status: BookingStatus::Cancelled.as_str(),
             },
         )
@@ -428,8 +437,8 @@ pub(super) fn cancel_operation() -> Value {
         "security": [{}, { "manageToken": [] }],
         "parameters": [{
             "name": "id", "in": "path", "required": true,
-            "description": "The booking's id.",
-            "schema": { "type": "integer", "minimum": 1 }
+            "description": "The booking's id, as returned when it was made (opaque).",
+            "schema": { "type": "string", "minLength": 1, "maxLength": 100 }
         }],
         "requestBody": {
             "required": false,
@@ -504,7 +513,7 @@ pub(super) fn schemas() -> Value {
             "type": "object",
             "required": ["id", "status", "type", "start", "end", "location"],
             "properties": {
-                "id": { "type": "integer", "examples": [1] },
+                "id": { "type": "string", "description": "Opaque: says nothing about other bookings.", "examples": ["9f2c4e0b7a1d4c3e8b5a6f7e1d2c3b4a"] },
                 "status": {
                     "type": "string",
                     "enum": ["confirmed", "requested", "cancelled", "declined", "expired"],
@@ -544,7 +553,7 @@ pub(super) fn schemas() -> Value {
             "type": "object",
             "required": ["id", "status"],
             "properties": {
-                "id": { "type": "integer" },
+                "id": { "type": "string" },
                 "status": { "type": "string", "const": "cancelled" }
             }
         }

@@ -315,7 +315,11 @@ async fn bad_availability_questions_are_422_with_a_message_per_field() {
 async fn a_booking_is_made_and_a_retry_with_the_same_key_returns_it() {
     let app = TestApp::spawn().await;
     let made = book(&app, MONDAY_9AM, "6f1e0c7a-first").await;
-    let id = made["id"].as_i64().expect("a numeric id");
+    let id = made["id"].as_str().expect("an id").to_owned();
+    assert!(
+        id.len() >= 32 && id.chars().all(|c| c.is_ascii_hexdigit()),
+        "an opaque id, not a row number: {id}"
+    );
     let manage_url = made["manage_url"].as_str().unwrap().to_owned();
     assert_eq!(
         made,
@@ -551,7 +555,7 @@ async fn too_many_bookings_from_one_address_are_429_with_retry_after() {
 async fn the_manage_token_cancels_until_the_cut_off() {
     let app = TestApp::spawn().await;
     let made = book(&app, MONDAY_9AM, "a").await;
-    let id = made["id"].as_i64().unwrap();
+    let id = made["id"].as_str().unwrap().to_owned();
     let token = token_of(&made);
     let cancel = |id: String| format!("/api/v1/bookings/{id}/cancel");
 
@@ -569,7 +573,13 @@ async fn the_manage_token_cancels_until_the_cut_off() {
         wrong_token.assert_status(StatusCode::NOT_FOUND),
         &json!({ "error": "not_found" })
     );
-    for other in [(id + 1).to_string(), "0".to_owned(), "abc".to_owned()] {
+    let neighbour = all_bookings(&app).await[0].id.get().to_string();
+    for other in [
+        neighbour,
+        "0".to_owned(),
+        "abc".to_owned(),
+        format!("{id}x"),
+    ] {
         post(&app, &cancel(other), &json!({ "token": token }), &[])
             .await
             .assert_status(StatusCode::NOT_FOUND);
@@ -609,7 +619,7 @@ async fn the_manage_token_cancels_until_the_cut_off() {
     let bearer = format!("Bearer {}", token_of(&second));
     let by_header = post_raw(
         &app,
-        &cancel(second["id"].to_string()),
+        &cancel(second["id"].as_str().unwrap().to_owned()),
         "",
         &[("authorization", &bearer)],
     )
@@ -625,7 +635,7 @@ async fn the_manage_token_cancels_until_the_cut_off() {
     app.advance_clock(SignedDuration::from_hours(80));
     let late = post(
         &app,
-        &cancel(third["id"].to_string()),
+        &cancel(third["id"].as_str().unwrap().to_owned()),
         &json!({ "token": token_of(&third) }),
         &[],
     )
@@ -637,7 +647,7 @@ async fn the_manage_token_cancels_until_the_cut_off() {
     let still = all_bookings(&app).await;
     let third_row = still
         .iter()
-        .find(|b| b.id.get() == third["id"].as_i64().unwrap())
+        .find(|b| b.uid.starts_with(third["id"].as_str().unwrap()))
         .unwrap();
     assert_eq!(third_row.status.as_str(), "confirmed");
 }
