@@ -138,10 +138,10 @@ pub(super) fn operation() -> Value {
     json!({
         "operationId": "getAvailability",
         "summary": "Free times for the bookable appointment type",
-        "description": "Free start times between two local dates (both inclusive) in the practice's \
-            time zone, at one location or all of them, in order. Times are RFC 3339 with the \
+        "description": format!("Free start times between two local dates (both inclusive, at \
+            most {MAX_DAYS} days) in the practice's time zone, at one location or all of them, in order. Times are RFC 3339 with the \
             local offset of that day, so 9am is `09:00:00+00:00` in winter and `09:00:00+01:00` \
-            in summer. Days before today or past the booking horizon simply have no times.",
+            in summer. Days before today or past the booking horizon simply have no times."),
         "parameters": [
             {
                 "name": "type", "in": "query", "required": true,
@@ -171,8 +171,9 @@ pub(super) fn operation() -> Value {
                 "content": { "application/json": { "schema": schema_ref("Availability") } }
             },
             "422": {
-                "description": "A bad date, a range that is backwards or too long, an unknown \
-                    location, or a type that is unknown or cannot be booked online.",
+                "description": format!("A bad date, a range that is backwards or longer than \
+                    {MAX_DAYS} days, an unknown location, or a type that is unknown or cannot be \
+                    booked online."),
                 "content": { "application/json": { "schema": schema_ref("ValidationErrors") } }
             }
         }

@@ -451,7 +451,9 @@ pub(super) fn cancel_operation() -> Value {
                 "content": { "application/json": { "schema": schema_ref("Cancelled") } }
             },
             "404": {
-                "description": "No booking with this id and token.",
+                "description": "No booking with this id and token: a token that was never \
+                    issued, a token for another booking, or an id that is not the token's booking \
+                    all answer the same, so neither reveals the other.",
                 "content": { "application/json": { "schema": schema_ref("Error") } }
             },
             "409": {
@@ -470,7 +472,8 @@ pub(super) fn cancel_operation() -> Value {
 /// The 429 answer, shared by the operations that are rate limited.
 fn rate_limited() -> Value {
     json!({
-        "description": "Too many bookings from this address; try again after `Retry-After` seconds.",
+        "description": "Too many bookings from this network (an IPv4 address or an IPv6 /64: \
+            10 an hour, counting only bookings made); try again after `Retry-After` seconds.",
         "headers": {
             "Retry-After": { "schema": { "type": "integer", "minimum": 1 } }
         },
@@ -496,7 +499,7 @@ pub(super) fn schemas() -> Value {
                 },
                 "name": { "type": "string", "examples": ["Sam Jones"] },
                 "email": { "type": "string", "format": "email", "examples": ["sam@example.com"] },
-                "phone": { "type": ["string", "null"], "description": "Needed when contact_preference is phone." },
+                "phone": { "type": ["string", "null"], "description": "Required (not empty) when contact_preference is phone." },
                 "contact_preference": { "type": "string", "enum": ["email", "phone"], "default": "email" },
                 "note": {
                     "type": ["string", "null"],
@@ -507,6 +510,15 @@ pub(super) fn schemas() -> Value {
                     "type": "boolean", "const": true,
                     "description": "The visitor agrees that their details are kept for this booking."
                 }
+            },
+            // Asking to be phoned needs a number to phone.
+            "if": {
+                "required": ["contact_preference"],
+                "properties": { "contact_preference": { "const": "phone" } }
+            },
+            "then": {
+                "required": ["phone"],
+                "properties": { "phone": { "type": "string", "minLength": 1 } }
             }
         },
         "Booking": {
@@ -546,7 +558,11 @@ pub(super) fn schemas() -> Value {
             "required": ["token"],
             "additionalProperties": false,
             "properties": {
-                "token": { "type": "string", "description": "The last part of the booking's manage_url." }
+                "token": {
+                    "type": "string", "pattern": "^[0-9a-f]{64}$",
+                    "description": "The last part of the booking's manage_url (64 hex digits). \
+                        A token that was never issued, or one for another booking, is a 404."
+                }
             }
         },
         "Cancelled": {

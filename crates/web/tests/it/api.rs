@@ -904,3 +904,62 @@ async fn a_cached_availability_answer_never_offers_a_time_just_booked() {
     );
     assert_eq!(after.header("cache-control"), Some("no-store"));
 }
+
+#[tokio::test]
+async fn the_openapi_document_states_the_limits_the_api_enforces() {
+    let app = TestApp::spawn().await;
+    let doc = get(&app, "/api/v1/openapi.json").await;
+    let doc = doc.assert_status(StatusCode::OK);
+    let schemas = &doc["components"]["schemas"];
+
+    // Phone required when the visitor asks to be phoned: said by the schema, held by the API.
+    let new_booking = &schemas["NewBooking"];
+    assert_eq!(
+        new_booking["if"]["properties"]["contact_preference"]["const"],
+        "phone"
+    );
+    assert_eq!(new_booking["then"]["required"], json!(["phone"]));
+    let mut body = booking(MONDAY_9AM);
+    body["contact_preference"] = json!("phone");
+    body.as_object_mut().unwrap().remove("phone");
+    let refused = post(&app, "/api/v1/bookings", &body, &[]).await;
+    assert!(!refused.field_errors("phone").is_empty());
+
+    // The date span: stated in the operation and its 422.
+    let availability = &doc["paths"]["/api/v1/availability"]["get"];
+    for text in [
+        availability["description"].as_str().unwrap(),
+        availability["responses"]["422"]["description"]
+            .as_str()
+            .unwrap(),
+    ] {
+        assert!(text.contains("92 days"), "{text}");
+    }
+    get(
+        &app,
+        "/api/v1/availability?type=consultation&from=2027-04-01&to=2027-07-15",
+    )
+    .await
+    .field_errors("to");
+
+    // A well-formed token that was never issued: the documented 404.
+    let pattern = schemas["CancelRequest"]["properties"]["token"]["pattern"]
+        .as_str()
+        .unwrap();
+    assert_eq!(pattern, "^[0-9a-f]{64}$");
+    let cancel = &doc["paths"]["/api/v1/bookings/{id}/cancel"]["post"];
+    assert!(
+        cancel["responses"]["404"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("never issued")
+    );
+    post(
+        &app,
+        "/api/v1/bookings/abc/cancel",
+        &json!({ "token": "0".repeat(64) }),
+        &[],
+    )
+    .await
+    .assert_status(StatusCode::NOT_FOUND);
+}
