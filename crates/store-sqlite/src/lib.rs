@@ -46,6 +46,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_staff_security.sql"),
     include_str!("../migrations/0007_data_rights.sql"),
     include_str!("../migrations/0008_portal.sql"),
+    include_str!("../migrations/0010_email_change.sql"),
 ];
 
 /// A practice database in one SQLite file.
@@ -263,6 +264,16 @@ mod tests {
             .await
             .unwrap();
         store::conformance::concurrent_portal_sign_ins(std::sync::Arc::new(store)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_email_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anteroom.db");
+        let store = SqliteStore::open(&path, OpenMode::CreateIfMissing)
+            .await
+            .unwrap();
+        store::conformance::concurrent_email_changes(std::sync::Arc::new(store)).await;
     }
 
     #[tokio::test]
