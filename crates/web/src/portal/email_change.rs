@@ -77,12 +77,13 @@ pub(super) async fn request(
     me: &PortalClient,
     new: &EmailAddress,
     source: &Source,
-) -> WebResult<Result<(), &'static str>> {
+) -> WebResult<Result<(), String>> {
     let Some(key) = state.config().master_key.clone() else {
         tracing::error!("no master key is loaded, so email address changes cannot be confirmed");
         return Ok(Err(
             "Your email address cannot be changed online just now. Please ask the practice to \
-             change it for you",
+             change it for you"
+                .to_owned(),
         ));
     };
     let practice = state.practice_id();
@@ -108,10 +109,10 @@ pub(super) async fn request(
     {
         Ok(()) => {}
         Err(StoreError::Conflict("email_change_limit")) => {
-            return Ok(Err(
-                "You have asked to change your email address several times in the last hour. \
-                 Please wait an hour before trying again, or ask the practice to change it for you",
-            ));
+            return Ok(Err(format!(
+                "You have asked to change your email address {CHANGES_PER_HOUR} times in the \
+                 last hour. Please try again in an hour, or ask the practice to change it for you"
+            )));
         }
         Err(other) => return Err(other.into()),
     }

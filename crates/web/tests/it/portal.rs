@@ -1446,9 +1446,9 @@ async fn twenty_requests_at_once_send_no_more_than_five_links() {
             StatusCode::UNPROCESSABLE_ENTITY => {
                 assert!(reply.title().starts_with("Error: "));
                 assert!(
-                    reply
-                        .decoded()
-                        .contains("You have asked to change your email address several times"),
+                    reply.decoded().contains(
+                        "You have asked to change your email address 5 times in the last hour"
+                    ),
                     "{}",
                     reply.body
                 );
