@@ -4,7 +4,7 @@
 -- key. A newer request replaces an older one (`replaced_at`); the requests of the last hour
 -- are counted to limit how many confirmation emails one client can have sent. `outbox_id`
 -- is that email, so that a client's export and erasure find it (it goes to an address that
--- is not yet on their record).
+-- is not yet on their record); rows are kept for that, and go with the client's record.
 --
 -- When the link is followed but another client record already has the address, nothing
 -- changes except `token_hash`, which is replaced by random bytes so that the link stops

@@ -211,16 +211,10 @@ impl PortalStore for SqliteStore {
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         let window = now.checked_sub(limit.within).unwrap_or(now);
-        // Long expired, and too old to count towards the limit.
-        let cutoff = now.checked_sub(KEEP_OLD_LINKS).unwrap_or(now);
-        sqlx::query("DELETE FROM email_changes WHERE expires_at < ? AND created_at <= ?")
-            .bind(secs(cutoff))
-            .bind(secs(window))
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
         // Counted under the write lock this transaction holds from its first statement, so
-        // requests at the same moment are counted one after another.
+        // requests at the same moment are counted one after another. Old changes are kept:
+        // they record what the client asked for, and lead their export and erasure to the
+        // emails sent to addresses never on their record.
         let asked: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM email_changes
              WHERE practice_id = ? AND client_id = ? AND created_at > ?",

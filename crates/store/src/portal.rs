@@ -164,7 +164,8 @@ pub trait PortalStore: Send + Sync {
     /// Refused with `Conflict("email_change_limit")`, storing and queueing nothing, when the
     /// client has already asked `limit.max` times within `limit.within` of `now`: counted
     /// inside the same transaction, so requests at the same moment cannot pass it together.
-    /// `NotFound` for a client of no practice of ours. Changes long expired are cleared out.
+    /// `NotFound` for a client of no practice of ours. Old changes are kept (they go with the
+    /// client's record), so that the client's export and erasure find their emails.
     async fn request_email_change(
         &self,
         practice: PracticeId,
