@@ -48,6 +48,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_data_rights.sql"),
     include_str!("../migrations/0008_portal.sql"),
     include_str!("../migrations/0009_limits.sql"),
+    include_str!("../migrations/0010_email_change.sql"),
 ];
 
 /// A practice database in one SQLite file.
@@ -318,6 +319,16 @@ mod tests {
             std::sync::Arc::new(second),
         )
         .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_email_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anteroom.db");
+        let store = SqliteStore::open(&path, OpenMode::CreateIfMissing)
+            .await
+            .unwrap();
+        store::conformance::concurrent_email_changes(std::sync::Arc::new(store)).await;
     }
 
     #[tokio::test]

@@ -1,10 +1,12 @@
-//! The client portal: sign-in links, portal sessions, a client's own cancellations.
+//! The client portal: sign-in links, portal sessions, a client's own details, changes of
+//! email address and cancellations.
 
 use async_trait::async_trait;
 use domain::EmailAddress;
 use jiff::{SignedDuration, Timestamp};
 use store::{
-    Client, ClientId, NewCharge, NewClient, NewMessage, NewPortalLink, Planner, PortalLink,
+    Client, ClientId, EmailChange, EmailChangeLimit, EmailChangeNotices, EmailChangeOutcome,
+    NewCharge, NewEmailChange, NewMessage, NewPortalLink, OwnDetails, Planner, PortalLink,
     PortalSession, PortalStore, PracticeId, Session, SessionId, SessionStatus, StoreError,
     StoreResult,
 };
@@ -180,29 +182,186 @@ impl PortalStore for SqliteStore {
         &self,
         practice: PracticeId,
         client: ClientId,
-        details: &NewClient,
-        messages: &[NewMessage],
+        details: &OwnDetails,
         now: Timestamp,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
         let result = sqlx::query(
-            "UPDATE clients SET name = ?, email = ?, phone = ?, contact_preference = ?, reminders = ?, updated_at = ?
+            "UPDATE clients SET phone = ?, contact_preference = ?, reminders = ?, updated_at = ?
              WHERE practice_id = ? AND id = ?",
         )
-        .bind(details.name.as_str())
-        .bind(details.email.as_str())
         .bind(details.phone.as_ref().map(|p| p.as_str().to_owned()))
         .bind(details.contact_preference.as_str())
         .bind(i64::from(details.reminders))
         .bind(secs(now))
         .bind(practice.get())
         .bind(client.get())
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?;
+        crate::affected(result)
+    }
+
+    async fn request_email_change(
+        &self,
+        practice: PracticeId,
+        change: &NewEmailChange,
+        email: &NewMessage,
+        limit: EmailChangeLimit,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let window = now.checked_sub(limit.within).unwrap_or(now);
+        // Counted under the write lock this transaction holds from its first statement, so
+        // requests at the same moment are counted one after another. Old changes are kept:
+        // they record what the client asked for, and lead their export and erasure to the
+        // emails sent to addresses never on their record.
+        let asked: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM email_changes
+             WHERE practice_id = ? AND client_id = ? AND created_at > ?",
+        )
+        .bind(practice.get())
+        .bind(change.client.get())
+        .bind(secs(window))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if asked >= i64::from(limit.max) {
+            return Err(StoreError::Conflict("email_change_limit"));
+        }
+        sqlx::query(
+            "UPDATE email_changes SET replaced_at = ?
+             WHERE practice_id = ? AND client_id = ? AND used_at IS NULL AND replaced_at IS NULL",
+        )
+        .bind(secs(now))
+        .bind(practice.get())
+        .bind(change.client.get())
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        crate::affected(result)?;
-        insert_messages(&mut tx, practice, messages, now).await?;
+        let message = insert_message(&mut tx, practice, email, now).await?;
+        sqlx::query(
+            "INSERT INTO email_changes (practice_id, client_id, new_email, token_hash, outbox_id, created_at, expires_at)
+             SELECT practice_id, id, ?, ?, ?, ?, ? FROM clients WHERE practice_id = ? AND id = ?",
+        )
+        .bind(change.new_email.as_str())
+        .bind(change.token_hash.as_slice())
+        .bind(message.get())
+        .bind(secs(now))
+        .bind(secs(change.expires_at))
+        .bind(practice.get())
+        .bind(change.client.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)
+        .and_then(crate::affected)?;
         tx.commit().await.map_err(map_err)
+    }
+
+    async fn email_change(
+        &self,
+        practice: PracticeId,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<EmailChange>> {
+        let row = sqlx::query(
+            "SELECT client_id, new_email, created_at, expires_at, used_at, replaced_at
+             FROM email_changes WHERE practice_id = ? AND token_hash = ?",
+        )
+        .bind(practice.get())
+        .bind(token_hash)
+        .fetch_optional(self.read())
+        .await
+        .map_err(map_err)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(EmailChange {
+            client: ClientId::new(get(&row, "client_id")?),
+            new_email: email(&get::<String>(&row, "new_email")?)?,
+            created_at: timestamp(get(&row, "created_at")?)?,
+            expires_at: timestamp(get(&row, "expires_at")?)?,
+            used_at: opt_timestamp(get(&row, "used_at")?)?,
+            replaced_at: opt_timestamp(get(&row, "replaced_at")?)?,
+        }))
+    }
+
+    async fn confirm_email_change(
+        &self,
+        practice: PracticeId,
+        token_hash: &[u8],
+        notices: &EmailChangeNotices<'_>,
+        now: Timestamp,
+    ) -> StoreResult<Option<EmailChangeOutcome>> {
+        let mut tx = self.write().await?;
+        // One statement decides: of any number of attempts, only the first finds it waiting.
+        let row = sqlx::query(
+            "UPDATE email_changes SET used_at = ?
+             WHERE practice_id = ? AND token_hash = ?
+               AND used_at IS NULL AND replaced_at IS NULL AND expires_at > ?
+             RETURNING id, client_id, new_email",
+        )
+        .bind(secs(now))
+        .bind(practice.get())
+        .bind(token_hash)
+        .bind(secs(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let id: i64 = get(&row, "id")?;
+        let new_email = email(&get::<String>(&row, "new_email")?)?;
+        let client = sqlx::query("SELECT * FROM clients WHERE practice_id = ? AND id = ?")
+            .bind(practice.get())
+            .bind(get::<i64>(&row, "client_id")?)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)
+            .and_then(|row| client_from_row(&row))?;
+        let other: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM clients WHERE practice_id = ? AND id <> ? AND lower(email) = lower(?)
+             ORDER BY status = 'active' DESC, id LIMIT 1",
+        )
+        .bind(practice.get())
+        .bind(client.id.get())
+        .bind(new_email.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let outcome = match other {
+            Some(other) => {
+                // The link stops working, and the row reads as if nobody had followed it
+                // (see migrations/0010_email_change.sql).
+                sqlx::query(
+                    "UPDATE email_changes SET used_at = NULL, token_hash = randomblob(32)
+                     WHERE id = ?",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                EmailChangeOutcome::Clash {
+                    client,
+                    other: ClientId::new(other),
+                    new_email,
+                }
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE clients SET email = ?, updated_at = ? WHERE practice_id = ? AND id = ?",
+                )
+                .bind(new_email.as_str())
+                .bind(secs(now))
+                .bind(practice.get())
+                .bind(client.id.get())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)
+                .and_then(crate::affected)?;
+                EmailChangeOutcome::Changed { client, new_email }
+            }
+        };
+        insert_messages(&mut tx, practice, &notices(&outcome), now).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(Some(outcome))
     }
 
     async fn cancel_own_session(

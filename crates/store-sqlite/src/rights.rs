@@ -165,20 +165,34 @@ fn selections(tables: &[TableInfo]) -> BTreeMap<String, Selection> {
     }
     // No column holds the client's id here. Emails are theirs when sent to their address,
     // or when they are the practice's own notices (to its notification address) naming
-    // them as a whole word — never by a substring of someone else's address or name.
+    // them as a whole word — never by a substring of someone else's address or name — or
+    // when a change of email address they asked for names the email (the link to confirm
+    // a new address, which goes to an address not yet on their record). Found through
+    // those changes, the emails are erased before them (a greater depth).
     if tables.iter().any(|t| t.name == "outbox") {
+        let confirmations = if tables
+            .iter()
+            .any(|t| t.name == "email_changes" && t.columns.iter().any(|c| c == "outbox_id"))
+        {
+            " OR id IN (SELECT outbox_id FROM email_changes
+                WHERE client_id = ?1 AND practice_id = ?2 AND outbox_id IS NOT NULL)"
+        } else {
+            ""
+        };
         found.insert(
             "outbox".to_owned(),
             Selection {
-                condition: "practice_id = ?2 AND (recipient = ?3 COLLATE NOCASE
+                condition: format!(
+                    "practice_id = ?2 AND (recipient = ?3 COLLATE NOCASE
                     OR (?4 IS NOT NULL
                         AND recipient IN (SELECT notify_email FROM practices WHERE id = ?2)
                         AND instr(' ' || replace(replace(replace(replace(subject || ' ' || body_text,
                                 char(10), ' '), ',', ' '), '.', ' '), ':', ' ') || ' ',
-                            ' ' || ?4 || ' ') > 0))"
-                    .to_owned(),
-                found_by: "emails to the client, and the practice's notices naming them",
-                depth: 1,
+                            ' ' || ?4 || ' ') > 0){confirmations})"
+                ),
+                found_by: "emails to the client, the practice's notices naming them, and links \
+                    sent to confirm a new address",
+                depth: 2,
             },
         );
     }

@@ -128,6 +128,9 @@ actions! {
     PortalViewed = "portal.view", "Opened the portal";
     PortalCancelled = "portal.cancel", "Cancelled a session in the portal";
     PortalDetailsChanged = "portal.details", "Changed their contact details in the portal";
+    PortalEmailChangeRequested = "portal.email_change_requested", "Asked in the portal to change their email address";
+    PortalEmailChanged = "portal.email_changed", "Changed their email address, confirmed from the new address";
+    PortalEmailChangeRefused = "portal.email_change_refused", "A confirmed change of email address was not made: another client record has the address";
 }
 
 impl From<AuditAction> for &'static str {

@@ -38,7 +38,7 @@ pub struct NewClient {
 }
 
 /// A client.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
     pub id: ClientId,
     pub name: PersonName,

@@ -145,6 +145,10 @@ rules! {
     GET "/portal/data" => Client, DataExported;
     GET "/portal/details" => Client, PortalViewed;
     POST "/portal/details" => Client, PortalDetailsChanged;
+    // Confirming a new email address from its inbox: the token is the proof, signed in or
+    // not (the handler audits the change itself).
+    GET "/portal/email/{token}" => Secret;
+    POST "/portal/email/{token}" => Secret;
     // The back office.
     GET "/office" => Staff;
     GET "/office/articles" => Staff;

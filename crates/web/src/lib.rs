@@ -131,19 +131,19 @@ impl AppState {
         self.mail_queued();
     }
 
-    /// An outgoing email's body as it is sent. Only the portal's sign-in emails carry a
-    /// sealed secret (the link), opened here with the master key; every other body goes out
-    /// exactly as stored, so text someone typed that looks like a sealed secret is just text.
-    /// The mail worker calls this just before sending.
+    /// An outgoing email's body as it is sent. Only the portal's link emails (signing in,
+    /// confirming a new email address) carry a sealed secret, opened here with the master
+    /// key; every other body goes out exactly as stored, so text someone typed that looks
+    /// like a sealed secret is just text. The mail worker calls this just before sending.
     pub fn prepare_outgoing(&self, message: &store::OutboxMessage) -> Result<String, String> {
-        if message.kind == portal::LINK_EMAIL_KIND {
+        if portal::SEALED_EMAIL_KINDS.contains(&message.kind.as_str()) {
             self.open_sealed(&message.body_text)
         } else {
             Ok(message.body_text.clone())
         }
     }
 
-    /// `body` with any secret sealed in it (a sign-in link) opened with the master key.
+    /// `body` with any secret sealed in it (a portal link) opened with the master key.
     pub fn open_sealed(&self, body: &str) -> Result<String, String> {
         match &self.inner.config.master_key {
             Some(key) => sealed::open_in_text(key, body),

@@ -66,6 +66,12 @@ fn describe(table: &str) -> (&str, &str) {
             "Why your record was kept, and until when.",
         ),
         "outbox" => ("Emails", "Emails sent to you, or that mention you."),
+        "email_changes" => (
+            "Changes of your email address",
+            "Each time you asked in the portal for your email address to change, and when the \
+             new address was confirmed. The links sent to confirm them are secrets and are not \
+             included.",
+        ),
         "enquiries" => (
             "Messages from the contact form",
             "Messages sent from your email address.",
@@ -164,10 +170,10 @@ pub(crate) enum Audience {
     Client,
 }
 
-/// Replace every private link in `text` (`/booking/…`, `/invoice/…`, `/portal/link/…`
-/// followed by a 64-digit secret) by the path without its secret.
+/// Replace every private link in `text` (`/booking/…`, `/invoice/…`, `/portal/link/…`,
+/// `/portal/email/…` followed by a 64-digit secret) by the path without its secret.
 pub(crate) fn without_private_links(text: &str) -> String {
-    const PREFIXES: [&str; 3] = ["/booking/", "/invoice/", "/portal/link/"];
+    const PREFIXES: [&str; 4] = ["/booking/", "/invoice/", "/portal/link/", "/portal/email/"];
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     'scan: while !rest.is_empty() {

@@ -1,6 +1,7 @@
 //! The client portal: a client signs in with a link sent by email (no password to remember)
 //! and sees their coming sessions, cancels one under the cancellation policy, reads their
-//! invoices and keeps their contact details up to date (SECURITY.md R4).
+//! invoices and keeps their contact details up to date; a new email address is confirmed
+//! from its inbox before it is used (SECURITY.md R4).
 //!
 //! A client only ever sees their own records: every page takes a [`PortalClient`], and
 //! every record named in a URL is checked to be theirs (another client's answers 404 and is
@@ -8,6 +9,7 @@
 //! hours at most, and signing out ends them on the server. Nothing here shows or stores what
 //! a client typed into the sign-in form beyond sending the link.
 
+mod email_change;
 mod pages;
 mod sign_in;
 
@@ -35,8 +37,12 @@ pub(crate) const IDLE_TIMEOUT: SignedDuration = SignedDuration::from_mins(15);
 /// Portal sessions end this long after sign-in, however active.
 pub(crate) const ABSOLUTE_TIMEOUT: SignedDuration = SignedDuration::from_hours(2);
 
-/// The outbox kind of a sign-in email (the only kind whose body holds a sealed secret).
+/// The outbox kind of a sign-in email (its body holds a sealed secret).
 pub(crate) const LINK_EMAIL_KIND: &str = "portal_link";
+
+/// The outbox kinds whose bodies hold a sealed secret: the sign-in link, and the link that
+/// confirms a new email address. Only these are opened before sending.
+pub(crate) const SEALED_EMAIL_KINDS: &[&str] = &[LINK_EMAIL_KIND, email_change::CONFIRM_EMAIL_KIND];
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -61,6 +67,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/portal/details",
             get(pages::details_form).post(pages::save_details),
+        )
+        .route(
+            "/portal/email/{token}",
+            get(email_change::confirm_page).post(email_change::confirm),
         )
 }
 

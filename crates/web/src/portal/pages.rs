@@ -1,5 +1,6 @@
 //! What a signed-in client sees and does: their coming sessions (with calendar files),
-//! cancelling one with the policy's outcome explained first, invoices, contact details.
+//! cancelling one with the policy's outcome explained first, invoices, contact details
+//! (a new email address through [`email_change`]).
 
 use axum::{
     extract::{Path, Query, State},
@@ -15,11 +16,11 @@ use jiff::{SignedDuration, Timestamp};
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
 use store::{
-    Invoice, InvoiceId, NewCharge, NewClient, NewMessage, Session, SessionId, SessionStatus,
+    Invoice, InvoiceId, NewCharge, NewMessage, OwnDetails, Session, SessionId, SessionStatus,
     StoreError,
 };
 
-use super::{PortalClient, Source, portal_page};
+use super::{PortalClient, Source, email_change, portal_page};
 use crate::{
     AppState, WebError,
     booking::messages::URGENT_HELP,
@@ -600,13 +601,24 @@ struct DetailsValues<'a> {
 #[derive(Deserialize)]
 pub(super) struct DetailsQuery {
     saved: Option<String>,
+    confirm: Option<String>,
+}
+
+/// What the details page says above the form after a save.
+#[derive(Clone, Copy, Default)]
+struct AfterSave {
+    /// The details were saved.
+    saved: bool,
+    /// A link was sent to confirm a new email address.
+    confirm: bool,
 }
 
 async fn details_page(
     state: &AppState,
+    me: &PortalClient,
     values: &DetailsValues<'_>,
     errors: Option<&FieldErrors>,
-    saved: bool,
+    shown: AfterSave,
 ) -> WebResult<Response> {
     let (list, map) = errors.map_or((Value::UNDEFINED, Value::UNDEFINED), errors_value);
     let status = if errors.is_some() {
@@ -614,7 +626,15 @@ async fn details_page(
     } else {
         StatusCode::OK
     };
-    let ctx = context! { values => value(values), errors => list, error => map, saved };
+    let ctx = context! {
+        values => value(values),
+        errors => list,
+        error => map,
+        saved => shown.saved,
+        confirm => shown.confirm,
+        current_email => me.client.email.as_str(),
+        hours => email_change::CHANGE_LIFE.as_hours(),
+    };
     portal_page(
         state,
         status,
@@ -643,36 +663,20 @@ pub(super) async fn details_form(
         contact_preference: client.contact_preference.as_str(),
         reminders: if client.reminders { "yes" } else { "no" },
     };
-    details_page(&state, &values, None, q.saved.is_some()).await
+    let shown = AfterSave {
+        saved: q.saved.is_some(),
+        confirm: q.confirm.is_some(),
+    };
+    details_page(&state, &me, &values, None, shown).await
 }
 
-/// Sent to the old address when a client changes their email address, so that a change they
-/// did not make does not go unnoticed (sign-in links go to the new address from now on).
-fn address_changed(practice: &str, me: &PortalClient, new: &domain::EmailAddress) -> NewMessage {
-    let first_name = me
-        .client
-        .name
-        .as_str()
-        .split_whitespace()
-        .next()
-        .unwrap_or("");
-    NewMessage {
-        kind: "portal_email_changed".into(),
-        to: me.client.email.clone(),
-        subject: format!("Your email address for {practice} has changed"),
-        body_text: format!(
-            "Dear {first_name},\n\nThe email address {practice} has for you was changed just \
-             now, from this address to {new}, through the practice's website.\n\n\
-             If you made this change, there is nothing more to do. If you did not, please \
-             contact the practice straight away.\n\n{practice}\n"
-        ),
-        calendar: None,
-    }
-}
-
+/// Phone, preference and reminders are saved at once. A new email address is not: a link
+/// is sent to it, and it changes when the link is followed (see [`email_change`]). The
+/// answer is the same whatever the new address is.
 pub(super) async fn save_details(
     State(state): State<AppState>,
     me: PortalClient,
+    source: Source,
     form: FormData,
 ) -> WebResult<Response> {
     let mut errors = FieldErrors::new();
@@ -683,20 +687,6 @@ pub(super) async fn save_details(
         form.get("contact_preference"),
         &mut errors,
     );
-    // Sign-in links go to the record with the address typed: one address, one record.
-    if let Some(contact) = &contact
-        && contact.email != me.client.email
-        && let Some(other) = state
-            .store()
-            .client_by_email(state.practice_id(), &contact.email)
-            .await?
-        && other.id != me.client.id
-    {
-        errors.add(
-            "email",
-            "That email address is already on another record at the practice. To use it here, please ask the practice",
-        );
-    }
     let reminders = match form.get("reminders") {
         "yes" => Some(true),
         "no" => Some(false),
@@ -711,30 +701,30 @@ pub(super) async fn save_details(
     if let (Some(contact), Some(reminders)) = (contact, reminders)
         && errors.is_empty()
     {
-        let details = NewClient {
-            name: me.client.name.clone(),
-            email: contact.email,
-            phone: contact.phone,
-            contact_preference: contact.contact_preference,
-            reminders,
-        };
-        let practice = state.store().practice(state.practice_id()).await?;
-        let notice = (details.email != me.client.email)
-            .then(|| address_changed(&practice.details.name, &me, &details.email));
-        state
-            .store()
-            .update_own_details(
-                state.practice_id(),
-                me.client.id,
-                &details,
-                notice.as_slice(),
-                state.now(),
-            )
-            .await?;
-        if notice.is_some() {
-            state.mail_queued();
+        let new_email = contact.email != me.client.email;
+        if new_email
+            && let Err(refused) =
+                email_change::request(&state, &me, &contact.email, &source).await?
+        {
+            // Nothing is saved, so that the page shows the form as it was sent.
+            errors.add("email", refused);
+        } else {
+            let details = OwnDetails {
+                phone: contact.phone,
+                contact_preference: contact.contact_preference,
+                reminders,
+            };
+            state
+                .store()
+                .update_own_details(state.practice_id(), me.client.id, &details, state.now())
+                .await?;
+            let to = if new_email {
+                "/portal/details?confirm=1"
+            } else {
+                "/portal/details?saved=1"
+            };
+            return Ok(Redirect::to(to).into_response());
         }
-        return Ok(Redirect::to("/portal/details?saved=1").into_response());
     }
     let values = DetailsValues {
         email: form.get("email"),
@@ -742,5 +732,5 @@ pub(super) async fn save_details(
         contact_preference: form.get("contact_preference"),
         reminders: form.get("reminders"),
     };
-    details_page(&state, &values, Some(&errors), false).await
+    details_page(&state, &me, &values, Some(&errors), AfterSave::default()).await
 }

@@ -23,6 +23,7 @@ use crate::{
 const ROBIN: &str = "robin@example.com";
 
 /// A browser: keeps its own cookies, follows no redirects.
+#[derive(Clone)]
 pub(crate) struct Browser {
     http: reqwest::Client,
     base: String,
@@ -906,6 +907,8 @@ async fn contact_details_are_checked_at_the_field_and_saved_whole() {
         .await
         .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
 
+    // The phone, preference and reminders are saved at once; the new address waits for
+    // its link to be followed.
     browser
         .post(
             "/portal/details",
@@ -917,18 +920,13 @@ async fn contact_details_are_checked_at_the_field_and_saved_whole() {
             ],
         )
         .await
-        .assert_redirect("/portal/details?saved=1");
+        .assert_redirect("/portal/details?confirm=1");
     let saved = app.store.client(app.practice, robin).await.unwrap();
-    assert_eq!(saved.email.as_str(), "robin.vale@example.com");
-    let told: Vec<_> = app
-        .outbox()
-        .await
-        .into_iter()
-        .filter(|m| m.kind == "portal_email_changed")
-        .collect();
-    assert_eq!(told.len(), 1, "the old address is told of the change");
-    assert_eq!(told[0].to.as_str(), ROBIN);
-    assert!(told[0].body_text.contains("robin.vale@example.com"));
+    assert_eq!(
+        saved.email.as_str(),
+        ROBIN,
+        "not until the link is followed"
+    );
     assert_eq!(
         saved.phone.map(|p| p.to_string()).as_deref(),
         Some("07700 900 982")
@@ -936,16 +934,22 @@ async fn contact_details_are_checked_at_the_field_and_saved_whole() {
     assert_eq!(saved.contact_preference, ContactPreference::Phone);
     assert!(!saved.reminders);
     assert_eq!(saved.name.as_str(), "Robin Vale", "the name stays");
+    let outbox = app.outbox().await;
+    assert_eq!(confirmations_to(&outbox, "robin.vale@example.com"), 1);
+    assert!(
+        !outbox.iter().any(|m| m.kind == "portal_email_changed"),
+        "nothing has changed yet"
+    );
     let entries = audit(&app).await;
     let changed = entries_of(&entries, AuditAction::PortalDetailsChanged);
     assert_eq!(changed.len(), 1, "only the change that was saved");
     assert_eq!(changed[0].client, Some(robin));
-    // Saving again without changing the address tells nobody.
+    // Saving again without changing the address sends nothing.
     browser
         .post(
             "/portal/details",
             &[
-                ("email", "robin.vale@example.com"),
+                ("email", ROBIN),
                 ("phone", ""),
                 ("contact_preference", "email"),
                 ("reminders", "yes"),
@@ -953,11 +957,13 @@ async fn contact_details_are_checked_at_the_field_and_saved_whole() {
         )
         .await
         .assert_redirect("/portal/details?saved=1");
+    let page = browser.get("/portal/details?saved=1").await;
+    assert!(page.body.contains("Your details have been saved."));
     assert_eq!(
         app.outbox()
             .await
             .iter()
-            .filter(|m| m.kind == "portal_email_changed")
+            .filter(|m| m.kind == CONFIRM_KIND)
             .count(),
         1
     );
@@ -1006,7 +1012,7 @@ async fn every_client_route_refuses_anonymous_visitors_and_staff() {
 }
 
 #[tokio::test]
-async fn only_sign_in_emails_have_sealed_secrets_opened() {
+async fn only_portal_link_emails_have_sealed_secrets_opened() {
     let app = TestApp::spawn().await;
     app.post_form("/contact", &crate::helpers::enquiry_form(&[]))
         .await
@@ -1021,12 +1027,15 @@ async fn only_sign_in_emails_have_sealed_secrets_opened() {
         app.state.prepare_outgoing(&typed).unwrap(),
         "Hello {{sealed:not-a-secret}} there"
     );
-    // The same text in a sign-in email does not open: the email waits, nothing is sent.
-    let link = store::OutboxMessage {
-        kind: "portal_link".into(),
-        ..typed
-    };
-    assert!(app.state.prepare_outgoing(&link).is_err());
+    // The same text in a sign-in email, or in the email that confirms a new address, does
+    // not open: the email waits, nothing is sent.
+    for kind in ["portal_link", CONFIRM_KIND] {
+        let link = store::OutboxMessage {
+            kind: kind.into(),
+            ..typed.clone()
+        };
+        assert!(app.state.prepare_outgoing(&link).is_err(), "{kind}");
+    }
 }
 
 #[tokio::test]
@@ -1070,30 +1079,425 @@ async fn the_clients_own_download_leaves_out_notes_and_private_links() {
     }
 }
 
-#[tokio::test]
-async fn a_client_cannot_take_another_clients_email_address() {
-    let app = TestApp::spawn().await;
-    let robin = robin_on_mondays(&app).await;
-    add_client(&app, "Kim Ash", "kim@example.com").await;
-    let browser = Browser::new(&app);
-    sign_in(&app, &browser, ROBIN).await;
-    let refused = browser
+// ---- Changing the email address -------------------------------------------------------
+
+/// The outbox kind of the email that confirms a new address.
+const CONFIRM_KIND: &str = "portal_email_confirm";
+
+fn confirmations_to(outbox: &[store::OutboxMessage], to: &str) -> usize {
+    outbox
+        .iter()
+        .filter(|m| m.kind == CONFIRM_KIND && m.to.as_str().eq_ignore_ascii_case(to))
+        .count()
+}
+
+/// The path of the newest confirmation link emailed to `to`, checking that it waits in the
+/// outbox sealed and names nobody.
+async fn confirmation_link(app: &TestApp, to: &str) -> String {
+    let message = app
+        .outbox()
+        .await
+        .into_iter()
+        .find(|m| m.kind == CONFIRM_KIND && m.to.as_str().eq_ignore_ascii_case(to))
+        .expect("a confirmation email");
+    assert!(
+        !message.body_text.contains("/portal/email/"),
+        "the link waits in the outbox sealed"
+    );
+    let sent = app
+        .state
+        .prepare_outgoing(&message)
+        .expect("the link opens for sending");
+    for name in ["Robin", "Vale", "Kim", "Ash"] {
+        assert!(!sent.contains(name), "the email names nobody: {sent}");
+    }
+    let start = sent.find("/portal/email/").expect("a link in the email");
+    sent[start..start + "/portal/email/".len() + 64].to_owned()
+}
+
+/// Submit the details form with `email` and otherwise Robin's details as seeded.
+async fn change_email(browser: &Browser, email: &str) -> Reply {
+    browser
         .post(
             "/portal/details",
             &[
-                ("email", "KIM@example.com"),
+                ("email", email),
                 ("phone", ""),
                 ("contact_preference", "email"),
                 ("reminders", "yes"),
             ],
         )
-        .await;
-    refused.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        refused
-            .decoded()
-            .contains("already on another record at the practice")
+        .await
+}
+
+async fn email_of(app: &TestApp, client: ClientId) -> String {
+    app.store
+        .client(app.practice, client)
+        .await
+        .unwrap()
+        .email
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_portal_answers_the_same_for_a_clients_address_and_a_strangers() {
+    let app = TestApp::spawn().await;
+    let robin = robin_on_mondays(&app).await;
+    let kim = add_client(&app, "Kim Ash", "kim@example.com").await;
+    let browser = Browser::new(&app);
+    sign_in(&app, &browser, ROBIN).await;
+
+    let for_a_client = change_email(&browser, "KIM@example.com").await;
+    let for_a_client_page = browser.get("/portal/details?confirm=1").await;
+    let for_a_stranger = change_email(&browser, "somebody.new@example.org").await;
+    let for_a_stranger_page = browser.get("/portal/details?confirm=1").await;
+
+    for_a_client.assert_redirect("/portal/details?confirm=1");
+    assert_eq!(for_a_client.status, for_a_stranger.status);
+    assert_eq!(for_a_client.location(), for_a_stranger.location());
+    assert_eq!(for_a_client.body, for_a_stranger.body, "byte for byte");
+    for_a_client_page.assert_status(StatusCode::OK);
+    assert_eq!(
+        for_a_client_page.body, for_a_stranger_page.body,
+        "the page after it too, byte for byte"
     );
+    let said = for_a_client_page.decoded();
+    assert!(
+        said.contains(
+            "We have sent a link to the new email address. Your email address will change \
+             when you follow the link, which works for 24 hours. Until then, we will keep \
+             writing to robin@example.com."
+        ),
+        "{said}"
+    );
+    for never in [
+        "KIM@example.com",
+        "kim@example.com",
+        "somebody.new",
+        "another record",
+    ] {
+        assert!(!said.contains(never), "{never} on the page");
+    }
+
+    // Nothing changes until a link is followed; each new address was sent its link.
+    assert_eq!(email_of(&app, robin).await, ROBIN);
+    assert_eq!(email_of(&app, kim).await, "kim@example.com");
+    let outbox = app.outbox().await;
+    assert_eq!(confirmations_to(&outbox, "kim@example.com"), 1);
+    assert_eq!(confirmations_to(&outbox, "somebody.new@example.org"), 1);
+    assert!(!outbox.iter().any(|m| m.kind == "portal_email_changed"));
+    let kims = confirmation_link(&app, "kim@example.com").await;
+    confirmation_link(&app, "somebody.new@example.org").await;
+    // The newer request replaced the older one.
+    Browser::new(&app)
+        .get(&kims)
+        .await
+        .assert_status(StatusCode::GONE);
+
+    let entries = audit(&app).await;
+    let requested = entries_of(&entries, AuditAction::PortalEmailChangeRequested);
+    assert_eq!(requested.len(), 2);
+    assert!(
+        requested
+            .iter()
+            .all(|e| (e.actor, e.client) == (Actor::Client(robin), Some(robin)))
+    );
+}
+
+#[tokio::test]
+async fn following_the_link_changes_the_address_once_and_tells_the_old_one() {
+    let app = TestApp::spawn().await;
+    let robin = robin_on_mondays(&app).await;
+    let browser = Browser::new(&app);
+    sign_in(&app, &browser, ROBIN).await;
+    change_email(&browser, "robin.vale@example.com")
+        .await
+        .assert_redirect("/portal/details?confirm=1");
+    let link = confirmation_link(&app, "robin.vale@example.com").await;
+    let email = app
+        .outbox()
+        .await
+        .into_iter()
+        .find(|m| m.kind == CONFIRM_KIND)
+        .unwrap();
+    assert_eq!(
+        email.subject,
+        format!("Confirm your new email address for {PRACTICE_NAME}")
+    );
+    let sent = app.state.prepare_outgoing(&email).unwrap();
+    for needed in ["works once, for 24 hours", "If you did not ask for this"] {
+        assert!(sent.contains(needed), "{needed}: {sent}");
+    }
+
+    // Opened anywhere, by a mail scanner or the person, without signing in: nothing changes.
+    let inbox = Browser::new(&app);
+    for _ in 0..3 {
+        let shown = inbox.get(&link).await;
+        shown.assert_status(StatusCode::OK);
+        assert!(
+            shown
+                .body
+                .contains(">Confirm my new email address</button>"),
+            "{}",
+            shown.body
+        );
+        assert!(shown.set_cookies().is_empty());
+        assert_crisis_block(&shown.body);
+        assert_eq!(shown.header("cache-control"), Some("no-store"));
+        assert_eq!(shown.header("x-robots-tag"), Some("noindex"));
+    }
+    assert_eq!(email_of(&app, robin).await, ROBIN, "GET changes nothing");
+    // Another site's page cannot press the button.
+    app.post_form_with(&link, &[], &[("origin", "https://elsewhere.example")])
+        .await
+        .assert_status(StatusCode::FORBIDDEN);
+    assert_eq!(email_of(&app, robin).await, ROBIN);
+
+    let done = inbox.post(&link, &[]).await;
+    done.assert_status(StatusCode::OK);
+    assert_eq!(done.header("cache-control"), Some("no-store"));
+    assert_eq!(done.header("x-robots-tag"), Some("noindex"));
+    let said = done.decoded();
+    assert!(said.contains("Your email address has changed"), "{said}");
+    assert!(said.contains("robin.vale@example.com"));
+    assert_eq!(email_of(&app, robin).await, "robin.vale@example.com");
+    let told: Vec<_> = app
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|m| m.kind == "portal_email_changed")
+        .collect();
+    assert_eq!(told.len(), 1, "the old address is told of the change");
+    assert_eq!(told[0].to.as_str(), ROBIN);
+    assert!(told[0].body_text.contains("robin.vale@example.com"));
+    let entries = audit(&app).await;
+    let changed = entries_of(&entries, AuditAction::PortalEmailChanged);
+    assert_eq!(changed.len(), 1);
+    assert_eq!(
+        (changed[0].actor, changed[0].client),
+        (Actor::Client(robin), Some(robin))
+    );
+
+    // Once only.
+    let again = inbox.post(&link, &[]).await;
+    again.assert_status(StatusCode::GONE);
+    assert!(again.body.contains("This link no longer works"));
+    inbox.get(&link).await.assert_status(StatusCode::GONE);
+    app.get("/portal/email/not-a-token")
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    // The session Robin had goes on; sign-in links now go to the new address.
+    browser.get("/portal").await.assert_status(StatusCode::OK);
+    sign_in(&app, &Browser::new(&app), "robin.vale@example.com").await;
+
+    // A link followed after 24 hours changes nothing.
+    change_email(&browser, "robin.third@example.com")
+        .await
+        .assert_redirect("/portal/details?confirm=1");
+    let late = confirmation_link(&app, "robin.third@example.com").await;
+    app.advance_clock(SignedDuration::from_hours(24) + SignedDuration::from_mins(1));
+    inbox.get(&late).await.assert_status(StatusCode::GONE);
+    let refused = inbox.post(&late, &[]).await;
+    refused.assert_status(StatusCode::GONE);
+    assert!(refused.decoded().contains("works once, for 24 hours"));
+    assert_eq!(email_of(&app, robin).await, "robin.vale@example.com");
+    assert_eq!(
+        app.outbox()
+            .await
+            .iter()
+            .filter(|m| m.kind == "portal_email_changed")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_clash_when_the_link_is_followed_changes_nothing_and_names_nobody() {
+    let app = TestApp::spawn().await;
+    let robin = robin_on_mondays(&app).await;
+    let kim = add_client(&app, "Kim Ash", "kim@example.com").await;
+    let kims_browser = Browser::new(&app);
+    sign_in(&app, &kims_browser, "kim@example.com").await;
+    let browser = Browser::new(&app);
+    sign_in(&app, &browser, ROBIN).await;
+    change_email(&browser, "Kim@Example.com")
+        .await
+        .assert_redirect("/portal/details?confirm=1");
+    let link = confirmation_link(&app, "kim@example.com").await;
+
+    // Whoever holds the inbox sees the same button as for any other address.
+    let inbox = Browser::new(&app);
+    let shown = inbox.get(&link).await;
+    shown.assert_status(StatusCode::OK);
+    assert!(
+        shown
+            .body
+            .contains(">Confirm my new email address</button>")
+    );
+
+    let answer = inbox.post(&link, &[]).await;
+    answer.assert_status(StatusCode::CONFLICT);
+    assert_crisis_block(&answer.body);
+    // What the page itself says (the crisis block below it speaks of "someone else").
+    let decoded = answer.decoded();
+    let said = decoded
+        .split("<main")
+        .nth(1)
+        .and_then(|main| main.split("</main>").next())
+        .expect("the page's main content");
+    assert!(
+        said.contains("Your email address could not be changed"),
+        "{said}"
+    );
+    assert!(said.contains("Please contact the practice"));
+    for never in [
+        "Kim",
+        "Ash",
+        "kim@example.com",
+        "Robin",
+        "robin@example.com",
+        "another",
+        "already",
+        "someone else",
+        "belongs",
+    ] {
+        assert!(!said.contains(never), "{never:?} on the page:\n{said}");
+    }
+    assert_eq!(email_of(&app, robin).await, ROBIN, "nothing changes");
+    assert_eq!(email_of(&app, kim).await, "kim@example.com");
+    // The link is used up.
+    inbox.post(&link, &[]).await.assert_status(StatusCode::GONE);
+
+    // The practice is told, neutrally, which two records to look at; nobody else is told.
+    let outbox = app.outbox().await;
+    assert!(!outbox.iter().any(|m| m.kind == "portal_email_changed"));
+    let notice = outbox
+        .iter()
+        .find(|m| m.kind == "portal_email_clash_notice")
+        .expect("the practice is told");
+    assert_eq!(notice.to.as_str(), NOTIFY_EMAIL);
+    for record in [robin, kim] {
+        assert!(
+            notice
+                .body_text
+                .contains(&format!("/office/clients/{record}")),
+            "{}",
+            notice.body_text
+        );
+    }
+    for never in ["Kim", "Robin", "kim@", "robin@"] {
+        assert!(
+            !notice.body_text.contains(never) && !notice.subject.contains(never),
+            "{never}: {}",
+            notice.body_text
+        );
+    }
+    let entries = audit(&app).await;
+    let refused = entries_of(&entries, AuditAction::PortalEmailChangeRefused);
+    assert_eq!(refused.len(), 1);
+    assert_eq!(
+        (
+            refused[0].client,
+            refused[0].object_kind.as_deref(),
+            refused[0].object_id
+        ),
+        (None, Some("client"), Some(robin.get())),
+        "in the practice's log, not in what Robin's own download shows"
+    );
+    assert!(entries_of(&entries, AuditAction::PortalEmailChanged).is_empty());
+
+    // Robin's own download does not say the link was followed.
+    let own = browser.get("/portal/data").await;
+    own.assert_status(StatusCode::OK);
+    for never in [
+        "email_change_refused",
+        "another client record",
+        "kim@example.com",
+    ] {
+        assert!(!own.body.contains(never), "{never} in Robin's download");
+    }
+    // Kim's session is untouched, and Kim can still sign in with the address.
+    kims_browser
+        .get("/portal")
+        .await
+        .assert_status(StatusCode::OK);
+    sign_in(&app, &Browser::new(&app), "kim@example.com").await;
+}
+
+#[tokio::test]
+async fn twenty_requests_at_once_send_no_more_than_five_links() {
+    let app = TestApp::spawn().await;
+    let robin = robin_on_mondays(&app).await;
+    let browser = Browser::new(&app);
+    sign_in(&app, &browser, ROBIN).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..20 {
+        let browser = browser.clone();
+        tasks.spawn(async move { change_email(&browser, &format!("robin.{n}@example.org")).await });
+    }
+    let (mut sent, mut refused) = (0, 0);
+    while let Some(reply) = tasks.join_next().await {
+        let reply = reply.unwrap();
+        match reply.status {
+            StatusCode::SEE_OTHER => {
+                reply.assert_redirect("/portal/details?confirm=1");
+                sent += 1;
+            }
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                assert!(reply.title().starts_with("Error: "));
+                assert!(
+                    reply.decoded().contains(
+                        "You have asked to change your email address 5 times in the last hour"
+                    ),
+                    "{}",
+                    reply.body
+                );
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {}", reply.body),
+        }
+    }
+    assert_eq!((sent, refused), (5, 15));
+    let outbox = app.outbox().await;
+    assert_eq!(
+        outbox.iter().filter(|m| m.kind == CONFIRM_KIND).count(),
+        5,
+        "five links, however many ask at once"
+    );
+    assert_eq!(email_of(&app, robin).await, ROBIN);
+    // Refused, nothing else on the form is saved either.
+    browser
+        .post(
+            "/portal/details",
+            &[
+                ("email", "robin.more@example.org"),
+                ("phone", "07700 900 982"),
+                ("contact_preference", "phone"),
+                ("reminders", "no"),
+            ],
+        )
+        .await
+        .assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     let kept = app.store.client(app.practice, robin).await.unwrap();
-    assert_eq!(kept.email.as_str(), ROBIN, "nothing changed");
+    assert_eq!((kept.phone, kept.reminders), (None, true));
+}
+
+#[tokio::test]
+async fn no_usable_confirmation_link_is_stored() {
+    let app = TestApp::spawn().await;
+    robin_on_mondays(&app).await;
+    let browser = Browser::new(&app);
+    sign_in(&app, &browser, ROBIN).await;
+    change_email(&browser, "robin.vale@example.com")
+        .await
+        .assert_redirect("/portal/details?confirm=1");
+    let link = confirmation_link(&app, "robin.vale@example.com").await;
+    let token = link.trim_start_matches("/portal/email/");
+    assert_eq!(token.len(), 64);
+    assert!(!app.database_contains(token), "only the token's hash");
+    assert!(!app.database_contains(&link));
+    assert!(
+        app.database_contains_bytes(&sha256(token)),
+        "the hash is what is stored"
+    );
 }

@@ -24,6 +24,8 @@ use crate::{
 /// A name and address found nowhere else in the test data, to look for in the file.
 const NAME: &str = "Quillon Marrowby";
 const EMAIL: &str = "quillon.marrowby@example.org";
+/// The address they asked, in the portal, to change theirs to (not yet confirmed).
+const NEW_EMAIL: &str = "q.marrowby.new@example.org";
 const SESSION_NOTE: &str = "rights-canary-7c2e: we talked about the allotment";
 const GENERAL_NOTE: &str = "rights-canary-general-44b";
 /// Holds rows only for clients who have been erased.
@@ -39,7 +41,8 @@ async fn at(app: &TestApp, at: &str) {
 /// A client with a row in every table that can refer to one: a consultation that became
 /// work, a contract, sessions, an attended session's charge, an invoice and its lines, a
 /// session note and a general note (so a data key), a break notice, emails, a subject
-/// access request, a retention decision and audit entries.
+/// access request, a retention decision, a change of email address waiting to be confirmed
+/// and audit entries.
 async fn seed_everything(app: &TestApp) -> ClientId {
     let form = [
         ("location", "balham"),
@@ -178,6 +181,31 @@ async fn seed_everything(app: &TestApp) -> ClientId {
         .await
         .unwrap()
         .expect("the link signs in");
+    // A change of email address, waiting for its link to be followed.
+    app.store
+        .request_email_change(
+            app.practice,
+            &store::NewEmailChange {
+                token_hash: vec![4; 32],
+                client,
+                new_email: domain::EmailAddress::parse(NEW_EMAIL).unwrap(),
+                expires_at: now + jiff::SignedDuration::from_hours(24),
+            },
+            &store::NewMessage {
+                kind: "portal_email_confirm".into(),
+                to: domain::EmailAddress::parse(NEW_EMAIL).unwrap(),
+                subject: "Confirm your new email address".into(),
+                body_text: "A link.".into(),
+                calendar: None,
+            },
+            store::EmailChangeLimit {
+                max: 5,
+                within: jiff::SignedDuration::from_hours(1),
+            },
+            now,
+        )
+        .await
+        .unwrap();
     app.office_get(&format!("/office/clients/{client}"))
         .await
         .assert_status(StatusCode::OK);
@@ -346,6 +374,21 @@ async fn the_export_holds_a_row_from_every_table_that_refers_to_the_client() {
             .unwrap()
             .contains(&Json::from("wrapped"))
     );
+    // A change of email address: the address asked for, not the link's hash; the email
+    // with the link, sent to an address not yet on the record, is theirs too.
+    assert_eq!(
+        tables["email_changes"]["withheld_columns"],
+        serde_json::json!(["token_hash"])
+    );
+    assert_eq!(tables["email_changes"]["rows"][0]["new_email"], NEW_EMAIL);
+    assert!(
+        tables["outbox"]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["recipient"] == NEW_EMAIL && m["kind"] == "portal_email_confirm"),
+        "the confirmation email"
+    );
     let text = data.to_string();
     let wrapped = app
         .store
@@ -422,7 +465,13 @@ async fn erasure_destroys_the_key_first_and_leaves_only_ids() {
         app.store.client_key(app.practice, client).await.unwrap(),
         None
     );
-    for marker in [NAME, EMAIL, "rights-canary", "Kept while the invoice"] {
+    for marker in [
+        NAME,
+        EMAIL,
+        NEW_EMAIL,
+        "rights-canary",
+        "Kept while the invoice",
+    ] {
         assert!(
             !app.database_contains(marker),
             "{marker} is still in the file"
