@@ -12,6 +12,11 @@
 //! (`bench/book.lua`), each committed with the store's defaults (WAL, `synchronous=FULL`).
 //! Both servers' resident memory is sampled while they are loaded.
 //!
+//! `sign-in` (issue 10, point 1) starts a practice behind `--trust-proxy` and sends 200
+//! sign-ins at once, each from its own address (most for addresses with no account, a
+//! quarter guessing at the therapist's), then reads the server's peak resident memory
+//! (`VmHWM`) and signs the therapist in from her own browser: target under 100 MB.
+//!
 //! `therapy` (issue 4, "Benchmark") runs `crates/web/benches/therapy.rs`: it seeds a practice
 //! with 40 active clients and about five years of sessions (each past one with an outcome
 //! and a charge), then times a client's page and the week view through the router in
@@ -46,6 +51,11 @@ const BENCHES: &[(&str, &str, Bench)] = &[
         "therapy",
         "a client's page and the week view in a practice with 40 clients and five years of sessions",
         therapy,
+    ),
+    (
+        "sign-in",
+        "200 simultaneous sign-ins from 200 addresses: the server's peak memory, and the therapist still signs in",
+        sign_in,
     ),
 ];
 
@@ -149,6 +159,109 @@ fn print_usage() {
     for (name, about, _) in BENCHES {
         println!("  {name:<8} {about}");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// sign-in
+
+/// Issue 10's target: peak resident memory after 200 simultaneous sign-ins (bytes).
+const TARGET_SIGN_IN_PEAK_BYTES: u64 = 100 * 1024 * 1024;
+
+/// Sign in as the bench account from `from`; the status and the `Set-Cookie` name=values.
+fn sign_in_once(
+    addr: SocketAddr,
+    from: &str,
+    email: &str,
+    password: &str,
+    cookie: &str,
+) -> Result<(u16, Vec<String>), String> {
+    let body = format!(
+        "email={}&password={}",
+        email.replace('@', "%40"),
+        password.replace(' ', "+")
+    );
+    let mut extra = format!(
+        "X-Forwarded-For: {from}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    );
+    if !cookie.is_empty() {
+        extra.push_str(&format!("Cookie: {cookie}\r\n"));
+    }
+    let response = http_request(addr, "POST", "/office/sign-in", &extra, body.as_bytes())?;
+    let cookies = response
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .filter_map(|(_, v)| v.split(';').next())
+        .map(str::to_owned)
+        .collect();
+    Ok((response.status, cookies))
+}
+
+fn sign_in() -> Result<(), String> {
+    let root = workspace_root()?;
+    let target_dir = target_dir(&root);
+    print_machine();
+    let binary = build_release(&root, &target_dir)?;
+    let dir = TempDir::new("anteroom-bench-sign-in")?;
+    let (server, addr) = start_practice_with(
+        &binary,
+        &root.join("bench").join("booking-practice.toml"),
+        &dir.0.join("data"),
+        "sign-in server",
+        &["--trust-proxy"],
+    )?;
+    let email = "bench@example.com";
+    let (status, cookies) = sign_in_once(addr, "198.51.100.7", email, BOOKING_PASSWORD, "")?;
+    let device = cookies
+        .iter()
+        .find(|c| c.contains("anteroom_device="))
+        .cloned()
+        .ok_or(format!("the first sign-in answered {status} without a device cookie"))?;
+    let before = proc_status_kb(server.pid(), "VmHWM").unwrap_or(0) * 1024;
+    let started = Instant::now();
+    let threads: Vec<_> = (0..200_u32)
+        .map(|n| {
+            thread::spawn(move || {
+                let from = format!("10.{}.{}.{}", n / 65_536, (n / 256) % 256, n % 256 + 1);
+                let who = if n % 4 == 0 {
+                    email.to_owned()
+                } else {
+                    format!("nobody{n}@example.com")
+                };
+                sign_in_once(addr, &from, &who, "a wrong guess at it", "").map(|(s, _)| s)
+            })
+        })
+        .collect();
+    let mut statuses = std::collections::BTreeMap::new();
+    for thread in threads {
+        let status = thread
+            .join()
+            .map_err(|_| "a sign-in thread panicked".to_owned())??;
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    let flood = started.elapsed();
+    let peak = proc_status_kb(server.pid(), "VmHWM").unwrap_or(0) * 1024;
+    let rss = proc_status_kb(server.pid(), "VmRSS").unwrap_or(0) * 1024;
+    let started = Instant::now();
+    let (therapist, _) = sign_in_once(addr, "192.0.2.44", email, BOOKING_PASSWORD, &device)?;
+    let therapist_ms = started.elapsed().as_secs_f64() * 1000.0;
+    println!("\nbench: sign-in results");
+    println!("  200 simultaneous sign-ins took {:.2} s; answers {statuses:?}", flood.as_secs_f64());
+    println!(
+        "  peak RSS (VmHWM) {:.1} MB before (one sign-in done), {:.1} MB after; RSS now {:.1} MB",
+        before as f64 / 1e6,
+        peak as f64 / 1e6,
+        rss as f64 / 1e6
+    );
+    println!("  the therapist then signs in from her own browser: {therapist} in {therapist_ms:.0} ms");
+    let pass = peak < TARGET_SIGN_IN_PEAK_BYTES && therapist == 303;
+    println!(
+        "  target: peak under {} MB and the therapist signs in: {}",
+        TARGET_SIGN_IN_PEAK_BYTES / 1024 / 1024,
+        if pass { "PASS" } else { "MISS" }
+    );
+    drop(server);
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -771,6 +884,17 @@ fn start_practice(
     data_dir: &Path,
     name: &'static str,
 ) -> Result<(Server, SocketAddr), String> {
+    start_practice_with(binary, practice_file, data_dir, name, &["--no-rate-limits"])
+}
+
+/// [`start_practice`] with these server options instead of `--no-rate-limits`.
+fn start_practice_with(
+    binary: &Path,
+    practice_file: &Path,
+    data_dir: &Path,
+    name: &'static str,
+    server_options: &[&str],
+) -> Result<(Server, SocketAddr), String> {
     let mut init = Command::new(binary);
     init.arg("init")
         .arg("--data-dir")
@@ -814,11 +938,12 @@ fn start_practice(
     }
     let addr = free_port()?;
     let mut serve = Command::new(binary);
-    serve.arg("serve").arg("--data-dir").arg(data_dir).args([
-        "--listen",
-        &addr.to_string(),
-        "--no-rate-limits",
-    ]);
+    serve
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--listen", &addr.to_string()])
+        .args(server_options);
     without_anteroom_env(&mut serve);
     let log = data_dir.with_extension("log");
     let mut server = Server::start(name, serve, &log)?;
