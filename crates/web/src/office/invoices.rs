@@ -323,15 +323,6 @@ async fn public(State(state): State<AppState>, Path(token): Path<String>) -> Web
         .ok_or(WebError::NotFound)?;
     let doc = document(&state, &invoice).await?;
     let body = render(&state, "invoice/public.html", "/invoice", doc).await?;
-    let mut response = html(StatusCode::OK, body);
-    let headers = response.headers_mut();
-    headers.insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    headers.insert(
-        "x-robots-tag",
-        axum::http::HeaderValue::from_static("noindex"),
-    );
-    Ok(response)
+    // Never cached, never indexed: `security::headers` says so for every secret link.
+    Ok(html(StatusCode::OK, body))
 }

@@ -97,11 +97,18 @@ pub(crate) async fn sitemap(State(state): State<AppState>) -> WebResult<Response
     .await
 }
 
+/// Crawlers keep out of the back office, the portal, the API and every secret link (a
+/// booking's manage pages under `/booking/`, which leaves the public `/book` pages open).
 pub(crate) async fn robots(State(state): State<AppState>) -> Response {
-    let body = format!(
-        "User-agent: *\nDisallow: /office\nAllow: /\n\nSitemap: {}/sitemap.xml\n",
+    let mut body =
+        String::from("User-agent: *\nDisallow: /office\nDisallow: /portal\nDisallow: /api/\n");
+    for prefix in crate::security::PRIVATE_LINKS {
+        body.push_str(&format!("Disallow: {prefix}\n"));
+    }
+    body.push_str(&format!(
+        "Allow: /\n\nSitemap: {}/sitemap.xml\n",
         state.config().public_url
-    );
+    ));
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 

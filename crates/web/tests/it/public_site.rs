@@ -198,19 +198,98 @@ async fn the_feed_is_atom_with_published_articles_only() {
     );
 }
 
+/// Whether robots.txt lets a crawler fetch `path`, as RFC 9309 reads it: the longest
+/// matching rule wins, and `Allow` wins a tie.
+fn robots_allow(robots: &str, path: &str) -> bool {
+    let mut best: Option<(usize, bool)> = None;
+    for line in robots.lines() {
+        let Some((field, value)) = line.split_once(':') else {
+            continue;
+        };
+        let allow = match field.trim().to_ascii_lowercase().as_str() {
+            "allow" => true,
+            "disallow" => false,
+            _ => continue,
+        };
+        let value = value.trim();
+        if value.is_empty() || !path.starts_with(value) {
+            continue;
+        }
+        if best.is_none_or(|(len, was)| value.len() > len || (value.len() == len && allow && !was))
+        {
+            best = Some((value.len(), allow));
+        }
+    }
+    best.is_none_or(|(_, allow)| allow)
+}
+
 #[tokio::test]
-async fn robots_txt_points_to_the_sitemap_and_keeps_crawlers_out_of_the_office() {
+async fn robots_txt_points_to_the_sitemap_and_keeps_crawlers_out_of_private_pages() {
     let app = TestApp::spawn().await;
     let robots = app.get("/robots.txt").await;
     robots.assert_status(StatusCode::OK);
+    let text = &robots.body;
     assert!(
-        robots
-            .body
-            .contains(&format!("Sitemap: {}/sitemap.xml", app.base)),
-        "{}",
-        robots.body
+        text.contains(&format!("Sitemap: {}/sitemap.xml", app.base)),
+        "{text}"
     );
-    assert!(robots.body.contains("Disallow: /office"));
+    let token = "ab".repeat(32);
+    for private in [
+        "/office".to_owned(),
+        "/office/sign-in".to_owned(),
+        "/portal".to_owned(),
+        "/portal/sign-in".to_owned(),
+        format!("/portal/link/{token}"),
+        format!("/booking/{token}"),
+        format!("/booking/{token}/cancel"),
+        format!("/invoice/{token}"),
+        format!("/calendar/{token}.ics"),
+        "/api/v1/availability".to_owned(),
+    ] {
+        assert!(
+            !robots_allow(text, &private),
+            "{private} is open to crawlers:\n{text}"
+        );
+    }
+    for public in public_paths()
+        .into_iter()
+        .chain(["/book".to_owned(), "/book/times?location=balham".to_owned()])
+    {
+        assert!(
+            robots_allow(text, &public),
+            "{public} is closed to crawlers:\n{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn secret_links_and_private_pages_say_noindex_and_are_not_cached() {
+    let app = TestApp::spawn().await;
+    let token = crate::booking::book(&app, crate::booking::MONDAY_9AM, "robots").await;
+    for path in [
+        format!("/booking/{token}"),
+        format!("/booking/{token}/cancel"),
+        format!("/booking/{token}/move"),
+        format!("/booking/{token}/calendar.ics"),
+        format!("/booking/{}", "cd".repeat(32)),
+        format!("/invoice/{}", "ab".repeat(32)),
+        "/portal/sign-in".to_owned(),
+        "/office/sign-in".to_owned(),
+    ] {
+        let reply = app.get(&path).await;
+        assert!(
+            reply.status == StatusCode::OK || reply.status == StatusCode::NOT_FOUND,
+            "{path}: {}",
+            reply.status
+        );
+        assert_eq!(reply.header("x-robots-tag"), Some("noindex"), "{path}");
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "{path}");
+    }
+    for path in ["/", "/book", "/articles"] {
+        let reply = app.get(path).await;
+        reply.assert_status(StatusCode::OK);
+        assert_eq!(reply.header("x-robots-tag"), None, "{path} may be indexed");
+    }
 }
 
 #[tokio::test]
