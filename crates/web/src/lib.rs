@@ -18,6 +18,7 @@ mod pages;
 pub mod password;
 mod portal;
 mod qr;
+mod query;
 mod rights;
 pub mod sealed;
 pub mod second_factor;

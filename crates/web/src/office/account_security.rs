@@ -13,7 +13,7 @@
 
 use axum::{
     Router,
-    extract::{Query, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -25,6 +25,7 @@ use serde::Deserialize;
 use store::User;
 
 use super::{Staff, errors_value, page, render_office};
+use crate::query::Query;
 use crate::{
     AppState, WebError,
     error::WebResult,

@@ -3,7 +3,7 @@
 
 use axum::{
     Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use store::{ClientId, Invoice, InvoiceId};
 
 use super::{Staff, errors_value, page};
+use crate::query::Query;
 use crate::{
     AppState, WebError,
     booking::flow::new_token,

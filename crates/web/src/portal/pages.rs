@@ -2,7 +2,7 @@
 //! cancelling one with the policy's outcome explained first, invoices, contact details.
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -20,6 +20,7 @@ use store::{
 };
 
 use super::{PortalClient, Source, portal_page};
+use crate::query::Query;
 use crate::{
     AppState, WebError,
     booking::messages::URGENT_HELP,

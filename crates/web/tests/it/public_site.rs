@@ -293,6 +293,52 @@ async fn secret_links_and_private_pages_say_noindex_and_are_not_cached() {
 }
 
 #[tokio::test]
+async fn a_parameter_given_twice_gets_the_sites_own_page_not_the_frameworks_words() {
+    let app = TestApp::spawn().await;
+    app.sign_in().await;
+    let asked = [
+        "/articles?page=1&page=2",
+        "/book/times?location=balham&location=online",
+        "/portal/sign-in?ended=1&ended=1",
+    ];
+    for path in asked {
+        let reply = app.get(path).await;
+        check_bad_address(path, &reply);
+    }
+    let office = app
+        .office_get("/office/calendar?date=2027-03-29&date=2027-04-05")
+        .await;
+    check_bad_address("the office calendar", &office);
+    // One of each is fine, and other parameters are ignored.
+    app.get("/articles?page=1&utm_source=newsletter")
+        .await
+        .assert_status(StatusCode::OK);
+}
+
+#[track_caller]
+fn check_bad_address(what: &str, reply: &Reply) {
+    reply.assert_status(StatusCode::BAD_REQUEST);
+    assert!(
+        reply
+            .header("content-type")
+            .unwrap_or_default()
+            .starts_with("text/html"),
+        "{what}: the site's page"
+    );
+    assert!(
+        reply.body.contains("That web address is not quite right"),
+        "{what}: {}",
+        reply.body
+    );
+    assert_crisis_block(&reply.body);
+    assert!(
+        !reply.body.contains("deserialize"),
+        "{what}: {}",
+        reply.body
+    );
+}
+
+#[tokio::test]
 async fn responses_are_compressed_when_the_browser_asks() {
     let app = TestApp::spawn().await;
     for encoding in ["gzip", "br"] {
