@@ -169,8 +169,7 @@ impl Reply {
         }
     }
 
-    /// The body with character references decoded, as a browser or XML parser reads it
-    /// (templates escape `/` in URLs as `&#x2f;`).
+    /// The body with character references decoded, as a browser or XML parser reads it.
     pub fn decoded(&self) -> String {
         decode_entities(&self.body)
     }
@@ -256,8 +255,7 @@ impl Reply {
 
 /// Decode the character references the templates produce.
 pub fn decode_entities(text: &str) -> String {
-    text.replace("&#x2f;", "/")
-        .replace("&#x27;", "'")
+    text.replace("&#x27;", "'")
         .replace("&#39;", "'")
         .replace("&#34;", "\"")
         .replace("&quot;", "\"")
@@ -317,7 +315,8 @@ fn client(cookies: bool) -> reqwest::Client {
         .expect("build an HTTP client")
 }
 
-fn draft(slug: &str, title: &str, tags: &str, date: &str, published: bool) -> ArticleDraft {
+/// An article as the office form would make it, with a short Markdown body.
+pub fn draft(slug: &str, title: &str, tags: &str, date: &str, published: bool) -> ArticleDraft {
     let body =
         format!("The first paragraph of *{title}*.\n\n## A heading\n\nMore text about {title}.");
     let form = ArticleForm {

@@ -224,6 +224,70 @@ fn robots_allow(robots: &str, path: &str) -> bool {
 }
 
 #[tokio::test]
+async fn the_sitemap_feed_and_attributes_write_slashes_as_they_are_and_still_escape_quotes() {
+    let app = TestApp::spawn().await;
+    use store::ArticleStore as _;
+    let title = r#"Saying "no" <kindly> & well"#;
+    app.store
+        .create_article(
+            app.practice,
+            store::ArticleKind::Article,
+            &crate::helpers::draft("saying-no", title, "", "2027-03-12", true),
+            0,
+            app.clock.now(),
+        )
+        .await
+        .expect("publish an article");
+    app.state.content_changed();
+    let sitemap = app.get("/sitemap.xml").await;
+    let feed = app.get("/feed.xml").await;
+    let home = app.get("/").await;
+    for (slug, _, _) in PUBLISHED {
+        let url = app.url(&format!("/articles/{slug}"));
+        assert!(
+            sitemap.body.contains(&format!("<loc>{url}</loc>")),
+            "{}",
+            sitemap.body
+        );
+        assert!(
+            feed.body.contains(&format!("<id>{url}</id>")),
+            "{}",
+            feed.body
+        );
+        assert!(
+            feed.body.contains(&format!(r#"href="{url}""#)),
+            "{}",
+            feed.body
+        );
+    }
+    assert!(
+        home.body.contains(r#"<a href="/articles""#),
+        "{}",
+        home.body
+    );
+    for reply in [&sitemap, &feed, &home] {
+        assert!(!reply.body.contains("&#x2f;"), "{}", reply.body);
+    }
+    // What was typed is still escaped, in text and in attributes.
+    let escaped = "Saying &quot;no&quot; &lt;kindly&gt; &amp; well";
+    assert!(
+        feed.body.contains(&format!("<title>{escaped}</title>")),
+        "{}",
+        feed.body
+    );
+    let page = app.get("/articles/saying-no").await;
+    page.assert_status(StatusCode::OK);
+    assert!(
+        page.body.contains(&format!(
+            r#"<meta property="og:title" content="{escaped}">"#
+        )),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<kindly>") && !page.body.contains(r#""no""#));
+}
+
+#[tokio::test]
 async fn robots_txt_points_to_the_sitemap_and_keeps_crawlers_out_of_private_pages() {
     let app = TestApp::spawn().await;
     let robots = app.get("/robots.txt").await;
