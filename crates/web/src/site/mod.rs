@@ -46,6 +46,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/robots.txt", get(feeds::robots))
         .route("/assets/site.css", get(feeds::stylesheet))
         .route("/assets/notes.js", get(feeds::notes_script))
+        .route("/favicon.svg", get(feeds::favicon))
+        .route("/favicon.ico", get(feeds::favicon))
 }
 
 /// What every public page needs: the practice's name, the therapist, navigation, links.

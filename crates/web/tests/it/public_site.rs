@@ -288,6 +288,51 @@ async fn the_sitemap_feed_and_attributes_write_slashes_as_they_are_and_still_esc
 }
 
 #[tokio::test]
+async fn the_icon_is_the_practices_initial_and_every_page_links_it() {
+    let app = TestApp::spawn().await;
+    let mut etag = None;
+    for path in ["/favicon.ico", "/favicon.svg"] {
+        let icon = app.get(path).await;
+        icon.assert_status(StatusCode::OK);
+        assert_eq!(icon.header("content-type"), Some("image/svg+xml"), "{path}");
+        assert!(
+            icon.body
+                .starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+            "{path}"
+        );
+        assert!(
+            icon.body.contains(">L</text>"),
+            "Larchwood's L: {}",
+            icon.body
+        );
+        assert!(
+            icon.header("cache-control")
+                .is_some_and(|c| c.contains("max-age=86400")),
+            "{path}: {:?}",
+            icon.header("cache-control")
+        );
+        etag = icon.header("etag").map(str::to_owned);
+    }
+    let etag = etag.expect("an ETag");
+    app.get_with("/favicon.ico", &[("if-none-match", &etag)])
+        .await
+        .assert_status(StatusCode::NOT_MODIFIED);
+    let link = r#"<link rel="icon" href="/favicon.svg" type="image/svg+xml">"#;
+    for path in [
+        "/",
+        "/articles",
+        "/book",
+        "/portal/sign-in",
+        "/office/sign-in",
+        "/nowhere",
+    ] {
+        let page = app.get(path).await;
+        let head = page.body.split("</head>").next().unwrap_or_default();
+        assert!(head.contains(link), "{path} names no icon");
+    }
+}
+
+#[tokio::test]
 async fn robots_txt_points_to_the_sitemap_and_keeps_crawlers_out_of_private_pages() {
     let app = TestApp::spawn().await;
     let robots = app.get("/robots.txt").await;
