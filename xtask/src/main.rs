@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+#[cfg(test)]
+mod standalone;
 
 use std::{
     env,

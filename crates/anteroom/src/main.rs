@@ -4,6 +4,7 @@
 
 mod content;
 mod demo_therapy;
+mod files;
 
 use std::{
     net::SocketAddr,
@@ -329,11 +330,13 @@ async fn add_user(
     }
 }
 
-fn public_url(server: &ServerArgs) -> anyhow::Result<String> {
+/// `--public-url`, or `http://` and the address the server is listening on (with the port
+/// the system chose, for `--listen 127.0.0.1:0`).
+fn public_url(server: &ServerArgs, listening: SocketAddr) -> anyhow::Result<String> {
     let url = server
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", server.listen));
+        .unwrap_or_else(|| format!("http://{listening}"));
     let url = url.trim_end_matches('/').to_owned();
     if !(url.starts_with("http://") || url.starts_with("https://"))
         || url.contains(char::is_whitespace)
@@ -491,7 +494,15 @@ async fn run_server(
     key: crypto::MasterKey,
     banner: impl FnOnce(&str),
 ) -> anyhow::Result<()> {
-    let public_url = public_url(&server)?;
+    let listener = tokio::net::TcpListener::bind(server.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is something else using it?)",
+                server.listen
+            )
+        })?;
+    let public_url = public_url(&server, listener.local_addr()?)?;
     let dyn_store: Arc<dyn Store> = store.clone();
     let wake = Arc::new(tokio::sync::Notify::new());
     let smtp = match &server.smtp_url {
@@ -534,14 +545,6 @@ async fn run_server(
         config,
         Some(wake.clone()),
     )?;
-    let listener = tokio::net::TcpListener::bind(server.listen)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {} (is something else using it?)",
-                server.listen
-            )
-        })?;
     if !server.listen.ip().is_loopback() && !public_url.starts_with("https://") {
         tracing::warn!(
             "serving plain HTTP on a public address: put Anteroom behind a reverse proxy with TLS and set --public-url https://…"
@@ -579,22 +582,22 @@ async fn run_server(
             let _ = stop.wait_for(|s| *s).await;
         }))
     };
-    banner(&public_url);
-    let shutdown = async {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    // Ctrl+C (SIGINT) or SIGTERM stops the server gracefully. Both are caught from here on,
+    // before the banner says we are serving: a stop sent at once must not meet the default
+    // action, which ends the process without closing the database.
+    let shutdown = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        async move {
             tokio::select! {
-                _ = ctrl_c => {}
-                () = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
+            tracing::info!("stopping");
         }
-        #[cfg(not(unix))]
-        let _ = ctrl_c.await;
-        tracing::info!("stopping");
     };
+    banner(&public_url);
     web::serve(listener, state, shutdown).await?;
     let _ = stop_tx.send(true);
     let _ = jobs.await;
@@ -614,13 +617,16 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             (dir, true)
         }
     };
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    files::create_private_dir(&dir)?;
     let path = dir.join("anteroom.db");
     if path.exists() {
         bail!(
             "{} already holds a database; the demo starts fresh, so give it an empty folder",
             dir.display()
         );
+    }
+    if let Some(warning) = files::open_to_others(&path) {
+        tracing::warn!("{warning}");
     }
     let clock = args.now.map_or(Clock::System, Clock::pinned);
     let key = crypto::MasterKey::create_file(&key_file_beside(&path))?;
@@ -723,8 +729,10 @@ async fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     EmailAddress::parse(&args.email).map_err(|e| anyhow!("--email: {e}"))?;
     PersonName::parse(&args.name).map_err(|e| anyhow!("--name: {e}"))?;
     let (password, generated) = read_password(args.password_stdin)?;
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+    files::create_private_dir(&args.data_dir)?;
+    if let Some(warning) = files::open_to_others(&path) {
+        tracing::warn!("{warning}");
+    }
     let key_path = key_file_beside(&path);
     if !key_path.exists() {
         crypto::MasterKey::create_file(&key_path)?;
@@ -761,6 +769,11 @@ async fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let path = args.data.database_path()?;
+    if path.is_file()
+        && let Some(warning) = files::open_to_others(&path)
+    {
+        tracing::warn!("{warning}");
+    }
     let store = Arc::new(open(&path, OpenMode::Existing).await?);
     let practice = practice_of(store.as_ref()).await?;
     let clock = match args.now {

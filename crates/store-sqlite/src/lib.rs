@@ -4,6 +4,10 @@
 //! that reads and then writes can never fail half-way with `SQLITE_BUSY`; reads use a
 //! separate pool and never wait for writers (WAL). Bookings are group-committed
 //! (`group_commit`). All SQL of the SQLite backend lives here.
+//!
+//! The files it makes are its owner's alone (mode 0600) whatever the umask: the database is
+//! created empty with that mode before SQLite opens it, SQLite gives its `-wal` and `-shm`
+//! files the database's own mode, and a backup is written into a file created the same way.
 #![forbid(unsafe_code)]
 
 mod articles;
@@ -20,7 +24,7 @@ mod rights;
 mod staff;
 mod therapy;
 
-use std::{path::Path, str::FromStr, time::Duration};
+use std::{io, path::Path, str::FromStr, time::Duration};
 
 use sqlx::{
     Sqlite, SqlitePool, Transaction,
@@ -67,6 +71,19 @@ pub enum OpenMode {
     Existing,
     /// Create the file if it does not exist (`init`, `demo`, tests).
     CreateIfMissing,
+}
+
+/// Create `path` as an empty file that only its owner can read and write (0600, whatever
+/// the umask); an error if it already exists.
+fn create_private_file(path: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    // The umask can only take bits away from 0600; this makes the mode exactly 0600.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
 }
 
 fn other(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -155,6 +172,16 @@ impl SqliteStore {
         if mode == OpenMode::Existing && !path.is_file() {
             return Err(StoreError::NotFound);
         }
+        if mode == OpenMode::CreateIfMissing {
+            // SQLite would create the file 0644 less the umask, and its -wal and -shm with
+            // the same mode; an empty file is a new database to it.
+            match create_private_file(path) {
+                Err(error) if error.kind() != io::ErrorKind::AlreadyExists => {
+                    return Err(other(error));
+                }
+                _ => {}
+            }
+        }
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(other)?
             .filename(path)
@@ -242,17 +269,39 @@ impl SqliteStore {
         &self.reader
     }
 
-    /// Write a consistent copy of the database to `target` (which must not exist).
+    /// Write a consistent copy of the database to `target`, which must not exist; the copy
+    /// is readable by its owner only, and on disk when this returns.
     pub async fn backup_to(&self, target: &Path) -> StoreResult<()> {
-        let target = target
+        let name = target
             .to_str()
             .ok_or_else(|| StoreError::Other("backup path is not valid UTF-8".into()))?;
-        sqlx::query("VACUUM INTO ?")
-            .bind(target)
+        // VACUUM INTO writes into an empty file as into a new one, keeping its mode.
+        create_private_file(target).map_err(|error| match error.kind() {
+            io::ErrorKind::AlreadyExists => StoreError::Other(
+                format!(
+                    "{} already exists; choose a new file name",
+                    target.display()
+                )
+                .into(),
+            ),
+            _ => other(error),
+        })?;
+        let written = sqlx::query("VACUUM INTO ?")
+            .bind(name)
             .execute(&self.writer)
             .await
-            .map_err(map_err)?;
-        Ok(())
+            .map_err(map_err);
+        let synced = match written {
+            Ok(_) => std::fs::File::open(target)
+                .and_then(|file| file.sync_all())
+                .map_err(other),
+            Err(error) => Err(error),
+        };
+        if synced.is_err() {
+            // Leave no empty or partial copy that looks like a backup.
+            let _ = std::fs::remove_file(target);
+        }
+        synced
     }
 
     /// Close both pools, checkpointing the WAL.
@@ -398,6 +447,67 @@ mod tests {
             audit::verify(&store).await.unwrap(),
             Err(audit::ChainError::Link { id: 3 })
         );
+    }
+
+    /// The mode bits of a file.
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    }
+
+    /// This process's umask, from `/proc/self/status`.
+    fn umask() -> u32 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Umask:"))
+            .expect("the umask");
+        u32::from_str_radix(line.trim(), 8).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_database_its_wal_and_shm_and_backups_are_private_to_their_owner() {
+        assert_eq!(
+            umask() & 0o044,
+            0,
+            "run the tests under a umask that lets others read new files (022), or this proves nothing"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anteroom.db");
+        let store = SqliteStore::open(&path, OpenMode::CreateIfMissing)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE scratch (x TEXT)")
+            .execute(&store.writer)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO scratch VALUES ('written')")
+            .execute(&store.writer)
+            .await
+            .unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = dir.path().join(format!("anteroom.db{suffix}"));
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+        let backup = dir.path().join("copy.db");
+        store.backup_to(&backup).await.unwrap();
+        assert_eq!(mode(&backup), 0o600);
+        let copy = SqliteStore::open(&backup, OpenMode::Existing)
+            .await
+            .unwrap();
+        let x: String = sqlx::query_scalar("SELECT x FROM scratch")
+            .fetch_one(&copy.reader)
+            .await
+            .unwrap();
+        assert_eq!(x, "written", "the backup holds the data");
+        copy.close().await;
+        let refused = store.backup_to(&backup).await.unwrap_err().to_string();
+        assert!(refused.contains("already exists"), "{refused}");
+        store.close().await;
     }
 
     #[tokio::test]

@@ -87,6 +87,8 @@ rules! {
     POST "/contact" => Public;
     GET "/contact/thanks" => Public;
     GET "/faq" => Public;
+    GET "/favicon.ico" => Public;
+    GET "/favicon.svg" => Public;
     GET "/feed.xml" => Public;
     GET "/fees" => Public;
     GET "/locations" => Public;

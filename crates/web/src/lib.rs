@@ -19,15 +19,17 @@ mod pages;
 pub mod password;
 mod portal;
 mod qr;
+mod query;
 mod rights;
 pub mod sealed;
 pub mod second_factor;
 mod security;
+mod server;
 mod site;
 mod templates;
 mod therapy;
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use axum::{Router, extract::DefaultBodyLimit, middleware};
 use store::{PracticeId, Store};
@@ -36,6 +38,7 @@ use tower_http::{compression::CompressionLayer, timeout::TimeoutLayer};
 pub use clock::Clock;
 pub use error::WebError;
 pub use limits::RateLimits;
+pub use server::ServeOptions;
 
 /// How the app is configured: everything that is not data in the database.
 #[derive(Debug, Clone)]
@@ -194,14 +197,23 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serve the app on a bound listener until `shutdown` resolves.
+/// Serve the app on a bound listener until `shutdown` resolves, with the default time
+/// limits ([`ServeOptions`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, state, ServeOptions::default(), shutdown).await
+}
+
+/// Serve the app on a bound listener until `shutdown` resolves: stop accepting then, let
+/// requests in flight finish, and wait at most `options.shutdown_grace` for them.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    options: ServeOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    server::serve(listener, app(state), options, shutdown).await
 }

@@ -14,6 +14,9 @@ use crate::{AppState, WebError, error::Rendered};
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
     form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
+/// Where the secret links live (`Rule::Secret` routes); robots.txt lists them too.
+pub(crate) const PRIVATE_LINKS: [&str; 3] = ["/booking/", "/invoice/", "/calendar/"];
+
 /// Security headers on every response, and the site's error page on any error a handler
 /// did not render itself.
 pub(crate) async fn headers(
@@ -21,10 +24,13 @@ pub(crate) async fn headers(
     request: Request,
     next: Next,
 ) -> Response {
-    let is_office = request.uri().path().starts_with("/office");
-    // The portal shows one client's own records: never cached, never indexed.
-    let is_portal = request.uri().path().starts_with("/portal");
-    let is_api = request.uri().path().starts_with("/api/");
+    let path = request.uri().path();
+    let is_office = path.starts_with("/office");
+    // The portal shows one client's own records, and a secret link (a booking's manage
+    // pages, an invoice, the calendar feed) one person's: never cached, never indexed.
+    let is_private =
+        path.starts_with("/portal") || PRIVATE_LINKS.iter().any(|prefix| path.starts_with(prefix));
+    let is_api = path.starts_with("/api/");
     let mut response = next.run(request).await;
     let status = response.status();
     if (status.is_client_error() || status.is_server_error())
@@ -96,10 +102,10 @@ pub(crate) async fn headers(
             HeaderValue::from_static("max-age=31536000"),
         );
     }
-    if is_portal {
+    if is_office || is_private {
         h.insert("x-robots-tag", HeaderValue::from_static("noindex"));
     }
-    if is_office || is_portal || status.is_client_error() || status.is_server_error() {
+    if is_office || is_private || status.is_client_error() || status.is_server_error() {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     } else if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

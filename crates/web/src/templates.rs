@@ -2,7 +2,12 @@
 
 use std::path::Path;
 
-use minijinja::{Environment, UndefinedBehavior, Value, value::Serde};
+use std::fmt;
+
+use minijinja::{
+    AutoEscape, Environment, Error, Output, State, UndefinedBehavior, Value, escape_formatter,
+    value::{Serde, ValueKind},
+};
 
 macro_rules! embedded {
     ($($name:literal),* $(,)?) => {
@@ -101,6 +106,60 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "rights/export.html",
 ];
 
+/// Write `text` with `&`, `<`, `>`, `"` and `'` escaped: enough for HTML text and quoted
+/// attribute values and for XML, so nothing a visitor or the practice typed can open a tag
+/// or leave an attribute. `/` is written as it is (minijinja's own escaping writes it
+/// `&#x2f;`, which is valid but which some sitemap and feed readers do not decode).
+fn write_escaped(out: &mut impl fmt::Write, text: &str) -> fmt::Result {
+    let mut written = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#x27;",
+            _ => continue,
+        };
+        // Each of those is one ASCII byte, so `i` is on a character boundary.
+        out.write_str(&text[written..i])?;
+        out.write_str(entity)?;
+        written = i + 1;
+    }
+    out.write_str(&text[written..])
+}
+
+/// How every `{{ value }}` is written: for HTML and XML templates (auto-escaped by their
+/// extension) through [`write_escaped`]; safe strings, numbers and everything in other
+/// templates as minijinja writes them.
+fn formatter(out: &mut Output, state: &mut State, value: &Value) -> Result<(), Error> {
+    if *state.auto_escape() == AutoEscape::Html && !value.is_safe() {
+        if let Some(text) = value.as_str() {
+            return write_escaped(out, text).map_err(Error::from);
+        }
+        if !matches!(
+            value.kind(),
+            ValueKind::Undefined | ValueKind::None | ValueKind::Bool | ValueKind::Number
+        ) {
+            return write_escaped(out, &value.to_string()).map_err(Error::from);
+        }
+    }
+    escape_formatter(out, state, value)
+}
+
+/// The `escape` (`e`) filter, escaping as [`formatter`] does.
+fn escape(value: &Value) -> Value {
+    if value.is_safe() {
+        return value.clone();
+    }
+    let text = value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned);
+    let mut escaped = String::with_capacity(text.len());
+    let _ = write_escaped(&mut escaped, &text);
+    Value::from_safe_string(escaped)
+}
+
 pub(crate) struct Templates {
     env: Environment<'static>,
 }
@@ -133,6 +192,9 @@ impl Templates {
     pub fn load(theme: Option<&Path>) -> anyhow::Result<Self> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        env.set_formatter(formatter);
+        env.add_filter("escape", escape);
+        env.add_filter("e", escape);
         for (name, source) in TEMPLATES {
             let themed = theme
                 .map(|dir| dir.join(name))
@@ -194,6 +256,38 @@ mod tests {
                 "{name} does not compile"
             );
         }
+    }
+
+    #[test]
+    fn escaping_leaves_slashes_and_still_closes_every_way_out_of_text_and_attributes() {
+        let mut templates = Templates::load(None).unwrap();
+        templates
+            .env
+            .add_template(
+                "probe.html",
+                r#"<a href="{{ url }}" title='{{ text }}'>{{ text }}</a>{{ text|e }}{{ n }}{{ safe }}"#,
+            )
+            .unwrap();
+        let page = templates
+            .render(
+                "probe.html",
+                minijinja::context! {
+                    url => "https://example.com/articles/a-b?x=1&y=2",
+                    text => r#"" onmouseover="x" ' <script>/</script> &amp;"#,
+                    n => 42,
+                    safe => Value::from_safe_string("<b>kept</b>".into()),
+                },
+            )
+            .unwrap();
+        let text =
+            "&quot; onmouseover=&quot;x&quot; &#x27; &lt;script&gt;/&lt;/script&gt; &amp;amp;";
+        assert_eq!(
+            page,
+            format!(
+                r#"<a href="https://example.com/articles/a-b?x=1&amp;y=2" title='{text}'>{text}</a>{text}42<b>kept</b>"#
+            )
+        );
+        assert!(!page.contains("&#x2f;"));
     }
 
     #[test]

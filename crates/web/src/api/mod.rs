@@ -158,6 +158,9 @@ async fn json_only(request: Request, next: Next) -> Response {
         && parts.extensions.get::<Rendered>().is_none()
     {
         let mut error = json!({ "error": error_code(status) });
+        if let Some(bad) = parts.extensions.get::<crate::query::BadQuery>() {
+            error["message"] = json!(bad.message());
+        }
         if let Some(ErrorReference(reference)) = parts.extensions.get::<ErrorReference>() {
             error["reference"] = json!(reference);
         }

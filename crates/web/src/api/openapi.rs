@@ -25,8 +25,21 @@ pub(crate) fn openapi() -> &'static Value {
 fn build() -> Value {
     let mut paths = Map::new();
     for endpoint in endpoints() {
+        let mut operation = endpoint.operation;
+        // Every query string is read by `crate::query::Query`, which refuses one it cannot
+        // read (a parameter given twice) with a 400.
+        let reads_query = operation["parameters"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+        if reads_query {
+            operation["responses"]["400"] = json!({
+                "description": "A query parameter given more than once, or a query string \
+                    that cannot be read; `message` says which.",
+                "content": { "application/json": { "schema": schema_ref("Error") } }
+            });
+        }
         let item = paths.entry(endpoint.path).or_insert_with(|| json!({}));
-        item[endpoint.verb.openapi_name()] = endpoint.operation;
+        item[endpoint.verb.openapi_name()] = operation;
     }
     let mut schemas = Map::new();
     for group in [

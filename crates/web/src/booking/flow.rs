@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::{
-    extract::{ConnectInfo, Query, State},
+    extract::{ConnectInfo, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use store::{NewBooking, StoreError};
 
 use super::{DAYS_PER_PAGE, Offer, SlotLink, by_day, duration_words, messages};
+use crate::query::Query;
 use crate::{
     AppState, WebError,
     error::WebResult,

@@ -3,7 +3,7 @@
 //! GET only ever shows; every change is a POST (mail scanners open links).
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use store::{Booking, StoreError};
 
 use super::{DAYS_PER_PAGE, Offer, duration_words, flow::slot_from, messages};
+use crate::query::Query;
 use crate::{
     AppState, WebError,
     error::WebResult,

@@ -5,7 +5,7 @@
 //! groups of four, the `otpauth:` link) and switches it on only once a code from it is
 //! right. Making new recovery codes or turning the app off needs a current code, so a
 //! borrowed session alone cannot weaken the account. Wrong codes count against the
-//! account in the database ([`check_second_factor`]); see `crate::security::RateLimits`.
+//! account in the database ([`check_second_factor`]); see `crate::limits::RateLimits`.
 //!
 //! Where to add audit records: [`confirm_set_up`] (app switched on), [`turn_off`] (app
 //! switched off), [`new_codes`] (recovery codes replaced), [`save_rules`] (rules changed),
@@ -13,7 +13,7 @@
 
 use axum::{
     Router,
-    extract::{Query, State},
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -24,6 +24,7 @@ use serde::Deserialize;
 use store::User;
 
 use super::{Staff, errors_value, page, render_office};
+use crate::query::Query;
 use crate::{
     AppState, WebError,
     error::WebResult,

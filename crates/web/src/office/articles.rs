@@ -1,7 +1,7 @@
 //! Writing, previewing, publishing and deleting articles and approach pages.
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -11,6 +11,7 @@ use serde::Deserialize;
 use store::{ArticleId, ArticleKind, StoreError};
 
 use super::{Staff, errors_value, page};
+use crate::query::Query;
 use crate::{AppState, WebError, error::WebResult, forms::FormData, templates::value};
 
 fn article_id(raw: &str) -> WebResult<ArticleId> {

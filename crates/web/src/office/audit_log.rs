@@ -1,17 +1,12 @@
 //! The audit log, as the owner reads it: the latest entries, and a check of the whole chain.
 
-use axum::{
-    Router,
-    extract::{Query, State},
-    http::StatusCode,
-    response::Response,
-    routing::get,
-};
+use axum::{Router, extract::State, http::StatusCode, response::Response, routing::get};
 use minijinja::context;
 use serde::Deserialize;
 use store::{Actor, audit};
 
 use super::{Staff, page};
+use crate::query::Query;
 use crate::{AppState, error::WebResult, therapy::PracticeView};
 
 /// How many entries the page lists.

@@ -2,7 +2,7 @@
 
 use axum::{
     Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -20,6 +20,7 @@ use super::{
     Staff, errors_value, page,
     settings::{Field, Saved, checkbox, done, show, typed},
 };
+use crate::query::Query;
 use crate::{AppState, WebError, error::WebResult, forms::FormData, templates::value};
 
 pub(super) fn router() -> Router<AppState> {

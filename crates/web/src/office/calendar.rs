@@ -3,7 +3,7 @@
 
 use axum::{
     Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::get,
@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use store::{Booking, BookingId, ContractId, Session, SessionStatus, StoreError};
 
 use super::{Staff, page};
+use crate::query::Query;
 use crate::{
     AppState, WebError,
     booking::{Offer, messages, time_label},

@@ -775,7 +775,7 @@ async fn show(
     State(state): State<AppState>,
     staff: Staff,
     Path(raw): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<ShowQuery>,
+    crate::query::Query(q): crate::query::Query<ShowQuery>,
 ) -> WebResult<Response> {
     let client = find_client(&state, &raw).await?;
     let id = state.practice_id();

@@ -3,7 +3,7 @@
 
 use axum::{
     Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use store::{ClientId, Invoice, InvoiceId};
 
 use super::{Staff, errors_value, page};
+use crate::query::Query;
 use crate::{
     AppState, WebError,
     booking::flow::new_token,
@@ -323,15 +324,6 @@ async fn public(State(state): State<AppState>, Path(token): Path<String>) -> Web
         .ok_or(WebError::NotFound)?;
     let doc = document(&state, &invoice).await?;
     let body = render(&state, "invoice/public.html", "/invoice", doc).await?;
-    let mut response = html(StatusCode::OK, body);
-    let headers = response.headers_mut();
-    headers.insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
-    headers.insert(
-        "x-robots-tag",
-        axum::http::HeaderValue::from_static("noindex"),
-    );
-    Ok(response)
+    // Never cached, never indexed: `security::headers` says so for every secret link.
+    Ok(html(StatusCode::OK, body))
 }

@@ -578,7 +578,7 @@ struct ReviewQuery {
 async fn review(
     State(state): State<AppState>,
     staff: Staff,
-    axum::extract::Query(q): axum::extract::Query<ReviewQuery>,
+    crate::query::Query(q): crate::query::Query<ReviewQuery>,
 ) -> WebResult<Response> {
     let view = PracticeView::load(&state).await?;
     let due: Vec<Value> = due_for_review(&state, &view)

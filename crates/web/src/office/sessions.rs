@@ -8,7 +8,7 @@
 //! gets the same kind of message. Times are read and shown in the practice's zone.
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -39,6 +39,7 @@ use super::{
     },
     errors_value, page,
 };
+use crate::query::Query;
 use crate::{
     AppState, WebError, error::WebResult, forms::FormData, templates::value, therapy::planner,
 };

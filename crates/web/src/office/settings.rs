@@ -5,7 +5,7 @@
 
 use axum::{
     Router,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::get,
@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use store::StoreError;
 
 use super::{Staff, errors_value, page};
+use crate::query::Query;
 use crate::{AppState, WebError, error::WebResult, forms::FormData, templates::value};
 
 pub(super) fn router() -> Router<AppState> {

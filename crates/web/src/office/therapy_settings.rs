@@ -2,13 +2,7 @@
 //! and the cancellation policy (every saved change is a new version; a contract keeps the
 //! version the client agreed to).
 
-use axum::{
-    Router,
-    extract::{Query, State},
-    http::StatusCode,
-    response::Response,
-    routing::get,
-};
+use axum::{Router, extract::State, http::StatusCode, response::Response, routing::get};
 use domain::{
     FieldErrors,
     therapy::{
@@ -22,6 +16,7 @@ use super::{
     Staff, errors_value, page,
     settings::{Field, Saved, done, show, typed},
 };
+use crate::query::Query;
 use crate::{AppState, error::WebResult, forms::FormData, templates::value};
 
 pub(super) fn router() -> Router<AppState> {

@@ -3,7 +3,7 @@
 //! (a new email address through [`email_change`]).
 
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -21,6 +21,7 @@ use store::{
 };
 
 use super::{PortalClient, Source, email_change, portal_page};
+use crate::query::Query;
 use crate::{
     AppState, WebError,
     booking::messages::URGENT_HELP,

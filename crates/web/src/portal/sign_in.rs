@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 
 use axum::{
-    extract::{ConnectInfo, Path, Query, State},
+    extract::{ConnectInfo, Path, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -20,6 +20,7 @@ use serde::Deserialize;
 use store::{Actor, AuditAction, Client, NewMessage, NewPortalLink, PortalLink};
 
 use super::{Cookie, Source, hash, new_secret, portal_page, well_formed};
+use crate::query::Query;
 use crate::{
     AppState, WebError, access,
     booking::messages::URGENT_HELP,

@@ -1,4 +1,5 @@
-//! Machine-readable views of the site: Atom feed, sitemap, robots.txt, and the stylesheet.
+//! Machine-readable views of the site: Atom feed, sitemap, robots.txt, the stylesheet and
+//! the site's icon.
 
 use axum::{
     extract::State,
@@ -10,6 +11,10 @@ use store::{ArticleKind, Page};
 
 use super::{cached, pages::PAGE_SIZE, site_context};
 use crate::{AppState, error::WebResult, templates::value};
+
+/// How long browsers may keep the icon before asking again (it changes with the
+/// practice's name, rarely).
+const ICON_MAX_AGE: &str = "public, max-age=86400";
 
 /// Entries in the feed.
 const FEED_ENTRIES: u32 = 20;
@@ -97,11 +102,18 @@ pub(crate) async fn sitemap(State(state): State<AppState>) -> WebResult<Response
     .await
 }
 
+/// Crawlers keep out of the back office, the portal, the API and every secret link (a
+/// booking's manage pages under `/booking/`, which leaves the public `/book` pages open).
 pub(crate) async fn robots(State(state): State<AppState>) -> Response {
-    let body = format!(
-        "User-agent: *\nDisallow: /office\nAllow: /\n\nSitemap: {}/sitemap.xml\n",
+    let mut body =
+        String::from("User-agent: *\nDisallow: /office\nDisallow: /portal\nDisallow: /api/\n");
+    for prefix in crate::security::PRIVATE_LINKS {
+        body.push_str(&format!("Disallow: {prefix}\n"));
+    }
+    body.push_str(&format!(
+        "Allow: /\n\nSitemap: {}/sitemap.xml\n",
         state.config().public_url
-    );
+    ));
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
@@ -166,4 +178,80 @@ pub(crate) async fn notes_script(headers: HeaderMap) -> Response {
         "text/javascript; charset=utf-8",
         notes_js_version(),
     )
+}
+
+/// The site's accent colour (`--accent` in the stylesheet), so the icon matches the pages.
+fn accent_colour() -> &'static str {
+    CSS.split("--accent:")
+        .nth(1)
+        .and_then(|rest| rest.trim_start().get(..7))
+        .filter(|c| c.starts_with('#') && c[1..].chars().all(|d| d.is_ascii_hexdigit()))
+        .unwrap_or("#2f6b4f")
+}
+
+/// The icon: the practice's initial, white on the accent colour, as a small SVG. Only a
+/// letter or digit is ever written into it, so the name needs no escaping.
+fn icon_svg(name: &str) -> String {
+    let initial: String = name
+        .chars()
+        .find(|c| c.is_alphanumeric())
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 64 64\">\
+         <rect width=\"64\" height=\"64\" rx=\"12\" fill=\"{colour}\"/>\
+         <text x=\"32\" y=\"45\" text-anchor=\"middle\" font-family=\"system-ui, -apple-system, \
+         Segoe UI, Roboto, Helvetica, Arial, sans-serif\" font-size=\"40\" font-weight=\"700\" \
+         fill=\"#ffffff\">{initial}</text></svg>\n",
+        colour = accent_colour()
+    )
+}
+
+/// `/favicon.svg` (linked from every page) and `/favicon.ico` (where browsers look when a
+/// page names no icon): the same SVG, cached for a day and revalidated by its ETag.
+pub(crate) async fn favicon(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> WebResult<Response> {
+    let site = site_context(&state).await?;
+    let name = site
+        .get_attr("name")
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let svg = icon_svg(&name);
+    let etag = format!("\"{}\"", fingerprint(&svg));
+    let mut response = if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response()
+    };
+    let h = response.headers_mut();
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(ICON_MAX_AGE),
+    );
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, value);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_icon_is_the_first_letter_in_the_accent_colour() {
+        assert_eq!(accent_colour(), "#2f6b4f");
+        let svg = icon_svg("  larchwood Psychotherapy");
+        assert!(svg.contains(">L</text>"), "{svg}");
+        assert!(svg.contains("fill=\"#2f6b4f\""), "{svg}");
+        assert!(icon_svg("<script>").contains(">S</text>"));
+        assert!(icon_svg("").contains("></text>"));
+    }
 }

@@ -46,6 +46,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/robots.txt", get(feeds::robots))
         .route("/assets/site.css", get(feeds::stylesheet))
         .route("/assets/notes.js", get(feeds::notes_script))
+        .route("/favicon.svg", get(feeds::favicon))
+        .route("/favicon.ico", get(feeds::favicon))
 }
 
 /// What every public page needs: the practice's name, the therapist, navigation, links.
@@ -184,7 +186,11 @@ pub(crate) async fn error_page(
             "That was too much to send",
             "Shorten what you wrote and try again.",
         ),
-        415 | 400 | 422 => (
+        400 => (
+            "That web address is not quite right",
+            "Part of it may be repeated or mistyped. Go back and follow the link again, or start again from the home page.",
+        ),
+        415 | 422 => (
             "Something in the form was not right",
             "Go back, check what you entered and try again.",
         ),

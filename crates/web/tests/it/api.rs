@@ -312,6 +312,28 @@ async fn bad_availability_questions_are_422_with_a_message_per_field() {
 }
 
 #[tokio::test]
+async fn a_parameter_given_twice_is_a_400_in_the_apis_own_json() {
+    let app = TestApp::spawn().await;
+    let twice = get(
+        &app,
+        "/api/v1/availability?type=consultation&from=2027-03-29&from=2027-03-30",
+    )
+    .await;
+    let body = twice.assert_status(StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "bad_request", "{body:#}");
+    let message = body["message"].as_str().expect("a message");
+    assert!(
+        message.contains("\"from\"") && message.contains("once"),
+        "{message}"
+    );
+    assert!(!body.to_string().contains("deserialize"), "{body:#}");
+    // The document says so.
+    let document = get(&app, "/api/v1/openapi.json").await;
+    let documented = &document.body["paths"]["/api/v1/availability"]["get"]["responses"]["400"];
+    assert!(documented.is_object(), "{documented:#}");
+}
+
+#[tokio::test]
 async fn a_booking_is_made_and_a_retry_with_the_same_key_returns_it() {
     let app = TestApp::spawn().await;
     let made = book(&app, MONDAY_9AM, "6f1e0c7a-first").await;

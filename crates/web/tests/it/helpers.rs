@@ -21,7 +21,7 @@ use store::{
 };
 use store_sqlite::{OpenMode, SqliteStore};
 use tokio::sync::{Notify, oneshot};
-use web::{AppState, Clock, Config, RateLimits};
+use web::{AppState, Clock, Config, RateLimits, ServeOptions};
 
 /// The instant every test starts at.
 pub const START: &str = "2027-03-25T09:00:00Z";
@@ -169,8 +169,7 @@ impl Reply {
         }
     }
 
-    /// The body with character references decoded, as a browser or XML parser reads it
-    /// (templates escape `/` in URLs as `&#x2f;`).
+    /// The body with character references decoded, as a browser or XML parser reads it.
     pub fn decoded(&self) -> String {
         decode_entities(&self.body)
     }
@@ -256,8 +255,7 @@ impl Reply {
 
 /// Decode the character references the templates produce.
 pub fn decode_entities(text: &str) -> String {
-    text.replace("&#x2f;", "/")
-        .replace("&#x27;", "'")
+    text.replace("&#x27;", "'")
         .replace("&#39;", "'")
         .replace("&#34;", "\"")
         .replace("&quot;", "\"")
@@ -296,6 +294,8 @@ pub struct TestApp {
     browser: reqwest::Client,
     dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
+    /// The server's task (it ends once shutdown has drained the connections).
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Drop for TestApp {
@@ -315,7 +315,8 @@ fn client(cookies: bool) -> reqwest::Client {
         .expect("build an HTTP client")
 }
 
-fn draft(slug: &str, title: &str, tags: &str, date: &str, published: bool) -> ArticleDraft {
+/// An article as the office form would make it, with a short Markdown body.
+pub fn draft(slug: &str, title: &str, tags: &str, date: &str, published: bool) -> ArticleDraft {
     let body =
         format!("The first paragraph of *{title}*.\n\n## A heading\n\nMore text about {title}.");
     let form = ArticleForm {
@@ -338,21 +339,31 @@ impl TestApp {
 
     /// The app with other rate limits (e.g. switched off for a concurrency test).
     pub async fn spawn_with_limits(rate_limits: RateLimits) -> Self {
-        Self::spawn_with(rate_limits, true, false).await
+        Self::spawn_with(rate_limits, true, false, ServeOptions::default()).await
     }
 
     /// The app as started without the practice's key file: notes are locked.
     pub async fn spawn_without_key() -> Self {
-        Self::spawn_with(RateLimits::default(), false, false).await
+        Self::spawn_with(RateLimits::default(), false, false, ServeOptions::default()).await
     }
 
     /// The app behind a reverse proxy (`--trust-proxy`): each request's address is the last
     /// `X-Forwarded-For` hop, so a test can come from many addresses.
     pub async fn spawn_behind_proxy() -> Self {
-        Self::spawn_with(RateLimits::default(), true, true).await
+        Self::spawn_with(RateLimits::default(), true, true, ServeOptions::default()).await
     }
 
-    async fn spawn_with(rate_limits: RateLimits, with_key: bool, trust_proxy: bool) -> Self {
+    /// The app served with other connection time limits (short ones, for timeout tests).
+    pub async fn spawn_serving(options: ServeOptions) -> Self {
+        Self::spawn_with(RateLimits::default(), true, false, options).await
+    }
+
+    async fn spawn_with(
+        rate_limits: RateLimits,
+        with_key: bool,
+        trust_proxy: bool,
+        options: ServeOptions,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("create a temp dir");
         let store = Arc::new(
             SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::CreateIfMissing)
@@ -440,9 +451,14 @@ impl TestApp {
         )
         .expect("build the app state");
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(web::serve(listener, state.clone(), async move {
-            let _ = stopped.await;
-        }));
+        let server = tokio::spawn(web::serve_with(
+            listener,
+            state.clone(),
+            options,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         Self {
             base,
             store,
@@ -455,7 +471,24 @@ impl TestApp {
             browser: client(true),
             dir,
             shutdown: Some(stop),
+            server: Some(server),
         }
+    }
+
+    /// The address the app listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("the base URL is an address")
+    }
+
+    /// Start shutting the server down (as Ctrl+C does); the task ends when it has drained.
+    pub fn begin_shutdown(&mut self) -> tokio::task::JoinHandle<std::io::Result<()>> {
+        if let Some(stop) = self.shutdown.take() {
+            let _ = stop.send(());
+        }
+        self.server.take().expect("the server is running")
     }
 
     pub fn url(&self, path: &str) -> String {

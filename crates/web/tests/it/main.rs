@@ -8,6 +8,7 @@ mod access;
 mod api;
 mod audit;
 mod booking;
+mod connections;
 mod enquiries;
 mod hardening;
 mod helpers;

@@ -367,6 +367,7 @@ async fn invoice_now_makes_numbered_invoices_the_client_can_open_and_print() {
     let public = app.get(path).await;
     public.assert_status(StatusCode::OK);
     assert_eq!(public.header("cache-control"), Some("no-store"));
+    assert_eq!(public.header("x-robots-tag"), Some("noindex"));
     let text = decode_entities(&public.body);
     for expected in [
         "Invoice 1",

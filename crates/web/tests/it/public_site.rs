@@ -198,19 +198,253 @@ async fn the_feed_is_atom_with_published_articles_only() {
     );
 }
 
+/// Whether robots.txt lets a crawler fetch `path`, as RFC 9309 reads it: the longest
+/// matching rule wins, and `Allow` wins a tie.
+fn robots_allow(robots: &str, path: &str) -> bool {
+    let mut best: Option<(usize, bool)> = None;
+    for line in robots.lines() {
+        let Some((field, value)) = line.split_once(':') else {
+            continue;
+        };
+        let allow = match field.trim().to_ascii_lowercase().as_str() {
+            "allow" => true,
+            "disallow" => false,
+            _ => continue,
+        };
+        let value = value.trim();
+        if value.is_empty() || !path.starts_with(value) {
+            continue;
+        }
+        if best.is_none_or(|(len, was)| value.len() > len || (value.len() == len && allow && !was))
+        {
+            best = Some((value.len(), allow));
+        }
+    }
+    best.is_none_or(|(_, allow)| allow)
+}
+
 #[tokio::test]
-async fn robots_txt_points_to_the_sitemap_and_keeps_crawlers_out_of_the_office() {
+async fn the_sitemap_feed_and_attributes_write_slashes_as_they_are_and_still_escape_quotes() {
+    let app = TestApp::spawn().await;
+    use store::ArticleStore as _;
+    let title = r#"Saying "no" <kindly> & well"#;
+    app.store
+        .create_article(
+            app.practice,
+            store::ArticleKind::Article,
+            &crate::helpers::draft("saying-no", title, "", "2027-03-12", true),
+            0,
+            app.clock.now(),
+        )
+        .await
+        .expect("publish an article");
+    app.state.content_changed();
+    let sitemap = app.get("/sitemap.xml").await;
+    let feed = app.get("/feed.xml").await;
+    let home = app.get("/").await;
+    for (slug, _, _) in PUBLISHED {
+        let url = app.url(&format!("/articles/{slug}"));
+        assert!(
+            sitemap.body.contains(&format!("<loc>{url}</loc>")),
+            "{}",
+            sitemap.body
+        );
+        assert!(
+            feed.body.contains(&format!("<id>{url}</id>")),
+            "{}",
+            feed.body
+        );
+        assert!(
+            feed.body.contains(&format!(r#"href="{url}""#)),
+            "{}",
+            feed.body
+        );
+    }
+    assert!(
+        home.body.contains(r#"<a href="/articles""#),
+        "{}",
+        home.body
+    );
+    for reply in [&sitemap, &feed, &home] {
+        assert!(!reply.body.contains("&#x2f;"), "{}", reply.body);
+    }
+    // What was typed is still escaped, in text and in attributes.
+    let escaped = "Saying &quot;no&quot; &lt;kindly&gt; &amp; well";
+    assert!(
+        feed.body.contains(&format!("<title>{escaped}</title>")),
+        "{}",
+        feed.body
+    );
+    let page = app.get("/articles/saying-no").await;
+    page.assert_status(StatusCode::OK);
+    assert!(
+        page.body.contains(&format!(
+            r#"<meta property="og:title" content="{escaped}">"#
+        )),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<kindly>") && !page.body.contains(r#""no""#));
+}
+
+#[tokio::test]
+async fn the_icon_is_the_practices_initial_and_every_page_links_it() {
+    let app = TestApp::spawn().await;
+    let mut etag = None;
+    for path in ["/favicon.ico", "/favicon.svg"] {
+        let icon = app.get(path).await;
+        icon.assert_status(StatusCode::OK);
+        assert_eq!(icon.header("content-type"), Some("image/svg+xml"), "{path}");
+        assert!(
+            icon.body
+                .starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+            "{path}"
+        );
+        assert!(
+            icon.body.contains(">L</text>"),
+            "Larchwood's L: {}",
+            icon.body
+        );
+        assert!(
+            icon.header("cache-control")
+                .is_some_and(|c| c.contains("max-age=86400")),
+            "{path}: {:?}",
+            icon.header("cache-control")
+        );
+        etag = icon.header("etag").map(str::to_owned);
+    }
+    let etag = etag.expect("an ETag");
+    app.get_with("/favicon.ico", &[("if-none-match", &etag)])
+        .await
+        .assert_status(StatusCode::NOT_MODIFIED);
+    let link = r#"<link rel="icon" href="/favicon.svg" type="image/svg+xml">"#;
+    for path in [
+        "/",
+        "/articles",
+        "/book",
+        "/portal/sign-in",
+        "/office/sign-in",
+        "/nowhere",
+    ] {
+        let page = app.get(path).await;
+        let head = page.body.split("</head>").next().unwrap_or_default();
+        assert!(head.contains(link), "{path} names no icon");
+    }
+}
+
+#[tokio::test]
+async fn robots_txt_points_to_the_sitemap_and_keeps_crawlers_out_of_private_pages() {
     let app = TestApp::spawn().await;
     let robots = app.get("/robots.txt").await;
     robots.assert_status(StatusCode::OK);
+    let text = &robots.body;
     assert!(
-        robots
-            .body
-            .contains(&format!("Sitemap: {}/sitemap.xml", app.base)),
-        "{}",
-        robots.body
+        text.contains(&format!("Sitemap: {}/sitemap.xml", app.base)),
+        "{text}"
     );
-    assert!(robots.body.contains("Disallow: /office"));
+    let token = "ab".repeat(32);
+    for private in [
+        "/office".to_owned(),
+        "/office/sign-in".to_owned(),
+        "/portal".to_owned(),
+        "/portal/sign-in".to_owned(),
+        format!("/portal/link/{token}"),
+        format!("/booking/{token}"),
+        format!("/booking/{token}/cancel"),
+        format!("/invoice/{token}"),
+        format!("/calendar/{token}.ics"),
+        "/api/v1/availability".to_owned(),
+    ] {
+        assert!(
+            !robots_allow(text, &private),
+            "{private} is open to crawlers:\n{text}"
+        );
+    }
+    for public in public_paths()
+        .into_iter()
+        .chain(["/book".to_owned(), "/book/times?location=balham".to_owned()])
+    {
+        assert!(
+            robots_allow(text, &public),
+            "{public} is closed to crawlers:\n{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn secret_links_and_private_pages_say_noindex_and_are_not_cached() {
+    let app = TestApp::spawn().await;
+    let token = crate::booking::book(&app, crate::booking::MONDAY_9AM, "robots").await;
+    for path in [
+        format!("/booking/{token}"),
+        format!("/booking/{token}/cancel"),
+        format!("/booking/{token}/move"),
+        format!("/booking/{token}/calendar.ics"),
+        format!("/booking/{}", "cd".repeat(32)),
+        format!("/invoice/{}", "ab".repeat(32)),
+        "/portal/sign-in".to_owned(),
+        "/office/sign-in".to_owned(),
+    ] {
+        let reply = app.get(&path).await;
+        assert!(
+            reply.status == StatusCode::OK || reply.status == StatusCode::NOT_FOUND,
+            "{path}: {}",
+            reply.status
+        );
+        assert_eq!(reply.header("x-robots-tag"), Some("noindex"), "{path}");
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "{path}");
+    }
+    for path in ["/", "/book", "/articles"] {
+        let reply = app.get(path).await;
+        reply.assert_status(StatusCode::OK);
+        assert_eq!(reply.header("x-robots-tag"), None, "{path} may be indexed");
+    }
+}
+
+#[tokio::test]
+async fn a_parameter_given_twice_gets_the_sites_own_page_not_the_frameworks_words() {
+    let app = TestApp::spawn().await;
+    app.sign_in().await;
+    let asked = [
+        "/articles?page=1&page=2",
+        "/book/times?location=balham&location=online",
+        "/portal/sign-in?ended=1&ended=1",
+    ];
+    for path in asked {
+        let reply = app.get(path).await;
+        check_bad_address(path, &reply);
+    }
+    let office = app
+        .office_get("/office/calendar?date=2027-03-29&date=2027-04-05")
+        .await;
+    check_bad_address("the office calendar", &office);
+    // One of each is fine, and other parameters are ignored.
+    app.get("/articles?page=1&utm_source=newsletter")
+        .await
+        .assert_status(StatusCode::OK);
+}
+
+#[track_caller]
+fn check_bad_address(what: &str, reply: &Reply) {
+    reply.assert_status(StatusCode::BAD_REQUEST);
+    assert!(
+        reply
+            .header("content-type")
+            .unwrap_or_default()
+            .starts_with("text/html"),
+        "{what}: the site's page"
+    );
+    assert!(
+        reply.body.contains("That web address is not quite right"),
+        "{what}: {}",
+        reply.body
+    );
+    assert_crisis_block(&reply.body);
+    assert!(
+        !reply.body.contains("deserialize"),
+        "{what}: {}",
+        reply.body
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,360 @@
+//! The command line as an administrator runs it: the files it leaves are the owner's alone,
+//! and the server outlasts clients that hold connections open.
+//!
+//! Each test runs the real binary under a chosen umask (and, for one, a small open-file
+//! limit) through `sh`, and talks to it over 127.0.0.1 only.
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::TcpStream,
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_anteroom");
+const PASSWORD: &str = "a quiet room with two chairs";
+
+/// Generous: a debug build on a busy machine is slow to start, never early.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// `anteroom ARGS` under `sh`, with `limits` (e.g. `umask 022`) applied first.
+fn command(limits: &str, args: &[&str]) -> Command {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("{limits}; exec \"$0\" \"$@\""))
+        .arg(BIN)
+        .args(args)
+        .env("ANTEROOM_LOG", "info")
+        .env("NO_COLOR", "1")
+        .env_remove("ANTEROOM_KEY")
+        .env_remove("ANTEROOM_DATA_DIR")
+        .env_remove("ANTEROOM_DATABASE_URL")
+        .env_remove("ANTEROOM_KEY_FILE");
+    command
+}
+
+/// Run a command to the end; its output, after checking it succeeded.
+fn run(limits: &str, args: &[&str], stdin: &str) -> String {
+    let mut child = command(limits, args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run anteroom");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let output = child.wait_with_output().expect("wait for anteroom");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "anteroom {args:?} failed:\n{text}");
+    text
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Every file in `dir` is 0600; their names.
+#[track_caller]
+fn assert_all_private(dir: &Path) -> Vec<String> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("list the folder") {
+        let path = entry.expect("entry").path();
+        assert_eq!(mode(&path), 0o600, "{} is not private", path.display());
+        names.push(path.file_name().unwrap().to_string_lossy().into_owned());
+    }
+    names.sort();
+    names
+}
+
+/// A practice made by `anteroom init` under `umask`, in a new folder `practice` in `root`.
+fn init(root: &Path, umask: &str) -> PathBuf {
+    let data = root.join("practice");
+    run(
+        umask,
+        &[
+            "init",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--email",
+            "therapist@example.com",
+            "--name",
+            "Alex Morgan",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    data
+}
+
+/// A server started by the test, stopped (SIGTERM, as systemd does) when dropped.
+struct Server {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    log: Vec<String>,
+    port: u16,
+}
+
+impl Server {
+    /// Start `anteroom ARGS --listen 127.0.0.1:0` and wait for the address it reports.
+    fn start(limits: &str, args: &[&str]) -> Self {
+        let mut args = args.to_vec();
+        args.extend(["--listen", "127.0.0.1:0"]);
+        let mut child = command(limits, &args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start anteroom");
+        let (send, lines) = mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let send = send.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if send.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let mut server = Self {
+            child,
+            lines,
+            log: Vec::new(),
+            port: 0,
+        };
+        let line = server.wait_for_line(|l| l.contains("http://127.0.0.1:"));
+        let after = line.split("http://127.0.0.1:").nth(1).unwrap_or_default();
+        let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+        server.port = digits.parse().expect("a port in the log");
+        server
+    }
+
+    /// Wait for a line of output that `wanted` accepts, keeping every line seen.
+    fn wait_for_line(&mut self, wanted: impl Fn(&str) -> bool) -> String {
+        let until = Instant::now() + DEADLINE;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.log.push(line.clone());
+                    if wanted(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "the line never came; output so far:\n{}",
+                    self.log.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Keep the lines logged since last looked at.
+    fn drain(&mut self) {
+        while let Ok(line) = self.lines.try_recv() {
+            self.log.push(line);
+        }
+    }
+
+    /// Send one request and read the whole answer (the connection is closed after it).
+    fn request(&self, request: &str) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        stream.set_read_timeout(Some(DEADLINE)).expect("timeout");
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer
+    }
+
+    /// Send an enquiry through the contact form: a write to the database.
+    fn enquire(&self) -> String {
+        let body = "name=Sam+Whitlock&email=sam%40example.org&phone=&contact_preference=email\
+            &message=I+am+free+on+Tuesday+evenings+and+would+like+to+meet.&consent=true&website=";
+        self.request(&format!(
+            "POST /contact HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len(),
+            port = self.port
+        ))
+    }
+
+    /// Stop it as systemd or Ctrl+C would, and wait for it to finish.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "send SIGTERM");
+        let until = Instant::now() + DEADLINE;
+        while Instant::now() < until {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                assert!(status.success(), "stopped cleanly: {status}");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("anteroom did not stop after SIGTERM");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[test]
+fn init_and_backup_leave_files_only_their_owner_can_read_whatever_the_umask() {
+    for umask in ["umask 022", "umask 000"] {
+        let root = tempfile::tempdir().expect("temp dir");
+        let data = init(root.path(), umask);
+        assert_eq!(mode(&data), 0o700, "{umask}: the data folder");
+        let names = assert_all_private(&data);
+        assert!(
+            names.contains(&"anteroom.db".to_owned()) && names.contains(&"anteroom.key".to_owned()),
+            "{names:?}"
+        );
+        let backups = root.path().join("backups");
+        std::fs::create_dir(&backups).expect("a folder for backups");
+        let backup = backups.join("monday.db");
+        run(
+            umask,
+            &[
+                "backup",
+                backup.to_str().unwrap(),
+                "--data-dir",
+                data.to_str().unwrap(),
+            ],
+            "",
+        );
+        assert_eq!(mode(&backup), 0o600, "{umask}: the backup");
+        assert_eq!(assert_all_private(&backups), ["monday.db"]);
+    }
+}
+
+#[test]
+fn serve_keeps_the_wal_and_shm_private_and_warns_when_the_database_is_open_to_others() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let data = init(root.path(), "umask 022");
+    let database = data.join("anteroom.db");
+    let args = ["serve", "--data-dir", data.to_str().unwrap()];
+
+    let server = Server::start("umask 022", &args);
+    let answer = server.enquire();
+    assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
+    let wal = data.join("anteroom.db-wal");
+    assert!(
+        std::fs::metadata(&wal).expect("the WAL").len() > 0,
+        "the enquiry is in the WAL"
+    );
+    let names = assert_all_private(&data);
+    assert_eq!(
+        names,
+        [
+            "anteroom.db",
+            "anteroom.db-shm",
+            "anteroom.db-wal",
+            "anteroom.key"
+        ]
+    );
+    assert_eq!(mode(&data), 0o700);
+    assert!(
+        !server.log.iter().any(|l| l.contains("chmod")),
+        "no warning for private files: {:?}",
+        server.log
+    );
+    server.stop();
+
+    // Made readable by others by hand: serve says so, with the fix.
+    std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let server = Server::start("umask 022", &args);
+    let warnings: Vec<&String> = server.log.iter().filter(|l| l.contains("chmod")).collect();
+    assert_eq!(warnings.len(), 1, "one line: {:?}", server.log);
+    assert!(warnings[0].contains("WARN"), "{}", warnings[0]);
+    assert!(
+        warnings[0].contains(&format!(
+            "chmod 700 '{}' && chmod 600 '{}'*",
+            data.display(),
+            database.display()
+        )),
+        "{}",
+        warnings[0]
+    );
+    server.stop();
+}
+
+#[test]
+fn the_demo_makes_a_private_folder_and_files() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let data = root.path().join("demo");
+    let server = Server::start(
+        "umask 022",
+        &[
+            "demo",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--demo-password",
+            PASSWORD,
+        ],
+    );
+    let answer = server.enquire();
+    assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
+    assert_eq!(mode(&data), 0o700);
+    let names = assert_all_private(&data);
+    assert!(names.contains(&"anteroom.db-wal".to_owned()), "{names:?}");
+    assert!(names.contains(&"anteroom.db-shm".to_owned()), "{names:?}");
+    server.stop();
+}
+#[test]
+fn serve_answers_again_once_connections_that_sent_half_a_request_are_closed() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let data = init(root.path(), "umask 022");
+    // A small open-file limit, so the held connections use up what is left.
+    let mut server = Server::start(
+        "ulimit -n 64",
+        &["serve", "--data-dir", data.to_str().unwrap()],
+    );
+    let mut held = Vec::new();
+    for _ in 0..80 {
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+            .expect("send half a request");
+        held.push(stream);
+    }
+    server.wait_for_line(|l| l.contains("cannot accept new connections"));
+    // Answered once the held connections have been closed for taking too long.
+    let answer = server.request("GET /about HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer:.200}");
+    server.drain();
+    let failures = server
+        .log
+        .iter()
+        .filter(|l| l.contains("cannot accept new connections"))
+        .count();
+    assert!(failures <= 3, "logged once per run of failures: {failures}");
+    drop(held);
+    server.stop();
+}
