@@ -180,9 +180,8 @@ fn sign_in_once(
         email.replace('@', "%40"),
         password.replace(' ', "+")
     );
-    let mut extra = format!(
-        "X-Forwarded-For: {from}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-    );
+    let mut extra =
+        format!("X-Forwarded-For: {from}\r\nContent-Type: application/x-www-form-urlencoded\r\n");
     if !cookie.is_empty() {
         extra.push_str(&format!("Cookie: {cookie}\r\n"));
     }
@@ -216,7 +215,9 @@ fn sign_in() -> Result<(), String> {
         .iter()
         .find(|c| c.contains("anteroom_device="))
         .cloned()
-        .ok_or(format!("the first sign-in answered {status} without a device cookie"))?;
+        .ok_or(format!(
+            "the first sign-in answered {status} without a device cookie"
+        ))?;
     let before = proc_status_kb(server.pid(), "VmHWM").unwrap_or(0) * 1024;
     let started = Instant::now();
     let threads: Vec<_> = (0..200_u32)
@@ -246,14 +247,19 @@ fn sign_in() -> Result<(), String> {
     let (therapist, _) = sign_in_once(addr, "192.0.2.44", email, BOOKING_PASSWORD, &device)?;
     let therapist_ms = started.elapsed().as_secs_f64() * 1000.0;
     println!("\nbench: sign-in results");
-    println!("  200 simultaneous sign-ins took {:.2} s; answers {statuses:?}", flood.as_secs_f64());
+    println!(
+        "  200 simultaneous sign-ins took {:.2} s; answers {statuses:?}",
+        flood.as_secs_f64()
+    );
     println!(
         "  peak RSS (VmHWM) {:.1} MB before (one sign-in done), {:.1} MB after; RSS now {:.1} MB",
         before as f64 / 1e6,
         peak as f64 / 1e6,
         rss as f64 / 1e6
     );
-    println!("  the therapist then signs in from her own browser: {therapist} in {therapist_ms:.0} ms");
+    println!(
+        "  the therapist then signs in from her own browser: {therapist} in {therapist_ms:.0} ms"
+    );
     let pass = peak < TARGET_SIGN_IN_PEAK_BYTES && therapist == 303;
     println!(
         "  target: peak under {} MB and the therapist signs in: {}",
