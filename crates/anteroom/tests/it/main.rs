@@ -3,4 +3,5 @@
 //!
 //! One test binary for the crate (so it links once).
 
+mod cli;
 mod memory;
