@@ -21,8 +21,8 @@ use jiff::{
     tz::TimeZone,
 };
 use store::{
-    AwayId, Client, ClientId, Contract, ContractVersion, Invoice, NewInvoice, NewMessage, Planner,
-    Session, SessionStatus, StoreError,
+    AwayId, Client, ClientId, ConflictKind, Contract, ContractVersion, Invoice, NewInvoice,
+    NewMessage, Planner, Session, SessionStatus, StoreError,
 };
 
 use crate::{
@@ -312,7 +312,7 @@ pub(crate) async fn breaks_changed(state: &AppState, added: Option<AwayId>) -> W
     for contract in store.active_contracts(practice).await? {
         match store.replan(practice, contract.id, &*planner, now).await {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => tracing::warn!(
+            Err(StoreError::Conflict(ConflictKind::AppointmentsOverlap)) => tracing::warn!(
                 contract = contract.id.get(),
                 "sessions could not be planned again: a time clashes with another appointment"
             ),

@@ -16,7 +16,7 @@ use domain::booking::{BookingStatus, DetailsForm, VisitorDetails};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use store::{Booking, StoreError};
+use store::{Booking, ConflictKind, StoreError};
 
 use super::{
     ApiError, ApiResult, Invalid, SlotBody, json_response, local_time, location_in, offer_for,
@@ -266,7 +266,7 @@ async fn create_booking(
                 .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
             Ok(response)
         }
-        Err(StoreError::Conflict(_)) => {
+        Err(StoreError::Conflict(ConflictKind::SlotUnavailable)) => {
             let alternatives: Vec<SlotBody> = nearby_slots(state, offer, &slot)
                 .await?
                 .iter()

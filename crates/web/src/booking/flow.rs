@@ -16,7 +16,7 @@ use jiff::{Timestamp, ToSpan, civil::Date};
 use minijinja::{Value, context};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use store::{NewBooking, StoreError};
+use store::{ConflictKind, NewBooking, StoreError};
 
 use super::{DAYS_PER_PAGE, Offer, SlotLink, by_day, duration_words, messages};
 use crate::query::Query;
@@ -404,7 +404,9 @@ pub(crate) async fn confirm(
         }
         // A retried submission: the booking was made the first time; its link was sent then.
         Ok(Made::Earlier(_)) => Ok(Redirect::to("/book/already").into_response()),
-        Err(StoreError::Conflict(_)) => taken(&state, &offer, &slot).await,
+        Err(StoreError::Conflict(ConflictKind::SlotUnavailable)) => {
+            taken(&state, &offer, &slot).await
+        }
         Err(other) => Err(other.into()),
     }
 }
@@ -437,7 +439,8 @@ pub(crate) enum Made {
 }
 
 /// Book `slot` for `visitor`: one write transaction re-checks the slot with the engine,
-/// stores the booking and queues its emails. A slot no longer free is `Conflict`.
+/// stores the booking and queues its emails. A slot no longer free is
+/// `Conflict(SlotUnavailable)`.
 pub(crate) async fn make_booking(
     state: &AppState,
     offer: &std::sync::Arc<Offer>,

@@ -12,7 +12,7 @@ use jiff::ToSpan;
 use minijinja::context;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use store::{Booking, StoreError};
+use store::{Booking, ConflictKind, StoreError};
 
 use super::{DAYS_PER_PAGE, Offer, duration_words, flow::slot_from, messages};
 use crate::query::Query;
@@ -321,7 +321,7 @@ pub(crate) async fn move_booking(
             state.booking_changed();
             Ok(Redirect::to(&format!("/booking/{token}")).into_response())
         }
-        Err(StoreError::Conflict(_)) => {
+        Err(StoreError::Conflict(ConflictKind::SlotUnavailable)) => {
             let ctx = context! {
                 title => "Sorry, that time has just gone",
                 message => "Someone else booked it a moment ago. Your consultation has not been changed.",

@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use store::{ClientId, Invoice, InvoiceId};
+use store::{ClientId, ConflictKind, Invoice, InvoiceId, StoreError};
 
 use super::{Staff, errors_value, page};
 use crate::query::Query;
@@ -156,14 +156,32 @@ async fn create(
             state.mail_queued();
             Ok(Redirect::to(&format!("/office/invoices?made={}", invoice.number)).into_response())
         }
-        // Sent twice, or a charge changed meanwhile: show the list as it now is.
-        Err(WebError::Internal(error))
-            if matches!(
-                error.downcast_ref::<store::StoreError>(),
-                Some(store::StoreError::Conflict(_))
-            ) =>
-        {
-            Ok(Redirect::to("/office/invoices").into_response())
+        // Every conflict kind is decided here: a new one must be placed, never swept up by `_`.
+        #[deny(clippy::wildcard_enum_match_arm)]
+        Err(WebError::Internal(error)) => {
+            let Some(StoreError::Conflict(kind)) = error.downcast_ref::<StoreError>() else {
+                return Err(WebError::Internal(error));
+            };
+            match kind {
+                // Sent twice, or a charge changed meanwhile: show the list as it now is.
+                ConflictKind::ChargesChanged => {
+                    Ok(Redirect::to("/office/invoices").into_response())
+                }
+                ConflictKind::ArticleSlug
+                | ConflictKind::LocationSlug
+                | ConflictKind::AppointmentTypeSlug
+                | ConflictKind::UserEmail
+                | ConflictKind::OutboxMessageId
+                | ConflictKind::Unique
+                | ConflictKind::SlotUnavailable
+                | ConflictKind::AppointmentsOverlap
+                | ConflictKind::NotCancellable
+                | ConflictKind::SessionInBreak
+                | ConflictKind::ChargeInvoiced
+                | ConflictKind::AlreadyExtended
+                | ConflictKind::AuthenticatorEnabled
+                | ConflictKind::EmailChangeLimit => Err(WebError::Internal(error)),
+            }
         }
         Err(other) => Err(other),
     }

@@ -21,8 +21,8 @@ use domain::EmailAddress;
 use jiff::SignedDuration;
 use minijinja::context;
 use store::{
-    Actor, AuditAction, Client, EmailChangeLimit, EmailChangeOutcome, NewEmailChange, NewMessage,
-    StoreError,
+    Actor, AuditAction, Client, ConflictKind, EmailChangeLimit, EmailChangeOutcome, NewEmailChange,
+    NewMessage, StoreError,
 };
 
 use super::{PortalClient, Source, hash, new_secret, portal_page, well_formed};
@@ -108,7 +108,7 @@ pub(super) async fn request(
         .await
     {
         Ok(()) => {}
-        Err(StoreError::Conflict("email_change_limit")) => {
+        Err(StoreError::Conflict(ConflictKind::EmailChangeLimit)) => {
             return Ok(Err(format!(
                 "You have asked to change your email address {CHANGES_PER_HOUR} times in the \
                  last hour. Please try again in an hour, or ask the practice to change it for you"
