@@ -242,7 +242,7 @@ async fn create_booking(
     let email = visitor.email.clone();
     match make_booking(state, offer, &slot, visitor, &key).await {
         Ok(Made::New { booking, token }) => {
-            let url = crate::booking::manage_url(state, &token);
+            let url = crate::booking::manage_url(state, token.as_str());
             Ok(json_response(
                 StatusCode::CREATED,
                 BookingBody::of(&booking, offer, Some(url)),
