@@ -346,7 +346,11 @@ impl Demo<'_> {
         {
             Ok(_) => Ok(Some((client, planner))),
             Err(StoreError::Conflict(why)) => {
-                tracing::warn!(why, client = person.name, "demo contract left out");
+                tracing::warn!(
+                    why = why.as_str(),
+                    client = person.name,
+                    "demo contract left out"
+                );
                 Ok(None)
             }
             Err(other) => Err(other.into()),

@@ -19,7 +19,8 @@ use domain::{EmailAddress, PersonName};
 use jiff::{Timestamp, tz::TimeZone};
 use store::AuditStore as _;
 use store::{
-    ArticleKind, EnquiryStore, NewUser, PracticeId, PracticeStore, StaffStore, Store, StoreError,
+    ArticleKind, ConflictKind, EnquiryStore, NewUser, PracticeId, PracticeStore, StaffStore, Store,
+    StoreError,
 };
 use store_sqlite::{OpenMode, SqliteStore};
 use web::{AppState, Clock, Config, RateLimits};
@@ -323,7 +324,7 @@ async fn add_user(
         )
         .await
     {
-        Err(StoreError::Conflict(_)) => bail!(
+        Err(StoreError::Conflict(ConflictKind::UserEmail)) => bail!(
             "there is already an account for {email}; use `anteroom user reset` to set a new password"
         ),
         other => other.map(|_| ()).map_err(Into::into),

@@ -9,8 +9,8 @@ use domain::{
 use jiff::{Timestamp, civil::Time};
 use sqlx::sqlite::SqliteRow;
 use store::{
-    AwayId, AwayPeriod, Booking, BookingId, BookingStore, BusyTime, NewBooking, NewMessage,
-    PracticeId, Recheck, StoreError, StoreResult,
+    AwayId, AwayPeriod, Booking, BookingId, BookingStore, BusyTime, ConflictKind, NewBooking,
+    NewMessage, PracticeId, Recheck, StoreError, StoreResult,
 };
 
 use crate::{
@@ -419,7 +419,7 @@ impl BookingStore for SqliteStore {
         }
         let busy = busy_in(&mut tx, practice, recheck.from, recheck.to, Some(id)).await?;
         if !(recheck.still_free)(&busy) {
-            return Err(StoreError::Conflict("slot_unavailable"));
+            return Err(StoreError::Conflict(ConflictKind::SlotUnavailable));
         }
         let result = sqlx::query(
             "UPDATE bookings SET starts_at = ?, ends_at = ?, sequence = sequence + 1, updated_at = ?,

@@ -19,8 +19,8 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use sqlx::{SqliteConnection, SqlitePool};
 use store::{
-    Booking, BookingId, BusyTime, NewBooking, NewMessage, PracticeId, Recheck, StoreError,
-    StoreResult,
+    Booking, BookingId, BusyTime, ConflictKind, NewBooking, NewMessage, PracticeId, Recheck,
+    StoreError, StoreResult,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -292,7 +292,7 @@ async fn make_all(
         }
         busy.sort_by_key(|b| b.start);
         if !(job.recheck.still_free)(&busy) {
-            results[i] = Some(Err(StoreError::Conflict("slot_unavailable")));
+            results[i] = Some(Err(StoreError::Conflict(ConflictKind::SlotUnavailable)));
             continue;
         }
         if let Some(key) = key {

@@ -30,7 +30,7 @@ use sqlx::{
     Sqlite, SqlitePool, Transaction,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
-use store::{StoreError, StoreResult};
+use store::{ConflictKind, StoreError, StoreResult};
 
 /// The session statuses that hold the therapist's time (the overlap triggers in
 /// migrations/0003_therapy.sql list the same), as a literal for `concat!` and SQL `IN`.
@@ -90,30 +90,35 @@ fn other(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Other(Box::new(error))
 }
 
-/// Map a sqlx error to a store error; unique violations become `Conflict` named by table.
+/// The kind of each uniqueness rule, by the table named in SQLite's message
+/// (`UNIQUE constraint failed: articles.practice_id, articles.kind, articles.slug`).
+const UNIQUE_RULES: [(&str, ConflictKind); 5] = [
+    ("articles.", ConflictKind::ArticleSlug),
+    ("locations.", ConflictKind::LocationSlug),
+    ("appointment_types.", ConflictKind::AppointmentTypeSlug),
+    ("users.", ConflictKind::UserEmail),
+    ("outbox.", ConflictKind::OutboxMessageId),
+];
+
+/// Map a sqlx error to a store error: unique violations become `Conflict` of the table's
+/// kind (`Unique` for a table with none), and the overlap triggers their own kinds.
 pub(crate) fn map_err(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::RowNotFound => StoreError::NotFound,
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             let message = db.message();
-            let rule = [
-                ("articles.", "article_slug"),
-                ("locations.", "location_slug"),
-                ("appointment_types.", "appointment_type_slug"),
-                ("users.", "user_email"),
-                ("outbox.", "outbox_message_id"),
-            ]
-            .iter()
-            .find(|(table, _)| message.contains(table))
-            .map_or("unique", |(_, rule)| rule);
-            StoreError::Conflict(rule)
+            let kind = UNIQUE_RULES
+                .iter()
+                .find(|(table, _)| message.contains(table))
+                .map_or(ConflictKind::Unique, |&(_, kind)| kind);
+            StoreError::Conflict(kind)
         }
         // The trigger backstop against double booking (migrations/0002_booking.sql).
         sqlx::Error::Database(db) if db.message().contains("bookings_no_overlap") => {
-            StoreError::Conflict("slot_unavailable")
+            StoreError::Conflict(ConflictKind::SlotUnavailable)
         }
         sqlx::Error::Database(db) if db.message().contains("appointments_overlap") => {
-            StoreError::Conflict("appointments_overlap")
+            StoreError::Conflict(ConflictKind::AppointmentsOverlap)
         }
         _ => other(error),
     }
@@ -314,6 +319,91 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each rule's own error, raised by SQLite from tables and triggers shaped like ours,
+    /// maps to its kind; a unique rule of another table is `Unique`.
+    #[tokio::test]
+    async fn map_err_names_each_rule() {
+        use sqlx::Connection;
+        let mut db = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let schema = "
+            CREATE TABLE articles (practice_id INTEGER, kind TEXT, slug TEXT,
+                CONSTRAINT article_slug UNIQUE (practice_id, kind, slug));
+            CREATE TABLE locations (practice_id INTEGER, slug TEXT,
+                CONSTRAINT location_slug UNIQUE (practice_id, slug));
+            CREATE TABLE appointment_types (practice_id INTEGER, slug TEXT,
+                CONSTRAINT appointment_type_slug UNIQUE (practice_id, slug));
+            CREATE TABLE users (email TEXT, CONSTRAINT user_email UNIQUE (email));
+            CREATE TABLE outbox (message_id TEXT NOT NULL UNIQUE);
+            CREATE TABLE bookings (uid TEXT NOT NULL UNIQUE, start_at INTEGER);
+            CREATE TABLE sessions (start_at INTEGER);
+            CREATE TRIGGER bookings_no_overlap_insert BEFORE INSERT ON bookings
+                WHEN NEW.start_at IS NOT NULL
+                BEGIN SELECT RAISE(ABORT, 'bookings_no_overlap'); END;
+            CREATE TRIGGER sessions_no_overlap_insert BEFORE INSERT ON sessions
+                BEGIN SELECT RAISE(ABORT, 'appointments_overlap'); END;
+            INSERT INTO articles VALUES (1, 'article', 'a');
+            INSERT INTO locations VALUES (1, 'a');
+            INSERT INTO appointment_types VALUES (1, 'a');
+            INSERT INTO users VALUES ('a@example.com');
+            INSERT INTO outbox VALUES ('<a@example.com>');
+            INSERT INTO bookings VALUES ('a', NULL);
+        ";
+        sqlx::raw_sql(schema).execute(&mut db).await.unwrap();
+        let cases = [
+            (
+                "INSERT INTO articles VALUES (1, 'article', 'a')",
+                ConflictKind::ArticleSlug,
+            ),
+            (
+                "INSERT INTO locations VALUES (1, 'a')",
+                ConflictKind::LocationSlug,
+            ),
+            (
+                "INSERT INTO appointment_types VALUES (1, 'a')",
+                ConflictKind::AppointmentTypeSlug,
+            ),
+            (
+                "INSERT INTO users VALUES ('a@example.com')",
+                ConflictKind::UserEmail,
+            ),
+            (
+                "INSERT INTO outbox VALUES ('<a@example.com>')",
+                ConflictKind::OutboxMessageId,
+            ),
+            (
+                "INSERT INTO bookings VALUES ('a', NULL)",
+                ConflictKind::Unique,
+            ),
+            (
+                "INSERT INTO bookings VALUES ('b', 1)",
+                ConflictKind::SlotUnavailable,
+            ),
+            (
+                "INSERT INTO sessions VALUES (1)",
+                ConflictKind::AppointmentsOverlap,
+            ),
+        ];
+        for (sql, kind) in cases {
+            let error = sqlx::query(sql).execute(&mut db).await.unwrap_err();
+            match map_err(error) {
+                StoreError::Conflict(got) => assert_eq!(got, kind, "{sql}"),
+                other => panic!("{sql}: {other:?}"),
+            }
+        }
+        let missing = sqlx::query("SELECT 1 WHERE 0")
+            .fetch_one(&mut db)
+            .await
+            .unwrap_err();
+        assert!(matches!(map_err(missing), StoreError::NotFound));
+        let broken = sqlx::query("INSERT INTO nowhere VALUES (1)")
+            .execute(&mut db)
+            .await
+            .unwrap_err();
+        assert!(matches!(map_err(broken), StoreError::Other(_)));
+    }
 
     #[tokio::test]
     async fn conformance_story() {

@@ -5,10 +5,10 @@ use async_trait::async_trait;
 use domain::EmailAddress;
 use jiff::{SignedDuration, Timestamp};
 use store::{
-    Client, ClientId, EmailChange, EmailChangeLimit, EmailChangeNotices, EmailChangeOutcome,
-    NewCharge, NewEmailChange, NewMessage, NewPortalLink, OwnDetails, Planner, PortalLink,
-    PortalSession, PortalStore, PracticeId, Session, SessionId, SessionStatus, StoreError,
-    StoreResult,
+    Client, ClientId, ConflictKind, EmailChange, EmailChangeLimit, EmailChangeNotices,
+    EmailChangeOutcome, NewCharge, NewEmailChange, NewMessage, NewPortalLink, OwnDetails, Planner,
+    PortalLink, PortalSession, PortalStore, PracticeId, Session, SessionId, SessionStatus,
+    StoreError, StoreResult,
 };
 
 use crate::{
@@ -226,7 +226,7 @@ impl PortalStore for SqliteStore {
         .await
         .map_err(map_err)?;
         if asked >= i64::from(limit.max) {
-            return Err(StoreError::Conflict("email_change_limit"));
+            return Err(StoreError::Conflict(ConflictKind::EmailChangeLimit));
         }
         sqlx::query(
             "UPDATE email_changes SET replaced_at = ?
@@ -380,7 +380,7 @@ impl PortalStore for SqliteStore {
             return Err(StoreError::NotFound);
         }
         if session.status != SessionStatus::Scheduled || session.start <= now {
-            return Err(StoreError::Conflict("not_cancellable"));
+            return Err(StoreError::Conflict(ConflictKind::NotCancellable));
         }
         let recorded = record_outcome_in(&mut tx, practice, id, charge, planner, now).await?;
         insert_messages(&mut tx, practice, messages, now).await?;

@@ -8,8 +8,8 @@ use domain::rights::Reason;
 use jiff::{Timestamp, civil::Date};
 use sqlx::{Row, SqliteConnection, TypeInfo, ValueRef, sqlite::SqliteRow};
 use store::{
-    ClientId, NewAuditEntry, PracticeId, RecordedDecision, RetentionDecision, RetentionFacts,
-    RightsStore, StoreError, StoreResult, SubjectAccessId, SubjectAccessRequest,
+    ClientId, ConflictKind, NewAuditEntry, PracticeId, RecordedDecision, RetentionDecision,
+    RetentionFacts, RightsStore, StoreError, StoreResult, SubjectAccessId, SubjectAccessRequest,
     rights::{Cell, KEPT_AFTER_ERASURE, TableRows, is_secret_column},
 };
 
@@ -391,7 +391,7 @@ impl RightsStore for SqliteStore {
         .map_err(map_err)?;
         match extended {
             None => return Err(StoreError::NotFound),
-            Some(Some(_)) => return Err(StoreError::Conflict("already_extended")),
+            Some(Some(_)) => return Err(StoreError::Conflict(ConflictKind::AlreadyExtended)),
             Some(None) => {}
         }
         sqlx::query(

@@ -6,8 +6,8 @@ use domain::staff::{IdleTimeout, SignInPolicy};
 use jiff::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use store::{
-    Authenticator, NewUser, PracticeId, SessionStage, StaffSession, StaffStore, StoreError,
-    StoreResult, User, UserId,
+    Authenticator, ConflictKind, NewUser, PracticeId, SessionStage, StaffSession, StaffStore,
+    StoreError, StoreResult, User, UserId,
 };
 
 use crate::{SqliteStore, affected, convert::*, map_err, practice::get};
@@ -255,7 +255,7 @@ impl StaffStore for SqliteStore {
                 .map_err(map_err)?;
         match enabled {
             None => return Err(StoreError::NotFound),
-            Some(Some(_)) => return Err(StoreError::Conflict("authenticator_enabled")),
+            Some(Some(_)) => return Err(StoreError::Conflict(ConflictKind::AuthenticatorEnabled)),
             Some(None) => {}
         }
         sqlx::query(

@@ -14,10 +14,10 @@ use domain::{
 use jiff::Timestamp;
 use sqlx::{SqliteConnection, sqlite::SqliteRow};
 use store::{
-    AwayId, Balance, BookingId, Charge, ChargeId, Client, ClientId, ClientSessions, Contract,
-    ContractId, ContractVersion, Invoice, InvoiceId, InvoiceLine, NewCharge, NewClient, NewInvoice,
-    NewMessage, Planner, PracticeId, Session, SessionId, SessionStatus, StoreError, StoreResult,
-    TherapyStore,
+    AwayId, Balance, BookingId, Charge, ChargeId, Client, ClientId, ClientSessions, ConflictKind,
+    Contract, ContractId, ContractVersion, Invoice, InvoiceId, InvoiceLine, NewCharge, NewClient,
+    NewInvoice, NewMessage, Planner, PracticeId, Session, SessionId, SessionStatus, StoreError,
+    StoreResult, TherapyStore,
 };
 
 use crate::{
@@ -237,10 +237,10 @@ pub(crate) async fn record_outcome_in(
 ) -> StoreResult<Session> {
     let session = session_in(tx, practice, id).await?;
     if session.status == SessionStatus::Break {
-        return Err(StoreError::Conflict("session_in_break"));
+        return Err(StoreError::Conflict(ConflictKind::SessionInBreak));
     }
     if session.charge.as_ref().is_some_and(|c| c.invoice.is_some()) {
-        return Err(StoreError::Conflict("charge_invoiced"));
+        return Err(StoreError::Conflict(ConflictKind::ChargeInvoiced));
     }
     sqlx::query("DELETE FROM charges WHERE session_id = ?")
         .bind(id.get())
@@ -688,7 +688,7 @@ impl TherapyStore for SqliteStore {
             .await
             .map_err(map_err)?;
             if marked.rows_affected() != 1 {
-                return Err(StoreError::Conflict("charges_changed"));
+                return Err(StoreError::Conflict(ConflictKind::ChargesChanged));
             }
         }
         for (position, line) in invoice.lines.iter().enumerate() {

@@ -12,8 +12,17 @@ use domain::{
 use jiff::{Timestamp, civil::date};
 
 use crate::{
-    ArticleKind, MessageStatus, NewMessage, NewUser, Page, SessionStage, Store, StoreError,
+    ArticleKind, ConflictKind, MessageStatus, NewMessage, NewUser, Page, SessionStage, Store,
+    StoreError,
 };
+
+/// The kind of conflict a call was refused with, if it was.
+fn conflict_of<T>(result: &crate::StoreResult<T>) -> Option<ConflictKind> {
+    match result {
+        Err(StoreError::Conflict(kind)) => Some(*kind),
+        _ => None,
+    }
+}
 
 const PRACTICE: &str = r#"
 [practice]
@@ -149,10 +158,10 @@ pub async fn story(store: &dyn Store) {
         ..RawLocation::default()
     })
     .unwrap();
-    assert!(matches!(
-        store.save_location(practice, None, &duplicate).await,
-        Err(StoreError::Conflict("location_slug"))
-    ));
+    assert_eq!(
+        conflict_of(&store.save_location(practice, None, &duplicate).await),
+        Some(ConflictKind::LocationSlug)
+    );
     assert_eq!(
         store.locations(practice).await.unwrap().len(),
         2,
@@ -216,18 +225,20 @@ pub async fn story(store: &dyn Store) {
         )
         .await
         .unwrap();
-    assert!(matches!(
-        store
-            .create_article(
-                practice,
-                ArticleKind::Article,
-                &draft("Sleep and worry", "", true, 5),
-                0,
-                now
-            )
-            .await,
-        Err(StoreError::Conflict("article_slug"))
-    ));
+    assert_eq!(
+        conflict_of(
+            &store
+                .create_article(
+                    practice,
+                    ArticleKind::Article,
+                    &draft("Sleep and worry", "", true, 5),
+                    0,
+                    now
+                )
+                .await
+        ),
+        Some(ConflictKind::ArticleSlug)
+    );
     let (page, total) = store
         .published_articles(practice, ArticleKind::Article, Page { number: 1, size: 1 })
         .await
@@ -433,11 +444,9 @@ pub async fn story(store: &dyn Store) {
         name: PersonName::parse("X").unwrap(),
         password_hash: "h".into(),
     };
-    assert!(
-        matches!(
-            store.create_user(practice, &again, now).await,
-            Err(StoreError::Conflict("user_email"))
-        ),
+    assert_eq!(
+        conflict_of(&store.create_user(practice, &again, now).await),
+        Some(ConflictKind::UserEmail),
         "emails are unique regardless of case"
     );
     store
@@ -562,12 +571,14 @@ async fn rights_story(store: &dyn Store, practice: crate::PracticeId) {
         .extend_subject_access(practice, request, extended_due_date(received), &reason)
         .await
         .unwrap();
-    assert!(matches!(
-        store
-            .extend_subject_access(practice, request, extended_due_date(received), &reason)
-            .await,
-        Err(StoreError::Conflict("already_extended"))
-    ));
+    assert_eq!(
+        conflict_of(
+            &store
+                .extend_subject_access(practice, request, extended_due_date(received), &reason)
+                .await
+        ),
+        Some(ConflictKind::AlreadyExtended)
+    );
     store
         .complete_subject_access(practice, request, date(2027, 2, 20))
         .await
@@ -1031,12 +1042,14 @@ async fn staff_security_story(
             .unwrap()
             .second_factor
     );
-    assert!(matches!(
-        store
-            .begin_authenticator(owner, b"sealed-3", b"session-c")
-            .await,
-        Err(StoreError::Conflict("authenticator_enabled"))
-    ));
+    assert_eq!(
+        conflict_of(
+            &store
+                .begin_authenticator(owner, b"sealed-3", b"session-c")
+                .await
+        ),
+        Some(ConflictKind::AuthenticatorEnabled)
+    );
     assert!(
         matches!(
             store
@@ -1295,10 +1308,7 @@ async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &P
             now,
         )
         .await;
-    assert!(matches!(
-        refused,
-        Err(StoreError::Conflict("slot_unavailable"))
-    ));
+    assert_eq!(conflict_of(&refused), Some(ConflictKind::SlotUnavailable));
     assert_eq!(
         saw.lock().unwrap().len(),
         1,
@@ -1314,8 +1324,9 @@ async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &P
             now,
         )
         .await;
-    assert!(
-        matches!(overlap, Err(StoreError::Conflict("slot_unavailable"))),
+    assert_eq!(
+        conflict_of(&overlap),
+        Some(ConflictKind::SlotUnavailable),
         "trigger backstop"
     );
     assert_eq!(
@@ -1507,7 +1518,7 @@ async fn race(
     for (n, task) in tasks {
         match task.await.unwrap() {
             Ok(made) => won.push((n, made)),
-            Err(StoreError::Conflict("slot_unavailable")) => {}
+            Err(StoreError::Conflict(ConflictKind::SlotUnavailable)) => {}
             Err(other) => panic!("racer {n}: {other}"),
         }
     }
@@ -1725,8 +1736,9 @@ async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
     let clash = store
         .save_contract(practice, kim, None, &terms, "", now, &planner, now)
         .await;
-    assert!(
-        matches!(clash, Err(StoreError::Conflict("appointments_overlap"))),
+    assert_eq!(
+        conflict_of(&clash),
+        Some(ConflictKind::AppointmentsOverlap),
         "{clash:?}"
     );
     assert!(store.contracts(practice, kim).await.unwrap().is_empty());
@@ -1824,19 +1836,21 @@ async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
     assert!(moved.moved);
     assert_eq!((moved.occurrence, moved.sequence), (last.start, 1));
     assert_eq!(moved.location.as_str(), "online");
-    assert!(matches!(
-        store
-            .move_session(
-                practice,
-                last.id,
-                &Slug::parse("balham").unwrap(),
-                sessions[0].start,
-                sessions[0].end,
-                now
-            )
-            .await,
-        Err(StoreError::Conflict("appointments_overlap"))
-    ));
+    assert_eq!(
+        conflict_of(
+            &store
+                .move_session(
+                    practice,
+                    last.id,
+                    &Slug::parse("balham").unwrap(),
+                    sessions[0].start,
+                    sessions[0].end,
+                    now
+                )
+                .await
+        ),
+        Some(ConflictKind::AppointmentsOverlap)
+    );
 
     // "This and following": from session 4 (24 May) the time changes to Tuesday 11:00.
     let mut later = terms.clone();
@@ -2073,13 +2087,13 @@ async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
     assert_eq!((invoice.number, invoice.total), (1, Pence::new(7000)));
     assert_eq!(invoice.client_name, "Robin Vale");
     assert_eq!(invoice.lines.len(), 1);
-    assert!(
-        matches!(
-            store
+    assert_eq!(
+        conflict_of(
+            &store
                 .create_invoice(practice, &new_invoice(vec![charge], b"inv-x"), &email, now)
-                .await,
-            Err(StoreError::Conflict("charges_changed"))
+                .await
         ),
+        Some(ConflictKind::ChargesChanged),
         "a charge goes on one invoice"
     );
     assert!(
@@ -2278,7 +2292,7 @@ pub async fn concurrent_invoices(store: std::sync::Arc<dyn Store>) {
     for task in tasks {
         match task.await.unwrap() {
             Ok(invoice) => numbers.push(invoice.number),
-            Err(StoreError::Conflict("charges_changed")) => refused += 1,
+            Err(StoreError::Conflict(ConflictKind::ChargesChanged)) => refused += 1,
             Err(other) => panic!("{other}"),
         }
     }
@@ -2696,9 +2710,9 @@ async fn portal_story(store: &dyn Store, practice: crate::PracticeId) {
         3,
         "brief work gains a session at the end for one cancelled in time"
     );
-    assert!(
-        matches!(
-            store
+    assert_eq!(
+        conflict_of(
+            &store
                 .cancel_own_session(
                     practice,
                     client,
@@ -2708,14 +2722,14 @@ async fn portal_story(store: &dyn Store, practice: crate::PracticeId) {
                     std::slice::from_ref(&notice),
                     now
                 )
-                .await,
-            Err(StoreError::Conflict("not_cancellable"))
+                .await
         ),
+        Some(ConflictKind::NotCancellable),
         "a session is cancelled once"
     );
-    assert!(
-        matches!(
-            store
+    assert_eq!(
+        conflict_of(
+            &store
                 .cancel_own_session(
                     practice,
                     client,
@@ -2725,9 +2739,9 @@ async fn portal_story(store: &dyn Store, practice: crate::PracticeId) {
                     &[],
                     sessions[1].start
                 )
-                .await,
-            Err(StoreError::Conflict("not_cancellable"))
+                .await
         ),
+        Some(ConflictKind::NotCancellable),
         "a session that has started cannot be cancelled by the client"
     );
     assert_eq!(store.outbox(practice, 500).await.unwrap().len(), queued + 1);
@@ -3043,18 +3057,20 @@ async fn email_change_story(
         token_hash: hash_of("change-4"),
         ..third.clone()
     };
-    assert!(matches!(
-        store
-            .request_email_change(
-                practice,
-                &fourth,
-                &confirmation_email("morgan.third@example.com"),
-                limit,
-                now + SignedDuration::from_mins(59)
-            )
-            .await,
-        Err(StoreError::Conflict("email_change_limit"))
-    ));
+    assert_eq!(
+        conflict_of(
+            &store
+                .request_email_change(
+                    practice,
+                    &fourth,
+                    &confirmation_email("morgan.third@example.com"),
+                    limit,
+                    now + SignedDuration::from_mins(59)
+                )
+                .await
+        ),
+        Some(ConflictKind::EmailChangeLimit)
+    );
     assert_eq!(store.outbox(practice, 500).await.unwrap().len(), queued);
     assert!(
         store
@@ -3325,7 +3341,7 @@ pub async fn concurrent_email_changes(store: std::sync::Arc<dyn Store>) {
                 .await
             {
                 Ok(()) => Some(change.token_hash),
-                Err(StoreError::Conflict("email_change_limit")) => None,
+                Err(StoreError::Conflict(ConflictKind::EmailChangeLimit)) => None,
                 Err(other) => panic!("{other}"),
             }
         }));

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+mod conflict;
 pub mod conformance;
 mod limits;
 mod model;
@@ -16,6 +17,7 @@ pub mod rights;
 mod therapy;
 
 pub use audit::{Actor, AuditAction, AuditEntry, AuditStore, NewAuditEntry, RecordAccess};
+pub use conflict::ConflictKind;
 pub use limits::*;
 pub use model::*;
 pub use notes::*;
@@ -42,9 +44,9 @@ pub enum StoreError {
     /// The thing asked for does not exist (or belongs to another practice).
     #[error("not found")]
     NotFound,
-    /// A uniqueness rule was broken; the string names the rule, e.g. `article_slug`.
+    /// A rule was broken (a slug in use, a slot just taken…); the kind says which.
     #[error("conflict: {0}")]
-    Conflict(&'static str),
+    Conflict(ConflictKind),
     /// Anything else: the database is unreachable, full, corrupt…
     #[error("storage failure: {0}")]
     Other(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -89,7 +91,7 @@ pub trait PracticeStore: Send + Sync {
     /// Locations in display order.
     async fn locations(&self, practice: PracticeId) -> StoreResult<Vec<Location>>;
     /// Add a location (`existing = None`) or replace the one with slug `existing`.
-    /// A slug already used by another location is `Conflict("location_slug")`.
+    /// A slug already used by another location is `Conflict(ConflictKind::LocationSlug)`.
     async fn save_location(
         &self,
         practice: PracticeId,
@@ -123,7 +125,7 @@ pub trait PracticeStore: Send + Sync {
 /// Articles and approach pages.
 #[async_trait]
 pub trait ArticleStore: Send + Sync {
-    /// Add an article; a slug in use for the same kind is `Conflict("article_slug")`.
+    /// Add an article; a slug in use for the same kind is `Conflict(ConflictKind::ArticleSlug)`.
     async fn create_article(
         &self,
         practice: PracticeId,
@@ -250,7 +252,7 @@ pub trait OutboxStore: Send + Sync {
 /// Staff accounts and their signed-in sessions.
 #[async_trait]
 pub trait StaffStore: Send + Sync {
-    /// Add a staff account; an email in use is `Conflict("user_email")`.
+    /// Add a staff account; an email in use is `Conflict(ConflictKind::UserEmail)`.
     async fn create_user(
         &self,
         practice: PracticeId,
@@ -307,7 +309,7 @@ pub trait StaffStore: Send + Sync {
     /// The user's authenticator app, switched on or half set up, if any.
     async fn authenticator(&self, user: UserId) -> StoreResult<Option<Authenticator>>;
     /// Keep a new (sealed) secret while the session `session` (a token hash) confirms it with
-    /// a code, replacing an unconfirmed one. `Conflict("authenticator_enabled")` if one is
+    /// a code, replacing an unconfirmed one. `Conflict(ConflictKind::AuthenticatorEnabled)` if one is
     /// already switched on.
     async fn begin_authenticator(
         &self,
@@ -401,7 +403,7 @@ pub trait BookingStore: Send + Sync {
     ) -> StoreResult<Vec<BusyTime>>;
     /// Book: in ONE write transaction, read the busy times in the recheck's window, ask
     /// `still_free` whether the slot is still offered, insert the booking and its messages.
-    /// A slot no longer free is `Conflict("slot_unavailable")`; a reused idempotency key
+    /// A slot no longer free is `Conflict(ConflictKind::SlotUnavailable)`; a reused idempotency key
     /// returns the booking it made the first time. Returns only once the booking is durable;
     /// a backend may commit several bookings together (each re-checked against the others).
     async fn book(
@@ -425,7 +427,7 @@ pub trait BookingStore: Send + Sync {
     ) -> StoreResult<Vec<Booking>>;
     /// Move an active booking to another time or location: in one write transaction, ask
     /// the recheck about the new slot (shown the busy times of every OTHER booking), update
-    /// it, bump its sequence and queue `messages`. `Conflict("slot_unavailable")` if taken.
+    /// it, bump its sequence and queue `messages`. `Conflict(ConflictKind::SlotUnavailable)` if taken.
     #[allow(clippy::too_many_arguments)]
     async fn move_booking(
         &self,

@@ -161,7 +161,7 @@ pub trait PortalStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Store a change of email address and queue `email` (the confirmation link, to the new
     /// address) in one transaction, replacing any change of this client still waiting.
-    /// Refused with `Conflict("email_change_limit")`, storing and queueing nothing, when the
+    /// Refused with `Conflict(ConflictKind::EmailChangeLimit)`, storing and queueing nothing, when the
     /// client has already asked `limit.max` times within `limit.within` of `now`: counted
     /// inside the same transaction, so requests at the same moment cannot pass it together.
     /// `NotFound` for a client of no practice of ours. Old changes are kept (they go with the
@@ -195,7 +195,7 @@ pub trait PortalStore: Send + Sync {
         now: Timestamp,
     ) -> StoreResult<Option<EmailChangeOutcome>>;
     /// The client cancels one of their own sessions: in one transaction, check it is theirs,
-    /// still scheduled and yet to start at `now` (`Conflict("not_cancellable")` if not),
+    /// still scheduled and yet to start at `now` (`Conflict(ConflictKind::NotCancellable)` if not),
     /// record the cancellation with its charge as `TherapyStore::record_outcome` does
     /// (planning the contract again), and queue `messages`.
     #[allow(clippy::too_many_arguments)]

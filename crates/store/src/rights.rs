@@ -133,7 +133,7 @@ pub trait RightsStore: Send + Sync {
         due: Date,
         now: Timestamp,
     ) -> StoreResult<SubjectAccessId>;
-    /// Extend an open request (once; a second extension is `Conflict("already_extended")`).
+    /// Extend an open request (once; a second extension is `Conflict(ConflictKind::AlreadyExtended)`).
     async fn extend_subject_access(
         &self,
         practice: PracticeId,

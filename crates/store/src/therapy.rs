@@ -304,7 +304,7 @@ pub trait TherapyStore: Send + Sync {
     ) -> StoreResult<Vec<Session>>;
     /// In one transaction: take the practice's next invoice number, store the invoice and
     /// its lines, mark its charges invoiced, and queue the email `email` writes for it. Numbers are sequential with no gaps: one
-    /// refused (`Conflict("charges_changed")` when a charge was invoiced or waived meanwhile)
+    /// refused (`Conflict(ConflictKind::ChargesChanged)` when a charge was invoiced or waived meanwhile)
     /// uses none.
     async fn create_invoice(
         &self,
@@ -399,7 +399,7 @@ pub trait TherapyStore: Send + Sync {
     /// new version to it, in force from `from`; replace the contract's scheduled, unmoved
     /// sessions starting at or after `from` (and after `now`: the past is never touched)
     /// with what `planner` plans. A planned session that clashes with any other appointment
-    /// is `Conflict("appointments_overlap")` and nothing is stored.
+    /// is `Conflict(ConflictKind::AppointmentsOverlap)` and nothing is stored.
     #[allow(clippy::too_many_arguments)]
     async fn save_contract(
         &self,
@@ -458,7 +458,7 @@ pub trait TherapyStore: Send + Sync {
     /// One session.
     async fn therapy_session(&self, practice: PracticeId, id: SessionId) -> StoreResult<Session>;
     /// Move one session (it stays the same session; its regular time is remembered).
-    /// `Conflict("appointments_overlap")` if the new time clashes.
+    /// `Conflict(ConflictKind::AppointmentsOverlap)` if the new time clashes.
     async fn move_session(
         &self,
         practice: PracticeId,

@@ -10,7 +10,7 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use store::StoreError;
+use store::{ConflictKind, StoreError};
 
 /// Marks a response whose body a handler rendered itself (a form with errors, say).
 #[derive(Debug, Clone, Copy)]
@@ -43,9 +43,21 @@ impl From<StoreError> for WebError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => Self::NotFound,
+            StoreError::Conflict(ConflictKind::Unique) => {
+                tracing::error!(
+                    "bug: the store broke a uniqueness rule it has no ConflictKind for; \
+                     give the rule its own kind"
+                );
+                Self::Internal(anyhow::Error::new(error))
+            }
             other => Self::Internal(anyhow::Error::new(other)),
         }
     }
+}
+
+/// A conflict the store call cannot cause (a bug): answered with a 500 and logged.
+pub(crate) fn unexpected(kind: ConflictKind) -> WebError {
+    StoreError::Conflict(kind).into()
 }
 
 impl From<minijinja::Error> for WebError {

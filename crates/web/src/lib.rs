@@ -23,6 +23,7 @@ mod query;
 mod rights;
 pub mod sealed;
 pub mod second_factor;
+mod secret_token;
 mod security;
 mod server;
 mod site;

@@ -21,16 +21,14 @@ use jiff::{
     tz::TimeZone,
 };
 use store::{
-    AwayId, Client, ClientId, Contract, ContractVersion, Invoice, NewInvoice, NewMessage, Planner,
-    Session, SessionStatus, StoreError,
+    AwayId, Client, ClientId, ConflictKind, Contract, ContractVersion, Invoice, NewInvoice,
+    NewMessage, Planner, Session, SessionStatus, StoreError,
 };
 
+use crate::secret_token::SecretToken;
 use crate::{
     AppState, WebError,
-    booking::{
-        flow::new_token,
-        messages::{URGENT_HELP, place_line},
-    },
+    booking::messages::{URGENT_HELP, place_line},
     error::WebResult,
 };
 
@@ -312,7 +310,7 @@ pub(crate) async fn breaks_changed(state: &AppState, added: Option<AwayId>) -> W
     for contract in store.active_contracts(practice).await? {
         match store.replan(practice, contract.id, &*planner, now).await {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => tracing::warn!(
+            Err(StoreError::Conflict(ConflictKind::AppointmentsOverlap)) => tracing::warn!(
                 contract = contract.id.get(),
                 "sessions could not be planned again: a time clashes with another appointment"
             ),
@@ -362,7 +360,7 @@ pub(crate) async fn invoice_sessions(
     let due = today
         .checked_add(i64::from(settings.payment_terms_days).days())
         .unwrap_or(today);
-    let (token, token_hash) = new_token();
+    let token = SecretToken::generate();
     let url = invoice_url(state, &token);
     let email = |invoice: &Invoice| Some(invoice_email(view, client, invoice, &url, settings));
     let invoice = store
@@ -381,7 +379,7 @@ pub(crate) async fn invoice_sessions(
                     .iter()
                     .filter_map(|s| s.invoice_line(&view.when(s.start)))
                     .collect(),
-                token_hash,
+                token_hash: token.hash(),
             },
             &email,
             now,
@@ -391,7 +389,7 @@ pub(crate) async fn invoice_sessions(
 }
 
 /// The client's link to an invoice.
-pub(crate) fn invoice_url(state: &AppState, token: &str) -> String {
+pub(crate) fn invoice_url(state: &AppState, token: &SecretToken) -> String {
     format!("{}/invoice/{token}", state.config().public_url)
 }
 

@@ -16,7 +16,7 @@ use domain::booking::{BookingStatus, DetailsForm, VisitorDetails};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use store::{Booking, StoreError};
+use store::{Booking, ConflictKind, StoreError};
 
 use super::{
     ApiError, ApiResult, Invalid, SlotBody, json_response, local_time, location_in, offer_for,
@@ -242,7 +242,7 @@ async fn create_booking(
     let email = visitor.email.clone();
     match make_booking(state, offer, &slot, visitor, &key).await {
         Ok(Made::New { booking, token }) => {
-            let url = crate::booking::manage_url(state, &token);
+            let url = crate::booking::manage_url(state, token.as_str());
             Ok(json_response(
                 StatusCode::CREATED,
                 BookingBody::of(&booking, offer, Some(url)),
@@ -266,7 +266,7 @@ async fn create_booking(
                 .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
             Ok(response)
         }
-        Err(StoreError::Conflict(_)) => {
+        Err(StoreError::Conflict(ConflictKind::SlotUnavailable)) => {
             let alternatives: Vec<SlotBody> = nearby_slots(state, offer, &slot)
                 .await?
                 .iter()

@@ -15,11 +15,11 @@ use domain::{
 use jiff::{Timestamp, ToSpan, civil::Date};
 use minijinja::{Value, context};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
-use store::{NewBooking, StoreError};
+use store::{ConflictKind, NewBooking, StoreError};
 
 use super::{DAYS_PER_PAGE, Offer, SlotLink, by_day, duration_words, messages};
 use crate::query::Query;
+use crate::secret_token::SecretToken;
 use crate::{
     AppState, WebError,
     error::WebResult,
@@ -353,16 +353,6 @@ pub(crate) async fn check(State(state): State<AppState>, form: FormData) -> WebR
     .await
 }
 
-/// A new manage-link token and the hash that is stored.
-pub(crate) fn new_token() -> (String, Vec<u8>) {
-    let token: String = rand::random::<[u8; 32]>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let hash = Sha256::digest(token.as_bytes()).to_vec();
-    (token, hash)
-}
-
 pub(crate) async fn confirm(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -404,7 +394,9 @@ pub(crate) async fn confirm(
         }
         // A retried submission: the booking was made the first time; its link was sent then.
         Ok(Made::Earlier(_)) => Ok(Redirect::to("/book/already").into_response()),
-        Err(StoreError::Conflict(_)) => taken(&state, &offer, &slot).await,
+        Err(StoreError::Conflict(ConflictKind::SlotUnavailable)) => {
+            taken(&state, &offer, &slot).await
+        }
         Err(other) => Err(other.into()),
     }
 }
@@ -430,14 +422,15 @@ pub(crate) enum Made {
     /// A new booking, with the manage token (only ever known at this moment).
     New {
         booking: Box<store::Booking>,
-        token: String,
+        token: SecretToken,
     },
     /// The same idempotency key was used before: that earlier booking.
     Earlier(Box<store::Booking>),
 }
 
 /// Book `slot` for `visitor`: one write transaction re-checks the slot with the engine,
-/// stores the booking and queues its emails. A slot no longer free is `Conflict`.
+/// stores the booking and queues its emails. A slot no longer free is
+/// `Conflict(SlotUnavailable)`.
 pub(crate) async fn make_booking(
     state: &AppState,
     offer: &std::sync::Arc<Offer>,
@@ -446,7 +439,7 @@ pub(crate) async fn make_booking(
     idempotency_key: &str,
 ) -> Result<Made, StoreError> {
     let now = state.now();
-    let (token, token_hash) = new_token();
+    let token = SecretToken::generate();
     let host = state
         .config()
         .public_url
@@ -478,12 +471,12 @@ pub(crate) async fn make_booking(
         end: slot.end,
         status,
         visitor,
-        manage_token_hash: token_hash,
+        manage_token_hash: token.hash(),
         uid: format!("{uid_random}@{host}"),
         hold_expires_at: hold,
         idempotency_key: (!key.is_empty() && key.len() <= 100).then(|| key.to_owned()),
     };
-    let manage_url = super::manage_url(state, &token);
+    let manage_url = super::manage_url(state, token.as_str());
     let outgoing = messages::booked(state, offer, &new, &manage_url, now);
     let booking = state
         .store()

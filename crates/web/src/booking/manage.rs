@@ -11,11 +11,11 @@ use domain::booking::BookingStatus;
 use jiff::ToSpan;
 use minijinja::context;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
-use store::{Booking, StoreError};
+use store::{Booking, ConflictKind, StoreError};
 
 use super::{DAYS_PER_PAGE, Offer, duration_words, flow::slot_from, messages};
 use crate::query::Query;
+use crate::secret_token::SecretToken;
 use crate::{
     AppState, WebError,
     error::WebResult,
@@ -25,13 +25,10 @@ use crate::{
 
 /// The booking a manage token belongs to; `NotFound` for a malformed or unknown token.
 pub(crate) async fn find(state: &AppState, token: &str) -> WebResult<Booking> {
-    if token.len() != 64 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(WebError::NotFound);
-    }
-    let hash = Sha256::digest(token.as_bytes()).to_vec();
+    let token = SecretToken::parse(token).ok_or(WebError::NotFound)?;
     state
         .store()
-        .booking_by_token(&hash)
+        .booking_by_token(&token.hash())
         .await?
         .ok_or(WebError::NotFound)
 }
@@ -321,7 +318,7 @@ pub(crate) async fn move_booking(
             state.booking_changed();
             Ok(Redirect::to(&format!("/booking/{token}")).into_response())
         }
-        Err(StoreError::Conflict(_)) => {
+        Err(StoreError::Conflict(ConflictKind::SlotUnavailable)) => {
             let ctx = context! {
                 title => "Sorry, that time has just gone",
                 message => "Someone else booked it a moment ago. Your consultation has not been changed.",

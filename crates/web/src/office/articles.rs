@@ -8,7 +8,7 @@ use axum::{
 use domain::{ArticleDraft, article::ArticleForm};
 use minijinja::{Value, context};
 use serde::Deserialize;
-use store::{ArticleId, ArticleKind, StoreError};
+use store::{ArticleId, ArticleKind, ConflictKind, StoreError};
 
 use super::{Staff, errors_value, page};
 use crate::query::Query;
@@ -191,7 +191,7 @@ pub(crate) async fn create(
             state.content_changed();
             Ok(Redirect::to(&format!("/office/articles/{id}/edit?saved=1")).into_response())
         }
-        Err(StoreError::Conflict(_)) => {
+        Err(StoreError::Conflict(ConflictKind::ArticleSlug)) => {
             let mut errors = domain::FieldErrors::new();
             errors.add(
                 "slug",
@@ -238,7 +238,7 @@ pub(crate) async fn update(
             state.content_changed();
             Ok(Redirect::to(&format!("/office/articles/{id}/edit?saved=1")).into_response())
         }
-        Err(StoreError::Conflict(_)) => {
+        Err(StoreError::Conflict(ConflictKind::ArticleSlug)) => {
             let mut errors = domain::FieldErrors::new();
             errors.add(
                 "slug",

@@ -24,10 +24,10 @@ use axum::{
 use domain::EmailAddress;
 use jiff::SignedDuration;
 use minijinja::context;
-use sha2::{Digest, Sha256};
 use store::{Actor, AuditAction, SessionStage, StaffSession, User};
 
 use super::{account_security, render_office};
+use crate::secret_token::SecretToken;
 use crate::{
     AppState, WebError, access,
     error::WebResult,
@@ -79,16 +79,12 @@ fn is_loopback_url(url: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-fn token_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
-
-fn session_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
+fn session_token(state: &AppState, headers: &HeaderMap) -> Option<SecretToken> {
     cookie_token(headers, cookie_name(state))
 }
 
-/// The 64-hex-digit token in the cookie `name`, if the request has one.
-fn cookie_token(headers: &HeaderMap, name: &str) -> Option<String> {
+/// The token in the cookie `name`, if the request has one of the right shape.
+fn cookie_token(headers: &HeaderMap, name: &str) -> Option<SecretToken> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -96,8 +92,7 @@ fn cookie_token(headers: &HeaderMap, name: &str) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-        .filter(|v| v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit()))
+        .and_then(|(_, v)| SecretToken::parse(v))
 }
 
 fn set_cookie(state: &AppState, value: &str, clear: bool) -> HeaderValue {
@@ -135,7 +130,7 @@ async fn known_device(
     let Some(token) = cookie_token(headers, device_cookie_name(state)) else {
         return Ok(None);
     };
-    let hash = token_hash(&token);
+    let hash = token.hash();
     Ok(state
         .store()
         .known_device(user.id, &hash)
@@ -152,8 +147,8 @@ async fn remember_device(
     user: &User,
     known: Option<Vec<u8>>,
 ) -> WebResult<HeaderValue> {
-    let token = new_token();
-    let hash = token_hash(&token);
+    let token = SecretToken::generate();
+    let hash = token.hash();
     if let Some(old) = known {
         // A fresh token each time: a copied cookie stops working at the next sign-in.
         state.store().forget_device(&old).await?;
@@ -192,7 +187,7 @@ pub(crate) async fn current_session(
     let Some(token) = session_token(state, headers) else {
         return Ok(None);
     };
-    let hash = token_hash(&token);
+    let hash = token.hash();
     let Some((session, user)) = state.store().session(&hash).await? else {
         return Ok(None);
     };
@@ -331,13 +326,6 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
-fn new_token() -> String {
-    rand::random::<[u8; 32]>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Replace the request's session (if any) with a new one at `stage`, under a new token;
 /// the response must carry the returned cookie.
 async fn rotate_session(
@@ -349,12 +337,12 @@ async fn rotate_session(
     if let Some(old) = old_hash {
         state.store().delete_session(old).await?;
     }
-    let token = new_token();
+    let token = SecretToken::generate();
     state
         .store()
-        .start_sign_in(&token_hash(&token), user.id, stage, state.now())
+        .start_sign_in(&token.hash(), user.id, stage, state.now())
         .await?;
-    Ok(set_cookie(state, &token, false))
+    Ok(set_cookie(state, token.as_str(), false))
 }
 
 fn with_cookie(mut response: Response, cookie: HeaderValue) -> Response {
@@ -471,7 +459,7 @@ pub(crate) async fn sign_in(
         anywhere.release(&state).await?;
     }
     let device_cookie = remember_device(&state, &user, device).await?;
-    let old = session_token(&state, &headers).map(|t| token_hash(&t));
+    let old = session_token(&state, &headers).map(|t| t.hash());
     let policy = state.store().sign_in_policy(user.practice).await?;
     let (stage, next) = if user.second_factor {
         (SessionStage::CodeNeeded, "/office/sign-in/code")
@@ -683,7 +671,7 @@ pub(crate) async fn sign_out(
     headers: HeaderMap,
 ) -> WebResult<Response> {
     if let Some(token) = session_token(&state, &headers) {
-        let hash = token_hash(&token);
+        let hash = token.hash();
         if let Some((_, user)) = state.store().session(&hash).await? {
             state.store().delete_session(&hash).await?;
             let ip = client_ip(&state, &headers, peer);

@@ -13,7 +13,7 @@ use domain::therapy::{ContractKind, policy::Outcome};
 use jiff::{Timestamp, ToSpan, civil::Date, tz::TimeZone};
 use minijinja::context;
 use serde::{Deserialize, Serialize};
-use store::{Booking, BookingId, ContractId, Session, SessionStatus, StoreError};
+use store::{Booking, BookingId, ConflictKind, ContractId, Session, SessionStatus, StoreError};
 
 use super::{Staff, page};
 use crate::query::Query;
@@ -641,7 +641,7 @@ async fn move_booking(
             state.booking_changed();
             Ok(Redirect::to(&format!("/office/bookings/{}", booking.id)).into_response())
         }
-        Err(StoreError::Conflict(_)) => {
+        Err(StoreError::Conflict(ConflictKind::SlotUnavailable)) => {
             let ctx = context! {
                 title => "That time has just gone",
                 text => "Someone booked it a moment ago. The consultation has not been moved.",

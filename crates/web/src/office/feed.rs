@@ -11,9 +11,9 @@ use axum::{
     routing::get,
 };
 use minijinja::context;
-use sha2::{Digest, Sha256};
 
 use super::{Staff, page};
+use crate::secret_token::SecretToken;
 use crate::{AppState, WebError, booking::Offer, error::WebResult};
 
 pub(super) fn router() -> Router<AppState> {
@@ -42,14 +42,10 @@ async fn show(State(state): State<AppState>, staff: Staff) -> WebResult<Response
 }
 
 async fn regenerate(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
-    let token: String = rand::random::<[u8; 32]>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let hash = Sha256::digest(token.as_bytes()).to_vec();
+    let token = SecretToken::generate();
     state
         .store()
-        .set_calendar_token(state.practice_id(), Some(&hash))
+        .set_calendar_token(state.practice_id(), Some(&token.hash()))
         .await?;
     let url = format!("{}/calendar/{token}.ics", state.config().public_url);
     page(
@@ -79,13 +75,10 @@ async fn remove(State(state): State<AppState>, staff: Staff) -> WebResult<Respon
 
 async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> WebResult<Response> {
     let token = file.strip_suffix(".ics").ok_or(WebError::NotFound)?;
-    if token.len() != 64 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(WebError::NotFound);
-    }
-    let hash = Sha256::digest(token.as_bytes()).to_vec();
+    let token = SecretToken::parse(token).ok_or(WebError::NotFound)?;
     if !state
         .store()
-        .calendar_token_matches(state.practice_id(), &hash)
+        .calendar_token_matches(state.practice_id(), &token.hash())
         .await?
     {
         return Err(WebError::NotFound);

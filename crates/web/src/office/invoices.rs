@@ -12,14 +12,13 @@ use domain::{FieldErrors, Pence};
 use jiff::Timestamp;
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use store::{ClientId, Invoice, InvoiceId};
+use store::{ClientId, ConflictKind, Invoice, InvoiceId, StoreError};
 
 use super::{Staff, errors_value, page};
 use crate::query::Query;
+use crate::secret_token::SecretToken;
 use crate::{
     AppState, WebError,
-    booking::flow::new_token,
     error::WebResult,
     forms::FormData,
     site::{html, render},
@@ -156,14 +155,32 @@ async fn create(
             state.mail_queued();
             Ok(Redirect::to(&format!("/office/invoices?made={}", invoice.number)).into_response())
         }
-        // Sent twice, or a charge changed meanwhile: show the list as it now is.
-        Err(WebError::Internal(error))
-            if matches!(
-                error.downcast_ref::<store::StoreError>(),
-                Some(store::StoreError::Conflict(_))
-            ) =>
-        {
-            Ok(Redirect::to("/office/invoices").into_response())
+        // Every conflict kind is decided here: a new one must be placed, never swept up by `_`.
+        #[deny(clippy::wildcard_enum_match_arm)]
+        Err(WebError::Internal(error)) => {
+            let Some(StoreError::Conflict(kind)) = error.downcast_ref::<StoreError>() else {
+                return Err(WebError::Internal(error));
+            };
+            match kind {
+                // Sent twice, or a charge changed meanwhile: show the list as it now is.
+                ConflictKind::ChargesChanged => {
+                    Ok(Redirect::to("/office/invoices").into_response())
+                }
+                ConflictKind::ArticleSlug
+                | ConflictKind::LocationSlug
+                | ConflictKind::AppointmentTypeSlug
+                | ConflictKind::UserEmail
+                | ConflictKind::OutboxMessageId
+                | ConflictKind::Unique
+                | ConflictKind::SlotUnavailable
+                | ConflictKind::AppointmentsOverlap
+                | ConflictKind::NotCancellable
+                | ConflictKind::SessionInBreak
+                | ConflictKind::ChargeInvoiced
+                | ConflictKind::AlreadyExtended
+                | ConflictKind::AuthenticatorEnabled
+                | ConflictKind::EmailChangeLimit => Err(WebError::Internal(error)),
+            }
         }
         Err(other) => Err(other),
     }
@@ -297,7 +314,7 @@ async fn send(
 ) -> WebResult<Response> {
     let invoice = find(&state, &raw).await?;
     let practice = state.practice_id();
-    let (token, hash) = new_token();
+    let token = SecretToken::generate();
     let client = state.store().client(practice, invoice.client).await?;
     let view = PracticeView::load(&state).await?;
     let settings = state.store().therapy_settings(practice).await?;
@@ -305,7 +322,7 @@ async fn send(
     let email = therapy::invoice_email(&view, &client, &invoice, &url, &settings);
     state
         .store()
-        .set_invoice_token(practice, invoice.id, &hash, &[email], state.now())
+        .set_invoice_token(practice, invoice.id, &token.hash(), &[email], state.now())
         .await?;
     state.mail_queued();
     Ok(Redirect::to(&format!("/office/invoices/{}?sent=1", invoice.id)).into_response())
@@ -313,13 +330,10 @@ async fn send(
 
 /// The client's view through their link: the invoice alone, never cached, never indexed.
 async fn public(State(state): State<AppState>, Path(token): Path<String>) -> WebResult<Response> {
-    if token.len() != 64 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(WebError::NotFound);
-    }
-    let hash = Sha256::digest(token.as_bytes()).to_vec();
+    let token = SecretToken::parse(&token).ok_or(WebError::NotFound)?;
     let invoice = state
         .store()
-        .invoice_by_token(&hash)
+        .invoice_by_token(&token.hash())
         .await?
         .ok_or(WebError::NotFound)?;
     let doc = document(&state, &invoice).await?;

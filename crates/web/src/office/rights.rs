@@ -20,7 +20,7 @@ use domain::{
 use jiff::civil::Date;
 use minijinja::{Value, context};
 use store::{
-    AuditAction, Client, ClientId, RecordedDecision, RetentionDecision, StoreError,
+    AuditAction, Client, ClientId, ConflictKind, RecordedDecision, RetentionDecision, StoreError,
     SubjectAccessId, SubjectAccessRequest,
 };
 
@@ -297,7 +297,7 @@ async fn extend(
                 .await
             {
                 // Extended already (a second click): the first reason stands.
-                Ok(()) | Err(StoreError::Conflict(_)) => {}
+                Ok(()) | Err(StoreError::Conflict(ConflictKind::AlreadyExtended)) => {}
                 Err(other) => return Err(other.into()),
             }
             Ok(Redirect::to(&back).into_response())

@@ -29,7 +29,9 @@ use jiff::{
 };
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
-use store::{Client, Contract, NewCharge, Session, SessionId, SessionStatus, StoreError};
+use store::{
+    Client, ConflictKind, Contract, NewCharge, Session, SessionId, SessionStatus, StoreError,
+};
 
 use super::{
     Staff,
@@ -41,7 +43,8 @@ use super::{
 };
 use crate::query::Query;
 use crate::{
-    AppState, WebError, error::WebResult, forms::FormData, templates::value, therapy::planner,
+    AppState, WebError, error::WebResult, error::unexpected, forms::FormData, templates::value,
+    therapy::planner,
 };
 
 /// Said when the store refuses a plan that passed the check a moment before.
@@ -419,7 +422,7 @@ pub(super) async fn create_contract(
                     state.booking_changed();
                     return Ok(Redirect::to(&back).into_response());
                 }
-                Err(StoreError::Conflict("appointments_overlap")) => {
+                Err(StoreError::Conflict(ConflictKind::AppointmentsOverlap)) => {
                     errors.add("time", TAKEN_JUST_NOW);
                 }
                 Err(other) => return Err(other.into()),
@@ -545,7 +548,7 @@ pub(super) async fn change_contract(
                     state.booking_changed();
                     return Ok(Redirect::to(&back).into_response());
                 }
-                Err(StoreError::Conflict("appointments_overlap")) => {
+                Err(StoreError::Conflict(ConflictKind::AppointmentsOverlap)) => {
                     errors.add("time", TAKEN_JUST_NOW);
                 }
                 Err(other) => return Err(other.into()),
@@ -897,11 +900,27 @@ pub(super) async fn record(
                     state.booking_changed();
                     return Ok(Redirect::to(&here).into_response());
                 }
-                Err(StoreError::Conflict("appointments_overlap")) => {
-                    errors.add("outcome", TAKEN_JUST_NOW);
-                }
-                // In a break or invoiced since the page was shown: it says so now.
-                Err(StoreError::Conflict(_)) => return Ok(Redirect::to(&here).into_response()),
+                // Every kind is decided here: a new one must be placed, never swept up by `_`.
+                #[deny(clippy::wildcard_enum_match_arm)]
+                Err(StoreError::Conflict(kind)) => match kind {
+                    ConflictKind::AppointmentsOverlap => errors.add("outcome", TAKEN_JUST_NOW),
+                    // In a break or invoiced since the page was shown: it says so now.
+                    ConflictKind::SessionInBreak | ConflictKind::ChargeInvoiced => {
+                        return Ok(Redirect::to(&here).into_response());
+                    }
+                    ConflictKind::ArticleSlug
+                    | ConflictKind::LocationSlug
+                    | ConflictKind::AppointmentTypeSlug
+                    | ConflictKind::UserEmail
+                    | ConflictKind::OutboxMessageId
+                    | ConflictKind::Unique
+                    | ConflictKind::SlotUnavailable
+                    | ConflictKind::NotCancellable
+                    | ConflictKind::ChargesChanged
+                    | ConflictKind::AlreadyExtended
+                    | ConflictKind::AuthenticatorEnabled
+                    | ConflictKind::EmailChangeLimit => return Err(unexpected(kind)),
+                },
                 Err(other) => return Err(other.into()),
             }
         }
@@ -1013,7 +1032,7 @@ pub(super) async fn move_session(
                     state.booking_changed();
                     return Ok(Redirect::to(&here).into_response());
                 }
-                Err(StoreError::Conflict("appointments_overlap")) => {
+                Err(StoreError::Conflict(ConflictKind::AppointmentsOverlap)) => {
                     errors.add("move_time", TAKEN_JUST_NOW);
                 }
                 Err(other) => return Err(other.into()),

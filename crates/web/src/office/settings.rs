@@ -20,7 +20,7 @@ use domain::{
 };
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
-use store::StoreError;
+use store::{ConflictKind, StoreError};
 
 use super::{Staff, errors_value, page};
 use crate::query::Query;
@@ -942,7 +942,7 @@ async fn store_location(
                 location.slug
             )))
         }
-        Err(StoreError::Conflict(_)) => {
+        Err(StoreError::Conflict(ConflictKind::LocationSlug)) => {
             let mut errors = FieldErrors::new();
             errors.add(
                 "slug",

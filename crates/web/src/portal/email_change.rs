@@ -21,11 +21,12 @@ use domain::EmailAddress;
 use jiff::SignedDuration;
 use minijinja::context;
 use store::{
-    Actor, AuditAction, Client, EmailChangeLimit, EmailChangeOutcome, NewEmailChange, NewMessage,
-    StoreError,
+    Actor, AuditAction, Client, ConflictKind, EmailChangeLimit, EmailChangeOutcome, NewEmailChange,
+    NewMessage, StoreError,
 };
 
-use super::{PortalClient, Source, hash, new_secret, portal_page, well_formed};
+use super::{PortalClient, Source, portal_page};
+use crate::secret_token::SecretToken;
 use crate::{AppState, WebError, access, error::WebResult};
 
 /// How long a confirmation link works.
@@ -88,12 +89,12 @@ pub(super) async fn request(
     };
     let practice = state.practice_id();
     let now = state.now();
-    let (token, token_hash) = new_secret();
+    let token = SecretToken::generate();
     let url = format!("{}/portal/email/{token}", state.config().public_url);
     let url = crate::sealed::seal_in_text(&key, &url);
     let email = confirmation_email(&practice_name(state).await?, new, &url);
     let change = NewEmailChange {
-        token_hash,
+        token_hash: token.hash(),
         client: me.client.id,
         new_email: new.clone(),
         expires_at: now.checked_add(CHANGE_LIFE).unwrap_or(now),
@@ -108,7 +109,7 @@ pub(super) async fn request(
         .await
     {
         Ok(()) => {}
-        Err(StoreError::Conflict("email_change_limit")) => {
+        Err(StoreError::Conflict(ConflictKind::EmailChangeLimit)) => {
             return Ok(Err(format!(
                 "You have asked to change your email address {CHANGES_PER_HOUR} times in the \
                  last hour. Please try again in an hour, or ask the practice to change it for you"
@@ -195,12 +196,10 @@ pub(super) async fn confirm_page(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> WebResult<Response> {
-    if !well_formed(&token) {
-        return Err(WebError::NotFound);
-    }
+    let secret = SecretToken::parse(&token).ok_or(WebError::NotFound)?;
     let change = state
         .store()
-        .email_change(state.practice_id(), &hash(&token))
+        .email_change(state.practice_id(), &secret.hash())
         .await?;
     if !change.is_some_and(|c| c.usable(state.now())) {
         return gone_page(&state).await;
@@ -223,9 +222,7 @@ pub(super) async fn confirm(
     Path(token): Path<String>,
     source: Source,
 ) -> WebResult<Response> {
-    if !well_formed(&token) {
-        return Err(WebError::NotFound);
-    }
+    let token = SecretToken::parse(&token).ok_or(WebError::NotFound)?;
     let details = state.store().practice(state.practice_id()).await?.details;
     let notices = |outcome: &EmailChangeOutcome| match outcome {
         EmailChangeOutcome::Changed { client, new_email } => {
@@ -237,7 +234,7 @@ pub(super) async fn confirm(
     };
     let outcome = state
         .store()
-        .confirm_email_change(state.practice_id(), &hash(&token), &notices, state.now())
+        .confirm_email_change(state.practice_id(), &token.hash(), &notices, state.now())
         .await?;
     let practice_name = details.name.clone();
     match outcome {

@@ -22,9 +22,9 @@ use axum::{
 };
 use jiff::SignedDuration;
 use minijinja::{Value, context};
-use sha2::{Digest, Sha256};
 use store::{Actor, AuditAction, Client};
 
+use crate::secret_token::SecretToken;
 use crate::{
     AppState, WebError, access,
     error::WebResult,
@@ -74,26 +74,7 @@ pub(crate) fn router() -> Router<AppState> {
         )
 }
 
-// ---- Secrets and cookies ----------------------------------------------------------------
-
-/// A new 256-bit secret as 64 hex digits, and the SHA-256 that is stored.
-fn new_secret() -> (String, Vec<u8>) {
-    let secret: String = rand::random::<[u8; 32]>()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let hash = hash(&secret);
-    (secret, hash)
-}
-
-fn hash(secret: &str) -> Vec<u8> {
-    Sha256::digest(secret.as_bytes()).to_vec()
-}
-
-/// 64 hex digits: the only shape a secret of ours has.
-fn well_formed(secret: &str) -> bool {
-    secret.len() == 64 && secret.chars().all(|c| c.is_ascii_hexdigit())
-}
+// ---- Cookies ----------------------------------------------------------------------------
 
 /// The portal's two cookies.
 #[derive(Debug, Clone, Copy)]
@@ -116,7 +97,7 @@ impl Cookie {
     }
 
     /// The cookie's value in a request, if it has the shape of one of ours.
-    fn read(self, state: &AppState, headers: &HeaderMap) -> Option<String> {
+    fn read(self, state: &AppState, headers: &HeaderMap) -> Option<SecretToken> {
         let name = self.name(state);
         headers
             .get_all(header::COOKIE)
@@ -125,12 +106,11 @@ impl Cookie {
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='))
             .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_owned())
-            .filter(|v| well_formed(v))
+            .and_then(|(_, v)| SecretToken::parse(v))
     }
 
     /// `Set-Cookie` for `value`; `None` clears the cookie.
-    fn set(self, state: &AppState, value: Option<&str>) -> HeaderValue {
+    fn set(self, state: &AppState, value: Option<&SecretToken>) -> HeaderValue {
         let secure = if secure_cookies(state) {
             "; Secure"
         } else {
@@ -146,7 +126,7 @@ impl Cookie {
         let cookie = format!(
             "{}={}; Path=/; HttpOnly; SameSite=Lax{secure}{life}",
             self.name(state),
-            value.unwrap_or("")
+            value.map_or("", SecretToken::as_str)
         );
         HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
@@ -186,7 +166,7 @@ impl FromRequestParts<AppState> for PortalClient {
         let Some(token) = Cookie::Session.read(state, &parts.headers) else {
             return Err(to_sign_in(state, false));
         };
-        let session_hash = hash(&token);
+        let session_hash = token.hash();
         let Some(session) = state
             .store()
             .portal_session(&session_hash)

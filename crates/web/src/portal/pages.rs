@@ -16,8 +16,8 @@ use jiff::{SignedDuration, Timestamp};
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
 use store::{
-    Invoice, InvoiceId, NewCharge, NewMessage, OwnDetails, Session, SessionId, SessionStatus,
-    StoreError,
+    ConflictKind, Invoice, InvoiceId, NewCharge, NewMessage, OwnDetails, Session, SessionId,
+    SessionStatus, StoreError,
 };
 
 use super::{PortalClient, Source, email_change, portal_page};
@@ -26,6 +26,7 @@ use crate::{
     AppState, WebError,
     booking::messages::URGENT_HELP,
     error::WebResult,
+    error::unexpected,
     forms::FormData,
     office::errors_value,
     templates::value,
@@ -485,23 +486,41 @@ pub(super) async fn cancel(
             state.booking_changed();
             Ok(Redirect::to(&format!("/portal?cancelled={}", session.id)).into_response())
         }
-        // Cancelled or begun a moment ago: the list says how things stand.
-        Err(StoreError::Conflict("not_cancellable")) => Ok(Redirect::to("/portal").into_response()),
-        // Planning the rest of the work again clashes with another appointment: the
-        // therapist has to sort that out, so the client is asked to tell them instead.
-        Err(StoreError::Conflict(_)) => {
-            let notice = "This session could not be cancelled online just now. Please contact \
-                          the practice to cancel it; nothing has been changed.";
-            cancel_page(
-                &state,
-                &session,
-                &policy,
-                &assessment,
-                StatusCode::CONFLICT,
-                Some(notice),
-            )
-            .await
-        }
+        // Every kind is decided here: a new one must be placed, never swept up by `_`.
+        #[deny(clippy::wildcard_enum_match_arm)]
+        Err(StoreError::Conflict(kind)) => match kind {
+            // Cancelled or begun a moment ago: the list says how things stand.
+            ConflictKind::NotCancellable => Ok(Redirect::to("/portal").into_response()),
+            // Planning the rest of the work again clashes with another appointment (or the
+            // session went into a break or onto an invoice meanwhile): the therapist has to
+            // sort that out, so the client is asked to tell them instead.
+            ConflictKind::AppointmentsOverlap
+            | ConflictKind::SessionInBreak
+            | ConflictKind::ChargeInvoiced => {
+                let notice = "This session could not be cancelled online just now. Please \
+                              contact the practice to cancel it; nothing has been changed.";
+                cancel_page(
+                    &state,
+                    &session,
+                    &policy,
+                    &assessment,
+                    StatusCode::CONFLICT,
+                    Some(notice),
+                )
+                .await
+            }
+            ConflictKind::ArticleSlug
+            | ConflictKind::LocationSlug
+            | ConflictKind::AppointmentTypeSlug
+            | ConflictKind::UserEmail
+            | ConflictKind::OutboxMessageId
+            | ConflictKind::Unique
+            | ConflictKind::SlotUnavailable
+            | ConflictKind::ChargesChanged
+            | ConflictKind::AlreadyExtended
+            | ConflictKind::AuthenticatorEnabled
+            | ConflictKind::EmailChangeLimit => Err(unexpected(kind)),
+        },
         Err(other) => Err(other.into()),
     }
 }

@@ -19,8 +19,9 @@ use minijinja::context;
 use serde::Deserialize;
 use store::{Actor, AuditAction, Client, NewMessage, NewPortalLink, PortalLink};
 
-use super::{Cookie, Source, hash, new_secret, portal_page, well_formed};
+use super::{Cookie, Source, portal_page};
 use crate::query::Query;
+use crate::secret_token::SecretToken;
 use crate::{
     AppState, WebError, access,
     booking::messages::URGENT_HELP,
@@ -46,7 +47,7 @@ pub(super) async fn form(
     Query(q): Query<FormQuery>,
 ) -> WebResult<Response> {
     if let Some(token) = Cookie::Session.read(&state, &headers)
-        && state.store().portal_session(&hash(&token)).await?.is_some()
+        && state.store().portal_session(&token.hash()).await?.is_some()
     {
         // Still signed in (the portal itself checks whether the session has run out).
         return Ok(Redirect::to("/portal").into_response());
@@ -151,7 +152,7 @@ pub(super) async fn send_link(
     // Asking again from the same browser keeps its nonce, so an earlier link still works.
     let browser = match Cookie::Browser.read(&state, &headers) {
         Some(nonce) => nonce,
-        None => new_secret().0,
+        None => SecretToken::generate(),
     };
     let practice = state.practice_id();
     let now = state.now();
@@ -164,7 +165,7 @@ pub(super) async fn send_link(
     // and unknown addresses alike, so that the answer never waits for the writer (the
     // write waits for the disk) and takes no longer for an address that is on file. If
     // storing the link fails, the person asks again.
-    let browser_hash = hash(&browser);
+    let browser_hash = browser.hash();
     let background = state.clone();
     tokio::spawn(async move {
         let state = background;
@@ -212,12 +213,12 @@ async fn send_link_email(
     now: jiff::Timestamp,
 ) -> WebResult<()> {
     let practice = state.practice_id();
-    let (token, token_hash) = new_secret();
+    let token = SecretToken::generate();
     let url = format!("{}/portal/link/{token}", state.config().public_url);
     let url = crate::sealed::seal_in_text(key, &url);
     let name = state.store().practice(practice).await?.details.name;
     let link = NewPortalLink {
-        token_hash,
+        token_hash: token.hash(),
         client: client.id,
         browser_hash,
         expires_at: now.checked_add(LINK_LIFE).unwrap_or(now),
@@ -241,7 +242,7 @@ enum Refusal {
 
 fn refusal(
     link: Option<&PortalLink>,
-    browser: Option<&str>,
+    browser: Option<&SecretToken>,
     now: jiff::Timestamp,
 ) -> Option<Refusal> {
     let Some(link) = link else {
@@ -250,7 +251,7 @@ fn refusal(
     if link.used_at.is_some() || link.expires_at <= now {
         return Some(Refusal::Gone);
     }
-    if browser.map(hash).as_ref() != Some(&link.browser_hash) {
+    if browser.map(SecretToken::hash).as_ref() != Some(&link.browser_hash) {
         return Some(Refusal::OtherBrowser);
     }
     None
@@ -278,15 +279,13 @@ pub(super) async fn continue_page(
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> WebResult<Response> {
-    if !well_formed(&token) {
-        return Err(WebError::NotFound);
-    }
+    let secret = SecretToken::parse(&token).ok_or(WebError::NotFound)?;
     let link = state
         .store()
-        .portal_link(state.practice_id(), &hash(&token))
+        .portal_link(state.practice_id(), &secret.hash())
         .await?;
     let browser = Cookie::Browser.read(&state, &headers);
-    if let Some(refusal) = refusal(link.as_ref(), browser.as_deref(), state.now()) {
+    if let Some(refusal) = refusal(link.as_ref(), browser.as_ref(), state.now()) {
         return refused_page(&state, refusal).await;
     }
     let name = state
@@ -313,19 +312,18 @@ pub(super) async fn use_link(
     headers: HeaderMap,
     source: Source,
 ) -> WebResult<Response> {
-    if !well_formed(&token) {
-        return Err(WebError::NotFound);
-    }
+    let token = SecretToken::parse(&token).ok_or(WebError::NotFound)?;
     let practice = state.practice_id();
     let now = state.now();
-    let token_hash = hash(&token);
+    let token_hash = token.hash();
     let browser = Cookie::Browser.read(&state, &headers);
-    let (session, session_hash) = new_secret();
+    let session = SecretToken::generate();
+    let session_hash = session.hash();
     let signed_in = match &browser {
         Some(nonce) => {
             state
                 .store()
-                .use_portal_link(practice, &token_hash, &hash(nonce), &session_hash, now)
+                .use_portal_link(practice, &token_hash, &nonce.hash(), &session_hash, now)
                 .await?
         }
         None => None,
@@ -342,12 +340,12 @@ pub(super) async fn use_link(
             source.0,
         )
         .await?;
-        let why = refusal(link.as_ref(), browser.as_deref(), now).unwrap_or(Refusal::Gone);
+        let why = refusal(link.as_ref(), browser.as_ref(), now).unwrap_or(Refusal::Gone);
         return refused_page(&state, why).await;
     };
     // A new session at every sign-in: any earlier one in this browser ends.
     if let Some(old) = Cookie::Session.read(&state, &headers) {
-        state.store().delete_portal_session(&hash(&old)).await?;
+        state.store().delete_portal_session(&old.hash()).await?;
     }
     tracing::info!(client = client.get(), "signed in to the portal");
     access::record(
@@ -375,7 +373,7 @@ pub(super) async fn sign_out(
     source: Source,
 ) -> WebResult<Response> {
     if let Some(token) = Cookie::Session.read(&state, &headers) {
-        let session_hash = hash(&token);
+        let session_hash = token.hash();
         if let Some(session) = state.store().portal_session(&session_hash).await? {
             state.store().delete_portal_session(&session_hash).await?;
             access::record(
