@@ -1400,10 +1400,32 @@ async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &P
         (BookingStatus::Confirmed, 1, None)
     );
     let cancelled = store
-        .set_booking_status(practice, first.id, BookingStatus::Cancelled, &[note], now)
+        .set_booking_status(
+            practice,
+            first.id,
+            BookingStatus::Cancelled,
+            std::slice::from_ref(&note),
+            now,
+        )
         .await
         .unwrap();
     assert_eq!(cancelled.sequence, 2);
+    let queued = store.outbox(practice, 100).await.unwrap().len();
+    assert!(
+        matches!(
+            store
+                .set_booking_status(practice, first.id, BookingStatus::Cancelled, &[note], now)
+                .await,
+            Err(StoreError::NotFound)
+        ),
+        "a booking already cancelled (by another request or runner) is not cancelled again"
+    );
+    assert_eq!(
+        store.outbox(practice, 100).await.unwrap().len(),
+        queued,
+        "and nothing is queued"
+    );
+    assert_eq!(store.booking(practice, first.id).await.unwrap().sequence, 2);
     assert!(
         store
             .busy_between(

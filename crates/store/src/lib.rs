@@ -491,7 +491,10 @@ pub trait BookingStore: Send + Sync {
         reminder: &NewMessage,
         now: Timestamp,
     ) -> StoreResult<()>;
-    /// Change a booking's status (cancel, accept, decline), bumping its ICS sequence, with messages.
+    /// Change a booking's status (cancel, accept, decline, expire), bumping its ICS sequence,
+    /// with messages. A booking that already has that status (changed by another request or
+    /// job runner) is `NotFound`: nothing changes and nothing is queued, so two runners
+    /// releasing the same request send one notice.
     async fn set_booking_status(
         &self,
         practice: PracticeId,
