@@ -9,12 +9,12 @@ use domain::{
 };
 use jiff::{SignedDuration, civil::date};
 use reqwest::StatusCode;
-use store::{NewClient, TherapyStore};
+use store::{ClientId, NewClient, TherapyStore};
 use web::RateLimits;
 
 use crate::{
     helpers::{START, TestApp},
-    office_therapy::planner,
+    office_therapy::{attended, planner},
 };
 
 /// Book a consultation in Balham at `start` (UTC) as `email`.
@@ -38,7 +38,7 @@ async fn book(app: &TestApp, start: &str, email: &str) {
 }
 
 /// A client with weekly sessions on Mondays at `hour`:00 in Balham from 29 March 2027.
-async fn client_on_mondays(app: &TestApp, n: usize, hour: i8) {
+async fn client_on_mondays(app: &TestApp, n: usize, hour: i8) -> ClientId {
     let now = START.parse().unwrap();
     let client = app
         .store
@@ -76,6 +76,19 @@ async fn client_on_mondays(app: &TestApp, n: usize, hour: i8) {
         .save_contract(app.practice, client, None, &terms, "", now, &planner, now)
         .await
         .unwrap();
+    client
+}
+
+/// Run the jobs in two processes at once; both runs succeed.
+async fn run_twice_at_once(app: &TestApp) {
+    let elsewhere = app.another_process().await;
+    let here = app.state.clone();
+    let (ran_here, ran_elsewhere) = tokio::join!(
+        tokio::spawn(async move { web::jobs::run_once(&here).await }),
+        tokio::spawn(async move { web::jobs::run_once(&elsewhere).await }),
+    );
+    ran_here.unwrap().expect("the jobs ran here");
+    ran_elsewhere.unwrap().expect("the jobs ran elsewhere");
 }
 
 /// Two runners in two processes (two handles on one database file) run the jobs at the same
@@ -123,14 +136,7 @@ async fn two_job_runners_at_once_queue_each_reminder_exactly_once() {
 
     // Sunday 28 March, 9pm BST: everything on Monday until 9pm is within 24 hours.
     app.advance_clock(SignedDuration::from_hours(3 * 24 + 11));
-    let elsewhere = app.another_process().await;
-    let here = app.state.clone();
-    let (ran_here, ran_elsewhere) = tokio::join!(
-        tokio::spawn(async move { web::jobs::run_once(&here).await }),
-        tokio::spawn(async move { web::jobs::run_once(&elsewhere).await }),
-    );
-    ran_here.unwrap().expect("the jobs ran here");
-    ran_elsewhere.unwrap().expect("the jobs ran elsewhere");
+    run_twice_at_once(&app).await;
 
     let outbox = app.outbox().await;
     let queued = &outbox[..outbox.len() - queued_before];
@@ -154,4 +160,40 @@ async fn two_job_runners_at_once_queue_each_reminder_exactly_once() {
         requests,
         "every request released"
     );
+}
+
+/// At the start of a month, two runners at once invoice each client's sessions once, with
+/// invoice numbers that run on without gaps, and neither fails because the other was first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_job_runners_at_once_invoice_each_client_once() {
+    let app = TestApp::spawn().await;
+    const CLIENTS: usize = 8;
+    let mut clients = Vec::new();
+    for n in 0..CLIENTS {
+        let hour = 13 + i8::try_from(n).unwrap();
+        clients.push((client_on_mondays(&app, n, hour).await, hour));
+    }
+    app.advance_clock(SignedDuration::from_hours(24 * 5)); // Tuesday 30 March
+    for (client, hour) in &clients {
+        // Monday 29 March, in UTC (BST is an hour ahead).
+        attended(&app, *client, &format!("2027-03-29T{:02}:00:00Z", hour - 1)).await;
+    }
+    app.advance_clock(SignedDuration::from_hours(24 * 2)); // Thursday 1 April
+    run_twice_at_once(&app).await;
+
+    let invoices = app.store.invoices(app.practice, None).await.unwrap();
+    let mut numbers: Vec<u32> = invoices.iter().map(|i| i.number).collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=8).collect::<Vec<u32>>(), "one each, no gaps");
+    let mut invoiced: Vec<ClientId> = invoices.iter().map(|i| i.client).collect();
+    invoiced.sort_unstable();
+    invoiced.dedup();
+    assert_eq!(invoiced.len(), CLIENTS, "every client once");
+    let emails = app
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|m| m.subject.starts_with("Invoice "))
+        .count();
+    assert_eq!(emails, CLIENTS, "one invoice email each");
 }
