@@ -5,6 +5,10 @@
 //! process stops. This worker delivers them: at least once, each with a Message-ID fixed
 //! when it was queued (so a resend after a crash is recognisably the same message),
 //! retrying with exponential backoff and giving up after about a day.
+//!
+//! Several workers may deliver from one outbox (hosted mode runs several processes on one
+//! database): each claims the messages it sends for a lease ([`LEASE`]), so no two send the
+//! same message, and a message whose worker stopped mid-send is sent when the lease ends.
 #![forbid(unsafe_code)]
 
 pub mod ics;
@@ -21,6 +25,17 @@ use tokio::sync::Notify;
 
 /// Attempts before a message is marked failed (retries span about 18 hours).
 pub const MAX_ATTEMPTS: u32 = 16;
+
+/// Messages claimed at a time.
+const BATCH: u32 = 20;
+
+/// How long a claim keeps a message from other workers: comfortably longer than sending a
+/// whole batch, even at the SMTP timeout.
+pub const LEASE: SignedDuration = SignedDuration::from_mins(15);
+
+/// Time kept in hand: a message whose claim ends sooner than this is not sent but left for
+/// the next claim, so it is never sent after another worker may have taken it.
+const MARGIN: SignedDuration = SignedDuration::from_mins(1);
 
 /// How long to wait after the `attempts`-th failed attempt, or `None` to give up.
 ///
@@ -161,12 +176,21 @@ impl Mailer {
     pub async fn deliver_due(&self) -> Result<usize, store::StoreError> {
         let mut sent = 0;
         loop {
-            let due = self.store.due_messages((self.now)(), 20).await?;
+            let due = self.store.claim_due((self.now)(), LEASE, BATCH).await?;
             if due.is_empty() {
                 return Ok(sent);
             }
             let mut progressed = false;
             for message in &due {
+                let running_out = message
+                    .claimed_until
+                    .is_none_or(|until| until.duration_since((self.now)()) < MARGIN);
+                if running_out {
+                    // A server so slow that the batch outlived its lease: the rest are
+                    // claimed again (here or by another worker) when the lease ends.
+                    tracing::warn!(message = message.id.get(), "claim ran out before sending");
+                    return Ok(sent);
+                }
                 let outcome = match self.prepared(message) {
                     Ok(email) => self
                         .smtp
@@ -199,7 +223,7 @@ impl Mailer {
                             "email not sent; will retry"
                         );
                         self.store
-                            .mark_attempt_failed(message.id, &reason, retry_at)
+                            .mark_failed(message.id, &reason, retry_at)
                             .await?;
                     }
                 }

@@ -557,13 +557,14 @@ impl BookingStore for SqliteStore {
         let result = sqlx::query(
             "UPDATE bookings SET status = ?, sequence = sequence + 1, updated_at = ?,
                 hold_expires_at = CASE WHEN ? = 'requested' THEN hold_expires_at ELSE NULL END
-             WHERE practice_id = ? AND id = ?",
+             WHERE practice_id = ? AND id = ? AND status <> ?",
         )
         .bind(status.as_str())
         .bind(secs(now))
         .bind(status.as_str())
         .bind(practice.get())
         .bind(id.get())
+        .bind(status.as_str())
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;

@@ -2,11 +2,11 @@
 
 use async_trait::async_trait;
 use domain::{ContactPreference, NewEnquiry};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use sqlx::sqlite::SqliteRow;
 use store::{
     DashboardCounts, Enquiry, EnquiryId, EnquiryStore, MessageId, MessageStatus, NewMessage,
-    OutboxMessage, OutboxStore, PracticeId, StoreResult,
+    OutboxMessage, OutboxStore, PracticeId, StoreError, StoreResult,
 };
 
 use crate::{SqliteStore, affected, convert::*, map_err, practice::get};
@@ -46,6 +46,7 @@ fn message_from_row(row: &SqliteRow) -> StoreResult<OutboxMessage> {
         attempts: u32_col(get(row, "attempts")?)?,
         last_error: get(row, "last_error")?,
         next_attempt_at: opt_timestamp(get(row, "next_attempt_at")?)?,
+        claimed_until: opt_timestamp(get(row, "claimed_until")?)?,
         created_at: timestamp(get(row, "created_at")?)?,
         sent_at: opt_timestamp(get(row, "sent_at")?)?,
     })
@@ -257,21 +258,46 @@ impl OutboxStore for SqliteStore {
         rows.iter().map(message_from_row).collect()
     }
 
-    async fn due_messages(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        let until = now
+            .checked_add(lease)
+            .map_err(|e| StoreError::Other(e.into()))?;
+        // One write under the write lock: no other claimer, in this process or another,
+        // can pick the same rows between the choice and the claim.
+        let mut tx = self.write().await?;
         let rows = sqlx::query(
-            "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+            "UPDATE outbox SET claimed_until = ?1
+             WHERE id IN (SELECT id FROM outbox
+                 WHERE status = 'pending' AND next_attempt_at <= ?2
+                     AND (claimed_until IS NULL OR claimed_until <= ?2)
+                 ORDER BY next_attempt_at, id LIMIT ?3)
+             RETURNING *",
         )
+        .bind(secs(until))
         .bind(secs(now))
         .bind(i64::from(limit))
-        .fetch_all(&self.writer)
+        .fetch_all(&mut *tx)
         .await
         .map_err(map_err)?;
-        rows.iter().map(message_from_row).collect()
+        tx.commit().await.map_err(map_err)?;
+        let mut claimed = rows
+            .iter()
+            .map(message_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        // RETURNING gives rows in no particular order.
+        claimed.sort_by_key(|m| (m.next_attempt_at, m.id.get()));
+        Ok(claimed)
     }
 
     async fn mark_sent(&self, id: MessageId, now: Timestamp) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL
+            "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL,
+                next_attempt_at = NULL, claimed_until = NULL
              WHERE id = ?",
         )
         .bind(secs(now))
@@ -282,7 +308,7 @@ impl OutboxStore for SqliteStore {
         Ok(())
     }
 
-    async fn mark_attempt_failed(
+    async fn mark_failed(
         &self,
         id: MessageId,
         error: &str,
@@ -293,14 +319,18 @@ impl OutboxStore for SqliteStore {
         } else {
             "failed"
         };
-        sqlx::query("UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?")
-            .bind(status)
-            .bind(error)
-            .bind(retry_at.map(secs))
-            .bind(id.get())
-            .execute(&self.writer)
-            .await
-            .map_err(map_err)?;
+        sqlx::query(
+            "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?,
+                claimed_until = NULL
+             WHERE id = ?",
+        )
+        .bind(status)
+        .bind(error)
+        .bind(retry_at.map(secs))
+        .bind(id.get())
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?;
         Ok(())
     }
 

@@ -53,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_portal.sql"),
     include_str!("../migrations/0009_limits.sql"),
     include_str!("../migrations/0010_email_change.sql"),
+    include_str!("../migrations/0011_outbox_claims.sql"),
 ];
 
 /// A practice database in one SQLite file.
@@ -454,6 +455,21 @@ mod tests {
             .unwrap();
         let second = SqliteStore::open(&path, OpenMode::Existing).await.unwrap();
         store::conformance::concurrent_limits(
+            std::sync::Arc::new(first),
+            std::sync::Arc::new(second),
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_claims_across_two_handles() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anteroom.db");
+        let first = SqliteStore::open(&path, OpenMode::CreateIfMissing)
+            .await
+            .unwrap();
+        let second = SqliteStore::open(&path, OpenMode::Existing).await.unwrap();
+        store::conformance::concurrent_claims(
             std::sync::Arc::new(first),
             std::sync::Arc::new(second),
         )

@@ -370,30 +370,63 @@ pub async fn story(store: &dyn Store) {
         0
     );
 
-    // The outbox: due, failed with retry, sent; Message-ID stays the same.
-    let due = store.due_messages(now, 10).await.unwrap();
+    // The outbox: claimed by one worker at a time, failed with retry, sent; Message-ID
+    // stays the same.
+    let lease = jiff::SignedDuration::from_mins(5);
+    let due = store.claim_due(now, lease, 10).await.unwrap();
     assert_eq!(due.len(), 1);
     let message = &due[0];
     assert_eq!(message.status, MessageStatus::Pending);
+    assert_eq!(message.claimed_until, Some(now + lease));
+    assert!(
+        store.claim_due(now, lease, 10).await.unwrap().is_empty(),
+        "a claimed message is not handed to another worker"
+    );
+    let almost = now + lease - jiff::SignedDuration::from_secs(1);
+    assert!(
+        store.claim_due(almost, lease, 10).await.unwrap().is_empty(),
+        "nor before its lease ends"
+    );
+    let reclaimed = store.claim_due(now + lease, lease, 10).await.unwrap();
+    assert_eq!(
+        reclaimed.iter().map(|m| m.id).collect::<Vec<_>>(),
+        [message.id],
+        "due again when the lease ends (its worker stopped mid-send)"
+    );
+    assert_eq!(reclaimed[0].claimed_until, Some(now + lease + lease));
+    assert_eq!(reclaimed[0].attempts, 0, "a lapsed claim is not an attempt");
     let later = Timestamp::from_second(1_800_000_060).unwrap();
     store
-        .mark_attempt_failed(message.id, "connection refused", Some(later))
+        .mark_failed(message.id, "connection refused", Some(later))
         .await
         .unwrap();
+    assert_eq!(
+        store.outbox(practice, 10).await.unwrap()[0].claimed_until,
+        None,
+        "recording an attempt clears the claim"
+    );
     assert!(
-        store.due_messages(now, 10).await.unwrap().is_empty(),
+        store.claim_due(now, lease, 10).await.unwrap().is_empty(),
         "not due before the retry time"
     );
-    let retried = store.due_messages(later, 10).await.unwrap();
+    let retried = store.claim_due(later, lease, 10).await.unwrap();
     assert_eq!(
         retried[0].message_id, message.message_id,
         "stable Message-ID across attempts"
     );
     assert_eq!(retried[0].attempts, 1);
     store
-        .mark_attempt_failed(message.id, "gave up", None)
+        .mark_failed(message.id, "gave up", None)
         .await
         .unwrap();
+    assert!(
+        store
+            .claim_due(later + lease, lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a failed message is not claimed"
+    );
     assert_eq!(
         store.outbox(practice, 10).await.unwrap()[0].status,
         MessageStatus::Failed
@@ -410,10 +443,20 @@ pub async fn story(store: &dyn Store) {
         .retry_message(practice, message.id, later)
         .await
         .unwrap();
+    assert_eq!(store.claim_due(later, lease, 10).await.unwrap().len(), 1);
     store.mark_sent(message.id, later).await.unwrap();
     let sent = &store.outbox(practice, 10).await.unwrap()[0];
     assert_eq!(sent.status, MessageStatus::Sent);
     assert_eq!(sent.attempts, 3);
+    assert_eq!(sent.claimed_until, None, "a sent message holds no claim");
+    assert!(
+        store
+            .claim_due(later + lease, lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a sent message is not claimed"
+    );
     assert!(
         store
             .retry_message(practice, message.id, later)
@@ -1368,10 +1411,32 @@ async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &P
         (BookingStatus::Confirmed, 1, None)
     );
     let cancelled = store
-        .set_booking_status(practice, first.id, BookingStatus::Cancelled, &[note], now)
+        .set_booking_status(
+            practice,
+            first.id,
+            BookingStatus::Cancelled,
+            std::slice::from_ref(&note),
+            now,
+        )
         .await
         .unwrap();
     assert_eq!(cancelled.sequence, 2);
+    let queued = store.outbox(practice, 100).await.unwrap().len();
+    assert!(
+        matches!(
+            store
+                .set_booking_status(practice, first.id, BookingStatus::Cancelled, &[note], now)
+                .await,
+            Err(StoreError::NotFound)
+        ),
+        "a booking already cancelled (by another request or runner) is not cancelled again"
+    );
+    assert_eq!(
+        store.outbox(practice, 100).await.unwrap().len(),
+        queued,
+        "and nothing is queued"
+    );
+    assert_eq!(store.booking(practice, first.id).await.unwrap().sequence, 2);
     assert!(
         store
             .busy_between(
@@ -2875,6 +2940,66 @@ pub async fn concurrent_limits(
     assert_eq!(
         counted, 5,
         "exactly the limit is counted, however the attempts arrive"
+    );
+}
+
+/// Eight workers, half through each of two handles on one database (two processes, as in
+/// hosted mode), claim 300 messages in small batches at once: each message is claimed by
+/// exactly one of them, and by another only once the lease has ended.
+pub async fn concurrent_claims(
+    first: std::sync::Arc<dyn Store>,
+    second: std::sync::Arc<dyn Store>,
+) {
+    use std::collections::HashSet;
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let lease = jiff::SignedDuration::from_mins(5);
+    let setup = PracticeSetup::from_toml(PRACTICE).unwrap();
+    let practice = first.create_practice(&setup, now).await.unwrap();
+    let mut queued = HashSet::new();
+    for n in 0..300 {
+        let message = NewMessage {
+            kind: "claim_test".into(),
+            to: EmailAddress::parse(&format!("client{n}@example.com")).unwrap(),
+            subject: format!("Message {n}"),
+            body_text: "Hello.".into(),
+            calendar: None,
+        };
+        queued.insert(first.enqueue(practice, &message, now).await.unwrap());
+    }
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let store = if n % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut claimed = Vec::new();
+            loop {
+                let batch = store.claim_due(now, lease, 7).await.unwrap();
+                if batch.is_empty() {
+                    return claimed;
+                }
+                assert!(batch.len() <= 7, "no more than the limit at a time");
+                claimed.extend(batch.into_iter().map(|m| m.id));
+            }
+        }));
+    }
+    let mut claimed = HashSet::new();
+    for task in tasks {
+        for id in task.await.unwrap() {
+            assert!(claimed.insert(id), "{id:?} was claimed twice");
+        }
+    }
+    assert_eq!(
+        claimed, queued,
+        "every message is claimed, each by one worker"
+    );
+    let handed_on = second.claim_due(now + lease, lease, 1000).await.unwrap();
+    assert_eq!(
+        handed_on.len(),
+        300,
+        "when the lease ends unmarked, every message is due again"
     );
 }
 

@@ -36,7 +36,7 @@ use domain::{
         PrivacySettings, SocialLink, TherapistProfile,
     },
 };
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 /// What can go wrong in storage, in terms the layers above can act on.
 #[derive(Debug, thiserror::Error)]
@@ -215,7 +215,14 @@ pub trait EnquiryStore: Send + Sync {
     async fn dashboard_counts(&self, practice: PracticeId) -> StoreResult<DashboardCounts>;
 }
 
-/// The outbox, read by the delivery worker and the back office.
+/// The outbox, read by the delivery workers and the back office.
+///
+/// Several workers, in several processes, may deliver from one outbox. A worker takes
+/// messages with [`claim_due`](Self::claim_due), which hands each to one worker only until
+/// its lease ends, and then records the outcome with [`mark_sent`](Self::mark_sent) or
+/// [`mark_failed`](Self::mark_failed), which clear the claim. A worker that stops mid-send
+/// loses nothing: when its lease ends the message is due again (delivery is at least once,
+/// with the same Message-ID).
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
     /// Queue a message on its own.
@@ -227,12 +234,23 @@ pub trait OutboxStore: Send + Sync {
     ) -> StoreResult<MessageId>;
     /// The practice's messages, newest first.
     async fn outbox(&self, practice: PracticeId, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
-    /// Messages due for a delivery attempt (any practice), oldest first.
-    async fn due_messages(&self, now: Timestamp, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
-    /// Record a successful delivery.
+    /// Claim up to `limit` messages due for a delivery attempt (any practice; pending, next
+    /// attempt at or before `now`, and not under a live claim) until `now + lease`, and return
+    /// them, oldest first. Atomic: a message claimed here is returned by no other call, in
+    /// any process, until the lease ends. SQLite does it in one `BEGIN IMMEDIATE` write; a
+    /// server database must lock the rows it picks and skip rows others have locked
+    /// (`SELECT … FOR UPDATE SKIP LOCKED` and the `UPDATE` in one transaction), so that two
+    /// claimers never both see a message as unclaimed.
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>>;
+    /// Record a successful delivery, clearing the claim.
     async fn mark_sent(&self, id: MessageId, now: Timestamp) -> StoreResult<()>;
-    /// Record a failed attempt; `retry_at = None` gives up.
-    async fn mark_attempt_failed(
+    /// Record a failed attempt, clearing the claim; `retry_at = None` gives up.
+    async fn mark_failed(
         &self,
         id: MessageId,
         error: &str,
@@ -475,7 +493,10 @@ pub trait BookingStore: Send + Sync {
         reminder: &NewMessage,
         now: Timestamp,
     ) -> StoreResult<()>;
-    /// Change a booking's status (cancel, accept, decline), bumping its ICS sequence, with messages.
+    /// Change a booking's status (cancel, accept, decline, expire), bumping its ICS sequence,
+    /// with messages. A booking that already has that status (changed by another request or
+    /// job runner) is `NotFound`: nothing changes and nothing is queued, so two runners
+    /// releasing the same request send one notice.
     async fn set_booking_status(
         &self,
         practice: PracticeId,

@@ -241,6 +241,8 @@ pub struct OutboxMessage {
     pub attempts: u32,
     pub last_error: Option<String>,
     pub next_attempt_at: Option<Timestamp>,
+    /// While a delivery worker holds the message (`OutboxStore::claim_due`), until when.
+    pub claimed_until: Option<Timestamp>,
     pub created_at: Timestamp,
     pub sent_at: Option<Timestamp>,
 }

@@ -1,10 +1,14 @@
 //! Work done on a timer rather than on a request: releasing unanswered booking requests,
-//! queueing consultation and session reminders, and sending break notices when they are due. Each run is idempotent, so running it twice (or in two
-//! processes) sends nothing twice.
+//! queueing consultation and session reminders, and sending break notices when they are due.
+//! Each run is idempotent, so running it twice, or in two processes at once, sends nothing
+//! twice: each piece of work is claimed by the write that queues its email, in one
+//! transaction (`reminded_at`, `sent_at`, a status that is not already the new one, charges
+//! not yet invoiced), so of two runners that both saw it due, only the first queues it.
 
 use std::time::Duration;
 
 use domain::booking::BookingStatus;
+use store::StoreError;
 
 use crate::{
     AppState, WebError,
@@ -42,10 +46,15 @@ async fn consultations(state: &AppState, offer: &Offer) -> Result<(usize, usize)
     let mut released = 0;
     for booking in store.expired_requests(practice, now).await? {
         let outgoing = messages::expired(state, offer, &booking);
-        store
+        match store
             .set_booking_status(practice, booking.id, BookingStatus::Expired, &outgoing, now)
-            .await?;
-        released += 1;
+            .await
+        {
+            Ok(_) => released += 1,
+            // Released already by another runner: its notice is queued once, by that one.
+            Err(StoreError::NotFound) => {}
+            Err(other) => return Err(other.into()),
+        }
     }
     let mut reminded = 0;
     let hours = offer.settings.reminder_hours;

@@ -429,7 +429,8 @@ pub(crate) fn invoice_email(
 }
 
 /// At the start of a month (monthly invoicing): invoice each client's charges for sessions
-/// before the 1st. Idempotent: charges once invoiced are not seen again.
+/// before the 1st. Idempotent: charges once invoiced are not seen again, and an invoice whose
+/// charges another runner invoiced first is not made.
 pub(crate) async fn monthly_invoices(
     state: &AppState,
     view: &PracticeView,
@@ -466,8 +467,19 @@ pub(crate) async fn monthly_invoices(
                     last_month.strftime("%B %Y")
                 )
             };
-        invoice_sessions(state, view, settings, &client, theirs, period).await?;
-        made += 1;
+        match invoice_sessions(state, view, settings, &client, theirs, period).await {
+            Ok(_) => made += 1,
+            // Invoiced meanwhile by another runner (or a charge changed): nothing is made,
+            // and the next run invoices whatever is still owed.
+            Err(WebError::Internal(error))
+                if matches!(
+                    error.downcast_ref::<store::StoreError>(),
+                    Some(store::StoreError::Conflict(
+                        store::ConflictKind::ChargesChanged
+                    ))
+                ) => {}
+            Err(other) => return Err(other),
+        }
     }
     Ok(made)
 }

@@ -85,9 +85,21 @@ impl World {
 
     /// A worker sending through `url`, reading this world's clock.
     fn mailer(&self, url: &str, wake: Arc<Notify>) -> Mailer {
+        self.mailer_on(self.store.clone(), url, wake)
+    }
+
+    /// A worker on its own handle on this world's database file, as another process would be.
+    async fn mailer_elsewhere(&self, url: &str) -> Mailer {
+        let store = SqliteStore::open(&self._dir.path().join("anteroom.db"), OpenMode::Existing)
+            .await
+            .expect("open the database again");
+        self.mailer_on(Arc::new(store), url, Arc::new(Notify::new()))
+    }
+
+    /// A worker sending through `url` from `store`, reading this world's clock.
+    fn mailer_on(&self, store: Arc<dyn Store>, url: &str, wake: Arc<Notify>) -> Mailer {
         let smtp = SmtpSettings::parse(url, FROM).expect("valid SMTP settings");
         let clock = self.now.clone();
-        let store: Arc<dyn Store> = self.store.clone();
         Mailer::new(
             store,
             smtp,
@@ -278,6 +290,87 @@ async fn after_about_a_day_of_failures_a_message_is_marked_failed() {
         1
     );
     assert_eq!(world.message(id).await.status, MessageStatus::Sent);
+}
+
+/// Two workers in two processes (two handles on one database file) deliver a thousand
+/// queued messages at the same time: each reaches the SMTP server exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_one_database_send_each_message_exactly_once() {
+    const MESSAGES: usize = 1_000;
+    let world = World::new().await;
+    let mut queued = std::collections::HashSet::new();
+    for _ in 0..MESSAGES {
+        queued.insert(world.enqueue().await);
+    }
+    let sink = SmtpSink::start().await;
+    let here = world.mailer(&sink.url(), Arc::new(Notify::new()));
+    let there = world.mailer_elsewhere(&sink.url()).await;
+    let (sent_here, sent_there) = tokio::join!(
+        tokio::spawn(async move { here.deliver_due().await }),
+        tokio::spawn(async move { there.deliver_due().await }),
+    );
+    let sent_here = sent_here.expect("no panic").expect("deliver");
+    let sent_there = sent_there.expect("no panic").expect("deliver");
+    assert_eq!(sent_here + sent_there, MESSAGES);
+    assert!(
+        sent_here > 0 && sent_there > 0,
+        "both workers took part ({sent_here} and {sent_there})"
+    );
+
+    let mut seen = std::collections::HashMap::new();
+    for email in sink.received() {
+        let id = email.header("Message-ID").expect("a Message-ID");
+        *seen.entry(id).or_insert(0_u32) += 1;
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "sent more than once: {twice:?}");
+    assert_eq!(seen.len(), MESSAGES, "every message was received");
+
+    let outbox = world
+        .store
+        .outbox(world.practice, 2_000)
+        .await
+        .expect("read the outbox");
+    assert_eq!(outbox.len(), MESSAGES);
+    for message in &outbox {
+        assert!(queued.contains(&message.id));
+        assert_eq!(
+            (message.status, message.attempts, message.claimed_until),
+            (MessageStatus::Sent, 1, None),
+            "{:?}",
+            message.id
+        );
+        assert_eq!(seen.get(&message.message_id), Some(&1));
+    }
+    assert_eq!(world.store.pending_count().await.expect("count"), 0);
+}
+
+/// A worker that stops mid-send holds its messages only until its lease ends; then another
+/// worker sends them.
+#[tokio::test]
+async fn a_message_claimed_by_a_worker_that_stopped_is_sent_when_its_lease_ends() {
+    let world = World::new().await;
+    let id = world.enqueue().await;
+    // The worker that stopped: it claimed the message and never said what became of it.
+    let claimed = world
+        .store
+        .claim_due(world.now(), mail::LEASE, 20)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+
+    let sink = SmtpSink::start().await;
+    let other = world.mailer_elsewhere(&sink.url()).await;
+    assert_eq!(
+        other.deliver_due().await.expect("deliver"),
+        0,
+        "not while the claim lasts"
+    );
+    world.advance(mail::LEASE);
+    assert_eq!(other.deliver_due().await.expect("deliver"), 1);
+    assert_eq!(sink.received().len(), 1);
+    let sent = world.message(id).await;
+    assert_eq!((sent.status, sent.attempts), (MessageStatus::Sent, 1));
 }
 
 #[tokio::test]

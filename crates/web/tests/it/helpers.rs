@@ -288,6 +288,8 @@ pub struct TestApp {
     pub draft_id: ArticleId,
     /// The running app's state (for running background jobs in a test).
     pub state: AppState,
+    /// The app's configuration, for [`TestApp::another_process`].
+    config: Config,
     /// No cookies, no redirects followed.
     client: reqwest::Client,
     /// A browser for the back office: keeps cookies, follows no redirects.
@@ -446,7 +448,7 @@ impl TestApp {
             dyn_store,
             practice,
             clock.clone(),
-            config,
+            config.clone(),
             Some(mail_wake.clone()),
         )
         .expect("build the app state");
@@ -467,12 +469,31 @@ impl TestApp {
             mail_wake,
             draft_id,
             state,
+            config,
             client: client(false),
             browser: client(true),
             dir,
             shutdown: Some(stop),
             server: Some(server),
         }
+    }
+
+    /// The app's state as another process on the same database would have it (its own store
+    /// handle on the same file; the same practice, clock and configuration), for races
+    /// between processes.
+    pub async fn another_process(&self) -> AppState {
+        let store = SqliteStore::open(&self.dir.path().join("anteroom.db"), OpenMode::Existing)
+            .await
+            .expect("open the database again");
+        let store: Arc<dyn Store> = Arc::new(store);
+        AppState::new(
+            store,
+            self.practice,
+            self.clock.clone(),
+            self.config.clone(),
+            None,
+        )
+        .expect("build the app state")
     }
 
     /// The address the app listens on.

@@ -12,6 +12,7 @@ mod connections;
 mod enquiries;
 mod hardening;
 mod helpers;
+mod jobs;
 mod office_auth;
 mod office_booking;
 mod office_clients;
