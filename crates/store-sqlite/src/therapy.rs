@@ -8,7 +8,8 @@ use domain::{
     therapy::{
         ContractKind, ContractTerms, Frequency, InvoiceMode, TherapySettings, WeeklyTime,
         policy::CancellationPolicy,
-        schedule::{Kept, Planned},
+        schedule::Planned,
+        sessions::{self, SessionFacts},
     },
 };
 use jiff::Timestamp;
@@ -357,8 +358,10 @@ async fn renumber(conn: &mut SqliteConnection, contract: ContractId) -> StoreRes
 }
 
 /// Plan the contract's scheduled, unmoved sessions from `from` (never before `now`) again
-/// under its current version, then renumber. Sessions the new plan keeps exactly as they are
-/// keep their ids; the others are removed and the new ones inserted.
+/// under its current version, then renumber. Which sessions the plan may replace is the
+/// domain's rule (`domain::therapy::sessions::split_for_planning`), the one the office checks
+/// a plan with. Sessions the new plan keeps exactly as they are keep their ids; the others are
+/// removed and the new ones inserted.
 async fn replan_in(
     conn: &mut SqliteConnection,
     practice: PracticeId,
@@ -377,35 +380,35 @@ async fn replan_in(
     .fetch_all(&mut *conn)
     .await
     .map_err(map_err)?;
-    let mut kept = Vec::new();
-    // (id, start, end, in break) of sessions the plan may replace
-    let mut replaceable: Vec<(i64, i64, i64, bool)> = Vec::new();
+    // The facts the domain's rule needs, and beside them (id, start or i64::MIN, end, in
+    // break) for matching a replaceable session with the new plan.
+    let mut facts = Vec::with_capacity(rows.len());
+    let mut stored: Vec<(i64, i64, i64, bool)> = Vec::with_capacity(rows.len());
     for row in &rows {
         let status = SessionStatus::parse(&get::<String>(row, "status")?)
             .ok_or_else(|| corrupt("session status"))?;
         let start: i64 = get(row, "starts_at")?;
-        let open = matches!(status, SessionStatus::Scheduled | SessionStatus::Break)
-            && get::<i64>(row, "moved")? == 0
-            && start >= secs(from)
-            && start > secs(now);
-        if open {
-            let same_terms = get::<i64>(row, "version_id")? == version_id
-                && get::<i64>(row, "location_id")? == location_id;
-            // A session under an older version is always planned afresh.
-            let key = if same_terms { start } else { i64::MIN };
-            replaceable.push((
-                get(row, "id")?,
-                key,
-                get(row, "ends_at")?,
-                status == SessionStatus::Break,
-            ));
-        } else {
-            kept.push(Kept {
-                occurrence: timestamp(get(row, "occurrence_at")?)?,
-                counts: status.counts(),
-            });
-        }
+        facts.push(SessionFacts {
+            start: timestamp(start)?,
+            occurrence: timestamp(get(row, "occurrence_at")?)?,
+            standing: status.standing(),
+            moved: get::<i64>(row, "moved")? != 0,
+            number: None,
+        });
+        let same_terms = get::<i64>(row, "version_id")? == version_id
+            && get::<i64>(row, "location_id")? == location_id;
+        // A session under an older version is always planned afresh.
+        let key = if same_terms { start } else { i64::MIN };
+        stored.push((
+            get(row, "id")?,
+            key,
+            get(row, "ends_at")?,
+            status == SessionStatus::Break,
+        ));
     }
+    let (kept, replaceable) = sessions::split_for_planning(&facts, from, now);
+    let mut replaceable: Vec<(i64, i64, i64, bool)> =
+        replaceable.into_iter().map(|i| stored[i]).collect();
     let planned = planner(&contract.current().terms, &kept, from);
     let mut fresh = Vec::new();
     for session in planned {

@@ -8,6 +8,7 @@ use domain::{
         ContractTerms, TherapySettings,
         policy::{CancellationPolicy, Outcome},
         schedule::{Kept, Planned},
+        sessions::{SessionFacts, Standing},
     },
 };
 use jiff::{Timestamp, civil::Date};
@@ -123,6 +124,17 @@ impl SessionStatus {
         )
     }
 
+    /// Where the session stands, as the domain's session rules need it.
+    pub fn standing(self) -> Standing {
+        match self {
+            Self::Scheduled => Standing::Scheduled,
+            Self::Break => Standing::Break,
+            Self::Done(_) => Standing::Done {
+                counts: self.counts(),
+            },
+        }
+    }
+
     /// "Scheduled", "Break", "Attended", "Late cancellation"…
     pub fn label(self) -> &'static str {
         match self {
@@ -194,6 +206,17 @@ pub struct ClientSessions {
 }
 
 impl Session {
+    /// The facts the domain's session rules need (`domain::therapy::sessions`).
+    pub fn facts(&self) -> SessionFacts {
+        SessionFacts {
+            start: self.start,
+            occurrence: self.occurrence,
+            standing: self.status.standing(),
+            moved: self.moved,
+            number: self.number,
+        }
+    }
+
     /// The invoice line for this session's charge (`None` without one): "Session 4, Monday
     /// 12 April 2027 at 9am" or "Late cancellation, …", with the rule and what is owed.
     /// `when` is the session's start as people read it.

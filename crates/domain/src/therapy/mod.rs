@@ -7,10 +7,13 @@
 //!   breaks, numbered ("session 4 of 12").
 //! - [`policy`]: the cancellation policy as data and the pure function that turns an outcome
 //!   into a charge that names the rule that produced it.
+//! - [`sessions`]: rules over the sessions already stored: which ones planning again may
+//!   replace, and how far the work has come (sessions remaining, ending, reviews).
 
 pub mod form;
 pub mod policy;
 pub mod schedule;
+pub mod sessions;
 
 use jiff::civil::{Date, Time, Weekday};
 

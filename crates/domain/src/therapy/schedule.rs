@@ -143,32 +143,6 @@ pub fn numbers(sessions: &[(Timestamp, bool)]) -> Vec<Option<u32>> {
     numbered
 }
 
-/// The planned ending of brief work: the local date of its last counting session, planned with
-/// [`plan`] from `from`. `None` for open-ended work.
-///
-/// The last counting session is the later of the last counting one [`plan`] returns and the
-/// latest counting `kept` occurrence (so a contract already complete ends on its last stored
-/// session's occurrence). `None` too if no session counts at all (planning gave up).
-pub fn planned_ending(
-    terms: &ContractTerms,
-    zone: &TimeZone,
-    breaks: &[AwayPeriod],
-    kept: &[Kept],
-    from: Timestamp,
-) -> Option<Date> {
-    if !matches!(terms.kind, ContractKind::Brief { .. }) {
-        return None;
-    }
-    let planned = plan(terms, zone, breaks, kept, from, terms.start)
-        .into_iter()
-        .filter(|p| !p.in_break)
-        .map(|p| p.start)
-        .next_back();
-    let stored = kept.iter().filter(|k| k.counts).map(|k| k.occurrence).max();
-    let last = planned.max(stored)?;
-    Some(zone.to_datetime(last).date())
-}
-
 /// Open-ended work's review dates in `[from, to]`: every `review_every_weeks` weeks after
 /// `terms.start` (the start itself is not a review). Empty for brief work, whose reviews are at
 /// session numbers (see [`review_at_session`]).
@@ -522,10 +496,7 @@ mod tests {
         let from = midnight(date(2027, 3, 1));
         let straight = plan(&contract, &london(), &[], &[], from, date(2027, 1, 1));
         assert_eq!(straight.len(), 12, "until does not apply to brief work");
-        assert_eq!(
-            planned_ending(&contract, &london(), &[], &[], from),
-            Some(date(2027, 5, 17))
-        );
+        assert_eq!(local_dates(&straight).last(), Some(&date(2027, 5, 17)));
 
         let easter = [away(date(2027, 4, 3), date(2027, 4, 10))];
         let planned = plan(&contract, &london(), &easter, &[], from, date(2027, 1, 1));
@@ -540,10 +511,6 @@ mod tests {
             local_dates(&planned).last(),
             Some(&date(2027, 5, 24)),
             "the twelfth session is a week later"
-        );
-        assert_eq!(
-            planned_ending(&contract, &london(), &easter, &[], from),
-            Some(date(2027, 5, 24))
         );
         let numbered = numbers(
             &planned
@@ -620,8 +587,8 @@ mod tests {
             "22 March is stored"
         );
         assert_eq!(
-            planned_ending(&contract, &london(), &[], &kept, from),
-            Some(date(2027, 5, 24)),
+            local_dates(&planned).last(),
+            Some(&date(2027, 5, 24)),
             "one session later than 17 May"
         );
 
@@ -645,14 +612,6 @@ mod tests {
             })
             .collect();
         assert!(plan(&contract, &london(), &[], &done, from, date(2027, 1, 1)).is_empty());
-        assert_eq!(
-            planned_ending(&contract, &london(), &[], &done, from),
-            Some(date(2027, 5, 17))
-        );
-        assert_eq!(
-            planned_ending(&monday_weekly(open_ended()), &london(), &[], &[], from),
-            None
-        );
     }
 
     #[test]
@@ -664,10 +623,6 @@ mod tests {
         }];
         let from = midnight(date(2027, 3, 1));
         assert!(plan(&contract, &london(), &forever, &[], from, date(2027, 1, 1)).is_empty());
-        assert_eq!(
-            planned_ending(&contract, &london(), &forever, &[], from),
-            None
-        );
     }
 
     #[test]
@@ -916,12 +871,6 @@ mod tests {
                 }
                 if let Some(last) = planned.last() {
                     prop_assert!(!last.in_break, "ends on a break: {:?}", last);
-                }
-                let ending = planned_ending(&case.terms, &london(), &case.breaks, &kept, case.from);
-                if kept.is_empty() {
-                    prop_assert_eq!(ending, local_dates(&planned).last().copied());
-                } else {
-                    prop_assert!(ending.is_some());
                 }
             }
         }

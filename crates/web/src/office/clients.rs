@@ -21,11 +21,12 @@ use domain::{
     enquiry::Contact,
     therapy::{
         ContractKind, ContractTerms, WeeklyTime,
-        schedule::{self, Kept, Planned},
+        schedule::{Kept, Planned},
+        sessions::{self as domain_sessions, SessionFacts, Standing},
     },
 };
 use jiff::{
-    Timestamp, ToSpan,
+    Timestamp,
     civil::{Time, Weekday},
 };
 use minijinja::{Value, context};
@@ -80,38 +81,28 @@ pub(super) use crate::therapy::PracticeView;
 /// work is planned).
 const LOOK_AHEAD_DAYS: i64 = 400;
 
-/// Split a contract's sessions the way the store does when it plans the contract again
-/// from `from`: sessions scheduled (or in a break), never moved, starting at or after `from`
-/// and after `now` may be replaced; every other one is kept and counted. `recording` is a
-/// session about to get an outcome: kept, counting as that outcome does.
+/// Split a contract's sessions the way the store does when it plans the contract again from
+/// `from` (one rule for both: `domain::therapy::sessions::split_for_planning`): the kept ones,
+/// and those the plan may replace. `recording` is a session about to get an outcome: kept,
+/// counting as that outcome does.
 pub(super) fn split_for_planning(
     sessions: &[Session],
     from: Timestamp,
     now: Timestamp,
     recording: Option<(SessionId, bool)>,
 ) -> (Vec<Kept>, Vec<&Session>) {
-    let mut kept = Vec::new();
-    let mut replaced = Vec::new();
-    for session in sessions {
-        let recorded = recording.filter(|(id, _)| *id == session.id);
-        let open = recorded.is_none()
-            && matches!(
-                session.status,
-                SessionStatus::Scheduled | SessionStatus::Break
-            )
-            && !session.moved
-            && session.start >= from
-            && session.start > now;
-        if open {
-            replaced.push(session);
-        } else {
-            kept.push(Kept {
-                occurrence: session.occurrence,
-                counts: recorded.map_or(session.status.counts(), |(_, counts)| counts),
-            });
-        }
-    }
-    (kept, replaced)
+    let facts: Vec<SessionFacts> = sessions
+        .iter()
+        .map(|session| {
+            let mut facts = session.facts();
+            if let Some((_, counts)) = recording.filter(|(id, _)| *id == session.id) {
+                facts.standing = Standing::Done { counts };
+            }
+            facts
+        })
+        .collect();
+    let (kept, replaced) = domain_sessions::split_for_planning(&facts, from, now);
+    (kept, replaced.into_iter().map(|i| &sessions[i]).collect())
 }
 
 /// Starts of the planned sessions (those not in a break) that overlap another appointment:
@@ -595,14 +586,13 @@ struct Work {
 fn work(view: &PracticeView, contract: &Contract, sessions: &[Session], now: Timestamp) -> Work {
     let current = contract.current();
     let terms = &current.terms;
-    let today = view.today(now);
     let own: Vec<&Session> = sessions
         .iter()
         .filter(|s| s.contract == contract.id)
         .collect();
-    let next = own
-        .iter()
-        .find(|s| s.start > now && s.status == SessionStatus::Scheduled);
+    let facts: Vec<SessionFacts> = own.iter().map(|s| s.facts()).collect();
+    let progress = domain_sessions::progress(terms, &facts, now, view.today(now));
+    let next = progress.next.map(|i| own[i]);
     let mut rows = Vec::new();
     let next_text = next.map_or_else(
         || "None planned".to_owned(),
@@ -617,32 +607,23 @@ fn work(view: &PracticeView, contract: &Contract, sessions: &[Session], now: Tim
         },
     );
     rows.push(row("Next session", next_text));
-    let (focus, review_due) = match &terms.kind {
+    let review_tag = progress.review_due.then_some("Review due");
+    let focus = match &terms.kind {
         ContractKind::Brief {
             focus,
             sessions: total,
             reviews_at,
         } => {
-            let remaining = own
-                .iter()
-                .filter(|s| {
-                    s.start > now && s.status == SessionStatus::Scheduled && s.number.is_some()
-                })
-                .count();
+            let remaining = progress.remaining.unwrap_or(0);
             let mut remaining_row = row("Sessions remaining", format!("{remaining} of {total}"));
             // The ending is part of the work: flag it while there is time to prepare for it.
-            if (1..=ENDING_SOON).contains(&remaining) {
-                remaining_row.tag = Some("Ending soon");
-            }
+            remaining_row.tag = progress.ending_soon.then_some("Ending soon");
             rows.push(remaining_row);
-            let last = own
-                .iter()
-                .filter(|s| s.number.is_some())
-                .map(|s| s.start)
-                .max();
             rows.push(row(
                 "Planned ending",
-                last.map_or_else(|| "Not planned yet".to_owned(), |at| view.day(at)),
+                progress
+                    .planned_ending
+                    .map_or_else(|| "Not planned yet".to_owned(), |at| view.day(at)),
             ));
             let reviews: Vec<String> = reviews_at
                 .iter()
@@ -651,9 +632,6 @@ fn work(view: &PracticeView, contract: &Contract, sessions: &[Session], now: Tim
                     None => format!("session {n}"),
                 })
                 .collect();
-            let due = next
-                .and_then(|s| s.number)
-                .is_some_and(|n| schedule::review_at_session(terms, n));
             let mut reviews_row = row(
                 "Reviews",
                 if reviews.is_empty() {
@@ -662,24 +640,14 @@ fn work(view: &PracticeView, contract: &Contract, sessions: &[Session], now: Tim
                     capitalise(&reviews.join(", "))
                 },
             );
-            if due {
-                reviews_row.tag = Some("Review due");
-            }
+            reviews_row.tag = review_tag;
             rows.push(reviews_row);
-            (Some(focus.clone()), due)
+            Some(focus.clone())
         }
         ContractKind::OpenEnded { review_every_weeks } => {
-            let horizon = today
-                .checked_add((i64::from(*review_every_weeks) * 7 + 7).days())
-                .unwrap_or(today);
-            let next_review = schedule::review_dates(terms, today, horizon)
-                .first()
-                .copied();
-            let soon = today.checked_add(7.days()).unwrap_or(today);
-            let due = next_review.is_some_and(|d| d <= soon);
             let mut review_row = row(
                 "Next review",
-                match next_review {
+                match progress.next_review {
                     Some(d) => format!(
                         "{} (every {review_every_weeks} week{})",
                         d.strftime("%A %-d %B %Y"),
@@ -688,11 +656,9 @@ fn work(view: &PracticeView, contract: &Contract, sessions: &[Session], now: Tim
                     None => format!("Every {review_every_weeks} weeks"),
                 },
             );
-            if due {
-                review_row.tag = Some("Review due");
-            }
+            review_row.tag = review_tag;
             rows.push(review_row);
-            (None, due)
+            None
         }
     };
     rows.push(row(
@@ -743,7 +709,7 @@ fn work(view: &PracticeView, contract: &Contract, sessions: &[Session], now: Tim
         },
         focus,
         rows,
-        review_due,
+        review_due: progress.review_due,
         earlier,
         next: next.map(|s| s.id),
     }
@@ -758,9 +724,6 @@ fn capitalise(text: &str) -> String {
 
 /// How many past sessions a client's page shows before "Show all".
 const RECENT_PAST: u32 = 20;
-
-/// Brief work is "ending soon" with this many sessions or fewer to go.
-const ENDING_SOON: usize = 3;
 
 /// How many upcoming sessions a client's page lists (for brief work: all to the ending).
 const COMING_SHOWN: u32 = 12;
