@@ -581,6 +581,9 @@ struct Work {
     earlier: Vec<EarlierVersion>,
     /// The next session, where "Change from a date" starts by default.
     next: Option<SessionId>,
+    /// Brief work: the start of its last session, to which the page lists sessions to come.
+    #[serde(skip)]
+    planned_ending: Option<Timestamp>,
 }
 
 fn work(view: &PracticeView, contract: &Contract, sessions: &[Session], now: Timestamp) -> Work {
@@ -712,6 +715,7 @@ fn work(view: &PracticeView, contract: &Contract, sessions: &[Session], now: Tim
         review_due: progress.review_due,
         earlier,
         next: next.map(|s| s.id),
+        planned_ending: progress.planned_ending,
     }
 }
 
@@ -798,15 +802,7 @@ async fn show(
         .map(|c| terms_line(&view, &c.current().terms))
         .collect();
     // The next 12 sessions; brief work lists every one up to its planned ending.
-    let ending = active
-        .filter(|c| matches!(c.current().terms.kind, ContractKind::Brief { .. }))
-        .and_then(|c| {
-            sessions
-                .iter()
-                .filter(|s| s.contract == c.id && s.number.is_some())
-                .map(|s| s.start)
-                .max()
-        });
+    let ending = current.as_ref().and_then(|w| w.planned_ending);
     let coming: Vec<SessionRow> = sessions
         .iter()
         .filter(|s| s.start > now)
