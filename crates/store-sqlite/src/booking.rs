@@ -364,11 +364,16 @@ impl BookingStore for SqliteStore {
             .await
     }
 
-    async fn booking_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<Booking>> {
+    async fn booking_by_token(
+        &self,
+        practice: PracticeId,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<Booking>> {
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {BOOKING_COLUMNS} {BOOKING_JOIN} WHERE b.manage_token_hash = ?"
+            "SELECT {BOOKING_COLUMNS} {BOOKING_JOIN} WHERE b.practice_id = ? AND b.manage_token_hash = ?"
         ));
         let row = sqlx::query(sql)
+            .bind(practice.get())
             .bind(token_hash)
             .fetch_optional(self.read())
             .await

@@ -771,17 +771,22 @@ impl TherapyStore for SqliteStore {
         invoice_in(&mut conn, practice, id).await
     }
 
-    async fn invoice_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<Invoice>> {
+    async fn invoice_by_token(
+        &self,
+        practice: PracticeId,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<Invoice>> {
         let mut conn = self.read().acquire().await.map_err(map_err)?;
-        let found: Option<(i64, i64)> =
-            sqlx::query_as("SELECT practice_id, id FROM invoices WHERE token_hash = ?")
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM invoices WHERE practice_id = ? AND token_hash = ?")
+                .bind(practice.get())
                 .bind(token_hash)
                 .fetch_optional(&mut *conn)
                 .await
                 .map_err(map_err)?;
         match found {
-            Some((practice, id)) => Ok(Some(
-                invoice_in(&mut conn, PracticeId::new(practice), InvoiceId::new(id)).await?,
+            Some(id) => Ok(Some(
+                invoice_in(&mut conn, practice, InvoiceId::new(id)).await?,
             )),
             None => Ok(None),
         }

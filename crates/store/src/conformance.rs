@@ -1393,10 +1393,31 @@ async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &P
         .unwrap();
     assert_eq!(busy.len(), 1);
     assert_eq!(
-        store.booking_by_token(b"t1").await.unwrap().unwrap().id,
+        store
+            .booking_by_token(practice, b"t1")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
         first.id
     );
-    assert!(store.booking_by_token(b"nope").await.unwrap().is_none());
+    // Another practice in the same database does not find this practice's booking.
+    let other = store.create_practice(setup, now).await.unwrap();
+    assert!(
+        store
+            .booking_by_token(other, b"t1")
+            .await
+            .unwrap()
+            .is_none(),
+        "a manage token finds only its own practice's booking"
+    );
+    assert!(
+        store
+            .booking_by_token(practice, b"nope")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let confirmed = store
         .set_booking_status(practice, first.id, BookingStatus::Confirmed, &[], now)
@@ -2186,18 +2207,36 @@ async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
     );
     assert_eq!(
         store
-            .invoice_by_token(b"inv-1")
+            .invoice_by_token(practice, b"inv-1")
             .await
             .unwrap()
             .unwrap()
             .paid_on,
         Some(date(2027, 5, 5))
     );
+    let other = store
+        .create_practice(&PracticeSetup::from_toml(PRACTICE).unwrap(), now)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .invoice_by_token(other, b"inv-1")
+            .await
+            .unwrap()
+            .is_none(),
+        "an invoice link finds only its own practice's invoice"
+    );
     store
         .set_invoice_token(practice, invoice.id, b"inv-2", &[], now)
         .await
         .unwrap();
-    assert!(store.invoice_by_token(b"inv-1").await.unwrap().is_none());
+    assert!(
+        store
+            .invoice_by_token(practice, b"inv-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
     let second = store
         .create_invoice(practice, &new_invoice(Vec::new(), b"inv-3"), &email, now)
         .await

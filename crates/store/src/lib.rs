@@ -432,8 +432,13 @@ pub trait BookingStore: Send + Sync {
         recheck: Recheck,
         now: Timestamp,
     ) -> StoreResult<Booking>;
-    /// A booking by the hash of its manage token.
-    async fn booking_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<Booking>>;
+    /// This practice's booking by the hash of its manage token (another practice's token,
+    /// in the same database, finds nothing).
+    async fn booking_by_token(
+        &self,
+        practice: PracticeId,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<Booking>>;
     /// A booking by id.
     async fn booking(&self, practice: PracticeId, id: BookingId) -> StoreResult<Booking>;
     /// Bookings of any status starting in `[from, to)`, earliest first.

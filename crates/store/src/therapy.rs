@@ -344,8 +344,13 @@ pub trait TherapyStore: Send + Sync {
     ) -> StoreResult<Vec<Invoice>>;
     /// One invoice.
     async fn invoice(&self, practice: PracticeId, id: InvoiceId) -> StoreResult<Invoice>;
-    /// An invoice by the hash of its link's token.
-    async fn invoice_by_token(&self, token_hash: &[u8]) -> StoreResult<Option<Invoice>>;
+    /// This practice's invoice by the hash of its link's token (another practice's token,
+    /// in the same database, finds nothing).
+    async fn invoice_by_token(
+        &self,
+        practice: PracticeId,
+        token_hash: &[u8],
+    ) -> StoreResult<Option<Invoice>>;
     /// Replace the invoice link's token (the old link stops working), queueing `messages`.
     async fn set_invoice_token(
         &self,

@@ -28,7 +28,7 @@ pub(crate) async fn find(state: &AppState, token: &str) -> WebResult<Booking> {
     let token = SecretToken::parse(token).ok_or(WebError::NotFound)?;
     state
         .store()
-        .booking_by_token(&token.hash())
+        .booking_by_token(state.practice_id(), &token.hash())
         .await?
         .ok_or(WebError::NotFound)
 }

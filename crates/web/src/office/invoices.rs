@@ -333,7 +333,7 @@ async fn public(State(state): State<AppState>, Path(token): Path<String>) -> Web
     let token = SecretToken::parse(&token).ok_or(WebError::NotFound)?;
     let invoice = state
         .store()
-        .invoice_by_token(&token.hash())
+        .invoice_by_token(state.practice_id(), &token.hash())
         .await?
         .ok_or(WebError::NotFound)?;
     let doc = document(&state, &invoice).await?;

@@ -1,6 +1,8 @@
 //! The access matrix (SECURITY.md R1), generated from the app's own route table: every
 //! route that touches client data is tried as each kind of caller, and only the right one
 //! gets through. A route without a rule answers 404 (the guard), so it cannot slip past.
+//! Practices share one database, so the same table is also tried the other way: this
+//! practice's own staff and clients with a second practice's ids and links.
 
 use domain::{EmailAddress, PersonName, practice::PracticeSetup};
 use reqwest::StatusCode;
@@ -28,6 +30,12 @@ struct Fixture {
     away: i64,
     request: i64,
     appointment_type: String,
+    location: String,
+    /// The consultation's manage link secret, and its id in the JSON API.
+    booking_token: String,
+    booking_public_id: String,
+    /// The invoice link's secret, from the email that sent it.
+    invoice_token: String,
 }
 
 impl Fixture {
@@ -56,14 +64,14 @@ impl Fixture {
         let slug = if route.starts_with("/office/settings/appointment-types/") {
             self.appointment_type.as_str()
         } else {
-            "balham"
+            self.location.as_str()
         };
         route
             .replace("{id}", &id.to_string())
             .replace("{contract}", &self.contract.to_string())
             .replace("{request}", &self.request.to_string())
             .replace("{slug}", slug)
-            .replace("{location}", "balham")
+            .replace("{location}", &self.location)
             .replace("{token}", &"0".repeat(64))
             .replace("{file}", &format!("{}.ics", "0".repeat(64)))
             .replace("{*rest}", "nothing-here")
@@ -72,14 +80,14 @@ impl Fixture {
 
 async fn fixture(app: &TestApp) -> Fixture {
     let token = book(app, MONDAY_9AM, "matrix").await;
-    let booking = app
+    let consultation = app
         .store
-        .booking_by_token(&sha256(&token))
+        .booking_by_token(app.practice, &sha256(&token))
         .await
         .unwrap()
-        .expect("the consultation")
-        .id
-        .get();
+        .expect("the consultation");
+    let booking = consultation.id.get();
+    let booking_public_id = consultation.uid.split('@').next().unwrap().to_owned();
     let robin = robin_on_mondays(app).await;
     app.advance_clock(jiff::SignedDuration::from_hours(24 * 12));
     attended(app, robin, "2027-03-29T09:00:00Z").await;
@@ -105,6 +113,16 @@ async fn fixture(app: &TestApp) -> Fixture {
         .await
         .unwrap();
     let invoice = app.store.invoices(app.practice, Some(robin)).await.unwrap()[0].id;
+    let invoice_token = app
+        .outbox()
+        .await
+        .into_iter()
+        .find(|m| m.kind == "invoice")
+        .and_then(|m| {
+            let start = m.body_text.find("/invoice/")? + "/invoice/".len();
+            Some(m.body_text[start..start + 64].to_owned())
+        })
+        .expect("the invoice link is emailed");
     app.post_form("/contact", &enquiry_form(&[]))
         .await
         .assert_status(StatusCode::SEE_OTHER);
@@ -141,6 +159,10 @@ async fn fixture(app: &TestApp) -> Fixture {
         appointment_type: app.store.appointment_types(app.practice).await.unwrap()[0]
             .slug
             .to_string(),
+        location: "balham".into(),
+        booking_token: token,
+        booking_public_id,
+        invoice_token,
     }
 }
 
@@ -372,4 +394,191 @@ async fn every_client_route_lets_in_only_that_client() {
         checked += 1;
     }
     assert!(checked > 80, "only {checked} requests");
+}
+
+/// What a caller of practice A could have changed in practice B: B's records as the store
+/// reads them, B's outbox and B's audit log.
+async fn snapshot(second: &TestApp, theirs: &Fixture) -> Vec<String> {
+    use store::{AuditStore, EnquiryStore, OutboxStore};
+    let (app, practice) = (second, second.practice);
+    let client = store::ClientId::new(theirs.client);
+    let mut rows = vec![
+        format!("{:?}", app.store.client(practice, client).await.unwrap()),
+        format!(
+            "{:?}",
+            app.store.client_sessions(practice, client).await.unwrap()
+        ),
+        format!(
+            "{:?}",
+            app.store.invoices(practice, Some(client)).await.unwrap()
+        ),
+        format!(
+            "{:?}",
+            app.store
+                .booking(practice, store::BookingId::new(theirs.booking))
+                .await
+                .unwrap()
+        ),
+        format!("{:?}", app.store.away_periods(practice).await.unwrap()),
+        format!("{:?}", app.store.enquiries(practice).await.unwrap()),
+        format!("{:?}", app.store.all_articles(practice).await.unwrap()),
+        format!("{:?}", app.store.appointment_types(practice).await.unwrap()),
+        format!(
+            "{} messages",
+            app.store.outbox(practice, 1000).await.unwrap().len()
+        ),
+    ];
+    let audit = app.store.recent_audit(practice, 1000).await.unwrap();
+    rows.push(format!("{} audit entries", audit.len()));
+    rows
+}
+
+/// Issue 11: two practices share one SQLite file, and ids are unique across the file, so a
+/// handler that forgets to scope a lookup by practice would hand practice B's record to
+/// practice A. Practice A's own owner and A's own client try every route that takes a
+/// record's id (and every secret link) with B's records: each is refused and nothing of
+/// B's changes. Generated from the route table, so a new route is checked as it is added.
+#[tokio::test]
+async fn this_practices_staff_and_clients_cannot_reach_another_practices_records() {
+    use std::fmt::Write;
+
+    use crate::portal::{Browser, sign_in};
+    use store::AuditStore;
+    let app = TestApp::spawn().await;
+    let ours = fixture(&app).await;
+    let second = app.second_practice().await;
+    let mut theirs = fixture(&second).await;
+    // B's own location and appointment type: their slugs name nothing in A.
+    theirs.location = "tooting-online".into();
+    theirs.appointment_type = "second-assessment".into();
+    // Ids are unique across the file, so none of B's is also one of A's.
+    for (a, b) in [
+        (ours.client, theirs.client),
+        (ours.session, theirs.session),
+        (ours.invoice, theirs.invoice),
+        (ours.booking, theirs.booking),
+        (ours.article, theirs.article),
+        (ours.away, theirs.away),
+    ] {
+        assert_ne!(a, b, "B's record has A's id");
+    }
+    let owner = app.sign_in().await;
+    let as_robin = Browser::new(&app);
+    sign_in(&app, &as_robin, "robin@example.com").await;
+    let coming = second
+        .store
+        .client_sessions(second.practice, store::ClientId::new(theirs.client))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.start > second.clock.now() && s.status == store::SessionStatus::Scheduled)
+        .expect("a session of B's to come")
+        .id
+        .get();
+    // The same ids and links are real in B: B's owner, B's client and B's link holder get
+    // in at B's address, so each refusal below is about the practice, not a wrong id.
+    let their_owner = second.sign_in().await;
+    let params = |r: &&web::access::RouteRule| r.method == "GET" && r.path.contains('{');
+    for rule in RULES.iter().filter(params) {
+        let path = match rule.rule {
+            Rule::Staff if !rule.path.ends_with("/move/confirm") => theirs.path(rule.path),
+            Rule::Secret if rule.path.starts_with("/booking/{token}") => {
+                rule.path.replace("{token}", &theirs.booking_token)
+            }
+            Rule::Secret if rule.path.starts_with("/invoice/{token}") => {
+                rule.path.replace("{token}", &theirs.invoice_token)
+            }
+            _ => continue,
+        };
+        let reply = send(&second, "GET", &path, Some(&their_owner)).await;
+        assert!(
+            reply.status.is_success() || (reply.status.is_redirection() && !refused(&reply)),
+            "GET {path} in B: {}",
+            reply.status
+        );
+    }
+    let their_robin = Browser::new(&second);
+    sign_in(&second, &their_robin, "robin@example.com").await;
+    for path in [
+        format!("/portal/sessions/{coming}/cancel"),
+        format!("/portal/invoices/{}", theirs.invoice),
+    ] {
+        their_robin.get(&path).await.assert_status(StatusCode::OK);
+    }
+    let before = snapshot(&second, &theirs).await;
+
+    let mut checked = 0;
+    let mut failures = String::new();
+    for rule in RULES.iter().filter(|r| r.path.contains('{')) {
+        let (who, path, reply) = match rule.rule {
+            Rule::Staff => {
+                let path = theirs.path(rule.path);
+                let reply = send(&app, rule.method, &path, Some(&owner)).await;
+                ("A's owner", path, reply)
+            }
+            Rule::Client => {
+                let id = if rule.path.starts_with("/portal/invoices/") {
+                    theirs.invoice
+                } else {
+                    coming
+                };
+                let path = rule.path.replace("{id}", &id.to_string());
+                let reply = if rule.method == "GET" {
+                    as_robin.get(&path).await
+                } else {
+                    as_robin.post(&path, &[("matrix", "1")]).await
+                };
+                ("A's client", path, reply)
+            }
+            Rule::Secret => {
+                // B's real secrets, at A's address.
+                let path = if rule.path.starts_with("/booking/{token}") {
+                    rule.path.replace("{token}", &theirs.booking_token)
+                } else if rule.path.starts_with("/invoice/{token}") {
+                    rule.path.replace("{token}", &theirs.invoice_token)
+                } else if rule.path == "/api/v1/bookings/{id}/cancel" {
+                    rule.path.replace("{id}", &theirs.booking_public_id)
+                } else {
+                    // The other secrets (portal sign-in and email links, the calendar
+                    // feed) are looked up within the practice by the store already.
+                    continue;
+                };
+                let reply = if rule.path.starts_with("/api/") {
+                    let request = app.client().post(app.url(&path));
+                    let request = request.bearer_auth(&theirs.booking_token);
+                    Reply::read(request.send().await.expect("send")).await
+                } else {
+                    send(&app, rule.method, &path, None).await
+                };
+                ("a holder of B's link", path, reply)
+            }
+            Rule::Public => continue,
+        };
+        if !matches!(
+            reply.status,
+            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN | StatusCode::GONE
+        ) {
+            let location = reply.location().unwrap_or_default();
+            let status = reply.status;
+            let method = rule.method;
+            let _ = writeln!(failures, "{method} {path} as {who}: {status} {location}");
+        }
+        checked += 1;
+    }
+    assert!(
+        failures.is_empty(),
+        "let through to B's records:\n{failures}"
+    );
+    assert!(checked >= 70, "only {checked} requests");
+
+    // Nothing of B's changed, B's log has no new entry, and A's log names none of B's
+    // clients.
+    assert_eq!(snapshot(&second, &theirs).await, before);
+    let our_log = app.store.recent_audit(app.practice, 1000).await.unwrap();
+    assert!(
+        our_log
+            .iter()
+            .all(|e| e.client != Some(store::ClientId::new(theirs.client))),
+        "A's log names B's client"
+    );
 }

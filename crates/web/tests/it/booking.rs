@@ -296,7 +296,7 @@ async fn the_manage_link_cancels_and_moves() {
     moved.assert_redirect(&format!("/booking/{token}"));
     let booking = app
         .store
-        .booking_by_token(&sha(&token))
+        .booking_by_token(app.practice, &sha(&token))
         .await
         .unwrap()
         .unwrap();
@@ -346,7 +346,7 @@ async fn changes_close_at_the_notice_cut_off() {
         .await;
     let booking = app
         .store
-        .booking_by_token(&sha(&token))
+        .booking_by_token(app.practice, &sha(&token))
         .await
         .unwrap()
         .unwrap();
@@ -399,7 +399,7 @@ async fn moving_twice_or_to_the_same_time_changes_nothing_more() {
         .assert_redirect(&format!("/booking/{token}"));
     let booking = app
         .store
-        .booking_by_token(&sha(&token))
+        .booking_by_token(app.practice, &sha(&token))
         .await
         .unwrap()
         .unwrap();

@@ -143,6 +143,32 @@ question = "How do I start?"
 answer = "Send a message through the contact page."
 "#;
 
+/// The second practice's owner (see [`TestApp::second_practice`]).
+const SECOND_STAFF_EMAIL: &str = "second-therapist@example.com";
+/// What the second practice has besides the first one's setup: a location and an
+/// appointment type of its own, so that their slugs name nothing in the first practice.
+const SECOND_PRACTICE_EXTRA: &str = r#"
+[[locations]]
+slug = "tooting-online"
+name = "Tooting online"
+online = true
+summary = "Video sessions for the Tooting practice."
+
+[[appointment_types]]
+slug = "second-assessment"
+name = "Assessment"
+minutes = 50
+fee_pence = 8000
+description = "An assessment in the second practice."
+bookable_online = false
+locations = ["tooting-online"]
+notice_hours = 24
+horizon_days = 28
+granularity_minutes = 60
+buffer_after = 10
+travel_minutes = 60
+"#;
+
 /// The staff password hashed once for the whole test binary (Argon2 is slow in debug builds).
 fn password_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
@@ -294,7 +320,10 @@ pub struct TestApp {
     client: reqwest::Client,
     /// A browser for the back office: keeps cookies, follows no redirects.
     browser: reqwest::Client,
-    dir: tempfile::TempDir,
+    /// The owner's email (`sign_in` signs in as them): one per practice, as emails are
+    /// unique across the database.
+    staff_email: &'static str,
+    dir: Arc<tempfile::TempDir>,
     shutdown: Option<oneshot::Sender<()>>,
     /// The server's task (it ends once shutdown has drained the connections).
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -333,6 +362,71 @@ pub fn draft(slug: &str, title: &str, tags: &str, date: &str, published: bool) -
     ArticleDraft::parse(&form, jiff::civil::date(2027, 3, 25)).expect("seed article is valid")
 }
 
+/// A practice as every test app starts: its owner, two published articles, one draft and
+/// one approach page. Returns the practice and the draft's id.
+async fn seed_practice(
+    store: &SqliteStore,
+    toml: &str,
+    staff_email: &str,
+) -> (PracticeId, ArticleId) {
+    let now: Timestamp = START.parse().expect("start instant");
+    let setup = PracticeSetup::from_toml(toml).expect("the test practice.toml is valid");
+    let practice = store
+        .create_practice(&setup, now)
+        .await
+        .expect("create the practice");
+    let user = NewUser {
+        email: EmailAddress::parse(staff_email).expect("email"),
+        name: PersonName::parse("Alex Morgan").expect("name"),
+        password_hash: password_hash().to_owned(),
+    };
+    store
+        .create_user(practice, &user, now)
+        .await
+        .expect("create the staff user");
+    for (i, (slug, title, tags)) in PUBLISHED.iter().enumerate() {
+        let date = format!("2027-03-{:02}", 10 + i);
+        store
+            .create_article(
+                practice,
+                ArticleKind::Article,
+                &draft(slug, title, &tags.join(", "), &date, true),
+                0,
+                now,
+            )
+            .await
+            .expect("seed an article");
+    }
+    let draft_id = store
+        .create_article(
+            practice,
+            ArticleKind::Article,
+            &draft(DRAFT_SLUG, DRAFT_TITLE, DRAFT_ONLY_TAG, "2027-03-20", false),
+            0,
+            now,
+        )
+        .await
+        .expect("seed the draft");
+    store
+        .create_article(
+            practice,
+            ArticleKind::Approach,
+            &draft(
+                APPROACH_SLUG,
+                "Psychodynamic therapy",
+                "",
+                "2027-01-01",
+                true,
+            ),
+            1,
+            now,
+        )
+        .await
+        .expect("seed an approach page");
+
+    (practice, draft_id)
+}
+
 impl TestApp {
     /// A fresh practice with two published articles, one draft and one approach page.
     pub async fn spawn() -> Self {
@@ -366,68 +460,63 @@ impl TestApp {
         trust_proxy: bool,
         options: ServeOptions,
     ) -> Self {
-        let dir = tempfile::tempdir().expect("create a temp dir");
+        let dir = Arc::new(tempfile::tempdir().expect("create a temp dir"));
         let store = Arc::new(
             SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::CreateIfMissing)
                 .await
                 .expect("open the database"),
         );
-        let now: Timestamp = START.parse().expect("start instant");
-        let setup =
-            PracticeSetup::from_toml(PRACTICE_TOML).expect("the test practice.toml is valid");
-        let practice = store
-            .create_practice(&setup, now)
-            .await
-            .expect("create the practice");
-        let user = NewUser {
-            email: EmailAddress::parse(STAFF_EMAIL).expect("email"),
-            name: PersonName::parse("Alex Morgan").expect("name"),
-            password_hash: password_hash().to_owned(),
-        };
-        store
-            .create_user(practice, &user, now)
-            .await
-            .expect("create the staff user");
-        for (i, (slug, title, tags)) in PUBLISHED.iter().enumerate() {
-            let date = format!("2027-03-{:02}", 10 + i);
-            store
-                .create_article(
-                    practice,
-                    ArticleKind::Article,
-                    &draft(slug, title, &tags.join(", "), &date, true),
-                    0,
-                    now,
-                )
-                .await
-                .expect("seed an article");
-        }
-        let draft_id = store
-            .create_article(
-                practice,
-                ArticleKind::Article,
-                &draft(DRAFT_SLUG, DRAFT_TITLE, DRAFT_ONLY_TAG, "2027-03-20", false),
-                0,
-                now,
-            )
-            .await
-            .expect("seed the draft");
-        store
-            .create_article(
-                practice,
-                ArticleKind::Approach,
-                &draft(
-                    APPROACH_SLUG,
-                    "Psychodynamic therapy",
-                    "",
-                    "2027-01-01",
-                    true,
-                ),
-                1,
-                now,
-            )
-            .await
-            .expect("seed an approach page");
+        let (practice, draft_id) = seed_practice(&store, PRACTICE_TOML, STAFF_EMAIL).await;
+        Self::serve(
+            store,
+            dir,
+            practice,
+            draft_id,
+            STAFF_EMAIL,
+            rate_limits,
+            with_key,
+            trust_proxy,
+            options,
+        )
+        .await
+    }
 
+    /// A second practice in this app's database (its own staff, seeded articles and
+    /// clock), served on a port of its own: records made through it belong to it alone.
+    pub async fn second_practice(&self) -> Self {
+        let (practice, draft_id) = seed_practice(
+            &self.store,
+            &format!("{PRACTICE_TOML}{SECOND_PRACTICE_EXTRA}"),
+            SECOND_STAFF_EMAIL,
+        )
+        .await;
+        Self::serve(
+            self.store.clone(),
+            self.dir.clone(),
+            practice,
+            draft_id,
+            SECOND_STAFF_EMAIL,
+            RateLimits::default(),
+            true,
+            false,
+            ServeOptions::default(),
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn serve(
+        store: Arc<SqliteStore>,
+        dir: Arc<tempfile::TempDir>,
+        practice: PracticeId,
+        draft_id: ArticleId,
+        staff_email: &'static str,
+        rate_limits: RateLimits,
+        with_key: bool,
+        trust_proxy: bool,
+        options: ServeOptions,
+    ) -> Self {
+        let now: Timestamp = START.parse().expect("start instant");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a port");
@@ -472,6 +561,7 @@ impl TestApp {
             config,
             client: client(false),
             browser: client(true),
+            staff_email,
             dir,
             shutdown: Some(stop),
             server: Some(server),
@@ -571,7 +661,7 @@ impl TestApp {
             .browser
             .post(self.url("/office/sign-in"))
             .header("origin", &self.base)
-            .form(&[("email", STAFF_EMAIL), ("password", STAFF_PASSWORD)])
+            .form(&[("email", self.staff_email), ("password", STAFF_PASSWORD)])
             .send()
             .await
             .expect("POST sign-in");

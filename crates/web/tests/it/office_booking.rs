@@ -36,7 +36,7 @@ fn sha(token: &str) -> Vec<u8> {
 
 async fn status_of(app: &TestApp, token: &str) -> String {
     app.store
-        .booking_by_token(&sha(token))
+        .booking_by_token(app.practice, &sha(token))
         .await
         .unwrap()
         .unwrap()
@@ -91,7 +91,7 @@ async fn requests_are_accepted_from_the_office() {
     );
     let booking = app
         .store
-        .booking_by_token(&sha(&token))
+        .booking_by_token(app.practice, &sha(&token))
         .await
         .unwrap()
         .unwrap();
@@ -125,7 +125,7 @@ async fn declining_sends_the_therapists_own_words_and_frees_the_time() {
     let token = book(&app, MONDAY_9AM).await;
     let booking = app
         .store
-        .booking_by_token(&sha(&token))
+        .booking_by_token(app.practice, &sha(&token))
         .await
         .unwrap()
         .unwrap();
@@ -322,7 +322,7 @@ async fn booking_actions_need_a_signed_in_therapist() {
     let token = book(&app, MONDAY_9AM).await;
     let booking = app
         .store
-        .booking_by_token(&sha(&token))
+        .booking_by_token(app.practice, &sha(&token))
         .await
         .unwrap()
         .unwrap();
@@ -382,7 +382,7 @@ async fn the_therapist_moves_a_consultation_and_the_visitor_is_told() {
     let token = book(&app, MONDAY_9AM).await;
     let booking = app
         .store
-        .booking_by_token(&sha(&token))
+        .booking_by_token(app.practice, &sha(&token))
         .await
         .unwrap()
         .unwrap();
