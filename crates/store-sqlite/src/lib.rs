@@ -321,6 +321,28 @@ impl SqliteStore {
 mod tests {
     use super::*;
 
+    /// A new database in a temporary folder (kept while the folder lives).
+    async fn fresh() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::CreateIfMissing)
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    /// Two handles on one new database file, as two processes would have.
+    async fn two_handles() -> (
+        tempfile::TempDir,
+        std::sync::Arc<dyn store::Store>,
+        std::sync::Arc<dyn store::Store>,
+    ) {
+        let (dir, first) = fresh().await;
+        let second = SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::Existing)
+            .await
+            .unwrap();
+        (dir, std::sync::Arc::new(first), std::sync::Arc::new(second))
+    }
+
     /// Each rule's own error, raised by SQLite from tables and triggers shaped like ours,
     /// maps to its kind; a unique rule of another table is `Unique`.
     #[tokio::test]
@@ -408,81 +430,43 @@ mod tests {
 
     #[tokio::test]
     async fn conformance_story() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("anteroom.db");
-        let store = SqliteStore::open(&path, OpenMode::CreateIfMissing)
-            .await
-            .unwrap();
+        let (_dir, store) = fresh().await;
         store::conformance::story(&store).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_bookings() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("anteroom.db");
-        let store = SqliteStore::open(&path, OpenMode::CreateIfMissing)
-            .await
-            .unwrap();
+        let (_dir, store) = fresh().await;
         store::conformance::concurrent_bookings(std::sync::Arc::new(store)).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_invoices() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("anteroom.db");
-        let store = SqliteStore::open(&path, OpenMode::CreateIfMissing)
-            .await
-            .unwrap();
+        let (_dir, store) = fresh().await;
         store::conformance::concurrent_invoices(std::sync::Arc::new(store)).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_portal_sign_ins() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("anteroom.db");
-        let store = SqliteStore::open(&path, OpenMode::CreateIfMissing)
-            .await
-            .unwrap();
+        let (_dir, store) = fresh().await;
         store::conformance::concurrent_portal_sign_ins(std::sync::Arc::new(store)).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_limits_across_two_handles() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("anteroom.db");
-        let first = SqliteStore::open(&path, OpenMode::CreateIfMissing)
-            .await
-            .unwrap();
-        let second = SqliteStore::open(&path, OpenMode::Existing).await.unwrap();
-        store::conformance::concurrent_limits(
-            std::sync::Arc::new(first),
-            std::sync::Arc::new(second),
-        )
-        .await;
+        let (_dir, first, second) = two_handles().await;
+        store::conformance::concurrent_limits(first, second).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_claims_across_two_handles() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("anteroom.db");
-        let first = SqliteStore::open(&path, OpenMode::CreateIfMissing)
-            .await
-            .unwrap();
-        let second = SqliteStore::open(&path, OpenMode::Existing).await.unwrap();
-        store::conformance::concurrent_claims(
-            std::sync::Arc::new(first),
-            std::sync::Arc::new(second),
-        )
-        .await;
+        let (_dir, first, second) = two_handles().await;
+        store::conformance::concurrent_claims(first, second).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_email_changes() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("anteroom.db");
-        let store = SqliteStore::open(&path, OpenMode::CreateIfMissing)
-            .await
-            .unwrap();
+        let (_dir, store) = fresh().await;
         store::conformance::concurrent_email_changes(std::sync::Arc::new(store)).await;
     }
 
