@@ -541,7 +541,7 @@ async fn run_server(
     }
     let state = AppState::new(
         dyn_store.clone(),
-        practice,
+        web::Resolver::Single(practice),
         clock.clone(),
         config,
         Some(wake.clone()),

@@ -212,7 +212,7 @@ async fn bench() {
     let shared: Arc<dyn Store> = store.clone();
     let state = AppState::new(
         shared,
-        practice,
+        web::Resolver::Single(practice),
         Clock::pinned(now),
         Config {
             public_url: "http://127.0.0.1:8080".into(),

@@ -18,14 +18,14 @@ use std::{
 };
 
 use axum::{
-    extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams, Request, State},
+    extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams, Request},
     http::{Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use store::{Actor, AuditAction, ClientId, NewAuditEntry};
 
-use crate::{AppState, WebError, security::client_ip};
+use crate::{AppState, Here, WebError, security::client_ip};
 
 /// Autosaves of the same note by the same person within this long of the last entry for it
 /// are one entry.
@@ -320,7 +320,7 @@ pub(crate) fn source(state: &AppState, parts: &axum::http::request::Parts) -> Op
 
 /// Append an entry for `actor`, e.g. a sign-in the handler audits itself.
 pub(crate) async fn record(
-    state: &AppState,
+    state: &Here,
     actor: Actor,
     action: AuditAction,
     client: Option<ClientId>,
@@ -382,7 +382,7 @@ fn object(
 }
 
 /// The middleware: see the module documentation.
-pub(crate) async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn guard(state: Here, request: Request, next: Next) -> Response {
     let Some(route) = request
         .extensions()
         .get::<MatchedPath>()
@@ -537,7 +537,7 @@ mod tests {
         };
         let state = AppState::new(
             std::sync::Arc::new(store),
-            store::PracticeId::new(1),
+            crate::Resolver::Single(store::PracticeId::new(1)),
             crate::Clock::System,
             config,
             None,
@@ -549,6 +549,10 @@ mod tests {
             .route("/office/outbox", get(|| async { "everything" }))
             .route("/about", get(|| async { "public" }))
             .layer(middleware::from_fn_with_state(state.clone(), guard))
+            .layer(middleware::from_fn_with_state(
+                state.clone(),
+                crate::here::resolve,
+            ))
             .with_state(state);
         for (path, status) in [
             ("/not-in-the-table", 404),

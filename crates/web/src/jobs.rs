@@ -11,13 +11,37 @@ use domain::booking::BookingStatus;
 use store::StoreError;
 
 use crate::{
-    AppState, WebError,
+    AppState, Here, WebError,
     booking::{Offer, messages},
     therapy,
 };
 
-/// Do whatever is due now. Returns (requests released, reminders queued).
+/// Do whatever is due now, for every practice in turn. Returns (requests released,
+/// reminders queued). One practice's failure is logged and does not stop the others'.
 pub async fn run_once(state: &AppState) -> Result<(usize, usize), WebError> {
+    let (mut released, mut reminded) = (0, 0);
+    let mut failed = None;
+    for practice in state.store().practice_ids().await? {
+        match run_for(&state.here(practice)).await {
+            Ok((r, m)) => {
+                released += r;
+                reminded += m;
+            }
+            Err(error) => {
+                tracing::error!(practice = practice.get(), error = %error, "jobs failed");
+                failed = Some(error);
+            }
+        }
+    }
+    state.store().forget_ended_limits(state.now()).await?;
+    match failed {
+        Some(error) => Err(error),
+        None => Ok((released, reminded)),
+    }
+}
+
+/// Do whatever is due now for one practice.
+async fn run_for(state: &Here) -> Result<(usize, usize), WebError> {
     let view = therapy::PracticeView::load(state).await?;
     let (released, mut reminded) = match Offer::load(state).await {
         Ok(offer) => consultations(state, &offer).await?,
@@ -30,7 +54,6 @@ pub async fn run_once(state: &AppState) -> Result<(usize, usize), WebError> {
     reminded += session_reminders(state, &view, settings.session_reminder_hours, now).await?;
     let told = break_notices(state, &view, now).await?;
     let invoiced = therapy::monthly_invoices(state, &view, &settings).await?;
-    state.store().forget_ended_limits(now).await?;
     if released + reminded + told + invoiced > 0 {
         tracing::info!(released, reminded, told, invoiced, "jobs");
         state.booking_changed();
@@ -39,7 +62,7 @@ pub async fn run_once(state: &AppState) -> Result<(usize, usize), WebError> {
 }
 
 /// Release unanswered requests and remind visitors of their consultations.
-async fn consultations(state: &AppState, offer: &Offer) -> Result<(usize, usize), WebError> {
+async fn consultations(state: &Here, offer: &Offer) -> Result<(usize, usize), WebError> {
     let store = state.store();
     let practice = state.practice_id();
     let now = state.now();
@@ -76,7 +99,7 @@ async fn consultations(state: &AppState, offer: &Offer) -> Result<(usize, usize)
 
 /// Queue reminders for sessions starting within the practice's reminder time.
 async fn session_reminders(
-    state: &AppState,
+    state: &Here,
     view: &therapy::PracticeView,
     hours: u32,
     now: jiff::Timestamp,
@@ -92,7 +115,7 @@ async fn session_reminders(
     let mut queued = 0;
     for (session, email) in store.session_reminders_due(practice, now, until).await? {
         if let Some(reminder) =
-            therapy::session_reminder(view, &session, &email, &state.config().public_url)
+            therapy::session_reminder(view, &session, &email, state.public_url())
         {
             store
                 .send_session_reminder(practice, session.id, &reminder, now)
@@ -105,7 +128,7 @@ async fn session_reminders(
 
 /// Send the break notices that are due.
 async fn break_notices(
-    state: &AppState,
+    state: &Here,
     view: &therapy::PracticeView,
     now: jiff::Timestamp,
 ) -> Result<usize, WebError> {

@@ -11,6 +11,7 @@ pub(crate) mod booking;
 pub mod clock;
 mod error;
 mod forms;
+mod here;
 pub mod jobs;
 mod limits;
 mod notes;
@@ -33,11 +34,12 @@ mod therapy;
 use std::{sync::Arc, time::Duration};
 
 use axum::{Router, extract::DefaultBodyLimit, middleware};
-use store::{PracticeId, Store};
+use store::Store;
 use tower_http::{compression::CompressionLayer, timeout::TimeoutLayer};
 
 pub use clock::Clock;
 pub use error::WebError;
+pub use here::{Here, Resolver};
 pub use limits::RateLimits;
 pub use server::ServeOptions;
 
@@ -74,19 +76,19 @@ pub struct AppState {
 
 struct Inner {
     store: Arc<dyn Store>,
-    practice: PracticeId,
+    resolver: Resolver,
+    tenants: here::Tenants,
     clock: Clock,
     config: Config,
     templates: templates::Templates,
-    pages: pages::PageCache,
     wake_mailer: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl AppState {
-    /// Build the state for one practice.
+    /// Build the state; `resolver` says which practice each request is for.
     pub fn new(
         store: Arc<dyn Store>,
-        practice: PracticeId,
+        resolver: Resolver,
         clock: Clock,
         config: Config,
         wake_mailer: Option<Arc<tokio::sync::Notify>>,
@@ -95,11 +97,11 @@ impl AppState {
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
-                practice,
+                resolver,
+                tenants: here::Tenants::default(),
                 clock,
                 config,
                 templates,
-                pages: pages::PageCache::default(),
                 wake_mailer,
             }),
         })
@@ -108,8 +110,11 @@ impl AppState {
     pub(crate) fn store(&self) -> &dyn Store {
         self.inner.store.as_ref()
     }
-    pub(crate) fn practice_id(&self) -> PracticeId {
-        self.inner.practice
+    pub(crate) fn resolver(&self) -> &Resolver {
+        &self.inner.resolver
+    }
+    pub(crate) fn tenants(&self) -> &here::Tenants {
+        &self.inner.tenants
     }
     pub(crate) fn now(&self) -> jiff::Timestamp {
         self.inner.clock.now()
@@ -120,19 +125,11 @@ impl AppState {
     pub(crate) fn templates(&self) -> &templates::Templates {
         &self.inner.templates
     }
-    pub(crate) fn pages(&self) -> &pages::PageCache {
-        &self.inner.pages
-    }
-    /// Content or settings changed: drop cached pages and the booking offer. The app's own
-    /// handlers call it; call it too after changing the store some other way.
+    /// Content or settings changed, of any practice: drop every practice's cached pages and
+    /// booking offer. The app's own handlers drop just their practice's
+    /// ([`Here::content_changed`]); call this after changing the store some other way.
     pub fn content_changed(&self) {
-        self.inner.pages.clear();
-    }
-    /// A booking was made, moved or changed status (and its emails queued): drop cached
-    /// availability answers and wake the delivery worker.
-    pub(crate) fn booking_changed(&self) {
-        self.inner.pages.clear_pages();
-        self.mail_queued();
+        self.inner.tenants.each(|tenant| tenant.pages().clear());
     }
 
     /// An outgoing email's body as it is sent. Only the portal's link emails (signing in,
@@ -193,6 +190,8 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             security::headers,
         ))
+        // Outside every layer that needs the practice: find it from the request's host.
+        .layer(middleware::from_fn_with_state(state.clone(), here::resolve))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CompressionLayer::new())
         .with_state(state)

@@ -18,7 +18,7 @@ use jiff::SignedDuration;
 use sha2::{Digest, Sha256};
 use store::{LimitKey, LimitRule, Reservation};
 
-use crate::{AppState, WebError, error::WebResult};
+use crate::{Here, WebError, error::WebResult};
 
 /// How many attempts each kind of request may make, per window.
 #[derive(Debug, Clone)]
@@ -160,7 +160,7 @@ pub(crate) struct Held(Option<LimitKey>);
 
 impl Held {
     /// The request did not count: give its place back.
-    pub async fn release(self, state: &AppState) -> WebResult<()> {
+    pub async fn release(self, state: &Here) -> WebResult<()> {
         if let Some(key) = self.0 {
             state.store().release(&key, state.now()).await?;
         }
@@ -168,7 +168,7 @@ impl Held {
     }
 
     /// Forget the whole counter (earlier failures, after a success).
-    pub async fn clear(self, state: &AppState) -> WebResult<()> {
+    pub async fn clear(self, state: &Here) -> WebResult<()> {
         if let Some(key) = self.0 {
             state.store().clear_limit(&key).await?;
         }
@@ -179,7 +179,7 @@ impl Held {
     pub fn keep(self) {}
 }
 
-impl AppState {
+impl Here {
     /// Count one attempt of `limit` for `subject`, before doing the work; `TooManyRequests`
     /// (429 with `Retry-After`) when the limit is reached.
     pub(crate) async fn reserve(&self, limit: Limit, subject: Subject<'_>) -> WebResult<Held> {

@@ -6,7 +6,7 @@ use crypto::{CryptoError, DataKey, row_binding};
 use jiff::Timestamp;
 use store::{ClientId, NoteId, SessionId};
 
-use crate::{AppState, WebError, error::WebResult};
+use crate::{Here, WebError, error::WebResult};
 
 /// A note opened for the therapist.
 pub(crate) struct OpenNote {
@@ -26,7 +26,7 @@ fn unreadable(what: &str, error: CryptoError) -> WebError {
 }
 
 /// The client's data key: unwrapped from the store, or made and stored the first time.
-async fn data_key(state: &AppState, client: ClientId) -> WebResult<DataKey> {
+async fn data_key(state: &Here, client: ClientId) -> WebResult<DataKey> {
     let master = state.config().master_key.as_ref().ok_or_else(unavailable)?;
     let practice = state.practice_id();
     let binding = row_binding(practice.get(), "client_keys", client.get(), "key");
@@ -48,13 +48,13 @@ async fn data_key(state: &AppState, client: ClientId) -> WebResult<DataKey> {
     })
 }
 
-fn note_binding(state: &AppState, note: NoteId) -> Vec<u8> {
+fn note_binding(state: &Here, note: NoteId) -> Vec<u8> {
     row_binding(state.practice_id().get(), "notes", note.get(), "body")
 }
 
 /// Write a note (see `NoteStore::save_note`).
 pub(crate) async fn save(
-    state: &AppState,
+    state: &Here,
     client: ClientId,
     session: Option<SessionId>,
     id: Option<NoteId>,
@@ -68,7 +68,7 @@ pub(crate) async fn save(
         .await?)
 }
 
-fn open(state: &AppState, key: &DataKey, note: &store::SealedNote) -> WebResult<OpenNote> {
+fn open(state: &Here, key: &DataKey, note: &store::SealedNote) -> WebResult<OpenNote> {
     let text = key
         .open(&note.body, &note_binding(state, note.id))
         .map_err(|e| unreadable(&format!("note {}", note.id), e))?;
@@ -82,7 +82,7 @@ fn open(state: &AppState, key: &DataKey, note: &store::SealedNote) -> WebResult<
 }
 
 /// All of a client's notes, opened, newest first (none without a key: nothing to open).
-pub(crate) async fn all(state: &AppState, client: ClientId) -> WebResult<Vec<OpenNote>> {
+pub(crate) async fn all(state: &Here, client: ClientId) -> WebResult<Vec<OpenNote>> {
     let sealed = state.store().notes(state.practice_id(), client).await?;
     if sealed.is_empty() {
         return Ok(Vec::new());
@@ -93,7 +93,7 @@ pub(crate) async fn all(state: &AppState, client: ClientId) -> WebResult<Vec<Ope
 
 /// The note on one session, opened.
 pub(crate) async fn on_session(
-    state: &AppState,
+    state: &Here,
     client: ClientId,
     session: SessionId,
 ) -> WebResult<Option<OpenNote>> {
@@ -111,7 +111,7 @@ pub(crate) async fn on_session(
 }
 
 /// Whether notes can be written on this server.
-pub(crate) fn available(state: &AppState) -> bool {
+pub(crate) fn available(state: &Here) -> bool {
     state.config().master_key.is_some()
 }
 
@@ -134,7 +134,7 @@ pub(crate) fn is_autosave(headers: &axum::http::HeaderMap) -> bool {
 
 /// The script's answer to a save: the local time it was saved and the note's id (so that
 /// a new general note is changed, not added again, by the next save).
-pub(crate) async fn autosaved(state: &AppState, id: NoteId) -> WebResult<axum::response::Response> {
+pub(crate) async fn autosaved(state: &Here, id: NoteId) -> WebResult<axum::response::Response> {
     let view = crate::therapy::PracticeView::load(state).await?;
     let saved = state
         .now()

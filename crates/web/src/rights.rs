@@ -18,7 +18,7 @@ use store::{
     rights::{Cell, TableRows},
 };
 
-use crate::{AppState, WebError, error::WebResult};
+use crate::{Here, WebError, error::WebResult};
 
 /// Headings and a line of explanation for the tables the export knows; a table added later
 /// is shown under its own name.
@@ -119,7 +119,7 @@ fn text_cell(zone: &TimeZone, column: &str, cell: &Cell) -> String {
 }
 
 /// Put each note's text in place of its sealed body.
-async fn open_notes(state: &AppState, client: ClientId, tables: &mut [TableRows]) -> WebResult<()> {
+async fn open_notes(state: &Here, client: ClientId, tables: &mut [TableRows]) -> WebResult<()> {
     let Some(notes) = tables.iter_mut().find(|t| t.table == "notes") else {
         return Ok(());
     };
@@ -197,7 +197,7 @@ pub(crate) fn without_private_links(text: &str) -> String {
 
 /// The export as a download: `client-<id>-data-<date>.zip`.
 pub(crate) async fn export_download(
-    state: &AppState,
+    state: &Here,
     client: ClientId,
     audience: Audience,
 ) -> WebResult<axum::response::Response> {
@@ -226,7 +226,7 @@ pub(crate) async fn export_download(
 /// The export of everything held about one of the practice's clients, as zip bytes.
 /// Another practice's client, or none, is `NotFound`.
 pub(crate) async fn export_zip(
-    state: &AppState,
+    state: &Here,
     client: ClientId,
     audience: Audience,
 ) -> WebResult<Vec<u8>> {

@@ -13,7 +13,7 @@ use store::UserId;
 use totp_rs::{Builder, Secret, Totp};
 use zeroize::Zeroizing;
 
-use crate::{AppState, WebError, error::WebResult};
+use crate::{Here, WebError, error::WebResult};
 
 /// Seconds per time step.
 const STEP_SECONDS: u64 = 30;
@@ -190,7 +190,7 @@ pub(crate) fn recovery_hash(code: &str) -> Vec<u8> {
     Sha256::digest(normalised.as_bytes()).to_vec()
 }
 
-fn binding(state: &AppState, user: UserId) -> Vec<u8> {
+fn binding(state: &Here, user: UserId) -> Vec<u8> {
     crypto::row_binding(
         state.practice_id().get(),
         "users",
@@ -206,13 +206,13 @@ fn no_key() -> WebError {
 }
 
 /// Seal a secret for storing in its user's row.
-pub(crate) fn seal(state: &AppState, user: UserId, secret: &TotpSecret) -> WebResult<Vec<u8>> {
+pub(crate) fn seal(state: &Here, user: UserId, secret: &TotpSecret) -> WebResult<Vec<u8>> {
     let key = state.config().master_key.as_ref().ok_or_else(no_key)?;
     Ok(key.seal_secret(secret.0.as_slice(), &binding(state, user)))
 }
 
 /// Open a user's stored secret.
-pub(crate) fn open(state: &AppState, user: UserId, sealed: &[u8]) -> WebResult<TotpSecret> {
+pub(crate) fn open(state: &Here, user: UserId, sealed: &[u8]) -> WebResult<TotpSecret> {
     let key = state.config().master_key.as_ref().ok_or_else(no_key)?;
     let bytes = key
         .open_secret(sealed, &binding(state, user))

@@ -3,13 +3,13 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::{
-    extract::{Request, State},
+    extract::Request,
     http::{HeaderMap, HeaderValue, Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 
-use crate::{AppState, WebError, error::Rendered};
+use crate::{AppState, Here, WebError, error::Rendered};
 
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
     form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
@@ -19,11 +19,7 @@ pub(crate) const PRIVATE_LINKS: [&str; 3] = ["/booking/", "/invoice/", "/calenda
 
 /// Security headers on every response, and the site's error page on any error a handler
 /// did not render itself.
-pub(crate) async fn headers(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn headers(state: Here, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let is_office = path.starts_with("/office");
     // The portal shows one client's own records, and a secret link (a booking's manage
@@ -70,6 +66,14 @@ pub(crate) async fn headers(
                 .insert(header::RETRY_AFTER, retry_after);
         }
     }
+    set_headers(&mut response, state.is_https(), is_office || is_private);
+    response
+}
+
+/// The security headers every response carries. `private`: a page for one person (the
+/// office, the portal, a secret link), never indexed or cached.
+pub(crate) fn set_headers(response: &mut Response, https: bool, private: bool) {
+    let status = response.status();
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -96,37 +100,32 @@ pub(crate) async fn headers(
         "permissions-policy",
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
     );
-    if state.config().is_https() {
+    if https {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
         );
     }
-    if is_office || is_private {
+    if private {
         h.insert("x-robots-tag", HeaderValue::from_static("noindex"));
     }
-    if is_office || is_private || status.is_client_error() || status.is_server_error() {
+    if private || status.is_client_error() || status.is_server_error() {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     } else if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
-    response
 }
 
 /// Refuse state-changing requests made by another site's page (CSRF).
 ///
 /// Browsers say where a request came from in `Sec-Fetch-Site`; older ones send `Origin`.
 /// A request with neither is not from a browser and carries no ambient cookie risk.
-pub(crate) async fn cross_origin_protection(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn cross_origin_protection(state: Here, request: Request, next: Next) -> Response {
     let safe = matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if !safe && !same_origin(request.headers(), &state.config().public_url) {
+    if !safe && !same_origin(request.headers(), state.public_url()) {
         tracing::info!(
             path = redacted(request.uri().path()),
             "refused a cross-origin form submission"

@@ -27,7 +27,7 @@ use store::{
 
 use crate::secret_token::SecretToken;
 use crate::{
-    AppState, WebError,
+    Here, WebError,
     booking::messages::{URGENT_HELP, place_line},
     error::WebResult,
 };
@@ -41,7 +41,7 @@ pub(crate) struct PracticeView {
 }
 
 impl PracticeView {
-    pub async fn load(state: &AppState) -> WebResult<Self> {
+    pub async fn load(state: &Here) -> WebResult<Self> {
         let id = state.practice_id();
         let practice = state.store().practice(id).await?;
         let zone =
@@ -151,7 +151,7 @@ pub(crate) fn number_label(contract: Option<&Contract>, session: &Session) -> St
 /// is gone), counting the client's earlier free late cancellations. The office recording an
 /// outcome and the client cancelling in the portal both ask here, so they always agree.
 pub(crate) async fn assess_session(
-    state: &AppState,
+    state: &Here,
     contract: &Contract,
     session: &Session,
     recorded: Recorded,
@@ -260,7 +260,7 @@ pub(crate) fn break_notice(
 /// The planner for the practice's contracts as things stand: its time zone and breaks;
 /// open-ended work is planned a little over a year ahead, longer than any booking horizon,
 /// so a consultation can never be booked over a regular session.
-pub(crate) async fn planner(state: &AppState) -> WebResult<Box<Planner>> {
+pub(crate) async fn planner(state: &Here) -> WebResult<Box<Planner>> {
     let practice = state.store().practice(state.practice_id()).await?;
     let zone =
         TimeZone::get(&practice.details.time_zone).map_err(|e| WebError::Internal(e.into()))?;
@@ -287,7 +287,7 @@ const PLAN_AHEAD_DAYS: i64 = 400;
 /// After a break is added (`added`) or removed: mark the sessions in it, plan every active
 /// contract again (brief work moves its ending), and plan to tell each client whose
 /// sessions fall in a new break, `break_notice_days` ahead or at once if that has passed.
-pub(crate) async fn breaks_changed(state: &AppState, added: Option<AwayId>) -> WebResult<()> {
+pub(crate) async fn breaks_changed(state: &Here, added: Option<AwayId>) -> WebResult<()> {
     let store = state.store();
     let practice = state.practice_id();
     let now = state.now();
@@ -346,7 +346,7 @@ pub(crate) async fn breaks_changed(state: &AppState, added: Option<AwayId>) -> W
 /// Invoice `sessions` (all one client's, each with an uninvoiced charge) for `period`, and
 /// email the client a link to it. Returns the invoice and the link.
 pub(crate) async fn invoice_sessions(
-    state: &AppState,
+    state: &Here,
     view: &PracticeView,
     settings: &TherapySettings,
     client: &Client,
@@ -389,8 +389,8 @@ pub(crate) async fn invoice_sessions(
 }
 
 /// The client's link to an invoice.
-pub(crate) fn invoice_url(state: &AppState, token: &SecretToken) -> String {
-    format!("{}/invoice/{token}", state.config().public_url)
+pub(crate) fn invoice_url(state: &Here, token: &SecretToken) -> String {
+    format!("{}/invoice/{token}", state.public_url())
 }
 
 /// The email with an invoice's link: the amount and due date, never what it was for.
@@ -432,7 +432,7 @@ pub(crate) fn invoice_email(
 /// before the 1st. Idempotent: charges once invoiced are not seen again, and an invoice whose
 /// charges another runner invoiced first is not made.
 pub(crate) async fn monthly_invoices(
-    state: &AppState,
+    state: &Here,
     view: &PracticeView,
     settings: &TherapySettings,
 ) -> WebResult<usize> {
@@ -486,7 +486,7 @@ pub(crate) async fn monthly_invoices(
 
 /// With per-session invoicing, invoice a session as soon as it has a charge to pay.
 pub(crate) async fn invoice_if_per_session(
-    state: &AppState,
+    state: &Here,
     view: &PracticeView,
     session: &Session,
 ) -> WebResult<()> {

@@ -1,7 +1,6 @@
 //! `GET /api/v1/availability`: free times between two local dates.
 
 use axum::{
-    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -11,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{ApiError, ApiResult, Invalid, SlotBody, location_in, offer_for, openapi::schema_ref};
-use crate::{AppState, query::Query};
+use crate::{Here, query::Query};
 
 /// The longest range one request may ask about, in days (inclusive of both ends).
 const MAX_DAYS: i32 = 92;
@@ -49,10 +48,7 @@ fn parse_date(raw: &str, field: &str, invalid: &mut Invalid) -> Option<Date> {
     date
 }
 
-pub(super) async fn slots(
-    State(state): State<AppState>,
-    Query(params): Query<Params>,
-) -> ApiResult<Response> {
+pub(super) async fn slots(state: Here, Query(params): Query<Params>) -> ApiResult<Response> {
     let mut invalid = Invalid::default();
     let given = |raw: &Option<String>| raw.clone().filter(|r| !r.trim().is_empty());
     let from = given(&params.from).and_then(|raw| parse_date(&raw, "from", &mut invalid));

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use axum::{
     body::Bytes,
-    extract::{ConnectInfo, Path, State, rejection::BytesRejection},
+    extract::{ConnectInfo, Path, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -23,7 +23,7 @@ use super::{
     openapi::schema_ref,
 };
 use crate::{
-    AppState, WebError,
+    Here, WebError,
     booking::{
         Offer,
         flow::{Made, make_booking, nearby_slots},
@@ -148,7 +148,7 @@ fn idempotency_key(headers: &HeaderMap, invalid: &mut Invalid) -> String {
 }
 
 pub(super) async fn create(
-    State(state): State<AppState>,
+    state: Here,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -165,7 +165,7 @@ pub(super) async fn create(
 }
 
 async fn create_booking(
-    state: &AppState,
+    state: &Here,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
@@ -322,7 +322,7 @@ struct CancelledBody {
 }
 
 pub(super) async fn cancel(
-    State(state): State<AppState>,
+    state: Here,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,

@@ -29,7 +29,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::{
-    AppState, WebError,
+    AppState, Here, WebError,
     booking::Offer,
     error::{ErrorReference, Rendered},
 };
@@ -282,7 +282,7 @@ pub(crate) type ApiResult<T> = Result<T, ApiError>;
 /// The offer for the appointment type named `kind`, or `None` with the reason recorded
 /// under `type` (only the online-bookable type can be asked about).
 pub(crate) async fn offer_for(
-    state: &AppState,
+    state: &Here,
     kind: Option<&str>,
     invalid: &mut Invalid,
 ) -> ApiResult<Option<std::sync::Arc<Offer>>> {

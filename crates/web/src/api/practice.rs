@@ -1,11 +1,11 @@
 //! `GET /api/v1/practice`: who the practice is, where it meets and what can be booked.
 
-use axum::{extract::State, http::StatusCode, response::Response};
+use axum::{http::StatusCode, response::Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{ApiResult, json_response, openapi::schema_ref};
-use crate::AppState;
+use crate::Here;
 
 #[derive(Serialize)]
 struct PracticeBody {
@@ -35,7 +35,7 @@ struct TypeBody {
     locations: Vec<String>,
 }
 
-pub(super) async fn show(State(state): State<AppState>) -> ApiResult<Response> {
+pub(super) async fn show(state: Here) -> ApiResult<Response> {
     let store = state.store();
     let id = state.practice_id();
     let practice = store.practice(id).await?;

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::{
-    extract::{ConnectInfo, State},
+    extract::ConnectInfo,
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
@@ -21,7 +21,7 @@ use super::{DAYS_PER_PAGE, Offer, SlotLink, by_day, duration_words, messages};
 use crate::query::Query;
 use crate::secret_token::SecretToken;
 use crate::{
-    AppState, WebError,
+    Here, WebError,
     error::WebResult,
     forms::FormData,
     limits::{Limit, Subject},
@@ -45,7 +45,7 @@ fn slot_href(slot: &Slot) -> String {
 }
 
 async fn page(
-    state: &AppState,
+    state: &Here,
     status: StatusCode,
     template: &str,
     path: &str,
@@ -56,7 +56,7 @@ async fn page(
 }
 
 pub(crate) async fn choose_location(
-    State(state): State<AppState>,
+    state: Here,
     Query(choice): Query<Choice>,
 ) -> WebResult<Response> {
     let offer = match Offer::load(&state).await {
@@ -80,10 +80,7 @@ pub(crate) async fn choose_location(
     .await
 }
 
-pub(crate) async fn times(
-    State(state): State<AppState>,
-    Query(choice): Query<Choice>,
-) -> WebResult<Response> {
+pub(crate) async fn times(state: Here, Query(choice): Query<Choice>) -> WebResult<Response> {
     let offer = Offer::load(&state).await?;
     let Some(location) = choice
         .location
@@ -167,7 +164,7 @@ pub(crate) fn requested_slot(offer: &Offer, location: &str, start: &str) -> WebR
 /// Up to four free times at the same location nearest to `wanted` (the form and the API
 /// offer these when the chosen time has gone).
 pub(crate) async fn nearby_slots(
-    state: &AppState,
+    state: &Here,
     offer: &Offer,
     wanted: &Slot,
 ) -> WebResult<Vec<Slot>> {
@@ -185,7 +182,7 @@ pub(crate) async fn nearby_slots(
 
 /// Nearby free times at the same location, for when the chosen one has gone.
 pub(crate) async fn alternatives(
-    state: &AppState,
+    state: &Here,
     offer: &Offer,
     wanted: &Slot,
 ) -> WebResult<Vec<SlotLink>> {
@@ -199,7 +196,7 @@ pub(crate) async fn alternatives(
         .collect())
 }
 
-async fn taken(state: &AppState, offer: &Offer, slot: &Slot) -> WebResult<Response> {
+async fn taken(state: &Here, offer: &Offer, slot: &Slot) -> WebResult<Response> {
     let location = offer.location(slot.location.as_str())?;
     let ctx = context! {
         when => offer.when(slot.start),
@@ -216,14 +213,14 @@ async fn taken(state: &AppState, offer: &Offer, slot: &Slot) -> WebResult<Respon
     .await
 }
 
-pub(crate) async fn is_offered(state: &AppState, offer: &Offer, slot: &Slot) -> WebResult<bool> {
+pub(crate) async fn is_offered(state: &Here, offer: &Offer, slot: &Slot) -> WebResult<bool> {
     let day = slot.start.to_zoned_datetime(offer.zone.clone()).date();
     let slots = offer.slots(state, Some(&slot.location), day, day).await?;
     Ok(slots.contains(slot))
 }
 
 async fn details_page(
-    state: &AppState,
+    state: &Here,
     offer: &Offer,
     slot: &Slot,
     values: Value,
@@ -254,10 +251,7 @@ async fn details_page(
     page(state, status, "booking/details.html", "/book/details", ctx).await
 }
 
-pub(crate) async fn details_form(
-    State(state): State<AppState>,
-    Query(choice): Query<Choice>,
-) -> WebResult<Response> {
+pub(crate) async fn details_form(state: Here, Query(choice): Query<Choice>) -> WebResult<Response> {
     let offer = Offer::load(&state).await?;
     let slot = requested_slot(
         &offer,
@@ -287,16 +281,13 @@ fn kept_values(form: &FormData) -> Value {
 }
 
 /// "Change your details" from the check page: the details form, filled in.
-pub(crate) async fn details_again(
-    State(state): State<AppState>,
-    form: FormData,
-) -> WebResult<Response> {
+pub(crate) async fn details_again(state: Here, form: FormData) -> WebResult<Response> {
     let offer = Offer::load(&state).await?;
     let slot = requested_slot(&offer, form.get("location"), form.get("start"))?;
     details_page(&state, &offer, &slot, kept_values(&form), None).await
 }
 
-pub(crate) async fn check(State(state): State<AppState>, form: FormData) -> WebResult<Response> {
+pub(crate) async fn check(state: Here, form: FormData) -> WebResult<Response> {
     let offer = Offer::load(&state).await?;
     let slot = requested_slot(&offer, form.get("location"), form.get("start"))?;
     let visitor = match VisitorDetails::parse(&details_of(&form), offer.settings.note_enabled) {
@@ -354,7 +345,7 @@ pub(crate) async fn check(State(state): State<AppState>, form: FormData) -> WebR
 }
 
 pub(crate) async fn confirm(
-    State(state): State<AppState>,
+    state: Here,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     form: FormData,
@@ -406,7 +397,7 @@ pub(crate) fn slot_from(offer: &Offer, location: &Slug, start: &str) -> WebResul
     requested_slot(offer, location.as_str(), start)
 }
 
-pub(crate) async fn already(State(state): State<AppState>) -> WebResult<Response> {
+pub(crate) async fn already(state: Here) -> WebResult<Response> {
     page(
         &state,
         StatusCode::OK,
@@ -432,7 +423,7 @@ pub(crate) enum Made {
 /// stores the booking and queues its emails. A slot no longer free is
 /// `Conflict(SlotUnavailable)`.
 pub(crate) async fn make_booking(
-    state: &AppState,
+    state: &Here,
     offer: &std::sync::Arc<Offer>,
     slot: &Slot,
     visitor: VisitorDetails,

@@ -3,7 +3,7 @@
 //! GET only ever shows; every change is a POST (mail scanners open links).
 
 use axum::{
-    extract::{Path, State},
+    extract::Path,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -17,14 +17,14 @@ use super::{DAYS_PER_PAGE, Offer, duration_words, flow::slot_from, messages};
 use crate::query::Query;
 use crate::secret_token::SecretToken;
 use crate::{
-    AppState, WebError,
+    Here, WebError,
     error::WebResult,
     site::{html, render},
     templates::value,
 };
 
 /// The booking a manage token belongs to; `NotFound` for a malformed or unknown token.
-pub(crate) async fn find(state: &AppState, token: &str) -> WebResult<Booking> {
+pub(crate) async fn find(state: &Here, token: &str) -> WebResult<Booking> {
     let token = SecretToken::parse(token).ok_or(WebError::NotFound)?;
     state
         .store()
@@ -57,7 +57,7 @@ fn private(mut response: Response) -> Response {
 }
 
 pub(crate) async fn show(
-    State(state): State<AppState>,
+    state: Here,
     Path(token): Path<String>,
     Query(q): Query<ShowQuery>,
 ) -> WebResult<Response> {
@@ -88,14 +88,11 @@ pub(crate) async fn show(
     Ok(private(html(StatusCode::OK, body)))
 }
 
-pub(crate) async fn calendar(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-) -> WebResult<Response> {
+pub(crate) async fn calendar(state: Here, Path(token): Path<String>) -> WebResult<Response> {
     let booking = find(&state, &token).await?;
     let offer = Offer::load(&state).await?;
     let location = offer.location(booking.location.as_str())?;
-    let url = format!("{}/booking/{token}", state.config().public_url);
+    let url = format!("{}/booking/{token}", state.public_url());
     let mut event = messages::event(
         &offer,
         location,
@@ -120,10 +117,7 @@ pub(crate) async fn calendar(
     Ok(private(response))
 }
 
-pub(crate) async fn confirm_cancel(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-) -> WebResult<Response> {
+pub(crate) async fn confirm_cancel(state: Here, Path(token): Path<String>) -> WebResult<Response> {
     let booking = find(&state, &token).await?;
     let offer = Offer::load(&state).await?;
     if !can_change(&offer, &booking, state.now()) {
@@ -140,10 +134,7 @@ pub(crate) async fn confirm_cancel(
     Ok(private(html(StatusCode::OK, body)))
 }
 
-pub(crate) async fn cancel(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-) -> WebResult<Response> {
+pub(crate) async fn cancel(state: Here, Path(token): Path<String>) -> WebResult<Response> {
     let booking = find(&state, &token).await?;
     let offer = Offer::load(&state).await?;
     cancel_booking(&state, &offer, &booking).await?;
@@ -154,7 +145,7 @@ pub(crate) async fn cancel(
 /// queue the emails. `false`, with nothing changed, when it is no longer active or past
 /// the cut-off.
 pub(crate) async fn cancel_booking(
-    state: &AppState,
+    state: &Here,
     offer: &Offer,
     booking: &Booking,
 ) -> WebResult<bool> {
@@ -189,7 +180,7 @@ pub(crate) struct MoveQuery {
 }
 
 pub(crate) async fn move_times(
-    State(state): State<AppState>,
+    state: Here,
     Path(token): Path<String>,
     Query(q): Query<MoveQuery>,
 ) -> WebResult<Response> {
@@ -244,7 +235,7 @@ pub(crate) async fn move_times(
 }
 
 pub(crate) async fn confirm_move(
-    State(state): State<AppState>,
+    state: Here,
     Path(token): Path<String>,
     Query(q): Query<MoveQuery>,
 ) -> WebResult<Response> {
@@ -282,7 +273,7 @@ pub(crate) async fn confirm_move(
 }
 
 pub(crate) async fn move_booking(
-    State(state): State<AppState>,
+    state: Here,
     Path(token): Path<String>,
     form: crate::forms::FormData,
 ) -> WebResult<Response> {
@@ -298,7 +289,7 @@ pub(crate) async fn move_booking(
         // Sent twice, or a move to the time it already has: nothing to change or send.
         return Ok(Redirect::to(&format!("/booking/{token}")).into_response());
     }
-    let url = format!("{}/booking/{token}", state.config().public_url);
+    let url = format!("{}/booking/{token}", state.public_url());
     let outgoing = messages::moved(&state, &offer, &booking, &slot, Some(&url), now);
     match state
         .store()

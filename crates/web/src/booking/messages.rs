@@ -7,7 +7,7 @@ use mail::ics::{self, Event, Method};
 use store::{Booking, CalendarAttachment, NewBooking, NewMessage};
 
 use super::{Offer, duration_words};
-use crate::AppState;
+use crate::Here;
 
 /// Where to turn in a crisis, for the end of a sentence that says when ("If you need help
 /// before we meet: …"). Every email that carries urgent help uses these words.
@@ -101,14 +101,14 @@ pub(crate) fn place_line(location: &Location) -> String {
     }
 }
 
-fn therapist_notice(state: &AppState, offer: &Offer, subject: &str, what: String) -> NewMessage {
+fn therapist_notice(state: &Here, offer: &Offer, subject: &str, what: String) -> NewMessage {
     NewMessage {
         kind: "booking_notice".into(),
         to: offer.practice.details.notify_email.clone(),
         subject: subject.to_owned(),
         body_text: format!(
             "{what}\n\nSee it in your back office: {}/office\n\n-- \nSent by Anteroom for your practice website.\n",
-            state.config().public_url
+            state.public_url()
         ),
         calendar: None,
     }
@@ -116,7 +116,7 @@ fn therapist_notice(state: &AppState, offer: &Offer, subject: &str, what: String
 
 /// Messages for a new booking or request.
 pub(crate) fn booked(
-    state: &AppState,
+    state: &Here,
     offer: &Offer,
     booking: &NewBooking,
     manage_url: &str,
@@ -195,7 +195,7 @@ pub(crate) fn booked(
 
 /// Messages when the visitor cancels.
 pub(crate) fn cancelled(
-    state: &AppState,
+    state: &Here,
     offer: &Offer,
     booking: &Booking,
     now: Timestamp,
@@ -218,7 +218,7 @@ pub(crate) fn cancelled(
             "Dear {},\n\nYour first consultation on {when} has been cancelled, as you asked. There is no charge.\n\n\
              If you would like to book another time: {}/book\n\nIf you need help before we meet: {URGENT_HELP}\n\n{}\n",
             booking.visitor.name,
-            state.config().public_url,
+            state.public_url(),
             offer.practice.details.name
         ),
         calendar: attachment(Method::Cancel, event, now),
@@ -241,7 +241,7 @@ pub(crate) fn cancelled(
 /// Messages when a booking is moved: by the visitor through their link (`manage_url` is
 /// known then), or by the therapist from the office (it is not: only its hash is stored).
 pub(crate) fn moved(
-    state: &AppState,
+    state: &Here,
     offer: &Offer,
     before: &Booking,
     to: &domain::availability::Slot,
@@ -415,7 +415,7 @@ pub(crate) fn reminder(
 }
 
 /// The visitor's message when a request was not answered in time.
-pub(crate) fn expired(state: &AppState, offer: &Offer, booking: &Booking) -> Vec<NewMessage> {
+pub(crate) fn expired(state: &Here, offer: &Offer, booking: &Booking) -> Vec<NewMessage> {
     let when = offer.when(booking.start);
     vec![NewMessage {
         kind: "booking_expired".into(),
@@ -425,8 +425,8 @@ pub(crate) fn expired(state: &AppState, offer: &Offer, booking: &Booking) -> Vec
             "Dear {},\n\nI am sorry: I was not able to confirm your request for {when} in time, so the time has been released.\n\n\
              You are welcome to choose another time at {}/book, or send me a message at {}/contact.\n\nIf you need help before we meet: {URGENT_HELP}\n\n{}\n",
             booking.visitor.name,
-            state.config().public_url,
-            state.config().public_url,
+            state.public_url(),
+            state.public_url(),
             offer.practice.details.name
         ),
         calendar: None,

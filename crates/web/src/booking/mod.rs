@@ -22,7 +22,7 @@ use domain::{
 use jiff::{Timestamp, ToSpan, civil::Date, tz::TimeZone};
 use store::{BusyTime, Practice};
 
-use crate::{AppState, WebError, error::WebResult};
+use crate::{AppState, Here, WebError, error::WebResult};
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -49,8 +49,8 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 /// The private manage link for a booking's token.
-pub(crate) fn manage_url(state: &AppState, token: &str) -> String {
-    format!("{}/booking/{token}", state.config().public_url)
+pub(crate) fn manage_url(state: &Here, token: &str) -> String {
+    format!("{}/booking/{token}", state.public_url())
 }
 
 /// Days of times shown per page of the "choose a time" step.
@@ -70,7 +70,7 @@ pub(crate) struct Offer {
 
 impl Offer {
     /// The current offer, from the cache (dropped whenever settings or content change).
-    pub async fn load(state: &AppState) -> WebResult<std::sync::Arc<Self>> {
+    pub async fn load(state: &Here) -> WebResult<std::sync::Arc<Self>> {
         if let Some(offer) = state.pages().offer.read().ok().and_then(|o| o.clone()) {
             return Ok(offer);
         }
@@ -85,7 +85,7 @@ impl Offer {
     }
 
     /// The first appointment type visitors can book online, with its locations and rules.
-    async fn read(state: &AppState) -> WebResult<Self> {
+    async fn read(state: &Here) -> WebResult<Self> {
         let store = state.store();
         let id = state.practice_id();
         let practice = store.practice(id).await?;
@@ -188,7 +188,7 @@ impl Offer {
     /// Free slots between two local dates.
     pub async fn slots(
         &self,
-        state: &AppState,
+        state: &Here,
         location: Option<&Slug>,
         from: Date,
         to: Date,

@@ -13,7 +13,6 @@
 
 use axum::{
     Router,
-    extract::State,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -26,7 +25,7 @@ use store::User;
 use super::{Staff, errors_value, page, render_office};
 use crate::query::Query;
 use crate::{
-    AppState, WebError,
+    AppState, Here, WebError,
     error::WebResult,
     forms::FormData,
     limits::{Limit, Subject},
@@ -76,7 +75,7 @@ pub(super) enum Verdict {
 /// this step already has the password and could spread guesses over many addresses; the
 /// wait ends by itself, so the real owner is never locked out for good.
 pub(super) async fn check_second_factor(
-    state: &AppState,
+    state: &Here,
     user: &User,
     typed: &str,
     allow_recovery: bool,
@@ -140,7 +139,7 @@ pub(super) async fn check_second_factor(
 /// The secret waiting to be confirmed by this session, made (and stored sealed) if there is
 /// none. A secret another session is setting up is replaced, never shown: someone else
 /// signed in with the same password must not see the secret the real person will confirm.
-async fn waiting_secret(state: &AppState, user: &User, session: &[u8]) -> WebResult<TotpSecret> {
+async fn waiting_secret(state: &Here, user: &User, session: &[u8]) -> WebResult<TotpSecret> {
     if let Some(waiting) = state
         .store()
         .authenticator(user.id)
@@ -161,7 +160,7 @@ async fn waiting_secret(state: &AppState, user: &User, session: &[u8]) -> WebRes
 /// The set-up page: QR code, key and link for the waiting secret, and the code field.
 /// `staff` is `None` during sign-in (no navigation yet).
 pub(super) async fn set_up_page(
-    state: &AppState,
+    state: &Here,
     staff: Option<&Staff>,
     user: &User,
     session: &[u8],
@@ -187,7 +186,7 @@ pub(super) async fn set_up_page(
 /// Switch the waiting secret on if `typed` is its current code: the new recovery codes, or
 /// the message for the code field.
 pub(super) async fn confirm_set_up(
-    state: &AppState,
+    state: &Here,
     user: &User,
     session: &[u8],
     typed: &str,
@@ -237,7 +236,7 @@ pub(super) async fn confirm_set_up(
 
 /// The page that shows recovery codes, once.
 pub(super) async fn recovery_codes_page(
-    state: &AppState,
+    state: &Here,
     staff: Option<&Staff>,
     codes: &[String],
     just_set_up: bool,
@@ -254,7 +253,7 @@ struct Done {
 }
 
 async fn overview_page(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     status: StatusCode,
     rules: Option<(bool, String)>,
@@ -283,11 +282,7 @@ async fn overview_page(
     page(state, staff, status, "office/security.html", ctx).await
 }
 
-async fn overview(
-    State(state): State<AppState>,
-    staff: Staff,
-    Query(q): Query<Done>,
-) -> WebResult<Response> {
+async fn overview(state: Here, staff: Staff, Query(q): Query<Done>) -> WebResult<Response> {
     let done = if q.saved.is_some() {
         Some("saved")
     } else if q.off.is_some() {
@@ -298,7 +293,7 @@ async fn overview(
     overview_page(&state, &staff, StatusCode::OK, None, None, done).await
 }
 
-async fn set_up_form(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+async fn set_up_form(state: Here, staff: Staff) -> WebResult<Response> {
     if staff.user.second_factor {
         return Ok(Redirect::to("/office/settings/security").into_response());
     }
@@ -314,11 +309,7 @@ async fn set_up_form(State(state): State<AppState>, staff: Staff) -> WebResult<R
     Ok(crate::site::html(StatusCode::OK, body))
 }
 
-async fn set_up(
-    State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
-) -> WebResult<Response> {
+async fn set_up(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
     if staff.user.second_factor {
         return Ok(Redirect::to("/office/settings/security").into_response());
     }
@@ -351,7 +342,7 @@ async fn set_up(
 
 /// A page asking for a current code before an action (new recovery codes, turning off).
 async fn code_check_page(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     status: StatusCode,
     kind: &str,
@@ -364,7 +355,7 @@ async fn code_check_page(
 /// A change that needs a current code (new recovery codes, turning the app off): `Ok(())`
 /// when the code is right, else the page (or redirect) to answer with.
 async fn confirmed_by_code(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     form: &FormData,
     kind: &str,
@@ -388,18 +379,14 @@ async fn confirmed_by_code(
     }
 }
 
-async fn new_codes_form(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+async fn new_codes_form(state: Here, staff: Staff) -> WebResult<Response> {
     if !staff.user.second_factor {
         return Ok(Redirect::to("/office/settings/security").into_response());
     }
     code_check_page(&state, &staff, StatusCode::OK, "codes", None).await
 }
 
-async fn new_codes(
-    State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
-) -> WebResult<Response> {
+async fn new_codes(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
     if let Err(answer) = confirmed_by_code(&state, &staff, &form, "codes").await? {
         return Ok(answer);
     }
@@ -424,18 +411,14 @@ async fn new_codes(
     Ok(crate::site::html(StatusCode::OK, body))
 }
 
-async fn turn_off_form(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+async fn turn_off_form(state: Here, staff: Staff) -> WebResult<Response> {
     if !staff.user.second_factor {
         return Ok(Redirect::to("/office/settings/security").into_response());
     }
     code_check_page(&state, &staff, StatusCode::OK, "off", None).await
 }
 
-async fn turn_off(
-    State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
-) -> WebResult<Response> {
+async fn turn_off(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
     if let Err(answer) = confirmed_by_code(&state, &staff, &form, "off").await? {
         return Ok(answer);
     }
@@ -446,11 +429,7 @@ async fn turn_off(
 }
 
 /// The owner's sign-in rules. Anyone else is refused (403), not shown a form.
-async fn save_rules(
-    State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
-) -> WebResult<Response> {
+async fn save_rules(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
     if !staff.user.owner {
         tracing::info!(
             user = staff.user.id.get(),

@@ -1,7 +1,7 @@
 //! Writing, previewing, publishing and deleting articles and approach pages.
 
 use axum::{
-    extract::{Path, State},
+    extract::Path,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -12,13 +12,13 @@ use store::{ArticleId, ArticleKind, ConflictKind, StoreError};
 
 use super::{Staff, errors_value, page};
 use crate::query::Query;
-use crate::{AppState, WebError, error::WebResult, forms::FormData, templates::value};
+use crate::{Here, WebError, error::WebResult, forms::FormData, templates::value};
 
 fn article_id(raw: &str) -> WebResult<ArticleId> {
     ArticleId::parse(raw).ok_or(WebError::NotFound)
 }
 
-pub(crate) async fn list(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+pub(crate) async fn list(state: Here, staff: Staff) -> WebResult<Response> {
     let articles = state.store().all_articles(state.practice_id()).await?;
     page(
         &state,
@@ -46,7 +46,7 @@ fn kind_of(raw: Option<&str>) -> ArticleKind {
 }
 
 pub(crate) async fn new_form(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Query(query): Query<NewQuery>,
 ) -> WebResult<Response> {
@@ -69,7 +69,7 @@ pub(crate) async fn new_form(
 }
 
 pub(crate) async fn edit_form(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     Query(query): Query<EditQuery>,
@@ -103,7 +103,7 @@ pub(crate) async fn edit_form(
     .await
 }
 
-fn parse(state: &AppState, form: &FormData) -> Result<ArticleDraft, domain::FieldErrors> {
+fn parse(state: &Here, form: &FormData) -> Result<ArticleDraft, domain::FieldErrors> {
     let today = state
         .now()
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
@@ -124,7 +124,7 @@ fn parse(state: &AppState, form: &FormData) -> Result<ArticleDraft, domain::Fiel
 
 /// Re-show the editor with what was typed, and either a preview or the errors.
 async fn redisplay(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     form: &FormData,
     action: String,
@@ -165,11 +165,7 @@ async fn redisplay(
     page(state, staff, status, "office/article_form.html", ctx).await
 }
 
-pub(crate) async fn create(
-    State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
-) -> WebResult<Response> {
+pub(crate) async fn create(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
     let action = "/office/articles/new".to_owned();
     let draft = match parse(&state, &form) {
         Ok(draft) if form.get("action") != "preview" => draft,
@@ -204,7 +200,7 @@ pub(crate) async fn create(
 }
 
 pub(crate) async fn update(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     form: FormData,
@@ -259,7 +255,7 @@ pub(crate) async fn update(
 }
 
 pub(crate) async fn confirm_delete(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
 ) -> WebResult<Response> {
@@ -283,7 +279,7 @@ pub(crate) async fn confirm_delete(
 }
 
 pub(crate) async fn delete(
-    State(state): State<AppState>,
+    state: Here,
     _staff: Staff,
     Path(raw): Path<String>,
 ) -> WebResult<Response> {

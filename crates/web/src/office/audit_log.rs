@@ -1,13 +1,13 @@
 //! The audit log, as the owner reads it: the latest entries, and a check of the whole chain.
 
-use axum::{Router, extract::State, http::StatusCode, response::Response, routing::get};
+use axum::{Router, http::StatusCode, response::Response, routing::get};
 use minijinja::context;
 use serde::Deserialize;
 use store::{Actor, audit};
 
 use super::{Staff, page};
 use crate::query::Query;
-use crate::{AppState, error::WebResult, therapy::PracticeView};
+use crate::{AppState, Here, error::WebResult, therapy::PracticeView};
 
 /// How many entries the page lists.
 const SHOWN: u32 = 200;
@@ -22,11 +22,7 @@ struct AuditQuery {
 }
 
 /// The latest entries, newest first; `?check=1` also walks the whole chain.
-async fn show(
-    State(state): State<AppState>,
-    staff: Staff,
-    Query(q): Query<AuditQuery>,
-) -> WebResult<Response> {
+async fn show(state: Here, staff: Staff, Query(q): Query<AuditQuery>) -> WebResult<Response> {
     if !staff.user.owner {
         return Err(staff.refused(&state).await);
     }

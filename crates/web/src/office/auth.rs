@@ -17,7 +17,7 @@
 use std::net::SocketAddr;
 
 use axum::{
-    extract::{ConnectInfo, FromRequestParts, State},
+    extract::{ConnectInfo, FromRequestParts},
     http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Redirect, Response},
 };
@@ -29,7 +29,7 @@ use store::{Actor, AuditAction, SessionStage, StaffSession, User};
 use super::{account_security, render_office};
 use crate::secret_token::SecretToken;
 use crate::{
-    AppState, WebError, access,
+    AppState, Here, WebError, access,
     error::WebResult,
     forms::FormData,
     limits::{Limit, Subject},
@@ -47,7 +47,7 @@ pub(crate) const CODE_TIMEOUT: SignedDuration = SignedDuration::from_mins(5);
 pub(crate) const SET_UP_TIMEOUT: SignedDuration = SignedDuration::from_mins(30);
 
 /// The session cookie's name: `__Host-` when the browser will keep a `Secure` cookie.
-fn cookie_name(state: &AppState) -> &'static str {
+fn cookie_name(state: &Here) -> &'static str {
     if secure_cookies(state) {
         "__Host-anteroom_office"
     } else {
@@ -56,8 +56,8 @@ fn cookie_name(state: &AppState) -> &'static str {
 }
 
 /// Browsers keep `Secure` cookies over HTTPS and on loopback addresses.
-pub(crate) fn secure_cookies(state: &AppState) -> bool {
-    state.config().is_https() || is_loopback_url(&state.config().public_url)
+pub(crate) fn secure_cookies(state: &Here) -> bool {
+    state.is_https() || is_loopback_url(state.public_url())
 }
 
 /// True for `http://127.0.0.1…`, `http://localhost…` and `http://[::1]…` (any port), comparing
@@ -79,7 +79,7 @@ fn is_loopback_url(url: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-fn session_token(state: &AppState, headers: &HeaderMap) -> Option<SecretToken> {
+fn session_token(state: &Here, headers: &HeaderMap) -> Option<SecretToken> {
     cookie_token(headers, cookie_name(state))
 }
 
@@ -95,7 +95,7 @@ fn cookie_token(headers: &HeaderMap, name: &str) -> Option<SecretToken> {
         .and_then(|(_, v)| SecretToken::parse(v))
 }
 
-fn set_cookie(state: &AppState, value: &str, clear: bool) -> HeaderValue {
+fn set_cookie(state: &Here, value: &str, clear: bool) -> HeaderValue {
     let secure = if secure_cookies(state) {
         "; Secure"
     } else {
@@ -110,7 +110,7 @@ fn set_cookie(state: &AppState, value: &str, clear: bool) -> HeaderValue {
 }
 
 /// The known-device cookie's name (see [`remember_device`]).
-fn device_cookie_name(state: &AppState) -> &'static str {
+fn device_cookie_name(state: &Here) -> &'static str {
     if secure_cookies(state) {
         "__Host-anteroom_device"
     } else {
@@ -123,7 +123,7 @@ const DEVICE_LIFE_SECONDS: u32 = 365 * 24 * 3600;
 
 /// The hash of this browser's device token, if it is one `user` has signed in from.
 async fn known_device(
-    state: &AppState,
+    state: &Here,
     headers: &HeaderMap,
     user: &User,
 ) -> WebResult<Option<Vec<u8>>> {
@@ -143,7 +143,7 @@ async fn known_device(
 /// never holds the real person up. The cookie is set only after a right password, so
 /// visitors never get it.
 async fn remember_device(
-    state: &AppState,
+    state: &Here,
     user: &User,
     known: Option<Vec<u8>>,
 ) -> WebResult<HeaderValue> {
@@ -180,7 +180,7 @@ pub(crate) struct Current {
 /// The session the request's cookie names, if it is still alive. Activity is noted (at most
 /// once a minute) so the idle timeout counts from the last request.
 pub(crate) async fn current_session(
-    state: &AppState,
+    state: &Here,
     headers: &HeaderMap,
     source: Option<std::net::IpAddr>,
 ) -> WebResult<Option<Current>> {
@@ -247,7 +247,7 @@ impl Staff {
     /// Write an entry by this member of staff, for what the route table cannot say itself.
     pub(crate) async fn audit(
         &self,
-        state: &AppState,
+        state: &Here,
         action: AuditAction,
         client: Option<store::ClientId>,
         object: Option<(&'static str, i64)>,
@@ -279,7 +279,7 @@ impl Staff {
 
     /// Refuse this member of staff something only the owner may do: written in the audit
     /// log, answered 403.
-    pub(crate) async fn refused(&self, state: &AppState) -> WebError {
+    pub(crate) async fn refused(&self, state: &Here) -> WebError {
         match self
             .audit(state, AuditAction::AccessRefused, None, None)
             .await
@@ -295,8 +295,11 @@ impl FromRequestParts<AppState> for Staff {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        app: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let state = &Here::from_request_parts(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
         let source = access::source(state, parts);
         let current = current_session(state, &parts.headers, source)
             .await
@@ -329,7 +332,7 @@ impl FromRequestParts<AppState> for Staff {
 /// Replace the request's session (if any) with a new one at `stage`, under a new token;
 /// the response must carry the returned cookie.
 async fn rotate_session(
-    state: &AppState,
+    state: &Here,
     old_hash: Option<&[u8]>,
     user: &User,
     stage: SessionStage,
@@ -350,10 +353,7 @@ fn with_cookie(mut response: Response, cookie: HeaderValue) -> Response {
     response
 }
 
-pub(crate) async fn sign_in_form(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> WebResult<Response> {
+pub(crate) async fn sign_in_form(state: Here, headers: HeaderMap) -> WebResult<Response> {
     if current_session(&state, &headers, None).await?.is_some() {
         return Ok(Redirect::to("/office").into_response());
     }
@@ -362,7 +362,7 @@ pub(crate) async fn sign_in_form(
 }
 
 pub(crate) async fn sign_in(
-    State(state): State<AppState>,
+    state: Here,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     form: FormData,
@@ -376,8 +376,13 @@ pub(crate) async fn sign_in(
         .keep();
 
     let email = EmailAddress::parse(&email_text).ok();
+    // An account of another practice in the same database is no account here.
     let user = match &email {
-        Some(email) => state.store().user_by_email(email).await?,
+        Some(email) => state
+            .store()
+            .user_by_email(email)
+            .await?
+            .filter(|user| user.practice == state.practice_id()),
         None => None,
     };
     // A failure is counted before the password is checked, and given back if it was right:
@@ -490,7 +495,7 @@ pub(crate) async fn sign_in(
 
 /// The session of a sign-in waiting for its code, or where to send the browser instead.
 async fn waiting_for_code(
-    state: &AppState,
+    state: &Here,
     headers: &HeaderMap,
 ) -> WebResult<Result<Current, Response>> {
     Ok(match current_session(state, headers, None).await? {
@@ -501,7 +506,7 @@ async fn waiting_for_code(
 }
 
 async fn code_page(
-    state: &AppState,
+    state: &Here,
     status: StatusCode,
     field: &str,
     error: Option<&str>,
@@ -512,10 +517,7 @@ async fn code_page(
 }
 
 /// The second step of signing in: the code from the app.
-pub(crate) async fn code_form(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> WebResult<Response> {
+pub(crate) async fn code_form(state: Here, headers: HeaderMap) -> WebResult<Response> {
     if let Err(elsewhere) = waiting_for_code(&state, &headers).await? {
         return Ok(elsewhere);
     }
@@ -524,7 +526,7 @@ pub(crate) async fn code_form(
 
 /// Check the code (or a recovery code); if right, a new token for a full session.
 pub(crate) async fn code(
-    State(state): State<AppState>,
+    state: Here,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     form: FormData,
@@ -562,7 +564,7 @@ pub(crate) async fn code(
 /// The last step of signing in: a full session under a new token, written in the audit log
 /// after `step` (the recovery code used, the app just set up) if there was one.
 async fn finish_sign_in(
-    state: &AppState,
+    state: &Here,
     current: &Current,
     step: Option<AuditAction>,
     ip: Option<std::net::IpAddr>,
@@ -589,7 +591,7 @@ async fn finish_sign_in(
 /// The session of someone who must set up an app before anything else, or where to send
 /// the browser instead.
 async fn must_set_up_now(
-    state: &AppState,
+    state: &Here,
     headers: &HeaderMap,
 ) -> WebResult<Result<Current, Response>> {
     Ok(match current_session(state, headers, None).await? {
@@ -605,10 +607,7 @@ async fn must_set_up_now(
 }
 
 /// Setting up an app because the practice requires one, before anything else.
-pub(crate) async fn set_up_form(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> WebResult<Response> {
+pub(crate) async fn set_up_form(state: Here, headers: HeaderMap) -> WebResult<Response> {
     let current = match must_set_up_now(&state, &headers).await? {
         Ok(current) => current,
         Err(elsewhere) => return Ok(elsewhere),
@@ -627,7 +626,7 @@ pub(crate) async fn set_up_form(
 
 /// Confirm the new app with a code; if right, show the recovery codes under a new token.
 pub(crate) async fn set_up(
-    State(state): State<AppState>,
+    state: Here,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     form: FormData,
@@ -666,7 +665,7 @@ pub(crate) async fn set_up(
 }
 
 pub(crate) async fn sign_out(
-    State(state): State<AppState>,
+    state: Here,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> WebResult<Response> {

@@ -2,7 +2,7 @@
 
 use axum::{
     Router,
-    extract::{Path, State},
+    extract::Path,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -21,7 +21,7 @@ use super::{
     settings::{Field, Saved, checkbox, done, show, typed},
 };
 use crate::query::Query;
-use crate::{AppState, WebError, error::WebResult, forms::FormData, templates::value};
+use crate::{AppState, Here, WebError, error::WebResult, forms::FormData, templates::value};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -78,11 +78,7 @@ fn settings_fields(mode: &str, hold: &str, note: bool, reminder: &str) -> Vec<Fi
     ]
 }
 
-async fn settings_form(
-    State(state): State<AppState>,
-    staff: Staff,
-    Query(q): Query<Saved>,
-) -> WebResult<Response> {
+async fn settings_form(state: Here, staff: Staff, Query(q): Query<Saved>) -> WebResult<Response> {
     let s = state.store().booking_settings(state.practice_id()).await?;
     let fields = settings_fields(
         s.mode.as_str(),
@@ -102,11 +98,7 @@ async fn settings_form(
     .await
 }
 
-async fn save_settings(
-    State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
-) -> WebResult<Response> {
+async fn save_settings(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
     let mut e = FieldErrors::new();
     let mode = BookingMode::parse(form.get("mode"));
     if mode.is_none() {
@@ -179,7 +171,7 @@ const DAYS: [&str; 7] = [
 const SPARE: usize = 3;
 
 async fn hours_page(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     location: &domain::practice::Location,
     mut rows: Vec<HoursRow>,
@@ -205,7 +197,7 @@ async fn hours_page(
     page(state, staff, status, "office/hours_form.html", ctx).await
 }
 
-async fn find_location(state: &AppState, raw: &str) -> WebResult<domain::practice::Location> {
+async fn find_location(state: &Here, raw: &str) -> WebResult<domain::practice::Location> {
     let slug = Slug::parse(raw).map_err(|_| WebError::NotFound)?;
     state
         .store()
@@ -225,7 +217,7 @@ fn time_text(t: jiff::civil::Time) -> String {
 }
 
 async fn hours_form(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     Query(q): Query<Saved>,
@@ -248,7 +240,7 @@ async fn hours_form(
 }
 
 async fn save_hours(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     form: FormData,
@@ -306,7 +298,7 @@ struct AwayRow {
 }
 
 async fn away_page(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     values: Value,
     errors: Option<&FieldErrors>,
@@ -362,15 +354,11 @@ async fn away_page(
     page(state, staff, status, "office/away.html", ctx).await
 }
 
-async fn away_list(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+async fn away_list(state: Here, staff: Staff) -> WebResult<Response> {
     away_page(&state, &staff, context! {}, None).await
 }
 
-async fn add_away(
-    State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
-) -> WebResult<Response> {
+async fn add_away(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
     match AwayDates::parse(
         form.get("label"),
         form.get("first_day"),
@@ -401,11 +389,7 @@ async fn add_away(
     }
 }
 
-async fn delete_away(
-    State(state): State<AppState>,
-    _staff: Staff,
-    Path(raw): Path<String>,
-) -> WebResult<Response> {
+async fn delete_away(state: Here, _staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
     let id = AwayId::parse(&raw).ok_or(WebError::NotFound)?;
     state
         .store()

@@ -3,7 +3,7 @@
 
 use axum::{
     Router,
-    extract::{Path, State},
+    extract::Path,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::get,
@@ -18,7 +18,7 @@ use store::{Booking, BookingId, ConflictKind, ContractId, Session, SessionStatus
 use super::{Staff, page};
 use crate::query::Query;
 use crate::{
-    AppState, WebError,
+    AppState, Here, WebError,
     booking::{Offer, messages, time_label},
     error::WebResult,
     forms::FormData,
@@ -123,7 +123,7 @@ pub(super) fn entry(offer: &Offer, zone: &TimeZone, b: &Booking) -> Entry {
 
 /// How many sessions each active brief contract has, for "Session 4 of 12".
 pub(super) async fn brief_totals(
-    state: &AppState,
+    state: &Here,
 ) -> WebResult<std::collections::HashMap<ContractId, u32>> {
     Ok(state
         .store()
@@ -190,7 +190,7 @@ fn start_of(date: Date, zone: &TimeZone) -> WebResult<Timestamp> {
 }
 
 async fn calendar(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Query(q): Query<CalendarQuery>,
 ) -> WebResult<Response> {
@@ -288,17 +288,13 @@ async fn calendar(
     page(&state, &staff, StatusCode::OK, "office/calendar.html", ctx).await
 }
 
-async fn load(state: &AppState, raw: &str) -> WebResult<(std::sync::Arc<Offer>, Booking)> {
+async fn load(state: &Here, raw: &str) -> WebResult<(std::sync::Arc<Offer>, Booking)> {
     let id = BookingId::parse(raw).ok_or(WebError::NotFound)?;
     let booking = state.store().booking(state.practice_id(), id).await?;
     Ok((Offer::load(state).await?, booking))
 }
 
-async fn booking(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(raw): Path<String>,
-) -> WebResult<Response> {
+async fn booking(state: Here, staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
     let (offer, booking) = load(&state, &raw).await?;
     let location = offer.location(booking.location.as_str())?;
     let ctx = context! {
@@ -311,11 +307,7 @@ async fn booking(
     page(&state, &staff, StatusCode::OK, "office/booking.html", ctx).await
 }
 
-async fn accept(
-    State(state): State<AppState>,
-    _staff: Staff,
-    Path(raw): Path<String>,
-) -> WebResult<Response> {
+async fn accept(state: Here, _staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
     let (offer, booking) = load(&state, &raw).await?;
     if booking.status == BookingStatus::Requested {
         let outgoing = messages::accepted(&offer, &booking, state.now());
@@ -335,7 +327,7 @@ async fn accept(
 }
 
 async fn words_form(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     booking: &Booking,
     offer: &Offer,
@@ -358,28 +350,20 @@ async fn words_form(
     page(state, staff, status, "office/booking_words.html", ctx).await
 }
 
-async fn decline_form(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(raw): Path<String>,
-) -> WebResult<Response> {
+async fn decline_form(state: Here, staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
     let (offer, booking) = load(&state, &raw).await?;
     let words = messages::default_decline_words(&offer, &booking);
     words_form(&state, &staff, &booking, &offer, false, words, None).await
 }
 
-async fn cancel_form(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(raw): Path<String>,
-) -> WebResult<Response> {
+async fn cancel_form(state: Here, staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
     let (offer, booking) = load(&state, &raw).await?;
     let words = messages::default_cancel_words(&offer, &booking);
     words_form(&state, &staff, &booking, &offer, true, words, None).await
 }
 
 async fn finish(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     raw: &str,
     form: &FormData,
@@ -429,7 +413,7 @@ async fn finish(
 }
 
 async fn decline(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     form: FormData,
@@ -438,7 +422,7 @@ async fn decline(
 }
 
 async fn cancel(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     form: FormData,
@@ -457,7 +441,7 @@ pub(super) struct Upcoming {
 }
 
 /// Today, upcoming consultations and open requests (next two weeks), for the dashboard.
-pub(super) async fn upcoming(state: &AppState) -> WebResult<Upcoming> {
+pub(super) async fn upcoming(state: &Here) -> WebResult<Upcoming> {
     let Ok(offer) = Offer::load(state).await else {
         return Ok(Upcoming {
             today: Vec::new(),
@@ -522,7 +506,7 @@ pub(super) struct MoveQuery {
 /// Free times to move a consultation to (the therapist is not bound by the notice period
 /// for visitors, but the engine still keeps buffers, travel and breaks).
 async fn move_times(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     Query(q): Query<MoveQuery>,
@@ -582,7 +566,7 @@ async fn move_times(
 }
 
 async fn move_confirm(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     Query(q): Query<MoveQuery>,
@@ -610,7 +594,7 @@ async fn move_confirm(
 }
 
 async fn move_booking(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     form: FormData,

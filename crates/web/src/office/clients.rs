@@ -10,7 +10,7 @@
 
 use axum::{
     Router,
-    extract::{Path, State},
+    extract::Path,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -39,7 +39,7 @@ use store::{
 use super::{Staff, errors_value, page, sessions};
 pub(super) use crate::booking::clock;
 use crate::booking::messages::URGENT_HELP;
-use crate::{AppState, WebError, error::WebResult, forms::FormData, templates::value};
+use crate::{AppState, Here, WebError, error::WebResult, forms::FormData, templates::value};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -109,7 +109,7 @@ pub(super) fn split_for_planning(
 /// a consultation, held or booked, or another session. `replaced` are sessions the plan
 /// takes the place of, so they stand in nobody's way.
 pub(super) async fn clashes(
-    state: &AppState,
+    state: &Here,
     planned: &[Planned],
     replaced: &[&Session],
 ) -> WebResult<Vec<Timestamp>> {
@@ -291,7 +291,7 @@ struct ClientRow {
     work: String,
 }
 
-async fn list(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+async fn list(state: Here, staff: Staff) -> WebResult<Response> {
     let id = state.practice_id();
     let view = PracticeView::load(&state).await?;
     let clients = state.store().clients(id).await?;
@@ -424,7 +424,7 @@ fn about_the_client(errors: &FieldErrors) -> FieldErrors {
 }
 
 async fn client_form(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     client: Option<&Client>,
     values: &ClientValues,
@@ -458,7 +458,7 @@ async fn client_form(
     page(state, staff, status, "office/clients/client_form.html", ctx).await
 }
 
-async fn new_form(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+async fn new_form(state: Here, staff: Staff) -> WebResult<Response> {
     let values = ClientValues {
         name: String::new(),
         email: String::new(),
@@ -469,11 +469,7 @@ async fn new_form(State(state): State<AppState>, staff: Staff) -> WebResult<Resp
     client_form(&state, &staff, None, &values, None).await
 }
 
-async fn create(
-    State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
-) -> WebResult<Response> {
+async fn create(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
     match parse_client(&form) {
         Ok(client) => {
             let id = state
@@ -496,16 +492,12 @@ async fn create(
 }
 
 /// One of the practice's clients by the id in the URL; anything else is "not found".
-pub(super) async fn find_client(state: &AppState, raw: &str) -> WebResult<Client> {
+pub(super) async fn find_client(state: &Here, raw: &str) -> WebResult<Client> {
     let id = ClientId::parse(raw).ok_or(WebError::NotFound)?;
     Ok(state.store().client(state.practice_id(), id).await?)
 }
 
-async fn edit_form(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(raw): Path<String>,
-) -> WebResult<Response> {
+async fn edit_form(state: Here, staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
     let client = find_client(&state, &raw).await?;
     client_form(
         &state,
@@ -518,7 +510,7 @@ async fn edit_form(
 }
 
 async fn update(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     form: FormData,
@@ -739,7 +731,7 @@ struct ShowQuery {
 }
 
 async fn show(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     crate::query::Query(q): crate::query::Query<ShowQuery>,
@@ -886,11 +878,7 @@ async fn show(
 }
 
 /// "Who has seen this record": each person who opened or changed it, and the latest entries.
-async fn record_access(
-    state: &AppState,
-    view: &PracticeView,
-    client: ClientId,
-) -> WebResult<Value> {
+async fn record_access(state: &Here, view: &PracticeView, client: ClientId) -> WebResult<Value> {
     let when = |at: jiff::Timestamp| {
         at.to_zoned_datetime(view.zone.clone())
             .strftime("%-d %B %Y, %H:%M")
@@ -921,7 +909,7 @@ async fn record_access(
 
 /// The client and one of their contracts, by the ids in the URL.
 pub(super) async fn find_contract(
-    state: &AppState,
+    state: &Here,
     raw_client: &str,
     raw_contract: &str,
 ) -> WebResult<(Client, Contract)> {
@@ -935,7 +923,7 @@ pub(super) async fn find_contract(
 }
 
 async fn confirm_end(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path((raw_client, raw_contract)): Path<(String, String)>,
 ) -> WebResult<Response> {
@@ -962,7 +950,7 @@ async fn confirm_end(
 }
 
 async fn end(
-    State(state): State<AppState>,
+    state: Here,
     _staff: Staff,
     Path((raw_client, raw_contract)): Path<(String, String)>,
 ) -> WebResult<Response> {
@@ -1021,14 +1009,14 @@ fn not_going_ahead_message(
     }
 }
 
-async fn load_consultation(state: &AppState, raw: &str) -> WebResult<store::Booking> {
+async fn load_consultation(state: &Here, raw: &str) -> WebResult<store::Booking> {
     let id = BookingId::parse(raw).ok_or(WebError::NotFound)?;
     Ok(state.store().booking(state.practice_id(), id).await?)
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn outcome_page(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     view: &PracticeView,
     booking: &store::Booking,
@@ -1070,11 +1058,7 @@ async fn outcome_page(
     page(state, staff, status, "office/clients/outcome.html", ctx).await
 }
 
-async fn outcome_form(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(raw): Path<String>,
-) -> WebResult<Response> {
+async fn outcome_form(state: Here, staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
     let booking = load_consultation(&state, &raw).await?;
     let view = PracticeView::load(&state).await?;
     let words = default_not_going_ahead(&view, &booking);
@@ -1082,7 +1066,7 @@ async fn outcome_form(
 }
 
 async fn record_consultation_outcome(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     form: FormData,
@@ -1173,7 +1157,7 @@ async fn record_consultation_outcome(
 
 /// Add a general note on a client (sealed with their key before it is stored).
 async fn add_note(
-    State(state): State<AppState>,
+    state: Here,
     _staff: Staff,
     Path(raw): Path<String>,
     headers: axum::http::HeaderMap,

@@ -5,7 +5,7 @@
 
 use axum::{
     Router,
-    extract::{Path, State},
+    extract::Path,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
@@ -14,7 +14,7 @@ use minijinja::context;
 
 use super::{Staff, page};
 use crate::secret_token::SecretToken;
-use crate::{AppState, WebError, booking::Offer, error::WebResult};
+use crate::{AppState, Here, WebError, booking::Offer, error::WebResult};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -26,7 +26,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/calendar/{file}", get(feed))
 }
 
-async fn show(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+async fn show(state: Here, staff: Staff) -> WebResult<Response> {
     let exists = state
         .store()
         .has_calendar_token(state.practice_id())
@@ -41,13 +41,13 @@ async fn show(State(state): State<AppState>, staff: Staff) -> WebResult<Response
     .await
 }
 
-async fn regenerate(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+async fn regenerate(state: Here, staff: Staff) -> WebResult<Response> {
     let token = SecretToken::generate();
     state
         .store()
         .set_calendar_token(state.practice_id(), Some(&token.hash()))
         .await?;
-    let url = format!("{}/calendar/{token}.ics", state.config().public_url);
+    let url = format!("{}/calendar/{token}.ics", state.public_url());
     page(
         &state,
         &staff,
@@ -58,7 +58,7 @@ async fn regenerate(State(state): State<AppState>, staff: Staff) -> WebResult<Re
     .await
 }
 
-async fn remove(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+async fn remove(state: Here, staff: Staff) -> WebResult<Response> {
     state
         .store()
         .set_calendar_token(state.practice_id(), None)
@@ -73,7 +73,7 @@ async fn remove(State(state): State<AppState>, staff: Staff) -> WebResult<Respon
     .await
 }
 
-async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> WebResult<Response> {
+async fn feed(state: Here, Path(file): Path<String>) -> WebResult<Response> {
     let token = file.strip_suffix(".ics").ok_or(WebError::NotFound)?;
     let token = SecretToken::parse(token).ok_or(WebError::NotFound)?;
     if !state
@@ -120,7 +120,7 @@ async fn feed(State(state): State<AppState>, Path(file): Path<String>) -> WebRes
                 end: b.end,
                 summary: format!("Consultation, {initials} – {}{label}", location.name),
                 location: location.name.clone(),
-                description: format!("{}/office/bookings/{}", state.config().public_url, b.id),
+                description: format!("{}/office/bookings/{}", state.public_url(), b.id),
                 status: if label.is_empty() {
                     "CONFIRMED"
                 } else {

@@ -1,7 +1,7 @@
 //! The enquiries inbox and the email outbox.
 
 use axum::{
-    extract::{Path, State},
+    extract::Path,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -9,13 +9,13 @@ use minijinja::context;
 use store::{EnquiryId, MessageId};
 
 use super::{Staff, page};
-use crate::{AppState, WebError, error::WebResult, forms::FormData, templates::value};
+use crate::{Here, WebError, error::WebResult, forms::FormData, templates::value};
 
 fn enquiry_id(raw: &str) -> WebResult<EnquiryId> {
     EnquiryId::parse(raw).ok_or(WebError::NotFound)
 }
 
-pub(crate) async fn enquiries(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+pub(crate) async fn enquiries(state: Here, staff: Staff) -> WebResult<Response> {
     let enquiries = state.store().enquiries(state.practice_id()).await?;
     page(
         &state,
@@ -28,7 +28,7 @@ pub(crate) async fn enquiries(State(state): State<AppState>, staff: Staff) -> We
 }
 
 pub(crate) async fn enquiry(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
 ) -> WebResult<Response> {
@@ -47,7 +47,7 @@ pub(crate) async fn enquiry(
 }
 
 pub(crate) async fn set_handled(
-    State(state): State<AppState>,
+    state: Here,
     _staff: Staff,
     Path(raw): Path<String>,
     form: FormData,
@@ -67,7 +67,7 @@ pub(crate) async fn set_handled(
 }
 
 pub(crate) async fn confirm_delete(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
 ) -> WebResult<Response> {
@@ -91,7 +91,7 @@ pub(crate) async fn confirm_delete(
 }
 
 pub(crate) async fn delete(
-    State(state): State<AppState>,
+    state: Here,
     _staff: Staff,
     Path(raw): Path<String>,
 ) -> WebResult<Response> {
@@ -102,14 +102,14 @@ pub(crate) async fn delete(
     Ok(Redirect::to("/office/enquiries").into_response())
 }
 
-pub(crate) async fn outbox(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+pub(crate) async fn outbox(state: Here, staff: Staff) -> WebResult<Response> {
     let messages = state.store().outbox(state.practice_id(), 200).await?;
     let ctx = context! { messages => value(&messages), mail_configured => state.config().mail_configured };
     page(&state, &staff, StatusCode::OK, "office/outbox.html", ctx).await
 }
 
 pub(crate) async fn retry(
-    State(state): State<AppState>,
+    state: Here,
     _staff: Staff,
     Path(raw): Path<String>,
 ) -> WebResult<Response> {

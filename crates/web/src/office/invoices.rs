@@ -3,7 +3,7 @@
 
 use axum::{
     Router,
-    extract::{Path, State},
+    extract::Path,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -18,7 +18,7 @@ use super::{Staff, errors_value, page};
 use crate::query::Query;
 use crate::secret_token::SecretToken;
 use crate::{
-    AppState, WebError,
+    AppState, Here, WebError,
     error::WebResult,
     forms::FormData,
     site::{html, render},
@@ -61,11 +61,7 @@ struct ListQuery {
     made: Option<u32>,
 }
 
-async fn list(
-    State(state): State<AppState>,
-    staff: Staff,
-    Query(q): Query<ListQuery>,
-) -> WebResult<Response> {
+async fn list(state: Here, staff: Staff, Query(q): Query<ListQuery>) -> WebResult<Response> {
     let practice = state.practice_id();
     let view = PracticeView::load(&state).await?;
     let today = view.today(state.now());
@@ -121,11 +117,7 @@ async fn list(
 }
 
 /// "Invoice now": everything a client owes so far.
-async fn create(
-    State(state): State<AppState>,
-    _staff: Staff,
-    form: FormData,
-) -> WebResult<Response> {
+async fn create(state: Here, _staff: Staff, form: FormData) -> WebResult<Response> {
     let client = ClientId::parse(form.get("client")).ok_or(WebError::NotFound)?;
     let practice = state.practice_id();
     let client = state.store().client(practice, client).await?;
@@ -186,13 +178,13 @@ async fn create(
     }
 }
 
-async fn find(state: &AppState, raw: &str) -> WebResult<Invoice> {
+async fn find(state: &Here, raw: &str) -> WebResult<Invoice> {
     let id = InvoiceId::parse(raw).ok_or(WebError::NotFound)?;
     Ok(state.store().invoice(state.practice_id(), id).await?)
 }
 
 /// What every view of an invoice needs (the office's, the link's, the portal's).
-pub(crate) async fn document(state: &AppState, invoice: &Invoice) -> WebResult<Value> {
+pub(crate) async fn document(state: &Here, invoice: &Invoice) -> WebResult<Value> {
     let view = PracticeView::load(state).await?;
     let settings = state.store().therapy_settings(state.practice_id()).await?;
     let therapist = format!(
@@ -214,7 +206,7 @@ struct ShowQuery {
 }
 
 async fn show_page(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     invoice: &Invoice,
     values: Value,
@@ -235,7 +227,7 @@ async fn show_page(
 }
 
 async fn show(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     Query(q): Query<ShowQuery>,
@@ -253,7 +245,7 @@ async fn show(
 }
 
 async fn paid(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     form: FormData,
@@ -293,11 +285,7 @@ async fn paid(
     }
 }
 
-async fn unpaid(
-    State(state): State<AppState>,
-    _staff: Staff,
-    Path(raw): Path<String>,
-) -> WebResult<Response> {
+async fn unpaid(state: Here, _staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
     let invoice = find(&state, &raw).await?;
     state
         .store()
@@ -307,11 +295,7 @@ async fn unpaid(
 }
 
 /// Email a new link (the old one stops working).
-async fn send(
-    State(state): State<AppState>,
-    _staff: Staff,
-    Path(raw): Path<String>,
-) -> WebResult<Response> {
+async fn send(state: Here, _staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
     let invoice = find(&state, &raw).await?;
     let practice = state.practice_id();
     let token = SecretToken::generate();
@@ -329,7 +313,7 @@ async fn send(
 }
 
 /// The client's view through their link: the invoice alone, never cached, never indexed.
-async fn public(State(state): State<AppState>, Path(token): Path<String>) -> WebResult<Response> {
+async fn public(state: Here, Path(token): Path<String>) -> WebResult<Response> {
     let token = SecretToken::parse(&token).ok_or(WebError::NotFound)?;
     let invoice = state
         .store()

@@ -21,7 +21,6 @@ mod therapy_settings;
 
 use axum::{
     Router,
-    extract::State,
     http::StatusCode,
     response::Response,
     routing::{get, post},
@@ -29,7 +28,7 @@ use axum::{
 use minijinja::{Value, context};
 use serde::Serialize;
 
-use crate::{AppState, error::WebResult, site::html, templates::value};
+use crate::{AppState, Here, error::WebResult, site::html, templates::value};
 pub(crate) use auth::{Staff, secure_cookies};
 
 pub(crate) fn router() -> Router<AppState> {
@@ -84,7 +83,7 @@ pub(crate) fn router() -> Router<AppState> {
 
 /// Render a back-office page. `staff` is `None` only on the sign-in page.
 pub(crate) async fn render_office(
-    state: &AppState,
+    state: &Here,
     staff: Option<&Staff>,
     template: &str,
     page: Value,
@@ -98,7 +97,7 @@ pub(crate) async fn render_office(
 
 /// A rendered back-office page with a status.
 pub(crate) async fn page(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     status: StatusCode,
     template: &str,
@@ -123,7 +122,7 @@ struct MailStatus {
     configured: bool,
 }
 
-async fn dashboard(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+async fn dashboard(state: Here, staff: Staff) -> WebResult<Response> {
     let id = state.practice_id();
     let counts = state.store().dashboard_counts(id).await?;
     let enquiries: Vec<_> = state

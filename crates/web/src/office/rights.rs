@@ -8,7 +8,7 @@
 
 use axum::{
     Router,
-    extract::{Path, State},
+    extract::Path,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::{get, post},
@@ -25,7 +25,7 @@ use store::{
 };
 
 use super::{Staff, clients::find_client, errors_value, page};
-use crate::{AppState, WebError, error::WebResult, forms::FormData, therapy::PracticeView};
+use crate::{AppState, Here, WebError, error::WebResult, forms::FormData, therapy::PracticeView};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -68,7 +68,7 @@ fn parse_day(raw: &str) -> Option<Date> {
 
 /// The "Data rights" section of a client's page.
 pub(super) async fn client_section(
-    state: &AppState,
+    state: &Here,
     view: &PracticeView,
     client: &Client,
 ) -> WebResult<Value> {
@@ -127,11 +127,7 @@ fn decision_row(view: &PracticeView, d: &RecordedDecision) -> Value {
 
 // ---- Download everything ----------------------------------------------------------------------
 
-async fn export(
-    State(state): State<AppState>,
-    _staff: Staff,
-    Path(raw): Path<String>,
-) -> WebResult<Response> {
+async fn export(state: Here, _staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
     let client = find_client(&state, &raw).await?;
     crate::rights::export_download(&state, client.id, crate::rights::Audience::Practice).await
 }
@@ -139,7 +135,7 @@ async fn export(
 // ---- Subject access requests ------------------------------------------------------------------
 
 async fn subject_access_page(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     client: &Client,
     received: &str,
@@ -171,7 +167,7 @@ async fn subject_access_page(
 }
 
 async fn subject_access_form(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
 ) -> WebResult<Response> {
@@ -181,7 +177,7 @@ async fn subject_access_form(
 }
 
 async fn record_subject_access(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     form: FormData,
@@ -219,7 +215,7 @@ async fn record_subject_access(
 
 /// The client and one of their requests, by the ids in the URL.
 async fn find_request(
-    state: &AppState,
+    state: &Here,
     raw_client: &str,
     raw_request: &str,
 ) -> WebResult<(Client, SubjectAccessRequest)> {
@@ -236,7 +232,7 @@ async fn find_request(
 }
 
 async fn extend_page(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     client: &Client,
     request: &SubjectAccessRequest,
@@ -263,7 +259,7 @@ async fn extend_page(
 }
 
 async fn extend_form(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path((raw_client, raw_request)): Path<(String, String)>,
 ) -> WebResult<Response> {
@@ -277,7 +273,7 @@ async fn extend_form(
 }
 
 async fn extend(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path((raw_client, raw_request)): Path<(String, String)>,
     form: FormData,
@@ -319,7 +315,7 @@ async fn extend(
 }
 
 async fn complete(
-    State(state): State<AppState>,
+    state: Here,
     _staff: Staff,
     Path((raw_client, raw_request)): Path<(String, String)>,
 ) -> WebResult<Response> {
@@ -342,7 +338,7 @@ enum Deciding {
 }
 
 async fn decision_page(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     client: &Client,
     deciding: Deciding,
@@ -371,20 +367,12 @@ async fn decision_page(
     page(state, staff, status, "office/rights/decision.html", ctx).await
 }
 
-async fn keep_form(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(raw): Path<String>,
-) -> WebResult<Response> {
+async fn keep_form(state: Here, staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
     let client = find_client(&state, &raw).await?;
     decision_page(&state, &staff, &client, Deciding::Keep, None, None).await
 }
 
-async fn refuse_form(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(raw): Path<String>,
-) -> WebResult<Response> {
+async fn refuse_form(state: Here, staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
     let client = find_client(&state, &raw).await?;
     decision_page(&state, &staff, &client, Deciding::Refuse, None, None).await
 }
@@ -435,7 +423,7 @@ fn parse_decision(
 }
 
 async fn decide(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     raw: &str,
     deciding: Deciding,
@@ -462,7 +450,7 @@ async fn decide(
 }
 
 async fn keep(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     form: FormData,
@@ -471,7 +459,7 @@ async fn keep(
 }
 
 async fn refuse(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     form: FormData,
@@ -481,11 +469,7 @@ async fn refuse(
 
 // ---- Erasure ------------------------------------------------------------------------------------
 
-async fn confirm_erase(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(raw): Path<String>,
-) -> WebResult<Response> {
+async fn confirm_erase(state: Here, staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
     // Erasing destroys clinical records for good: the owner's decision alone.
     if !staff.user.owner {
         return Err(staff.refused(&state).await);
@@ -504,11 +488,7 @@ async fn confirm_erase(
     .await
 }
 
-async fn erase(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(raw): Path<String>,
-) -> WebResult<Response> {
+async fn erase(state: Here, staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
     if !staff.user.owner {
         return Err(staff.refused(&state).await);
     }
@@ -543,7 +523,7 @@ pub(super) struct DueForReview {
 /// they were added) plus the practice's retention period is today or earlier, and no "keep
 /// for now" date lies ahead.
 pub(super) async fn due_for_review(
-    state: &AppState,
+    state: &Here,
     view: &PracticeView,
 ) -> WebResult<Vec<DueForReview>> {
     let today = view.today(state.now());
@@ -576,7 +556,7 @@ struct ReviewQuery {
 }
 
 async fn review(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     crate::query::Query(q): crate::query::Query<ReviewQuery>,
 ) -> WebResult<Response> {

@@ -8,7 +8,7 @@
 //! gets the same kind of message. Times are read and shown in the practice's zone.
 
 use axum::{
-    extract::{Path, State},
+    extract::Path,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -43,7 +43,7 @@ use super::{
 };
 use crate::query::Query;
 use crate::{
-    AppState, WebError, error::WebResult, error::unexpected, forms::FormData, templates::value,
+    Here, WebError, error::WebResult, error::unexpected, forms::FormData, templates::value,
     therapy::planner,
 };
 
@@ -192,7 +192,7 @@ fn upcoming<'a>(sessions: &'a [Session], contract: &Contract, now: Timestamp) ->
 }
 
 async fn contract_page(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     view: &PracticeView,
     client: &Client,
@@ -277,7 +277,7 @@ async fn contract_page(
 /// The new contract form, filled in from the consultation where there was one: its fee and
 /// length (or the first appointment type's), its place, its day and time.
 pub(super) async fn new_contract_form(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
 ) -> WebResult<Response> {
@@ -356,7 +356,7 @@ fn start_instant(
 /// Check what the plan would put in the calendar: something to put there at all (for a new
 /// contract), and no clash with any other appointment.
 async fn check_plan(
-    state: &AppState,
+    state: &Here,
     view: &PracticeView,
     planned: &[Planned],
     replaced: &[&Session],
@@ -379,7 +379,7 @@ async fn check_plan(
 }
 
 pub(super) async fn create_contract(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     form: FormData,
@@ -438,7 +438,7 @@ pub(super) struct ChangeQuery {
 }
 
 pub(super) async fn change_form(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path((raw_client, raw_contract)): Path<(String, String)>,
     Query(q): Query<ChangeQuery>,
@@ -463,7 +463,7 @@ pub(super) async fn change_form(
 }
 
 pub(super) async fn change_contract(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path((raw_client, raw_contract)): Path<(String, String)>,
     form: FormData,
@@ -626,7 +626,7 @@ impl SessionValues {
     }
 }
 
-async fn find_session(state: &AppState, raw: &str) -> WebResult<Session> {
+async fn find_session(state: &Here, raw: &str) -> WebResult<Session> {
     let id = SessionId::parse(raw).ok_or(WebError::NotFound)?;
     Ok(state
         .store()
@@ -650,7 +650,7 @@ fn waivable(session: &Session) -> Option<&store::Charge> {
 }
 
 async fn session_page(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     view: &PracticeView,
     session: &Session,
@@ -662,7 +662,7 @@ async fn session_page(
 
 /// The session page; `draft` is a note the therapist typed that could not be saved yet.
 async fn session_page_with_note(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     view: &PracticeView,
     session: &Session,
@@ -739,7 +739,7 @@ async fn session_page_with_note(
 }
 
 pub(super) async fn show(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
 ) -> WebResult<Response> {
@@ -790,7 +790,7 @@ fn parse_instant(
 }
 
 pub(super) async fn record(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     form: FormData,
@@ -930,7 +930,7 @@ pub(super) async fn record(
 }
 
 pub(super) async fn waive(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     form: FormData,
@@ -968,7 +968,7 @@ pub(super) async fn waive(
 }
 
 pub(super) async fn move_session(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     form: FormData,
@@ -1045,7 +1045,7 @@ pub(super) async fn move_session(
 
 /// Save the note on a session (sealed with the client's key before it is stored).
 pub(super) async fn save_note(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     headers: axum::http::HeaderMap,

@@ -5,7 +5,7 @@
 
 use axum::{
     Router,
-    extract::{Path, State},
+    extract::Path,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
     routing::get,
@@ -24,7 +24,7 @@ use store::{ConflictKind, StoreError};
 
 use super::{Staff, errors_value, page};
 use crate::query::Query;
-use crate::{AppState, WebError, error::WebResult, forms::FormData, templates::value};
+use crate::{AppState, Here, WebError, error::WebResult, forms::FormData, templates::value};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -157,7 +157,7 @@ pub(super) struct Saved {
 }
 
 pub(super) async fn show(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     title: &str,
     action: &str,
@@ -180,7 +180,7 @@ pub(super) fn done(path: &str) -> Response {
     Redirect::to(&format!("{path}?saved=1")).into_response()
 }
 
-async fn index(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+async fn index(state: Here, staff: Staff) -> WebResult<Response> {
     let id = state.practice_id();
     let locations = state.store().locations(id).await?;
     let types = state.store().appointment_types(id).await?;
@@ -244,11 +244,7 @@ fn profile_raw(form: &FormData) -> RawTherapistProfile {
     }
 }
 
-async fn profile_form(
-    State(state): State<AppState>,
-    staff: Staff,
-    Query(q): Query<Saved>,
-) -> WebResult<Response> {
+async fn profile_form(state: Here, staff: Staff, Query(q): Query<Saved>) -> WebResult<Response> {
     let practice = state.store().practice(state.practice_id()).await?;
     show(
         &state,
@@ -262,11 +258,7 @@ async fn profile_form(
     .await
 }
 
-async fn save_profile(
-    State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
-) -> WebResult<Response> {
+async fn save_profile(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
     let raw = profile_raw(&form);
     match TherapistProfile::parse(&raw) {
         Ok(profile) => {
@@ -338,11 +330,7 @@ fn practice_fields(raw: &RawPracticeDetails) -> Vec<Field> {
     ]
 }
 
-async fn practice_form(
-    State(state): State<AppState>,
-    staff: Staff,
-    Query(q): Query<Saved>,
-) -> WebResult<Response> {
+async fn practice_form(state: Here, staff: Staff, Query(q): Query<Saved>) -> WebResult<Response> {
     let practice = state.store().practice(state.practice_id()).await?;
     show(
         &state,
@@ -356,11 +344,7 @@ async fn practice_form(
     .await
 }
 
-async fn save_practice(
-    State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
-) -> WebResult<Response> {
+async fn save_practice(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
     let raw = RawPracticeDetails {
         name: form.get("name").into(),
         tagline: form.get("tagline").into(),
@@ -419,11 +403,7 @@ fn policies_fields(p: &Policies) -> Vec<Field> {
     ]
 }
 
-async fn policies_form(
-    State(state): State<AppState>,
-    staff: Staff,
-    Query(q): Query<Saved>,
-) -> WebResult<Response> {
+async fn policies_form(state: Here, staff: Staff, Query(q): Query<Saved>) -> WebResult<Response> {
     let practice = state.store().practice(state.practice_id()).await?;
     show(
         &state,
@@ -437,11 +417,7 @@ async fn policies_form(
     .await
 }
 
-async fn save_policies(
-    State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
-) -> WebResult<Response> {
+async fn save_policies(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
     let raw = Policies {
         fees: form.get("fees").into(),
         cancellation: form.get("cancellation").into(),
@@ -503,11 +479,7 @@ fn privacy_fields(raw: &RawPrivacySettings, years: &str) -> Vec<Field> {
     ]
 }
 
-async fn privacy_form(
-    State(state): State<AppState>,
-    staff: Staff,
-    Query(q): Query<Saved>,
-) -> WebResult<Response> {
+async fn privacy_form(state: Here, staff: Staff, Query(q): Query<Saved>) -> WebResult<Response> {
     let p = state.store().practice(state.practice_id()).await?.privacy;
     let raw = RawPrivacySettings {
         controller: p.controller,
@@ -528,11 +500,7 @@ async fn privacy_form(
     .await
 }
 
-async fn save_privacy(
-    State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
-) -> WebResult<Response> {
+async fn save_privacy(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
     let raw = RawPrivacySettings {
         controller: form.get("controller").into(),
         ico_registration: form.get("ico_registration").into(),
@@ -669,7 +637,7 @@ fn booking_raw(form: &FormData) -> RawBookingRules {
     }
 }
 
-async fn find_type(state: &AppState, raw: &str) -> WebResult<AppointmentType> {
+async fn find_type(state: &Here, raw: &str) -> WebResult<AppointmentType> {
     let slug = Slug::parse(raw).map_err(|_| WebError::NotFound)?;
     let types = state.store().appointment_types(state.practice_id()).await?;
     types
@@ -679,7 +647,7 @@ async fn find_type(state: &AppState, raw: &str) -> WebResult<AppointmentType> {
 }
 
 async fn type_form(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     Query(q): Query<Saved>,
@@ -709,7 +677,7 @@ async fn type_form(
 }
 
 async fn save_type(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     form: FormData,
@@ -846,7 +814,7 @@ fn coordinates(l: &Location) -> (String, String) {
     )
 }
 
-async fn new_location_form(State(state): State<AppState>, staff: Staff) -> WebResult<Response> {
+async fn new_location_form(state: Here, staff: Staff) -> WebResult<Response> {
     show(
         &state,
         &staff,
@@ -859,7 +827,7 @@ async fn new_location_form(State(state): State<AppState>, staff: Staff) -> WebRe
     .await
 }
 
-async fn find_location(state: &AppState, raw: &str) -> WebResult<Location> {
+async fn find_location(state: &Here, raw: &str) -> WebResult<Location> {
     let slug = Slug::parse(raw).map_err(|_| WebError::NotFound)?;
     let locations = state.store().locations(state.practice_id()).await?;
     locations
@@ -869,7 +837,7 @@ async fn find_location(state: &AppState, raw: &str) -> WebResult<Location> {
 }
 
 async fn location_form(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     Query(q): Query<Saved>,
@@ -890,7 +858,7 @@ async fn location_form(
 }
 
 async fn store_location(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     existing: Option<&Location>,
     form: &FormData,
@@ -954,16 +922,12 @@ async fn store_location(
     }
 }
 
-async fn create_location(
-    State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
-) -> WebResult<Response> {
+async fn create_location(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
     store_location(&state, &staff, None, &form).await
 }
 
 async fn save_location(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
     form: FormData,
@@ -973,7 +937,7 @@ async fn save_location(
 }
 
 async fn confirm_delete_location(
-    State(state): State<AppState>,
+    state: Here,
     staff: Staff,
     Path(raw): Path<String>,
 ) -> WebResult<Response> {
@@ -996,7 +960,7 @@ async fn confirm_delete_location(
 }
 
 async fn delete_location(
-    State(state): State<AppState>,
+    state: Here,
     _staff: Staff,
     Path(raw): Path<String>,
 ) -> WebResult<Response> {
@@ -1024,7 +988,7 @@ struct Row {
 
 #[allow(clippy::too_many_arguments)]
 async fn show_rows(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     kind: &str,
     mut rows: Vec<Row>,
@@ -1057,7 +1021,7 @@ fn rows_of(form: &FormData) -> Vec<(String, String)> {
 }
 
 async fn save_rows<T>(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     kind: &str,
     form: &FormData,
@@ -1104,11 +1068,7 @@ async fn save_rows<T>(
     Ok(Ok(parsed))
 }
 
-async fn links_form(
-    State(state): State<AppState>,
-    staff: Staff,
-    Query(q): Query<Saved>,
-) -> WebResult<Response> {
+async fn links_form(state: Here, staff: Staff, Query(q): Query<Saved>) -> WebResult<Response> {
     let links = state.store().social_links(state.practice_id()).await?;
     let rows = links
         .into_iter()
@@ -1122,11 +1082,7 @@ async fn links_form(
     show_rows(&state, &staff, "links", rows, false, q.saved.is_some()).await
 }
 
-async fn save_links(
-    State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
-) -> WebResult<Response> {
+async fn save_links(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
     match save_rows(&state, &staff, "links", &form, SocialLink::parse).await? {
         Ok(links) => {
             state
@@ -1140,11 +1096,7 @@ async fn save_links(
     }
 }
 
-async fn faq_form(
-    State(state): State<AppState>,
-    staff: Staff,
-    Query(q): Query<Saved>,
-) -> WebResult<Response> {
+async fn faq_form(state: Here, staff: Staff, Query(q): Query<Saved>) -> WebResult<Response> {
     let entries = state.store().faq(state.practice_id()).await?;
     let rows = entries
         .into_iter()
@@ -1158,11 +1110,7 @@ async fn faq_form(
     show_rows(&state, &staff, "faq", rows, false, q.saved.is_some()).await
 }
 
-async fn save_faq(
-    State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
-) -> WebResult<Response> {
+async fn save_faq(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
     match save_rows(&state, &staff, "faq", &form, FaqEntry::parse).await? {
         Ok(entries) => {
             state

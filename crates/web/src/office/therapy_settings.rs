@@ -2,7 +2,7 @@
 //! and the cancellation policy (every saved change is a new version; a contract keeps the
 //! version the client agreed to).
 
-use axum::{Router, extract::State, http::StatusCode, response::Response, routing::get};
+use axum::{Router, http::StatusCode, response::Response, routing::get};
 use domain::{
     FieldErrors,
     therapy::{
@@ -17,7 +17,7 @@ use super::{
     settings::{Field, Saved, done, show, typed},
 };
 use crate::query::Query;
-use crate::{AppState, error::WebResult, forms::FormData, templates::value};
+use crate::{AppState, Here, error::WebResult, forms::FormData, templates::value};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -98,11 +98,7 @@ fn settings_fields(form: &TherapySettingsForm<'_>) -> Vec<Field> {
     ]
 }
 
-async fn settings_form(
-    State(state): State<AppState>,
-    staff: Staff,
-    Query(q): Query<Saved>,
-) -> WebResult<Response> {
+async fn settings_form(state: Here, staff: Staff, Query(q): Query<Saved>) -> WebResult<Response> {
     let settings = state.store().therapy_settings(state.practice_id()).await?;
     let numbers = [
         settings.session_reminder_hours.to_string(),
@@ -128,11 +124,7 @@ async fn settings_form(
     .await
 }
 
-async fn save_settings(
-    State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
-) -> WebResult<Response> {
+async fn save_settings(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
     let raw = TherapySettingsForm {
         session_reminder_hours: form.get("session_reminder_hours"),
         break_notice_days: form.get("break_notice_days"),
@@ -236,7 +228,7 @@ fn form_of(values: &[String; 6]) -> PolicyForm<'_> {
 }
 
 async fn show_policy(
-    state: &AppState,
+    state: &Here,
     staff: &Staff,
     current: &CancellationPolicy,
     values: &[String; 6],
@@ -273,21 +265,13 @@ async fn show_policy(
     page(state, staff, status, "office/settings_form.html", ctx).await
 }
 
-async fn policy_form(
-    State(state): State<AppState>,
-    staff: Staff,
-    Query(q): Query<Saved>,
-) -> WebResult<Response> {
+async fn policy_form(state: Here, staff: Staff, Query(q): Query<Saved>) -> WebResult<Response> {
     let current = state.store().policy(state.practice_id(), None).await?;
     let values = strings(&current);
     show_policy(&state, &staff, &current, &values, None, q.saved.is_some()).await
 }
 
-async fn save_policy(
-    State(state): State<AppState>,
-    staff: Staff,
-    form: FormData,
-) -> WebResult<Response> {
+async fn save_policy(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
     let current = state.store().policy(state.practice_id(), None).await?;
     let values = [
         "notice_hours",

@@ -12,11 +12,7 @@
 //! in the outbox sealed under the master key, and opening it (GET) only shows a button,
 //! because mail scanners open links; pressing it (POST) uses it, once.
 
-use axum::{
-    extract::{Path, State},
-    http::StatusCode,
-    response::Response,
-};
+use axum::{extract::Path, http::StatusCode, response::Response};
 use domain::EmailAddress;
 use jiff::SignedDuration;
 use minijinja::context;
@@ -27,7 +23,7 @@ use store::{
 
 use super::{PortalClient, Source, portal_page};
 use crate::secret_token::SecretToken;
-use crate::{AppState, WebError, access, error::WebResult};
+use crate::{Here, WebError, access, error::WebResult};
 
 /// How long a confirmation link works.
 pub(crate) const CHANGE_LIFE: SignedDuration = SignedDuration::from_hours(24);
@@ -39,7 +35,7 @@ const LIMIT_WINDOW: SignedDuration = SignedDuration::from_hours(1);
 pub(crate) const CONFIRM_EMAIL_KIND: &str = "portal_email_confirm";
 
 /// The practice's name, for emails and pages.
-async fn practice_name(state: &AppState) -> WebResult<String> {
+async fn practice_name(state: &Here) -> WebResult<String> {
     Ok(state
         .store()
         .practice(state.practice_id())
@@ -74,7 +70,7 @@ fn confirmation_email(practice: &str, to: &EmailAddress, url: &str) -> NewMessag
 /// address. `Err` holds what to say at the field when it is refused (nothing is stored then).
 /// Whatever `new` is, what happens and what the client is told is the same.
 pub(super) async fn request(
-    state: &AppState,
+    state: &Here,
     me: &PortalClient,
     new: &EmailAddress,
     source: &Source,
@@ -90,7 +86,7 @@ pub(super) async fn request(
     let practice = state.practice_id();
     let now = state.now();
     let token = SecretToken::generate();
-    let url = format!("{}/portal/email/{token}", state.config().public_url);
+    let url = format!("{}/portal/email/{token}", state.public_url());
     let url = crate::sealed::seal_in_text(&key, &url);
     let email = confirmation_email(&practice_name(state).await?, new, &url);
     let change = NewEmailChange {
@@ -153,12 +149,12 @@ fn address_changed(practice: &str, client: &Client, new: &EmailAddress) -> NewMe
 /// The neutral notice to the practice about a clash: which two records to look at, by link
 /// only (no names, no addresses in an email).
 fn clash_notice(
-    state: &AppState,
+    state: &Here,
     notify: &EmailAddress,
     client: &Client,
     other: store::ClientId,
 ) -> NewMessage {
-    let url = &state.config().public_url;
+    let url = state.public_url();
     NewMessage {
         kind: "portal_email_clash_notice".into(),
         to: notify.clone(),
@@ -179,7 +175,7 @@ fn clash_notice(
 }
 
 /// Unknown, used, replaced or expired: the same calm page for all.
-async fn gone_page(state: &AppState) -> WebResult<Response> {
+async fn gone_page(state: &Here) -> WebResult<Response> {
     portal_page(
         state,
         StatusCode::GONE,
@@ -192,10 +188,7 @@ async fn gone_page(state: &AppState) -> WebResult<Response> {
 }
 
 /// Opening the link: a "Confirm my new email address" button, and nothing changes.
-pub(super) async fn confirm_page(
-    State(state): State<AppState>,
-    Path(token): Path<String>,
-) -> WebResult<Response> {
+pub(super) async fn confirm_page(state: Here, Path(token): Path<String>) -> WebResult<Response> {
     let secret = SecretToken::parse(&token).ok_or(WebError::NotFound)?;
     let change = state
         .store()
@@ -218,7 +211,7 @@ pub(super) async fn confirm_page(
 /// Pressing the button: use the link, once, and change the address unless another client
 /// record has it.
 pub(super) async fn confirm(
-    State(state): State<AppState>,
+    state: Here,
     Path(token): Path<String>,
     source: Source,
 ) -> WebResult<Response> {

@@ -26,7 +26,7 @@ use store::{Actor, AuditAction, Client};
 
 use crate::secret_token::SecretToken;
 use crate::{
-    AppState, WebError, access,
+    AppState, Here, WebError, access,
     error::WebResult,
     office::secure_cookies,
     site::{html, render},
@@ -87,7 +87,7 @@ enum Cookie {
 
 impl Cookie {
     /// `__Host-` when the browser will keep a `Secure` cookie (as the office's cookie).
-    fn name(self, state: &AppState) -> &'static str {
+    fn name(self, state: &Here) -> &'static str {
         match (self, secure_cookies(state)) {
             (Self::Session, true) => "__Host-anteroom_portal",
             (Self::Session, false) => "anteroom_portal",
@@ -97,7 +97,7 @@ impl Cookie {
     }
 
     /// The cookie's value in a request, if it has the shape of one of ours.
-    fn read(self, state: &AppState, headers: &HeaderMap) -> Option<SecretToken> {
+    fn read(self, state: &Here, headers: &HeaderMap) -> Option<SecretToken> {
         let name = self.name(state);
         headers
             .get_all(header::COOKIE)
@@ -110,7 +110,7 @@ impl Cookie {
     }
 
     /// `Set-Cookie` for `value`; `None` clears the cookie.
-    fn set(self, state: &AppState, value: Option<&SecretToken>) -> HeaderValue {
+    fn set(self, state: &Here, value: Option<&SecretToken>) -> HeaderValue {
         let secure = if secure_cookies(state) {
             "; Secure"
         } else {
@@ -140,7 +140,7 @@ pub(crate) struct PortalClient {
     pub client: Client,
 }
 
-fn to_sign_in(state: &AppState, ended: bool) -> Response {
+fn to_sign_in(state: &Here, ended: bool) -> Response {
     let target = if ended {
         "/portal/sign-in?ended=1"
     } else {
@@ -160,8 +160,11 @@ impl FromRequestParts<AppState> for PortalClient {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        app: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let state = &Here::from_request_parts(parts, app)
+            .await
+            .map_err(IntoResponse::into_response)?;
         let failed = |e: store::StoreError| WebError::from(e).into_response();
         let Some(token) = Cookie::Session.read(state, &parts.headers) else {
             return Err(to_sign_in(state, false));
@@ -227,7 +230,7 @@ impl PortalClient {
     /// it is, when it exists), and answer "not found" as for a record that does not exist.
     async fn refused(
         &self,
-        state: &AppState,
+        state: &Here,
         source: Source,
         owner: Option<store::ClientId>,
         object: (&'static str, i64),
@@ -271,7 +274,7 @@ impl FromRequestParts<AppState> for Source {
 
 /// Render a portal page (the public layout, with the crisis block) with a status.
 async fn portal_page(
-    state: &AppState,
+    state: &Here,
     status: StatusCode,
     template: &str,
     path: &str,

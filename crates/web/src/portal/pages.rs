@@ -3,7 +3,7 @@
 //! (a new email address through [`email_change`]).
 
 use axum::{
-    extract::{Path, State},
+    extract::Path,
     http::{StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -23,7 +23,7 @@ use store::{
 use super::{PortalClient, Source, email_change, portal_page};
 use crate::query::Query;
 use crate::{
-    AppState, WebError,
+    Here, WebError,
     booking::messages::URGENT_HELP,
     error::WebResult,
     error::unexpected,
@@ -88,7 +88,7 @@ pub(super) struct HomeQuery {
 }
 
 pub(super) async fn home(
-    State(state): State<AppState>,
+    state: Here,
     me: PortalClient,
     Query(q): Query<HomeQuery>,
 ) -> WebResult<Response> {
@@ -161,7 +161,7 @@ pub(super) async fn home(
 /// One of this client's sessions by the id in the URL. Anyone else's (or none) is "not
 /// found", and asking for one that exists but is not theirs is written down as refused.
 async fn own_session(
-    state: &AppState,
+    state: &Here,
     me: &PortalClient,
     source: Source,
     raw: &str,
@@ -181,7 +181,7 @@ async fn own_session(
 
 /// The session as a calendar file: a plain event that names only the practice.
 pub(super) async fn calendar(
-    State(state): State<AppState>,
+    state: Here,
     me: PortalClient,
     source: Source,
     Path(raw): Path<String>,
@@ -206,7 +206,7 @@ pub(super) async fn calendar(
 /// The calendar event for a session; `cancelled` gives the event's next sequence number
 /// when it is being cancelled.
 fn session_event(
-    state: &AppState,
+    state: &Here,
     view: &PracticeView,
     session: &Session,
     cancelled: Option<u32>,
@@ -227,7 +227,7 @@ fn session_event(
         location: place,
         description: format!(
             "Your appointment with {practice}.\nTo see or cancel your appointments: {}/portal/sign-in",
-            state.config().public_url
+            state.public_url()
         ),
         status,
         organizer: None,
@@ -288,7 +288,7 @@ fn explanation(
 
 /// The policy's view of cancelling `session` now.
 async fn assess_now(
-    state: &AppState,
+    state: &Here,
     session: &Session,
 ) -> WebResult<(CancellationPolicy, Assessment)> {
     let contract = state
@@ -303,7 +303,7 @@ async fn assess_now(
 
 /// The "are you sure?" page, with the outcome explained; `notice` says why it is shown again.
 async fn cancel_page(
-    state: &AppState,
+    state: &Here,
     session: &Session,
     policy: &CancellationPolicy,
     assessment: &Assessment,
@@ -336,7 +336,7 @@ async fn cancel_page(
 }
 
 pub(super) async fn confirm_cancel(
-    State(state): State<AppState>,
+    state: Here,
     me: PortalClient,
     source: Source,
     Path(raw): Path<String>,
@@ -352,7 +352,7 @@ pub(super) async fn confirm_cancel(
 /// The neutral notice to the therapist: which session, and what the policy said. Nothing the
 /// client wrote, and not even their name: the link shows who it was.
 fn therapist_notice(
-    state: &AppState,
+    state: &Here,
     view: &PracticeView,
     session: &Session,
     assessment: &Assessment,
@@ -368,7 +368,7 @@ fn therapist_notice(
             when = view.when(session.start),
             place = view.place(&session.location),
             rule = assessment.rule,
-            url = state.config().public_url,
+            url = state.public_url(),
             id = session.id,
         ),
         calendar: None,
@@ -377,7 +377,7 @@ fn therapist_notice(
 
 /// The client's confirmation, with the charge (if any) and a calendar file removing it.
 fn client_confirmation(
-    state: &AppState,
+    state: &Here,
     view: &PracticeView,
     me: &PortalClient,
     session: &Session,
@@ -415,14 +415,14 @@ fn client_confirmation(
             "Dear {first_name},\n\nYour appointment on {when} (UK time) has been cancelled, as \
              you asked.\n\n{charge}\n\nYou can see your other appointments at any time: \
              {url}/portal/sign-in\n\nIf you need help urgently: {URGENT_HELP}\n\n{practice}\n",
-            url = state.config().public_url,
+            url = state.public_url(),
         ),
         calendar,
     }
 }
 
 pub(super) async fn cancel(
-    State(state): State<AppState>,
+    state: Here,
     me: PortalClient,
     source: Source,
     Path(raw): Path<String>,
@@ -539,14 +539,11 @@ struct InvoiceRow {
 }
 
 /// "Download your data": the same export the practice makes for a subject access request.
-pub(super) async fn data(State(state): State<AppState>, me: PortalClient) -> WebResult<Response> {
+pub(super) async fn data(state: Here, me: PortalClient) -> WebResult<Response> {
     crate::rights::export_download(&state, me.client.id, crate::rights::Audience::Client).await
 }
 
-pub(super) async fn invoices(
-    State(state): State<AppState>,
-    me: PortalClient,
-) -> WebResult<Response> {
+pub(super) async fn invoices(state: Here, me: PortalClient) -> WebResult<Response> {
     let view = PracticeView::load(&state).await?;
     let today = view.today(state.now());
     let rows: Vec<InvoiceRow> = state
@@ -576,7 +573,7 @@ pub(super) async fn invoices(
 }
 
 pub(super) async fn invoice(
-    State(state): State<AppState>,
+    state: Here,
     me: PortalClient,
     source: Source,
     Path(raw): Path<String>,
@@ -634,7 +631,7 @@ struct AfterSave {
 }
 
 async fn details_page(
-    state: &AppState,
+    state: &Here,
     me: &PortalClient,
     values: &DetailsValues<'_>,
     errors: Option<&FieldErrors>,
@@ -667,7 +664,7 @@ async fn details_page(
 }
 
 pub(super) async fn details_form(
-    State(state): State<AppState>,
+    state: Here,
     me: PortalClient,
     Query(q): Query<DetailsQuery>,
 ) -> WebResult<Response> {
@@ -694,7 +691,7 @@ pub(super) async fn details_form(
 /// is sent to it, and it changes when the link is followed (see [`email_change`]). The
 /// answer is the same whatever the new address is.
 pub(super) async fn save_details(
-    State(state): State<AppState>,
+    state: Here,
     me: PortalClient,
     source: Source,
     form: FormData,

@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 
 use axum::{
-    extract::{ConnectInfo, Path, State},
+    extract::{ConnectInfo, Path},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -23,7 +23,7 @@ use super::{Cookie, Source, portal_page};
 use crate::query::Query;
 use crate::secret_token::SecretToken;
 use crate::{
-    AppState, WebError, access,
+    Here, WebError, access,
     booking::messages::URGENT_HELP,
     error::WebResult,
     forms::FormData,
@@ -42,7 +42,7 @@ pub(super) struct FormQuery {
 }
 
 pub(super) async fn form(
-    State(state): State<AppState>,
+    state: Here,
     headers: HeaderMap,
     Query(q): Query<FormQuery>,
 ) -> WebResult<Response> {
@@ -70,9 +70,9 @@ pub(super) async fn form(
 
 /// The email with the link: it names only the practice, never anything about the therapy.
 /// `url` is the link sealed for the outbox (see [`crate::sealed`]).
-fn link_email(state: &AppState, practice: &str, client: &Client, url: &str) -> NewMessage {
+fn link_email(state: &Here, practice: &str, client: &Client, url: &str) -> NewMessage {
     let first_name = client.name.as_str().split_whitespace().next().unwrap_or("");
-    let base = &state.config().public_url;
+    let base = state.public_url();
     NewMessage {
         kind: super::LINK_EMAIL_KIND.into(),
         to: client.email.clone(),
@@ -92,7 +92,7 @@ fn link_email(state: &AppState, practice: &str, client: &Client, url: &str) -> N
 }
 
 pub(super) async fn send_link(
-    State(state): State<AppState>,
+    state: Here,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     form: FormData,
@@ -206,7 +206,7 @@ pub(super) async fn send_link(
 
 /// Store a new sign-in link for `client` and queue its email, the link sealed.
 async fn send_link_email(
-    state: &AppState,
+    state: &Here,
     client: &Client,
     key: &crypto::MasterKey,
     browser_hash: Vec<u8>,
@@ -214,7 +214,7 @@ async fn send_link_email(
 ) -> WebResult<()> {
     let practice = state.practice_id();
     let token = SecretToken::generate();
-    let url = format!("{}/portal/link/{token}", state.config().public_url);
+    let url = format!("{}/portal/link/{token}", state.public_url());
     let url = crate::sealed::seal_in_text(key, &url);
     let name = state.store().practice(practice).await?.details.name;
     let link = NewPortalLink {
@@ -257,7 +257,7 @@ fn refusal(
     None
 }
 
-async fn refused_page(state: &AppState, refusal: Refusal) -> WebResult<Response> {
+async fn refused_page(state: &Here, refusal: Refusal) -> WebResult<Response> {
     let (status, template) = match refusal {
         Refusal::Gone => (StatusCode::GONE, "portal/link_gone.html"),
         Refusal::OtherBrowser => (StatusCode::FORBIDDEN, "portal/other_browser.html"),
@@ -275,7 +275,7 @@ async fn refused_page(state: &AppState, refusal: Refusal) -> WebResult<Response>
 
 /// Opening the link: a "Continue" button, and nothing changes.
 pub(super) async fn continue_page(
-    State(state): State<AppState>,
+    state: Here,
     Path(token): Path<String>,
     headers: HeaderMap,
 ) -> WebResult<Response> {
@@ -307,7 +307,7 @@ pub(super) async fn continue_page(
 
 /// Pressing "Continue": use the link (once, from the browser that asked) and sign in.
 pub(super) async fn use_link(
-    State(state): State<AppState>,
+    state: Here,
     Path(token): Path<String>,
     headers: HeaderMap,
     source: Source,
@@ -368,7 +368,7 @@ pub(super) async fn use_link(
 }
 
 pub(super) async fn sign_out(
-    State(state): State<AppState>,
+    state: Here,
     headers: HeaderMap,
     source: Source,
 ) -> WebResult<Response> {

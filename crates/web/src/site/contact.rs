@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use axum::{
-    extract::{ConnectInfo, State},
+    extract::ConnectInfo,
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Redirect, Response},
 };
@@ -13,7 +13,7 @@ use store::NewMessage;
 
 use super::{cached, html, render};
 use crate::{
-    AppState,
+    Here,
     error::WebResult,
     forms::FormData,
     limits::{Limit, Subject},
@@ -24,7 +24,7 @@ use crate::{
 /// The hidden field that only robots fill in.
 const HONEYPOT: &str = "website";
 
-pub(crate) async fn form(State(state): State<AppState>) -> WebResult<Response> {
+pub(crate) async fn form(state: Here) -> WebResult<Response> {
     cached(&state, "/contact", "text/html; charset=utf-8", || async {
         render(
             &state,
@@ -37,7 +37,7 @@ pub(crate) async fn form(State(state): State<AppState>) -> WebResult<Response> {
     .await
 }
 
-pub(crate) async fn thanks(State(state): State<AppState>) -> WebResult<Response> {
+pub(crate) async fn thanks(state: Here) -> WebResult<Response> {
     cached(
         &state,
         "/contact/thanks",
@@ -56,8 +56,8 @@ pub(crate) async fn thanks(State(state): State<AppState>) -> WebResult<Response>
 }
 
 /// The therapist's notification: says only that there is something to read, never what.
-pub(crate) fn notification(state: &AppState, to: domain::EmailAddress) -> NewMessage {
-    let office = format!("{}/office/enquiries", state.config().public_url);
+pub(crate) fn notification(state: &Here, to: domain::EmailAddress) -> NewMessage {
+    let office = format!("{}/office/enquiries", state.public_url());
     NewMessage {
         kind: "enquiry_notification".into(),
         to,
@@ -72,7 +72,7 @@ pub(crate) fn notification(state: &AppState, to: domain::EmailAddress) -> NewMes
 }
 
 pub(crate) async fn submit(
-    State(state): State<AppState>,
+    state: Here,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     form: FormData,

@@ -2,7 +2,6 @@
 //! the site's icon.
 
 use axum::{
-    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -10,7 +9,7 @@ use minijinja::context;
 use store::{ArticleKind, Page};
 
 use super::{cached, pages::PAGE_SIZE, site_context};
-use crate::{AppState, error::WebResult, templates::value};
+use crate::{Here, error::WebResult, templates::value};
 
 /// How long browsers may keep the icon before asking again (it changes with the
 /// practice's name, rarely).
@@ -19,7 +18,7 @@ const ICON_MAX_AGE: &str = "public, max-age=86400";
 /// Entries in the feed.
 const FEED_ENTRIES: u32 = 20;
 
-pub(crate) async fn atom(State(state): State<AppState>) -> WebResult<Response> {
+pub(crate) async fn atom(state: Here) -> WebResult<Response> {
     cached(
         &state,
         "/feed.xml",
@@ -55,7 +54,7 @@ pub(crate) async fn atom(State(state): State<AppState>) -> WebResult<Response> {
     .await
 }
 
-pub(crate) async fn sitemap(State(state): State<AppState>) -> WebResult<Response> {
+pub(crate) async fn sitemap(state: Here) -> WebResult<Response> {
     cached(
         &state,
         "/sitemap.xml",
@@ -92,7 +91,7 @@ pub(crate) async fn sitemap(State(state): State<AppState>) -> WebResult<Response
             paths.extend(approaches.iter().map(|a| format!("/approaches/{}", a.slug)));
             paths.extend(articles.iter().map(|a| format!("/articles/{}", a.slug)));
             paths.extend(tags.iter().map(|t| format!("/tags/{}", t.tag)));
-            let base = &state.config().public_url;
+            let base = state.public_url();
             let urls: Vec<String> = paths.iter().map(|p| format!("{base}{p}")).collect();
             Ok(state
                 .templates()
@@ -104,7 +103,7 @@ pub(crate) async fn sitemap(State(state): State<AppState>) -> WebResult<Response
 
 /// Crawlers keep out of the back office, the portal, the API and every secret link (a
 /// booking's manage pages under `/booking/`, which leaves the public `/book` pages open).
-pub(crate) async fn robots(State(state): State<AppState>) -> Response {
+pub(crate) async fn robots(state: Here) -> Response {
     let mut body =
         String::from("User-agent: *\nDisallow: /office\nDisallow: /portal\nDisallow: /api/\n");
     for prefix in crate::security::PRIVATE_LINKS {
@@ -112,7 +111,7 @@ pub(crate) async fn robots(State(state): State<AppState>) -> Response {
     }
     body.push_str(&format!(
         "Allow: /\n\nSitemap: {}/sitemap.xml\n",
-        state.config().public_url
+        state.public_url()
     ));
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
@@ -209,10 +208,7 @@ fn icon_svg(name: &str) -> String {
 
 /// `/favicon.svg` (linked from every page) and `/favicon.ico` (where browsers look when a
 /// page names no icon): the same SVG, cached for a day and revalidated by its ETag.
-pub(crate) async fn favicon(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> WebResult<Response> {
+pub(crate) async fn favicon(state: Here, headers: HeaderMap) -> WebResult<Response> {
     let site = site_context(&state).await?;
     let name = site
         .get_attr("name")

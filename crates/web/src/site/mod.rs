@@ -18,7 +18,7 @@ use minijinja::{Value, context};
 use serde::Serialize;
 
 use crate::{
-    AppState,
+    AppState, Here,
     error::{Rendered, WebResult},
     pages::CachedPage,
     templates::value,
@@ -63,7 +63,7 @@ struct SiteContext {
 }
 
 /// The site context, built once and kept until content changes.
-pub(crate) async fn site_context(state: &AppState) -> WebResult<Value> {
+pub(crate) async fn site_context(state: &Here) -> WebResult<Value> {
     if let Some(site) = state.pages().site.read().ok().and_then(|s| s.clone()) {
         return Ok(site);
     }
@@ -77,7 +77,7 @@ pub(crate) async fn site_context(state: &AppState) -> WebResult<Value> {
     let site = value(&SiteContext {
         name: practice.details.name,
         tagline: practice.details.tagline,
-        public_url: state.config().public_url.clone(),
+        public_url: state.public_url().to_owned(),
         therapist: practice.therapist,
         social_links,
         public_phone: practice.details.public_phone.map(|p| p.to_string()),
@@ -91,13 +91,13 @@ pub(crate) async fn site_context(state: &AppState) -> WebResult<Value> {
 
 /// Render a public page template with the site context added.
 pub(crate) async fn render(
-    state: &AppState,
+    state: &Here,
     template: &str,
     path: &str,
     page: Value,
 ) -> WebResult<String> {
     let site = site_context(state).await?;
-    let canonical = format!("{}{}", state.config().public_url, path);
+    let canonical = format!("{}{}", state.public_url(), path);
     Ok(state
         .templates()
         .render(template, context! { site, canonical, path, ..page })?)
@@ -132,7 +132,7 @@ fn cached_response(page: &CachedPage) -> Response {
 
 /// Serve `key` from the page cache, rendering it with `make` the first time.
 pub(crate) async fn cached<F, Fut>(
-    state: &AppState,
+    state: &Here,
     key: &str,
     content_type: &'static str,
     make: F,
@@ -160,7 +160,7 @@ where
 
 /// The site's own page for an error status.
 pub(crate) async fn error_page(
-    state: &AppState,
+    state: &Here,
     status: StatusCode,
     reference: Option<&str>,
     retry_after: bool,

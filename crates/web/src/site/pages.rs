@@ -1,9 +1,6 @@
 //! The practice's public pages.
 
-use axum::{
-    extract::{Path, State},
-    response::Response,
-};
+use axum::{extract::Path, response::Response};
 use domain::Slug;
 use minijinja::context;
 use serde::Deserialize;
@@ -11,7 +8,7 @@ use serde_json::json;
 use store::{ArticleKind, Page};
 
 use super::{cached, render};
-use crate::{AppState, WebError, error::WebResult, query::Query, templates::value};
+use crate::{Here, WebError, error::WebResult, query::Query, templates::value};
 
 /// Articles per page of the index.
 pub(crate) const PAGE_SIZE: u32 = 10;
@@ -33,11 +30,11 @@ pub(crate) fn json_ld(value: &serde_json::Value) -> minijinja::Value {
 }
 
 /// schema.org description of the practice, its therapist and each room's address.
-async fn practice_json_ld(state: &AppState) -> WebResult<serde_json::Value> {
+async fn practice_json_ld(state: &Here) -> WebResult<serde_json::Value> {
     let store = state.store();
     let practice = store.practice(state.practice_id()).await?;
     let locations = store.locations(state.practice_id()).await?;
-    let base = &state.config().public_url;
+    let base = state.public_url();
     let addresses: Vec<_> = locations
         .iter()
         .filter(|l| !l.online)
@@ -79,8 +76,8 @@ async fn practice_json_ld(state: &AppState) -> WebResult<serde_json::Value> {
     }))
 }
 
-fn breadcrumbs(state: &AppState, trail: &[(&str, &str)]) -> serde_json::Value {
-    let base = &state.config().public_url;
+fn breadcrumbs(state: &Here, trail: &[(&str, &str)]) -> serde_json::Value {
+    let base = state.public_url();
     let items: Vec<_> = trail
         .iter()
         .enumerate()
@@ -89,7 +86,7 @@ fn breadcrumbs(state: &AppState, trail: &[(&str, &str)]) -> serde_json::Value {
     json!({ "@context": "https://schema.org", "@type": "BreadcrumbList", "itemListElement": items })
 }
 
-pub(crate) async fn home(State(state): State<AppState>) -> WebResult<Response> {
+pub(crate) async fn home(state: Here) -> WebResult<Response> {
     cached(&state, "/", HTML, || async {
         let store = state.store();
         let id = state.practice_id();
@@ -116,7 +113,7 @@ pub(crate) async fn home(State(state): State<AppState>) -> WebResult<Response> {
     .await
 }
 
-pub(crate) async fn about(State(state): State<AppState>) -> WebResult<Response> {
+pub(crate) async fn about(state: Here) -> WebResult<Response> {
     cached(&state, "/about", HTML, || async {
         let id = state.practice_id();
         let (approaches, _) = state
@@ -135,7 +132,7 @@ pub(crate) async fn about(State(state): State<AppState>) -> WebResult<Response> 
     .await
 }
 
-pub(crate) async fn approaches(State(state): State<AppState>) -> WebResult<Response> {
+pub(crate) async fn approaches(state: Here) -> WebResult<Response> {
     cached(&state, "/approaches", HTML, || async {
         let (approaches, _) = state
             .store()
@@ -156,10 +153,7 @@ pub(crate) async fn approaches(State(state): State<AppState>) -> WebResult<Respo
     .await
 }
 
-pub(crate) async fn approach(
-    State(state): State<AppState>,
-    Path(raw): Path<String>,
-) -> WebResult<Response> {
+pub(crate) async fn approach(state: Here, Path(raw): Path<String>) -> WebResult<Response> {
     let slug = slug(&raw)?;
     let path = format!("/approaches/{slug}");
     cached(&state, &path.clone(), HTML, || async {
@@ -192,10 +186,7 @@ fn page_number(page: Option<&str>) -> WebResult<u32> {
     }
 }
 
-pub(crate) async fn articles(
-    State(state): State<AppState>,
-    Query(query): Query<ListQuery>,
-) -> WebResult<Response> {
+pub(crate) async fn articles(state: Here, Query(query): Query<ListQuery>) -> WebResult<Response> {
     let number = page_number(query.page.as_deref())?;
     let key = format!("/articles?page={number}");
     cached(&state, &key, HTML, || async {
@@ -229,10 +220,7 @@ pub(crate) async fn articles(
     .await
 }
 
-pub(crate) async fn article(
-    State(state): State<AppState>,
-    Path(raw): Path<String>,
-) -> WebResult<Response> {
+pub(crate) async fn article(state: Here, Path(raw): Path<String>) -> WebResult<Response> {
     let slug = slug(&raw)?;
     let path = format!("/articles/{slug}");
     cached(&state, &path.clone(), HTML, || async {
@@ -241,7 +229,7 @@ pub(crate) async fn article(
         let article = store.published_article(id, ArticleKind::Article, &slug).await?;
         let related = store.related_articles(id, article.id, 3).await?;
         let practice = store.practice(id).await?;
-        let base = &state.config().public_url;
+        let base = state.public_url();
         let ld = json!([
             {
                 "@context": "https://schema.org",
@@ -264,7 +252,7 @@ pub(crate) async fn article(
     .await
 }
 
-pub(crate) async fn tags(State(state): State<AppState>) -> WebResult<Response> {
+pub(crate) async fn tags(state: Here) -> WebResult<Response> {
     cached(&state, "/tags", HTML, || async {
         let tags = state.store().tags(state.practice_id()).await?;
         render(
@@ -278,10 +266,7 @@ pub(crate) async fn tags(State(state): State<AppState>) -> WebResult<Response> {
     .await
 }
 
-pub(crate) async fn tag(
-    State(state): State<AppState>,
-    Path(raw): Path<String>,
-) -> WebResult<Response> {
+pub(crate) async fn tag(state: Here, Path(raw): Path<String>) -> WebResult<Response> {
     let tag = slug(&raw)?;
     let path = format!("/tags/{tag}");
     cached(&state, &path.clone(), HTML, || async {
@@ -311,7 +296,7 @@ pub(crate) async fn tag(
     .await
 }
 
-pub(crate) async fn faq(State(state): State<AppState>) -> WebResult<Response> {
+pub(crate) async fn faq(state: Here) -> WebResult<Response> {
     cached(&state, "/faq", HTML, || async {
         let entries = state.store().faq(state.practice_id()).await?;
         let ld = json!({
@@ -328,7 +313,7 @@ pub(crate) async fn faq(State(state): State<AppState>) -> WebResult<Response> {
     .await
 }
 
-pub(crate) async fn locations(State(state): State<AppState>) -> WebResult<Response> {
+pub(crate) async fn locations(state: Here) -> WebResult<Response> {
     cached(&state, "/locations", HTML, || async {
         let locations = state.store().locations(state.practice_id()).await?;
         let with_maps: Vec<_> = locations
@@ -347,7 +332,7 @@ pub(crate) async fn locations(State(state): State<AppState>) -> WebResult<Respon
     .await
 }
 
-pub(crate) async fn fees(State(state): State<AppState>) -> WebResult<Response> {
+pub(crate) async fn fees(state: Here) -> WebResult<Response> {
     cached(&state, "/fees", HTML, || async {
         let id = state.practice_id();
         let practice = state.store().practice(id).await?;
@@ -363,7 +348,7 @@ pub(crate) async fn fees(State(state): State<AppState>) -> WebResult<Response> {
     .await
 }
 
-pub(crate) async fn privacy(State(state): State<AppState>) -> WebResult<Response> {
+pub(crate) async fn privacy(state: Here) -> WebResult<Response> {
     cached(&state, "/privacy", HTML, || async {
         let practice = state.store().practice(state.practice_id()).await?;
         render(
@@ -377,7 +362,7 @@ pub(crate) async fn privacy(State(state): State<AppState>) -> WebResult<Response
     .await
 }
 
-pub(crate) async fn urgent_help(State(state): State<AppState>) -> WebResult<Response> {
+pub(crate) async fn urgent_help(state: Here) -> WebResult<Response> {
     cached(&state, "/urgent-help", HTML, || async {
         render(&state, "site/urgent_help.html", "/urgent-help", context! {}).await
     })

@@ -189,11 +189,28 @@ async fn other_practice_staff(app: &TestApp) -> String {
         )
         .await
         .unwrap();
+    // Their address and password sign nobody in here: the account is not this practice's.
     let reply = app
         .sign_in_with("other@example.com", "another quiet room")
         .await;
-    reply.assert_status(StatusCode::SEE_OTHER);
-    reply.set_cookies()[0].split(';').next().unwrap().to_owned()
+    reply.assert_status(StatusCode::UNAUTHORIZED);
+    assert!(
+        reply.set_cookies().is_empty(),
+        "no session from another practice's account"
+    );
+    // A session they hold at their own practice's address, brought here.
+    let user = app
+        .store
+        .user_by_email(&EmailAddress::parse("other@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let token = "cd".repeat(32);
+    app.store
+        .create_session(&sha256(&token), user.id, now)
+        .await
+        .unwrap();
+    format!("__Host-anteroom_office={token}")
 }
 
 async fn send(app: &TestApp, method: &str, path: &str, cookie: Option<&str>) -> Reply {

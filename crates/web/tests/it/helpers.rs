@@ -535,7 +535,7 @@ impl TestApp {
         let dyn_store: Arc<dyn Store> = store.clone();
         let state = AppState::new(
             dyn_store,
-            practice,
+            web::Resolver::Single(practice),
             clock.clone(),
             config.clone(),
             Some(mail_wake.clone()),
@@ -578,7 +578,7 @@ impl TestApp {
         let store: Arc<dyn Store> = Arc::new(store);
         AppState::new(
             store,
-            self.practice,
+            web::Resolver::Single(self.practice),
             self.clock.clone(),
             self.config.clone(),
             None,

@@ -438,3 +438,21 @@ async fn the_therapist_moves_a_consultation_and_the_visitor_is_told() {
             .contains("SEQUENCE:1")
     );
 }
+
+#[tokio::test]
+async fn the_jobs_work_through_every_practice_in_the_database() {
+    let app = TestApp::spawn().await;
+    let other = app.second_practice().await;
+    request_mode(&app).await;
+    request_mode(&other).await;
+    let here = book(&app, MONDAY_9AM).await;
+    let there = book(&other, MONDAY_9AM).await;
+    app.advance_clock(jiff::SignedDuration::from_hours(25));
+    // One run, started from the first practice's process, releases both practices' requests.
+    let (released, _) = web::jobs::run_once(&app.state).await.unwrap();
+    assert_eq!(released, 2);
+    assert_eq!(status_of(&app, &here).await, "expired");
+    assert_eq!(status_of(&other, &there).await, "expired");
+    assert_eq!(of_kind(&other.outbox().await, "booking_expired").len(), 1);
+    assert_eq!(of_kind(&app.outbox().await, "booking_expired").len(), 1);
+}
