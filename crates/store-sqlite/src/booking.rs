@@ -194,8 +194,9 @@ async fn booking_in(
     booking_from_row(&row)
 }
 
-/// The end of every change to one booking: refuse if nothing was updated, queue its
-/// messages in the same transaction, commit, and return the booking as it now is.
+/// The end of every change to one booking's time or status: refuse if nothing was updated,
+/// bring its occupancy in step and queue its messages in the same transaction, commit, and
+/// return the booking as it now is.
 async fn finish_change(
     mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
     practice: PracticeId,
@@ -207,6 +208,8 @@ async fn finish_change(
     if updated == 0 {
         return Err(StoreError::NotFound);
     }
+    // Its time or status changed: its occupancy follows (or the overlap rule refuses).
+    crate::occupancy::sync_bookings(&mut tx, &[id.get()]).await?;
     insert_messages(&mut tx, practice, messages, now).await?;
     let stored = booking_in(&mut tx, practice, id.get()).await?;
     tx.commit().await.map_err(map_err)?;

@@ -28,7 +28,7 @@ use crate::{
     booking::{BOOKING_COLUMNS, MAX_APPOINTMENT_SECS, booking_from_row},
     convert::*,
     enquiries::insert_message_rows,
-    map_err,
+    map_err, occupancy,
     practice::get,
 };
 
@@ -301,7 +301,8 @@ async fn make_all(
         accepted.push((i, type_id, location_id));
     }
 
-    // 5. Insert the accepted bookings (the overlap trigger checks every row), then their mail.
+    // 5. Insert the accepted bookings and their occupancy (the overlap rule checks every
+    //    row), then their mail.
     if !accepted.is_empty() {
         let sql = format!(
             "INSERT INTO bookings (practice_id, type_id, location_id, starts_at, ends_at, status, name, email, phone,
@@ -341,6 +342,9 @@ async fn make_all(
         for row in query.fetch_all(&mut *conn).await.map_err(map_err)? {
             made.insert(get(&row, "uid")?, get(&row, "id")?);
         }
+        // Their time: one statement more for the whole batch; the rule checks every row.
+        let ids: Vec<i64> = made.values().copied().collect();
+        occupancy::add_bookings(conn, &ids).await?;
         let messages: Vec<(PracticeId, &NewMessage, Timestamp)> = accepted
             .iter()
             .flat_map(|&(i, _, _)| {

@@ -18,6 +18,7 @@ mod enquiries;
 mod group_commit;
 mod limits;
 mod notes;
+mod occupancy;
 mod portal;
 mod practice;
 mod rights;
@@ -32,8 +33,9 @@ use sqlx::{
 };
 use store::{ConflictKind, StoreError, StoreResult};
 
-/// The session statuses that hold the therapist's time (the overlap triggers in
-/// migrations/0003_therapy.sql list the same), as a literal for `concat!` and SQL `IN`.
+/// The session statuses that hold the therapist's time (and so have an `occupancy` row,
+/// see `occupancy`; migrations/0012_occupancy.sql lists the same for its backfill), as a
+/// literal for `concat!` and SQL `IN`.
 macro_rules! occupying {
     () => {
         "('scheduled', 'attended', 'late_cancellation', 'did_not_attend')"
@@ -54,6 +56,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_limits.sql"),
     include_str!("../migrations/0010_email_change.sql"),
     include_str!("../migrations/0011_outbox_claims.sql"),
+    include_str!("../migrations/0012_occupancy.sql"),
 ];
 
 /// A practice database in one SQLite file.
@@ -102,7 +105,8 @@ const UNIQUE_RULES: [(&str, ConflictKind); 5] = [
 ];
 
 /// Map a sqlx error to a store error: unique violations become `Conflict` of the table's
-/// kind (`Unique` for a table with none), and the overlap triggers their own kinds.
+/// kind (`Unique` for a table with none), and the overlap rule on `occupancy` its own kinds:
+/// whose write it refused is in the message (a consultation's or a session's).
 pub(crate) fn map_err(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::RowNotFound => StoreError::NotFound,
@@ -114,7 +118,8 @@ pub(crate) fn map_err(error: sqlx::Error) -> StoreError {
                 .map_or(ConflictKind::Unique, |&(_, kind)| kind);
             StoreError::Conflict(kind)
         }
-        // The trigger backstop against double booking (migrations/0002_booking.sql).
+        // The rule on `occupancy` (migrations/0012_occupancy.sql) refusing a consultation:
+        // the backstop against double booking.
         sqlx::Error::Database(db) if db.message().contains("bookings_no_overlap") => {
             StoreError::Conflict(ConflictKind::SlotUnavailable)
         }
@@ -360,19 +365,20 @@ mod tests {
                 CONSTRAINT appointment_type_slug UNIQUE (practice_id, slug));
             CREATE TABLE users (email TEXT, CONSTRAINT user_email UNIQUE (email));
             CREATE TABLE outbox (message_id TEXT NOT NULL UNIQUE);
-            CREATE TABLE bookings (uid TEXT NOT NULL UNIQUE, start_at INTEGER);
-            CREATE TABLE sessions (start_at INTEGER);
-            CREATE TRIGGER bookings_no_overlap_insert BEFORE INSERT ON bookings
-                WHEN NEW.start_at IS NOT NULL
+            CREATE TABLE bookings (uid TEXT NOT NULL UNIQUE);
+            CREATE TABLE occupancy (booking_id INTEGER UNIQUE, session_id INTEGER UNIQUE);
+            CREATE TRIGGER occupancy_no_overlap_booking_insert BEFORE INSERT ON occupancy
+                WHEN NEW.booking_id IS NOT NULL
                 BEGIN SELECT RAISE(ABORT, 'bookings_no_overlap'); END;
-            CREATE TRIGGER sessions_no_overlap_insert BEFORE INSERT ON sessions
+            CREATE TRIGGER occupancy_no_overlap_session_insert BEFORE INSERT ON occupancy
+                WHEN NEW.session_id IS NOT NULL
                 BEGIN SELECT RAISE(ABORT, 'appointments_overlap'); END;
             INSERT INTO articles VALUES (1, 'article', 'a');
             INSERT INTO locations VALUES (1, 'a');
             INSERT INTO appointment_types VALUES (1, 'a');
             INSERT INTO users VALUES ('a@example.com');
             INSERT INTO outbox VALUES ('<a@example.com>');
-            INSERT INTO bookings VALUES ('a', NULL);
+            INSERT INTO bookings VALUES ('a');
         ";
         sqlx::raw_sql(schema).execute(&mut db).await.unwrap();
         let cases = [
@@ -396,16 +402,13 @@ mod tests {
                 "INSERT INTO outbox VALUES ('<a@example.com>')",
                 ConflictKind::OutboxMessageId,
             ),
+            ("INSERT INTO bookings VALUES ('a')", ConflictKind::Unique),
             (
-                "INSERT INTO bookings VALUES ('a', NULL)",
-                ConflictKind::Unique,
-            ),
-            (
-                "INSERT INTO bookings VALUES ('b', 1)",
+                "INSERT INTO occupancy VALUES (1, NULL)",
                 ConflictKind::SlotUnavailable,
             ),
             (
-                "INSERT INTO sessions VALUES (1)",
+                "INSERT INTO occupancy VALUES (NULL, 1)",
                 ConflictKind::AppointmentsOverlap,
             ),
         ];
@@ -428,10 +431,181 @@ mod tests {
         assert!(matches!(map_err(broken), StoreError::Other(_)));
     }
 
+    /// Every occupancy row, and the rows the owners say there should be: (practice,
+    /// booking, session, start, end), sorted.
+    type Occupancy = Vec<(i64, Option<i64>, Option<i64>, i64, i64)>;
+
+    async fn occupancy_and_owners(pool: &SqlitePool) -> (Occupancy, Occupancy) {
+        let stored: Occupancy = sqlx::query_as(
+            "SELECT practice_id, booking_id, session_id, starts_at, ends_at FROM occupancy
+             ORDER BY 1, 2, 3",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let owners: Occupancy = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT practice_id, id, NULL, starts_at, ends_at FROM bookings
+             WHERE status IN {}
+             UNION ALL
+             SELECT practice_id, NULL, id, starts_at, ends_at FROM sessions
+             WHERE status IN {}
+             ORDER BY 1, 2, 3",
+            occupancy::BOOKINGS_OCCUPYING,
+            occupying!()
+        )))
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        (stored, owners)
+    }
+
+    /// The occupancy table holds exactly one row for each held or confirmed booking and
+    /// each occupying session, at its time; returns how many of each kind.
+    async fn assert_occupancy_in_step(pool: &SqlitePool) -> (usize, usize) {
+        let (stored, owners) = occupancy_and_owners(pool).await;
+        assert_eq!(stored, owners, "occupancy follows its owners");
+        (
+            owners.iter().filter(|o| o.1.is_some()).count(),
+            owners.iter().filter(|o| o.2.is_some()).count(),
+        )
+    }
+
     #[tokio::test]
     async fn conformance_story() {
         let (_dir, store) = fresh().await;
         store::conformance::story(&store).await;
+        // Made, moved, confirmed, cancelled, recorded, replanned, put in a break, erased:
+        // after all of it, occupancy is exactly what the bookings and sessions say.
+        let (bookings, sessions) = assert_occupancy_in_step(&store.reader).await;
+        assert!(
+            bookings > 0 && sessions > 0,
+            "{bookings} bookings, {sessions} sessions"
+        );
+    }
+
+    #[tokio::test]
+    async fn appointments_give_their_time_back() {
+        let (_dir, store) = fresh().await;
+        store::conformance::appointments_give_their_time_back(&store).await;
+        let (bookings, sessions) = assert_occupancy_in_step(&store.reader).await;
+        assert_eq!(
+            (bookings, sessions),
+            (4, 0),
+            "the erased client's sessions went too"
+        );
+    }
+
+    /// A database written before occupancy (schema 11, with the six cross-table triggers)
+    /// gets a row for every appointment holding time, and the rule from then on.
+    #[tokio::test]
+    async fn the_occupancy_migration_fills_the_table_from_existing_appointments() {
+        let (dir, store) = fresh().await;
+        store::conformance::story(&store).await;
+        let (_, owners) = occupancy_and_owners(&store.reader).await;
+        store.close().await;
+        // Back to schema 11 as it was: no occupancy, the old triggers in place.
+        let old_booking_triggers = MIGRATIONS[1]
+            .split_once("CREATE TRIGGER bookings_no_overlap_insert")
+            .map(|(_, rest)| format!("CREATE TRIGGER bookings_no_overlap_insert{rest}"))
+            .unwrap();
+        let old_session_triggers = MIGRATIONS[2]
+            .split_once("CREATE TRIGGER sessions_no_overlap_insert")
+            .and_then(|(_, rest)| rest.split_once("-- Every practice starts"))
+            .map(|(triggers, _)| format!("CREATE TRIGGER sessions_no_overlap_insert{triggers}"))
+            .unwrap();
+        {
+            use sqlx::Connection;
+            let path = dir.path().join("anteroom.db");
+            let mut db =
+                sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&path))
+                    .await
+                    .unwrap();
+            let downgrade = format!(
+                "DROP TABLE occupancy; {old_booking_triggers} {old_session_triggers}
+                 PRAGMA user_version = 11;"
+            );
+            sqlx::raw_sql(sqlx::AssertSqlSafe(downgrade))
+                .execute(&mut db)
+                .await
+                .unwrap();
+            let triggers: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'trigger' AND name LIKE '%overlap%'",
+            )
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+            assert_eq!(triggers, 6, "the old triggers are back");
+            db.close().await.unwrap();
+        }
+        let store = SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::Existing)
+            .await
+            .unwrap();
+        let (stored, _) = occupancy_and_owners(&store.reader).await;
+        assert!(!owners.is_empty());
+        assert_eq!(stored, owners, "one row for each appointment holding time");
+        let triggers: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE '%overlap%'
+             ORDER BY name",
+        )
+        .fetch_all(&store.reader)
+        .await
+        .unwrap();
+        assert_eq!(
+            triggers,
+            [
+                "occupancy_no_overlap_booking_insert",
+                "occupancy_no_overlap_booking_update",
+                "occupancy_no_overlap_session_insert",
+                "occupancy_no_overlap_session_update",
+            ],
+            "the rule lives on occupancy alone"
+        );
+        // The rule holds against what was filled in: a second row at a session's time.
+        let (practice, _, _, start, end) = *owners.iter().find(|o| o.2.is_some()).unwrap();
+        let refused = sqlx::query(
+            "INSERT INTO occupancy (practice_id, booking_id, starts_at, ends_at)
+             SELECT ?, MAX(id), ?, ? FROM bookings",
+        )
+        .bind(practice)
+        .bind(start + 600)
+        .bind(end + 600)
+        .execute(&store.writer)
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                map_err(refused),
+                StoreError::Conflict(ConflictKind::SlotUnavailable)
+            ),
+            "an overlapping consultation is refused"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_invoices_across_two_handles() {
+        let (_dir, first, second) = two_handles().await;
+        store::conformance::concurrent_invoices_from_two_writers(first, second).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_audit_across_two_handles() {
+        let (_dir, first, second) = two_handles().await;
+        store::conformance::concurrent_audit_from_two_writers(first, second).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_booking_and_a_session_race_across_two_handles() {
+        let (dir, first, second) = two_handles().await;
+        store::conformance::booking_and_session_race(first, second).await;
+        let store = SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::Existing)
+            .await
+            .unwrap();
+        let (bookings, sessions) = assert_occupancy_in_step(&store.reader).await;
+        assert_eq!(sessions, 12, "every session holds time, moved or not");
+        assert!(
+            bookings <= 12,
+            "at most one booking won each round: {bookings}"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,6 +39,11 @@ fn quoted(identifier: &str) -> String {
     format!("\"{}\"", identifier.replace('"', "\"\""))
 }
 
+/// Tables that hold nothing about anyone, only what the store derives from other rows, and
+/// follow those rows by themselves: `occupancy` (when a booking or session is busy) goes
+/// with its owner, and an erased client's consultation keeps its time.
+const DERIVED: &[&str] = &["occupancy"];
+
 async fn schema(conn: &mut SqliteConnection) -> StoreResult<Vec<TableInfo>> {
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
@@ -47,7 +52,7 @@ async fn schema(conn: &mut SqliteConnection) -> StoreResult<Vec<TableInfo>> {
     .await
     .map_err(map_err)?;
     let mut tables = Vec::with_capacity(names.len());
-    for name in names {
+    for name in names.into_iter().filter(|n| !DERIVED.contains(&n.as_str())) {
         let columns: Vec<String> =
             sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
                 .bind(&name)
@@ -594,18 +599,21 @@ impl RightsStore for SqliteStore {
                     note = NULL, client_id = NULL, idempotency_key = NULL,
                     status = CASE WHEN status IN ('requested', 'confirmed') AND starts_at > ?5
                         THEN 'cancelled' ELSE status END
-                 WHERE practice_id = ?2 AND {}",
+                 WHERE practice_id = ?2 AND {}
+                 RETURNING id",
                 bound(&bookings.condition)
             ));
-            sqlx::query(sql)
+            let kept: Vec<i64> = sqlx::query_scalar(sql)
                 .bind(client.get())
                 .bind(practice.get())
                 .bind(&email)
                 .bind(name.as_deref())
                 .bind(secs(now))
-                .execute(&mut *tx)
+                .fetch_all(&mut *tx)
                 .await
                 .map_err(map_err)?;
+            // A cancelled one gives its time back.
+            crate::occupancy::sync_bookings(&mut tx, &kept).await?;
         }
         let mut doomed: Vec<(&String, &Selection)> = found
             .iter()

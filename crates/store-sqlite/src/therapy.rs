@@ -22,10 +22,11 @@ use store::{
 };
 
 use crate::{
-    SqliteStore, affected, convert::*, enquiries::insert_messages, map_err, practice::get,
+    SqliteStore, affected, convert::*, enquiries::insert_messages, map_err, occupancy,
+    practice::get,
 };
 
-/// Statuses whose session holds the therapist's time (see the overlap triggers).
+/// Statuses whose session holds the therapist's time (and has an `occupancy` row).
 pub(crate) const OCCUPYING: &str = crate::occupying!();
 
 fn policy_from_row(row: &SqliteRow) -> StoreResult<CancellationPolicy> {
@@ -259,6 +260,7 @@ pub(crate) async fn record_outcome_in(
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
+    occupancy::sync_sessions(tx, &[id.get()]).await?;
     sqlx::query(
         "INSERT INTO charges (practice_id, client_id, session_id, amount_pence, rule, policy_version,
             used_free_allowance, created_at)
@@ -477,7 +479,8 @@ async fn insert_sessions(
         let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
         let sql = sqlx::AssertSqlSafe(format!(
             "INSERT INTO sessions (practice_id, contract_id, client_id, version_id, location_id, occurrence_at,
-                starts_at, ends_at, status, fee_pence, uid, created_at, updated_at) VALUES {rows}"
+                starts_at, ends_at, status, fee_pence, uid, created_at, updated_at) VALUES {rows}
+             RETURNING id"
         ));
         let mut query = sqlx::query(sql);
         for session in chunk {
@@ -505,7 +508,14 @@ async fn insert_sessions(
                 .bind(secs(now))
                 .bind(secs(now));
         }
-        query.execute(&mut *conn).await.map_err(map_err)?;
+        let ids: Vec<i64> = query
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(map_err)?
+            .iter()
+            .map(|row| get(row, "id"))
+            .collect::<StoreResult<_>>()?;
+        occupancy::add_sessions(conn, &ids).await?;
     }
     Ok(())
 }
@@ -1275,6 +1285,7 @@ impl TherapyStore for SqliteStore {
         .await
         .map_err(map_err)?;
         affected(result)?;
+        occupancy::sync_sessions(&mut tx, &[id.get()]).await?;
         let moved = session_in(&mut tx, practice, id).await?;
         renumber(&mut tx, moved.contract).await?;
         let moved = session_in(&mut tx, practice, id).await?;
@@ -1343,10 +1354,10 @@ impl TherapyStore for SqliteStore {
         away: &AwayTimes,
     ) -> StoreResult<Vec<ClientId>> {
         let mut tx = self.write().await?;
-        let touched: Vec<(i64, i64)> = sqlx::query_as(
+        let touched: Vec<(i64, i64, i64)> = sqlx::query_as(
             "UPDATE sessions SET status = 'break', number = NULL, sequence = sequence + 1
              WHERE practice_id = ? AND status = 'scheduled' AND starts_at < ? AND ends_at > ?
-             RETURNING contract_id, client_id",
+             RETURNING id, contract_id, client_id",
         )
         .bind(practice.get())
         .bind(secs(away.end))
@@ -1354,14 +1365,16 @@ impl TherapyStore for SqliteStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(map_err)?;
-        let mut contracts: Vec<i64> = touched.iter().map(|(c, _)| *c).collect();
+        let ids: Vec<i64> = touched.iter().map(|(id, ..)| *id).collect();
+        occupancy::sync_sessions(&mut tx, &ids).await?;
+        let mut contracts: Vec<i64> = touched.iter().map(|(_, c, _)| *c).collect();
         contracts.sort_unstable();
         contracts.dedup();
         for contract in contracts {
             renumber(&mut tx, ContractId::new(contract)).await?;
         }
         tx.commit().await.map_err(map_err)?;
-        let mut clients: Vec<ClientId> = touched.iter().map(|(_, c)| ClientId::new(*c)).collect();
+        let mut clients: Vec<ClientId> = touched.iter().map(|(.., c)| ClientId::new(*c)).collect();
         clients.sort_unstable();
         clients.dedup();
         Ok(clients)

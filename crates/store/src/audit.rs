@@ -315,7 +315,10 @@ pub struct RecordAccess {
 /// The audit log.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    /// Append an entry, chained to the last one, in its own durable write.
+    /// Append an entry, chained to the last one, in its own durable write. Reading the last
+    /// entry and inserting this one are serialised against every writer of the database
+    /// (one chain for all practices; crate docs, "Several writers"), so ids follow commit
+    /// order and every entry links to the one before.
     async fn append_audit(
         &self,
         practice: PracticeId,

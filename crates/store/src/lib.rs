@@ -4,6 +4,43 @@
 //! [`Store`] and runs the same [`conformance`] story in its tests. Everything above this
 //! crate holds an `Arc<dyn Store>` and never knows which database it talks to. Every method
 //! that touches a practice's data takes that practice's [`PracticeId`].
+//!
+//! # Several writers
+//!
+//! Several processes may write to one database (hosted mode), so a backend may not lean on
+//! having the only connection. What each must serialise, and how:
+//!
+//! - **Invoice numbers** are gapless per practice
+//!   ([`TherapyStore::create_invoice`]). The number is taken from the practice's counter
+//!   and bumped in the transaction that stores the invoice, and the counter stays locked
+//!   until that transaction ends, so a second writer waits and then takes the next number;
+//!   a refused invoice rolls its number back. PostgreSQL: `UPDATE practices SET
+//!   next_invoice_number = next_invoice_number + 1 WHERE id = $1 RETURNING
+//!   next_invoice_number - 1`, whose row lock is that lock (or `SELECT … FOR UPDATE` on
+//!   the row first); never a sequence, which leaves gaps on rollback. SQLite: `BEGIN
+//!   IMMEDIATE`, the one writer of the file.
+//! - **The audit chain** is one chain for the whole database, every practice's entries in
+//!   it ([`AuditStore::append_audit`]). Reading the last entry's id and hash and inserting
+//!   the next one is a critical section for every writer of the database: the id is
+//!   assigned inside it (not from a sequence, whose order is not the commit order), and the
+//!   lock is held until commit. PostgreSQL: `SELECT pg_advisory_xact_lock(<the chain's
+//!   key>)` before reading the last entry. A change that writes its own entry (erasure)
+//!   takes that lock last, just before commit, so it is held briefly and always after any
+//!   row locks. SQLite: `BEGIN IMMEDIATE`.
+//! - **One therapist in one place at a time**: every held or confirmed consultation and
+//!   every session that holds time has one row in one occupancy table, and one rule on
+//!   that table refuses two rows of a practice that overlap (PostgreSQL: `EXCLUDE USING
+//!   gist (practice_id WITH =, tstzrange(starts_at, ends_at) WITH &&)`, which also makes a
+//!   concurrent overlapping write wait for the first and then fail). The row is written in
+//!   the transaction that changes its appointment. A consultation refused by the rule is
+//!   `Conflict(ConflictKind::SlotUnavailable)`, a session `AppointmentsOverlap`. The scope
+//!   is the practice (one therapist each today); with several therapists it becomes the
+//!   therapist.
+//! - **Outbox claims and rate limits** take their rows in one statement each (see
+//!   [`OutboxStore`] and [`LimitStore`]).
+//!
+//! The conformance module has a two-writer story for each, run through two handles on
+//! one database.
 #![forbid(unsafe_code)]
 
 pub mod audit;

@@ -5,7 +5,10 @@
 //! table with a `client_id` column, every table that refers by foreign key to a row found so
 //! far, the consultation the work came from, and the emails and enquiries that name the
 //! client's address. So a table added later is exported, and erased, without anyone
-//! remembering to add it here. Secrets are never returned (see [`is_secret_column`]).
+//! remembering to add it here. Secrets are never returned (see [`is_secret_column`]). A
+//! table that holds only what the backend derives from other rows (the occupancy of
+//! appointments, see the crate docs) is about no one: it is not exported, and it follows
+//! its rows through erasure by itself.
 
 use async_trait::async_trait;
 use domain::rights::Reason;

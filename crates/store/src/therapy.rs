@@ -326,9 +326,11 @@ pub trait TherapyStore: Send + Sync {
         before: Timestamp,
     ) -> StoreResult<Vec<Session>>;
     /// In one transaction: take the practice's next invoice number, store the invoice and
-    /// its lines, mark its charges invoiced, and queue the email `email` writes for it. Numbers are sequential with no gaps: one
-    /// refused (`Conflict(ConflictKind::ChargesChanged)` when a charge was invoiced or waived meanwhile)
-    /// uses none.
+    /// its lines, mark its charges invoiced, and queue the email `email` writes for it.
+    /// Numbers are sequential with no gaps: one refused (`Conflict(ConflictKind::ChargesChanged)`
+    /// when a charge was invoiced or waived meanwhile) uses none. The practice's counter is
+    /// locked from taking the number until commit, against every writer of the database
+    /// (crate docs, "Several writers").
     async fn create_invoice(
         &self,
         practice: PracticeId,
@@ -427,7 +429,8 @@ pub trait TherapyStore: Send + Sync {
     /// new version to it, in force from `from`; replace the contract's scheduled, unmoved
     /// sessions starting at or after `from` (and after `now`: the past is never touched)
     /// with what `planner` plans. A planned session that clashes with any other appointment
-    /// is `Conflict(ConflictKind::AppointmentsOverlap)` and nothing is stored.
+    /// is `Conflict(ConflictKind::AppointmentsOverlap)` and nothing is stored (the
+    /// occupancy rule, crate docs).
     #[allow(clippy::too_many_arguments)]
     async fn save_contract(
         &self,
