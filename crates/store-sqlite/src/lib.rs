@@ -13,6 +13,7 @@
 mod articles;
 mod audit;
 mod booking;
+mod client_tables;
 mod convert;
 mod enquiries;
 mod group_commit;
@@ -468,6 +469,122 @@ mod tests {
             owners.iter().filter(|o| o.1.is_some()).count(),
             owners.iter().filter(|o| o.2.is_some()).count(),
         )
+    }
+
+    /// What the description of a client's tables (`client_tables.rs`) misses or gets
+    /// wrong about the schema of `db`: a table with a `client_id` column or a foreign key to
+    /// `clients` that is not listed, a listed table or column that does not exist, a column
+    /// not described (or out of order), a kind that does not fit the column's type, a
+    /// column named like a secret that is not described as one.
+    async fn undescribed(db: &SqlitePool) -> Vec<String> {
+        use store::rights::{Kind, Record, is_secret_column};
+        let mut problems = Vec::new();
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+             ORDER BY name",
+        )
+        .fetch_all(db)
+        .await
+        .unwrap();
+        for table in client_tables::CLIENT_TABLES {
+            if !names.iter().any(|n| n == table.table) {
+                problems.push(format!("{} is described but is not a table", table.table));
+            }
+        }
+        let mut records: Vec<Record> = client_tables::CLIENT_TABLES
+            .iter()
+            .map(|t| t.record)
+            .collect();
+        records.sort();
+        if records != Record::ALL {
+            problems.push(format!("each kind of record once: {records:?}"));
+        }
+        for name in &names {
+            let columns: Vec<(String, String)> =
+                sqlx::query_as("SELECT name, type FROM pragma_table_info(?) ORDER BY cid")
+                    .bind(name)
+                    .fetch_all(db)
+                    .await
+                    .unwrap();
+            let to_clients: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pragma_foreign_key_list(?) WHERE \"table\" = 'clients'",
+            )
+            .bind(name)
+            .fetch_one(db)
+            .await
+            .unwrap();
+            let Some(described) = client_tables::CLIENT_TABLES
+                .iter()
+                .find(|t| t.table == name)
+            else {
+                if columns.iter().any(|(c, _)| c == "client_id") || to_clients > 0 {
+                    problems.push(format!("{name} refers to clients but is not described"));
+                }
+                continue;
+            };
+            let stored: Vec<&str> = columns.iter().map(|(c, _)| c.as_str()).collect();
+            let listed: Vec<&str> = described.columns.iter().map(|c| c.name).collect();
+            if stored != listed {
+                problems.push(format!(
+                    "{name} has columns {stored:?}, described {listed:?}"
+                ));
+            }
+            for column in described.columns {
+                let Some((_, kind)) = columns.iter().find(|(c, _)| c == column.name) else {
+                    continue;
+                };
+                let fits = match column.kind {
+                    Kind::Integer | Kind::Bool | Kind::Instant => kind == "INTEGER",
+                    Kind::Text | Kind::Date => kind == "TEXT",
+                    Kind::Bytes | Kind::Note => kind == "BLOB",
+                    Kind::Secret => kind == "BLOB" || kind == "TEXT",
+                };
+                if !fits {
+                    problems.push(format!(
+                        "{name}.{} is {kind}, not {:?}",
+                        column.name, column.kind
+                    ));
+                }
+            }
+            for (column, _) in &columns {
+                let kind = described.columns.iter().find(|c| c.name == column);
+                if is_secret_column(column) && kind.is_none_or(|c| c.kind != Kind::Secret) {
+                    problems.push(format!("{name}.{column} looks secret"));
+                }
+            }
+        }
+        problems
+    }
+
+    /// The description of a client's tables matches the schema; a table or column added
+    /// without describing it is found.
+    #[tokio::test]
+    async fn every_table_about_a_client_is_described() {
+        let (_dir, store) = fresh().await;
+        assert_eq!(undescribed(&store.reader).await, Vec::<String>::new());
+        sqlx::raw_sql(
+            "CREATE TABLE client_moods (id INTEGER PRIMARY KEY, client_id INTEGER, mood TEXT);
+             CREATE TABLE session_extras (session_id INTEGER, payer INTEGER REFERENCES clients(id));
+             ALTER TABLE notes ADD COLUMN share_token TEXT;",
+        )
+        .execute(&store.writer)
+        .await
+        .unwrap();
+        let problems = undescribed(&store.reader).await;
+        for expected in [
+            "client_moods refers to clients but is not described",
+            "session_extras refers to clients but is not described",
+            "notes.share_token looks secret",
+        ] {
+            assert!(
+                problems.iter().any(|p| p == expected),
+                "{expected}: {problems:?}"
+            );
+        }
+        assert!(
+            problems.iter().any(|p| p.starts_with("notes has columns")),
+            "{problems:?}"
+        );
     }
 
     #[tokio::test]

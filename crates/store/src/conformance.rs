@@ -539,7 +539,7 @@ pub async fn story(store: &dyn Store) {
 async fn rights_story(store: &dyn Store, practice: crate::PracticeId) {
     use crate::{
         Actor, AuditAction, NewAuditEntry, NewClient, RetentionDecision, StoreError,
-        rights::{Cell, is_secret_column},
+        rights::{Kind, Record, Value, is_secret_column},
     };
     use domain::rights::{Reason, due_date, extended_due_date};
     let now = Timestamp::from_second(1_810_000_000).unwrap();
@@ -695,13 +695,13 @@ async fn rights_story(store: &dyn Store, practice: crate::PracticeId) {
         .await
         .unwrap()
         .into_iter()
-        .find(|t| t.table == "outbox")
-        .expect("the outbox is searched");
+        .find(|t| t.record == Record::Email)
+        .expect("the emails are searched");
     let bodies: Vec<String> = outbox
         .rows
         .iter()
-        .filter_map(|row| match outbox.cell(row, "body_text") {
-            Some(Cell::Text(text)) => Some(text.clone()),
+        .filter_map(|row| match outbox.value(row, "body_text") {
+            Some(Value::Text(text)) => Some(text.clone()),
             _ => None,
         })
         .collect();
@@ -717,46 +717,93 @@ async fn rights_story(store: &dyn Store, practice: crate::PracticeId) {
             .any(|b| b == "Notice: Rights Person, Tuesday.")
     );
 
-    // Every row about the client, no secret, nothing about the other client.
+    // Every row about the client, every kind of record in order, typed the same on every
+    // backend, no secret, nothing about the other client.
     let rows = store.client_rows(practice, client).await.unwrap();
-    let table = |name: &str| rows.iter().find(|t| t.table == name).unwrap();
-    for name in [
-        "clients",
-        "client_keys",
-        "notes",
-        "audit_log",
-        "subject_access_requests",
-        "retention_decisions",
-        "sessions",
-    ] {
-        assert!(rows.iter().any(|t| t.table == name), "{name} is listed");
-    }
-    assert_eq!(table("clients").rows.len(), 1);
-    assert_eq!(table("retention_decisions").rows.len(), 2);
-    assert_eq!(table("audit_log").rows.len(), 1);
-    assert!(
-        table("client_keys")
-            .withheld
-            .contains(&"wrapped".to_owned())
+    assert_eq!(
+        rows.iter().map(|t| t.record).collect::<Vec<_>>(),
+        Record::ALL,
+        "every kind of record is listed, in order"
     );
+    let table = |record: Record| rows.iter().find(|t| t.record == record).unwrap();
+    let named = |t: &crate::rights::ClientRows, row: usize| -> Vec<(&str, Value)> {
+        t.columns
+            .iter()
+            .map(|c| c.name)
+            .zip(t.rows[row].iter().cloned())
+            .collect()
+    };
+    let id = |n: i64| Value::Integer(n);
+    let text = |s: &str| Value::Text(s.to_owned());
+    assert_eq!(
+        named(table(Record::Client), 0),
+        [
+            ("id", id(client.get())),
+            ("practice_id", id(practice.get())),
+            ("name", text("Rights Person")),
+            ("email", text("rights@example.com")),
+            ("phone", Value::Null),
+            ("contact_preference", text("email")),
+            ("reminders", Value::Bool(true)),
+            ("status", text("active")),
+            ("consultation_id", Value::Null),
+            ("created_at", Value::Instant(now)),
+            ("updated_at", Value::Instant(now)),
+        ],
+        "the client's row, typed"
+    );
+    assert_eq!(
+        named(table(Record::SubjectAccessRequest), 0),
+        [
+            ("id", id(request.get())),
+            ("practice_id", id(practice.get())),
+            ("client_id", id(client.get())),
+            ("received_on", Value::Date(received)),
+            ("due_on", Value::Date(date(2027, 3, 1))),
+            ("extended_due_on", Value::Date(date(2027, 4, 30))),
+            ("extension_reason", text(reason.as_str())),
+            ("completed_on", Value::Date(date(2027, 2, 20))),
+            ("created_at", Value::Instant(now)),
+        ],
+        "a request, with its dates as dates"
+    );
+    let key = table(Record::DataKey);
+    assert_eq!(key.withheld, ["wrapped"]);
+    assert_eq!(
+        named(key, 0),
+        [
+            ("client_id", id(client.get())),
+            ("practice_id", id(practice.get())),
+            ("created_at", Value::Instant(now)),
+        ]
+    );
+    assert_eq!(table(Record::RetentionDecision).rows.len(), 2);
+    let audit = table(Record::AuditEntry);
+    assert_eq!(audit.rows.len(), 1);
+    assert_eq!(
+        audit.value(&audit.rows[0], "at"),
+        Some(&Value::Instant(now))
+    );
+    assert_eq!(audit.withheld, ["prev_hash", "hash"], "the chain's hashes");
     for t in &rows {
-        assert!(
-            !t.columns.iter().any(|c| is_secret_column(c)),
-            "{}",
-            t.table
-        );
+        for column in &t.columns {
+            assert!(!is_secret_column(column.name), "{:?}", t.record);
+            assert_ne!(column.kind, Kind::Secret, "{:?}", t.record);
+        }
         for row in &t.rows {
-            assert!(!row.contains(&Cell::Blob(b"wrapped-key-bytes".to_vec())));
-            if let Some(Cell::Integer(id)) = t.cell(row, "client_id") {
-                assert_eq!(*id, client.get(), "{}", t.table);
+            assert_eq!(row.len(), t.columns.len(), "{:?}", t.record);
+            assert!(!row.contains(&Value::Bytes(b"wrapped-key-bytes".to_vec())));
+            if let Some(Value::Integer(id)) = t.value(row, "client_id") {
+                assert_eq!(*id, client.get(), "{:?}", t.record);
             }
         }
     }
-    let notes = table("notes");
+    let notes = table(Record::Note);
+    let note = store.notes(practice, client).await.unwrap()[0].id;
     assert_eq!(
-        notes.cell(&notes.rows[0], "body"),
-        Some(&Cell::Blob(b"sealed-note".to_vec())),
-        "notes come sealed"
+        notes.value(&notes.rows[0], "body"),
+        Some(&Value::Note(note)),
+        "a note comes as its id, for the caller to open"
     );
 
     // Erasure: the key first, then every row, and its own audit entry in the same
@@ -3855,7 +3902,7 @@ async fn email_change_story(
         None
     );
     let rows_after = store.client_rows(practice, client).await.unwrap();
-    let asked_for = crate::rights::Cell::Text("TAKEN@example.com".into());
+    let asked_for = crate::rights::Value::Text("TAKEN@example.com".into());
     assert!(
         rows_after
             .iter()

@@ -1,14 +1,15 @@
 //! Data rights (SECURITY.md R16, R17): subject access requests, retention decisions, every
 //! row that concerns a client (for the subject-access export) and erasure.
 //!
-//! A backend finds a client's rows GENERICALLY, from its own schema: the client's row, every
-//! table with a `client_id` column, every table that refers by foreign key to a row found so
-//! far, the consultation the work came from, and the emails and enquiries that name the
-//! client's address. So a table added later is exported, and erased, without anyone
-//! remembering to add it here. Secrets are never returned (see [`is_secret_column`]). A
-//! table that holds only what the backend derives from other rows (the occupancy of
-//! appointments, see the crate docs) is about no one: it is not exported, and it follows
-//! its rows through erasure by itself.
+//! Each backend DESCRIBES which of its tables hold a client's rows: for each, the kind of
+//! [`Record`] it holds, how its rows link to the client, and every column with its [`Kind`]
+//! (secrets included, marked so they are never returned). Export and erasure are driven by
+//! that description, and the backend's tests check it against its schema, so a table or a
+//! column added later cannot escape export or erasure unnoticed. What comes back is typed
+//! ([`Value`]: an instant is an instant, not the integer SQLite keeps), so every backend
+//! gives the same export for the same data; callers never see a table name. A table that
+//! holds only what the backend derives from other rows (the occupancy of appointments) is
+//! about no one: it is not described, and it follows its rows through erasure by itself.
 
 use async_trait::async_trait;
 use domain::rights::Reason;
@@ -22,14 +23,10 @@ use crate::{ClientId, PracticeId, StoreResult};
 crate::model::id_type!(/// A subject access request.
     SubjectAccessId);
 
-/// Tables whose rows about a client are kept when the client is erased: the audit log (ids
-/// only, append-only), the record of their subject access requests (dates only), and the
-/// list of erased ids.
-pub const KEPT_AFTER_ERASURE: &[&str] = &["audit_log", "subject_access_requests", "erased_clients"];
-
-/// Whether a column holds a secret that never leaves the database, even to the person it
-/// is about: token and password hashes, wrapped keys, secrets. (The audit log's chain
-/// hashes are left out by the same rule; they are about the log, not the person.)
+/// Whether a column's name says it holds a secret (token and password hashes, wrapped keys,
+/// secrets). Backends check their descriptions against it in their tests: such a column
+/// must be [`Kind::Secret`]. (The audit log's chain hashes count too; they are about the
+/// log, not the person.)
 pub fn is_secret_column(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     name.ends_with("hash")
@@ -90,36 +87,175 @@ pub struct RetentionFacts {
     pub kept_until: Option<(Date, String)>,
 }
 
-/// One stored value, as the database holds it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Cell {
+/// What kind of record a set of a client's rows is. Every backend returns its rows under
+/// these kinds, each with the same columns and the same typed values, so the export reads
+/// the same whichever database holds them. A new kind of record about clients is added
+/// here first; the compiler then finds each place (the export's headings) that must decide
+/// how to show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Record {
+    /// The client's own record.
+    Client,
+    /// The consultation they booked, and bookings made with their address.
+    Consultation,
+    Contract,
+    ContractVersion,
+    Session,
+    Charge,
+    Invoice,
+    InvoiceLine,
+    /// The therapist's notes (sealed; see [`Kind::Note`]).
+    Note,
+    /// When their data key was made (the wrapped key itself is a secret).
+    DataKey,
+    BreakNotice,
+    PortalLink,
+    PortalSession,
+    EmailChange,
+    /// Emails to them, the practice's notices naming them, and links sent to confirm a new
+    /// address.
+    Email,
+    /// Contact-form messages sent from their address.
+    Enquiry,
+    AuditEntry,
+    SubjectAccessRequest,
+    RetentionDecision,
+    /// That they were erased (only after erasure).
+    Erasure,
+}
+
+impl Record {
+    /// Every kind, in the order an export lists them.
+    pub const ALL: [Record; 20] = [
+        Record::Client,
+        Record::Consultation,
+        Record::Contract,
+        Record::ContractVersion,
+        Record::Session,
+        Record::Charge,
+        Record::Invoice,
+        Record::InvoiceLine,
+        Record::Note,
+        Record::DataKey,
+        Record::BreakNotice,
+        Record::PortalLink,
+        Record::PortalSession,
+        Record::EmailChange,
+        Record::Email,
+        Record::Enquiry,
+        Record::AuditEntry,
+        Record::SubjectAccessRequest,
+        Record::RetentionDecision,
+        Record::Erasure,
+    ];
+
+    /// The record's name in the export's `data.json` (stable across backends and versions).
+    pub const fn key(self) -> &'static str {
+        match self {
+            Record::Client => "clients",
+            Record::Consultation => "bookings",
+            Record::Contract => "contracts",
+            Record::ContractVersion => "contract_versions",
+            Record::Session => "sessions",
+            Record::Charge => "charges",
+            Record::Invoice => "invoices",
+            Record::InvoiceLine => "invoice_lines",
+            Record::Note => "notes",
+            Record::DataKey => "client_keys",
+            Record::BreakNotice => "break_notices",
+            Record::PortalLink => "portal_links",
+            Record::PortalSession => "portal_sessions",
+            Record::EmailChange => "email_changes",
+            Record::Email => "outbox",
+            Record::Enquiry => "enquiries",
+            Record::AuditEntry => "audit_log",
+            Record::SubjectAccessRequest => "subject_access_requests",
+            Record::RetentionDecision => "retention_decisions",
+            Record::Erasure => "erased_clients",
+        }
+    }
+}
+
+/// What a column holds, whatever the database calls its type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Integer,
+    /// Yes or no (SQLite keeps 0 and 1).
+    Bool,
+    /// A moment in time ([`Value::Instant`]; SQLite keeps unix seconds).
+    Instant,
+    /// A calendar date ([`Value::Date`]).
+    Date,
+    Bytes,
+    /// A note's sealed body: returned as [`Value::Note`], the note's id, for the caller to
+    /// open with the client's data key.
+    Note,
+    /// A secret (a token or password hash, a wrapped key): never returned, even to the
+    /// person it is about; only its column's name is (see [`ClientRows::withheld`]).
+    Secret,
+}
+
+/// One column of a record, as the export shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Column {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// False for what is the practice's, not the client's (the address staff worked from):
+    /// left empty in the client's own download.
+    pub to_client: bool,
+}
+
+impl Column {
+    /// A column of `kind`, shown to the practice and to the client.
+    pub const fn new(name: &'static str, kind: Kind) -> Self {
+        Column {
+            name,
+            kind,
+            to_client: true,
+        }
+    }
+
+    /// The same column, left empty in the client's own download.
+    pub const fn practice_only(self) -> Self {
+        Column {
+            to_client: false,
+            ..self
+        }
+    }
+}
+
+/// One value of a client's row, typed by its column's [`Kind`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
     Null,
-    Integer(i64),
-    Real(f64),
     Text(String),
-    Blob(Vec<u8>),
+    Integer(i64),
+    Bool(bool),
+    Instant(Timestamp),
+    Date(Date),
+    Bytes(Vec<u8>),
+    /// A sealed note, by its id: the caller opens it.
+    Note(crate::NoteId),
 }
 
-/// The rows of one table that concern a client.
+/// The rows of one kind of record that concern a client.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TableRows {
-    pub table: String,
-    /// How the rows were found, in words (e.g. "rows with the client's id").
-    pub found_by: String,
-    /// Column names, secrets left out.
-    pub columns: Vec<String>,
-    /// Columns that exist but were left out as secrets.
-    pub withheld: Vec<String>,
-    pub rows: Vec<Vec<Cell>>,
+pub struct ClientRows {
+    pub record: Record,
+    /// The columns returned, in order; secrets left out.
+    pub columns: Vec<Column>,
+    /// The names of columns that exist but are secrets, so were left out.
+    pub withheld: Vec<&'static str>,
+    pub rows: Vec<Vec<Value>>,
 }
 
-impl TableRows {
+impl ClientRows {
     /// The value of `column` in `row`.
-    pub fn cell<'a>(&'a self, row: &'a [Cell], column: &str) -> Option<&'a Cell> {
+    pub fn value<'a>(&'a self, row: &'a [Value], column: &str) -> Option<&'a Value> {
         self.columns
             .iter()
-            .position(|c| c == column)
+            .position(|c| c.name == column)
             .and_then(|i| row.get(i))
     }
 }
@@ -179,19 +315,22 @@ pub trait RightsStore: Send + Sync {
     ) -> StoreResult<Vec<RecordedDecision>>;
     /// For each client of the practice, what the retention review needs.
     async fn retention_facts(&self, practice: PracticeId) -> StoreResult<Vec<RetentionFacts>>;
-    /// Every row that concerns one of the practice's clients, table by table (every table
-    /// that can hold one is listed, even when empty). Secret columns are left out; notes
-    /// come sealed (the caller opens them).
+    /// Every row that concerns one of the practice's clients, one [`ClientRows`] for each
+    /// [`Record`] in the order of [`Record::ALL`] (listed even when empty), read in one
+    /// consistent snapshot. Secret columns are left out; notes come as [`Value::Note`] (the
+    /// caller opens them). An unknown or erased client is `NotFound`.
     async fn client_rows(
         &self,
         practice: PracticeId,
         client: ClientId,
-    ) -> StoreResult<Vec<TableRows>>;
-    /// Erase a client in ONE transaction: their wrapped data key first (crypto-shredding),
-    /// then every row found as for [`RightsStore::client_rows`] except those in
-    /// [`KEPT_AFTER_ERASURE`]; the consultation they booked keeps its time but loses the
-    /// person's details; and `audit` appended to the audit log, so the erasure and its
-    /// entry are both stored or neither is. Their id is never given to another client.
+    ) -> StoreResult<Vec<ClientRows>>;
+    /// Erase a client in ONE transaction, driven by the backend's description: their
+    /// wrapped data key first (crypto-shredding), then every row found as for
+    /// [`RightsStore::client_rows`] except the audit log, their subject access requests
+    /// (dates only) and the record of the erasure itself; the consultation they booked
+    /// keeps its time but loses the person's details; and `audit` appended to the audit
+    /// log, so the erasure and its entry are both stored or neither is. Their id is never
+    /// given to another client.
     async fn erase_client(
         &self,
         practice: PracticeId,

@@ -1,83 +1,141 @@
 //! The subject-access export (UK GDPR art. 15; SECURITY.md R16): everything held about one
 //! client, as a zip with machine-readable JSON (`data.json`) and a readable page (`index.html`).
 //!
-//! The rows come from the store, found from the schema itself (`store::rights`), so a table
-//! added later is in the export without a change here. Secrets (token and password hashes,
-//! the wrapped key) never leave the store; notes are opened and their text put in place of
-//! the sealed body, because the client has a right to what is written about them. The
-//! therapist reviews the export for other people's information before sending it (the office
-//! says so). Used by the office and by the client portal's "download my data".
+//! The rows come from the store as typed values under kinds of record (`store::rights`),
+//! found by the backend from its own description of its tables, so this module names no
+//! table: it gives each kind of record a heading and renders the values. Secrets (token and
+//! password hashes, the wrapped key) never leave the store; notes come as ids, are opened
+//! and their text put in their place, because the client has a right to what is written
+//! about them. The therapist reviews the export for other people's information before
+//! sending it (the office says so). Used by the office and by the client portal's
+//! "download my data".
 
 use std::collections::HashMap;
 
-use jiff::{Timestamp, tz::TimeZone};
+use jiff::tz::TimeZone;
 use minijinja::context;
 use serde_json::{Map, Value as Json, json};
 use store::{
     ClientId, NoteId,
-    rights::{Cell, TableRows},
+    rights::{ClientRows, Kind, Record, Value},
 };
 
 use crate::{Here, WebError, error::WebResult};
 
-/// Headings and a line of explanation for the tables the export knows; a table added later
-/// is shown under its own name.
-fn describe(table: &str) -> (&str, &str) {
-    match table {
-        "clients" => ("Your details", "Your name and how to contact you."),
-        "bookings" => (
+/// How the export shows one kind of record.
+struct Shown {
+    heading: &'static str,
+    about: &'static str,
+    /// How its rows were found, in words.
+    found_by: &'static str,
+}
+
+const OWN_ID: &str = "rows with the client's id";
+const BELONGING: &str = "rows belonging to the records above";
+
+/// The heading, a line of explanation and how the rows were found, for each kind of record
+/// (every kind is listed: a new one does not compile until it has its words here).
+fn shown(record: Record) -> Shown {
+    let (heading, about, found_by) = match record {
+        Record::Client => (
+            "Your details",
+            "Your name and how to contact you.",
+            "the client's own record",
+        ),
+        Record::Consultation => (
             "Your first consultation",
             "The consultation you booked, and what came of it.",
+            "the consultation the work came from, and bookings made with the client's \
+             email address",
         ),
-        "contracts" => ("What we agreed", "The contracts for our work together."),
-        "contract_versions" => (
+        Record::Contract => (
+            "What we agreed",
+            "The contracts for our work together.",
+            OWN_ID,
+        ),
+        Record::ContractVersion => (
             "Each version of what we agreed",
             "Every change to a contract is kept as a new version.",
+            BELONGING,
         ),
-        "sessions" => (
+        Record::Session => (
             "Sessions",
             "Each session, when and where it was, and what happened.",
+            OWN_ID,
         ),
-        "charges" => (
+        Record::Charge => (
             "Charges",
             "What each session cost under the cancellation policy, and any waived.",
+            OWN_ID,
         ),
-        "invoices" => ("Invoices", "Invoices sent to you."),
-        "invoice_lines" => ("Invoice lines", "What each invoice was for."),
-        "notes" => (
+        Record::Invoice => ("Invoices", "Invoices sent to you.", OWN_ID),
+        Record::InvoiceLine => ("Invoice lines", "What each invoice was for.", BELONGING),
+        Record::Note => (
             "Notes",
             "The therapist's notes. They are stored encrypted; here is their text.",
+            OWN_ID,
         ),
-        "client_keys" => (
+        Record::DataKey => (
             "Your encryption key",
-            "When the key for your notes was made. The key itself is a secret and is not included.",
+            "When the key for your notes was made. The key itself is a secret and is not \
+             included.",
+            OWN_ID,
         ),
-        "break_notices" => ("Notices of breaks", "When you were told about a break."),
-        "audit_log" => (
-            "Who has seen or changed your record",
-            "Every time your record was opened or changed, by whom and from where.",
+        Record::BreakNotice => (
+            "Notices of breaks",
+            "When you were told about a break.",
+            OWN_ID,
         ),
-        "subject_access_requests" => (
-            "Your requests for your data",
-            "When you asked for a copy of your data, and when it was answered.",
+        Record::PortalLink => (
+            "Sign-in links",
+            "Each link to sign in to your portal that you asked for, and when it was used. \
+             The links themselves are secrets and are not included.",
+            OWN_ID,
         ),
-        "retention_decisions" => (
-            "Decisions about keeping your record",
-            "Why your record was kept, and until when.",
+        Record::PortalSession => (
+            "Portal sign-ins",
+            "Each time you were signed in to your portal, and when you last used it.",
+            OWN_ID,
         ),
-        "outbox" => ("Emails", "Emails sent to you, or that mention you."),
-        "email_changes" => (
+        Record::EmailChange => (
             "Changes of your email address",
             "Each time you asked in the portal for your email address to change, and when the \
              new address was confirmed. The links sent to confirm them are secrets and are not \
              included.",
+            OWN_ID,
         ),
-        "enquiries" => (
+        Record::Email => (
+            "Emails",
+            "Emails sent to you, or that mention you.",
+            "emails to the client, the practice's notices naming them, and links sent to \
+             confirm a new address",
+        ),
+        Record::Enquiry => (
             "Messages from the contact form",
             "Messages sent from your email address.",
+            "messages sent from the client's email address",
         ),
-        "erased_clients" => ("Erasure", "Only present if your record was erased."),
-        other => (other, "Other records that refer to you."),
+        Record::AuditEntry => (
+            "Who has seen or changed your record",
+            "Every time your record was opened or changed, by whom and from where.",
+            OWN_ID,
+        ),
+        Record::SubjectAccessRequest => (
+            "Your requests for your data",
+            "When you asked for a copy of your data, and when it was answered.",
+            OWN_ID,
+        ),
+        Record::RetentionDecision => (
+            "Decisions about keeping your record",
+            "Why your record was kept, and until when.",
+            OWN_ID,
+        ),
+        Record::Erasure => ("Erasure", "Only present if your record was erased.", OWN_ID),
+    };
+    Shown {
+        heading,
+        about,
+        found_by,
     }
 }
 
@@ -85,45 +143,45 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// An `…_at` column holds unix seconds; everything else is shown as stored.
-fn is_instant(column: &str) -> bool {
-    column.ends_with("_at")
-}
-
-fn json_cell(column: &str, cell: &Cell) -> Json {
-    match cell {
-        Cell::Null => Json::Null,
-        Cell::Integer(n) if is_instant(column) => {
-            Timestamp::from_second(*n).map_or_else(|_| json!(n), |t| json!(t.to_string()))
-        }
-        Cell::Integer(n) => json!(n),
-        Cell::Real(x) => serde_json::Number::from_f64(*x).map_or(Json::Null, Json::Number),
-        Cell::Text(text) => json!(text),
-        Cell::Blob(bytes) => json!(hex(bytes)),
+/// A value in `data.json`: instants in UTC (RFC 3339), dates as `YYYY-MM-DD`.
+fn json_value(value: &Value) -> Json {
+    match value {
+        Value::Null => Json::Null,
+        Value::Text(text) => json!(text),
+        Value::Integer(n) => json!(n),
+        Value::Bool(yes) => json!(yes),
+        Value::Instant(at) => json!(at.to_string()),
+        Value::Date(day) => json!(day.to_string()),
+        Value::Bytes(bytes) => json!(hex(bytes)),
+        // Opened before rendering (`open_notes`); a note still sealed shows nothing.
+        Value::Note(_) => Json::Null,
     }
 }
 
-fn text_cell(zone: &TimeZone, column: &str, cell: &Cell) -> String {
-    match cell {
-        Cell::Null => String::new(),
-        Cell::Integer(n) if is_instant(column) => Timestamp::from_second(*n).map_or_else(
-            |_| n.to_string(),
-            |t| zone.to_datetime(t).strftime("%-d %B %Y, %H:%M").to_string(),
-        ),
-        Cell::Integer(n) => n.to_string(),
-        Cell::Real(x) => x.to_string(),
-        Cell::Text(text) if column == "action" => store::audit::label_of(text).to_owned(),
-        Cell::Text(text) => text.clone(),
-        Cell::Blob(bytes) => hex(bytes),
+/// A value on the readable page: instants in the practice's time zone, dates in words.
+fn text_value(zone: &TimeZone, column: &str, value: &Value) -> String {
+    match value {
+        Value::Null | Value::Note(_) => String::new(),
+        Value::Text(text) if column == "action" => store::audit::label_of(text).to_owned(),
+        Value::Text(text) => text.clone(),
+        Value::Integer(n) => n.to_string(),
+        Value::Bool(yes) => if *yes { "yes" } else { "no" }.to_owned(),
+        Value::Instant(at) => zone
+            .to_datetime(*at)
+            .strftime("%-d %B %Y, %H:%M")
+            .to_string(),
+        Value::Date(day) => day.strftime("%-d %B %Y").to_string(),
+        Value::Bytes(bytes) => hex(bytes),
     }
 }
 
-/// Put each note's text in place of its sealed body.
-async fn open_notes(state: &Here, client: ClientId, tables: &mut [TableRows]) -> WebResult<()> {
-    let Some(notes) = tables.iter_mut().find(|t| t.table == "notes") else {
-        return Ok(());
-    };
-    if notes.rows.is_empty() {
+/// Put each note's text in place of its id.
+async fn open_notes(state: &Here, client: ClientId, records: &mut [ClientRows]) -> WebResult<()> {
+    let sealed = |v: &Value| matches!(v, Value::Note(_));
+    if !records
+        .iter()
+        .any(|r| r.rows.iter().any(|row| row.iter().any(sealed)))
+    {
         return Ok(());
     }
     let opened: HashMap<NoteId, String> = crate::notes::all(state, client)
@@ -131,24 +189,12 @@ async fn open_notes(state: &Here, client: ClientId, tables: &mut [TableRows]) ->
         .into_iter()
         .map(|n| (n.id, n.text))
         .collect();
-    let (Some(id_at), Some(body_at)) = (
-        notes.columns.iter().position(|c| c == "id"),
-        notes.columns.iter().position(|c| c == "body"),
-    ) else {
-        return Err(WebError::Internal(anyhow::anyhow!(
-            "the notes table has no id or body column"
-        )));
-    };
-    for row in &mut notes.rows {
-        let Some(Cell::Integer(id)) = row.get(id_at) else {
-            continue;
-        };
-        let text = opened
-            .get(&NoteId::new(*id))
-            .cloned()
-            .ok_or_else(|| WebError::Internal(anyhow::anyhow!("note {id} could not be opened")))?;
-        if let Some(body) = row.get_mut(body_at) {
-            *body = Cell::Text(text);
+    for value in records.iter_mut().flat_map(|r| r.rows.iter_mut().flatten()) {
+        if let Value::Note(id) = value {
+            let text = opened.get(id).cloned().ok_or_else(|| {
+                WebError::Internal(anyhow::anyhow!("note {id} could not be opened"))
+            })?;
+            *value = Value::Text(text);
         }
     }
     Ok(())
@@ -231,17 +277,23 @@ pub(crate) async fn export_zip(
     audience: Audience,
 ) -> WebResult<Vec<u8>> {
     let practice_id = state.practice_id();
-    let mut tables = state.store().client_rows(practice_id, client).await?;
+    let mut records = state.store().client_rows(practice_id, client).await?;
     match audience {
-        Audience::Practice => open_notes(state, client, &mut tables).await?,
+        Audience::Practice => open_notes(state, client, &mut records).await?,
         Audience::Client => {
             // The therapist's notes go to a client only through a request the therapist
-            // reviews first; staff addresses in the audit log are not the client's data.
-            tables.retain(|t| t.table != "notes");
-            for table in tables.iter_mut().filter(|t| t.table == "audit_log") {
-                if let Some(at) = table.columns.iter().position(|c| c == "source") {
-                    for row in &mut table.rows {
-                        row[at] = Cell::Null;
+            // reviews first; what is the practice's (the addresses staff worked from) is
+            // not the client's data.
+            records.retain(|r| !r.columns.iter().any(|c| c.kind == Kind::Note));
+            for record in &mut records {
+                for (at, _) in record
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| !c.to_client)
+                {
+                    for row in &mut record.rows {
+                        row[at] = Value::Null;
                     }
                 }
             }
@@ -249,13 +301,9 @@ pub(crate) async fn export_zip(
     }
     // A live private link (a booking's manage link, an invoice link) in an email's text is
     // a key to that page: an export can travel, so the links are taken out.
-    for table in &mut tables {
-        for row in &mut table.rows {
-            for cell in row.iter_mut() {
-                if let Cell::Text(text) = cell {
-                    *text = without_private_links(text);
-                }
-            }
+    for value in records.iter_mut().flat_map(|r| r.rows.iter_mut().flatten()) {
+        if let Value::Text(text) = value {
+            *text = without_private_links(text);
         }
     }
     let practice = state.store().practice(practice_id).await?;
@@ -264,50 +312,51 @@ pub(crate) async fn export_zip(
     let client_row = state.store().client(practice_id, client).await?;
     let now = state.now();
 
-    let mut json_tables = Map::new();
+    let mut json_records = Map::new();
     let mut sections = Vec::new();
-    for table in &tables {
-        let rows: Vec<Json> = table
+    for record in &records {
+        let shown = shown(record.record);
+        let key = record.record.key();
+        let rows: Vec<Json> = record
             .rows
             .iter()
             .map(|row| {
                 Json::Object(
-                    table
+                    record
                         .columns
                         .iter()
                         .zip(row)
-                        .map(|(column, cell)| (column.clone(), json_cell(column, cell)))
+                        .map(|(column, value)| (column.name.to_owned(), json_value(value)))
                         .collect(),
                 )
             })
             .collect();
-        json_tables.insert(
-            table.table.clone(),
+        json_records.insert(
+            key.to_owned(),
             json!({
-                "found_by": table.found_by,
-                "withheld_columns": table.withheld,
+                "found_by": shown.found_by,
+                "withheld_columns": record.withheld,
                 "rows": rows,
             }),
         );
-        if !table.rows.is_empty() {
-            let (heading, about) = describe(&table.table);
-            let rows: Vec<Vec<String>> = table
+        if !record.rows.is_empty() {
+            let rows: Vec<Vec<String>> = record
                 .rows
                 .iter()
                 .map(|row| {
-                    table
+                    record
                         .columns
                         .iter()
                         .zip(row)
-                        .map(|(column, cell)| text_cell(&zone, column, cell))
+                        .map(|(column, value)| text_value(&zone, column.name, value))
                         .collect()
                 })
                 .collect();
             sections.push(context! {
-                table => table.table.as_str(),
-                heading,
-                about,
-                columns => table.columns.iter().map(|c| c.replace('_', " ")).collect::<Vec<_>>(),
+                table => key,
+                heading => shown.heading,
+                about => shown.about,
+                columns => record.columns.iter().map(|c| c.name.replace('_', " ")).collect::<Vec<_>>(),
                 rows,
             });
         }
@@ -315,19 +364,19 @@ pub(crate) async fn export_zip(
     let exported = zone.to_datetime(now);
     let data = json!({
         "format": "anteroom-subject-access-export",
-        "version": 1,
+        "version": 2,
         "practice": practice.details.name,
         "controller": practice.privacy.controller,
         "client_id": client.get(),
         "exported_at": now.to_string(),
         "about": "Every record this practice holds about you, table by table, as stored. \
-                  Times ending in _at are in UTC. Secrets (the hashes of links, private \
-                  links in emails and the key that encrypts your notes) are left out.",
+                  Times are in UTC, dates are year-month-day. Secrets (the hashes of links, \
+                  private links in emails and the key that encrypts your notes) are left out.",
         "notes": match audience {
             Audience::Practice => "Included, decrypted.",
             Audience::Client => NOTES_NOT_INCLUDED,
         },
-        "tables": json_tables,
+        "tables": json_records,
     });
     let json_text =
         serde_json::to_string_pretty(&data).map_err(|e| WebError::Internal(e.into()))?;

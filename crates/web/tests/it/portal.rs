@@ -1059,6 +1059,11 @@ async fn the_clients_own_download_leaves_out_notes_and_private_links() {
         .await;
     office.assert_status(StatusCode::OK);
     assert!(office.body.contains("portal-export-canary-71c"));
+    assert!(office.body.contains("\"notes\": {"));
+    assert!(
+        office.body.contains("\"source\": \""),
+        "the practice sees where staff worked from"
+    );
 
     let browser = Browser::new(&app);
     sign_in(&app, &browser, ROBIN).await;
@@ -1067,6 +1072,11 @@ async fn the_clients_own_download_leaves_out_notes_and_private_links() {
     assert_eq!(own.header("content-type"), Some("application/zip"));
     assert!(!own.body.contains("portal-export-canary-71c"), "no notes");
     assert!(own.body.contains("notes are not in this download"));
+    assert!(!own.body.contains("\"notes\": {"), "no notes record at all");
+    assert!(
+        !own.body.contains("\"source\": \""),
+        "not the addresses staff worked from"
+    );
     // The sign-in email's link, and any other private link, is not in it.
     for prefix in ["/portal/link/", "/booking/", "/invoice/"] {
         let mut rest = own.body.as_str();

@@ -1,6 +1,7 @@
 //! Data rights (SECURITY.md R16, R17): the subject-access export holds a row from every
-//! table that refers to a client (the list of tables is read from the schema, so a new
-//! table without a seeded row fails here), with notes decrypted and no secrets; requests
+//! table that refers to a client (the list of tables is read from the SQLite schema, so a
+//! new table without a seeded row fails here), typed values, notes decrypted and no
+//! secrets; requests
 //! get their ICO due dates; the review queue; keeping, refusing and erasing, each audited.
 
 use domain::{
@@ -350,6 +351,27 @@ async fn the_export_holds_a_row_from_every_table_that_refers_to_the_client() {
             "{table}"
         );
     }
+    // Values are typed the same whatever the database: instants in UTC, dates, yes or no.
+    assert_eq!(data["version"], 2);
+    let first = |table: &str| tables[table]["rows"][0].clone();
+    assert_eq!(first("sessions")["starts_at"], "2027-04-14T13:00:00Z");
+    assert_eq!(
+        first("subject_access_requests")["received_on"],
+        "2027-04-15"
+    );
+    assert_eq!(first("clients")["reminders"], true);
+    assert_eq!(first("sessions")["moved"], false);
+    for entry in tables["audit_log"]["rows"].as_array().unwrap() {
+        let at = entry["at"]
+            .as_str()
+            .expect("an audit entry's time is an instant");
+        assert!(at.parse::<Timestamp>().is_ok(), "{at}");
+    }
+    assert_eq!(
+        tables["sessions"]["found_by"], "rows with the client's id",
+        "{}",
+        tables["sessions"]
+    );
     // Notes are decrypted; secrets are not there at all.
     let notes: Vec<&str> = tables["notes"]["rows"]
         .as_array()
@@ -407,6 +429,9 @@ async fn the_export_holds_a_row_from_every_table_that_refers_to_the_client() {
         SESSION_NOTE,
         "Sessions",
         "Who has seen or changed your record",
+        "Sign-in links",
+        "15 April 2027",
+        "14 April 2027, 14:00",
     ] {
         assert!(html.contains(expected), "{expected} in the page");
     }
