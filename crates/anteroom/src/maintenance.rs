@@ -1,0 +1,48 @@
+//! Commands that look after the database itself: a consistent backup, and a check of the
+//! audit log's hash chain.
+
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail};
+use store_sqlite::OpenMode;
+
+use crate::cli::{BackupArgs, DataArgs};
+use crate::location::open;
+
+/// Walk the audit log's hash chain from the first entry to the last.
+pub async fn audit_verify(data: DataArgs) -> anyhow::Result<ExitCode> {
+    let store = open(&data.database_path()?, OpenMode::Existing).await?;
+    match store::audit::verify(&store).await? {
+        Ok(count) => {
+            println!(
+                "The audit log is intact: {count} {} checked, each one chained to the one before.",
+                if count == 1 { "entry" } else { "entries" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(broken) => {
+            eprintln!(
+                "anteroom: the audit log has been tampered with: {broken}. Keep this database \
+                 file as it is and compare it with your backups."
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+pub async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
+    if args.file.exists() {
+        bail!(
+            "{} already exists; choose a new file name",
+            args.file.display()
+        );
+    }
+    let store = open(&args.data.database_path()?, OpenMode::Existing).await?;
+    store
+        .backup_to(&args.file)
+        .await
+        .map_err(|e| anyhow!("backup failed: {e}"))?;
+    store.close().await;
+    println!("Backed up to {}.", args.file.display());
+    Ok(ExitCode::SUCCESS)
+}
