@@ -18,7 +18,7 @@ pub struct Cli {
 pub enum Command {
     /// Run the demo practice on a fresh database, ready to click through.
     Demo(DemoArgs),
-    /// Create a new practice in a data directory, with its first sign-in.
+    /// Create a new practice (in a data directory or a new SQLite file), with its first sign-in.
     Init(InitArgs),
     /// Serve an existing practice.
     Serve(ServeArgs),
@@ -58,15 +58,29 @@ pub enum KeyCommand {
     },
 }
 
+/// Where the practice's data is: exactly one of the two (see `location`).
 #[derive(Args, Clone)]
 pub struct DataArgs {
-    /// Folder holding the practice's database (anteroom.db).
+    /// Folder holding the practice's database (anteroom.db) and key file (anteroom.key).
     #[arg(long, env = "ANTEROOM_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Database URL instead of --data-dir, e.g. sqlite:///var/lib/anteroom/anteroom.db.
-    #[arg(long, env = "ANTEROOM_DATABASE_URL", conflicts_with = "data_dir")]
+    /// Database URL instead of --data-dir: sqlite:///absolute/path/anteroom.db or
+    /// sqlite://relative/path.db (the key file defaults to anteroom.key beside it).
+    #[arg(long, value_name = "URL", env = "ANTEROOM_DATABASE_URL")]
     pub database_url: Option<String>,
 }
+
+/// A mistake in how the command was called, found after clap: exit status 2, as clap's own.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 #[derive(Args, Clone)]
 pub struct ServerArgs {
@@ -103,6 +117,9 @@ pub struct DemoArgs {
     /// Keep the demo's database in this folder (default: a fresh temporary folder).
     #[arg(long, env = "ANTEROOM_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Keep the demo's database in this new file instead: sqlite:///path/to/demo.db.
+    #[arg(long, value_name = "URL", env = "ANTEROOM_DATABASE_URL")]
+    pub database_url: Option<String>,
     /// Pretend it is this time (RFC 3339, e.g. 2027-03-25T09:00:00Z); the clock runs on from there.
     #[arg(long, env = "ANTEROOM_NOW")]
     pub now: Option<Timestamp>,
@@ -113,9 +130,10 @@ pub struct DemoArgs {
 
 #[derive(Args)]
 pub struct InitArgs {
-    /// Folder to create the practice in (created if missing; must not already hold one).
-    #[arg(long, env = "ANTEROOM_DATA_DIR")]
-    pub data_dir: PathBuf,
+    // A folder (created if missing; must not already hold a practice) or a sqlite:// URL
+    // naming a database file that does not exist yet.
+    #[command(flatten)]
+    pub data: DataArgs,
     /// A practice.toml describing the practice (default: a starter to edit in the back office).
     #[arg(long)]
     pub practice_file: Option<PathBuf>,

@@ -1,43 +1,50 @@
 //! `anteroom demo`: a fictional practice on a fresh database, seeded and served.
 
-use std::{process::ExitCode, sync::Arc};
+use std::process::ExitCode;
 
 use anyhow::{anyhow, bail};
 use jiff::{Timestamp, tz::TimeZone};
-use store::{ArticleKind, EnquiryStore as _, PracticeId, PracticeStore as _, Store};
-use store_sqlite::OpenMode;
+use store::{ArticleKind, PracticeId, Store};
 use web::Clock;
 
 use crate::cli::DemoArgs;
-use crate::keys::key_file_beside;
-use crate::location::open;
+use crate::keys::key_file;
+use crate::location::{Location, Mode, open_store};
 use crate::serve::run_server;
 use crate::users::{add_user, new_password};
 use crate::{content, demo_therapy, files};
 
+/// Seed the demo practice into a new database (a temporary folder unless told where) and
+/// serve it; a temporary folder is deleted when the server stops.
 pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let (dir, temporary) = match &args.data_dir {
-        Some(dir) => (dir.clone(), false),
-        None => {
-            let dir =
-                std::env::temp_dir().join(format!("anteroom-demo-{:016x}", rand::random::<u64>()));
-            (dir, true)
-        }
-    };
+    let given = Location::optional(args.data_dir.as_deref(), args.database_url.as_deref())?;
+    let temporary = given.is_none();
+    let location = given.unwrap_or_else(|| {
+        Location::DataDir(
+            std::env::temp_dir().join(format!("anteroom-demo-{:016x}", rand::random::<u64>())),
+        )
+    });
+    let dir = location.folder();
     files::create_private_dir(&dir)?;
-    let path = dir.join("anteroom.db");
+    let path = location.sqlite_file();
     if path.exists() {
-        bail!(
-            "{} already holds a database; the demo starts fresh, so give it an empty folder",
-            dir.display()
-        );
+        match &location {
+            Location::DataDir(dir) => bail!(
+                "{} already holds a database; the demo starts fresh, so give it an empty folder",
+                dir.display()
+            ),
+            Location::SqliteUrl { .. } => bail!(
+                "{} already exists; the demo starts fresh, so name a new file",
+                path.display()
+            ),
+        }
     }
     if let Some(warning) = files::open_to_others(&path) {
         tracing::warn!("{warning}");
     }
     let clock = args.now.map_or(Clock::System, Clock::pinned);
-    let key = crypto::MasterKey::create_file(&key_file_beside(&path))?;
-    let store = Arc::new(open(&path, OpenMode::CreateIfMissing).await?);
+    let key = crypto::MasterKey::create_file(&key_file(&location, None))?;
+    let store = open_store(&location, Mode::CreateIfMissing).await?;
     let now = clock.now();
     let setup = content::embedded_practice("demo")?;
     let practice = store.create_practice(&setup, now).await?;
@@ -51,7 +58,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             .map(|(name, text)| (name.to_owned(), text.to_owned()))
             .collect();
         for (name, outcome) in
-            content::import(store.as_ref(), practice, kind, &files, today, now, false).await?
+            content::import(&*store, practice, kind, &files, today, now, false).await?
         {
             if let content::Outcome::Refused(reason) = outcome {
                 bail!("demo content {name} is invalid: {reason}");
@@ -60,7 +67,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let password = args.demo_password.clone().unwrap_or_else(new_password);
     add_user(
-        store.as_ref(),
+        &*store,
         practice,
         "therapist@example.com",
         setup.therapist.name.as_str(),
@@ -86,11 +93,11 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         calendar: None,
     };
     store.create_enquiry(practice, &enquiry, &note, now).await?;
-    seed_demo_bookings(store.as_ref(), practice, &setup, now).await?;
-    demo_therapy::seed(store.as_ref(), practice, &setup, now).await?;
+    seed_demo_bookings(&*store, practice, &setup, now).await?;
+    demo_therapy::seed(&*store, practice, &setup, now).await?;
 
     let server = args.server.clone();
-    run_server(store, practice, clock, server, key, |url| {
+    let served = run_server(store.shared(), practice, clock, server, key, |url| {
         println!();
         println!("  Anteroom demo practice is running at {url}/");
         println!("  Back office: {url}/office");
@@ -109,7 +116,9 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         );
         println!();
     })
-    .await?;
+    .await;
+    store.close().await;
+    served?;
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -5,11 +5,10 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use jiff::{Timestamp, tz::TimeZone};
 use store::ArticleKind;
-use store_sqlite::OpenMode;
 
 use crate::cli::ImportArgs;
 use crate::content;
-use crate::location::{open, practice_of};
+use crate::location::{Mode, open_store, practice_of};
 
 pub async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let mut files = Vec::new();
@@ -35,8 +34,8 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     if files.is_empty() {
         bail!("there are no .md files in {}", args.dir.display());
     }
-    let store = open(&args.data.database_path()?, OpenMode::Existing).await?;
-    let practice = practice_of(&store).await?;
+    let store = open_store(&args.data.location()?, Mode::Existing).await?;
+    let practice = practice_of(&*store).await?;
     let kind = if args.approaches {
         ArticleKind::Approach
     } else {
@@ -44,7 +43,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     };
     let now = Timestamp::now();
     let today = now.to_zoned_datetime(TimeZone::system()).date();
-    let report = content::import(&store, practice, kind, &files, today, now, args.dry_run).await?;
+    let report = content::import(&*store, practice, kind, &files, today, now, args.dry_run).await?;
     store.close().await;
     let mut refused = 0;
     for (name, outcome) in &report {

@@ -1,5 +1,11 @@
 //! The master key that encrypts confidential notes: where its file is, loading or
 //! creating it for serving, and rotating it.
+//!
+//! The key file is `--key-file FILE` (`ANTEROOM_KEY_FILE`) when given, else `anteroom.key`
+//! beside the SQLite database: `DIR/anteroom.key` with `--data-dir DIR`, and the database
+//! file's own folder with `--database-url sqlite://…`. `ANTEROOM_KEY` (the key itself) takes
+//! precedence for serving. A database with no folder of its own (PostgreSQL, next) will have
+//! to be given `--key-file`.
 
 use std::{
     path::{Path, PathBuf},
@@ -7,25 +13,27 @@ use std::{
 };
 
 use anyhow::{Context, anyhow, bail};
-use store::{PracticeId, Store};
-use store_sqlite::OpenMode;
+use store::PracticeId;
 
 use crate::cli::DataArgs;
-use crate::location::open;
+use crate::location::{Location, Mode, open_store};
 
-/// The key file beside a database: `anteroom.key` in the same folder.
-pub fn key_file_beside(database: &Path) -> PathBuf {
-    database.with_file_name("anteroom.key")
+/// The key file: `given` (`--key-file`), else `anteroom.key` beside the database.
+pub fn key_file(location: &Location, given: Option<&Path>) -> PathBuf {
+    given.map_or_else(
+        || location.sqlite_file().with_file_name("anteroom.key"),
+        Path::to_path_buf,
+    )
 }
 
 /// The master key for serving: `ANTEROOM_KEY` (the key itself), else the key file
 /// (`--key-file`, or `anteroom.key` beside the database), which must be readable by its owner
 /// only. A practice that has no key file yet gets one, and is told to back it up.
-pub fn master_key(database: &Path, key_file: Option<&Path>) -> anyhow::Result<crypto::MasterKey> {
+pub fn master_key(location: &Location, given: Option<&Path>) -> anyhow::Result<crypto::MasterKey> {
     if let Ok(text) = std::env::var("ANTEROOM_KEY") {
         return Ok(crypto::MasterKey::parse(&text, "ANTEROOM_KEY")?);
     }
-    let path = key_file.map_or_else(|| key_file_beside(database), Path::to_path_buf);
+    let path = key_file(location, given);
     if path.exists() {
         return Ok(crypto::MasterKey::load_file(&path)?);
     }
@@ -41,31 +49,28 @@ pub fn master_key(database: &Path, key_file: Option<&Path>) -> anyhow::Result<cr
 /// Replace the master key: write the new key beside the old one, re-wrap every client's key
 /// in one transaction, then move the new key file into place. Nothing changes if any client
 /// key does not open with the current key file.
-pub async fn rotate(data: DataArgs, key_file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let database = data.database_path()?;
-    let count = rotate_key(&database, key_file.as_deref()).await?;
+pub async fn rotate(data: DataArgs, given: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let location = data.location()?;
+    let count = rotate_key(&location, given.as_deref()).await?;
     println!(
         "Rotated the key: {count} client {} re-wrapped with the new key in {}. The old key opens \
          nothing now; back up the new key file apart from the database.",
         if count == 1 { "key" } else { "keys" },
-        key_file
-            .unwrap_or_else(|| key_file_beside(&database))
-            .display()
+        key_file(&location, given.as_deref()).display()
     );
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn rotate_key(database: &Path, key_file: Option<&Path>) -> anyhow::Result<usize> {
+pub async fn rotate_key(location: &Location, given: Option<&Path>) -> anyhow::Result<usize> {
     if std::env::var_os("ANTEROOM_KEY").is_some() {
         bail!("ANTEROOM_KEY is set: rotating needs a key file (unset it and use --key-file)");
     }
-    let path = key_file.map_or_else(|| key_file_beside(database), Path::to_path_buf);
+    let path = key_file(location, given);
     if !path.exists() {
         bail!("there is no key file at {}", path.display());
     }
     let old = crypto::MasterKey::load_file(&path)?;
-    let sqlite = open(database, OpenMode::Existing).await?;
-    let store: &dyn Store = &sqlite;
+    let store = open_store(location, Mode::Existing).await?;
     let binding = |practice: PracticeId, client: store::ClientId| {
         crypto::row_binding(practice.get(), "client_keys", client.get(), "key")
     };
@@ -121,7 +126,7 @@ pub async fn rotate_key(database: &Path, key_file: Option<&Path>) -> anyhow::Res
         })
         .collect();
     store.rewrap_under_new_key(&rewrapped, &resealed).await?;
-    sqlite.close().await;
+    store.close().await;
     std::fs::rename(&staged, &path).with_context(|| {
         format!(
             "the client keys are re-wrapped with {}; move it to {} by hand",
@@ -138,7 +143,7 @@ mod tests {
 
     use domain::{EmailAddress, PersonName};
     use jiff::Timestamp;
-    use store::{NewUser, PracticeStore as _, StaffStore as _};
+    use store::NewUser;
 
     use super::*;
     use crate::content;
@@ -146,8 +151,8 @@ mod tests {
     #[test]
     fn serving_makes_a_private_key_file_once_and_refuses_one_others_can_read() {
         let dir = tempfile::tempdir().unwrap();
-        let database = dir.path().join("anteroom.db");
-        let key_path = key_file_beside(&database);
+        let database = Location::DataDir(dir.path().to_path_buf());
+        let key_path = key_file(&database, None);
         assert_eq!(key_path, dir.path().join("anteroom.key"));
         let made = master_key(&database, None).unwrap();
         let mode = std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777;
@@ -166,11 +171,10 @@ mod tests {
 
     #[tokio::test]
     async fn rotating_the_key_rewraps_every_client_key_and_the_old_key_opens_nothing() {
-        use store::{NoteStore, TherapyStore};
         let dir = tempfile::tempdir().unwrap();
-        let database = dir.path().join("anteroom.db");
+        let database = Location::DataDir(dir.path().to_path_buf());
         let old = master_key(&database, None).unwrap();
-        let store = open(&database, OpenMode::CreateIfMissing).await.unwrap();
+        let store = open_store(&database, Mode::CreateIfMissing).await.unwrap();
         let now = Timestamp::now();
         let practice = store
             .create_practice(&content::embedded_practice("demo").unwrap(), now)
@@ -225,7 +229,7 @@ mod tests {
         let new = master_key(&database, None).unwrap();
         assert_ne!(new.to_text(), old.to_text());
         assert!(!dir.path().join("anteroom.key.new").exists());
-        let store = open(&database, OpenMode::Existing).await.unwrap();
+        let store = open_store(&database, Mode::Existing).await.unwrap();
         let wrapped = store.client_key(practice, client).await.unwrap().unwrap();
         assert!(
             old.unwrap(&wrapped, &binding).is_err(),
@@ -251,10 +255,10 @@ mod tests {
         store.close().await;
 
         // With the wrong key file nothing changes.
-        std::fs::remove_file(key_file_beside(&database)).unwrap();
-        crypto::MasterKey::create_file(&key_file_beside(&database)).unwrap();
+        std::fs::remove_file(key_file(&database, None)).unwrap();
+        crypto::MasterKey::create_file(&key_file(&database, None)).unwrap();
         assert!(rotate_key(&database, None).await.is_err());
-        let store = open(&database, OpenMode::Existing).await.unwrap();
+        let store = open_store(&database, Mode::Existing).await.unwrap();
         assert_eq!(
             store.client_key(practice, client).await.unwrap().unwrap(),
             wrapped

@@ -3,16 +3,16 @@
 
 use std::process::ExitCode;
 
-use anyhow::{anyhow, bail};
-use store_sqlite::OpenMode;
-
 use crate::cli::{BackupArgs, DataArgs};
-use crate::location::open;
+use crate::location::{Mode, open_sqlite, open_store};
+use anyhow::{anyhow, bail};
 
 /// Walk the audit log's hash chain from the first entry to the last.
 pub async fn audit_verify(data: DataArgs) -> anyhow::Result<ExitCode> {
-    let store = open(&data.database_path()?, OpenMode::Existing).await?;
-    match store::audit::verify(&store).await? {
+    let store = open_store(&data.location()?, Mode::Existing).await?;
+    let verified = store::audit::verify(&*store).await;
+    store.close().await;
+    match verified? {
         Ok(count) => {
             println!(
                 "The audit log is intact: {count} {} checked, each one chained to the one before.",
@@ -30,6 +30,8 @@ pub async fn audit_verify(data: DataArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Write a consistent copy of the database to a new file. SQLite only (`VACUUM INTO`, and a
+/// copy made 0600): a PostgreSQL database is backed up with its own tools.
 pub async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     if args.file.exists() {
         bail!(
@@ -37,7 +39,7 @@ pub async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
             args.file.display()
         );
     }
-    let store = open(&args.data.database_path()?, OpenMode::Existing).await?;
+    let store = open_sqlite(&args.data.location()?, Mode::Existing).await?;
     store
         .backup_to(&args.file)
         .await

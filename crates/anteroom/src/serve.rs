@@ -5,13 +5,12 @@ use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 
 use anyhow::{Context, bail};
 use store::{PracticeId, Store};
-use store_sqlite::{OpenMode, SqliteStore};
 use web::{AppState, Clock, Config, RateLimits};
 
 use crate::cli::{ServeArgs, ServerArgs};
 use crate::files;
 use crate::keys::master_key;
-use crate::location::{open, practice_of};
+use crate::location::{Mode, open_store, practice_of};
 
 /// `--public-url`, or `http://` and the address the server is listening on (with the port
 /// the system chose, for `--listen 127.0.0.1:0`).
@@ -29,8 +28,11 @@ pub fn public_url(server: &ServerArgs, listening: SocketAddr) -> anyhow::Result<
     Ok(url)
 }
 
+/// Serve `practice` from `store` until Ctrl+C or SIGTERM, with the mail worker (when SMTP is
+/// configured) and the jobs; `banner` is told the public URL once the listener is up. The
+/// caller opened the store and closes it after.
 pub async fn run_server(
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     practice: PracticeId,
     clock: Clock,
     server: ServerArgs,
@@ -46,14 +48,13 @@ pub async fn run_server(
             )
         })?;
     let public_url = public_url(&server, listener.local_addr()?)?;
-    let dyn_store: Arc<dyn Store> = store.clone();
     let wake = Arc::new(tokio::sync::Notify::new());
     let smtp = match &server.smtp_url {
         Some(url) => {
             let from = match &server.mail_from {
                 Some(from) => from.clone(),
                 None => {
-                    let practice = dyn_store.practice(practice).await?;
+                    let practice = store.practice(practice).await?;
                     format!(
                         "{} <{}>",
                         practice.details.name.replace(['<', '>', '"'], ""),
@@ -82,7 +83,7 @@ pub async fn run_server(
         bail!("--theme-dir {} is not a folder", dir.display());
     }
     let state = AppState::new(
-        dyn_store.clone(),
+        store.clone(),
         practice,
         clock.clone(),
         config,
@@ -98,20 +99,16 @@ pub async fn run_server(
         Some(smtp) => {
             let now_clock = clock.clone();
             let sealed = state.clone();
-            let mailer = mail::Mailer::new(
-                dyn_store.clone(),
-                smtp,
-                Arc::new(move || now_clock.now()),
-                wake,
-            )
-            .with_prepare(Arc::new(move |message| sealed.prepare_outgoing(message)));
+            let mailer =
+                mail::Mailer::new(store.clone(), smtp, Arc::new(move || now_clock.now()), wake)
+                    .with_prepare(Arc::new(move |message| sealed.prepare_outgoing(message)));
             let mut stop = stop_rx.clone();
             Some(tokio::spawn(mailer.run(async move {
                 let _ = stop.wait_for(|s| *s).await;
             })))
         }
         None => {
-            let waiting = dyn_store.pending_count().await.unwrap_or(0);
+            let waiting = store.pending_count().await.unwrap_or(0);
             tracing::warn!(
                 waiting,
                 "email is not configured (--smtp-url): messages will wait in the outbox"
@@ -147,28 +144,31 @@ pub async fn run_server(
     if let Some(mailer) = mailer {
         let _ = mailer.await;
     }
-    store.close().await;
     Ok(())
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let path = args.data.database_path()?;
+    let location = args.data.location()?;
+    // SQLite only: the database file's mode.
+    let path = location.sqlite_file();
     if path.is_file()
         && let Some(warning) = files::open_to_others(&path)
     {
         tracing::warn!("{warning}");
     }
-    let store = Arc::new(open(&path, OpenMode::Existing).await?);
-    let practice = practice_of(store.as_ref()).await?;
+    let store = open_store(&location, Mode::Existing).await?;
+    let practice = practice_of(&*store).await?;
     let clock = match args.now {
         Some(now) if cfg!(debug_assertions) => Clock::pinned(now),
         Some(_) => bail!("--now is only for the demo and test builds"),
         None => Clock::System,
     };
-    let key = master_key(&path, args.key_file.as_deref())?;
-    run_server(store, practice, clock, args.server, key, |url| {
+    let key = master_key(&location, args.key_file.as_deref())?;
+    let served = run_server(store.shared(), practice, clock, args.server, key, |url| {
         tracing::info!(url, "serving");
     })
-    .await?;
+    .await;
+    store.close().await;
+    served?;
     Ok(ExitCode::SUCCESS)
 }

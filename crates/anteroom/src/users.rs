@@ -6,12 +6,10 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow, bail};
 use domain::{EmailAddress, PersonName};
 use jiff::Timestamp;
-use store::AuditStore as _;
-use store::{ConflictKind, NewUser, PracticeId, StaffStore as _, Store, StoreError};
-use store_sqlite::OpenMode;
+use store::{ConflictKind, NewUser, PracticeId, Store, StoreError};
 
 use crate::cli::UserCommand;
-use crate::location::{open, practice_of};
+use crate::location::{Mode, open_store, practice_of};
 
 pub fn new_password() -> String {
     const WORDS: &[&str] = &[
@@ -79,10 +77,10 @@ pub async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
             name,
             password_stdin,
         } => {
-            let store = open(&data.database_path()?, OpenMode::Existing).await?;
-            let practice = practice_of(&store).await?;
+            let store = open_store(&data.location()?, Mode::Existing).await?;
+            let practice = practice_of(&*store).await?;
             let (password, generated) = read_password(password_stdin)?;
-            add_user(&store, practice, &email, &name, password.clone()).await?;
+            add_user(&*store, practice, &email, &name, password.clone()).await?;
             store.close().await;
             println!(
                 "Added {email}.{}",
@@ -98,7 +96,7 @@ pub async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
             email,
             password_stdin,
         } => {
-            let store = open(&data.database_path()?, OpenMode::Existing).await?;
+            let store = open_store(&data.location()?, Mode::Existing).await?;
             let address = EmailAddress::parse(&email).map_err(|e| anyhow!("--email: {e}"))?;
             let user = store
                 .user_by_email(&address)
@@ -120,7 +118,7 @@ pub async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
             );
         }
         UserCommand::ResetSecondFactor { data, email } => {
-            let store = open(&data.database_path()?, OpenMode::Existing).await?;
+            let store = open_store(&data.location()?, Mode::Existing).await?;
             let address = EmailAddress::parse(&email).map_err(|e| anyhow!("--email: {e}"))?;
             let user = store
                 .user_by_email(&address)
@@ -156,24 +154,23 @@ pub async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
-    use store::PracticeStore as _;
-
     use super::*;
     use crate::cli::DataArgs;
     use crate::content;
+    use crate::location::Location;
 
     #[tokio::test]
     async fn the_first_account_owns_the_practice_and_a_lost_app_can_be_reset_from_the_server() {
         let dir = tempfile::tempdir().unwrap();
-        let database = dir.path().join("anteroom.db");
-        let store = open(&database, OpenMode::CreateIfMissing).await.unwrap();
+        let database = Location::DataDir(dir.path().to_path_buf());
+        let store = open_store(&database, Mode::CreateIfMissing).await.unwrap();
         let now = Timestamp::now();
         let practice = store
             .create_practice(&content::embedded_practice("demo").unwrap(), now)
             .await
             .unwrap();
         add_user(
-            &store,
+            &*store,
             practice,
             "owner@example.com",
             "Alex Owner",
@@ -182,7 +179,7 @@ mod tests {
         .await
         .unwrap();
         add_user(
-            &store,
+            &*store,
             practice,
             "staff@example.com",
             "Sam Staff",
@@ -219,7 +216,7 @@ mod tests {
         })
         .await
         .unwrap();
-        let store = open(&database, OpenMode::Existing).await.unwrap();
+        let store = open_store(&database, Mode::Existing).await.unwrap();
         let after = store.user_by_email(&owner).await.unwrap().unwrap();
         assert!(!after.second_factor, "the app is off");
         assert!(store.authenticator(after.id).await.unwrap().is_none());
