@@ -10,6 +10,7 @@ use crate::cli::ImportArgs;
 use crate::content;
 use crate::location::{Mode, open_store, practice_of};
 
+/// Import every `.md` file in the folder, reporting each; non-zero if any was refused.
 pub async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let mut files = Vec::new();
     let entries = std::fs::read_dir(&args.dir)

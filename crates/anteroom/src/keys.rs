@@ -61,6 +61,7 @@ pub async fn rotate(data: DataArgs, given: Option<PathBuf>) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
+/// Rotate the key of the practice at `location`; how many client keys were re-wrapped.
 pub async fn rotate_key(location: &Location, given: Option<&Path>) -> anyhow::Result<usize> {
     if std::env::var_os("ANTEROOM_KEY").is_some() {
         bail!("ANTEROOM_KEY is set: rotating needs a key file (unset it and use --key-file)");

@@ -14,7 +14,7 @@ use crate::location::{Mode, open_store, practice_of};
 
 /// `--public-url`, or `http://` and the address the server is listening on (with the port
 /// the system chose, for `--listen 127.0.0.1:0`).
-pub fn public_url(server: &ServerArgs, listening: SocketAddr) -> anyhow::Result<String> {
+fn public_url(server: &ServerArgs, listening: SocketAddr) -> anyhow::Result<String> {
     let url = server
         .public_url
         .clone()
@@ -147,6 +147,7 @@ pub async fn run_server(
     Ok(())
 }
 
+/// `anteroom serve`: an existing practice, never a new one.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let location = args.data.location()?;
     // SQLite only: the database file's mode.

@@ -11,6 +11,7 @@ use store::{ConflictKind, NewUser, PracticeId, Store, StoreError};
 use crate::cli::UserCommand;
 use crate::location::{Mode, open_store, practice_of};
 
+/// A generated password: five words and a number, easy to type from a printout.
 pub fn new_password() -> String {
     const WORDS: &[&str] = &[
         "amber", "birch", "cedar", "dune", "ember", "fern", "glade", "harbour", "iris", "juniper",
@@ -23,6 +24,8 @@ pub fn new_password() -> String {
     format!("{}-{}", words.join("-"), rand::random_range(10..100))
 }
 
+/// The password from standard input (checked like any new one), or a generated one;
+/// whether it was generated, so that it is printed.
 pub fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
     if !from_stdin {
         return Ok((new_password(), true));
@@ -36,10 +39,12 @@ pub fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
     Ok((password, false))
 }
 
-pub async fn hash(password: String) -> anyhow::Result<String> {
+/// The stored Argon2id hash of a password.
+async fn hash(password: String) -> anyhow::Result<String> {
     web::password::make(password).await?
 }
 
+/// Add a back-office account (the first of a practice is its owner).
 pub async fn add_user(
     store: &dyn Store,
     practice: PracticeId,
@@ -69,6 +74,7 @@ pub async fn add_user(
     }
 }
 
+/// `anteroom user add|reset|reset-second-factor`.
 pub async fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
     match command {
         UserCommand::Add {
