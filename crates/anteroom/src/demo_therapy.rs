@@ -582,7 +582,7 @@ mod tests {
             .unwrap();
         let setup = crate::content::embedded_practice("demo").unwrap();
         let practice = store.create_practice(&setup, now).await.unwrap();
-        crate::seed_demo_bookings(&store, practice, &setup, now)
+        crate::demo::seed_demo_bookings(&store, practice, &setup, now)
             .await
             .unwrap();
         seed(&store, practice, &setup, now).await.unwrap();

@@ -14,14 +14,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_anteroom");
-const PASSWORD: &str = "a quiet room with two chairs";
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_anteroom");
+pub(crate) const PASSWORD: &str = "a quiet room with two chairs";
 
 /// Generous: a debug build on a busy machine is slow to start, never early.
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// `anteroom ARGS` under `sh`, with `limits` (e.g. `umask 022`) applied first.
-fn command(limits: &str, args: &[&str]) -> Command {
+pub(crate) fn command(limits: &str, args: &[&str]) -> Command {
     let mut command = Command::new("sh");
     command
         .arg("-c")
@@ -38,7 +38,7 @@ fn command(limits: &str, args: &[&str]) -> Command {
 }
 
 /// Run a command to the end; its output, after checking it succeeded.
-fn run(limits: &str, args: &[&str], stdin: &str) -> String {
+pub(crate) fn run(limits: &str, args: &[&str], stdin: &str) -> String {
     let mut child = command(limits, args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -61,7 +61,7 @@ fn run(limits: &str, args: &[&str], stdin: &str) -> String {
     text
 }
 
-fn mode(path: &Path) -> u32 {
+pub(crate) fn mode(path: &Path) -> u32 {
     std::fs::metadata(path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .permissions()
@@ -71,7 +71,7 @@ fn mode(path: &Path) -> u32 {
 
 /// Every file in `dir` is 0600; their names.
 #[track_caller]
-fn assert_all_private(dir: &Path) -> Vec<String> {
+pub(crate) fn assert_all_private(dir: &Path) -> Vec<String> {
     let mut names = Vec::new();
     for entry in std::fs::read_dir(dir).expect("list the folder") {
         let path = entry.expect("entry").path();
@@ -103,16 +103,16 @@ fn init(root: &Path, umask: &str) -> PathBuf {
 }
 
 /// A server started by the test, stopped (SIGTERM, as systemd does) when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     lines: mpsc::Receiver<String>,
-    log: Vec<String>,
-    port: u16,
+    pub(crate) log: Vec<String>,
+    pub(crate) port: u16,
 }
 
 impl Server {
     /// Start `anteroom ARGS --listen 127.0.0.1:0` and wait for the address it reports.
-    fn start(limits: &str, args: &[&str]) -> Self {
+    pub(crate) fn start(limits: &str, args: &[&str]) -> Self {
         let mut args = args.to_vec();
         args.extend(["--listen", "127.0.0.1:0"]);
         let mut child = command(limits, &args)
@@ -186,7 +186,7 @@ impl Server {
     }
 
     /// Send an enquiry through the contact form: a write to the database.
-    fn enquire(&self) -> String {
+    pub(crate) fn enquire(&self) -> String {
         let body = "name=Sam+Whitlock&email=sam%40example.org&phone=&contact_preference=email\
             &message=I+am+free+on+Tuesday+evenings+and+would+like+to+meet.&consent=true&website=";
         self.request(&format!(
@@ -199,7 +199,7 @@ impl Server {
     }
 
     /// Stop it as systemd or Ctrl+C would, and wait for it to finish.
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill").args(["-TERM", &pid]).status();
         assert!(sent.is_ok_and(|s| s.success()), "send SIGTERM");

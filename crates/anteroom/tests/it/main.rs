@@ -4,4 +4,5 @@
 //! One test binary for the crate (so it links once).
 
 mod cli;
+mod database_url;
 mod memory;

@@ -1,0 +1,221 @@
+//! The command line's shape: every command and option, as clap reads them. Parsing only;
+//! what each command does lives in its own module.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use jiff::Timestamp;
+
+/// Practice software for counsellors and psychotherapists: website, enquiries and back office.
+#[derive(Parser)]
+#[command(name = "anteroom", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the demo practice on a fresh database, ready to click through.
+    Demo(DemoArgs),
+    /// Create a new practice (in a data directory or a new SQLite file), with its first sign-in.
+    Init(InitArgs),
+    /// Serve an existing practice.
+    Serve(ServeArgs),
+    /// Manage back-office accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Import Markdown articles (with front matter) from a folder.
+    Import(ImportArgs),
+    /// Write a consistent copy of the database to a file, while serving or not.
+    Backup(BackupArgs),
+    /// The key that encrypts confidential notes.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// The audit log of who saw and changed what.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Check that no entry of the audit log was changed, removed or reordered.
+    Verify {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Make a new key file and re-wrap every client's key with it (stop the server first).
+    Rotate {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The key file (default: anteroom.key beside the database).
+        #[arg(long, env = "ANTEROOM_KEY_FILE")]
+        key_file: Option<PathBuf>,
+    },
+}
+
+/// Where the practice's data is: exactly one of the two (see `location`).
+#[derive(Args, Clone)]
+pub struct DataArgs {
+    /// Folder holding the practice's database (anteroom.db) and key file (anteroom.key).
+    #[arg(long, env = "ANTEROOM_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL instead of --data-dir: sqlite:///absolute/path/anteroom.db or
+    /// sqlite://relative/path.db (the key file defaults to anteroom.key beside it).
+    #[arg(long, value_name = "URL", env = "ANTEROOM_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+/// A mistake in how the command was called, found after clap: exit status 2, as clap's own.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+#[derive(Args, Clone)]
+pub struct ServerArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ANTEROOM_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The address people use to reach the site, e.g. https://therapy.example.com
+    /// (used in links, emails, the sitemap and the feed). Defaults to http://LISTEN.
+    #[arg(long, env = "ANTEROOM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// SMTP server for outgoing email: smtp://host:port, smtp://user:pass@host:587?tls=required
+    /// (STARTTLS) or smtps://user:pass@host (TLS). Without it, email waits in the outbox.
+    #[arg(long, env = "ANTEROOM_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Sender of outgoing email, e.g. "Practice name <practice@example.com>".
+    /// Defaults to the practice's notification address.
+    #[arg(long, env = "ANTEROOM_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// Behind your own reverse proxy: take the client address from the last X-Forwarded-For hop.
+    #[arg(long, env = "ANTEROOM_TRUST_PROXY")]
+    pub trust_proxy: bool,
+    /// Folder of templates overriding the built-in ones (same names, e.g. site/home.html).
+    #[arg(long, env = "ANTEROOM_THEME_DIR")]
+    pub theme_dir: Option<PathBuf>,
+    /// Switch off per-address rate limits (for load tests on loopback only).
+    #[arg(long, env = "ANTEROOM_NO_RATE_LIMITS")]
+    pub no_rate_limits: bool,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Keep the demo's database in this folder (default: a fresh temporary folder).
+    #[arg(long, env = "ANTEROOM_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Keep the demo's database in this new file instead: sqlite:///path/to/demo.db.
+    #[arg(long, value_name = "URL", env = "ANTEROOM_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Pretend it is this time (RFC 3339, e.g. 2027-03-25T09:00:00Z); the clock runs on from there.
+    #[arg(long, env = "ANTEROOM_NOW")]
+    pub now: Option<Timestamp>,
+    /// Password for the demo sign-in (default: a new random one, printed at start).
+    #[arg(long, env = "ANTEROOM_DEMO_PASSWORD")]
+    pub demo_password: Option<String>,
+}
+
+#[derive(Args)]
+pub struct InitArgs {
+    // A folder (created if missing; must not already hold a practice) or a sqlite:// URL
+    // naming a database file that does not exist yet.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// A practice.toml describing the practice (default: a starter to edit in the back office).
+    #[arg(long)]
+    pub practice_file: Option<PathBuf>,
+    /// Email address for the first back-office account.
+    #[arg(long)]
+    pub email: String,
+    /// Name for the first back-office account.
+    #[arg(long)]
+    pub name: String,
+    /// Read the password from standard input instead of generating one.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Add a back-office account.
+    Add {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password for an account (signs it out everywhere).
+    Reset {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Turn off an account's authenticator app when its phone and recovery codes are both
+    /// lost (signs it out everywhere). If the practice requires one, a new app is set up at
+    /// the next sign-in.
+    ResetSecondFactor {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// Folder of .md files, each starting with front matter (title, slug, summary, tags, date, draft).
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Import as "How I work" pages instead of articles.
+    #[arg(long)]
+    pub approaches: bool,
+    /// Check every file and report, without changing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Args)]
+pub struct BackupArgs {
+    /// File to write (must not exist).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// The key file that encrypts confidential notes (default: anteroom.key beside the
+    /// database). ANTEROOM_KEY, holding the key itself, takes precedence.
+    #[arg(long, env = "ANTEROOM_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Pin the clock (test builds only).
+    #[arg(long, hide = true)]
+    pub now: Option<Timestamp>,
+}

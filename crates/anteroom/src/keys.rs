@@ -1,0 +1,268 @@
+//! The master key that encrypts confidential notes: where its file is, loading or
+//! creating it for serving, and rotating it.
+//!
+//! The key file is `--key-file FILE` (`ANTEROOM_KEY_FILE`) when given, else `anteroom.key`
+//! beside the SQLite database: `DIR/anteroom.key` with `--data-dir DIR`, and the database
+//! file's own folder with `--database-url sqlite://…`. `ANTEROOM_KEY` (the key itself) takes
+//! precedence for serving. A database with no folder of its own (PostgreSQL, next) will have
+//! to be given `--key-file`.
+
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use anyhow::{Context, anyhow, bail};
+use store::PracticeId;
+
+use crate::cli::DataArgs;
+use crate::location::{Location, Mode, open_store};
+
+/// The key file: `given` (`--key-file`), else `anteroom.key` beside the database.
+pub fn key_file(location: &Location, given: Option<&Path>) -> PathBuf {
+    given.map_or_else(
+        || location.sqlite_file().with_file_name("anteroom.key"),
+        Path::to_path_buf,
+    )
+}
+
+/// The master key for serving: `ANTEROOM_KEY` (the key itself), else the key file
+/// (`--key-file`, or `anteroom.key` beside the database), which must be readable by its owner
+/// only. A practice that has no key file yet gets one, and is told to back it up.
+pub fn master_key(location: &Location, given: Option<&Path>) -> anyhow::Result<crypto::MasterKey> {
+    if let Ok(text) = std::env::var("ANTEROOM_KEY") {
+        return Ok(crypto::MasterKey::parse(&text, "ANTEROOM_KEY")?);
+    }
+    let path = key_file(location, given);
+    if path.exists() {
+        return Ok(crypto::MasterKey::load_file(&path)?);
+    }
+    let key = crypto::MasterKey::create_file(&path)?;
+    eprintln!(
+        "anteroom: created the key file {}: confidential notes are encrypted with it. Back it up \
+         somewhere other than the database's backups: without it the notes cannot be read.",
+        path.display()
+    );
+    Ok(key)
+}
+
+/// Replace the master key: write the new key beside the old one, re-wrap every client's key
+/// in one transaction, then move the new key file into place. Nothing changes if any client
+/// key does not open with the current key file.
+pub async fn rotate(data: DataArgs, given: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let location = data.location()?;
+    let count = rotate_key(&location, given.as_deref()).await?;
+    println!(
+        "Rotated the key: {count} client {} re-wrapped with the new key in {}. The old key opens \
+         nothing now; back up the new key file apart from the database.",
+        if count == 1 { "key" } else { "keys" },
+        key_file(&location, given.as_deref()).display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Rotate the key of the practice at `location`; how many client keys were re-wrapped.
+pub async fn rotate_key(location: &Location, given: Option<&Path>) -> anyhow::Result<usize> {
+    if std::env::var_os("ANTEROOM_KEY").is_some() {
+        bail!("ANTEROOM_KEY is set: rotating needs a key file (unset it and use --key-file)");
+    }
+    let path = key_file(location, given);
+    if !path.exists() {
+        bail!("there is no key file at {}", path.display());
+    }
+    let old = crypto::MasterKey::load_file(&path)?;
+    let store = open_store(location, Mode::Existing).await?;
+    let binding = |practice: PracticeId, client: store::ClientId| {
+        crypto::row_binding(practice.get(), "client_keys", client.get(), "key")
+    };
+    // Every key must open before anything changes.
+    let mut opened = Vec::new();
+    for (practice, client, wrapped) in store.all_client_keys().await? {
+        let key = old
+            .unwrap(&wrapped, &binding(practice, client))
+            .map_err(|_| {
+                anyhow!(
+                    "client {client}'s key does not open with {}: nothing was changed",
+                    path.display()
+                )
+            })?;
+        opened.push((practice, client, key));
+    }
+    // Staff authenticator secrets are sealed with the same key (migrations/0006).
+    let totp_binding = |practice: PracticeId, user: store::UserId| {
+        crypto::row_binding(practice.get(), "users", user.get(), "totp_secret")
+    };
+    let mut secrets = Vec::new();
+    for (practice, user, sealed) in store.all_authenticator_secrets().await? {
+        let secret = old
+            .open_secret(&sealed, &totp_binding(practice, user))
+            .map_err(|_| {
+                anyhow!(
+                    "user {user}'s authenticator secret does not open with {}: nothing was changed",
+                    path.display()
+                )
+            })?;
+        secrets.push((practice, user, secret));
+    }
+    let staged = path.with_extension("key.new");
+    if staged.exists() {
+        bail!(
+            "{} is left from an earlier rotation; check which key opens the database, then remove it",
+            staged.display()
+        );
+    }
+    // The new key is safely on disk before the database depends on it.
+    let new = crypto::MasterKey::create_file(&staged)?;
+    let rewrapped: Vec<_> = opened
+        .iter()
+        .map(|(practice, client, key)| (*client, new.wrap(key, &binding(*practice, *client))))
+        .collect();
+    let resealed: Vec<_> = secrets
+        .iter()
+        .map(|(practice, user, secret)| {
+            (
+                *user,
+                new.seal_secret(secret, &totp_binding(*practice, *user)),
+            )
+        })
+        .collect();
+    store.rewrap_under_new_key(&rewrapped, &resealed).await?;
+    store.close().await;
+    std::fs::rename(&staged, &path).with_context(|| {
+        format!(
+            "the client keys are re-wrapped with {}; move it to {} by hand",
+            staged.display(),
+            path.display()
+        )
+    })?;
+    Ok(rewrapped.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use domain::{EmailAddress, PersonName};
+    use jiff::Timestamp;
+    use store::NewUser;
+
+    use super::*;
+    use crate::content;
+
+    #[test]
+    fn serving_makes_a_private_key_file_once_and_refuses_one_others_can_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = Location::DataDir(dir.path().to_path_buf());
+        let key_path = key_file(&database, None);
+        assert_eq!(key_path, dir.path().join("anteroom.key"));
+        let made = master_key(&database, None).unwrap();
+        let mode = std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let again = master_key(&database, None).unwrap();
+        assert_eq!(made.to_text(), again.to_text(), "the same key next time");
+        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = master_key(&database, None).unwrap_err().to_string();
+        assert!(refused.contains("can be read by others"), "{refused}");
+        // --key-file elsewhere.
+        let elsewhere = dir.path().join("keys").join("practice.key");
+        std::fs::create_dir_all(elsewhere.parent().unwrap()).unwrap();
+        master_key(&database, Some(&elsewhere)).unwrap();
+        assert!(elsewhere.exists());
+    }
+
+    #[tokio::test]
+    async fn rotating_the_key_rewraps_every_client_key_and_the_old_key_opens_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = Location::DataDir(dir.path().to_path_buf());
+        let old = master_key(&database, None).unwrap();
+        let store = open_store(&database, Mode::CreateIfMissing).await.unwrap();
+        let now = Timestamp::now();
+        let practice = store
+            .create_practice(&content::embedded_practice("demo").unwrap(), now)
+            .await
+            .unwrap();
+        let client = store
+            .create_client(
+                practice,
+                &store::NewClient {
+                    name: PersonName::parse("Robin Vale").unwrap(),
+                    email: EmailAddress::parse("robin@example.com").unwrap(),
+                    phone: None,
+                    contact_preference: domain::ContactPreference::Email,
+                    reminders: true,
+                },
+                None,
+                now,
+            )
+            .await
+            .unwrap();
+        let binding = crypto::row_binding(practice.get(), "client_keys", client.get(), "key");
+        let data_key = crypto::DataKey::generate();
+        store
+            .add_client_key(practice, client, &old.wrap(&data_key, &binding), now)
+            .await
+            .unwrap();
+        let sealed = data_key.seal(b"a note", b"here");
+        let staff = store
+            .create_user(
+                practice,
+                &NewUser {
+                    email: EmailAddress::parse("alex@example.com").unwrap(),
+                    name: PersonName::parse("Alex").unwrap(),
+                    password_hash: "h".into(),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let totp_binding = crypto::row_binding(practice.get(), "users", staff.get(), "totp_secret");
+        store
+            .begin_authenticator(
+                staff,
+                &old.seal_secret(b"twenty secret bytes!", &totp_binding),
+                b"session",
+            )
+            .await
+            .unwrap();
+        store.close().await;
+
+        assert_eq!(rotate_key(&database, None).await.unwrap(), 1);
+        let new = master_key(&database, None).unwrap();
+        assert_ne!(new.to_text(), old.to_text());
+        assert!(!dir.path().join("anteroom.key.new").exists());
+        let store = open_store(&database, Mode::Existing).await.unwrap();
+        let wrapped = store.client_key(practice, client).await.unwrap().unwrap();
+        assert!(
+            old.unwrap(&wrapped, &binding).is_err(),
+            "the old key opens nothing"
+        );
+        let secret = store
+            .authenticator(staff)
+            .await
+            .unwrap()
+            .unwrap()
+            .sealed_secret;
+        assert!(old.open_secret(&secret, &totp_binding).is_err());
+        assert_eq!(
+            new.open_secret(&secret, &totp_binding).unwrap().as_slice(),
+            b"twenty secret bytes!",
+            "staff authenticator secrets are re-sealed with the client keys"
+        );
+        let reopened = new.unwrap(&wrapped, &binding).unwrap();
+        assert_eq!(
+            reopened.open(&sealed, b"here").unwrap().as_slice(),
+            b"a note"
+        );
+        store.close().await;
+
+        // With the wrong key file nothing changes.
+        std::fs::remove_file(key_file(&database, None)).unwrap();
+        crypto::MasterKey::create_file(&key_file(&database, None)).unwrap();
+        assert!(rotate_key(&database, None).await.is_err());
+        let store = open_store(&database, Mode::Existing).await.unwrap();
+        assert_eq!(
+            store.client_key(practice, client).await.unwrap().unwrap(),
+            wrapped
+        );
+    }
+}

@@ -1,0 +1,219 @@
+//! `--database-url` as an administrator types it: a `sqlite://` URL opens the practice like
+//! `--data-dir` does, with the key file beside the database; PostgreSQL answers that it is
+//! not built yet; and naming both places, or neither, is a usage error (exit status 2).
+
+use std::{path::Path, process::Stdio};
+
+use crate::cli::{PASSWORD, Server, assert_all_private, command, mode, run};
+
+/// Run `anteroom ARGS` (in `dir`, with extra environment) to the end: its exit status and
+/// what it wrote to standard error.
+fn refused(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let mut command = command("umask 022", args);
+    command.envs(env.iter().copied());
+    let output = command.stdin(Stdio::null()).output().expect("run anteroom");
+    let code = output.status.code().expect("an exit status");
+    (code, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// `anteroom init` with `--database-url URL`.
+fn init_args(url: &str) -> Vec<&str> {
+    vec![
+        "init",
+        "--database-url",
+        url,
+        "--email",
+        "therapist@example.com",
+        "--name",
+        "Alex Morgan",
+        "--password-stdin",
+    ]
+}
+
+#[test]
+fn a_sqlite_url_opens_the_practice_for_init_serve_and_the_other_commands() {
+    let root = tempfile::tempdir().expect("temp dir");
+    // A space in the folder's name, written %20 in the URL.
+    let folder = root.path().join("my practice");
+    let database = folder.join("clinic.db");
+    let url = format!("sqlite://{}/my%20practice/clinic.db", root.path().display());
+    assert!(url.starts_with("sqlite:///"), "{url}");
+    let said = run("umask 022", &init_args(&url), &format!("{PASSWORD}\n"));
+    assert!(
+        said.contains(&format!(
+            "Start it with: anteroom serve --database-url {url}"
+        )),
+        "{said}"
+    );
+    assert_eq!(mode(&folder), 0o700, "init made the folder private");
+    assert_eq!(assert_all_private(&folder), ["anteroom.key", "clinic.db"]);
+
+    let server = Server::start("umask 022", &["serve", "--database-url", &url]);
+    let answer = server.enquire();
+    assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
+    assert!(
+        !server
+            .log
+            .iter()
+            .any(|l| l.contains("created the key file")),
+        "the key file init made beside the database is used: {:?}",
+        server.log
+    );
+    server.stop();
+
+    // The commands that open a practice take the same URL.
+    let added = run(
+        "umask 022",
+        &[
+            "user",
+            "add",
+            "--database-url",
+            &url,
+            "--email",
+            "sam@example.com",
+            "--name",
+            "Sam Staff",
+        ],
+        "",
+    );
+    assert!(added.contains("Added sam@example.com."), "{added}");
+    let verified = run(
+        "umask 022",
+        &["audit", "verify", "--database-url", &url],
+        "",
+    );
+    assert!(verified.contains("The audit log is intact"), "{verified}");
+    let backup = root.path().join("monday.db");
+    run(
+        "umask 022",
+        &["backup", backup.to_str().unwrap(), "--database-url", &url],
+        "",
+    );
+    assert_eq!(mode(&backup), 0o600);
+    assert!(database.is_file());
+
+    // Once it exists, init refuses to start again there.
+    let (code, said) = refused(&init_args(&url), &[]);
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("already exists"), "{said}");
+}
+
+#[test]
+fn a_relative_sqlite_url_is_read_from_the_working_directory() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let mut init = command("umask 022", &init_args("sqlite://practice/anteroom.db"));
+    init.current_dir(root.path());
+    let mut child = init
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run anteroom init");
+    std::io::Write::write_all(
+        &mut child.stdin.take().expect("stdin"),
+        format!("{PASSWORD}\n").as_bytes(),
+    )
+    .expect("write the password");
+    assert!(child.wait().expect("wait").success(), "init failed");
+    let names = assert_all_private(&root.path().join("practice"));
+    assert_eq!(names, ["anteroom.db", "anteroom.key"]);
+    // The same practice through --data-dir.
+    let data = root.path().join("practice");
+    let verified = run(
+        "umask 022",
+        &["audit", "verify", "--data-dir", data.to_str().unwrap()],
+        "",
+    );
+    assert!(verified.contains("The audit log is intact"), "{verified}");
+}
+
+#[test]
+fn postgres_urls_answer_that_postgresql_is_not_built_yet_in_one_line_with_status_2() {
+    let root = tempfile::tempdir().expect("temp dir");
+    for url in [
+        "postgres://anteroom:hunter2@localhost/anteroom",
+        "postgresql://anteroom:hunter2@localhost:5432/anteroom",
+    ] {
+        for args in [
+            vec!["serve", "--database-url", url],
+            init_args(url),
+            vec![
+                "user",
+                "reset",
+                "--database-url",
+                url,
+                "--email",
+                "a@example.com",
+            ],
+            vec!["key", "rotate", "--database-url", url],
+            vec!["audit", "verify", "--database-url", url],
+        ] {
+            let (code, said) = refused(&args, &[]);
+            assert_eq!(code, 2, "{args:?}: {said}");
+            assert_eq!(said.lines().count(), 1, "one line: {said}");
+            assert!(
+                said.contains("PostgreSQL support is not built yet"),
+                "{args:?}: {said}"
+            );
+            assert!(!said.contains("hunter2"), "never repeat a password: {said}");
+        }
+        // The same from the environment.
+        let (code, said) = refused(&["serve"], &[("ANTEROOM_DATABASE_URL", url)]);
+        assert_eq!(code, 2, "{said}");
+        assert!(said.contains("not built yet"), "{said}");
+    }
+    assert_eq!(
+        std::fs::read_dir(root.path()).unwrap().count(),
+        0,
+        "nothing was created"
+    );
+}
+
+#[test]
+fn naming_both_places_or_neither_or_an_unknown_scheme_is_a_usage_error() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let dir = root.path().to_str().unwrap();
+    let url = format!("sqlite://{dir}/anteroom.db");
+
+    let (code, said) = refused(&["serve", "--data-dir", dir, "--database-url", &url], &[]);
+    assert_eq!(code, 2, "{said}");
+    assert!(said.contains("not both"), "{said}");
+    // One from the environment and one on the command line is both too.
+    let (code, said) = refused(
+        &["audit", "verify", "--database-url", &url],
+        &[("ANTEROOM_DATA_DIR", dir)],
+    );
+    assert_eq!(code, 2, "{said}");
+    assert!(
+        said.contains("ANTEROOM_DATA_DIR") && said.contains("not both"),
+        "{said}"
+    );
+
+    for args in [
+        &["serve"][..],
+        &["user", "reset-second-factor", "--email", "a@example.com"],
+    ] {
+        let (code, said) = refused(args, &[]);
+        assert_eq!(code, 2, "{args:?}: {said}");
+        assert_eq!(said.lines().count(), 1, "one line: {said}");
+        assert!(
+            said.contains("--data-dir DIR") && said.contains("--database-url URL"),
+            "{said}"
+        );
+    }
+
+    let (code, said) = refused(&["serve", "--database-url", "mysql://u:pw@host/db"], &[]);
+    assert_eq!(code, 2, "{said}");
+    assert!(
+        said.contains("\"mysql\"") && said.contains("sqlite://"),
+        "{said}"
+    );
+    assert!(!said.contains("pw@"), "{said}");
+
+    // A URL that is right but names no database: not a usage error, and nothing created.
+    let missing = format!("sqlite://{dir}/nothing-here.db");
+    let (code, said) = refused(&["serve", "--database-url", &missing], &[]);
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("there is no practice database at"), "{said}");
+    assert!(!Path::new(dir).join("nothing-here.db").exists());
+}
