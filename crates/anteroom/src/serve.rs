@@ -1,11 +1,11 @@
 //! Serving a practice: the listener, the app, the mail worker and the jobs, started and
-//! stopped together. `AppState` is built here and nowhere else.
+//! stopped together. The app itself is built by `web::Service`, as the tests build it.
 
 use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 
 use anyhow::{Context, bail};
 use store::{PracticeId, Store};
-use web::{AppState, Clock, Config, RateLimits};
+use web::{Clock, Config, RateLimits};
 
 use crate::cli::{ServeArgs, ServerArgs};
 use crate::files;
@@ -48,7 +48,6 @@ pub async fn run_server(
             )
         })?;
     let public_url = public_url(&server, listener.local_addr()?)?;
-    let wake = Arc::new(tokio::sync::Notify::new());
     let smtp = match &server.smtp_url {
         Some(url) => {
             let from = match &server.mail_from {
@@ -74,7 +73,8 @@ pub async fn run_server(
             ..RateLimits::default()
         },
         theme_dir: server.theme_dir.clone(),
-        mail_configured: smtp.is_some(),
+        // Set by the service from whether it has SMTP settings.
+        mail_configured: false,
         master_key: Some(Arc::new(key)),
     };
     if let Some(dir) = &server.theme_dir
@@ -82,46 +82,19 @@ pub async fn run_server(
     {
         bail!("--theme-dir {} is not a folder", dir.display());
     }
-    let state = AppState::new(
-        store.clone(),
-        web::Resolver::Single(practice),
-        clock.clone(),
-        config,
-        Some(wake.clone()),
-    )?;
+    if smtp.is_none() {
+        let waiting = store.pending_count().await.unwrap_or(0);
+        tracing::warn!(
+            waiting,
+            "email is not configured (--smtp-url): messages will wait in the outbox"
+        );
+    }
+    let service = web::Service::new(store, web::Resolver::Single(practice), clock, config, smtp)?;
     if !server.listen.ip().is_loopback() && !public_url.starts_with("https://") {
         tracing::warn!(
             "serving plain HTTP on a public address: put Anteroom behind a reverse proxy with TLS and set --public-url https://…"
         );
     }
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mailer = match smtp {
-        Some(smtp) => {
-            let now_clock = clock.clone();
-            let sealed = state.clone();
-            let mailer =
-                mail::Mailer::new(store.clone(), smtp, Arc::new(move || now_clock.now()), wake)
-                    .with_prepare(Arc::new(move |message| sealed.prepare_outgoing(message)));
-            let mut stop = stop_rx.clone();
-            Some(tokio::spawn(mailer.run(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })))
-        }
-        None => {
-            let waiting = store.pending_count().await.unwrap_or(0);
-            tracing::warn!(
-                waiting,
-                "email is not configured (--smtp-url): messages will wait in the outbox"
-            );
-            None
-        }
-    };
-    let jobs = {
-        let mut stop = stop_rx.clone();
-        tokio::spawn(web::jobs::run(state.clone(), async move {
-            let _ = stop.wait_for(|s| *s).await;
-        }))
-    };
     // Ctrl+C (SIGINT) or SIGTERM stops the server gracefully. Both are caught from here on,
     // before the banner says we are serving: a stop sent at once must not meet the default
     // action, which ends the process without closing the database.
@@ -138,12 +111,9 @@ pub async fn run_server(
         }
     };
     banner(&public_url);
-    web::serve(listener, state, shutdown).await?;
-    let _ = stop_tx.send(true);
-    let _ = jobs.await;
-    if let Some(mailer) = mailer {
-        let _ = mailer.await;
-    }
+    service
+        .run(listener, web::ServeOptions::default(), shutdown)
+        .await?;
     Ok(())
 }
 

@@ -160,16 +160,23 @@ async fn break_notices(
     Ok(sent)
 }
 
-/// Run the jobs every minute until `shutdown` resolves.
-pub async fn run(state: AppState, shutdown: impl std::future::Future<Output = ()>) {
+/// How often a server runs the jobs.
+pub const EVERY: Duration = Duration::from_secs(60);
+
+/// Run the jobs now and then every `every` until `shutdown` resolves.
+pub async fn run_every(
+    state: AppState,
+    every: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     loop {
         if let Err(error) = run_once(&state).await {
-            tracing::error!(error = %error, "booking jobs failed");
+            tracing::error!(error = %error, "jobs failed");
         }
         tokio::select! {
             () = &mut shutdown => return,
-            () = tokio::time::sleep(Duration::from_secs(60)) => {}
+            () = tokio::time::sleep(every) => {}
         }
     }
 }

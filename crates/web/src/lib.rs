@@ -27,6 +27,7 @@ pub mod second_factor;
 mod secret_token;
 mod security;
 mod server;
+mod service;
 mod site;
 mod templates;
 mod therapy;
@@ -42,6 +43,7 @@ pub use error::WebError;
 pub use here::{Here, Resolver};
 pub use limits::RateLimits;
 pub use server::ServeOptions;
+pub use service::Service;
 
 /// How the app is configured: everything that is not data in the database.
 #[derive(Debug, Clone)]
@@ -156,7 +158,7 @@ impl AppState {
     }
 
     /// A message was queued: let the delivery worker know.
-    pub(crate) fn mail_queued(&self) {
+    pub fn mail_queued(&self) {
         if let Some(notify) = &self.inner.wake_mailer {
             notify.notify_one();
         }

@@ -3,4 +3,5 @@
 extern crate anteroom_mail as mail;
 
 mod delivery;
-mod smtp_sink;
+
+use test_sink as smtp_sink;

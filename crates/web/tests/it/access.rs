@@ -236,7 +236,7 @@ fn refused(reply: &Reply) -> bool {
             }))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_staff_route_lets_in_only_this_practices_staff() {
     let app = TestApp::spawn().await;
     let fixture = fixture(&app).await;
@@ -295,7 +295,7 @@ async fn every_staff_route_lets_in_only_this_practices_staff() {
     assert_eq!(robin.name.as_str(), "Robin Vale");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_links_with_a_wrong_secret_are_not_found() {
     let app = TestApp::spawn().await;
     let fixture = fixture(&app).await;
@@ -320,7 +320,7 @@ async fn secret_links_with_a_wrong_secret_are_not_found() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_client_route_lets_in_only_that_client() {
     use crate::portal::{Browser, add_client, sign_in};
     let app = TestApp::spawn().await;
@@ -455,7 +455,7 @@ async fn snapshot(second: &TestApp, theirs: &Fixture) -> Vec<String> {
 /// practice A. Practice A's own owner and A's own client try every route that takes a
 /// record's id (and every secret link) with B's records: each is refused and nothing of
 /// B's changes. Generated from the route table, so a new route is checked as it is added.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn this_practices_staff_and_clients_cannot_reach_another_practices_records() {
     use std::fmt::Write;
 

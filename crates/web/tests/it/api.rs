@@ -151,7 +151,7 @@ fn starts(reply: &Value) -> Vec<&str> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_practice_lists_its_locations_and_appointment_types() {
     let app = TestApp::spawn().await;
     let reply = get(&app, "/api/v1/practice").await;
@@ -188,7 +188,7 @@ async fn the_practice_lists_its_locations_and_appointment_types() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn free_times_keep_their_local_hour_across_the_clock_change() {
     let app = TestApp::spawn().await;
     // A week earlier, so Monday 22 March (still GMT) can be booked too.
@@ -260,7 +260,7 @@ async fn free_times_keep_their_local_hour_across_the_clock_change() {
     assert_eq!(far.assert_status(StatusCode::OK)["slots"], json!([]));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_availability_questions_are_422_with_a_message_per_field() {
     let app = TestApp::spawn().await;
     let base = "/api/v1/availability?type=consultation";
@@ -311,7 +311,7 @@ async fn bad_availability_questions_are_422_with_a_message_per_field() {
     assert!(not_online.field_errors("type")[0].contains("cannot be booked online"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_parameter_given_twice_is_a_400_in_the_apis_own_json() {
     let app = TestApp::spawn().await;
     let twice = get(
@@ -333,7 +333,7 @@ async fn a_parameter_given_twice_is_a_400_in_the_apis_own_json() {
     assert!(documented.is_object(), "{documented:#}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_booking_is_made_and_a_retry_with_the_same_key_returns_it() {
     let app = TestApp::spawn().await;
     let made = book(&app, MONDAY_9AM, "6f1e0c7a-first").await;
@@ -412,7 +412,7 @@ async fn a_booking_is_made_and_a_retry_with_the_same_key_returns_it() {
     assert_eq!(all_bookings(&app).await.len(), 2);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_mode_practice_answers_requested() {
     let app = TestApp::spawn().await;
     let mut settings = app.store.booking_settings(app.practice).await.unwrap();
@@ -425,7 +425,7 @@ async fn a_request_mode_practice_answers_requested() {
     assert_eq!(made["status"], "requested");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_time_that_is_not_free_is_409_with_nearby_alternatives() {
     let app = TestApp::spawn().await;
     book(&app, MONDAY_9AM, "first").await;
@@ -462,7 +462,7 @@ async fn a_time_that_is_not_free_is_409_with_nearby_alternatives() {
     assert_eq!(all_bookings(&app).await.len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_booking_input_is_422_json_never_a_plain_text_rejection() {
     let app = TestApp::spawn().await;
     let path = "/api/v1/bookings";
@@ -546,7 +546,7 @@ async fn bad_booking_input_is_422_json_never_a_plain_text_rejection() {
     assert_eq!(stored[0].visitor.contact_preference.as_str(), "email");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_many_bookings_from_one_address_are_429_with_retry_after() {
     let app = TestApp::spawn_with_limits(RateLimits {
         bookings_per_hour: 1,
@@ -573,7 +573,7 @@ async fn too_many_bookings_from_one_address_are_429_with_retry_after() {
     assert_eq!(all_bookings(&app).await.len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_manage_token_cancels_until_the_cut_off() {
     let app = TestApp::spawn().await;
     let made = book(&app, MONDAY_9AM, "a").await;
@@ -674,7 +674,7 @@ async fn the_manage_token_cancels_until_the_cut_off() {
     assert_eq!(third_row.status.as_str(), "confirmed");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_api_routes_and_methods_answer_in_json() {
     let app = TestApp::spawn().await;
     for path in [
@@ -701,7 +701,7 @@ async fn unknown_api_routes_and_methods_answer_in_json() {
     assert!(site.body.contains("<html"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_describes_every_route_and_each_one_answers() {
     let app = TestApp::spawn().await;
     let reply = get(&app, "/api/v1/openapi.json").await;
@@ -775,7 +775,7 @@ async fn the_openapi_document_describes_every_route_and_each_one_answers() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_clients_racing_for_one_slot_through_the_api_get_one_booking() {
     let app = TestApp::spawn_with_limits(RateLimits {
         disabled: true,
@@ -817,7 +817,7 @@ async fn two_hundred_clients_racing_for_one_slot_through_the_api_get_one_booking
     assert_eq!(rows.len(), 1, "one row in the database");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racers_for_four_slots_at_once_get_one_booking_each_and_nothing_overlaps() {
     // Bookings are committed in groups: every booking in a group must be re-checked against
     // the ones before it in the same transaction.
@@ -870,7 +870,7 @@ async fn racers_for_four_slots_at_once_get_one_booking_each_and_nothing_overlaps
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cross_site_browser_post_to_the_api_is_refused_in_json() {
     let app = TestApp::spawn().await;
     let reply = app
@@ -890,7 +890,7 @@ async fn a_cross_site_browser_post_to_the_api_is_refused_in_json() {
     assert_eq!(body["error"], "forbidden");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cached_availability_answer_never_offers_a_time_just_booked() {
     let app = TestApp::spawn().await;
     let url =
@@ -927,7 +927,7 @@ async fn a_cached_availability_answer_never_offers_a_time_just_booked() {
     assert_eq!(after.header("cache-control"), Some("no-store"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_states_the_limits_the_api_enforces() {
     let app = TestApp::spawn().await;
     let doc = get(&app, "/api/v1/openapi.json").await;

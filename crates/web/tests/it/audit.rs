@@ -9,7 +9,7 @@ use crate::{
     office_therapy::robin_on_mondays,
 };
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scripted_actions_write_exactly_the_expected_entries() {
     const NOTE: &str = "audit-canary-3f9a: she spoke about her father";
     let app = TestApp::spawn().await;
@@ -123,7 +123,7 @@ async fn scripted_actions_write_exactly_the_expected_entries() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_page_shows_who_has_seen_the_record() {
     let app = TestApp::spawn().await;
     let robin = robin_on_mondays(&app).await;
@@ -141,7 +141,7 @@ async fn the_client_page_shows_who_has_seen_the_record() {
     assert!(text.contains(&access[0].name));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_owner_reads_the_log_and_checks_the_chain_and_nobody_else_can() {
     use domain::{EmailAddress, PersonName};
     use store::{NewUser, StaffStore};
@@ -200,7 +200,7 @@ async fn the_owner_reads_the_log_and_checks_the_chain_and_nobody_else_can() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reading_an_enquiry_is_written_down() {
     let app = TestApp::spawn().await;
     app.post_form("/contact", &crate::helpers::enquiry_form(&[]))

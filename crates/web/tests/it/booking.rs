@@ -47,7 +47,7 @@ fn mail_of<'a>(outbox: &'a [OutboxMessage], kind: &str) -> Vec<&'a OutboxMessage
     outbox.iter().filter(|m| m.kind == kind).collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn times_are_listed_by_day_in_local_time_across_the_clock_change() {
     let app = TestApp::spawn().await;
     let reply = app.get("/book").await;
@@ -85,7 +85,7 @@ async fn times_are_listed_by_day_in_local_time_across_the_clock_change() {
     assert!(times.set_cookies().is_empty(), "no cookies while booking");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_books_and_both_emails_are_queued() {
     let app = TestApp::spawn().await;
     let details_page = app
@@ -164,7 +164,7 @@ async fn a_visitor_books_and_both_emails_are_queued() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retrying_the_same_submission_books_once() {
     let app = TestApp::spawn().await;
     book(&app, MONDAY_9AM, "same-key").await;
@@ -184,7 +184,7 @@ async fn retrying_the_same_submission_books_once() {
     assert_eq!(bookings.len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_visitors_racing_for_one_slot_get_one_booking() {
     let app = TestApp::spawn_with_limits(RateLimits {
         disabled: true,
@@ -234,7 +234,7 @@ async fn two_hundred_visitors_racing_for_one_slot_get_one_booking() {
     assert_eq!(bookings.len(), 1, "one row in the database");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_race_offers_nearby_times() {
     let app = TestApp::spawn().await;
     book(&app, MONDAY_9AM, "first").await;
@@ -259,7 +259,7 @@ async fn a_lost_race_offers_nearby_times() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_manage_link_cancels_and_moves() {
     let app = TestApp::spawn().await;
     let token = book(&app, MONDAY_9AM, "k").await;
@@ -334,7 +334,7 @@ async fn the_manage_link_cancels_and_moves() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_close_at_the_notice_cut_off() {
     let app = TestApp::spawn().await;
     let token = book(&app, MONDAY_9AM, "k").await;
@@ -357,7 +357,7 @@ async fn changes_close_at_the_notice_cut_off() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_site_booking_posts_are_refused() {
     let app = TestApp::spawn().await;
     let reply = app
@@ -385,7 +385,7 @@ fn sha(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moving_twice_or_to_the_same_time_changes_nothing_more() {
     let app = TestApp::spawn().await;
     let token = book(&app, MONDAY_9AM, "twice").await;

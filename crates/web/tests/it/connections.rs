@@ -109,7 +109,7 @@ async fn read_response(stream: &mut TcpStream) -> (String, String) {
         .expect("the response came in time")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_head_that_stops_half_way_is_closed_within_the_header_timeout() {
     let app = TestApp::spawn_serving(short()).await;
     let mut stream = half_sent(&app).await;
@@ -122,7 +122,7 @@ async fn a_request_head_that_stops_half_way_is_closed_within_the_header_timeout(
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_kept_alive_connection_is_closed_after_the_idle_time() {
     let app = TestApp::spawn_serving(short()).await;
     let mut stream = TcpStream::connect(app.addr()).await.expect("connect");
@@ -145,7 +145,7 @@ async fn an_idle_kept_alive_connection_is_closed_after_the_idle_time() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_are_answered_while_50_half_sent_connections_are_held_and_those_are_closed() {
     let app = TestApp::spawn_serving(ServeOptions {
         header_timeout: Duration::from_secs(2),
@@ -168,7 +168,7 @@ async fn requests_are_answered_while_50_half_sent_connections_are_held_and_those
     app.get("/about").await.assert_status(StatusCode::OK);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutting_down_finishes_the_request_in_flight_and_refuses_new_connections() {
     let mut app = TestApp::spawn_serving(ServeOptions {
         header_timeout: Duration::from_secs(5),
@@ -212,7 +212,7 @@ async fn shutting_down_finishes_the_request_in_flight_and_refuses_new_connection
     drop(idle);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutting_down_waits_no_longer_than_the_grace_period() {
     let mut app = TestApp::spawn_serving(ServeOptions {
         header_timeout: Duration::from_secs(30),

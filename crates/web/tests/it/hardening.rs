@@ -54,7 +54,7 @@ async fn sixty_enquiries_at_once_from_one_address_store_five() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_enquiry_with_mistakes_gives_its_place_back() {
     let app = TestApp::spawn().await;
     let wrong = enquiry_form(&[("email", "not an address")]);
@@ -72,7 +72,7 @@ async fn an_enquiry_with_mistakes_gives_its_place_back() {
         .assert_status(StatusCode::TOO_MANY_REQUESTS);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ipv6_addresses_are_counted_by_their_64() {
     let app = TestApp::spawn_behind_proxy().await;
     let form = enquiry_form(&[]);
@@ -246,7 +246,7 @@ async fn sign_in_from(
     (response.status(), cookies)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guesses_at_one_account_from_many_addresses_are_limited_but_the_owner_gets_in() {
     let app = TestApp::spawn_behind_proxy().await;
     // The therapist signs in once from her own browser, which then carries a device cookie.
@@ -292,7 +292,7 @@ async fn guesses_at_one_account_from_many_addresses_are_limited_but_the_owner_ge
     assert!(cookies.iter().all(|c| !c.contains("anteroom_device=")));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn portal_links_to_one_inbox_are_limited_across_addresses() {
     let app = TestApp::spawn_behind_proxy().await;
     let ask = |from: String| {
@@ -351,7 +351,7 @@ async fn a_flood_of_sign_ins_waits_or_is_told_to_come_back_never_fails() {
     assert_eq!(status, StatusCode::SEE_OTHER);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_form_from_the_same_host_over_another_scheme_or_port_is_refused() {
     let app = TestApp::spawn().await;
     let form = enquiry_form(&[]);

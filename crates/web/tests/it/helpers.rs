@@ -20,7 +20,8 @@ use store::{
     OutboxStore, PracticeId, PracticeStore, StaffStore, Store,
 };
 use store_sqlite::{OpenMode, SqliteStore};
-use tokio::sync::{Notify, oneshot};
+use test_sink::SmtpSink;
+use tokio::sync::oneshot;
 use web::{AppState, Clock, Config, RateLimits, ServeOptions};
 
 /// The instant every test starts at.
@@ -308,8 +309,10 @@ pub struct TestApp {
     pub store: Arc<SqliteStore>,
     pub practice: PracticeId,
     pub clock: Clock,
-    /// Notified whenever a message is queued for the mail worker.
-    pub mail_wake: Arc<Notify>,
+    /// Where the app's mail worker sends (every message of the practice, once it is due);
+    /// nothing is sent there by an app started without mail.
+    pub sink: SmtpSink,
+    sends_mail: bool,
     /// The seeded draft's id.
     pub draft_id: ArticleId,
     /// The running app's state (for running background jobs in a test).
@@ -330,7 +333,20 @@ pub struct TestApp {
 }
 
 impl Drop for TestApp {
+    /// Checks that the mail worker sent every message of the practice that was due (unless
+    /// the test failed already), then stops the app.
     fn drop(&mut self) {
+        if !std::thread::panicking() && self.server.is_some() && self.sends_mail {
+            let unsent = tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(self.wait_until_sent())
+            });
+            if !unsent.is_empty() {
+                if let Some(stop) = self.shutdown.take() {
+                    let _ = stop.send(());
+                }
+                panic!("the mail worker left messages unsent: {unsent:?}");
+            }
+        }
         if let Some(stop) = self.shutdown.take() {
             let _ = stop.send(());
         }
@@ -435,23 +451,49 @@ impl TestApp {
 
     /// The app with other rate limits (e.g. switched off for a concurrency test).
     pub async fn spawn_with_limits(rate_limits: RateLimits) -> Self {
-        Self::spawn_with(rate_limits, true, false, ServeOptions::default()).await
+        Self::spawn_with(rate_limits, true, false, ServeOptions::default(), true).await
     }
 
     /// The app as started without the practice's key file: notes are locked.
     pub async fn spawn_without_key() -> Self {
-        Self::spawn_with(RateLimits::default(), false, false, ServeOptions::default()).await
+        Self::spawn_with(
+            RateLimits::default(),
+            false,
+            false,
+            ServeOptions::default(),
+            true,
+        )
+        .await
     }
 
     /// The app behind a reverse proxy (`--trust-proxy`): each request's address is the last
     /// `X-Forwarded-For` hop, so a test can come from many addresses.
     pub async fn spawn_behind_proxy() -> Self {
-        Self::spawn_with(RateLimits::default(), true, true, ServeOptions::default()).await
+        Self::spawn_with(
+            RateLimits::default(),
+            true,
+            true,
+            ServeOptions::default(),
+            true,
+        )
+        .await
     }
 
     /// The app served with other connection time limits (short ones, for timeout tests).
     pub async fn spawn_serving(options: ServeOptions) -> Self {
-        Self::spawn_with(RateLimits::default(), true, false, options).await
+        Self::spawn_with(RateLimits::default(), true, false, options, true).await
+    }
+
+    /// The app started without an SMTP server: messages wait in the outbox.
+    pub async fn spawn_without_mail() -> Self {
+        Self::spawn_with(
+            RateLimits::default(),
+            true,
+            false,
+            ServeOptions::default(),
+            false,
+        )
+        .await
     }
 
     async fn spawn_with(
@@ -459,6 +501,7 @@ impl TestApp {
         with_key: bool,
         trust_proxy: bool,
         options: ServeOptions,
+        mail: bool,
     ) -> Self {
         let dir = Arc::new(tempfile::tempdir().expect("create a temp dir"));
         let store = Arc::new(
@@ -477,6 +520,7 @@ impl TestApp {
             with_key,
             trust_proxy,
             options,
+            mail,
         )
         .await
     }
@@ -500,6 +544,7 @@ impl TestApp {
             true,
             false,
             ServeOptions::default(),
+            true,
         )
         .await
     }
@@ -515,6 +560,7 @@ impl TestApp {
         with_key: bool,
         trust_proxy: bool,
         options: ServeOptions,
+        mail: bool,
     ) -> Self {
         let now: Timestamp = START.parse().expect("start instant");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -531,31 +577,34 @@ impl TestApp {
             mail_configured: false,
             master_key: with_key.then(|| Arc::new(crypto::MasterKey::generate())),
         };
-        let mail_wake = Arc::new(Notify::new());
+        // The real mail worker, sending to a loopback SMTP sink, and the real jobs (run at
+        // start and then rarely, so what a test counts is what it ran itself).
+        let sink = SmtpSink::start().await;
+        let smtp =
+            mail::SmtpSettings::parse(&sink.url(), &format!("{PRACTICE_NAME} <{NOTIFY_EMAIL}>"))
+                .expect("the sink's SMTP settings");
         let dyn_store: Arc<dyn Store> = store.clone();
-        let state = AppState::new(
+        let service = web::Service::new(
             dyn_store,
             web::Resolver::Single(practice),
             clock.clone(),
             config.clone(),
-            Some(mail_wake.clone()),
+            mail.then_some(smtp),
         )
-        .expect("build the app state");
+        .expect("build the app")
+        .jobs_every(Duration::from_secs(3600));
+        let state = service.state().clone();
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(web::serve_with(
-            listener,
-            state.clone(),
-            options,
-            async move {
-                let _ = stopped.await;
-            },
-        ));
+        let server = tokio::spawn(service.run(listener, options, async move {
+            let _ = stopped.await;
+        }));
         Self {
             base,
             store,
             practice,
             clock,
-            mail_wake,
+            sink,
+            sends_mail: mail,
             draft_id,
             state,
             config,
@@ -584,6 +633,33 @@ impl TestApp {
             None,
         )
         .expect("build the app state")
+    }
+
+    /// Wait (at most 10 seconds) until the mail worker has sent every message of this
+    /// practice that is due by the app's clock; returns (kind, status, last error) of those it
+    /// has not. A message that failed to send is never waited for.
+    pub async fn wait_until_sent(&self) -> Vec<(String, store::MessageStatus, Option<String>)> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = self.clock.now();
+            let unsent: Vec<_> = self
+                .outbox()
+                .await
+                .into_iter()
+                .filter(|m| {
+                    m.status != store::MessageStatus::Sent
+                        && (m.attempts > 0 || m.next_attempt_at.is_none_or(|at| at <= now))
+                })
+                .map(|m| (m.kind, m.status, m.last_error))
+                .collect();
+            let failed = unsent.iter().any(|(_, _, error)| error.is_some());
+            if unsent.is_empty() || failed || std::time::Instant::now() > deadline {
+                return unsent;
+            }
+            // Messages queued around the app (straight into the store) wake no one.
+            self.state.mail_queued();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// The address the app listens on.

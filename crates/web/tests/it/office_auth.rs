@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::{STAFF_EMAIL, STAFF_PASSWORD, TestApp, assert_crisis_block};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_office_needs_a_session() {
     let app = TestApp::spawn().await;
     for path in [
@@ -32,7 +32,7 @@ async fn the_office_needs_a_session() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_is_refused_without_a_session() {
     let app = TestApp::spawn().await;
     for (email, password) in [
@@ -67,7 +67,7 @@ async fn a_wrong_password_is_refused_without_a_session() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_email_address_is_not_case_sensitive_at_sign_in() {
     let app = TestApp::spawn().await;
     app.sign_in_with("  Therapist@EXAMPLE.com ", STAFF_PASSWORD)
@@ -75,7 +75,7 @@ async fn the_email_address_is_not_case_sensitive_at_sign_in() {
         .assert_redirect("/office");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_in_sets_a_locked_down_cookie_whose_token_is_not_stored() {
     let app = TestApp::spawn().await;
     let reply = app.sign_in_with(STAFF_EMAIL, STAFF_PASSWORD).await;
@@ -131,7 +131,7 @@ async fn signing_in_sets_a_locked_down_cookie_whose_token_is_not_stored() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_shows_what_needs_attention() {
     let app = TestApp::spawn().await;
     app.post_form("/contact", &crate::helpers::enquiry_form(&[]))
@@ -154,17 +154,28 @@ async fn the_dashboard_shows_what_needs_attention() {
     assert!(
         page.body
             .contains(r#"<span class="stat-number">1</span> email waiting"#)
+            || page
+                .body
+                .contains(r#"<span class="stat-number">0</span> emails waiting"#),
+        "the notification is waiting, or the mail worker has sent it already"
+    );
+    assert_eq!(app.wait_until_sent().await, vec![]);
+    let page = app.office_get("/office").await;
+    assert!(
+        page.body
+            .contains(r#"<span class="stat-number">0</span> emails waiting"#),
+        "nothing waits once the worker has sent it"
     );
     assert!(
         page.body.contains("Sam Whitlock"),
         "the open enquiry is listed"
     );
-    assert!(page.body.contains("Email is not set up"));
+    assert!(!page.body.contains("Email is not set up"));
     assert_eq!(page.header("cache-control"), Some("no-store"));
     assert_eq!(page.header("x-frame-options"), Some("DENY"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_ends_the_session_on_the_server() {
     let app = TestApp::spawn().await;
     let cookie = app.sign_in().await;
@@ -187,7 +198,7 @@ async fn signing_out_ends_the_session_on_the_server() {
         .assert_redirect("/office/sign-in");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_in_again_replaces_the_old_session() {
     let app = TestApp::spawn().await;
     let first = app.sign_in().await;
@@ -201,7 +212,7 @@ async fn signing_in_again_replaces_the_old_session() {
         .assert_redirect("/office/sign-in");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_session_expires_after_thirty_minutes() {
     let app = TestApp::spawn().await;
     let cookie = app.sign_in().await;
@@ -224,7 +235,7 @@ async fn an_idle_session_expires_after_thirty_minutes() {
         .assert_redirect("/office/sign-in");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_ends_after_twelve_hours_however_active() {
     let app = TestApp::spawn().await;
     let cookie = app.sign_in().await;
@@ -240,7 +251,7 @@ async fn a_session_ends_after_twelve_hours_however_active() {
         .assert_redirect("/office/sign-in");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_wrong_passwords_are_slowed_down() {
     let app = TestApp::spawn().await;
     for n in 1..=5 {
@@ -268,7 +279,7 @@ async fn repeated_wrong_passwords_are_slowed_down() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_never_signs_out() {
     let app = TestApp::spawn().await;
     let cookie = app.sign_in().await;
@@ -290,7 +301,7 @@ async fn get_never_signs_out() {
         .assert_status(StatusCode::OK);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn office_forms_refuse_cross_origin_posts() {
     let app = TestApp::spawn().await;
     let cookie = app.sign_in().await;
@@ -332,4 +343,20 @@ async fn office_forms_refuse_cross_origin_posts() {
     app.get_with_cookie("/office", &cookie)
         .await
         .assert_status(StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_smtp_server_the_dashboard_says_emails_wait() {
+    let app = TestApp::spawn_without_mail().await;
+    app.post_form("/contact", &crate::helpers::enquiry_form(&[]))
+        .await
+        .assert_redirect("/contact/thanks");
+    app.sign_in().await;
+    let page = app.office_get("/office").await;
+    assert!(page.body.contains("Email is not set up"));
+    assert!(
+        page.body
+            .contains(r#"<span class="stat-number">1</span> email waiting"#)
+    );
+    assert!(app.sink.received().is_empty(), "nothing is sent");
 }

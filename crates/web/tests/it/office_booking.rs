@@ -64,7 +64,7 @@ async fn request_mode(app: &TestApp) {
     reply.assert_redirect("/office/settings/booking?saved=1");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_are_accepted_from_the_office() {
     let app = TestApp::spawn().await;
     request_mode(&app).await;
@@ -118,7 +118,7 @@ async fn requests_are_accepted_from_the_office() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declining_sends_the_therapists_own_words_and_frees_the_time() {
     let app = TestApp::spawn().await;
     request_mode(&app).await;
@@ -168,7 +168,7 @@ async fn declining_sends_the_therapists_own_words_and_frees_the_time() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unanswered_requests_are_released_and_the_visitor_told() {
     let app = TestApp::spawn().await;
     request_mode(&app).await;
@@ -186,7 +186,7 @@ async fn unanswered_requests_are_released_and_the_visitor_told() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reminder_is_sent_once_a_day_before() {
     let app = TestApp::spawn().await;
     let token = book(&app, MONDAY_9AM).await;
@@ -224,7 +224,7 @@ async fn a_reminder_is_sent_once_a_day_before() {
     assert_eq!(status_of(&app, &token).await, "confirmed");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hours_and_breaks_change_what_is_offered() {
     let app = TestApp::spawn().await;
     app.sign_in().await;
@@ -288,7 +288,7 @@ async fn hours_and_breaks_change_what_is_offered() {
     assert!(away.body.contains("Long weekend") && away.body.contains("Monday 29 March 2027"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_calendar_shows_each_booking_with_its_place_and_initials() {
     let app = TestApp::spawn().await;
     book(&app, MONDAY_9AM).await;
@@ -316,7 +316,7 @@ async fn the_calendar_shows_each_booking_with_its_place_and_initials() {
         .assert_status(StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn booking_actions_need_a_signed_in_therapist() {
     let app = TestApp::spawn().await;
     let token = book(&app, MONDAY_9AM).await;
@@ -339,7 +339,7 @@ async fn booking_actions_need_a_signed_in_therapist() {
         .assert_redirect("/office/sign-in");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_private_calendar_feed_shows_initials_and_can_be_replaced() {
     let app = TestApp::spawn().await;
     book(&app, MONDAY_9AM).await;
@@ -376,7 +376,7 @@ async fn the_private_calendar_feed_shows_initials_and_can_be_replaced() {
         .assert_status(StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_therapist_moves_a_consultation_and_the_visitor_is_told() {
     let app = TestApp::spawn().await;
     let token = book(&app, MONDAY_9AM).await;
@@ -439,7 +439,7 @@ async fn the_therapist_moves_a_consultation_and_the_visitor_is_told() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_jobs_work_through_every_practice_in_the_database() {
     let app = TestApp::spawn().await;
     let other = app.second_practice().await;

@@ -128,7 +128,7 @@ fn starts(sessions: &[Session]) -> Vec<String> {
     sessions.iter().map(|s| s.start.to_string()).collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_client_pages_need_a_signed_in_therapist() {
     let app = TestApp::spawn().await;
     for path in [
@@ -154,7 +154,7 @@ async fn the_client_pages_need_a_signed_in_therapist() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_can_be_added_directly_and_mistakes_are_explained() {
     let app = TestApp::spawn().await;
     app.sign_in().await;
@@ -273,7 +273,7 @@ async fn a_client_can_be_added_directly_and_mistakes_are_explained() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consultation_becomes_a_brief_contract_of_twelve_weekly_sessions_in_balham() {
     let app = TestApp::spawn().await;
     // Monday 29 March 2027, 9am BST.
@@ -390,7 +390,7 @@ async fn a_consultation_becomes_a_brief_contract_of_twelve_weekly_sessions_in_ba
     assert_eq!(sessions_of(&app, client).await.len(), 12);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consultation_not_going_ahead_can_send_a_kind_message() {
     let app = TestApp::spawn().await;
     let booking = book(&app, "2027-03-29T08:00:00Z", "Sam Jones", "sam@example.com").await;
@@ -449,7 +449,7 @@ async fn a_consultation_not_going_ahead_can_send_a_kind_message() {
     assert!(app.store.clients(app.practice).await.unwrap().is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contract_that_clashes_is_refused_with_the_dates_and_nothing_is_stored() {
     let app = TestApp::spawn().await;
     // Monday 19 April 2027, 11am BST: a consultation with someone else.
@@ -513,7 +513,7 @@ async fn client_from_29_march(app: &TestApp) -> (ClientId, Vec<Session>) {
     (client, sessions)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_cancellation_shows_its_charge_and_rule_and_can_be_waived() {
     let app = TestApp::spawn().await;
     let (client, sessions) = client_from_29_march(&app).await;
@@ -618,7 +618,7 @@ async fn a_late_cancellation_shows_its_charge_and_rule_and_can_be_waived() {
     assert!(client_page.contains("Waived: A family emergency"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_can_be_moved_but_not_onto_another_appointment() {
     let app = TestApp::spawn().await;
     let (client, sessions) = client_from_29_march(&app).await;
@@ -699,7 +699,7 @@ async fn a_session_can_be_moved_but_not_onto_another_appointment() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_ended_work_changed_from_a_session_keeps_the_earlier_sessions() {
     let app = TestApp::spawn().await;
     app.sign_in().await;
@@ -823,7 +823,7 @@ async fn open_ended_work_changed_from_a_session_keeps_the_earlier_sessions() {
     assert!(list.body.contains("Work ended") && list.body.contains("Robin Vale"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_ids_and_another_practices_records_are_not_found() {
     let app = TestApp::spawn().await;
     let (mine, sessions) = client_from_29_march(&app).await;

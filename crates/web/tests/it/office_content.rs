@@ -50,7 +50,7 @@ fn saved_id(reply: &Reply) -> ArticleId {
     ArticleId::parse(id).expect("an article id")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_article_appears_on_the_site_its_tag_page_and_the_feed() {
     let app = TestApp::spawn().await;
     // Visit first, so the pages are in the cache and must be refreshed.
@@ -113,7 +113,7 @@ async fn a_new_article_appears_on_the_site_its_tag_page_and_the_feed() {
     assert!(sitemap.contains(&app.url(&format!("/tags/{NEW_TAG}"))));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preview_renders_the_markdown_without_saving() {
     let app = TestApp::spawn().await;
     app.sign_in().await;
@@ -147,7 +147,7 @@ async fn preview_renders_the_markdown_without_saving() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_article_shows_messages_at_the_fields_and_keeps_the_text() {
     let app = TestApp::spawn().await;
     app.sign_in().await;
@@ -178,7 +178,7 @@ async fn a_bad_article_shows_messages_at_the_fields_and_keeps_the_text() {
     assert_eq!(app.article_count().await, before);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slug_already_in_use_is_refused_at_the_slug_field() {
     let app = TestApp::spawn().await;
     app.sign_in().await;
@@ -205,7 +205,7 @@ async fn a_slug_already_in_use_is_refused_at_the_slug_field() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unpublishing_and_deleting_take_an_article_off_the_site() {
     let app = TestApp::spawn().await;
     app.sign_in().await;
@@ -288,7 +288,7 @@ async fn unpublishing_and_deleting_take_an_article_off_the_site() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approach_page_is_published_under_how_i_work() {
     let app = TestApp::spawn().await;
     app.get("/approaches").await.assert_status(StatusCode::OK);
@@ -324,7 +324,7 @@ async fn an_approach_page_is_published_under_how_i_work() {
     assert!(stored.is_ok());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn enquiries_can_be_read_marked_handled_and_deleted() {
     let app = TestApp::spawn().await;
     app.post_form("/contact", &enquiry_form(&[]))
@@ -416,7 +416,7 @@ async fn enquiries_can_be_read_marked_handled_and_deleted() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_outbox_shows_waiting_messages_without_their_secrets() {
     let app = TestApp::spawn().await;
     app.post_form("/contact", &enquiry_form(&[]))
@@ -447,7 +447,7 @@ fn practice_form<'a>(overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)
     form
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_practice_setting_is_refused_and_keeps_the_other_values() {
     let app = TestApp::spawn().await;
     app.sign_in().await;
@@ -487,7 +487,7 @@ async fn a_bad_practice_setting_is_refused_and_keeps_the_other_values() {
     assert!(!app.get("/").await.body.contains("A brand new introduction"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn saving_practice_settings_changes_the_site() {
     let app = TestApp::spawn().await;
     let before = app.get("/").await;
@@ -533,7 +533,7 @@ async fn saving_practice_settings_changes_the_site() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faq_edits_show_on_the_faq_page() {
     let app = TestApp::spawn().await;
     app.get("/faq").await.assert_status(StatusCode::OK);
@@ -553,7 +553,7 @@ async fn faq_edits_show_on_the_faq_page() {
     assert_eq!(app.store.faq(app.practice).await.expect("faq").len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishing_a_draft_puts_it_on_the_site() {
     let app = TestApp::spawn().await;
     let path = format!("/articles/{}", crate::helpers::DRAFT_SLUG);

@@ -119,7 +119,7 @@ async fn enter_code(app: &TestApp, pending: &str, field: &str, code: &str) -> Re
         .await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn setting_up_an_app_shows_a_local_qr_code_and_needs_a_right_code() {
     let app = TestApp::spawn().await;
     let cookie = app.sign_in().await;
@@ -250,7 +250,7 @@ async fn setting_up_an_app_shows_a_local_qr_code_and_needs_a_right_code() {
         .assert_status(StatusCode::OK);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_an_app_the_password_alone_opens_nothing_and_a_code_is_used_once() {
     let app = TestApp::spawn().await;
     let cookie = app.sign_in().await;
@@ -337,7 +337,7 @@ async fn with_an_app_the_password_alone_opens_nothing_and_a_code_is_used_once() 
         .assert_redirect("/office");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recovery_code_works_once() {
     let app = TestApp::spawn().await;
     let (_, codes) = owner_with_app(&app).await;
@@ -394,7 +394,7 @@ async fn a_recovery_code_works_once() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_codes_are_limited_per_account_and_the_wait_ends() {
     let app = TestApp::spawn().await;
     let (secret, codes) = owner_with_app(&app).await;
@@ -438,7 +438,7 @@ async fn wrong_codes_are_limited_per_account_and_the_wait_ends() {
         .assert_redirect("/office");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_finished_sign_in_expires_after_five_minutes() {
     let app = TestApp::spawn().await;
     let (secret, _) = owner_with_app(&app).await;
@@ -458,7 +458,7 @@ async fn a_half_finished_sign_in_expires_after_five_minutes() {
         .assert_redirect("/office/sign-in");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_owner_can_require_an_app_for_all_staff() {
     let app = TestApp::spawn().await;
     app.add_staff(COLLEAGUE, "Sam Colleague").await;
@@ -566,7 +566,7 @@ async fn the_owner_can_require_an_app_for_all_staff() {
     next.assert_redirect("/office/sign-in/code");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_the_owner_sees_and_sets_the_sign_in_rules() {
     let app = TestApp::spawn().await;
     app.add_staff(COLLEAGUE, "Sam Colleague").await;
@@ -607,7 +607,7 @@ async fn only_the_owner_sees_and_sets_the_sign_in_rules() {
     assert!(page.body.contains("Require a second factor for all staff"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_idle_timeout_is_the_practice_setting() {
     let app = TestApp::spawn().await;
     let owner = app.sign_in().await;
@@ -664,7 +664,7 @@ async fn the_idle_timeout_is_the_practice_setting() {
         .assert_redirect("/office/sign-in");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_in_session_with_an_app_still_ends_after_twelve_hours() {
     let app = TestApp::spawn().await;
     let (secret, _) = owner_with_app(&app).await;
@@ -685,7 +685,7 @@ async fn a_signed_in_session_with_an_app_still_ends_after_twelve_hours() {
         .assert_redirect("/office/sign-in");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_recovery_codes_and_turning_off_need_a_current_code() {
     let app = TestApp::spawn().await;
     let (secret, old_codes) = owner_with_app(&app).await;
@@ -776,7 +776,7 @@ async fn new_recovery_codes_and_turning_off_need_a_current_code() {
         .assert_redirect("/office");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secret_being_set_up_is_seen_and_confirmed_by_one_session_only() {
     let app = TestApp::spawn().await;
     let mine = app.sign_in().await;
@@ -834,7 +834,7 @@ async fn a_secret_being_set_up_is_seen_and_confirmed_by_one_session_only() {
     set_up_app(&app, &mine).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_codes_sent_all_at_once_are_still_limited() {
     let app = TestApp::spawn().await;
     let (secret, _) = owner_with_app(&app).await;

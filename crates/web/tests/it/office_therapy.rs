@@ -107,7 +107,7 @@ pub(crate) async fn robin_on_mondays(app: &TestApp) -> ClientId {
     client
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_regular_session_cannot_be_booked_over() {
     let app = TestApp::spawn().await;
     robin_on_mondays(&app).await;
@@ -145,7 +145,7 @@ async fn a_regular_session_cannot_be_booked_over() {
     assert_eq!(refused.status(), StatusCode::CONFLICT);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_calendar_and_today_show_sessions_with_initials_and_numbers() {
     let app = TestApp::spawn().await;
     robin_on_mondays(&app).await;
@@ -165,7 +165,7 @@ async fn the_calendar_and_today_show_sessions_with_initials_and_numbers() {
     assert!(today.contains("Session 1"), "{today}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_reminder_goes_once_the_day_before_and_says_nothing_about_therapy() {
     let app = TestApp::spawn().await;
     robin_on_mondays(&app).await;
@@ -210,7 +210,7 @@ async fn a_session_reminder_goes_once_the_day_before_and_says_nothing_about_ther
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_break_marks_the_sessions_in_it_and_tells_the_client() {
     let app = TestApp::spawn().await;
     let robin = robin_on_mondays(&app).await;
@@ -263,7 +263,7 @@ async fn a_break_marks_the_sessions_in_it_and_tells_the_client() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cancellation_policy_is_saved_as_a_new_version() {
     let app = TestApp::spawn().await;
     app.sign_in().await;
@@ -312,7 +312,7 @@ async fn the_cancellation_policy_is_saved_as_a_new_version() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invoice_now_makes_numbered_invoices_the_client_can_open_and_print() {
     let app = TestApp::spawn().await;
     let robin = robin_on_mondays(&app).await;
@@ -405,7 +405,7 @@ async fn invoice_now_makes_numbered_invoices_the_client_can_open_and_print() {
     app.get(path).await.assert_status(StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn monthly_invoices_are_made_once_at_the_start_of_the_month() {
     let app = TestApp::spawn().await;
     let robin = robin_on_mondays(&app).await;
@@ -435,7 +435,7 @@ async fn monthly_invoices_are_made_once_at_the_start_of_the_month() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn brief_work_near_its_ending_says_so() {
     let app = TestApp::spawn().await;
     let now = START.parse().unwrap();
@@ -487,7 +487,7 @@ async fn brief_work_near_its_ending_says_so() {
     assert!(page.contains("Ending soon"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notes_are_readable_in_the_office_and_nowhere_in_the_database_or_a_backup() {
     const CANARY: &str = "canary-5d1e7b: we talked about the move and her sister";
     let app = TestApp::spawn().await;
@@ -563,7 +563,7 @@ async fn notes_are_readable_in_the_office_and_nowhere_in_the_database_or_a_backu
     assert!(!broken.body.contains("canary"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notes_save_while_typing_and_a_general_note_is_changed_not_added_again() {
     let app = TestApp::spawn().await;
     let robin = robin_on_mondays(&app).await;
@@ -678,7 +678,7 @@ async fn notes_save_while_typing_and_a_general_note_is_changed_not_added_again()
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_key_file_notes_are_locked_with_a_clear_page_never_a_500() {
     let app = TestApp::spawn_without_key().await;
     let robin = robin_on_mondays(&app).await;

@@ -176,7 +176,7 @@ pub(crate) async fn add_client(app: &TestApp, name: &str, email: &str) -> Client
         .unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_opened_three_times_signs_in_once_when_continued() {
     let app = TestApp::spawn().await;
     let robin = robin_on_mondays(&app).await;
@@ -311,7 +311,7 @@ fn sha256(text: &str) -> Vec<u8> {
     Sha256::digest(text.as_bytes()).to_vec()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_stops_working_after_ten_minutes() {
     let app = TestApp::spawn().await;
     robin_on_mondays(&app).await;
@@ -336,7 +336,7 @@ async fn a_link_stops_working_after_ten_minutes() {
         .assert_redirect("/portal/sign-in");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_only_works_in_the_browser_that_asked_for_it() {
     let app = TestApp::spawn().await;
     robin_on_mondays(&app).await;
@@ -380,7 +380,7 @@ async fn a_link_only_works_in_the_browser_that_asked_for_it() {
     asker.get("/portal").await.assert_status(StatusCode::OK);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_address_gets_exactly_the_same_answer_and_no_email() {
     let app = TestApp::spawn().await;
     robin_on_mondays(&app).await;
@@ -425,7 +425,7 @@ async fn an_unknown_address_gets_exactly_the_same_answer_and_no_email() {
     assert_eq!(requested[1].actor, Actor::Anonymous);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn asking_for_too_many_links_is_refused_with_retry_after() {
     let app = TestApp::spawn().await;
     robin_on_mondays(&app).await;
@@ -458,7 +458,7 @@ async fn asking_for_too_many_links_is_refused_with_retry_after() {
     typo.assert_status(StatusCode::TOO_MANY_REQUESTS);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_typo_in_the_address_is_shown_at_the_field() {
     let app = TestApp::spawn().await;
     let reply = Browser::new(&app).ask_for_link("robin.example.com").await;
@@ -473,7 +473,7 @@ async fn a_typo_in_the_address_is_shown_at_the_field() {
     assert!(reply.set_cookies().is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_visitors_get_no_cookie_and_no_portal() {
     let app = TestApp::spawn().await;
     let form = app.get("/portal/sign-in").await;
@@ -504,7 +504,7 @@ async fn anonymous_visitors_get_no_cookie_and_no_portal() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_portal_session_ends_after_15_idle_minutes_or_2_hours() {
     let app = TestApp::spawn().await;
     robin_on_mondays(&app).await;
@@ -533,7 +533,7 @@ async fn a_portal_session_ends_after_15_idle_minutes_or_2_hours() {
     idle.get("/portal").await.assert_redirect("/portal/sign-in");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_ends_the_session_on_the_server() {
     let app = TestApp::spawn().await;
     let robin = robin_on_mondays(&app).await;
@@ -571,7 +571,7 @@ async fn signing_out_ends_the_session_on_the_server() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_in_good_time_is_free() {
     let app = TestApp::spawn().await;
     let robin = robin_on_mondays(&app).await;
@@ -664,7 +664,7 @@ async fn cancelling_in_good_time_is_free() {
         .assert_redirect("/portal");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_late_explains_the_charge_before_it_is_recorded() {
     let app = TestApp::spawn().await;
     let robin = robin_on_mondays(&app).await;
@@ -737,7 +737,7 @@ async fn cancelling_late_explains_the_charge_before_it_is_recorded() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_clients_session_or_invoice_is_not_found_and_written_down() {
     let app = TestApp::spawn().await;
     let robin = robin_on_mondays(&app).await;
@@ -854,7 +854,7 @@ async fn another_clients_session_or_invoice_is_not_found_and_written_down() {
     ics_parses(&calendar.body);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contact_details_are_checked_at_the_field_and_saved_whole() {
     let app = TestApp::spawn().await;
     let robin = robin_on_mondays(&app).await;
@@ -976,7 +976,7 @@ async fn contact_details_are_checked_at_the_field_and_saved_whole() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_client_route_refuses_anonymous_visitors_and_staff() {
     use web::access::{RULES, Rule};
     let app = TestApp::spawn().await;
@@ -1011,7 +1011,7 @@ async fn every_client_route_refuses_anonymous_visitors_and_staff() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_portal_link_emails_have_sealed_secrets_opened() {
     let app = TestApp::spawn().await;
     app.post_form("/contact", &crate::helpers::enquiry_form(&[]))
@@ -1038,7 +1038,7 @@ async fn only_portal_link_emails_have_sealed_secrets_opened() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_clients_own_download_leaves_out_notes_and_private_links() {
     let app = TestApp::spawn().await;
     let robin = robin_on_mondays(&app).await;
@@ -1149,7 +1149,7 @@ async fn email_of(app: &TestApp, client: ClientId) -> String {
         .to_string()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_portal_answers_the_same_for_a_clients_address_and_a_strangers() {
     let app = TestApp::spawn().await;
     let robin = robin_on_mondays(&app).await;
@@ -1214,7 +1214,7 @@ async fn the_portal_answers_the_same_for_a_clients_address_and_a_strangers() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn following_the_link_changes_the_address_once_and_tells_the_old_one() {
     let app = TestApp::spawn().await;
     let robin = robin_on_mondays(&app).await;
@@ -1321,7 +1321,7 @@ async fn following_the_link_changes_the_address_once_and_tells_the_old_one() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clash_when_the_link_is_followed_changes_nothing_and_names_nobody() {
     let app = TestApp::spawn().await;
     let robin = robin_on_mondays(&app).await;
@@ -1434,7 +1434,7 @@ async fn a_clash_when_the_link_is_followed_changes_nothing_and_names_nobody() {
     sign_in(&app, &Browser::new(&app), "kim@example.com").await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_requests_at_once_send_no_more_than_five_links() {
     let app = TestApp::spawn().await;
     let robin = robin_on_mondays(&app).await;
@@ -1492,7 +1492,7 @@ async fn twenty_requests_at_once_send_no_more_than_five_links() {
     assert_eq!((kept.phone, kept.reminders), (None, true));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_usable_confirmation_link_is_stored() {
     let app = TestApp::spawn().await;
     robin_on_mondays(&app).await;

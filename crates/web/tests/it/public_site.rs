@@ -61,7 +61,7 @@ fn assert_security_headers(page: &Reply, path: &str) {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_public_page_is_html_with_the_crisis_block_and_no_cookies() {
     let app = TestApp::spawn().await;
     for path in public_paths() {
@@ -93,7 +93,7 @@ async fn every_public_page_is_html_with_the_crisis_block_and_no_cookies() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_load_nothing_from_other_websites() {
     let app = TestApp::spawn().await;
     for path in public_paths() {
@@ -119,7 +119,7 @@ fn sitemap_locations(xml: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sitemap_lists_every_public_page_and_no_drafts() {
     let app = TestApp::spawn().await;
     let sitemap = app.get("/sitemap.xml").await;
@@ -163,7 +163,7 @@ async fn the_sitemap_lists_every_public_page_and_no_drafts() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_feed_is_atom_with_published_articles_only() {
     let app = TestApp::spawn().await;
     let feed = app.get("/feed.xml").await;
@@ -223,7 +223,7 @@ fn robots_allow(robots: &str, path: &str) -> bool {
     best.is_none_or(|(_, allow)| allow)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sitemap_feed_and_attributes_write_slashes_as_they_are_and_still_escape_quotes() {
     let app = TestApp::spawn().await;
     use store::ArticleStore as _;
@@ -287,7 +287,7 @@ async fn the_sitemap_feed_and_attributes_write_slashes_as_they_are_and_still_esc
     assert!(!page.body.contains("<kindly>") && !page.body.contains(r#""no""#));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_icon_is_the_practices_initial_and_every_page_links_it() {
     let app = TestApp::spawn().await;
     let mut etag = None;
@@ -332,7 +332,7 @@ async fn the_icon_is_the_practices_initial_and_every_page_links_it() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn robots_txt_points_to_the_sitemap_and_keeps_crawlers_out_of_private_pages() {
     let app = TestApp::spawn().await;
     let robots = app.get("/robots.txt").await;
@@ -371,7 +371,7 @@ async fn robots_txt_points_to_the_sitemap_and_keeps_crawlers_out_of_private_page
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_links_and_private_pages_say_noindex_and_are_not_cached() {
     let app = TestApp::spawn().await;
     let token = crate::booking::book(&app, crate::booking::MONDAY_9AM, "robots").await;
@@ -401,7 +401,7 @@ async fn secret_links_and_private_pages_say_noindex_and_are_not_cached() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_parameter_given_twice_gets_the_sites_own_page_not_the_frameworks_words() {
     let app = TestApp::spawn().await;
     app.sign_in().await;
@@ -447,7 +447,7 @@ fn check_bad_address(what: &str, reply: &Reply) {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_are_compressed_when_the_browser_asks() {
     let app = TestApp::spawn().await;
     for encoding in ["gzip", "br"] {
@@ -479,7 +479,7 @@ async fn responses_are_compressed_when_the_browser_asks() {
     assert!(plain.body.starts_with("<!doctype html>"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_pages_get_the_sites_own_404_page() {
     let app = TestApp::spawn().await;
     for path in [
@@ -511,7 +511,7 @@ async fn unknown_pages_get_the_sites_own_404_page() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn impossible_article_list_pages_are_not_found() {
     let app = TestApp::spawn().await;
     assert_eq!(app.get("/articles?page=1").await.status, StatusCode::OK);
@@ -530,7 +530,7 @@ async fn impossible_article_list_pages_are_not_found() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drafts_are_not_on_the_public_site() {
     let app = TestApp::spawn().await;
     let page = app.get(&format!("/articles/{DRAFT_SLUG}")).await;
@@ -553,7 +553,7 @@ async fn drafts_are_not_on_the_public_site() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_form_is_refused_with_413() {
     let app = TestApp::spawn().await;
     let huge = "a".repeat(600 * 1024);
@@ -565,7 +565,7 @@ async fn an_oversized_form_is_refused_with_413() {
     assert!(app.enquiries().await.is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stylesheet_is_cached_for_good_and_revalidates() {
     let app = TestApp::spawn().await;
     let home = app.get("/").await.decoded();

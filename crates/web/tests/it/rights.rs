@@ -297,7 +297,7 @@ async fn export(app: &TestApp, client: ClientId) -> Json {
     read_zip(&body)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_export_holds_a_row_from_every_table_that_refers_to_the_client() {
     let app = TestApp::spawn().await;
     let client = seed_everything(&app).await;
@@ -454,7 +454,7 @@ async fn the_export_holds_a_row_from_every_table_that_refers_to_the_client() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn erasure_destroys_the_key_first_and_leaves_only_ids() {
     let app = TestApp::spawn().await;
     let client = seed_everything(&app).await;
@@ -543,7 +543,7 @@ async fn erasure_destroys_the_key_first_and_leaves_only_ids() {
     assert!(done.decoded().contains("The record was erased"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_review_queue_shows_expired_records_and_keeping_one_needs_a_reason() {
     let app = TestApp::spawn().await;
     let old = app
@@ -652,7 +652,7 @@ async fn the_review_queue_shows_expired_records_and_keeping_one_needs_a_reason()
     let _ = robin;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_is_due_a_calendar_month_later_and_can_be_extended_once() {
     let app = TestApp::spawn().await;
     let robin = robin_on_mondays(&app).await;
@@ -736,7 +736,7 @@ async fn a_request_is_due_a_calendar_month_later_and_can_be_extended_once() {
     assert_eq!(recorded, 4, "recorded, extended (twice asked), answered");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_practices_client_is_not_found_on_every_data_rights_route() {
     let app = TestApp::spawn().await;
     let mine = robin_on_mondays(&app).await;

@@ -27,7 +27,7 @@ fn items(blocks: &[Value]) -> Vec<&Value> {
     out
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_home_page_describes_the_practice_and_its_address() {
     let app = TestApp::spawn().await;
     let page = app.get("/").await;
@@ -51,7 +51,7 @@ async fn the_home_page_describes_the_practice_and_its_address() {
     assert_eq!(person["name"], "Alex Morgan");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_article_page_has_article_and_breadcrumb_data() {
     let app = TestApp::spawn().await;
     let (slug, title, tags) = PUBLISHED[0];
@@ -84,7 +84,7 @@ async fn an_article_page_has_article_and_breadcrumb_data() {
     assert_eq!(trail[2]["position"], 3);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_faq_page_has_faqpage_data_for_every_question() {
     let app = TestApp::spawn().await;
     let page = app.get("/faq").await;
@@ -116,7 +116,7 @@ async fn the_faq_page_has_faqpage_data_for_every_question() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_ld_cannot_break_out_of_its_script_element() {
     let app = TestApp::spawn().await;
     let office_cookie = app.sign_in().await;

@@ -1,4 +1,5 @@
-//! A tiny SMTP server that accepts every message and keeps it for the test to read.
+//! A tiny SMTP server that accepts every message and keeps it for the test to read. Used by
+//! the mail worker's tests and by the web tests' running app; never by the product.
 
 use std::sync::{Arc, Mutex};
 

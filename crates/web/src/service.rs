@@ -1,0 +1,98 @@
+//! One process as it runs: the site, the mail worker and the jobs, built in one place and
+//! started and stopped together. The binary and the tests both use it, so what the tests
+//! run is what a practice runs.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use store::Store;
+use tokio::sync::{Notify, watch};
+
+use crate::{AppState, Clock, Config, Resolver, ServeOptions};
+
+/// Everything one process runs, ready to start.
+pub struct Service {
+    state: AppState,
+    mailer: Option<mail::Mailer>,
+    jobs_every: Duration,
+}
+
+impl Service {
+    /// The app over `store`, its practices found by `resolver`. With `smtp`, a mail worker
+    /// sends the outbox (and `config.mail_configured` is set to say so); without, messages
+    /// wait in the outbox.
+    pub fn new(
+        store: Arc<dyn Store>,
+        resolver: Resolver,
+        clock: Clock,
+        mut config: Config,
+        smtp: Option<mail::SmtpSettings>,
+    ) -> anyhow::Result<Self> {
+        config.mail_configured = smtp.is_some();
+        let wake = Arc::new(Notify::new());
+        let state = AppState::new(
+            store.clone(),
+            resolver,
+            clock.clone(),
+            config,
+            Some(wake.clone()),
+        )?;
+        let mailer = smtp.map(|smtp| {
+            let sealed = state.clone();
+            mail::Mailer::new(store, smtp, Arc::new(move || clock.now()), wake)
+                .with_prepare(Arc::new(move |message| sealed.prepare_outgoing(message)))
+        });
+        Ok(Self {
+            state,
+            mailer,
+            jobs_every: crate::jobs::EVERY,
+        })
+    }
+
+    /// How often the jobs run (once at start, then at this interval). The tests run them
+    /// rarely, so that what a test counts is what it ran itself.
+    #[must_use]
+    pub fn jobs_every(mut self, every: Duration) -> Self {
+        self.jobs_every = every;
+        self
+    }
+
+    /// The state the app runs with (for jobs and checks from outside a request).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// True when a mail worker will send the outbox.
+    pub fn sends_mail(&self) -> bool {
+        self.mailer.is_some()
+    }
+
+    /// Serve on `listener` until `shutdown` resolves, with the mail worker and the jobs
+    /// beside it; then let requests in flight finish (at most `options.shutdown_grace`) and
+    /// stop the worker and the jobs, each after the piece of work it is doing.
+    pub async fn run(
+        self,
+        listener: tokio::net::TcpListener,
+        options: ServeOptions,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopped = |mut stop: watch::Receiver<bool>| async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        let mailer = self
+            .mailer
+            .map(|mailer| tokio::spawn(mailer.run(stopped(stop_rx.clone()))));
+        let jobs = tokio::spawn(crate::jobs::run_every(
+            self.state.clone(),
+            self.jobs_every,
+            stopped(stop_rx),
+        ));
+        let served = crate::serve_with(listener, self.state, options, shutdown).await;
+        let _ = stop_tx.send(true);
+        let _ = jobs.await;
+        if let Some(mailer) = mailer {
+            let _ = mailer.await;
+        }
+        served
+    }
+}
