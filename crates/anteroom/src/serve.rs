@@ -48,22 +48,11 @@ pub async fn run_server(
             )
         })?;
     let public_url = public_url(&server, listener.local_addr()?)?;
-    let smtp = match &server.smtp_url {
-        Some(url) => {
-            let from = match &server.mail_from {
-                Some(from) => from.clone(),
-                None => {
-                    let practice = store.practice(practice).await?;
-                    format!(
-                        "{} <{}>",
-                        practice.details.name.replace(['<', '>', '"'], ""),
-                        practice.details.notify_email
-                    )
-                }
-            };
-            Some(mail::SmtpSettings::parse(url, &from)?)
-        }
-        None => None,
+    // Without --mail-from, each message is sent as its own practice.
+    let smtp = match (&server.smtp_url, &server.mail_from) {
+        (Some(url), Some(from)) => Some(mail::SmtpSettings::parse(url, from)?),
+        (Some(url), None) => Some(mail::SmtpSettings::each_practice(url)?),
+        (None, _) => None,
     };
     let config = Config {
         public_url: public_url.clone(),

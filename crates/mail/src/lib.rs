@@ -65,21 +65,34 @@ pub enum MailConfigError {
 #[derive(Clone)]
 pub struct SmtpSettings {
     transport: AsyncSmtpTransport<Tokio1Executor>,
-    from: Mailbox,
+    /// One sender for every message, or `None`: each practice's own name and notification
+    /// address (one database may hold several practices).
+    from: Option<Mailbox>,
 }
 
 impl SmtpSettings {
     /// Parse `smtp://host:port`, `smtp://…?tls=required` (STARTTLS) or `smtps://…` (TLS),
     /// with optional `user:password@`, and a sender such as `Name <address>`.
     pub fn parse(url: &str, from: &str) -> Result<Self, MailConfigError> {
+        let mut settings = Self::each_practice(url)?;
+        settings.from = Some(
+            from.parse::<Mailbox>()
+                .map_err(|_| MailConfigError::From(from.to_owned()))?,
+        );
+        Ok(settings)
+    }
+
+    /// Like [`SmtpSettings::parse`], but each message is sent as its practice: the
+    /// practice's name and notification address.
+    pub fn each_practice(url: &str) -> Result<Self, MailConfigError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| MailConfigError::Url(e.to_string()))?
             .timeout(Some(Duration::from_secs(30)))
             .build();
-        let from = from
-            .parse::<Mailbox>()
-            .map_err(|_| MailConfigError::From(from.to_owned()))?;
-        Ok(Self { transport, from })
+        Ok(Self {
+            transport,
+            from: None,
+        })
     }
 }
 
@@ -157,17 +170,37 @@ impl Mailer {
         self
     }
 
+    /// Who a message is from: the configured sender, or its practice.
+    async fn sender(&self, message: &OutboxMessage) -> Result<Mailbox, String> {
+        if let Some(from) = &self.smtp.from {
+            return Ok(from.clone());
+        }
+        let practice = self
+            .store
+            .practice(message.practice)
+            .await
+            .map_err(|e| format!("could not read the practice: {e}"))?;
+        let address = practice
+            .details
+            .notify_email
+            .as_str()
+            .parse()
+            .map_err(|e| format!("the practice's notification address: {e}"))?;
+        Ok(Mailbox::new(Some(practice.details.name.clone()), address))
+    }
+
     /// The message as it is sent.
-    fn prepared(&self, message: &OutboxMessage) -> Result<Message, String> {
+    async fn prepared(&self, message: &OutboxMessage) -> Result<Message, String> {
+        let from = self.sender(message).await?;
         match &self.prepare {
-            None => build_message(message, &self.smtp.from),
+            None => build_message(message, &from),
             Some(prepare) => {
                 let body_text = prepare(message)?;
                 let ready = OutboxMessage {
                     body_text,
                     ..message.clone()
                 };
-                build_message(&ready, &self.smtp.from)
+                build_message(&ready, &from)
             }
         }
     }
@@ -191,7 +224,7 @@ impl Mailer {
                     tracing::warn!(message = message.id.get(), "claim ran out before sending");
                     return Ok(sent);
                 }
-                let outcome = match self.prepared(message) {
+                let outcome = match self.prepared(message).await {
                     Ok(email) => self
                         .smtp
                         .transport

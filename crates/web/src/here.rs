@@ -140,6 +140,15 @@ impl AppState {
         }
     }
 
+    /// The practices this process serves, each of which its jobs look after: a self-hosted
+    /// process serves its one practice, and leaves any other practice in the same database to
+    /// the process that serves it (whose address its emails carry).
+    pub async fn served_practices(&self) -> Result<Vec<PracticeId>, store::StoreError> {
+        match self.resolver() {
+            Resolver::Single(practice) => Ok(vec![*practice]),
+        }
+    }
+
     /// The practice a request for `host` is for, if any.
     fn resolve_host(&self, _host: Option<&str>) -> Option<Here> {
         match self.resolver() {

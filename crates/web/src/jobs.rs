@@ -16,12 +16,13 @@ use crate::{
     therapy,
 };
 
-/// Do whatever is due now, for every practice in turn. Returns (requests released,
-/// reminders queued). One practice's failure is logged and does not stop the others'.
+/// Do whatever is due now, for every practice this process serves, in turn. Returns
+/// (requests released, reminders queued). One practice's failure is logged and does not stop
+/// the others'.
 pub async fn run_once(state: &AppState) -> Result<(usize, usize), WebError> {
     let (mut released, mut reminded) = (0, 0);
     let mut failed = None;
-    for practice in state.store().practice_ids().await? {
+    for practice in state.served_practices().await? {
         match run_for(&state.here(practice)).await {
             Ok((r, m)) => {
                 released += r;

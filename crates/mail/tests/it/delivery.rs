@@ -540,3 +540,69 @@ async fn a_body_is_prepared_just_before_sending_and_a_refusal_keeps_it_waiting()
         "what is stored stays as it was"
     );
 }
+
+#[tokio::test]
+async fn without_a_fixed_sender_each_message_is_from_its_own_practice() {
+    let world = World::new().await;
+    let second = PracticeSetup::from_toml(
+        &PRACTICE_TOML
+            .replace(
+                "\"Larchwood Psychotherapy\"",
+                r#"'Hollybank "Counselling"'"#,
+            )
+            .replace("notify@example.com", "hello@hollybank.example"),
+    )
+    .expect("valid practice.toml");
+    let other = world
+        .store
+        .create_practice(&second, world.now())
+        .await
+        .expect("a second practice");
+    world.enqueue().await;
+    let message = NewMessage {
+        kind: "enquiry_notification".into(),
+        to: EmailAddress::parse("hello@hollybank.example").expect("email"),
+        subject: SUBJECT.into(),
+        body_text: BODY.into(),
+        calendar: None,
+    };
+    world
+        .store
+        .enqueue(other, &message, world.now())
+        .await
+        .expect("enqueue");
+
+    let sink = SmtpSink::start().await;
+    let clock = world.now.clone();
+    let mailer = Mailer::new(
+        world.store.clone(),
+        SmtpSettings::each_practice(&sink.url()).expect("valid SMTP settings"),
+        Arc::new(move || *clock.lock().expect("clock")),
+        Arc::new(Notify::new()),
+    );
+    assert_eq!(mailer.deliver_due().await.expect("deliver"), 2);
+    let mut from: Vec<_> = sink
+        .received()
+        .iter()
+        .map(|m| {
+            (
+                m.mail_from.clone(),
+                m.header("From").expect("a From header"),
+            )
+        })
+        .collect();
+    from.sort();
+    assert_eq!(
+        from,
+        vec![
+            (
+                "hello@hollybank.example".to_owned(),
+                r#""Hollybank \"Counselling\"" <hello@hollybank.example>"#.to_owned()
+            ),
+            (
+                "notify@example.com".to_owned(),
+                r#""Larchwood Psychotherapy" <notify@example.com>"#.to_owned()
+            ),
+        ]
+    );
+}
