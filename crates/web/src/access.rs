@@ -1,7 +1,8 @@
 //! Who may use each route, and what using it writes to the audit log (SECURITY.md R1, R9).
 //!
-//! Every route the app serves has one line in [`RULES`]. The [`guard`] middleware looks the
-//! request's route up there before any handler runs:
+//! Every route the app serves has one line in its room's routes table, with its rule
+//! ([`rules`] gathers them). The [`guard`] middleware looks the request's route up there
+//! before any handler runs:
 //! - a route with no line answers 404 (and logs an error), so a route added without an
 //!   authorisation rule does not work and its tests fail;
 //! - a route whose rule asks for staff or a client must have had the handler check the
@@ -57,212 +58,11 @@ pub struct RouteRule {
     pub audit: Option<AuditAction>,
 }
 
-macro_rules! rules {
-    ($($method:ident $path:literal => $rule:ident $(, $action:ident)?;)*) => {
-        /// Every route of the app.
-        pub const RULES: &[RouteRule] = &[
-            $(RouteRule {
-                method: stringify!($method),
-                path: $path,
-                rule: Rule::$rule,
-                audit: rules!(@audit $($action)?),
-            },)*
-        ];
-    };
-    (@audit) => { None };
-    (@audit $action:ident) => { Some(AuditAction::$action) };
-}
-
-rules! {
-    // The public site.
-    GET "/" => Public;
-    GET "/about" => Public;
-    GET "/approaches" => Public;
-    GET "/approaches/{slug}" => Public;
-    GET "/articles" => Public;
-    GET "/articles/{slug}" => Public;
-    GET "/assets/site.css" => Public;
-    GET "/assets/notes.js" => Public;
-    GET "/contact" => Public;
-    POST "/contact" => Public;
-    GET "/contact/thanks" => Public;
-    GET "/faq" => Public;
-    GET "/favicon.ico" => Public;
-    GET "/favicon.svg" => Public;
-    GET "/feed.xml" => Public;
-    GET "/fees" => Public;
-    GET "/locations" => Public;
-    GET "/privacy" => Public;
-    GET "/robots.txt" => Public;
-    GET "/sitemap.xml" => Public;
-    GET "/tags" => Public;
-    GET "/tags/{slug}" => Public;
-    GET "/urgent-help" => Public;
-    // Booking a consultation, and the visitor's manage link.
-    GET "/book" => Public;
-    GET "/book/already" => Public;
-    POST "/book/check" => Public;
-    POST "/book/confirm" => Public;
-    GET "/book/details" => Public;
-    POST "/book/details" => Public;
-    GET "/book/times" => Public;
-    GET "/booking/{token}" => Secret;
-    GET "/booking/{token}/calendar.ics" => Secret;
-    GET "/booking/{token}/cancel" => Secret;
-    POST "/booking/{token}/cancel" => Secret;
-    GET "/booking/{token}/move" => Secret;
-    GET "/booking/{token}/move/confirm" => Secret;
-    POST "/booking/{token}/move/confirm" => Secret;
-    GET "/invoice/{token}" => Secret;
-    GET "/calendar/{file}" => Secret;
-    // The JSON API (public booking; cancelling needs the manage token).
-    ANY "/api" => Public;
-    ANY "/api/{*rest}" => Public;
-    GET "/api/v1/practice" => Public;
-    GET "/api/v1/availability" => Public;
-    POST "/api/v1/bookings" => Public;
-    POST "/api/v1/bookings/{id}/cancel" => Secret;
-    GET "/api/v1/openapi.json" => Public;
-    // Staff sign-in (the handlers audit successes and failures themselves).
-    GET "/office/sign-in" => Public;
-    POST "/office/sign-in" => Public;
-    POST "/office/sign-out" => Public;
-    GET "/office/sign-in/code" => Public;
-    POST "/office/sign-in/code" => Public;
-    GET "/office/sign-in/set-up" => Public;
-    POST "/office/sign-in/set-up" => Public;
-    // The client portal: asking for a sign-in link and using it (the handlers audit
-    // requests, sign-ins, refusals and sign-outs themselves), then the client's own records.
-    GET "/portal/sign-in" => Public;
-    POST "/portal/sign-in" => Public;
-    GET "/portal/link/{token}" => Secret;
-    POST "/portal/link/{token}" => Secret;
-    POST "/portal/sign-out" => Public;
-    GET "/portal" => Client, PortalViewed;
-    GET "/portal/sessions/{id}/calendar.ics" => Client, PortalViewed;
-    GET "/portal/sessions/{id}/cancel" => Client, PortalViewed;
-    POST "/portal/sessions/{id}/cancel" => Client, PortalCancelled;
-    GET "/portal/invoices" => Client, PortalViewed;
-    GET "/portal/invoices/{id}" => Client, PortalViewed;
-    GET "/portal/data" => Client, DataExported;
-    GET "/portal/details" => Client, PortalViewed;
-    POST "/portal/details" => Client, PortalDetailsChanged;
-    // Confirming a new email address from its inbox: the token is the proof, signed in or
-    // not (the handler audits the change itself).
-    GET "/portal/email/{token}" => Secret;
-    POST "/portal/email/{token}" => Secret;
-    // The back office.
-    GET "/office" => Staff;
-    GET "/office/articles" => Staff;
-    GET "/office/articles/new" => Staff;
-    POST "/office/articles/new" => Staff;
-    GET "/office/articles/{id}/delete" => Staff;
-    POST "/office/articles/{id}/delete" => Staff;
-    GET "/office/articles/{id}/edit" => Staff;
-    POST "/office/articles/{id}/edit" => Staff;
-    GET "/office/calendar" => Staff;
-    GET "/office/bookings/{id}" => Staff, ConsultationViewed;
-    POST "/office/bookings/{id}/accept" => Staff, ConsultationChanged;
-    GET "/office/bookings/{id}/cancel" => Staff, ConsultationViewed;
-    POST "/office/bookings/{id}/cancel" => Staff, ConsultationChanged;
-    GET "/office/bookings/{id}/decline" => Staff, ConsultationViewed;
-    POST "/office/bookings/{id}/decline" => Staff, ConsultationChanged;
-    GET "/office/bookings/{id}/move" => Staff, ConsultationViewed;
-    GET "/office/bookings/{id}/move/confirm" => Staff, ConsultationViewed;
-    POST "/office/bookings/{id}/move/confirm" => Staff, ConsultationChanged;
-    GET "/office/bookings/{id}/outcome" => Staff, ConsultationViewed;
-    POST "/office/bookings/{id}/outcome" => Staff, ConsultationChanged;
-    GET "/office/clients" => Staff;
-    GET "/office/clients/new" => Staff;
-    POST "/office/clients/new" => Staff, ClientCreated;
-    GET "/office/clients/{id}" => Staff, ClientViewed;
-    GET "/office/clients/{id}/edit" => Staff, ClientViewed;
-    POST "/office/clients/{id}/edit" => Staff, ClientChanged;
-    POST "/office/clients/{id}/notes" => Staff, NoteWritten;
-    GET "/office/clients/{id}/contract/new" => Staff, ClientViewed;
-    POST "/office/clients/{id}/contract/new" => Staff, ContractChanged;
-    GET "/office/clients/{id}/contracts/{contract}/change" => Staff, ClientViewed;
-    POST "/office/clients/{id}/contracts/{contract}/change" => Staff, ContractChanged;
-    GET "/office/clients/{id}/contracts/{contract}/end" => Staff, ClientViewed;
-    POST "/office/clients/{id}/contracts/{contract}/end" => Staff, ContractChanged;
-    // Data rights (R16, R17). Erasing audits itself: afterwards the client cannot be found
-    // from the id, so the handler writes `ClientErased` with the id.
-    POST "/office/clients/{id}/export" => Staff, DataExported;
-    GET "/office/clients/{id}/subject-access/new" => Staff, ClientViewed;
-    POST "/office/clients/{id}/subject-access/new" => Staff, SubjectAccessRecorded;
-    GET "/office/clients/{id}/subject-access/{request}/extend" => Staff, ClientViewed;
-    POST "/office/clients/{id}/subject-access/{request}/extend" => Staff, SubjectAccessRecorded;
-    POST "/office/clients/{id}/subject-access/{request}/complete" => Staff, SubjectAccessRecorded;
-    GET "/office/clients/{id}/keep" => Staff, ClientViewed;
-    POST "/office/clients/{id}/keep" => Staff, ErasureRefused;
-    GET "/office/clients/{id}/refuse-erasure" => Staff, ClientViewed;
-    POST "/office/clients/{id}/refuse-erasure" => Staff, ErasureRefused;
-    GET "/office/clients/{id}/erase" => Staff, ClientViewed;
-    POST "/office/clients/{id}/erase" => Staff;
-    GET "/office/records-to-review" => Staff;
-    GET "/office/sessions/{id}" => Staff, SessionViewed;
-    POST "/office/sessions/{id}/move" => Staff, SessionChanged;
-    POST "/office/sessions/{id}/note" => Staff, NoteWritten;
-    POST "/office/sessions/{id}/outcome" => Staff, SessionChanged;
-    POST "/office/sessions/{id}/waive" => Staff, SessionChanged;
-    GET "/office/invoices" => Staff;
-    POST "/office/invoices/new" => Staff, InvoiceChanged;
-    GET "/office/invoices/{id}" => Staff, InvoiceViewed;
-    POST "/office/invoices/{id}/paid" => Staff, InvoiceChanged;
-    POST "/office/invoices/{id}/send" => Staff, InvoiceChanged;
-    POST "/office/invoices/{id}/unpaid" => Staff, InvoiceChanged;
-    GET "/office/enquiries" => Staff;
-    GET "/office/enquiries/{id}" => Staff, EnquiryViewed;
-    GET "/office/enquiries/{id}/delete" => Staff, EnquiryViewed;
-    POST "/office/enquiries/{id}/delete" => Staff, EnquiryChanged;
-    POST "/office/enquiries/{id}/handled" => Staff, EnquiryChanged;
-    GET "/office/outbox" => Staff;
-    POST "/office/outbox/{id}/retry" => Staff;
-    // Settings: every change is audited.
-    GET "/office/settings" => Staff;
-    GET "/office/settings/appointment-types/{slug}" => Staff;
-    POST "/office/settings/appointment-types/{slug}" => Staff, SettingsChanged;
-    GET "/office/settings/away" => Staff;
-    POST "/office/settings/away" => Staff, SettingsChanged;
-    POST "/office/settings/away/{id}/delete" => Staff, SettingsChanged;
-    GET "/office/settings/booking" => Staff;
-    POST "/office/settings/booking" => Staff, SettingsChanged;
-    GET "/office/settings/calendar-feed" => Staff;
-    POST "/office/settings/calendar-feed" => Staff, SettingsChanged;
-    POST "/office/settings/calendar-feed/remove" => Staff, SettingsChanged;
-    GET "/office/settings/cancellation-charges" => Staff;
-    POST "/office/settings/cancellation-charges" => Staff, SettingsChanged;
-    GET "/office/settings/faq" => Staff;
-    POST "/office/settings/faq" => Staff, SettingsChanged;
-    GET "/office/settings/hours/{location}" => Staff;
-    POST "/office/settings/hours/{location}" => Staff, SettingsChanged;
-    GET "/office/settings/links" => Staff;
-    POST "/office/settings/links" => Staff, SettingsChanged;
-    GET "/office/settings/locations/new" => Staff;
-    POST "/office/settings/locations/new" => Staff, SettingsChanged;
-    GET "/office/settings/locations/{slug}" => Staff;
-    POST "/office/settings/locations/{slug}" => Staff, SettingsChanged;
-    GET "/office/settings/locations/{slug}/delete" => Staff;
-    POST "/office/settings/locations/{slug}/delete" => Staff, SettingsChanged;
-    GET "/office/settings/policies" => Staff;
-    POST "/office/settings/policies" => Staff, SettingsChanged;
-    GET "/office/settings/practice" => Staff;
-    POST "/office/settings/practice" => Staff, SettingsChanged;
-    GET "/office/settings/privacy" => Staff;
-    POST "/office/settings/privacy" => Staff, SettingsChanged;
-    GET "/office/settings/profile" => Staff;
-    POST "/office/settings/profile" => Staff, SettingsChanged;
-    GET "/office/settings/audit" => Staff;
-    GET "/office/settings/security" => Staff;
-    GET "/office/settings/security/set-up" => Staff;
-    POST "/office/settings/security/set-up" => Staff, SecondFactorEnabled;
-    GET "/office/settings/security/recovery-codes" => Staff;
-    POST "/office/settings/security/recovery-codes" => Staff, SettingsChanged;
-    GET "/office/settings/security/turn-off" => Staff;
-    POST "/office/settings/security/turn-off" => Staff, SecondFactorDisabled;
-    POST "/office/settings/security/rules" => Staff, SettingsChanged;
-    GET "/office/settings/therapy" => Staff;
-    POST "/office/settings/therapy" => Staff, SettingsChanged;
+/// Every route of the app with its rule: the union of every room's `routes!` table (see
+/// [`crate::routing`]), so a route cannot be served without one.
+pub fn rules() -> &'static [RouteRule] {
+    static RULES: std::sync::OnceLock<Vec<RouteRule>> = std::sync::OnceLock::new();
+    RULES.get_or_init(|| crate::routes().iter().map(|route| route.rule).collect())
 }
 
 /// The rule for a route and method; `None` if the route has none for any method.
@@ -279,7 +79,7 @@ pub fn rule_for(method: &Method, path: &str) -> Option<Option<&'static RouteRule
     > = std::sync::OnceLock::new();
     let by_path = BY_PATH.get_or_init(|| {
         let mut map = std::collections::HashMap::<_, Vec<_>>::new();
-        for rule in RULES {
+        for rule in rules() {
             map.entry(rule.path).or_default().push(rule);
         }
         map
@@ -483,7 +283,7 @@ mod tests {
     #[test]
     fn every_route_has_one_rule_per_method() {
         let mut seen = std::collections::HashSet::new();
-        for rule in RULES {
+        for rule in rules() {
             assert!(
                 seen.insert((rule.method, rule.path)),
                 "{} {} twice",
@@ -500,7 +300,7 @@ mod tests {
 
     #[test]
     fn client_data_routes_are_never_public() {
-        for rule in RULES {
+        for rule in rules() {
             if object_kind(rule.path).is_some() {
                 assert!(
                     matches!(rule.rule, Rule::Staff | Rule::Client),
@@ -512,7 +312,7 @@ mod tests {
         }
     }
 
-    /// A route added to the router without a line in `RULES` answers 404, whatever its
+    /// A route added to the router without a line in a routes table answers 404, whatever its
     /// handler does; a listed staff route whose handler forgets to check the caller cannot
     /// answer with success.
     #[tokio::test]

@@ -22,6 +22,7 @@ mod portal;
 mod qr;
 mod query;
 mod rights;
+mod routing;
 pub mod sealed;
 pub mod second_factor;
 mod secret_token;
@@ -167,6 +168,20 @@ impl AppState {
 
 /// Largest request body accepted (bigger ones get 413).
 const BODY_LIMIT: usize = 512 * 1024;
+
+/// Every route of the app, room by room, each with its access rule.
+pub(crate) fn routes() -> Vec<routing::Route> {
+    [
+        site::routes(),
+        booking::routes(),
+        api::routes(),
+        office::routes(),
+        portal::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
 
 /// The whole application as one router.
 pub fn app(state: AppState) -> Router {

@@ -30,8 +30,10 @@ use serde_json::{Value, json};
 
 use crate::{
     AppState, Here, WebError,
+    access::{RouteRule, Rule},
     booking::Offer,
     error::{ErrorReference, Rendered},
+    routing::{Mount, Route},
 };
 use domain::practice::Location;
 
@@ -65,6 +67,8 @@ pub(crate) struct Endpoint {
     pub verb: Verb,
     /// The path, in the `{name}` template syntax that axum and OpenAPI share.
     pub path: &'static str,
+    /// Who may use it (the cancel route needs the booking's manage token).
+    pub rule: Rule,
     /// The OpenAPI Operation Object describing it.
     pub operation: Value,
     /// Mounts the handler for exactly `verb` (given as a filter, so the two cannot disagree).
@@ -77,47 +81,82 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
         Endpoint {
             verb: Verb::Get,
             path: "/api/v1/practice",
+            rule: Rule::Public,
             operation: practice::operation(),
             mount: |m| on(m, practice::show),
         },
         Endpoint {
             verb: Verb::Get,
             path: "/api/v1/availability",
+            rule: Rule::Public,
             operation: availability::operation(),
             mount: |m| on(m, availability::slots),
         },
         Endpoint {
             verb: Verb::Post,
             path: "/api/v1/bookings",
+            rule: Rule::Public,
             operation: bookings::create_operation(),
             mount: |m| on(m, bookings::create),
         },
         Endpoint {
             verb: Verb::Post,
             path: "/api/v1/bookings/{id}/cancel",
+            rule: Rule::Secret,
             operation: bookings::cancel_operation(),
             mount: |m| on(m, bookings::cancel),
         },
         Endpoint {
             verb: Verb::Get,
             path: "/api/v1/openapi.json",
+            rule: Rule::Public,
             operation: openapi::operation(),
             mount: |m| on(m, openapi::document),
         },
     ]
 }
 
-/// The API's routes, mounted from [`endpoints`], plus a JSON 404 for the rest of `/api`.
-pub(crate) fn router() -> Router<AppState> {
-    let mut router = Router::new();
-    for endpoint in endpoints() {
-        router = router.route(endpoint.path, (endpoint.mount)(endpoint.verb.filter()));
+/// The API's routes, from [`endpoints`], plus a JSON 404 for the rest of `/api`.
+pub(crate) fn routes() -> Vec<Route> {
+    let route = |verb: &'static str, path, rule, mount: Mount| Route {
+        rule: RouteRule {
+            method: verb,
+            path,
+            rule,
+            audit: None,
+        },
+        mount,
+    };
+    let mut routes: Vec<Route> = endpoints()
+        .into_iter()
+        .map(|endpoint| {
+            let (verb, mount) = (endpoint.verb, endpoint.mount);
+            let name = match verb {
+                Verb::Get => "GET",
+                Verb::Post => "POST",
+            };
+            route(
+                name,
+                endpoint.path,
+                endpoint.rule,
+                Box::new(move |_| mount(verb.filter())),
+            )
+        })
+        .collect();
+    // Anything else under /api is a JSON 404, not the site's HTML page.
+    for path in ["/api", "/api/{*rest}"] {
+        routes.push(route(
+            "ANY",
+            path,
+            Rule::Public,
+            Box::new(|_| any(not_found)),
+        ));
     }
-    router
-        // Anything else under /api is a JSON 404, not the site's HTML page.
-        .route("/api", any(not_found))
-        .route("/api/{*rest}", any(not_found))
-        .layer(middleware::from_fn(json_only))
+    routes
+}
+
+pub(crate) fn router() -> Router<AppState> {
+    crate::routing::mount(&routes()).layer(middleware::from_fn(json_only))
 }
 
 async fn not_found() -> WebError {

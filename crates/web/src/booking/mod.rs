@@ -9,10 +9,7 @@ pub(crate) mod flow;
 pub(crate) mod manage;
 pub(crate) mod messages;
 
-use axum::{
-    Router,
-    routing::{get, post},
-};
+use axum::Router;
 use domain::{
     Slug,
     availability::{self, AvailabilityQuery, Slot, SlotRules, WeeklyRange},
@@ -24,28 +21,25 @@ use store::{BusyTime, Practice};
 
 use crate::{AppState, Here, WebError, error::WebResult};
 
+crate::routing::routes! {
+    GET "/book" => Public: flow::choose_location;
+    GET "/book/times" => Public: flow::times;
+    GET "/book/details" => Public: flow::details_form;
+    POST "/book/details" => Public: flow::details_again;
+    POST "/book/check" => Public: flow::check;
+    POST "/book/confirm" => Public: flow::confirm;
+    GET "/book/already" => Public: flow::already;
+    GET "/booking/{token}" => Secret: manage::show;
+    GET "/booking/{token}/calendar.ics" => Secret: manage::calendar;
+    GET "/booking/{token}/cancel" => Secret: manage::confirm_cancel;
+    POST "/booking/{token}/cancel" => Secret: manage::cancel;
+    GET "/booking/{token}/move" => Secret: manage::move_times;
+    GET "/booking/{token}/move/confirm" => Secret: manage::confirm_move;
+    POST "/booking/{token}/move/confirm" => Secret: manage::move_booking;
+}
+
 pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/book", get(flow::choose_location))
-        .route("/book/times", get(flow::times))
-        .route(
-            "/book/details",
-            get(flow::details_form).post(flow::details_again),
-        )
-        .route("/book/check", post(flow::check))
-        .route("/book/confirm", post(flow::confirm))
-        .route("/book/already", get(flow::already))
-        .route("/booking/{token}", get(manage::show))
-        .route("/booking/{token}/calendar.ics", get(manage::calendar))
-        .route(
-            "/booking/{token}/cancel",
-            get(manage::confirm_cancel).post(manage::cancel),
-        )
-        .route("/booking/{token}/move", get(manage::move_times))
-        .route(
-            "/booking/{token}/move/confirm",
-            get(manage::confirm_move).post(manage::move_booking),
-        )
+    crate::routing::mount(&routes())
 }
 
 /// The private manage link for a booking's token.

@@ -12,10 +12,8 @@
 //! [`check_second_factor`] (every accepted or refused code).
 
 use axum::{
-    Router,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
-    routing::{get, post},
 };
 use domain::{FieldErrors, staff::SignInPolicy};
 use minijinja::{Value, context};
@@ -25,7 +23,7 @@ use store::User;
 use super::{Staff, errors_value, page, render_office};
 use crate::query::Query;
 use crate::{
-    AppState, Here, WebError,
+    Here, WebError,
     error::WebResult,
     forms::FormData,
     limits::{Limit, Subject},
@@ -41,22 +39,15 @@ const EXPIRED_SET_UP: &str =
 const WRONG_RECOVERY: &str =
     "That recovery code is not right, or it has already been used. Check it and try again";
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/office/settings/security", get(overview))
-        .route(
-            "/office/settings/security/set-up",
-            get(set_up_form).post(set_up),
-        )
-        .route(
-            "/office/settings/security/recovery-codes",
-            get(new_codes_form).post(new_codes),
-        )
-        .route(
-            "/office/settings/security/turn-off",
-            get(turn_off_form).post(turn_off),
-        )
-        .route("/office/settings/security/rules", post(save_rules))
+crate::routing::routes! {
+    GET "/office/settings/security" => Staff: overview;
+    GET "/office/settings/security/set-up" => Staff: set_up_form;
+    POST "/office/settings/security/set-up" => Staff(SecondFactorEnabled): set_up;
+    GET "/office/settings/security/recovery-codes" => Staff: new_codes_form;
+    POST "/office/settings/security/recovery-codes" => Staff(SettingsChanged): new_codes;
+    GET "/office/settings/security/turn-off" => Staff: turn_off_form;
+    POST "/office/settings/security/turn-off" => Staff(SecondFactorDisabled): turn_off;
+    POST "/office/settings/security/rules" => Staff(SettingsChanged): save_rules;
 }
 
 /// What became of a second-factor code.

@@ -1,19 +1,19 @@
 //! The audit log, as the owner reads it: the latest entries, and a check of the whole chain.
 
-use axum::{Router, http::StatusCode, response::Response, routing::get};
+use axum::{http::StatusCode, response::Response};
 use minijinja::context;
 use serde::Deserialize;
 use store::{Actor, audit};
 
 use super::{Staff, page};
 use crate::query::Query;
-use crate::{AppState, Here, error::WebResult, therapy::PracticeView};
+use crate::{Here, error::WebResult, therapy::PracticeView};
 
 /// How many entries the page lists.
 const SHOWN: u32 = 200;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/office/settings/audit", get(show))
+crate::routing::routes! {
+    GET "/office/settings/audit" => Staff: show;
 }
 
 #[derive(Deserialize)]

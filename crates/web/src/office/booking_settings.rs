@@ -1,11 +1,9 @@
 //! Booking settings: how booking behaves, weekly hours per location, breaks.
 
 use axum::{
-    Router,
     extract::Path,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
-    routing::{get, post},
 };
 use domain::{
     FieldErrors, Slug,
@@ -21,20 +19,16 @@ use super::{
     settings::{Field, Saved, checkbox, done, show, typed},
 };
 use crate::query::Query;
-use crate::{AppState, Here, WebError, error::WebResult, forms::FormData, templates::value};
+use crate::{Here, WebError, error::WebResult, forms::FormData, templates::value};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/office/settings/booking",
-            get(settings_form).post(save_settings),
-        )
-        .route(
-            "/office/settings/hours/{location}",
-            get(hours_form).post(save_hours),
-        )
-        .route("/office/settings/away", get(away_list).post(add_away))
-        .route("/office/settings/away/{id}/delete", post(delete_away))
+crate::routing::routes! {
+    GET "/office/settings/booking" => Staff: settings_form;
+    POST "/office/settings/booking" => Staff(SettingsChanged): save_settings;
+    GET "/office/settings/hours/{location}" => Staff: hours_form;
+    POST "/office/settings/hours/{location}" => Staff(SettingsChanged): save_hours;
+    GET "/office/settings/away" => Staff: away_list;
+    POST "/office/settings/away" => Staff(SettingsChanged): add_away;
+    POST "/office/settings/away/{id}/delete" => Staff(SettingsChanged): delete_away;
 }
 
 fn settings_fields(mode: &str, hold: &str, note: bool, reminder: &str) -> Vec<Field> {

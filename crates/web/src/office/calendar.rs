@@ -2,11 +2,9 @@
 //! and accepting, declining or cancelling a booking on the visitor's behalf.
 
 use axum::{
-    Router,
     extract::Path,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
-    routing::get,
 };
 use domain::booking::BookingStatus;
 use domain::therapy::{ContractKind, policy::Outcome};
@@ -18,31 +16,24 @@ use store::{Booking, BookingId, ConflictKind, ContractId, Session, SessionStatus
 use super::{Staff, page};
 use crate::query::Query;
 use crate::{
-    AppState, Here, WebError,
+    Here, WebError,
     booking::{Offer, messages, time_label},
     error::WebResult,
     forms::FormData,
     templates::value,
 };
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/office/calendar", get(calendar))
-        .route("/office/bookings/{id}", get(booking))
-        .route("/office/bookings/{id}/accept", axum::routing::post(accept))
-        .route(
-            "/office/bookings/{id}/decline",
-            get(decline_form).post(decline),
-        )
-        .route(
-            "/office/bookings/{id}/cancel",
-            get(cancel_form).post(cancel),
-        )
-        .route("/office/bookings/{id}/move", get(move_times))
-        .route(
-            "/office/bookings/{id}/move/confirm",
-            get(move_confirm).post(move_booking),
-        )
+crate::routing::routes! {
+    GET "/office/calendar" => Staff: calendar;
+    GET "/office/bookings/{id}" => Staff(ConsultationViewed): booking;
+    POST "/office/bookings/{id}/accept" => Staff(ConsultationChanged): accept;
+    GET "/office/bookings/{id}/decline" => Staff(ConsultationViewed): decline_form;
+    POST "/office/bookings/{id}/decline" => Staff(ConsultationChanged): decline;
+    GET "/office/bookings/{id}/cancel" => Staff(ConsultationViewed): cancel_form;
+    POST "/office/bookings/{id}/cancel" => Staff(ConsultationChanged): cancel;
+    GET "/office/bookings/{id}/move" => Staff(ConsultationViewed): move_times;
+    GET "/office/bookings/{id}/move/confirm" => Staff(ConsultationViewed): move_confirm;
+    POST "/office/bookings/{id}/move/confirm" => Staff(ConsultationChanged): move_booking;
 }
 
 #[derive(Deserialize)]

@@ -9,11 +9,9 @@
 //! [`crate::therapy::planner`], the same planner breaks use, so every plan agrees.
 
 use axum::{
-    Router,
     extract::Path,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
-    routing::{get, post},
 };
 use domain::{
     FieldErrors,
@@ -39,36 +37,29 @@ use store::{
 use super::{Staff, errors_value, page, sessions};
 pub(super) use crate::booking::clock;
 use crate::booking::messages::URGENT_HELP;
-use crate::{AppState, Here, WebError, error::WebResult, forms::FormData, templates::value};
+use crate::{Here, WebError, error::WebResult, forms::FormData, templates::value};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/office/clients", get(list))
-        .route("/office/clients/new", get(new_form).post(create))
-        .route("/office/clients/{id}", get(show))
-        .route("/office/clients/{id}/edit", get(edit_form).post(update))
-        .route("/office/clients/{id}/notes", post(add_note))
-        .route(
-            "/office/clients/{id}/contract/new",
-            get(sessions::new_contract_form).post(sessions::create_contract),
-        )
-        .route(
-            "/office/clients/{id}/contracts/{contract}/change",
-            get(sessions::change_form).post(sessions::change_contract),
-        )
-        .route(
-            "/office/clients/{id}/contracts/{contract}/end",
-            get(confirm_end).post(end),
-        )
-        .route(
-            "/office/bookings/{id}/outcome",
-            get(outcome_form).post(record_consultation_outcome),
-        )
-        .route("/office/sessions/{id}", get(sessions::show))
-        .route("/office/sessions/{id}/outcome", post(sessions::record))
-        .route("/office/sessions/{id}/waive", post(sessions::waive))
-        .route("/office/sessions/{id}/move", post(sessions::move_session))
-        .route("/office/sessions/{id}/note", post(sessions::save_note))
+crate::routing::routes! {
+    GET "/office/clients" => Staff: list;
+    GET "/office/clients/new" => Staff: new_form;
+    POST "/office/clients/new" => Staff(ClientCreated): create;
+    GET "/office/clients/{id}" => Staff(ClientViewed): show;
+    GET "/office/clients/{id}/edit" => Staff(ClientViewed): edit_form;
+    POST "/office/clients/{id}/edit" => Staff(ClientChanged): update;
+    POST "/office/clients/{id}/notes" => Staff(NoteWritten): add_note;
+    GET "/office/clients/{id}/contract/new" => Staff(ClientViewed): sessions::new_contract_form;
+    POST "/office/clients/{id}/contract/new" => Staff(ContractChanged): sessions::create_contract;
+    GET "/office/clients/{id}/contracts/{contract}/change" => Staff(ClientViewed): sessions::change_form;
+    POST "/office/clients/{id}/contracts/{contract}/change" => Staff(ContractChanged): sessions::change_contract;
+    GET "/office/clients/{id}/contracts/{contract}/end" => Staff(ClientViewed): confirm_end;
+    POST "/office/clients/{id}/contracts/{contract}/end" => Staff(ContractChanged): end;
+    GET "/office/bookings/{id}/outcome" => Staff(ConsultationViewed): outcome_form;
+    POST "/office/bookings/{id}/outcome" => Staff(ConsultationChanged): record_consultation_outcome;
+    GET "/office/sessions/{id}" => Staff(SessionViewed): sessions::show;
+    POST "/office/sessions/{id}/outcome" => Staff(SessionChanged): sessions::record;
+    POST "/office/sessions/{id}/waive" => Staff(SessionChanged): sessions::waive;
+    POST "/office/sessions/{id}/move" => Staff(SessionChanged): sessions::move_session;
+    POST "/office/sessions/{id}/note" => Staff(NoteWritten): sessions::save_note;
 }
 
 // ---- The practice as these pages need it ------------------------------------------------

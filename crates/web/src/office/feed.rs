@@ -4,26 +4,21 @@
 //! by their initials only: calendar services keep copies of everything they fetch.
 
 use axum::{
-    Router,
     extract::Path,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::get,
 };
 use minijinja::context;
 
 use super::{Staff, page};
 use crate::secret_token::SecretToken;
-use crate::{AppState, Here, WebError, booking::Offer, error::WebResult};
+use crate::{Here, WebError, booking::Offer, error::WebResult};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/office/settings/calendar-feed", get(show).post(regenerate))
-        .route(
-            "/office/settings/calendar-feed/remove",
-            axum::routing::post(remove),
-        )
-        .route("/calendar/{file}", get(feed))
+crate::routing::routes! {
+    GET "/office/settings/calendar-feed" => Staff: show;
+    POST "/office/settings/calendar-feed" => Staff(SettingsChanged): regenerate;
+    POST "/office/settings/calendar-feed/remove" => Staff(SettingsChanged): remove;
+    GET "/calendar/{file}" => Secret: feed;
 }
 
 async fn show(state: Here, staff: Staff) -> WebResult<Response> {

@@ -2,11 +2,9 @@
 //! its link, and the client's own view of it through that link.
 
 use axum::{
-    Router,
     extract::Path,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
-    routing::{get, post},
 };
 use domain::{FieldErrors, Pence};
 use jiff::Timestamp;
@@ -18,7 +16,7 @@ use super::{Staff, errors_value, page};
 use crate::query::Query;
 use crate::secret_token::SecretToken;
 use crate::{
-    AppState, Here, WebError,
+    Here, WebError,
     error::WebResult,
     forms::FormData,
     site::{html, render},
@@ -26,15 +24,14 @@ use crate::{
     therapy::{self, PracticeView},
 };
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/office/invoices", get(list))
-        .route("/office/invoices/new", post(create))
-        .route("/office/invoices/{id}", get(show))
-        .route("/office/invoices/{id}/paid", post(paid))
-        .route("/office/invoices/{id}/unpaid", post(unpaid))
-        .route("/office/invoices/{id}/send", post(send))
-        .route("/invoice/{token}", get(public))
+crate::routing::routes! {
+    GET "/office/invoices" => Staff: list;
+    POST "/office/invoices/new" => Staff(InvoiceChanged): create;
+    GET "/office/invoices/{id}" => Staff(InvoiceViewed): show;
+    POST "/office/invoices/{id}/paid" => Staff(InvoiceChanged): paid;
+    POST "/office/invoices/{id}/unpaid" => Staff(InvoiceChanged): unpaid;
+    POST "/office/invoices/{id}/send" => Staff(InvoiceChanged): send;
+    GET "/invoice/{token}" => Secret: public;
 }
 
 /// What "Invoice now" and "Not yet invoiced" take: every charge recorded so far, whenever

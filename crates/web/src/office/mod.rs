@@ -19,66 +19,67 @@ mod sessions;
 mod settings;
 mod therapy_settings;
 
-use axum::{
-    Router,
-    http::StatusCode,
-    response::Response,
-    routing::{get, post},
-};
+use axum::{Router, http::StatusCode, response::Response};
 use minijinja::{Value, context};
 use serde::Serialize;
 
 use crate::{AppState, Here, error::WebResult, site::html, templates::value};
 pub(crate) use auth::{Staff, secure_cookies};
 
+/// The back office's own routes (sign-in, articles, enquiries, the outbox); each room
+/// below has its own table.
+mod own {
+    use super::*;
+
+    crate::routing::routes! {
+        GET "/office" => Staff: dashboard;
+        // Staff sign-in: the handlers audit successes and failures themselves.
+        GET "/office/sign-in" => Public: auth::sign_in_form;
+        POST "/office/sign-in" => Public: auth::sign_in;
+        GET "/office/sign-in/code" => Public: auth::code_form;
+        POST "/office/sign-in/code" => Public: auth::code;
+        GET "/office/sign-in/set-up" => Public: auth::set_up_form;
+        POST "/office/sign-in/set-up" => Public: auth::set_up;
+        POST "/office/sign-out" => Public: auth::sign_out;
+        GET "/office/articles" => Staff: articles::list;
+        GET "/office/articles/new" => Staff: articles::new_form;
+        POST "/office/articles/new" => Staff: articles::create;
+        GET "/office/articles/{id}/edit" => Staff: articles::edit_form;
+        POST "/office/articles/{id}/edit" => Staff: articles::update;
+        GET "/office/articles/{id}/delete" => Staff: articles::confirm_delete;
+        POST "/office/articles/{id}/delete" => Staff: articles::delete;
+        GET "/office/enquiries" => Staff: inbox::enquiries;
+        GET "/office/enquiries/{id}" => Staff(EnquiryViewed): inbox::enquiry;
+        POST "/office/enquiries/{id}/handled" => Staff(EnquiryChanged): inbox::set_handled;
+        GET "/office/enquiries/{id}/delete" => Staff(EnquiryViewed): inbox::confirm_delete;
+        POST "/office/enquiries/{id}/delete" => Staff(EnquiryChanged): inbox::delete;
+        GET "/office/outbox" => Staff: inbox::outbox;
+        POST "/office/outbox/{id}/retry" => Staff: inbox::retry;
+    }
+}
+
+/// Every back-office route.
+pub(crate) fn routes() -> Vec<crate::routing::Route> {
+    [
+        own::routes(),
+        settings::routes(),
+        audit_log::routes(),
+        account_security::routes(),
+        therapy_settings::routes(),
+        invoices::routes(),
+        booking_settings::routes(),
+        calendar::routes(),
+        clients::routes(),
+        rights::routes(),
+        feed::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/office", get(dashboard))
-        .route(
-            "/office/sign-in",
-            get(auth::sign_in_form).post(auth::sign_in),
-        )
-        .route(
-            "/office/sign-in/code",
-            get(auth::code_form).post(auth::code),
-        )
-        .route(
-            "/office/sign-in/set-up",
-            get(auth::set_up_form).post(auth::set_up),
-        )
-        .route("/office/sign-out", post(auth::sign_out))
-        .route("/office/articles", get(articles::list))
-        .route(
-            "/office/articles/new",
-            get(articles::new_form).post(articles::create),
-        )
-        .route(
-            "/office/articles/{id}/edit",
-            get(articles::edit_form).post(articles::update),
-        )
-        .route(
-            "/office/articles/{id}/delete",
-            get(articles::confirm_delete).post(articles::delete),
-        )
-        .route("/office/enquiries", get(inbox::enquiries))
-        .route("/office/enquiries/{id}", get(inbox::enquiry))
-        .route("/office/enquiries/{id}/handled", post(inbox::set_handled))
-        .route(
-            "/office/enquiries/{id}/delete",
-            get(inbox::confirm_delete).post(inbox::delete),
-        )
-        .route("/office/outbox", get(inbox::outbox))
-        .route("/office/outbox/{id}/retry", post(inbox::retry))
-        .merge(settings::router())
-        .merge(audit_log::router())
-        .merge(account_security::router())
-        .merge(therapy_settings::router())
-        .merge(invoices::router())
-        .merge(booking_settings::router())
-        .merge(calendar::router())
-        .merge(clients::router())
-        .merge(rights::router())
-        .merge(feed::router())
+    crate::routing::mount(&routes())
 }
 
 /// Render a back-office page. `staff` is `None` only on the sign-in page.

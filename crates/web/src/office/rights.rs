@@ -7,11 +7,9 @@
 //! itself (once the client is gone the access guard can no longer find them from the id).
 
 use axum::{
-    Router,
     extract::Path,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
-    routing::{get, post},
 };
 use domain::{
     FieldErrors,
@@ -25,30 +23,24 @@ use store::{
 };
 
 use super::{Staff, clients::find_client, errors_value, page};
-use crate::{AppState, Here, WebError, error::WebResult, forms::FormData, therapy::PracticeView};
+use crate::{Here, WebError, error::WebResult, forms::FormData, therapy::PracticeView};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/office/clients/{id}/export", post(export))
-        .route(
-            "/office/clients/{id}/subject-access/new",
-            get(subject_access_form).post(record_subject_access),
-        )
-        .route(
-            "/office/clients/{id}/subject-access/{request}/extend",
-            get(extend_form).post(extend),
-        )
-        .route(
-            "/office/clients/{id}/subject-access/{request}/complete",
-            post(complete),
-        )
-        .route("/office/clients/{id}/keep", get(keep_form).post(keep))
-        .route(
-            "/office/clients/{id}/refuse-erasure",
-            get(refuse_form).post(refuse),
-        )
-        .route("/office/clients/{id}/erase", get(confirm_erase).post(erase))
-        .route("/office/records-to-review", get(review))
+crate::routing::routes! {
+    // Data rights (R16, R17). Erasing audits itself: afterwards the client cannot be found
+    // from the id, so the handler writes `ClientErased` with the id.
+    POST "/office/clients/{id}/export" => Staff(DataExported): export;
+    GET "/office/clients/{id}/subject-access/new" => Staff(ClientViewed): subject_access_form;
+    POST "/office/clients/{id}/subject-access/new" => Staff(SubjectAccessRecorded): record_subject_access;
+    GET "/office/clients/{id}/subject-access/{request}/extend" => Staff(ClientViewed): extend_form;
+    POST "/office/clients/{id}/subject-access/{request}/extend" => Staff(SubjectAccessRecorded): extend;
+    POST "/office/clients/{id}/subject-access/{request}/complete" => Staff(SubjectAccessRecorded): complete;
+    GET "/office/clients/{id}/keep" => Staff(ClientViewed): keep_form;
+    POST "/office/clients/{id}/keep" => Staff(ErasureRefused): keep;
+    GET "/office/clients/{id}/refuse-erasure" => Staff(ClientViewed): refuse_form;
+    POST "/office/clients/{id}/refuse-erasure" => Staff(ErasureRefused): refuse;
+    GET "/office/clients/{id}/erase" => Staff(ClientViewed): confirm_erase;
+    POST "/office/clients/{id}/erase" => Staff: erase;
+    GET "/office/records-to-review" => Staff: review;
 }
 
 fn long(day: Date) -> String {

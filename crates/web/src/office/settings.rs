@@ -4,11 +4,9 @@
 //! template; each parses into its domain type, and only a fully valid form is saved.
 
 use axum::{
-    Router,
     extract::Path,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
-    routing::get,
 };
 use domain::{
     FieldErrors, Slug,
@@ -24,45 +22,31 @@ use store::{ConflictKind, StoreError};
 
 use super::{Staff, errors_value, page};
 use crate::query::Query;
-use crate::{AppState, Here, WebError, error::WebResult, forms::FormData, templates::value};
+use crate::{Here, WebError, error::WebResult, forms::FormData, templates::value};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/office/settings", get(index))
-        .route(
-            "/office/settings/profile",
-            get(profile_form).post(save_profile),
-        )
-        .route(
-            "/office/settings/practice",
-            get(practice_form).post(save_practice),
-        )
-        .route(
-            "/office/settings/policies",
-            get(policies_form).post(save_policies),
-        )
-        .route(
-            "/office/settings/privacy",
-            get(privacy_form).post(save_privacy),
-        )
-        .route(
-            "/office/settings/appointment-types/{slug}",
-            get(type_form).post(save_type),
-        )
-        .route(
-            "/office/settings/locations/new",
-            get(new_location_form).post(create_location),
-        )
-        .route(
-            "/office/settings/locations/{slug}",
-            get(location_form).post(save_location),
-        )
-        .route(
-            "/office/settings/locations/{slug}/delete",
-            get(confirm_delete_location).post(delete_location),
-        )
-        .route("/office/settings/links", get(links_form).post(save_links))
-        .route("/office/settings/faq", get(faq_form).post(save_faq))
+crate::routing::routes! {
+    // Settings: every change is audited.
+    GET "/office/settings" => Staff: index;
+    GET "/office/settings/profile" => Staff: profile_form;
+    POST "/office/settings/profile" => Staff(SettingsChanged): save_profile;
+    GET "/office/settings/practice" => Staff: practice_form;
+    POST "/office/settings/practice" => Staff(SettingsChanged): save_practice;
+    GET "/office/settings/policies" => Staff: policies_form;
+    POST "/office/settings/policies" => Staff(SettingsChanged): save_policies;
+    GET "/office/settings/privacy" => Staff: privacy_form;
+    POST "/office/settings/privacy" => Staff(SettingsChanged): save_privacy;
+    GET "/office/settings/appointment-types/{slug}" => Staff: type_form;
+    POST "/office/settings/appointment-types/{slug}" => Staff(SettingsChanged): save_type;
+    GET "/office/settings/locations/new" => Staff: new_location_form;
+    POST "/office/settings/locations/new" => Staff(SettingsChanged): create_location;
+    GET "/office/settings/locations/{slug}" => Staff: location_form;
+    POST "/office/settings/locations/{slug}" => Staff(SettingsChanged): save_location;
+    GET "/office/settings/locations/{slug}/delete" => Staff: confirm_delete_location;
+    POST "/office/settings/locations/{slug}/delete" => Staff(SettingsChanged): delete_location;
+    GET "/office/settings/links" => Staff: links_form;
+    POST "/office/settings/links" => Staff(SettingsChanged): save_links;
+    GET "/office/settings/faq" => Staff: faq_form;
+    POST "/office/settings/faq" => Staff(SettingsChanged): save_faq;
 }
 
 /// One field of a settings form.

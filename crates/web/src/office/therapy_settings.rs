@@ -2,7 +2,7 @@
 //! and the cancellation policy (every saved change is a new version; a contract keeps the
 //! version the client agreed to).
 
-use axum::{Router, http::StatusCode, response::Response, routing::get};
+use axum::{http::StatusCode, response::Response};
 use domain::{
     FieldErrors,
     therapy::{
@@ -17,18 +17,13 @@ use super::{
     settings::{Field, Saved, done, show, typed},
 };
 use crate::query::Query;
-use crate::{AppState, Here, error::WebResult, forms::FormData, templates::value};
+use crate::{Here, error::WebResult, forms::FormData, templates::value};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/office/settings/cancellation-charges",
-            get(policy_form).post(save_policy),
-        )
-        .route(
-            "/office/settings/therapy",
-            get(settings_form).post(save_settings),
-        )
+crate::routing::routes! {
+    GET "/office/settings/cancellation-charges" => Staff: policy_form;
+    POST "/office/settings/cancellation-charges" => Staff(SettingsChanged): save_policy;
+    GET "/office/settings/therapy" => Staff: settings_form;
+    POST "/office/settings/therapy" => Staff(SettingsChanged): save_settings;
 }
 
 const SETTINGS_PATH: &str = "/office/settings/therapy";

@@ -18,7 +18,6 @@ use axum::{
     extract::FromRequestParts,
     http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Redirect, Response},
-    routing::{get, post},
 };
 use jiff::SignedDuration;
 use minijinja::{Value, context};
@@ -44,34 +43,31 @@ pub(crate) const LINK_EMAIL_KIND: &str = "portal_link";
 /// confirms a new email address. Only these are opened before sending.
 pub(crate) const SEALED_EMAIL_KINDS: &[&str] = &[LINK_EMAIL_KIND, email_change::CONFIRM_EMAIL_KIND];
 
+crate::routing::routes! {
+    // Asking for a sign-in link and using it: the handlers audit requests, sign-ins,
+    // refusals and sign-outs themselves. Then the client's own records.
+    GET "/portal/sign-in" => Public: sign_in::form;
+    POST "/portal/sign-in" => Public: sign_in::send_link;
+    GET "/portal/link/{token}" => Secret: sign_in::continue_page;
+    POST "/portal/link/{token}" => Secret: sign_in::use_link;
+    POST "/portal/sign-out" => Public: sign_in::sign_out;
+    GET "/portal" => Client(PortalViewed): pages::home;
+    GET "/portal/sessions/{id}/calendar.ics" => Client(PortalViewed): pages::calendar;
+    GET "/portal/sessions/{id}/cancel" => Client(PortalViewed): pages::confirm_cancel;
+    POST "/portal/sessions/{id}/cancel" => Client(PortalCancelled): pages::cancel;
+    GET "/portal/invoices" => Client(PortalViewed): pages::invoices;
+    GET "/portal/data" => Client(DataExported): pages::data;
+    GET "/portal/invoices/{id}" => Client(PortalViewed): pages::invoice;
+    GET "/portal/details" => Client(PortalViewed): pages::details_form;
+    POST "/portal/details" => Client(PortalDetailsChanged): pages::save_details;
+    // Confirming a new email address from its inbox: the token is the proof, signed in or
+    // not (the handler audits the change itself).
+    GET "/portal/email/{token}" => Secret: email_change::confirm_page;
+    POST "/portal/email/{token}" => Secret: email_change::confirm;
+}
+
 pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/portal/sign-in",
-            get(sign_in::form).post(sign_in::send_link),
-        )
-        .route(
-            "/portal/link/{token}",
-            get(sign_in::continue_page).post(sign_in::use_link),
-        )
-        .route("/portal/sign-out", post(sign_in::sign_out))
-        .route("/portal", get(pages::home))
-        .route("/portal/sessions/{id}/calendar.ics", get(pages::calendar))
-        .route(
-            "/portal/sessions/{id}/cancel",
-            get(pages::confirm_cancel).post(pages::cancel),
-        )
-        .route("/portal/invoices", get(pages::invoices))
-        .route("/portal/data", get(pages::data))
-        .route("/portal/invoices/{id}", get(pages::invoice))
-        .route(
-            "/portal/details",
-            get(pages::details_form).post(pages::save_details),
-        )
-        .route(
-            "/portal/email/{token}",
-            get(email_change::confirm_page).post(email_change::confirm),
-        )
+    crate::routing::mount(&routes())
 }
 
 // ---- Cookies ----------------------------------------------------------------------------

@@ -12,7 +12,6 @@ use axum::{
     body::Body,
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::get,
 };
 use minijinja::{Value, context};
 use serde::Serialize;
@@ -24,30 +23,34 @@ use crate::{
     templates::value,
 };
 
+crate::routing::routes! {
+    GET "/" => Public: pages::home;
+    GET "/about" => Public: pages::about;
+    GET "/approaches" => Public: pages::approaches;
+    GET "/approaches/{slug}" => Public: pages::approach;
+    GET "/articles" => Public: pages::articles;
+    GET "/articles/{slug}" => Public: pages::article;
+    GET "/tags" => Public: pages::tags;
+    GET "/tags/{slug}" => Public: pages::tag;
+    GET "/faq" => Public: pages::faq;
+    GET "/locations" => Public: pages::locations;
+    GET "/fees" => Public: pages::fees;
+    GET "/privacy" => Public: pages::privacy;
+    GET "/urgent-help" => Public: pages::urgent_help;
+    GET "/contact" => Public: contact::form;
+    POST "/contact" => Public: contact::submit;
+    GET "/contact/thanks" => Public: contact::thanks;
+    GET "/feed.xml" => Public: feeds::atom;
+    GET "/sitemap.xml" => Public: feeds::sitemap;
+    GET "/robots.txt" => Public: feeds::robots;
+    GET "/assets/site.css" => Public: feeds::stylesheet;
+    GET "/assets/notes.js" => Public: feeds::notes_script;
+    GET "/favicon.svg" => Public: feeds::favicon;
+    GET "/favicon.ico" => Public: feeds::favicon;
+}
+
 pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(pages::home))
-        .route("/about", get(pages::about))
-        .route("/approaches", get(pages::approaches))
-        .route("/approaches/{slug}", get(pages::approach))
-        .route("/articles", get(pages::articles))
-        .route("/articles/{slug}", get(pages::article))
-        .route("/tags", get(pages::tags))
-        .route("/tags/{slug}", get(pages::tag))
-        .route("/faq", get(pages::faq))
-        .route("/locations", get(pages::locations))
-        .route("/fees", get(pages::fees))
-        .route("/privacy", get(pages::privacy))
-        .route("/urgent-help", get(pages::urgent_help))
-        .route("/contact", get(contact::form).post(contact::submit))
-        .route("/contact/thanks", get(contact::thanks))
-        .route("/feed.xml", get(feeds::atom))
-        .route("/sitemap.xml", get(feeds::sitemap))
-        .route("/robots.txt", get(feeds::robots))
-        .route("/assets/site.css", get(feeds::stylesheet))
-        .route("/assets/notes.js", get(feeds::notes_script))
-        .route("/favicon.svg", get(feeds::favicon))
-        .route("/favicon.ico", get(feeds::favicon))
+    crate::routing::mount(&routes())
 }
 
 /// What every public page needs: the practice's name, the therapist, navigation, links.

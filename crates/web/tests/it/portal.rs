@@ -978,12 +978,12 @@ async fn contact_details_are_checked_at_the_field_and_saved_whole() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_client_route_refuses_anonymous_visitors_and_staff() {
-    use web::access::{RULES, Rule};
+    use web::access::{Rule, rules};
     let app = TestApp::spawn().await;
     let robin = robin_on_mondays(&app).await;
     let session = sessions_of(&app, robin).await.remove(0);
     app.sign_in().await;
-    let client_routes: Vec<_> = RULES.iter().filter(|r| r.rule == Rule::Client).collect();
+    let client_routes: Vec<_> = rules().iter().filter(|r| r.rule == Rule::Client).collect();
     assert!(client_routes.len() >= 8, "{client_routes:?}");
     for route in client_routes {
         assert!(route.path.starts_with("/portal"), "{}", route.path);
