@@ -590,7 +590,7 @@ mod tests {
     #[tokio::test]
     async fn conformance_story() {
         let (_dir, store) = fresh().await;
-        store::conformance::story(&store).await;
+        store_conformance::story(&store).await;
         // Made, moved, confirmed, cancelled, recorded, replanned, put in a break, erased:
         // after all of it, occupancy is exactly what the bookings and sessions say.
         let (bookings, sessions) = assert_occupancy_in_step(&store.reader).await;
@@ -603,7 +603,7 @@ mod tests {
     #[tokio::test]
     async fn appointments_give_their_time_back() {
         let (_dir, store) = fresh().await;
-        store::conformance::appointments_give_their_time_back(&store).await;
+        store_conformance::appointments_give_their_time_back(&store).await;
         let (bookings, sessions) = assert_occupancy_in_step(&store.reader).await;
         assert_eq!(
             (bookings, sessions),
@@ -617,7 +617,7 @@ mod tests {
     #[tokio::test]
     async fn the_occupancy_migration_fills_the_table_from_existing_appointments() {
         let (dir, store) = fresh().await;
-        store::conformance::story(&store).await;
+        store_conformance::story(&store).await;
         let (_, owners) = occupancy_and_owners(&store.reader).await;
         store.close().await;
         // Back to schema 11 as it was: no occupancy, the old triggers in place.
@@ -701,19 +701,19 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_invoices_across_two_handles() {
         let (_dir, first, second) = two_handles().await;
-        store::conformance::concurrent_invoices_from_two_writers(first, second).await;
+        store_conformance::concurrent_invoices_from_two_writers(first, second).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_audit_across_two_handles() {
         let (_dir, first, second) = two_handles().await;
-        store::conformance::concurrent_audit_from_two_writers(first, second).await;
+        store_conformance::concurrent_audit_from_two_writers(first, second).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_booking_and_a_session_race_across_two_handles() {
         let (dir, first, second) = two_handles().await;
-        store::conformance::booking_and_session_race(first, second).await;
+        store_conformance::booking_and_session_race(first, second).await;
         let store = SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::Existing)
             .await
             .unwrap();
@@ -728,37 +728,37 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_bookings() {
         let (_dir, store) = fresh().await;
-        store::conformance::concurrent_bookings(std::sync::Arc::new(store)).await;
+        store_conformance::concurrent_bookings(std::sync::Arc::new(store)).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_invoices() {
         let (_dir, store) = fresh().await;
-        store::conformance::concurrent_invoices(std::sync::Arc::new(store)).await;
+        store_conformance::concurrent_invoices(std::sync::Arc::new(store)).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_portal_sign_ins() {
         let (_dir, store) = fresh().await;
-        store::conformance::concurrent_portal_sign_ins(std::sync::Arc::new(store)).await;
+        store_conformance::concurrent_portal_sign_ins(std::sync::Arc::new(store)).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_limits_across_two_handles() {
         let (_dir, first, second) = two_handles().await;
-        store::conformance::concurrent_limits(first, second).await;
+        store_conformance::concurrent_limits(first, second).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_claims_across_two_handles() {
         let (_dir, first, second) = two_handles().await;
-        store::conformance::concurrent_claims(first, second).await;
+        store_conformance::concurrent_claims(first, second).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_email_changes() {
         let (_dir, store) = fresh().await;
-        store::conformance::concurrent_email_changes(std::sync::Arc::new(store)).await;
+        store_conformance::concurrent_email_changes(std::sync::Arc::new(store)).await;
     }
 
     #[tokio::test]

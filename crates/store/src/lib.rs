@@ -1,7 +1,7 @@
 //! The storage boundary: what Anteroom asks of a database, with no SQL in sight.
 //!
 //! Each backend (`store-sqlite` now, `store-postgres` for hosted mode later) implements
-//! [`Store`] and runs the same [`conformance`] story in its tests. Everything above this
+//! [`Store`] and runs the same conformance stories (the `anteroom-store-conformance` crate) in its tests. Everything above this
 //! crate holds an `Arc<dyn Store>` and never knows which database it talks to. Every method
 //! that touches a practice's data takes that practice's [`PracticeId`].
 //!
@@ -39,13 +39,12 @@
 //! - **Outbox claims and rate limits** take their rows in one statement each (see
 //!   [`OutboxStore`] and [`LimitStore`]).
 //!
-//! The conformance module has a two-writer story for each, run through two handles on
+//! The conformance crate has a two-writer story for each, run through two handles on
 //! one database.
 #![forbid(unsafe_code)]
 
 pub mod audit;
 mod conflict;
-pub mod conformance;
 mod limits;
 mod model;
 mod notes;

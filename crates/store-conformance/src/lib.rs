@@ -1,4 +1,6 @@
-//! The conformance story: one walk through a practice's life that every backend must pass.
+//! The conformance story: one walk through a practice's life that every backend must pass,
+//! and the stories of many requests (and several writers) at once. A crate of its own, a
+//! dev-dependency of each backend, so that it is compiled only for their tests.
 //!
 //! A backend's tests call [`story`] with a fresh, empty store. It panics with a message
 //! naming the step that misbehaved.
@@ -11,13 +13,13 @@ use domain::{
 };
 use jiff::{Timestamp, civil::date};
 
-use crate::{
+use store::{
     ArticleKind, ConflictKind, MessageStatus, NewMessage, NewUser, Page, SessionStage, Store,
     StoreError,
 };
 
 /// The kind of conflict a call was refused with, if it was.
-fn conflict_of<T>(result: &crate::StoreResult<T>) -> Option<ConflictKind> {
+fn conflict_of<T>(result: &store::StoreResult<T>) -> Option<ConflictKind> {
     match result {
         Err(StoreError::Conflict(kind)) => Some(*kind),
         _ => None,
@@ -536,12 +538,12 @@ pub async fn story(store: &dyn Store) {
 
 /// Data rights: requests and their dates, retention decisions, a client's rows without
 /// secrets, and erasure that keeps only ids.
-async fn rights_story(store: &dyn Store, practice: crate::PracticeId) {
-    use crate::{
+async fn rights_story(store: &dyn Store, practice: store::PracticeId) {
+    use domain::rights::{Reason, due_date, extended_due_date};
+    use store::{
         Actor, AuditAction, NewAuditEntry, NewClient, RetentionDecision, StoreError,
         rights::{Kind, Record, Value, is_secret_column},
     };
-    use domain::rights::{Reason, due_date, extended_due_date};
     let now = Timestamp::from_second(1_810_000_000).unwrap();
     let new_client = |name: &str, email: &str| NewClient {
         name: PersonName::parse(name).unwrap(),
@@ -572,7 +574,7 @@ async fn rights_story(store: &dyn Store, practice: crate::PracticeId) {
         .add_client_key(practice, client, b"wrapped-key-bytes", now)
         .await
         .unwrap();
-    let seal = |_: crate::NoteId| b"sealed-note".to_vec();
+    let seal = |_: store::NoteId| b"sealed-note".to_vec();
     store
         .save_note(practice, client, None, None, &seal, now)
         .await
@@ -602,7 +604,7 @@ async fn rights_story(store: &dyn Store, practice: crate::PracticeId) {
         store
             .add_subject_access(
                 practice,
-                crate::ClientId::new(999_999),
+                store::ClientId::new(999_999),
                 received,
                 received,
                 now
@@ -672,7 +674,7 @@ async fn rights_story(store: &dyn Store, practice: crate::PracticeId) {
     // Emails: to the client, or the practice's own notices naming them as a whole name;
     // never another address that merely contains theirs, or a longer name.
     let notify = store.practice(practice).await.unwrap().details.notify_email;
-    let email = |to: &str, body: &str| crate::NewMessage {
+    let email = |to: &str, body: &str| store::NewMessage {
         kind: "test".into(),
         to: EmailAddress::parse(to).unwrap(),
         subject: "A message".into(),
@@ -726,7 +728,7 @@ async fn rights_story(store: &dyn Store, practice: crate::PracticeId) {
         "every kind of record is listed, in order"
     );
     let table = |record: Record| rows.iter().find(|t| t.record == record).unwrap();
-    let named = |t: &crate::rights::ClientRows, row: usize| -> Vec<(&str, Value)> {
+    let named = |t: &store::rights::ClientRows, row: usize| -> Vec<(&str, Value)> {
         t.columns
             .iter()
             .map(|c| c.name)
@@ -808,9 +810,9 @@ async fn rights_story(store: &dyn Store, practice: crate::PracticeId) {
 
     // Erasure: the key first, then every row, and its own audit entry in the same
     // transaction; the requests and the audit entries stay.
-    let erased = |who: crate::ClientId| crate::NewAuditEntry {
-        actor: crate::Actor::System,
-        action: crate::AuditAction::ClientErased,
+    let erased = |who: store::ClientId| store::NewAuditEntry {
+        actor: store::Actor::System,
+        action: store::AuditAction::ClientErased,
         client: Some(who),
         object: Some(("client", who.get())),
         source: None,
@@ -822,7 +824,7 @@ async fn rights_story(store: &dyn Store, practice: crate::PracticeId) {
         .unwrap();
     let log = store.recent_audit(practice, 1000).await.unwrap();
     assert_eq!(log.len(), log_before + 1, "the erasure wrote its entry");
-    assert_eq!(log[0].action, crate::AuditAction::ClientErased.code());
+    assert_eq!(log[0].action, store::AuditAction::ClientErased.code());
     assert!(matches!(
         store.client(practice, client).await,
         Err(StoreError::NotFound)
@@ -890,8 +892,8 @@ async fn rights_story(store: &dyn Store, practice: crate::PracticeId) {
 }
 
 /// The audit log: appended, chained, read back per client and in order, and verified.
-async fn audit_story(store: &dyn Store, practice: crate::PracticeId, user: crate::UserId) {
-    use crate::{Actor, AuditAction, NewAuditEntry, NewClient, audit};
+async fn audit_story(store: &dyn Store, practice: store::PracticeId, user: store::UserId) {
+    use store::{Actor, AuditAction, NewAuditEntry, NewClient, audit};
     let now = Timestamp::from_second(1_800_000_000).unwrap();
     let client = store
         .create_client(
@@ -1011,8 +1013,8 @@ async fn audit_story(store: &dyn Store, practice: crate::PracticeId, user: crate
 /// and the wrong-code count (SECURITY.md R2, R3).
 async fn staff_security_story(
     store: &dyn Store,
-    practice: crate::PracticeId,
-    owner: crate::UserId,
+    practice: store::PracticeId,
+    owner: store::UserId,
     now: Timestamp,
 ) {
     use domain::staff::{IdleTimeout, SignInPolicy};
@@ -1211,7 +1213,7 @@ async fn staff_security_story(
     assert!(
         store
             .rewrap_under_new_key(
-                &[(crate::ClientId::new(999_999), b"k".to_vec())],
+                &[(store::ClientId::new(999_999), b"k".to_vec())],
                 &[(owner, b"half".to_vec())],
             )
             .await
@@ -1281,7 +1283,7 @@ async fn staff_security_story(
     store.delete_user_sessions(colleague).await.unwrap();
 }
 
-async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &PracticeSetup) {
+async fn booking_story(store: &dyn Store, practice: store::PracticeId, setup: &PracticeSetup) {
     use domain::booking::{BookingMode, BookingStatus, DetailsForm, VisitorDetails};
     let now = Timestamp::from_second(1_800_000_000).unwrap();
     let settings = store.booking_settings(practice).await.unwrap();
@@ -1325,7 +1327,7 @@ async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &P
     )
     .unwrap();
     let at = |s: &str| s.parse::<Timestamp>().unwrap();
-    let new = |start: &str, end: &str, token: &[u8], key: Option<&str>| crate::NewBooking {
+    let new = |start: &str, end: &str, token: &[u8], key: Option<&str>| store::NewBooking {
         appointment_type: Slug::parse("consultation").unwrap(),
         location: Slug::parse("balham").unwrap(),
         start: at(start),
@@ -1346,7 +1348,7 @@ async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &P
     };
     let day = |from: &str, to: &str| (at(from), at(to));
     let (window_from, window_to) = day("2027-03-29T00:00:00Z", "2027-03-30T00:00:00Z");
-    let always = || crate::Recheck::new(window_from, window_to, |_| true);
+    let always = || store::Recheck::new(window_from, window_to, |_| true);
     let first = store
         .book(
             practice,
@@ -1386,7 +1388,7 @@ async fn booking_story(store: &dyn Store, practice: crate::PracticeId, setup: &P
     // The engine's re-check sees the first booking and refuses.
     let saw = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = std::sync::Arc::clone(&saw);
-    let refuse = crate::Recheck::new(window_from, window_to, move |busy| {
+    let refuse = store::Recheck::new(window_from, window_to, move |busy| {
         seen.lock().unwrap().extend_from_slice(busy);
         busy.is_empty()
     });
@@ -1565,7 +1567,7 @@ pub async fn concurrent_bookings(store: std::sync::Arc<dyn Store>) {
 
 async fn race(
     store: &std::sync::Arc<dyn Store>,
-    practice: crate::PracticeId,
+    practice: store::PracticeId,
     now: Timestamp,
     week: i64,
     saboteur: bool,
@@ -1579,7 +1581,7 @@ async fn race(
     let minutes = |m: i64| jiff::SignedDuration::from_mins(m);
     let monday_nine =
         "2027-03-29T08:00:00Z".parse::<Timestamp>().unwrap() + minutes(7 * 24 * 60 * week);
-    let booking = |n: usize, start: Timestamp| crate::NewBooking {
+    let booking = |n: usize, start: Timestamp| store::NewBooking {
         appointment_type: Slug::parse("consultation").unwrap(),
         location: Slug::parse("balham").unwrap(),
         start,
@@ -1610,7 +1612,7 @@ async fn race(
             practice,
             &booking(1000, monday_nine),
             &[],
-            crate::Recheck::accept_any(now),
+            store::Recheck::accept_any(now),
             now,
         )
         .await
@@ -1635,12 +1637,12 @@ async fn race(
             new.idempotency_key = Some(format!("twin-{week}"));
         }
         let recheck = if n == 60 {
-            crate::Recheck::accept_any(start)
+            store::Recheck::accept_any(start)
         } else {
-            crate::Recheck::new(
+            store::Recheck::new(
                 start - minutes(10),
                 new.end + minutes(10),
-                move |busy: &[crate::BusyTime]| busy.is_empty(),
+                move |busy: &[store::BusyTime]| busy.is_empty(),
             )
         };
         tasks.push((
@@ -1717,7 +1719,7 @@ async fn race(
 }
 
 /// Clients, contracts, sessions, outcomes and charges (after [`booking_story`]).
-async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
+async fn therapy_story(store: &dyn Store, practice: store::PracticeId) {
     use domain::{
         ContactPreference, Pence,
         availability::AwayPeriod,
@@ -1729,7 +1731,7 @@ async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
     };
     use jiff::{civil::Weekday, tz::TimeZone};
 
-    use crate::{NewCharge, NewClient, SessionStatus};
+    use store::{NewCharge, NewClient, SessionStatus};
     let now = Timestamp::from_second(1_800_000_000).unwrap(); // 2027-01-15
     let zone = TimeZone::get("Europe/London").unwrap();
     let planner = move |terms: &ContractTerms, kept: &[domain::therapy::schedule::Kept], from| {
@@ -2182,26 +2184,26 @@ async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
     );
     assert_eq!(
         store.balance(practice, robin).await.unwrap(),
-        crate::Balance {
+        store::Balance {
             invoiced_unpaid: Pence::new(0),
             not_invoiced: Pence::new(7000)
         }
     );
     let charge = attended.charge.clone().unwrap().id;
-    let new_invoice = |charges: Vec<crate::ChargeId>, token: &[u8]| crate::NewInvoice {
+    let new_invoice = |charges: Vec<store::ChargeId>, token: &[u8]| store::NewInvoice {
         client: robin,
         issued_on: date(2027, 5, 3),
         due_on: date(2027, 5, 10),
         period: "Monday 3 May 2027".into(),
         charges,
-        lines: vec![crate::InvoiceLine {
+        lines: vec![store::InvoiceLine {
             description: "Session 1, Monday 3 May 2027 at 10am".into(),
             detail: "Attended: the session fee.".into(),
             amount: Pence::new(7000),
         }],
         token_hash: token.to_vec(),
     };
-    let email = |invoice: &crate::Invoice| {
+    let email = |invoice: &store::Invoice| {
         Some(NewMessage {
             kind: "invoice".into(),
             to: EmailAddress::parse("robin@example.com").unwrap(),
@@ -2256,7 +2258,7 @@ async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
         .unwrap();
     assert_eq!(
         store.balance(practice, robin).await.unwrap(),
-        crate::Balance::default()
+        store::Balance::default()
     );
     assert_eq!(
         store
@@ -2330,7 +2332,7 @@ async fn therapy_story(store: &dyn Store, practice: crate::PracticeId) {
         b"wrapped-1",
         "the first key stays"
     );
-    let seal = |text: &'static str| move |id: crate::NoteId| format!("{id}:{text}").into_bytes();
+    let seal = |text: &'static str| move |id: store::NoteId| format!("{id}:{text}").into_bytes();
     let general = store
         .save_note(practice, robin, None, None, &seal("general"), now)
         .await
@@ -2404,7 +2406,7 @@ pub async fn concurrent_invoices(store: std::sync::Arc<dyn Store>) {
     let client = store
         .create_client(
             practice,
-            &crate::NewClient {
+            &store::NewClient {
                 name: PersonName::parse("Robin Vale").unwrap(),
                 email: EmailAddress::parse("robin@example.com").unwrap(),
                 phone: None,
@@ -2422,17 +2424,17 @@ pub async fn concurrent_invoices(store: std::sync::Arc<dyn Store>) {
         tasks.push(tokio::spawn(async move {
             // Every fourth names a charge that does not exist, and is refused.
             let charges = if n % 4 == 3 {
-                vec![crate::ChargeId::new(999_999)]
+                vec![store::ChargeId::new(999_999)]
             } else {
                 Vec::new()
             };
-            let invoice = crate::NewInvoice {
+            let invoice = store::NewInvoice {
                 client,
                 issued_on: date(2027, 5, 1),
                 due_on: date(2027, 5, 15),
                 period: "April 2027".into(),
                 charges,
-                lines: vec![crate::InvoiceLine {
+                lines: vec![store::InvoiceLine {
                     description: format!("Line {n}"),
                     detail: String::new(),
                     amount: Pence::new(100),
@@ -2475,11 +2477,11 @@ fn hash_of(label: &str) -> Vec<u8> {
 /// A client of the portal story: Mondays at `hour` online, weekly, from 3 May 2027.
 async fn portal_client(
     store: &dyn Store,
-    practice: crate::PracticeId,
+    practice: store::PracticeId,
     email: &str,
     hour: i8,
     now: Timestamp,
-) -> crate::ClientId {
+) -> store::ClientId {
     use domain::{
         ContactPreference, Pence,
         therapy::{ContractKind, ContractTerms, Frequency, WeeklyTime, schedule::plan},
@@ -2488,7 +2490,7 @@ async fn portal_client(
     let client = store
         .create_client(
             practice,
-            &crate::NewClient {
+            &store::NewClient {
                 name: PersonName::parse("Morgan Lea").unwrap(),
                 email: EmailAddress::parse(email).unwrap(),
                 phone: None,
@@ -2530,14 +2532,14 @@ async fn portal_client(
 
 /// The client portal: finding a client by email, single-use links bound to a browser,
 /// sessions, and a client cancelling their own session.
-async fn portal_story(store: &dyn Store, practice: crate::PracticeId) {
+async fn portal_story(store: &dyn Store, practice: store::PracticeId) {
     use domain::{
         Pence,
         therapy::{ContractTerms, policy::Outcome, schedule::plan},
     };
     use jiff::{SignedDuration, tz::TimeZone};
 
-    use crate::{NewCharge, NewPortalLink, SessionStatus};
+    use store::{NewCharge, NewPortalLink, SessionStatus};
     let now = Timestamp::from_second(1_800_000_000).unwrap(); // 2027-01-15
     let client = portal_client(store, practice, "Morgan.Lea@example.com", 18, now).await;
 
@@ -2596,7 +2598,7 @@ async fn portal_story(store: &dyn Store, practice: crate::PracticeId) {
     );
     assert!(
         store
-            .portal_link(crate::PracticeId::new(999), &link.token_hash)
+            .portal_link(store::PracticeId::new(999), &link.token_hash)
             .await
             .unwrap()
             .is_none(),
@@ -2605,7 +2607,7 @@ async fn portal_story(store: &dyn Store, practice: crate::PracticeId) {
     // A link for a client of no practice of ours is refused, and its email is not queued.
     let stray = NewPortalLink {
         token_hash: hash_of("stray"),
-        client: crate::ClientId::new(999_999),
+        client: store::ClientId::new(999_999),
         ..link.clone()
     };
     assert!(matches!(
@@ -2763,7 +2765,7 @@ async fn portal_story(store: &dyn Store, practice: crate::PracticeId) {
 
     // The client changes their own details (never their name or address); a client of no
     // practice of ours changes nothing.
-    let mut details = crate::OwnDetails {
+    let mut details = store::OwnDetails {
         phone: Some(domain::PhoneNumber::parse("07700 900 123").unwrap()),
         contact_preference: domain::ContactPreference::Phone,
         reminders: false,
@@ -2792,7 +2794,7 @@ async fn portal_story(store: &dyn Store, practice: crate::PracticeId) {
     details.reminders = true;
     assert!(matches!(
         store
-            .update_own_details(practice, crate::ClientId::new(999_999), &details, now)
+            .update_own_details(practice, store::ClientId::new(999_999), &details, now)
             .await,
         Err(StoreError::NotFound)
     ));
@@ -2906,9 +2908,9 @@ async fn portal_story(store: &dyn Store, practice: crate::PracticeId) {
 
 /// Rate-limit counters, one step at a time: a window of `max`, refusals until it ends, a
 /// new window after, places given back, counters apart by practice, kind and subject.
-async fn limits_story(store: &dyn Store, practice: crate::PracticeId, now: Timestamp) {
-    use crate::{LimitKey, LimitRule, Reservation};
+async fn limits_story(store: &dyn Store, practice: store::PracticeId, now: Timestamp) {
     use jiff::SignedDuration;
+    use store::{LimitKey, LimitRule, Reservation};
     let key = |kind: &'static str, subject: &str| LimitKey {
         practice,
         kind,
@@ -2998,7 +3000,7 @@ pub async fn concurrent_limits(
     first: std::sync::Arc<dyn Store>,
     second: std::sync::Arc<dyn Store>,
 ) {
-    use crate::{LimitKey, LimitRule, Reservation};
+    use store::{LimitKey, LimitRule, Reservation};
     let now = Timestamp::from_second(1_800_000_000).unwrap();
     let setup = PracticeSetup::from_toml(PRACTICE).unwrap();
     let practice = first.create_practice(&setup, now).await.unwrap();
@@ -3123,7 +3125,7 @@ pub async fn concurrent_invoices_from_two_writers(
     let client = first
         .create_client(
             practice,
-            &crate::NewClient {
+            &store::NewClient {
                 name: PersonName::parse("Robin Vale").unwrap(),
                 email: EmailAddress::parse("robin@example.com").unwrap(),
                 phone: None,
@@ -3140,17 +3142,17 @@ pub async fn concurrent_invoices_from_two_writers(
         let store = either(n, &first, &second);
         tasks.push(tokio::spawn(async move {
             let charges = if n % 4 == 3 {
-                vec![crate::ChargeId::new(999_999)]
+                vec![store::ChargeId::new(999_999)]
             } else {
                 Vec::new()
             };
-            let invoice = crate::NewInvoice {
+            let invoice = store::NewInvoice {
                 client,
                 issued_on: date(2027, 5, 1),
                 due_on: date(2027, 5, 15),
                 period: "April 2027".into(),
                 charges,
-                lines: vec![crate::InvoiceLine {
+                lines: vec![store::InvoiceLine {
                     description: format!("Line {n}"),
                     detail: String::new(),
                     amount: Pence::new(100),
@@ -3196,7 +3198,7 @@ pub async fn concurrent_audit_from_two_writers(
     first: std::sync::Arc<dyn Store>,
     second: std::sync::Arc<dyn Store>,
 ) {
-    use crate::{Actor, AuditAction, NewAuditEntry, audit};
+    use store::{Actor, AuditAction, NewAuditEntry, audit};
     let now = Timestamp::from_second(1_800_000_000).unwrap();
     let setup = PracticeSetup::from_toml(PRACTICE).unwrap();
     let practice = first.create_practice(&setup, now).await.unwrap();
@@ -3262,7 +3264,7 @@ pub async fn booking_and_session_race(
     let client = first
         .create_client(
             practice,
-            &crate::NewClient {
+            &store::NewClient {
                 name: PersonName::parse("Robin Vale").unwrap(),
                 email: EmailAddress::parse("robin@example.com").unwrap(),
                 phone: None,
@@ -3312,7 +3314,7 @@ pub async fn booking_and_session_race(
         } else {
             (second.clone(), first.clone())
         };
-        let booking = crate::NewBooking {
+        let booking = store::NewBooking {
             appointment_type: Slug::parse("consultation").unwrap(),
             location: balham.clone(),
             start,
@@ -3336,7 +3338,7 @@ pub async fn booking_and_session_race(
                     practice,
                     &booking,
                     &[],
-                    crate::Recheck::accept_any(start),
+                    store::Recheck::accept_any(start),
                     now,
                 )
                 .await
@@ -3395,7 +3397,7 @@ pub async fn appointments_give_their_time_back(store: &dyn Store) {
     let client = store
         .create_client(
             practice,
-            &crate::NewClient {
+            &store::NewClient {
                 name: PersonName::parse("Robin Vale").unwrap(),
                 email: EmailAddress::parse("robin@example.com").unwrap(),
                 phone: None,
@@ -3437,7 +3439,7 @@ pub async fn appointments_give_their_time_back(store: &dyn Store) {
     let made = std::sync::atomic::AtomicUsize::new(0);
     let book = |start: Timestamp, email: &str| {
         let n = made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let booking = crate::NewBooking {
+        let booking = store::NewBooking {
             appointment_type: Slug::parse("consultation").unwrap(),
             location: balham.clone(),
             start,
@@ -3461,7 +3463,7 @@ pub async fn appointments_give_their_time_back(store: &dyn Store) {
                     practice,
                     &booking,
                     &[],
-                    crate::Recheck::accept_any(start),
+                    store::Recheck::accept_any(start),
                     now,
                 )
                 .await
@@ -3523,9 +3525,9 @@ pub async fn appointments_give_their_time_back(store: &dyn Store) {
     // The erased client's coming consultation is cancelled, and its time is free.
     let theirs = sessions[3].start + SignedDuration::from_hours(24);
     book(theirs, "robin@example.com").await.unwrap();
-    let entry = crate::NewAuditEntry {
-        actor: crate::Actor::System,
-        action: crate::AuditAction::ClientErased,
+    let entry = store::NewAuditEntry {
+        actor: store::Actor::System,
+        action: store::AuditAction::ClientErased,
         client: Some(client),
         object: Some(("client", client.get())),
         source: None,
@@ -3551,8 +3553,8 @@ fn confirmation_email(to: &str) -> NewMessage {
 }
 
 /// What [`email_change_story`] queues for an outcome: a notice of its kind.
-fn email_change_notices(outcome: &crate::EmailChangeOutcome) -> Vec<NewMessage> {
-    use crate::EmailChangeOutcome;
+fn email_change_notices(outcome: &store::EmailChangeOutcome) -> Vec<NewMessage> {
+    use store::EmailChangeOutcome;
     let (kind, to) = match outcome {
         EmailChangeOutcome::Changed { client, .. } => ("changed", client.email.as_str()),
         EmailChangeOutcome::Clash { .. } => ("clash", "therapist@example.com"),
@@ -3571,13 +3573,13 @@ fn email_change_notices(outcome: &crate::EmailChangeOutcome) -> Vec<NewMessage> 
 /// expires), and never onto another client's address.
 async fn email_change_story(
     store: &dyn Store,
-    practice: crate::PracticeId,
-    client: crate::ClientId,
+    practice: store::PracticeId,
+    client: store::ClientId,
     now: Timestamp,
 ) {
     use jiff::SignedDuration;
 
-    use crate::{EmailChangeLimit, EmailChangeOutcome, NewEmailChange};
+    use store::{EmailChangeLimit, EmailChangeOutcome, NewEmailChange};
     let limit = EmailChangeLimit {
         max: 3,
         within: SignedDuration::from_hours(1),
@@ -3632,7 +3634,7 @@ async fn email_change_story(
     );
     assert!(
         store
-            .email_change(crate::PracticeId::new(999), &first.token_hash)
+            .email_change(store::PracticeId::new(999), &first.token_hash)
             .await
             .unwrap()
             .is_none(),
@@ -3641,7 +3643,7 @@ async fn email_change_story(
     // For a client of no practice of ours: nothing stored, nothing queued.
     let stray = NewEmailChange {
         token_hash: hash_of("change-stray"),
-        client: crate::ClientId::new(999_999),
+        client: store::ClientId::new(999_999),
         ..first.clone()
     };
     assert!(matches!(
@@ -3902,7 +3904,7 @@ async fn email_change_story(
         None
     );
     let rows_after = store.client_rows(practice, client).await.unwrap();
-    let asked_for = crate::rights::Value::Text("TAKEN@example.com".into());
+    let asked_for = store::rights::Value::Text("TAKEN@example.com".into());
     assert!(
         rows_after
             .iter()
@@ -3924,7 +3926,7 @@ pub async fn concurrent_portal_sign_ins(store: std::sync::Arc<dyn Store>) {
     let setup = PracticeSetup::from_toml(PRACTICE).unwrap();
     let practice = store.create_practice(&setup, now).await.unwrap();
     let client = portal_client(&*store, practice, "race@example.com", 18, now).await;
-    let link = crate::NewPortalLink {
+    let link = store::NewPortalLink {
         token_hash: hash_of("race-link"),
         client,
         browser_hash: hash_of("race-browser"),
@@ -3977,7 +3979,7 @@ pub async fn concurrent_email_changes(store: std::sync::Arc<dyn Store>) {
 
     use jiff::SignedDuration;
 
-    use crate::{EmailChangeLimit, NewEmailChange};
+    use store::{EmailChangeLimit, NewEmailChange};
     let now = Timestamp::from_second(1_800_000_000).unwrap();
     let setup = PracticeSetup::from_toml(PRACTICE).unwrap();
     let practice = store.create_practice(&setup, now).await.unwrap();
