@@ -21,6 +21,7 @@ pub mod password;
 mod portal;
 mod qr;
 mod query;
+mod render;
 mod rights;
 mod routing;
 pub mod sealed;
@@ -32,6 +33,7 @@ mod service;
 mod site;
 mod templates;
 mod therapy;
+mod words;
 
 use std::{sync::Arc, time::Duration};
 

@@ -136,11 +136,7 @@ pub(crate) fn is_autosave(headers: &axum::http::HeaderMap) -> bool {
 /// a new general note is changed, not added again, by the next save).
 pub(crate) async fn autosaved(state: &Here, id: NoteId) -> WebResult<axum::response::Response> {
     let view = crate::therapy::PracticeView::load(state).await?;
-    let saved = state
-        .now()
-        .to_zoned_datetime(view.zone.clone())
-        .strftime("%H:%M")
-        .to_string();
+    let saved = crate::words::hours_minutes(view.zone.to_datetime(state.now()));
     Ok(crate::api::json_response(
         axum::http::StatusCode::OK,
         serde_json::json!({ "saved": saved, "id": id.get() }),

@@ -20,7 +20,7 @@ use store::{
     rights::{ClientRows, Kind, Record, Value},
 };
 
-use crate::{Here, WebError, error::WebResult};
+use crate::{Here, WebError, error::WebResult, words};
 
 /// How the export shows one kind of record.
 struct Shown {
@@ -166,11 +166,8 @@ fn text_value(zone: &TimeZone, column: &str, value: &Value) -> String {
         Value::Text(text) => text.clone(),
         Value::Integer(n) => n.to_string(),
         Value::Bool(yes) => if *yes { "yes" } else { "no" }.to_owned(),
-        Value::Instant(at) => zone
-            .to_datetime(*at)
-            .strftime("%-d %B %Y, %H:%M")
-            .to_string(),
-        Value::Date(day) => day.strftime("%-d %B %Y").to_string(),
+        Value::Instant(at) => words::date_and_time(zone.to_datetime(*at)),
+        Value::Date(day) => words::date(*day),
         Value::Bytes(bytes) => hex(bytes),
     }
 }
@@ -388,7 +385,7 @@ pub(crate) async fn export_zip(
             ico_registration => practice.privacy.ico_registration.as_str(),
             name => client_row.name.as_str(),
             notes_left_out => (audience == Audience::Client).then_some(NOTES_NOT_INCLUDED),
-            exported => exported.strftime("%-d %B %Y at %H:%M").to_string(),
+            exported => words::date_at_time(exported),
             sections,
         },
     )?;

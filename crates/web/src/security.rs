@@ -57,7 +57,7 @@ pub(crate) async fn headers(state: Here, request: Request, next: Next) -> Respon
             )
                 .into_response()
         } else {
-            crate::site::error_page(&state, status, reference.as_deref(), retry_after.is_some())
+            crate::render::error_page(&state, status, reference.as_deref(), retry_after.is_some())
                 .await
         };
         if let Some(retry_after) = retry_after {

@@ -178,7 +178,7 @@ fn long_date(text: &str) -> String {
         .get(..10)
         .and_then(|d| d.parse::<jiff::civil::Date>().ok())
     {
-        Some(date) => date.strftime("%-d %B %Y").to_string(),
+        Some(date) => crate::words::date(date),
         None => text.to_owned(),
     }
 }

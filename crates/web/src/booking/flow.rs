@@ -25,8 +25,8 @@ use crate::{
     error::WebResult,
     forms::FormData,
     limits::{Limit, Subject},
+    render::{html, render},
     security::client_ip,
-    site::{html, render},
     templates::value,
 };
 

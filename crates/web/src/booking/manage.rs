@@ -19,7 +19,7 @@ use crate::secret_token::SecretToken;
 use crate::{
     Here, WebError,
     error::WebResult,
-    site::{html, render},
+    render::{html, render},
     templates::value,
 };
 

@@ -241,12 +241,7 @@ impl Offer {
 
     /// "Monday 29 March 2027 at 9am".
     pub fn when(&self, at: Timestamp) -> String {
-        let local = at.to_zoned_datetime(self.zone.clone());
-        format!(
-            "{} at {}",
-            local.strftime("%A %-d %B %Y"),
-            time_label(&local)
-        )
+        crate::words::weekday_date_at(self.zone.to_datetime(at))
     }
 
     /// "In person in Balham, 27 Larchwood Mews, SW12 9RT" or "Online, by video".
@@ -286,7 +281,7 @@ pub(crate) fn by_day<'a>(
     let mut days: Vec<DayOfSlots> = Vec::new();
     for slot in slots {
         let local = slot.start.to_zoned_datetime(offer.zone.clone());
-        let label = local.strftime("%A %-d %B").to_string();
+        let label = crate::words::weekday_day_month(local.date());
         let link = SlotLink {
             label: time_label(&local),
             href: href(slot),
@@ -314,23 +309,10 @@ fn to_engine(busy: &[BusyTime]) -> Vec<availability::Busy> {
 
 /// "9am", "9:30am", "12pm" — times as people say them.
 pub(crate) fn time_label(local: &jiff::ZonedDateTime) -> String {
-    clock(local.time())
+    crate::words::clock(local.time())
 }
 
-/// "9am", "9:30am", "12pm", "12:05am" for a wall-clock time.
-pub(crate) fn clock(time: jiff::civil::Time) -> String {
-    let hour = time.hour();
-    let suffix = if hour < 12 { "am" } else { "pm" };
-    let hour12 = match hour % 12 {
-        0 => 12,
-        h => h,
-    };
-    if time.minute() == 0 {
-        format!("{hour12}{suffix}")
-    } else {
-        format!("{hour12}:{:02}{suffix}", time.minute())
-    }
-}
+pub(crate) use crate::words::clock;
 
 /// "24 hours", "2 days", "90 minutes".
 pub(crate) fn duration_words(minutes: u32) -> String {

@@ -297,7 +297,7 @@ async fn set_up_form(state: Here, staff: Staff) -> WebResult<Response> {
         None,
     )
     .await?;
-    Ok(crate::site::html(StatusCode::OK, body))
+    Ok(crate::render::html(StatusCode::OK, body))
 }
 
 async fn set_up(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
@@ -314,7 +314,7 @@ async fn set_up(state: Here, staff: Staff, form: FormData) -> WebResult<Response
                 "/office/settings/security",
             )
             .await?;
-            Ok(crate::site::html(StatusCode::OK, body))
+            Ok(crate::render::html(StatusCode::OK, body))
         }
         Err(message) => {
             let body = set_up_page(
@@ -326,7 +326,7 @@ async fn set_up(state: Here, staff: Staff, form: FormData) -> WebResult<Response
                 Some(message),
             )
             .await?;
-            Ok(crate::site::html(StatusCode::UNPROCESSABLE_ENTITY, body))
+            Ok(crate::render::html(StatusCode::UNPROCESSABLE_ENTITY, body))
         }
     }
 }
@@ -399,7 +399,7 @@ async fn new_codes(state: Here, staff: Staff, form: FormData) -> WebResult<Respo
         "/office/settings/security",
     )
     .await?;
-    Ok(crate::site::html(StatusCode::OK, body))
+    Ok(crate::render::html(StatusCode::OK, body))
 }
 
 async fn turn_off_form(state: Here, staff: Staff) -> WebResult<Response> {

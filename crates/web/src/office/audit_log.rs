@@ -70,7 +70,7 @@ async fn show(state: Here, staff: Staff, Query(q): Query<AuditQuery>) -> WebResu
                 None => context! { name => format!("Client {c} (erased)") },
             });
             context! {
-                when => e.at.to_zoned_datetime(view.zone.clone()).strftime("%-d %b %Y, %H:%M:%S").to_string(),
+                when => crate::words::audit_time(view.zone.to_datetime(e.at)),
                 who,
                 what => e.label(),
                 link,

@@ -34,8 +34,8 @@ use crate::{
     forms::FormData,
     limits::{Limit, Subject},
     password,
+    render::html,
     security::client_ip,
-    site::html,
 };
 
 /// Sessions end this long after sign-in, however active. (The idle timeout is the

@@ -312,19 +312,12 @@ async fn away_page(
         .await?
         .into_iter()
         .map(|a| {
-            let first = a
-                .start
-                .to_zoned_datetime(zone.clone())
-                .strftime("%A %-d %B %Y")
-                .to_string();
+            let first = crate::words::weekday_date(zone.to_datetime(a.start).date());
             let last_instant = a
                 .end
                 .checked_sub(jiff::SignedDuration::from_secs(1))
                 .unwrap_or(a.end);
-            let last = last_instant
-                .to_zoned_datetime(zone.clone())
-                .strftime("%A %-d %B %Y")
-                .to_string();
+            let last = crate::words::weekday_date(zone.to_datetime(last_instant).date());
             AwayRow {
                 id: a.id,
                 label: a.label,

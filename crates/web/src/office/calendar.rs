@@ -89,7 +89,7 @@ fn placed(
     let to = end.to_zoned_datetime(zone.clone());
     let position = offer.locations.iter().position(|l| &l.slug == location);
     (
-        from.strftime("%A %-d %B").to_string(),
+        crate::words::weekday_day_month(from.date()),
         format!("{}–{}", time_label(&from), time_label(&to)),
         position.map_or_else(|| location.to_string(), |i| offer.locations[i].name.clone()),
         position.map_or(0, |i| i + 1),
@@ -238,7 +238,7 @@ async fn calendar(
             start_of(day.tomorrow().unwrap_or(day), &zone)?,
         );
         days.push(Day {
-            label: day.strftime("%A %-d %B").to_string(),
+            label: crate::words::weekday_day_month(day),
             date: day.to_string(),
             today: day == today,
             away: away
@@ -256,9 +256,9 @@ async fn calendar(
     let next = first.checked_add(step.days()).unwrap_or(first);
     let view = if week { "week" } else { "day" };
     let heading = if week {
-        format!("Week of {}", first.strftime("%-d %B %Y"))
+        format!("Week of {}", crate::words::date(first))
     } else {
-        date.strftime("%A %-d %B %Y").to_string()
+        crate::words::weekday_date(date)
     };
     let legend: Vec<(usize, String)> = offer
         .locations

@@ -19,7 +19,7 @@ use crate::{
     Here, WebError,
     error::WebResult,
     forms::FormData,
-    site::{html, render},
+    render::{html, render},
     templates::value,
     therapy::{self, PracticeView},
 };
@@ -126,13 +126,7 @@ async fn create(state: Here, _staff: Staff, form: FormData) -> WebResult<Respons
         return Ok(Redirect::to("/office/invoices").into_response());
     }
     let view = PracticeView::load(&state).await?;
-    let day = |s: &store::Session| {
-        view.zone
-            .to_datetime(s.start)
-            .date()
-            .strftime("%-d %B %Y")
-            .to_string()
-    };
+    let day = |s: &store::Session| crate::words::date(view.zone.to_datetime(s.start).date());
     let period = match sessions.as_slice() {
         [one] => format!("the session on {}", day(one)),
         [first, .., last] => format!("sessions from {} to {}", day(first), day(last)),

@@ -23,7 +23,7 @@ use axum::{Router, http::StatusCode, response::Response};
 use minijinja::{Value, context};
 use serde::Serialize;
 
-use crate::{AppState, Here, error::WebResult, site::html, templates::value};
+use crate::{AppState, Here, error::WebResult, render::html, templates::value};
 pub(crate) use auth::{Staff, secure_cookies};
 
 /// The back office's own routes (sign-in, articles, enquiries, the outbox); each room
@@ -89,7 +89,7 @@ pub(crate) async fn render_office(
     template: &str,
     page: Value,
 ) -> WebResult<String> {
-    let site = crate::site::site_context(state).await?;
+    let site = crate::render::site_context(state).await?;
     let user = staff.map(|s| value(&s.user));
     Ok(state
         .templates()

@@ -43,13 +43,7 @@ crate::routing::routes! {
     GET "/office/records-to-review" => Staff: review;
 }
 
-fn long(day: Date) -> String {
-    day.strftime("%-d %B %Y").to_string()
-}
-
-fn weekday_long(day: Date) -> String {
-    day.strftime("%A %-d %B %Y").to_string()
-}
+use crate::words::{date as long, weekday_date as weekday_long};
 
 /// A date typed in a date field (`2027-03-25`); the browser's picker sends this form.
 fn parse_day(raw: &str) -> Option<Date> {

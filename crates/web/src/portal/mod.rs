@@ -28,7 +28,7 @@ use crate::{
     AppState, Here, WebError, access,
     error::WebResult,
     office::secure_cookies,
-    site::{html, render},
+    render::{html, render},
 };
 
 /// Portal sessions end after this long without a request.

@@ -555,7 +555,7 @@ pub(super) async fn invoices(state: Here, me: PortalClient) -> WebResult<Respons
             id: i.id,
             number: i.number,
             period: i.period,
-            issued_on: i.issued_on.strftime("%-d %B %Y").to_string(),
+            issued_on: crate::words::date(i.issued_on),
             total: i.total,
             paid: i.paid_on.is_some(),
             overdue: i.paid_on.is_none() && i.due_on < today,
