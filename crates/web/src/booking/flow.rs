@@ -432,8 +432,7 @@ pub(crate) async fn make_booking(
     let now = state.now();
     let token = SecretToken::generate();
     let host = state
-        .config()
-        .public_url
+        .public_url()
         .split("://")
         .nth(1)
         .and_then(|rest| rest.split(['/', ':']).next())
