@@ -235,16 +235,9 @@ impl Session {
     }
 }
 
-/// What to store when an outcome is recorded.
-#[derive(Debug, Clone)]
-pub struct NewCharge {
-    pub outcome: Outcome,
-    pub told_at: Option<Timestamp>,
-    pub amount: Pence,
-    pub rule: String,
-    pub policy_version: u32,
-    pub used_free_allowance: bool,
-}
+/// What to store when an outcome is recorded (the domain's rule makes it:
+/// `domain::therapy::outcome::charge_for`).
+pub use domain::therapy::outcome::NewCharge;
 
 /// Plans a contract's sessions: `(terms, sessions kept, from)` → the sessions to add
 /// (see `domain::therapy::schedule::plan`; the caller closes over the zone and breaks).

@@ -11,7 +11,8 @@ use domain::{
     practice::Location,
     therapy::{
         ContractKind, InvoiceMode, TherapySettings,
-        policy::{Assessment, CancellationPolicy, Recorded, assess},
+        outcome::{NewCharge, charge_for},
+        policy::{CancellationPolicy, Recorded},
         schedule::plan,
     },
 };
@@ -146,16 +147,17 @@ pub(crate) fn number_label(contract: Option<&Contract>, session: &Session) -> St
     }
 }
 
-/// What the cancellation policy says about `recorded` at `session`: the policy version the
-/// client agreed for it (the contract version it follows; the current policy if that version
-/// is gone), counting the client's earlier free late cancellations. The office recording an
-/// outcome and the client cancelling in the portal both ask here, so they always agree.
-pub(crate) async fn assess_session(
+/// What recording `recorded` at `session` stores, with the policy that decided it: the policy
+/// version the client agreed for the session (the contract version it follows; the current
+/// policy if that version is gone), counting the client's earlier free late cancellations
+/// (`domain::therapy::outcome::charge_for`). The office recording an outcome and the client
+/// cancelling in the portal both ask here, so they always agree.
+pub(crate) async fn charge_for_session(
     state: &Here,
     contract: &Contract,
     session: &Session,
     recorded: Recorded,
-) -> WebResult<(CancellationPolicy, Assessment)> {
+) -> WebResult<(CancellationPolicy, NewCharge)> {
     let practice = state.practice_id();
     let version = version_at(contract, session.occurrence)
         .terms
@@ -169,8 +171,8 @@ pub(crate) async fn assess_session(
         .store()
         .free_late_cancellations(practice, session.client)
         .await?;
-    let assessment = assess(&policy, session.fee, session.start, recorded, &earlier);
-    Ok((policy, assessment))
+    let charge = charge_for(&policy, session.fee, session.start, recorded, &earlier);
+    Ok((policy, charge))
 }
 
 /// "Reminder: Monday 12 April 2027 at 9am", with where and how to say you cannot come, and

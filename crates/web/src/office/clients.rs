@@ -21,6 +21,7 @@ use domain::{
     enquiry::Contact,
     therapy::{
         ContractKind, ContractTerms, WeeklyTime,
+        clashes::{self as domain_clashes, Span},
         schedule::{Kept, Planned},
         sessions::{self as domain_sessions, SessionFacts, Standing},
     },
@@ -107,36 +108,34 @@ pub(super) fn split_for_planning(
 
 /// Starts of the planned sessions (those not in a break) that overlap another appointment:
 /// a consultation, held or booked, or another session. `replaced` are sessions the plan
-/// takes the place of, so they stand in nobody's way.
+/// takes the place of, so they stand in nobody's way (the rule:
+/// `domain::therapy::clashes::clashes`).
 pub(super) async fn clashes(
     state: &Here,
     planned: &[Planned],
     replaced: &[&Session],
 ) -> WebResult<Vec<Timestamp>> {
-    let occupying: Vec<&Planned> = planned.iter().filter(|p| !p.in_break).collect();
-    let (Some(first), Some(last)) = (
-        occupying.iter().map(|p| p.start).min(),
-        occupying.iter().map(|p| p.end).max(),
-    ) else {
+    let Some(window) = domain_clashes::window(planned) else {
         return Ok(Vec::new());
     };
-    let mut busy = state
+    let busy: Vec<Span> = state
         .store()
-        .busy_between(state.practice_id(), first, last)
-        .await?;
-    for session in replaced {
-        if let Some(i) = busy
-            .iter()
-            .position(|b| b.start == session.start && b.end == session.end)
-        {
-            busy.swap_remove(i);
-        }
-    }
-    Ok(occupying
+        .busy_between(state.practice_id(), window.start, window.end)
+        .await?
+        .into_iter()
+        .map(|b| Span {
+            start: b.start,
+            end: b.end,
+        })
+        .collect();
+    let freed: Vec<Span> = replaced
         .iter()
-        .filter(|p| busy.iter().any(|b| b.start < p.end && p.start < b.end))
-        .map(|p| p.start)
-        .collect())
+        .map(|s| Span {
+            start: s.start,
+            end: s.end,
+        })
+        .collect();
+    Ok(domain_clashes::clashes(planned, &busy, &freed))
 }
 
 /// "Monday 12 April 2027 at 9am and Monday 19 April 2027 at 9am" (at most five, then how
@@ -305,10 +304,19 @@ async fn list(state: Here, staff: Staff) -> WebResult<Response> {
     let mut ended = Vec::new();
     for client in clients {
         let contract = contracts.iter().find(|c| c.client == client.id);
-        // A client whose work has ended (every contract ended) is listed with the ended
-        // ones; one still waiting for a first contract is active.
-        let finished = !client.active
-            || (contract.is_none() && !state.store().contracts(id, client.id).await?.is_empty());
+        // A client whose work has ended is listed with the ended ones; one still waiting for
+        // a first contract is active. Only a client with no active contract needs the rest.
+        let contracts_active: Vec<bool> = match contract {
+            Some(_) => vec![true],
+            None => state
+                .store()
+                .contracts(id, client.id)
+                .await?
+                .iter()
+                .map(|c| c.active)
+                .collect(),
+        };
+        let finished = domain_sessions::work_has_ended(client.active, &contracts_active);
         let next = upcoming
             .iter()
             .find(|s| s.client == client.id && s.status == SessionStatus::Scheduled)

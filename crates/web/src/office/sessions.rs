@@ -19,6 +19,7 @@ use domain::{
     therapy::{
         ContractTerms,
         form::ContractForm,
+        outcome::{NotRecordable, check_recordable},
         policy::{Outcome, Recorded},
         schedule::Planned,
     },
@@ -29,9 +30,7 @@ use jiff::{
 };
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
-use store::{
-    Client, ConflictKind, Contract, NewCharge, Session, SessionId, SessionStatus, StoreError,
-};
+use store::{Client, ConflictKind, Contract, Session, SessionId, SessionStatus, StoreError};
 
 use super::{
     Staff,
@@ -804,63 +803,55 @@ pub(super) async fn record(
     let now = state.now();
     let view = PracticeView::load(&state).await?;
     let mut errors = FieldErrors::new();
-    let not_yet = "You can record this once the session has started. If the client has told you \
-                   they cannot come, choose “The client cancelled”";
     let recorded = match form.get("outcome") {
-        "attended" | "did_not_attend" if session.start > now => {
-            errors.add("outcome", not_yet);
-            None
-        }
         "attended" => Some(Recorded::Attended),
         "did_not_attend" => Some(Recorded::DidNotAttend),
         "therapist_cancelled" => Some(Recorded::TherapistCancelled),
-        "client_cancelled" => {
-            let told_at = parse_instant(
-                &view,
-                &mut errors,
-                (
-                    "told_date",
-                    form.get("told_date"),
-                    "Enter the date they told you, like 2027-04-12",
-                ),
-                (
-                    "told_time",
-                    form.get("told_time"),
-                    "Enter the time they told you, like 18:30",
-                ),
-            );
-            match told_at {
-                Some(at) if at > now => {
-                    errors.add(
-                        "told_date",
-                        "Enter when they told you: a date and time that has already passed",
-                    );
-                    None
-                }
-                Some(told_at) => Some(Recorded::ClientCancelled { told_at }),
-                None => None,
-            }
-        }
+        "client_cancelled" => parse_instant(
+            &view,
+            &mut errors,
+            (
+                "told_date",
+                form.get("told_date"),
+                "Enter the date they told you, like 2027-04-12",
+            ),
+            (
+                "told_time",
+                form.get("told_time"),
+                "Enter the time they told you, like 18:30",
+            ),
+        )
+        .map(|told_at| Recorded::ClientCancelled { told_at }),
         _ => {
             errors.add("outcome", "Choose what happened");
             None
         }
     };
+    let recorded =
+        recorded.filter(
+            |recorded| match check_recordable(*recorded, session.start, now) {
+                Ok(()) => true,
+                Err(NotRecordable::NotStarted) => {
+                    errors.add(
+                        "outcome",
+                        "You can record this once the session has started. If the client has told \
+                     you they cannot come, choose “The client cancelled”",
+                    );
+                    false
+                }
+                Err(NotRecordable::ToldInFuture) => {
+                    errors.add(
+                        "told_date",
+                        "Enter when they told you: a date and time that has already passed",
+                    );
+                    false
+                }
+            },
+        );
     if let Some(recorded) = recorded {
         let contract = state.store().contract(id, session.contract).await?;
-        let (policy, assessment) =
-            crate::therapy::assess_session(&state, &contract, &session, recorded).await?;
-        let charge = NewCharge {
-            outcome: assessment.outcome,
-            told_at: match recorded {
-                Recorded::ClientCancelled { told_at } => Some(told_at),
-                _ => None,
-            },
-            amount: assessment.charge,
-            rule: assessment.rule,
-            policy_version: policy.version,
-            used_free_allowance: assessment.used_free_allowance,
-        };
+        let (_, charge) =
+            crate::therapy::charge_for_session(&state, &contract, &session, recorded).await?;
         let planner = planner(&state).await?;
         if contract.active {
             // A session that stops counting adds one at the end of brief work: that one must
@@ -873,7 +864,7 @@ pub(super) async fn record(
                 .filter(|s| s.contract == contract.id)
                 .collect();
             let from = contract.current().effective_from.max(now);
-            let counts = SessionStatus::Done(assessment.outcome).counts();
+            let counts = SessionStatus::Done(charge.outcome).counts();
             let (kept, replaced) = split_for_planning(&own, from, now, Some((session.id, counts)));
             let planned = planner(&contract.current().terms, &kept, from);
             let clashing = clashes(&state, &planned, &replaced).await?;

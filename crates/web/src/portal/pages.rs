@@ -10,14 +10,17 @@ use axum::{
 use domain::{
     FieldErrors, Pence,
     enquiry::Contact,
-    therapy::policy::{Assessment, CancellationPolicy, Outcome, Recorded},
+    therapy::{
+        outcome::NewCharge,
+        policy::{CancellationPolicy, Outcome, Recorded},
+    },
 };
 use jiff::{SignedDuration, Timestamp};
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
 use store::{
-    ConflictKind, Invoice, InvoiceId, NewCharge, NewMessage, OwnDetails, Session, SessionId,
-    SessionStatus, StoreError,
+    ConflictKind, Invoice, InvoiceId, NewMessage, OwnDetails, Session, SessionId, SessionStatus,
+    StoreError,
 };
 
 use super::{PortalClient, Source, email_change, portal_page};
@@ -249,7 +252,7 @@ fn hours(n: u32) -> String {
 /// What cancelling now means, before the client confirms: a headline and the charge.
 fn explanation(
     policy: &CancellationPolicy,
-    assessment: &Assessment,
+    assessment: &NewCharge,
     notice: SignedDuration,
 ) -> String {
     let version = policy.version;
@@ -272,8 +275,8 @@ fn explanation(
                  policy (version {version}) applies",
                 hours(policy.notice_hours)
             );
-            if assessment.charge.get() > 0 {
-                format!("{late}: {}.", assessment.charge)
+            if assessment.amount.get() > 0 {
+                format!("{late}: {}.", assessment.amount)
             } else if assessment.used_free_allowance {
                 format!(
                     "{late}. You have a free late cancellation left, so there is no charge; \
@@ -287,10 +290,7 @@ fn explanation(
 }
 
 /// The policy's view of cancelling `session` now.
-async fn assess_now(
-    state: &Here,
-    session: &Session,
-) -> WebResult<(CancellationPolicy, Assessment)> {
+async fn assess_now(state: &Here, session: &Session) -> WebResult<(CancellationPolicy, NewCharge)> {
     let contract = state
         .store()
         .contract(state.practice_id(), session.contract)
@@ -298,7 +298,7 @@ async fn assess_now(
     let recorded = Recorded::ClientCancelled {
         told_at: state.now(),
     };
-    therapy::assess_session(state, &contract, session, recorded).await
+    therapy::charge_for_session(state, &contract, session, recorded).await
 }
 
 /// The "are you sure?" page, with the outcome explained; `notice` says why it is shown again.
@@ -306,7 +306,7 @@ async fn cancel_page(
     state: &Here,
     session: &Session,
     policy: &CancellationPolicy,
-    assessment: &Assessment,
+    assessment: &NewCharge,
     status: StatusCode,
     notice: Option<&str>,
 ) -> WebResult<Response> {
@@ -318,8 +318,8 @@ async fn cancel_page(
         place,
         online,
         explanation => explanation(policy, assessment, session.start.duration_since(state.now())),
-        charge => assessment.charge.get(),
-        charged => assessment.charge.get() > 0,
+        charge => assessment.amount.get(),
+        charged => assessment.amount.get() > 0,
         rule => assessment.rule.as_str(),
         summary => policy.summary(),
         notice,
@@ -355,7 +355,7 @@ fn therapist_notice(
     state: &Here,
     view: &PracticeView,
     session: &Session,
-    assessment: &Assessment,
+    assessment: &NewCharge,
 ) -> NewMessage {
     NewMessage {
         kind: "portal_cancellation_notice".into(),
@@ -382,7 +382,7 @@ fn client_confirmation(
     me: &PortalClient,
     session: &Session,
     policy: &CancellationPolicy,
-    assessment: &Assessment,
+    assessment: &NewCharge,
 ) -> NewMessage {
     let practice = &view.practice.details.name;
     let when = view.when(session.start);
@@ -393,11 +393,11 @@ fn client_confirmation(
         .split_whitespace()
         .next()
         .unwrap_or("");
-    let charge = if assessment.charge.get() > 0 {
+    let charge = if assessment.amount.get() > 0 {
         format!(
             "Under the practice's cancellation policy (version {}), there is a charge of {}. \
              {}",
-            policy.version, assessment.charge, assessment.rule
+            policy.version, assessment.amount, assessment.rule
         )
     } else {
         "There is no charge.".to_owned()
@@ -437,7 +437,7 @@ pub(super) async fn cancel(
     // The client agreed to what the page showed; if time has moved the charge since, they
     // see the new one and confirm again.
     let shown = form.get("charge").parse::<u32>().ok();
-    if shown != Some(assessment.charge.get()) {
+    if shown != Some(assessment.amount.get()) {
         let notice = "Time has moved on since the page was shown, and what cancelling means \
                       has changed. Please read it again before you confirm.";
         return cancel_page(
@@ -455,14 +455,6 @@ pub(super) async fn cancel(
         therapist_notice(&state, &view, &session, &assessment),
         client_confirmation(&state, &view, &me, &session, &policy, &assessment),
     ];
-    let charge = NewCharge {
-        outcome: assessment.outcome,
-        told_at: Some(now),
-        amount: assessment.charge,
-        rule: assessment.rule.clone(),
-        policy_version: policy.version,
-        used_free_allowance: assessment.used_free_allowance,
-    };
     let planner = therapy::planner(&state).await?;
     let result = state
         .store()
@@ -470,7 +462,7 @@ pub(super) async fn cancel(
             state.practice_id(),
             me.client.id,
             session.id,
-            &charge,
+            &assessment,
             planner.as_ref(),
             &messages,
             now,
