@@ -22,8 +22,8 @@ use jiff::{
     tz::TimeZone,
 };
 use store::{
-    AwayId, Client, ClientId, ConflictKind, Contract, ContractVersion, Invoice, NewInvoice,
-    NewMessage, Planner, Session, SessionStatus, StoreError,
+    Client, Contract, ContractVersion, Invoice, NewInvoice, NewMessage, Planner, Session,
+    SessionStatus, StoreError,
 };
 
 use crate::secret_token::SecretToken;
@@ -263,9 +263,6 @@ pub(crate) fn break_notice(
 /// open-ended work is planned a little over a year ahead, longer than any booking horizon,
 /// so a consultation can never be booked over a regular session.
 pub(crate) async fn planner(state: &Here) -> WebResult<Box<Planner>> {
-    let practice = state.store().practice(state.practice_id()).await?;
-    let zone =
-        TimeZone::get(&practice.details.time_zone).map_err(|e| WebError::Internal(e.into()))?;
     let breaks: Vec<AwayPeriod> = state
         .store()
         .away_periods(state.practice_id())
@@ -276,6 +273,15 @@ pub(crate) async fn planner(state: &Here) -> WebResult<Box<Planner>> {
             end: a.end,
         })
         .collect();
+    planner_with(state, breaks).await
+}
+
+/// The planner as [`planner`] makes it, with `breaks` instead of the stored ones: for a
+/// change of breaks, planned before it is stored.
+pub(crate) async fn planner_with(state: &Here, breaks: Vec<AwayPeriod>) -> WebResult<Box<Planner>> {
+    let practice = state.store().practice(state.practice_id()).await?;
+    let zone =
+        TimeZone::get(&practice.details.time_zone).map_err(|e| WebError::Internal(e.into()))?;
     let today = state.now().to_zoned_datetime(zone.clone()).date();
     let until = today.checked_add(PLAN_AHEAD_DAYS.days()).unwrap_or(today);
     Ok(Box::new(move |terms, kept, from| {
@@ -285,65 +291,6 @@ pub(crate) async fn planner(state: &Here) -> WebResult<Box<Planner>> {
 
 /// How far ahead open-ended work is planned.
 const PLAN_AHEAD_DAYS: i64 = 400;
-
-/// After a break is added (`added`) or removed: mark the sessions in it, plan every active
-/// contract again (brief work moves its ending), and plan to tell each client whose
-/// sessions fall in a new break, `break_notice_days` ahead or at once if that has passed.
-pub(crate) async fn breaks_changed(state: &Here, added: Option<AwayId>) -> WebResult<()> {
-    let store = state.store();
-    let practice = state.practice_id();
-    let now = state.now();
-    let planner = planner(state).await?;
-    let period = match added {
-        Some(id) => store
-            .away_periods(practice)
-            .await?
-            .into_iter()
-            .find(|a| a.id == id),
-        None => None,
-    };
-    if let Some(period) = &period {
-        let times = AwayPeriod {
-            start: period.start,
-            end: period.end,
-        };
-        store.mark_break(practice, &times).await?;
-    }
-    for contract in store.active_contracts(practice).await? {
-        match store.replan(practice, contract.id, &*planner, now).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict(ConflictKind::AppointmentsOverlap)) => tracing::warn!(
-                contract = contract.id.get(),
-                "sessions could not be planned again: a time clashes with another appointment"
-            ),
-            Err(other) => return Err(other.into()),
-        }
-    }
-    if let Some(period) = period {
-        let days = store.therapy_settings(practice).await?.break_notice_days;
-        let send_at = period
-            .start
-            .checked_sub(jiff::SignedDuration::from_hours(24 * i64::from(days)))
-            .unwrap_or(period.start)
-            .max(now);
-        let mut clients: Vec<ClientId> = store
-            .sessions_between(practice, period.start, period.end)
-            .await?
-            .into_iter()
-            .filter(|s| s.status == SessionStatus::Break)
-            .map(|s| s.client)
-            .collect();
-        clients.sort_unstable();
-        clients.dedup();
-        let notices: Vec<(ClientId, Timestamp)> =
-            clients.into_iter().map(|c| (c, send_at)).collect();
-        store
-            .add_break_notices(practice, period.id, &notices)
-            .await?;
-    }
-    state.booking_changed();
-    Ok(())
-}
 
 /// Invoice `sessions` (all one client's, each with an uninvoiced charge) for `period`, and
 /// email the client a link to it. Returns the invoice and the link.

@@ -35,9 +35,9 @@ pub fn window(planned: &[Planned]) -> Option<Span> {
 }
 
 /// Starts of the `planned` sessions (not those in a break) that overlap one of the `busy`
-/// times, in the order planned. `freed` are the sessions the plan takes the place of: each
-/// frees the one busy time that has exactly its span, so a session never clashes with the
-/// session it replaces.
+/// times, in the order planned. `freed` are the spans of the sessions the plan takes the
+/// place of that hold time (not those in a break): each frees the one busy time that has
+/// exactly its span, so a session never clashes with the session it replaces.
 pub fn clashes(planned: &[Planned], busy: &[Span], freed: &[Span]) -> Vec<Timestamp> {
     let mut busy: Vec<Span> = busy.to_vec();
     for gone in freed {

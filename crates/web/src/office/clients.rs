@@ -5,7 +5,7 @@
 //! GET pages only read. Every change is a POST answered with a redirect, or with the form
 //! again (422, input kept) when something needs fixing. Agreeing or changing a contract and
 //! everything about one session live in [`super::sessions`]; both share the helpers here
-//! (the practice's zone and places, labels, the clash check). Sessions are planned with
+//! (the practice's zone and places, labels, the words for a clash). Sessions are planned with
 //! [`crate::therapy::planner`], the same planner breaks use, so every plan agrees.
 
 use axum::{
@@ -21,9 +21,7 @@ use domain::{
     enquiry::Contact,
     therapy::{
         ContractKind, ContractTerms, WeeklyTime,
-        clashes::{self as domain_clashes, Span},
-        schedule::{Kept, Planned},
-        sessions::{self as domain_sessions, SessionFacts, Standing},
+        sessions::{self as domain_sessions, SessionFacts},
     },
 };
 use jiff::{
@@ -76,67 +74,11 @@ pub(super) fn router() -> Router<AppState> {
 
 pub(super) use crate::therapy::PracticeView;
 
-// ---- Planning and clashes ------------------------------------------------------------------
+// ---- Clashes in words --------------------------------------------------------------------
 
 /// How far ahead the client list looks for each client's next session (as far as open-ended
 /// work is planned).
 const LOOK_AHEAD_DAYS: i64 = 400;
-
-/// Split a contract's sessions the way the store does when it plans the contract again from
-/// `from` (one rule for both: `domain::therapy::sessions::split_for_planning`): the kept ones,
-/// and those the plan may replace. `recording` is a session about to get an outcome: kept,
-/// counting as that outcome does.
-pub(super) fn split_for_planning(
-    sessions: &[Session],
-    from: Timestamp,
-    now: Timestamp,
-    recording: Option<(SessionId, bool)>,
-) -> (Vec<Kept>, Vec<&Session>) {
-    let facts: Vec<SessionFacts> = sessions
-        .iter()
-        .map(|session| {
-            let mut facts = session.facts();
-            if let Some((_, counts)) = recording.filter(|(id, _)| *id == session.id) {
-                facts.standing = Standing::Done { counts };
-            }
-            facts
-        })
-        .collect();
-    let (kept, replaced) = domain_sessions::split_for_planning(&facts, from, now);
-    (kept, replaced.into_iter().map(|i| &sessions[i]).collect())
-}
-
-/// Starts of the planned sessions (those not in a break) that overlap another appointment:
-/// a consultation, held or booked, or another session. `replaced` are sessions the plan
-/// takes the place of, so they stand in nobody's way (the rule:
-/// `domain::therapy::clashes::clashes`).
-pub(super) async fn clashes(
-    state: &Here,
-    planned: &[Planned],
-    replaced: &[&Session],
-) -> WebResult<Vec<Timestamp>> {
-    let Some(window) = domain_clashes::window(planned) else {
-        return Ok(Vec::new());
-    };
-    let busy: Vec<Span> = state
-        .store()
-        .busy_between(state.practice_id(), window.start, window.end)
-        .await?
-        .into_iter()
-        .map(|b| Span {
-            start: b.start,
-            end: b.end,
-        })
-        .collect();
-    let freed: Vec<Span> = replaced
-        .iter()
-        .map(|s| Span {
-            start: s.start,
-            end: s.end,
-        })
-        .collect();
-    Ok(domain_clashes::clashes(planned, &busy, &freed))
-}
 
 /// "Monday 12 April 2027 at 9am and Monday 19 April 2027 at 9am" (at most five, then how
 /// many more), and the verb that goes with it.

@@ -35,11 +35,12 @@ use store::{Client, ConflictKind, Contract, Session, SessionId, SessionStatus, S
 use super::{
     Staff,
     clients::{
-        PracticeView, clash_dates, clash_message, clashes, find_client, find_contract,
-        number_label, split_for_planning, status_label, time_field, weekday_field,
+        PracticeView, clash_dates, clash_message, find_client, find_contract, number_label,
+        status_label, time_field, weekday_field,
     },
     errors_value, page,
 };
+use crate::operations::plan_check::{clashes, split_for_planning};
 use crate::query::Query;
 use crate::{
     Here, WebError, error::WebResult, error::unexpected, forms::FormData, templates::value,
