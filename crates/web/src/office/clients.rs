@@ -66,7 +66,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/office/sessions/{id}", get(sessions::show))
         .route("/office/sessions/{id}/outcome", post(sessions::record))
         .route("/office/sessions/{id}/waive", post(sessions::waive))
-        .route("/office/sessions/{id}/move", post(sessions::move_session))
+        .route("/office/sessions/{id}/move", post(sessions::move_to))
         .route("/office/sessions/{id}/note", post(sessions::save_note))
 }
 

@@ -10,5 +10,9 @@
 //! What an operation must not do: render, know about forms or field names, or word a message
 //! for one audience. Its errors say what happened; each door says it in its own words.
 
+pub(crate) mod accept_consultation;
 pub(crate) mod change_break;
+pub(crate) mod change_contract_from;
+pub(crate) mod move_session;
 pub(crate) mod plan_check;
+pub(crate) mod record_outcome;

@@ -19,17 +19,16 @@ use jiff::{SignedDuration, Timestamp};
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
 use store::{
-    ConflictKind, Invoice, InvoiceId, NewMessage, OwnDetails, Session, SessionId, SessionStatus,
-    StoreError,
+    Invoice, InvoiceId, NewMessage, OwnDetails, Session, SessionId, SessionStatus, StoreError,
 };
 
 use super::{PortalClient, Source, email_change, portal_page};
+use crate::operations::record_outcome::{RecordOutcomeError, RecordedBy, record_outcome};
 use crate::query::Query;
 use crate::{
     Here, WebError,
     booking::messages::URGENT_HELP,
     error::WebResult,
-    error::unexpected,
     forms::FormData,
     office::errors_value,
     templates::value,
@@ -433,87 +432,69 @@ pub(super) async fn cancel(
     if !cancellable(&session, now) {
         return Ok(Redirect::to("/portal").into_response());
     }
+    // What the page showed them, for the notice if cancelling online fails.
     let (policy, assessment) = assess_now(&state, &session).await?;
     // The client agreed to what the page showed; if time has moved the charge since, they
-    // see the new one and confirm again.
+    // see the new one and confirm again (the operation compares).
     let shown = form.get("charge").parse::<u32>().ok();
-    if shown != Some(assessment.amount.get()) {
-        let notice = "Time has moved on since the page was shown, and what cancelling means \
-                      has changed. Please read it again before you confirm.";
-        return cancel_page(
-            &state,
-            &session,
-            &policy,
-            &assessment,
-            StatusCode::CONFLICT,
-            Some(notice),
-        )
-        .await;
-    }
     let view = PracticeView::load(&state).await?;
-    let messages = [
-        therapist_notice(&state, &view, &session, &assessment),
-        client_confirmation(&state, &view, &me, &session, &policy, &assessment),
-    ];
-    let planner = therapy::planner(&state).await?;
-    let result = state
-        .store()
-        .cancel_own_session(
-            state.practice_id(),
-            me.client.id,
-            session.id,
-            &assessment,
-            planner.as_ref(),
-            &messages,
-            now,
-        )
-        .await;
-    match result {
-        Ok(recorded) => {
+    let emails = |policy: &CancellationPolicy, charge: &NewCharge| {
+        vec![
+            therapist_notice(&state, &view, &session, charge),
+            client_confirmation(&state, &view, &me, &session, policy, charge),
+        ]
+    };
+    let by = RecordedBy::Client {
+        client: me.client.id,
+        shown,
+        emails: &emails,
+    };
+    let recorded = Recorded::ClientCancelled { told_at: now };
+    match record_outcome(&state, &session, recorded, by).await {
+        Ok(_) => {
             tracing::info!(
                 session = session.id.get(),
                 "session cancelled in the portal"
             );
-            therapy::invoice_if_per_session(&state, &view, &recorded).await?;
-            state.booking_changed();
             Ok(Redirect::to(&format!("/portal?cancelled={}", session.id)).into_response())
         }
-        // Every kind is decided here: a new one must be placed, never swept up by `_`.
-        #[deny(clippy::wildcard_enum_match_arm)]
-        Err(StoreError::Conflict(kind)) => match kind {
-            // Cancelled or begun a moment ago: the list says how things stand.
-            ConflictKind::NotCancellable => Ok(Redirect::to("/portal").into_response()),
-            // Planning the rest of the work again clashes with another appointment (or the
-            // session went into a break or onto an invoice meanwhile): the therapist has to
-            // sort that out, so the client is asked to tell them instead.
-            ConflictKind::AppointmentsOverlap
-            | ConflictKind::SessionInBreak
-            | ConflictKind::ChargeInvoiced => {
-                let notice = "This session could not be cancelled online just now. Please \
-                              contact the practice to cancel it; nothing has been changed.";
-                cancel_page(
-                    &state,
-                    &session,
-                    &policy,
-                    &assessment,
-                    StatusCode::CONFLICT,
-                    Some(notice),
-                )
-                .await
-            }
-            ConflictKind::ArticleSlug
-            | ConflictKind::LocationSlug
-            | ConflictKind::AppointmentTypeSlug
-            | ConflictKind::UserEmail
-            | ConflictKind::OutboxMessageId
-            | ConflictKind::Unique
-            | ConflictKind::SlotUnavailable
-            | ConflictKind::ChargesChanged
-            | ConflictKind::AlreadyExtended
-            | ConflictKind::AuthenticatorEnabled
-            | ConflictKind::EmailChangeLimit => Err(unexpected(kind)),
-        },
-        Err(other) => Err(other.into()),
+        // Cancelled, begun, put in a break or invoiced a moment ago: the list says how
+        // things stand.
+        Err(RecordOutcomeError::Closed) => Ok(Redirect::to("/portal").into_response()),
+        // Time moved the charge on between the two checks: they see the new one.
+        Err(RecordOutcomeError::ChargeChanged { policy, charge }) => {
+            let notice = "Time has moved on since the page was shown, and what cancelling means \
+                          has changed. Please read it again before you confirm.";
+            cancel_page(
+                &state,
+                &session,
+                &policy,
+                &charge,
+                StatusCode::CONFLICT,
+                Some(notice),
+            )
+            .await
+        }
+        // Planning the rest of the work again clashes with another appointment: the
+        // therapist has to sort that out, so the client is asked to tell them instead.
+        Err(
+            RecordOutcomeError::Clash(_)
+            | RecordOutcomeError::TakenJustNow
+            | RecordOutcomeError::NotYet(_),
+        ) => {
+            let notice = "This session could not be cancelled online just now. Please \
+                          contact the practice to cancel it; nothing has been changed.";
+            cancel_page(
+                &state,
+                &session,
+                &policy,
+                &assessment,
+                StatusCode::CONFLICT,
+                Some(notice),
+            )
+            .await
+        }
+        Err(RecordOutcomeError::Web(error)) => Err(error),
     }
 }
 

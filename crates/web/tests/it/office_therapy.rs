@@ -902,3 +902,85 @@ async fn removing_a_break_whose_sessions_would_clash_keeps_it_and_says_why() {
     );
     assert_eq!(calendar_of(&app, &[robin, kim]).await, before);
 }
+
+/// Kim's two sessions (12 and 19 April at 11am), and Robin's 26 April session moved by hand
+/// to 11am: where Kim's work would end if one of hers stopped counting.
+async fn kim_with_her_ending_taken(app: &TestApp) -> (ClientId, store::Session) {
+    let robin = robin_on_mondays(app).await;
+    let kim = kim_brief_at_eleven(app, 2).await;
+    move_by_hand(app, robin, "2027-04-26T09:00:00Z", "2027-04-26T10:00:00Z").await;
+    let first = app
+        .store
+        .client_sessions(app.practice, kim)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(first.start.to_string(), "2027-04-12T10:00:00Z");
+    (kim, first)
+}
+
+#[tokio::test]
+async fn an_outcome_whose_replanning_clashes_is_not_recorded_and_says_when() {
+    let app = TestApp::spawn().await;
+    let (_, first) = kim_with_her_ending_taken(&app).await;
+    app.sign_in().await;
+    // A session the therapist cancels does not count: brief work grows by one, onto Robin's.
+    let reply = app
+        .office_post(
+            &format!("/office/sessions/{}/outcome", first.id),
+            &[("outcome", "therapist_cancelled")],
+        )
+        .await;
+    reply.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let text = decode_entities(&reply.body);
+    assert!(
+        text.contains(
+            "Recording this plans the rest of the work again, and Monday 26 April 2027 at 11am \
+             clashes with another appointment."
+        ),
+        "{text}"
+    );
+    let session = app
+        .store
+        .therapy_session(app.practice, first.id)
+        .await
+        .unwrap();
+    assert_eq!(session.status, SessionStatus::Scheduled);
+    assert!(session.charge.is_none(), "no charge without an outcome");
+}
+
+#[tokio::test]
+async fn a_portal_cancellation_whose_replanning_clashes_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let (_, first) = kim_with_her_ending_taken(&app).await;
+    let browser = crate::portal::Browser::new(&app);
+    crate::portal::sign_in(&app, &browser, "kim@example.com").await;
+    // In good time, so free, and it stops counting: the work would grow onto Robin's session.
+    let reply = browser
+        .post(
+            &format!("/portal/sessions/{}/cancel", first.id),
+            &[("charge", "0")],
+        )
+        .await;
+    reply.assert_status(StatusCode::CONFLICT);
+    assert!(
+        reply
+            .body
+            .contains("This session could not be cancelled online just now"),
+        "{}",
+        reply.body
+    );
+    let session = app
+        .store
+        .therapy_session(app.practice, first.id)
+        .await
+        .unwrap();
+    assert_eq!(session.status, SessionStatus::Scheduled);
+    assert!(
+        app.outbox()
+            .await
+            .iter()
+            .all(|m| !m.kind.starts_with("portal_cancellation")),
+        "no email about a cancellation that did not happen"
+    );
+}
