@@ -1,6 +1,7 @@
-//! The regular work with clients, shared by the back office and the jobs: the session
-//! planner, what happens when breaks change, and the emails (session reminders and break
-//! notices).
+//! The regular work with clients, shared by the back office, the portal, the operations and
+//! the jobs: the session planner, the charge for a session, invoicing, and the emails
+//! (session reminders, break notices, invoices). Changes that touch several records are in
+//! [`crate::operations`].
 //!
 //! The emails are neutral: the practice's name, a time and a place, nothing about the therapy,
 //! because an email can be read by someone other than the client.
