@@ -612,6 +612,13 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn break_changes_all_or_nothing() {
+        let (_dir, store) = fresh().await;
+        store_conformance::break_changes_all_or_nothing(&store).await;
+        assert_occupancy_in_step(&store.reader).await;
+    }
+
     /// A database written before occupancy (schema 11, with the six cross-table triggers)
     /// gets a row for every appointment holding time, and the rule from then on.
     #[tokio::test]

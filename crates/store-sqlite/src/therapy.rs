@@ -15,10 +15,10 @@ use domain::{
 use jiff::Timestamp;
 use sqlx::{SqliteConnection, sqlite::SqliteRow};
 use store::{
-    AwayId, Balance, BookingId, Charge, ChargeId, Client, ClientId, ClientSessions, ConflictKind,
-    Contract, ContractId, ContractVersion, Invoice, InvoiceId, InvoiceLine, NewCharge, NewClient,
-    NewInvoice, NewMessage, Planner, PracticeId, Session, SessionId, SessionStatus, StoreError,
-    StoreResult, TherapyStore,
+    AwayId, Balance, BookingId, BreakChange, Charge, ChargeId, Client, ClientId, ClientSessions,
+    ConflictKind, Contract, ContractId, ContractVersion, Invoice, InvoiceId, InvoiceLine,
+    NewCharge, NewClient, NewInvoice, NewMessage, Planner, PracticeId, Session, SessionId,
+    SessionStatus, StoreError, StoreResult, TherapyStore,
 };
 
 use crate::{
@@ -445,6 +445,64 @@ async fn replan_in(
     )
     .await?;
     renumber(conn, contract.id).await
+}
+
+/// Mark the practice's scheduled sessions overlapping `away` as in a break (renumbering
+/// their contracts, giving back their time); returns whose sessions they were.
+async fn mark_break_in(
+    conn: &mut SqliteConnection,
+    practice: PracticeId,
+    away: &AwayTimes,
+) -> StoreResult<Vec<ClientId>> {
+    let touched: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "UPDATE sessions SET status = 'break', number = NULL, sequence = sequence + 1
+         WHERE practice_id = ? AND status = 'scheduled' AND starts_at < ? AND ends_at > ?
+         RETURNING id, contract_id, client_id",
+    )
+    .bind(practice.get())
+    .bind(secs(away.end))
+    .bind(secs(away.start))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    let ids: Vec<i64> = touched.iter().map(|(id, ..)| *id).collect();
+    occupancy::sync_sessions(conn, &ids).await?;
+    let mut contracts: Vec<i64> = touched.iter().map(|(_, c, _)| *c).collect();
+    contracts.sort_unstable();
+    contracts.dedup();
+    for contract in contracts {
+        renumber(conn, ContractId::new(contract)).await?;
+    }
+    let mut clients: Vec<ClientId> = touched.iter().map(|(.., c)| ClientId::new(*c)).collect();
+    clients.sort_unstable();
+    clients.dedup();
+    Ok(clients)
+}
+
+/// Plan to tell each client about a break at a time (once per break and client; both must
+/// be the practice's).
+async fn add_break_notices_in(
+    conn: &mut SqliteConnection,
+    practice: PracticeId,
+    away: AwayId,
+    notices: &[(ClientId, Timestamp)],
+) -> StoreResult<()> {
+    for (client, at) in notices {
+        sqlx::query(
+            "INSERT OR IGNORE INTO break_notices (away_id, client_id, send_at)
+             SELECT a.id, c.id, ? FROM away_periods a, clients c
+             WHERE a.practice_id = ? AND a.id = ? AND c.practice_id = ? AND c.id = ?",
+        )
+        .bind(secs(*at))
+        .bind(practice.get())
+        .bind(away.get())
+        .bind(practice.get())
+        .bind(client.get())
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    }
+    Ok(())
 }
 
 /// The ids of the contract's current version and of its location.
@@ -1354,29 +1412,8 @@ impl TherapyStore for SqliteStore {
         away: &AwayTimes,
     ) -> StoreResult<Vec<ClientId>> {
         let mut tx = self.write().await?;
-        let touched: Vec<(i64, i64, i64)> = sqlx::query_as(
-            "UPDATE sessions SET status = 'break', number = NULL, sequence = sequence + 1
-             WHERE practice_id = ? AND status = 'scheduled' AND starts_at < ? AND ends_at > ?
-             RETURNING id, contract_id, client_id",
-        )
-        .bind(practice.get())
-        .bind(secs(away.end))
-        .bind(secs(away.start))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        let ids: Vec<i64> = touched.iter().map(|(id, ..)| *id).collect();
-        occupancy::sync_sessions(&mut tx, &ids).await?;
-        let mut contracts: Vec<i64> = touched.iter().map(|(_, c, _)| *c).collect();
-        contracts.sort_unstable();
-        contracts.dedup();
-        for contract in contracts {
-            renumber(&mut tx, ContractId::new(contract)).await?;
-        }
+        let clients = mark_break_in(&mut tx, practice, away).await?;
         tx.commit().await.map_err(map_err)?;
-        let mut clients: Vec<ClientId> = touched.iter().map(|(.., c)| ClientId::new(*c)).collect();
-        clients.sort_unstable();
-        clients.dedup();
         Ok(clients)
     }
 
@@ -1387,22 +1424,86 @@ impl TherapyStore for SqliteStore {
         notices: &[(ClientId, Timestamp)],
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        for (client, at) in notices {
-            sqlx::query(
-                "INSERT OR IGNORE INTO break_notices (away_id, client_id, send_at)
-                 SELECT a.id, c.id, ? FROM away_periods a, clients c
-                 WHERE a.practice_id = ? AND a.id = ? AND c.practice_id = ? AND c.id = ?",
-            )
-            .bind(secs(*at))
+        add_break_notices_in(&mut tx, practice, away, notices).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn change_break(
+        &self,
+        practice: PracticeId,
+        change: &BreakChange,
+        planner: &Planner,
+        now: Timestamp,
+    ) -> StoreResult<AwayId> {
+        // Every statement below is in this one transaction: a clash anywhere (the occupancy
+        // rule refusing a planned session) returns before the commit, and dropping the
+        // transaction rolls back the break, the sessions and the notices together.
+        let mut tx = self.write().await?;
+        let away = match change {
+            BreakChange::Add {
+                label, start, end, ..
+            } => {
+                let id =
+                    crate::booking::insert_away(&mut tx, practice, label, *start, *end).await?;
+                let times = AwayTimes {
+                    start: *start,
+                    end: *end,
+                };
+                mark_break_in(&mut tx, practice, &times).await?;
+                id
+            }
+            BreakChange::Remove(id) => {
+                let removed =
+                    sqlx::query("DELETE FROM away_periods WHERE practice_id = ? AND id = ?")
+                        .bind(practice.get())
+                        .bind(id.get())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                affected(removed)?;
+                *id
+            }
+        };
+        let sql = sqlx::AssertSqlSafe(format!(
+            "{CONTRACT_QUERY} WHERE c.practice_id = ? AND c.status = 'active' ORDER BY c.id, v.version"
+        ));
+        let rows = sqlx::query(sql)
             .bind(practice.get())
-            .bind(away.get())
-            .bind(practice.get())
-            .bind(client.get())
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await
             .map_err(map_err)?;
+        for contract in contracts_from_rows(&rows)? {
+            let from = contract.current().effective_from;
+            replan_in(&mut tx, practice, &contract, planner, from, now).await?;
         }
-        tx.commit().await.map_err(map_err)
+        if let BreakChange::Add {
+            start,
+            end,
+            notify_at,
+            ..
+        } = change
+        {
+            // Whoever has a session in the break after planning again: marked, or planned
+            // into it.
+            let clients: Vec<i64> = sqlx::query_scalar(
+                "SELECT DISTINCT client_id FROM sessions
+                 WHERE practice_id = ? AND status = 'break' AND starts_at >= ? AND starts_at < ?
+                 ORDER BY client_id",
+            )
+            .bind(practice.get())
+            .bind(secs(*start))
+            .bind(secs(*end))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            let notices: Vec<(ClientId, Timestamp)> = clients
+                .into_iter()
+                .map(|c| (ClientId::new(c), *notify_at))
+                .collect();
+            add_break_notices_in(&mut tx, practice, away, &notices).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(away)
     }
 
     async fn break_notices_due(

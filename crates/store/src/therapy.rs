@@ -235,16 +235,9 @@ impl Session {
     }
 }
 
-/// What to store when an outcome is recorded.
-#[derive(Debug, Clone)]
-pub struct NewCharge {
-    pub outcome: Outcome,
-    pub told_at: Option<Timestamp>,
-    pub amount: Pence,
-    pub rule: String,
-    pub policy_version: u32,
-    pub used_free_allowance: bool,
-}
+/// What to store when an outcome is recorded (the domain's rule makes it:
+/// `domain::therapy::outcome::charge_for`).
+pub use domain::therapy::outcome::NewCharge;
 
 /// Plans a contract's sessions: `(terms, sessions kept, from)` → the sessions to add
 /// (see `domain::therapy::schedule::plan`; the caller closes over the zone and breaks).
@@ -301,6 +294,21 @@ pub struct Balance {
 
 /// Writes the email that goes with a new invoice, once its number is known (`None`: no email).
 pub type InvoiceEmail<'a> = dyn Fn(&Invoice) -> Option<NewMessage> + Send + Sync + 'a;
+
+/// A change to the therapist's breaks (see `TherapyStore::change_break`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BreakChange {
+    /// Add a break from `start` to `end`; each client with a session in it is told at
+    /// `notify_at` (the practice's notice ahead of the break, or now if that has passed).
+    Add {
+        label: String,
+        start: Timestamp,
+        end: Timestamp,
+        notify_at: Timestamp,
+    },
+    /// Remove a break: its sessions are planned back in.
+    Remove(AwayId),
+}
 
 /// A consultation that did not lead to work together.
 pub const NOT_GOING_AHEAD: &str = "not_going_ahead";
@@ -523,6 +531,21 @@ pub trait TherapyStore: Send + Sync {
         practice: PracticeId,
         client: ClientId,
     ) -> StoreResult<Vec<Timestamp>>;
+    /// Change the breaks and everything that follows from them, in ONE transaction: add the
+    /// break (marking the scheduled sessions in it as in a break) or remove it; plan every
+    /// active contract again with `planner`, which must already know the breaks as changed
+    /// (brief work moves its ending; a removed break's sessions come back); and, for an added
+    /// break, plan a notice to each client with a session in it. A planned session that
+    /// clashes with another appointment is `Conflict(ConflictKind::AppointmentsOverlap)` and
+    /// nothing at all is stored: not the break, not one session, not a notice. Removing a
+    /// break that is not there is `NotFound`. Returns the break added or removed.
+    async fn change_break(
+        &self,
+        practice: PracticeId,
+        change: &BreakChange,
+        planner: &Planner,
+        now: Timestamp,
+    ) -> StoreResult<AwayId>;
     /// Mark scheduled sessions overlapping `away` as in a break (every contract).
     async fn mark_break(
         &self,

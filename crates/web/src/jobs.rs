@@ -164,10 +164,12 @@ async fn break_notices(
 /// How often a server runs the jobs.
 pub const EVERY: Duration = Duration::from_secs(60);
 
-/// Run the jobs now and then every `every` until `shutdown` resolves.
+/// Run the jobs now and then every `every` until `shutdown` resolves; `runs` counts the
+/// runs finished (the tests wait for the first before they begin).
 pub async fn run_every(
     state: AppState,
     every: Duration,
+    runs: tokio::sync::watch::Sender<u64>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
@@ -175,6 +177,7 @@ pub async fn run_every(
         if let Err(error) = run_once(&state).await {
             tracing::error!(error = %error, "jobs failed");
         }
+        runs.send_modify(|n| *n += 1);
         tokio::select! {
             () = &mut shutdown => return,
             () = tokio::time::sleep(every) => {}

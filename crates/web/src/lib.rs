@@ -16,6 +16,7 @@ pub mod jobs;
 mod limits;
 mod notes;
 mod office;
+mod operations;
 mod pages;
 pub mod password;
 mod portal;

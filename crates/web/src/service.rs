@@ -14,6 +14,7 @@ pub struct Service {
     state: AppState,
     mailer: Option<mail::Mailer>,
     jobs_every: Duration,
+    job_runs: watch::Sender<u64>,
 }
 
 impl Service {
@@ -45,6 +46,7 @@ impl Service {
             state,
             mailer,
             jobs_every: crate::jobs::EVERY,
+            job_runs: watch::Sender::new(0),
         })
     }
 
@@ -59,6 +61,11 @@ impl Service {
     /// The state the app runs with (for jobs and checks from outside a request).
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// How many runs of the jobs have finished (the first starts with the service).
+    pub fn job_runs(&self) -> watch::Receiver<u64> {
+        self.job_runs.subscribe()
     }
 
     /// True when a mail worker will send the outbox.
@@ -85,6 +92,7 @@ impl Service {
         let jobs = tokio::spawn(crate::jobs::run_every(
             self.state.clone(),
             self.jobs_every,
+            self.job_runs,
             stopped(stop_rx),
         ));
         let served = crate::serve_with(listener, self.state, options, shutdown).await;

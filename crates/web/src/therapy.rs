@@ -1,6 +1,7 @@
-//! The regular work with clients, shared by the back office and the jobs: the session
-//! planner, what happens when breaks change, and the emails (session reminders and break
-//! notices).
+//! The regular work with clients, shared by the back office, the portal, the operations and
+//! the jobs: the session planner, the charge for a session, invoicing, and the emails
+//! (session reminders, break notices, invoices). Changes that touch several records are in
+//! [`crate::operations`].
 //!
 //! The emails are neutral: the practice's name, a time and a place, nothing about the therapy,
 //! because an email can be read by someone other than the client.
@@ -11,7 +12,8 @@ use domain::{
     practice::Location,
     therapy::{
         ContractKind, InvoiceMode, TherapySettings,
-        policy::{Assessment, CancellationPolicy, Recorded, assess},
+        outcome::{NewCharge, charge_for},
+        policy::{CancellationPolicy, Recorded},
         schedule::plan,
     },
 };
@@ -21,8 +23,8 @@ use jiff::{
     tz::TimeZone,
 };
 use store::{
-    AwayId, Client, ClientId, ConflictKind, Contract, ContractVersion, Invoice, NewInvoice,
-    NewMessage, Planner, Session, SessionStatus, StoreError,
+    Client, Contract, ContractVersion, Invoice, NewInvoice, NewMessage, Planner, Session,
+    SessionStatus, StoreError,
 };
 
 use crate::secret_token::SecretToken;
@@ -146,16 +148,17 @@ pub(crate) fn number_label(contract: Option<&Contract>, session: &Session) -> St
     }
 }
 
-/// What the cancellation policy says about `recorded` at `session`: the policy version the
-/// client agreed for it (the contract version it follows; the current policy if that version
-/// is gone), counting the client's earlier free late cancellations. The office recording an
-/// outcome and the client cancelling in the portal both ask here, so they always agree.
-pub(crate) async fn assess_session(
+/// What recording `recorded` at `session` stores, with the policy that decided it: the policy
+/// version the client agreed for the session (the contract version it follows; the current
+/// policy if that version is gone), counting the client's earlier free late cancellations
+/// (`domain::therapy::outcome::charge_for`). The office recording an outcome and the client
+/// cancelling in the portal both ask here, so they always agree.
+pub(crate) async fn charge_for_session(
     state: &Here,
     contract: &Contract,
     session: &Session,
     recorded: Recorded,
-) -> WebResult<(CancellationPolicy, Assessment)> {
+) -> WebResult<(CancellationPolicy, NewCharge)> {
     let practice = state.practice_id();
     let version = version_at(contract, session.occurrence)
         .terms
@@ -169,8 +172,8 @@ pub(crate) async fn assess_session(
         .store()
         .free_late_cancellations(practice, session.client)
         .await?;
-    let assessment = assess(&policy, session.fee, session.start, recorded, &earlier);
-    Ok((policy, assessment))
+    let charge = charge_for(&policy, session.fee, session.start, recorded, &earlier);
+    Ok((policy, charge))
 }
 
 /// "Reminder: Monday 12 April 2027 at 9am", with where and how to say you cannot come, and
@@ -261,9 +264,6 @@ pub(crate) fn break_notice(
 /// open-ended work is planned a little over a year ahead, longer than any booking horizon,
 /// so a consultation can never be booked over a regular session.
 pub(crate) async fn planner(state: &Here) -> WebResult<Box<Planner>> {
-    let practice = state.store().practice(state.practice_id()).await?;
-    let zone =
-        TimeZone::get(&practice.details.time_zone).map_err(|e| WebError::Internal(e.into()))?;
     let breaks: Vec<AwayPeriod> = state
         .store()
         .away_periods(state.practice_id())
@@ -274,6 +274,15 @@ pub(crate) async fn planner(state: &Here) -> WebResult<Box<Planner>> {
             end: a.end,
         })
         .collect();
+    planner_with(state, breaks).await
+}
+
+/// The planner as [`planner`] makes it, with `breaks` instead of the stored ones: for a
+/// change of breaks, planned before it is stored.
+pub(crate) async fn planner_with(state: &Here, breaks: Vec<AwayPeriod>) -> WebResult<Box<Planner>> {
+    let practice = state.store().practice(state.practice_id()).await?;
+    let zone =
+        TimeZone::get(&practice.details.time_zone).map_err(|e| WebError::Internal(e.into()))?;
     let today = state.now().to_zoned_datetime(zone.clone()).date();
     let until = today.checked_add(PLAN_AHEAD_DAYS.days()).unwrap_or(today);
     Ok(Box::new(move |terms, kept, from| {
@@ -283,65 +292,6 @@ pub(crate) async fn planner(state: &Here) -> WebResult<Box<Planner>> {
 
 /// How far ahead open-ended work is planned.
 const PLAN_AHEAD_DAYS: i64 = 400;
-
-/// After a break is added (`added`) or removed: mark the sessions in it, plan every active
-/// contract again (brief work moves its ending), and plan to tell each client whose
-/// sessions fall in a new break, `break_notice_days` ahead or at once if that has passed.
-pub(crate) async fn breaks_changed(state: &Here, added: Option<AwayId>) -> WebResult<()> {
-    let store = state.store();
-    let practice = state.practice_id();
-    let now = state.now();
-    let planner = planner(state).await?;
-    let period = match added {
-        Some(id) => store
-            .away_periods(practice)
-            .await?
-            .into_iter()
-            .find(|a| a.id == id),
-        None => None,
-    };
-    if let Some(period) = &period {
-        let times = AwayPeriod {
-            start: period.start,
-            end: period.end,
-        };
-        store.mark_break(practice, &times).await?;
-    }
-    for contract in store.active_contracts(practice).await? {
-        match store.replan(practice, contract.id, &*planner, now).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict(ConflictKind::AppointmentsOverlap)) => tracing::warn!(
-                contract = contract.id.get(),
-                "sessions could not be planned again: a time clashes with another appointment"
-            ),
-            Err(other) => return Err(other.into()),
-        }
-    }
-    if let Some(period) = period {
-        let days = store.therapy_settings(practice).await?.break_notice_days;
-        let send_at = period
-            .start
-            .checked_sub(jiff::SignedDuration::from_hours(24 * i64::from(days)))
-            .unwrap_or(period.start)
-            .max(now);
-        let mut clients: Vec<ClientId> = store
-            .sessions_between(practice, period.start, period.end)
-            .await?
-            .into_iter()
-            .filter(|s| s.status == SessionStatus::Break)
-            .map(|s| s.client)
-            .collect();
-        clients.sort_unstable();
-        clients.dedup();
-        let notices: Vec<(ClientId, Timestamp)> =
-            clients.into_iter().map(|c| (c, send_at)).collect();
-        store
-            .add_break_notices(practice, period.id, &notices)
-            .await?;
-    }
-    state.booking_changed();
-    Ok(())
-}
 
 /// Invoice `sessions` (all one client's, each with an uninvoiced charge) for `period`, and
 /// email the client a link to it. Returns the invoice and the link.

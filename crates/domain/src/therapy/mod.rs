@@ -8,9 +8,14 @@
 //! - [`policy`]: the cancellation policy as data and the pure function that turns an outcome
 //!   into a charge that names the rule that produced it.
 //! - [`sessions`]: rules over the sessions already stored: which ones planning again may
-//!   replace, and how far the work has come (sessions remaining, ending, reviews).
+//!   replace, how far the work has come (sessions remaining, ending, reviews), and whether the
+//!   work with a client has ended.
+//! - [`clashes`]: which planned sessions overlap the therapist's other appointments.
+//! - [`outcome`]: when an outcome may be recorded, and the charge it carries.
 
+pub mod clashes;
 pub mod form;
+pub mod outcome;
 pub mod policy;
 pub mod schedule;
 pub mod sessions;

@@ -166,6 +166,13 @@ pub fn progress(
     }
 }
 
+/// Whether the work with a client has ended: the client was marked as no longer working
+/// together, or they had contracts and every one has ended (`contracts_active` holds each
+/// contract's "still active"). A client still waiting for a first contract has not ended.
+pub fn work_has_ended(client_active: bool, contracts_active: &[bool]) -> bool {
+    !client_active || (!contracts_active.is_empty() && contracts_active.iter().all(|a| !a))
+}
+
 /// `date` moved by `days` calendar days; `date` itself at the edge of jiff's range.
 fn add_days(date: Date, days: i64) -> Date {
     days.checked_mul(24)
@@ -512,5 +519,22 @@ mod tests {
             prop_assert!(ahead <= i64::from(weeks) * 7, "{} days ahead", ahead);
             prop_assert_eq!(p.review_due, ahead <= REVIEW_NOTICE_DAYS);
         }
+    }
+
+    #[test]
+    fn work_has_ended_once_every_contract_has_but_not_before_the_first() {
+        assert!(!work_has_ended(true, &[]), "waiting for a first contract");
+        assert!(!work_has_ended(true, &[true]));
+        assert!(
+            !work_has_ended(true, &[false, true]),
+            "a new contract after one ended"
+        );
+        assert!(work_has_ended(true, &[false]));
+        assert!(work_has_ended(true, &[false, false]));
+        assert!(
+            work_has_ended(false, &[]),
+            "marked as no longer working together"
+        );
+        assert!(work_has_ended(false, &[true]));
     }
 }

@@ -15,9 +15,12 @@ use serde::Serialize;
 use store::AwayId;
 
 use super::{
-    Staff, errors_value, page,
+    Staff,
+    clients::{PracticeView, clash_dates},
+    errors_value, page,
     settings::{Field, Saved, checkbox, done, show, typed},
 };
+use crate::operations::change_break::{BreakEdit, ChangeBreakError, change_break};
 use crate::query::Query;
 use crate::{Here, WebError, error::WebResult, forms::FormData, templates::value};
 
@@ -296,6 +299,7 @@ async fn away_page(
     staff: &Staff,
     values: Value,
     errors: Option<&FieldErrors>,
+    removal_error: Option<&str>,
 ) -> WebResult<Response> {
     let zone = jiff::tz::TimeZone::get(
         &state
@@ -327,7 +331,9 @@ async fn away_page(
         })
         .collect();
     let (list, map) = errors.map_or((Value::UNDEFINED, Value::UNDEFINED), errors_value);
-    let status = if errors.is_some() {
+    let status = if removal_error.is_some() {
+        StatusCode::CONFLICT
+    } else if errors.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -337,16 +343,18 @@ async fn away_page(
         .therapy_settings(state.practice_id())
         .await?
         .break_notice_days;
-    let ctx = context! { rows => value(&rows), values, errors => list, error => map, notice_days };
+    let ctx = context! {
+        rows => value(&rows), values, errors => list, error => map, notice_days, removal_error,
+    };
     page(state, staff, status, "office/away.html", ctx).await
 }
 
 async fn away_list(state: Here, staff: Staff) -> WebResult<Response> {
-    away_page(&state, &staff, context! {}, None).await
+    away_page(&state, &staff, context! {}, None, None).await
 }
 
 async fn add_away(state: Here, staff: Staff, form: FormData) -> WebResult<Response> {
-    match AwayDates::parse(
+    let errors = match AwayDates::parse(
         form.get("label"),
         form.get("first_day"),
         form.get("last_day"),
@@ -361,28 +369,73 @@ async fn add_away(state: Here, staff: Staff, form: FormData) -> WebResult<Respon
                     .time_zone,
             )
             .map_err(|e| WebError::Internal(e.into()))?;
-            let (start, end) = away
-                .instants(&zone)
-                .ok_or_else(|| WebError::Internal(anyhow::anyhow!("break dates out of range")))?;
-            let id = state
-                .store()
-                .add_away_period(state.practice_id(), &away.label, start, end)
-                .await?;
-            crate::therapy::breaks_changed(&state, Some(id)).await?;
-            state.content_changed();
-            Ok(Redirect::to("/office/settings/away").into_response())
+            let mut errors = FieldErrors::new();
+            match away.instants(&zone) {
+                None => errors.add(
+                    "first_day",
+                    "These dates cannot be used in the practice's time zone. Check the year",
+                ),
+                Some((start, end)) => {
+                    let edit = BreakEdit::Add {
+                        label: away.label.clone(),
+                        start,
+                        end,
+                    };
+                    match change_break(&state, edit).await {
+                        Ok(_) => return Ok(Redirect::to("/office/settings/away").into_response()),
+                        Err(ChangeBreakError::Clash(starts)) => {
+                            errors.add(
+                                "first_day",
+                                break_clash_message(&state, &starts, true).await?,
+                            );
+                        }
+                        // Only a removal can find its break gone.
+                        Err(ChangeBreakError::NotFound) => return Err(WebError::NotFound),
+                        Err(ChangeBreakError::Web(error)) => return Err(error),
+                    }
+                }
+            }
+            errors
         }
-        Err(errors) => away_page(&state, &staff, value(&form.values()), Some(&errors)).await,
+        Err(errors) => errors,
+    };
+    away_page(&state, &staff, value(&form.values()), Some(&errors), None).await
+}
+
+async fn delete_away(state: Here, staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
+    let id = AwayId::parse(&raw).ok_or(WebError::NotFound)?;
+    match change_break(&state, BreakEdit::Remove(id)).await {
+        Ok(_) => Ok(Redirect::to("/office/settings/away").into_response()),
+        // Not this practice's break, or not there any more: as before, a plain 404.
+        Err(ChangeBreakError::NotFound) => Err(WebError::NotFound),
+        Err(ChangeBreakError::Clash(starts)) => {
+            let message = break_clash_message(&state, &starts, false).await?;
+            away_page(&state, &staff, context! {}, None, Some(&message)).await
+        }
+        Err(ChangeBreakError::Web(error)) => Err(error),
     }
 }
 
-async fn delete_away(state: Here, _staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
-    let id = AwayId::parse(&raw).ok_or(WebError::NotFound)?;
-    state
-        .store()
-        .delete_away_period(state.practice_id(), id)
-        .await?;
-    crate::therapy::breaks_changed(&state, None).await?;
-    state.content_changed();
-    Ok(Redirect::to("/office/settings/away").into_response())
+/// Why a break could not be added (`adding`) or removed, in the therapist's words: the
+/// sessions that would clash, and what to do.
+async fn break_clash_message(
+    state: &Here,
+    starts: &[jiff::Timestamp],
+    adding: bool,
+) -> WebResult<String> {
+    let what = if adding {
+        "Adding this break"
+    } else {
+        "Removing this break"
+    };
+    let clash = if starts.is_empty() {
+        "would put a session at the same time as another appointment".to_owned()
+    } else {
+        let view = PracticeView::load(state).await?;
+        let (dates, _) = clash_dates(&view, starts);
+        format!("plans the work again, and {dates} would clash with another appointment")
+    };
+    Ok(format!(
+        "{what} {clash}. Nothing has been changed. Move that appointment first, then try again"
+    ))
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use store::{Booking, BookingId, ConflictKind, ContractId, Session, SessionStatus, StoreError};
 
 use super::{Staff, page};
+use crate::operations::accept_consultation::{AcceptError, accept_consultation};
 use crate::query::Query;
 use crate::{
     Here, WebError,
@@ -299,22 +300,13 @@ async fn booking(state: Here, staff: Staff, Path(raw): Path<String>) -> WebResul
 }
 
 async fn accept(state: Here, _staff: Staff, Path(raw): Path<String>) -> WebResult<Response> {
-    let (offer, booking) = load(&state, &raw).await?;
-    if booking.status == BookingStatus::Requested {
-        let outgoing = messages::accepted(&offer, &booking, state.now());
-        state
-            .store()
-            .set_booking_status(
-                state.practice_id(),
-                booking.id,
-                BookingStatus::Confirmed,
-                &outgoing,
-                state.now(),
-            )
-            .await?;
-        state.booking_changed();
+    let id = BookingId::parse(&raw).ok_or(WebError::NotFound)?;
+    match accept_consultation(&state, id).await {
+        // Answered already (a second click, or it expired): the page says how it stands.
+        Ok(_) | Err(AcceptError::NotRequested) => {}
+        Err(AcceptError::Web(error)) => return Err(error),
     }
-    Ok(Redirect::to(&format!("/office/bookings/{}", booking.id)).into_response())
+    Ok(Redirect::to(&format!("/office/bookings/{id}")).into_response())
 }
 
 async fn words_form(

@@ -5,7 +5,7 @@
 //! GET pages only read. Every change is a POST answered with a redirect, or with the form
 //! again (422, input kept) when something needs fixing. Agreeing or changing a contract and
 //! everything about one session live in [`super::sessions`]; both share the helpers here
-//! (the practice's zone and places, labels, the clash check). Sessions are planned with
+//! (the practice's zone and places, labels, the words for a clash). Sessions are planned with
 //! [`crate::therapy::planner`], the same planner breaks use, so every plan agrees.
 
 use axum::{
@@ -19,8 +19,7 @@ use domain::{
     enquiry::Contact,
     therapy::{
         ContractKind, ContractTerms, WeeklyTime,
-        schedule::{Kept, Planned},
-        sessions::{self as domain_sessions, SessionFacts, Standing},
+        sessions::{self as domain_sessions, SessionFacts},
     },
 };
 use jiff::{
@@ -58,7 +57,7 @@ crate::routing::routes! {
     GET "/office/sessions/{id}" => Staff(SessionViewed): sessions::show;
     POST "/office/sessions/{id}/outcome" => Staff(SessionChanged): sessions::record;
     POST "/office/sessions/{id}/waive" => Staff(SessionChanged): sessions::waive;
-    POST "/office/sessions/{id}/move" => Staff(SessionChanged): sessions::move_session;
+    POST "/office/sessions/{id}/move" => Staff(SessionChanged): sessions::move_to;
     POST "/office/sessions/{id}/note" => Staff(NoteWritten): sessions::save_note;
 }
 
@@ -66,69 +65,11 @@ crate::routing::routes! {
 
 pub(super) use crate::therapy::PracticeView;
 
-// ---- Planning and clashes ------------------------------------------------------------------
+// ---- Clashes in words --------------------------------------------------------------------
 
 /// How far ahead the client list looks for each client's next session (as far as open-ended
 /// work is planned).
 const LOOK_AHEAD_DAYS: i64 = 400;
-
-/// Split a contract's sessions the way the store does when it plans the contract again from
-/// `from` (one rule for both: `domain::therapy::sessions::split_for_planning`): the kept ones,
-/// and those the plan may replace. `recording` is a session about to get an outcome: kept,
-/// counting as that outcome does.
-pub(super) fn split_for_planning(
-    sessions: &[Session],
-    from: Timestamp,
-    now: Timestamp,
-    recording: Option<(SessionId, bool)>,
-) -> (Vec<Kept>, Vec<&Session>) {
-    let facts: Vec<SessionFacts> = sessions
-        .iter()
-        .map(|session| {
-            let mut facts = session.facts();
-            if let Some((_, counts)) = recording.filter(|(id, _)| *id == session.id) {
-                facts.standing = Standing::Done { counts };
-            }
-            facts
-        })
-        .collect();
-    let (kept, replaced) = domain_sessions::split_for_planning(&facts, from, now);
-    (kept, replaced.into_iter().map(|i| &sessions[i]).collect())
-}
-
-/// Starts of the planned sessions (those not in a break) that overlap another appointment:
-/// a consultation, held or booked, or another session. `replaced` are sessions the plan
-/// takes the place of, so they stand in nobody's way.
-pub(super) async fn clashes(
-    state: &Here,
-    planned: &[Planned],
-    replaced: &[&Session],
-) -> WebResult<Vec<Timestamp>> {
-    let occupying: Vec<&Planned> = planned.iter().filter(|p| !p.in_break).collect();
-    let (Some(first), Some(last)) = (
-        occupying.iter().map(|p| p.start).min(),
-        occupying.iter().map(|p| p.end).max(),
-    ) else {
-        return Ok(Vec::new());
-    };
-    let mut busy = state
-        .store()
-        .busy_between(state.practice_id(), first, last)
-        .await?;
-    for session in replaced {
-        if let Some(i) = busy
-            .iter()
-            .position(|b| b.start == session.start && b.end == session.end)
-        {
-            busy.swap_remove(i);
-        }
-    }
-    Ok(occupying
-        .iter()
-        .filter(|p| busy.iter().any(|b| b.start < p.end && p.start < b.end))
-        .map(|p| p.start)
-        .collect())
-}
 
 /// "Monday 12 April 2027 at 9am and Monday 19 April 2027 at 9am" (at most five, then how
 /// many more), and the verb that goes with it.
@@ -296,10 +237,19 @@ async fn list(state: Here, staff: Staff) -> WebResult<Response> {
     let mut ended = Vec::new();
     for client in clients {
         let contract = contracts.iter().find(|c| c.client == client.id);
-        // A client whose work has ended (every contract ended) is listed with the ended
-        // ones; one still waiting for a first contract is active.
-        let finished = !client.active
-            || (contract.is_none() && !state.store().contracts(id, client.id).await?.is_empty());
+        // A client whose work has ended is listed with the ended ones; one still waiting for
+        // a first contract is active. Only a client with no active contract needs the rest.
+        let contracts_active: Vec<bool> = match contract {
+            Some(_) => vec![true],
+            None => state
+                .store()
+                .contracts(id, client.id)
+                .await?
+                .iter()
+                .map(|c| c.active)
+                .collect(),
+        };
+        let finished = domain_sessions::work_has_ended(client.active, &contracts_active);
         let next = upcoming
             .iter()
             .find(|s| s.client == client.id && s.status == SessionStatus::Scheduled)

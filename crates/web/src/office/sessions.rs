@@ -2,10 +2,12 @@
 //! and one session's page: what happened (with the charge the cancellation policy gives and
 //! the rule behind it), waiving a charge, moving the session.
 //!
-//! Every plan is checked against the therapist's other appointments before anything is
-//! stored, so a clash is shown at the time field with its dates and nothing changes. The
-//! store refuses a clash that slips past (a consultation booked a moment before), and that
-//! gets the same kind of message. Times are read and shown in the practice's zone.
+//! These handlers parse the forms and render; each change is one operation
+//! ([`crate::operations`]: `change_contract_from`, `record_outcome`, `move_session`), which
+//! checks every plan against the therapist's other appointments before anything is stored,
+//! so a clash is shown at the field with its dates and nothing changes. The store refuses a
+//! clash that slips past (a consultation booked a moment before), and that gets the same kind
+//! of message. Times are read and shown in the practice's zone.
 
 use axum::{
     extract::Path,
@@ -19,8 +21,8 @@ use domain::{
     therapy::{
         ContractTerms,
         form::ContractForm,
+        outcome::NotRecordable,
         policy::{Outcome, Recorded},
-        schedule::Planned,
     },
 };
 use jiff::{
@@ -29,23 +31,23 @@ use jiff::{
 };
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
-use store::{
-    Client, ConflictKind, Contract, NewCharge, Session, SessionId, SessionStatus, StoreError,
-};
+use store::{Client, Contract, Session, SessionId, SessionStatus, StoreError};
 
 use super::{
     Staff,
     clients::{
-        PracticeView, clash_dates, clash_message, clashes, find_client, find_contract,
-        number_label, split_for_planning, status_label, time_field, weekday_field,
+        PracticeView, clash_dates, clash_message, find_client, find_contract, number_label,
+        status_label, time_field, weekday_field,
     },
     errors_value, page,
 };
-use crate::query::Query;
-use crate::{
-    Here, WebError, error::WebResult, error::unexpected, forms::FormData, templates::value,
-    therapy::planner,
+use crate::operations::{
+    change_contract_from::{ContractChange, ContractChangeError, change_contract_from},
+    move_session::{MoveSessionError, move_session},
+    record_outcome::{RecordOutcomeError, RecordedBy, record_outcome},
 };
+use crate::query::Query;
+use crate::{Here, WebError, error::WebResult, forms::FormData, templates::value};
 
 /// Said when the store refuses a plan that passed the check a moment before.
 const TAKEN_JUST_NOW: &str = "Another appointment was booked at one of these times a moment \
@@ -353,27 +355,26 @@ fn start_instant(
     from
 }
 
-/// Check what the plan would put in the calendar: something to put there at all (for a new
-/// contract), and no clash with any other appointment.
-async fn check_plan(
-    state: &Here,
+/// A refused contract change in the therapist's words, at the field it is about.
+fn contract_error(
     view: &PracticeView,
-    planned: &[Planned],
-    replaced: &[&Session],
-    needs_sessions: bool,
+    error: ContractChangeError,
     errors: &mut FieldErrors,
 ) -> WebResult<()> {
-    if needs_sessions && planned.iter().all(|p| p.in_break) {
-        errors.add(
+    match error {
+        ContractChangeError::NothingToPlan => errors.add(
             "start",
             "No sessions fall between this start date and a year from now, outside your breaks. \
              Choose an earlier start date",
-        );
-        return Ok(());
-    }
-    let clashing = clashes(state, planned, replaced).await?;
-    if !clashing.is_empty() {
-        errors.add("time", clash_message(view, &clashing));
+        ),
+        ContractChangeError::Clash(starts) => errors.add("time", clash_message(view, &starts)),
+        ContractChangeError::TakenJustNow => errors.add("time", TAKEN_JUST_NOW),
+        // Ended in another tab a moment ago: there is nothing to change any more.
+        ContractChangeError::Closed => errors.add(
+            "from",
+            "This contract has ended, so it cannot be changed. Agree a new one instead",
+        ),
+        ContractChangeError::Web(error) => return Err(error),
     }
     Ok(())
 }
@@ -409,24 +410,16 @@ pub(super) async fn create_contract(
     let now = state.now();
     let mut errors = FieldErrors::new();
     if let Some(from) = start_instant(&view, terms.start, now, &mut errors) {
-        let planner = planner(&state).await?;
-        let planned = planner(&terms, &[], from.max(now));
-        check_plan(&state, &view, &planned, &[], true, &mut errors).await?;
-        if errors.is_empty() {
-            match state
-                .store()
-                .save_contract(id, client.id, None, &terms, "", from, planner.as_ref(), now)
-                .await
-            {
-                Ok(_) => {
-                    state.booking_changed();
-                    return Ok(Redirect::to(&back).into_response());
-                }
-                Err(StoreError::Conflict(ConflictKind::AppointmentsOverlap)) => {
-                    errors.add("time", TAKEN_JUST_NOW);
-                }
-                Err(other) => return Err(other.into()),
-            }
+        let change = ContractChange {
+            client: client.id,
+            contract: None,
+            terms: &terms,
+            note: "",
+            from,
+        };
+        match change_contract_from(&state, change).await {
+            Ok(_) => return Ok(Redirect::to(&back).into_response()),
+            Err(error) => contract_error(&view, error, &mut errors)?,
         }
     }
     contract_page(&state, &staff, &view, &client, None, &values, Some(&errors)).await
@@ -523,36 +516,16 @@ pub(super) async fn change_contract(
         && errors.is_empty()
     {
         // With nothing still to come, the new terms apply from their start date.
-        let from = chosen.unwrap_or(start);
-        let from_now = from.max(now);
-        let planner = planner(&state).await?;
-        let (kept, replaced) = split_for_planning(&sessions, from_now, now, None);
-        let planned = planner(terms, &kept, from_now);
-        check_plan(&state, &view, &planned, &replaced, false, &mut errors).await?;
-        if errors.is_empty() {
-            match state
-                .store()
-                .save_contract(
-                    id,
-                    client.id,
-                    Some(contract.id),
-                    terms,
-                    note,
-                    from,
-                    planner.as_ref(),
-                    now,
-                )
-                .await
-            {
-                Ok(_) => {
-                    state.booking_changed();
-                    return Ok(Redirect::to(&back).into_response());
-                }
-                Err(StoreError::Conflict(ConflictKind::AppointmentsOverlap)) => {
-                    errors.add("time", TAKEN_JUST_NOW);
-                }
-                Err(other) => return Err(other.into()),
-            }
+        let change = ContractChange {
+            client: client.id,
+            contract: Some(&contract),
+            terms,
+            note,
+            from: chosen.unwrap_or(start),
+        };
+        match change_contract_from(&state, change).await {
+            Ok(_) => return Ok(Redirect::to(&back).into_response()),
+            Err(error) => contract_error(&view, error, &mut errors)?,
         }
     }
     contract_page(
@@ -800,85 +773,47 @@ pub(super) async fn record(
     if session.status == SessionStatus::Break || invoiced(&session) {
         return Ok(Redirect::to(&here).into_response());
     }
-    let id = state.practice_id();
     let now = state.now();
     let view = PracticeView::load(&state).await?;
     let mut errors = FieldErrors::new();
-    let not_yet = "You can record this once the session has started. If the client has told you \
-                   they cannot come, choose “The client cancelled”";
     let recorded = match form.get("outcome") {
-        "attended" | "did_not_attend" if session.start > now => {
-            errors.add("outcome", not_yet);
-            None
-        }
         "attended" => Some(Recorded::Attended),
         "did_not_attend" => Some(Recorded::DidNotAttend),
         "therapist_cancelled" => Some(Recorded::TherapistCancelled),
-        "client_cancelled" => {
-            let told_at = parse_instant(
-                &view,
-                &mut errors,
-                (
-                    "told_date",
-                    form.get("told_date"),
-                    "Enter the date they told you, like 2027-04-12",
-                ),
-                (
-                    "told_time",
-                    form.get("told_time"),
-                    "Enter the time they told you, like 18:30",
-                ),
-            );
-            match told_at {
-                Some(at) if at > now => {
-                    errors.add(
-                        "told_date",
-                        "Enter when they told you: a date and time that has already passed",
-                    );
-                    None
-                }
-                Some(told_at) => Some(Recorded::ClientCancelled { told_at }),
-                None => None,
-            }
-        }
+        "client_cancelled" => parse_instant(
+            &view,
+            &mut errors,
+            (
+                "told_date",
+                form.get("told_date"),
+                "Enter the date they told you, like 2027-04-12",
+            ),
+            (
+                "told_time",
+                form.get("told_time"),
+                "Enter the time they told you, like 18:30",
+            ),
+        )
+        .map(|told_at| Recorded::ClientCancelled { told_at }),
         _ => {
             errors.add("outcome", "Choose what happened");
             None
         }
     };
     if let Some(recorded) = recorded {
-        let contract = state.store().contract(id, session.contract).await?;
-        let (policy, assessment) =
-            crate::therapy::assess_session(&state, &contract, &session, recorded).await?;
-        let charge = NewCharge {
-            outcome: assessment.outcome,
-            told_at: match recorded {
-                Recorded::ClientCancelled { told_at } => Some(told_at),
-                _ => None,
-            },
-            amount: assessment.charge,
-            rule: assessment.rule,
-            policy_version: policy.version,
-            used_free_allowance: assessment.used_free_allowance,
-        };
-        let planner = planner(&state).await?;
-        if contract.active {
-            // A session that stops counting adds one at the end of brief work: that one must
-            // not clash either.
-            let own: Vec<Session> = state
-                .store()
-                .client_sessions(id, session.client)
-                .await?
-                .into_iter()
-                .filter(|s| s.contract == contract.id)
-                .collect();
-            let from = contract.current().effective_from.max(now);
-            let counts = SessionStatus::Done(assessment.outcome).counts();
-            let (kept, replaced) = split_for_planning(&own, from, now, Some((session.id, counts)));
-            let planned = planner(&contract.current().terms, &kept, from);
-            let clashing = clashes(&state, &planned, &replaced).await?;
-            if !clashing.is_empty() {
-                let (dates, verb) = clash_dates(&view, &clashing);
+        match record_outcome(&state, &session, recorded, RecordedBy::Therapist).await {
+            Ok(_) => return Ok(Redirect::to(&here).into_response()),
+            Err(RecordOutcomeError::NotYet(NotRecordable::NotStarted)) => errors.add(
+                "outcome",
+                "You can record this once the session has started. If the client has told \
+                 you they cannot come, choose “The client cancelled”",
+            ),
+            Err(RecordOutcomeError::NotYet(NotRecordable::ToldInFuture)) => errors.add(
+                "told_date",
+                "Enter when they told you: a date and time that has already passed",
+            ),
+            Err(RecordOutcomeError::Clash(starts)) => {
+                let (dates, verb) = clash_dates(&view, &starts);
                 errors.add(
                     "outcome",
                     format!(
@@ -888,41 +823,13 @@ pub(super) async fn record(
                     ),
                 );
             }
-        }
-        if errors.is_empty() {
-            match state
-                .store()
-                .record_outcome(id, session.id, &charge, planner.as_ref(), now)
-                .await
-            {
-                Ok(recorded) => {
-                    crate::therapy::invoice_if_per_session(&state, &view, &recorded).await?;
-                    state.booking_changed();
-                    return Ok(Redirect::to(&here).into_response());
-                }
-                // Every kind is decided here: a new one must be placed, never swept up by `_`.
-                #[deny(clippy::wildcard_enum_match_arm)]
-                Err(StoreError::Conflict(kind)) => match kind {
-                    ConflictKind::AppointmentsOverlap => errors.add("outcome", TAKEN_JUST_NOW),
-                    // In a break or invoiced since the page was shown: it says so now.
-                    ConflictKind::SessionInBreak | ConflictKind::ChargeInvoiced => {
-                        return Ok(Redirect::to(&here).into_response());
-                    }
-                    ConflictKind::ArticleSlug
-                    | ConflictKind::LocationSlug
-                    | ConflictKind::AppointmentTypeSlug
-                    | ConflictKind::UserEmail
-                    | ConflictKind::OutboxMessageId
-                    | ConflictKind::Unique
-                    | ConflictKind::SlotUnavailable
-                    | ConflictKind::NotCancellable
-                    | ConflictKind::ChargesChanged
-                    | ConflictKind::AlreadyExtended
-                    | ConflictKind::AuthenticatorEnabled
-                    | ConflictKind::EmailChangeLimit => return Err(unexpected(kind)),
-                },
-                Err(other) => return Err(other.into()),
+            Err(RecordOutcomeError::TakenJustNow) => errors.add("outcome", TAKEN_JUST_NOW),
+            // In a break or invoiced since the page was shown: it says so now. (A client's
+            // changed charge cannot happen here: the therapist agreed to no charge shown.)
+            Err(RecordOutcomeError::Closed | RecordOutcomeError::ChargeChanged { .. }) => {
+                return Ok(Redirect::to(&here).into_response());
             }
+            Err(RecordOutcomeError::Web(error)) => return Err(error),
         }
     }
     let values = SessionValues::of(&view, &session, now).with(&form);
@@ -967,7 +874,7 @@ pub(super) async fn waive(
     session_page(&state, &staff, &view, &session, &values, Some(&errors)).await
 }
 
-pub(super) async fn move_session(
+pub(super) async fn move_to(
     state: Here,
     staff: Staff,
     Path(raw): Path<String>,
@@ -1001,42 +908,23 @@ pub(super) async fn move_session(
     if location.is_none() {
         errors.add("move_location", "Choose where the session will be");
     }
-    if let (Some(start), Some(location)) = (start, location) {
-        if start <= now {
-            errors.add(
+    if let (Some(start), Some(location)) = (start, location)
+        && errors.is_empty()
+    {
+        match move_session(&state, &session, &location, start).await {
+            // Closed: it stopped being scheduled a moment ago; the page says what it is.
+            Ok(_) | Err(MoveSessionError::Closed) => {
+                return Ok(Redirect::to(&here).into_response());
+            }
+            Err(MoveSessionError::InThePast) => errors.add(
                 "move_date",
                 "Choose a date and time that has not passed yet",
-            );
-        }
-        let length = session.end.duration_since(session.start);
-        let end = start.checked_add(length).unwrap_or(start);
-        if errors.is_empty() {
-            let planned = [Planned {
-                start,
-                end,
-                in_break: false,
-            }];
-            let clashing = clashes(&state, &planned, &[&session]).await?;
-            if !clashing.is_empty() {
-                errors.add("move_time", clash_message(&view, &clashing));
+            ),
+            Err(MoveSessionError::Clash(starts)) => {
+                errors.add("move_time", clash_message(&view, &starts));
             }
-        }
-        if errors.is_empty() {
-            match state
-                .store()
-                .move_session(state.practice_id(), session.id, &location, start, end, now)
-                .await
-            {
-                // Not found: it stopped being scheduled a moment ago; the page says what it is.
-                Ok(_) | Err(StoreError::NotFound) => {
-                    state.booking_changed();
-                    return Ok(Redirect::to(&here).into_response());
-                }
-                Err(StoreError::Conflict(ConflictKind::AppointmentsOverlap)) => {
-                    errors.add("move_time", TAKEN_JUST_NOW);
-                }
-                Err(other) => return Err(other.into()),
-            }
+            Err(MoveSessionError::TakenJustNow) => errors.add("move_time", TAKEN_JUST_NOW),
+            Err(MoveSessionError::Web(error)) => return Err(error),
         }
     }
     let values = SessionValues::of(&view, &session, now).with(&form);

@@ -10,23 +10,25 @@ use axum::{
 use domain::{
     FieldErrors, Pence,
     enquiry::Contact,
-    therapy::policy::{Assessment, CancellationPolicy, Outcome, Recorded},
+    therapy::{
+        outcome::NewCharge,
+        policy::{CancellationPolicy, Outcome, Recorded},
+    },
 };
 use jiff::{SignedDuration, Timestamp};
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
 use store::{
-    ConflictKind, Invoice, InvoiceId, NewCharge, NewMessage, OwnDetails, Session, SessionId,
-    SessionStatus, StoreError,
+    Invoice, InvoiceId, NewMessage, OwnDetails, Session, SessionId, SessionStatus, StoreError,
 };
 
 use super::{PortalClient, Source, email_change, portal_page};
+use crate::operations::record_outcome::{RecordOutcomeError, RecordedBy, record_outcome};
 use crate::query::Query;
 use crate::{
     Here, WebError,
     booking::messages::URGENT_HELP,
     error::WebResult,
-    error::unexpected,
     forms::FormData,
     office::errors_value,
     templates::value,
@@ -249,7 +251,7 @@ fn hours(n: u32) -> String {
 /// What cancelling now means, before the client confirms: a headline and the charge.
 fn explanation(
     policy: &CancellationPolicy,
-    assessment: &Assessment,
+    assessment: &NewCharge,
     notice: SignedDuration,
 ) -> String {
     let version = policy.version;
@@ -272,8 +274,8 @@ fn explanation(
                  policy (version {version}) applies",
                 hours(policy.notice_hours)
             );
-            if assessment.charge.get() > 0 {
-                format!("{late}: {}.", assessment.charge)
+            if assessment.amount.get() > 0 {
+                format!("{late}: {}.", assessment.amount)
             } else if assessment.used_free_allowance {
                 format!(
                     "{late}. You have a free late cancellation left, so there is no charge; \
@@ -287,10 +289,7 @@ fn explanation(
 }
 
 /// The policy's view of cancelling `session` now.
-async fn assess_now(
-    state: &Here,
-    session: &Session,
-) -> WebResult<(CancellationPolicy, Assessment)> {
+async fn assess_now(state: &Here, session: &Session) -> WebResult<(CancellationPolicy, NewCharge)> {
     let contract = state
         .store()
         .contract(state.practice_id(), session.contract)
@@ -298,7 +297,7 @@ async fn assess_now(
     let recorded = Recorded::ClientCancelled {
         told_at: state.now(),
     };
-    therapy::assess_session(state, &contract, session, recorded).await
+    therapy::charge_for_session(state, &contract, session, recorded).await
 }
 
 /// The "are you sure?" page, with the outcome explained; `notice` says why it is shown again.
@@ -306,7 +305,7 @@ async fn cancel_page(
     state: &Here,
     session: &Session,
     policy: &CancellationPolicy,
-    assessment: &Assessment,
+    assessment: &NewCharge,
     status: StatusCode,
     notice: Option<&str>,
 ) -> WebResult<Response> {
@@ -318,8 +317,8 @@ async fn cancel_page(
         place,
         online,
         explanation => explanation(policy, assessment, session.start.duration_since(state.now())),
-        charge => assessment.charge.get(),
-        charged => assessment.charge.get() > 0,
+        charge => assessment.amount.get(),
+        charged => assessment.amount.get() > 0,
         rule => assessment.rule.as_str(),
         summary => policy.summary(),
         notice,
@@ -355,7 +354,7 @@ fn therapist_notice(
     state: &Here,
     view: &PracticeView,
     session: &Session,
-    assessment: &Assessment,
+    assessment: &NewCharge,
 ) -> NewMessage {
     NewMessage {
         kind: "portal_cancellation_notice".into(),
@@ -382,7 +381,7 @@ fn client_confirmation(
     me: &PortalClient,
     session: &Session,
     policy: &CancellationPolicy,
-    assessment: &Assessment,
+    assessment: &NewCharge,
 ) -> NewMessage {
     let practice = &view.practice.details.name;
     let when = view.when(session.start);
@@ -393,11 +392,11 @@ fn client_confirmation(
         .split_whitespace()
         .next()
         .unwrap_or("");
-    let charge = if assessment.charge.get() > 0 {
+    let charge = if assessment.amount.get() > 0 {
         format!(
             "Under the practice's cancellation policy (version {}), there is a charge of {}. \
              {}",
-            policy.version, assessment.charge, assessment.rule
+            policy.version, assessment.amount, assessment.rule
         )
     } else {
         "There is no charge.".to_owned()
@@ -433,95 +432,69 @@ pub(super) async fn cancel(
     if !cancellable(&session, now) {
         return Ok(Redirect::to("/portal").into_response());
     }
+    // What the page showed them, for the notice if cancelling online fails.
     let (policy, assessment) = assess_now(&state, &session).await?;
     // The client agreed to what the page showed; if time has moved the charge since, they
-    // see the new one and confirm again.
+    // see the new one and confirm again (the operation compares).
     let shown = form.get("charge").parse::<u32>().ok();
-    if shown != Some(assessment.charge.get()) {
-        let notice = "Time has moved on since the page was shown, and what cancelling means \
-                      has changed. Please read it again before you confirm.";
-        return cancel_page(
-            &state,
-            &session,
-            &policy,
-            &assessment,
-            StatusCode::CONFLICT,
-            Some(notice),
-        )
-        .await;
-    }
     let view = PracticeView::load(&state).await?;
-    let messages = [
-        therapist_notice(&state, &view, &session, &assessment),
-        client_confirmation(&state, &view, &me, &session, &policy, &assessment),
-    ];
-    let charge = NewCharge {
-        outcome: assessment.outcome,
-        told_at: Some(now),
-        amount: assessment.charge,
-        rule: assessment.rule.clone(),
-        policy_version: policy.version,
-        used_free_allowance: assessment.used_free_allowance,
+    let emails = |policy: &CancellationPolicy, charge: &NewCharge| {
+        vec![
+            therapist_notice(&state, &view, &session, charge),
+            client_confirmation(&state, &view, &me, &session, policy, charge),
+        ]
     };
-    let planner = therapy::planner(&state).await?;
-    let result = state
-        .store()
-        .cancel_own_session(
-            state.practice_id(),
-            me.client.id,
-            session.id,
-            &charge,
-            planner.as_ref(),
-            &messages,
-            now,
-        )
-        .await;
-    match result {
-        Ok(recorded) => {
+    let by = RecordedBy::Client {
+        client: me.client.id,
+        shown,
+        emails: &emails,
+    };
+    let recorded = Recorded::ClientCancelled { told_at: now };
+    match record_outcome(&state, &session, recorded, by).await {
+        Ok(_) => {
             tracing::info!(
                 session = session.id.get(),
                 "session cancelled in the portal"
             );
-            therapy::invoice_if_per_session(&state, &view, &recorded).await?;
-            state.booking_changed();
             Ok(Redirect::to(&format!("/portal?cancelled={}", session.id)).into_response())
         }
-        // Every kind is decided here: a new one must be placed, never swept up by `_`.
-        #[deny(clippy::wildcard_enum_match_arm)]
-        Err(StoreError::Conflict(kind)) => match kind {
-            // Cancelled or begun a moment ago: the list says how things stand.
-            ConflictKind::NotCancellable => Ok(Redirect::to("/portal").into_response()),
-            // Planning the rest of the work again clashes with another appointment (or the
-            // session went into a break or onto an invoice meanwhile): the therapist has to
-            // sort that out, so the client is asked to tell them instead.
-            ConflictKind::AppointmentsOverlap
-            | ConflictKind::SessionInBreak
-            | ConflictKind::ChargeInvoiced => {
-                let notice = "This session could not be cancelled online just now. Please \
-                              contact the practice to cancel it; nothing has been changed.";
-                cancel_page(
-                    &state,
-                    &session,
-                    &policy,
-                    &assessment,
-                    StatusCode::CONFLICT,
-                    Some(notice),
-                )
-                .await
-            }
-            ConflictKind::ArticleSlug
-            | ConflictKind::LocationSlug
-            | ConflictKind::AppointmentTypeSlug
-            | ConflictKind::UserEmail
-            | ConflictKind::OutboxMessageId
-            | ConflictKind::Unique
-            | ConflictKind::SlotUnavailable
-            | ConflictKind::ChargesChanged
-            | ConflictKind::AlreadyExtended
-            | ConflictKind::AuthenticatorEnabled
-            | ConflictKind::EmailChangeLimit => Err(unexpected(kind)),
-        },
-        Err(other) => Err(other.into()),
+        // Cancelled, begun, put in a break or invoiced a moment ago: the list says how
+        // things stand.
+        Err(RecordOutcomeError::Closed) => Ok(Redirect::to("/portal").into_response()),
+        // Time moved the charge on between the two checks: they see the new one.
+        Err(RecordOutcomeError::ChargeChanged { policy, charge }) => {
+            let notice = "Time has moved on since the page was shown, and what cancelling means \
+                          has changed. Please read it again before you confirm.";
+            cancel_page(
+                &state,
+                &session,
+                &policy,
+                &charge,
+                StatusCode::CONFLICT,
+                Some(notice),
+            )
+            .await
+        }
+        // Planning the rest of the work again clashes with another appointment: the
+        // therapist has to sort that out, so the client is asked to tell them instead.
+        Err(
+            RecordOutcomeError::Clash(_)
+            | RecordOutcomeError::TakenJustNow
+            | RecordOutcomeError::NotYet(_),
+        ) => {
+            let notice = "This session could not be cancelled online just now. Please \
+                          contact the practice to cancel it; nothing has been changed.";
+            cancel_page(
+                &state,
+                &session,
+                &policy,
+                &assessment,
+                StatusCode::CONFLICT,
+                Some(notice),
+            )
+            .await
+        }
+        Err(RecordOutcomeError::Web(error)) => Err(error),
     }
 }
 

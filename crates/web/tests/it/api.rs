@@ -421,6 +421,8 @@ async fn a_request_mode_practice_answers_requested() {
         .update_booking_settings(app.practice, &settings)
         .await
         .unwrap();
+    // Changed around the app (the jobs' first run has read the offer already).
+    app.state.content_changed();
     let made = book(&app, MONDAY_9AM, "k").await;
     assert_eq!(made["status"], "requested");
 }

@@ -594,10 +594,17 @@ impl TestApp {
         .expect("build the app")
         .jobs_every(Duration::from_secs(3600));
         let state = service.state().clone();
+        let mut job_runs = service.job_runs();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(service.run(listener, options, async move {
             let _ = stopped.await;
         }));
+        // The jobs' first run is over before the test begins, so that it cannot take work
+        // the test is about to do itself.
+        job_runs
+            .wait_for(|runs| *runs > 0)
+            .await
+            .expect("the jobs run at start");
         Self {
             base,
             store,

@@ -116,6 +116,15 @@ async fn requests_are_accepted_from_the_office() {
             && ics.contains("SEQUENCE:1")
             && ics.contains(&format!("UID:{}", booking.uid))
     );
+    // A second click (another tab): answered already, so nothing more is sent.
+    app.office_post(&format!("/office/bookings/{}/accept", booking.id), &[])
+        .await
+        .assert_redirect(&format!("/office/bookings/{}", booking.id));
+    assert_eq!(
+        of_kind(&app.outbox().await, "booking_confirmation").len(),
+        1,
+        "one confirmation"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

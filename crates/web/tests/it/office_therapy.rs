@@ -719,3 +719,268 @@ async fn without_the_key_file_notes_are_locked_with_a_clear_page_never_a_500() {
         .await
         .assert_status(StatusCode::OK);
 }
+
+/// Kim Lee, brief work of `sessions` sessions on Mondays at 11:00 in Balham from 12 April 2027.
+async fn kim_brief_at_eleven(app: &TestApp, sessions: u32) -> ClientId {
+    let now = START.parse().unwrap();
+    let client = app
+        .store
+        .create_client(
+            app.practice,
+            &NewClient {
+                name: PersonName::parse("Kim Lee").unwrap(),
+                email: EmailAddress::parse("kim@example.com").unwrap(),
+                phone: None,
+                contact_preference: ContactPreference::Email,
+                reminders: true,
+            },
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    let terms = ContractTerms {
+        kind: ContractKind::Brief {
+            focus: "Sleep.".into(),
+            sessions,
+            reviews_at: vec![],
+        },
+        frequency: Frequency::Weekly,
+        times: vec![WeeklyTime {
+            weekday: jiff::civil::Weekday::Monday,
+            time: jiff::civil::time(11, 0, 0, 0),
+        }],
+        location: Slug::parse("balham").unwrap(),
+        minutes: 50,
+        fee: Pence::new(7000),
+        start: date(2027, 4, 12),
+        policy_version: 1,
+    };
+    let planner = planner(app).await;
+    app.store
+        .save_contract(app.practice, client, None, &terms, "", now, &planner, now)
+        .await
+        .unwrap();
+    client
+}
+
+/// Move a client's session starting at `from` (UTC, as `Timestamp` shows it) to `to`.
+async fn move_by_hand(app: &TestApp, client: ClientId, from: &str, to: &str) {
+    let session = app
+        .store
+        .client_sessions(app.practice, client)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.start.to_string() == from)
+        .expect("a session then");
+    let start: jiff::Timestamp = to.parse().unwrap();
+    app.store
+        .move_session(
+            app.practice,
+            session.id,
+            &session.location,
+            start,
+            start + SignedDuration::from_mins(50),
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+}
+
+/// Every session of the clients as (start, status, number): what a half-stored change would
+/// disturb.
+async fn calendar_of(app: &TestApp, clients: &[ClientId]) -> Vec<String> {
+    let mut rows = Vec::new();
+    for client in clients {
+        for s in app
+            .store
+            .client_sessions(app.practice, *client)
+            .await
+            .unwrap()
+        {
+            rows.push(format!("{} {:?} {:?}", s.start, s.status, s.number));
+        }
+    }
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_break_whose_replanning_clashes_is_refused_whole_with_the_dates() {
+    let app = TestApp::spawn().await;
+    let robin = robin_on_mondays(&app).await;
+    // Kim's two sessions are 12 and 19 April at 11am; a break over the 12th would move her
+    // ending to 26 April at 11am, where Robin's session has been moved by hand.
+    let kim = kim_brief_at_eleven(&app, 2).await;
+    move_by_hand(&app, robin, "2027-04-26T09:00:00Z", "2027-04-26T10:00:00Z").await;
+    let breaks_before = app.store.away_periods(app.practice).await.unwrap().len();
+    let before = calendar_of(&app, &[robin, kim]).await;
+    app.sign_in().await;
+
+    let reply = app
+        .office_post(
+            "/office/settings/away",
+            &[
+                ("label", "Spring break"),
+                ("first_day", "2027-04-12"),
+                ("last_day", "2027-04-18"),
+            ],
+        )
+        .await;
+    reply.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let text = decode_entities(&reply.body);
+    assert!(
+        text.contains(
+            "Adding this break plans the work again, and Monday 26 April 2027 at 11am would \
+             clash with another appointment. Nothing has been changed."
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("Spring break"),
+        "the form keeps what was typed"
+    );
+    assert_eq!(
+        app.store.away_periods(app.practice).await.unwrap().len(),
+        breaks_before,
+        "the break is not stored"
+    );
+    assert_eq!(
+        calendar_of(&app, &[robin, kim]).await,
+        before,
+        "no session was marked or planned again"
+    );
+    web::jobs::run_once(&app.state).await.unwrap();
+    assert!(
+        app.outbox().await.iter().all(|m| m.kind != "break_notice"),
+        "nobody is told about a break that is not there"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_break_whose_sessions_would_clash_keeps_it_and_says_why() {
+    let app = TestApp::spawn().await;
+    let robin = robin_on_mondays(&app).await;
+    let kim = kim_brief_at_eleven(&app, 2).await;
+    app.sign_in().await;
+    app.office_post(
+        "/office/settings/away",
+        &[
+            ("label", "Spring break"),
+            ("first_day", "2027-04-12"),
+            ("last_day", "2027-04-18"),
+        ],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    // Robin's 10am on 12 April is in the break, so its time is free: Kim's 19 April session
+    // is moved there by hand.
+    move_by_hand(&app, kim, "2027-04-19T10:00:00Z", "2027-04-12T09:00:00Z").await;
+    let away = app.store.away_periods(app.practice).await.unwrap();
+    let spring = away
+        .iter()
+        .find(|a| a.label == "Spring break")
+        .expect("the break");
+    let before = calendar_of(&app, &[robin, kim]).await;
+
+    let reply = app
+        .office_post(&format!("/office/settings/away/{}/delete", spring.id), &[])
+        .await;
+    reply.assert_status(StatusCode::CONFLICT);
+    let text = decode_entities(&reply.body);
+    assert!(
+        text.contains(
+            "Removing this break plans the work again, and Monday 12 April 2027 at 10am would \
+             clash with another appointment. Nothing has been changed."
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        app.store.away_periods(app.practice).await.unwrap().len(),
+        away.len(),
+        "the break is still there"
+    );
+    assert_eq!(calendar_of(&app, &[robin, kim]).await, before);
+}
+
+/// Kim's two sessions (12 and 19 April at 11am), and Robin's 26 April session moved by hand
+/// to 11am: where Kim's work would end if one of hers stopped counting.
+async fn kim_with_her_ending_taken(app: &TestApp) -> (ClientId, store::Session) {
+    let robin = robin_on_mondays(app).await;
+    let kim = kim_brief_at_eleven(app, 2).await;
+    move_by_hand(app, robin, "2027-04-26T09:00:00Z", "2027-04-26T10:00:00Z").await;
+    let first = app
+        .store
+        .client_sessions(app.practice, kim)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(first.start.to_string(), "2027-04-12T10:00:00Z");
+    (kim, first)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outcome_whose_replanning_clashes_is_not_recorded_and_says_when() {
+    let app = TestApp::spawn().await;
+    let (_, first) = kim_with_her_ending_taken(&app).await;
+    app.sign_in().await;
+    // A session the therapist cancels does not count: brief work grows by one, onto Robin's.
+    let reply = app
+        .office_post(
+            &format!("/office/sessions/{}/outcome", first.id),
+            &[("outcome", "therapist_cancelled")],
+        )
+        .await;
+    reply.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    let text = decode_entities(&reply.body);
+    assert!(
+        text.contains(
+            "Recording this plans the rest of the work again, and Monday 26 April 2027 at 11am \
+             clashes with another appointment."
+        ),
+        "{text}"
+    );
+    let session = app
+        .store
+        .therapy_session(app.practice, first.id)
+        .await
+        .unwrap();
+    assert_eq!(session.status, SessionStatus::Scheduled);
+    assert!(session.charge.is_none(), "no charge without an outcome");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_cancellation_whose_replanning_clashes_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let (_, first) = kim_with_her_ending_taken(&app).await;
+    let browser = crate::portal::Browser::new(&app);
+    crate::portal::sign_in(&app, &browser, "kim@example.com").await;
+    // In good time, so free, and it stops counting: the work would grow onto Robin's session.
+    let reply = browser
+        .post(
+            &format!("/portal/sessions/{}/cancel", first.id),
+            &[("charge", "0")],
+        )
+        .await;
+    reply.assert_status(StatusCode::CONFLICT);
+    assert!(
+        reply
+            .body
+            .contains("This session could not be cancelled online just now"),
+        "{}",
+        reply.body
+    );
+    let session = app
+        .store
+        .therapy_session(app.practice, first.id)
+        .await
+        .unwrap();
+    assert_eq!(session.status, SessionStatus::Scheduled);
+    assert!(
+        app.outbox()
+            .await
+            .iter()
+            .all(|m| !m.kind.starts_with("portal_cancellation")),
+        "no email about a cancellation that did not happen"
+    );
+}
