@@ -27,12 +27,12 @@ use store::{
     SessionStatus, StoreError,
 };
 
-use crate::secret_token::SecretToken;
 use crate::{
     Here, WebError,
     booking::messages::{URGENT_HELP, place_line},
     error::WebResult,
 };
+use crate::{secret_token::SecretToken, words};
 
 /// The practice with its time zone and places: what every page and email about the work
 /// with clients shows times and locations with.
@@ -78,12 +78,7 @@ impl PracticeView {
 
     /// "Monday 29 March 2027 at 9am".
     pub fn when(&self, at: Timestamp) -> String {
-        let local = self.zone.to_datetime(at);
-        format!(
-            "{} at {}",
-            local.date().strftime("%A %-d %B %Y"),
-            crate::booking::clock(local.time())
-        )
+        words::weekday_date_at(self.zone.to_datetime(at))
     }
 
     /// "Monday 12 April at 9am" (lists, where the year is plain from the context).
@@ -91,18 +86,14 @@ impl PracticeView {
         let local = self.zone.to_datetime(at);
         format!(
             "{} at {}",
-            local.date().strftime("%A %-d %B"),
-            crate::booking::clock(local.time())
+            words::weekday_day_month(local.date()),
+            words::clock(local.time())
         )
     }
 
     /// "Monday 28 June 2027".
     pub fn day(&self, at: Timestamp) -> String {
-        self.zone
-            .to_datetime(at)
-            .date()
-            .strftime("%A %-d %B %Y")
-            .to_string()
+        words::weekday_date(self.zone.to_datetime(at).date())
     }
 
     /// A location's name, or its slug if it has since been removed.
@@ -372,7 +363,7 @@ pub(crate) fn invoice_email(
             invoice.number,
             invoice.period,
             invoice.total,
-            invoice.due_on.strftime("%-d %B %Y"),
+            words::date(invoice.due_on),
         ),
         calendar: None,
     }
@@ -409,13 +400,9 @@ pub(crate) async fn monthly_invoices(
         let earliest = view.zone.to_datetime(theirs[0].start).date();
         let period =
             if earliest.year() == last_month.year() && earliest.month() == last_month.month() {
-                last_month.strftime("%B %Y").to_string()
+                words::month(last_month)
             } else {
-                format!(
-                    "{} to {}",
-                    earliest.strftime("%B %Y"),
-                    last_month.strftime("%B %Y")
-                )
+                format!("{} to {}", words::month(earliest), words::month(last_month))
             };
         match invoice_sessions(state, view, settings, &client, theirs, period).await {
             Ok(_) => made += 1,

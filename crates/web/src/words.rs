@@ -20,6 +20,11 @@ pub(crate) fn weekday_day_month(day: Date) -> String {
     day.strftime("%A %-d %B").to_string()
 }
 
+/// "March 2027".
+pub(crate) fn month(day: Date) -> String {
+    day.strftime("%B %Y").to_string()
+}
+
 /// "9am", "9:30am", "12pm", "12:05am" for a wall-clock time.
 pub(crate) fn clock(time: Time) -> String {
     let hour = time.hour();
@@ -71,6 +76,7 @@ mod tests {
         assert_eq!(date(day), "1 March 2027");
         assert_eq!(weekday_date(day), "Monday 1 March 2027");
         assert_eq!(weekday_day_month(day), "Monday 1 March");
+        assert_eq!(month(day), "March 2027");
     }
 
     #[test]

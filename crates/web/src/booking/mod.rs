@@ -312,8 +312,6 @@ pub(crate) fn time_label(local: &jiff::ZonedDateTime) -> String {
     crate::words::clock(local.time())
 }
 
-pub(crate) use crate::words::clock;
-
 /// "24 hours", "2 days", "90 minutes".
 pub(crate) fn duration_words(minutes: u32) -> String {
     match minutes {

@@ -34,9 +34,9 @@ use store::{
 };
 
 use super::{Staff, errors_value, page, sessions};
-pub(super) use crate::booking::clock;
 use crate::booking::messages::URGENT_HELP;
-use crate::{Here, WebError, error::WebResult, forms::FormData, templates::value};
+pub(super) use crate::words::clock;
+use crate::{Here, WebError, error::WebResult, forms::FormData, templates::value, words};
 
 crate::routing::routes! {
     GET "/office/clients" => Staff: list;
@@ -152,7 +152,7 @@ fn terms_line(view: &PracticeView, terms: &ContractTerms) -> String {
         view.place(&terms.location),
         terms.minutes,
         terms.fee,
-        terms.start.strftime("%-d %B %Y")
+        words::date(terms.start)
     )
 }
 
@@ -586,7 +586,7 @@ fn work(view: &PracticeView, contract: &Contract, sessions: &[Session], now: Tim
                 match progress.next_review {
                     Some(d) => format!(
                         "{} (every {review_every_weeks} week{})",
-                        d.strftime("%A %-d %B %Y"),
+                        words::weekday_date(d),
                         if *review_every_weeks == 1 { "" } else { "s" }
                     ),
                     None => format!("Every {review_every_weeks} weeks"),
@@ -608,10 +608,7 @@ fn work(view: &PracticeView, contract: &Contract, sessions: &[Session], now: Tim
     rows.push(row("Where", view.place(&terms.location)));
     rows.push(row("Length", format!("{} minutes", terms.minutes)));
     rows.push(row("Fee", format!("{} a session", terms.fee)));
-    rows.push(row(
-        "Started",
-        terms.start.strftime("%A %-d %B %Y").to_string(),
-    ));
+    rows.push(row("Started", words::weekday_date(terms.start)));
     rows.push(row(
         "Cancellation policy",
         format!("Version {}", terms.policy_version),
@@ -771,9 +768,9 @@ async fn show(
                 period => i.period.clone(),
                 total => i.total.to_string(),
                 status => match i.paid_on {
-                    Some(day) => format!("Paid {}", day.strftime("%-d %B %Y")),
+                    Some(day) => format!("Paid {}", words::date(day)),
                     None if i.due_on < today => "Overdue".to_owned(),
-                    None => format!("Due {}", i.due_on.strftime("%-d %B %Y")),
+                    None => format!("Due {}", words::date(i.due_on)),
                 },
                 overdue => i.paid_on.is_none() && i.due_on < today,
             }
@@ -820,11 +817,7 @@ async fn show(
 
 /// "Who has seen this record": each person who opened or changed it, and the latest entries.
 async fn record_access(state: &Here, view: &PracticeView, client: ClientId) -> WebResult<Value> {
-    let when = |at: jiff::Timestamp| {
-        at.to_zoned_datetime(view.zone.clone())
-            .strftime("%-d %B %Y, %H:%M")
-            .to_string()
-    };
+    let when = |at: jiff::Timestamp| words::date_and_time(view.zone.to_datetime(at));
     let (access, latest) = tokio::try_join!(
         state.store().record_access(state.practice_id(), client),
         state.store().client_audit(state.practice_id(), client, 20),
@@ -921,10 +914,7 @@ fn default_not_going_ahead(view: &PracticeView, booking: &store::Booking) -> Str
          together for now.\n\nI hope things go well for you. If it would help to talk about \
          finding support elsewhere, or if you would like to come back to this in the future, \
          you are very welcome to get in touch.\n\nWith best wishes,\n{}",
-        view.zone
-            .to_datetime(booking.start)
-            .date()
-            .strftime("%A %-d %B"),
+        words::weekday_day_month(view.zone.to_datetime(booking.start).date()),
         view.practice.therapist.name
     )
 }

@@ -343,7 +343,7 @@ fn start_instant(
             "start",
             format!(
                 "Choose a start date within the next year, no later than {}",
-                latest.strftime("%-d %B %Y")
+                crate::words::date(latest)
             ),
         );
         return None;
