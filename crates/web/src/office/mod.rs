@@ -70,6 +70,7 @@ pub(crate) fn routes() -> Vec<crate::routing::Route> {
         booking_settings::routes(),
         calendar::routes(),
         clients::routes(),
+        sessions::routes(),
         rights::routes(),
         feed::routes(),
     ]
