@@ -77,6 +77,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "office/audit_log.html",
     "invoice/document.html",
     "invoice/public.html",
+    "portal/layout.html",
     "portal/nav.html",
     "portal/sign_in.html",
     "portal/check_email.html",
