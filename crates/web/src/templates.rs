@@ -77,6 +77,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "office/audit_log.html",
     "invoice/document.html",
     "invoice/public.html",
+    "portal/layout.html",
     "portal/nav.html",
     "portal/sign_in.html",
     "portal/check_email.html",
@@ -297,6 +298,57 @@ mod tests {
         assert_eq!(
             markdown("<b>x</b>").to_string(),
             "<p>&lt;b&gt;x&lt;/b&gt;</p>\n"
+        );
+    }
+
+    /// The form macros tie each error to its field: the summary links to an id on the page, the
+    /// group or control names its hint and error, and a radio's id is `{name}-{value}`.
+    #[test]
+    fn form_macros_link_errors_to_their_fields() {
+        let mut templates = Templates::load(None).unwrap();
+        templates
+            .env
+            .add_template(
+                "probe.html",
+                r#"{% import "macros.html" as f %}{{ f.error_summary_one("way-" ~ ways[0][0], error) }}{{ f.radios("way", "How?", ways, "phone", hint="Pick one", error=error) }}{{ f.radios("place", "Where?", [{"value": "leeds", "label": "Leeds", "hint": "1 Road"}], "") }}{{ f.select("day", "Day", [("mon", "Monday"), ("tue", "Tuesday")], "tue", error=error, placeholder="Choose a day") }}"#,
+            )
+            .unwrap();
+        let ways = [("email", "Email"), ("phone", "Phone")];
+        let page = templates
+            .render(
+                "probe.html",
+                minijinja::context! { ways => ways, error => "Choose <one>" },
+            )
+            .unwrap();
+        let squashed = page.split_whitespace().collect::<Vec<_>>().join(" ");
+        for expected in [
+            r##"<li><a href="#way-email">Choose &lt;one&gt;</a></li>"##,
+            r#"<fieldset class="fieldset" id="way" aria-describedby="way-hint way-error">"#,
+            r#"<p class="error-message" id="way-error"><span class="visually-hidden">Error:</span> Choose &lt;one&gt;</p>"#,
+            r#"<input id="way-email" name="way" type="radio" value="email">"#,
+            r#"<input id="way-phone" name="way" type="radio" value="phone" checked>"#,
+            r#"<label for="way-phone">Phone</label>"#,
+            r#"<div class="radio radio-hint"> <input id="place-leeds" name="place" type="radio" value="leeds" aria-describedby="place-leeds-hint">"#,
+            r#"<p class="hint" id="place-leeds-hint">1 Road</p>"#,
+            r#"<select class="select" id="day" name="day" aria-describedby="day-error" aria-invalid="true">"#,
+            r#"<option value="">Choose a day</option>"#,
+            r#"<option value="tue" selected>Tuesday</option>"#,
+        ] {
+            assert!(
+                squashed.contains(expected),
+                "missing {expected} in {squashed}"
+            );
+        }
+
+        let calm = templates
+            .render(
+                "probe.html",
+                minijinja::context! { ways => ways, error => "" },
+            )
+            .unwrap();
+        assert!(
+            !calm.contains("error"),
+            "no error markup without an error: {calm}"
         );
     }
 }
