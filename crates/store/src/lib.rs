@@ -102,8 +102,6 @@ pub trait PracticeStore: Send + Sync {
     ) -> StoreResult<PracticeId>;
     /// The first (in single-practice mode, the only) practice.
     async fn first_practice(&self) -> StoreResult<Option<PracticeId>>;
-    /// Every practice in the database, oldest first (the jobs work through each).
-    async fn practice_ids(&self) -> StoreResult<Vec<PracticeId>>;
     /// Details, profile, policies and privacy settings.
     async fn practice(&self, practice: PracticeId) -> StoreResult<Practice>;
     /// Replace the practice details.

@@ -143,9 +143,9 @@ impl AppState {
     /// The practices this process serves, each of which its jobs look after: a self-hosted
     /// process serves its one practice, and leaves any other practice in the same database to
     /// the process that serves it (whose address its emails carry).
-    pub async fn served_practices(&self) -> Result<Vec<PracticeId>, store::StoreError> {
+    pub fn served_practices(&self) -> Vec<PracticeId> {
         match self.resolver() {
-            Resolver::Single(practice) => Ok(vec![*practice]),
+            Resolver::Single(practice) => vec![*practice],
         }
     }
 

@@ -22,7 +22,7 @@ use crate::{
 pub async fn run_once(state: &AppState) -> Result<(usize, usize), WebError> {
     let (mut released, mut reminded) = (0, 0);
     let mut failed = None;
-    for practice in state.served_practices().await? {
+    for practice in state.served_practices() {
         match run_for(&state.here(practice)).await {
             Ok((r, m)) => {
                 released += r;

@@ -67,13 +67,6 @@ pub struct Config {
     pub master_key: Option<std::sync::Arc<crypto::MasterKey>>,
 }
 
-impl Config {
-    /// True when the public address is HTTPS (cookies and HSTS depend on it).
-    pub fn is_https(&self) -> bool {
-        self.public_url.starts_with("https://")
-    }
-}
-
 /// Shared by every request.
 #[derive(Clone)]
 pub struct AppState {

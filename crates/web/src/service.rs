@@ -68,11 +68,6 @@ impl Service {
         self.job_runs.subscribe()
     }
 
-    /// True when a mail worker will send the outbox.
-    pub fn sends_mail(&self) -> bool {
-        self.mailer.is_some()
-    }
-
     /// Serve on `listener` until `shutdown` resolves, with the mail worker and the jobs
     /// beside it; then let requests in flight finish (at most `options.shutdown_grace`) and
     /// stop the worker and the jobs, each after the piece of work it is doing.
