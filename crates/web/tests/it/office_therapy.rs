@@ -438,45 +438,14 @@ async fn monthly_invoices_are_made_once_at_the_start_of_the_month() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn brief_work_near_its_ending_says_so() {
     let app = TestApp::spawn().await;
-    let now = START.parse().unwrap();
-    let client = app
-        .store
-        .create_client(
-            app.practice,
-            &NewClient {
-                name: PersonName::parse("Kim Short").unwrap(),
-                email: EmailAddress::parse("kim@example.com").unwrap(),
-                phone: None,
-                contact_preference: ContactPreference::Email,
-                reminders: true,
-            },
-            None,
-            now,
-        )
-        .await
-        .unwrap();
-    let terms = ContractTerms {
-        kind: ContractKind::Brief {
-            focus: "Getting through the exam season.".into(),
-            sessions: 3,
-            reviews_at: vec![],
-        },
-        frequency: Frequency::Weekly,
-        times: vec![WeeklyTime {
-            weekday: jiff::civil::Weekday::Wednesday,
-            time: jiff::civil::time(14, 0, 0, 0),
-        }],
-        location: Slug::parse("balham").unwrap(),
-        minutes: 50,
-        fee: Pence::new(7000),
-        start: date(2027, 3, 31),
-        policy_version: 1,
-    };
-    let planner = planner(&app).await;
-    app.store
-        .save_contract(app.practice, client, None, &terms, "", now, &*planner, now)
-        .await
-        .unwrap();
+    let client = brief_work(
+        &app,
+        "Kim Short",
+        3,
+        (jiff::civil::Weekday::Wednesday, 14),
+        date(2027, 3, 31),
+    )
+    .await;
     app.sign_in().await;
     let page = decode_entities(
         &app.office_get(&format!("/office/clients/{client}"))
@@ -722,13 +691,32 @@ async fn without_the_key_file_notes_are_locked_with_a_clear_page_never_a_500() {
 
 /// Kim Lee, brief work of `sessions` sessions on Mondays at 11:00 in Balham from 12 April 2027.
 async fn kim_brief_at_eleven(app: &TestApp, sessions: u32) -> ClientId {
+    brief_work(
+        app,
+        "Kim Lee",
+        sessions,
+        (jiff::civil::Weekday::Monday, 11),
+        date(2027, 4, 12),
+    )
+    .await
+}
+
+/// `name`, brief work of `sessions` weekly sessions at (`weekday`, `hour`:00) in Balham from
+/// `start`, agreed at the start instant.
+async fn brief_work(
+    app: &TestApp,
+    name: &str,
+    sessions: u32,
+    (weekday, hour): (jiff::civil::Weekday, i8),
+    start: jiff::civil::Date,
+) -> ClientId {
     let now = START.parse().unwrap();
     let client = app
         .store
         .create_client(
             app.practice,
             &NewClient {
-                name: PersonName::parse("Kim Lee").unwrap(),
+                name: PersonName::parse(name).unwrap(),
                 email: EmailAddress::parse("kim@example.com").unwrap(),
                 phone: None,
                 contact_preference: ContactPreference::Email,
@@ -747,13 +735,13 @@ async fn kim_brief_at_eleven(app: &TestApp, sessions: u32) -> ClientId {
         },
         frequency: Frequency::Weekly,
         times: vec![WeeklyTime {
-            weekday: jiff::civil::Weekday::Monday,
-            time: jiff::civil::time(11, 0, 0, 0),
+            weekday,
+            time: jiff::civil::time(hour, 0, 0, 0),
         }],
         location: Slug::parse("balham").unwrap(),
         minutes: 50,
         fee: Pence::new(7000),
-        start: date(2027, 4, 12),
+        start,
         policy_version: 1,
     };
     let planner = planner(app).await;
