@@ -3,10 +3,13 @@
 //! `test` runs everything CI runs: formatting, clippy, every Rust test, then the browser
 //! tests (Debian's Chromium via playwright-core, axe-core, the Nu HTML checker). It installs
 //! what the browser tests need when missing (apt `chromium`, `npm ci`) and never downloads
-//! a browser of its own.
+//! a browser of its own. The Rust tests (and the browser tests) get a PostgreSQL server: a
+//! throwaway cluster started for the run and stopped after it (`postgres.rs`), or the one
+//! `ANTEROOM_TEST_POSTGRES_URL` names.
 #![forbid(unsafe_code)]
 
 mod bench;
+mod postgres;
 #[cfg(test)]
 mod standalone;
 
@@ -73,7 +76,7 @@ pub(crate) fn apt_install(packages: &[&str]) -> Result<(), String> {
     )
 }
 
-fn rust_checks() -> Result<(), String> {
+fn rust_checks(postgres_url: &str) -> Result<(), String> {
     run(
         "cargo fmt --check",
         cargo().args(["fmt", "--all", "--", "--check"]),
@@ -94,7 +97,9 @@ fn rust_checks() -> Result<(), String> {
         "cargo test",
         cargo()
             .args(["test", "--workspace"])
-            .env("ANTEROOM_REQUIRE_ICS_PARSER", "1"),
+            .env("ANTEROOM_REQUIRE_ICS_PARSER", "1")
+            .env("ANTEROOM_TEST_POSTGRES_URL", postgres_url)
+            .env("ANTEROOM_REQUIRE_POSTGRES", "1"),
     )
 }
 
@@ -120,7 +125,7 @@ fn ensure_ics_parser() -> Result<(), String> {
     )
 }
 
-fn e2e() -> Result<(), String> {
+fn e2e(postgres_url: Option<&str>) -> Result<(), String> {
     run(
         "build the anteroom binary",
         cargo().args(["build", "-p", "anteroom"]),
@@ -150,20 +155,25 @@ fn e2e() -> Result<(), String> {
                 .current_dir(&e2e),
         )?;
     }
-    run(
-        "browser tests",
-        Command::new("node")
-            .args(["--test", "--test-concurrency=1", "tests/"])
-            .current_dir(&e2e)
-            .env("ANTEROOM_BIN", &bin),
-    )
+    let mut tests = Command::new("node");
+    tests
+        .args(["--test", "--test-concurrency=1", "tests/"])
+        .current_dir(&e2e)
+        .env("ANTEROOM_BIN", &bin);
+    if let Some(url) = postgres_url {
+        tests.env("ANTEROOM_TEST_POSTGRES_URL", url);
+    }
+    run("browser tests", &mut tests)
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("test") => rust_checks().and_then(|()| e2e()),
-        Some("e2e") => e2e(),
+        Some("test") => {
+            postgres::with_postgres(|url| rust_checks(url).and_then(|()| e2e(Some(url))))
+        }
+        Some("e2e") => e2e(None),
+        Some("pg-check") => postgres::check(),
         Some("bench") => bench::run(&args[1..]),
         _ => Err("usage: cargo xtask test | e2e | bench [site|booking|therapy]".into()),
     };
