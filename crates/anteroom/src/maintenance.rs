@@ -7,10 +7,10 @@ use crate::cli::{BackupArgs, DataArgs};
 use crate::location::{Mode, open_sqlite, open_store};
 use anyhow::{anyhow, bail};
 
-/// Walk the audit log's hash chain from the first entry to the last.
+/// Walk each practice's audit chain from its first entry to its last.
 pub async fn audit_verify(data: DataArgs) -> anyhow::Result<ExitCode> {
     let store = open_store(&data.location()?, Mode::Existing).await?;
-    let verified = store::audit::verify(&*store).await;
+    let verified = verify_all(&*store).await;
     store.close().await;
     match verified? {
         Ok(count) => {
@@ -23,11 +23,26 @@ pub async fn audit_verify(data: DataArgs) -> anyhow::Result<ExitCode> {
         Err(broken) => {
             eprintln!(
                 "anteroom: the audit log has been tampered with: {broken}. Keep this database \
-                 file as it is and compare it with your backups."
+                 as it is and compare it with your backups."
             );
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// Every practice's chain, one after the other: the entries checked in all, or the first
+/// break found.
+async fn verify_all(
+    store: &dyn store::Store,
+) -> store::StoreResult<Result<u64, store::audit::ChainError>> {
+    let mut checked = 0;
+    for practice in store.practice_ids().await? {
+        match store::audit::verify(store, practice).await? {
+            Ok(count) => checked += count,
+            Err(broken) => return Ok(Err(broken)),
+        }
+    }
+    Ok(Ok(checked))
 }
 
 /// Write a consistent copy of the database to a new file. SQLite only (`VACUUM INTO`, and a

@@ -43,7 +43,11 @@ pub(crate) async fn audit_story(
         store.audit_subject(practice, "nonsense", 1).await.unwrap(),
         None
     );
-    let before = audit::verify(store).await.unwrap().unwrap();
+    let before = audit::verify(store, practice).await.unwrap().unwrap();
+    let neighbour = store
+        .create_practice(&PracticeSetup::from_toml(crate::PRACTICE).unwrap(), now)
+        .await
+        .unwrap();
     let entries = [
         (Actor::Anonymous, AuditAction::SignInFailed, None, None),
         (Actor::Staff(user), AuditAction::SignIn, None, None),
@@ -76,9 +80,27 @@ pub(crate) async fn audit_story(
         };
         let at = now + jiff::SignedDuration::from_secs(i as i64);
         store.append_audit(practice, &entry, at).await.unwrap();
+        // Another practice's entries in between are in a chain of their own.
+        store.append_audit(neighbour, &entry, at).await.unwrap();
     }
+    let theirs = store.audit_after(neighbour, 0, 100).await.unwrap();
     assert_eq!(
-        audit::verify(store).await.unwrap(),
+        theirs.len(),
+        entries.len(),
+        "only the practice's own entries"
+    );
+    assert_eq!(
+        theirs[0].prev_hash,
+        audit::GENESIS.to_vec(),
+        "each practice's chain starts from the beginning"
+    );
+    assert_eq!(
+        audit::verify(store, neighbour).await.unwrap(),
+        Ok(entries.len() as u64),
+        "the neighbour's chain verifies on its own"
+    );
+    assert_eq!(
+        audit::verify(store, practice).await.unwrap(),
         Ok(before + entries.len() as u64),
         "the chain verifies after appending"
     );

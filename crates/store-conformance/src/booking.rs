@@ -176,6 +176,11 @@ pub(crate) async fn booking_story(
     );
     // Another practice in the same database does not find this practice's booking.
     let other = store.create_practice(setup, now).await.unwrap();
+    let all = store.practice_ids().await.unwrap();
+    assert!(
+        all.ends_with(&[other]) && all.len() >= 2,
+        "every practice is listed, oldest first"
+    );
     assert!(
         store
             .booking_by_token(other, b"t1")

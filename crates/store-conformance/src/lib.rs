@@ -146,6 +146,7 @@ pub async fn story(store: &dyn Store) {
     let setup = PracticeSetup::from_toml(PRACTICE).unwrap();
     let practice = store.create_practice(&setup, now).await.unwrap();
     assert_eq!(store.first_practice().await.unwrap(), Some(practice));
+    assert_eq!(store.practice_ids().await.unwrap(), vec![practice]);
     let loaded = store.practice(practice).await.unwrap();
     assert_eq!(loaded.details, setup.details, "practice details round-trip");
     assert_eq!(loaded.therapist, setup.therapist, "profile round-trips");

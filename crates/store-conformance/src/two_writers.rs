@@ -94,7 +94,7 @@ pub async fn concurrent_audit_from_two_writers(
     let now = Timestamp::from_second(1_800_000_000).unwrap();
     let setup = PracticeSetup::from_toml(PRACTICE).unwrap();
     let practice = first.create_practice(&setup, now).await.unwrap();
-    let before = audit::verify(&*first).await.unwrap().unwrap();
+    let before = audit::verify(&*first, practice).await.unwrap().unwrap();
     let mut tasks = Vec::new();
     for n in 0..200 {
         let store = either(n, &first, &second);
@@ -113,14 +113,15 @@ pub async fn concurrent_audit_from_two_writers(
         task.await.unwrap();
     }
     assert_eq!(
-        audit::verify(&*second).await.unwrap(),
+        audit::verify(&*second, practice).await.unwrap(),
         Ok(before + 200),
         "the chain holds every entry, each linked to the one before"
     );
-    let entries = first.audit_after(0, 10_000).await.unwrap();
-    let ids: Vec<i64> = entries.iter().map(|e| e.id).collect();
-    let expected: Vec<i64> = (1..=i64::try_from(entries.len()).unwrap()).collect();
-    assert_eq!(ids, expected, "ids in order, without a gap");
+    let entries = first.audit_after(practice, 0, 10_000).await.unwrap();
+    assert!(
+        entries.windows(2).all(|w| w[0].id < w[1].id),
+        "ids follow the chain"
+    );
     let mut objects: Vec<i64> = entries
         .iter()
         .filter(|e| {

@@ -155,13 +155,21 @@ impl AuditStore for SqliteStore {
             .collect()
     }
 
-    async fn audit_after(&self, after: i64, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        let rows = sqlx::query(select!("WHERE id > ? ORDER BY id LIMIT ?"))
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(self.read())
-            .await
-            .map_err(map_err)?;
+    async fn audit_after(
+        &self,
+        practice: PracticeId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query(select!(
+            "WHERE practice_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+        ))
+        .bind(practice.get())
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(self.read())
+        .await
+        .map_err(map_err)?;
         rows.iter().map(entry_from_row).collect()
     }
 
@@ -200,12 +208,17 @@ pub(crate) async fn insert_entry(
     entry: &NewAuditEntry,
     now: Timestamp,
 ) -> StoreResult<()> {
-    let last: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
-    let (id, prev) = last.map_or((1, GENESIS.to_vec()), |(id, hash)| (id + 1, hash));
+    // The file's next id, and the practice's last hash: each practice has a chain of its own.
+    let (highest, last): (Option<i64>, Option<Vec<u8>>) = sqlx::query_as(
+        "SELECT (SELECT MAX(id) FROM audit_log),
+                (SELECT hash FROM audit_log WHERE practice_id = ? ORDER BY id DESC LIMIT 1)",
+    )
+    .bind(practice.get())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let id = highest.unwrap_or(0) + 1;
+    let prev = last.unwrap_or_else(|| GENESIS.to_vec());
     let at = Timestamp::from_second(now.as_second()).map_err(|_| corrupt("time"))?;
     let hash = entry_hash(
         &prev,

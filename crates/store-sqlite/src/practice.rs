@@ -292,6 +292,14 @@ impl PracticeStore for SqliteStore {
         Ok(id.map(PracticeId::new))
     }
 
+    async fn practice_ids(&self) -> StoreResult<Vec<PracticeId>> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM practices ORDER BY id")
+            .fetch_all(self.read())
+            .await
+            .map_err(map_err)?;
+        Ok(ids.into_iter().map(PracticeId::new).collect())
+    }
+
     async fn practice(&self, practice: PracticeId) -> StoreResult<Practice> {
         let row = sqlx::query("SELECT * FROM practices WHERE id = ?")
             .bind(practice.get())

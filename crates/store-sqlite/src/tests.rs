@@ -467,7 +467,7 @@ async fn the_audit_log_refuses_changes_and_verify_finds_tampering() {
         };
         store.append_audit(practice, &entry, now).await.unwrap();
     }
-    assert_eq!(audit::verify(&store).await.unwrap(), Ok(3));
+    assert_eq!(audit::verify(&store, practice).await.unwrap(), Ok(3));
     let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
         .fetch_one(&store.writer)
         .await
@@ -495,20 +495,24 @@ async fn the_audit_log_refuses_changes_and_verify_finds_tampering() {
     .await
     .unwrap();
     assert_eq!(
-        audit::verify(&store).await.unwrap(),
+        audit::verify(&store, practice).await.unwrap(),
         Err(audit::ChainError::Altered { id: 2 })
     );
     sqlx::query("UPDATE audit_log SET source = NULL WHERE id = 2")
         .execute(&store.writer)
         .await
         .unwrap();
-    assert_eq!(audit::verify(&store).await.unwrap(), Ok(3), "put back");
+    assert_eq!(
+        audit::verify(&store, practice).await.unwrap(),
+        Ok(3),
+        "put back"
+    );
     sqlx::query("DELETE FROM audit_log WHERE id = 2")
         .execute(&store.writer)
         .await
         .unwrap();
     assert_eq!(
-        audit::verify(&store).await.unwrap(),
+        audit::verify(&store, practice).await.unwrap(),
         Err(audit::ChainError::Link { id: 3 })
     );
 }

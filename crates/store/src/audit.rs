@@ -315,10 +315,10 @@ pub struct RecordAccess {
 /// The audit log.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
-    /// Append an entry, chained to the last one, in its own durable write. Reading the last
-    /// entry and inserting this one are serialised against every writer of the database
-    /// (one chain for all practices; crate docs, "Several writers"), so ids follow commit
-    /// order and every entry links to the one before.
+    /// Append an entry, chained to the practice's last one, in its own durable write.
+    /// Reading the last entry and inserting this one are serialised against every writer
+    /// of the practice (one chain per practice; crate docs, "Several writers"), so the
+    /// practice's ids follow commit order and each of its entries links to the one before.
     async fn append_audit(
         &self,
         practice: PracticeId,
@@ -356,18 +356,26 @@ pub trait AuditStore: Send + Sync {
         practice: PracticeId,
         client: ClientId,
     ) -> StoreResult<Vec<RecordAccess>>;
-    /// The whole log of every practice, in id order, `limit` entries after id `after`.
-    async fn audit_after(&self, after: i64, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    /// A practice's whole log, in id order, `limit` entries after id `after`.
+    async fn audit_after(
+        &self,
+        practice: PracticeId,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>>;
     /// The latest entries of a practice, newest first.
     async fn recent_audit(&self, practice: PracticeId, limit: u32) -> StoreResult<Vec<AuditEntry>>;
 }
 
-/// Check the whole stored chain. Returns how many entries it holds.
-pub async fn verify(store: &dyn AuditStore) -> StoreResult<Result<u64, ChainError>> {
+/// Check a practice's whole chain. Returns how many entries it holds.
+pub async fn verify(
+    store: &dyn AuditStore,
+    practice: PracticeId,
+) -> StoreResult<Result<u64, ChainError>> {
     let mut verifier = Verifier::default();
     let mut after = 0;
     loop {
-        let page = store.audit_after(after, 1000).await?;
+        let page = store.audit_after(practice, after, 1000).await?;
         let Some(last) = page.last() else {
             return Ok(Ok(verifier.checked()));
         };

@@ -19,14 +19,16 @@
 //!   next_invoice_number - 1`, whose row lock is that lock (or `SELECT … FOR UPDATE` on
 //!   the row first); never a sequence, which leaves gaps on rollback. SQLite: `BEGIN
 //!   IMMEDIATE`, the one writer of the file.
-//! - **The audit chain** is one chain for the whole database, every practice's entries in
-//!   it ([`AuditStore::append_audit`]). Reading the last entry's id and hash and inserting
-//!   the next one is a critical section for every writer of the database: the id is
-//!   assigned inside it (not from a sequence, whose order is not the commit order), and the
-//!   lock is held until commit. PostgreSQL: `SELECT pg_advisory_xact_lock(<the chain's
-//!   key>)` before reading the last entry. A change that writes its own entry (erasure)
-//!   takes that lock last, just before commit, so it is held briefly and always after any
-//!   row locks. SQLite: `BEGIN IMMEDIATE`.
+//! - **The audit chain** is one chain per practice, starting from [`audit::GENESIS`]
+//!   ([`AuditStore::append_audit`]), so a practice's log can be checked, exported and moved
+//!   on its own. Reading the practice's last entry and inserting the next one is a critical
+//!   section for every writer of that practice, held until commit: the id is assigned
+//!   inside it, so the practice's ids follow commit order. PostgreSQL:
+//!   `pg_advisory_xact_lock` on the practice's audit key, then the id from the table's
+//!   sequence (ids of different practices interleave; each practice's still increase along
+//!   its chain). A change that writes its own entry (erasure) appends it last, just before
+//!   commit, so the lock is held briefly and after any row locks. SQLite: `BEGIN
+//!   IMMEDIATE`, and the id one past the file's highest.
 //! - **One therapist in one place at a time**: every held or confirmed consultation and
 //!   every session that holds time has one row in one occupancy table, and one rule on
 //!   that table refuses two rows of a practice that overlap (PostgreSQL: `EXCLUDE USING
@@ -102,6 +104,9 @@ pub trait PracticeStore: Send + Sync {
     ) -> StoreResult<PracticeId>;
     /// The first (in single-practice mode, the only) practice.
     async fn first_practice(&self) -> StoreResult<Option<PracticeId>>;
+    /// Every practice in the database, oldest first (`anteroom audit verify` checks each
+    /// one's chain).
+    async fn practice_ids(&self) -> StoreResult<Vec<PracticeId>>;
     /// Details, profile, policies and privacy settings.
     async fn practice(&self, practice: PracticeId) -> StoreResult<Practice>;
     /// Replace the practice details.

@@ -80,10 +80,12 @@ async fn show(state: Here, staff: Staff, Query(q): Query<AuditQuery>) -> WebResu
         })
         .collect();
     let check = match q.check {
-        Some(_) => Some(match audit::verify(state.store()).await? {
-            Ok(count) => context! { intact => true, count },
-            Err(broken) => context! { intact => false, problem => broken.to_string() },
-        }),
+        Some(_) => Some(
+            match audit::verify(state.store(), state.practice_id()).await? {
+                Ok(count) => context! { intact => true, count },
+                Err(broken) => context! { intact => false, problem => broken.to_string() },
+            },
+        ),
         None => None,
     };
     let ctx = context! { entries, check, shown => SHOWN };

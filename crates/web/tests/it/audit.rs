@@ -114,7 +114,9 @@ async fn scripted_actions_write_exactly_the_expected_entries() {
     );
     assert!(matches!(entries[2].actor, Actor::Staff(_)));
     assert_eq!(
-        audit::verify(app.store.as_ref()).await.unwrap(),
+        audit::verify(app.store.as_ref(), app.practice)
+            .await
+            .unwrap(),
         Ok(u64::try_from(before + entries.len()).unwrap())
     );
     assert!(

@@ -1,0 +1,216 @@
+//! Notes and wrapped client keys: only sealed bytes pass through here.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use sqlx::postgres::PgRow;
+use store::{
+    ClientId, NoteId, NoteStore, PracticeId, SealedNote, Sealer, SessionId, StoreError, StoreResult,
+};
+
+use crate::{PgStore, affected, convert::*, map_err, practice::get};
+
+fn note_from_row(row: &PgRow) -> StoreResult<SealedNote> {
+    Ok(SealedNote {
+        id: NoteId::new(get(row, "id")?),
+        client: ClientId::new(get(row, "client_id")?),
+        session: get::<Option<i64>>(row, "session_id")?.map(SessionId::new),
+        body: get(row, "body")?,
+        created_at: timestamp(get(row, "created_at")?)?,
+        updated_at: timestamp(get(row, "updated_at")?)?,
+    })
+}
+
+#[async_trait]
+impl NoteStore for PgStore {
+    async fn client_key(
+        &self,
+        practice: PracticeId,
+        client: ClientId,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        sqlx::query_scalar(
+            "SELECT wrapped FROM client_keys WHERE practice_id = $1 AND client_id = $2",
+        )
+        .bind(practice.get())
+        .bind(client.get())
+        .fetch_optional(self.read())
+        .await
+        .map_err(map_err)
+    }
+
+    async fn add_client_key(
+        &self,
+        practice: PracticeId,
+        client: ClientId,
+        wrapped: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<Vec<u8>> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO client_keys (client_id, practice_id, wrapped, created_at)
+             SELECT id, practice_id, $1, $2 FROM clients WHERE practice_id = $3 AND id = $4
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(wrapped)
+        .bind(secs(now))
+        .bind(practice.get())
+        .bind(client.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let stored: Vec<u8> = sqlx::query_scalar(
+            "SELECT wrapped FROM client_keys WHERE practice_id = $1 AND client_id = $2",
+        )
+        .bind(practice.get())
+        .bind(client.get())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(stored)
+    }
+
+    async fn save_note(
+        &self,
+        practice: PracticeId,
+        client: ClientId,
+        session: Option<SessionId>,
+        id: Option<NoteId>,
+        seal: &Sealer<'_>,
+        now: Timestamp,
+    ) -> StoreResult<NoteId> {
+        let mut tx = self.write().await?;
+        let existing: Option<i64> = match (session, id) {
+            (Some(session), _) => {
+                // The session must be this client's.
+                sqlx::query_scalar::<_, i64>(
+                    "SELECT id FROM sessions WHERE practice_id = $1 AND client_id = $2 AND id = $3",
+                )
+                .bind(practice.get())
+                .bind(client.get())
+                .bind(session.get())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .ok_or(StoreError::NotFound)?;
+                sqlx::query_scalar("SELECT id FROM notes WHERE session_id = $1")
+                    .bind(session.get())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(map_err)?
+            }
+            (None, Some(id)) => Some(
+                sqlx::query_scalar(
+                    "SELECT id FROM notes WHERE practice_id = $1 AND client_id = $2 AND id = $3 AND session_id IS NULL",
+                )
+                .bind(practice.get())
+                .bind(client.get())
+                .bind(id.get())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .ok_or(StoreError::NotFound)?,
+            ),
+            (None, None) => None,
+        };
+        let note = match existing {
+            Some(note) => note,
+            None => sqlx::query_scalar(
+                "INSERT INTO notes (practice_id, client_id, session_id, body, created_at, updated_at)
+                 SELECT practice_id, id, $1, ''::bytea, $2, $3 FROM clients WHERE practice_id = $4 AND id = $5
+                 RETURNING id",
+            )
+            .bind(session.map(SessionId::get))
+            .bind(secs(now))
+            .bind(secs(now))
+            .bind(practice.get())
+            .bind(client.get())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?
+            .ok_or(StoreError::NotFound)?,
+        };
+        let sealed = seal(NoteId::new(note));
+        let result = sqlx::query("UPDATE notes SET body = $1, updated_at = $2 WHERE id = $3")
+            .bind(sealed)
+            .bind(secs(now))
+            .bind(note)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        affected(result)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(NoteId::new(note))
+    }
+
+    async fn all_client_keys(&self) -> StoreResult<Vec<(PracticeId, ClientId, Vec<u8>)>> {
+        let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT practice_id, client_id, wrapped FROM client_keys ORDER BY client_id",
+        )
+        .fetch_all(self.read())
+        .await
+        .map_err(map_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(p, c, w)| (PracticeId::new(p), ClientId::new(c), w))
+            .collect())
+    }
+
+    async fn rewrap_under_new_key(
+        &self,
+        keys: &[(ClientId, Vec<u8>)],
+        authenticator_secrets: &[(store::UserId, Vec<u8>)],
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        for (client, wrapped) in keys {
+            let result = sqlx::query("UPDATE client_keys SET wrapped = $1 WHERE client_id = $2")
+                .bind(wrapped)
+                .bind(client.get())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            affected(result)?;
+        }
+        for (user, sealed) in authenticator_secrets {
+            let result = sqlx::query(
+                "UPDATE users SET totp_secret = $1 WHERE id = $2 AND totp_secret IS NOT NULL",
+            )
+            .bind(sealed)
+            .bind(user.get())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            affected(result)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn notes(&self, practice: PracticeId, client: ClientId) -> StoreResult<Vec<SealedNote>> {
+        sqlx::query(
+            "SELECT * FROM notes WHERE practice_id = $1 AND client_id = $2 ORDER BY created_at DESC, id DESC",
+        )
+        .bind(practice.get())
+        .bind(client.get())
+        .fetch_all(self.read())
+        .await
+        .map_err(map_err)?
+        .iter()
+        .map(note_from_row)
+        .collect()
+    }
+
+    async fn session_note(
+        &self,
+        practice: PracticeId,
+        session: SessionId,
+    ) -> StoreResult<Option<SealedNote>> {
+        sqlx::query("SELECT * FROM notes WHERE practice_id = $1 AND session_id = $2")
+            .bind(practice.get())
+            .bind(session.get())
+            .fetch_optional(self.read())
+            .await
+            .map_err(map_err)?
+            .as_ref()
+            .map(note_from_row)
+            .transpose()
+    }
+}
