@@ -64,8 +64,9 @@ pub struct DataArgs {
     /// Folder holding the practice's database (anteroom.db) and key file (anteroom.key).
     #[arg(long, env = "ANTEROOM_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Database URL instead of --data-dir: sqlite:///absolute/path/anteroom.db or
-    /// sqlite://relative/path.db (the key file defaults to anteroom.key beside it).
+    /// Database URL instead of --data-dir: sqlite:///absolute/path/anteroom.db,
+    /// sqlite://relative/path.db (the key file defaults to anteroom.key beside it), or
+    /// postgres://USER@HOST/DATABASE (an existing database; give --key-file too).
     #[arg(long, value_name = "URL", env = "ANTEROOM_DATABASE_URL")]
     pub database_url: Option<String>,
 }
@@ -117,7 +118,8 @@ pub struct DemoArgs {
     /// Keep the demo's database in this folder (default: a fresh temporary folder).
     #[arg(long, env = "ANTEROOM_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Keep the demo's database in this new file instead: sqlite:///path/to/demo.db.
+    /// Keep the demo's database in this new file instead (sqlite:///path/to/demo.db), or in
+    /// an empty PostgreSQL database (postgres://USER@HOST/DATABASE).
     #[arg(long, value_name = "URL", env = "ANTEROOM_DATABASE_URL")]
     pub database_url: Option<String>,
     /// Pretend it is this time (RFC 3339, e.g. 2027-03-25T09:00:00Z); the clock runs on from there.
@@ -146,6 +148,10 @@ pub struct InitArgs {
     /// Read the password from standard input instead of generating one.
     #[arg(long)]
     pub password_stdin: bool,
+    /// The key file that encrypts confidential notes, created if missing (default:
+    /// anteroom.key beside a SQLite database; required for PostgreSQL).
+    #[arg(long, env = "ANTEROOM_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

@@ -24,27 +24,49 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             std::env::temp_dir().join(format!("anteroom-demo-{:016x}", rand::random::<u64>())),
         )
     });
-    let dir = location.folder();
-    files::create_private_dir(&dir)?;
-    let path = location.sqlite_file();
-    if path.exists() {
-        match &location {
-            Location::DataDir(dir) => bail!(
-                "{} already holds a database; the demo starts fresh, so give it an empty folder",
-                dir.display()
-            ),
-            Location::SqliteUrl { .. } => bail!(
-                "{} already exists; the demo starts fresh, so name a new file",
-                path.display()
-            ),
+    // The key file beside a SQLite database; for PostgreSQL, in a temporary folder of its
+    // own (the demo's notes need nothing kept).
+    let key_dir = match (location.folder(), location.sqlite_file()) {
+        (Some(dir), Some(path)) => {
+            files::create_private_dir(&dir)?;
+            if path.exists() {
+                match &location {
+                    Location::DataDir(dir) => bail!(
+                        "{} already holds a database; the demo starts fresh, so give it an empty folder",
+                        dir.display()
+                    ),
+                    _ => bail!(
+                        "{} already exists; the demo starts fresh, so name a new file",
+                        path.display()
+                    ),
+                }
+            }
+            if let Some(warning) = files::open_to_others(&path) {
+                tracing::warn!("{warning}");
+            }
+            None
         }
-    }
-    if let Some(warning) = files::open_to_others(&path) {
-        tracing::warn!("{warning}");
-    }
+        _ => {
+            let dir = std::env::temp_dir()
+                .join(format!("anteroom-demo-key-{:016x}", rand::random::<u64>()));
+            files::create_private_dir(&dir)?;
+            Some(dir)
+        }
+    };
     let clock = args.now.map_or(Clock::System, Clock::pinned);
-    let key = crypto::MasterKey::create_file(&key_file(&location, None))?;
+    let key_path = match &key_dir {
+        Some(dir) => dir.join("anteroom.key"),
+        None => key_file(&location, None)?,
+    };
+    let key = crypto::MasterKey::create_file(&key_path)?;
     let store = open_store(&location, Mode::CreateIfMissing).await?;
+    if !store.practice_ids().await?.is_empty() {
+        store.close().await;
+        bail!(
+            "{} already holds a practice; the demo starts fresh, so give it an empty database",
+            location.describe()
+        );
+    }
     let now = clock.now();
     let setup = content::embedded_practice("demo")?;
     let practice = store.create_practice(&setup, now).await?;
@@ -119,7 +141,10 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     .await;
     store.close().await;
     served?;
-    if temporary {
+    if temporary && let Some(dir) = location.folder() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    if let Some(dir) = key_dir {
         let _ = std::fs::remove_dir_all(&dir);
     }
     Ok(ExitCode::SUCCESS)

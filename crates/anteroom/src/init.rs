@@ -8,29 +8,32 @@ use jiff::Timestamp;
 
 use crate::cli::InitArgs;
 use crate::keys::key_file;
-use crate::location::{Location, Mode, open_store};
+use crate::location::{Location, Mode, OpenStore, open_store};
 use crate::users::{add_user, read_password};
 use crate::{content, files};
 
 /// Create the practice in a database that does not exist yet (SQLite: the folder is made
-/// private when `init` creates it, and the key file goes beside the database).
+/// private when `init` creates it, and the key file goes beside the database), or in an
+/// empty PostgreSQL database.
 pub async fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     let location = args.data.location()?;
-    let path = location.sqlite_file();
-    if path.exists() {
+    if let Some(path) = location.sqlite_file()
+        && path.exists()
+    {
         match &location {
             Location::DataDir(dir) => bail!(
                 "{} already holds a practice; use `anteroom serve --data-dir {}`",
                 dir.display(),
                 dir.display()
             ),
-            Location::SqliteUrl { .. } => bail!(
+            _ => bail!(
                 "{} already exists; use `anteroom serve {}`",
                 path.display(),
                 location.option()
             ),
         }
     }
+    let key_path = key_file(&location, args.key_file.as_deref())?;
     let setup = match &args.practice_file {
         Some(file) => {
             let text = std::fs::read_to_string(file)
@@ -41,26 +44,35 @@ pub async fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     };
     EmailAddress::parse(&args.email).map_err(|e| anyhow!("--email: {e}"))?;
     PersonName::parse(&args.name).map_err(|e| anyhow!("--name: {e}"))?;
+    // A PostgreSQL database exists already: find out whether it is free before asking for
+    // a password. A SQLite file is made only once there is one to store.
+    let opened = match &location {
+        Location::Postgres(_) => Some(open_empty(&location).await?),
+        Location::DataDir(_) | Location::SqliteUrl { .. } => None,
+    };
     let (password, generated) = read_password(args.password_stdin)?;
-    files::create_private_dir(&location.folder())?;
-    if let Some(warning) = files::open_to_others(&path) {
-        tracing::warn!("{warning}");
-    }
-    let key_path = key_file(&location, None);
+    let store = match opened {
+        Some(store) => store,
+        None => {
+            if let (Some(folder), Some(path)) = (location.folder(), location.sqlite_file()) {
+                files::create_private_dir(&folder)?;
+                if let Some(warning) = files::open_to_others(&path) {
+                    tracing::warn!("{warning}");
+                }
+            }
+            open_empty(&location).await?
+        }
+    };
     if !key_path.exists() {
         crypto::MasterKey::create_file(&key_path)?;
     }
-    let store = open_store(&location, Mode::CreateIfMissing).await?;
     let practice = store.create_practice(&setup, Timestamp::now()).await?;
     add_user(&*store, practice, &args.email, &args.name, password.clone()).await?;
     store.close().await;
     println!(
         "Created the practice \"{}\" in {}.",
         setup.details.name,
-        match &location {
-            Location::DataDir(dir) => dir.display(),
-            Location::SqliteUrl { file, .. } => file.display(),
-        }
+        location.describe()
     );
     println!(
         "Sign in at /office with {}{}",
@@ -76,6 +88,27 @@ pub async fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
          apart from the database: without it the notes cannot be read.",
         key_path.display()
     );
-    println!("Start it with: anteroom serve {}", location.option());
+    let key_option = match &location {
+        Location::Postgres(_) => format!(" --key-file {}", key_path.display()),
+        Location::DataDir(_) | Location::SqliteUrl { .. } => String::new(),
+    };
+    println!(
+        "Start it with: anteroom serve {}{key_option}",
+        location.option()
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The store at `location`, which must hold no practice yet.
+async fn open_empty(location: &Location) -> anyhow::Result<OpenStore> {
+    let store = open_store(location, Mode::CreateIfMissing).await?;
+    if !store.practice_ids().await?.is_empty() {
+        store.close().await;
+        bail!(
+            "{} already holds a practice; use `anteroom serve {}`",
+            location.describe(),
+            location.option()
+        );
+    }
+    Ok(store)
 }

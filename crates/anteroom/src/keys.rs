@@ -4,8 +4,8 @@
 //! The key file is `--key-file FILE` (`ANTEROOM_KEY_FILE`) when given, else `anteroom.key`
 //! beside the SQLite database: `DIR/anteroom.key` with `--data-dir DIR`, and the database
 //! file's own folder with `--database-url sqlite://…`. `ANTEROOM_KEY` (the key itself) takes
-//! precedence for serving. A database with no folder of its own (PostgreSQL, next) will have
-//! to be given `--key-file`.
+//! precedence for serving. A PostgreSQL database has no folder of its own, so it must be
+//! given `--key-file` (or `ANTEROOM_KEY_FILE`).
 
 use std::{
     path::{Path, PathBuf},
@@ -18,12 +18,18 @@ use store::PracticeId;
 use crate::cli::DataArgs;
 use crate::location::{Location, Mode, open_store};
 
-/// The key file: `given` (`--key-file`), else `anteroom.key` beside the database.
-pub fn key_file(location: &Location, given: Option<&Path>) -> PathBuf {
-    given.map_or_else(
-        || location.sqlite_file().with_file_name("anteroom.key"),
-        Path::to_path_buf,
-    )
+/// The key file: `given` (`--key-file`), else `anteroom.key` beside the SQLite database.
+pub fn key_file(location: &Location, given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(given) = given {
+        return Ok(given.to_path_buf());
+    }
+    match location.sqlite_file() {
+        Some(file) => Ok(file.with_file_name("anteroom.key")),
+        None => bail!(
+            "a PostgreSQL database has no folder for the key file that encrypts notes: give \
+             --key-file FILE (or ANTEROOM_KEY_FILE), kept apart from the database's backups"
+        ),
+    }
 }
 
 /// The master key for serving: `ANTEROOM_KEY` (the key itself), else the key file
@@ -33,7 +39,7 @@ pub fn master_key(location: &Location, given: Option<&Path>) -> anyhow::Result<c
     if let Ok(text) = std::env::var("ANTEROOM_KEY") {
         return Ok(crypto::MasterKey::parse(&text, "ANTEROOM_KEY")?);
     }
-    let path = key_file(location, given);
+    let path = key_file(location, given)?;
     if path.exists() {
         return Ok(crypto::MasterKey::load_file(&path)?);
     }
@@ -56,7 +62,7 @@ pub async fn rotate(data: DataArgs, given: Option<PathBuf>) -> anyhow::Result<Ex
         "Rotated the key: {count} client {} re-wrapped with the new key in {}. The old key opens \
          nothing now; back up the new key file apart from the database.",
         if count == 1 { "key" } else { "keys" },
-        key_file(&location, given.as_deref()).display()
+        key_file(&location, given.as_deref())?.display()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -66,7 +72,7 @@ pub async fn rotate_key(location: &Location, given: Option<&Path>) -> anyhow::Re
     if std::env::var_os("ANTEROOM_KEY").is_some() {
         bail!("ANTEROOM_KEY is set: rotating needs a key file (unset it and use --key-file)");
     }
-    let path = key_file(location, given);
+    let path = key_file(location, given)?;
     if !path.exists() {
         bail!("there is no key file at {}", path.display());
     }
@@ -153,7 +159,7 @@ mod tests {
     fn serving_makes_a_private_key_file_once_and_refuses_one_others_can_read() {
         let dir = tempfile::tempdir().unwrap();
         let database = Location::DataDir(dir.path().to_path_buf());
-        let key_path = key_file(&database, None);
+        let key_path = key_file(&database, None).unwrap();
         assert_eq!(key_path, dir.path().join("anteroom.key"));
         let made = master_key(&database, None).unwrap();
         let mode = std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777;
@@ -256,8 +262,8 @@ mod tests {
         store.close().await;
 
         // With the wrong key file nothing changes.
-        std::fs::remove_file(key_file(&database, None)).unwrap();
-        crypto::MasterKey::create_file(&key_file(&database, None)).unwrap();
+        std::fs::remove_file(key_file(&database, None).unwrap()).unwrap();
+        crypto::MasterKey::create_file(&key_file(&database, None).unwrap()).unwrap();
         assert!(rotate_key(&database, None).await.is_err());
         let store = open_store(&database, Mode::Existing).await.unwrap();
         assert_eq!(

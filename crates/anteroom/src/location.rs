@@ -8,13 +8,16 @@
 //!   host part; `sqlite://localhost/x.db` is the file `localhost/x.db`);
 //! - `%XX` in the path is decoded (`sqlite:///srv/my%20practice/anteroom.db`); options after
 //!   `?` or `#` are refused, since Anteroom sets SQLite's options itself;
-//! - `postgres://…` and `postgresql://…` are recognised and refused as not built yet (the
-//!   next issue); any other scheme is refused naming the accepted ones.
+//! - `postgres://…` and `postgresql://…`: a PostgreSQL database (15 or newer), passed to
+//!   the driver as given (its options after `?`, such as `sslmode`, included); the database
+//!   must exist, and Anteroom brings its schema up to date. Any other scheme is refused
+//!   naming the accepted ones.
 //!
-//! A mistake here is a usage error (exit status 2, like clap's own), and the message never
-//! repeats a URL, which may hold a password. After opening, commands hold the store as
-//! `dyn Store`; only SQLite-only work (backups, file modes, the key file's default place
-//! beside the database) asks for the database file.
+//! A mistake here is a usage error (exit status 2, like clap's own), and no message repeats
+//! a PostgreSQL URL's password ([`Location::option`] and `Debug` leave it out). After
+//! opening, commands hold the store as `dyn Store`; only SQLite-only work (backups, file
+//! modes, the key file's default place beside the database) asks for the database file,
+//! which a PostgreSQL location does not have.
 
 use std::{
     ffi::OsString,
@@ -24,8 +27,9 @@ use std::{
     sync::Arc,
 };
 
-use anyhow::anyhow;
+use anyhow::{anyhow, bail};
 use store::{PracticeId, Store, StoreError};
+use store_postgres::PgStore;
 use store_sqlite::{OpenMode, SqliteStore};
 
 use crate::cli::{DataArgs, UsageError};
@@ -37,6 +41,47 @@ pub enum Location {
     DataDir(PathBuf),
     /// `--database-url sqlite://…`: that database file, and the URL as given (for messages).
     SqliteUrl { file: PathBuf, url: String },
+    /// `--database-url postgres://…`: a PostgreSQL database.
+    Postgres(PostgresUrl),
+}
+
+/// A PostgreSQL URL, which may hold a password: shown without it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresUrl(String);
+
+impl PostgresUrl {
+    /// The URL as given, for the driver only.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with any password replaced by `***`, for messages.
+    pub fn redacted(&self) -> String {
+        let url = &self.0;
+        let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+            return url.clone();
+        };
+        let rest = &url[scheme_end..];
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        match rest[..authority_end].rfind('@') {
+            Some(at) => match rest[..at].find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end],
+                    &rest[..colon],
+                    &rest[at..]
+                ),
+                None => url.clone(),
+            },
+            None => url.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
 }
 
 /// Whether opening may create the database.
@@ -93,15 +138,19 @@ impl Location {
         match scheme.to_ascii_lowercase().as_str() {
             "sqlite" => {}
             "postgres" | "postgresql" => {
-                return Err(usage(
-                    "PostgreSQL support is not built yet; use --data-dir DIR or a sqlite:// URL"
-                        .into(),
-                ));
+                if !rest.starts_with("//") {
+                    return Err(usage(
+                        "write postgres:// before the server, such as \
+                         postgres://anteroom@db.example/anteroom"
+                            .into(),
+                    ));
+                }
+                return Ok(Self::Postgres(PostgresUrl(url.to_owned())));
             }
             _ => {
                 return Err(usage(format!(
-                    "the scheme {:?} is not one Anteroom knows; use sqlite://PATH (postgres:// \
-                     and postgresql:// are coming), such as {EXAMPLE_URL}",
+                    "the scheme {:?} is not one Anteroom knows; use sqlite://PATH such as \
+                     {EXAMPLE_URL}, or postgres://USER@HOST/DATABASE",
                     scheme.chars().take(20).collect::<String>()
                 )));
             }
@@ -132,32 +181,45 @@ impl Location {
         })
     }
 
-    /// The SQLite database file. Every location is one today; with PostgreSQL this becomes
-    /// an `Option`, and its callers (backups, file modes, the key file's default place) are
-    /// the SQLite-only parts of the command line.
-    pub fn sqlite_file(&self) -> PathBuf {
+    /// The SQLite database file; `None` for PostgreSQL. Its callers (backups, file modes,
+    /// the key file's default place) are the SQLite-only parts of the command line.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
         match self {
-            Self::DataDir(dir) => dir.join("anteroom.db"),
-            Self::SqliteUrl { file, .. } => file.clone(),
+            Self::DataDir(dir) => Some(dir.join("anteroom.db")),
+            Self::SqliteUrl { file, .. } => Some(file.clone()),
+            Self::Postgres(_) => None,
         }
     }
 
-    /// The folder the database lives in (`.` for a bare file name).
-    pub fn folder(&self) -> PathBuf {
+    /// The folder the SQLite database lives in (`.` for a bare file name); `None` for
+    /// PostgreSQL.
+    pub fn folder(&self) -> Option<PathBuf> {
         match self {
-            Self::DataDir(dir) => dir.clone(),
-            Self::SqliteUrl { file, .. } => match file.parent() {
+            Self::DataDir(dir) => Some(dir.clone()),
+            Self::SqliteUrl { file, .. } => Some(match file.parent() {
                 Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
                 _ => PathBuf::from("."),
-            },
+            }),
+            Self::Postgres(_) => None,
         }
     }
 
-    /// The option that names this location again, for the next command to run.
+    /// The option that names this location again, for the next command to run (a
+    /// PostgreSQL URL without its password).
     pub fn option(&self) -> String {
         match self {
             Self::DataDir(dir) => format!("--data-dir {}", dir.display()),
             Self::SqliteUrl { url, .. } => format!("--database-url {url}"),
+            Self::Postgres(url) => format!("--database-url {}", url.redacted()),
+        }
+    }
+
+    /// Where the data is, for a sentence ("Created the practice in …").
+    pub fn describe(&self) -> String {
+        match self {
+            Self::DataDir(dir) => dir.display().to_string(),
+            Self::SqliteUrl { file, .. } => file.display().to_string(),
+            Self::Postgres(url) => format!("the PostgreSQL database {}", url.redacted()),
         }
     }
 }
@@ -196,6 +258,7 @@ pub struct OpenStore {
 /// What `close` needs to know of the backend.
 enum Backend {
     Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 impl OpenStore {
@@ -208,6 +271,7 @@ impl OpenStore {
     pub async fn close(self) {
         match self.backend {
             Backend::Sqlite(sqlite) => sqlite.close().await,
+            Backend::Postgres(postgres) => postgres.close().await,
         }
     }
 }
@@ -220,8 +284,34 @@ impl Deref for OpenStore {
     }
 }
 
-/// Open the practice's store at `location`, bringing its schema up to date.
+/// The most connections one process holds to a PostgreSQL database: enough for a small
+/// server's requests, booking writer and workers. Six processes stay within PostgreSQL's
+/// default `max_connections` of 100; more want a larger setting or a pooler in front.
+const POSTGRES_CONNECTIONS: u32 = 16;
+
+/// How long to keep trying to reach the PostgreSQL server at start before saying it cannot
+/// be reached.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Open the practice's store at `location`, bringing its schema up to date. A PostgreSQL
+/// database must already exist (its server's administrator creates it); `mode` is for
+/// SQLite's file.
 pub async fn open_store(location: &Location, mode: Mode) -> anyhow::Result<OpenStore> {
+    if let Location::Postgres(url) = location {
+        let store = PgStore::connect_within(url.secret(), POSTGRES_CONNECTIONS, CONNECT_TIMEOUT)
+            .await
+            .map_err(|error| {
+                anyhow!(
+                    "cannot open the PostgreSQL database {}: {}",
+                    url.redacted(),
+                    redact_error(&error.to_string(), url)
+                )
+            })?;
+        return Ok(OpenStore {
+            store: Arc::new(store.clone()),
+            backend: Backend::Postgres(store),
+        });
+    }
     let sqlite = open_sqlite(location, mode).await?;
     Ok(OpenStore {
         store: Arc::new(sqlite.clone()),
@@ -229,9 +319,30 @@ pub async fn open_store(location: &Location, mode: Mode) -> anyhow::Result<OpenS
     })
 }
 
+/// A driver's message with the URL's password taken out, in case it quotes it.
+fn redact_error(message: &str, url: &PostgresUrl) -> String {
+    let secret = url.secret();
+    let password = secret
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split(['/', '?']).next())
+        .and_then(|authority| authority.rsplit_once('@'))
+        .and_then(|(user, _)| user.split_once(':'))
+        .map(|(_, password)| password)
+        .filter(|password| !password.is_empty());
+    match password {
+        Some(password) => message.replace(password, "***"),
+        None => message.to_owned(),
+    }
+}
+
 /// Open the SQLite database at `location` as itself, for what only SQLite does (backups).
 pub async fn open_sqlite(location: &Location, mode: Mode) -> anyhow::Result<SqliteStore> {
-    let path = location.sqlite_file();
+    let Some(path) = location.sqlite_file() else {
+        bail!(
+            "this is for a SQLite database; a PostgreSQL database is looked after with \
+             PostgreSQL's own tools (pg_dump for a backup)"
+        );
+    };
     let mode = match mode {
         Mode::Existing => OpenMode::Existing,
         Mode::CreateIfMissing => OpenMode::CreateIfMissing,
@@ -243,7 +354,7 @@ pub async fn open_sqlite(location: &Location, mode: Mode) -> anyhow::Result<Sqli
             path.display(),
             match location {
                 Location::DataDir(_) => "--data-dir DIR",
-                Location::SqliteUrl { .. } => "--database-url URL",
+                Location::SqliteUrl { .. } | Location::Postgres(_) => "--database-url URL",
             }
         )),
         Err(error) => Err(anyhow!(
@@ -296,23 +407,52 @@ mod tests {
             Path::new("/srv/my practice/café.db")
         );
         let dir = Location::DataDir(PathBuf::from("/srv/p"));
-        assert_eq!(dir.sqlite_file(), Path::new("/srv/p/anteroom.db"));
-        assert_eq!(dir.folder(), Path::new("/srv/p"));
+        assert_eq!(
+            dir.sqlite_file().as_deref(),
+            Some(Path::new("/srv/p/anteroom.db"))
+        );
+        assert_eq!(dir.folder().as_deref(), Some(Path::new("/srv/p")));
         let bare = Location::parse_url("sqlite://anteroom.db").unwrap();
-        assert_eq!(bare.folder(), Path::new("."));
+        assert_eq!(bare.folder().as_deref(), Some(Path::new(".")));
         assert_eq!(bare.option(), "--database-url sqlite://anteroom.db");
     }
 
     #[test]
-    fn other_urls_are_refused_with_what_to_write_and_never_repeat_a_password() {
-        for url in ["postgres://u:secret@db/a", "postgresql://u:secret@db/a"] {
-            let text = refusal(url);
-            assert!(
-                text.contains("PostgreSQL support is not built yet"),
-                "{text}"
+    fn postgres_urls_are_kept_whole_and_shown_without_their_password() {
+        for url in [
+            "postgres://u:secret@db/a",
+            "postgresql://u:secret@db:5433/a?sslmode=require",
+        ] {
+            let location = Location::parse_url(url).unwrap();
+            let Location::Postgres(given) = &location else {
+                panic!("{url}: {location:?}");
+            };
+            assert_eq!(given.secret(), url, "passed to the driver as given");
+            assert_eq!(location.sqlite_file(), None);
+            assert_eq!(location.folder(), None);
+            for shown in [
+                location.option(),
+                location.describe(),
+                format!("{location:?}"),
+            ] {
+                assert!(!shown.contains("secret"), "{shown}");
+                assert!(shown.contains("u:***@db"), "{shown}");
+            }
+            assert_eq!(
+                redact_error("password secret was refused", given),
+                "password *** was refused"
             );
-            assert!(!text.contains("secret"), "{text}");
         }
+        let plain = Location::parse_url("postgres://anteroom@127.0.0.1/a").unwrap();
+        assert_eq!(
+            plain.option(),
+            "--database-url postgres://anteroom@127.0.0.1/a"
+        );
+        assert!(refusal("postgres:db/a").contains("postgres://"));
+    }
+
+    #[test]
+    fn other_urls_are_refused_with_what_to_write_and_never_repeat_a_password() {
         let text = refusal("mysql://u:secret@db/a");
         assert!(
             text.contains("\"mysql\"") && text.contains("sqlite://"),

@@ -110,8 +110,8 @@ pub async fn run_server(
 pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let location = args.data.location()?;
     // SQLite only: the database file's mode.
-    let path = location.sqlite_file();
-    if path.is_file()
+    if let Some(path) = location.sqlite_file()
+        && path.is_file()
         && let Some(warning) = files::open_to_others(&path)
     {
         tracing::warn!("{warning}");

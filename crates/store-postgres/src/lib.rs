@@ -205,12 +205,23 @@ impl PgStore {
     /// Connect to the database at `url` (`postgres://…`) and bring its schema up to date.
     /// `connections` is the most this process holds open at once.
     pub async fn connect(url: &str, connections: u32) -> StoreResult<Self> {
+        Self::connect_within(url, connections, Duration::from_secs(30)).await
+    }
+
+    /// [`PgStore::connect`], giving up when the server cannot be reached within `timeout`
+    /// (the command line's answer to a wrong address should not keep anyone waiting); a
+    /// request later waits as long for a free connection.
+    pub async fn connect_within(
+        url: &str,
+        connections: u32,
+        timeout: Duration,
+    ) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(other)?
             .application_name("anteroom");
         let pool = PgPoolOptions::new()
             .max_connections(connections.max(2))
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(timeout)
             .connect_with(options)
             .await
             .map_err(map_err)?;

@@ -1,6 +1,7 @@
 //! `--database-url` as an administrator types it: a `sqlite://` URL opens the practice like
-//! `--data-dir` does, with the key file beside the database; PostgreSQL answers that it is
-//! not built yet; and naming both places, or neither, is a usage error (exit status 2).
+//! `--data-dir` does, with the key file beside the database; a `postgres://` URL opens a
+//! PostgreSQL database, with the key file named by `--key-file`; no message repeats a
+//! password; and naming both places, or neither, is a usage error (exit status 2).
 
 use std::{path::Path, process::Stdio};
 
@@ -127,46 +128,133 @@ fn a_relative_sqlite_url_is_read_from_the_working_directory() {
     assert!(verified.contains("The audit log is intact"), "{verified}");
 }
 
+/// A throwaway PostgreSQL database, or `None` (the test is skipped) without a server.
+fn postgres_database() -> Option<store_postgres::testing::TestDatabase> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(store_postgres::testing::TestDatabase::create())
+}
+
+/// The test database's URL with a password in it (the throwaway server trusts any), so
+/// that every message can be checked for it.
+fn with_password(url: &str) -> String {
+    url.replacen("://anteroom@", "://anteroom:hunter2@", 1)
+}
+
 #[test]
-fn postgres_urls_answer_that_postgresql_is_not_built_yet_in_one_line_with_status_2() {
+fn a_postgres_url_opens_the_practice_for_init_serve_and_the_other_commands() {
+    let Some(db) = postgres_database() else {
+        return;
+    };
+    let url = with_password(&db.url);
+    assert!(url.contains(":hunter2@"), "{url}");
     let root = tempfile::tempdir().expect("temp dir");
-    for url in [
-        "postgres://anteroom:hunter2@localhost/anteroom",
-        "postgresql://anteroom:hunter2@localhost:5432/anteroom",
-    ] {
-        for args in [
-            vec!["serve", "--database-url", url],
-            init_args(url),
-            vec![
-                "user",
-                "reset",
-                "--database-url",
-                url,
-                "--email",
-                "a@example.com",
-            ],
-            vec!["key", "rotate", "--database-url", url],
-            vec!["audit", "verify", "--database-url", url],
-        ] {
-            let (code, said) = refused(&args, &[]);
-            assert_eq!(code, 2, "{args:?}: {said}");
-            assert_eq!(said.lines().count(), 1, "one line: {said}");
-            assert!(
-                said.contains("PostgreSQL support is not built yet"),
-                "{args:?}: {said}"
-            );
-            assert!(!said.contains("hunter2"), "never repeat a password: {said}");
-        }
-        // The same from the environment.
-        let (code, said) = refused(&["serve"], &[("ANTEROOM_DATABASE_URL", url)]);
-        assert_eq!(code, 2, "{said}");
-        assert!(said.contains("not built yet"), "{said}");
-    }
-    assert_eq!(
-        std::fs::read_dir(root.path()).unwrap().count(),
-        0,
-        "nothing was created"
+    let key = root.path().join("practice.key");
+    let key = key.to_str().unwrap();
+
+    // There is no folder to put the key file in: init asks for one, and creates nothing.
+    let (code, said) = refused(&init_args(&url), &[]);
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("--key-file FILE"), "{said}");
+    assert!(!said.contains("hunter2"), "never repeat a password: {said}");
+
+    let mut args = init_args(&url);
+    args.extend(["--key-file", key]);
+    let said = run("umask 022", &args, &format!("{PASSWORD}\n"));
+    assert!(!said.contains("hunter2"), "never repeat a password: {said}");
+    assert!(
+        said.contains("Start it with: anteroom serve --database-url postgres://anteroom:***@")
+            && said.contains(&format!("--key-file {key}")),
+        "{said}"
     );
+    assert_eq!(mode(Path::new(key)), 0o600, "the key file is private");
+
+    let server = Server::start(
+        "umask 022",
+        &["serve", "--database-url", &url, "--key-file", key],
+    );
+    let answer = server.enquire();
+    assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
+    assert!(
+        !server.log.iter().any(|l| l.contains("hunter2")),
+        "{:?}",
+        server.log
+    );
+    server.stop();
+
+    // The commands that open a practice take the same URL; the key file from the
+    // environment as well as from the option.
+    let added = run(
+        "umask 022",
+        &[
+            "user",
+            "add",
+            "--database-url",
+            &url,
+            "--email",
+            "sam@example.com",
+            "--name",
+            "Sam Staff",
+        ],
+        "",
+    );
+    assert!(added.contains("Added sam@example.com."), "{added}");
+    let verified = run(
+        "umask 022",
+        &["audit", "verify", "--database-url", &url],
+        "",
+    );
+    assert!(verified.contains("The audit log is intact"), "{verified}");
+    let mut rotate = command("umask 022", &["key", "rotate", "--database-url", &url]);
+    let output = rotate
+        .env("ANTEROOM_KEY_FILE", key)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run anteroom key rotate");
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && said.contains("Rotated the key"),
+        "{said}"
+    );
+
+    // A backup is PostgreSQL's own business.
+    let backup = root.path().join("monday.db");
+    let (code, said) = refused(
+        &["backup", backup.to_str().unwrap(), "--database-url", &url],
+        &[],
+    );
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("pg_dump"), "{said}");
+    assert!(!backup.exists());
+
+    // Once it holds a practice, init refuses to make another there.
+    let (code, said) = refused(&args, &[]);
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("already holds a practice"), "{said}");
+    assert!(!said.contains("hunter2"), "never repeat a password: {said}");
+}
+
+#[test]
+fn a_postgres_server_that_cannot_be_reached_is_one_clear_line_without_the_password() {
+    // Port 1 on this machine: nothing listens there.
+    let url = "postgres://anteroom:hunter2@127.0.0.1:1/anteroom";
+    let root = tempfile::tempdir().expect("temp dir");
+    let key = root.path().join("k");
+    let (code, said) = refused(
+        &["audit", "verify", "--database-url", url],
+        &[("ANTEROOM_KEY_FILE", key.to_str().unwrap())],
+    );
+    assert_eq!(code, 1, "{said}");
+    assert_eq!(said.lines().count(), 1, "one line: {said}");
+    assert!(
+        said.contains(
+            "cannot open the PostgreSQL database postgres://anteroom:***@127.0.0.1:1/anteroom"
+        ),
+        "{said}"
+    );
+    assert!(!said.contains("hunter2"), "never repeat a password: {said}");
 }
 
 #[test]
