@@ -10,6 +10,7 @@ pub mod availability;
 pub mod booking;
 pub mod enquiry;
 pub mod fields;
+pub mod hosting;
 pub mod markdown;
 pub mod money;
 pub mod practice;

@@ -12,6 +12,7 @@ mod booking;
 mod breaks;
 mod claims;
 mod email_change;
+mod hosting;
 mod limits;
 mod occupancy;
 mod portal;
@@ -20,7 +21,7 @@ mod staff;
 mod therapy;
 mod two_writers;
 
-use self::{audit::*, portal::*, rights::*, staff::*};
+use self::{audit::*, hosting::*, portal::*, rights::*, staff::*};
 pub use self::{
     booking::*, breaks::*, claims::*, email_change::*, limits::*, occupancy::*, therapy::*,
     two_writers::*,
@@ -554,4 +555,5 @@ pub async fn story(store: &dyn Store) {
     rights_story(store, practice).await;
     portal_story(store, practice).await;
     limits_story(store, practice, now).await;
+    hosting_story(store, practice).await;
 }

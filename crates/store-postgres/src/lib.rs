@@ -26,6 +26,7 @@ mod client_tables;
 mod convert;
 mod enquiries;
 mod group_commit;
+mod hosting;
 mod limits;
 mod notes;
 mod occupancy;
@@ -54,7 +55,10 @@ macro_rules! occupying {
 pub(crate) use occupying;
 
 /// Migrations, applied in order; the table `anteroom_schema` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_schema.sql"),
+    include_str!("../migrations/0002_hosting.sql"),
+];
 
 /// The advisory lock every migrating process takes, so that processes starting together
 /// migrate one at a time (an arbitrary constant: "anteroom" in ASCII, truncated).
@@ -100,12 +104,14 @@ fn other(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
 }
 
 /// The kind of each uniqueness rule, by constraint or index name (migrations/0001).
-const UNIQUE_RULES: [(&str, ConflictKind); 5] = [
+const UNIQUE_RULES: [(&str, ConflictKind); 7] = [
     ("article_slug", ConflictKind::ArticleSlug),
     ("location_slug", ConflictKind::LocationSlug),
     ("appointment_type_slug", ConflictKind::AppointmentTypeSlug),
     ("user_email", ConflictKind::UserEmail),
     ("outbox_message_id", ConflictKind::OutboxMessageId),
+    ("practice_hosts_pkey", ConflictKind::HostTaken),
+    ("practice_one_name", ConflictKind::HostTaken),
 ];
 
 /// SQLSTATE of a unique violation.

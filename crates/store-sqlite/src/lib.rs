@@ -17,6 +17,7 @@ mod client_tables;
 mod convert;
 mod enquiries;
 mod group_commit;
+mod hosting;
 mod limits;
 mod notes;
 mod occupancy;
@@ -58,6 +59,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_email_change.sql"),
     include_str!("../migrations/0011_outbox_claims.sql"),
     include_str!("../migrations/0012_occupancy.sql"),
+    include_str!("../migrations/0013_hosting.sql"),
 ];
 
 /// A practice database in one SQLite file.
@@ -97,12 +99,13 @@ fn other(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
 
 /// The kind of each uniqueness rule, by the table named in SQLite's message
 /// (`UNIQUE constraint failed: articles.practice_id, articles.kind, articles.slug`).
-const UNIQUE_RULES: [(&str, ConflictKind); 5] = [
+const UNIQUE_RULES: [(&str, ConflictKind); 6] = [
     ("articles.", ConflictKind::ArticleSlug),
     ("locations.", ConflictKind::LocationSlug),
     ("appointment_types.", ConflictKind::AppointmentTypeSlug),
     ("users.", ConflictKind::UserEmail),
     ("outbox.", ConflictKind::OutboxMessageId),
+    ("practice_hosts.", ConflictKind::HostTaken),
 ];
 
 /// Map a sqlx error to a store error: unique violations become `Conflict` of the table's

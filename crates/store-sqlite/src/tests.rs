@@ -303,7 +303,7 @@ async fn the_occupancy_migration_fills_the_table_from_existing_appointments() {
     store_conformance::story(&store).await;
     let (_, owners) = occupancy_and_owners(&store.reader).await;
     store.close().await;
-    // Back to schema 11 as it was: no occupancy, the old triggers in place.
+    // Back to schema 11 as it was: no occupancy, the old triggers in place, no hosts.
     let old_booking_triggers = MIGRATIONS[1]
         .split_once("CREATE TRIGGER bookings_no_overlap_insert")
         .map(|(_, rest)| format!("CREATE TRIGGER bookings_no_overlap_insert{rest}"))
@@ -320,8 +320,10 @@ async fn the_occupancy_migration_fills_the_table_from_existing_appointments() {
             sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&path))
                 .await
                 .unwrap();
+        // Schema 13 goes with it (its table and column are new; the story's hosts go).
         let downgrade = format!(
-            "DROP TABLE occupancy; {old_booking_triggers} {old_session_triggers}
+            "DROP TABLE practice_hosts; ALTER TABLE practices DROP COLUMN suspended_at;
+             DROP TABLE occupancy; {old_booking_triggers} {old_session_triggers}
              PRAGMA user_version = 11;"
         );
         sqlx::raw_sql(sqlx::AssertSqlSafe(downgrade))

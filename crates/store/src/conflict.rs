@@ -45,7 +45,8 @@ use std::fmt;
 ///         | ConflictKind::ChargesChanged
 ///         | ConflictKind::AlreadyExtended
 ///         | ConflictKind::AuthenticatorEnabled
-///         | ConflictKind::EmailChangeLimit => "something else",
+///         | ConflictKind::EmailChangeLimit
+///         | ConflictKind::HostTaken => "something else",
 ///     }
 /// }
 /// assert_eq!(page(ConflictKind::SlotUnavailable), "that time has just gone");
@@ -83,6 +84,9 @@ pub enum ConflictKind {
     AuthenticatorEnabled,
     /// A client asked to change their email address too many times within the limit's window.
     EmailChangeLimit,
+    /// A host name or domain is already another practice's (or the practice already has a
+    /// name under the host's domain).
+    HostTaken,
 }
 
 impl ConflictKind {
@@ -104,6 +108,7 @@ impl ConflictKind {
             Self::AlreadyExtended => "already_extended",
             Self::AuthenticatorEnabled => "authenticator_enabled",
             Self::EmailChangeLimit => "email_change_limit",
+            Self::HostTaken => "host_taken",
         }
     }
 }

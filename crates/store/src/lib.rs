@@ -47,6 +47,7 @@
 
 pub mod audit;
 mod conflict;
+mod hosting;
 mod limits;
 mod model;
 mod notes;
@@ -56,6 +57,7 @@ mod therapy;
 
 pub use audit::{Actor, AuditAction, AuditEntry, AuditStore, NewAuditEntry, RecordAccess};
 pub use conflict::ConflictKind;
+pub use hosting::*;
 pub use limits::*;
 pub use model::*;
 pub use notes::*;
@@ -567,6 +569,7 @@ pub trait Store:
     + RightsStore
     + PortalStore
     + LimitStore
+    + HostingStore
 {
 }
 
@@ -582,7 +585,8 @@ impl<
         + AuditStore
         + RightsStore
         + PortalStore
-        + LimitStore,
+        + LimitStore
+        + HostingStore,
 > Store for T
 {
 }

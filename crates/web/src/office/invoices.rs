@@ -162,7 +162,8 @@ async fn create(state: Here, _staff: Staff, form: FormData) -> WebResult<Respons
                 | ConflictKind::ChargeInvoiced
                 | ConflictKind::AlreadyExtended
                 | ConflictKind::AuthenticatorEnabled
-                | ConflictKind::EmailChangeLimit => Err(WebError::Internal(error)),
+                | ConflictKind::EmailChangeLimit
+                | ConflictKind::HostTaken => Err(WebError::Internal(error)),
             }
         }
         Err(other) => Err(other),

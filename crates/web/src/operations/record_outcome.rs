@@ -156,7 +156,8 @@ pub(crate) async fn record_outcome(
             | ConflictKind::ChargesChanged
             | ConflictKind::AlreadyExtended
             | ConflictKind::AuthenticatorEnabled
-            | ConflictKind::EmailChangeLimit => RecordOutcomeError::Web(unexpected(kind)),
+            | ConflictKind::EmailChangeLimit
+            | ConflictKind::HostTaken => RecordOutcomeError::Web(unexpected(kind)),
         }),
         Err(other) => Err(other.into()),
     }

@@ -1,0 +1,142 @@
+//! Hosted mode: hosts, suspension and the operator's overview.
+
+use super::*;
+
+use domain::hosting::{DomainName, PracticeName};
+use store::{PracticeHost, PracticeId};
+
+fn name(text: &str) -> PracticeHost {
+    PracticeHost::Name(PracticeName::parse(text).unwrap())
+}
+
+fn domain(text: &str) -> PracticeHost {
+    PracticeHost::Domain(DomainName::parse(text).unwrap())
+}
+
+/// Hosts belong to one practice each; a practice has one name and any number of domains;
+/// suspension keeps its first date and leaves the data; the overview counts, and names no
+/// client.
+pub(crate) async fn hosting_story(store: &dyn Store, practice: PracticeId) {
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let setup = PracticeSetup::from_toml(PRACTICE).unwrap();
+    let other = store.create_practice(&setup, now).await.unwrap();
+
+    store.add_host(practice, &name("story"), now).await.unwrap();
+    store
+        .add_host(practice, &domain("therapy.example.org"), now)
+        .await
+        .unwrap();
+    store
+        .add_host(practice, &domain("www.therapy.example.org"), now)
+        .await
+        .unwrap();
+    store.add_host(other, &name("other"), now).await.unwrap();
+    for (owner, host) in [
+        (other, name("story")),
+        (other, domain("therapy.example.org")),
+        (practice, name("second-name")),
+    ] {
+        assert_eq!(
+            conflict_of(&store.add_host(owner, &host, now).await),
+            Some(ConflictKind::HostTaken),
+            "{host:?} for {owner:?}"
+        );
+    }
+    assert!(matches!(
+        store
+            .add_host(PracticeId::new(999_999), &name("nobody"), now)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    let directory = store.host_directory().await.unwrap();
+    let mine: Vec<&str> = directory
+        .iter()
+        .filter(|e| e.practice == practice)
+        .map(|e| e.host.as_str())
+        .collect();
+    assert_eq!(
+        mine,
+        ["story", "therapy.example.org", "www.therapy.example.org"],
+        "each host once, in order"
+    );
+    assert!(directory.iter().all(|e| e.suspended_at.is_none()));
+
+    // Suspension: the date of the first suspension stays; resuming clears it.
+    let later = now + jiff::SignedDuration::from_hours(1);
+    store.set_suspended(other, Some(now)).await.unwrap();
+    store.set_suspended(other, Some(later)).await.unwrap();
+    let directory = store.host_directory().await.unwrap();
+    let theirs = directory.iter().find(|e| e.practice == other).unwrap();
+    assert_eq!(theirs.suspended_at, Some(now), "the first date stays");
+    assert!(
+        directory
+            .iter()
+            .filter(|e| e.practice == practice)
+            .all(|e| e.suspended_at.is_none()),
+        "only that practice is suspended"
+    );
+    assert_eq!(
+        store.practice(other).await.unwrap().details.name,
+        setup.details.name,
+        "its data stays"
+    );
+    store.set_suspended(other, None).await.unwrap();
+    assert!(
+        store
+            .host_directory()
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.suspended_at.is_none())
+    );
+    assert!(matches!(
+        store
+            .set_suspended(PracticeId::new(999_999), Some(now))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    // A host is taken away only from its own practice.
+    assert!(matches!(
+        store
+            .remove_host(other, &domain("www.therapy.example.org"))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    store
+        .remove_host(practice, &domain("www.therapy.example.org"))
+        .await
+        .unwrap();
+    store
+        .add_host(other, &domain("www.therapy.example.org"), now)
+        .await
+        .unwrap();
+
+    // The overview: every practice, its hosts and counts.
+    let overview = store.hosted_practices().await.unwrap();
+    let ids: Vec<PracticeId> = overview.iter().map(|p| p.id).collect();
+    assert_eq!(
+        ids,
+        store.practice_ids().await.unwrap(),
+        "every practice, oldest first"
+    );
+    let ours = overview.iter().find(|p| p.id == practice).unwrap();
+    assert_eq!(
+        ours.hosts,
+        vec![name("story"), domain("therapy.example.org")],
+        "the name first, then the domains"
+    );
+    assert!(
+        ours.staff >= 1 && ours.clients >= 1 && ours.bookings >= 1,
+        "{ours:?}"
+    );
+    let theirs = overview.iter().find(|p| p.id == other).unwrap();
+    assert_eq!(
+        (theirs.staff, theirs.clients, theirs.bookings),
+        (0, 0, 0),
+        "a new practice holds nothing"
+    );
+    assert_eq!(theirs.name, setup.details.name);
+    assert_eq!(theirs.created_at, now);
+}

@@ -1,0 +1,141 @@
+//! Hosted mode: practices' hosts, suspension and the operator's overview.
+
+use async_trait::async_trait;
+use domain::hosting::{DomainName, PracticeName};
+use jiff::Timestamp;
+use sqlx::sqlite::SqliteRow;
+use store::{DirectoryEntry, HostedPractice, HostingStore, PracticeHost, PracticeId, StoreResult};
+
+use crate::{SqliteStore, affected, convert::*, map_err, practice::get};
+
+/// A stored host, read back as the kind it was stored as.
+fn host_from(kind: &str, host: &str) -> StoreResult<PracticeHost> {
+    match kind {
+        "name" => PracticeName::parse(host)
+            .map(PracticeHost::Name)
+            .map_err(|_| corrupt("practice name")),
+        _ => DomainName::parse(host)
+            .map(PracticeHost::Domain)
+            .map_err(|_| corrupt("domain")),
+    }
+}
+
+fn count(row: &SqliteRow, column: &str) -> StoreResult<u64> {
+    u64::try_from(get::<i64>(row, column)?).map_err(|_| corrupt("count"))
+}
+
+#[async_trait]
+impl HostingStore for SqliteStore {
+    async fn add_host(
+        &self,
+        practice: PracticeId,
+        host: &PracticeHost,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let result = sqlx::query(
+            "INSERT INTO practice_hosts (host, practice_id, kind, created_at)
+             SELECT ?, id, ?, ? FROM practices WHERE id = ?",
+        )
+        .bind(host.as_str())
+        .bind(host.kind())
+        .bind(secs(now))
+        .bind(practice.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        affected(result)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn remove_host(&self, practice: PracticeId, host: &PracticeHost) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let result = sqlx::query(
+            "DELETE FROM practice_hosts WHERE practice_id = ? AND host = ? AND kind = ?",
+        )
+        .bind(practice.get())
+        .bind(host.as_str())
+        .bind(host.kind())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        affected(result)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn host_directory(&self) -> StoreResult<Vec<DirectoryEntry>> {
+        let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT h.kind, h.host, h.practice_id, p.suspended_at
+             FROM practice_hosts h JOIN practices p ON p.id = h.practice_id
+             ORDER BY h.host",
+        )
+        .fetch_all(self.read())
+        .await
+        .map_err(map_err)?;
+        rows.into_iter()
+            .map(|(kind, host, practice, suspended_at)| {
+                Ok(DirectoryEntry {
+                    host: host_from(&kind, &host)?,
+                    practice: PracticeId::new(practice),
+                    suspended_at: opt_timestamp(suspended_at)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_suspended(&self, practice: PracticeId, at: Option<Timestamp>) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        // Suspending a suspended practice keeps the first date.
+        let result = sqlx::query(
+            "UPDATE practices SET suspended_at = CASE WHEN ? IS NULL THEN NULL
+                                                     ELSE COALESCE(suspended_at, ?) END
+             WHERE id = ?",
+        )
+        .bind(at.map(secs))
+        .bind(at.map(secs))
+        .bind(practice.get())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        affected(result)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn hosted_practices(&self) -> StoreResult<Vec<HostedPractice>> {
+        let rows = sqlx::query(
+            "SELECT p.id, p.name, p.created_at, p.suspended_at,
+                (SELECT COUNT(*) FROM users u WHERE u.practice_id = p.id) AS staff,
+                (SELECT COUNT(*) FROM clients c WHERE c.practice_id = p.id) AS clients,
+                (SELECT COUNT(*) FROM bookings b WHERE b.practice_id = p.id) AS bookings
+             FROM practices p ORDER BY p.id",
+        )
+        .fetch_all(self.read())
+        .await
+        .map_err(map_err)?;
+        let hosts: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT practice_id, kind, host FROM practice_hosts ORDER BY kind DESC, host",
+        )
+        .fetch_all(self.read())
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                let id: i64 = get(row, "id")?;
+                Ok(HostedPractice {
+                    id: PracticeId::new(id),
+                    name: get(row, "name")?,
+                    hosts: hosts
+                        .iter()
+                        .filter(|(practice, ..)| *practice == id)
+                        .map(|(_, kind, host)| host_from(kind, host))
+                        .collect::<StoreResult<_>>()?,
+                    created_at: timestamp(get(row, "created_at")?)?,
+                    suspended_at: opt_timestamp(get(row, "suspended_at")?)?,
+                    staff: count(row, "staff")?,
+                    clients: count(row, "clients")?,
+                    bookings: count(row, "bookings")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,83 @@
+//! Hosted mode: which practice answers on which host, which practices are suspended, and
+//! what the operator may see of each (counts, never client data).
+
+use async_trait::async_trait;
+use domain::hosting::{DomainName, PracticeName};
+use jiff::Timestamp;
+
+use crate::{PracticeId, StoreResult};
+
+/// A host a practice answers on.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PracticeHost {
+    /// `NAME` under the host's domain (`alex` for `alex.anteroom.example`); one per practice.
+    Name(PracticeName),
+    /// A domain of the practice's own (`therapy.example.org`).
+    Domain(DomainName),
+}
+
+impl PracticeHost {
+    /// `name` or `domain`, as stored.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Name(_) => "name",
+            Self::Domain(_) => "domain",
+        }
+    }
+
+    /// The name or domain, lowercase.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Name(name) => name.as_str(),
+            Self::Domain(domain) => domain.as_str(),
+        }
+    }
+}
+
+/// One host of the directory the resolver reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryEntry {
+    pub host: PracticeHost,
+    pub practice: PracticeId,
+    /// When the practice was suspended, if it is.
+    pub suspended_at: Option<Timestamp>,
+}
+
+/// What the operator sees of a practice: its name, hosts and state, and how much it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostedPractice {
+    pub id: PracticeId,
+    /// The practice's name as its site shows it.
+    pub name: String,
+    pub hosts: Vec<PracticeHost>,
+    pub created_at: Timestamp,
+    pub suspended_at: Option<Timestamp>,
+    /// Back-office accounts.
+    pub staff: u64,
+    /// Client records (ended ones included).
+    pub clients: u64,
+    /// Consultations booked, whatever became of them.
+    pub bookings: u64,
+}
+
+/// Hosts, suspension and the operator's overview.
+#[async_trait]
+pub trait HostingStore: Send + Sync {
+    /// Give `practice` the host `host`. `Conflict(HostTaken)` when another practice has it,
+    /// or, for a name, when the practice already has one.
+    async fn add_host(
+        &self,
+        practice: PracticeId,
+        host: &PracticeHost,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Take `host` away from `practice` (`NotFound` if it does not have it).
+    async fn remove_host(&self, practice: PracticeId, host: &PracticeHost) -> StoreResult<()>;
+    /// Every host of every practice, with whether its practice is suspended: the whole
+    /// directory, small enough to hold in memory (one short row per host).
+    async fn host_directory(&self) -> StoreResult<Vec<DirectoryEntry>>;
+    /// Suspend the practice (`Some(when)`) or resume it (`None`). Its data stays.
+    async fn set_suspended(&self, practice: PracticeId, at: Option<Timestamp>) -> StoreResult<()>;
+    /// Every practice with its hosts, state and counts, oldest first.
+    async fn hosted_practices(&self) -> StoreResult<Vec<HostedPractice>>;
+}
