@@ -35,6 +35,86 @@ pub enum Command {
     /// The audit log of who saw and changed what.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Hosted mode: the practices of one deployment.
+    #[command(subcommand)]
+    Practice(PracticeCommand),
+}
+
+/// A practice of a hosted deployment, named by its host: its name under the base domain
+/// (`alex`) or one of its own domains (`therapy.example.org`).
+#[derive(Args, Clone)]
+pub struct HostArg {
+    /// The practice's name under the base domain, or one of its own domains.
+    #[arg(long)]
+    pub host: String,
+}
+
+#[derive(Subcommand)]
+pub enum PracticeCommand {
+    /// Create a practice at NAME under the base domain, with its first back-office account.
+    Create {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Its name under the base domain: alex for alex.anteroom.example.
+        #[arg(long)]
+        host: String,
+        /// Email address for the practice's first back-office account.
+        #[arg(long)]
+        email: String,
+        /// Name for that account (the therapist's).
+        #[arg(long)]
+        name: String,
+        /// A practice.toml describing the practice (default: a starter to edit in the back office).
+        #[arg(long)]
+        practice_file: Option<PathBuf>,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+        /// The key file that encrypts confidential notes, created if missing (default:
+        /// anteroom.key beside a SQLite database; required for PostgreSQL).
+        #[arg(long, env = "ANTEROOM_KEY_FILE")]
+        key_file: Option<PathBuf>,
+    },
+    /// List the practices with their hosts and how much each holds (never client data).
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Pause a practice's site: it says so politely; its data stays.
+    Suspend {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        host: HostArg,
+    },
+    /// Bring a suspended practice's site back.
+    Resume {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        host: HostArg,
+    },
+    /// Let a practice answer on a domain of its own (point its DNS at this deployment first).
+    AddDomain {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        host: HostArg,
+        /// The domain, like therapy.example.org.
+        #[arg(long)]
+        domain: String,
+    },
+}
+
+/// Hosted mode: many practices in one database, each found by the request's host.
+#[derive(Args, Clone)]
+pub struct HostedArgs {
+    /// Serve every practice in the database, each at NAME.BASE-DOMAIN or a domain of its own.
+    #[arg(long, env = "ANTEROOM_HOSTED")]
+    pub hosted: bool,
+    /// The domain practices' names sit under, e.g. anteroom.example (with --hosted).
+    #[arg(long, env = "ANTEROOM_BASE_DOMAIN")]
+    pub base_domain: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -217,6 +297,8 @@ pub struct ServeArgs {
     pub data: DataArgs,
     #[command(flatten)]
     pub server: ServerArgs,
+    #[command(flatten)]
+    pub hosted: HostedArgs,
     /// The key file that encrypts confidential notes (default: anteroom.key beside the
     /// database). ANTEROOM_KEY, holding the key itself, takes precedence.
     #[arg(long, env = "ANTEROOM_KEY_FILE")]

@@ -10,7 +10,7 @@ use web::Clock;
 use crate::cli::DemoArgs;
 use crate::keys::key_file;
 use crate::location::{Location, Mode, open_store};
-use crate::serve::run_server;
+use crate::serve::{Serving, run_server};
 use crate::users::{add_user, new_password};
 use crate::{content, demo_therapy, files};
 
@@ -119,25 +119,32 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     demo_therapy::seed(&*store, practice, &setup, now).await?;
 
     let server = args.server.clone();
-    let served = run_server(store.shared(), practice, clock, server, key, |url| {
-        println!();
-        println!("  Anteroom demo practice is running at {url}/");
-        println!("  Back office: {url}/office");
-        println!("    email:    therapist@example.com");
-        println!("    password: {password}");
-        if let Some(now) = args.now {
-            println!("  The clock is pinned: it started at {now}.");
-        }
-        println!(
-            "  Press Ctrl+C to stop.{}",
-            if temporary {
-                " The demo's temporary data is deleted then."
-            } else {
-                ""
+    let served = run_server(
+        store.shared(),
+        Serving::One(practice),
+        clock,
+        server,
+        key,
+        |url| {
+            println!();
+            println!("  Anteroom demo practice is running at {url}/");
+            println!("  Back office: {url}/office");
+            println!("    email:    therapist@example.com");
+            println!("    password: {password}");
+            if let Some(now) = args.now {
+                println!("  The clock is pinned: it started at {now}.");
             }
-        );
-        println!();
-    })
+            println!(
+                "  Press Ctrl+C to stop.{}",
+                if temporary {
+                    " The demo's temporary data is deleted then."
+                } else {
+                    ""
+                }
+            );
+            println!();
+        },
+    )
     .await;
     store.close().await;
     served?;

@@ -3,7 +3,8 @@
 //!
 //! This file parses the command line and hands each command to its module: `cli` (the
 //! options), `location` (where the data is, opening the store), `serve` (the server),
-//! `init`, `demo`, `users`, `keys`, `import` and `maintenance` (backup, audit check).
+//! `init`, `demo`, `users`, `keys`, `import`, `maintenance` (backup, audit check) and
+//! `practices` (hosted mode's practices).
 #![forbid(unsafe_code)]
 
 mod cli;
@@ -16,6 +17,7 @@ mod init;
 mod keys;
 mod location;
 mod maintenance;
+mod practices;
 mod serve;
 mod users;
 
@@ -43,6 +45,7 @@ async fn main() -> ExitCode {
         Command::Backup(args) => maintenance::backup(args).await,
         Command::Key(KeyCommand::Rotate { data, key_file }) => keys::rotate(data, key_file).await,
         Command::Audit(AuditCommand::Verify { data }) => maintenance::audit_verify(data).await,
+        Command::Practice(command) => practices::practice(command).await,
     };
     match result {
         Ok(code) => code,

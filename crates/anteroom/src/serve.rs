@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use store::{PracticeId, Store};
 use web::{Clock, Config, RateLimits};
 
-use crate::cli::{ServeArgs, ServerArgs};
+use crate::cli::{ServeArgs, ServerArgs, UsageError};
 use crate::files;
 use crate::keys::master_key;
 use crate::location::{Mode, open_store, practice_of};
@@ -28,12 +28,46 @@ fn public_url(server: &ServerArgs, listening: SocketAddr) -> anyhow::Result<Stri
     Ok(url)
 }
 
-/// Serve `practice` from `store` until Ctrl+C or SIGTERM, with the mail worker (when SMTP is
-/// configured) and the jobs; `banner` is told the public URL once the listener is up. The
-/// caller opened the store and closes it after.
+/// What a server serves.
+pub enum Serving {
+    /// One practice, on every host (self-hosted).
+    One(PracticeId),
+    /// Every practice in the database, each at `NAME.base_domain` or its own domains.
+    Hosted { base_domain: String },
+}
+
+/// Hosted mode's addresses: `https` without a port, unless `--public-url` says otherwise
+/// (only its scheme and port are used), or the server listens on this machine only, when
+/// they are `http` and the port it listens on (a demo at `alex.localhost:8080`).
+fn hosted_scheme(
+    server: &ServerArgs,
+    listening: SocketAddr,
+) -> anyhow::Result<(bool, Option<u16>)> {
+    match &server.public_url {
+        Some(url) => {
+            let https = url.starts_with("https://");
+            if !https && !url.starts_with("http://") {
+                bail!("--public-url must start with http:// or https://");
+            }
+            let authority = url
+                .split_once("://")
+                .map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
+            let port = authority
+                .rsplit_once(':')
+                .and_then(|(_, port)| port.parse::<u16>().ok());
+            Ok((https, port))
+        }
+        None if listening.ip().is_loopback() => Ok((false, Some(listening.port()))),
+        None => Ok((true, None)),
+    }
+}
+
+/// Serve from `store` until Ctrl+C or SIGTERM, with the mail worker (when SMTP is
+/// configured) and the jobs; `banner` is told the public URL once the listener is up (in
+/// hosted mode, the base domain's). The caller opened the store and closes it after.
 pub async fn run_server(
     store: Arc<dyn Store>,
-    practice: PracticeId,
+    serving: Serving,
     clock: Clock,
     server: ServerArgs,
     key: crypto::MasterKey,
@@ -47,7 +81,19 @@ pub async fn run_server(
                 server.listen
             )
         })?;
-    let public_url = public_url(&server, listener.local_addr()?)?;
+    let listening = listener.local_addr()?;
+    let (public_url, resolver) = match serving {
+        Serving::One(practice) => (
+            public_url(&server, listening)?,
+            web::Resolver::Single(practice),
+        ),
+        Serving::Hosted { base_domain } => {
+            let (https, port) = hosted_scheme(&server, listening)?;
+            let sites = web::HostedSites::new(&base_domain, https, port);
+            let base = sites.address_of(&base_domain);
+            (base, web::Resolver::Hosted(Arc::new(sites)))
+        }
+    };
     // Without --mail-from, each message is sent as its own practice.
     let smtp = match (&server.smtp_url, &server.mail_from) {
         (Some(url), Some(from)) => Some(mail::SmtpSettings::parse(url, from)?),
@@ -78,7 +124,7 @@ pub async fn run_server(
             "email is not configured (--smtp-url): messages will wait in the outbox"
         );
     }
-    let service = web::Service::new(store, web::Resolver::Single(practice), clock, config, smtp)?;
+    let service = web::Service::new(store, resolver, clock, config, smtp)?;
     if !server.listen.ip().is_loopback() && !public_url.starts_with("https://") {
         tracing::warn!(
             "serving plain HTTP on a public address: put Anteroom behind a reverse proxy with TLS and set --public-url https://…"
@@ -116,15 +162,37 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     {
         tracing::warn!("{warning}");
     }
+    let base_domain = match (&args.hosted.base_domain, args.hosted.hosted) {
+        (Some(domain), true) => Some(
+            domain::hosting::request_host(domain)
+                .filter(|d| !d.contains(':'))
+                .ok_or_else(|| {
+                    UsageError("--base-domain: give a domain only, like anteroom.example".into())
+                })?,
+        ),
+        (None, true) => {
+            return Err(UsageError(
+                "--hosted needs --base-domain DOMAIN (practices are at NAME.DOMAIN)".into(),
+            )
+            .into());
+        }
+        (Some(_), false) => {
+            return Err(UsageError("--base-domain goes with --hosted".into()).into());
+        }
+        (None, false) => None,
+    };
     let store = open_store(&location, Mode::Existing).await?;
-    let practice = practice_of(&*store).await?;
+    let serving = match base_domain {
+        Some(base_domain) => Serving::Hosted { base_domain },
+        None => Serving::One(practice_of(&*store).await?),
+    };
     let clock = match args.now {
         Some(now) if cfg!(debug_assertions) => Clock::pinned(now),
         Some(_) => bail!("--now is only for the demo and test builds"),
         None => Clock::System,
     };
     let key = master_key(&location, args.key_file.as_deref())?;
-    let served = run_server(store.shared(), practice, clock, args.server, key, |url| {
+    let served = run_server(store.shared(), serving, clock, args.server, key, |url| {
         tracing::info!(url, "serving");
     })
     .await;

@@ -40,7 +40,7 @@ pub fn read_password(from_stdin: bool) -> anyhow::Result<(String, bool)> {
 }
 
 /// The stored Argon2id hash of a password.
-async fn hash(password: String) -> anyhow::Result<String> {
+pub(crate) async fn hash(password: String) -> anyhow::Result<String> {
     web::password::make(password).await?
 }
 

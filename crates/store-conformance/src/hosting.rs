@@ -139,4 +139,59 @@ pub(crate) async fn hosting_story(store: &dyn Store, practice: PracticeId) {
     );
     assert_eq!(theirs.name, setup.details.name);
     assert_eq!(theirs.created_at, now);
+
+    // A practice made with its name and owner in one go; a name or email already taken
+    // leaves nothing behind.
+    let owner = |email: &str| store::NewUser {
+        email: EmailAddress::parse(email).unwrap(),
+        name: PersonName::parse("Robin Hosted").unwrap(),
+        password_hash: "hash".into(),
+    };
+    let before = store.practice_ids().await.unwrap().len();
+    let made = store
+        .create_hosted_practice(
+            &setup,
+            &PracticeName::parse("robin").unwrap(),
+            &owner("robin@example.com"),
+            now,
+        )
+        .await
+        .unwrap();
+    let user = store
+        .user_by_email(&EmailAddress::parse("robin@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (user.practice, user.owner),
+        (made, true),
+        "its first account owns it"
+    );
+    assert!(
+        store
+            .host_directory()
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.practice == made && e.host == name("robin"))
+    );
+    for (host, email, kind) in [
+        ("robin", "someone-new@example.com", ConflictKind::HostTaken),
+        ("robin-two", "robin@example.com", ConflictKind::UserEmail),
+    ] {
+        let refused = store
+            .create_hosted_practice(
+                &setup,
+                &PracticeName::parse(host).unwrap(),
+                &owner(email),
+                now,
+            )
+            .await;
+        assert_eq!(conflict_of(&refused), Some(kind), "{host} {email}");
+    }
+    assert_eq!(
+        store.practice_ids().await.unwrap().len(),
+        before + 1,
+        "a refused practice leaves nothing behind"
+    );
 }

@@ -26,6 +26,29 @@ fn count(row: &PgRow, column: &str) -> StoreResult<u64> {
 
 #[async_trait]
 impl HostingStore for PgStore {
+    async fn create_hosted_practice(
+        &self,
+        setup: &domain::practice::PracticeSetup,
+        name: &PracticeName,
+        owner: &store::NewUser,
+        now: Timestamp,
+    ) -> StoreResult<PracticeId> {
+        let mut tx = self.write().await?;
+        let practice = crate::practice::insert_practice(&mut tx, setup, now).await?;
+        sqlx::query(
+            "INSERT INTO practice_hosts (host, practice_id, kind, created_at) VALUES ($1, $2, 'name', $3)",
+        )
+        .bind(name.as_str())
+        .bind(practice.get())
+        .bind(secs(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        crate::staff::insert_user(&mut tx, practice, owner, now).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(practice)
+    }
+
     async fn add_host(
         &self,
         practice: PracticeId,

@@ -211,75 +211,7 @@ impl PracticeStore for PgStore {
         now: Timestamp,
     ) -> StoreResult<PracticeId> {
         let mut tx = self.write().await?;
-        let d = &setup.details;
-        let t = &setup.therapist;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO practices (name, tagline, time_zone, notify_email, public_phone, intro, how_i_work,
-                therapist_name, therapist_title, professional_body, registration, qualifications, languages, about,
-                fees_text, cancellation_text, confidentiality_text,
-                privacy_controller, ico_registration, retention_years, privacy_extra, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id",
-        )
-        .bind(&d.name)
-        .bind(&d.tagline)
-        .bind(&d.time_zone)
-        .bind(d.notify_email.as_str())
-        .bind(d.public_phone.as_ref().map(|p| p.as_str().to_owned()))
-        .bind(&d.intro)
-        .bind(&d.how_i_work)
-        .bind(t.name.as_str())
-        .bind(&t.title)
-        .bind(&t.professional_body)
-        .bind(&t.registration)
-        .bind(t.qualifications.join("\n"))
-        .bind(t.languages.join("\n"))
-        .bind(&t.about)
-        .bind(&setup.policies.fees)
-        .bind(&setup.policies.cancellation)
-        .bind(&setup.policies.confidentiality)
-        .bind(&setup.privacy.controller)
-        .bind(&setup.privacy.ico_registration)
-        .bind(i64::from(setup.privacy.retention_years))
-        .bind(&setup.privacy.extra)
-        .bind(secs(now))
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        let practice = PracticeId::new(id);
-        for (position, location) in (0_i64..).zip(&setup.locations) {
-            insert_location(&mut tx, practice, position, location).await?;
-        }
-        for (position, kind) in (0_i64..).zip(&setup.appointment_types) {
-            sqlx::query(
-                "INSERT INTO appointment_types (practice_id, slug, position, name, minutes, fee_pence, description)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(id)
-            .bind(kind.slug.as_str())
-            .bind(position)
-            .bind(&kind.name)
-            .bind(i64::from(kind.minutes))
-            .bind(i64::from(kind.fee.get()))
-            .bind(&kind.description)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-            write_type_rules(&mut tx, practice, kind).await?;
-        }
-        crate::booking::write_settings(&mut tx, practice, &setup.booking).await?;
-        let zone = jiff::tz::TimeZone::get(&setup.details.time_zone)
-            .map_err(|e| StoreError::Other(Box::new(e)))?;
-        for hours in &setup.hours {
-            crate::booking::insert_hours(&mut tx, practice, hours).await?;
-        }
-        for away in &setup.away {
-            let (start, end) = away.instants(&zone).ok_or_else(|| {
-                StoreError::Other("a break's dates cannot be placed in the time zone".into())
-            })?;
-            crate::booking::insert_away(&mut tx, practice, &away.label, start, end).await?;
-        }
-        insert_links(&mut tx, practice, &setup.social_links).await?;
-        insert_faq(&mut tx, practice, &setup.faq).await?;
+        let practice = insert_practice(&mut tx, setup, now).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(practice)
     }
@@ -565,4 +497,83 @@ impl PracticeStore for PgStore {
         insert_faq(&mut tx, practice, entries).await?;
         tx.commit().await.map_err(map_err)
     }
+}
+
+/// Insert a practice from a checked setup, with its locations, types, hours, breaks, links
+/// and FAQ, in the caller's transaction.
+pub(crate) async fn insert_practice(
+    conn: &mut sqlx::PgConnection,
+    setup: &PracticeSetup,
+    now: Timestamp,
+) -> StoreResult<PracticeId> {
+    let d = &setup.details;
+    let t = &setup.therapist;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO practices (name, tagline, time_zone, notify_email, public_phone, intro, how_i_work,
+            therapist_name, therapist_title, professional_body, registration, qualifications, languages, about,
+            fees_text, cancellation_text, confidentiality_text,
+            privacy_controller, ico_registration, retention_years, privacy_extra, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) RETURNING id",
+    )
+    .bind(&d.name)
+    .bind(&d.tagline)
+    .bind(&d.time_zone)
+    .bind(d.notify_email.as_str())
+    .bind(d.public_phone.as_ref().map(|p| p.as_str().to_owned()))
+    .bind(&d.intro)
+    .bind(&d.how_i_work)
+    .bind(t.name.as_str())
+    .bind(&t.title)
+    .bind(&t.professional_body)
+    .bind(&t.registration)
+    .bind(t.qualifications.join("\n"))
+    .bind(t.languages.join("\n"))
+    .bind(&t.about)
+    .bind(&setup.policies.fees)
+    .bind(&setup.policies.cancellation)
+    .bind(&setup.policies.confidentiality)
+    .bind(&setup.privacy.controller)
+    .bind(&setup.privacy.ico_registration)
+    .bind(i64::from(setup.privacy.retention_years))
+    .bind(&setup.privacy.extra)
+    .bind(secs(now))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    let practice = PracticeId::new(id);
+    for (position, location) in (0_i64..).zip(&setup.locations) {
+        insert_location(&mut *conn, practice, position, location).await?;
+    }
+    for (position, kind) in (0_i64..).zip(&setup.appointment_types) {
+        sqlx::query(
+            "INSERT INTO appointment_types (practice_id, slug, position, name, minutes, fee_pence, description)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id)
+        .bind(kind.slug.as_str())
+        .bind(position)
+        .bind(&kind.name)
+        .bind(i64::from(kind.minutes))
+        .bind(i64::from(kind.fee.get()))
+        .bind(&kind.description)
+        .execute(&mut *conn)
+        .await
+        .map_err(map_err)?;
+        write_type_rules(&mut *conn, practice, kind).await?;
+    }
+    crate::booking::write_settings(&mut *conn, practice, &setup.booking).await?;
+    let zone = jiff::tz::TimeZone::get(&setup.details.time_zone)
+        .map_err(|e| StoreError::Other(Box::new(e)))?;
+    for hours in &setup.hours {
+        crate::booking::insert_hours(&mut *conn, practice, hours).await?;
+    }
+    for away in &setup.away {
+        let (start, end) = away.instants(&zone).ok_or_else(|| {
+            StoreError::Other("a break's dates cannot be placed in the time zone".into())
+        })?;
+        crate::booking::insert_away(&mut *conn, practice, &away.label, start, end).await?;
+    }
+    insert_links(&mut *conn, practice, &setup.social_links).await?;
+    insert_faq(&mut *conn, practice, &setup.faq).await?;
+    Ok(practice)
 }

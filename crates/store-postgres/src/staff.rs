@@ -61,20 +61,8 @@ impl StaffStore for PgStore {
         user: &NewUser,
         now: Timestamp,
     ) -> StoreResult<UserId> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (practice_id, email, name, password_hash, created_at, is_owner)
-             VALUES ($1, $2, $3, $4, $5, (NOT EXISTS (SELECT 1 FROM users WHERE practice_id = $1))::int)
-             RETURNING id",
-        )
-        .bind(practice.get())
-        .bind(user.email.as_str())
-        .bind(user.name.as_str())
-        .bind(&user.password_hash)
-        .bind(secs(now))
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(UserId::new(id))
+        let mut conn = self.pool.acquire().await.map_err(map_err)?;
+        insert_user(&mut conn, practice, user, now).await
     }
 
     async fn set_password(&self, email: &EmailAddress, password_hash: &str) -> StoreResult<()> {
@@ -417,4 +405,28 @@ async fn replace_codes(
         .map_err(map_err)?;
     }
     Ok(())
+}
+
+/// Insert a back-office account in the caller's transaction; the practice's first account
+/// is its owner.
+pub(crate) async fn insert_user(
+    conn: &mut sqlx::PgConnection,
+    practice: PracticeId,
+    user: &NewUser,
+    now: Timestamp,
+) -> StoreResult<UserId> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (practice_id, email, name, password_hash, created_at, is_owner)
+         VALUES ($1, $2, $3, $4, $5, (NOT EXISTS (SELECT 1 FROM users WHERE practice_id = $1))::int)
+         RETURNING id",
+    )
+    .bind(practice.get())
+    .bind(user.email.as_str())
+    .bind(user.name.as_str())
+    .bind(&user.password_hash)
+    .bind(secs(now))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(UserId::new(id))
 }

@@ -26,6 +26,29 @@ fn count(row: &SqliteRow, column: &str) -> StoreResult<u64> {
 
 #[async_trait]
 impl HostingStore for SqliteStore {
+    async fn create_hosted_practice(
+        &self,
+        setup: &domain::practice::PracticeSetup,
+        name: &PracticeName,
+        owner: &store::NewUser,
+        now: Timestamp,
+    ) -> StoreResult<PracticeId> {
+        let mut tx = self.write().await?;
+        let practice = crate::practice::insert_practice(&mut tx, setup, now).await?;
+        sqlx::query(
+            "INSERT INTO practice_hosts (host, practice_id, kind, created_at) VALUES (?, ?, 'name', ?)",
+        )
+        .bind(name.as_str())
+        .bind(practice.get())
+        .bind(secs(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        crate::staff::insert_user(&mut tx, practice, owner, now).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(practice)
+    }
+
     async fn add_host(
         &self,
         practice: PracticeId,

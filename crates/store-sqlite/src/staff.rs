@@ -61,20 +61,8 @@ impl StaffStore for SqliteStore {
         user: &NewUser,
         now: Timestamp,
     ) -> StoreResult<UserId> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO users (practice_id, email, name, password_hash, created_at, is_owner)
-             VALUES (?1, ?2, ?3, ?4, ?5, NOT EXISTS (SELECT 1 FROM users WHERE practice_id = ?1))
-             RETURNING id",
-        )
-        .bind(practice.get())
-        .bind(user.email.as_str())
-        .bind(user.name.as_str())
-        .bind(&user.password_hash)
-        .bind(secs(now))
-        .fetch_one(&self.writer)
-        .await
-        .map_err(map_err)?;
-        Ok(UserId::new(id))
+        let mut conn = self.writer.acquire().await.map_err(map_err)?;
+        insert_user(&mut conn, practice, user, now).await
     }
 
     async fn set_password(&self, email: &EmailAddress, password_hash: &str) -> StoreResult<()> {
@@ -415,4 +403,28 @@ async fn replace_codes(
             .map_err(map_err)?;
     }
     Ok(())
+}
+
+/// Insert a back-office account in the caller's transaction; the practice's first account
+/// is its owner.
+pub(crate) async fn insert_user(
+    conn: &mut sqlx::SqliteConnection,
+    practice: PracticeId,
+    user: &NewUser,
+    now: Timestamp,
+) -> StoreResult<UserId> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO users (practice_id, email, name, password_hash, created_at, is_owner)
+         VALUES (?1, ?2, ?3, ?4, ?5, NOT EXISTS (SELECT 1 FROM users WHERE practice_id = ?1))
+         RETURNING id",
+    )
+    .bind(practice.get())
+    .bind(user.email.as_str())
+    .bind(user.name.as_str())
+    .bind(&user.password_hash)
+    .bind(secs(now))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(map_err)?;
+    Ok(UserId::new(id))
 }

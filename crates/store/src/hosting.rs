@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use domain::hosting::{DomainName, PracticeName};
 use jiff::Timestamp;
 
-use crate::{PracticeId, StoreResult};
+use crate::{NewUser, PracticeId, StoreResult};
 
 /// A host a practice answers on.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -63,6 +63,16 @@ pub struct HostedPractice {
 /// Hosts, suspension and the operator's overview.
 #[async_trait]
 pub trait HostingStore: Send + Sync {
+    /// Create a practice from a checked setup, at `name` under the base domain, with its
+    /// first back-office account (its owner): all in one transaction, so a name or email
+    /// already taken (`Conflict(HostTaken)`, `Conflict(UserEmail)`) leaves nothing behind.
+    async fn create_hosted_practice(
+        &self,
+        setup: &domain::practice::PracticeSetup,
+        name: &PracticeName,
+        owner: &NewUser,
+        now: Timestamp,
+    ) -> StoreResult<PracticeId>;
     /// Give `practice` the host `host`. `Conflict(HostTaken)` when another practice has it,
     /// or, for a name, when the practice already has one.
     async fn add_host(

@@ -7,8 +7,12 @@
 //! practice in turn ([`AppState::here`]). A request for a host that names no practice gets a
 //! plain 404 that names none either.
 //!
-//! Today there is one resolver: [`Resolver::Single`], one practice answering on every host
-//! (self-hosted, as it has always been). Hosted mode adds one that reads the host name.
+//! There are two resolvers. [`Resolver::Single`]: one practice answering on every host
+//! (self-hosted, as it has always been). [`Resolver::Hosted`]: many practices, each at
+//! `NAME.BASE-DOMAIN` or a domain of its own, read from the store's host directory
+//! ([`HostedSites`]), which every process holds in memory and reloads every few seconds (and
+//! at once after a change it made), so finding the practice costs one hash lookup. A
+//! suspended practice's hosts answer with a short page saying the site is paused.
 
 use std::{
     collections::HashMap,
@@ -31,6 +35,134 @@ use crate::{AppState, WebError, pages::PageCache};
 pub enum Resolver {
     /// One practice, whatever the host: a self-hosted deployment.
     Single(PracticeId),
+    /// Many practices, found by the request's host (hosted mode).
+    Hosted(Arc<HostedSites>),
+}
+
+/// How long a process goes before reloading the host directory (a practice created,
+/// suspended or given a domain by another process is seen within this).
+pub const HOSTS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Hosted mode's sites: the base domain, how their addresses are written, and the host
+/// directory as last read from the store.
+pub struct HostedSites {
+    base_domain: String,
+    /// `https` or `http` (a demo on this machine).
+    scheme: &'static str,
+    /// A port to write in addresses (a demo on `NAME.localhost:8080`); none for 80 and 443.
+    port: Option<u16>,
+    directory: RwLock<Arc<Directory>>,
+}
+
+impl std::fmt::Debug for HostedSites {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostedSites")
+            .field("base_domain", &self.base_domain)
+            .field("scheme", &self.scheme)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The host directory in memory: which practice each host is, and each practice's
+/// address and state.
+#[derive(Default)]
+struct Directory {
+    hosts: HashMap<String, PracticeId>,
+    sites: HashMap<PracticeId, Site>,
+}
+
+/// A practice as hosted mode serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Site {
+    /// Its address: its own domain if it has one, else its name under the base domain.
+    public_url: String,
+    suspended: bool,
+}
+
+impl HostedSites {
+    /// Sites under `base_domain` (`anteroom.example`), at `scheme://NAME.base_domain[:port]`.
+    /// The directory is empty until [`AppState::reload_hosts`] first reads it.
+    pub fn new(base_domain: &str, https: bool, port: Option<u16>) -> Self {
+        Self {
+            base_domain: base_domain
+                .trim()
+                .trim_end_matches('.')
+                .to_ascii_lowercase(),
+            scheme: if https { "https" } else { "http" },
+            port: port.filter(|p| !matches!(p, 80 | 443)),
+            directory: RwLock::new(Arc::default()),
+        }
+    }
+
+    fn address(&self, host: &str) -> String {
+        match self.port {
+            Some(port) => format!("{}://{host}:{port}", self.scheme),
+            None => format!("{}://{host}", self.scheme),
+        }
+    }
+
+    /// The address of `host` as these sites write it: `scheme://host[:port]`.
+    pub fn address_of(&self, host: &str) -> String {
+        self.address(host)
+    }
+
+    /// The address of the practice named `name`: `scheme://name.base-domain[:port]`.
+    pub fn name_address(&self, name: &str) -> String {
+        self.address(&format!("{name}.{}", self.base_domain))
+    }
+
+    fn directory(&self) -> Arc<Directory> {
+        self.directory
+            .read()
+            .map_or_else(|_| Arc::default(), |d| Arc::clone(&d))
+    }
+
+    /// Build the directory from the store's entries; returns the practices whose address
+    /// changed (their cached pages carry the old one).
+    fn replace(&self, entries: &[store::DirectoryEntry]) -> Vec<PracticeId> {
+        let mut next = Directory::default();
+        // Each practice's address: its first domain of its own (the address it gives out),
+        // else its name under the base domain.
+        let mut addresses: HashMap<PracticeId, (Option<String>, Option<String>)> = HashMap::new();
+        for entry in entries {
+            let (host, own) = match &entry.host {
+                store::PracticeHost::Name(name) => (format!("{name}.{}", self.base_domain), false),
+                store::PracticeHost::Domain(domain) => (domain.to_string(), true),
+            };
+            next.hosts.insert(host.clone(), entry.practice);
+            let (name, domain) = addresses.entry(entry.practice).or_default();
+            let slot = if own { domain } else { name };
+            slot.get_or_insert(host);
+            next.sites.insert(
+                entry.practice,
+                Site {
+                    public_url: String::new(),
+                    suspended: entry.suspended_at.is_some(),
+                },
+            );
+        }
+        for (practice, (name, domain)) in addresses {
+            if let (Some(site), Some(host)) = (next.sites.get_mut(&practice), domain.or(name)) {
+                site.public_url = self.address(&host);
+            }
+        }
+        let before = self.directory();
+        let changed = before
+            .sites
+            .iter()
+            .filter(|(id, site)| {
+                next.sites
+                    .get(id)
+                    .is_none_or(|now| now.public_url != site.public_url)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        if let Ok(mut directory) = self.directory.write() {
+            *directory = Arc::new(next);
+        }
+        changed
+    }
 }
 
 /// One practice as this process serves it: what is the same for every request to it.
@@ -61,6 +193,13 @@ impl Tenants {
             .entry(id)
             .or_insert_with(|| Arc::new(Tenant::new(id, public_url())))
             .clone()
+    }
+
+    /// Forget a practice's tenant (its address changed): the next request makes a new one.
+    fn forget(&self, id: PracticeId) {
+        if let Ok(mut known) = self.known.write() {
+            known.remove(&id);
+        }
     }
 
     /// Every practice seen so far (to drop their caches together).
@@ -133,7 +272,13 @@ impl AppState {
     pub fn here(&self, practice: PracticeId) -> Here {
         let tenant = self
             .tenants()
-            .get_or_add(practice, || self.config().public_url.clone());
+            .get_or_add(practice, || match self.resolver() {
+                Resolver::Single(_) => self.config().public_url.clone(),
+                Resolver::Hosted(sites) => sites.directory().sites.get(&practice).map_or_else(
+                    || self.config().public_url.clone(),
+                    |s| s.public_url.clone(),
+                ),
+            });
         Here {
             state: self.clone(),
             practice: tenant,
@@ -142,20 +287,82 @@ impl AppState {
 
     /// The practices this process serves, each of which its jobs look after: a self-hosted
     /// process serves its one practice, and leaves any other practice in the same database to
-    /// the process that serves it (whose address its emails carry).
+    /// the process that serves it (whose address its emails carry); a hosted process serves
+    /// every practice that is not suspended (a suspended practice's reminders and notices
+    /// wait until it is resumed).
     pub fn served_practices(&self) -> Vec<PracticeId> {
         match self.resolver() {
             Resolver::Single(practice) => vec![*practice],
+            Resolver::Hosted(sites) => {
+                let mut ids: Vec<PracticeId> = sites
+                    .directory()
+                    .sites
+                    .iter()
+                    .filter(|(_, site)| !site.suspended)
+                    .map(|(id, _)| *id)
+                    .collect();
+                ids.sort_unstable();
+                ids
+            }
         }
     }
 
-    /// The practice a request for `host` is for, if any.
-    fn resolve_host(&self, _host: Option<&str>) -> Option<Here> {
+    /// Read the host directory again (hosted mode; nothing to do for one practice). Called
+    /// at start, every [`HOSTS_EVERY`], and after this process changes a host or a
+    /// suspension.
+    pub async fn reload_hosts(&self) -> store::StoreResult<()> {
+        let Resolver::Hosted(sites) = self.resolver() else {
+            return Ok(());
+        };
+        let entries = self.store().host_directory().await?;
+        for practice in sites.replace(&entries) {
+            self.tenants().forget(practice);
+        }
+        Ok(())
+    }
+
+    /// What a request for `host` finds.
+    fn resolve_host(&self, host: Option<&str>) -> Found {
         match self.resolver() {
-            Resolver::Single(practice) => Some(self.here(*practice)),
+            Resolver::Single(practice) => Found::Practice(self.here(*practice)),
+            Resolver::Hosted(sites) => {
+                let Some(host) = host.and_then(domain::hosting::request_host) else {
+                    return Found::Nothing;
+                };
+                let directory = sites.directory();
+                match directory.hosts.get(&host) {
+                    Some(id) if directory.sites.get(id).is_some_and(|s| s.suspended) => {
+                        Found::Suspended
+                    }
+                    Some(id) => Found::Practice(self.here(*id)),
+                    None => Found::Nothing,
+                }
+            }
         }
     }
 }
+
+/// What a request's host finds.
+enum Found {
+    Practice(Here),
+    /// A suspended practice: its site says so, and nothing else answers.
+    Suspended,
+    /// No practice: a plain 404 that names none.
+    Nothing,
+}
+
+/// The page every address of a suspended practice shows.
+const SUSPENDED_PAGE: &str = "<!doctype html>
+<html lang=\"en-GB\">
+<head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">
+<meta name=\"robots\" content=\"noindex\"><title>This site is paused</title>
+<style>body{font:1.125rem/1.6 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1.25rem;color:#1f2a2e}</style></head>
+<body><h1>This site is paused</h1>
+<p>The practice's website is not available at the moment. Nothing you have shared with the practice has been lost.</p>
+<p>If you are a client, please contact your therapist in the way you usually do.</p>
+<p>If you are in crisis or need help urgently, call NHS 111, or 999 in an emergency. Samaritans are there day and night on 116 123.</p>
+</body></html>
+";
 
 /// The middleware: find the request's practice, or answer 404 naming none.
 pub(crate) async fn resolve(
@@ -169,11 +376,24 @@ pub(crate) async fn resolve(
         .and_then(|h| h.to_str().ok())
         .map(str::to_owned);
     match state.resolve_host(host.as_deref()) {
-        Some(here) => {
+        Found::Practice(here) => {
             request.extensions_mut().insert(here);
             next.run(request).await
         }
-        None => {
+        Found::Suspended => {
+            let mut response = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [
+                    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                SUSPENDED_PAGE,
+            )
+                .into_response();
+            crate::security::set_headers(&mut response, false, true);
+            response
+        }
+        Found::Nothing => {
             let mut response = (
                 StatusCode::NOT_FOUND,
                 [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],

@@ -44,7 +44,7 @@ use tower_http::{compression::CompressionLayer, timeout::TimeoutLayer};
 
 pub use clock::Clock;
 pub use error::WebError;
-pub use here::{Here, Resolver};
+pub use here::{HOSTS_EVERY, Here, HostedSites, Resolver};
 pub use limits::RateLimits;
 pub use server::ServeOptions;
 pub use service::Service;

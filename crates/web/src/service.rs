@@ -81,6 +81,15 @@ impl Service {
         let stopped = |mut stop: watch::Receiver<bool>| async move {
             let _ = stop.wait_for(|s| *s).await;
         };
+        // Hosted mode: the host directory before the first request and the first jobs,
+        // then again every few seconds (another process may have changed it).
+        if let Err(error) = self.state.reload_hosts().await {
+            tracing::error!(%error, "cannot read the host directory");
+        }
+        let hosts = tokio::spawn(reload_hosts_every(
+            self.state.clone(),
+            stopped(stop_rx.clone()),
+        ));
         let mailer = self
             .mailer
             .map(|mailer| tokio::spawn(mailer.run(stopped(stop_rx.clone()))));
@@ -93,9 +102,27 @@ impl Service {
         let served = crate::serve_with(listener, self.state, options, shutdown).await;
         let _ = stop_tx.send(true);
         let _ = jobs.await;
+        let _ = hosts.await;
         if let Some(mailer) = mailer {
             let _ = mailer.await;
         }
         served
+    }
+}
+
+/// Reload the host directory every [`crate::HOSTS_EVERY`] until `stop` (hosted mode only).
+async fn reload_hosts_every(state: AppState, stop: impl Future<Output = ()>) {
+    if !matches!(state.resolver(), Resolver::Hosted(_)) {
+        return;
+    }
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            () = tokio::time::sleep(crate::HOSTS_EVERY) => {}
+        }
+        if let Err(error) = state.reload_hosts().await {
+            tracing::warn!(%error, "cannot reload the host directory; keeping the last one");
+        }
     }
 }

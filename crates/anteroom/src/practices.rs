@@ -1,0 +1,269 @@
+//! `anteroom practice …`: the practices of a hosted deployment, for an operator's scripts.
+//!
+//! A practice is named on the command line by a host: its name under the base domain
+//! (`alex`) or one of its own domains. Nothing here shows or touches client data: the list
+//! gives counts only.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow, bail};
+use domain::{
+    EmailAddress, PersonName,
+    hosting::{DomainName, PracticeName},
+};
+use jiff::Timestamp;
+use store::{ConflictKind, NewUser, PracticeHost, PracticeId, Store, StoreError};
+
+use crate::cli::{DataArgs, PracticeCommand, UsageError};
+use crate::content;
+use crate::keys::key_file;
+use crate::location::{Location, Mode, open_store};
+use crate::users::read_password;
+
+pub async fn practice(command: PracticeCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        PracticeCommand::Create {
+            data,
+            host,
+            email,
+            name,
+            practice_file,
+            password_stdin,
+            key_file,
+        } => {
+            create(
+                data,
+                &host,
+                (&email, &name),
+                practice_file.as_deref(),
+                password_stdin,
+                key_file.as_deref(),
+            )
+            .await
+        }
+        PracticeCommand::List { data } => list(data).await,
+        PracticeCommand::Suspend { data, host } => suspend(data, &host.host, true).await,
+        PracticeCommand::Resume { data, host } => suspend(data, &host.host, false).await,
+        PracticeCommand::AddDomain { data, host, domain } => {
+            add_domain(data, &host.host, &domain).await
+        }
+    }
+}
+
+/// `--host` as the operator typed it: a name (one label) or a domain (with a dot).
+fn parse_host(raw: &str) -> Result<PracticeHost, UsageError> {
+    let result = if raw.contains('.') {
+        DomainName::parse(raw).map(PracticeHost::Domain)
+    } else {
+        PracticeName::parse(raw).map(PracticeHost::Name)
+    };
+    result.map_err(|e| UsageError(format!("--host: {}", e.0)))
+}
+
+/// The practice that answers on `host`.
+async fn practice_at(store: &dyn Store, host: &PracticeHost) -> anyhow::Result<PracticeId> {
+    store
+        .host_directory()
+        .await?
+        .into_iter()
+        .find(|entry| &entry.host == host)
+        .map(|entry| entry.practice)
+        .ok_or_else(|| {
+            anyhow!(
+                "no practice answers on {}; `anteroom practice list` shows them",
+                host.as_str()
+            )
+        })
+}
+
+async fn create(
+    data: DataArgs,
+    host: &str,
+    (email, name): (&str, &str),
+    practice_file: Option<&std::path::Path>,
+    password_stdin: bool,
+    given_key: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    let location = data.location()?;
+    let PracticeHost::Name(practice_name) = parse_host(host)? else {
+        return Err(UsageError(
+            "--host: a new practice is given a name under the base domain, like alex-morgan; \
+             add its own domain afterwards with `anteroom practice add-domain`"
+                .into(),
+        )
+        .into());
+    };
+    let email = EmailAddress::parse(email).map_err(|e| UsageError(format!("--email: {e}")))?;
+    let name = PersonName::parse(name).map_err(|e| UsageError(format!("--name: {e}")))?;
+    let setup = match practice_file {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            domain::practice::PracticeSetup::from_toml(&text)?
+        }
+        None => content::embedded_practice("starter")?,
+    };
+    let key_path = key_file(&location, given_key)?;
+    // A SQLite file is created by the first practice, as by `init`.
+    let mode = match &location {
+        Location::Postgres(_) => Mode::Existing,
+        Location::DataDir(_) | Location::SqliteUrl { .. } => {
+            if let (Some(folder), Some(path)) = (location.folder(), location.sqlite_file()) {
+                crate::files::create_private_dir(&folder)?;
+                if let Some(warning) = crate::files::open_to_others(&path) {
+                    tracing::warn!("{warning}");
+                }
+            }
+            Mode::CreateIfMissing
+        }
+    };
+    let store = open_store(&location, mode).await?;
+    let taken = store
+        .host_directory()
+        .await?
+        .iter()
+        .any(|entry| entry.host == PracticeHost::Name(practice_name.clone()));
+    if taken {
+        store.close().await;
+        bail!("the name {practice_name} is already a practice's; choose another");
+    }
+    let (password, generated) = read_password(password_stdin)?;
+    if !key_path.exists() {
+        crypto::MasterKey::create_file(&key_path)?;
+        println!(
+            "Created the key file {}: confidential notes are encrypted with it. Back it up \
+             apart from the database.",
+            key_path.display()
+        );
+    }
+    let owner = NewUser {
+        email: email.clone(),
+        name,
+        password_hash: crate::users::hash(password.clone()).await?,
+    };
+    let made = store
+        .create_hosted_practice(&setup, &practice_name, &owner, Timestamp::now())
+        .await;
+    if let Err(error) = made {
+        store.close().await;
+        return Err(match error {
+            StoreError::Conflict(ConflictKind::HostTaken) => {
+                anyhow!("the name {practice_name} is already a practice's; choose another")
+            }
+            StoreError::Conflict(ConflictKind::UserEmail) => anyhow!(
+                "there is already an account for {email}; each account belongs to one practice"
+            ),
+            other => other.into(),
+        });
+    }
+    store.close().await;
+    println!(
+        "Created the practice \"{}\": it answers at {practice_name}.BASE-DOMAIN (the domain \
+         `anteroom serve --hosted --base-domain` is given).",
+        setup.details.name
+    );
+    println!(
+        "Its therapist signs in at /office with {email}{}",
+        if generated {
+            format!(" and the password: {password}")
+        } else {
+            String::new()
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn list(data: DataArgs) -> anyhow::Result<ExitCode> {
+    let store = open_store(&data.location()?, Mode::Existing).await?;
+    let practices = store.hosted_practices().await;
+    store.close().await;
+    let practices = practices?;
+    if practices.is_empty() {
+        println!("No practices yet: create one with `anteroom practice create`.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<24} {:<10} {:>5} {:>7} {:>8}  NAME",
+        "HOST", "STATE", "STAFF", "CLIENTS", "BOOKINGS"
+    );
+    for practice in practices {
+        let hosts: Vec<&str> = practice.hosts.iter().map(PracticeHost::as_str).collect();
+        let state = match practice.suspended_at {
+            Some(_) => "suspended",
+            None => "active",
+        };
+        println!(
+            "{:<24} {:<10} {:>5} {:>7} {:>8}  {}",
+            if hosts.is_empty() {
+                "(no host)".to_owned()
+            } else {
+                hosts.join(" ")
+            },
+            state,
+            practice.staff,
+            practice.clients,
+            practice.bookings,
+            practice.name
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn suspend(data: DataArgs, host: &str, suspend: bool) -> anyhow::Result<ExitCode> {
+    let host = parse_host(host)?;
+    let store = open_store(&data.location()?, Mode::Existing).await?;
+    let done = async {
+        let practice = practice_at(&*store, &host).await?;
+        store
+            .set_suspended(practice, suspend.then(Timestamp::now))
+            .await?;
+        anyhow::Ok(())
+    }
+    .await;
+    store.close().await;
+    done?;
+    if suspend {
+        println!(
+            "Suspended the practice at {}: its site says it is paused, and its data stays. \
+             Every server shows this within a few seconds.",
+            host.as_str()
+        );
+    } else {
+        println!(
+            "Resumed the practice at {}: its site is back within a few seconds.",
+            host.as_str()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn add_domain(data: DataArgs, host: &str, domain: &str) -> anyhow::Result<ExitCode> {
+    let host = parse_host(host)?;
+    let domain = DomainName::parse(domain).map_err(|e| UsageError(format!("--domain: {}", e.0)))?;
+    let store = open_store(&data.location()?, Mode::Existing).await?;
+    let done = async {
+        let practice = practice_at(&*store, &host).await?;
+        match store
+            .add_host(
+                practice,
+                &PracticeHost::Domain(domain.clone()),
+                Timestamp::now(),
+            )
+            .await
+        {
+            Err(StoreError::Conflict(store::ConflictKind::HostTaken)) => {
+                bail!("{domain} is already a practice's")
+            }
+            other => other.map_err(anyhow::Error::from),
+        }
+    }
+    .await;
+    store.close().await;
+    done?;
+    println!(
+        "The practice at {} now answers on {domain} too, and gives it out as its address. \
+         Point {domain}'s DNS at this deployment and give it a TLS certificate.",
+        host.as_str()
+    );
+    Ok(ExitCode::SUCCESS)
+}
