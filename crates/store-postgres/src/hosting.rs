@@ -162,3 +162,93 @@ impl HostingStore for PgStore {
             .collect()
     }
 }
+
+/// The channel every process listens on: payloads are `content:ID` and `diary:ID`.
+pub(crate) const CHANGES: &str = "anteroom_changes";
+
+/// A change as sent on [`CHANGES`].
+pub(crate) fn payload(practice: i64, change: store::Change) -> String {
+    match change {
+        store::Change::Content => format!("content:{practice}"),
+        store::Change::Diary => format!("diary:{practice}"),
+    }
+}
+
+fn parse_payload(payload: &str) -> Option<store::Heard> {
+    let (kind, id) = payload.split_once(':')?;
+    let change = match kind {
+        "content" => store::Change::Content,
+        "diary" => store::Change::Diary,
+        _ => return None,
+    };
+    Some(store::Heard::Changed(
+        PracticeId::new(id.parse().ok()?),
+        change,
+    ))
+}
+
+/// Changes travel by LISTEN/NOTIFY: a notification sent inside a transaction is delivered
+/// when it commits, and not at all if it rolls back.
+#[async_trait]
+impl store::ChangeFeed for PgStore {
+    async fn announce(&self, practice: PracticeId, change: store::Change) -> StoreResult<()> {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANGES)
+            .bind(payload(practice.get(), change))
+            .execute(self.read())
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn follow(
+        &self,
+        heard: Box<dyn Fn(store::Heard) -> bool + Send + Sync>,
+    ) -> StoreResult<bool> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(self.read())
+            .await
+            .map_err(map_err)?;
+        listener.listen(CHANGES).await.map_err(map_err)?;
+        tokio::spawn(async move {
+            loop {
+                let still_wanted = match listener.try_recv().await {
+                    Ok(Some(notification)) => match parse_payload(notification.payload()) {
+                        Some(change) => heard(change),
+                        None => true,
+                    },
+                    // The connection was lost and is made again on the next call: what was
+                    // announced meanwhile is gone.
+                    Ok(None) => heard(store::Heard::Missed),
+                    Err(sqlx::Error::PoolClosed) => false,
+                    Err(error) => {
+                        tracing::warn!(%error, "the change feed failed; retrying in a second");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        heard(store::Heard::Missed)
+                    }
+                };
+                if !still_wanted {
+                    return;
+                }
+            }
+        });
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_round_trip_and_nonsense_is_ignored() {
+        for change in [store::Change::Content, store::Change::Diary] {
+            assert_eq!(
+                parse_payload(&payload(42, change)),
+                Some(store::Heard::Changed(PracticeId::new(42), change))
+            );
+        }
+        for nonsense in ["", "content", "diary:x", "other:1", "content:"] {
+            assert_eq!(parse_payload(nonsense), None, "{nonsense:?}");
+        }
+    }
+}

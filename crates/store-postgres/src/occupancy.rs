@@ -14,7 +14,9 @@
 //! conflict of whoever wrote the row: a consultation finds its slot no longer free, a
 //! session clashes with another appointment. Every change takes the practice's diary lock
 //! first ([`crate::lock_practice`]), so a booking's re-check of buffers and travel, made
-//! under the same lock, sees every appointment committed before it.
+//! under the same lock, sees every appointment committed before it, and announces the
+//! change to every process (`NOTIFY`, delivered at commit), so none keeps offering a time
+//! another has just booked.
 
 use sqlx::PgConnection;
 use store::{ConflictKind, StoreError, StoreResult};
@@ -106,7 +108,7 @@ async fn run(
     .fetch_all(&mut *conn)
     .await
     .map_err(map_err)?;
-    for practice in practices {
+    for &practice in &practices {
         lock_practice(conn, Guard::Diary, practice).await?;
     }
     for sql in statements {
@@ -123,6 +125,16 @@ async fn run(
                 }
                 _ => map_err(error),
             })?;
+    }
+    // Every process drops its cached availability when this commits (nothing is sent if
+    // it rolls back).
+    for practice in practices {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(crate::hosting::CHANGES)
+            .bind(crate::hosting::payload(practice, store::Change::Diary))
+            .execute(&mut *conn)
+            .await
+            .map_err(map_err)?;
     }
     Ok(())
 }

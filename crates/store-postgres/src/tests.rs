@@ -872,3 +872,97 @@ async fn two_processes_migrate_one_database_at_once() {
         store.close().await;
     }
 }
+
+/// A process hears every other process's changes: a diary change when the transaction
+/// that made it commits (and not when it rolls back), a content change when announced; a
+/// follower whose listener has gone stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processes_hear_each_others_changes() {
+    use std::sync::Mutex;
+    use store::{Change, ChangeFeed, Heard, PracticeId};
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let writer = db.store(4).await;
+    let reader = db.store(4).await;
+    let ids = practice(&writer).await;
+    let practice_id = PracticeId::new(ids.0);
+    let heard: Arc<Mutex<Vec<Heard>>> = Arc::default();
+    let sink = Arc::clone(&heard);
+    assert!(
+        reader
+            .follow(Box::new(move |h| {
+                sink.lock().unwrap().push(h);
+                true
+            }))
+            .await
+            .unwrap()
+    );
+    let wait_for = |expected: Heard| {
+        let heard = Arc::clone(&heard);
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while !heard.lock().unwrap().contains(&expected) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "never heard {expected:?}: {:?}",
+                    heard.lock().unwrap()
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    };
+
+    // A rolled-back diary change announces nothing; a committed one is heard.
+    let booking = raw_booking(&writer, ids, "feed-1", "confirmed", (36_000, 39_000)).await;
+    {
+        let mut tx = writer.read().begin().await.unwrap();
+        crate::occupancy::add_bookings(&mut tx, &[booking])
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+    }
+    writer.announce(practice_id, Change::Content).await.unwrap();
+    wait_for(Heard::Changed(practice_id, Change::Content)).await;
+    assert!(
+        !heard
+            .lock()
+            .unwrap()
+            .contains(&Heard::Changed(practice_id, Change::Diary)),
+        "a rolled-back change is not announced"
+    );
+    let mut tx = writer.read().begin().await.unwrap();
+    crate::occupancy::add_bookings(&mut tx, &[booking])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    wait_for(Heard::Changed(practice_id, Change::Diary)).await;
+
+    // A follower that no longer wants to hear is dropped, and the feed goes on for others.
+    let stopped: Arc<Mutex<u32>> = Arc::default();
+    let count = Arc::clone(&stopped);
+    reader
+        .follow(Box::new(move |_| {
+            *count.lock().unwrap() += 1;
+            false
+        }))
+        .await
+        .unwrap();
+    writer.announce(practice_id, Change::Content).await.unwrap();
+    writer.announce(practice_id, Change::Content).await.unwrap();
+    let before = heard.lock().unwrap().len();
+    writer.announce(practice_id, Change::Diary).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while heard.lock().unwrap().len() < before + 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first follower goes on hearing"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        *stopped.lock().unwrap(),
+        1,
+        "a follower that said stop hears no more"
+    );
+}

@@ -91,3 +91,36 @@ pub trait HostingStore: Send + Sync {
     /// Every practice with its hosts, state and counts, oldest first.
     async fn hosted_practices(&self) -> StoreResult<Vec<HostedPractice>>;
 }
+
+/// What changed in a practice, as far as the caches of the processes serving it care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Its content or settings: every cached page and the booking offer are stale.
+    Content,
+    /// Its diary (a booking or session made, moved or cancelled): cached availability
+    /// answers are stale.
+    Diary,
+}
+
+/// What a process hears of other processes' changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard {
+    Changed(PracticeId, Change),
+    /// The feed was interrupted (a lost connection): anything may have changed meanwhile.
+    Missed,
+}
+
+/// How a process that caches what it serves learns of changes made by other processes on
+/// the same database (hosted mode runs several). A backend for one process at a time
+/// (SQLite) has nothing to tell.
+#[async_trait]
+pub trait ChangeFeed: Send + Sync {
+    /// Tell every process that `practice`'s `change` happened (this one hears it too). A
+    /// backend announces diary changes itself, from inside the transaction that makes them,
+    /// so they are heard as they commit; callers announce content changes.
+    async fn announce(&self, practice: PracticeId, change: Change) -> StoreResult<()>;
+    /// Call `heard` with every change announced from now on, from a task of the backend's
+    /// own, until the store is closed or `heard` returns `false` (its listener has gone).
+    /// `false` when there is nothing to follow (a backend used by one process at a time).
+    async fn follow(&self, heard: Box<dyn Fn(Heard) -> bool + Send + Sync>) -> StoreResult<bool>;
+}

@@ -570,6 +570,7 @@ pub trait Store:
     + PortalStore
     + LimitStore
     + HostingStore
+    + ChangeFeed
 {
 }
 
@@ -586,7 +587,8 @@ impl<
         + RightsStore
         + PortalStore
         + LimitStore
-        + HostingStore,
+        + HostingStore
+        + ChangeFeed,
 > Store for T
 {
 }

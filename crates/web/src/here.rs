@@ -195,6 +195,23 @@ impl Tenants {
             .clone()
     }
 
+    /// Another process changed `id` (or, with `None`, anything may have changed): drop the
+    /// caches that change made stale.
+    pub(crate) fn heard(&self, heard: store::Heard) {
+        match heard {
+            store::Heard::Changed(id, change) => {
+                let tenant = self.known.read().ok().and_then(|t| t.get(&id).cloned());
+                if let Some(tenant) = tenant {
+                    match change {
+                        store::Change::Content => tenant.pages.clear(),
+                        store::Change::Diary => tenant.pages.clear_pages(),
+                    }
+                }
+            }
+            store::Heard::Missed => self.each(|tenant| tenant.pages.clear()),
+        }
+    }
+
     /// Forget a practice's tenant (its address changed): the next request makes a new one.
     fn forget(&self, id: PracticeId) {
         if let Ok(mut known) = self.known.write() {
@@ -255,9 +272,12 @@ impl Here {
     pub(crate) fn pages(&self) -> &PageCache {
         &self.practice.pages
     }
-    /// Content or settings of this practice changed: drop its cached pages and booking offer.
+    /// Content or settings of this practice changed: drop its cached pages and booking
+    /// offer, here and (through the store's change feed) in every other process serving it.
     pub fn content_changed(&self) {
         self.practice.pages.clear();
+        self.state
+            .announce(self.practice.id, store::Change::Content);
     }
     /// A booking was made, moved or changed status (and its emails queued): drop cached
     /// availability answers and wake the delivery worker.

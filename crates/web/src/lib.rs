@@ -109,6 +109,30 @@ impl AppState {
     pub(crate) fn store(&self) -> &dyn Store {
         self.inner.store.as_ref()
     }
+    /// Tell the other processes on this database of a change (in the background: a lost
+    /// announcement is logged; their caches are dropped again on the next one).
+    pub(crate) fn announce(&self, practice: store::PracticeId, change: store::Change) {
+        let store = Arc::clone(&self.inner.store);
+        tokio::spawn(async move {
+            if let Err(error) = store.announce(practice, change).await {
+                tracing::warn!(%error, "cannot announce a change to the other processes");
+            }
+        });
+    }
+    /// Follow the other processes' changes, dropping what they make stale here.
+    pub(crate) async fn follow_changes(&self) -> store::StoreResult<bool> {
+        // Not a clone: the feed must not keep a stopped app alive.
+        let state = Arc::downgrade(&self.inner);
+        self.store()
+            .follow(Box::new(move |heard| match state.upgrade() {
+                Some(inner) => {
+                    inner.tenants.heard(heard);
+                    true
+                }
+                None => false,
+            }))
+            .await
+    }
     pub(crate) fn resolver(&self) -> &Resolver {
         &self.inner.resolver
     }

@@ -81,6 +81,10 @@ impl Service {
         let stopped = |mut stop: watch::Receiver<bool>| async move {
             let _ = stop.wait_for(|s| *s).await;
         };
+        // Other processes on the same database: drop what their changes make stale.
+        if let Err(error) = self.state.follow_changes().await {
+            tracing::error!(%error, "cannot follow other processes' changes");
+        }
         // Hosted mode: the host directory before the first request and the first jobs,
         // then again every few seconds (another process may have changed it).
         if let Err(error) = self.state.reload_hosts().await {
