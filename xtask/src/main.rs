@@ -5,7 +5,8 @@
 //! what the browser tests need when missing (apt `chromium`, `npm ci`) and never downloads
 //! a browser of its own. The Rust tests (and the browser tests) get a PostgreSQL server: a
 //! throwaway cluster started for the run and stopped after it (`postgres.rs`), or the one
-//! `ANTEROOM_TEST_POSTGRES_URL` names.
+//! `ANTEROOM_TEST_POSTGRES_URL` names; the web crate's HTTP suite runs twice, on SQLite and
+//! then on PostgreSQL (`ANTEROOM_TEST_ENGINE=postgres`).
 #![forbid(unsafe_code)]
 
 mod bench;
@@ -93,13 +94,22 @@ fn rust_checks(postgres_url: &str) -> Result<(), String> {
         ]),
     )?;
     ensure_ics_parser()?;
+    let test_env = [
+        ("ANTEROOM_REQUIRE_ICS_PARSER", "1"),
+        ("ANTEROOM_TEST_POSTGRES_URL", postgres_url),
+        ("ANTEROOM_REQUIRE_POSTGRES", "1"),
+    ];
     run(
         "cargo test",
+        cargo().args(["test", "--workspace"]).envs(test_env),
+    )?;
+    // The web crate's HTTP suite again, with its apps on PostgreSQL instead of SQLite.
+    run(
+        "cargo test (web on PostgreSQL)",
         cargo()
-            .args(["test", "--workspace"])
-            .env("ANTEROOM_REQUIRE_ICS_PARSER", "1")
-            .env("ANTEROOM_TEST_POSTGRES_URL", postgres_url)
-            .env("ANTEROOM_REQUIRE_POSTGRES", "1"),
+            .args(["test", "-p", "anteroom-web", "--test", "it"])
+            .envs(test_env)
+            .env("ANTEROOM_TEST_ENGINE", "postgres"),
     )
 }
 

@@ -65,7 +65,9 @@ fn new_message_id(practice: PracticeId, now: Timestamp) -> String {
 const OUTBOX_INSERT: &str =
     "INSERT INTO outbox (practice_id, message_id, kind, recipient, subject, body_text,
     calendar_method, calendar, status, next_attempt_at, created_at) VALUES ";
-const OUTBOX_ROW: &str = "($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10)";
+/// One row's values: `?`s, which [`crate::numbered`] numbers on through every row of a
+/// multi-row insert (fixed `$1…$10` would give every row the first row's values).
+const OUTBOX_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)";
 
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 

@@ -6,9 +6,7 @@
 
 use domain::{EmailAddress, PersonName, practice::PracticeSetup};
 use reqwest::StatusCode;
-use store::{
-    ArticleStore, BookingStore, NewUser, PracticeStore, RightsStore, StaffStore, TherapyStore,
-};
+use store::NewUser;
 use web::access::{Rule, rules};
 
 use crate::{
@@ -416,7 +414,6 @@ async fn every_client_route_lets_in_only_that_client() {
 /// What a caller of practice A could have changed in practice B: B's records as the store
 /// reads them, B's outbox and B's audit log.
 async fn snapshot(second: &TestApp, theirs: &Fixture) -> Vec<String> {
-    use store::{AuditStore, EnquiryStore, OutboxStore};
     let (app, practice) = (second, second.practice);
     let client = store::ClientId::new(theirs.client);
     let mut rows = vec![
@@ -460,7 +457,6 @@ async fn this_practices_staff_and_clients_cannot_reach_another_practices_records
     use std::fmt::Write;
 
     use crate::portal::{Browser, sign_in};
-    use store::AuditStore;
     let app = TestApp::spawn().await;
     let ours = fixture(&app).await;
     let second = app.second_practice().await;

@@ -7,7 +7,7 @@ use domain::booking::BookingMode;
 use jiff::SignedDuration;
 use reqwest::{StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
-use store::{Booking, BookingStore, PracticeStore};
+use store::Booking;
 use web::RateLimits;
 
 use crate::helpers::{PRACTICE_NAME, TestApp};

@@ -2,7 +2,7 @@
 //! chain verifies, nothing secret is in it, and the client's page shows who has seen it.
 
 use reqwest::StatusCode;
-use store::{Actor, AuditStore, TherapyStore, audit};
+use store::{Actor, audit};
 
 use crate::{
     helpers::{STAFF_EMAIL, TestApp},
@@ -146,7 +146,7 @@ async fn the_client_page_shows_who_has_seen_the_record() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_owner_reads_the_log_and_checks_the_chain_and_nobody_else_can() {
     use domain::{EmailAddress, PersonName};
-    use store::{NewUser, StaffStore};
+    use store::NewUser;
     let app = TestApp::spawn().await;
     app.sign_in().await;
     let settings = app.office_get("/office/settings").await;

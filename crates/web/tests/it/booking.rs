@@ -2,7 +2,7 @@
 //! that one slot is never booked twice.
 
 use reqwest::StatusCode;
-use store::{BookingStore, OutboxMessage};
+use store::OutboxMessage;
 use web::RateLimits;
 
 use crate::helpers::{TestApp, decode_entities};

@@ -6,7 +6,6 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use store::BookingStore;
 
 use crate::helpers::{STAFF_EMAIL, STAFF_PASSWORD, TestApp, enquiry_form};
 

@@ -1,5 +1,9 @@
 //! `TestApp`: the real application on `127.0.0.1:0`, with a temp database, a seeded
 //! practice, a manual clock and HTTP clients that behave like a browser would.
+//!
+//! The database is SQLite (a file in a temp dir) unless `ANTEROOM_TEST_ENGINE=postgres`,
+//! when it is a throwaway PostgreSQL database on the server `ANTEROOM_TEST_POSTGRES_URL`
+//! names (`cargo xtask test` runs the suite once on each).
 
 use std::{
     net::SocketAddr,
@@ -15,14 +19,77 @@ use reqwest::{
     StatusCode,
     header::{self, HeaderMap},
 };
-use store::{
-    ArticleId, ArticleKind, ArticleStore, Enquiry, EnquiryStore, NewUser, OutboxMessage,
-    OutboxStore, PracticeId, PracticeStore, StaffStore, Store,
-};
+use store::{ArticleId, ArticleKind, Enquiry, NewUser, OutboxMessage, PracticeId, Store};
+use store_postgres::testing::TestDatabase;
 use store_sqlite::{OpenMode, SqliteStore};
 use test_sink::SmtpSink;
 use tokio::sync::oneshot;
 use web::{AppState, Clock, Config, RateLimits, ServeOptions};
+
+/// The storage engine the suite runs on (`ANTEROOM_TEST_ENGINE`: `sqlite`, the default,
+/// or `postgres`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// The engine this run asked for.
+    pub fn chosen() -> Self {
+        match std::env::var("ANTEROOM_TEST_ENGINE").as_deref() {
+            Err(std::env::VarError::NotPresent) | Ok("" | "sqlite") => Self::Sqlite,
+            Ok("postgres") => Self::Postgres,
+            Ok(other) => panic!(
+                "ANTEROOM_TEST_ENGINE={other:?}: the engines are \"sqlite\" (the default) and \
+                 \"postgres\""
+            ),
+            Err(error) => panic!("ANTEROOM_TEST_ENGINE: {error}"),
+        }
+    }
+}
+
+/// Where an app's data lives, shared by every app and process on it, and removed (the temp
+/// dir, or the throwaway database) when the last of them is done.
+enum Database {
+    Sqlite(tempfile::TempDir),
+    Postgres(TestDatabase),
+}
+
+impl Database {
+    /// A fresh, empty database on the chosen engine, and a store on it (with the SQLite
+    /// store as itself too, for what only SQLite has).
+    async fn create() -> (Self, Arc<dyn Store>, Option<Arc<SqliteStore>>) {
+        match Engine::chosen() {
+            Engine::Sqlite => {
+                let dir = tempfile::tempdir().expect("create a temp dir");
+                let store = Arc::new(
+                    SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::CreateIfMissing)
+                        .await
+                        .expect("open the database"),
+                );
+                (Self::Sqlite(dir), store.clone(), Some(store))
+            }
+            Engine::Postgres => {
+                let db = TestDatabase::create().await.unwrap_or_else(|| {
+                    panic!(
+                        "ANTEROOM_TEST_ENGINE=postgres asks for PostgreSQL, but no server is \
+                         given: set ANTEROOM_TEST_POSTGRES_URL (`cargo xtask test` does)"
+                    )
+                });
+                let store: Arc<dyn Store> = Arc::new(db.store(8).await);
+                (Self::Postgres(db), store, None)
+            }
+        }
+    }
+
+    fn engine(&self) -> Engine {
+        match self {
+            Self::Sqlite(_) => Engine::Sqlite,
+            Self::Postgres(_) => Engine::Postgres,
+        }
+    }
+}
 
 /// The instant every test starts at.
 pub const START: &str = "2027-03-25T09:00:00Z";
@@ -306,7 +373,11 @@ pub fn assert_crisis_block(body: &str) {
 pub struct TestApp {
     /// `http://127.0.0.1:{port}`, also the configured public URL.
     pub base: String,
-    pub store: Arc<SqliteStore>,
+    /// The store on the chosen engine (see [`Engine`]).
+    pub store: Arc<dyn Store>,
+    /// The same store as SQLite's own type, when the engine is SQLite (see
+    /// [`TestApp::sqlite`]).
+    sqlite: Option<Arc<SqliteStore>>,
     pub practice: PracticeId,
     pub clock: Clock,
     /// Where the app's mail worker sends (every message of the practice, once it is due);
@@ -326,7 +397,7 @@ pub struct TestApp {
     /// The owner's email (`sign_in` signs in as them): one per practice, as emails are
     /// unique across the database.
     staff_email: &'static str,
-    dir: Arc<tempfile::TempDir>,
+    database: Arc<Database>,
     shutdown: Option<oneshot::Sender<()>>,
     /// The server's task (it ends once shutdown has drained the connections).
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -381,7 +452,7 @@ pub fn draft(slug: &str, title: &str, tags: &str, date: &str, published: bool) -
 /// A practice as every test app starts: its owner, two published articles, one draft and
 /// one approach page. Returns the practice and the draft's id.
 async fn seed_practice(
-    store: &SqliteStore,
+    store: &dyn Store,
     toml: &str,
     staff_email: &str,
 ) -> (PracticeId, ArticleId) {
@@ -503,16 +574,12 @@ impl TestApp {
         options: ServeOptions,
         mail: bool,
     ) -> Self {
-        let dir = Arc::new(tempfile::tempdir().expect("create a temp dir"));
-        let store = Arc::new(
-            SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::CreateIfMissing)
-                .await
-                .expect("open the database"),
-        );
-        let (practice, draft_id) = seed_practice(&store, PRACTICE_TOML, STAFF_EMAIL).await;
+        let (database, store, sqlite) = Database::create().await;
+        let (practice, draft_id) = seed_practice(store.as_ref(), PRACTICE_TOML, STAFF_EMAIL).await;
         Self::serve(
             store,
-            dir,
+            sqlite,
+            Arc::new(database),
             practice,
             draft_id,
             STAFF_EMAIL,
@@ -529,14 +596,15 @@ impl TestApp {
     /// clock), served on a port of its own: records made through it belong to it alone.
     pub async fn second_practice(&self) -> Self {
         let (practice, draft_id) = seed_practice(
-            &self.store,
+            self.store.as_ref(),
             &format!("{PRACTICE_TOML}{SECOND_PRACTICE_EXTRA}"),
             SECOND_STAFF_EMAIL,
         )
         .await;
         Self::serve(
             self.store.clone(),
-            self.dir.clone(),
+            self.sqlite.clone(),
+            self.database.clone(),
             practice,
             draft_id,
             SECOND_STAFF_EMAIL,
@@ -551,8 +619,9 @@ impl TestApp {
 
     #[allow(clippy::too_many_arguments)]
     async fn serve(
-        store: Arc<SqliteStore>,
-        dir: Arc<tempfile::TempDir>,
+        store: Arc<dyn Store>,
+        sqlite: Option<Arc<SqliteStore>>,
+        database: Arc<Database>,
         practice: PracticeId,
         draft_id: ArticleId,
         staff_email: &'static str,
@@ -583,9 +652,8 @@ impl TestApp {
         let smtp =
             mail::SmtpSettings::parse(&sink.url(), &format!("{PRACTICE_NAME} <{NOTIFY_EMAIL}>"))
                 .expect("the sink's SMTP settings");
-        let dyn_store: Arc<dyn Store> = store.clone();
         let service = web::Service::new(
-            dyn_store,
+            store.clone(),
             web::Resolver::Single(practice),
             clock.clone(),
             config.clone(),
@@ -608,6 +676,7 @@ impl TestApp {
         Self {
             base,
             store,
+            sqlite,
             practice,
             clock,
             sink,
@@ -618,20 +687,24 @@ impl TestApp {
             client: client(false),
             browser: client(true),
             staff_email,
-            dir,
+            database,
             shutdown: Some(stop),
             server: Some(server),
         }
     }
 
     /// The app's state as another process on the same database would have it (its own store
-    /// handle on the same file; the same practice, clock and configuration), for races
+    /// handle on the same database; the same practice, clock and configuration), for races
     /// between processes.
     pub async fn another_process(&self) -> AppState {
-        let store = SqliteStore::open(&self.dir.path().join("anteroom.db"), OpenMode::Existing)
-            .await
-            .expect("open the database again");
-        let store: Arc<dyn Store> = Arc::new(store);
+        let store: Arc<dyn Store> = match self.database.as_ref() {
+            Database::Sqlite(dir) => Arc::new(
+                SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::Existing)
+                    .await
+                    .expect("open the database again"),
+            ),
+            Database::Postgres(db) => Arc::new(db.store(8).await),
+        };
         AppState::new(
             store,
             web::Resolver::Single(self.practice),
@@ -818,9 +891,31 @@ impl TestApp {
         (status, headers, body)
     }
 
-    /// The database file (for reading its schema from a test).
-    pub fn database_path(&self) -> std::path::PathBuf {
-        self.dir.path().join("anteroom.db")
+    /// The engine this app's database is on.
+    pub fn engine(&self) -> Engine {
+        self.database.engine()
+    }
+
+    /// The store as SQLite's own type, on SQLite (for what only SQLite has: its file, its
+    /// backups); `None` on PostgreSQL.
+    pub fn sqlite(&self) -> Option<&SqliteStore> {
+        self.sqlite.as_deref()
+    }
+
+    /// The SQLite database file (for reading its schema from a test); `None` on PostgreSQL.
+    pub fn database_path(&self) -> Option<std::path::PathBuf> {
+        match self.database.as_ref() {
+            Database::Sqlite(dir) => Some(dir.path().join("anteroom.db")),
+            Database::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL database's URL (for reading its schema from a test); `None` on SQLite.
+    pub fn postgres_url(&self) -> Option<&str> {
+        match self.database.as_ref() {
+            Database::Sqlite(_) => None,
+            Database::Postgres(db) => Some(&db.url),
+        }
     }
 
     /// GET carrying exactly this cookie (to replay an old session).
@@ -856,18 +951,135 @@ impl TestApp {
             .len()
     }
 
-    /// True when `needle` occurs in the database file or its WAL.
+    /// True when `needle` occurs in the database: on SQLite anywhere in the file or its WAL
+    /// (free pages included); on PostgreSQL in any value of any column of any table.
     pub fn database_contains(&self, needle: &str) -> bool {
         self.database_contains_bytes(needle.as_bytes())
     }
 
-    /// True when these bytes occur in the database file or its WAL.
+    /// True when these bytes occur in the database (see [`TestApp::database_contains`]).
     pub fn database_contains_bytes(&self, needle: &[u8]) -> bool {
-        let entries = std::fs::read_dir(self.dir.path()).expect("list the data dir");
-        entries.filter_map(Result::ok).any(|entry| {
-            let bytes = std::fs::read(entry.path()).unwrap_or_default();
-            bytes.windows(needle.len()).any(|w| w == needle)
-        })
+        match self.database.as_ref() {
+            Database::Sqlite(dir) => {
+                let entries = std::fs::read_dir(dir.path()).expect("list the data dir");
+                entries.filter_map(Result::ok).any(|entry| {
+                    let bytes = std::fs::read(entry.path()).unwrap_or_default();
+                    bytes.windows(needle.len()).any(|w| w == needle)
+                })
+            }
+            Database::Postgres(db) => {
+                let url = db.url.clone();
+                let needle = needle.to_vec();
+                // A runtime of its own on a thread of its own: callers are not async.
+                std::thread::spawn(move || {
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a runtime")
+                        .block_on(postgres_contains(&url, &needle))
+                })
+                .join()
+                .expect("search the database")
+            }
+        }
+    }
+}
+
+/// Every value of every column of every table in the database at `url`, bytes as they are
+/// and the rest as text.
+async fn postgres_values(url: &str) -> Vec<Vec<u8>> {
+    use sqlx::{Connection, Row};
+    let mut db = sqlx::PgConnection::connect(url)
+        .await
+        .expect("connect to the test database");
+    let columns: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text, data_type::text \
+         FROM information_schema.columns WHERE table_schema = 'public' \
+         ORDER BY table_name, ordinal_position",
+    )
+    .fetch_all(&mut db)
+    .await
+    .expect("list the columns");
+    let mut values = Vec::new();
+    for (table, column, data_type) in columns {
+        let bytea = data_type == "bytea";
+        let sql = if bytea {
+            format!(r#"SELECT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL"#)
+        } else {
+            format!(r#"SELECT "{column}"::text FROM "{table}" WHERE "{column}" IS NOT NULL"#)
+        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut db)
+            .await
+            .expect("read a column");
+        for row in rows {
+            values.push(if bytea {
+                row.get::<Vec<u8>, _>(0)
+            } else {
+                row.get::<String, _>(0).into_bytes()
+            });
+        }
+    }
+    let _ = db.close().await;
+    values
+}
+
+async fn postgres_contains(url: &str, needle: &[u8]) -> bool {
+    postgres_values(url)
+        .await
+        .iter()
+        .any(|value| value.windows(needle.len()).any(|w| w == needle))
+}
+
+impl TestApp {
+    /// Every table that can refer to a client (a `client_id` column or a foreign key to
+    /// `clients`, and `clients` itself), with how many rows name client `id`; PostgreSQL only
+    /// (the SQLite tests read the file with Python's `sqlite3`).
+    pub async fn postgres_tables_referring_to_clients(&self, id: i64) -> Vec<(String, i64)> {
+        use sqlx::Connection;
+        let url = self.postgres_url().expect("a PostgreSQL database");
+        let mut db = sqlx::PgConnection::connect(url)
+            .await
+            .expect("connect to the test database");
+        let refs: Vec<(String, String)> = sqlx::query_as(
+            "SELECT c.table_name::text, c.column_name::text FROM information_schema.columns c \
+             JOIN information_schema.tables t \
+               ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
+             WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' \
+               AND c.column_name = 'client_id' \
+             UNION \
+             SELECT rel.relname::text, att.attname::text FROM pg_constraint con \
+             JOIN pg_class rel ON rel.oid = con.conrelid \
+             JOIN pg_namespace ns ON ns.oid = rel.relnamespace \
+             JOIN pg_attribute att ON att.attrelid = con.conrelid AND att.attnum = ANY (con.conkey) \
+             WHERE con.contype = 'f' AND ns.nspname = 'public' \
+               AND con.confrelid = 'public.clients'::regclass \
+             UNION SELECT 'clients', 'id'",
+        )
+        .fetch_all(&mut db)
+        .await
+        .expect("list the columns naming clients");
+        let mut by_table: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (table, column) in refs {
+            by_table.entry(table).or_default().push(column);
+        }
+        let mut tables = Vec::new();
+        for (table, columns) in by_table {
+            let condition = columns
+                .iter()
+                .map(|c| format!(r#""{c}" = $1"#))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            let sql = format!(r#"SELECT COUNT(*) FROM "{table}" WHERE {condition}"#);
+            let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_one(&mut db)
+                .await
+                .expect("count the rows naming the client");
+            tables.push((table, count));
+        }
+        let _ = db.close().await;
+        tables
     }
 }
 

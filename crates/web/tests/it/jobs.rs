@@ -9,7 +9,7 @@ use domain::{
 };
 use jiff::{SignedDuration, civil::date};
 use reqwest::StatusCode;
-use store::{ClientId, NewClient, TherapyStore};
+use store::{ClientId, NewClient};
 use web::RateLimits;
 
 use crate::{

@@ -1,7 +1,7 @@
 //! The therapist's side of booking: settings, requests, the calendar and timed jobs.
 
 use reqwest::StatusCode;
-use store::{BookingStore, OutboxMessage};
+use store::OutboxMessage;
 
 use crate::helpers::{TestApp, decode_entities};
 

@@ -8,10 +8,7 @@ use domain::{
 };
 use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
-use store::{
-    BookingId, BookingStore, ClientId, NewClient, PracticeStore, Session, SessionStatus,
-    TherapyStore,
-};
+use store::{BookingId, ClientId, NewClient, Session, SessionStatus};
 
 use crate::helpers::{PRACTICE_TOML, Reply, START, TestApp};
 

@@ -1,7 +1,7 @@
 //! The therapist at work: writing articles, answering enquiries, changing settings.
 
 use reqwest::StatusCode;
-use store::{ArticleId, ArticleKind, ArticleStore, EnquiryStore, PracticeStore};
+use store::{ArticleId, ArticleKind};
 
 use crate::helpers::{PUBLISHED, Reply, TestApp, enquiry_form};
 

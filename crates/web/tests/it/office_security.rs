@@ -3,7 +3,6 @@
 
 use jiff::SignedDuration;
 use reqwest::StatusCode;
-use store::{AuditStore, StaffStore};
 use web::second_factor::TotpSecret;
 
 use crate::helpers::{Reply, STAFF_EMAIL, STAFF_PASSWORD, TestApp};

@@ -8,8 +8,8 @@ use domain::{ContactPreference, EmailAddress, Pence, PersonName, therapy::policy
 use jiff::SignedDuration;
 use reqwest::StatusCode;
 use store::{
-    Actor, AuditAction, AuditEntry, AuditStore, ClientId, InvoiceLine, NewClient, NewInvoice,
-    PortalStore, Session, SessionStatus, TherapyStore,
+    Actor, AuditAction, AuditEntry, ClientId, InvoiceLine, NewClient, NewInvoice, Session,
+    SessionStatus,
 };
 
 use crate::{

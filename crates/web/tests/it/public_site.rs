@@ -226,7 +226,6 @@ fn robots_allow(robots: &str, path: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sitemap_feed_and_attributes_write_slashes_as_they_are_and_still_escape_quotes() {
     let app = TestApp::spawn().await;
-    use store::ArticleStore as _;
     let title = r#"Saying "no" <kindly> & well"#;
     app.store
         .create_article(

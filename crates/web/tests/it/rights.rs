@@ -12,13 +12,10 @@ use domain::{
 use jiff::{SignedDuration, Timestamp, civil::date};
 use reqwest::StatusCode;
 use serde_json::Value as Json;
-use store::{
-    AuditStore, BookingStore, ClientId, NewClient, NoteStore, PortalStore, PracticeStore,
-    RightsStore, TherapyStore, rights::is_secret_column,
-};
+use store::{ClientId, NewClient, rights::is_secret_column};
 
 use crate::{
-    helpers::{PRACTICE_TOML, START, TestApp},
+    helpers::{Engine, PRACTICE_TOML, START, TestApp},
     office_therapy::{attended, planner, robin_on_mondays},
 };
 
@@ -230,8 +227,13 @@ fn python(script: &str, args: &[&str]) -> Json {
 }
 
 /// Every table the schema says can refer to a client: a `client_id` column or a foreign
-/// key to `clients`, and `clients` itself; with how many rows name client `id`.
-fn tables_referring_to_clients(app: &TestApp, id: ClientId) -> Vec<(String, i64)> {
+/// key to `clients`, and `clients` itself; with how many rows name client `id`. On
+/// SQLite read from the file by Python's `sqlite3`, on PostgreSQL from its catalogue.
+async fn tables_referring_to_clients(app: &TestApp, id: ClientId) -> Vec<(String, i64)> {
+    if app.engine() == Engine::Postgres {
+        return app.postgres_tables_referring_to_clients(id.get()).await;
+    }
+    let path = app.database_path().expect("a SQLite database file");
     let script = r#"
 import json, sqlite3, sys
 db = sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True, timeout=10)
@@ -248,10 +250,7 @@ for (t,) in db.execute("SELECT name FROM sqlite_schema WHERE type = 'table' AND 
         out[t] = db.execute(f'SELECT COUNT(*) FROM "{t}" WHERE {where}', [int(sys.argv[2])] * n).fetchone()[0]
 print(json.dumps(out))
 "#;
-    let found = python(
-        script,
-        &[app.database_path().to_str().unwrap(), &id.to_string()],
-    );
+    let found = python(script, &[path.to_str().unwrap(), &id.to_string()]);
     let mut tables: Vec<(String, i64)> = found
         .as_object()
         .unwrap()
@@ -310,7 +309,7 @@ async fn the_export_holds_a_row_from_every_table_that_refers_to_the_client() {
     assert_eq!(data["client_id"], client.get());
     let tables = data["tables"].as_object().unwrap();
 
-    let referring = tables_referring_to_clients(&app, client);
+    let referring = tables_referring_to_clients(&app, client).await;
     assert!(referring.len() >= 10, "{referring:?}");
     for (table, count) in &referring {
         if ONLY_AFTER_ERASURE.contains(&table.as_str()) {
@@ -480,7 +479,7 @@ async fn erasure_destroys_the_key_first_and_leaves_only_ids() {
         .await
         .assert_redirect("/office/records-to-review?erased=1");
 
-    for (table, count) in tables_referring_to_clients(&app, client) {
+    for (table, count) in tables_referring_to_clients(&app, client).await {
         let kept = ["audit_log", "subject_access_requests", "erased_clients"];
         assert!(
             count == 0 || kept.contains(&table.as_str()),
