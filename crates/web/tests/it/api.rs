@@ -987,3 +987,79 @@ async fn the_openapi_document_states_the_limits_the_api_enforces() {
     .await
     .assert_status(StatusCode::NOT_FOUND);
 }
+
+/// Two processes on one database (hosted mode runs several): a time booked through one
+/// stops being offered by the other as soon as the booking commits, though the other had
+/// its answer cached; and a change of settings made through one is seen through the other.
+/// One SQLite file is served by one process, so this is PostgreSQL's alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_time_booked_through_one_process_is_not_offered_by_another() {
+    let first = TestApp::spawn().await;
+    if first.engine() == crate::helpers::Engine::Sqlite {
+        return;
+    }
+    let second = first.second_server().await;
+    let path =
+        "/api/v1/availability?type=consultation&location=balham&from=2027-03-29&to=2027-04-04";
+    let offered: Vec<String> = starts(get(&second, path).await.assert_status(StatusCode::OK))
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let slot = offered.first().expect("a free time").clone();
+    // Asked again, the second process answers from its cache.
+    assert_eq!(
+        starts(get(&second, path).await.assert_status(StatusCode::OK)),
+        offered
+    );
+    book(&first, &slot, "one-process").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let now_offered: Vec<String> =
+            starts(get(&second, path).await.assert_status(StatusCode::OK))
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+        if !now_offered.contains(&slot) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second process still offers {slot} after it was booked through the first"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // And if someone takes it there anyway, the second process refuses it.
+    let taken = post(
+        &second,
+        "/api/v1/bookings",
+        &booking(&slot),
+        &[("idempotency-key", "other-process")],
+    )
+    .await;
+    taken.assert_status(StatusCode::CONFLICT);
+
+    // A page cached by the second process follows a change made through the first.
+    let before = second.get("/faq").await;
+    assert!(!before.body.contains("Can I bring my dog?"));
+    first.sign_in().await;
+    first
+        .office_post(
+            "/office/settings/faq",
+            &[("a", "Can I bring my dog?"), ("b", "Yes, if it is calm.")],
+        )
+        .await
+        .assert_redirect("/office/settings/faq?saved=1");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !second
+        .get("/faq")
+        .await
+        .body
+        .contains("Can I bring my dog?")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second process's FAQ page never showed the change made through the first"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

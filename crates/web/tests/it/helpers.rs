@@ -588,6 +588,7 @@ impl TestApp {
             trust_proxy,
             options,
             mail,
+            None,
         )
         .await
     }
@@ -613,6 +614,36 @@ impl TestApp {
             false,
             ServeOptions::default(),
             true,
+            None,
+        )
+        .await
+    }
+
+    /// The same practice served by a second process on the same database: its own store
+    /// handle, caches and port, the same clock. (It sends no mail, so that the first
+    /// process's worker is the one whose deliveries the tests count.)
+    pub async fn second_server(&self) -> Self {
+        let store: Arc<dyn Store> = match self.database.as_ref() {
+            Database::Sqlite(dir) => Arc::new(
+                SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::Existing)
+                    .await
+                    .expect("open the database again"),
+            ),
+            Database::Postgres(db) => Arc::new(db.store(8).await),
+        };
+        Self::serve(
+            store,
+            self.sqlite.clone(),
+            self.database.clone(),
+            self.practice,
+            self.draft_id,
+            self.staff_email,
+            RateLimits::default(),
+            true,
+            false,
+            ServeOptions::default(),
+            false,
+            Some(self.clock.clone()),
         )
         .await
     }
@@ -630,6 +661,7 @@ impl TestApp {
         trust_proxy: bool,
         options: ServeOptions,
         mail: bool,
+        clock: Option<Clock>,
     ) -> Self {
         let now: Timestamp = START.parse().expect("start instant");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -637,7 +669,7 @@ impl TestApp {
             .expect("bind a port");
         let addr: SocketAddr = listener.local_addr().expect("local address");
         let base = format!("http://127.0.0.1:{}", addr.port());
-        let clock = Clock::manual(now);
+        let clock = clock.unwrap_or_else(|| Clock::manual(now));
         let config = Config {
             public_url: base.clone(),
             trust_proxy,
