@@ -1,4 +1,4 @@
-//! Embeds the demo and starter practices' content files into the binary.
+//! Embeds the demo, starter and hosted-demo practices' content files into the binary.
 
 use std::{fmt::Write, fs, path::Path};
 
@@ -11,7 +11,20 @@ fn main() {
         "/// `(relative path, text)` of every embedded content file.\npub const FILES: &[(&str, &str)] = &[\n",
     );
     let mut files = Vec::new();
-    for dir in ["demo", "demo/articles", "demo/approaches", "starter"] {
+    let mut dirs: Vec<String> = ["demo", "demo/articles", "demo/approaches", "starter"]
+        .map(String::from)
+        .to_vec();
+    // The other practices of `demo --hosted`: content/hosted/NAME/, with its pages.
+    if let Ok(hosted) = fs::read_dir(root.join("hosted")) {
+        println!("cargo:rerun-if-changed={}", root.join("hosted").display());
+        for practice in hosted.flatten().filter(|e| e.path().is_dir()) {
+            let name = practice.file_name().to_string_lossy().into_owned();
+            for sub in ["", "/articles", "/approaches"] {
+                dirs.push(format!("hosted/{name}{sub}"));
+            }
+        }
+    }
+    for dir in &dirs {
         let path = root.join(dir);
         println!("cargo:rerun-if-changed={}", path.display());
         let Ok(entries) = fs::read_dir(&path) else {

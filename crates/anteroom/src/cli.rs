@@ -208,6 +208,10 @@ pub struct DemoArgs {
     /// Password for the demo sign-in (default: a new random one, printed at start).
     #[arg(long, env = "ANTEROOM_DEMO_PASSWORD")]
     pub demo_password: Option<String>,
+    /// Hosted mode: the demo practice and two more, each at NAME.localhost on the port
+    /// listened on (browsers send every *.localhost name to this machine).
+    #[arg(long)]
+    pub hosted: bool,
 }
 
 #[derive(Args)]

@@ -69,33 +69,30 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let now = clock.now();
     let setup = content::embedded_practice("demo")?;
-    let practice = store.create_practice(&setup, now).await?;
-    let today = now.to_zoned_datetime(TimeZone::UTC).date();
-    for (kind, folder) in [
-        (ArticleKind::Approach, "demo/approaches"),
-        (ArticleKind::Article, "demo/articles"),
-    ] {
-        let files: Vec<(String, String)> = content::embedded(folder)
-            .into_iter()
-            .map(|(name, text)| (name.to_owned(), text.to_owned()))
-            .collect();
-        for (name, outcome) in
-            content::import(&*store, practice, kind, &files, today, now, false).await?
-        {
-            if let content::Outcome::Refused(reason) = outcome {
-                bail!("demo content {name} is invalid: {reason}");
-            }
-        }
-    }
     let password = args.demo_password.clone().unwrap_or_else(new_password);
-    add_user(
-        &*store,
-        practice,
-        "therapist@example.com",
-        setup.therapist.name.as_str(),
-        password.clone(),
-    )
-    .await?;
+    let practice = if args.hosted {
+        create_hosted(
+            &*store,
+            "demo",
+            DEMO_NAME,
+            "therapist@example.com",
+            &password,
+            now,
+        )
+        .await?
+    } else {
+        let practice = store.create_practice(&setup, now).await?;
+        add_user(
+            &*store,
+            practice,
+            "therapist@example.com",
+            setup.therapist.name.as_str(),
+            password.clone(),
+        )
+        .await?;
+        practice
+    };
+    import_pages(&*store, practice, "demo", now).await?;
     let enquiry = domain::NewEnquiry::parse(&domain::enquiry::EnquiryForm {
         name: "Jordan Ellis",
         email: "jordan.ellis@example.com",
@@ -118,34 +115,61 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     seed_demo_bookings(&*store, practice, &setup, now).await?;
     demo_therapy::seed(&*store, practice, &setup, now).await?;
 
+    let mut others = Vec::new();
+    if args.hosted {
+        for (folder, name, email) in OTHER_PRACTICES {
+            let id = create_hosted(&*store, folder, name, email, &password, now).await?;
+            import_pages(&*store, id, folder, now).await?;
+            others.push((*name, *email));
+        }
+    }
     let server = args.server.clone();
-    let served = run_server(
-        store.shared(),
-        Serving::One(practice),
-        clock,
-        server,
-        key,
-        |url| {
+    let stopping = if temporary {
+        "Press Ctrl+C to stop. The demo's temporary data is deleted then."
+    } else {
+        "Press Ctrl+C to stop."
+    };
+    let pinned = args.now;
+    let (serving, banner): (Serving, Banner) = if args.hosted {
+        let serving = Serving::Hosted {
+            base_domain: "localhost".into(),
+        };
+        let banner = move |url: &str| {
+            let port = url.rsplit_once(':').map_or("", |(_, port)| port);
+            let at = |name: &str| format!("http://{name}.localhost:{port}");
+            println!();
+            println!("  Anteroom is running three fictional practices on one deployment:");
+            println!(
+                "    {}/  (back office: therapist@example.com)",
+                at(DEMO_NAME)
+            );
+            for (name, email) in &others {
+                println!("    {}/  (back office: {email})", at(name));
+            }
+            println!("  Each back office's password: {password}");
+            println!(
+                "  Any other name, such as {}, has no practice.",
+                at("nobody")
+            );
+            print_pinned(pinned);
+            println!("  {stopping}");
+            println!();
+        };
+        (serving, Box::new(banner))
+    } else {
+        let banner = move |url: &str| {
             println!();
             println!("  Anteroom demo practice is running at {url}/");
             println!("  Back office: {url}/office");
             println!("    email:    therapist@example.com");
             println!("    password: {password}");
-            if let Some(now) = args.now {
-                println!("  The clock is pinned: it started at {now}.");
-            }
-            println!(
-                "  Press Ctrl+C to stop.{}",
-                if temporary {
-                    " The demo's temporary data is deleted then."
-                } else {
-                    ""
-                }
-            );
+            print_pinned(pinned);
+            println!("  {stopping}");
             println!();
-        },
-    )
-    .await;
+        };
+        (Serving::One(practice), Box::new(banner))
+    };
+    let served = run_server(store.shared(), serving, clock, server, key, banner).await;
     store.close().await;
     served?;
     if temporary && let Some(dir) = location.folder() {
@@ -253,4 +277,72 @@ pub async fn seed_demo_bookings(
             .await?;
     }
     Ok(())
+}
+
+/// What the demo prints once it is listening, given its address.
+type Banner = Box<dyn FnOnce(&str)>;
+
+/// The demo practice's name under `localhost` in `demo --hosted`.
+const DEMO_NAME: &str = "adeyemi-holt";
+
+/// The other fictional practices of `demo --hosted`: their content folder, name under
+/// `localhost` and back-office email.
+const OTHER_PRACTICES: &[(&str, &str, &str)] = &[
+    ("hosted/willow", "willow", "therapist@willow.example.com"),
+    ("hosted/harbour", "harbour", "therapist@harbour.example.com"),
+];
+
+/// A hosted practice from the embedded `folder`, at `name`, with its owner's account.
+async fn create_hosted(
+    store: &dyn Store,
+    folder: &str,
+    name: &str,
+    email: &str,
+    password: &str,
+    now: Timestamp,
+) -> anyhow::Result<PracticeId> {
+    let setup = content::embedded_practice(folder)?;
+    let owner = store::NewUser {
+        email: domain::EmailAddress::parse(email).map_err(|e| anyhow!("{email}: {e}"))?,
+        name: setup.therapist.name.clone(),
+        password_hash: crate::users::hash(password.to_owned()).await?,
+    };
+    let name =
+        domain::hosting::PracticeName::parse(name).map_err(|e| anyhow!("{name}: {}", e.0))?;
+    Ok(store
+        .create_hosted_practice(&setup, &name, &owner, now)
+        .await?)
+}
+
+/// The embedded approach pages and articles of `folder` (those it has).
+async fn import_pages(
+    store: &dyn Store,
+    practice: PracticeId,
+    folder: &str,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    let today = now.to_zoned_datetime(TimeZone::UTC).date();
+    for (kind, pages) in [
+        (ArticleKind::Approach, format!("{folder}/approaches")),
+        (ArticleKind::Article, format!("{folder}/articles")),
+    ] {
+        let files: Vec<(String, String)> = content::embedded(&pages)
+            .into_iter()
+            .map(|(name, text)| (name.to_owned(), text.to_owned()))
+            .collect();
+        for (name, outcome) in
+            content::import(store, practice, kind, &files, today, now, false).await?
+        {
+            if let content::Outcome::Refused(reason) = outcome {
+                bail!("demo content {name} is invalid: {reason}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_pinned(now: Option<Timestamp>) {
+    if let Some(now) = now {
+        println!("  The clock is pinned: it started at {now}.");
+    }
 }
