@@ -113,6 +113,13 @@ pub(crate) struct Server {
 impl Server {
     /// Start `anteroom ARGS --listen 127.0.0.1:0` and wait for the address it reports.
     pub(crate) fn start(limits: &str, args: &[&str]) -> Self {
+        Self::start_reporting(limits, args, "http://127.0.0.1:")
+    }
+
+    /// Start `anteroom ARGS --listen 127.0.0.1:0` and wait for a line with `before_port` and
+    /// the port after it (hosted mode reports `http://localhost:PORT`, its base domain's
+    /// address).
+    pub(crate) fn start_reporting(limits: &str, args: &[&str], before_port: &str) -> Self {
         let mut args = args.to_vec();
         args.extend(["--listen", "127.0.0.1:0"]);
         let mut child = command(limits, &args)
@@ -141,8 +148,8 @@ impl Server {
             log: Vec::new(),
             port: 0,
         };
-        let line = server.wait_for_line(|l| l.contains("http://127.0.0.1:"));
-        let after = line.split("http://127.0.0.1:").nth(1).unwrap_or_default();
+        let line = server.wait_for_line(|l| l.contains(before_port));
+        let after = line.split(before_port).nth(1).unwrap_or_default();
         let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
         server.port = digits.parse().expect("a port in the log");
         server
@@ -169,14 +176,22 @@ impl Server {
     }
 
     /// Keep the lines logged since last looked at.
-    fn drain(&mut self) {
+    pub(crate) fn drain(&mut self) {
         while let Ok(line) = self.lines.try_recv() {
             self.log.push(line);
         }
     }
 
+    /// `GET PATH` with `Host: HOST` (no Host header for `None`): the whole answer.
+    pub(crate) fn get(&self, host: Option<&str>, path: &str) -> String {
+        let host = host.map_or_else(String::new, |host| format!("Host: {host}\r\n"));
+        self.request(&format!(
+            "GET {path} HTTP/1.1\r\n{host}Connection: close\r\n\r\n"
+        ))
+    }
+
     /// Send one request and read the whole answer (the connection is closed after it).
-    fn request(&self, request: &str) -> String {
+    pub(crate) fn request(&self, request: &str) -> String {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
         stream.set_read_timeout(Some(DEADLINE)).expect("timeout");
         stream.write_all(request.as_bytes()).expect("send");

@@ -5,4 +5,5 @@
 
 mod cli;
 mod database_url;
+mod hosted;
 mod memory;
