@@ -7,3 +7,4 @@ mod cli;
 mod database_url;
 mod hosted;
 mod memory;
+mod processes;
