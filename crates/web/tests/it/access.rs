@@ -454,12 +454,29 @@ async fn snapshot(second: &TestApp, theirs: &Fixture) -> Vec<String> {
 /// B's changes. Generated from the route table, so a new route is checked as it is added.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn this_practices_staff_and_clients_cannot_reach_another_practices_records() {
+    practices_cannot_reach_each_other(TestApp::spawn().await).await;
+}
+
+/// Issue 12: the same in hosted mode, where one app serves both practices and the request's
+/// host picks which (`first.localhost` and `second.localhost`). Besides everything above, A's
+/// owner's session sent to B's host is refused on every staff route, and none of A's pages
+/// shows anything seeded only into B.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_hosted_mode_practices_cannot_reach_each_other_by_id_or_by_host() {
+    practices_cannot_reach_each_other(TestApp::spawn_hosted().await).await;
+}
+
+async fn practices_cannot_reach_each_other(app: TestApp) {
     use std::fmt::Write;
 
     use crate::portal::{Browser, sign_in};
-    let app = TestApp::spawn().await;
     let ours = fixture(&app).await;
     let second = app.second_practice().await;
+    if app.is_hosted() {
+        // One app, one clock: B's records are made from the same start as A's (the fixture
+        // moves the clock on twelve days).
+        app.advance_clock(jiff::SignedDuration::from_hours(-24 * 12));
+    }
     let mut theirs = fixture(&second).await;
     // B's own location and appointment type: their slugs name nothing in A.
     theirs.location = "tooting-online".into();
@@ -578,6 +595,54 @@ async fn this_practices_staff_and_clients_cannot_reach_another_practices_records
         }
         checked += 1;
     }
+    if app.is_hosted() {
+        // A's owner's session cookie, sent to B's host: every staff route refuses it.
+        for rule in rules().iter().filter(|r| r.rule == Rule::Staff) {
+            let path = theirs.path(rule.path);
+            let reply = send(&second, rule.method, &path, Some(&owner)).await;
+            if !refused(&reply) && reply.status != StatusCode::GONE {
+                let location = reply.location().unwrap_or_default();
+                let (status, method) = (reply.status, rule.method);
+                let _ = writeln!(
+                    failures,
+                    "{method} {path} at B's host with A's owner's session: {status} {location}"
+                );
+            }
+            checked += 1;
+        }
+        // Nothing seeded only into B shows on A's public pages or A's back office.
+        let only_b = [
+            "Tooting online",
+            "Video sessions for the Tooting practice.",
+            "An assessment in the second practice.",
+        ];
+        for path in [
+            "/",
+            "/about",
+            "/locations",
+            "/fees",
+            "/book",
+            "/faq",
+            "/sitemap.xml",
+        ] {
+            let page = app.get(path).await;
+            for text in only_b {
+                assert!(!page.body.contains(text), "A's {path} shows B's {text:?}");
+            }
+        }
+        for path in [
+            "/office",
+            "/office/settings",
+            "/office/settings/faq",
+            "/office/calendar",
+        ] {
+            let page = send(&app, "GET", path, Some(&owner)).await;
+            assert_eq!(page.status, StatusCode::OK, "{path}");
+            for text in only_b {
+                assert!(!page.body.contains(text), "A's {path} shows B's {text:?}");
+            }
+        }
+    }
     assert!(
         failures.is_empty(),
         "let through to B's records:\n{failures}"
@@ -586,7 +651,34 @@ async fn this_practices_staff_and_clients_cannot_reach_another_practices_records
 
     // Nothing of B's changed, B's log has no new entry, and A's log names none of B's
     // clients.
-    assert_eq!(snapshot(&second, &theirs).await, before);
+    let mut after = snapshot(&second, &theirs).await;
+    if app.is_hosted() {
+        // A's owner's session at B's host is refused and written down in B's log: the only
+        // new entries there.
+        let (mut before, new) = (before.clone(), after.pop().unwrap_or_default());
+        let old = before.pop().unwrap_or_default();
+        let count = |row: &str| -> usize {
+            row.split(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        };
+        let added = count(&new) - count(&old);
+        let log = second
+            .store
+            .recent_audit(second.practice, u32::try_from(added).unwrap())
+            .await
+            .unwrap();
+        assert!(
+            log.iter()
+                .all(|e| e.action == store::AuditAction::AccessRefused.code()
+                    && matches!(e.actor, store::Actor::Staff(_))),
+            "B's log gained only refusals of A's staff: {log:?}"
+        );
+        assert_eq!(after, before);
+    } else {
+        assert_eq!(after, before);
+    }
     let our_log = app.store.recent_audit(app.practice, 1000).await.unwrap();
     assert!(
         our_log

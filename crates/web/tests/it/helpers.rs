@@ -371,7 +371,8 @@ pub fn assert_crisis_block(body: &str) {
 
 /// The application, running.
 pub struct TestApp {
-    /// `http://127.0.0.1:{port}`, also the configured public URL.
+    /// `http://127.0.0.1:{port}` (hosted mode: `http://NAME.localhost:{port}`), also the
+    /// configured public URL.
     pub base: String,
     /// The store on the chosen engine (see [`Engine`]).
     pub store: Arc<dyn Store>,
@@ -398,6 +399,8 @@ pub struct TestApp {
     /// unique across the database.
     staff_email: &'static str,
     database: Arc<Database>,
+    /// Hosted mode: the port every practice's `NAME.localhost` is served on.
+    hosted_port: Option<u16>,
     shutdown: Option<oneshot::Sender<()>>,
     /// The server's task (it ends once shutdown has drained the connections).
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -424,14 +427,26 @@ impl Drop for TestApp {
     }
 }
 
-fn client(cookies: bool) -> reqwest::Client {
-    reqwest::Client::builder()
+/// An HTTP client that follows no redirects, keeping cookies or not; for an app at
+/// `NAME.localhost` (hosted mode), every such name it is told of reaches the app's port.
+pub fn http_client(cookies: bool, hosted: Option<(&[&str], u16)>) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(cookies)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("build an HTTP client")
+        .timeout(Duration::from_secs(30));
+    if let Some((names, port)) = hosted {
+        for name in names {
+            builder = builder.resolve(
+                &format!("{name}.localhost"),
+                SocketAddr::from(([127, 0, 0, 1], port)),
+            );
+        }
+    }
+    builder.build().expect("build an HTTP client")
 }
+
+/// The practices' names in a hosted test app.
+pub const HOSTED_NAMES: [&str; 2] = ["first", "second"];
 
 /// An article as the office form would make it, with a short Markdown body.
 pub fn draft(slug: &str, title: &str, tags: &str, date: &str, published: bool) -> ArticleDraft {
@@ -567,6 +582,29 @@ impl TestApp {
         .await
     }
 
+    /// Hosted mode: this practice at `first.localhost` on an app that finds practices by
+    /// host; [`TestApp::second_practice`] adds one at `second.localhost` on the same app.
+    pub async fn spawn_hosted() -> Self {
+        let (database, store, sqlite) = Database::create().await;
+        let (practice, draft_id) = seed_practice(store.as_ref(), PRACTICE_TOML, STAFF_EMAIL).await;
+        Self::serve(
+            store,
+            sqlite,
+            Arc::new(database),
+            practice,
+            draft_id,
+            STAFF_EMAIL,
+            RateLimits::default(),
+            true,
+            false,
+            ServeOptions::default(),
+            true,
+            None,
+            true,
+        )
+        .await
+    }
+
     async fn spawn_with(
         rate_limits: RateLimits,
         with_key: bool,
@@ -589,12 +627,16 @@ impl TestApp {
             options,
             mail,
             None,
+            false,
         )
         .await
     }
 
     /// A second practice in this app's database (its own staff, seeded articles and
     /// clock), served on a port of its own: records made through it belong to it alone.
+    ///
+    /// In hosted mode ([`TestApp::spawn_hosted`]) it is served by the same app at
+    /// `second.localhost` (its mail goes to the first app's sink).
     pub async fn second_practice(&self) -> Self {
         let (practice, draft_id) = seed_practice(
             self.store.as_ref(),
@@ -602,6 +644,34 @@ impl TestApp {
             SECOND_STAFF_EMAIL,
         )
         .await;
+        if let Some(port) = self.hosted_port {
+            let name = domain::hosting::PracticeName::parse(HOSTED_NAMES[1]).expect("a name");
+            self.store
+                .add_host(practice, &store::PracticeHost::Name(name), self.clock.now())
+                .await
+                .expect("name the second practice");
+            self.state.reload_hosts().await.expect("reload the hosts");
+            let hosts = Some((&HOSTED_NAMES[..], port));
+            return Self {
+                base: format!("http://{}.localhost:{port}", HOSTED_NAMES[1]),
+                store: self.store.clone(),
+                sqlite: self.sqlite.clone(),
+                practice,
+                clock: self.clock.clone(),
+                sink: SmtpSink::start().await,
+                sends_mail: false,
+                draft_id,
+                state: self.state.clone(),
+                config: self.config.clone(),
+                client: http_client(false, hosts),
+                browser: http_client(true, hosts),
+                staff_email: SECOND_STAFF_EMAIL,
+                database: self.database.clone(),
+                hosted_port: Some(port),
+                shutdown: None,
+                server: None,
+            };
+        }
         Self::serve(
             self.store.clone(),
             self.sqlite.clone(),
@@ -615,6 +685,7 @@ impl TestApp {
             ServeOptions::default(),
             true,
             None,
+            false,
         )
         .await
     }
@@ -644,6 +715,7 @@ impl TestApp {
             ServeOptions::default(),
             false,
             Some(self.clock.clone()),
+            false,
         )
         .await
     }
@@ -662,13 +734,37 @@ impl TestApp {
         options: ServeOptions,
         mail: bool,
         clock: Option<Clock>,
+        hosted: bool,
     ) -> Self {
         let now: Timestamp = START.parse().expect("start instant");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a port");
         let addr: SocketAddr = listener.local_addr().expect("local address");
-        let base = format!("http://127.0.0.1:{}", addr.port());
+        let hosted_port = hosted.then_some(addr.port());
+        let base = match hosted_port {
+            Some(port) => format!("http://{}.localhost:{port}", HOSTED_NAMES[0]),
+            None => format!("http://127.0.0.1:{}", addr.port()),
+        };
+        let resolver = if hosted {
+            store
+                .add_host(
+                    practice,
+                    &store::PracticeHost::Name(
+                        domain::hosting::PracticeName::parse(HOSTED_NAMES[0]).expect("a name"),
+                    ),
+                    now,
+                )
+                .await
+                .expect("name the practice");
+            web::Resolver::Hosted(Arc::new(web::HostedSites::new(
+                "localhost",
+                false,
+                Some(addr.port()),
+            )))
+        } else {
+            web::Resolver::Single(practice)
+        };
         let clock = clock.unwrap_or_else(|| Clock::manual(now));
         let config = Config {
             public_url: base.clone(),
@@ -686,7 +782,7 @@ impl TestApp {
                 .expect("the sink's SMTP settings");
         let service = web::Service::new(
             store.clone(),
-            web::Resolver::Single(practice),
+            resolver,
             clock.clone(),
             config.clone(),
             mail.then_some(smtp),
@@ -716,10 +812,11 @@ impl TestApp {
             draft_id,
             state,
             config,
-            client: client(false),
-            browser: client(true),
+            client: http_client(false, hosted_port.map(|p| (&HOSTED_NAMES[..], p))),
+            browser: http_client(true, hosted_port.map(|p| (&HOSTED_NAMES[..], p))),
             staff_email,
             database,
+            hosted_port,
             shutdown: Some(stop),
             server: Some(server),
         }
@@ -797,6 +894,16 @@ impl TestApp {
     /// The anonymous client (for requests the helpers do not cover).
     pub fn client(&self) -> &reqwest::Client {
         &self.client
+    }
+
+    /// True for an app started with [`TestApp::spawn_hosted`].
+    pub fn is_hosted(&self) -> bool {
+        self.hosted_port.is_some()
+    }
+
+    /// A new client keeping its own cookies (a browser of its own), that reaches this app.
+    pub fn cookie_client(&self) -> reqwest::Client {
+        http_client(true, self.hosted_port.map(|p| (&HOSTED_NAMES[..], p)))
     }
 
     pub async fn get(&self, path: &str) -> Reply {

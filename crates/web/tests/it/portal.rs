@@ -32,12 +32,7 @@ pub(crate) struct Browser {
 impl Browser {
     pub(crate) fn new(app: &TestApp) -> Self {
         Self {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .cookie_store(true)
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
+            http: app.cookie_client(),
             base: app.base.clone(),
         }
     }
