@@ -9,6 +9,7 @@
 // to artifacts/server.log, one header line per start.
 
 import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { accessSync, closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
@@ -69,11 +70,31 @@ function logTail(from, lines = 40) {
 }
 
 /**
+ * GET http://127.0.0.1:<port><path> with the given Host header (Node cannot resolve
+ * NAME.localhost by itself; Chromium can). Resolves to {status, headers, body}.
+ */
+export function getWithHost(port, host, path, { timeout = 2_000 } = {}) {
+  return new Promise((ok, fail) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, method: 'GET', headers: { host }, timeout }, (res) => {
+      const chunks = [];
+      res.on('data', (chunk) => chunks.push(chunk));
+      res.on('end', () => ok({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', fail);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeout} ms`)));
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+/**
  * Start `anteroom demo` on a free port and wait until it answers GET /robots.txt with 200.
- * @param {{name?: string, extraArgs?: string[]}} [options]
+ * With `readyHost` (for `--hosted`, where practices are found by the Host header), the
+ * readiness probe is sent with `Host: <readyHost>:<port>` instead.
+ * @param {{name?: string, extraArgs?: string[], readyHost?: string}} [options]
  * @returns {Promise<{url: string, origin: string, port: number, pid: number, stop: () => Promise<void>}>}
  */
-export async function startServer({ name = 'e2e', extraArgs = [] } = {}) {
+export async function startServer({ name = 'e2e', extraArgs = [], readyHost } = {}) {
   const bin = anteroomBinary();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -143,13 +164,19 @@ export async function startServer({ name = 'e2e', extraArgs = [] } = {}) {
       );
     }
     try {
-      const response = await Promise.race([
-        fetch(`${url}/robots.txt`, { redirect: 'manual', signal: AbortSignal.timeout(2_000) }),
-        spawnError,
-      ]);
-      await response.arrayBuffer();
-      if (response.status === 200) break;
-      lastProblem = `GET /robots.txt answered ${response.status}`;
+      let status;
+      if (readyHost) {
+        ({ status } = await Promise.race([getWithHost(port, `${readyHost}:${port}`, '/robots.txt'), spawnError]));
+      } else {
+        const response = await Promise.race([
+          fetch(`${url}/robots.txt`, { redirect: 'manual', signal: AbortSignal.timeout(2_000) }),
+          spawnError,
+        ]);
+        await response.arrayBuffer();
+        status = response.status;
+      }
+      if (status === 200) break;
+      lastProblem = `GET /robots.txt answered ${status}`;
     } catch (error) {
       if (error?.code === 'ENOENT' || error?.code === 'EACCES') {
         throw new Error(`could not start ${bin}: ${error.message}`);
