@@ -21,6 +21,10 @@
 //! with 40 active clients and about five years of sessions (each past one with an outcome
 //! and a charge), then times a client's page and the week view through the router in
 //! process (server time, the whole body), against a 5 ms median.
+//!
+//! `hosted` (issue 12) measures hosted mode on PostgreSQL and SQLite in one run:
+//! availability, bookings on 1 and 100 practices over two serve processes, and the practice
+//! lookup and memory with 1,000 practices (`bench_hosted.rs`).
 
 use std::{
     env, fs,
@@ -32,6 +36,9 @@ use std::{
     thread,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
+
+#[path = "bench_hosted.rs"]
+mod hosted;
 
 type Bench = fn() -> Result<(), String>;
 
@@ -56,6 +63,11 @@ const BENCHES: &[(&str, &str, Bench)] = &[
         "sign-in",
         "200 simultaneous sign-ins from 200 addresses: the server's peak memory, and the therapist still signs in",
         sign_in,
+    ),
+    (
+        "hosted",
+        "hosted mode on PostgreSQL and SQLite: availability, bookings on 1 and 100 practices over two processes, 1,000 practices",
+        hosted::hosted,
     ),
 ];
 
@@ -1443,6 +1455,18 @@ fn http_request(
     extra: &str,
     body: &[u8],
 ) -> Result<HttpResponse, String> {
+    http_request_to(addr, &addr.to_string(), method, path, extra, body)
+}
+
+/// [`http_request`] with this `Host` header (hosted mode picks the practice by it).
+fn http_request_to(
+    addr: SocketAddr,
+    host: &str,
+    method: &str,
+    path: &str,
+    extra: &str,
+    body: &[u8],
+) -> Result<HttpResponse, String> {
     let fail = |e: std::io::Error| format!("{method} http://{addr}{path}: {e}");
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).map_err(fail)?;
     stream
@@ -1456,7 +1480,7 @@ fn http_request(
     } else {
         format!("Content-Length: {}\r\n", body.len())
     };
-    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: anteroom-xtask-bench\r\n{extra}{length}Connection: close\r\n\r\n")
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: anteroom-xtask-bench\r\n{extra}{length}Connection: close\r\n\r\n")
         .map_err(fail)?;
     stream.write_all(body).map_err(fail)?;
     let mut raw = Vec::new();
