@@ -949,11 +949,21 @@ async fn processes_hear_each_others_changes() {
         .await
         .unwrap();
     writer.announce(practice_id, Change::Content).await.unwrap();
-    writer.announce(practice_id, Change::Content).await.unwrap();
+    let stopped_count = || *stopped.lock().unwrap_or_else(|e| e.into_inner());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while stopped_count() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second follower heard its first change"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // It said stop then: what is announced after is heard by the first follower only.
     let before = heard.lock().unwrap().len();
+    writer.announce(practice_id, Change::Content).await.unwrap();
     writer.announce(practice_id, Change::Diary).await.unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while heard.lock().unwrap().len() < before + 1 {
+    while heard.lock().unwrap().len() < before + 2 {
         assert!(
             std::time::Instant::now() < deadline,
             "the first follower goes on hearing"
@@ -961,7 +971,7 @@ async fn processes_hear_each_others_changes() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(
-        *stopped.lock().unwrap(),
+        stopped_count(),
         1,
         "a follower that said stop hears no more"
     );
