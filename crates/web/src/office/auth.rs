@@ -201,7 +201,9 @@ pub(crate) async fn current_session(
         SessionStage::SetUpNeeded => SET_UP_TIMEOUT,
     };
     if user.practice != state.practice_id() {
-        // A session of another practice's staff: refused, and written down.
+        // A session of another practice's staff (a cookie carried to another practice's
+        // host by hand; browsers never send it there): written down, and treated as no
+        // session, so the person is asked to sign in to this practice.
         access::record(
             state,
             Actor::Staff(user.id),
@@ -211,7 +213,7 @@ pub(crate) async fn current_session(
             source,
         )
         .await?;
-        return Err(WebError::Forbidden);
+        return Ok(None);
     }
     if idle > idle_limit || age > life {
         state.store().delete_session(&hash).await?;

@@ -92,9 +92,12 @@ pub(crate) async fn render_office(
 ) -> WebResult<String> {
     let site = crate::render::site_context(state).await?;
     let user = staff.map(|s| value(&s.user));
-    Ok(state
-        .templates()
-        .render(template, context! { site, user, office => true, ..page })?)
+    // A hosted practice's therapist has no server to run commands on: help comes from the host.
+    let hosted = matches!(state.resolver(), crate::Resolver::Hosted(_));
+    Ok(state.templates().render(
+        template,
+        context! { site, user, hosted, office => true, ..page },
+    )?)
 }
 
 /// A rendered back-office page with a status.

@@ -175,7 +175,7 @@ impl FromRequestParts<AppState> for PortalClient {
             return Err(to_sign_in(state, true));
         };
         if session.practice != state.practice_id() {
-            // Another practice's client: refused, and written down.
+            // Another practice's client: written down, and asked to sign in to this one.
             access::record(
                 state,
                 Actor::Client(session.client),
@@ -186,7 +186,7 @@ impl FromRequestParts<AppState> for PortalClient {
             )
             .await
             .map_err(IntoResponse::into_response)?;
-            return Err(WebError::Forbidden.into_response());
+            return Err(to_sign_in(state, false));
         }
         let now = state.now();
         let idle = now.duration_since(session.last_seen_at);

@@ -360,3 +360,21 @@ async fn without_an_smtp_server_the_dashboard_says_emails_wait() {
     );
     assert!(app.sink.received().is_empty(), "nothing is sent");
 }
+
+/// A hosted practice's therapist has no server to run commands on: the sign-in page sends
+/// them to their host for a forgotten password, where a self-hosted one names the command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sign_in_page_says_where_help_with_a_password_comes_from() {
+    let single = TestApp::spawn().await;
+    let page = single.get("/office/sign-in").await;
+    assert!(page.body.contains("anteroom user reset"), "{}", page.body);
+    let hosted = TestApp::spawn_hosted().await;
+    let page = hosted.get("/office/sign-in").await;
+    assert!(
+        page.body
+            .contains("Ask the people who host your practice to reset it"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("anteroom user reset"));
+}
