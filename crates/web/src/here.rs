@@ -107,11 +107,6 @@ impl HostedSites {
         self.address(host)
     }
 
-    /// The address of the practice named `name`: `scheme://name.base-domain[:port]`.
-    pub fn name_address(&self, name: &str) -> String {
-        self.address(&format!("{name}.{}", self.base_domain))
-    }
-
     fn directory(&self) -> Arc<Directory> {
         self.directory
             .read()
