@@ -1,5 +1,6 @@
-//! The master key that encrypts confidential notes: where its file is, loading or
-//! creating it for serving, and rotating it.
+//! The host's key file: where it is, loading or creating it for serving, and rotating it.
+//! It wraps each practice's own key (see `web::keys`), which wraps the practice's client
+//! keys and seals its staff's authenticator secrets.
 //!
 //! The key file is `--key-file FILE` (`ANTEROOM_KEY_FILE`) when given, else `anteroom.key`
 //! beside the SQLite database: `DIR/anteroom.key` with `--data-dir DIR`, and the database
@@ -13,7 +14,6 @@ use std::{
 };
 
 use anyhow::{Context, anyhow, bail};
-use store::PracticeId;
 
 use crate::cli::DataArgs;
 use crate::location::{Location, Mode, open_store};
@@ -32,10 +32,10 @@ pub fn key_file(location: &Location, given: Option<&Path>) -> anyhow::Result<Pat
     }
 }
 
-/// The master key for serving: `ANTEROOM_KEY` (the key itself), else the key file
+/// The host key for serving: `ANTEROOM_KEY` (the key itself), else the key file
 /// (`--key-file`, or `anteroom.key` beside the database), which must be readable by its owner
 /// only. A practice that has no key file yet gets one, and is told to back it up.
-pub fn master_key(location: &Location, given: Option<&Path>) -> anyhow::Result<crypto::MasterKey> {
+pub fn host_key(location: &Location, given: Option<&Path>) -> anyhow::Result<crypto::MasterKey> {
     if let Ok(text) = std::env::var("ANTEROOM_KEY") {
         return Ok(crypto::MasterKey::parse(&text, "ANTEROOM_KEY")?);
     }
@@ -52,22 +52,23 @@ pub fn master_key(location: &Location, given: Option<&Path>) -> anyhow::Result<c
     Ok(key)
 }
 
-/// Replace the master key: write the new key beside the old one, re-wrap every client's key
-/// in one transaction, then move the new key file into place. Nothing changes if any client
-/// key does not open with the current key file.
+/// Replace the key file: write the new key beside the old one, re-wrap every practice's key
+/// in one transaction, then move the new key file into place. Nothing changes if any
+/// practice key does not open with the current key file.
 pub async fn rotate(data: DataArgs, given: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let location = data.location()?;
     let count = rotate_key(&location, given.as_deref()).await?;
     println!(
-        "Rotated the key: {count} client {} re-wrapped with the new key in {}. The old key opens \
-         nothing now; back up the new key file apart from the database.",
+        "Rotated the key: {count} practice {} re-wrapped with the new key in {}. The old key \
+         opens nothing now; back up the new key file apart from the database, and restart \
+         every server process with it.",
         if count == 1 { "key" } else { "keys" },
         key_file(&location, given.as_deref())?.display()
     );
     Ok(ExitCode::SUCCESS)
 }
 
-/// Rotate the key of the practice at `location`; how many client keys were re-wrapped.
+/// Rotate the key file of the database at `location`; how many practice keys were re-wrapped.
 pub async fn rotate_key(location: &Location, given: Option<&Path>) -> anyhow::Result<usize> {
     if std::env::var_os("ANTEROOM_KEY").is_some() {
         bail!("ANTEROOM_KEY is set: rotating needs a key file (unset it and use --key-file)");
@@ -78,38 +79,6 @@ pub async fn rotate_key(location: &Location, given: Option<&Path>) -> anyhow::Re
     }
     let old = crypto::MasterKey::load_file(&path)?;
     let store = open_store(location, Mode::Existing).await?;
-    let binding = |practice: PracticeId, client: store::ClientId| {
-        crypto::row_binding(practice.get(), "client_keys", client.get(), "key")
-    };
-    // Every key must open before anything changes.
-    let mut opened = Vec::new();
-    for (practice, client, wrapped) in store.all_client_keys().await? {
-        let key = old
-            .unwrap(&wrapped, &binding(practice, client))
-            .map_err(|_| {
-                anyhow!(
-                    "client {client}'s key does not open with {}: nothing was changed",
-                    path.display()
-                )
-            })?;
-        opened.push((practice, client, key));
-    }
-    // Staff authenticator secrets are sealed with the same key (migrations/0006).
-    let totp_binding = |practice: PracticeId, user: store::UserId| {
-        crypto::row_binding(practice.get(), "users", user.get(), "totp_secret")
-    };
-    let mut secrets = Vec::new();
-    for (practice, user, sealed) in store.all_authenticator_secrets().await? {
-        let secret = old
-            .open_secret(&sealed, &totp_binding(practice, user))
-            .map_err(|_| {
-                anyhow!(
-                    "user {user}'s authenticator secret does not open with {}: nothing was changed",
-                    path.display()
-                )
-            })?;
-        secrets.push((practice, user, secret));
-    }
     let staged = path.with_extension("key.new");
     if staged.exists() {
         bail!(
@@ -119,29 +88,25 @@ pub async fn rotate_key(location: &Location, given: Option<&Path>) -> anyhow::Re
     }
     // The new key is safely on disk before the database depends on it.
     let new = crypto::MasterKey::create_file(&staged)?;
-    let rewrapped: Vec<_> = opened
-        .iter()
-        .map(|(practice, client, key)| (*client, new.wrap(key, &binding(*practice, *client))))
-        .collect();
-    let resealed: Vec<_> = secrets
-        .iter()
-        .map(|(practice, user, secret)| {
-            (
-                *user,
-                new.seal_secret(secret, &totp_binding(*practice, *user)),
-            )
-        })
-        .collect();
-    store.rewrap_under_new_key(&rewrapped, &resealed).await?;
+    let now = jiff::Timestamp::now();
+    let count = match web::keys::rewrap_all(&*store, &old, &new, now).await {
+        Ok(count) => count,
+        Err(error) => {
+            store.close().await;
+            // Nothing was changed: the new key wraps nothing.
+            let _ = std::fs::remove_file(&staged);
+            return Err(anyhow!("{error}: the key file is unchanged"));
+        }
+    };
     store.close().await;
     std::fs::rename(&staged, &path).with_context(|| {
         format!(
-            "the client keys are re-wrapped with {}; move it to {} by hand",
+            "the practice keys are re-wrapped with {}; move it to {} by hand",
             staged.display(),
             path.display()
         )
     })?;
-    Ok(rewrapped.len())
+    Ok(count)
 }
 
 #[cfg(test)]
@@ -161,18 +126,18 @@ mod tests {
         let database = Location::DataDir(dir.path().to_path_buf());
         let key_path = key_file(&database, None).unwrap();
         assert_eq!(key_path, dir.path().join("anteroom.key"));
-        let made = master_key(&database, None).unwrap();
+        let made = host_key(&database, None).unwrap();
         let mode = std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let again = master_key(&database, None).unwrap();
+        let again = host_key(&database, None).unwrap();
         assert_eq!(made.to_text(), again.to_text(), "the same key next time");
         std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let refused = master_key(&database, None).unwrap_err().to_string();
+        let refused = host_key(&database, None).unwrap_err().to_string();
         assert!(refused.contains("can be read by others"), "{refused}");
         // --key-file elsewhere.
         let elsewhere = dir.path().join("keys").join("practice.key");
         std::fs::create_dir_all(elsewhere.parent().unwrap()).unwrap();
-        master_key(&database, Some(&elsewhere)).unwrap();
+        host_key(&database, Some(&elsewhere)).unwrap();
         assert!(elsewhere.exists());
     }
 
@@ -180,7 +145,7 @@ mod tests {
     async fn rotating_the_key_rewraps_every_client_key_and_the_old_key_opens_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let database = Location::DataDir(dir.path().to_path_buf());
-        let old = master_key(&database, None).unwrap();
+        let old = host_key(&database, None).unwrap();
         let store = open_store(&database, Mode::CreateIfMissing).await.unwrap();
         let now = Timestamp::now();
         let practice = store
@@ -232,15 +197,30 @@ mod tests {
             .unwrap();
         store.close().await;
 
+        // The database predates practices' own keys: its secrets are under the key file.
+        // Rotating first gives the practice its key, then re-wraps that key alone.
         assert_eq!(rotate_key(&database, None).await.unwrap(), 1);
-        let new = master_key(&database, None).unwrap();
+        let new = host_key(&database, None).unwrap();
         assert_ne!(new.to_text(), old.to_text());
         assert!(!dir.path().join("anteroom.key.new").exists());
         let store = open_store(&database, Mode::Existing).await.unwrap();
-        let wrapped = store.client_key(practice, client).await.unwrap().unwrap();
+        let practice_key = store.practice_key(practice).await.unwrap().unwrap();
+        let practice_binding = web::keys::practice_binding(practice);
         assert!(
-            old.unwrap(&wrapped, &binding).is_err(),
+            old.unwrap_key(&practice_key, &practice_binding).is_err(),
             "the old key opens nothing"
+        );
+        let own = new.unwrap_key(&practice_key, &practice_binding).unwrap();
+        assert_eq!(
+            store.host_key_id().await.unwrap().unwrap(),
+            new.id(),
+            "the database knows which key file wraps its keys"
+        );
+        let wrapped = store.client_key(practice, client).await.unwrap().unwrap();
+        assert!(old.unwrap(&wrapped, &binding).is_err());
+        assert!(
+            new.unwrap(&wrapped, &binding).is_err(),
+            "under the practice's key"
         );
         let secret = store
             .authenticator(staff)
@@ -250,14 +230,34 @@ mod tests {
             .sealed_secret;
         assert!(old.open_secret(&secret, &totp_binding).is_err());
         assert_eq!(
-            new.open_secret(&secret, &totp_binding).unwrap().as_slice(),
+            own.open_secret(&secret, &totp_binding).unwrap().as_slice(),
             b"twenty secret bytes!",
             "staff authenticator secrets are re-sealed with the client keys"
         );
-        let reopened = new.unwrap(&wrapped, &binding).unwrap();
+        let reopened = own.unwrap(&wrapped, &binding).unwrap();
         assert_eq!(
             reopened.open(&sealed, b"here").unwrap().as_slice(),
             b"a note"
+        );
+        store.close().await;
+
+        // A second rotation re-wraps the practice key only; the practice's key is the same.
+        assert_eq!(rotate_key(&database, None).await.unwrap(), 1);
+        let newer = host_key(&database, None).unwrap();
+        let store = open_store(&database, Mode::Existing).await.unwrap();
+        let rewrapped = store.practice_key(practice).await.unwrap().unwrap();
+        assert!(new.unwrap_key(&rewrapped, &practice_binding).is_err());
+        assert_eq!(
+            newer
+                .unwrap_key(&rewrapped, &practice_binding)
+                .unwrap()
+                .to_text(),
+            own.to_text()
+        );
+        assert_eq!(
+            store.client_key(practice, client).await.unwrap().unwrap(),
+            wrapped,
+            "client keys are untouched"
         );
         store.close().await;
 
@@ -265,10 +265,13 @@ mod tests {
         std::fs::remove_file(key_file(&database, None).unwrap()).unwrap();
         crypto::MasterKey::create_file(&key_file(&database, None).unwrap()).unwrap();
         assert!(rotate_key(&database, None).await.is_err());
+        let refused = rotate_key(&database, None).await.unwrap_err().to_string();
+        assert!(refused.contains("another key file"), "{refused}");
+        assert!(!dir.path().join("anteroom.key.new").exists());
         let store = open_store(&database, Mode::Existing).await.unwrap();
         assert_eq!(
-            store.client_key(practice, client).await.unwrap().unwrap(),
-            wrapped
+            store.practice_key(practice).await.unwrap().unwrap(),
+            rewrapped
         );
     }
 }

@@ -128,35 +128,49 @@ async fn create(
         bail!("the name {practice_name} is already a practice's; choose another");
     }
     let (password, generated) = read_password(password_stdin)?;
-    if !key_path.exists() {
-        crypto::MasterKey::create_file(&key_path)?;
+    let host = if key_path.exists() {
+        crypto::MasterKey::load_file(&key_path)?
+    } else {
+        let key = crypto::MasterKey::create_file(&key_path)?;
         println!(
-            "Created the key file {}: confidential notes are encrypted with it. Back it up \
-             apart from the database.",
+            "Created the key file {}: each practice's own key is encrypted with it, and \
+             confidential notes with those. Back it up apart from the database.",
             key_path.display()
         );
+        key
+    };
+    if let Err(error) = web::keys::check_host_key(&*store, &host).await {
+        store.close().await;
+        bail!("{}: {error}", key_path.display());
     }
     let owner = NewUser {
         email: email.clone(),
         name,
         password_hash: crate::users::hash(password.clone()).await?,
     };
+    let now = Timestamp::now();
     let made = store
-        .create_hosted_practice(&setup, &practice_name, &owner, Timestamp::now())
+        .create_hosted_practice(&setup, &practice_name, &owner, now)
         .await;
-    if let Err(error) = made {
-        store.close().await;
-        return Err(match error {
-            StoreError::Conflict(ConflictKind::HostTaken) => {
-                anyhow!("the name {practice_name} is already a practice's; choose another")
-            }
-            StoreError::Conflict(ConflictKind::UserEmail) => anyhow!(
-                "there is already an account for {email}; each account belongs to one practice"
-            ),
-            other => other.into(),
-        });
-    }
+    let practice = match made {
+        Ok(practice) => practice,
+        Err(error) => {
+            store.close().await;
+            return Err(match error {
+                StoreError::Conflict(ConflictKind::HostTaken) => {
+                    anyhow!("the name {practice_name} is already a practice's; choose another")
+                }
+                StoreError::Conflict(ConflictKind::UserEmail) => anyhow!(
+                    "there is already an account for {email}; each account belongs to one practice"
+                ),
+                other => other.into(),
+            });
+        }
+    };
+    // Its own key, wrapped by the key file, from the start.
+    let keyed = web::keys::open_or_adopt(&*store, &host, practice, now).await;
     store.close().await;
+    keyed?;
     println!(
         "Created the practice \"{}\": it answers at {practice_name}.BASE-DOMAIN (the domain \
          `anteroom serve --hosted --base-domain` is given).",

@@ -9,7 +9,7 @@ use web::{Clock, Config, RateLimits};
 
 use crate::cli::{ServeArgs, ServerArgs, UsageError};
 use crate::files;
-use crate::keys::master_key;
+use crate::keys::host_key;
 use crate::location::{Mode, open_store, practice_of};
 
 /// `--public-url`, or `http://` and the address the server is listening on (with the port
@@ -73,6 +73,13 @@ pub async fn run_server(
     key: crypto::MasterKey,
     banner: impl FnOnce(&str),
 ) -> anyhow::Result<()> {
+    // A key file other than the one the database's keys are wrapped with is refused before
+    // anything is served; one practice's key is opened (or made) now, so that a key file
+    // that cannot open its secrets stops the start, not a therapist's first note.
+    web::keys::check_host_key(store.as_ref(), &key).await?;
+    if let Serving::One(practice) = &serving {
+        web::keys::open_or_adopt(store.as_ref(), &key, *practice, clock.now()).await?;
+    }
     let listener = tokio::net::TcpListener::bind(server.listen)
         .await
         .with_context(|| {
@@ -110,7 +117,7 @@ pub async fn run_server(
         theme_dir: server.theme_dir.clone(),
         // Set by the service from whether it has SMTP settings.
         mail_configured: false,
-        master_key: Some(Arc::new(key)),
+        host_key: Some(Arc::new(key)),
     };
     if let Some(dir) = &server.theme_dir
         && !dir.is_dir()
@@ -191,7 +198,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(_) => bail!("--now is only for the demo and test builds"),
         None => Clock::System,
     };
-    let key = master_key(&location, args.key_file.as_deref())?;
+    let key = host_key(&location, args.key_file.as_deref())?;
     let served = run_server(store.shared(), serving, clock, args.server, key, |url| {
         tracing::info!(url, "serving");
     })

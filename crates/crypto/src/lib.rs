@@ -203,6 +203,36 @@ impl MasterKey {
         open_with(&self.0, sealed, binding).map(Zeroizing::new)
     }
 
+    /// Wrap another master key (a practice's own key, wrapped by the host's key file).
+    pub fn wrap_key(&self, key: &MasterKey, binding: &[u8]) -> Vec<u8> {
+        seal_with(&self.0, key.0.as_slice(), binding)
+    }
+
+    /// Unwrap what [`MasterKey::wrap_key`] wrapped with the same binding.
+    pub fn unwrap_key(&self, wrapped: &[u8], binding: &[u8]) -> Result<MasterKey, CryptoError> {
+        let bytes = Zeroizing::new(open_with(&self.0, wrapped, binding)?);
+        let mut key = Zeroizing::new([0u8; 32]);
+        if bytes.len() != key.len() {
+            return Err(CryptoError::Unreadable);
+        }
+        key.copy_from_slice(&bytes);
+        Ok(MasterKey(key))
+    }
+
+    /// A name for this key that reveals nothing of it: the first 16 bytes of a SHA-256 over
+    /// a label and the key. The database keeps the host key's name, so that a process
+    /// started with another key file is told so before it wraps anything with it.
+    pub fn id(&self) -> [u8; 16] {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(b"anteroom-key-id-v1");
+        hasher.update(self.0.as_slice());
+        let digest = hasher.finalize();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest[..16]);
+        id
+    }
+
     /// Unwrap a stored data key.
     pub fn unwrap(&self, wrapped: &[u8], binding: &[u8]) -> Result<DataKey, CryptoError> {
         let bytes = Zeroizing::new(open_with(&self.0, wrapped, binding)?);
@@ -248,6 +278,28 @@ mod tests {
     use super::*;
 
     const NOTE: &[u8] = b"Session 4: talked about her father; canary-7f3a9c";
+
+    #[test]
+    fn a_practice_key_opens_only_under_its_host_key_and_binding_and_ids_differ() {
+        let host = MasterKey::generate();
+        let practice = MasterKey::generate();
+        let wrapped = host.wrap_key(&practice, b"practice=1");
+        let opened = host.unwrap_key(&wrapped, b"practice=1").unwrap();
+        assert_eq!(opened.to_text(), practice.to_text());
+        assert_eq!(
+            host.unwrap_key(&wrapped, b"practice=2").unwrap_err(),
+            CryptoError::Unreadable
+        );
+        assert!(
+            MasterKey::generate()
+                .unwrap_key(&wrapped, b"practice=1")
+                .is_err()
+        );
+        assert_eq!(host.id(), host.id(), "the same key, the same name");
+        assert_ne!(host.id(), practice.id());
+        let text = String::from_utf8_lossy(&wrapped).into_owned();
+        assert!(!text.contains(&practice.to_text()[16..]));
+    }
 
     #[test]
     fn a_sealed_secret_opens_only_with_the_master_key_and_its_binding() {

@@ -13,7 +13,7 @@
 
 pub mod ics;
 
-use std::{sync::Arc, time::Duration};
+use std::{pin::Pin, sync::Arc, time::Duration};
 
 use jiff::{SignedDuration, Timestamp};
 use lettre::{
@@ -110,7 +110,11 @@ pub struct Mailer {
 
 /// Turns a stored body into the body sent (opening secrets sealed in it); an error keeps the
 /// message in the outbox as a failed attempt.
-pub type Prepare = Arc<dyn Fn(&OutboxMessage) -> Result<String, String> + Send + Sync>;
+pub type Prepare = Arc<
+    dyn Fn(OutboxMessage) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// Build an email from an outbox row.
 pub fn build_message(message: &OutboxMessage, from: &Mailbox) -> Result<Message, String> {
@@ -195,7 +199,7 @@ impl Mailer {
         match &self.prepare {
             None => build_message(message, &from),
             Some(prepare) => {
-                let body_text = prepare(message)?;
+                let body_text = prepare(message.clone()).await?;
                 let ready = OutboxMessage {
                     body_text,
                     ..message.clone()

@@ -13,6 +13,7 @@ mod breaks;
 mod claims;
 mod email_change;
 mod hosting;
+mod keys;
 mod limits;
 mod occupancy;
 mod portal;
@@ -21,7 +22,7 @@ mod staff;
 mod therapy;
 mod two_writers;
 
-use self::{audit::*, hosting::*, portal::*, rights::*, staff::*};
+use self::{audit::*, hosting::*, keys::*, portal::*, rights::*, staff::*};
 pub use self::{
     booking::*, breaks::*, claims::*, email_change::*, limits::*, occupancy::*, therapy::*,
     two_writers::*,
@@ -556,4 +557,5 @@ pub async fn story(store: &dyn Store) {
     portal_story(store, practice).await;
     limits_story(store, practice, now).await;
     hosting_story(store, practice).await;
+    keys_story(store).await;
 }

@@ -27,6 +27,7 @@ mod convert;
 mod enquiries;
 mod group_commit;
 mod hosting;
+mod keys;
 mod limits;
 mod notes;
 mod occupancy;
@@ -58,6 +59,7 @@ pub(crate) use occupying;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_schema.sql"),
     include_str!("../migrations/0002_hosting.sql"),
+    include_str!("../migrations/0003_practice_keys.sql"),
 ];
 
 /// The advisory lock every migrating process takes, so that processes starting together

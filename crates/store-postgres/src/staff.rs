@@ -363,22 +363,11 @@ impl StaffStore for PgStore {
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
-    async fn all_authenticator_secrets(&self) -> StoreResult<Vec<(PracticeId, UserId, Vec<u8>)>> {
-        let rows = sqlx::query(
-            "SELECT practice_id, id, totp_secret FROM users WHERE totp_secret IS NOT NULL ORDER BY id",
-        )
-        .fetch_all(self.read())
-        .await
-        .map_err(map_err)?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    PracticeId::new(get(row, "practice_id")?),
-                    UserId::new(get(row, "id")?),
-                    get(row, "totp_secret")?,
-                ))
-            })
-            .collect()
+    async fn authenticator_secrets(
+        &self,
+        practice: PracticeId,
+    ) -> StoreResult<Vec<(UserId, Vec<u8>)>> {
+        self.authenticator_secrets_of(practice).await
     }
 }
 

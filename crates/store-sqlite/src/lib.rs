@@ -18,6 +18,7 @@ mod convert;
 mod enquiries;
 mod group_commit;
 mod hosting;
+mod keys;
 mod limits;
 mod notes;
 mod occupancy;
@@ -60,6 +61,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_outbox_claims.sql"),
     include_str!("../migrations/0012_occupancy.sql"),
     include_str!("../migrations/0013_hosting.sql"),
+    include_str!("../migrations/0014_practice_keys.sql"),
 ];
 
 /// A practice database in one SQLite file.

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use store::{
-    ClientId, NoteId, NoteStore, PracticeId, SealedNote, Sealer, SessionId, StoreError, StoreResult,
+    ClientId, KeyAdoption, NoteId, NoteStore, PracticeId, Rewrapped, SealedNote, Sealer, SessionId,
+    StoreError, StoreResult,
 };
 
 use crate::{SqliteStore, affected, convert::*, map_err, practice::get};
@@ -141,46 +142,37 @@ impl NoteStore for SqliteStore {
         Ok(NoteId::new(note))
     }
 
-    async fn all_client_keys(&self) -> StoreResult<Vec<(PracticeId, ClientId, Vec<u8>)>> {
-        let rows: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT practice_id, client_id, wrapped FROM client_keys ORDER BY client_id",
-        )
-        .fetch_all(self.read())
-        .await
-        .map_err(map_err)?;
-        Ok(rows
-            .into_iter()
-            .map(|(p, c, w)| (PracticeId::new(p), ClientId::new(c), w))
-            .collect())
+    async fn client_keys(&self, practice: PracticeId) -> StoreResult<Vec<(ClientId, Vec<u8>)>> {
+        self.client_keys_of(practice).await
     }
 
-    async fn rewrap_under_new_key(
+    async fn practice_key(&self, practice: PracticeId) -> StoreResult<Option<Vec<u8>>> {
+        self.practice_key_of(practice).await
+    }
+
+    async fn host_key_id(&self) -> StoreResult<Option<Vec<u8>>> {
+        self.stored_host_key_id().await
+    }
+
+    async fn adopt_practice_key(
         &self,
-        keys: &[(ClientId, Vec<u8>)],
-        authenticator_secrets: &[(store::UserId, Vec<u8>)],
+        adoption: &KeyAdoption<'_>,
+        now: Timestamp,
     ) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        for (client, wrapped) in keys {
-            let result = sqlx::query("UPDATE client_keys SET wrapped = ? WHERE client_id = ?")
-                .bind(wrapped)
-                .bind(client.get())
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-            affected(result)?;
-        }
-        for (user, sealed) in authenticator_secrets {
-            let result = sqlx::query(
-                "UPDATE users SET totp_secret = ? WHERE id = ? AND totp_secret IS NOT NULL",
-            )
-            .bind(sealed)
-            .bind(user.get())
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-            affected(result)?;
-        }
-        tx.commit().await.map_err(map_err)
+        self.adopt_key(adoption, now).await
+    }
+
+    async fn practice_keys(&self) -> StoreResult<Vec<(PracticeId, Vec<u8>)>> {
+        self.all_practice_keys().await
+    }
+
+    async fn rewrap_practice_keys(
+        &self,
+        old_host: &[u8],
+        new_host: &[u8],
+        keys: &[Rewrapped<PracticeId>],
+    ) -> StoreResult<()> {
+        self.rewrap_keys(old_host, new_host, keys).await
     }
 
     async fn notes(&self, practice: PracticeId, client: ClientId) -> StoreResult<Vec<SealedNote>> {

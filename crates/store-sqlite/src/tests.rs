@@ -320,9 +320,10 @@ async fn the_occupancy_migration_fills_the_table_from_existing_appointments() {
             sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&path))
                 .await
                 .unwrap();
-        // Schema 13 goes with it (its table and column are new; the story's hosts go).
+        // Schemas 13 and 14 go with it (their tables and column are new; the story's hosts
+        // and keys go).
         let downgrade = format!(
-            "DROP TABLE practice_hosts; ALTER TABLE practices DROP COLUMN suspended_at;
+            "DROP TABLE practice_keys; DROP TABLE host_key; DROP TABLE practice_hosts; ALTER TABLE practices DROP COLUMN suspended_at;
              DROP TABLE occupancy; {old_booking_triggers} {old_session_triggers}
              PRAGMA user_version = 11;"
         );

@@ -87,6 +87,12 @@ pub enum ConflictKind {
     /// A host name or domain is already another practice's (or the practice already has a
     /// name under the host's domain).
     HostTaken,
+    /// The database's practice keys are wrapped with another host key than the one given
+    /// (another key file, or the key was rotated meanwhile).
+    HostKeyChanged,
+    /// A practice's keys changed meanwhile: it took a key of its own already, or a key or
+    /// secret to re-wrap is no longer what is stored.
+    KeysChanged,
 }
 
 impl ConflictKind {
@@ -109,6 +115,8 @@ impl ConflictKind {
             Self::AuthenticatorEnabled => "authenticator_enabled",
             Self::EmailChangeLimit => "email_change_limit",
             Self::HostTaken => "host_taken",
+            Self::HostKeyChanged => "host_key_changed",
+            Self::KeysChanged => "keys_changed",
         }
     }
 }

@@ -413,8 +413,11 @@ pub trait StaffStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// How many recovery codes are still unused.
     async fn recovery_codes_left(&self, user: UserId) -> StoreResult<u32>;
-    /// Every stored authenticator secret, for re-sealing under a new master key.
-    async fn all_authenticator_secrets(&self) -> StoreResult<Vec<(PracticeId, UserId, Vec<u8>)>>;
+    /// The practice's staff's sealed authenticator secrets, for re-sealing under its key.
+    async fn authenticator_secrets(
+        &self,
+        practice: PracticeId,
+    ) -> StoreResult<Vec<(UserId, Vec<u8>)>>;
 }
 
 /// Online booking: hours, breaks, rules and bookings.

@@ -25,7 +25,29 @@ pub struct SealedNote {
 /// Seals a note's text once its id is known (the id is part of what the seal is bound to).
 pub type Sealer<'a> = dyn Fn(NoteId) -> Vec<u8> + Send + Sync + 'a;
 
-/// Notes and the clients' wrapped data keys.
+/// A secret re-wrapped under another key: which row, what is stored now, what replaces it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewrapped<Id> {
+    pub id: Id,
+    pub old: Vec<u8>,
+    pub new: Vec<u8>,
+}
+
+/// A practice taking its own key (see [`NoteStore::adopt_practice_key`]).
+#[derive(Debug, Clone)]
+pub struct KeyAdoption<'a> {
+    pub practice: PracticeId,
+    /// The name of the host key `wrapped` is wrapped with.
+    pub host_key_id: &'a [u8],
+    /// The practice's new key, wrapped by the host key.
+    pub wrapped: &'a [u8],
+    /// Every client key of the practice, re-wrapped under the new key.
+    pub client_keys: &'a [Rewrapped<ClientId>],
+    /// Every authenticator secret of the practice's staff, re-sealed under the new key.
+    pub authenticator_secrets: &'a [Rewrapped<crate::UserId>],
+}
+
+/// Notes, the clients' wrapped data keys and the practices' own keys.
 #[async_trait]
 pub trait NoteStore: Send + Sync {
     /// The client's data key, wrapped by the master key (`None` if it has none yet).
@@ -55,15 +77,43 @@ pub trait NoteStore: Send + Sync {
         seal: &Sealer<'_>,
         now: Timestamp,
     ) -> StoreResult<NoteId>;
-    /// Every client's wrapped key, of every practice: `(practice, client, wrapped)`.
-    async fn all_client_keys(&self) -> StoreResult<Vec<(PracticeId, ClientId, Vec<u8>)>>;
-    /// After the master key changed: replace every client's wrapped key and every staff
-    /// authenticator secret (`(user, sealed)`), all in ONE transaction, so that a crash
-    /// leaves either everything under the old key or everything under the new one.
-    async fn rewrap_under_new_key(
+    /// The practice's clients' wrapped keys: `(client, wrapped)`.
+    async fn client_keys(&self, practice: PracticeId) -> StoreResult<Vec<(ClientId, Vec<u8>)>>;
+    /// The practice's own master key, wrapped by the host's key file (`None`: it has none
+    /// yet, as in a database written before practices had their own keys).
+    async fn practice_key(&self, practice: PracticeId) -> StoreResult<Option<Vec<u8>>>;
+    /// The name of the host key that wraps the practices' keys (a key id, which reveals
+    /// nothing of the key), `None` before the first practice key.
+    async fn host_key_id(&self) -> StoreResult<Option<Vec<u8>>>;
+    /// Give a practice its own key: store it and replace its clients' keys and its staff's
+    /// authenticator secrets with the same secrets re-wrapped under it, all in ONE
+    /// transaction. Refused, with nothing changed, as [`ConflictKind::HostKeyChanged`] if
+    /// the database's host key is not `host_key_id`, and as [`ConflictKind::KeysChanged`] if
+    /// the practice has a key already or its keys and secrets are not exactly the `old`
+    /// ones given (changed meanwhile).
+    ///
+    /// [`ConflictKind::HostKeyChanged`]: crate::ConflictKind::HostKeyChanged
+    /// [`ConflictKind::KeysChanged`]: crate::ConflictKind::KeysChanged
+    async fn adopt_practice_key(
         &self,
-        keys: &[(ClientId, Vec<u8>)],
-        authenticator_secrets: &[(crate::UserId, Vec<u8>)],
+        adoption: &KeyAdoption<'_>,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Every practice's wrapped key: `(practice, wrapped)`.
+    async fn practice_keys(&self) -> StoreResult<Vec<(PracticeId, Vec<u8>)>>;
+    /// After the host key changed: replace every practice's wrapped key (`(practice, old,
+    /// new)`) and the host key's name, in ONE transaction, so that a crash leaves everything
+    /// under one key. Refused, with nothing changed, as [`ConflictKind::HostKeyChanged`] if
+    /// the host key is not `old_host`, and as [`ConflictKind::KeysChanged`] unless `keys`
+    /// names every practice key exactly as stored.
+    ///
+    /// [`ConflictKind::HostKeyChanged`]: crate::ConflictKind::HostKeyChanged
+    /// [`ConflictKind::KeysChanged`]: crate::ConflictKind::KeysChanged
+    async fn rewrap_practice_keys(
+        &self,
+        old_host: &[u8],
+        new_host: &[u8],
+        keys: &[Rewrapped<PracticeId>],
     ) -> StoreResult<()>;
     /// A client's notes, newest first.
     async fn notes(&self, practice: PracticeId, client: ClientId) -> StoreResult<Vec<SealedNote>>;

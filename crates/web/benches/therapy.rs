@@ -220,7 +220,7 @@ async fn bench() {
             rate_limits: RateLimits::default(),
             theme_dir: None,
             mail_configured: false,
-            master_key: None,
+            host_key: None,
         },
         None,
     )

@@ -333,7 +333,7 @@ mod tests {
             rate_limits: crate::RateLimits::default(),
             theme_dir: None,
             mail_configured: false,
-            master_key: None,
+            host_key: None,
         };
         let state = AppState::new(
             std::sync::Arc::new(store),

@@ -274,6 +274,18 @@ impl Here {
         self.state
             .announce(self.practice.id, store::Change::Content);
     }
+    /// The practice's own key (see [`crate::keys`]); `KeyMissing` without a key file.
+    pub(crate) async fn practice_key(&self) -> crate::error::WebResult<Arc<crypto::MasterKey>> {
+        use crate::{WebError, keys::KeyError};
+        self.keys()
+            .of(self.store(), self.practice.id, self.now())
+            .await
+            .map_err(|e| match e {
+                KeyError::NoHostKey => WebError::KeyMissing,
+                KeyError::Store(e) => e.into(),
+                other => WebError::Internal(anyhow::anyhow!(other)),
+            })
+    }
     /// A booking was made, moved or changed status (and its emails queued): drop cached
     /// availability answers and wake the delivery worker.
     pub(crate) fn booking_changed(&self) {

@@ -13,6 +13,7 @@ mod error;
 mod forms;
 mod here;
 pub mod jobs;
+pub mod keys;
 mod limits;
 mod notes;
 mod office;
@@ -62,9 +63,9 @@ pub struct Config {
     pub theme_dir: Option<std::path::PathBuf>,
     /// True when an SMTP server is configured (if not, the office says messages are waiting).
     pub mail_configured: bool,
-    /// The key that wraps every client's data key (kept outside the database). Without it,
-    /// notes can be neither written nor read.
-    pub master_key: Option<std::sync::Arc<crypto::MasterKey>>,
+    /// The host's key (the key file, kept outside the database): it wraps each practice's
+    /// own key ([`keys`]). Without it, notes can be neither written nor read.
+    pub host_key: Option<std::sync::Arc<crypto::MasterKey>>,
 }
 
 /// Shared by every request.
@@ -80,6 +81,7 @@ struct Inner {
     clock: Clock,
     config: Config,
     templates: templates::Templates,
+    keys: keys::PracticeKeys,
     wake_mailer: Option<Arc<tokio::sync::Notify>>,
 }
 
@@ -99,6 +101,7 @@ impl AppState {
                 resolver,
                 tenants: here::Tenants::default(),
                 clock,
+                keys: keys::PracticeKeys::new(config.host_key.clone()),
                 config,
                 templates,
                 wake_mailer,
@@ -148,6 +151,10 @@ impl AppState {
     pub(crate) fn templates(&self) -> &templates::Templates {
         &self.inner.templates
     }
+    /// The host key and the practices' keys opened with it.
+    pub fn keys(&self) -> &keys::PracticeKeys {
+        &self.inner.keys
+    }
     /// Content or settings changed, of any practice: drop every practice's cached pages and
     /// booking offer. The app's own handlers drop just their practice's
     /// ([`Here::content_changed`]); call this after changing the store some other way.
@@ -156,26 +163,33 @@ impl AppState {
     }
 
     /// An outgoing email's body as it is sent. Only the portal's link emails (signing in,
-    /// confirming a new email address) carry a sealed secret, opened here with the master
-    /// key; every other body goes out exactly as stored, so text someone typed that looks
-    /// like a sealed secret is just text. The mail worker calls this just before sending.
-    pub fn prepare_outgoing(&self, message: &store::OutboxMessage) -> Result<String, String> {
+    /// confirming a new email address) carry a sealed secret, opened here with the key of
+    /// the message's practice; every other body goes out exactly as stored, so text someone
+    /// typed that looks like a sealed secret is just text. The mail worker calls this just
+    /// before sending.
+    pub async fn prepare_outgoing(&self, message: &store::OutboxMessage) -> Result<String, String> {
         if portal::SEALED_EMAIL_KINDS.contains(&message.kind.as_str()) {
-            self.open_sealed(&message.body_text)
+            self.open_sealed(message.practice, &message.body_text).await
         } else {
             Ok(message.body_text.clone())
         }
     }
 
-    /// `body` with any secret sealed in it (a portal link) opened with the master key.
-    pub fn open_sealed(&self, body: &str) -> Result<String, String> {
-        match &self.inner.config.master_key {
-            Some(key) => sealed::open_in_text(key, body),
-            None if body.contains("{{sealed:") => {
-                Err("a sealed secret needs the master key, which is not loaded".into())
-            }
-            None => Ok(body.to_owned()),
+    /// `body` with any secret sealed in it (a portal link) opened with `practice`'s key.
+    pub async fn open_sealed(
+        &self,
+        practice: store::PracticeId,
+        body: &str,
+    ) -> Result<String, String> {
+        if !body.contains(sealed::OPEN) {
+            return Ok(body.to_owned());
         }
+        let key = self
+            .keys()
+            .of(self.store(), practice, self.now())
+            .await
+            .map_err(|e| format!("a sealed secret cannot be opened: {e}"))?;
+        sealed::open_in_text(&key, body)
     }
 
     /// A message was queued: let the delivery worker know.

@@ -17,19 +17,15 @@ pub(crate) struct OpenNote {
     pub updated_at: Timestamp,
 }
 
-fn unavailable() -> WebError {
-    WebError::KeyMissing
-}
-
 fn unreadable(what: &str, error: CryptoError) -> WebError {
     WebError::Internal(anyhow::anyhow!("{what}: {error}"))
 }
 
 /// The client's data key: unwrapped from the store, or made and stored the first time.
 async fn data_key(state: &Here, client: ClientId) -> WebResult<DataKey> {
-    let master = state.config().master_key.as_ref().ok_or_else(unavailable)?;
+    let master = state.practice_key().await?;
     let practice = state.practice_id();
-    let binding = row_binding(practice.get(), "client_keys", client.get(), "key");
+    let binding = crate::keys::client_key_binding(practice, client);
     let wrapped = match state.store().client_key(practice, client).await? {
         Some(wrapped) => wrapped,
         None => {
@@ -112,7 +108,7 @@ pub(crate) async fn on_session(
 
 /// Whether notes can be written on this server.
 pub(crate) fn available(state: &Here) -> bool {
-    state.config().master_key.is_some()
+    state.keys().loaded()
 }
 
 /// Check a note's text: there must be something to keep. (Its length is bounded only by

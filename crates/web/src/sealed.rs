@@ -1,14 +1,15 @@
-//! Secrets that wait in the outbox sealed under the master key (SECURITY.md R4).
+//! Secrets that wait in the outbox sealed under their practice's key (SECURITY.md R4).
 //!
 //! A sign-in link has to sit in the outbox until the mail worker sends it, and the outbox is
 //! in the database. So the link is written into the email as `{{sealed:…}}`: the link sealed
-//! with XChaCha20-Poly1305 under the master key, which is kept outside the database. The mail
-//! worker opens it just before sending ([`open_in_text`]). A copy of the database, a backup
-//! or the office's outbox page never holds a link that works.
+//! with XChaCha20-Poly1305 under the practice's key, which is stored only wrapped by the
+//! host's key file, kept outside the database. The mail worker opens it just before sending
+//! ([`open_in_text`]). A copy of the database, a backup or the office's outbox page never
+//! holds a link that works.
 
 use crypto::MasterKey;
 
-const OPEN: &str = "{{sealed:";
+pub(crate) const OPEN: &str = "{{sealed:";
 const CLOSE: &str = "}}";
 /// What a sealed secret in an email is bound to: it opens nowhere else.
 const BINDING: &[u8] = b"anteroom/v1/outbox/sealed-secret";

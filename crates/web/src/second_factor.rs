@@ -190,37 +190,22 @@ pub(crate) fn recovery_hash(code: &str) -> Vec<u8> {
     Sha256::digest(normalised.as_bytes()).to_vec()
 }
 
-fn binding(state: &Here, user: UserId) -> Vec<u8> {
-    crypto::row_binding(
-        state.practice_id().get(),
-        "users",
-        user.get(),
-        "totp_secret",
-    )
-}
-
-fn no_key() -> WebError {
-    WebError::Internal(anyhow::anyhow!(
-        "authenticator apps need the practice's key file, and this server was started without one"
-    ))
-}
-
-/// Seal a secret for storing in its user's row.
-pub(crate) fn seal(state: &Here, user: UserId, secret: &TotpSecret) -> WebResult<Vec<u8>> {
-    let key = state.config().master_key.as_ref().ok_or_else(no_key)?;
-    Ok(key.seal_secret(secret.0.as_slice(), &binding(state, user)))
+/// Seal a secret for storing in its user's row, with the practice's key.
+pub(crate) async fn seal(state: &Here, user: UserId, secret: &TotpSecret) -> WebResult<Vec<u8>> {
+    let key = state.practice_key().await?;
+    let binding = crate::keys::secret_binding(state.practice_id(), user);
+    Ok(key.seal_secret(secret.0.as_slice(), &binding))
 }
 
 /// Open a user's stored secret.
-pub(crate) fn open(state: &Here, user: UserId, sealed: &[u8]) -> WebResult<TotpSecret> {
-    let key = state.config().master_key.as_ref().ok_or_else(no_key)?;
-    let bytes = key
-        .open_secret(sealed, &binding(state, user))
-        .map_err(|e| {
-            WebError::Internal(anyhow::anyhow!(
-                "user {user}'s authenticator secret (is this the practice's key file?): {e}"
-            ))
-        })?;
+pub(crate) async fn open(state: &Here, user: UserId, sealed: &[u8]) -> WebResult<TotpSecret> {
+    let key = state.practice_key().await?;
+    let binding = crate::keys::secret_binding(state.practice_id(), user);
+    let bytes = key.open_secret(sealed, &binding).map_err(|e| {
+        WebError::Internal(anyhow::anyhow!(
+            "user {user}'s authenticator secret (is this the practice's key file?): {e}"
+        ))
+    })?;
     TotpSecret::from_bytes(&bytes).ok_or_else(|| {
         WebError::Internal(anyhow::anyhow!("user {user}'s secret has the wrong length"))
     })

@@ -39,8 +39,12 @@ impl Service {
         )?;
         let mailer = smtp.map(|smtp| {
             let sealed = state.clone();
-            mail::Mailer::new(store, smtp, Arc::new(move || clock.now()), wake)
-                .with_prepare(Arc::new(move |message| sealed.prepare_outgoing(message)))
+            mail::Mailer::new(store, smtp, Arc::new(move || clock.now()), wake).with_prepare(
+                Arc::new(move |message| {
+                    let sealed = sealed.clone();
+                    Box::pin(async move { sealed.prepare_outgoing(&message).await })
+                }),
+            )
         });
         Ok(Self {
             state,

@@ -515,8 +515,8 @@ async fn a_body_is_prepared_just_before_sending_and_a_refusal_keeps_it_waiting()
     // A preparer that refuses (say, a sealed link that does not open): nothing is sent.
     let refusing = world
         .mailer(&sink.url(), Arc::new(Notify::new()))
-        .with_prepare(Arc::new(|_: &store::OutboxMessage| {
-            Err("does not open".to_owned())
+        .with_prepare(Arc::new(|_: store::OutboxMessage| {
+            Box::pin(async { Err("does not open".to_owned()) })
         }));
     assert_eq!(refusing.deliver_due().await.expect("deliver"), 0);
     assert!(sink.received().is_empty());
@@ -527,8 +527,8 @@ async fn a_body_is_prepared_just_before_sending_and_a_refusal_keeps_it_waiting()
     world.advance(SignedDuration::from_mins(2));
     let preparing = world
         .mailer(&sink.url(), Arc::new(Notify::new()))
-        .with_prepare(Arc::new(|message: &store::OutboxMessage| {
-            Ok(message.body_text.replace("back office", "office"))
+        .with_prepare(Arc::new(|message: store::OutboxMessage| {
+            Box::pin(async move { Ok(message.body_text.replace("back office", "office")) })
         }));
     assert_eq!(preparing.deliver_due().await.expect("deliver"), 1);
     let received = sink.received();

@@ -102,7 +102,7 @@ pub(super) async fn check_second_factor(
     };
     let verdict = match entered {
         Entered::Code(code) => {
-            let secret = second_factor::open(state, user.id, &authenticator.sealed_secret)?;
+            let secret = second_factor::open(state, user.id, &authenticator.sealed_secret).await?;
             match secret.check(&code, now) {
                 None => Verdict::Refused(WRONG_CODE),
                 Some(step) if state.store().use_authenticator_step(user.id, step).await? => {
@@ -137,10 +137,10 @@ async fn waiting_secret(state: &Here, user: &User, session: &[u8]) -> WebResult<
         .await?
         .filter(|a| a.enabled_at.is_none() && a.pending_session.as_deref() == Some(session))
     {
-        return second_factor::open(state, user.id, &waiting.sealed_secret);
+        return second_factor::open(state, user.id, &waiting.sealed_secret).await;
     }
     let secret = TotpSecret::generate();
-    let sealed = second_factor::seal(state, user.id, &secret)?;
+    let sealed = second_factor::seal(state, user.id, &secret).await?;
     state
         .store()
         .begin_authenticator(user.id, &sealed, session)
@@ -195,7 +195,7 @@ pub(super) async fn confirm_set_up(
     else {
         return Ok(Err(EXPIRED_SET_UP));
     };
-    let secret = second_factor::open(state, user.id, &waiting.sealed_secret)?;
+    let secret = second_factor::open(state, user.id, &waiting.sealed_secret).await?;
     let Some(step) = secret.check(&code, state.now()) else {
         return Ok(Err(WRONG_CODE));
     };

@@ -163,7 +163,9 @@ async fn create(state: Here, _staff: Staff, form: FormData) -> WebResult<Respons
                 | ConflictKind::AlreadyExtended
                 | ConflictKind::AuthenticatorEnabled
                 | ConflictKind::EmailChangeLimit
-                | ConflictKind::HostTaken => Err(WebError::Internal(error)),
+                | ConflictKind::HostTaken
+                | ConflictKind::HostKeyChanged
+                | ConflictKind::KeysChanged => Err(WebError::Internal(error)),
             }
         }
         Err(other) => Err(other),

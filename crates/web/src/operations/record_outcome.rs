@@ -157,7 +157,9 @@ pub(crate) async fn record_outcome(
             | ConflictKind::AlreadyExtended
             | ConflictKind::AuthenticatorEnabled
             | ConflictKind::EmailChangeLimit
-            | ConflictKind::HostTaken => RecordOutcomeError::Web(unexpected(kind)),
+            | ConflictKind::HostTaken
+            | ConflictKind::HostKeyChanged
+            | ConflictKind::KeysChanged => RecordOutcomeError::Web(unexpected(kind)),
         }),
         Err(other) => Err(other.into()),
     }

@@ -75,19 +75,19 @@ pub(super) async fn request(
     new: &EmailAddress,
     source: &Source,
 ) -> WebResult<Result<(), String>> {
-    let Some(key) = state.config().master_key.clone() else {
-        tracing::error!("no master key is loaded, so email address changes cannot be confirmed");
+    if !state.keys().loaded() {
+        tracing::error!("no key file is loaded, so email address changes cannot be confirmed");
         return Ok(Err(
             "Your email address cannot be changed online just now. Please ask the practice to \
              change it for you"
                 .to_owned(),
         ));
-    };
+    }
     let practice = state.practice_id();
     let now = state.now();
     let token = SecretToken::generate();
     let url = format!("{}/portal/email/{token}", state.public_url());
-    let url = crate::sealed::seal_in_text(&key, &url);
+    let url = crate::sealed::seal_in_text(&*state.practice_key().await?, &url);
     let email = confirmation_email(&practice_name(state).await?, new, &url);
     let change = NewEmailChange {
         token_hash: token.hash(),

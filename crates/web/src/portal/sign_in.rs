@@ -157,9 +157,8 @@ pub(super) async fn send_link(
     let practice = state.practice_id();
     let now = state.now();
     let client = state.store().client_by_email(practice, &email).await?;
-    let key = state.config().master_key.clone();
-    if client.is_some() && key.is_none() {
-        tracing::error!("no master key is loaded, so portal sign-in links cannot be sent");
+    if client.is_some() && !state.keys().loaded() {
+        tracing::error!("no key file is loaded, so portal sign-in links cannot be sent");
     }
     // The audit entry, the link and its email are written off the answer's path, for known
     // and unknown addresses alike, so that the answer never waits for the writer (the
@@ -182,8 +181,9 @@ pub(super) async fn send_link(
         if let Err(error) = recorded {
             tracing::error!(error = %error, "a portal link request could not be audited");
         }
-        if let (Some(client), Some(key)) = (client, key)
-            && let Err(error) = send_link_email(&state, &client, &key, browser_hash, now).await
+        if let Some(client) = client
+            && state.keys().loaded()
+            && let Err(error) = send_link_email(&state, &client, browser_hash, now).await
         {
             tracing::error!(error = %error, "a portal sign-in link could not be stored");
         }
@@ -208,14 +208,13 @@ pub(super) async fn send_link(
 async fn send_link_email(
     state: &Here,
     client: &Client,
-    key: &crypto::MasterKey,
     browser_hash: Vec<u8>,
     now: jiff::Timestamp,
 ) -> WebResult<()> {
     let practice = state.practice_id();
     let token = SecretToken::generate();
     let url = format!("{}/portal/link/{token}", state.public_url());
-    let url = crate::sealed::seal_in_text(key, &url);
+    let url = crate::sealed::seal_in_text(&*state.practice_key().await?, &url);
     let name = state.store().practice(practice).await?.details.name;
     let link = NewPortalLink {
         token_hash: token.hash(),

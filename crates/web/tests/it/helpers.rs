@@ -389,8 +389,9 @@ pub struct TestApp {
     pub draft_id: ArticleId,
     /// The running app's state (for running background jobs in a test).
     pub state: AppState,
-    /// The app's configuration, for [`TestApp::another_process`].
-    config: Config,
+    /// The app's configuration (its key file, for the key tests; for
+    /// [`TestApp::another_process`]).
+    pub config: Config,
     /// No cookies, no redirects followed.
     client: reqwest::Client,
     /// A browser for the back office: keeps cookies, follows no redirects.
@@ -595,7 +596,7 @@ impl TestApp {
             draft_id,
             STAFF_EMAIL,
             RateLimits::default(),
-            true,
+            Some(Arc::new(crypto::MasterKey::generate())),
             false,
             ServeOptions::default(),
             true,
@@ -622,7 +623,7 @@ impl TestApp {
             draft_id,
             STAFF_EMAIL,
             rate_limits,
-            with_key,
+            with_key.then(|| Arc::new(crypto::MasterKey::generate())),
             trust_proxy,
             options,
             mail,
@@ -680,7 +681,7 @@ impl TestApp {
             draft_id,
             SECOND_STAFF_EMAIL,
             RateLimits::default(),
-            true,
+            self.config.host_key.clone(),
             false,
             ServeOptions::default(),
             true,
@@ -710,7 +711,7 @@ impl TestApp {
             self.draft_id,
             self.staff_email,
             RateLimits::default(),
-            true,
+            self.config.host_key.clone(),
             false,
             ServeOptions::default(),
             false,
@@ -729,7 +730,7 @@ impl TestApp {
         draft_id: ArticleId,
         staff_email: &'static str,
         rate_limits: RateLimits,
-        with_key: bool,
+        host_key: Option<Arc<crypto::MasterKey>>,
         trust_proxy: bool,
         options: ServeOptions,
         mail: bool,
@@ -772,7 +773,7 @@ impl TestApp {
             rate_limits,
             theme_dir: None,
             mail_configured: false,
-            master_key: with_key.then(|| Arc::new(crypto::MasterKey::generate())),
+            host_key,
         };
         // The real mail worker, sending to a loopback SMTP sink, and the real jobs (run at
         // start and then rarely, so what a test counts is what it ran itself).
@@ -826,22 +827,26 @@ impl TestApp {
     /// handle on the same database; the same practice, clock and configuration), for races
     /// between processes.
     pub async fn another_process(&self) -> AppState {
-        let store: Arc<dyn Store> = match self.database.as_ref() {
-            Database::Sqlite(dir) => Arc::new(
-                SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::Existing)
-                    .await
-                    .expect("open the database again"),
-            ),
-            Database::Postgres(db) => Arc::new(db.store(8).await),
-        };
         AppState::new(
-            store,
+            self.another_store().await,
             web::Resolver::Single(self.practice),
             self.clock.clone(),
             self.config.clone(),
             None,
         )
         .expect("build the app state")
+    }
+
+    /// A store handle of its own on this app's database, as another process would open it.
+    pub async fn another_store(&self) -> Arc<dyn Store> {
+        match self.database.as_ref() {
+            Database::Sqlite(dir) => Arc::new(
+                SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::Existing)
+                    .await
+                    .expect("open the database again"),
+            ),
+            Database::Postgres(db) => Arc::new(db.store(8).await),
+        }
     }
 
     /// Wait (at most 10 seconds) until the mail worker has sent every message of this

@@ -13,6 +13,7 @@ mod enquiries;
 mod hardening;
 mod helpers;
 mod jobs;
+mod keys;
 mod office_auth;
 mod office_booking;
 mod office_clients;

@@ -110,7 +110,8 @@ async fn emailed_link(app: &TestApp, to: &str) -> String {
     );
     let sent = app
         .state
-        .open_sealed(&message.body_text)
+        .open_sealed(message.practice, &message.body_text)
+        .await
         .expect("the link opens");
     let start = sent.find("/portal/link/").expect("a link in the email");
     sent[start..start + "/portal/link/".len() + 64].to_owned()
@@ -211,7 +212,11 @@ async fn a_link_opened_three_times_signs_in_once_when_continued() {
         email.subject,
         format!("Your sign-in link for {PRACTICE_NAME}")
     );
-    let sent = app.state.open_sealed(&email.body_text).unwrap();
+    let sent = app
+        .state
+        .open_sealed(email.practice, &email.body_text)
+        .await
+        .unwrap();
     for needed in [
         "works once",
         "10 minutes",
@@ -1019,7 +1024,7 @@ async fn only_portal_link_emails_have_sealed_secrets_opened() {
         ..stored.clone()
     };
     assert_eq!(
-        app.state.prepare_outgoing(&typed).unwrap(),
+        app.state.prepare_outgoing(&typed).await.unwrap(),
         "Hello {{sealed:not-a-secret}} there"
     );
     // The same text in a sign-in email, or in the email that confirms a new address, does
@@ -1029,7 +1034,7 @@ async fn only_portal_link_emails_have_sealed_secrets_opened() {
             kind: kind.into(),
             ..typed.clone()
         };
-        assert!(app.state.prepare_outgoing(&link).is_err(), "{kind}");
+        assert!(app.state.prepare_outgoing(&link).await.is_err(), "{kind}");
     }
 }
 
@@ -1112,6 +1117,7 @@ async fn confirmation_link(app: &TestApp, to: &str) -> String {
     let sent = app
         .state
         .prepare_outgoing(&message)
+        .await
         .expect("the link opens for sending");
     for name in ["Robin", "Vale", "Kim", "Ash"] {
         assert!(!sent.contains(name), "the email names nobody: {sent}");
@@ -1229,7 +1235,7 @@ async fn following_the_link_changes_the_address_once_and_tells_the_old_one() {
         email.subject,
         format!("Confirm your new email address for {PRACTICE_NAME}")
     );
-    let sent = app.state.prepare_outgoing(&email).unwrap();
+    let sent = app.state.prepare_outgoing(&email).await.unwrap();
     for needed in ["works once, for 24 hours", "If you did not ask for this"] {
         assert!(sent.contains(needed), "{needed}: {sent}");
     }

@@ -1,0 +1,12 @@
+//! The practices' own keys and the host key's name: only wrapped bytes pass through here.
+//! The SQL is shared with the SQLite backend (`store_sql::practice_keys!`).
+
+store_sql::practice_keys!(
+    PgStore,
+    sqlx::Postgres,
+    sql = crate::numbered,
+    sql_type = sqlx::AssertSqlSafe<String>,
+    share = " FOR SHARE"
+);
+
+use crate::PgStore;

@@ -1,0 +1,236 @@
+//! Each practice's own master key (SECURITY.md R8).
+//!
+//! The key file the server is started with is the host's key. It wraps one key per practice,
+//! stored in `practice_keys`; the practice's key wraps its clients' data keys, seals its
+//! staff's authenticator secrets and the sign-in links waiting in its outbox. So a host key
+//! rotation re-wraps one small key per practice, and closing a practice destroys its key
+//! before its rows: whatever copy of a row is left can no longer be opened.
+//!
+//! A practice without a key of its own (a new one, or one written before practices had
+//! their own keys, whose secrets are under the host key itself) takes one the first time
+//! it is needed: its secrets are re-wrapped under the new key in the same transaction, and
+//! if another process did it a moment before, that process's key is used.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use crypto::{CryptoError, MasterKey, row_binding};
+use jiff::Timestamp;
+use store::{ConflictKind, KeyAdoption, PracticeId, Rewrapped, Store, StoreError, UserId};
+
+/// What can stop a practice's key from opening.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The server was started without a key file.
+    #[error("the server was started without the key file")]
+    NoHostKey,
+    /// The database's keys are wrapped by another key file (or it was rotated meanwhile).
+    #[error(
+        "the database's practice keys are wrapped with another key file than this process's \
+         (was the key rotated? then restart with the new key file)"
+    )]
+    OtherHostKey,
+    /// A stored key or secret does not open with the key that should wrap it.
+    #[error("{0} does not open with the key file (is this the database's key file?)")]
+    Unreadable(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a practice's own key is bound to in its row.
+pub fn practice_binding(practice: PracticeId) -> Vec<u8> {
+    row_binding(practice.get(), "practice_keys", practice.get(), "key")
+}
+
+/// What a client's wrapped data key is bound to.
+pub fn client_key_binding(practice: PracticeId, client: store::ClientId) -> Vec<u8> {
+    row_binding(practice.get(), "client_keys", client.get(), "key")
+}
+
+/// What a staff member's sealed authenticator secret is bound to.
+pub fn secret_binding(practice: PracticeId, user: UserId) -> Vec<u8> {
+    row_binding(practice.get(), "users", user.get(), "totp_secret")
+}
+
+fn unreadable(what: String) -> impl FnOnce(CryptoError) -> KeyError {
+    move |_| KeyError::Unreadable(what)
+}
+
+/// The host key and the practices' keys this process has opened.
+pub struct PracticeKeys {
+    host: Option<Arc<MasterKey>>,
+    opened: Mutex<HashMap<PracticeId, Arc<MasterKey>>>,
+}
+
+impl std::fmt::Debug for PracticeKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PracticeKeys(…)")
+    }
+}
+
+impl PracticeKeys {
+    /// Keys opened with `host` (none without it: notes and secrets are then unavailable).
+    pub fn new(host: Option<Arc<MasterKey>>) -> Self {
+        Self {
+            host,
+            opened: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether the server has a key file (without one, nothing sealed can be written).
+    pub fn loaded(&self) -> bool {
+        self.host.is_some()
+    }
+
+    /// Forget a practice's opened key (it was closed).
+    pub fn forget(&self, practice: PracticeId) {
+        self.lock().remove(&practice);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PracticeId, Arc<MasterKey>>> {
+        self.opened.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The practice's own key: opened before, or unwrapped from the store, or made now.
+    pub async fn of(
+        &self,
+        store: &dyn Store,
+        practice: PracticeId,
+        now: Timestamp,
+    ) -> Result<Arc<MasterKey>, KeyError> {
+        if let Some(key) = self.lock().get(&practice) {
+            return Ok(Arc::clone(key));
+        }
+        let host = self.host.as_deref().ok_or(KeyError::NoHostKey)?;
+        let key = Arc::new(open_or_adopt(store, host, practice, now).await?);
+        self.lock().insert(practice, Arc::clone(&key));
+        Ok(key)
+    }
+}
+
+/// Check that `host` is the key the database's practice keys are wrapped with (true also
+/// before the first practice key).
+pub async fn check_host_key(store: &dyn Store, host: &MasterKey) -> Result<(), KeyError> {
+    match store.host_key_id().await? {
+        Some(id) if id != host.id() => Err(KeyError::OtherHostKey),
+        _ => Ok(()),
+    }
+}
+
+/// The practice's key unwrapped with `host`, or, if it has none yet, a new one it takes now.
+pub async fn open_or_adopt(
+    store: &dyn Store,
+    host: &MasterKey,
+    practice: PracticeId,
+    now: Timestamp,
+) -> Result<MasterKey, KeyError> {
+    // Twice at most: if another process gives the practice its key while this one is
+    // making one, the second round opens that process's key.
+    for _ in 0..2 {
+        if let Some(wrapped) = store.practice_key(practice).await? {
+            check_host_key(store, host).await?;
+            return host
+                .unwrap_key(&wrapped, &practice_binding(practice))
+                .map_err(unreadable(format!("practice {practice}'s key")));
+        }
+        match adopt(store, host, practice, now).await {
+            Err(KeyError::Store(StoreError::Conflict(ConflictKind::KeysChanged))) => continue,
+            Err(KeyError::Store(StoreError::Conflict(ConflictKind::HostKeyChanged))) => {
+                return Err(KeyError::OtherHostKey);
+            }
+            done => return done,
+        }
+    }
+    Err(KeyError::Store(StoreError::Conflict(
+        ConflictKind::KeysChanged,
+    )))
+}
+
+/// Give `practice` a key of its own: its client keys and staff secrets, under `host` until
+/// now, re-wrapped under the new key in one transaction.
+async fn adopt(
+    store: &dyn Store,
+    host: &MasterKey,
+    practice: PracticeId,
+    now: Timestamp,
+) -> Result<MasterKey, KeyError> {
+    let key = MasterKey::generate();
+    let mut client_keys = Vec::new();
+    for (client, old) in store.client_keys(practice).await? {
+        let binding = client_key_binding(practice, client);
+        let data = host
+            .unwrap(&old, &binding)
+            .map_err(unreadable(format!("client {client}'s key")))?;
+        let new = key.wrap(&data, &binding);
+        client_keys.push(Rewrapped {
+            id: client,
+            old,
+            new,
+        });
+    }
+    let mut secrets = Vec::new();
+    for (user, old) in store.authenticator_secrets(practice).await? {
+        let binding = secret_binding(practice, user);
+        let secret = host
+            .open_secret(&old, &binding)
+            .map_err(unreadable(format!("user {user}'s authenticator secret")))?;
+        let new = key.seal_secret(&secret, &binding);
+        secrets.push(Rewrapped { id: user, old, new });
+    }
+    let host_id = host.id();
+    let wrapped = host.wrap_key(&key, &practice_binding(practice));
+    store
+        .adopt_practice_key(
+            &KeyAdoption {
+                practice,
+                host_key_id: &host_id,
+                wrapped: &wrapped,
+                client_keys: &client_keys,
+                authenticator_secrets: &secrets,
+            },
+            now,
+        )
+        .await?;
+    Ok(key)
+}
+
+/// Re-wrap every practice's key under `new` (a host key rotation), in one transaction. Every
+/// practice takes its own key first, so that nothing is left under `old` alone. Returns how
+/// many practice keys were re-wrapped.
+pub async fn rewrap_all(
+    store: &dyn Store,
+    old: &MasterKey,
+    new: &MasterKey,
+    now: Timestamp,
+) -> Result<usize, KeyError> {
+    check_host_key(store, old).await?;
+    for practice in store.practice_ids().await? {
+        open_or_adopt(store, old, practice, now).await?;
+    }
+    let mut keys = Vec::new();
+    for (practice, wrapped) in store.practice_keys().await? {
+        let binding = practice_binding(practice);
+        let key = old
+            .unwrap_key(&wrapped, &binding)
+            .map_err(unreadable(format!("practice {practice}'s key")))?;
+        keys.push(Rewrapped {
+            id: practice,
+            new: new.wrap_key(&key, &binding),
+            old: wrapped,
+        });
+    }
+    if store.host_key_id().await?.is_none() {
+        // No practice, so nothing is wrapped yet.
+        return Ok(0);
+    }
+    match store
+        .rewrap_practice_keys(&old.id(), &new.id(), &keys)
+        .await
+    {
+        Err(StoreError::Conflict(ConflictKind::HostKeyChanged)) => Err(KeyError::OtherHostKey),
+        done => done.map(|()| keys.len()).map_err(KeyError::Store),
+    }
+}
