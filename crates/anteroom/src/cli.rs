@@ -104,6 +104,13 @@ pub enum PracticeCommand {
         #[arg(long)]
         domain: String,
     },
+    /// Close a suspended practice for good: destroy its key, then delete all of its records.
+    Close {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        host: HostArg,
+    },
 }
 
 /// Hosted mode: many practices in one database, each found by the request's host.

@@ -47,6 +47,7 @@ pub async fn practice(command: PracticeCommand) -> anyhow::Result<ExitCode> {
         PracticeCommand::AddDomain { data, host, domain } => {
             add_domain(data, &host.host, &domain).await
         }
+        PracticeCommand::Close { data, host } => close(data, &host.host).await,
     }
 }
 
@@ -202,9 +203,10 @@ async fn list(data: DataArgs) -> anyhow::Result<ExitCode> {
     );
     for practice in practices {
         let hosts: Vec<&str> = practice.hosts.iter().map(PracticeHost::as_str).collect();
-        let state = match practice.suspended_at {
-            Some(_) => "suspended",
-            None => "active",
+        let state = match (practice.closing_at, practice.suspended_at) {
+            (Some(_), _) => "closing",
+            (None, Some(_)) => "suspended",
+            (None, None) => "active",
         };
         println!(
             "{:<24} {:<10} {:>5} {:>7} {:>8}  {}",
@@ -228,9 +230,17 @@ async fn suspend(data: DataArgs, host: &str, suspend: bool) -> anyhow::Result<Ex
     let store = open_store(&data.location()?, Mode::Existing).await?;
     let done = async {
         let practice = practice_at(&*store, &host).await?;
-        store
+        match store
             .set_suspended(practice, suspend.then(Timestamp::now))
-            .await?;
+            .await
+        {
+            Err(StoreError::Conflict(ConflictKind::PracticeClosing)) => bail!(
+                "the practice at {host} is being closed, for good; run anteroom practice close \
+                 --host {host} again to finish",
+                host = host.as_str()
+            ),
+            other => other?,
+        }
         anyhow::Ok(())
     }
     .await;
@@ -278,6 +288,78 @@ async fn add_domain(data: DataArgs, host: &str, domain: &str) -> anyhow::Result<
         "The practice at {} now answers on {domain} too, and gives it out as its address. \
          Point {domain}'s DNS at this deployment and give it a TLS certificate.",
         host.as_str()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Close the practice at `host`: it must be suspended already (closing is for good, and its
+/// site should have said it is paused). Its key goes first, in a transaction of its own, so
+/// that whatever is left of its sealed records anywhere can no longer be opened; then all of
+/// its records, in one more. A close cut short is finished by running it again.
+async fn close(data: DataArgs, host: &str) -> anyhow::Result<ExitCode> {
+    let host = parse_host(host)?;
+    let location = data.location()?;
+    let store = open_store(&location, Mode::Existing).await?;
+    let done = async {
+        let practice = practice_at(&*store, &host).await?;
+        let overview = store
+            .hosted_practices()
+            .await?
+            .into_iter()
+            .find(|p| p.id == practice)
+            .ok_or(StoreError::NotFound)?;
+        match store.begin_closing(practice, Timestamp::now()).await {
+            Err(StoreError::Conflict(ConflictKind::PracticeActive)) => bail!(
+                "the practice at {host} is active. Closing is for good: suspend it first \
+                 (anteroom practice suspend --host {host}), tell its therapist, then close it",
+                host = host.as_str()
+            ),
+            other => other?,
+        }
+        store.delete_practice(practice).await?;
+        anyhow::Ok(overview)
+    }
+    .await;
+    store.close().await;
+    let closed = done?;
+    println!(
+        "Closed the practice at {} (\"{}\"). Its key was destroyed first, so its notes and other \
+         sealed records cannot be read from anywhere a copy may remain; then every record of it \
+         was deleted: {} staff {}, {} client {}, {} consultation {} and its audit log. Its \
+         name and domains are free again.",
+        host.as_str(),
+        closed.name,
+        closed.staff,
+        if closed.staff == 1 {
+            "account"
+        } else {
+            "accounts"
+        },
+        closed.clients,
+        if closed.clients == 1 {
+            "record"
+        } else {
+            "records"
+        },
+        closed.bookings,
+        if closed.bookings == 1 {
+            "booking"
+        } else {
+            "bookings"
+        },
+    );
+    println!(
+        "Backups made before now still hold its records, and its key wrapped by the key file, \
+         until those backups are deleted; Anteroom cannot reach into them. To make its notes in \
+         them unreadable now, rotate the key file (anteroom key rotate) and destroy every copy \
+         of the old one.{}",
+        match location {
+            Location::Postgres(_) => {
+                " PostgreSQL reuses the deleted rows' space at its next VACUUM; until then \
+                 their bytes stay in its data files."
+            }
+            Location::DataDir(_) | Location::SqliteUrl { .. } => "",
+        }
     );
     Ok(ExitCode::SUCCESS)
 }

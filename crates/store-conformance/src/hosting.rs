@@ -195,3 +195,127 @@ pub(crate) async fn hosting_story(store: &dyn Store, practice: PracticeId) {
         "a refused practice leaves nothing behind"
     );
 }
+
+/// Closing a practice, for good: only once suspended; its key goes first, in a transaction
+/// of its own, and it cannot be resumed after; then every row of it goes at once, audit log
+/// included, and the other practices are untouched. Run after [`crate::story`], on the
+/// practice its walk filled with every kind of record.
+pub async fn closing_story(store: &dyn Store) {
+    use store::{KeyAdoption, Rewrapped};
+    let practice = store.first_practice().await.unwrap().unwrap();
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let before = store.practice_ids().await.unwrap();
+    let others: Vec<PracticeId> = before.iter().copied().filter(|p| *p != practice).collect();
+    assert!(!others.is_empty(), "other practices to leave alone");
+    assert!(
+        !store.audit_after(practice, 0, 1).await.unwrap().is_empty(),
+        "the practice has an audit log to go with it"
+    );
+    // Give it a key of its own, as serving would have.
+    fn same<Id>((id, old): (Id, Vec<u8>)) -> Rewrapped<Id> {
+        Rewrapped {
+            id,
+            new: old.clone(),
+            old,
+        }
+    }
+    let client_keys: Vec<_> = store
+        .client_keys(practice)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(same)
+        .collect();
+    let secrets: Vec<_> = store
+        .authenticator_secrets(practice)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(same)
+        .collect();
+    let host_key_id = store.host_key_id().await.unwrap().unwrap();
+    store
+        .adopt_practice_key(
+            &KeyAdoption {
+                practice,
+                host_key_id: &host_key_id,
+                wrapped: b"the practice's key",
+                client_keys: &client_keys,
+                authenticator_secrets: &secrets,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+
+    store.set_suspended(practice, None).await.unwrap();
+    assert_eq!(
+        conflict_of(&store.begin_closing(practice, now).await),
+        Some(ConflictKind::PracticeActive),
+        "an active practice is suspended first"
+    );
+    store.set_suspended(practice, Some(now)).await.unwrap();
+    assert_eq!(
+        conflict_of(&store.delete_practice(practice).await),
+        Some(ConflictKind::PracticeActive),
+        "its rows go only after its key"
+    );
+    assert!(store.practice_key(practice).await.unwrap().is_some());
+    store.begin_closing(practice, now).await.unwrap();
+    assert_eq!(
+        store.practice_key(practice).await.unwrap(),
+        None,
+        "its key is gone"
+    );
+    let listed = store.hosted_practices().await.unwrap();
+    let closing = listed.iter().find(|p| p.id == practice).unwrap();
+    assert_eq!(closing.closing_at, Some(now));
+    assert_eq!(
+        conflict_of(&store.set_suspended(practice, None).await),
+        Some(ConflictKind::PracticeClosing),
+        "closing is for good"
+    );
+    let later = now
+        .checked_add(jiff::SignedDuration::from_hours(1))
+        .unwrap();
+    store.begin_closing(practice, later).await.unwrap();
+    assert_eq!(
+        store
+            .hosted_practices()
+            .await
+            .unwrap()
+            .iter()
+            .find(|p| p.id == practice)
+            .unwrap()
+            .closing_at,
+        Some(now),
+        "asked again, nothing changes"
+    );
+
+    store.delete_practice(practice).await.unwrap();
+    assert_eq!(store.practice_ids().await.unwrap(), others);
+    assert!(matches!(
+        store.practice(practice).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.audit_after(practice, 0, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .host_directory()
+            .await
+            .unwrap()
+            .iter()
+            .all(|entry| entry.practice != practice)
+    );
+    assert!(matches!(
+        store.delete_practice(practice).await,
+        Err(StoreError::NotFound)
+    ));
+    for other in others {
+        store::audit::verify(store, other)
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("practice {other}'s audit chain: {e:?}"));
+        store.practice(other).await.unwrap();
+    }
+}

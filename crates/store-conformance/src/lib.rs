@@ -22,6 +22,7 @@ mod staff;
 mod therapy;
 mod two_writers;
 
+pub use self::hosting::closing_story;
 use self::{audit::*, hosting::*, keys::*, portal::*, rights::*, staff::*};
 pub use self::{
     booking::*, breaks::*, claims::*, email_change::*, limits::*, occupancy::*, therapy::*,

@@ -9,7 +9,7 @@ use store::{DirectoryEntry, HostedPractice, HostingStore, PracticeHost, Practice
 use crate::{PgStore, affected, convert::*, map_err, practice::get};
 
 /// A stored host, read back as the kind it was stored as.
-fn host_from(kind: &str, host: &str) -> StoreResult<PracticeHost> {
+pub(crate) fn host_from(kind: &str, host: &str) -> StoreResult<PracticeHost> {
     match kind {
         "name" => PracticeName::parse(host)
             .map(PracticeHost::Name)
@@ -20,7 +20,7 @@ fn host_from(kind: &str, host: &str) -> StoreResult<PracticeHost> {
     }
 }
 
-fn count(row: &PgRow, column: &str) -> StoreResult<u64> {
+pub(crate) fn count(row: &PgRow, column: &str) -> StoreResult<u64> {
     u64::try_from(get::<i64>(row, column)?).map_err(|_| corrupt("count"))
 }
 
@@ -107,59 +107,19 @@ impl HostingStore for PgStore {
     }
 
     async fn set_suspended(&self, practice: PracticeId, at: Option<Timestamp>) -> StoreResult<()> {
-        let mut tx = self.write().await?;
-        // Suspending a suspended practice keeps the first date.
-        let result = sqlx::query(
-            "UPDATE practices SET suspended_at = CASE WHEN $1 IS NULL THEN NULL
-                                                     ELSE COALESCE(suspended_at, $2) END
-             WHERE id = $3",
-        )
-        .bind(at.map(secs))
-        .bind(at.map(secs))
-        .bind(practice.get())
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        affected(result)?;
-        tx.commit().await.map_err(map_err)
+        self.suspend_practice(practice, at).await
     }
 
     async fn hosted_practices(&self) -> StoreResult<Vec<HostedPractice>> {
-        let rows = sqlx::query(
-            "SELECT p.id, p.name, p.created_at, p.suspended_at,
-                (SELECT COUNT(*) FROM users u WHERE u.practice_id = p.id) AS staff,
-                (SELECT COUNT(*) FROM clients c WHERE c.practice_id = p.id) AS clients,
-                (SELECT COUNT(*) FROM bookings b WHERE b.practice_id = p.id) AS bookings
-             FROM practices p ORDER BY p.id",
-        )
-        .fetch_all(self.read())
-        .await
-        .map_err(map_err)?;
-        let hosts: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT practice_id, kind, host FROM practice_hosts ORDER BY kind DESC, host",
-        )
-        .fetch_all(self.read())
-        .await
-        .map_err(map_err)?;
-        rows.iter()
-            .map(|row| {
-                let id: i64 = get(row, "id")?;
-                Ok(HostedPractice {
-                    id: PracticeId::new(id),
-                    name: get(row, "name")?,
-                    hosts: hosts
-                        .iter()
-                        .filter(|(practice, ..)| *practice == id)
-                        .map(|(_, kind, host)| host_from(kind, host))
-                        .collect::<StoreResult<_>>()?,
-                    created_at: timestamp(get(row, "created_at")?)?,
-                    suspended_at: opt_timestamp(get(row, "suspended_at")?)?,
-                    staff: count(row, "staff")?,
-                    clients: count(row, "clients")?,
-                    bookings: count(row, "bookings")?,
-                })
-            })
-            .collect()
+        self.practices_overview().await
+    }
+
+    async fn begin_closing(&self, practice: PracticeId, now: Timestamp) -> StoreResult<()> {
+        self.begin_closing_practice(practice, now).await
+    }
+
+    async fn delete_practice(&self, practice: PracticeId) -> StoreResult<()> {
+        self.delete_practice_rows(practice).await
     }
 }
 

@@ -31,6 +31,7 @@ mod keys;
 mod limits;
 mod notes;
 mod occupancy;
+mod operator;
 mod portal;
 mod practice;
 mod rights;
@@ -60,6 +61,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_schema.sql"),
     include_str!("../migrations/0002_hosting.sql"),
     include_str!("../migrations/0003_practice_keys.sql"),
+    include_str!("../migrations/0004_closing.sql"),
 ];
 
 /// The advisory lock every migrating process takes, so that processes starting together

@@ -59,6 +59,9 @@ async fn conformance_story() {
         bookings > 0 && sessions > 0,
         "{bookings} bookings, {sessions} sessions"
     );
+    // Then the practice it filled is closed: its rows go, every other practice's stay.
+    store_conformance::closing_story(&store).await;
+    assert_occupancy_in_step(store.read()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

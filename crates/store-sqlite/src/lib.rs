@@ -22,6 +22,7 @@ mod keys;
 mod limits;
 mod notes;
 mod occupancy;
+mod operator;
 mod portal;
 mod practice;
 mod rights;
@@ -62,6 +63,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_occupancy.sql"),
     include_str!("../migrations/0013_hosting.sql"),
     include_str!("../migrations/0014_practice_keys.sql"),
+    include_str!("../migrations/0015_closing.sql"),
 ];
 
 /// A practice database in one SQLite file.

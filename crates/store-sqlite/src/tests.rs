@@ -274,6 +274,9 @@ async fn conformance_story() {
         bookings > 0 && sessions > 0,
         "{bookings} bookings, {sessions} sessions"
     );
+    // Then the practice it filled is closed: its rows go, every other practice's stay.
+    store_conformance::closing_story(&store).await;
+    assert_occupancy_in_step(&store.reader).await;
 }
 
 #[tokio::test]
@@ -320,10 +323,13 @@ async fn the_occupancy_migration_fills_the_table_from_existing_appointments() {
             sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&path))
                 .await
                 .unwrap();
-        // Schemas 13 and 14 go with it (their tables and column are new; the story's hosts
-        // and keys go).
+        // Schemas 13 to 15 go with it (their tables and columns are new; the story's hosts
+        // and keys go, and the audit log's old rule comes back).
         let downgrade = format!(
-            "DROP TABLE practice_keys; DROP TABLE host_key; DROP TABLE practice_hosts; ALTER TABLE practices DROP COLUMN suspended_at;
+            "DROP TRIGGER audit_log_no_delete; ALTER TABLE practices DROP COLUMN closing_at;
+             CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+             DROP TABLE practice_keys; DROP TABLE host_key; DROP TABLE practice_hosts; ALTER TABLE practices DROP COLUMN suspended_at;
              DROP TABLE occupancy; {old_booking_triggers} {old_session_triggers}
              PRAGMA user_version = 11;"
         );

@@ -93,6 +93,10 @@ pub enum ConflictKind {
     /// A practice's keys changed meanwhile: it took a key of its own already, or a key or
     /// secret to re-wrap is no longer what is stored.
     KeysChanged,
+    /// A practice must be suspended first (to be closed), or be closing (to be deleted).
+    PracticeActive,
+    /// A closing practice cannot be resumed.
+    PracticeClosing,
 }
 
 impl ConflictKind {
@@ -117,6 +121,8 @@ impl ConflictKind {
             Self::HostTaken => "host_taken",
             Self::HostKeyChanged => "host_key_changed",
             Self::KeysChanged => "keys_changed",
+            Self::PracticeActive => "practice_active",
+            Self::PracticeClosing => "practice_closing",
         }
     }
 }

@@ -52,6 +52,8 @@ pub struct HostedPractice {
     pub hosts: Vec<PracticeHost>,
     pub created_at: Timestamp,
     pub suspended_at: Option<Timestamp>,
+    /// When closing it began (its key was destroyed then); its rows are about to go.
+    pub closing_at: Option<Timestamp>,
     /// Back-office accounts.
     pub staff: u64,
     /// Client records (ended ones included).
@@ -86,8 +88,17 @@ pub trait HostingStore: Send + Sync {
     /// Every host of every practice, with whether its practice is suspended: the whole
     /// directory, small enough to hold in memory (one short row per host).
     async fn host_directory(&self) -> StoreResult<Vec<DirectoryEntry>>;
-    /// Suspend the practice (`Some(when)`) or resume it (`None`). Its data stays.
+    /// Suspend the practice (`Some(when)`) or resume it (`None`). Its data stays. A closing
+    /// practice is not resumed (`Conflict(PracticeClosing)`).
     async fn set_suspended(&self, practice: PracticeId, at: Option<Timestamp>) -> StoreResult<()>;
+    /// Begin closing a suspended practice, for good: mark it closing and delete its key, in
+    /// one transaction, so that whatever is left of its sealed rows (anywhere) can no longer
+    /// be opened. `Conflict(PracticeActive)` if it is not suspended. Asked again of a closing
+    /// practice, it changes nothing.
+    async fn begin_closing(&self, practice: PracticeId, now: Timestamp) -> StoreResult<()>;
+    /// Delete every row of a closing practice, its audit log included, in one transaction.
+    /// `Conflict(PracticeActive)` unless [`HostingStore::begin_closing`] came first.
+    async fn delete_practice(&self, practice: PracticeId) -> StoreResult<()>;
     /// Every practice with its hosts, state and counts, oldest first.
     async fn hosted_practices(&self) -> StoreResult<Vec<HostedPractice>>;
 }

@@ -345,6 +345,11 @@ impl AppState {
         for practice in sites.replace(&entries) {
             self.tenants().forget(practice);
         }
+        // A practice that has gone from the directory (closed) is not served again: its key
+        // is dropped from memory too. A suspended one keeps its key for when it resumes.
+        let listed: std::collections::HashSet<PracticeId> =
+            entries.iter().map(|entry| entry.practice).collect();
+        self.keys().retain(|practice| listed.contains(&practice));
         Ok(())
     }
 

@@ -85,9 +85,10 @@ impl PracticeKeys {
         self.host.is_some()
     }
 
-    /// Forget a practice's opened key (it was closed).
-    pub fn forget(&self, practice: PracticeId) {
-        self.lock().remove(&practice);
+    /// Keep only the opened keys of practices for which `keep` is true (the others were
+    /// closed); the keys are wiped from memory as they are dropped.
+    pub fn retain(&self, keep: impl Fn(PracticeId) -> bool) {
+        self.lock().retain(|practice, _| keep(*practice));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PracticeId, Arc<MasterKey>>> {

@@ -326,6 +326,41 @@ fn serves_each_practice_at_its_own_host(place: &Place) {
     let list = place.list();
     assert!(!list.contains("suspended"), "{list}");
 
+    // Closing: only a suspended practice, and then for good. The others stay as they were,
+    // and the name and email are free again.
+    let (code, said) = place.refused("close", &["--host", "sam"]);
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("suspend it first"), "{said}");
+    is_sam(&server, &sam);
+    place.practice("suspend", &["--host", "sam"]);
+    let said = place.practice("close", &["--host", own]);
+    for needed in [
+        "Closed the practice at therapy.example.org",
+        "key was destroyed first",
+        "1 staff account",
+        "Backups made before now",
+        "anteroom key rotate",
+    ] {
+        assert!(said.contains(needed), "{needed}: {said}");
+    }
+    eventually(&server, &sam, "/", 404, NOBODY);
+    let answer = get(&server, Some(own), "/");
+    assert_eq!(answer.status, 404, "{answer:?}");
+    is_alex(&server, &alex);
+    let list = place.list();
+    assert!(!list.contains("sam") && !list.contains(own), "{list}");
+    let checked = run(
+        "umask 077",
+        &place.args(&["audit", "verify"], &[], false),
+        "",
+    );
+    assert!(checked.contains("intact"), "{checked}");
+    let (code, said) = place.refused("resume", &["--host", "sam"]);
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("no practice answers on sam"), "{said}");
+    place.create("sam", "tamsin@therapists.example", Some(DEMO_PRACTICE));
+    eventually(&server, &sam, "/", 200, SAM_NAME);
+
     server.drain();
     assert!(
         !server.log.iter().any(|l| l.contains(CLIENT_EMAIL)),

@@ -165,7 +165,9 @@ async fn create(state: Here, _staff: Staff, form: FormData) -> WebResult<Respons
                 | ConflictKind::EmailChangeLimit
                 | ConflictKind::HostTaken
                 | ConflictKind::HostKeyChanged
-                | ConflictKind::KeysChanged => Err(WebError::Internal(error)),
+                | ConflictKind::KeysChanged
+                | ConflictKind::PracticeActive
+                | ConflictKind::PracticeClosing => Err(WebError::Internal(error)),
             }
         }
         Err(other) => Err(other),

@@ -159,7 +159,9 @@ pub(crate) async fn record_outcome(
             | ConflictKind::EmailChangeLimit
             | ConflictKind::HostTaken
             | ConflictKind::HostKeyChanged
-            | ConflictKind::KeysChanged => RecordOutcomeError::Web(unexpected(kind)),
+            | ConflictKind::KeysChanged
+            | ConflictKind::PracticeActive
+            | ConflictKind::PracticeClosing => RecordOutcomeError::Web(unexpected(kind)),
         }),
         Err(other) => Err(other.into()),
     }
