@@ -46,20 +46,39 @@ const SUBJECT: &str = "New enquiry from your website";
 const BODY: &str =
     "Someone has sent an enquiry through your website.\n\nRead it in your back office.\n";
 
+/// Where a world's database is: a SQLite file in a folder of its own, or a throwaway
+/// PostgreSQL database.
+enum Database {
+    Sqlite(tempfile::TempDir),
+    Postgres(store_postgres::testing::TestDatabase),
+}
+
 /// A store with one practice, and a clock the test moves by hand.
 struct World {
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     practice: PracticeId,
     now: Arc<Mutex<Timestamp>>,
-    _dir: tempfile::TempDir,
+    database: Database,
 }
 
 impl World {
+    /// On SQLite.
     async fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::CreateIfMissing)
             .await
             .expect("open the database");
+        Self::with(Arc::new(store), Database::Sqlite(dir)).await
+    }
+
+    /// On PostgreSQL, or `None` (the test is skipped) without a server.
+    async fn on_postgres() -> Option<Self> {
+        let database = store_postgres::testing::TestDatabase::create().await?;
+        let store = database.store(8).await;
+        Some(Self::with(Arc::new(store), Database::Postgres(database)).await)
+    }
+
+    async fn with(store: Arc<dyn Store>, database: Database) -> Self {
         let start: Timestamp = "2027-03-25T09:00:00Z".parse().expect("instant");
         let setup = PracticeSetup::from_toml(PRACTICE_TOML).expect("valid practice.toml");
         let practice = store
@@ -67,10 +86,10 @@ impl World {
             .await
             .expect("create the practice");
         Self {
-            store: Arc::new(store),
+            store,
             practice,
             now: Arc::new(Mutex::new(start)),
-            _dir: dir,
+            database,
         }
     }
 
@@ -88,12 +107,17 @@ impl World {
         self.mailer_on(self.store.clone(), url, wake)
     }
 
-    /// A worker on its own handle on this world's database file, as another process would be.
+    /// A worker on its own handle on this world's database, as another process would be.
     async fn mailer_elsewhere(&self, url: &str) -> Mailer {
-        let store = SqliteStore::open(&self._dir.path().join("anteroom.db"), OpenMode::Existing)
-            .await
-            .expect("open the database again");
-        self.mailer_on(Arc::new(store), url, Arc::new(Notify::new()))
+        let store: Arc<dyn Store> = match &self.database {
+            Database::Sqlite(dir) => Arc::new(
+                SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::Existing)
+                    .await
+                    .expect("open the database again"),
+            ),
+            Database::Postgres(database) => Arc::new(database.store(8).await),
+        };
+        self.mailer_on(store, url, Arc::new(Notify::new()))
     }
 
     /// A worker sending through `url` from `store`, reading this world's clock.
@@ -296,8 +320,19 @@ async fn after_about_a_day_of_failures_a_message_is_marked_failed() {
 /// queued messages at the same time: each reaches the SMTP server exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_on_one_database_send_each_message_exactly_once() {
+    each_message_exactly_once(World::new().await).await;
+}
+
+/// The same on PostgreSQL, where the workers claim with `FOR UPDATE SKIP LOCKED`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_one_postgres_database_send_each_message_exactly_once() {
+    if let Some(world) = World::on_postgres().await {
+        each_message_exactly_once(world).await;
+    }
+}
+
+async fn each_message_exactly_once(world: World) {
     const MESSAGES: usize = 1_000;
-    let world = World::new().await;
     let mut queued = std::collections::HashSet::new();
     for _ in 0..MESSAGES {
         queued.insert(world.enqueue().await);
