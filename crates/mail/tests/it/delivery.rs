@@ -9,10 +9,7 @@ use std::{
 use domain::{EmailAddress, practice::PracticeSetup};
 use jiff::{SignedDuration, Timestamp};
 use mail::{MAX_ATTEMPTS, Mailer, SmtpSettings};
-use store::{
-    MessageId, MessageStatus, NewMessage, OutboxMessage, OutboxStore, PracticeId, PracticeStore,
-    Store,
-};
+use store::{MessageId, MessageStatus, NewMessage, OutboxMessage, PracticeId, Store};
 use store_sqlite::{OpenMode, SqliteStore};
 use tokio::sync::Notify;
 
