@@ -15,6 +15,7 @@ mod email_change;
 mod hosting;
 mod keys;
 mod limits;
+mod moving;
 mod occupancy;
 mod portal;
 mod rights;
@@ -22,12 +23,12 @@ mod staff;
 mod therapy;
 mod two_writers;
 
-pub use self::hosting::closing_story;
 use self::{audit::*, hosting::*, keys::*, portal::*, rights::*, staff::*};
 pub use self::{
     booking::*, breaks::*, claims::*, email_change::*, limits::*, occupancy::*, therapy::*,
     two_writers::*,
 };
+pub use self::{hosting::closing_story, moving::moving_story};
 use domain::{
     ArticleDraft, EmailAddress, NewEnquiry, PersonName, Slug,
     article::{ArticleForm, parse_tags},

@@ -59,6 +59,11 @@ async fn conformance_story() {
         bookings > 0 && sessions > 0,
         "{bookings} bookings, {sessions} sessions"
     );
+    // It moves to another database, row for row.
+    let Some((_other_db, other)) = fresh().await else {
+        return;
+    };
+    store_conformance::moving_story(&store, &other).await;
     // Then the practice it filled is closed: its rows go, every other practice's stay.
     store_conformance::closing_story(&store).await;
     assert_occupancy_in_step(store.read()).await;

@@ -274,6 +274,9 @@ async fn conformance_story() {
         bookings > 0 && sessions > 0,
         "{bookings} bookings, {sessions} sessions"
     );
+    // It moves to another database, row for row.
+    let (_other_dir, other) = fresh().await;
+    store_conformance::moving_story(&store, &other).await;
     // Then the practice it filled is closed: its rows go, every other practice's stay.
     store_conformance::closing_story(&store).await;
     assert_occupancy_in_step(&store.reader).await;

@@ -50,6 +50,7 @@ mod conflict;
 mod hosting;
 mod limits;
 mod model;
+pub mod moving;
 mod notes;
 mod portal;
 pub mod rights;
@@ -573,6 +574,7 @@ pub trait Store:
     + PortalStore
     + LimitStore
     + HostingStore
+    + moving::MoveStore
     + ChangeFeed
 {
 }
@@ -591,6 +593,7 @@ impl<
         + PortalStore
         + LimitStore
         + HostingStore
+        + moving::MoveStore
         + ChangeFeed,
 > Store for T
 {
