@@ -104,6 +104,41 @@ pub enum PracticeCommand {
         #[arg(long)]
         domain: String,
     },
+    /// Write a practice to a file (sealed, with the key that opens it in FILE.key), to move
+    /// it to another deployment or engine.
+    Export {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The practice's name or one of its domains (not needed when the database holds
+        /// only one practice).
+        #[arg(long)]
+        host: Option<String>,
+        /// The export file to write (it must not exist); its key goes to FILE.key.
+        #[arg(long)]
+        to: PathBuf,
+        /// The key file that wraps the practices' keys (default: anteroom.key beside a SQLite
+        /// database; required for PostgreSQL).
+        #[arg(long, env = "ANTEROOM_KEY_FILE")]
+        key_file: Option<PathBuf>,
+    },
+    /// Bring in a practice from an export, as a new practice of this database.
+    Import {
+        /// The export file (made by practice export).
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+        /// Its name under the base domain (hosted mode); without it, the database must hold
+        /// no practice yet.
+        #[arg(long)]
+        host: Option<String>,
+        /// The key that opens the export (default: FILE.key beside it).
+        #[arg(long)]
+        transfer_key: Option<PathBuf>,
+        /// The key file that wraps the practices' keys here, created if missing (default:
+        /// anteroom.key beside a SQLite database; required for PostgreSQL).
+        #[arg(long, env = "ANTEROOM_KEY_FILE")]
+        key_file: Option<PathBuf>,
+    },
     /// Close a suspended practice for good: destroy its key, then delete all of its records.
     Close {
         #[command(flatten)]

@@ -17,6 +17,7 @@ mod init;
 mod keys;
 mod location;
 mod maintenance;
+mod moving;
 mod practices;
 mod serve;
 mod users;

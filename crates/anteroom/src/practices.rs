@@ -48,11 +48,33 @@ pub async fn practice(command: PracticeCommand) -> anyhow::Result<ExitCode> {
             add_domain(data, &host.host, &domain).await
         }
         PracticeCommand::Close { data, host } => close(data, &host.host).await,
+        PracticeCommand::Export {
+            data,
+            host,
+            to,
+            key_file,
+        } => crate::moving::export(data, host.as_deref(), &to, key_file.as_deref()).await,
+        PracticeCommand::Import {
+            file,
+            data,
+            host,
+            transfer_key,
+            key_file,
+        } => {
+            crate::moving::import(
+                &file,
+                data,
+                host.as_deref(),
+                transfer_key.as_deref(),
+                key_file.as_deref(),
+            )
+            .await
+        }
     }
 }
 
 /// `--host` as the operator typed it: a name (one label) or a domain (with a dot).
-fn parse_host(raw: &str) -> Result<PracticeHost, UsageError> {
+pub(crate) fn parse_host(raw: &str) -> Result<PracticeHost, UsageError> {
     let result = if raw.contains('.') {
         DomainName::parse(raw).map(PracticeHost::Domain)
     } else {
@@ -62,7 +84,10 @@ fn parse_host(raw: &str) -> Result<PracticeHost, UsageError> {
 }
 
 /// The practice that answers on `host`.
-async fn practice_at(store: &dyn Store, host: &PracticeHost) -> anyhow::Result<PracticeId> {
+pub(crate) async fn practice_at(
+    store: &dyn Store,
+    host: &PracticeHost,
+) -> anyhow::Result<PracticeId> {
     store
         .host_directory()
         .await?
@@ -104,21 +129,7 @@ async fn create(
         }
         None => content::embedded_practice("starter")?,
     };
-    let key_path = key_file(&location, given_key)?;
-    // A SQLite file is created by the first practice, as by `init`.
-    let mode = match &location {
-        Location::Postgres(_) => Mode::Existing,
-        Location::DataDir(_) | Location::SqliteUrl { .. } => {
-            if let (Some(folder), Some(path)) = (location.folder(), location.sqlite_file()) {
-                crate::files::create_private_dir(&folder)?;
-                if let Some(warning) = crate::files::open_to_others(&path) {
-                    tracing::warn!("{warning}");
-                }
-            }
-            Mode::CreateIfMissing
-        }
-    };
-    let store = open_store(&location, mode).await?;
+    let (store, host) = open_for_new_practice(&location, given_key).await?;
     let taken = store
         .host_directory()
         .await?
@@ -129,21 +140,6 @@ async fn create(
         bail!("the name {practice_name} is already a practice's; choose another");
     }
     let (password, generated) = read_password(password_stdin)?;
-    let host = if key_path.exists() {
-        crypto::MasterKey::load_file(&key_path)?
-    } else {
-        let key = crypto::MasterKey::create_file(&key_path)?;
-        println!(
-            "Created the key file {}: each practice's own key is encrypted with it, and \
-             confidential notes with those. Back it up apart from the database.",
-            key_path.display()
-        );
-        key
-    };
-    if let Err(error) = web::keys::check_host_key(&*store, &host).await {
-        store.close().await;
-        bail!("{}: {error}", key_path.display());
-    }
     let owner = NewUser {
         email: email.clone(),
         name,
@@ -186,6 +182,54 @@ async fn create(
         }
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The database a new practice goes into (a SQLite file is created by the first, as by
+/// `init`), and the key file that wraps its key: created when missing, and checked against
+/// the one the database's keys are wrapped with.
+pub(crate) async fn open_for_new_practice(
+    location: &Location,
+    given_key: Option<&std::path::Path>,
+) -> anyhow::Result<(crate::location::OpenStore, crypto::MasterKey)> {
+    let key_path = key_file(location, given_key)?;
+    let mode = match location {
+        Location::Postgres(_) => Mode::Existing,
+        Location::DataDir(_) | Location::SqliteUrl { .. } => {
+            if let (Some(folder), Some(path)) = (location.folder(), location.sqlite_file()) {
+                crate::files::create_private_dir(&folder)?;
+                if let Some(warning) = crate::files::open_to_others(&path) {
+                    tracing::warn!("{warning}");
+                }
+            }
+            Mode::CreateIfMissing
+        }
+    };
+    let store = open_store(location, mode).await?;
+    let host = if key_path.exists() {
+        crypto::MasterKey::load_file(&key_path)
+    } else {
+        crypto::MasterKey::create_file(&key_path).inspect(|_| {
+            println!(
+                "Created the key file {}: each practice's own key is encrypted with it, and \
+                 confidential notes with those. Back it up apart from the database.",
+                key_path.display()
+            );
+        })
+    };
+    let checked = match host {
+        Ok(host) => web::keys::check_host_key(&*store, &host)
+            .await
+            .map(|()| host)
+            .map_err(|e| anyhow!("{}: {e}", key_path.display())),
+        Err(e) => Err(e.into()),
+    };
+    match checked {
+        Ok(host) => Ok((store, host)),
+        Err(error) => {
+            store.close().await;
+            Err(error)
+        }
+    }
 }
 
 async fn list(data: DataArgs) -> anyhow::Result<ExitCode> {

@@ -148,22 +148,28 @@ impl MasterKey {
 
     /// Create a new key file at `path` (which must not exist), readable by its owner only.
     pub fn create_file(path: &Path) -> Result<Self, CryptoError> {
+        let key = Self::generate();
+        key.write_new_file(path)?;
+        Ok(key)
+    }
+
+    /// Write this key to a new file at `path` (which must not exist), readable by its owner
+    /// only, and on disk before this returns.
+    pub fn write_new_file(&self, path: &Path) -> Result<(), CryptoError> {
         use std::os::unix::fs::OpenOptionsExt;
         let io = |e: std::io::Error| CryptoError::Io {
             path: path.display().to_string(),
             reason: e.to_string(),
         };
-        let key = Self::generate();
         let mut file = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(path)
             .map_err(io)?;
-        file.write_all(key.to_text().as_bytes()).map_err(io)?;
+        file.write_all(self.to_text().as_bytes()).map_err(io)?;
         file.write_all(b"\n").map_err(io)?;
-        file.sync_all().map_err(io)?;
-        Ok(key)
+        file.sync_all().map_err(io)
     }
 
     /// Read the key file at `path`, refusing one that anyone but its owner could read or change.

@@ -46,7 +46,11 @@ use std::fmt;
 ///         | ConflictKind::AlreadyExtended
 ///         | ConflictKind::AuthenticatorEnabled
 ///         | ConflictKind::EmailChangeLimit
-///         | ConflictKind::HostTaken => "something else",
+///         | ConflictKind::HostTaken
+///         | ConflictKind::HostKeyChanged
+///         | ConflictKind::KeysChanged
+///         | ConflictKind::PracticeActive
+///         | ConflictKind::PracticeClosing => "something else",
 ///     }
 /// }
 /// assert_eq!(page(ConflictKind::SlotUnavailable), "that time has just gone");

@@ -50,6 +50,11 @@ pub fn client_key_binding(practice: PracticeId, client: store::ClientId) -> Vec<
     row_binding(practice.get(), "client_keys", client.get(), "key")
 }
 
+/// What a note's sealed body is bound to.
+pub fn note_binding(practice: PracticeId, note: store::NoteId) -> Vec<u8> {
+    row_binding(practice.get(), "notes", note.get(), "body")
+}
+
 /// What a staff member's sealed authenticator secret is bound to.
 pub fn secret_binding(practice: PracticeId, user: UserId) -> Vec<u8> {
     row_binding(practice.get(), "users", user.get(), "totp_secret")
@@ -233,5 +238,122 @@ pub async fn rewrap_all(
     {
         Err(StoreError::Conflict(ConflictKind::HostKeyChanged)) => Err(KeyError::OtherHostKey),
         done => done.map(|()| keys.len()).map_err(KeyError::Store),
+    }
+}
+
+/// Seals a practice's sealed values again under new ids, for a move between databases
+/// (`store::moving`): the practice keeps its own key, which opens each value under its old
+/// ids and seals it under the new ones. The clients' data keys are opened once, from the
+/// dump the values come from.
+pub struct Rekey<'a> {
+    key: &'a MasterKey,
+    /// The key that wraps the practice's key where it arrives (none when the dump goes to a
+    /// file, where the practice's key travels sealed by other means).
+    host: Option<&'a MasterKey>,
+    data_keys: HashMap<i64, crypto::DataKey>,
+}
+
+impl<'a> Rekey<'a> {
+    /// For the values of `dump`, sealed (under its ids) by the practice's `key`.
+    pub fn new(
+        key: &'a MasterKey,
+        host: Option<&'a MasterKey>,
+        dump: &store::moving::Dump,
+    ) -> Result<Self, String> {
+        use store::moving::Cell;
+        let practice = PracticeId::new(dump.practice);
+        let mut data_keys = HashMap::new();
+        if let Some(table) = dump.table("client_keys") {
+            let (Some(client_at), Some(wrapped_at)) =
+                (table.column("client_id"), table.column("wrapped"))
+            else {
+                return Err("client_keys has not the columns it should".into());
+            };
+            for row in &table.rows {
+                let (Some(client), Cell::Bytes(wrapped)) =
+                    (row[client_at].integer(), &row[wrapped_at])
+                else {
+                    return Err("a client key of the practice is damaged".into());
+                };
+                let client = store::ClientId::new(client);
+                let data = key
+                    .unwrap(wrapped, &client_key_binding(practice, client))
+                    .map_err(|_| {
+                        format!("client {client}'s key does not open with the practice's key")
+                    })?;
+                data_keys.insert(client.get(), data);
+            }
+        }
+        Ok(Self {
+            key,
+            host,
+            data_keys,
+        })
+    }
+}
+
+impl store::moving::Rebind for Rekey<'_> {
+    fn practice_key(&self, practice: PracticeId) -> Result<Vec<u8>, String> {
+        let host = self
+            .host
+            .ok_or("no key file to wrap the practice's key with")?;
+        Ok(host.wrap_key(self.key, &practice_binding(practice)))
+    }
+
+    fn client_key(
+        &self,
+        ids: store::moving::Moved,
+        client: store::moving::Moved,
+        _wrapped: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        let data = self
+            .data_keys
+            .get(&client.old)
+            .ok_or_else(|| format!("client {}'s key was not opened", client.old))?;
+        let binding =
+            client_key_binding(PracticeId::new(ids.new), store::ClientId::new(client.new));
+        Ok(self.key.wrap(data, &binding))
+    }
+
+    fn note(
+        &self,
+        ids: store::moving::Moved,
+        client: store::moving::Moved,
+        note: store::moving::Moved,
+        body: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        let data = self
+            .data_keys
+            .get(&client.old)
+            .ok_or_else(|| format!("note {}'s client has no key", note.old))?;
+        let text = data
+            .open(
+                body,
+                &note_binding(PracticeId::new(ids.old), store::NoteId::new(note.old)),
+            )
+            .map_err(|_| format!("note {} does not open", note.old))?;
+        Ok(data.seal(
+            &text,
+            &note_binding(PracticeId::new(ids.new), store::NoteId::new(note.new)),
+        ))
+    }
+
+    fn secret(
+        &self,
+        ids: store::moving::Moved,
+        user: store::moving::Moved,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        let secret = self
+            .key
+            .open_secret(
+                sealed,
+                &secret_binding(PracticeId::new(ids.old), UserId::new(user.old)),
+            )
+            .map_err(|_| format!("user {}'s authenticator secret does not open", user.old))?;
+        Ok(self.key.seal_secret(
+            &secret,
+            &secret_binding(PracticeId::new(ids.new), UserId::new(user.new)),
+        ))
     }
 }

@@ -2,7 +2,7 @@
 //! the store, opened only to be shown to the signed-in therapist. A note's text never goes
 //! into a log, an email, a feed or an error page; failures name the note, never its words.
 
-use crypto::{CryptoError, DataKey, row_binding};
+use crypto::{CryptoError, DataKey};
 use jiff::Timestamp;
 use store::{ClientId, NoteId, SessionId};
 
@@ -45,7 +45,7 @@ async fn data_key(state: &Here, client: ClientId) -> WebResult<DataKey> {
 }
 
 fn note_binding(state: &Here, note: NoteId) -> Vec<u8> {
-    row_binding(state.practice_id().get(), "notes", note.get(), "body")
+    crate::keys::note_binding(state.practice_id(), note)
 }
 
 /// Write a note (see `NoteStore::save_note`).

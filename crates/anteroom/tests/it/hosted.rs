@@ -459,6 +459,41 @@ fn practice_commands_refuse_clearly() {
     let (code, said) = place.refused("suspend", &["--host", "bea"]);
     assert_eq!(code, 1, "no practice bea: {said}");
 
+    // Export and import, refused where they must be.
+    let export = root.path().join("alex.export");
+    let export = export.to_str().unwrap();
+    let said = place.practice("export", &["--host", "alex", "--to", export]);
+    assert!(
+        said.contains("Exported the practice") && said.contains(".key"),
+        "{said}"
+    );
+    let (code, said) = place.refused("export", &["--host", "alex", "--to", export]);
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("exists already"), "{said}");
+    let (code, said) = place.refused("import", &[export]);
+    assert_eq!(code, 2, "{said}");
+    assert!(said.contains("holds practices already"), "{said}");
+    let (code, said) = place.refused("import", &[export, "--host", "bea"]);
+    assert_eq!(code, 1, "{said}");
+    assert!(
+        said.contains("already an account in this database"),
+        "{said}"
+    );
+    let mut bytes = std::fs::read(export).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    let changed = root.path().join("changed.export");
+    std::fs::write(&changed, &bytes).unwrap();
+    std::fs::copy(
+        format!("{export}.key"),
+        root.path().join("changed.export.key"),
+    )
+    .unwrap();
+    let (code, said) = place.refused("import", &[changed.to_str().unwrap(), "--host", "cy"]);
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("changed or damaged"), "{said}");
+    assert_eq!(practices(&place.list()), 1);
+
     // Reserved and malformed names: usage errors, on one line.
     for host in ["www", "operator", "a", "-x", "two words"] {
         let flag = format!("--host={host}");
