@@ -132,3 +132,55 @@ pub async fn concurrent_limits(
         "exactly the limit is counted, however the attempts arrive"
     );
 }
+
+/// A practice's timed jobs are claimed by one of several processes per period: 20 claims
+/// at once, from two handles, make one for each practice; a claim not ended stays; the next
+/// period is free again; more practices than one statement takes are claimed in one call.
+pub async fn job_claims_from_two_writers(
+    first: std::sync::Arc<dyn Store>,
+    second: std::sync::Arc<dyn Store>,
+) {
+    use jiff::SignedDuration;
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let setup = PracticeSetup::from_toml(PRACTICE).unwrap();
+    let practice = first.create_practice(&setup, now).await.unwrap();
+    let other = first.create_practice(&setup, now).await.unwrap();
+    let minute = SignedDuration::from_mins(1);
+    let both = [practice, other];
+    let attempts = (0..20).map(|n| {
+        let store = if n % 2 == 0 { &first } else { &second };
+        let store = std::sync::Arc::clone(store);
+        tokio::spawn(async move { store.claim_jobs(&both, now, minute).await.unwrap() })
+    });
+    let mut claimed = Vec::new();
+    for attempt in attempts {
+        claimed.extend(attempt.await.unwrap());
+    }
+    claimed.sort_unstable();
+    assert_eq!(claimed, vec![practice, other], "one claim a period, each");
+    let almost = now + SignedDuration::from_secs(59);
+    assert_eq!(
+        second.claim_jobs(&both, almost, minute).await.unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        second
+            .claim_jobs(&[practice], now + minute, minute)
+            .await
+            .unwrap(),
+        vec![practice],
+        "the next period is free"
+    );
+    assert_eq!(
+        first.claim_jobs(&both, now + minute, minute).await.unwrap(),
+        vec![other],
+        "the claim just made stays"
+    );
+    // More practices than one statement takes (500), each named twice: each claimed once.
+    let mut many = Vec::new();
+    for _ in 0..510 {
+        many.push(first.create_practice(&setup, now).await.unwrap());
+    }
+    let twice: Vec<store::PracticeId> = many.iter().chain(&many).copied().collect();
+    assert_eq!(first.claim_jobs(&twice, now, minute).await.unwrap(), many);
+}

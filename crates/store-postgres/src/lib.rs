@@ -63,6 +63,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_hosting.sql"),
     include_str!("../migrations/0003_practice_keys.sql"),
     include_str!("../migrations/0004_closing.sql"),
+    include_str!("../migrations/0005_job_runs.sql"),
 ];
 
 /// The advisory lock every migrating process takes, so that processes starting together

@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use store::{LimitKey, LimitRule, LimitStore, Reservation, StoreResult, UserId};
+use store::{LimitKey, LimitRule, LimitStore, PracticeId, Reservation, StoreResult, UserId};
 
 use crate::{PgStore, convert::*, map_err, relaxed};
 
@@ -107,6 +107,15 @@ impl LimitStore for PgStore {
         Ok(result.rows_affected())
     }
 
+    async fn claim_jobs(
+        &self,
+        practices: &[PracticeId],
+        now: Timestamp,
+        every: jiff::SignedDuration,
+    ) -> StoreResult<Vec<PracticeId>> {
+        self.claim_job_runs(practices, now, every).await
+    }
+
     async fn remember_device(
         &self,
         user: UserId,
@@ -148,3 +157,5 @@ impl LimitStore for PgStore {
         Ok(found.is_some())
     }
 }
+
+store_sql::job_claims!(PgStore, dynamic = crate::numbered);

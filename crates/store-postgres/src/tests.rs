@@ -984,3 +984,11 @@ async fn processes_hear_each_others_changes() {
         "a follower that said stop hears no more"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_claims_across_two_handles() {
+    let Some((_db, first, second)) = two_handles().await else {
+        return;
+    };
+    store_conformance::job_claims_from_two_writers(first, second).await;
+}

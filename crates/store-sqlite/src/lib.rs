@@ -65,6 +65,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0013_hosting.sql"),
     include_str!("../migrations/0014_practice_keys.sql"),
     include_str!("../migrations/0015_closing.sql"),
+    include_str!("../migrations/0016_job_runs.sql"),
 ];
 
 /// A practice database in one SQLite file.

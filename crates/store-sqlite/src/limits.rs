@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use store::{LimitKey, LimitRule, LimitStore, Reservation, StoreResult, UserId};
+use store::{LimitKey, LimitRule, LimitStore, PracticeId, Reservation, StoreResult, UserId};
 
 use crate::{SqliteStore, convert::*, map_err, relaxed};
 
@@ -105,6 +105,15 @@ impl LimitStore for SqliteStore {
         Ok(result.rows_affected())
     }
 
+    async fn claim_jobs(
+        &self,
+        practices: &[PracticeId],
+        now: Timestamp,
+        every: jiff::SignedDuration,
+    ) -> StoreResult<Vec<PracticeId>> {
+        self.claim_job_runs(practices, now, every).await
+    }
+
     async fn remember_device(
         &self,
         user: UserId,
@@ -145,3 +154,10 @@ impl LimitStore for SqliteStore {
         Ok(found.is_some())
     }
 }
+
+/// A statement made at run time (placeholders only, never anything typed).
+fn dynamic(text: String) -> sqlx::AssertSqlSafe<String> {
+    sqlx::AssertSqlSafe(text)
+}
+
+store_sql::job_claims!(SqliteStore, dynamic = dynamic);

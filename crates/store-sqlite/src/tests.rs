@@ -326,10 +326,10 @@ async fn the_occupancy_migration_fills_the_table_from_existing_appointments() {
             sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&path))
                 .await
                 .unwrap();
-        // Schemas 13 to 15 go with it (their tables and columns are new; the story's hosts
+        // Schemas 13 to 16 go with it (their tables and columns are new; the story's hosts
         // and keys go, and the audit log's old rule comes back).
         let downgrade = format!(
-            "DROP TRIGGER audit_log_no_delete; ALTER TABLE practices DROP COLUMN closing_at;
+            "DROP TABLE job_runs; DROP TRIGGER audit_log_no_delete; ALTER TABLE practices DROP COLUMN closing_at;
              CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
              BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
              DROP TABLE practice_keys; DROP TABLE host_key; DROP TABLE practice_hosts; ALTER TABLE practices DROP COLUMN suspended_at;
@@ -630,4 +630,10 @@ async fn reopening_keeps_data_and_pragmas() {
         .await
         .unwrap();
     assert_eq!(version, MIGRATIONS.len() as i64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_claims_across_two_handles() {
+    let (_dir, first, second) = two_handles().await;
+    store_conformance::job_claims_from_two_writers(first, second).await;
 }

@@ -60,6 +60,16 @@ pub trait LimitStore: Send + Sync {
     async fn clear_limit(&self, key: &LimitKey) -> StoreResult<()>;
     /// Delete counters whose window ended at or before `now`; how many went.
     async fn forget_ended_limits(&self, now: Timestamp) -> StoreResult<u64>;
+    /// Claim the timed jobs of `practices` until `now + every`, in one transaction: the
+    /// practices claimed, each by the one process that claims it first in each period
+    /// (several processes serve every practice, and its jobs need to run once a period, not
+    /// once per process). A claim that has not ended is left as it is.
+    async fn claim_jobs(
+        &self,
+        practices: &[PracticeId],
+        now: Timestamp,
+        every: SignedDuration,
+    ) -> StoreResult<Vec<PracticeId>>;
 
     /// Remember a browser `user` signed in from with the right password (by the hash of the
     /// token in its cookie).

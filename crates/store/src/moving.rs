@@ -178,6 +178,7 @@ pub const LEFT_BEHIND: &[&str] = &[
     "portal_links",
     "email_changes",
     "rate_counters",
+    "job_runs",
     "anteroom_schema",
     "_sqlx_migrations",
 ];

@@ -20,9 +20,30 @@ use crate::{
 /// (requests released, reminders queued). One practice's failure is logged and does not stop
 /// the others'.
 pub async fn run_once(state: &AppState) -> Result<(usize, usize), WebError> {
+    run_for_each(state, state.served_practices()).await
+}
+
+/// As [`run_once`], for the practices whose jobs this process claims for the coming
+/// `every` (`LimitStore::claim_jobs`): when several processes serve every practice, each
+/// practice's jobs run in one of them per period, not in each.
+pub async fn run_claimed(state: &AppState, every: Duration) -> Result<(usize, usize), WebError> {
+    // A little under the interval, so that this process's own next run finds the claim
+    // ended even if its timer fires a moment early.
+    let period = jiff::SignedDuration::try_from(every.mul_f64(0.9)).unwrap_or_default();
+    let claimed = state
+        .store()
+        .claim_jobs(&state.served_practices(), state.now(), period)
+        .await?;
+    run_for_each(state, claimed).await
+}
+
+async fn run_for_each(
+    state: &AppState,
+    practices: Vec<store::PracticeId>,
+) -> Result<(usize, usize), WebError> {
     let (mut released, mut reminded) = (0, 0);
     let mut failed = None;
-    for practice in state.served_practices() {
+    for practice in practices {
         match run_for(&state.here(practice)).await {
             Ok((r, m)) => {
                 released += r;
@@ -164,8 +185,9 @@ async fn break_notices(
 /// How often a server runs the jobs.
 pub const EVERY: Duration = Duration::from_secs(60);
 
-/// Run the jobs now and then every `every` until `shutdown` resolves; `runs` counts the
-/// runs finished (the tests wait for the first before they begin).
+/// Run the jobs now and then every `every` until `shutdown` resolves, each practice's only
+/// when this process claims them ([`run_claimed`]); `runs` counts the runs finished (the
+/// tests wait for the first before they begin).
 pub async fn run_every(
     state: AppState,
     every: Duration,
@@ -174,7 +196,7 @@ pub async fn run_every(
 ) {
     tokio::pin!(shutdown);
     loop {
-        if let Err(error) = run_once(&state).await {
+        if let Err(error) = run_claimed(&state, every).await {
             tracing::error!(error = %error, "jobs failed");
         }
         runs.send_modify(|n| *n += 1);
