@@ -64,6 +64,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_practice_keys.sql"),
     include_str!("../migrations/0004_closing.sql"),
     include_str!("../migrations/0005_job_runs.sql"),
+    include_str!("../migrations/0006_occupancy_by_time.sql"),
 ];
 
 /// The advisory lock every migrating process takes, so that processes starting together

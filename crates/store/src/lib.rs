@@ -32,7 +32,7 @@
 //! - **One therapist in one place at a time**: every held or confirmed consultation and
 //!   every session that holds time has one row in one occupancy table, and one rule on
 //!   that table refuses two rows of a practice that overlap (PostgreSQL: `EXCLUDE USING
-//!   gist (practice_id WITH =, tstzrange(starts_at, ends_at) WITH &&)`, which also makes a
+//!   gist (int8range(starts_at, ends_at) WITH &&, practice_id WITH =)`, which also makes a
 //!   concurrent overlapping write wait for the first and then fail). The row is written in
 //!   the transaction that changes its appointment. A consultation refused by the rule is
 //!   `Conflict(ConflictKind::SlotUnavailable)`, a session `AppointmentsOverlap`. The scope
