@@ -302,21 +302,3 @@ impl PgStore {
 
 #[cfg(test)]
 mod tests;
-
-#[async_trait::async_trait]
-impl store::moving::MoveStore for PgStore {
-    async fn dump_practice(&self, practice: store::PracticeId) -> StoreResult<store::moving::Dump> {
-        self.dump_rows(practice).await
-    }
-
-    async fn load_practice(
-        &self,
-        dump: &store::moving::Dump,
-        rebind: &dyn store::moving::Rebind,
-        name: Option<&domain::hosting::PracticeName>,
-        host_key_id: &[u8],
-        now: jiff::Timestamp,
-    ) -> StoreResult<store::PracticeId> {
-        self.load_rows(dump, rebind, name, host_key_id, now).await
-    }
-}

@@ -461,8 +461,8 @@ macro_rules! operator {
     };
 }
 
-/// Moving a practice (`MoveStore`): reading every row of it by the engine's catalogue, and
-/// writing a dump as a new practice in one transaction. The work that does not touch the
+/// Moving a practice (`MoveStore`, implemented for the store): reading every row of it by
+/// the engine's catalogue, and writing a dump as a new practice in one transaction. The work that does not touch the
 /// database (numbering, chaining, sealing again) is `store::moving`'s.
 ///
 /// `columns` lists `(table, column, type)` of every table in column order; `foreign_keys`
@@ -893,6 +893,24 @@ macro_rules! moving {
                 }
                 tx.commit().await.map_err(map_err)?;
                 Ok(practice)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl store::moving::MoveStore for $store {
+            async fn dump_practice(&self, practice: PracticeId) -> StoreResult<Dump> {
+                self.dump_rows(practice).await
+            }
+
+            async fn load_practice(
+                &self,
+                dump: &Dump,
+                rebind: &dyn Rebind,
+                name: Option<&PracticeName>,
+                host_key_id: &[u8],
+                now: Timestamp,
+            ) -> StoreResult<PracticeId> {
+                self.load_rows(dump, rebind, name, host_key_id, now).await
             }
         }
     };
