@@ -171,8 +171,9 @@ fn write_export(to: &Path, key_path: &Path, payload: &Payload) -> anyhow::Result
     use std::os::unix::fs::OpenOptionsExt;
     let transfer = crypto::MasterKey::generate();
     transfer.write_new_file(key_path)?;
-    let json = Wiped(serde_json::to_vec(payload)?);
-    let sealed = transfer.seal_secret(&json.0, BINDING);
+    // The opened export holds client data: wiped from memory once sealed.
+    let json = zeroize::Zeroizing::new(serde_json::to_vec(payload)?);
+    let sealed = transfer.seal_secret(&json, BINDING);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -183,16 +184,6 @@ fn write_export(to: &Path, key_path: &Path, payload: &Payload) -> anyhow::Result
     file.write_all(&sealed)?;
     file.sync_all()?;
     Ok(())
-}
-
-/// Bytes wiped when dropped (the opened export holds client data).
-struct Wiped(Vec<u8>);
-
-impl Drop for Wiped {
-    fn drop(&mut self) {
-        self.0.iter_mut().for_each(|b| *b = 0);
-        std::hint::black_box(&self.0);
-    }
 }
 
 /// `anteroom practice import`.
@@ -303,28 +294,48 @@ mod tests {
         }
     }
 
-    /// A practice as a therapist has it after a while: the demo's clients, contracts,
-    /// sessions and invoices, a note, an authenticator app and audit entries.
-    async fn a_practice_in(location: &Location, key: Option<&Path>) -> PracticeId {
+    /// A new hosted practice at `name` from the embedded `setup`, with its owner's account
+    /// and its own key: the store (still open), that key, the practice and its setup.
+    async fn new_practice(
+        location: &Location,
+        key: Option<&Path>,
+        (name, email, person): (&str, &str, &str),
+        setup: &str,
+    ) -> (
+        crate::location::OpenStore,
+        crypto::MasterKey,
+        PracticeId,
+        domain::practice::PracticeSetup,
+    ) {
         let (store, host) = crate::practices::open_for_new_practice(location, key)
             .await
             .unwrap();
-        let now = Timestamp::now();
-        let setup = crate::content::embedded_practice("demo").unwrap();
-        let name = domain::hosting::PracticeName::parse("sam").unwrap();
+        let setup = crate::content::embedded_practice(setup).unwrap();
         let owner = NewUser {
-            email: EmailAddress::parse("tamsin@therapists.example").unwrap(),
-            name: PersonName::parse("Tamsin Adeyemi-Holt").unwrap(),
+            email: EmailAddress::parse(email).unwrap(),
+            name: PersonName::parse(person).unwrap(),
             password_hash: "h".into(),
         };
+        let name = domain::hosting::PracticeName::parse(name).unwrap();
+        let now = Timestamp::now();
         let practice = store
             .create_hosted_practice(&setup, &name, &owner, now)
             .await
             .unwrap();
-        crate::demo_therapy::seed(&*store, practice, &setup, now)
+        let key = web::keys::open_or_adopt(&*store, &host, practice, now)
             .await
             .unwrap();
-        let key = web::keys::open_or_adopt(&*store, &host, practice, now)
+        (store, key, practice, setup)
+    }
+
+    /// A practice as a therapist has it after a while: the demo's clients, contracts,
+    /// sessions and invoices, a note, an authenticator app and audit entries.
+    async fn a_practice_in(location: &Location, key: Option<&Path>) {
+        let owner = "tamsin@therapists.example";
+        let (store, key, practice, setup) =
+            new_practice(location, key, ("sam", owner, "Tamsin Adeyemi-Holt"), "demo").await;
+        let now = Timestamp::now();
+        crate::demo_therapy::seed(&*store, practice, &setup, now)
             .await
             .unwrap();
         let client = store.clients(practice).await.unwrap().remove(0).id;
@@ -343,7 +354,8 @@ mod tests {
             .save_note(practice, client, None, None, &seal, now)
             .await
             .unwrap();
-        let user = store.user_by_email(&owner.email).await.unwrap().unwrap().id;
+        let owner = EmailAddress::parse(owner).unwrap();
+        let user = store.user_by_email(&owner).await.unwrap().unwrap().id;
         store
             .begin_authenticator(
                 user,
@@ -369,7 +381,6 @@ mod tests {
                 .unwrap();
         }
         store.close().await;
-        practice
     }
 
     /// The export's dump with its sealed values opened: what two exports of one practice
@@ -434,7 +445,7 @@ mod tests {
     async fn a_practice_goes_self_hosted_to_hosted_and_back_exactly() {
         let root = tempfile::tempdir().unwrap();
         let first = Location::DataDir(root.path().join("self-hosted"));
-        let practice = a_practice_in(&first, None).await;
+        a_practice_in(&first, None).await;
         let first_export = root.path().join("first.export");
         export(at(&first), Some("sam"), &first_export, None)
             .await
@@ -532,28 +543,16 @@ mod tests {
             .unwrap()
             .expect("the audit log verifies where it arrived");
         store.close().await;
-        let _ = practice;
     }
 
     async fn a_practice_in_with_another_email(location: &Location, key: &Path) {
-        let (store, host) = crate::practices::open_for_new_practice(location, Some(key))
-            .await
-            .unwrap();
-        let setup = crate::content::embedded_practice("starter").unwrap();
-        let name = domain::hosting::PracticeName::parse("alex").unwrap();
-        let owner = NewUser {
-            email: EmailAddress::parse("alex@therapists.example").unwrap(),
-            name: PersonName::parse("Alex Morgan").unwrap(),
-            password_hash: "h".into(),
-        };
-        let now = Timestamp::now();
-        let practice = store
-            .create_hosted_practice(&setup, &name, &owner, now)
-            .await
-            .unwrap();
-        web::keys::open_or_adopt(&*store, &host, practice, now)
-            .await
-            .unwrap();
+        let (store, ..) = new_practice(
+            location,
+            Some(key),
+            ("alex", "alex@therapists.example", "Alex Morgan"),
+            "starter",
+        )
+        .await;
         store.close().await;
     }
 }

@@ -5,7 +5,6 @@ store_sql::practice_keys!(
     PgStore,
     sqlx::Postgres,
     sql = crate::numbered,
-    sql_type = sqlx::AssertSqlSafe<String>,
     share = " FOR SHARE"
 );
 

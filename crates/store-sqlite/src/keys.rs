@@ -6,12 +6,6 @@ fn sql(text: &'static str) -> &'static str {
     text
 }
 
-store_sql::practice_keys!(
-    SqliteStore,
-    sqlx::Sqlite,
-    sql = sql,
-    sql_type = &'static str,
-    share = ""
-);
+store_sql::practice_keys!(SqliteStore, sqlx::Sqlite, sql = sql, share = "");
 
 use crate::SqliteStore;

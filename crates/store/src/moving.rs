@@ -3,7 +3,7 @@
 //! [`MoveStore::dump_practice`] reads every row of one practice from the engine's own
 //! catalogue (so a table added later comes along without a change here), with the references
 //! between them: the foreign keys the catalogue declares, and the few references it cannot
-//! know ([`UNDECLARED`]: the audit log's, which point at rows that may be gone).
+//! know ([`undeclared`]: the audit log's, which point at rows that may be gone).
 //! [`Dump::renumber`] gives every row a number of the dump's own (1, 2, … per table), so that
 //! two dumps of the same practice from different databases are alike.
 //! [`MoveStore::load_practice`] writes a dump into another database in ONE transaction,
