@@ -38,6 +38,48 @@ pub enum Command {
     /// Hosted mode: the practices of one deployment.
     #[command(subcommand)]
     Practice(PracticeCommand),
+    /// Hosted mode: the accounts of the operator console.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+#[derive(Subcommand)]
+pub enum OperatorCommand {
+    /// Add an operator account (it sets up an authenticator app at its first sign-in).
+    Add {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the operator accounts.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Set a new password for an operator (signs them out everywhere).
+    SetPassword {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Forget an operator's authenticator app when their phone is lost (signs them out
+    /// everywhere); they set up a new one at their next sign-in.
+    ResetSecondFactor {
+        #[command(flatten)]
+        data: DataArgs,
+        #[arg(long)]
+        email: String,
+    },
 }
 
 /// A practice of a hosted deployment, named by its host: its name under the base domain
@@ -157,6 +199,10 @@ pub struct HostedArgs {
     /// The domain practices' names sit under, e.g. anteroom.example (with --hosted).
     #[arg(long, env = "ANTEROOM_BASE_DOMAIN")]
     pub base_domain: Option<String>,
+    /// Serve the operator console on this host, e.g. operator.anteroom.example (with
+    /// --hosted; no practice can answer on it).
+    #[arg(long, env = "ANTEROOM_OPERATOR_HOST")]
+    pub operator_host: Option<String>,
 }
 
 #[derive(Subcommand)]

@@ -122,6 +122,13 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             import_pages(&*store, id, folder, now).await?;
             others.push((*name, *email));
         }
+        crate::operators::add_operator(
+            &*store,
+            &domain::EmailAddress::parse(OPERATOR_EMAIL)?,
+            &domain::PersonName::parse("Sam Operator")?,
+            password.clone(),
+        )
+        .await?;
     }
     let server = args.server.clone();
     let stopping = if temporary {
@@ -133,6 +140,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let (serving, banner): (Serving, Banner) = if args.hosted {
         let serving = Serving::Hosted {
             base_domain: "localhost".into(),
+            operator_host: Some(format!("{OPERATOR_NAME}.localhost")),
         };
         let banner = move |url: &str| {
             let port = url.rsplit_once(':').map_or("", |(_, port)| port);
@@ -147,6 +155,11 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 println!("    {}/  (back office: {email})", at(name));
             }
             println!("  Each back office's password: {password}");
+            println!(
+                "  Operator console: {}/  (email: {OPERATOR_EMAIL}, the same password; it asks \
+                 you to set up an authenticator app)",
+                at(OPERATOR_NAME)
+            );
             println!(
                 "  Any other name, such as {}, has no practice.",
                 at("nobody")
@@ -284,6 +297,10 @@ type Banner = Box<dyn FnOnce(&str)>;
 
 /// The demo practice's name under `localhost` in `demo --hosted`.
 const DEMO_NAME: &str = "adeyemi-holt";
+
+/// The operator console's name under `localhost` in `demo --hosted`, and its account.
+const OPERATOR_NAME: &str = "operator";
+const OPERATOR_EMAIL: &str = "operator@example.com";
 
 /// The other fictional practices of `demo --hosted`: their content folder, name under
 /// `localhost` and back-office email.

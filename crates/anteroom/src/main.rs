@@ -4,7 +4,7 @@
 //! This file parses the command line and hands each command to its module: `cli` (the
 //! options), `location` (where the data is, opening the store), `serve` (the server),
 //! `init`, `demo`, `users`, `keys`, `import`, `maintenance` (backup, audit check) and
-//! `practices` (hosted mode's practices).
+//! `practices` and `operators` (hosted mode's practices and operator accounts).
 #![forbid(unsafe_code)]
 
 mod cli;
@@ -18,6 +18,7 @@ mod keys;
 mod location;
 mod maintenance;
 mod moving;
+mod operators;
 mod practices;
 mod serve;
 mod users;
@@ -47,6 +48,7 @@ async fn main() -> ExitCode {
         Command::Key(KeyCommand::Rotate { data, key_file }) => keys::rotate(data, key_file).await,
         Command::Audit(AuditCommand::Verify { data }) => maintenance::audit_verify(data).await,
         Command::Practice(command) => practices::practice(command).await,
+        Command::Operator(command) => operators::operator(command).await,
     };
     match result {
         Ok(code) => code,

@@ -17,30 +17,13 @@ use std::{
 
 use anyhow::{Context, anyhow, bail};
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
-use store::{ConflictKind, PracticeHost, PracticeId, Store, StoreError, moving::Dump};
+use store::{ConflictKind, PracticeHost, PracticeId, Store, StoreError};
 
 use crate::cli::{DataArgs, UsageError};
 use crate::keys::key_file;
 use crate::location::{Mode, open_store};
 
-/// How an export file starts.
-const MAGIC: &[u8] = b"anteroom-practice-export-v1\n";
-/// What the export's sealing is bound to.
-const BINDING: &[u8] = b"anteroom/v1/practice-export";
-/// The `format` inside.
-const FORMAT: &str = "anteroom-practice";
-
-/// What the export holds, once opened.
-#[derive(Serialize, Deserialize)]
-pub struct Payload {
-    pub format: String,
-    pub version: u32,
-    pub exported_at: Timestamp,
-    /// The practice's own key, as a key file holds it.
-    pub key: String,
-    pub dump: Dump,
-}
+pub use web::export::Payload;
 
 /// The key file that opens `export`, when not given: `FILE.key` beside it.
 pub fn transfer_key_path(export: &Path) -> PathBuf {
@@ -52,29 +35,15 @@ pub fn transfer_key_path(export: &Path) -> PathBuf {
 /// Read an export with its key: the payload, checked.
 pub fn open_export(file: &Path, key_path: &Path) -> anyhow::Result<Payload> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let sealed = bytes
-        .strip_prefix(MAGIC)
-        .ok_or_else(|| anyhow!("{} is not an Anteroom practice export", file.display()))?;
     let key = crypto::MasterKey::load_file(key_path)?;
-    let opened = key.open_secret(sealed, BINDING).map_err(|_| {
-        anyhow!(
+    web::export::open(&bytes, &key).map_err(|e| match e {
+        web::export::OpenError::WrongKey => anyhow!(
             "{} does not open with {}: the wrong key, or the export was changed or damaged",
             file.display(),
             key_path.display()
-        )
-    })?;
-    let payload: Payload = serde_json::from_slice(&opened)
-        .with_context(|| format!("{} holds no practice this version can read", file.display()))?;
-    if payload.format != FORMAT || payload.version != 1 {
-        bail!(
-            "{} is an export of another kind or version ({} {}); use the Anteroom version that \
-             made it, or a newer one",
-            file.display(),
-            payload.format,
-            payload.version
-        );
-    }
-    Ok(payload)
+        ),
+        other => anyhow!("{}: {other}", file.display()),
+    })
 }
 
 /// The practice to export: the one at `host`, or, without one, the database's only practice.
@@ -114,55 +83,23 @@ pub async fn export(
     let store = open_store(&location, Mode::Existing).await?;
     let made = async {
         let practice = practice_to_export(&*store, host.as_ref()).await?;
-        web::keys::check_host_key(&*store, &host_key).await?;
-        let key = web::keys::open_or_adopt(&*store, &host_key, practice, Timestamp::now()).await?;
-        let dump = store.dump_practice(practice).await?;
-        anyhow::Ok((key, dump))
+        web::export::payload(&*store, &host_key, practice, Timestamp::now()).await
     }
     .await;
     store.close().await;
-    let (key, dump) = made?;
-    let payload = payload_of(&key, &dump)?;
-    let rows: usize = payload.dump.tables.iter().map(|t| t.rows.len()).sum();
+    let payload = made?;
+    let rows = payload.rows();
     write_export(to, &key_path, &payload)?;
     println!(
         "Exported the practice \"{}\" to {}: {rows} records, its notes still sealed. The key \
          that opens the export is in {}: carry the two files separately, and delete both once \
          the practice is imported. Import it with: anteroom practice import {} …",
-        practice_name(&payload.dump),
+        payload.practice_name(),
         to.display(),
         key_path.display(),
         to.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// The practice's name, from its row.
-fn practice_name(dump: &Dump) -> String {
-    dump.table("practices")
-        .and_then(|t| Some(t.rows.first()?[t.column("name")?].text()?.to_owned()))
-        .unwrap_or_default()
-}
-
-/// The dump numbered by itself, its sealed values sealed under those numbers, with the key.
-pub fn payload_of(key: &crypto::MasterKey, dump: &Dump) -> anyhow::Result<Payload> {
-    if !dump.chain_holds()? {
-        bail!(
-            "the practice's audit log does not verify (run anteroom audit verify); nothing was \
-             exported"
-        );
-    }
-    let (numbered, _) = dump.renumber();
-    let rekey = web::keys::Rekey::new(key, None, dump).map_err(|e| anyhow!(e))?;
-    let mut numbered = dump.rebound(&numbered, &rekey).map_err(|e| anyhow!(e))?;
-    numbered.rechain()?;
-    Ok(Payload {
-        format: FORMAT.into(),
-        version: 1,
-        exported_at: Timestamp::now(),
-        key: key.to_text().to_string(),
-        dump: numbered,
-    })
 }
 
 /// Write the sealed export and the key that opens it, both 0600; the key first, so that an
@@ -171,16 +108,13 @@ fn write_export(to: &Path, key_path: &Path, payload: &Payload) -> anyhow::Result
     use std::os::unix::fs::OpenOptionsExt;
     let transfer = crypto::MasterKey::generate();
     transfer.write_new_file(key_path)?;
-    // The opened export holds client data: wiped from memory once sealed.
-    let json = zeroize::Zeroizing::new(serde_json::to_vec(payload)?);
-    let sealed = transfer.seal_secret(&json, BINDING);
+    let sealed = web::export::seal(payload, &transfer)?;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(to)
         .with_context(|| format!("cannot create {}", to.display()))?;
-    file.write_all(MAGIC)?;
     file.write_all(&sealed)?;
     file.sync_all()?;
     Ok(())
@@ -252,12 +186,12 @@ pub async fn import(
     .await;
     store.close().await;
     let practice = loaded?;
-    let rows: usize = payload.dump.tables.iter().map(|t| t.rows.len()).sum();
+    let rows = payload.rows();
     println!(
         "Imported the practice \"{}\" (practice {practice}): {rows} records, its notes sealed \
          under this database's key file, its audit log chained again here.{} Its therapist and \
          clients sign in again at its new address. Delete the export and its key file now.",
-        practice_name(&payload.dump),
+        payload.practice_name(),
         match &name {
             Some(name) => format!(" It answers at {name}.BASE-DOMAIN."),
             None => String::new(),

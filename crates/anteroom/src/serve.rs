@@ -32,8 +32,12 @@ fn public_url(server: &ServerArgs, listening: SocketAddr) -> anyhow::Result<Stri
 pub enum Serving {
     /// One practice, on every host (self-hosted).
     One(PracticeId),
-    /// Every practice in the database, each at `NAME.base_domain` or its own domains.
-    Hosted { base_domain: String },
+    /// Every practice in the database, each at `NAME.base_domain` or its own domains, and
+    /// the operator console on `operator_host` if there is one.
+    Hosted {
+        base_domain: String,
+        operator_host: Option<String>,
+    },
 }
 
 /// Hosted mode's addresses: `https` without a port, unless `--public-url` says otherwise
@@ -89,16 +93,35 @@ pub async fn run_server(
             )
         })?;
     let listening = listener.local_addr()?;
-    let (public_url, resolver) = match serving {
+    let (public_url, resolver, operator) = match serving {
         Serving::One(practice) => (
             public_url(&server, listening)?,
             web::Resolver::Single(practice),
+            None,
         ),
-        Serving::Hosted { base_domain } => {
+        Serving::Hosted {
+            base_domain,
+            operator_host,
+        } => {
             let (https, port) = hosted_scheme(&server, listening)?;
             let sites = web::HostedSites::new(&base_domain, https, port);
             let base = sites.address_of(&base_domain);
-            (base, web::Resolver::Hosted(Arc::new(sites)))
+            let operator = match operator_host {
+                Some(host) => Some(
+                    web::OperatorConsole::new(&host, crate::content::embedded_practice("starter")?)
+                        .ok_or_else(|| {
+                            UsageError(
+                                "--operator-host: give a host name, like operator.anteroom.example"
+                                    .into(),
+                            )
+                        })?,
+                ),
+                None => None,
+            };
+            if let Some(console) = &operator {
+                tracing::info!(url = sites.address_of(&console.host), "operator console");
+            }
+            (base, web::Resolver::Hosted(Arc::new(sites)), operator)
         }
     };
     // Without --mail-from, each message is sent as its own practice.
@@ -118,6 +141,7 @@ pub async fn run_server(
         // Set by the service from whether it has SMTP settings.
         mail_configured: false,
         host_key: Some(Arc::new(key)),
+        operator,
     };
     if let Some(dir) = &server.theme_dir
         && !dir.is_dir()
@@ -188,9 +212,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         (None, false) => None,
     };
+    if args.hosted.operator_host.is_some() && !args.hosted.hosted {
+        return Err(UsageError("--operator-host goes with --hosted".into()).into());
+    }
     let store = open_store(&location, Mode::Existing).await?;
     let serving = match base_domain {
-        Some(base_domain) => Serving::Hosted { base_domain },
+        Some(base_domain) => Serving::Hosted {
+            base_domain,
+            operator_host: args.hosted.operator_host.clone(),
+        },
         None => Serving::One(practice_of(&*store).await?),
     };
     let clock = match args.now {

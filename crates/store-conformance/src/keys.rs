@@ -194,7 +194,11 @@ pub(crate) async fn keys_story(store: &dyn Store) {
         ),
     ] {
         assert_eq!(
-            conflict_of(&store.rewrap_practice_keys(old_host, b"host-2", keys).await),
+            conflict_of(
+                &store
+                    .rewrap_practice_keys(old_host, b"host-2", keys, &[])
+                    .await
+            ),
             Some(expected),
             "{why}"
         );
@@ -202,7 +206,7 @@ pub(crate) async fn keys_story(store: &dyn Store) {
         assert_eq!(store.host_key_id().await.unwrap().unwrap(), b"host-1");
     }
     store
-        .rewrap_practice_keys(b"host-1", b"host-2", &all)
+        .rewrap_practice_keys(b"host-1", b"host-2", &all, &[])
         .await
         .unwrap();
     assert_eq!(store.host_key_id().await.unwrap().unwrap(), b"host-2");

@@ -17,6 +17,7 @@ mod keys;
 mod limits;
 mod moving;
 mod occupancy;
+mod operators;
 mod portal;
 mod rights;
 mod staff;
@@ -28,7 +29,11 @@ pub use self::{
     booking::*, breaks::*, claims::*, email_change::*, limits::*, occupancy::*, therapy::*,
     two_writers::*,
 };
-pub use self::{hosting::closing_story, moving::moving_story};
+pub use self::{
+    hosting::closing_story,
+    moving::moving_story,
+    operators::{operator_races, operators_story},
+};
 use domain::{
     ArticleDraft, EmailAddress, NewEnquiry, PersonName, Slug,
     article::{ArticleForm, parse_tags},

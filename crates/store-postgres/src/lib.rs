@@ -33,6 +33,7 @@ mod moving;
 mod notes;
 mod occupancy;
 mod operator;
+mod operator_accounts;
 mod portal;
 mod practice;
 mod rights;
@@ -65,6 +66,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_closing.sql"),
     include_str!("../migrations/0005_job_runs.sql"),
     include_str!("../migrations/0006_occupancy_by_time.sql"),
+    include_str!("../migrations/0007_operators.sql"),
 ];
 
 /// The advisory lock every migrating process takes, so that processes starting together
@@ -110,12 +112,14 @@ fn other(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Other(Box::new(error))
 }
 
-/// The kind of each uniqueness rule, by constraint or index name (migrations/0001).
-const UNIQUE_RULES: [(&str, ConflictKind); 7] = [
+/// The kind of each uniqueness rule, by constraint or index name (migrations/0001, 0002
+/// and 0007).
+const UNIQUE_RULES: [(&str, ConflictKind); 8] = [
     ("article_slug", ConflictKind::ArticleSlug),
     ("location_slug", ConflictKind::LocationSlug),
     ("appointment_type_slug", ConflictKind::AppointmentTypeSlug),
     ("user_email", ConflictKind::UserEmail),
+    ("operator_email", ConflictKind::UserEmail),
     ("outbox_message_id", ConflictKind::OutboxMessageId),
     ("practice_hosts_pkey", ConflictKind::HostTaken),
     ("practice_one_name", ConflictKind::HostTaken),

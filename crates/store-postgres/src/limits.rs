@@ -99,12 +99,22 @@ impl LimitStore for PgStore {
     }
 
     async fn forget_ended_limits(&self, now: Timestamp) -> StoreResult<u64> {
-        let result = sqlx::query("DELETE FROM rate_counters WHERE window_end <= $1")
-            .bind(secs(now))
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(result.rows_affected())
+        // The practices' counters and the deployment's own (the operator console's).
+        let mut tx = self.write().await?;
+        let mut forgotten = 0;
+        for sql in [
+            "DELETE FROM rate_counters WHERE window_end <= $1",
+            "DELETE FROM host_counters WHERE window_end <= $1",
+        ] {
+            let result = sqlx::query(sql)
+                .bind(secs(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            forgotten += result.rows_affected();
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(forgotten)
     }
 
     async fn claim_jobs(

@@ -172,8 +172,9 @@ impl NoteStore for PgStore {
         old_host: &[u8],
         new_host: &[u8],
         keys: &[Rewrapped<PracticeId>],
+        operators: &[Rewrapped<store::OperatorId>],
     ) -> StoreResult<()> {
-        self.rewrap_keys(old_host, new_host, keys).await
+        self.rewrap_keys(old_host, new_host, keys, operators).await
     }
 
     async fn notes(&self, practice: PracticeId, client: ClientId) -> StoreResult<Vec<SealedNote>> {

@@ -171,6 +171,22 @@ async fn concurrent_email_changes() {
     store_conformance::concurrent_email_changes(Arc::new(store)).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_story() {
+    let Some((_db, store)) = fresh().await else {
+        return;
+    };
+    store_conformance::operators_story(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_races_across_two_handles() {
+    let Some((_db, first, second)) = two_handles().await else {
+        return;
+    };
+    store_conformance::operator_races(first, second).await;
+}
+
 /// A small practice file: one location, one appointment type.
 const PRACTICE: &str = r#"
 [practice]
@@ -328,6 +344,12 @@ async fn map_err_names_each_rule() {
              VALUES ({practice}, '{email}', 'Alex', 'x', 0)"
         )
     };
+    let operator = |email: &str| {
+        format!(
+            "INSERT INTO operators (email, name, password_hash, created_at)
+             VALUES ('{email}', 'Ola', 'x', 0)"
+        )
+    };
     let message = format!(
         "INSERT INTO outbox (practice_id, message_id, kind, recipient, subject, body_text,
              status, created_at)
@@ -347,7 +369,12 @@ async fn map_err_names_each_rule() {
          VALUES ({practice}, {kind}, {location}, 0, 3000, 'cancelled', 'Sam', 'sam@example.com',
              'email', '\\x00', 'a', 0, 0)"
     );
-    for sql in [&article, &user("a@example.com"), &message] {
+    for sql in [
+        &article,
+        &user("a@example.com"),
+        &operator("a@example.com"),
+        &message,
+    ] {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.as_str()))
             .execute(store.read())
             .await
@@ -359,6 +386,8 @@ async fn map_err_names_each_rule() {
         (kind_row, ConflictKind::AppointmentTypeSlug),
         (user("a@example.com"), ConflictKind::UserEmail),
         (user("A@Example.com"), ConflictKind::UserEmail),
+        (operator("a@example.com"), ConflictKind::UserEmail),
+        (operator("A@Example.com"), ConflictKind::UserEmail),
         (message, ConflictKind::OutboxMessageId),
         (booking, ConflictKind::Unique),
     ];

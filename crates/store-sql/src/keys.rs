@@ -220,6 +220,7 @@ macro_rules! practice_keys {
                 old_host: &[u8],
                 new_host: &[u8],
                 keys: &[Rewrapped<PracticeId>],
+                operators: &[Rewrapped<store::OperatorId>],
             ) -> StoreResult<()> {
                 let mut tx = self.write().await?;
                 let moved = sqlx::query($sql(
@@ -254,6 +255,34 @@ macro_rules! practice_keys {
                         return Err(changed());
                     }
                 }
+                let sealed: i64 = sqlx::query_scalar($sql(
+                    "SELECT COUNT(*) FROM operators WHERE sealed_secret IS NOT NULL",
+                ))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                if usize::try_from(sealed).ok() != Some(operators.len()) {
+                    return Err(changed());
+                }
+                for secret in operators {
+                    let result = sqlx::query($sql(
+                        "UPDATE operators SET sealed_secret = ? WHERE id = ? AND sealed_secret = ?",
+                    ))
+                    .bind(&secret.new)
+                    .bind(secret.id.get())
+                    .bind(&secret.old)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                    if result.rows_affected() != 1 {
+                        return Err(changed());
+                    }
+                }
+                // A secret being set up is sealed with the old key: those sign-ins start again.
+                sqlx::query($sql("DELETE FROM operator_sessions"))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
                 tx.commit().await.map_err(map_err)
             }
         }

@@ -11,8 +11,10 @@
 //! which both backends name alike.
 //!
 //! One module per macro: `keys` (the practices' own keys), `operator` (suspend, resume, the
-//! overview, closing), `moving` (export and import), `jobs` (the timed jobs' claims). Each
-//! macro is exported at the crate's root (`store_sql::practice_keys!`, …).
+//! overview, closing), `moving` (export and import), `jobs` (the timed jobs' claims),
+//! `operator_accounts` (the operator console's accounts, its rate counters and staff
+//! password links). Each macro is exported at the crate's root (`store_sql::practice_keys!`,
+//! …).
 // `crate::` inside the macros names the backend they expand in (its `map_err` and
 // `convert`), on purpose: see `clippy::crate_in_macro_def` on each.
 
@@ -20,3 +22,4 @@ mod jobs;
 mod keys;
 mod moving;
 mod operator;
+mod operator_accounts;

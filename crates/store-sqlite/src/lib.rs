@@ -24,6 +24,7 @@ mod moving;
 mod notes;
 mod occupancy;
 mod operator;
+mod operator_accounts;
 mod portal;
 mod practice;
 mod rights;
@@ -66,6 +67,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0014_practice_keys.sql"),
     include_str!("../migrations/0015_closing.sql"),
     include_str!("../migrations/0016_job_runs.sql"),
+    include_str!("../migrations/0017_operators.sql"),
 ];
 
 /// A practice database in one SQLite file.
@@ -105,11 +107,12 @@ fn other(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
 
 /// The kind of each uniqueness rule, by the table named in SQLite's message
 /// (`UNIQUE constraint failed: articles.practice_id, articles.kind, articles.slug`).
-const UNIQUE_RULES: [(&str, ConflictKind); 6] = [
+const UNIQUE_RULES: [(&str, ConflictKind); 7] = [
     ("articles.", ConflictKind::ArticleSlug),
     ("locations.", ConflictKind::LocationSlug),
     ("appointment_types.", ConflictKind::AppointmentTypeSlug),
     ("users.", ConflictKind::UserEmail),
+    ("operators.", ConflictKind::UserEmail),
     ("outbox.", ConflictKind::OutboxMessageId),
     ("practice_hosts.", ConflictKind::HostTaken),
 ];

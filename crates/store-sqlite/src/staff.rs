@@ -12,7 +12,8 @@ use store::{
 
 use crate::{SqliteStore, affected, convert::*, map_err, practice::get};
 
-fn stage_text(stage: SessionStage) -> &'static str {
+/// A session's stage as stored (staff and operator sessions alike).
+pub(crate) fn stage_text(stage: SessionStage) -> &'static str {
     match stage {
         SessionStage::SignedIn => "signed_in",
         SessionStage::CodeNeeded => "code_needed",
@@ -20,7 +21,8 @@ fn stage_text(stage: SessionStage) -> &'static str {
     }
 }
 
-fn stage_from(text: &str) -> StoreResult<SessionStage> {
+/// A stored session stage.
+pub(crate) fn stage_from(text: &str) -> StoreResult<SessionStage> {
     match text {
         "signed_in" => Ok(SessionStage::SignedIn),
         "code_needed" => Ok(SessionStage::CodeNeeded),

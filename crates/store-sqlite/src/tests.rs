@@ -41,6 +41,7 @@ async fn map_err_names_each_rule() {
         CREATE TABLE appointment_types (practice_id INTEGER, slug TEXT,
             CONSTRAINT appointment_type_slug UNIQUE (practice_id, slug));
         CREATE TABLE users (email TEXT, CONSTRAINT user_email UNIQUE (email));
+        CREATE TABLE operators (email TEXT, CONSTRAINT operator_email UNIQUE (email));
         CREATE TABLE outbox (message_id TEXT NOT NULL UNIQUE);
         CREATE TABLE bookings (uid TEXT NOT NULL UNIQUE);
         CREATE TABLE occupancy (booking_id INTEGER UNIQUE, session_id INTEGER UNIQUE);
@@ -54,6 +55,7 @@ async fn map_err_names_each_rule() {
         INSERT INTO locations VALUES (1, 'a');
         INSERT INTO appointment_types VALUES (1, 'a');
         INSERT INTO users VALUES ('a@example.com');
+        INSERT INTO operators VALUES ('a@example.com');
         INSERT INTO outbox VALUES ('<a@example.com>');
         INSERT INTO bookings VALUES ('a');
     ";
@@ -73,6 +75,10 @@ async fn map_err_names_each_rule() {
         ),
         (
             "INSERT INTO users VALUES ('a@example.com')",
+            ConflictKind::UserEmail,
+        ),
+        (
+            "INSERT INTO operators VALUES ('a@example.com')",
             ConflictKind::UserEmail,
         ),
         (
@@ -326,10 +332,11 @@ async fn the_occupancy_migration_fills_the_table_from_existing_appointments() {
             sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&path))
                 .await
                 .unwrap();
-        // Schemas 13 to 16 go with it (their tables and columns are new; the story's hosts
+        // Schemas 13 to 17 go with it (their tables and columns are new; the story's hosts
         // and keys go, and the audit log's old rule comes back).
         let downgrade = format!(
-            "DROP TABLE job_runs; DROP TRIGGER audit_log_no_delete; ALTER TABLE practices DROP COLUMN closing_at;
+            "DROP TABLE password_links; DROP TABLE host_counters; DROP TABLE operator_sessions; DROP TABLE operators;
+             DROP TABLE job_runs; DROP TRIGGER audit_log_no_delete; ALTER TABLE practices DROP COLUMN closing_at;
              CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
              BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
              DROP TABLE practice_keys; DROP TABLE host_key; DROP TABLE practice_hosts; ALTER TABLE practices DROP COLUMN suspended_at;
@@ -454,6 +461,18 @@ async fn concurrent_claims_across_two_handles() {
 async fn concurrent_email_changes() {
     let (_dir, store) = fresh().await;
     store_conformance::concurrent_email_changes(std::sync::Arc::new(store)).await;
+}
+
+#[tokio::test]
+async fn operators_story() {
+    let (_dir, store) = fresh().await;
+    store_conformance::operators_story(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_races_across_two_handles() {
+    let (_dir, first, second) = two_handles().await;
+    store_conformance::operator_races(first, second).await;
 }
 
 #[tokio::test]

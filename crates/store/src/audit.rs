@@ -130,6 +130,12 @@ actions! {
     PortalDetailsChanged = "portal.details", "Changed their contact details in the portal";
     PortalEmailChangeRequested = "portal.email_change_requested", "Asked in the portal to change their email address";
     PortalEmailChanged = "portal.email_changed", "Changed their email address, confirmed from the new address";
+    PasswordLinkSent = "staff.password_link", "Your host emailed a link to set a password";
+    PasswordSet = "staff.password_set", "Set a password with an emailed link";
+    HostSuspended = "host.suspend", "Your host suspended the practice: its website is paused";
+    HostResumed = "host.resume", "Your host resumed the practice";
+    HostDomainAdded = "host.domain", "Your host gave the practice a domain of its own";
+    HostExported = "host.export", "Your host exported the whole practice";
     PortalEmailChangeRefused = "portal.email_change_refused", "A confirmed change of email address was not made: another client record has the address";
 }
 

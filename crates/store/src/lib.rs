@@ -52,6 +52,7 @@ mod limits;
 mod model;
 pub mod moving;
 mod notes;
+mod operators;
 mod portal;
 pub mod rights;
 mod therapy;
@@ -62,6 +63,7 @@ pub use hosting::*;
 pub use limits::*;
 pub use model::*;
 pub use notes::*;
+pub use operators::*;
 pub use portal::*;
 pub use rights::{
     RecordedDecision, RetentionDecision, RetentionFacts, RightsStore, SubjectAccessId,
@@ -574,6 +576,7 @@ pub trait Store:
     + PortalStore
     + LimitStore
     + HostingStore
+    + OperatorStore
     + moving::MoveStore
     + ChangeFeed
 {
@@ -593,6 +596,7 @@ impl<
         + PortalStore
         + LimitStore
         + HostingStore
+        + OperatorStore
         + moving::MoveStore
         + ChangeFeed,
 > Store for T

@@ -167,8 +167,9 @@ pub fn undeclared() -> Vec<Reference> {
 }
 
 /// Tables that stay behind: this deployment's hosts and keys, and what lives only minutes
-/// or belongs to a browser (sessions, sign-in and confirmation links, rate counters). The
-/// practice's therapist and clients sign in again at its new address.
+/// or belongs to a browser (sessions, sign-in, confirmation and password links, rate
+/// counters). The practice's therapist and clients sign in again at its new address. (The
+/// operator console's tables belong to no practice, so no practice's move reads them.)
 pub const LEFT_BEHIND: &[&str] = &[
     "practice_hosts",
     "practice_keys",
@@ -176,6 +177,7 @@ pub const LEFT_BEHIND: &[&str] = &[
     "staff_sessions",
     "portal_sessions",
     "portal_links",
+    "password_links",
     "email_changes",
     "rate_counters",
     "job_runs",

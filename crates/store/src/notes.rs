@@ -102,10 +102,12 @@ pub trait NoteStore: Send + Sync {
     /// Every practice's wrapped key: `(practice, wrapped)`.
     async fn practice_keys(&self) -> StoreResult<Vec<(PracticeId, Vec<u8>)>>;
     /// After the host key changed: replace every practice's wrapped key (`(practice, old,
-    /// new)`) and the host key's name, in ONE transaction, so that a crash leaves everything
-    /// under one key. Refused, with nothing changed, as [`ConflictKind::HostKeyChanged`] if
-    /// the host key is not `old_host`, and as [`ConflictKind::KeysChanged`] unless `keys`
-    /// names every practice key exactly as stored.
+    /// new)`), every operator's sealed authenticator secret (`operators`), and the host
+    /// key's name, in ONE transaction, so that a crash leaves everything under one key; and
+    /// end every operator session (one may hold a secret being set up, sealed with the old
+    /// key). Refused, with nothing changed, as [`ConflictKind::HostKeyChanged`] if the host
+    /// key is not `old_host`, and as [`ConflictKind::KeysChanged`] unless `keys` and
+    /// `operators` name every practice key and operator secret exactly as stored.
     ///
     /// [`ConflictKind::HostKeyChanged`]: crate::ConflictKind::HostKeyChanged
     /// [`ConflictKind::KeysChanged`]: crate::ConflictKind::KeysChanged
@@ -114,6 +116,7 @@ pub trait NoteStore: Send + Sync {
         old_host: &[u8],
         new_host: &[u8],
         keys: &[Rewrapped<PracticeId>],
+        operators: &[Rewrapped<crate::OperatorId>],
     ) -> StoreResult<()>;
     /// A client's notes, newest first.
     async fn notes(&self, practice: PracticeId, client: ClientId) -> StoreResult<Vec<SealedNote>>;

@@ -221,6 +221,7 @@ async fn bench() {
             theme_dir: None,
             mail_configured: false,
             host_key: None,
+            operator: None,
         },
         None,
     )

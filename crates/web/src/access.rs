@@ -334,6 +334,7 @@ mod tests {
             theme_dir: None,
             mail_configured: false,
             host_key: None,
+            operator: None,
         };
         let state = AppState::new(
             std::sync::Arc::new(store),

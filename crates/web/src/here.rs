@@ -102,6 +102,11 @@ impl HostedSites {
         }
     }
 
+    /// The domain the practices' names sit under.
+    pub fn base_domain(&self) -> &str {
+        &self.base_domain
+    }
+
     /// The address of `host` as these sites write it: `scheme://host[:port]`.
     pub fn address_of(&self, host: &str) -> String {
         self.address(host)

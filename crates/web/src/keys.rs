@@ -35,6 +35,14 @@ pub enum KeyError {
     /// A stored key or secret does not open with the key that should wrap it.
     #[error("{0} does not open with the key file (is this the database's key file?)")]
     Unreadable(String),
+    /// Operators' secrets are sealed with the key file, but no practice has a key yet, so
+    /// the database does not name its key file and a rotation could not be checked.
+    #[error(
+        "no practice has a key yet, so this database does not name its key file: create the \
+         first practice before rotating, or reset the operators' authenticator apps \
+         (anteroom operator reset-second-factor)"
+    )]
+    NothingToRotate,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -58,6 +66,12 @@ pub fn note_binding(practice: PracticeId, note: store::NoteId) -> Vec<u8> {
 /// What a staff member's sealed authenticator secret is bound to.
 pub fn secret_binding(practice: PracticeId, user: UserId) -> Vec<u8> {
     row_binding(practice.get(), "users", user.get(), "totp_secret")
+}
+
+/// What an operator's authenticator secret is sealed to (with the host key itself: an
+/// operator belongs to no practice).
+pub fn operator_secret_binding(operator: store::OperatorId) -> Vec<u8> {
+    row_binding(0, "operators", operator.get(), "totp_secret")
 }
 
 fn unreadable(what: String) -> impl FnOnce(CryptoError) -> KeyError {
@@ -228,12 +242,29 @@ pub async fn rewrap_all(
             old: wrapped,
         });
     }
+    let mut operators = Vec::new();
+    for operator in store.operators().await? {
+        if let Some(sealed) = operator.sealed_secret {
+            let binding = operator_secret_binding(operator.id);
+            let secret = old
+                .open_secret(&sealed, &binding)
+                .map_err(unreadable(format!("operator {}'s secret", operator.id)))?;
+            operators.push(Rewrapped {
+                id: operator.id,
+                new: new.seal_secret(&secret, &binding),
+                old: sealed,
+            });
+        }
+    }
     if store.host_key_id().await?.is_none() {
-        // No practice, so nothing is wrapped yet.
+        // No practice has a key, so the database does not name its key file yet.
+        if !operators.is_empty() {
+            return Err(KeyError::NothingToRotate);
+        }
         return Ok(0);
     }
     match store
-        .rewrap_practice_keys(&old.id(), &new.id(), &keys)
+        .rewrap_practice_keys(&old.id(), &new.id(), &keys, &operators)
         .await
     {
         Err(StoreError::Conflict(ConflictKind::HostKeyChanged)) => Err(KeyError::OtherHostKey),

@@ -10,6 +10,7 @@ pub(crate) mod api;
 pub(crate) mod booking;
 pub mod clock;
 mod error;
+pub mod export;
 mod forms;
 mod here;
 pub mod jobs;
@@ -18,6 +19,7 @@ mod limits;
 mod notes;
 mod office;
 mod operations;
+mod operator;
 mod pages;
 pub mod password;
 mod portal;
@@ -47,6 +49,7 @@ pub use clock::Clock;
 pub use error::WebError;
 pub use here::{HOSTS_EVERY, Here, HostedSites, Resolver};
 pub use limits::RateLimits;
+pub use operator::OperatorConsole;
 pub use server::ServeOptions;
 pub use service::Service;
 
@@ -66,6 +69,8 @@ pub struct Config {
     /// The host's key (the key file, kept outside the database): it wraps each practice's
     /// own key ([`keys`]). Without it, notes can be neither written nor read.
     pub host_key: Option<std::sync::Arc<crypto::MasterKey>>,
+    /// Hosted mode's operator console, on a host of its own (`--operator-host`).
+    pub operator: Option<OperatorConsole>,
 }
 
 /// Shared by every request.
@@ -217,8 +222,20 @@ pub(crate) fn routes() -> Vec<routing::Route> {
     .collect()
 }
 
-/// The whole application as one router.
+/// The whole application as one router: the practices, and in hosted mode the operator
+/// console on its own host.
 pub fn app(state: AppState) -> Router {
+    let practices = practices_app(state.clone());
+    let app = match operator::router(&state) {
+        Some(console) => practices.layer(middleware::from_fn_with_state(console, operator::divert)),
+        None => practices,
+    };
+    app.layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CompressionLayer::new())
+}
+
+/// Every practice's site, booking, office, portal and API, found by the request's host.
+fn practices_app(state: AppState) -> Router {
     Router::new()
         .merge(site::router())
         .merge(booking::router())
@@ -243,8 +260,6 @@ pub fn app(state: AppState) -> Router {
         ))
         // Outside every layer that needs the practice: find it from the request's host.
         .layer(middleware::from_fn_with_state(state.clone(), here::resolve))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(CompressionLayer::new())
         .with_state(state)
 }
 

@@ -37,13 +37,19 @@ impl TotpSecret {
         Self(Zeroizing::new(rand::random()))
     }
 
-    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+    /// A secret from its bytes, as opened from where it is kept.
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let mut secret = Zeroizing::new([0u8; SECRET_BYTES]);
         if bytes.len() != SECRET_BYTES {
             return None;
         }
         secret.copy_from_slice(bytes);
         Some(Self(secret))
+    }
+
+    /// The secret's bytes, for sealing.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.0.as_slice()
     }
 
     /// Read a secret as the set-up page shows it (base32, spaces and case ignored).
@@ -194,7 +200,7 @@ pub(crate) fn recovery_hash(code: &str) -> Vec<u8> {
 pub(crate) async fn seal(state: &Here, user: UserId, secret: &TotpSecret) -> WebResult<Vec<u8>> {
     let key = state.practice_key().await?;
     let binding = crate::keys::secret_binding(state.practice_id(), user);
-    Ok(key.seal_secret(secret.0.as_slice(), &binding))
+    Ok(key.seal_secret(secret.as_bytes(), &binding))
 }
 
 /// Open a user's stored secret.

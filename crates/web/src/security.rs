@@ -150,7 +150,7 @@ pub(crate) fn redacted(path: &str) -> String {
         .join("/")
 }
 
-fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return matches!(site, "same-origin" | "none");
     }

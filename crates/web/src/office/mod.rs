@@ -14,6 +14,7 @@ mod clients;
 mod feed;
 mod inbox;
 pub(crate) mod invoices;
+mod password_link;
 mod rights;
 mod sessions;
 mod settings;
@@ -25,6 +26,7 @@ use serde::Serialize;
 
 use crate::{AppState, Here, error::WebResult, render::html, templates::value};
 pub(crate) use auth::{Staff, secure_cookies};
+pub(crate) use password_link::PASSWORD_LINK_KIND;
 
 /// The back office's own routes (sign-in, articles, enquiries, the outbox); each room
 /// below has its own table.
@@ -41,6 +43,9 @@ mod own {
         GET "/office/sign-in/set-up" => Public: auth::set_up_form;
         POST "/office/sign-in/set-up" => Public: auth::set_up;
         POST "/office/sign-out" => Public: auth::sign_out;
+        // A link emailed to set a password (the handlers audit the password set).
+        GET "/office/password/{token}" => Secret: password_link::form;
+        POST "/office/password/{token}" => Secret: password_link::set;
         GET "/office/articles" => Staff: articles::list;
         GET "/office/articles/new" => Staff: articles::new_form;
         POST "/office/articles/new" => Staff: articles::create;

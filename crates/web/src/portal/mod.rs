@@ -39,9 +39,14 @@ pub(crate) const ABSOLUTE_TIMEOUT: SignedDuration = SignedDuration::from_hours(2
 /// The outbox kind of a sign-in email (its body holds a sealed secret).
 pub(crate) const LINK_EMAIL_KIND: &str = "portal_link";
 
-/// The outbox kinds whose bodies hold a sealed secret: the sign-in link, and the link that
-/// confirms a new email address. Only these are opened before sending.
-pub(crate) const SEALED_EMAIL_KINDS: &[&str] = &[LINK_EMAIL_KIND, email_change::CONFIRM_EMAIL_KIND];
+/// The outbox kinds whose bodies hold a sealed secret: the sign-in link, the link that
+/// confirms a new email address, and a staff member's link to set a password. Only these
+/// are opened before sending.
+pub(crate) const SEALED_EMAIL_KINDS: &[&str] = &[
+    LINK_EMAIL_KIND,
+    email_change::CONFIRM_EMAIL_KIND,
+    crate::office::PASSWORD_LINK_KIND,
+];
 
 crate::routing::routes! {
     // Asking for a sign-in link and using it: the handlers audit requests, sign-ins,

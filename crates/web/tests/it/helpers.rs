@@ -238,7 +238,7 @@ travel_minutes = 60
 "#;
 
 /// The staff password hashed once for the whole test binary (Argon2 is slow in debug builds).
-fn password_hash() -> &'static str {
+pub fn password_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| web::password::hash(STAFF_PASSWORD).expect("hash the test password"))
 }
@@ -445,6 +445,9 @@ pub fn http_client(cookies: bool, hosted: Option<(&[&str], u16)>) -> reqwest::Cl
     }
     builder.build().expect("build an HTTP client")
 }
+
+/// The operator console's host in a hosted test app.
+pub const OPERATOR_HOST: &str = "operator.localhost";
 
 /// The practices' names in a hosted test app.
 pub const HOSTED_NAMES: [&str; 2] = ["first", "second"];
@@ -774,6 +777,11 @@ impl TestApp {
             theme_dir: None,
             mail_configured: false,
             host_key,
+            operator: hosted.then(|| {
+                let starter = domain::practice::PracticeSetup::from_toml(PRACTICE_TOML)
+                    .expect("the test practice");
+                web::OperatorConsole::new(OPERATOR_HOST, starter).expect("the console's host")
+            }),
         };
         // The real mail worker, sending to a loopback SMTP sink, and the real jobs (run at
         // start and then rarely, so what a test counts is what it ran itself).
@@ -878,6 +886,9 @@ impl TestApp {
 
     /// The address the app listens on.
     pub fn addr(&self) -> SocketAddr {
+        if let Some(port) = self.hosted_port {
+            return SocketAddr::from(([127, 0, 0, 1], port));
+        }
         self.base
             .trim_start_matches("http://")
             .parse()
@@ -902,6 +913,22 @@ impl TestApp {
     }
 
     /// True for an app started with [`TestApp::spawn_hosted`].
+    /// Hosted mode: the operator console's address for `path`.
+    pub fn operator_url(&self, path: &str) -> String {
+        let port = self.hosted_port.expect("a hosted app");
+        format!("http://{OPERATOR_HOST}:{port}{path}")
+    }
+
+    /// Hosted mode: a browser for the operator console (keeps cookies, follows no redirects)
+    /// that also reaches the practices' hosts, and every other `*.localhost` name given.
+    pub fn operator_browser(&self, more: &[&str]) -> reqwest::Client {
+        let port = self.hosted_port.expect("a hosted app");
+        let mut names: Vec<&str> = vec!["operator"];
+        names.extend(HOSTED_NAMES);
+        names.extend(more);
+        http_client(true, Some((&names, port)))
+    }
+
     pub fn is_hosted(&self) -> bool {
         self.hosted_port.is_some()
     }

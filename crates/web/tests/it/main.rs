@@ -20,6 +20,7 @@ mod office_clients;
 mod office_content;
 mod office_security;
 mod office_therapy;
+mod operator;
 mod portal;
 mod public_site;
 mod rights;
