@@ -239,12 +239,60 @@ mod tests {
             reopened.open(&sealed, b"here").unwrap().as_slice(),
             b"a note"
         );
+        // An operator of the console, whose app's secret is sealed with the key file itself,
+        // signed in at the moment.
+        let operator = store
+            .create_operator(
+                &NewUser {
+                    email: EmailAddress::parse("ops@host.example").unwrap(),
+                    name: PersonName::parse("Sam Ops").unwrap(),
+                    password_hash: "h".into(),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        let operator_binding = web::keys::operator_secret_binding(operator);
+        store
+            .enable_operator_authenticator(
+                operator,
+                &new.seal_secret(b"operator secret 20b!", &operator_binding),
+                1,
+                now,
+            )
+            .await
+            .unwrap();
+        store
+            .start_operator_session(b"op-session", operator, store::SessionStage::SignedIn, now)
+            .await
+            .unwrap();
         store.close().await;
 
-        // A second rotation re-wraps the practice key only; the practice's key is the same.
+        // A second rotation re-wraps the practice key and re-seals the operator's secret; the
+        // practice's key is the same, and the operator signs in again.
         assert_eq!(rotate_key(&database, None).await.unwrap(), 1);
         let newer = host_key(&database, None).unwrap();
         let store = open_store(&database, Mode::Existing).await.unwrap();
+        let resealed = store.operators().await.unwrap()[0]
+            .sealed_secret
+            .clone()
+            .unwrap();
+        assert!(new.open_secret(&resealed, &operator_binding).is_err());
+        assert_eq!(
+            newer
+                .open_secret(&resealed, &operator_binding)
+                .unwrap()
+                .as_slice(),
+            b"operator secret 20b!"
+        );
+        assert!(
+            store
+                .operator_session(b"op-session")
+                .await
+                .unwrap()
+                .is_none(),
+            "operator sessions end with a rotation"
+        );
         let rewrapped = store.practice_key(practice).await.unwrap().unwrap();
         assert!(new.unwrap_key(&rewrapped, &practice_binding).is_err());
         assert_eq!(

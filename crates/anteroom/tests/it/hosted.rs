@@ -518,6 +518,7 @@ fn practice_commands_refuse_clearly() {
     for args in [
         &["serve", "--data-dir", dir, "--hosted"][..],
         &["serve", "--data-dir", dir, "--base-domain", "x"],
+        &["serve", "--data-dir", dir, "--operator-host", "operator.x"],
     ] {
         let (code, said) = refused(args);
         assert_eq!(code, 2, "{args:?}: {said}");
@@ -533,4 +534,106 @@ fn practice_commands_refuse_clearly() {
             "{host}: {said}"
         );
     }
+}
+
+/// `anteroom operator …` and `serve --operator-host`: the console answers on its own host
+/// only, and the practices on theirs.
+#[test]
+fn operator_accounts_and_the_console_host() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let data = root.path().join("practices");
+    let place = Place {
+        data: vec!["--data-dir".into(), data.to_str().unwrap().into()],
+        key: vec![],
+    };
+    place.create("alex", "alex@therapists.example", None);
+    let operator = |verb: &str, rest: &[&str]| {
+        run(
+            "umask 077",
+            &place.args(&["operator", verb], rest, false),
+            &format!("{PASSWORD}\n"),
+        )
+    };
+    let said = operator(
+        "add",
+        &[
+            "--email",
+            "ops@host.example",
+            "--name",
+            "Sam Ops",
+            "--password-stdin",
+        ],
+    );
+    assert!(
+        said.contains("Added the operator ops@host.example"),
+        "{said}"
+    );
+    assert!(
+        !said.contains(PASSWORD),
+        "a password given is not printed: {said}"
+    );
+    let (code, said) = refused(&place.args(
+        &["operator", "add"],
+        &[
+            "--email",
+            "OPS@host.example",
+            "--name",
+            "Sam Again",
+            "--password-stdin",
+        ],
+        false,
+    ));
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("already an operator"), "{said}");
+    let list = operator("list", &[]);
+    assert!(
+        list.contains("ops@host.example") && list.contains("not set up yet"),
+        "{list}"
+    );
+    let said = operator("reset-second-factor", &["--email", "ops@host.example"]);
+    assert!(said.contains("set up a new one"), "{said}");
+    let said = operator(
+        "set-password",
+        &["--email", "ops@host.example", "--password-stdin"],
+    );
+    assert!(said.contains("signed out everywhere"), "{said}");
+    let (code, said) = refused(&place.args(
+        &["operator", "set-password"],
+        &["--email", "nobody@host.example", "--password-stdin"],
+        false,
+    ));
+    assert_eq!(code, 1, "{said}");
+    assert!(
+        said.contains("there is no operator nobody@host.example"),
+        "{said}"
+    );
+
+    let mut server = Server::start_reporting(
+        "umask 077",
+        &place.args(
+            &["serve"],
+            &[
+                "--hosted",
+                "--base-domain",
+                "localhost",
+                "--operator-host",
+                "operator.localhost",
+            ],
+            true,
+        ),
+        "http://localhost:",
+    );
+    let port = server.port;
+    let console = format!("operator.localhost:{port}");
+    let alex = format!("alex.localhost:{port}");
+    let sign_in = get(&server, Some(&console), "/sign-in");
+    assert_eq!(sign_in.status, 200, "{sign_in:?}");
+    assert!(sign_in.body.contains("Sign in to the operator console"));
+    let first = get(&server, Some(&console), "/");
+    assert_eq!(first.status, 303, "{first:?}");
+    assert_eq!(get(&server, Some(&console), "/office").status, 404);
+    assert_eq!(get(&server, Some(&alex), "/sign-in").status, 404);
+    is_alex(&server, &alex);
+    server.drain();
+    server.stop();
 }

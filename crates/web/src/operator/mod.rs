@@ -108,6 +108,7 @@ pub(crate) fn router(state: &AppState) -> Option<(String, Router)> {
             get(practices::close_form).post(practices::close),
         )
         .route("/assets/site.css", get(crate::site::feeds::stylesheet))
+        .route("/robots.txt", get(robots))
         .fallback(crate::error::not_found)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -120,6 +121,14 @@ pub(crate) fn router(state: &AppState) -> Option<(String, Router)> {
         .layer(middleware::from_fn_with_state(state.clone(), headers))
         .with_state(state.clone());
     Some((console.host.clone(), router))
+}
+
+/// The console is for no search engine.
+async fn robots() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "User-agent: *\nDisallow: /\n",
+    )
 }
 
 /// Send the console's host to the console, and every other host on to the practices.

@@ -431,18 +431,23 @@ async fn practice_page(
         .store()
         .staff_accounts(practice.id, state.now())
         .await?;
-    let staff: Vec<_> = staff
-        .iter()
-        .map(|account| {
-            context! {
-                id => account.id.get(),
-                name => account.name.clone(),
-                email => account.email.as_str(),
-                owner => account.owner,
-                link_until => account.link_until.map(|t| t.strftime("%-d %B %Y at %H:%M UTC").to_string()),
-            }
-        })
-        .collect();
+    let mut rows = Vec::with_capacity(staff.len());
+    for account in &staff {
+        let app = state
+            .store()
+            .authenticator(account.id)
+            .await?
+            .is_some_and(|a| a.enabled_at.is_some());
+        rows.push(context! {
+            id => account.id.get(),
+            name => account.name.clone(),
+            email => account.email.as_str(),
+            owner => account.owner,
+            app,
+            link_until => account.link_until.map(|t| t.strftime("%-d %B %Y at %H:%M UTC").to_string()),
+        });
+    }
+    let staff = rows;
     let (domain_value, domain_message) = domain_error.unwrap_or_default();
     page(
         state,

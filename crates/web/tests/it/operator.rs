@@ -555,3 +555,60 @@ async fn an_export_from_the_console_opens_with_its_key_and_closing_needs_a_suspe
     assert_eq!(app.get("/").await.status, StatusCode::NOT_FOUND);
     assert_eq!(get(&browser, &page("")).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_app_is_switched_off_from_the_console_and_its_sessions_end() {
+    let app = TestApp::spawn_hosted().await;
+    let staff = app
+        .store
+        .staff_accounts(app.practice, app.clock.now())
+        .await
+        .unwrap()[0]
+        .clone();
+    let therapist = app.sign_in().await;
+    app.store
+        .begin_authenticator(staff.id, b"sealed secret", b"session")
+        .await
+        .unwrap();
+    app.store
+        .enable_authenticator(
+            staff.id,
+            b"sealed secret",
+            b"session",
+            1,
+            &[],
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    let (browser, _) = signed_in_operator(&app).await;
+    let practice = get(
+        &browser,
+        &app.operator_url(&format!("/practices/{}", app.practice)),
+    )
+    .await;
+    assert!(practice.body.contains("Switch off their authenticator app"));
+    let off = post(
+        &browser,
+        &app.operator_url(&format!(
+            "/practices/{}/staff/{}/second-factor",
+            app.practice, staff.id
+        )),
+        &[],
+    )
+    .await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER);
+    assert!(app.store.authenticator(staff.id).await.unwrap().is_none());
+    let office = app.get_with_cookie("/office", &therapist).await;
+    assert_eq!(
+        office.location(),
+        Some("/office/sign-in"),
+        "their sessions ended"
+    );
+    let practice = get(
+        &browser,
+        &app.operator_url(&format!("/practices/{}", app.practice)),
+    )
+    .await;
+    assert!(!practice.body.contains("Switch off their authenticator app"));
+}
