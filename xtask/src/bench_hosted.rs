@@ -745,6 +745,20 @@ fn pg_counters(url: &str) -> Option<[f64; 6]> {
     numbers.try_into().ok()
 }
 
+/// The lines `psql` prints for `sql` (nothing if it fails).
+fn psql_lines(url: &str, sql: &str) -> Vec<String> {
+    Command::new(PSQL)
+        .args([url, "-X", "-A", "-t", "-c", sql])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn verdict(ok: bool) -> &'static str {
     if ok { "PASS" } else { "MISS" }
 }
@@ -887,9 +901,30 @@ pub(super) fn hosted() -> Result<(), String> {
                 tmp.path(),
             )?);
         }
+        let statements = std::env::var_os("ANTEROOM_BENCH_STATEMENTS").is_some();
+        if let (true, Some(url)) = (statements, database_url.as_deref()) {
+            psql_lines(
+                url,
+                "create extension if not exists pg_stat_statements; select pg_stat_statements_reset()",
+            );
+        }
         let bookings = bookings_for(servers[0].1, practices)?;
         let targets: Vec<(u32, SocketAddr)> = servers.iter().map(|(s, a)| (s.pid(), *a)).collect();
         let run = book(&targets, deployment.postgres_port, bookings)?;
+        if let (true, Some(url)) = (statements, database_url.as_deref()) {
+            println!(
+                "bench: the statements that took longest (exec ms, plan ms, calls, rows, blocks hit):"
+            );
+            for line in psql_lines(
+                url,
+                "select round(total_exec_time::numeric), round(total_plan_time::numeric), calls, \
+                 rows, shared_blks_hit, left(regexp_replace(query, '\\s+', ' ', 'g'), 150) \
+                 from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database()) \
+                 order by total_exec_time + total_plan_time desc limit 15",
+            ) {
+                println!("bench:   {line}");
+            }
+        }
         let hwms: Vec<String> = servers.iter().map(|(s, _)| mb(hwm(s))).collect();
         lines.push(format!(
             "{}: bookings on {practices} practice(s), {processes} process(es): {} created in {:.2} s = {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, statuses {:?}{}; peak RSS sampled {:?}, VmHWM {:?}; {}",
@@ -937,12 +972,24 @@ pub(super) fn hosted() -> Result<(), String> {
     let mut lookup: Option<[LookupFigures; 2]> = None;
     let key = tmp.path().join("host.key");
 
+    // ANTEROOM_BENCH_ONLY=bookings-one-practice: only (b) on one PostgreSQL practice, for
+    // profiling that path (the summary table is not printed).
+    let mut lookup_one = None;
+    let only_one_practice =
+        std::env::var("ANTEROOM_BENCH_ONLY").is_ok_and(|v| v == "bookings-one-practice");
     let pg_result = crate::postgres::with_postgres(|url| {
-        let a = Deployment::postgres(url, "availability", &key)?;
-        let (figures, one) = availability(&a, &mut lines, true)?;
-        pg.availability = Some(figures);
+        if !only_one_practice {
+            let a = Deployment::postgres(url, "availability", &key)?;
+            let (figures, one) = availability(&a, &mut lines, true)?;
+            pg.availability = Some(figures);
+            lookup_one = one;
+        }
         let b1 = Deployment::postgres(url, "book1", &key)?;
         pg.book_one = Some(booking(&b1, &mut lines, 2, 1, 0)?);
+        if only_one_practice {
+            // Profiling the one-practice booking path: nothing else.
+            return Ok(());
+        }
         let many = Deployment::postgres(url, "many", &key)?;
         pg.book_many = Some(booking(&many, &mut lines, 2, 100, 0)?);
 
@@ -981,7 +1028,7 @@ pub(super) fn hosted() -> Result<(), String> {
             mb(peaks[0]),
             mb(peaks[1])
         ));
-        if let Some((one_run, one_cpu)) = one {
+        if let Some((one_run, one_cpu)) = lookup_one.take() {
             lines.push(format!(
                 "PostgreSQL: 1 practice, GET /robots.txt: {:.0} req/s, p99 {:.2} ms, non-2xx {}",
                 one_run.wrk.requests_per_sec, one_run.wrk.p99_ms, one_run.wrk.non_2xx
@@ -1008,6 +1055,12 @@ pub(super) fn hosted() -> Result<(), String> {
     });
     if let Err(e) = &pg_result {
         println!("bench: the PostgreSQL part failed: {e}");
+    }
+    if only_one_practice {
+        for line in &lines {
+            println!("  {line}");
+        }
+        return pg_result;
     }
 
     // (d) SQLite.

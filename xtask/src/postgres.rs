@@ -145,11 +145,18 @@ impl Cluster {
                 ]),
         )?;
         let port = free_port()?;
-        let options = format!(
+        let mut options = format!(
             "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='{}' \
              -c max_connections=400 -c shared_buffers=64MB -c fsync=on -c synchronous_commit=on",
             cluster.dir.display()
         );
+        // ANTEROOM_BENCH_STATEMENTS=1: per-statement counters, for profiling a bench.
+        if env::var_os("ANTEROOM_BENCH_STATEMENTS").is_some() {
+            options.push_str(
+                " -c shared_preload_libraries=pg_stat_statements \
+                 -c pg_stat_statements.track_planning=on",
+            );
+        }
         cluster.started = true;
         let started = quiet(
             "pg_ctl start",

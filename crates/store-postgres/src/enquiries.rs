@@ -65,8 +65,8 @@ fn new_message_id(practice: PracticeId, now: Timestamp) -> String {
 const OUTBOX_INSERT: &str =
     "INSERT INTO outbox (practice_id, message_id, kind, recipient, subject, body_text,
     calendar_method, calendar, status, next_attempt_at, created_at) VALUES ";
-/// One row's values: `?`s, which [`crate::numbered`] numbers on through every row of a
-/// multi-row insert (fixed `$1…$10` would give every row the first row's values).
+/// One row's values, as `?`s for [`crate::numbered`] (several rows go in as arrays:
+/// [`insert_message_rows`]).
 const OUTBOX_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)";
 
 type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
@@ -123,12 +123,52 @@ pub(crate) async fn insert_message_rows<'m>(
     if rows.len() == 0 {
         return Ok(());
     }
-    let values = vec![OUTBOX_ROW; rows.len()].join(", ");
-    let mut query = sqlx::query(crate::numbered(format!("{OUTBOX_INSERT}{values}")));
+    // One statement text however many rows (arrays, not a VALUES list per count), so it is
+    // prepared and planned once per connection.
+    let n = rows.len();
+    let (mut practices, mut ids, mut kinds, mut recipients) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut subjects, mut bodies, mut methods, mut calendars, mut times) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::<Option<String>>::with_capacity(n),
+        Vec::<Option<String>>::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     for (practice, message, now) in rows {
-        query = bind_message(query, practice, message, now);
+        practices.push(practice.get());
+        ids.push(new_message_id(practice, now));
+        kinds.push(message.kind.clone());
+        recipients.push(message.to.as_str().to_owned());
+        subjects.push(message.subject.clone());
+        bodies.push(message.body_text.clone());
+        methods.push(message.calendar.as_ref().map(|c| c.method.clone()));
+        calendars.push(message.calendar.as_ref().map(|c| c.ics.clone()));
+        times.push(secs(now));
     }
-    query.execute(&mut *tx).await.map_err(map_err)?;
+    sqlx::query(
+        "INSERT INTO outbox (practice_id, message_id, kind, recipient, subject, body_text,
+            calendar_method, calendar, status, next_attempt_at, created_at)
+         SELECT p, m, k, r, s, b, cm, c, 'pending', a, a
+         FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+            $7::text[], $8::text[], $9::int8[]) AS x(p, m, k, r, s, b, cm, c, a)",
+    )
+    .bind(practices)
+    .bind(ids)
+    .bind(kinds)
+    .bind(recipients)
+    .bind(subjects)
+    .bind(bodies)
+    .bind(methods)
+    .bind(calendars)
+    .bind(times)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
     Ok(())
 }
 

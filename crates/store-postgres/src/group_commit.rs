@@ -51,6 +51,7 @@ type Queued = (BookJob, oneshot::Sender<StoreResult<Booking>>);
 #[derive(Clone)]
 pub(crate) struct Bookings {
     queue: mpsc::Sender<Queued>,
+    writer: PgPool,
 }
 
 fn stopped() -> StoreError {
@@ -58,10 +59,12 @@ fn stopped() -> StoreError {
 }
 
 impl Bookings {
-    /// Start the task that makes bookings on `writer` (the single-connection write pool).
+    /// Start the task that makes bookings on `writer` (a pool of one connection, its own).
     pub(crate) fn start(writer: PgPool) -> Self {
         let (queue, mut waiting) = mpsc::channel::<Queued>(MAX_BATCH * 4);
+        let task_writer = writer.clone();
         tokio::spawn(async move {
+            let writer = task_writer;
             let mut batch = Vec::with_capacity(MAX_BATCH);
             while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
                 let results = commit(&writer, &batch).await;
@@ -72,7 +75,12 @@ impl Bookings {
                 }
             }
         });
-        Self { queue }
+        Self { queue, writer }
+    }
+
+    /// Close the writer's connection (the store is closing).
+    pub(crate) async fn close(&self) {
+        self.writer.close().await;
     }
 
     /// Make one booking; returns once it is committed (or refused).
@@ -123,10 +131,119 @@ async fn transaction(writer: &PgPool, jobs: &[&BookJob]) -> StoreResult<Vec<Stor
     Ok(results)
 }
 
-/// `count` copies of `row`, comma-separated (placeholders only; never data).
-fn rows(row: &str, count: usize) -> String {
-    vec![row; count].join(", ")
+// Every statement below has one text however many bookings the batch holds (its rows go
+// in as arrays, `unnest`ed), so each is prepared and planned once per connection: a VALUES
+// list per batch size made a new statement for every size, which PostgreSQL planned again
+// (and sqlx's statement cache kept evicting).
+
+/// Bookings made before with these `(practice, idempotency key)` pairs, each found through
+/// the partial index on the key (`LATERAL … OFFSET 0`: on a table the planner has no
+/// statistics for yet, a plain join read the whole table for every batch).
+static KEYED_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {BOOKING_COLUMNS} FROM unnest($1::int8[], $2::text[]) AS k(practice, key)
+         CROSS JOIN LATERAL (SELECT * FROM bookings b WHERE b.practice_id = k.practice
+            AND b.idempotency_key = k.key AND b.idempotency_key IS NOT NULL OFFSET 0) b
+         JOIN appointment_types t ON t.id = b.type_id JOIN locations l ON l.id = b.location_id"
+    )
+});
+
+/// The held and confirmed bookings and occupying sessions starting in each window. Each
+/// window is its own index range scan (`LATERAL … OFFSET 0` keeps the planner from turning
+/// them into one scan of the practice's whole diary, filtered by a hash join).
+static NEAR_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH w AS (SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[])
+            AS w(job, practice, lo, f, t))
+         SELECT w.job, b.starts_at, b.ends_at, l.slug FROM w
+         CROSS JOIN LATERAL (SELECT b.starts_at, b.ends_at, b.location_id FROM bookings b
+            WHERE b.practice_id = w.practice AND b.starts_at > w.lo AND b.starts_at < w.t
+              AND b.ends_at > w.f AND b.status IN ('requested', 'confirmed') OFFSET 0) b
+         JOIN locations l ON l.id = b.location_id
+         UNION ALL
+         SELECT w.job, s.starts_at, s.ends_at, l.slug FROM w
+         CROSS JOIN LATERAL (SELECT s.starts_at, s.ends_at, s.location_id FROM sessions s
+            WHERE s.practice_id = w.practice AND s.starts_at > w.lo AND s.starts_at < w.t
+              AND s.ends_at > w.f AND s.status IN {occupying} OFFSET 0) s
+         JOIN locations l ON l.id = s.location_id
+         ORDER BY 1, 2",
+        occupying = crate::occupying!()
+    )
+});
+
+/// The accepted bookings' columns, one array each.
+#[derive(Default)]
+struct BookingRows {
+    practice: Vec<i64>,
+    type_id: Vec<i64>,
+    location_id: Vec<i64>,
+    starts_at: Vec<i64>,
+    ends_at: Vec<i64>,
+    status: Vec<String>,
+    name: Vec<String>,
+    email: Vec<String>,
+    phone: Vec<Option<String>>,
+    contact_preference: Vec<String>,
+    note: Vec<Option<String>>,
+    manage_token_hash: Vec<Vec<u8>>,
+    uid: Vec<String>,
+    hold_expires_at: Vec<Option<i64>>,
+    idempotency_key: Vec<Option<String>>,
+    now: Vec<i64>,
 }
+
+impl BookingRows {
+    fn push(&mut self, job: &BookJob, type_id: i64, location_id: i64) {
+        let BookJob {
+            practice,
+            booking,
+            now,
+            ..
+        } = job;
+        let v = &booking.visitor;
+        self.practice.push(practice.get());
+        self.type_id.push(type_id);
+        self.location_id.push(location_id);
+        self.starts_at.push(secs(booking.start));
+        self.ends_at.push(secs(booking.end));
+        self.status.push(booking.status.as_str().to_owned());
+        self.name.push(v.name.as_str().to_owned());
+        self.email.push(v.email.as_str().to_owned());
+        self.phone
+            .push(v.phone.as_ref().map(|p| p.as_str().to_owned()));
+        self.contact_preference
+            .push(v.contact_preference.as_str().to_owned());
+        self.note.push(v.note.clone());
+        self.manage_token_hash
+            .push(booking.manage_token_hash.clone());
+        self.uid.push(booking.uid.clone());
+        self.hold_expires_at.push(booking.hold_expires_at.map(secs));
+        self.idempotency_key.push(booking.idempotency_key.clone());
+        self.now.push(secs(*now));
+    }
+
+    fn bind(self, query: PgQuery<'_>) -> PgQuery<'_> {
+        query
+            .bind(self.practice)
+            .bind(self.type_id)
+            .bind(self.location_id)
+            .bind(self.starts_at)
+            .bind(self.ends_at)
+            .bind(self.status)
+            .bind(self.name)
+            .bind(self.email)
+            .bind(self.phone)
+            .bind(self.contact_preference)
+            .bind(self.note)
+            .bind(self.manage_token_hash)
+            .bind(self.uid)
+            .bind(self.hold_expires_at)
+            .bind(self.idempotency_key)
+            .bind(self.now)
+    }
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 /// A time as the database keeps it: whole seconds.
 fn whole(at: Timestamp) -> StoreResult<Timestamp> {
@@ -156,18 +273,14 @@ async fn make_all(
         .collect();
     if !keyed.is_empty() {
         // A join, not `IN`, so that the partial index on the key is used.
-        let sql = format!(
-            "WITH k(practice, key) AS (VALUES {})
-             SELECT {BOOKING_COLUMNS} FROM k
-             JOIN bookings b ON b.practice_id = k.practice AND b.idempotency_key = k.key
-                AND b.idempotency_key IS NOT NULL
-             JOIN appointment_types t ON t.id = b.type_id JOIN locations l ON l.id = b.location_id",
-            rows("(?, ?)", keyed.len())
-        );
-        let mut query = sqlx::query(crate::numbered(sql));
-        for (_, practice, key) in &keyed {
-            query = query.bind(practice.get()).bind(*key);
-        }
+        let query = sqlx::query(sqlx::AssertSqlSafe(KEYED_SQL.as_str()))
+            .bind(keyed.iter().map(|(_, p, _)| p.get()).collect::<Vec<i64>>())
+            .bind(
+                keyed
+                    .iter()
+                    .map(|(_, _, k)| (*k).to_owned())
+                    .collect::<Vec<String>>(),
+            );
         let mut earlier = HashMap::new();
         for row in query.fetch_all(&mut *conn).await.map_err(map_err)? {
             let key: (i64, String) = (get(&row, "practice_id")?, get(&row, "idempotency_key")?);
@@ -184,23 +297,31 @@ async fn make_all(
     let pending: Vec<usize> = (0..jobs.len()).filter(|&i| results[i].is_none()).collect();
     let mut ids: HashMap<(&str, i64, String), i64> = HashMap::new();
     if !pending.is_empty() {
-        let pairs = rows("(?, ?)", pending.len());
-        let sql = format!(
-            "SELECT 'type' AS kind, practice_id, slug, id FROM appointment_types WHERE (practice_id, slug) IN (VALUES {pairs})
+        let query = sqlx::query(
+            "SELECT 'type' AS kind, practice_id, slug, id FROM appointment_types
+                WHERE (practice_id, slug) IN (SELECT * FROM unnest($1::int8[], $2::text[]))
              UNION ALL
-             SELECT 'location' AS kind, practice_id, slug, id FROM locations WHERE (practice_id, slug) IN (VALUES {pairs})"
+             SELECT 'location' AS kind, practice_id, slug, id FROM locations
+                WHERE (practice_id, slug) IN (SELECT * FROM unnest($1::int8[], $3::text[]))",
+        )
+        .bind(
+            pending
+                .iter()
+                .map(|&i| jobs[i].practice.get())
+                .collect::<Vec<i64>>(),
+        )
+        .bind(
+            pending
+                .iter()
+                .map(|&i| jobs[i].booking.appointment_type.as_str().to_owned())
+                .collect::<Vec<String>>(),
+        )
+        .bind(
+            pending
+                .iter()
+                .map(|&i| jobs[i].booking.location.as_str().to_owned())
+                .collect::<Vec<String>>(),
         );
-        let mut query = sqlx::query(crate::numbered(sql));
-        for &i in &pending {
-            query = query
-                .bind(jobs[i].practice.get())
-                .bind(jobs[i].booking.appointment_type.as_str());
-        }
-        for &i in &pending {
-            query = query
-                .bind(jobs[i].practice.get())
-                .bind(jobs[i].booking.location.as_str());
-        }
         for row in query.fetch_all(&mut *conn).await.map_err(map_err)? {
             let kind = if get::<String>(&row, "kind")? == "type" {
                 "type"
@@ -232,32 +353,23 @@ async fn make_all(
     // 3. The held and confirmed bookings and occupied sessions in each slot's re-check window.
     let mut near: Vec<Vec<BusyTime>> = jobs.iter().map(|_| Vec::new()).collect();
     if !known.is_empty() {
-        let sql = format!(
-            "WITH w(job, practice, lo, f, t) AS (VALUES {})
-             SELECT w.job, b.starts_at, b.ends_at, l.slug FROM w
-             JOIN bookings b ON b.practice_id = w.practice AND b.starts_at > w.lo AND b.starts_at < w.t
-                AND b.ends_at > w.f AND b.status IN ('requested', 'confirmed')
-             JOIN locations l ON l.id = b.location_id
-             UNION ALL
-             SELECT w.job, s.starts_at, s.ends_at, l.slug FROM w
-             JOIN sessions s ON s.practice_id = w.practice AND s.starts_at > w.lo AND s.starts_at < w.t
-                AND s.ends_at > w.f AND s.status IN {occupying}
-             JOIN locations l ON l.id = s.location_id
-             ORDER BY 1, 2",
-            rows("(?, ?, ?, ?, ?)", known.len()),
-            occupying = crate::occupying!()
-        );
-        let mut query = sqlx::query(crate::numbered(sql));
-        for &(i, _, _) in &known {
-            let recheck = &jobs[i].recheck;
-            query = query
-                .bind(i64::try_from(i).unwrap_or(i64::MAX))
-                .bind(jobs[i].practice.get())
-                // No appointment is longer than this: the indexed scan stays in the window.
-                .bind(secs(recheck.from) - MAX_APPOINTMENT_SECS)
-                .bind(secs(recheck.from))
-                .bind(secs(recheck.to));
+        let windows = known.iter().map(|&(i, _, _)| (i, jobs[i]));
+        let (mut job_ids, mut practices, mut lows, mut froms, mut tos) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (i, job) in windows {
+            job_ids.push(i64::try_from(i).unwrap_or(i64::MAX));
+            practices.push(job.practice.get());
+            // No appointment is longer than this: the indexed scan stays in the window.
+            lows.push(secs(job.recheck.from) - MAX_APPOINTMENT_SECS);
+            froms.push(secs(job.recheck.from));
+            tos.push(secs(job.recheck.to));
         }
+        let query = sqlx::query(sqlx::AssertSqlSafe(NEAR_SQL.as_str()))
+            .bind(job_ids)
+            .bind(practices)
+            .bind(lows)
+            .bind(froms)
+            .bind(tos);
         for row in query.fetch_all(&mut *conn).await.map_err(map_err)? {
             let job = usize::try_from(get::<i64>(&row, "job")?).map_err(|_| corrupt("job"))?;
             near.get_mut(job)
@@ -307,47 +419,41 @@ async fn make_all(
     // 5. Insert the accepted bookings and their occupancy (the overlap rule checks every
     //    row), then their mail.
     if !accepted.is_empty() {
-        let sql = format!(
+        let mut rows = BookingRows::default();
+        for &(i, type_id, location_id) in &accepted {
+            rows.push(jobs[i], type_id, location_id);
+        }
+        let query = rows.bind(sqlx::query(
             "INSERT INTO bookings (practice_id, type_id, location_id, starts_at, ends_at, status, name, email, phone,
                 contact_preference, note, manage_token_hash, uid, hold_expires_at, idempotency_key, created_at, updated_at)
-             VALUES {} RETURNING id, uid",
-            rows("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", accepted.len())
-        );
-        let mut query = sqlx::query(crate::numbered(sql));
-        for &(i, type_id, location_id) in &accepted {
-            let BookJob {
-                practice,
-                booking,
-                now,
-                ..
-            } = jobs[i];
-            let v = &booking.visitor;
-            query = query
-                .bind(practice.get())
-                .bind(type_id)
-                .bind(location_id)
-                .bind(secs(booking.start))
-                .bind(secs(booking.end))
-                .bind(booking.status.as_str())
-                .bind(v.name.as_str())
-                .bind(v.email.as_str())
-                .bind(v.phone.as_ref().map(|p| p.as_str().to_owned()))
-                .bind(v.contact_preference.as_str())
-                .bind(v.note.clone())
-                .bind(booking.manage_token_hash.clone())
-                .bind(booking.uid.clone())
-                .bind(booking.hold_expires_at.map(secs))
-                .bind(booking.idempotency_key.clone())
-                .bind(secs(*now))
-                .bind(secs(*now));
-        }
+             SELECT * FROM unnest($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::int8[], $6::text[], $7::text[],
+                $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[], $13::text[], $14::int8[], $15::text[],
+                $16::int8[], $16::int8[])
+             RETURNING id, uid",
+        ));
         let mut made: HashMap<String, i64> = HashMap::new();
         for row in query.fetch_all(&mut *conn).await.map_err(map_err)? {
             made.insert(get(&row, "uid")?, get(&row, "id")?);
         }
-        // Their time: one statement more for the whole batch; the rule checks every row.
-        let ids: Vec<i64> = made.values().copied().collect();
-        occupancy::add_bookings(conn, &ids).await?;
+        // Their time: one statement more for the whole batch, from what is known here (the
+        // diary locks are held); the rule checks every row.
+        let mut occupied = Vec::with_capacity(accepted.len());
+        for &(i, _, _) in &accepted {
+            let job = jobs[i];
+            let id = made
+                .get(&job.booking.uid)
+                .copied()
+                .ok_or_else(|| corrupt("inserted booking"))?;
+            if job.booking.status.is_active() {
+                occupied.push((
+                    job.practice.get(),
+                    id,
+                    secs(job.booking.start),
+                    secs(job.booking.end),
+                ));
+            }
+        }
+        occupancy::add_new_bookings(conn, &occupied).await?;
         let messages: Vec<(PracticeId, &NewMessage, Timestamp)> = accepted
             .iter()
             .flat_map(|&(i, _, _)| {

@@ -239,11 +239,19 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(connections.max(2))
             .acquire_timeout(timeout)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(map_err)?;
         Self::migrate(&pool).await?;
-        let bookings = group_commit::Bookings::start(pool.clone());
+        // The booking writer commits one batch at a time, so one connection of its own, which
+        // keeps its few prepared statements, each planned once (generic plans: its statements
+        // take every row as arrays, and replanning them per batch cost more than running them).
+        let writer = PgPoolOptions::new()
+            .max_connections(1)
+            .min_connections(0)
+            .acquire_timeout(timeout)
+            .connect_lazy_with(options);
+        let bookings = group_commit::Bookings::start(writer);
         Ok(Self { pool, bookings })
     }
 
@@ -300,6 +308,7 @@ impl PgStore {
 
     /// Close the pool.
     pub async fn close(&self) {
+        self.bookings.close().await;
         self.pool.close().await;
     }
 }
