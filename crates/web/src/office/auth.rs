@@ -84,7 +84,7 @@ fn session_token(state: &Here, headers: &HeaderMap) -> Option<SecretToken> {
 }
 
 /// The token in the cookie `name`, if the request has one of the right shape.
-fn cookie_token(headers: &HeaderMap, name: &str) -> Option<SecretToken> {
+pub(crate) fn cookie_token(headers: &HeaderMap, name: &str) -> Option<SecretToken> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -96,16 +96,27 @@ fn cookie_token(headers: &HeaderMap, name: &str) -> Option<SecretToken> {
 }
 
 fn set_cookie(state: &Here, value: &str, clear: bool) -> HeaderValue {
-    let secure = if secure_cookies(state) {
-        "; Secure"
-    } else {
-        ""
-    };
+    session_cookie(
+        cookie_name(state),
+        value,
+        secure_cookies(state),
+        "Lax",
+        clear,
+    )
+}
+
+/// A session cookie's `Set-Cookie` value: `HttpOnly`, the whole site, `Secure` when the
+/// browser keeps such cookies here; `clear` ends it.
+pub(crate) fn session_cookie(
+    name: &str,
+    value: &str,
+    secure: bool,
+    same_site: &str,
+    clear: bool,
+) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
     let expiry = if clear { "; Max-Age=0" } else { "" };
-    let cookie = format!(
-        "{}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{expiry}",
-        cookie_name(state)
-    );
+    let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}{secure}{expiry}");
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 

@@ -25,7 +25,7 @@ use minijinja::{Value, context};
 use serde::Serialize;
 
 use crate::{AppState, Here, error::WebResult, render::html, templates::value};
-pub(crate) use auth::{Staff, secure_cookies};
+pub(crate) use auth::{Staff, cookie_token, secure_cookies, session_cookie};
 pub(crate) use password_link::PASSWORD_LINK_KIND;
 
 /// The back office's own routes (sign-in, articles, enquiries, the outbox); each room

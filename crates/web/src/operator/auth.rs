@@ -65,29 +65,17 @@ fn cookie_name(state: &AppState) -> &'static str {
 }
 
 fn set_cookie(state: &AppState, value: &str, clear: bool) -> HeaderValue {
-    let secure = if secure_cookies(state) {
-        "; Secure"
-    } else {
-        ""
-    };
-    let expiry = if clear { "; Max-Age=0" } else { "" };
-    let cookie = format!(
-        "{}={value}; Path=/; HttpOnly; SameSite=Strict{secure}{expiry}",
-        cookie_name(state)
-    );
-    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+    crate::office::session_cookie(
+        cookie_name(state),
+        value,
+        secure_cookies(state),
+        "Strict",
+        clear,
+    )
 }
 
 fn session_hash(state: &AppState, headers: &HeaderMap) -> Option<Vec<u8>> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == cookie_name(state))
-        .and_then(|(_, v)| SecretToken::parse(v))
-        .map(|token| token.hash())
+    crate::office::cookie_token(headers, cookie_name(state)).map(|token| token.hash())
 }
 
 /// A live session: its token's hash, the session and its operator.
