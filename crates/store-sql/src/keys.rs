@@ -48,27 +48,30 @@ macro_rules! practice_keys {
             }
         }
 
-        /// Replace, in every row `count` counts (one `?`: the practice), an `old` sealed value
-        /// by its `new` one with `swap` (`new`, practice, row id, `old`); refused, as
-        /// `KeysChanged`, unless `rows` names every such row exactly as it is stored.
+        /// Replace, in every row `count` counts, an `old` sealed value by its `new` one with
+        /// `swap` (`new`, the practice if `practice` is given, row id, `old`); refused, as
+        /// `KeysChanged`, unless `rows` names every such row exactly as it is stored. With a
+        /// practice, `count` has one `?` for it; without, none (rows of the whole deployment).
         async fn replace_exactly(
             tx: &mut sqlx::Transaction<'static, $db>,
-            practice: PracticeId,
+            practice: Option<PracticeId>,
             (count, swap): (&'static str, &'static str),
             rows: &[(i64, &[u8], &[u8])],
         ) -> StoreResult<()> {
-            let counted: i64 = sqlx::query_scalar($sql(count))
-                .bind(practice.get())
-                .fetch_one(&mut **tx)
-                .await
-                .map_err(map_err)?;
+            let mut counting = sqlx::query_scalar($sql(count));
+            if let Some(practice) = practice {
+                counting = counting.bind(practice.get());
+            }
+            let counted: i64 = counting.fetch_one(&mut **tx).await.map_err(map_err)?;
             if usize::try_from(counted).ok() != Some(rows.len()) {
                 return Err(changed());
             }
             for (id, old, new) in rows {
-                let result = sqlx::query($sql(swap))
-                    .bind(*new)
-                    .bind(practice.get())
+                let mut swapping = sqlx::query($sql(swap)).bind(*new);
+                if let Some(practice) = practice {
+                    swapping = swapping.bind(practice.get());
+                }
+                let result = swapping
                     .bind(*id)
                     .bind(*old)
                     .execute(&mut **tx)
@@ -176,7 +179,7 @@ macro_rules! practice_keys {
                     .collect();
                 replace_exactly(
                     &mut tx,
-                    practice,
+                    Some(practice),
                     (
                         "SELECT COUNT(*) FROM client_keys WHERE practice_id = ?",
                         "UPDATE client_keys SET wrapped = ? WHERE practice_id = ? AND client_id = ? AND wrapped = ?",
@@ -191,7 +194,7 @@ macro_rules! practice_keys {
                     .collect();
                 replace_exactly(
                     &mut tx,
-                    practice,
+                    Some(practice),
                     (
                         "SELECT COUNT(*) FROM users WHERE practice_id = ? AND totp_secret IS NOT NULL",
                         "UPDATE users SET totp_secret = ? WHERE practice_id = ? AND id = ? AND totp_secret = ?",
@@ -234,50 +237,34 @@ macro_rules! practice_keys {
                 if moved.rows_affected() != 1 {
                     return Err(StoreError::Conflict(ConflictKind::HostKeyChanged));
                 }
-                let stored: i64 = sqlx::query_scalar($sql("SELECT COUNT(*) FROM practice_keys"))
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                if usize::try_from(stored).ok() != Some(keys.len()) {
-                    return Err(changed());
-                }
-                for key in keys {
-                    let result = sqlx::query($sql(
+                let practice_keys: Vec<(i64, &[u8], &[u8])> = keys
+                    .iter()
+                    .map(|k| (k.id.get(), k.old.as_slice(), k.new.as_slice()))
+                    .collect();
+                replace_exactly(
+                    &mut tx,
+                    None,
+                    (
+                        "SELECT COUNT(*) FROM practice_keys",
                         "UPDATE practice_keys SET wrapped = ? WHERE practice_id = ? AND wrapped = ?",
-                    ))
-                    .bind(&key.new)
-                    .bind(key.id.get())
-                    .bind(&key.old)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                    if result.rows_affected() != 1 {
-                        return Err(changed());
-                    }
-                }
-                let sealed: i64 = sqlx::query_scalar($sql(
-                    "SELECT COUNT(*) FROM operators WHERE sealed_secret IS NOT NULL",
-                ))
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(map_err)?;
-                if usize::try_from(sealed).ok() != Some(operators.len()) {
-                    return Err(changed());
-                }
-                for secret in operators {
-                    let result = sqlx::query($sql(
+                    ),
+                    &practice_keys,
+                )
+                .await?;
+                let secrets: Vec<(i64, &[u8], &[u8])> = operators
+                    .iter()
+                    .map(|o| (o.id.get(), o.old.as_slice(), o.new.as_slice()))
+                    .collect();
+                replace_exactly(
+                    &mut tx,
+                    None,
+                    (
+                        "SELECT COUNT(*) FROM operators WHERE sealed_secret IS NOT NULL",
                         "UPDATE operators SET sealed_secret = ? WHERE id = ? AND sealed_secret = ?",
-                    ))
-                    .bind(&secret.new)
-                    .bind(secret.id.get())
-                    .bind(&secret.old)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                    if result.rows_affected() != 1 {
-                        return Err(changed());
-                    }
-                }
+                    ),
+                    &secrets,
+                )
+                .await?;
                 // A secret being set up is sealed with the old key: those sign-ins start again.
                 sqlx::query($sql("DELETE FROM operator_sessions"))
                     .execute(&mut *tx)
