@@ -8,6 +8,7 @@
 pub mod article;
 pub mod availability;
 pub mod booking;
+pub mod directory;
 pub mod enquiry;
 pub mod fields;
 pub mod hosting;

@@ -55,6 +55,13 @@ impl serde::Serialize for Pence {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Pence {
+    /// Read as whole pence.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        u32::deserialize(deserializer).map(Self)
+    }
+}
+
 impl fmt::Display for Pence {
     /// `£75` for whole pounds, `£62.50` otherwise, with thousands separated by commas.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -11,6 +11,7 @@ mod audit;
 mod booking;
 mod breaks;
 mod claims;
+mod directory;
 mod email_change;
 mod hosting;
 mod keys;
@@ -30,6 +31,7 @@ pub use self::{
     two_writers::*,
 };
 pub use self::{
+    directory::directory_story,
     hosting::closing_story,
     moving::moving_story,
     operators::{operator_races, operators_story},

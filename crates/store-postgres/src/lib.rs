@@ -24,6 +24,7 @@ mod audit;
 mod booking;
 mod client_tables;
 mod convert;
+mod directory;
 mod enquiries;
 mod group_commit;
 mod hosting;
@@ -67,6 +68,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_job_runs.sql"),
     include_str!("../migrations/0006_occupancy_by_time.sql"),
     include_str!("../migrations/0007_operators.sql"),
+    include_str!("../migrations/0008_directory.sql"),
 ];
 
 /// The advisory lock every migrating process takes, so that processes starting together

@@ -172,6 +172,14 @@ async fn concurrent_email_changes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directory_story() {
+    let Some((_db, store)) = fresh().await else {
+        return;
+    };
+    store_conformance::directory_story(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operators_story() {
     let Some((_db, store)) = fresh().await else {
         return;

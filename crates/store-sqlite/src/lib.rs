@@ -15,6 +15,7 @@ mod audit;
 mod booking;
 mod client_tables;
 mod convert;
+mod directory;
 mod enquiries;
 mod group_commit;
 mod hosting;
@@ -68,6 +69,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0015_closing.sql"),
     include_str!("../migrations/0016_job_runs.sql"),
     include_str!("../migrations/0017_operators.sql"),
+    include_str!("../migrations/0018_directory.sql"),
 ];
 
 /// A practice database in one SQLite file.

@@ -332,10 +332,10 @@ async fn the_occupancy_migration_fills_the_table_from_existing_appointments() {
             sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&path))
                 .await
                 .unwrap();
-        // Schemas 13 to 17 go with it (their tables and columns are new; the story's hosts
+        // Schemas 13 to 18 go with it (their tables and columns are new; the story's hosts
         // and keys go, and the audit log's old rule comes back).
         let downgrade = format!(
-            "DROP TABLE password_links; DROP TABLE host_counters; DROP TABLE operator_sessions; DROP TABLE operators;
+            "DROP TABLE directory_reviews; DROP TABLE directory_listings; DROP TABLE password_links; DROP TABLE host_counters; DROP TABLE operator_sessions; DROP TABLE operators;
              DROP TABLE job_runs; DROP TRIGGER audit_log_no_delete; ALTER TABLE practices DROP COLUMN closing_at;
              CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
              BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
@@ -461,6 +461,12 @@ async fn concurrent_claims_across_two_handles() {
 async fn concurrent_email_changes() {
     let (_dir, store) = fresh().await;
     store_conformance::concurrent_email_changes(std::sync::Arc::new(store)).await;
+}
+
+#[tokio::test]
+async fn directory_story() {
+    let (_dir, store) = fresh().await;
+    store_conformance::directory_story(&store).await;
 }
 
 #[tokio::test]

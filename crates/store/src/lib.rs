@@ -47,6 +47,7 @@
 
 pub mod audit;
 mod conflict;
+mod directory;
 mod hosting;
 mod limits;
 mod model;
@@ -59,6 +60,7 @@ mod therapy;
 
 pub use audit::{Actor, AuditAction, AuditEntry, AuditStore, NewAuditEntry, RecordAccess};
 pub use conflict::ConflictKind;
+pub use directory::*;
 pub use hosting::*;
 pub use limits::*;
 pub use model::*;
@@ -577,6 +579,7 @@ pub trait Store:
     + LimitStore
     + HostingStore
     + OperatorStore
+    + DirectoryStore
     + moving::MoveStore
     + ChangeFeed
 {
@@ -597,6 +600,7 @@ impl<
         + LimitStore
         + HostingStore
         + OperatorStore
+        + DirectoryStore
         + moving::MoveStore
         + ChangeFeed,
 > Store for T

@@ -181,6 +181,7 @@ pub const LEFT_BEHIND: &[&str] = &[
     "email_changes",
     "rate_counters",
     "job_runs",
+    "directory_reviews",
     "anteroom_schema",
     "_sqlx_migrations",
 ];

@@ -1,0 +1,419 @@
+//! The "find a therapist" directory: what a practice chooses to list, the listing it
+//! publishes, a search, and the fair order of results.
+//!
+//! A practice opts in with [`ListingSettings`] (off by default). Everything else in its
+//! [`Listing`] (name, rooms by district, fees, languages) comes from the practice's own
+//! data, and [`FreeTimes`] summarises its real availability. A [`Search`] is parsed from
+//! what someone typed; [`rank`] decides whether a listing passes the search's filters and
+//! how it ranks, and [`order`] puts the passing listings in the published order: how well
+//! each matches, whether it has a consultation free soon, nearness, and then a shuffle by a
+//! public daily seed, so that identical listings take turns at the top. Nothing here is
+//! ever bought.
+
+mod place;
+mod search;
+pub mod terms;
+#[cfg(test)]
+mod tests;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+pub use place::{Outcode, Place, place_name_key};
+pub use search::{
+    Meeting, PAGE_SIZE, Rank, RawSearch, STALE_AFTER_HOURS, Search, daily_seed, order, rank,
+    tie_key,
+};
+pub use terms::{
+    APPROACHES, HELP_WITH, REGISTRATION_BODIES, RegistrationBody, Term, WAYS_OF_WORKING,
+};
+
+use crate::{FieldErrors, Pence, TextError, text::parse_text};
+
+/// The most "help with" terms one listing may tick: the things the therapist most often
+/// helps with, not every word on the list.
+pub const MAX_HELP_WITH: usize = 15;
+/// The most approaches one listing may tick.
+pub const MAX_APPROACHES: usize = 4;
+/// The most concession places a listing may offer.
+pub const MAX_CONCESSION_PLACES: u32 = 50;
+
+/// What a practice has chosen to say in the directory, beyond what its site already says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ListingSettings {
+    /// Listed at all (off until the therapist turns it on).
+    pub listed: bool,
+    /// Slugs from [`HELP_WITH`].
+    pub help_with: Vec<String>,
+    /// Slugs from [`APPROACHES`].
+    pub approaches: Vec<String>,
+    /// Slugs from [`WAYS_OF_WORKING`].
+    pub ways: Vec<String>,
+    /// Places kept at a lower fee (0: none).
+    pub concession_places: u32,
+    /// The lowest fee of those places.
+    pub concession_fee: Option<Pence>,
+    /// A slug from [`REGISTRATION_BODIES`].
+    pub body: Option<String>,
+    /// The registration or membership number with that body.
+    pub number: String,
+    /// Taking new clients: when off, the listing stays but leaves availability searches.
+    pub accepting: bool,
+    /// The therapist's own words for their gender and identity, only if they give them.
+    pub identity: String,
+}
+
+impl Default for ListingSettings {
+    fn default() -> Self {
+        Self {
+            listed: false,
+            help_with: Vec::new(),
+            approaches: Vec::new(),
+            ways: Vec::new(),
+            concession_places: 0,
+            concession_fee: None,
+            body: None,
+            number: String::new(),
+            accepting: true,
+            identity: String::new(),
+        }
+    }
+}
+
+/// [`ListingSettings`] as typed in *Settings → Directory listing*.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RawListingSettings {
+    pub listed: bool,
+    pub help_with: Vec<String>,
+    pub approaches: Vec<String>,
+    pub ways: Vec<String>,
+    pub concession_places: String,
+    pub concession_fee: String,
+    pub body: String,
+    pub number: String,
+    pub accepting: bool,
+    pub identity: String,
+}
+
+fn ticked(
+    raw: &[String],
+    list: &'static [Term],
+    max: usize,
+    what: &str,
+) -> Result<Vec<String>, TextError> {
+    let mut slugs: Vec<String> = Vec::new();
+    for slug in raw.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if terms::find(list, slug).is_none() {
+            return Err(TextError(format!("Choose {what} from the list")));
+        }
+        if !slugs.iter().any(|s| s == slug) {
+            slugs.push(slug.to_owned());
+        }
+    }
+    if slugs.len() > max {
+        return Err(TextError(format!(
+            "Tick {max} or fewer {what} (you ticked {})",
+            slugs.len()
+        )));
+    }
+    // Kept in the list's own order, so the listing reads the same whatever order they came.
+    slugs.sort_by_key(|s| list.iter().position(|t| t.slug == s));
+    Ok(slugs)
+}
+
+fn optional(raw: &str, what: &str, max: usize) -> Result<String, TextError> {
+    if raw.trim().is_empty() {
+        Ok(String::new())
+    } else {
+        parse_text(raw, what, max, false)
+    }
+}
+
+impl ListingSettings {
+    /// Check every field. A listing that is turned on needs at least one thing it helps
+    /// with, one approach and one way of working; one that is off may be saved half-done.
+    pub fn parse(raw: &RawListingSettings) -> Result<Self, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let help_with = e.check(
+            "help_with",
+            ticked(
+                &raw.help_with,
+                HELP_WITH,
+                MAX_HELP_WITH,
+                "things you help with",
+            ),
+        );
+        let approaches = e.check(
+            "approaches",
+            ticked(&raw.approaches, APPROACHES, MAX_APPROACHES, "approaches"),
+        );
+        let ways = e.check(
+            "ways",
+            ticked(&raw.ways, WAYS_OF_WORKING, 2, "ways of working"),
+        );
+        if raw.listed {
+            if matches!(&help_with, Some(h) if h.is_empty()) {
+                e.add("help_with", "Tick at least one thing you help with");
+            }
+            if matches!(&approaches, Some(a) if a.is_empty()) {
+                e.add("approaches", "Tick at least one approach");
+            }
+            if matches!(&ways, Some(w) if w.is_empty()) {
+                e.add("ways", "Tick at least one way of working");
+            }
+        }
+        let places = raw.concession_places.trim();
+        let concession_places = if places.is_empty() {
+            Some(0)
+        } else {
+            match places.parse::<u32>() {
+                Ok(n) if n <= MAX_CONCESSION_PLACES => Some(n),
+                Ok(_) => {
+                    e.add(
+                        "concession_places",
+                        format!("Enter {MAX_CONCESSION_PLACES} places or fewer"),
+                    );
+                    None
+                }
+                Err(_) => {
+                    e.add(
+                        "concession_places",
+                        "Enter the number of places as a whole number, like 2, or leave it empty",
+                    );
+                    None
+                }
+            }
+        };
+        let concession_fee = match (concession_places, raw.concession_fee.trim()) {
+            (Some(n), "") if n > 0 => {
+                e.add(
+                    "concession_fee",
+                    "Enter the lowest fee of your reduced-fee places, like 35",
+                );
+                None
+            }
+            (_, "") | (Some(0), _) => Some(None),
+            (_, fee) => e.check("concession_fee", Pence::parse_pounds(fee).map(Some)),
+        };
+        let body = match raw.body.trim() {
+            "" => Some(None),
+            slug => match terms::body(slug) {
+                Some(b) => Some(Some(b.slug.to_owned())),
+                None => {
+                    e.add("body", "Choose your registration body from the list");
+                    None
+                }
+            },
+        };
+        let number = e.check(
+            "number",
+            optional(&raw.number, "your registration or membership number", 40),
+        );
+        if matches!(&body, Some(Some(_))) && matches!(&number, Some(n) if n.is_empty()) {
+            e.add(
+                "number",
+                "Enter your registration or membership number, so people can check it",
+            );
+        }
+        let identity = e.check(
+            "identity",
+            optional(&raw.identity, "how you describe yourself", 80),
+        );
+        match (
+            help_with,
+            approaches,
+            ways,
+            concession_places,
+            concession_fee,
+            body,
+            number,
+            identity,
+        ) {
+            (
+                Some(help_with),
+                Some(approaches),
+                Some(ways),
+                Some(concession_places),
+                Some(concession_fee),
+                Some(body),
+                Some(number),
+                Some(identity),
+            ) if e.is_empty() => Ok(Self {
+                listed: raw.listed,
+                help_with,
+                approaches,
+                ways,
+                concession_places,
+                concession_fee,
+                number: if body.is_some() {
+                    number
+                } else {
+                    String::new()
+                },
+                body,
+                accepting: raw.accepting,
+                identity,
+            }),
+            _ => Err(e),
+        }
+    }
+
+    /// Back to the raw form.
+    pub fn to_raw(&self) -> RawListingSettings {
+        RawListingSettings {
+            listed: self.listed,
+            help_with: self.help_with.clone(),
+            approaches: self.approaches.clone(),
+            ways: self.ways.clone(),
+            concession_places: if self.concession_places == 0 {
+                String::new()
+            } else {
+                self.concession_places.to_string()
+            },
+            concession_fee: self
+                .concession_fee
+                .map(|f| f.to_string().trim_start_matches('£').to_owned())
+                .unwrap_or_default(),
+            body: self.body.clone().unwrap_or_default(),
+            number: self.number.clone(),
+            accepting: self.accepting,
+            identity: self.identity.clone(),
+        }
+    }
+}
+
+/// A room as the directory shows it: its district's name and outcode, never the address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Room {
+    /// The name the practice gives the place (`Balham`).
+    pub area: String,
+    pub outcode: Outcode,
+}
+
+/// Reduced-fee places.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Concessions {
+    pub places: u32,
+    /// The lowest fee of them.
+    pub from: Pence,
+}
+
+/// A registration the listing names, and what the directory's operator found when they
+/// checked it on the body's public register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    /// A slug from [`REGISTRATION_BODIES`].
+    pub body: String,
+    pub number: String,
+}
+
+/// One practice as the directory shows it: built from its settings and its own data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Listing {
+    /// Stable for the practice's life: the open data's identifier.
+    pub id: String,
+    pub name: String,
+    pub therapist: String,
+    pub title: String,
+    /// The practice's own words: its tagline and the start of its introduction.
+    pub summary: String,
+    /// The practice's site.
+    pub url: String,
+    /// Where to book a first consultation, if online booking is on.
+    pub booking_url: Option<String>,
+    pub help_with: Vec<String>,
+    pub approaches: Vec<String>,
+    pub ways: Vec<String>,
+    pub languages: Vec<String>,
+    pub identity: String,
+    pub rooms: Vec<Room>,
+    pub online: bool,
+    pub consultation_fee: Option<Pence>,
+    pub session_fee: Option<Pence>,
+    pub concessions: Option<Concessions>,
+    pub registration: Option<Registration>,
+    pub accepting: bool,
+}
+
+/// When a practice's next consultations are free: the first free start on each day ahead,
+/// in person and online, as far as its summary reaches. Times are kept (not just "free
+/// this week") so that a summary stays true as time passes: a search ignores the ones
+/// already gone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FreeTimes {
+    pub in_person: Vec<Timestamp>,
+    pub online: Vec<Timestamp>,
+}
+
+impl FreeTimes {
+    /// The first free time at or after `now` that `meeting` allows.
+    pub fn next(&self, meeting: Meeting, now: Timestamp) -> Option<Timestamp> {
+        let first = |times: &[Timestamp]| times.iter().copied().filter(|t| *t >= now).min();
+        match meeting {
+            Meeting::InPerson => first(&self.in_person),
+            Meeting::Online => first(&self.online),
+            Meeting::Either => first(&self.in_person)
+                .into_iter()
+                .chain(first(&self.online))
+                .min(),
+        }
+    }
+}
+
+/// What the directory holds for one listing: the listing, its free times and when it last
+/// heard them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub listing: Listing,
+    pub free: FreeTimes,
+    /// When these free times were read from the practice.
+    pub heard: Timestamp,
+    /// The operator checked the registration on the body's register.
+    pub checked: bool,
+    /// Words searched by free text: the practice's and therapist's names, the labels of
+    /// its approaches and what it helps with (each counts double) and its own words,
+    /// lower-cased (see [`Entry::new`]).
+    strong: String,
+    weak: String,
+}
+
+impl Entry {
+    pub fn new(listing: Listing, free: FreeTimes, heard: Timestamp, checked: bool) -> Self {
+        let labels = |slugs: &[String], list: &'static [Term]| {
+            slugs
+                .iter()
+                .filter_map(|s| terms::find(list, s))
+                .map(|t| t.label)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let strong = search::words_of(&format!(
+            "{} {} {} {} {}",
+            listing.name,
+            listing.therapist,
+            listing.title,
+            labels(&listing.approaches, APPROACHES),
+            labels(&listing.help_with, HELP_WITH),
+        ));
+        let weak = search::words_of(&format!(
+            "{} {}",
+            listing.summary,
+            listing
+                .rooms
+                .iter()
+                .map(|r| r.area.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+        Self {
+            listing,
+            free,
+            heard,
+            checked,
+            strong,
+            weak,
+        }
+    }
+}
