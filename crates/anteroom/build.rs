@@ -11,9 +11,15 @@ fn main() {
         "/// `(relative path, text)` of every embedded content file.\npub const FILES: &[(&str, &str)] = &[\n",
     );
     let mut files = Vec::new();
-    let mut dirs: Vec<String> = ["demo", "demo/articles", "demo/approaches", "starter"]
-        .map(String::from)
-        .to_vec();
+    let mut dirs: Vec<String> = [
+        "demo",
+        "demo/articles",
+        "demo/approaches",
+        "starter",
+        "directory",
+    ]
+    .map(String::from)
+    .to_vec();
     // The other practices of `demo --hosted`: content/hosted/NAME/, with its pages.
     if let Ok(hosted) = fs::read_dir(root.join("hosted")) {
         println!("cargo:rerun-if-changed={}", root.join("hosted").display());

@@ -203,6 +203,10 @@ pub struct HostedArgs {
     /// --hosted; no practice can answer on it).
     #[arg(long, env = "ANTEROOM_OPERATOR_HOST")]
     pub operator_host: Option<String>,
+    /// Serve the "find a therapist" directory of the listed practices on this host, e.g.
+    /// find.anteroom.example (with --hosted; no practice can answer on it).
+    #[arg(long, env = "ANTEROOM_DIRECTORY_HOST")]
+    pub directory_host: Option<String>,
 }
 
 #[derive(Subcommand)]

@@ -116,12 +116,14 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     demo_therapy::seed(&*store, practice, &setup, now).await?;
 
     let mut others = Vec::new();
+    let mut directory_practices = 0;
     if args.hosted {
         for (folder, name, email) in OTHER_PRACTICES {
             let id = create_hosted(&*store, folder, name, email, &password, now).await?;
             import_pages(&*store, id, folder, now).await?;
             others.push((*name, *email));
         }
+        directory_practices = crate::demo_directory::seed(&*store, &password, now).await?;
         crate::operators::add_operator(
             &*store,
             &domain::EmailAddress::parse(OPERATOR_EMAIL)?,
@@ -141,6 +143,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         let serving = Serving::Hosted {
             base_domain: "localhost".into(),
             operator_host: Some(format!("{OPERATOR_NAME}.localhost")),
+            directory_host: Some(format!("{DIRECTORY_NAME}.localhost")),
         };
         let banner = move |url: &str| {
             let port = url.rsplit_once(':').map_or("", |(_, port)| port);
@@ -159,6 +162,11 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 "  Operator console: {}/  (email: {OPERATOR_EMAIL}, the same password; it asks \
                  you to set up an authenticator app)",
                 at(OPERATOR_NAME)
+            );
+            println!(
+                "  Find a therapist: {}/  (a directory of the practices above and {directory_practices} \
+                 more, each at NAME.localhost with the same password)",
+                at(DIRECTORY_NAME)
             );
             println!(
                 "  Any other name, such as {}, has no practice.",
@@ -301,6 +309,9 @@ const DEMO_NAME: &str = "adeyemi-holt";
 /// The operator console's name under `localhost` in `demo --hosted`, and its account.
 const OPERATOR_NAME: &str = "operator";
 const OPERATOR_EMAIL: &str = "operator@example.com";
+
+/// The demo directory's name under `localhost` in `demo --hosted`.
+const DIRECTORY_NAME: &str = "find";
 
 /// The other fictional practices of `demo --hosted`: their content folder, name under
 /// `localhost` and back-office email.

@@ -10,6 +10,7 @@
 mod cli;
 mod content;
 mod demo;
+mod demo_directory;
 mod demo_therapy;
 mod files;
 mod import;

@@ -33,10 +33,12 @@ pub enum Serving {
     /// One practice, on every host (self-hosted).
     One(PracticeId),
     /// Every practice in the database, each at `NAME.base_domain` or its own domains, and
-    /// the operator console on `operator_host` if there is one.
+    /// the operator console on `operator_host` and the directory on `directory_host` if
+    /// there are.
     Hosted {
         base_domain: String,
         operator_host: Option<String>,
+        directory_host: Option<String>,
     },
 }
 
@@ -93,15 +95,17 @@ pub async fn run_server(
             )
         })?;
     let listening = listener.local_addr()?;
-    let (public_url, resolver, operator) = match serving {
+    let (public_url, resolver, operator, directory_host) = match serving {
         Serving::One(practice) => (
             public_url(&server, listening)?,
             web::Resolver::Single(practice),
+            None,
             None,
         ),
         Serving::Hosted {
             base_domain,
             operator_host,
+            directory_host,
         } => {
             let (https, port) = hosted_scheme(&server, listening)?;
             let sites = web::HostedSites::new(&base_domain, https, port);
@@ -121,7 +125,23 @@ pub async fn run_server(
             if let Some(console) = &operator {
                 tracing::info!(url = sites.address_of(&console.host), "operator console");
             }
-            (base, web::Resolver::Hosted(Arc::new(sites)), operator)
+            let directory_host = match directory_host {
+                Some(host) => Some(domain::hosting::request_host(&host).ok_or_else(|| {
+                    UsageError(
+                        "--directory-host: give a host name, like find.anteroom.example".into(),
+                    )
+                })?),
+                None => None,
+            };
+            if let Some(host) = &directory_host {
+                tracing::info!(url = sites.address_of(host), "directory");
+            }
+            (
+                base,
+                web::Resolver::Hosted(Arc::new(sites)),
+                operator,
+                directory_host,
+            )
         }
     };
     // Without --mail-from, each message is sent as its own practice.
@@ -142,6 +162,7 @@ pub async fn run_server(
         mail_configured: false,
         host_key: Some(Arc::new(key)),
         operator,
+        directory_host,
     };
     if let Some(dir) = &server.theme_dir
         && !dir.is_dir()
@@ -215,11 +236,15 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if args.hosted.operator_host.is_some() && !args.hosted.hosted {
         return Err(UsageError("--operator-host goes with --hosted".into()).into());
     }
+    if args.hosted.directory_host.is_some() && !args.hosted.hosted {
+        return Err(UsageError("--directory-host goes with --hosted".into()).into());
+    }
     let store = open_store(&location, Mode::Existing).await?;
     let serving = match base_domain {
         Some(base_domain) => Serving::Hosted {
             base_domain,
             operator_host: args.hosted.operator_host.clone(),
+            directory_host: args.hosted.directory_host.clone(),
         },
         None => Serving::One(practice_of(&*store).await?),
     };

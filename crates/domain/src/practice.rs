@@ -1041,6 +1041,11 @@ impl PracticeSetup {
     pub fn from_toml(text: &str) -> Result<Self, PracticeFileError> {
         let raw: RawPracticeFile =
             toml::from_str(text).map_err(|e| PracticeFileError::Toml(e.to_string()))?;
+        Self::from_raw(&raw)
+    }
+
+    /// Check a practice file already read (or built by code, as the demo's are).
+    pub fn from_raw(raw: &RawPracticeFile) -> Result<Self, PracticeFileError> {
         let details =
             PracticeDetails::parse(&raw.practice).map_err(|e| first_error("practice", &e))?;
         let therapist =

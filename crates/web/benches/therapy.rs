@@ -222,6 +222,7 @@ async fn bench() {
             mail_configured: false,
             host_key: None,
             operator: None,
+            directory_host: None,
         },
         None,
     )

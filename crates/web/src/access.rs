@@ -335,6 +335,7 @@ mod tests {
             mail_configured: false,
             host_key: None,
             operator: None,
+            directory_host: None,
         };
         let state = AppState::new(
             std::sync::Arc::new(store),

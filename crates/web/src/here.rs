@@ -276,6 +276,7 @@ impl Here {
     /// offer, here and (through the store's change feed) in every other process serving it.
     pub fn content_changed(&self) {
         self.practice.pages.clear();
+        self.state.directory().mark(self.practice.id);
         self.state
             .announce(self.practice.id, store::Change::Content);
     }
@@ -295,6 +296,7 @@ impl Here {
     /// availability answers and wake the delivery worker.
     pub(crate) fn booking_changed(&self) {
         self.practice.pages.clear_pages();
+        self.state.directory().mark(self.practice.id);
         self.mail_queued();
     }
 }

@@ -9,6 +9,7 @@ pub mod access;
 pub(crate) mod api;
 pub(crate) mod booking;
 pub mod clock;
+pub mod directory;
 mod error;
 pub mod export;
 mod forms;
@@ -17,7 +18,7 @@ pub mod jobs;
 pub mod keys;
 mod limits;
 mod notes;
-mod office;
+pub(crate) mod office;
 mod operations;
 mod operator;
 mod pages;
@@ -71,6 +72,9 @@ pub struct Config {
     pub host_key: Option<std::sync::Arc<crypto::MasterKey>>,
     /// Hosted mode's operator console, on a host of its own (`--operator-host`).
     pub operator: Option<OperatorConsole>,
+    /// Hosted mode's "find a therapist" directory, on a host of its own
+    /// (`--directory-host`): lower-case, without a port.
+    pub directory_host: Option<String>,
 }
 
 /// Shared by every request.
@@ -87,6 +91,7 @@ struct Inner {
     config: Config,
     templates: templates::Templates,
     keys: keys::PracticeKeys,
+    directory: directory::Listings,
     wake_mailer: Option<Arc<tokio::sync::Notify>>,
 }
 
@@ -107,6 +112,7 @@ impl AppState {
                 tenants: here::Tenants::default(),
                 clock,
                 keys: keys::PracticeKeys::new(config.host_key.clone()),
+                directory: directory::Listings::default(),
                 config,
                 templates,
                 wake_mailer,
@@ -134,12 +140,20 @@ impl AppState {
         self.store()
             .follow(Box::new(move |heard| match state.upgrade() {
                 Some(inner) => {
+                    match heard {
+                        store::Heard::Changed(practice, _) => inner.directory.mark(practice),
+                        store::Heard::Missed => inner.directory.mark_all(),
+                    }
                     inner.tenants.heard(heard);
                     true
                 }
                 None => false,
             }))
             .await
+    }
+    /// The "find a therapist" directory as this process holds it.
+    pub(crate) fn directory(&self) -> &directory::Listings {
+        &self.inner.directory
     }
     pub(crate) fn resolver(&self) -> &Resolver {
         &self.inner.resolver
@@ -165,6 +179,7 @@ impl AppState {
     /// ([`Here::content_changed`]); call this after changing the store some other way.
     pub fn content_changed(&self) {
         self.inner.tenants.each(|tenant| tenant.pages().clear());
+        self.inner.directory.mark_all();
     }
 
     /// An outgoing email's body as it is sent. Only the portal's link emails (signing in,
@@ -225,11 +240,14 @@ pub(crate) fn routes() -> Vec<routing::Route> {
 /// The whole application as one router: the practices, and in hosted mode the operator
 /// console on its own host.
 pub fn app(state: AppState) -> Router {
-    let practices = practices_app(state.clone());
-    let app = match operator::router(&state) {
-        Some(console) => practices.layer(middleware::from_fn_with_state(console, operator::divert)),
-        None => practices,
-    };
+    let mut app = practices_app(state.clone());
+    // Hosted mode's own hosts, each sent to its router before anything looks for a practice.
+    for own in [operator::router(&state), directory::router(&state)]
+        .into_iter()
+        .flatten()
+    {
+        app = app.layer(middleware::from_fn_with_state(own, operator::divert));
+    }
     app.layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CompressionLayer::new())
 }

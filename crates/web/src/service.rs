@@ -98,6 +98,10 @@ impl Service {
             self.state.clone(),
             stopped(stop_rx.clone()),
         ));
+        let directory = tokio::spawn(crate::directory::keep_fresh(
+            self.state.clone(),
+            stopped(stop_rx.clone()),
+        ));
         let mailer = self
             .mailer
             .map(|mailer| tokio::spawn(mailer.run(stopped(stop_rx.clone()))));
@@ -111,6 +115,7 @@ impl Service {
         let _ = stop_tx.send(true);
         let _ = jobs.await;
         let _ = hosts.await;
+        let _ = directory.await;
         if let Some(mailer) = mailer {
             let _ = mailer.await;
         }

@@ -297,6 +297,7 @@ pub struct Room {
 pub struct Concessions {
     pub places: u32,
     /// The lowest fee of them.
+    #[serde(rename = "from_pence")]
     pub from: Pence,
 }
 
@@ -330,7 +331,11 @@ pub struct Listing {
     pub identity: String,
     pub rooms: Vec<Room>,
     pub online: bool,
+    /// The first consultation's fee (none when it cannot be booked online).
+    #[serde(rename = "consultation_fee_pence")]
     pub consultation_fee: Option<Pence>,
+    /// The lowest fee of a regular session.
+    #[serde(rename = "session_fee_pence")]
     pub session_fee: Option<Pence>,
     pub concessions: Option<Concessions>,
     pub registration: Option<Registration>,

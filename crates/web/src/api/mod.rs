@@ -10,6 +10,7 @@
 
 mod availability;
 mod bookings;
+pub(crate) mod listing;
 mod openapi;
 mod practice;
 
@@ -105,6 +106,13 @@ pub(crate) fn endpoints() -> Vec<Endpoint> {
             rule: Rule::Secret,
             operation: bookings::cancel_operation(),
             mount: |m| on(m, bookings::cancel),
+        },
+        Endpoint {
+            verb: Verb::Get,
+            path: "/api/v1/listing",
+            rule: Rule::Public,
+            operation: listing::operation(),
+            mount: |m| on(m, listing::show),
         },
         Endpoint {
             verb: Verb::Get,

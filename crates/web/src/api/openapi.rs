@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use axum::{http::StatusCode, response::Response};
 use serde_json::{Map, Value, json};
 
-use super::{availability, bookings, endpoints, json_response, practice};
+use super::{availability, bookings, endpoints, json_response, listing, practice};
 
 /// A reference to a schema in `components`.
 pub(super) fn schema_ref(name: &str) -> Value {
@@ -47,6 +47,7 @@ fn build() -> Value {
         practice::schemas(),
         availability::schemas(),
         bookings::schemas(),
+        listing::schemas(),
     ] {
         if let Value::Object(group) = group {
             schemas.extend(group);

@@ -11,6 +11,7 @@ mod auth;
 mod booking_settings;
 mod calendar;
 mod clients;
+mod directory_listing;
 mod feed;
 mod inbox;
 pub(crate) mod invoices;
@@ -73,6 +74,7 @@ pub(crate) fn routes() -> Vec<crate::routing::Route> {
         therapy_settings::routes(),
         invoices::routes(),
         booking_settings::routes(),
+        directory_listing::routes(),
         calendar::routes(),
         clients::routes(),
         sessions::routes(),

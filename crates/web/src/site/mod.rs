@@ -6,7 +6,7 @@
 
 mod contact;
 pub(crate) mod feeds;
-mod pages;
+pub(crate) mod pages;
 
 use axum::Router;
 

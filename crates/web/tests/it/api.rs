@@ -731,6 +731,7 @@ async fn the_openapi_document_describes_every_route_and_each_one_answers() {
         ("post", "/api/v1/bookings"),
         ("post", "/api/v1/bookings/{id}/cancel"),
         ("get", "/api/v1/openapi.json"),
+        ("get", "/api/v1/listing"),
     ];
     let served: BTreeSet<(String, String)> = served
         .iter()
@@ -754,7 +755,24 @@ async fn the_openapi_document_describes_every_route_and_each_one_answers() {
     assert!(doc["components"]["schemas"]["Slot"]["properties"]["start"].is_object());
 
     // Every documented operation is really there: asked with no input it answers (a 422
-    // for missing input is fine), never "no such route" or "wrong method".
+    // for missing input is fine), never "no such route" or "wrong method". (The listing
+    // answers 404 until the practice is listed, so it is listed first.)
+    let listed = domain::directory::ListingSettings {
+        listed: true,
+        help_with: vec!["anxiety".into()],
+        approaches: vec!["cbt".into()],
+        ways: vec!["brief".into()],
+        ..Default::default()
+    };
+    app.store
+        .save_listing_settings(
+            app.practice,
+            &listed,
+            "33333333-3333-4333-8333-333333333333",
+            app.clock.now(),
+        )
+        .await
+        .expect("list the practice");
     for (method, path) in &documented {
         let url = app.url(&path.replace("{id}", "1"));
         let request = match method.as_str() {

@@ -448,6 +448,8 @@ pub fn http_client(cookies: bool, hosted: Option<(&[&str], u16)>) -> reqwest::Cl
 
 /// The operator console's host in a hosted test app.
 pub const OPERATOR_HOST: &str = "operator.localhost";
+/// The directory's host in a hosted test app.
+pub const DIRECTORY_HOST: &str = "find.localhost";
 
 /// The practices' names in a hosted test app.
 pub const HOSTED_NAMES: [&str; 2] = ["first", "second"];
@@ -782,6 +784,7 @@ impl TestApp {
                     .expect("the test practice");
                 web::OperatorConsole::new(OPERATOR_HOST, starter).expect("the console's host")
             }),
+            directory_host: hosted.then(|| DIRECTORY_HOST.to_owned()),
         };
         // The real mail worker, sending to a loopback SMTP sink, and the real jobs (run at
         // start and then rarely, so what a test counts is what it ran itself).
@@ -927,6 +930,20 @@ impl TestApp {
         names.extend(HOSTED_NAMES);
         names.extend(more);
         http_client(true, Some((&names, port)))
+    }
+
+    /// Hosted mode: the directory's address for `path`.
+    pub fn directory_url(&self, path: &str) -> String {
+        let port = self.hosted_port.expect("a hosted app");
+        format!("http://{DIRECTORY_HOST}:{port}{path}")
+    }
+
+    /// Hosted mode: a browser without cookies that reaches the directory and the practices.
+    pub fn directory_browser(&self) -> reqwest::Client {
+        let port = self.hosted_port.expect("a hosted app");
+        let mut names: Vec<&str> = vec!["find"];
+        names.extend(HOSTED_NAMES);
+        http_client(false, Some((&names, port)))
     }
 
     pub fn is_hosted(&self) -> bool {

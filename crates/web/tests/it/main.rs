@@ -9,6 +9,7 @@ mod api;
 mod audit;
 mod booking;
 mod connections;
+mod directory;
 mod enquiries;
 mod hardening;
 mod helpers;

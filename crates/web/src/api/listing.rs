@@ -1,0 +1,152 @@
+//! `GET /api/v1/listing`: the practice's directory listing as open data, with a summary of
+//! its free consultation times, for any directory to read (CORS open, no key).
+
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::Response,
+};
+use domain::directory::{FreeTimes, Listing};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::{ApiError, ApiResult, json_response, openapi::schema_ref};
+use crate::{Here, directory::listing};
+
+/// The format's name and version, first in every answer.
+pub(crate) const FORMAT: &str = "anteroom-listing/1";
+
+#[derive(Serialize)]
+pub(crate) struct ListingBody<'a> {
+    pub format: &'static str,
+    pub listing: &'a Listing,
+    pub free_consultations: &'a FreeTimes,
+    /// When the free times were worked out.
+    pub as_of: jiff::Timestamp,
+}
+
+pub(super) async fn show(state: Here) -> ApiResult<Response> {
+    let stored = state
+        .store()
+        .listing_settings(state.practice_id())
+        .await?
+        .filter(|s| s.settings.listed)
+        .ok_or_else(|| ApiError::from(crate::WebError::NotFound))?;
+    let listing = listing::listing_of(&state, &stored).await?;
+    let free = if listing.accepting {
+        listing::free_times(&state).await?
+    } else {
+        FreeTimes::default()
+    };
+    let body = ListingBody {
+        format: FORMAT,
+        listing: &listing,
+        free_consultations: &free,
+        as_of: state.now(),
+    };
+    let mut response = json_response(StatusCode::OK, body);
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    Ok(response)
+}
+
+pub(super) fn operation() -> Value {
+    json!({
+        "operationId": "getListing",
+        "summary": "The practice's directory listing, as open data",
+        "description": "What the practice has chosen to publish in directories (what it helps \
+            with, approaches, rooms by district only, fees, registration), with the first free \
+            consultation of each day for the next five weeks, in person and online. Any \
+            directory may read it: no key, and `Access-Control-Allow-Origin: *`. A practice \
+            that has not turned its listing on answers 404. Never any client data.",
+        "responses": {
+            "200": {
+                "description": "The listing.",
+                "content": { "application/json": { "schema": schema_ref("ListingDocument") } }
+            },
+            "404": {
+                "description": "The practice is not listed.",
+                "content": { "application/json": { "schema": schema_ref("Error") } }
+            }
+        }
+    })
+}
+
+/// The schemas this operation's answer uses.
+pub(super) fn schemas() -> Value {
+    let strings = json!({ "type": "array", "items": { "type": "string" } });
+    let times = json!({ "type": "array", "items": { "type": "string", "format": "date-time" } });
+    let pence = json!({ "type": ["integer", "null"], "minimum": 0 });
+    json!({
+        "ListingDocument": {
+            "type": "object",
+            "required": ["format", "listing", "free_consultations", "as_of"],
+            "properties": {
+                "format": { "type": "string", "const": FORMAT },
+                "listing": schema_ref("Listing"),
+                "free_consultations": {
+                    "type": "object",
+                    "required": ["in_person", "online"],
+                    "description": "The first free consultation on each day ahead (empty when \
+                        the practice is not taking new clients).",
+                    "properties": { "in_person": times, "online": times }
+                },
+                "as_of": { "type": "string", "format": "date-time" }
+            }
+        },
+        "Listing": {
+            "type": "object",
+            "required": ["id", "name", "therapist", "title", "summary", "url", "booking_url",
+                "help_with", "approaches", "ways", "languages", "identity", "rooms", "online",
+                "consultation_fee_pence", "session_fee_pence", "concessions", "registration",
+                "accepting"],
+            "properties": {
+                "id": { "type": "string", "format": "uuid" },
+                "name": { "type": "string" },
+                "therapist": { "type": "string" },
+                "title": { "type": "string" },
+                "summary": { "type": "string", "description": "The practice's own words." },
+                "url": { "type": "string", "format": "uri" },
+                "booking_url": { "type": ["string", "null"], "format": "uri" },
+                "help_with": strings,
+                "approaches": strings,
+                "ways": strings,
+                "languages": strings,
+                "identity": { "type": "string", "description": "The therapist's own words for \
+                    their gender and identity; empty unless they chose to give them." },
+                "rooms": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["area", "outcode"],
+                        "properties": {
+                            "area": { "type": "string", "examples": ["Balham"] },
+                            "outcode": { "type": "string", "examples": ["SW12"] }
+                        }
+                    }
+                },
+                "online": { "type": "boolean" },
+                "consultation_fee_pence": pence,
+                "session_fee_pence": pence,
+                "concessions": {
+                    "type": ["object", "null"],
+                    "required": ["places", "from_pence"],
+                    "properties": {
+                        "places": { "type": "integer", "minimum": 1 },
+                        "from_pence": { "type": "integer", "minimum": 0 }
+                    }
+                },
+                "registration": {
+                    "type": ["object", "null"],
+                    "required": ["body", "number"],
+                    "properties": {
+                        "body": { "type": "string", "enum": ["bacp", "ukcp", "bps", "hcpc", "ncps", "bpc"] },
+                        "number": { "type": "string" }
+                    }
+                },
+                "accepting": { "type": "boolean", "description": "Taking new clients." }
+            }
+        }
+    })
+}

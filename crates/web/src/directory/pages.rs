@@ -1,0 +1,345 @@
+//! The directory's pages: the search with its results, one page per listing, and how
+//! listings are ordered.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::Response,
+};
+use domain::directory::{
+    self as dir, APPROACHES, Entry, HELP_WITH, Meeting, PAGE_SIZE, REGISTRATION_BODIES, RawSearch,
+    Search, WAYS_OF_WORKING, terms,
+};
+use jiff::{Timestamp, tz::TimeZone};
+use minijinja::{Value, context};
+use serde::Serialize;
+use serde_json::json;
+
+use super::directory_url;
+use crate::{
+    AppState, WebError, error::WebResult, office::errors_value, query::Query, render::html,
+    site::pages::json_ld, templates::value,
+};
+
+/// The directory's searches and times are in UK time.
+fn zone() -> TimeZone {
+    TimeZone::get("Europe/London").unwrap_or(TimeZone::UTC)
+}
+
+fn labels(slugs: &[String], list: &'static [terms::Term]) -> Vec<&'static str> {
+    slugs
+        .iter()
+        .filter_map(|s| terms::find(list, s))
+        .map(|t| t.label)
+        .collect()
+}
+
+/// A listing as a result or its page shows it.
+#[derive(Serialize)]
+struct Card {
+    id: String,
+    name: String,
+    therapist: String,
+    title: String,
+    summary: String,
+    identity: String,
+    approaches: Vec<&'static str>,
+    help_with: Vec<&'static str>,
+    ways: Vec<&'static str>,
+    languages: Vec<String>,
+    rooms: Vec<String>,
+    online: bool,
+    consultation_fee: Option<String>,
+    session_fee: Option<String>,
+    concessions: Option<String>,
+    next_free: Option<String>,
+    accepting: bool,
+    /// Not heard from lately: its free times are not shown.
+    quiet: bool,
+    registration: Option<(String, String, String, String)>,
+    checked: bool,
+    url: String,
+    booking_url: Option<String>,
+}
+
+fn card(entry: &Entry, next_free: Option<Timestamp>, now: Timestamp) -> Card {
+    let l = &entry.listing;
+    let fee = |p: domain::Pence| {
+        if p.get() == 0 {
+            "free".to_owned()
+        } else {
+            p.to_string()
+        }
+    };
+    let quiet =
+        now.duration_since(entry.heard) > jiff::SignedDuration::from_hours(dir::STALE_AFTER_HOURS);
+    Card {
+        id: l.id.clone(),
+        name: l.name.clone(),
+        therapist: l.therapist.clone(),
+        title: l.title.clone(),
+        summary: l.summary.clone(),
+        identity: l.identity.clone(),
+        approaches: labels(&l.approaches, APPROACHES),
+        help_with: labels(&l.help_with, HELP_WITH),
+        ways: labels(&l.ways, WAYS_OF_WORKING),
+        languages: l.languages.clone(),
+        rooms: l
+            .rooms
+            .iter()
+            .map(|r| format!("{} ({})", r.area, r.outcode))
+            .collect(),
+        online: l.online,
+        consultation_fee: l.consultation_fee.map(fee),
+        session_fee: l.session_fee.map(fee),
+        concessions: l.concessions.map(|c| {
+            let places = if c.places == 1 {
+                "1 place".to_owned()
+            } else {
+                format!("{} places", c.places)
+            };
+            format!("{places} from {}", fee(c.from))
+        }),
+        next_free: next_free.map(|t| crate::words::weekday_date_at(zone().to_datetime(t))),
+        accepting: l.accepting,
+        quiet,
+        registration: l.registration.as_ref().and_then(|r| {
+            let body = terms::body(&r.body)?;
+            Some((
+                body.short.to_owned(),
+                body.name.to_owned(),
+                r.number.clone(),
+                body.register.to_owned(),
+            ))
+        }),
+        checked: entry.checked,
+        url: l.url.clone(),
+        booking_url: l.booking_url.clone(),
+    }
+}
+
+/// The search as typed, from the query string (`help` may repeat).
+fn raw_search(pairs: &[(String, String)]) -> RawSearch {
+    let first = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    RawSearch {
+        help: pairs
+            .iter()
+            .filter(|(k, _)| k == "help")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        q: first("q"),
+        approach: first("approach"),
+        way: first("way"),
+        near: first("near"),
+        meeting: first("meeting"),
+        within: first("within"),
+        fee: first("fee"),
+        concessions: pairs.iter().any(|(k, _)| k == "concessions"),
+        language: first("language"),
+        identity: first("identity"),
+        body: first("body"),
+        page: first("page"),
+    }
+}
+
+/// The query string of this search at another page.
+fn page_link(pairs: &[(String, String)], page: usize) -> String {
+    let mut query: Vec<String> = pairs
+        .iter()
+        .filter(|(k, v)| k != "page" && !v.is_empty())
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    if page > 1 {
+        query.push(format!("page={page}"));
+    }
+    if query.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/?{}", query.join("&"))
+    }
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The lists the search form offers.
+fn choices() -> Value {
+    let pairs =
+        |list: &'static [terms::Term]| list.iter().map(|t| (t.slug, t.label)).collect::<Vec<_>>();
+    context! {
+        help_with => pairs(HELP_WITH),
+        approaches => pairs(APPROACHES),
+        ways => pairs(WAYS_OF_WORKING),
+        bodies => REGISTRATION_BODIES.iter().map(|b| (b.slug, format!("{} ({})", b.short, b.name))).collect::<Vec<_>>(),
+    }
+}
+
+fn render(state: &AppState, status: StatusCode, template: &str, ctx: Value) -> WebResult<Response> {
+    let base = directory_url(state);
+    let body = state
+        .templates()
+        .render(template, context! { directory_url => base, ..ctx })?;
+    Ok(html(status, body))
+}
+
+/// `GET /`: the search form and, below it, the listings that pass it, in the published order.
+pub(super) async fn search(
+    State(state): State<AppState>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    let raw = raw_search(&pairs);
+    let snapshot = state.directory().snapshot();
+    let form = context! {
+        help => raw.help.clone(), q => raw.q.clone(), approach => raw.approach.clone(),
+        way => raw.way.clone(), near => raw.near.clone(), meeting => raw.meeting.clone(),
+        within => raw.within.clone(), fee => raw.fee.clone(), concessions => raw.concessions,
+        language => raw.language.clone(), identity => raw.identity.clone(), body => raw.body.clone(),
+    };
+    let search = match Search::parse(&raw, |name| snapshot.outcodes_of(name)) {
+        Ok(search) => search,
+        Err(errors) => {
+            let (list, map) = errors_value(&errors);
+            let ctx = context! { form, choices => choices(), errors => list, error => map, searched => true };
+            return render(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "directory/search.html",
+                ctx,
+            );
+        }
+    };
+    let now = state.now();
+    let today = zone().to_datetime(now).date();
+    let ordered = dir::order(&snapshot.entries, &search, now, dir::daily_seed(today));
+    let total = ordered.len();
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    if search.page > pages {
+        return Err(WebError::NotFound);
+    }
+    let results: Vec<Card> = ordered
+        .iter()
+        .skip((search.page - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .map(|(i, rank)| card(&snapshot.entries[*i], rank.next_free, now))
+        .collect();
+    let links: Vec<(usize, String)> = (1..=pages).map(|p| (p, page_link(&pairs, p))).collect();
+    let meeting = match search.meeting {
+        Meeting::Either => "either",
+        Meeting::InPerson => "in-person",
+        Meeting::Online => "online",
+    };
+    let ctx = context! {
+        form, choices => choices(),
+        results => value(&results), total, page => search.page, pages => links,
+        searched => !search.is_everything(), meeting,
+        near => search.near.as_ref().map(|(typed, _)| typed.clone()),
+        within => search.within_days,
+        first => (search.page - 1) * PAGE_SIZE + 1,
+    };
+    render(&state, StatusCode::OK, "directory/search.html", ctx)
+}
+
+/// schema.org for one listing: the practice as a `MedicalClinic` offering psychological
+/// treatment, its therapist as a `Person` with their registration, and its fees as offers.
+fn listing_json_ld(entry: &Entry, page: &str) -> serde_json::Value {
+    let l = &entry.listing;
+    let mut offers = Vec::new();
+    for (name, fee) in [
+        ("First consultation", l.consultation_fee),
+        ("Therapy session", l.session_fee),
+    ] {
+        if let Some(fee) = fee {
+            offers.push(json!({
+                "@type": "Offer",
+                "name": name,
+                "priceSpecification": {
+                    "@type": "PriceSpecification",
+                    "price": format!("{}.{:02}", fee.get() / 100, fee.get() % 100),
+                    "priceCurrency": "GBP"
+                }
+            }));
+        }
+    }
+    let mut person = json!({
+        "@type": "Person",
+        "name": l.therapist,
+        "jobTitle": l.title,
+        "knowsLanguage": l.languages,
+    });
+    if let Some(body) = l.registration.as_ref().and_then(|r| terms::body(&r.body)) {
+        person["memberOf"] =
+            json!({ "@type": "Organization", "name": body.name, "url": body.register });
+    }
+    json!({
+        "@context": "https://schema.org",
+        "@type": "MedicalClinic",
+        "@id": page,
+        "name": l.name,
+        "description": l.summary,
+        "url": l.url,
+        "isAcceptingNewPatients": l.accepting,
+        "availableService": { "@type": "PsychologicalTreatment", "name": labels(&l.approaches, APPROACHES).join(", ") },
+        "employee": person,
+        "makesOffer": offers,
+        "address": l.rooms.iter().map(|r| json!({
+            "@type": "PostalAddress",
+            "addressLocality": r.area,
+            "postalCode": r.outcode.as_str(),
+            "addressCountry": "GB"
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `GET /listings/{id}`: one listing in full.
+pub(super) async fn listing(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
+    let snapshot = state.directory().snapshot();
+    let entry = snapshot
+        .by_id
+        .get(&id)
+        .map(|i| &snapshot.entries[*i])
+        .ok_or(WebError::NotFound)?;
+    let now = state.now();
+    let next_free = (entry.listing.accepting
+        && now.duration_since(entry.heard)
+            <= jiff::SignedDuration::from_hours(dir::STALE_AFTER_HOURS))
+    .then(|| entry.free.next(Meeting::Either, now))
+    .flatten();
+    let page = format!("{}/listings/{id}", directory_url(&state));
+    let ld = json_ld(&listing_json_ld(entry, &page));
+    let heard = crate::words::date_and_time(zone().to_datetime(entry.heard));
+    let ctx = context! {
+        listing => value(&card(entry, next_free, now)),
+        json_ld => ld, canonical => page, heard,
+    };
+    render(&state, StatusCode::OK, "directory/listing.html", ctx)
+}
+
+/// `GET /how-listings-are-ordered`: the rule, with today's seed.
+pub(super) async fn ordering(State(state): State<AppState>) -> WebResult<Response> {
+    let today = zone().to_datetime(state.now()).date();
+    let ctx = context! {
+        today => crate::words::date(today),
+        number => today.strftime("%Y%m%d").to_string(),
+        seed => format!("{:016x}", dir::daily_seed(today)),
+        stale_hours => dir::STALE_AFTER_HOURS,
+    };
+    render(&state, StatusCode::OK, "directory/ordering.html", ctx)
+}

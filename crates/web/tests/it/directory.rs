@@ -1,0 +1,323 @@
+//! The "find a therapist" directory (issue 13): a practice's settings and its listing as
+//! open data, and the directory's search over hosted practices with every filter, its
+//! listing pages, the published order, and a booking reaching it.
+
+use domain::directory::{ListingSettings, RawListingSettings};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{Reply, TestApp, assert_crisis_block};
+
+async fn get(browser: &reqwest::Client, url: &str) -> Reply {
+    Reply::read(browser.get(url).send().await.expect("GET")).await
+}
+
+fn settings(help: &[&str], approach: &str, accepting: bool) -> ListingSettings {
+    ListingSettings::parse(&RawListingSettings {
+        listed: true,
+        help_with: help.iter().map(|h| (*h).to_owned()).collect(),
+        approaches: vec![approach.to_owned()],
+        ways: vec!["open-ended".into()],
+        body: "ukcp".into(),
+        number: "DEMO-123".into(),
+        accepting,
+        ..Default::default()
+    })
+    .expect("valid settings")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_therapist_lists_the_practice_and_it_is_published_as_open_data() {
+    let app = TestApp::spawn().await;
+    let unlisted = app.get("/api/v1/listing").await;
+    unlisted.assert_status(StatusCode::NOT_FOUND);
+    assert!(unlisted.body.contains("not_found"), "{}", unlisted.body);
+
+    app.sign_in().await;
+    let form = app.office_get("/office/settings/directory").await;
+    form.assert_status(StatusCode::OK);
+    assert!(form.body.contains("List my practice in the directory"));
+    assert!(form.body.contains("Anxiety and worry"));
+
+    // Turned on with nothing ticked: each problem at its field, nothing stored.
+    let bad = app
+        .office_post(
+            "/office/settings/directory",
+            &[
+                ("listed", "true"),
+                ("concession_places", "two"),
+                ("body", "ukcp"),
+            ],
+        )
+        .await;
+    bad.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    for message in [
+        "Tick at least one thing you help with",
+        "Tick at least one approach",
+        "Enter the number of places as a whole number",
+        "Enter your registration or membership number",
+    ] {
+        assert!(bad.body.contains(message), "{message}");
+    }
+    assert_eq!(
+        app.store.listing_settings(app.practice).await.unwrap(),
+        None
+    );
+
+    app.office_post(
+        "/office/settings/directory",
+        &[
+            ("listed", "true"),
+            ("accepting", "true"),
+            ("help_with", "loss"),
+            ("help_with", "anxiety"),
+            ("approaches", "psychodynamic"),
+            ("ways", "open-ended"),
+            ("concession_places", "2"),
+            ("concession_fee", "40"),
+            ("body", "ukcp"),
+            ("number", "DEMO-123"),
+            ("identity", "woman, she/her"),
+        ],
+    )
+    .await
+    .assert_redirect("/office/settings/directory?saved=1");
+
+    let reply = app.get("/api/v1/listing").await;
+    reply.assert_status(StatusCode::OK);
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    let doc: Value = serde_json::from_str(&reply.body).expect("JSON");
+    assert_eq!(doc["format"], "anteroom-listing/1");
+    let listing = &doc["listing"];
+    assert_eq!(listing["help_with"], serde_json::json!(["anxiety", "loss"]));
+    assert_eq!(
+        listing["rooms"],
+        serde_json::json!([{ "area": "Balham", "outcode": "SW12" }])
+    );
+    assert_eq!(listing["concessions"]["from_pence"], 4000);
+    assert_eq!(listing["registration"]["body"], "ukcp");
+    assert_eq!(listing["online"], true);
+    assert!(
+        !reply.body.contains("SW12 9RT"),
+        "rooms by district only, never the full postcode"
+    );
+    // The first free consultation of each day: Monday at 9 in Balham, Tuesday at 6pm online.
+    assert_eq!(
+        doc["free_consultations"]["in_person"][0],
+        "2027-03-29T08:00:00Z"
+    );
+    assert_eq!(
+        doc["free_consultations"]["online"][0],
+        "2027-03-30T17:00:00Z"
+    );
+    let id = listing["id"].as_str().expect("an id").to_owned();
+
+    // Saving again keeps the id; turning it off unpublishes it.
+    app.office_post(
+        "/office/settings/directory",
+        &[
+            ("help_with", "loss"),
+            ("approaches", "cbt"),
+            ("ways", "brief"),
+        ],
+    )
+    .await
+    .assert_redirect("/office/settings/directory?saved=1");
+    let stored = app
+        .store
+        .listing_settings(app.practice)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.id, id);
+    assert!(!stored.settings.listed);
+    app.get("/api/v1/listing")
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_directory_searches_hosted_practices_fairly_and_follows_their_diaries() {
+    let app = TestApp::spawn_hosted().await;
+    let second = app.second_practice().await;
+    let now = app.clock.now();
+    let first_id = app
+        .store
+        .save_listing_settings(
+            app.practice,
+            &settings(&["anxiety", "loss"], "psychodynamic", true),
+            "11111111-1111-4111-8111-111111111111",
+            now,
+        )
+        .await
+        .unwrap()
+        .id;
+    app.store
+        .save_listing_settings(
+            second.practice,
+            &settings(&["trauma"], "cbt", false),
+            "22222222-2222-4222-8222-222222222222",
+            now,
+        )
+        .await
+        .unwrap();
+    web::directory::refresh(&app.state).await.expect("refresh");
+    let browser = app.directory_browser();
+    let search = |query: &str| {
+        let url = app.directory_url(&format!("/{query}"));
+        let browser = browser.clone();
+        async move { get(&browser, &url).await }
+    };
+
+    let all = search("").await;
+    all.assert_status(StatusCode::OK);
+    assert!(
+        all.set_cookies().is_empty(),
+        "no cookies for anyone searching"
+    );
+    assert_crisis_block(&all.body);
+    assert!(all.body.contains("2 therapists"), "{}", all.body);
+    let (first_name, second_name) = ("Alex Morgan", "Second");
+    assert!(all.body.contains(first_name));
+
+    // Each filter narrows to the listing that matches it.
+    for (query, expect_first, expect_second) in [
+        ("?help=anxiety", true, false),
+        ("?help=trauma", false, true),
+        ("?approach=cbt", false, true),
+        ("?within=28", true, false),
+        ("?near=SW12+9AA&meeting=in-person", true, true),
+        ("?near=M20&meeting=in-person", false, false),
+        ("?body=ukcp", true, true),
+        ("?body=bacp", false, false),
+        ("?fee=10", false, false),
+        ("?meeting=online", true, true),
+        ("?language=klingon", false, false),
+        ("?q=bereavement", true, false),
+        ("?identity=she", false, false),
+    ] {
+        let page = search(query).await;
+        page.assert_status(StatusCode::OK);
+        let results = page
+            .body
+            .split("id=\"results-heading\"")
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
+        assert_eq!(
+            results.contains(&format!("/listings/{first_id}")),
+            expect_first,
+            "{query}: the first practice"
+        );
+        assert_eq!(
+            results.contains("/listings/22222222-2222-4222-8222-222222222222"),
+            expect_second,
+            "{query}: the second practice ({second_name})"
+        );
+    }
+
+    // Bad input is told at its field, never a 500.
+    for (query, message) in [
+        (
+            "?help=astrology",
+            "Choose what you would like help with from the list",
+        ),
+        ("?near=Atlantis", "No listing has a room in a place called"),
+        ("?within=3", "Choose within 7, 14 or 28 days"),
+        (
+            "?fee=lots",
+            "Enter the most you can pay a session in pounds",
+        ),
+        ("?page=0", "Choose a page"),
+    ] {
+        let page = search(query).await;
+        page.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.body.contains(message), "{query}: {message}");
+        assert!(page.body.contains("There is a problem"));
+    }
+    // A place name the listings give is understood.
+    search("?near=Balham&meeting=in-person")
+        .await
+        .assert_status(StatusCode::OK);
+    search("?page=9").await.assert_status(StatusCode::NOT_FOUND);
+
+    // The listing's page, with schema.org for search engines and its next free time.
+    let page = get(
+        &browser,
+        &app.directory_url(&format!("/listings/{first_id}")),
+    )
+    .await;
+    page.assert_status(StatusCode::OK);
+    let ld = page.json_ld();
+    assert_eq!(ld[0]["@type"], "MedicalClinic");
+    assert_eq!(ld[0]["isAcceptingNewPatients"], true);
+    assert!(
+        page.body.contains("Monday 29 March 2027 at 9am"),
+        "{}",
+        page.body
+    );
+    get(&browser, &app.directory_url("/listings/nope"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+
+    let ordering = get(&browser, &app.directory_url("/how-listings-are-ordered")).await;
+    ordering.assert_status(StatusCode::OK);
+    let today = jiff::civil::date(2027, 3, 25);
+    assert!(
+        ordering
+            .body
+            .contains(&format!("{:016x}", domain::directory::daily_seed(today)))
+    );
+
+    // Nothing changed: the next refresh rebuilds nothing.
+    assert_eq!(web::directory::refresh(&app.state).await.unwrap(), 0);
+    // A booking of that time: only that practice is rebuilt, and its next free time moves on.
+    let booked = app
+        .client()
+        .post(app.url("/api/v1/bookings"))
+        .header("idempotency-key", "directory-1")
+        .json(&serde_json::json!({
+            "type": "consultation", "location": "balham", "start": "2027-03-29T09:00:00+01:00",
+            "name": "Sam Jones", "email": "sam@example.com", "phone": "07700 900123",
+            "contact_preference": "email", "consent": true
+        }))
+        .send()
+        .await
+        .expect("book");
+    assert_eq!(booked.status(), StatusCode::CREATED);
+    assert_eq!(web::directory::refresh(&app.state).await.unwrap(), 1);
+    let page = get(
+        &browser,
+        &app.directory_url(&format!("/listings/{first_id}")),
+    )
+    .await;
+    assert!(
+        page.body.contains("Monday 29 March 2027 at 10am"),
+        "{}",
+        page.body
+    );
+
+    // Hidden by the operator: gone from the directory, with its page.
+    app.store
+        .set_listing_hidden(
+            app.practice,
+            Some(&store::HiddenListing {
+                reason: "Registration could not be confirmed.".into(),
+                at: now,
+                by: "Sam Operator".into(),
+            }),
+        )
+        .await
+        .unwrap();
+    web::directory::refresh(&app.state).await.unwrap();
+    get(
+        &browser,
+        &app.directory_url(&format!("/listings/{first_id}")),
+    )
+    .await
+    .assert_status(StatusCode::NOT_FOUND);
+    // The directory's host is no practice's: a practice route there is not found.
+    get(&browser, &app.directory_url("/office"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+}
