@@ -136,6 +136,10 @@ actions! {
     HostResumed = "host.resume", "Your host resumed the practice";
     HostDomainAdded = "host.domain", "Your host gave the practice a domain of its own";
     HostExported = "host.export", "Your host exported the whole practice";
+    HostDirectoryChecked = "host.directory_check", "Your host checked the practice’s registration on the public register";
+    HostDirectoryUnchecked = "host.directory_uncheck", "Your host withdrew its check of the practice’s registration";
+    HostDirectoryHidden = "host.directory_hide", "Your host took the practice’s listing out of its directory";
+    HostDirectoryShown = "host.directory_show", "Your host put the practice’s listing back in its directory";
     PortalEmailChangeRefused = "portal.email_change_refused", "A confirmed change of email address was not made: another client record has the address";
 }
 

@@ -77,6 +77,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "office/audit_log.html",
     "office/password_link.html",
     "operator/layout.html",
+    "operator/directory.html",
     "directory/layout.html",
     "directory/error.html",
     "directory/search.html",

@@ -118,13 +118,31 @@ fn fields(raw: &RawListingSettings) -> Vec<Field> {
     ]
 }
 
-fn intro() -> Vec<String> {
-    vec![
+fn intro(review: &store::ListingReview, settings: &RawListingSettings) -> Vec<String> {
+    let mut said = Vec::new();
+    if let Some(hidden) = &review.hidden {
+        said.push(format!(
+            "Your host has taken your listing out of its directory, for this reason: {} If you have put it right, ask them to put it back.",
+            hidden.reason
+        ));
+    }
+    if let Some(check) = review
+        .checked
+        .as_ref()
+        .filter(|c| c.body == settings.body && c.number == settings.number.trim())
+    {
+        said.push(format!(
+            "Your host checked your registration number on the public register on {}: the directory shows it as checked.",
+            crate::words::date(check.checked_on)
+        ));
+    }
+    said.extend([
         "A directory listing lets people find you by what they would like help with, where you see people, your fees and when you have a first consultation free. Nobody pays to be listed or to be placed higher.".to_owned(),
         format!(
             "Your name, title, rooms (by district only, never the street), fees, languages and free consultation times come from the rest of your settings and your diary, and update by themselves. Choose up to {MAX_HELP_WITH} things you help with and up to {MAX_APPROACHES} approaches: the things you most often work with, not everything you could."
         ),
-    ]
+    ]);
+    said
 }
 
 async fn show(
@@ -143,6 +161,7 @@ async fn show(
     } else {
         StatusCode::OK
     };
+    let review = state.store().listing_review(state.practice_id()).await?;
     let saved_text = if raw.listed {
         "Saved. Directories show the change within a few minutes."
     } else {
@@ -150,7 +169,7 @@ async fn show(
     };
     let ctx = context! {
         title => TITLE, action => PATH, fields => value(&fields(raw)),
-        errors => list, error => map, saved, saved_text, intro => intro(),
+        errors => list, error => map, saved, saved_text, intro => intro(&review, raw),
     };
     page(state, staff, status, "office/settings_form.html", ctx).await
 }

@@ -16,6 +16,7 @@
 //! own audit log, so its therapist can see what their host did.
 
 mod auth;
+mod directory;
 mod practices;
 
 use std::{sync::Arc, time::Duration};
@@ -103,6 +104,14 @@ pub(crate) fn router(state: &AppState) -> Option<(String, Router)> {
             get(practices::export_page).post(practices::export_file),
         )
         .route("/practices/{id}/export/key", post(practices::export_key))
+        .route("/practices/{id}/directory/check", post(directory::check))
+        .route(
+            "/practices/{id}/directory/uncheck",
+            post(directory::uncheck),
+        )
+        .route("/practices/{id}/directory/hide", post(directory::hide))
+        .route("/practices/{id}/directory/show", post(directory::show))
+        .route("/directory", get(directory::overview))
         .route(
             "/practices/{id}/close",
             get(practices::close_form).post(practices::close),

@@ -91,7 +91,7 @@ fn address(state: &AppState, host: &str) -> String {
 }
 
 /// The practice with this id (as in a URL), or 404.
-async fn find(state: &AppState, id: &str) -> WebResult<HostedPractice> {
+pub(super) async fn find(state: &AppState, id: &str) -> WebResult<HostedPractice> {
     let id = PracticeId::parse(id).ok_or(WebError::NotFound)?;
     state
         .store()
@@ -103,7 +103,7 @@ async fn find(state: &AppState, id: &str) -> WebResult<HostedPractice> {
 }
 
 /// Write an operator's action in the practice's own audit log.
-async fn audit(
+pub(super) async fn audit(
     state: &AppState,
     operator: &Operator,
     practice: PracticeId,
@@ -413,6 +413,10 @@ pub(crate) async fn show(
             "domain" => "The domain is added. The practice's website answers on it once its DNS points here.",
             "link" => "A link to set a password is on its way to them.",
             "second-factor" => "Their authenticator app is switched off: they set up a new one when they next sign in, if the practice requires one.",
+            "checked" => "The registration check is recorded: the directory shows the listing as checked.",
+            "unchecked" => "The check is withdrawn: the directory shows the registration as not yet checked.",
+            "hidden" => "The listing is out of the directory. The practice's audit log says so.",
+            "shown" => "The listing is back in the directory.",
             _ => return None,
         })
     });
@@ -426,6 +430,38 @@ async fn practice_page(
     status: StatusCode,
     done: Option<&str>,
     domain_error: Option<(&str, &str)>,
+) -> WebResult<Response> {
+    practice_page_with(state, operator, practice, status, done, domain_error, None).await
+}
+
+/// The practice's page with a message at one field of its directory forms.
+pub(super) async fn show_with_error(
+    state: &AppState,
+    operator: &Operator,
+    practice: &HostedPractice,
+    field: &str,
+    message: &str,
+) -> WebResult<Response> {
+    practice_page_with(
+        state,
+        operator,
+        practice,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        None,
+        None,
+        Some((field, message)),
+    )
+    .await
+}
+
+async fn practice_page_with(
+    state: &AppState,
+    operator: &Operator,
+    practice: &HostedPractice,
+    status: StatusCode,
+    done: Option<&str>,
+    domain_error: Option<(&str, &str)>,
+    directory_error: Option<(&str, &str)>,
 ) -> WebResult<Response> {
     let staff = state
         .store()
@@ -457,9 +493,11 @@ async fn practice_page(
         context! {
             practice => value(&listed(state, practice)),
             staff,
+            directory => super::directory::listing_context(state, practice.id).await?,
             done,
             domain_value,
             domain_error => (!domain_message.is_empty()).then_some(domain_message),
+            directory_error => directory_error.map(|(field, message)| context! { field, message }),
         },
     )
 }

@@ -612,3 +612,127 @@ async fn a_lost_app_is_switched_off_from_the_console_and_its_sessions_end() {
     .await;
     assert!(!practice.body.contains("Switch off their authenticator app"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_operator_checks_registrations_hides_listings_and_sees_first_places() {
+    let app = TestApp::spawn_hosted().await;
+    let settings =
+        domain::directory::ListingSettings::parse(&domain::directory::RawListingSettings {
+            listed: true,
+            help_with: vec!["anxiety".into()],
+            approaches: vec!["psychodynamic".into()],
+            ways: vec!["brief".into()],
+            body: "bacp".into(),
+            number: "DEMO-777".into(),
+            accepting: true,
+            ..Default::default()
+        })
+        .unwrap();
+    let id = app
+        .store
+        .save_listing_settings(
+            app.practice,
+            &settings,
+            "44444444-4444-4444-8444-444444444444",
+            app.clock.now(),
+        )
+        .await
+        .unwrap()
+        .id;
+    web::directory::refresh(&app.state).await.unwrap();
+    let (browser, _) = signed_in_operator(&app).await;
+    let finder = app.directory_browser();
+    let listing_url = app.directory_url(&format!("/listings/{id}"));
+    let practice_page = app.operator_url(&format!("/practices/{}", app.practice.get()));
+    let shown = get(&browser, &practice_page).await;
+    assert!(shown.body.contains("DEMO-777"));
+    assert!(
+        shown
+            .body
+            .contains("https://www.bacp.co.uk/search/Register"),
+        "the register's address"
+    );
+    assert!(
+        get(&finder, &listing_url)
+            .await
+            .body
+            .contains("has not checked it yet")
+    );
+
+    // A check needs a real date, not in the future.
+    let check_url = format!("{practice_page}/directory/check");
+    for bad in ["yesterday", "2030-01-01"] {
+        let refused = post(&browser, &check_url, &[("checked_on", bad)]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert!(
+            refused.body.contains("Enter the date you checked it"),
+            "{bad}"
+        );
+    }
+    let checked = post(&browser, &check_url, &[("checked_on", "2027-03-24")]).await;
+    assert_eq!(checked.status, StatusCode::SEE_OTHER);
+    web::directory::refresh(&app.state).await.unwrap();
+    assert!(
+        get(&finder, &listing_url)
+            .await
+            .body
+            .contains("has checked it on the public register")
+    );
+    assert!(
+        get(&browser, &practice_page)
+            .await
+            .body
+            .contains("checked on 24 March 2027")
+    );
+
+    // Hiding needs a reason; the therapist sees it; the listing leaves the directory.
+    let hide_url = format!("{practice_page}/directory/hide");
+    let refused = post(&browser, &hide_url, &[("reason", "  ")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let reason = "The registration number is not on the BACP register.";
+    assert_eq!(
+        post(&browser, &hide_url, &[("reason", reason)])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    web::directory::refresh(&app.state).await.unwrap();
+    assert_eq!(
+        get(&finder, &listing_url).await.status,
+        StatusCode::NOT_FOUND
+    );
+    app.sign_in().await;
+    let settings_page = app.office_get("/office/settings/directory").await;
+    assert!(
+        settings_page.body.contains(reason),
+        "the therapist is told why"
+    );
+    assert_eq!(
+        post(&browser, &format!("{practice_page}/directory/show"), &[])
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    web::directory::refresh(&app.state).await.unwrap();
+    assert_eq!(get(&finder, &listing_url).await.status, StatusCode::OK);
+
+    let overview = get(&browser, &app.operator_url("/directory")).await;
+    assert_eq!(overview.status, StatusCode::OK);
+    assert!(overview.body.contains("Share of first places"));
+    assert!(overview.body.contains("Checked"));
+    let actions: Vec<_> = app
+        .store
+        .recent_audit(app.practice, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for action in [
+        store::AuditAction::HostDirectoryChecked,
+        store::AuditAction::HostDirectoryHidden,
+        store::AuditAction::HostDirectoryShown,
+    ] {
+        assert!(actions.iter().any(|a| a == action.code()), "{action:?}");
+    }
+}
