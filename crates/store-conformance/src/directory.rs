@@ -111,4 +111,98 @@ pub async fn directory_story(store: &dyn Store) {
         store::ListingReview::default(),
         "never reviewed"
     );
+    remote_listings(store, now).await;
+}
+
+/// Self-hosted practices read over HTTP: one row per address, each reading claimed by one
+/// caller per period (also when two ask at once), and what each reading found.
+async fn remote_listings(store: &dyn Store, now: Timestamp) {
+    use jiff::SignedDuration;
+    use store::FetchOutcome;
+    let every = SignedDuration::from_mins(10);
+    let id = store
+        .add_remote("https://alex.example", "Sam Operator", now)
+        .await
+        .unwrap()
+        .expect("added");
+    assert_eq!(
+        store
+            .add_remote("https://alex.example", "Sam Operator", now)
+            .await
+            .unwrap(),
+        None,
+        "an address once"
+    );
+    let other = store
+        .add_remote("http://127.0.0.1:9", "Sam Operator", now)
+        .await
+        .unwrap()
+        .unwrap();
+    // Two callers at once: each remote goes to one of them.
+    let (a, b) = tokio::join!(
+        store.claim_remote_fetches(now, every, 10),
+        store.claim_remote_fetches(now, every, 10)
+    );
+    let mut claimed: Vec<i64> = a
+        .unwrap()
+        .iter()
+        .chain(b.unwrap().iter())
+        .map(|r| r.id)
+        .collect();
+    claimed.sort_unstable();
+    assert_eq!(claimed, [id, other]);
+    assert!(
+        store
+            .claim_remote_fetches(now, every, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let later = now + every;
+    assert_eq!(
+        store
+            .claim_remote_fetches(later, every, 1)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the limit"
+    );
+
+    store
+        .record_fetch(
+            id,
+            &FetchOutcome::Listing {
+                document: "{\"a\":1}".into(),
+                etag: Some("\"e1\"".into()),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    store
+        .record_fetch(id, &FetchOutcome::Failed("timed out".into()), later)
+        .await
+        .unwrap();
+    let read = store.remotes().await.unwrap();
+    assert_eq!(read.len(), 2);
+    let alex = &read[0];
+    assert_eq!(alex.address, "https://alex.example");
+    assert_eq!(
+        alex.document.as_deref(),
+        Some("{\"a\":1}"),
+        "a failure keeps the last listing"
+    );
+    assert_eq!(alex.etag.as_deref(), Some("\"e1\""));
+    assert_eq!(alex.heard_at, Some(now));
+    assert_eq!(alex.tried_at, Some(later));
+    assert_eq!(alex.error.as_deref(), Some("timed out"));
+    store
+        .record_fetch(id, &FetchOutcome::NotModified, later)
+        .await
+        .unwrap();
+    let alex = &store.remotes().await.unwrap()[0];
+    assert_eq!((alex.heard_at, alex.error.as_deref()), (Some(later), None));
+    store.remove_remote(id).await.unwrap();
+    assert_eq!(store.remotes().await.unwrap().len(), 1);
 }

@@ -8,14 +8,150 @@ macro_rules! directory {
     ($store:ident, sql = $sql:path) => {
         use jiff::Timestamp;
         use store::{
-            DirectoryStore, HiddenListing, ListedPractice, ListingReview, PracticeId,
+            DirectoryStore, FetchOutcome, RemoteListing, RemoteListingStore, HiddenListing, ListedPractice, ListingReview, PracticeId,
             RegistrationCheck, StoreResult, StoredListing, settings_from_json, settings_json,
         };
 
         use crate::{
-            convert::{date, secs, timestamp},
+            convert::{date, opt_timestamp, secs, timestamp},
             map_err,
         };
+
+        /// A remote's row: id, address, added at, added by, document, etag, heard at, tried
+        /// at, error.
+        type RemoteRow = (
+            i64,
+            String,
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+        );
+
+        fn remote(row: RemoteRow) -> StoreResult<RemoteListing> {
+            let (id, address, added_at, added_by, document, etag, heard_at, tried_at, error) = row;
+            Ok(RemoteListing {
+                id,
+                address,
+                added_at: timestamp(added_at)?,
+                added_by,
+                document,
+                etag,
+                heard_at: opt_timestamp(heard_at)?,
+                tried_at: opt_timestamp(tried_at)?,
+                error,
+            })
+        }
+
+        #[async_trait::async_trait]
+        impl RemoteListingStore for $store {
+            async fn add_remote(
+                &self,
+                address: &str,
+                by: &str,
+                now: Timestamp,
+            ) -> StoreResult<Option<i64>> {
+                let mut tx = self.write().await?;
+                let id: Option<i64> = sqlx::query_scalar($sql(
+                    "INSERT INTO directory_remotes (address, added_at, added_by, next_fetch_at)
+                     VALUES (?, ?, ?, ?) ON CONFLICT (address) DO NOTHING RETURNING id",
+                ))
+                .bind(address)
+                .bind(secs(now))
+                .bind(by)
+                .bind(secs(now))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(id)
+            }
+
+            async fn remotes(&self) -> StoreResult<Vec<RemoteListing>> {
+                let rows: Vec<RemoteRow> = sqlx::query_as($sql(
+                    "SELECT id, address, added_at, added_by, document, etag, heard_at, tried_at, error
+                     FROM directory_remotes ORDER BY id",
+                ))
+                .fetch_all(self.read())
+                .await
+                .map_err(map_err)?;
+                rows.into_iter().map(remote).collect()
+            }
+
+            async fn claim_remote_fetches(
+                &self,
+                now: Timestamp,
+                every: jiff::SignedDuration,
+                limit: u32,
+            ) -> StoreResult<Vec<RemoteListing>> {
+                let next = now.checked_add(every).unwrap_or(now);
+                let mut tx = self.write().await?;
+                let rows: Vec<RemoteRow> = sqlx::query_as($sql(
+                    "UPDATE directory_remotes SET next_fetch_at = ?
+                     WHERE next_fetch_at <= ? AND id IN (
+                         SELECT id FROM directory_remotes WHERE next_fetch_at <= ?
+                         ORDER BY next_fetch_at, id LIMIT ?)
+                     RETURNING id, address, added_at, added_by, document, etag, heard_at, tried_at, error",
+                ))
+                .bind(secs(next))
+                .bind(secs(now))
+                .bind(secs(now))
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                tx.commit().await.map_err(map_err)?;
+                let mut claimed: Vec<RemoteListing> =
+                    rows.into_iter().map(remote).collect::<StoreResult<_>>()?;
+                claimed.sort_by_key(|r| r.id);
+                Ok(claimed)
+            }
+
+            async fn record_fetch(
+                &self,
+                id: i64,
+                outcome: &FetchOutcome,
+                now: Timestamp,
+            ) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                let query = match outcome {
+                    FetchOutcome::Listing { document, etag } => sqlx::query($sql(
+                        "UPDATE directory_remotes SET document = ?, etag = ?, heard_at = ?,
+                             tried_at = ?, error = NULL WHERE id = ?",
+                    ))
+                    .bind(document.clone())
+                    .bind(etag.clone())
+                    .bind(secs(now))
+                    .bind(secs(now)),
+                    FetchOutcome::NotModified => sqlx::query($sql(
+                        "UPDATE directory_remotes SET heard_at = ?, tried_at = ?, error = NULL
+                         WHERE id = ?",
+                    ))
+                    .bind(secs(now))
+                    .bind(secs(now)),
+                    FetchOutcome::Failed(error) => sqlx::query($sql(
+                        "UPDATE directory_remotes SET tried_at = ?, error = ? WHERE id = ?",
+                    ))
+                    .bind(secs(now))
+                    .bind(error.clone()),
+                };
+                query.bind(id).execute(&mut *tx).await.map_err(map_err)?;
+                tx.commit().await.map_err(map_err)
+            }
+
+            async fn remove_remote(&self, id: i64) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                sqlx::query($sql("DELETE FROM directory_remotes WHERE id = ?"))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                tx.commit().await.map_err(map_err)
+            }
+        }
 
         /// A listing's row: practice, public id, settings, updated at.
         type ListingRow = (i64, String, String, i64);

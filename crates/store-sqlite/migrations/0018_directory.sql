@@ -18,3 +18,17 @@ CREATE TABLE directory_reviews (
     hidden_at INTEGER,
     hidden_by TEXT
 ) STRICT;
+
+-- Self-hosted practices the directory reads over HTTP (deployment state).
+CREATE TABLE directory_remotes (
+    id INTEGER PRIMARY KEY,
+    address TEXT NOT NULL UNIQUE,
+    added_at INTEGER NOT NULL,
+    added_by TEXT NOT NULL,
+    next_fetch_at INTEGER NOT NULL,
+    etag TEXT,
+    document TEXT,
+    heard_at INTEGER,
+    tried_at INTEGER,
+    error TEXT
+) STRICT;

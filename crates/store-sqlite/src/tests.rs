@@ -335,7 +335,7 @@ async fn the_occupancy_migration_fills_the_table_from_existing_appointments() {
         // Schemas 13 to 18 go with it (their tables and columns are new; the story's hosts
         // and keys go, and the audit log's old rule comes back).
         let downgrade = format!(
-            "DROP TABLE directory_reviews; DROP TABLE directory_listings; DROP TABLE password_links; DROP TABLE host_counters; DROP TABLE operator_sessions; DROP TABLE operators;
+            "DROP TABLE directory_remotes; DROP TABLE directory_reviews; DROP TABLE directory_listings; DROP TABLE password_links; DROP TABLE host_counters; DROP TABLE operator_sessions; DROP TABLE operators;
              DROP TABLE job_runs; DROP TRIGGER audit_log_no_delete; ALTER TABLE practices DROP COLUMN closing_at;
              CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
              BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;

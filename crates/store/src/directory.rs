@@ -94,3 +94,63 @@ pub fn settings_from_json(text: &str) -> StoreResult<ListingSettings> {
     serde_json::from_str(text)
         .map_err(|_| crate::StoreError::Other("stored directory listing is not valid".into()))
 }
+
+/// A self-hosted practice the directory reads from its address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteListing {
+    pub id: i64,
+    /// Where it is read from: `scheme://host[:port]`, its `/api/v1/listing` read.
+    pub address: String,
+    pub added_at: Timestamp,
+    pub added_by: String,
+    /// The last document read that passed the checks (JSON), if any.
+    pub document: Option<String>,
+    pub etag: Option<String>,
+    /// When it last answered with a listing (or "not changed").
+    pub heard_at: Option<Timestamp>,
+    /// When it was last asked, and what went wrong then, if anything.
+    pub tried_at: Option<Timestamp>,
+    pub error: Option<String>,
+}
+
+/// What one reading of a remote listing found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchOutcome {
+    /// A new document (checked), with its ETag.
+    Listing {
+        document: String,
+        etag: Option<String>,
+    },
+    /// The same as last time (304).
+    NotModified,
+    /// It could not be read, or what it said did not pass the checks.
+    Failed(String),
+}
+
+/// The directory's self-hosted practices, read over HTTP. Deployment state.
+#[async_trait]
+pub trait RemoteListingStore: Send + Sync {
+    /// Add an address (lower-case `scheme://host[:port]`), due at once. `None` if it is
+    /// already there.
+    async fn add_remote(&self, address: &str, by: &str, now: Timestamp)
+    -> StoreResult<Option<i64>>;
+    /// Every remote listing, oldest first.
+    async fn remotes(&self) -> StoreResult<Vec<RemoteListing>>;
+    /// Take the remotes due to be read at `now`, each due again `every` later: a remote is
+    /// taken by one caller (one process) per period.
+    async fn claim_remote_fetches(
+        &self,
+        now: Timestamp,
+        every: jiff::SignedDuration,
+        limit: u32,
+    ) -> StoreResult<Vec<RemoteListing>>;
+    /// Record what a reading found.
+    async fn record_fetch(
+        &self,
+        id: i64,
+        outcome: &FetchOutcome,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Stop reading an address (it leaves the directory).
+    async fn remove_remote(&self, id: i64) -> StoreResult<()>;
+}

@@ -580,6 +580,7 @@ pub trait Store:
     + HostingStore
     + OperatorStore
     + DirectoryStore
+    + RemoteListingStore
     + moving::MoveStore
     + ChangeFeed
 {
@@ -601,6 +602,7 @@ impl<
         + HostingStore
         + OperatorStore
         + DirectoryStore
+        + RemoteListingStore
         + moving::MoveStore
         + ChangeFeed,
 > Store for T

@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 
 pub use place::{Outcode, Place, place_name_key};
 pub use search::{
-    Meeting, PAGE_SIZE, Rank, RawSearch, STALE_AFTER_HOURS, Search, daily_seed, order, rank,
-    tie_key,
+    Meeting, PAGE_SIZE, Rank, RawSearch, STALE_AFTER_HOURS, Search, WITHIN_DAYS, daily_seed, order,
+    rank, tie_key,
 };
 pub use terms::{
     APPROACHES, HELP_WITH, REGISTRATION_BODIES, RegistrationBody, Term, WAYS_OF_WORKING,
@@ -340,6 +340,104 @@ pub struct Listing {
     pub concessions: Option<Concessions>,
     pub registration: Option<Registration>,
     pub accepting: bool,
+}
+
+/// The limits a listing read from elsewhere must keep.
+const MAX_NAME: usize = 200;
+const MAX_SUMMARY: usize = 1_000;
+const MAX_ROOMS: usize = 10;
+const MAX_LANGUAGES: usize = 20;
+/// The most free times a summary may carry for each way of meeting.
+pub const MAX_FREE_TIMES: usize = 100;
+
+fn plain(text: &str, what: &str, max: usize) -> Result<(), String> {
+    if text.chars().count() > max {
+        return Err(format!("its {what} is longer than {max} characters"));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(format!("its {what} has control characters"));
+    }
+    Ok(())
+}
+
+/// The host of an `http://` or `https://` address, lower-cased (without the port).
+pub fn host_of(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.contains('@') {
+        return None;
+    }
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
+impl Listing {
+    /// Check a listing read from another server (`host` is the host it was read from): every
+    /// text within bounds and without control characters, every term from the fixed lists,
+    /// and its links on that same host, so a listing cannot send people somewhere else.
+    pub fn check(&self, host: &str, free: &FreeTimes) -> Result<(), String> {
+        let id_ok = (1..=64).contains(&self.id.len())
+            && self
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !id_ok {
+            return Err("its id is not a UUID".into());
+        }
+        for (text, what, max) in [
+            (&self.name, "name", MAX_NAME),
+            (&self.therapist, "therapist's name", MAX_NAME),
+            (&self.title, "title", MAX_NAME),
+            (&self.summary, "summary", MAX_SUMMARY),
+            (&self.identity, "identity", 80),
+        ] {
+            plain(text, what, max)?;
+        }
+        if self.name.trim().is_empty() || self.therapist.trim().is_empty() {
+            return Err("it has no name".into());
+        }
+        for (slugs, list, what) in [
+            (&self.help_with, HELP_WITH, "help-with terms"),
+            (&self.approaches, APPROACHES, "approaches"),
+            (&self.ways, WAYS_OF_WORKING, "ways of working"),
+        ] {
+            if slugs.len() > list.len() || slugs.iter().any(|s| terms::find(list, s).is_none()) {
+                return Err(format!("its {what} are not all from the directory's lists"));
+            }
+        }
+        if self.languages.len() > MAX_LANGUAGES {
+            return Err("it lists too many languages".into());
+        }
+        for language in &self.languages {
+            plain(language, "language", 40)?;
+        }
+        if self.rooms.len() > MAX_ROOMS {
+            return Err("it lists too many rooms".into());
+        }
+        for room in &self.rooms {
+            plain(&room.area, "room's area", 80)?;
+        }
+        if let Some(r) = &self.registration {
+            if terms::body(&r.body).is_none() {
+                return Err("its registration body is not one the directory knows".into());
+            }
+            plain(&r.number, "registration number", 40)?;
+        }
+        for url in std::iter::once(&self.url).chain(self.booking_url.as_ref()) {
+            if host_of(url).as_deref() != Some(host) {
+                return Err(format!("its links go to another site than {host}"));
+            }
+        }
+        if free.in_person.len() > MAX_FREE_TIMES || free.online.len() > MAX_FREE_TIMES {
+            return Err("it lists too many free times".into());
+        }
+        Ok(())
+    }
 }
 
 /// When a practice's next consultations are free: the first free start on each day ahead,

@@ -458,3 +458,38 @@ fn next_free_ignores_what_has_passed() {
     assert_eq!(free.next(Meeting::Either, now()), Some(now() + 2.hours()));
     assert_eq!(FreeTimes::default().next(Meeting::Online, now()), None);
 }
+
+#[test]
+fn a_listing_from_elsewhere_is_checked() {
+    let good = listing("7f3c2a10-0000-4000-8000-000000000001");
+    let free = free_in(1);
+    assert_eq!(good.check("rowan.example", &free), Ok(()));
+    assert!(
+        good.check("elsewhere.example", &free)
+            .unwrap_err()
+            .contains("another site")
+    );
+    let mut bad = good.clone();
+    bad.help_with.push("astrology".into());
+    assert!(bad.check("rowan.example", &free).is_err());
+    let mut bad = good.clone();
+    bad.name = "x".repeat(201);
+    assert!(bad.check("rowan.example", &free).is_err());
+    let mut bad = good.clone();
+    bad.summary = "a\u{7}b".into();
+    assert!(bad.check("rowan.example", &free).is_err());
+    let mut bad = good.clone();
+    bad.id = "<script>".into();
+    assert!(bad.check("rowan.example", &free).is_err());
+    let many = FreeTimes {
+        in_person: vec![now(); MAX_FREE_TIMES + 1],
+        online: Vec::new(),
+    };
+    assert!(good.check("rowan.example", &many).is_err());
+    assert_eq!(
+        host_of("https://Rowan.example:8443/book"),
+        Some("rowan.example".into())
+    );
+    assert_eq!(host_of("https://user@rowan.example/"), None);
+    assert_eq!(host_of("ftp://rowan.example/"), None);
+}

@@ -8,6 +8,7 @@ use axum::{
 use domain::directory::{FreeTimes, Listing};
 use serde::Serialize;
 use serde_json::{Value, json};
+use sha2::Digest;
 
 use super::{ApiError, ApiResult, json_response, openapi::schema_ref};
 use crate::{Here, directory::listing};
@@ -20,11 +21,9 @@ pub(crate) struct ListingBody<'a> {
     pub format: &'static str,
     pub listing: &'a Listing,
     pub free_consultations: &'a FreeTimes,
-    /// When the free times were worked out.
-    pub as_of: jiff::Timestamp,
 }
 
-pub(super) async fn show(state: Here) -> ApiResult<Response> {
+pub(super) async fn show(state: Here, headers: axum::http::HeaderMap) -> ApiResult<Response> {
     let stored = state
         .store()
         .listing_settings(state.practice_id())
@@ -41,13 +40,40 @@ pub(super) async fn show(state: Here) -> ApiResult<Response> {
         format: FORMAT,
         listing: &listing,
         free_consultations: &free,
-        as_of: state.now(),
     };
-    let mut response = json_response(StatusCode::OK, body);
-    response.headers_mut().insert(
+    // The same listing and times give the same ETag, so a directory reading it again is
+    // told "not modified" (until a time passes, a booking is made or a setting changes).
+    let bytes = serde_json::to_vec(&body)
+        .map_err(|e| ApiError::from(crate::WebError::Internal(e.into())))?;
+    let digest = sha2::Sha256::digest(&bytes);
+    let etag = format!(
+        "\"{}\"",
+        digest[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let mut response = if unchanged {
+        let mut response = json_response(StatusCode::NOT_MODIFIED, ());
+        *response.body_mut() = axum::body::Body::empty();
+        response
+    } else {
+        let mut response = json_response(StatusCode::OK, ());
+        *response.body_mut() = axum::body::Body::from(bytes);
+        response
+    };
+    let h = response.headers_mut();
+    h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
     );
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, value);
+    }
     Ok(response)
 }
 
@@ -62,9 +88,10 @@ pub(super) fn operation() -> Value {
             that has not turned its listing on answers 404. Never any client data.",
         "responses": {
             "200": {
-                "description": "The listing.",
+                "description": "The listing, with an ETag: send it back in If-None-Match to be told 304 when nothing changed.",
                 "content": { "application/json": { "schema": schema_ref("ListingDocument") } }
             },
+            "304": { "description": "Not modified since the ETag sent in If-None-Match." },
             "404": {
                 "description": "The practice is not listed.",
                 "content": { "application/json": { "schema": schema_ref("Error") } }
@@ -81,7 +108,7 @@ pub(super) fn schemas() -> Value {
     json!({
         "ListingDocument": {
             "type": "object",
-            "required": ["format", "listing", "free_consultations", "as_of"],
+            "required": ["format", "listing", "free_consultations"],
             "properties": {
                 "format": { "type": "string", "const": FORMAT },
                 "listing": schema_ref("Listing"),
@@ -91,8 +118,7 @@ pub(super) fn schemas() -> Value {
                     "description": "The first free consultation on each day ahead (empty when \
                         the practice is not taking new clients).",
                     "properties": { "in_person": times, "online": times }
-                },
-                "as_of": { "type": "string", "format": "date-time" }
+                }
             }
         },
         "Listing": {

@@ -13,6 +13,7 @@
 
 pub(crate) mod listing;
 mod pages;
+pub mod remote;
 
 use std::{
     collections::{HashMap, HashSet},
@@ -59,12 +60,21 @@ struct Marked {
     practices: HashSet<PracticeId>,
 }
 
+/// Where a listing comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// A practice of this deployment.
+    Hosted(PracticeId),
+    /// A self-hosted practice read from its address (`store::RemoteListing::id`).
+    Remote(i64),
+}
+
 /// The directory as of its last refresh.
 #[derive(Default)]
 pub(crate) struct Snapshot {
     pub entries: Vec<Entry>,
-    /// The practice of each entry.
-    pub practices: Vec<PracticeId>,
+    /// Where each entry comes from.
+    pub sources: Vec<Source>,
     /// Entry by listing id.
     pub by_id: HashMap<String, usize>,
     /// The outcodes of the rooms listed under each place name (`place_name_key`).
@@ -74,6 +84,19 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
+    fn add(&mut self, source: Source, entry: Entry) {
+        for room in &entry.listing.rooms {
+            let codes = self.places.entry(place_name_key(&room.area)).or_default();
+            if !codes.contains(&room.outcode) {
+                codes.push(room.outcode.clone());
+            }
+        }
+        self.by_id
+            .insert(entry.listing.id.clone(), self.entries.len());
+        self.entries.push(entry);
+        self.sources.push(source);
+    }
+
     /// The outcodes known under a place's name.
     pub fn outcodes_of(&self, name: &str) -> Vec<Outcode> {
         self.places.get(name).cloned().unwrap_or_default()
@@ -146,9 +169,9 @@ pub async fn refresh(state: &AppState) -> store::StoreResult<usize> {
                 && now.duration_since(*built) < REBUILD_AFTER
         });
         let old_entry = old
-            .practices
+            .sources
             .iter()
-            .position(|p| *p == id)
+            .position(|p| *p == Source::Hosted(id))
             .map(|i| &old.entries[i]);
         let entry = match old_entry {
             Some(entry) if reusable => {
@@ -174,16 +197,24 @@ pub async fn refresh(state: &AppState) -> store::StoreResult<usize> {
                 }
             },
         };
-        for room in &entry.listing.rooms {
-            let codes = next.places.entry(place_name_key(&room.area)).or_default();
-            if !codes.contains(&room.outcode) {
-                codes.push(room.outcode.clone());
-            }
+        next.add(Source::Hosted(id), entry);
+    }
+    // Self-hosted practices, as last read. A listing whose id is already here (one of this
+    // deployment's, or another address's) is left out: an id cannot be taken over.
+    for remote in state.store().remotes().await? {
+        let (Some(text), Some(heard)) = (&remote.document, remote.heard_at) else {
+            continue;
+        };
+        let Some(doc) = remote::stored_document(text) else {
+            continue;
+        };
+        if next.by_id.contains_key(&doc.listing.id) {
+            continue;
         }
-        next.by_id
-            .insert(entry.listing.id.clone(), next.entries.len());
-        next.entries.push(entry);
-        next.practices.push(id);
+        next.add(
+            Source::Remote(remote.id),
+            Entry::new(doc.listing, doc.free_consultations, heard, false),
+        );
     }
     if let Ok(mut snapshot) = state.directory().snapshot.write() {
         *snapshot = Arc::new(next);
@@ -213,6 +244,9 @@ pub(crate) async fn keep_fresh(state: AppState, stop: impl Future<Output = ()>) 
     }
     tokio::pin!(stop);
     loop {
+        if let Err(error) = remote::fetch_due(&state, remote::FETCH_TIMEOUT).await {
+            tracing::warn!(%error, "cannot read the self-hosted practices' listings");
+        }
         if let Err(error) = refresh(&state).await {
             tracing::warn!(%error, "cannot refresh the directory; keeping the last one");
         }

@@ -231,13 +231,94 @@ pub(crate) async fn show(
     Ok(done(practice.id, "shown"))
 }
 
-/// `GET /directory`: every listing in the directory with its share of first places: the
-/// search with no filters, as the directory holds it now, ordered with each of the last
-/// [`SHARE_DAYS`] days' seeds.
+/// `GET /directory`.
 pub(crate) async fn overview(
     State(state): State<AppState>,
     operator: Operator,
 ) -> WebResult<Response> {
+    overview_page(&state, &operator, StatusCode::OK, None, "").await
+}
+
+/// `POST /directory/remotes`: read a self-hosted practice's listing from its address.
+pub(crate) async fn add_remote(
+    State(state): State<AppState>,
+    operator: Operator,
+    form: FormData,
+) -> WebResult<Response> {
+    let typed = form.get("address");
+    let address = match crate::directory::remote::Address::parse(typed) {
+        Ok(address) => address,
+        Err(message) => {
+            return overview_page(
+                &state,
+                &operator,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(&message),
+                typed,
+            )
+            .await;
+        }
+    };
+    let own = crate::directory::directory_url(&state);
+    if own.eq_ignore_ascii_case(&address.text()) {
+        let message = "That is this directory's own address";
+        return overview_page(
+            &state,
+            &operator,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(message),
+            typed,
+        )
+        .await;
+    }
+    let added = state
+        .store()
+        .add_remote(&address.text(), &operator.name, state.now())
+        .await?;
+    if added.is_none() {
+        let message = "That address is already in the directory";
+        return overview_page(
+            &state,
+            &operator,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(message),
+            typed,
+        )
+        .await;
+    }
+    tracing::info!(
+        operator = operator.id.get(),
+        "added a self-hosted practice to the directory"
+    );
+    Ok(Redirect::to("/directory?done=added").into_response())
+}
+
+/// `POST /directory/remotes/{id}/remove`.
+pub(crate) async fn remove_remote(
+    State(state): State<AppState>,
+    operator: Operator,
+    Path(id): Path<i64>,
+) -> WebResult<Response> {
+    state.store().remove_remote(id).await?;
+    tracing::info!(
+        operator = operator.id.get(),
+        "removed a self-hosted practice from the directory"
+    );
+    crate::directory::refresh(&state).await?;
+    Ok(Redirect::to("/directory?done=removed").into_response())
+}
+
+/// Every listing in the directory with its share of first places: the
+/// search with no filters, as the directory holds it now, ordered with each of the last
+/// [`SHARE_DAYS`] days' seeds.
+async fn overview_page(
+    state: &AppState,
+    operator: &Operator,
+    status: StatusCode,
+    address_error: Option<&str>,
+    address: &str,
+) -> WebResult<Response> {
+    let state = state.clone();
     let snapshot = state.directory().snapshot();
     let search =
         Search::parse(&RawSearch::default(), |_| Vec::new()).map_err(|_| WebError::NotFound)?;
@@ -261,8 +342,12 @@ pub(crate) async fn overview(
         .iter()
         .enumerate()
         .map(|(i, entry)| {
+            let (practice, remote) = match snapshot.sources[i] {
+                crate::directory::Source::Hosted(id) => (Some(id.get()), None),
+                crate::directory::Source::Remote(id) => (None, Some(id)),
+            };
             context! {
-                practice => snapshot.practices[i].get(),
+                practice, remote,
                 name => entry.listing.name.clone(),
                 therapist => entry.listing.therapist.clone(),
                 accepting => entry.listing.accepting,
@@ -280,12 +365,27 @@ pub(crate) async fn overview(
             (f64::from(SHARE_DAYS) * places.min(n) as f64 / n as f64 * 10.0).round() / 10.0
         }
     };
+    let when =
+        |t: Option<jiff::Timestamp>| t.map(|t| t.strftime("%-d %B %Y at %H:%M UTC").to_string());
+    let remotes: Vec<Value> = state
+        .store()
+        .remotes()
+        .await?
+        .into_iter()
+        .map(|r| {
+            context! {
+                id => r.id, address => r.address, heard => when(r.heard_at),
+                tried => when(r.tried_at), error => r.error, added_by => r.added_by,
+            }
+        })
+        .collect();
     page(
         &state,
-        Some(&operator),
-        StatusCode::OK,
+        Some(operator),
+        status,
         "operator/directory.html",
         context! {
+            remotes, address, address_error,
             rows, days => SHARE_DAYS, listed => n,
             fair_page => share(PAGE_SIZE), fair_first => share(1),
             directory_url => crate::directory::directory_url(&state),

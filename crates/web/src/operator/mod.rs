@@ -112,6 +112,11 @@ pub(crate) fn router(state: &AppState) -> Option<(String, Router)> {
         .route("/practices/{id}/directory/hide", post(directory::hide))
         .route("/practices/{id}/directory/show", post(directory::show))
         .route("/directory", get(directory::overview))
+        .route("/directory/remotes", post(directory::add_remote))
+        .route(
+            "/directory/remotes/{id}/remove",
+            post(directory::remove_remote),
+        )
         .route(
             "/practices/{id}/close",
             get(practices::close_form).post(practices::close),

@@ -321,3 +321,211 @@ async fn the_directory_searches_hosted_practices_fairly_and_follows_their_diarie
         .await
         .assert_status(StatusCode::NOT_FOUND);
 }
+
+/// A server that takes connections and never answers.
+async fn silent_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    address
+}
+
+/// A server that answers every request with a redirect to another site.
+async fn redirecting_server() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buffer = [0u8; 2048];
+            let _ = socket.read(&mut buffer).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 301 Moved Permanently\r\nLocation: http://elsewhere.example/api/v1/listing\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    address
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_hosted_practices_are_read_from_their_addresses_and_a_silent_one_drops_out() {
+    use std::time::Duration;
+    use web::directory::remote::fetch_due;
+    let directory = TestApp::spawn_hosted().await;
+    let alpha = TestApp::spawn().await;
+    let mut beta = TestApp::spawn().await;
+    for (app, help, id) in [
+        (&alpha, "anxiety", "aaaaaaaa-0000-4000-8000-000000000001"),
+        (&beta, "trauma", "bbbbbbbb-0000-4000-8000-000000000002"),
+    ] {
+        app.store
+            .save_listing_settings(
+                app.practice,
+                &settings(&[help], "integrative", true),
+                id,
+                app.clock.now(),
+            )
+            .await
+            .unwrap();
+    }
+    let silent = silent_server().await;
+    let redirecting = redirecting_server().await;
+    let now = directory.clock.now();
+    for address in [
+        alpha.url(""),
+        beta.url(""),
+        silent.clone(),
+        redirecting.clone(),
+    ] {
+        directory
+            .store
+            .add_remote(&address, "Sam Operator", now)
+            .await
+            .unwrap()
+            .expect("added");
+    }
+    let timeout = Duration::from_secs(2);
+    assert_eq!(fetch_due(&directory.state, timeout).await.unwrap(), 4);
+    assert_eq!(
+        fetch_due(&directory.state, timeout).await.unwrap(),
+        0,
+        "once per period"
+    );
+    let remotes = directory.store.remotes().await.unwrap();
+    let by_address = |address: &str| {
+        remotes
+            .iter()
+            .find(|r| r.address == address)
+            .cloned()
+            .expect("the remote")
+    };
+    assert_eq!(by_address(&alpha.url("")).heard_at, Some(now));
+    assert!(
+        by_address(&alpha.url("")).etag.is_some(),
+        "its ETag is kept"
+    );
+    assert_eq!(by_address(&beta.url("")).heard_at, Some(now));
+    let silent_row = by_address(&silent);
+    assert_eq!(silent_row.heard_at, None);
+    assert!(
+        silent_row
+            .error
+            .unwrap()
+            .contains("did not answer within 2 seconds")
+    );
+    assert!(
+        by_address(&redirecting).error.unwrap().contains("redirect"),
+        "never followed"
+    );
+
+    web::directory::refresh(&directory.state).await.unwrap();
+    let browser = directory.directory_browser();
+    let search = |query: &str| {
+        let url = directory.directory_url(&format!("/{query}"));
+        let browser = browser.clone();
+        async move { get(&browser, &url).await }
+    };
+    let soon = search("?within=28").await;
+    assert!(
+        soon.body
+            .contains("/listings/aaaaaaaa-0000-4000-8000-000000000001")
+    );
+    assert!(
+        soon.body
+            .contains("/listings/bbbbbbbb-0000-4000-8000-000000000002")
+    );
+    let trauma = search("?help=trauma").await;
+    assert!(
+        trauma
+            .body
+            .contains("/listings/bbbbbbbb-0000-4000-8000-000000000002")
+    );
+    assert!(
+        !trauma
+            .body
+            .contains("/listings/aaaaaaaa-0000-4000-8000-000000000001")
+    );
+
+    // Ten minutes on: alpha has not changed (304), beta has gone away.
+    beta.begin_shutdown().await.unwrap().unwrap();
+    directory.advance_clock(jiff::SignedDuration::from_mins(10));
+    fetch_due(&directory.state, timeout).await.unwrap();
+    let remotes = directory.store.remotes().await.unwrap();
+    let later = directory.clock.now();
+    let alpha_row = remotes.iter().find(|r| r.address == alpha.url("")).unwrap();
+    assert_eq!(
+        (alpha_row.heard_at, alpha_row.error.as_deref()),
+        (Some(later), None),
+        "not modified is still heard"
+    );
+    let beta_row = remotes.iter().find(|r| r.address == beta.url("")).unwrap();
+    assert_eq!(beta_row.heard_at, Some(now), "last heard before it went");
+    assert!(
+        beta_row
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("could not be reached")
+    );
+    web::directory::refresh(&directory.state).await.unwrap();
+    assert!(
+        search("?within=28")
+            .await
+            .body
+            .contains("/listings/bbbbbbbb-0000-4000-8000-000000000002"),
+        "still counted for a while"
+    );
+
+    // A day after it was last heard, it leaves searches for a consultation soon, but its
+    // listing stays, saying its free times are not known.
+    directory.advance_clock(jiff::SignedDuration::from_hours(25));
+    fetch_due(&directory.state, timeout).await.unwrap();
+    web::directory::refresh(&directory.state).await.unwrap();
+    let soon = search("?within=28").await;
+    assert!(
+        soon.body
+            .contains("/listings/aaaaaaaa-0000-4000-8000-000000000001")
+    );
+    assert!(
+        !soon
+            .body
+            .contains("/listings/bbbbbbbb-0000-4000-8000-000000000002")
+    );
+    let page = get(
+        &browser,
+        &directory.directory_url("/listings/bbbbbbbb-0000-4000-8000-000000000002"),
+    )
+    .await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.body.contains("Free times not known just now"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listing_has_an_etag_and_answers_not_modified() {
+    let app = TestApp::spawn().await;
+    app.store
+        .save_listing_settings(
+            app.practice,
+            &settings(&["loss"], "cbt", true),
+            "cccccccc-0000-4000-8000-000000000003",
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    let first = app.get("/api/v1/listing").await;
+    let etag = first.header("etag").expect("an ETag").to_owned();
+    let again = app
+        .get_with("/api/v1/listing", &[("if-none-match", &etag)])
+        .await;
+    again.assert_status(StatusCode::NOT_MODIFIED);
+    assert!(again.body.is_empty());
+    let other = app
+        .get_with("/api/v1/listing", &[("if-none-match", "\"nope\"")])
+        .await;
+    other.assert_status(StatusCode::OK);
+}
