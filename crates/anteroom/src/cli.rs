@@ -304,6 +304,9 @@ pub struct DemoArgs {
     /// listened on (browsers send every *.localhost name to this machine).
     #[arg(long)]
     pub hosted: bool,
+    /// With --hosted: also this many synthetic listed practices (the directory's benchmark).
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub directory_practices: usize,
 }
 
 #[derive(Args)]

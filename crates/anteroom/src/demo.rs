@@ -124,6 +124,16 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             others.push((*name, *email));
         }
         directory_practices = crate::demo_directory::seed(&*store, &password, now).await?;
+        if args.directory_practices > 0 {
+            crate::demo_directory::seed_synthetic(
+                &*store,
+                args.directory_practices,
+                &password,
+                now,
+            )
+            .await?;
+            directory_practices += args.directory_practices;
+        }
         crate::operators::add_operator(
             &*store,
             &domain::EmailAddress::parse(OPERATOR_EMAIL)?,

@@ -240,8 +240,10 @@ pub(crate) fn routes() -> Vec<routing::Route> {
 /// The whole application as one router: the practices, and in hosted mode the operator
 /// console on its own host.
 pub fn app(state: AppState) -> Router {
-    let mut app = practices_app(state.clone());
     // Hosted mode's own hosts, each sent to its router before anything looks for a practice.
+    // The practices' router sits behind a router with no routes of its own, so that no
+    // practice route has matched (and left its path parameters) when a request is diverted.
+    let mut app = Router::new().fallback_service(practices_app(state.clone()));
     for own in [operator::router(&state), directory::router(&state)]
         .into_iter()
         .flatten()

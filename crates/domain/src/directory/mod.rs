@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 pub use place::{Outcode, Place, place_name_key};
 pub use search::{
     Meeting, PAGE_SIZE, Rank, RawSearch, STALE_AFTER_HOURS, Search, WITHIN_DAYS, daily_seed, order,
-    rank, tie_key,
+    order_page, rank, tie_key,
 };
 pub use terms::{
     APPROACHES, HELP_WITH, REGISTRATION_BODIES, RegistrationBody, Term, WAYS_OF_WORKING,
@@ -480,6 +480,29 @@ pub struct Entry {
     /// lower-cased (see [`Entry::new`]).
     strong: String,
     weak: String,
+    /// The listing's terms as bits (by their place in the fixed lists), so that a search
+    /// filters ten thousand listings with a few integer tests each.
+    pub(crate) masks: Masks,
+    /// The 64-bit FNV-1a hash of the listing's id (see [`tie_key`]).
+    pub(crate) id_hash: u64,
+}
+
+/// A set of terms as bits: bit `i` is term `i` of its list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Masks {
+    pub help_with: u64,
+    pub approaches: u64,
+    pub ways: u64,
+    /// Bit `i` is registration body `i`.
+    pub body: u64,
+}
+
+/// The bits of `slugs` in `list`.
+pub(crate) fn bits(slugs: &[String], list: &[Term]) -> u64 {
+    slugs
+        .iter()
+        .filter_map(|s| list.iter().position(|t| t.slug == s))
+        .fold(0, |mask, i| mask | (1 << i))
 }
 
 impl Entry {
@@ -510,6 +533,17 @@ impl Entry {
                 .collect::<Vec<_>>()
                 .join(" ")
         ));
+        let masks = Masks {
+            help_with: bits(&listing.help_with, HELP_WITH),
+            approaches: bits(&listing.approaches, APPROACHES),
+            ways: bits(&listing.ways, WAYS_OF_WORKING),
+            body: listing
+                .registration
+                .as_ref()
+                .and_then(|r| REGISTRATION_BODIES.iter().position(|b| b.slug == r.body))
+                .map_or(0, |i| 1 << i),
+        };
+        let id_hash = search::fnv1a(&listing.id);
         Self {
             listing,
             free,
@@ -517,6 +551,8 @@ impl Entry {
             checked,
             strong,
             weak,
+            masks,
+            id_hash,
         }
     }
 }

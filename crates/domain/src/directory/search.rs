@@ -73,6 +73,8 @@ pub struct Search {
     pub body: Option<String>,
     /// From 1.
     pub page: usize,
+    /// The filters above as bits (see `Masks`); 0 where the search does not filter.
+    pub(crate) masks: super::Masks,
 }
 
 /// `text` as searched: lower case, letters and digits, each word with a space before it so
@@ -234,6 +236,15 @@ impl Search {
         };
         match (approach, way) {
             (Some(approach), Some(way)) if e.is_empty() => Ok(Self {
+                masks: super::Masks {
+                    help_with: super::bits(&help_with, terms::HELP_WITH),
+                    approaches: super::bits(approach.as_slice(), terms::APPROACHES),
+                    ways: super::bits(way.as_slice(), terms::WAYS_OF_WORKING),
+                    body: body
+                        .as_ref()
+                        .and_then(|b| terms::REGISTRATION_BODIES.iter().position(|r| r.slug == *b))
+                        .map_or(0, |i| 1 << i),
+                },
                 help_with,
                 words,
                 approach,
@@ -288,18 +299,13 @@ fn contains_word(haystack: &str, word: &str) -> bool {
 /// Whether `entry` passes `search`'s filters at `now`, and if so its [`Rank`].
 pub fn rank(entry: &Entry, search: &Search, now: Timestamp) -> Option<Rank> {
     let listing = &entry.listing;
-    if let Some(approach) = &search.approach
-        && !listing.approaches.contains(approach)
-    {
-        return None;
-    }
-    if let Some(way) = &search.way
-        && !listing.ways.contains(way)
-    {
-        return None;
-    }
-    if let Some(body) = &search.body
-        && listing.registration.as_ref().map(|r| &r.body) != Some(body)
+    let (want, have) = (&search.masks, &entry.masks);
+    // The fixed lists first, as bits: all of the approach, way and body asked for, and at
+    // least one of the things someone would like help with.
+    if have.approaches & want.approaches != want.approaches
+        || have.ways & want.ways != want.ways
+        || have.body & want.body != want.body
+        || (want.help_with != 0 && have.help_with & want.help_with == 0)
     {
         return None;
     }
@@ -345,18 +351,7 @@ pub fn rank(entry: &Entry, search: &Search, now: Timestamp) -> Option<Rank> {
     if !meeting_ok {
         return None;
     }
-    let mut relevance = 0;
-    if !search.help_with.is_empty() {
-        let covered = search
-            .help_with
-            .iter()
-            .filter(|h| listing.help_with.contains(h))
-            .count() as u32;
-        if covered == 0 {
-            return None;
-        }
-        relevance += 2 * covered;
-    }
+    let mut relevance = 2 * (have.help_with & want.help_with).count_ones();
     for word in &search.words {
         if contains_word(&entry.strong, word) {
             relevance += 2;
@@ -418,31 +413,79 @@ pub fn daily_seed(date: Date) -> u64 {
 /// A listing's place among equals on the day of `seed`: SplitMix64 of the seed XOR the
 /// 64-bit FNV-1a hash of the listing's id. Lower comes first.
 pub fn tie_key(seed: u64, id: &str) -> u64 {
+    mix(seed ^ fnv1a(id))
+}
+
+/// The 64-bit FNV-1a hash of `text`'s bytes.
+pub(crate) fn fnv1a(text: &str) -> u64 {
     let mut hash: u64 = 0xCBF2_9CE4_8422_2325;
-    for byte in id.bytes() {
+    for byte in text.bytes() {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0000_0100_0000_01B3);
     }
-    mix(seed ^ hash)
+    hash
+}
+
+/// The entries that pass `search`, with their rank and tie key.
+fn passing(
+    entries: &[Entry],
+    search: &Search,
+    now: Timestamp,
+    seed: u64,
+) -> Vec<(usize, Rank, u64)> {
+    entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, entry)| {
+            rank(entry, search, now).map(|r| (i, r, mix(seed ^ entry.id_hash)))
+        })
+        .collect()
+}
+
+fn published(a: &(usize, Rank, u64), b: &(usize, Rank, u64)) -> std::cmp::Ordering {
+    b.1.relevance
+        .cmp(&a.1.relevance)
+        .then(a.1.availability.cmp(&b.1.availability))
+        .then(b.1.nearness.cmp(&a.1.nearness))
+        .then(a.2.cmp(&b.2))
+        .then(a.0.cmp(&b.0))
 }
 
 /// The entries that pass `search`, in the published order: relevance (higher first), then
 /// availability, then nearness (nearer first), then [`tie_key`] for the day's `seed`.
 pub fn order(entries: &[Entry], search: &Search, now: Timestamp, seed: u64) -> Vec<(usize, Rank)> {
-    let mut found: Vec<(usize, Rank, u64)> = entries
-        .iter()
-        .enumerate()
-        .filter_map(|(i, entry)| {
-            rank(entry, search, now).map(|r| (i, r, tie_key(seed, &entry.listing.id)))
-        })
-        .collect();
-    found.sort_unstable_by(|a, b| {
-        b.1.relevance
-            .cmp(&a.1.relevance)
-            .then(a.1.availability.cmp(&b.1.availability))
-            .then(b.1.nearness.cmp(&a.1.nearness))
-            .then(a.2.cmp(&b.2))
-            .then(a.0.cmp(&b.0))
-    });
+    let mut found = passing(entries, search, now, seed);
+    found.sort_unstable_by(published);
     found.into_iter().map(|(i, r, _)| (i, r)).collect()
+}
+
+/// One page (from 1) of [`order`], and how many entries pass in all: only the entries up to
+/// the end of that page are put in order.
+pub fn order_page(
+    entries: &[Entry],
+    search: &Search,
+    now: Timestamp,
+    seed: u64,
+    page: usize,
+) -> (usize, Vec<(usize, Rank)>) {
+    let mut found = passing(entries, search, now, seed);
+    let total = found.len();
+    let end = page.saturating_mul(PAGE_SIZE).min(total);
+    if end == 0 {
+        return (total, Vec::new());
+    }
+    if end < total {
+        found.select_nth_unstable_by(end - 1, published);
+        found.truncate(end);
+    }
+    found.sort_unstable_by(published);
+    let start = (page - 1) * PAGE_SIZE;
+    (
+        total,
+        found
+            .into_iter()
+            .skip(start)
+            .map(|(i, r, _)| (i, r))
+            .collect(),
+    )
 }

@@ -493,3 +493,32 @@ fn a_listing_from_elsewhere_is_checked() {
     assert_eq!(host_of("https://user@rowan.example/"), None);
     assert_eq!(host_of("ftp://rowan.example/"), None);
 }
+
+#[test]
+fn a_page_is_the_same_slice_of_the_whole_order() {
+    let entries: Vec<Entry> = (0..37)
+        .map(|i| {
+            let mut l = listing(&format!("id-{i}"));
+            if i % 3 == 0 {
+                l.help_with = vec!["anxiety".into()];
+            }
+            entry(l, free_in(i64::from(i % 5)))
+        })
+        .collect();
+    let s = search(RawSearch {
+        help: vec!["anxiety".into(), "loss".into()],
+        ..Default::default()
+    });
+    let all = order(&entries, &s, now(), 42);
+    for page in 1..=5 {
+        let (total, slice) = order_page(&entries, &s, now(), 42, page);
+        assert_eq!(total, all.len());
+        let expected: Vec<_> = all
+            .iter()
+            .skip((page - 1) * PAGE_SIZE)
+            .take(PAGE_SIZE)
+            .cloned()
+            .collect();
+        assert_eq!(slice, expected, "page {page}");
+    }
+}

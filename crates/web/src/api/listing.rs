@@ -176,3 +176,60 @@ pub(super) fn schemas() -> Value {
         }
     })
 }
+
+/// The practice's own listing as Open Referral HSDS (`/hsds/…`): an empty catalogue (the
+/// taxonomies only) when it is not listed.
+async fn own_hsds(
+    state: &Here,
+    kind: &str,
+    id: Option<&str>,
+    params: &crate::directory::hsds::Params,
+) -> ApiResult<Response> {
+    let stored = state
+        .store()
+        .listing_settings(state.practice_id())
+        .await?
+        .filter(|s| s.settings.listed);
+    let catalogue = match stored {
+        Some(stored) => {
+            let listing = listing::listing_of(state, &stored).await?;
+            let free = if listing.accepting {
+                listing::free_times(state).await?
+            } else {
+                FreeTimes::default()
+            };
+            crate::directory::hsds::Catalogue::of(std::iter::once((&listing, &free, state.now())))
+        }
+        None => crate::directory::hsds::Catalogue::of(std::iter::empty()),
+    };
+    Ok(crate::directory::hsds::answer(
+        &catalogue,
+        state.public_url(),
+        kind,
+        id,
+        params,
+    ))
+}
+
+pub(super) async fn hsds_root(
+    state: Here,
+    crate::query::Query(params): crate::query::Query<crate::directory::hsds::Params>,
+) -> ApiResult<Response> {
+    own_hsds(&state, "", None, &params).await
+}
+
+pub(super) async fn hsds_list(
+    state: Here,
+    axum::extract::Path(kind): axum::extract::Path<String>,
+    crate::query::Query(params): crate::query::Query<crate::directory::hsds::Params>,
+) -> ApiResult<Response> {
+    own_hsds(&state, &kind, None, &params).await
+}
+
+pub(super) async fn hsds_one(
+    state: Here,
+    axum::extract::Path((kind, id)): axum::extract::Path<(String, String)>,
+    crate::query::Query(params): crate::query::Query<crate::directory::hsds::Params>,
+) -> ApiResult<Response> {
+    own_hsds(&state, &kind, Some(&id), &params).await
+}

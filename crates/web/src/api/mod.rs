@@ -23,7 +23,7 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{MethodFilter, MethodRouter, any, on},
+    routing::{MethodFilter, MethodRouter, any, get, on},
 };
 use jiff::{Timestamp, tz::TimeZone};
 use serde::Serialize;
@@ -151,6 +151,32 @@ pub(crate) fn routes() -> Vec<Route> {
             )
         })
         .collect();
+    // The practice's own listing as Open Referral HSDS (not part of the booking API's
+    // document: /hsds/openapi.json describes it).
+    routes.push(route(
+        "GET",
+        "/hsds",
+        Rule::Public,
+        Box::new(|_| get(listing::hsds_root)),
+    ));
+    routes.push(route(
+        "GET",
+        "/hsds/",
+        Rule::Public,
+        Box::new(|_| get(listing::hsds_root)),
+    ));
+    routes.push(route(
+        "GET",
+        "/hsds/{kind}",
+        Rule::Public,
+        Box::new(|_| get(listing::hsds_list)),
+    ));
+    routes.push(route(
+        "GET",
+        "/hsds/{kind}/{id}",
+        Rule::Public,
+        Box::new(|_| get(listing::hsds_one)),
+    ));
     // Anything else under /api is a JSON 404, not the site's HTML page.
     for path in ["/api", "/api/{*rest}"] {
         routes.push(route(

@@ -11,6 +11,7 @@
 //! [`REFRESH_EVERY`]; each entry is also rebuilt once it is [`REBUILD_AFTER`] old, so that
 //! the summary's window moves on.
 
+pub(crate) mod hsds;
 pub(crate) mod listing;
 mod pages;
 pub mod remote;
@@ -81,9 +82,20 @@ pub(crate) struct Snapshot {
     pub places: HashMap<String, Vec<Outcode>>,
     /// For each practice: when its settings were saved, when its entry was built.
     built: HashMap<PracticeId, (Timestamp, Timestamp)>,
+    /// The entries as Open Referral HSDS, made at the first `/hsds/` request.
+    hsds: std::sync::OnceLock<Arc<hsds::Catalogue>>,
 }
 
 impl Snapshot {
+    /// The entries as HSDS (made once per snapshot).
+    pub(crate) fn hsds(&self) -> Arc<hsds::Catalogue> {
+        Arc::clone(self.hsds.get_or_init(|| {
+            Arc::new(hsds::Catalogue::of(
+                self.entries.iter().map(|e| (&e.listing, &e.free, e.heard)),
+            ))
+        }))
+    }
+
     fn add(&mut self, source: Source, entry: Entry) {
         for room in &entry.listing.rooms {
             let codes = self.places.entry(place_name_key(&room.area)).or_default();
@@ -277,6 +289,10 @@ pub(crate) fn router(state: &AppState) -> Option<(String, Router)> {
         .route("/", get(pages::search))
         .route("/listings/{id}", get(pages::listing))
         .route("/how-listings-are-ordered", get(pages::ordering))
+        .route("/hsds", get(pages::hsds_root))
+        .route("/hsds/", get(pages::hsds_root))
+        .route("/hsds/{kind}", get(pages::hsds_list))
+        .route("/hsds/{kind}/{id}", get(pages::hsds_one))
         .route("/assets/site.css", get(crate::site::feeds::stylesheet))
         .route("/robots.txt", get(robots))
         .fallback(crate::error::not_found)

@@ -225,16 +225,19 @@ pub(super) async fn search(
     };
     let now = state.now();
     let today = zone().to_datetime(now).date();
-    let ordered = dir::order(&snapshot.entries, &search, now, dir::daily_seed(today));
-    let total = ordered.len();
+    let (total, ordered) = dir::order_page(
+        &snapshot.entries,
+        &search,
+        now,
+        dir::daily_seed(today),
+        search.page,
+    );
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     if search.page > pages {
         return Err(WebError::NotFound);
     }
     let results: Vec<Card> = ordered
         .iter()
-        .skip((search.page - 1) * PAGE_SIZE)
-        .take(PAGE_SIZE)
         .map(|(i, rank)| card(&snapshot.entries[*i], rank.next_free, now))
         .collect();
     let links: Vec<(usize, String)> = (1..=pages).map(|p| (p, page_link(&pairs, p))).collect();
@@ -342,4 +345,45 @@ pub(super) async fn ordering(State(state): State<AppState>) -> WebResult<Respons
         stale_hours => dir::STALE_AFTER_HOURS,
     };
     render(&state, StatusCode::OK, "directory/ordering.html", ctx)
+}
+
+/// `GET /hsds/`: the directory as Open Referral HSDS.
+pub(super) async fn hsds_root(
+    State(state): State<AppState>,
+    Query(params): Query<super::hsds::Params>,
+) -> Response {
+    let snapshot = state.directory().snapshot();
+    super::hsds::answer(&snapshot.hsds(), &directory_url(&state), "", None, &params)
+}
+
+/// `GET /hsds/{kind}`.
+pub(super) async fn hsds_list(
+    State(state): State<AppState>,
+    Path(kind): Path<String>,
+    Query(params): Query<super::hsds::Params>,
+) -> Response {
+    let snapshot = state.directory().snapshot();
+    super::hsds::answer(
+        &snapshot.hsds(),
+        &directory_url(&state),
+        &kind,
+        None,
+        &params,
+    )
+}
+
+/// `GET /hsds/{kind}/{id}`.
+pub(super) async fn hsds_one(
+    State(state): State<AppState>,
+    Path((kind, id)): Path<(String, String)>,
+    Query(params): Query<super::hsds::Params>,
+) -> Response {
+    let snapshot = state.directory().snapshot();
+    super::hsds::answer(
+        &snapshot.hsds(),
+        &directory_url(&state),
+        &kind,
+        Some(&id),
+        &params,
+    )
 }

@@ -13,6 +13,7 @@ mod directory;
 mod enquiries;
 mod hardening;
 mod helpers;
+mod hsds;
 mod jobs;
 mod keys;
 mod office_auth;
