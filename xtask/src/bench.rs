@@ -37,6 +37,8 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
+#[path = "bench_directory.rs"]
+mod directory;
 #[path = "bench_hosted.rs"]
 mod hosted;
 
@@ -68,6 +70,11 @@ const BENCHES: &[(&str, &str, Bench)] = &[
         "hosted",
         "hosted mode on PostgreSQL and SQLite: availability, bookings on 1 and 100 practices over two processes, 1,000 practices",
         hosted::hosted,
+    ),
+    (
+        "directory",
+        "the directory over 10,000 listings on SQLite and PostgreSQL: a filtered search at 32 connections, and a booking reaching it",
+        directory::directory,
     ),
 ];
 

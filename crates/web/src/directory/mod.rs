@@ -228,6 +228,9 @@ pub async fn refresh(state: &AppState) -> store::StoreResult<usize> {
             Entry::new(doc.listing, doc.free_consultations, heard, false),
         );
     }
+    if rebuilt > 0 {
+        tracing::info!(rebuilt, listed = next.entries.len(), "directory refreshed");
+    }
     if let Ok(mut snapshot) = state.directory().snapshot.write() {
         *snapshot = Arc::new(next);
     }
