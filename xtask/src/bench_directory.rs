@@ -63,7 +63,13 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
     Some(&text[from..to])
 }
 
-fn run_engine(binary: &Path, wrk: &Path, dir: &Path, label: &str, data: &[String]) -> Result<Figures, String> {
+fn run_engine(
+    binary: &Path,
+    wrk: &Path,
+    dir: &Path,
+    label: &str,
+    data: &[String],
+) -> Result<Figures, String> {
     let addr = free_port()?;
     let mut cmd = Command::new(binary);
     without_anteroom_env(&mut cmd);
@@ -78,12 +84,15 @@ fn run_engine(binary: &Path, wrk: &Path, dir: &Path, label: &str, data: &[String
     let want = format!("{} therapists", LISTINGS + DEMO_LISTINGS);
     loop {
         if let Some(status) = server.exited() {
-            return Err(format!("the server stopped ({status}): {}", server.log_tail()));
+            return Err(format!(
+                "the server stopped ({status}): {}",
+                server.log_tail()
+            ));
         }
-        if let Ok((200, page)) = get_text(addr, &find_host(addr), "/") {
-            if page.contains(&want) {
-                break;
-            }
+        if let Ok((200, page)) = get_text(addr, &find_host(addr), "/")
+            && page.contains(&want)
+        {
+            break;
         }
         if started.elapsed() > Duration::from_secs(1800) {
             return Err(format!("the directory did not reach {want} in 30 minutes"));
@@ -94,7 +103,9 @@ fn run_engine(binary: &Path, wrk: &Path, dir: &Path, label: &str, data: &[String
     println!("bench: {label}: {want} listed {seeded_s:.0} s after start (seeding included)");
 
     let (status, page) = get_text(addr, &find_host(addr), SEARCH)?;
-    let found = between(&page, "<h2 id=\"results-heading\">", "<").unwrap_or("?").to_owned();
+    let found = between(&page, "<h2 id=\"results-heading\">", "<")
+        .unwrap_or("?")
+        .to_owned();
     if status != 200 || !found.contains("therapist") || found.starts_with("No ") {
         return Err(format!("GET {SEARCH} answered {status}: {found}"));
     }
@@ -103,8 +114,24 @@ fn run_engine(binary: &Path, wrk: &Path, dir: &Path, label: &str, data: &[String
     fs::write(&script, P95_LUA).map_err(|e| format!("cannot write {}: {e}", script.display()))?;
     let host = format!("Host: {}", find_host(addr));
     let script_arg = script.display().to_string();
-    let args = ["-t2", "-c32", "-d20s", "--latency", "-H", &host, "-s", &script_arg];
-    let run = load(wrk, &args, &format!("http://{addr}{SEARCH}"), &[], server.pid(), true)?;
+    let args = [
+        "-t2",
+        "-c32",
+        "-d20s",
+        "--latency",
+        "-H",
+        &host,
+        "-s",
+        &script_arg,
+    ];
+    let run = load(
+        wrk,
+        &args,
+        &format!("http://{addr}{SEARCH}"),
+        &[],
+        server.pid(),
+        true,
+    )?;
     let p95_ms = run
         .output
         .lines()
@@ -122,7 +149,8 @@ fn run_engine(binary: &Path, wrk: &Path, dir: &Path, label: &str, data: &[String
                 return None;
             }
             let id = between(&listing, "\"id\":\"", "\"")?.to_owned();
-            let (_, slots) = get_text(addr, &practice, "/api/v1/availability?type=consultation").ok()?;
+            let (_, slots) =
+                get_text(addr, &practice, "/api/v1/availability?type=consultation").ok()?;
             let start = between(&slots, "\"start\":\"", "\"")?.to_owned();
             let location = between(&slots, "\"location\":\"", "\"")?.to_owned();
             let (_, page) = get_text(addr, &find_host(addr), &format!("/listings/{id}")).ok()?;
@@ -152,13 +180,17 @@ fn run_engine(binary: &Path, wrk: &Path, dir: &Path, label: &str, data: &[String
     let booked_at = Instant::now();
     let fresh_s = loop {
         let (_, page) = get_text(addr, &find_host(addr), &format!("/listings/{id}"))?;
-        let now = between(&page, "Next free: ", "<").unwrap_or("none").to_owned();
+        let now = between(&page, "Next free: ", "<")
+            .unwrap_or("none")
+            .to_owned();
         if now != before {
             println!("bench: {label}: {practice}'s next free time went from {before} to {now}");
             break booked_at.elapsed().as_secs_f64();
         }
         if booked_at.elapsed() > Duration::from_secs(180) {
-            return Err(format!("the directory still showed {before} three minutes after the booking"));
+            return Err(format!(
+                "the directory still showed {before} three minutes after the booking"
+            ));
         }
         thread::sleep(Duration::from_millis(250));
     };
@@ -199,7 +231,10 @@ pub(super) fn directory() -> Result<(), String> {
         &wrk,
         tmp.path(),
         "SQLite",
-        &["--data-dir".into(), tmp.path().join("sqlite").display().to_string()],
+        &[
+            "--data-dir".into(),
+            tmp.path().join("sqlite").display().to_string(),
+        ],
     )?);
     let pg = crate::postgres::with_postgres(|url| {
         let database = format!("bench_directory_{}", std::process::id());
@@ -209,7 +244,10 @@ pub(super) fn directory() -> Result<(), String> {
             .output()
             .map_err(|e| format!("cannot run {PSQL}: {e}"))?;
         if !output.status.success() {
-            return Err(format!("psql: {}", String::from_utf8_lossy(&output.stderr).trim()));
+            return Err(format!(
+                "psql: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
         }
         let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
         run_engine(
@@ -222,7 +260,9 @@ pub(super) fn directory() -> Result<(), String> {
     })?;
     all.push(pg);
     println!();
-    println!("bench: directory, {LISTINGS} synthetic listings + {DEMO_LISTINGS} demo listings; search {SEARCH}");
+    println!(
+        "bench: directory, {LISTINGS} synthetic listings + {DEMO_LISTINGS} demo listings; search {SEARCH}"
+    );
     for f in &all {
         println!(
             "bench: {:<10} search: {:>7.0} req/s (≥ {TARGET_RPS:.0}: {}), p95 {:.2} ms (< {TARGET_P95_MS:.0}: {}), p99 {:.2} ms, non-2xx {}; RSS {}; a booking reached the directory in {:.1} s (≤ {TARGET_FRESH_S:.0}: {}), rebuilt [{}]; seeded and listed in {:.0} s",

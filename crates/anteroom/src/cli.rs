@@ -207,6 +207,10 @@ pub struct HostedArgs {
     /// find.anteroom.example (with --hosted; no practice can answer on it).
     #[arg(long, env = "ANTEROOM_DIRECTORY_HOST")]
     pub directory_host: Option<String>,
+    /// A CSV of outcode,latitude,longitude (such as the UK's open postcode data), so that
+    /// the directory's "near" is by distance (with --directory-host).
+    #[arg(long, value_name = "FILE", env = "ANTEROOM_OUTCODE_CENTROIDS")]
+    pub outcode_centroids: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]

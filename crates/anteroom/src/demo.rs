@@ -154,6 +154,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             base_domain: "localhost".into(),
             operator_host: Some(format!("{OPERATOR_NAME}.localhost")),
             directory_host: Some(format!("{DIRECTORY_NAME}.localhost")),
+            outcode_centroids: None,
         };
         let banner = move |url: &str| {
             let port = url.rsplit_once(':').map_or("", |(_, port)| port);

@@ -34,11 +34,12 @@ pub enum Serving {
     One(PracticeId),
     /// Every practice in the database, each at `NAME.base_domain` or its own domains, and
     /// the operator console on `operator_host` and the directory on `directory_host` if
-    /// there are.
+    /// there are (its nearness by the centroid file, if one was given).
     Hosted {
         base_domain: String,
         operator_host: Option<String>,
         directory_host: Option<String>,
+        outcode_centroids: Option<std::path::PathBuf>,
     },
 }
 
@@ -95,10 +96,11 @@ pub async fn run_server(
             )
         })?;
     let listening = listener.local_addr()?;
-    let (public_url, resolver, operator, directory_host) = match serving {
+    let (public_url, resolver, operator, directory_host, outcode_centroids) = match serving {
         Serving::One(practice) => (
             public_url(&server, listening)?,
             web::Resolver::Single(practice),
+            None,
             None,
             None,
         ),
@@ -106,6 +108,7 @@ pub async fn run_server(
             base_domain,
             operator_host,
             directory_host,
+            outcode_centroids,
         } => {
             let (https, port) = hosted_scheme(&server, listening)?;
             let sites = web::HostedSites::new(&base_domain, https, port);
@@ -136,11 +139,26 @@ pub async fn run_server(
             if let Some(host) = &directory_host {
                 tracing::info!(url = sites.address_of(host), "directory");
             }
+            let centroids = match &outcode_centroids {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path).with_context(|| {
+                        format!("--outcode-centroids: cannot read {}", path.display())
+                    })?;
+                    let centroids =
+                        domain::directory::Centroids::parse_csv(&text).map_err(|e| {
+                            UsageError(format!("--outcode-centroids {}: {e}", path.display()))
+                        })?;
+                    tracing::info!(outcodes = centroids.len(), "outcode centroids loaded");
+                    Some(Arc::new(centroids))
+                }
+                None => None,
+            };
             (
                 base,
                 web::Resolver::Hosted(Arc::new(sites)),
                 operator,
                 directory_host,
+                centroids,
             )
         }
     };
@@ -163,6 +181,7 @@ pub async fn run_server(
         host_key: Some(Arc::new(key)),
         operator,
         directory_host,
+        outcode_centroids,
     };
     if let Some(dir) = &server.theme_dir
         && !dir.is_dir()
@@ -239,12 +258,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if args.hosted.directory_host.is_some() && !args.hosted.hosted {
         return Err(UsageError("--directory-host goes with --hosted".into()).into());
     }
+    if args.hosted.outcode_centroids.is_some() && args.hosted.directory_host.is_none() {
+        return Err(UsageError("--outcode-centroids goes with --directory-host".into()).into());
+    }
     let store = open_store(&location, Mode::Existing).await?;
     let serving = match base_domain {
         Some(base_domain) => Serving::Hosted {
             base_domain,
             operator_host: args.hosted.operator_host.clone(),
             directory_host: args.hosted.directory_host.clone(),
+            outcode_centroids: args.hosted.outcode_centroids.clone(),
         },
         None => Serving::One(practice_of(&*store).await?),
     };

@@ -223,6 +223,7 @@ async fn bench() {
             host_key: None,
             operator: None,
             directory_host: None,
+            outcode_centroids: None,
         },
         None,
     )

@@ -336,6 +336,7 @@ mod tests {
             host_key: None,
             operator: None,
             directory_host: None,
+            outcode_centroids: None,
         };
         let state = AppState::new(
             std::sync::Arc::new(store),

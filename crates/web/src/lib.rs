@@ -75,6 +75,9 @@ pub struct Config {
     /// Hosted mode's "find a therapist" directory, on a host of its own
     /// (`--directory-host`): lower-case, without a port.
     pub directory_host: Option<String>,
+    /// Where each outcode is, if the operator loaded a centroid file
+    /// (`--outcode-centroids`): the directory's nearness is then by distance.
+    pub outcode_centroids: Option<Arc<domain::directory::Centroids>>,
 }
 
 /// Shared by every request.

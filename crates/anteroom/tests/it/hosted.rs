@@ -519,6 +519,17 @@ fn practice_commands_refuse_clearly() {
         &["serve", "--data-dir", dir, "--hosted"][..],
         &["serve", "--data-dir", dir, "--base-domain", "x"],
         &["serve", "--data-dir", dir, "--operator-host", "operator.x"],
+        &["serve", "--data-dir", dir, "--directory-host", "find.x"],
+        &[
+            "serve",
+            "--data-dir",
+            dir,
+            "--hosted",
+            "--base-domain",
+            "x",
+            "--outcode-centroids",
+            "c.csv",
+        ],
     ] {
         let (code, said) = refused(args);
         assert_eq!(code, 2, "{args:?}: {said}");

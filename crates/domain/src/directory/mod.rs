@@ -19,7 +19,7 @@ mod tests;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-pub use place::{Outcode, Place, place_name_key};
+pub use place::{Centroids, DISTANCE_BANDS_KM, Outcode, Place, place_name_key};
 pub use search::{
     Meeting, PAGE_SIZE, Rank, RawSearch, STALE_AFTER_HOURS, Search, WITHIN_DAYS, daily_seed, order,
     order_page, rank, tie_key,

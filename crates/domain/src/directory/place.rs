@@ -187,3 +187,123 @@ mod tests {
         assert_eq!(code("S11").nearness(&code("SW11")), 0);
     }
 }
+
+/// Where each outcode is (its centroid), from an open file the directory's operator loads
+/// (`outcode,latitude,longitude`, such as the UK's open postcode data), so that nearness is
+/// real distance rather than read from the codes. Nothing is fetched at run time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Centroids(std::collections::HashMap<Outcode, (f64, f64)>);
+
+/// The distance bands nearness uses with centroids: within these many kilometres is
+/// nearness 3, 2 and 1; farther is 0.
+pub const DISTANCE_BANDS_KM: [f64; 3] = [3.0, 10.0, 30.0];
+
+impl Centroids {
+    /// Read the CSV: one `outcode,latitude,longitude` a line, an optional header line, blank
+    /// lines ignored. The first line that is wrong is reported with its number.
+    pub fn parse_csv(text: &str) -> Result<Self, String> {
+        let mut map = std::collections::HashMap::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || (i == 0 && line.to_ascii_lowercase().starts_with("outcode")) {
+                continue;
+            }
+            let wrong = |why: &str| {
+                format!(
+                    "line {}: {why} (expected outcode,latitude,longitude)",
+                    i + 1
+                )
+            };
+            let mut fields = line.split(',').map(str::trim);
+            let (Some(code), Some(lat), Some(lon), None) =
+                (fields.next(), fields.next(), fields.next(), fields.next())
+            else {
+                return Err(wrong("not three fields"));
+            };
+            let code = Outcode::parse(code).ok_or_else(|| wrong("not an outcode"))?;
+            let lat: f64 = lat
+                .parse()
+                .map_err(|_| wrong("the latitude is not a number"))?;
+            let lon: f64 = lon
+                .parse()
+                .map_err(|_| wrong("the longitude is not a number"))?;
+            if !(49.0..=61.5).contains(&lat) || !(-9.0..=2.5).contains(&lon) {
+                return Err(wrong("not a place in the UK"));
+            }
+            map.insert(code, (lat, lon));
+        }
+        if map.is_empty() {
+            return Err("the file has no outcodes".into());
+        }
+        Ok(Self(map))
+    }
+
+    /// How many outcodes it places.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when it places none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The distance between two outcodes' centroids in kilometres (haversine), if both are
+    /// known.
+    pub fn km(&self, a: &Outcode, b: &Outcode) -> Option<f64> {
+        let (lat1, lon1) = *self.0.get(a)?;
+        let (lat2, lon2) = *self.0.get(b)?;
+        let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+        let dp = (lat2 - lat1).to_radians();
+        let dl = (lon2 - lon1).to_radians();
+        let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+        Some(2.0 * 6371.0 * h.sqrt().asin())
+    }
+
+    /// Nearness (3 to 0) by distance bands, or by the codes when either is not placed.
+    pub fn nearness(&self, from: &Outcode, room: &Outcode) -> u8 {
+        match self.km(from, room) {
+            Some(km) => DISTANCE_BANDS_KM
+                .iter()
+                .position(|band| km <= *band)
+                .map_or(0, |i| 3 - u8::try_from(i).unwrap_or(3)),
+            None => from.nearness(room),
+        }
+    }
+}
+
+#[cfg(test)]
+mod centroid_tests {
+    use super::*;
+
+    #[test]
+    fn centroids_give_distance_bands() {
+        let c = Centroids::parse_csv(
+            "outcode,latitude,longitude\nSW12,51.4441,-0.1536\nSW4,51.4620,-0.1380\nBR1,51.4060,0.0150\nM20,53.4300,-2.2300\n",
+        )
+        .unwrap();
+        assert_eq!(c.len(), 4);
+        let code = |s| Outcode::parse(s).unwrap();
+        let km = c.km(&code("SW12"), &code("SW4")).unwrap();
+        assert!((2.0..3.0).contains(&km), "{km}");
+        assert_eq!(c.nearness(&code("SW12"), &code("SW4")), 3);
+        assert_eq!(
+            c.nearness(&code("SW12"), &code("BR1")),
+            1,
+            "about 12 km: within 30"
+        );
+        assert_eq!(c.nearness(&code("SW12"), &code("M20")), 0);
+        // An outcode the file does not place falls back to the codes.
+        assert_eq!(c.nearness(&code("SW12"), &code("SW17")), 1);
+        for (bad, why) in [
+            ("SW12,51.4\n", "not three fields"),
+            ("XX,51.4,-0.1\n", "not an outcode"),
+            ("SW12,north,-0.1\n", "latitude"),
+            ("SW12,40.0,-0.1\n", "not a place in the UK"),
+            ("outcode,latitude,longitude\n", "no outcodes"),
+        ] {
+            let e = Centroids::parse_csv(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
+}

@@ -55,7 +55,7 @@ pub struct RawSearch {
 }
 
 /// A checked search.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Search {
     pub help_with: Vec<String>,
     pub words: Vec<String>,
@@ -75,6 +75,9 @@ pub struct Search {
     pub page: usize,
     /// The filters above as bits (see `Masks`); 0 where the search does not filter.
     pub(crate) masks: super::Masks,
+    /// Where outcodes are, when the directory has loaded a centroid file: nearness is then
+    /// by distance bands.
+    pub centroids: Option<std::sync::Arc<super::Centroids>>,
 }
 
 /// `text` as searched: lower case, letters and digits, each word with a space before it so
@@ -258,6 +261,7 @@ impl Search {
                 identity,
                 body,
                 page,
+                centroids: None,
             }),
             _ => Err(e),
         }
@@ -268,6 +272,7 @@ impl Search {
         *self
             == Self {
                 page: self.page,
+                centroids: self.centroids.clone(),
                 ..Self::default()
             }
     }
@@ -338,7 +343,12 @@ pub fn rank(entry: &Entry, search: &Search, now: Timestamp) -> Option<Rank> {
         (Some((_, codes)), Meeting::InPerson | Meeting::Either) => listing
             .rooms
             .iter()
-            .flat_map(|room| codes.iter().map(|c| c.nearness(&room.outcode)))
+            .flat_map(|room| {
+                codes.iter().map(|c| match &search.centroids {
+                    Some(centroids) => centroids.nearness(c, &room.outcode),
+                    None => c.nearness(&room.outcode),
+                })
+            })
             .max()
             .unwrap_or(0),
         _ => 0,

@@ -211,7 +211,10 @@ pub(super) async fn search(
         language => raw.language.clone(), identity => raw.identity.clone(), body => raw.body.clone(),
     };
     let search = match Search::parse(&raw, |name| snapshot.outcodes_of(name)) {
-        Ok(search) => search,
+        Ok(mut search) => {
+            search.centroids = state.config().outcode_centroids.clone();
+            search
+        }
         Err(errors) => {
             let (list, map) = errors_value(&errors);
             let ctx = context! { form, choices => choices(), errors => list, error => map, searched => true };
@@ -343,6 +346,8 @@ pub(super) async fn ordering(State(state): State<AppState>) -> WebResult<Respons
         number => today.strftime("%Y%m%d").to_string(),
         seed => format!("{:016x}", dir::daily_seed(today)),
         stale_hours => dir::STALE_AFTER_HOURS,
+        distances => state.config().outcode_centroids.is_some(),
+        bands => dir::DISTANCE_BANDS_KM.iter().map(|km| format!("{km:.0}")).collect::<Vec<_>>(),
     };
     render(&state, StatusCode::OK, "directory/ordering.html", ctx)
 }

@@ -195,6 +195,10 @@ async fn the_directory_searches_hosted_practices_fairly_and_follows_their_diarie
         ("?language=klingon", false, false),
         ("?q=bereavement", true, false),
         ("?identity=she", false, false),
+        ("?way=open-ended", true, true),
+        ("?way=brief", false, false),
+        ("?concessions=true", false, false),
+        ("?meeting=in-person", true, true),
     ] {
         let page = search(query).await;
         page.assert_status(StatusCode::OK);

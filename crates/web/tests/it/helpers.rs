@@ -785,6 +785,7 @@ impl TestApp {
                 web::OperatorConsole::new(OPERATOR_HOST, starter).expect("the console's host")
             }),
             directory_host: hosted.then(|| DIRECTORY_HOST.to_owned()),
+            outcode_centroids: None,
         };
         // The real mail worker, sending to a loopback SMTP sink, and the real jobs (run at
         // start and then rarely, so what a test counts is what it ran itself).
