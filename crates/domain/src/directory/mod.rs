@@ -453,7 +453,8 @@ pub struct FreeTimes {
 impl FreeTimes {
     /// The first free time at or after `now` that `meeting` allows.
     pub fn next(&self, meeting: Meeting, now: Timestamp) -> Option<Timestamp> {
-        let first = |times: &[Timestamp]| times.iter().copied().filter(|t| *t >= now).min();
+        // Kept in order (see `Entry::new`), so the first not yet gone is found by halving.
+        let first = |times: &[Timestamp]| times.get(times.partition_point(|t| *t < now)).copied();
         match meeting {
             Meeting::InPerson => first(&self.in_person),
             Meeting::Online => first(&self.online),
@@ -506,7 +507,9 @@ pub(crate) fn bits(slugs: &[String], list: &[Term]) -> u64 {
 }
 
 impl Entry {
-    pub fn new(listing: Listing, free: FreeTimes, heard: Timestamp, checked: bool) -> Self {
+    pub fn new(listing: Listing, mut free: FreeTimes, heard: Timestamp, checked: bool) -> Self {
+        free.in_person.sort_unstable();
+        free.online.sort_unstable();
         let labels = |slugs: &[String], list: &'static [Term]| {
             slugs
                 .iter()

@@ -450,10 +450,14 @@ fn mix_check(n: u64) -> u64 {
 
 #[test]
 fn next_free_ignores_what_has_passed() {
-    let free = FreeTimes {
-        in_person: vec![now() - 1.hour(), now() + 5.hours()],
-        online: vec![now() + 2.hours()],
-    };
+    let free = entry(
+        listing("a"),
+        FreeTimes {
+            in_person: vec![now() + 5.hours(), now() - 1.hour(), now() + 9.hours()],
+            online: vec![now() + 2.hours()],
+        },
+    )
+    .free;
     assert_eq!(free.next(Meeting::InPerson, now()), Some(now() + 5.hours()));
     assert_eq!(free.next(Meeting::Either, now()), Some(now() + 2.hours()));
     assert_eq!(FreeTimes::default().next(Meeting::Online, now()), None);

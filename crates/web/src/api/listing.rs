@@ -32,7 +32,7 @@ pub(super) async fn show(state: Here, headers: axum::http::HeaderMap) -> ApiResu
         .ok_or_else(|| ApiError::from(crate::WebError::NotFound))?;
     let listing = listing::listing_of(&state, &stored).await?;
     let free = if listing.accepting {
-        listing::free_times(&state).await?
+        listing::free_times(&state, true).await?
     } else {
         FreeTimes::default()
     };
@@ -194,7 +194,7 @@ async fn own_hsds(
         Some(stored) => {
             let listing = listing::listing_of(state, &stored).await?;
             let free = if listing.accepting {
-                listing::free_times(state).await?
+                listing::free_times(state, true).await?
             } else {
                 FreeTimes::default()
             };

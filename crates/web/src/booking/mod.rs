@@ -78,8 +78,10 @@ impl Offer {
         Ok(offer)
     }
 
-    /// The first appointment type visitors can book online, with its locations and rules.
-    async fn read(state: &Here) -> WebResult<Self> {
+    /// The first appointment type visitors can book online, with its locations and rules,
+    /// read afresh (not kept in the practice's cache: the directory reads every listed
+    /// practice's, and keeping ten thousand would cost their memory for nothing).
+    pub(crate) async fn read(state: &Here) -> WebResult<Self> {
         let store = state.store();
         let id = state.practice_id();
         let practice = store.practice(id).await?;

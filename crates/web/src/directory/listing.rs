@@ -115,8 +115,15 @@ pub(crate) async fn listing_of(state: &Here, stored: &StoredListing) -> WebResul
 
 /// The first free consultation on each day of the next [`SUMMARY_DAYS`], in person and
 /// online, from the practice's real availability (empty when nothing can be booked online).
-pub(crate) async fn free_times(state: &Here) -> WebResult<FreeTimes> {
-    let offer = match Offer::load(state).await {
+/// With `cached`, the practice's cached offer is used (and kept); the directory's own
+/// rebuilds read it afresh instead.
+pub(crate) async fn free_times(state: &Here, cached: bool) -> WebResult<FreeTimes> {
+    let offer = if cached {
+        Offer::load(state).await
+    } else {
+        Offer::read(state).await.map(std::sync::Arc::new)
+    };
+    let offer = match offer {
         Ok(offer) => offer,
         Err(WebError::NotFound) => return Ok(FreeTimes::default()),
         Err(other) => return Err(other),

@@ -53,7 +53,14 @@ pub(crate) const REBUILD_AFTER: SignedDuration = SignedDuration::from_hours(6);
 pub(crate) struct Listings {
     snapshot: RwLock<Arc<Snapshot>>,
     marked: Mutex<Marked>,
+    /// Each refresh's snapshot gets the next number (search pages are cached by it).
+    generations: std::sync::atomic::AtomicU64,
+    /// Search pages as rendered, by snapshot, minute and query string.
+    pages: Mutex<HashMap<String, (StatusCode, Arc<String>)>>,
 }
+
+/// The most search pages kept at once (all are dropped when it is reached).
+const MAX_PAGES: usize = 2_000;
 
 #[derive(Default)]
 struct Marked {
@@ -84,6 +91,8 @@ pub(crate) struct Snapshot {
     built: HashMap<PracticeId, (Timestamp, Timestamp)>,
     /// The entries as Open Referral HSDS, made at the first `/hsds/` request.
     hsds: std::sync::OnceLock<Arc<hsds::Catalogue>>,
+    /// Which refresh made it (cached search pages are of one generation).
+    pub generation: u64,
 }
 
 impl Snapshot {
@@ -134,6 +143,21 @@ impl Listings {
     pub(crate) fn mark_all(&self) {
         if let Ok(mut marked) = self.marked.lock() {
             marked.all = true;
+        }
+    }
+
+    /// A search page rendered for this snapshot, minute and query.
+    pub(crate) fn cached_page(&self, key: &str) -> Option<(StatusCode, Arc<String>)> {
+        self.pages.lock().ok()?.get(key).cloned()
+    }
+
+    /// Keep a rendered search page.
+    pub(crate) fn keep_page(&self, key: String, status: StatusCode, body: &str) {
+        if let Ok(mut pages) = self.pages.lock() {
+            if pages.len() >= MAX_PAGES {
+                pages.clear();
+            }
+            pages.insert(key, (status, Arc::new(body.to_owned())));
         }
     }
 
@@ -231,8 +255,16 @@ pub async fn refresh(state: &AppState) -> store::StoreResult<usize> {
     if rebuilt > 0 {
         tracing::info!(rebuilt, listed = next.entries.len(), "directory refreshed");
     }
+    next.generation = state
+        .directory()
+        .generations
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        + 1;
     if let Ok(mut snapshot) = state.directory().snapshot.write() {
         *snapshot = Arc::new(next);
+    }
+    if let Ok(mut pages) = state.directory().pages.lock() {
+        pages.clear();
     }
     Ok(rebuilt)
 }
@@ -244,7 +276,7 @@ async fn build(
     let here = state.here(practice.practice);
     let listing = listing::listing_of(&here, &practice.listing).await?;
     let free = if listing.accepting {
-        listing::free_times(&here).await?
+        listing::free_times(&here, false).await?
     } else {
         FreeTimes::default()
     };

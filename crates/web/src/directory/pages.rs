@@ -23,7 +23,9 @@ use crate::{
 
 /// The directory's searches and times are in UK time.
 fn zone() -> TimeZone {
-    TimeZone::get("Europe/London").unwrap_or(TimeZone::UTC)
+    static ZONE: std::sync::OnceLock<TimeZone> = std::sync::OnceLock::new();
+    ZONE.get_or_init(|| TimeZone::get("Europe/London").unwrap_or(TimeZone::UTC))
+        .clone()
 }
 
 fn labels(slugs: &[String], list: &'static [terms::Term]) -> Vec<&'static str> {
@@ -177,8 +179,13 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
-/// The lists the search form offers.
+/// The lists the search form offers (made once).
 fn choices() -> Value {
+    static CHOICES: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    CHOICES.get_or_init(make_choices).clone()
+}
+
+fn make_choices() -> Value {
     let pairs =
         |list: &'static [terms::Term]| list.iter().map(|t| (t.slug, t.label)).collect::<Vec<_>>();
     context! {
@@ -200,10 +207,44 @@ fn render(state: &AppState, status: StatusCode, template: &str, ctx: Value) -> W
 /// `GET /`: the search form and, below it, the listings that pass it, in the published order.
 pub(super) async fn search(
     State(state): State<AppState>,
+    uri: axum::http::Uri,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> WebResult<Response> {
-    let raw = raw_search(&pairs);
     let snapshot = state.directory().snapshot();
+    // The same search within the same minute, on the same snapshot, is the same page.
+    let key = format!(
+        "{}:{}:{}",
+        snapshot.generation,
+        state.now().as_second() / 60,
+        uri.query().unwrap_or_default()
+    );
+    if let Some((status, body)) = state.directory().cached_page(&key) {
+        return Ok(html(status, body.as_ref().clone()));
+    }
+    let response = search_page(&state, &snapshot, &pairs)?;
+    Ok(response.into_response(&state, key))
+}
+
+/// A search page before it is cached.
+struct Page {
+    status: StatusCode,
+    body: String,
+}
+
+impl Page {
+    fn into_response(self, state: &AppState, key: String) -> Response {
+        state.directory().keep_page(key, self.status, &self.body);
+        html(self.status, self.body)
+    }
+}
+
+fn search_page(
+    state: &AppState,
+    snapshot: &super::Snapshot,
+    pairs: &[(String, String)],
+) -> WebResult<Page> {
+    let state = state.clone();
+    let raw = raw_search(pairs);
     let form = context! {
         help => raw.help.clone(), q => raw.q.clone(), approach => raw.approach.clone(),
         way => raw.way.clone(), near => raw.near.clone(), meeting => raw.meeting.clone(),
@@ -218,7 +259,7 @@ pub(super) async fn search(
         Err(errors) => {
             let (list, map) = errors_value(&errors);
             let ctx = context! { form, choices => choices(), errors => list, error => map, searched => true };
-            return render(
+            return rendered(
                 &state,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "directory/search.html",
@@ -243,7 +284,7 @@ pub(super) async fn search(
         .iter()
         .map(|(i, rank)| card(&snapshot.entries[*i], rank.next_free, now))
         .collect();
-    let links: Vec<(usize, String)> = (1..=pages).map(|p| (p, page_link(&pairs, p))).collect();
+    let links: Vec<(usize, String)> = (1..=pages).map(|p| (p, page_link(pairs, p))).collect();
     let meeting = match search.meeting {
         Meeting::Either => "either",
         Meeting::InPerson => "in-person",
@@ -257,7 +298,15 @@ pub(super) async fn search(
         within => search.within_days,
         first => (search.page - 1) * PAGE_SIZE + 1,
     };
-    render(&state, StatusCode::OK, "directory/search.html", ctx)
+    rendered(&state, StatusCode::OK, "directory/search.html", ctx)
+}
+
+fn rendered(state: &AppState, status: StatusCode, template: &str, ctx: Value) -> WebResult<Page> {
+    let base = directory_url(state);
+    let body = state
+        .templates()
+        .render(template, context! { directory_url => base, ..ctx })?;
+    Ok(Page { status, body })
 }
 
 /// schema.org for one listing: the practice as a `MedicalClinic` offering psychological
