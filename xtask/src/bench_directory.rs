@@ -52,8 +52,7 @@ function request()
   return wrk.format(nil, path)
 end
 done = function(summary, latency, requests)
-  io.write(string.format("p95: %.0fus
-", latency:percentile(95)))
+  io.write(string.format("p95: %.0fus\n", latency:percentile(95)))
 end
 "#;
 const PSQL: &str = "/usr/bin/psql";

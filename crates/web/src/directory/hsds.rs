@@ -37,18 +37,8 @@ fn uuid(parts: &[&str]) -> String {
         hash.update(part.as_bytes());
         hash.update([0]);
     }
-    let mut b: [u8; 16] = hash.finalize()[..16].try_into().unwrap_or([0; 16]);
-    b[6] = (b[6] & 0x0f) | 0x50;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    let b: [u8; 16] = hash.finalize()[..16].try_into().unwrap_or([0; 16]);
+    super::listing::uuid_text(b, 5)
 }
 
 /// The directory's two taxonomies: what people want help with, and approaches.

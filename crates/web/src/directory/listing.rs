@@ -13,8 +13,12 @@ pub(crate) const SUMMARY_DAYS: i32 = 35;
 
 /// A new listing id: a random (version 4) UUID, as open data expects.
 pub(crate) fn new_id() -> String {
-    let mut b: [u8; 16] = rand::random();
-    b[6] = (b[6] & 0x0f) | 0x40;
+    uuid_text(rand::random(), 4)
+}
+
+/// 16 bytes written as a UUID of `version` (its version and variant bits set).
+pub(crate) fn uuid_text(mut b: [u8; 16], version: u8) -> String {
+    b[6] = (b[6] & 0x0f) | (version << 4);
     b[8] = (b[8] & 0x3f) | 0x80;
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!(

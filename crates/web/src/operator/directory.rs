@@ -61,8 +61,18 @@ pub(super) async fn listing_context(state: &AppState, practice: PracticeId) -> W
     })
 }
 
-fn done(practice: PracticeId, what: &str) -> Response {
-    Redirect::to(&format!("/practices/{}?done={what}", practice.get())).into_response()
+/// After a change to a practice's review: rebuild its listing, write `action` in its audit
+/// log, and show its page saying `done`.
+async fn reviewed(
+    state: &AppState,
+    operator: &Operator,
+    practice: PracticeId,
+    action: AuditAction,
+    done: &str,
+) -> WebResult<Response> {
+    state.directory().mark(practice);
+    audit(state, operator, practice, action, None).await?;
+    Ok(Redirect::to(&format!("/practices/{}?done={done}", practice.get())).into_response())
 }
 
 /// The page again with a message at one field.
@@ -137,16 +147,14 @@ pub(crate) async fn check(
         .store()
         .set_registration_check(practice.id, Some(&check))
         .await?;
-    state.directory().mark(practice.id);
-    audit(
+    reviewed(
         &state,
         &operator,
         practice.id,
         AuditAction::HostDirectoryChecked,
-        None,
+        "checked",
     )
-    .await?;
-    Ok(done(practice.id, "checked"))
+    .await
 }
 
 /// `POST /practices/{id}/directory/uncheck`.
@@ -160,16 +168,14 @@ pub(crate) async fn uncheck(
         .store()
         .set_registration_check(practice.id, None)
         .await?;
-    state.directory().mark(practice.id);
-    audit(
+    reviewed(
         &state,
         &operator,
         practice.id,
         AuditAction::HostDirectoryUnchecked,
-        None,
+        "unchecked",
     )
-    .await?;
-    Ok(done(practice.id, "unchecked"))
+    .await
 }
 
 /// `POST /practices/{id}/directory/hide`: out of the directory, with a reason the therapist
@@ -199,16 +205,14 @@ pub(crate) async fn hide(
         .store()
         .set_listing_hidden(practice.id, Some(&hidden))
         .await?;
-    state.directory().mark(practice.id);
-    audit(
+    reviewed(
         &state,
         &operator,
         practice.id,
         AuditAction::HostDirectoryHidden,
-        None,
+        "hidden",
     )
-    .await?;
-    Ok(done(practice.id, "hidden"))
+    .await
 }
 
 /// `POST /practices/{id}/directory/show`.
@@ -219,16 +223,14 @@ pub(crate) async fn show(
 ) -> WebResult<Response> {
     let practice = find(&state, &id).await?;
     state.store().set_listing_hidden(practice.id, None).await?;
-    state.directory().mark(practice.id);
-    audit(
+    reviewed(
         &state,
         &operator,
         practice.id,
         AuditAction::HostDirectoryShown,
-        None,
+        "shown",
     )
-    .await?;
-    Ok(done(practice.id, "shown"))
+    .await
 }
 
 /// `GET /directory`.
