@@ -439,14 +439,15 @@ pub(crate) fn fnv1a(text: &str) -> u64 {
 /// The entries that pass `search`, with their rank and tie key.
 fn passing(
     entries: &[Entry],
+    sieve: &super::Sieve,
     search: &Search,
     now: Timestamp,
     seed: u64,
 ) -> Vec<(usize, Rank, u64)> {
-    entries
-        .iter()
-        .enumerate()
-        .filter_map(|(i, entry)| {
+    (0..entries.len())
+        .filter(|i| sieve.could_pass(*i, search))
+        .filter_map(|i| {
+            let entry = &entries[i];
             rank(entry, search, now).map(|r| (i, r, mix(seed ^ entry.id_hash)))
         })
         .collect()
@@ -464,7 +465,7 @@ fn published(a: &(usize, Rank, u64), b: &(usize, Rank, u64)) -> std::cmp::Orderi
 /// The entries that pass `search`, in the published order: relevance (higher first), then
 /// availability, then nearness (nearer first), then [`tie_key`] for the day's `seed`.
 pub fn order(entries: &[Entry], search: &Search, now: Timestamp, seed: u64) -> Vec<(usize, Rank)> {
-    let mut found = passing(entries, search, now, seed);
+    let mut found = passing(entries, &super::Sieve::of(entries), search, now, seed);
     found.sort_unstable_by(published);
     found.into_iter().map(|(i, r, _)| (i, r)).collect()
 }
@@ -473,12 +474,13 @@ pub fn order(entries: &[Entry], search: &Search, now: Timestamp, seed: u64) -> V
 /// the end of that page are put in order.
 pub fn order_page(
     entries: &[Entry],
+    sieve: &super::Sieve,
     search: &Search,
     now: Timestamp,
     seed: u64,
     page: usize,
 ) -> (usize, Vec<(usize, Rank)>) {
-    let mut found = passing(entries, search, now, seed);
+    let mut found = passing(entries, sieve, search, now, seed);
     let total = found.len();
     let end = page.saturating_mul(PAGE_SIZE).min(total);
     if end == 0 {

@@ -515,7 +515,7 @@ fn a_page_is_the_same_slice_of_the_whole_order() {
     });
     let all = order(&entries, &s, now(), 42);
     for page in 1..=5 {
-        let (total, slice) = order_page(&entries, &s, now(), 42, page);
+        let (total, slice) = order_page(&entries, &Sieve::of(&entries), &s, now(), 42, page);
         assert_eq!(total, all.len());
         let expected: Vec<_> = all
             .iter()

@@ -60,7 +60,7 @@ pub(crate) struct Listings {
 }
 
 /// The most search pages kept at once (all are dropped when it is reached).
-const MAX_PAGES: usize = 2_000;
+const MAX_PAGES: usize = 500;
 
 #[derive(Default)]
 struct Marked {
@@ -93,6 +93,8 @@ pub(crate) struct Snapshot {
     hsds: std::sync::OnceLock<Arc<hsds::Catalogue>>,
     /// Which refresh made it (cached search pages are of one generation).
     pub generation: u64,
+    /// The entries' terms side by side, for searches.
+    pub sieve: domain::directory::Sieve,
 }
 
 impl Snapshot {
@@ -255,6 +257,7 @@ pub async fn refresh(state: &AppState) -> store::StoreResult<usize> {
     if rebuilt > 0 {
         tracing::info!(rebuilt, listed = next.entries.len(), "directory refreshed");
     }
+    next.sieve = domain::directory::Sieve::of(&next.entries);
     next.generation = state
         .directory()
         .generations

@@ -271,6 +271,7 @@ fn search_page(
     let today = zone().to_datetime(now).date();
     let (total, ordered) = dir::order_page(
         &snapshot.entries,
+        &snapshot.sieve,
         &search,
         now,
         dir::daily_seed(today),
