@@ -285,7 +285,21 @@ fn search_page(
         .iter()
         .map(|(i, rank)| card(&snapshot.entries[*i], rank.next_free, now))
         .collect();
-    let links: Vec<(usize, String)> = (1..=pages).map(|p| (p, page_link(pairs, p))).collect();
+    // GOV.UK-style pages: the first, the last, and the two either side of this one, with a
+    // gap (0) where pages are left out; previous and next.
+    let mut numbers: Vec<usize> = vec![1, pages];
+    numbers.extend(search.page.saturating_sub(2).max(1)..=(search.page + 2).min(pages));
+    numbers.sort_unstable();
+    numbers.dedup();
+    let mut links: Vec<(usize, String)> = Vec::new();
+    for n in numbers {
+        if links.last().is_some_and(|(last, _)| n > last + 1) {
+            links.push((0, String::new()));
+        }
+        links.push((n, page_link(pairs, n)));
+    }
+    let previous = (search.page > 1).then(|| page_link(pairs, search.page - 1));
+    let next = (search.page < pages).then(|| page_link(pairs, search.page + 1));
     let meeting = match search.meeting {
         Meeting::Either => "either",
         Meeting::InPerson => "in-person",
@@ -293,7 +307,8 @@ fn search_page(
     };
     let ctx = context! {
         form, choices => choices(),
-        results => value(&results), total, page => search.page, pages => links,
+        results => value(&results), total, page => search.page, pages => links, page_count => pages,
+        previous, next,
         searched => !search.is_everything(), meeting,
         near => search.near.as_ref().map(|(typed, _)| typed.clone()),
         within => search.within_days,
