@@ -122,3 +122,40 @@ pub(crate) struct ErrorReference(pub String);
 pub(crate) async fn not_found() -> WebError {
     WebError::NotFound
 }
+
+/// An error response no handler rendered, given a page of a host's own (the operator
+/// console's, the directory's): `render` gets the status, the error's reference and whether
+/// to try again later, and a `Retry-After` the response had is kept. Any other response is
+/// returned as it is.
+pub(crate) fn own_error_page(
+    response: axum::response::Response,
+    render: impl FnOnce(minijinja::Value) -> WebResult<String>,
+) -> axum::response::Response {
+    use axum::{http::header, response::IntoResponse};
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || response.extensions().get::<Rendered>().is_some()
+    {
+        return response;
+    }
+    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+    let reference = response
+        .extensions()
+        .get::<ErrorReference>()
+        .map(|r| r.0.clone());
+    let page = minijinja::context! {
+        status => status.as_u16(),
+        reference,
+        retry => retry_after.is_some(),
+    };
+    let mut response = match render(page) {
+        Ok(body) => crate::render::html(status, body),
+        Err(_) => (status, "Something went wrong.\n").into_response(),
+    };
+    if let Some(retry_after) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, retry_after);
+    }
+    response
+}

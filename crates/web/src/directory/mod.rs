@@ -32,11 +32,10 @@ use axum::{
 };
 use domain::directory::{Entry, FreeTimes, Outcode, place_name_key};
 use jiff::{SignedDuration, Timestamp};
-use minijinja::context;
 use store::PracticeId;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::{AppState, Resolver, render::html};
+use crate::{AppState, Resolver};
 
 /// A new listing id (a random UUID), for a practice's first saved directory settings.
 pub fn new_listing_id() -> String {
@@ -353,20 +352,10 @@ async fn robots(State(state): State<AppState>) -> impl IntoResponse {
 /// Security headers on every response (public pages: no cookies, nothing from elsewhere),
 /// and the directory's own error page on any error a handler did not render itself.
 async fn headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let status = response.status();
-    if (status.is_client_error() || status.is_server_error())
-        && response
-            .extensions()
-            .get::<crate::error::Rendered>()
-            .is_none()
-    {
-        let page = context! { status => status.as_u16() };
-        response = match state.templates().render("directory/error.html", page) {
-            Ok(body) => html(status, body),
-            Err(_) => (status, "Something went wrong.\n").into_response(),
-        };
-    }
+    let response = next.run(request).await;
+    let mut response = crate::error::own_error_page(response, |page| {
+        Ok(state.templates().render("directory/error.html", page)?)
+    });
     let https = directory_url(&state).starts_with("https://");
     crate::security::set_headers(&mut response, https, false);
     response

@@ -186,34 +186,10 @@ async fn cross_origin_protection(
 /// Security headers on every response (every page is private: never cached or indexed), and
 /// the console's own error page on any error a handler did not render itself.
 async fn headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let status = response.status();
-    if (status.is_client_error() || status.is_server_error())
-        && response
-            .extensions()
-            .get::<crate::error::Rendered>()
-            .is_none()
-    {
-        let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
-        let reference = response
-            .extensions()
-            .get::<crate::error::ErrorReference>()
-            .map(|r| r.0.clone());
-        let page = context! {
-            status => status.as_u16(),
-            reference,
-            retry => retry_after.is_some(),
-        };
-        response = match render(&state, None, "operator/error.html", page) {
-            Ok(body) => html(status, body),
-            Err(_) => (status, "Something went wrong.\n").into_response(),
-        };
-        if let Some(retry_after) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, retry_after);
-        }
-    }
+    let response = next.run(request).await;
+    let mut response = crate::error::own_error_page(response, |page| {
+        render(&state, None, "operator/error.html", page)
+    });
     let https = console_url(&state).starts_with("https://");
     crate::security::set_headers(&mut response, https, true);
     response
