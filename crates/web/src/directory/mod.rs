@@ -253,6 +253,18 @@ pub async fn refresh(state: &AppState) -> store::StoreResult<usize> {
             Entry::new(doc.listing, doc.free_consultations, heard, false),
         );
     }
+    // Nothing rebuilt, added, dropped, re-read or re-checked: keep the snapshot as it is,
+    // with its cached pages and HSDS catalogue.
+    let unchanged = rebuilt == 0
+        && next.sources == old.sources
+        && next
+            .entries
+            .iter()
+            .zip(&old.entries)
+            .all(|(a, b)| a.heard == b.heard && a.checked == b.checked);
+    if unchanged {
+        return Ok(0);
+    }
     if rebuilt > 0 {
         tracing::info!(rebuilt, listed = next.entries.len(), "directory refreshed");
     }

@@ -15,7 +15,7 @@ use store::{AuditAction, HiddenListing, PracticeId, RegistrationCheck};
 
 use super::{
     Operator, page,
-    practices::{audit, find},
+    practices::{audit, find, show_with_error},
 };
 use crate::{AppState, WebError, error::WebResult, forms::FormData};
 
@@ -75,21 +75,6 @@ async fn reviewed(
     Ok(Redirect::to(&format!("/practices/{}?done={done}", practice.get())).into_response())
 }
 
-/// The page again with a message at one field.
-async fn refused(
-    state: &AppState,
-    operator: &Operator,
-    id: &str,
-    field: &str,
-    message: &str,
-) -> WebResult<Response> {
-    let practice = find(state, id).await?;
-    let mut response =
-        super::practices::show_with_error(state, operator, &practice, field, message).await?;
-    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(response)
-}
-
 /// `POST /practices/{id}/directory/check`: the operator found the listed number on the
 /// body's register on the date given.
 pub(crate) async fn check(
@@ -105,10 +90,10 @@ pub(crate) async fn check(
         .await?
         .ok_or(WebError::NotFound)?;
     let Some(body) = stored.settings.body.clone() else {
-        return refused(
+        return show_with_error(
             &state,
             &operator,
-            &id,
+            &practice,
             "checked_on",
             "The listing names no registration to check",
         )
@@ -117,20 +102,20 @@ pub(crate) async fn check(
     let on = match form.get("checked_on").trim().parse::<Date>() {
         Ok(on) if on <= today(&state) && on >= today(&state).saturating_sub(1.year()) => on,
         Ok(_) => {
-            return refused(
+            return show_with_error(
                 &state,
                 &operator,
-                &id,
+                &practice,
                 "checked_on",
                 "Enter the date you checked it: today or within the last year",
             )
             .await;
         }
         Err(_) => {
-            return refused(
+            return show_with_error(
                 &state,
                 &operator,
-                &id,
+                &practice,
                 "checked_on",
                 "Enter the date you checked it, like 2027-03-25",
             )
@@ -194,7 +179,7 @@ pub(crate) async fn hide(
         true,
     ) {
         Ok(reason) => reason,
-        Err(e) => return refused(&state, &operator, &id, "reason", &e.0).await,
+        Err(e) => return show_with_error(&state, &operator, &practice, "reason", &e.0).await,
     };
     let hidden = HiddenListing {
         reason,
