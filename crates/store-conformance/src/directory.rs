@@ -203,6 +203,59 @@ async fn remote_listings(store: &dyn Store, now: Timestamp) {
         .unwrap();
     let alex = &store.remotes().await.unwrap()[0];
     assert_eq!((alex.heard_at, alex.error.as_deref()), (Some(later), None));
+    assert_eq!(
+        alex.review,
+        store::ListingReview::default(),
+        "not yet reviewed"
+    );
+
+    // The operator's review, kept beside what is read and untouched by later readings.
+    let check = RegistrationCheck {
+        body: "bacp".into(),
+        number: "00123456".into(),
+        checked_on: jiff::civil::date(2027, 1, 14),
+        by: "Sam Operator".into(),
+    };
+    assert!(store.set_remote_check(id, Some(&check)).await.unwrap());
+    let hidden = HiddenListing {
+        reason: "The practice asked to leave for now".into(),
+        at: later,
+        by: "Sam Operator".into(),
+    };
+    assert!(store.set_remote_hidden(id, Some(&hidden)).await.unwrap());
+    store
+        .record_fetch(id, &FetchOutcome::Failed("refused".into()), later)
+        .await
+        .unwrap();
+    let alex = store.remote(id).await.unwrap().expect("there");
+    assert_eq!(alex.review.checked.as_ref(), Some(&check));
+    assert_eq!(alex.review.hidden.as_ref(), Some(&hidden));
+    assert_eq!(
+        store.remote(other).await.unwrap().unwrap().review,
+        store::ListingReview::default(),
+        "only that remote"
+    );
+    assert!(store.set_remote_hidden(id, None).await.unwrap());
+    let alex = store.remote(id).await.unwrap().unwrap();
+    assert_eq!(
+        (alex.review.hidden, alex.review.checked),
+        (None, Some(check.clone()))
+    );
+    assert!(store.set_remote_check(id, None).await.unwrap());
+    assert_eq!(
+        store.remote(id).await.unwrap().unwrap().review.checked,
+        None
+    );
+
     store.remove_remote(id).await.unwrap();
     assert_eq!(store.remotes().await.unwrap().len(), 1);
+    assert_eq!(store.remote(id).await.unwrap(), None);
+    assert!(
+        !store.set_remote_check(id, Some(&check)).await.unwrap(),
+        "gone"
+    );
+    assert!(
+        !store.set_remote_hidden(id, Some(&hidden)).await.unwrap(),
+        "gone"
+    );
 }

@@ -69,6 +69,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_occupancy_by_time.sql"),
     include_str!("../migrations/0007_operators.sql"),
     include_str!("../migrations/0008_directory.sql"),
+    include_str!("../migrations/0009_remote_reviews.sql"),
 ];
 
 /// The advisory lock every migrating process takes, so that processes starting together

@@ -18,7 +18,7 @@ macro_rules! directory {
         };
 
         /// A remote's row: id, address, added at, added by, document, etag, heard at, tried
-        /// at, error.
+        /// at, error, then its review's columns (as a `ReviewRow`).
         type RemoteRow = (
             i64,
             String,
@@ -29,10 +29,17 @@ macro_rules! directory {
             Option<i64>,
             Option<i64>,
             Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
         );
 
         fn remote(row: RemoteRow) -> StoreResult<RemoteListing> {
-            let (id, address, added_at, added_by, document, etag, heard_at, tried_at, error) = row;
+            let (id, address, added_at, added_by, document, etag, heard_at, tried_at, error, body, number, on, by, reason, hidden_at, hidden_by) = row;
             Ok(RemoteListing {
                 id,
                 address,
@@ -43,6 +50,7 @@ macro_rules! directory {
                 heard_at: opt_timestamp(heard_at)?,
                 tried_at: opt_timestamp(tried_at)?,
                 error,
+                review: review((body, number, on, by, reason, hidden_at, hidden_by))?,
             })
         }
 
@@ -72,8 +80,8 @@ macro_rules! directory {
 
             async fn remotes(&self) -> StoreResult<Vec<RemoteListing>> {
                 let rows: Vec<RemoteRow> = sqlx::query_as($sql(
-                    "SELECT id, address, added_at, added_by, document, etag, heard_at, tried_at, error
-                     FROM directory_remotes ORDER BY id",
+                    "SELECT id, address, added_at, added_by, document, etag, heard_at, tried_at, error,
+                         checked_body, checked_number, checked_on, checked_by, hidden_reason, hidden_at, hidden_by FROM directory_remotes ORDER BY id",
                 ))
                 .fetch_all(self.read())
                 .await
@@ -94,7 +102,8 @@ macro_rules! directory {
                      WHERE next_fetch_at <= ? AND id IN (
                          SELECT id FROM directory_remotes WHERE next_fetch_at <= ?
                          ORDER BY next_fetch_at, id LIMIT ?)
-                     RETURNING id, address, added_at, added_by, document, etag, heard_at, tried_at, error",
+                     RETURNING id, address, added_at, added_by, document, etag, heard_at, tried_at, error,
+                         checked_body, checked_number, checked_on, checked_by, hidden_reason, hidden_at, hidden_by",
                 ))
                 .bind(secs(next))
                 .bind(secs(now))
@@ -140,6 +149,61 @@ macro_rules! directory {
                 };
                 query.bind(id).execute(&mut *tx).await.map_err(map_err)?;
                 tx.commit().await.map_err(map_err)
+            }
+
+            async fn remote(&self, id: i64) -> StoreResult<Option<RemoteListing>> {
+                let row: Option<RemoteRow> = sqlx::query_as($sql(
+                    "SELECT id, address, added_at, added_by, document, etag, heard_at, tried_at, error,
+                         checked_body, checked_number, checked_on, checked_by, hidden_reason, hidden_at, hidden_by FROM directory_remotes WHERE id = ?",
+                ))
+                .bind(id)
+                .fetch_optional(self.read())
+                .await
+                .map_err(map_err)?;
+                row.map(remote).transpose()
+            }
+
+            async fn set_remote_check(
+                &self,
+                id: i64,
+                check: Option<&RegistrationCheck>,
+            ) -> StoreResult<bool> {
+                let mut tx = self.write().await?;
+                let done = sqlx::query($sql(
+                    "UPDATE directory_remotes SET checked_body = ?, checked_number = ?,
+                         checked_on = ?, checked_by = ? WHERE id = ?",
+                ))
+                .bind(check.map(|c| c.body.clone()))
+                .bind(check.map(|c| c.number.clone()))
+                .bind(check.map(|c| c.checked_on.to_string()))
+                .bind(check.map(|c| c.by.clone()))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_remote_hidden(
+                &self,
+                id: i64,
+                hidden: Option<&HiddenListing>,
+            ) -> StoreResult<bool> {
+                let mut tx = self.write().await?;
+                let done = sqlx::query($sql(
+                    "UPDATE directory_remotes SET hidden_reason = ?, hidden_at = ?, hidden_by = ?
+                     WHERE id = ?",
+                ))
+                .bind(hidden.map(|h| h.reason.clone()))
+                .bind(hidden.map(|h| secs(h.at)))
+                .bind(hidden.map(|h| h.by.clone()))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                tx.commit().await.map_err(map_err)?;
+                Ok(done.rows_affected() == 1)
             }
 
             async fn remove_remote(&self, id: i64) -> StoreResult<()> {

@@ -70,6 +70,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0016_job_runs.sql"),
     include_str!("../migrations/0017_operators.sql"),
     include_str!("../migrations/0018_directory.sql"),
+    include_str!("../migrations/0019_remote_reviews.sql"),
 ];
 
 /// A practice database in one SQLite file.

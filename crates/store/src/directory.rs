@@ -111,6 +111,8 @@ pub struct RemoteListing {
     /// When it was last asked, and what went wrong then, if anything.
     pub tried_at: Option<Timestamp>,
     pub error: Option<String>,
+    /// The operator's review: the registration checked, or the listing hidden.
+    pub review: ListingReview,
 }
 
 /// What one reading of a remote listing found.
@@ -151,6 +153,19 @@ pub trait RemoteListingStore: Send + Sync {
         outcome: &FetchOutcome,
         now: Timestamp,
     ) -> StoreResult<()>;
+    /// One remote listing, if it is there.
+    async fn remote(&self, id: i64) -> StoreResult<Option<RemoteListing>>;
+    /// Record (or, with `None`, withdraw) the operator's check of a remote listing's
+    /// registration. False if there is no such remote.
+    async fn set_remote_check(
+        &self,
+        id: i64,
+        check: Option<&RegistrationCheck>,
+    ) -> StoreResult<bool>;
+    /// Hide a remote listing with a reason (or, with `None`, show it again). False if there
+    /// is no such remote.
+    async fn set_remote_hidden(&self, id: i64, hidden: Option<&HiddenListing>)
+    -> StoreResult<bool>;
     /// Stop reading an address (it leaves the directory).
     async fn remove_remote(&self, id: i64) -> StoreResult<()>;
 }

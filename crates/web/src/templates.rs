@@ -81,6 +81,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "directory/layout.html",
     "directory/error.html",
     "directory/search.html",
+    "directory/result.html",
     "directory/listing.html",
     "directory/ordering.html",
     "operator/sign_in.html",
@@ -90,6 +91,8 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "operator/practices.html",
     "operator/new.html",
     "operator/practice.html",
+    "operator/listing_review.html",
+    "operator/remote.html",
     "operator/export.html",
     "operator/close.html",
     "operator/closed.html",
@@ -129,7 +132,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
 /// attribute values and for XML, so nothing a visitor or the practice typed can open a tag
 /// or leave an attribute. `/` is written as it is (minijinja's own escaping writes it
 /// `&#x2f;`, which is valid but which some sitemap and feed readers do not decode).
-fn write_escaped(out: &mut impl fmt::Write, text: &str) -> fmt::Result {
+pub(crate) fn write_escaped(out: &mut impl fmt::Write, text: &str) -> fmt::Result {
     let mut written = 0;
     for (i, byte) in text.bytes().enumerate() {
         let entity = match byte {

@@ -498,35 +498,130 @@ pub(crate) struct Masks {
     pub body: u64,
 }
 
-/// The listings' term bits side by side, in the entries' order, so that a search passes
-/// over a few hundred kilobytes of integers and only reads the entries that could match
-/// (ten thousand entries, each hundreds of bytes apart, would otherwise cost a cache miss
-/// each).
+/// How many of each kind of free time a [`Row`] holds: the first few days' are enough for
+/// a search until the entry is next rebuilt (see [`Row::next_free`]).
+const SOON: usize = 4;
+
+/// What a search's filters need of one entry, held inline: its term bits, fees, ways of
+/// meeting, freshness and first free times. A search reads these rows one after another and
+/// only reads an entry (its strings and vectors, on the heap, a cache miss each) for the
+/// filters a row cannot answer (words, language, identity, place) or to show it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Row {
+    pub masks: Masks,
+    /// The FNV-1a hash of the listing's id (see [`search::tie_key`]).
+    pub id_hash: u64,
+    /// When its free times were heard, in seconds.
+    pub heard: i64,
+    /// The session fee (the consultation's if it gives none), in pence; `u32::MAX` if it
+    /// gives neither.
+    pub fee: u32,
+    /// The lowest reduced fee, in pence; `u32::MAX` when it offers no reduced-fee places.
+    pub reduced: u32,
+    pub online: bool,
+    pub rooms: bool,
+    pub accepting: bool,
+    /// Whether the entry has more free times than these.
+    pub more_in_person: bool,
+    pub more_online: bool,
+    /// The first free times in person and online, in seconds, in order; `i64::MAX` after
+    /// the last.
+    pub in_person: [i64; SOON],
+    pub online_times: [i64; SOON],
+}
+
+fn pence(fee: Option<Pence>) -> u32 {
+    fee.map_or(u32::MAX, |p| p.get().min(u32::MAX - 1))
+}
+
+fn soon(times: &[Timestamp]) -> [i64; SOON] {
+    let mut out = [i64::MAX; SOON];
+    for (slot, t) in out.iter_mut().zip(times) {
+        *slot = t.as_second();
+    }
+    out
+}
+
+impl Row {
+    pub(crate) fn of(entry: &Entry) -> Self {
+        let l = &entry.listing;
+        Self {
+            masks: entry.masks,
+            id_hash: entry.id_hash,
+            heard: entry.heard.as_second(),
+            fee: pence(l.session_fee.or(l.consultation_fee)),
+            reduced: pence(l.concessions.map(|c| c.from)),
+            online: l.online,
+            rooms: !l.rooms.is_empty(),
+            accepting: l.accepting,
+            more_in_person: entry.free.in_person.len() > SOON,
+            more_online: entry.free.online.len() > SOON,
+            in_person: soon(&entry.free.in_person),
+            online_times: soon(&entry.free.online),
+        }
+    }
+
+    /// The first free time (in seconds) at or after `at` that `meeting` allows, as
+    /// [`FreeTimes::next`] finds it in `entry` (which it reads only when this row's first
+    /// times have all gone by).
+    pub(crate) fn next_free(&self, entry: &Entry, meeting: Meeting, at: i64) -> Option<i64> {
+        let first = |times: &[i64; SOON], more: bool, all: &[Timestamp]| match times
+            .iter()
+            .find(|t| **t >= at)
+        {
+            Some(&i64::MAX) => None,
+            Some(t) => Some(*t),
+            None if more => all
+                .get(all.partition_point(|t| t.as_second() < at))
+                .map(|t| t.as_second()),
+            None => None,
+        };
+        let in_person = || first(&self.in_person, self.more_in_person, &entry.free.in_person);
+        let online = || first(&self.online_times, self.more_online, &entry.free.online);
+        match meeting {
+            Meeting::InPerson => in_person(),
+            Meeting::Online => online(),
+            Meeting::Either => in_person().into_iter().chain(online()).min(),
+        }
+    }
+
+    /// A bound that [`Row::next_free`] is never before, for `meeting` at `at` (`i64::MAX`
+    /// if it has none).
+    pub(crate) fn earliest(&self, meeting: Meeting, at: i64) -> i64 {
+        let first = |times: &[i64; SOON], more: bool| {
+            times
+                .iter()
+                .find(|t| **t >= at)
+                .copied()
+                .unwrap_or(if more { at } else { i64::MAX })
+        };
+        let in_person = first(&self.in_person, self.more_in_person);
+        let online = first(&self.online_times, self.more_online);
+        match meeting {
+            Meeting::InPerson => in_person,
+            Meeting::Online => online,
+            Meeting::Either => in_person.min(online),
+        }
+    }
+}
+
+/// The [`Row`] of each entry, side by side in the entries' order: what a search scans.
+/// The "help with" bits are kept apart as well, 8 bytes an entry, because most searches
+/// choose something to have help with and a few of the forty terms let most entries go
+/// before their rows are read.
 #[derive(Debug, Clone, Default)]
-pub struct Sieve(Vec<(Masks, bool)>);
+pub struct Sieve {
+    pub(crate) help_with: Vec<u64>,
+    pub(crate) rows: Vec<Row>,
+}
 
 impl Sieve {
     /// The sieve of `entries`, in their order.
     pub fn of(entries: &[Entry]) -> Self {
-        Self(
-            entries
-                .iter()
-                .map(|e| (e.masks, e.listing.online))
-                .collect(),
-        )
-    }
-
-    /// Whether entry `i` could pass `search` (only `rank` says whether it does).
-    fn could_pass(&self, i: usize, search: &Search) -> bool {
-        let Some((have, online)) = self.0.get(i) else {
-            return true;
-        };
-        let want = &search.masks;
-        have.approaches & want.approaches == want.approaches
-            && have.ways & want.ways == want.ways
-            && have.body & want.body == want.body
-            && (want.help_with == 0 || have.help_with & want.help_with != 0)
-            && (*online || search.meeting != Meeting::Online)
+        Self {
+            help_with: entries.iter().map(|e| e.masks.help_with).collect(),
+            rows: entries.iter().map(Row::of).collect(),
+        }
     }
 }
 
@@ -538,7 +633,31 @@ pub(crate) fn bits(slugs: &[String], list: &[Term]) -> u64 {
         .fold(0, |mask, i| mask | (1 << i))
 }
 
+/// The labels of the terms whose bits are set in `mask`, in the list's order.
+fn labels_of(mask: u64, list: &'static [Term]) -> Vec<&'static str> {
+    list.iter()
+        .enumerate()
+        .filter(|(i, _)| mask & (1 << i) != 0)
+        .map(|(_, t)| t.label)
+        .collect()
+}
+
 impl Entry {
+    /// The labels of the approaches it lists, in the fixed list's order.
+    pub fn approach_labels(&self) -> Vec<&'static str> {
+        labels_of(self.masks.approaches, APPROACHES)
+    }
+
+    /// The labels of what it helps with, in the fixed list's order.
+    pub fn help_labels(&self) -> Vec<&'static str> {
+        labels_of(self.masks.help_with, HELP_WITH)
+    }
+
+    /// The labels of its ways of working, in the fixed list's order.
+    pub fn way_labels(&self) -> Vec<&'static str> {
+        labels_of(self.masks.ways, WAYS_OF_WORKING)
+    }
+
     pub fn new(listing: Listing, mut free: FreeTimes, heard: Timestamp, checked: bool) -> Self {
         free.in_person.sort_unstable();
         free.online.sort_unstable();

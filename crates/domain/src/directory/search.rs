@@ -1,6 +1,6 @@
 //! A search of the directory, and the published order of its results.
 
-use jiff::{SignedDuration, Timestamp, civil::Date};
+use jiff::{Timestamp, civil::Date};
 use serde::Deserialize;
 
 use super::{Entry, Outcode, Place, terms};
@@ -303,8 +303,48 @@ fn contains_word(haystack: &str, word: &str) -> bool {
 
 /// Whether `entry` passes `search`'s filters at `now`, and if so its [`Rank`].
 pub fn rank(entry: &Entry, search: &Search, now: Timestamp) -> Option<Rank> {
-    let listing = &entry.listing;
-    let (want, have) = (&search.masks, &entry.masks);
+    rank_row(
+        &super::Row::of(entry),
+        entry,
+        search,
+        &When::of(search, now),
+    )
+}
+
+/// A search's moments, in seconds, worked out once for all the rows it reads.
+pub(crate) struct When {
+    /// Now.
+    at: i64,
+    /// Free times heard before this are stale.
+    stale_before: i64,
+    /// The first consultation must be before this, if the search says "within".
+    limit: Option<i64>,
+    /// The end of the next four weeks.
+    four_weeks: i64,
+}
+
+impl When {
+    pub(crate) fn of(search: &Search, now: Timestamp) -> Self {
+        let at = now.as_second();
+        let days = |n: i64| at.saturating_add(n * 24 * 3600);
+        Self {
+            at,
+            stale_before: at.saturating_sub(STALE_AFTER_HOURS * 3600),
+            limit: search.within_days.map(|d| days(i64::from(d))),
+            four_weeks: days(28),
+        }
+    }
+}
+
+/// [`rank`], reading `row` (the entry's inline summary) first and `entry` itself only for
+/// what the row cannot answer, so that most entries a search turns away are never read.
+pub(crate) fn rank_row(
+    row: &super::Row,
+    entry: &Entry,
+    search: &Search,
+    when: &When,
+) -> Option<Rank> {
+    let (want, have) = (&search.masks, &row.masks);
     // The fixed lists first, as bits: all of the approach, way and body asked for, and at
     // least one of the things someone would like help with.
     if have.approaches & want.approaches != want.approaches
@@ -314,6 +354,31 @@ pub fn rank(entry: &Entry, search: &Search, now: Timestamp) -> Option<Rank> {
     {
         return None;
     }
+    let reduced = row.reduced != u32::MAX;
+    if search.concessions && !reduced {
+        return None;
+    }
+    if let Some(max) = search.max_fee {
+        let max = max.get();
+        if row.fee > max && !(search.concessions && row.reduced <= max) {
+            return None;
+        }
+    }
+    match search.meeting {
+        Meeting::Online if !row.online => return None,
+        Meeting::InPerson if !row.rooms => return None,
+        _ => {}
+    }
+    let open = row.accepting && row.heard >= when.stale_before;
+    // A first consultation soon is needed, and none can be free in time (whatever the
+    // place does to the way of meeting below, it only narrows it).
+    if let Some(limit) = when.limit
+        && (!open || row.earliest(search.meeting, when.at) >= limit)
+    {
+        return None;
+    }
+    // Now what only the entry itself can say.
+    let listing = &entry.listing;
     if let Some(language) = &search.language
         && !listing
             .languages
@@ -325,17 +390,6 @@ pub fn rank(entry: &Entry, search: &Search, now: Timestamp) -> Option<Rank> {
     if !search.identity.is_empty() {
         let words = words_of(&listing.identity);
         if !search.identity.iter().all(|w| contains_word(&words, w)) {
-            return None;
-        }
-    }
-    if search.concessions && listing.concessions.is_none() {
-        return None;
-    }
-    if let Some(max) = search.max_fee {
-        let session = listing.session_fee.or(listing.consultation_fee);
-        let affordable = session.is_some_and(|fee| fee <= max)
-            || (search.concessions && listing.concessions.is_some_and(|c| c.from <= max));
-        if !affordable {
             return None;
         }
     }
@@ -354,9 +408,9 @@ pub fn rank(entry: &Entry, search: &Search, now: Timestamp) -> Option<Rank> {
         _ => 0,
     };
     let meeting_ok = match search.meeting {
-        Meeting::Online => listing.online,
-        Meeting::InPerson => !listing.rooms.is_empty() && (search.near.is_none() || nearness > 0),
-        Meeting::Either => search.near.is_none() || nearness > 0 || listing.online,
+        Meeting::Online => true,
+        Meeting::InPerson => search.near.is_none() || nearness > 0,
+        Meeting::Either => search.near.is_none() || nearness > 0 || row.online,
     };
     if !meeting_ok {
         return None;
@@ -371,27 +425,23 @@ pub fn rank(entry: &Entry, search: &Search, now: Timestamp) -> Option<Rank> {
             return None;
         }
     }
-    let fresh = now
-        .duration_since(entry.heard)
-        .le(&SignedDuration::from_hours(STALE_AFTER_HOURS));
     // Free in-person times count only where a room is near, when a place was given and
     // online would also do.
     let meeting = match (search.meeting, &search.near) {
         (Meeting::Either, Some(_)) if nearness == 0 => Meeting::Online,
         (meeting, _) => meeting,
     };
-    let next_free = (listing.accepting && fresh)
-        .then(|| entry.free.next(meeting, now))
+    let next_free = open
+        .then(|| row.next_free(entry, meeting, when.at))
         .flatten();
-    if let Some(days) = search.within_days {
-        let limit = now + SignedDuration::from_hours(24 * i64::from(days));
-        if next_free.is_none_or(|t| t >= limit) {
-            return None;
-        }
+    if let Some(limit) = when.limit
+        && next_free.is_none_or(|t| t >= limit)
+    {
+        return None;
     }
-    let availability = if !(listing.accepting && fresh) {
+    let availability = if !open {
         2
-    } else if next_free.is_some_and(|t| t < now + SignedDuration::from_hours(24 * 28)) {
+    } else if next_free.is_some_and(|t| t < when.four_weeks) {
         0
     } else {
         1
@@ -400,7 +450,7 @@ pub fn rank(entry: &Entry, search: &Search, now: Timestamp) -> Option<Rank> {
         relevance,
         availability,
         nearness,
-        next_free,
+        next_free: next_free.and_then(|t| Timestamp::from_second(t).ok()),
     })
 }
 
@@ -444,13 +494,28 @@ fn passing(
     now: Timestamp,
     seed: u64,
 ) -> Vec<(usize, Rank, u64)> {
-    (0..entries.len())
-        .filter(|i| sieve.could_pass(*i, search))
-        .filter_map(|i| {
-            let entry = &entries[i];
-            rank(entry, search, now).map(|r| (i, r, mix(seed ^ entry.id_hash)))
-        })
-        .collect()
+    debug_assert_eq!(
+        entries.len(),
+        sieve.rows.len(),
+        "the sieve of these entries"
+    );
+    let want = search.masks.help_with;
+    let when = When::of(search, now);
+    let rank_one = |i: usize| {
+        let row = sieve.rows.get(i)?;
+        rank_row(row, entries.get(i)?, search, &when).map(|r| (i, r, mix(seed ^ row.id_hash)))
+    };
+    if want == 0 {
+        (0..sieve.rows.len()).filter_map(rank_one).collect()
+    } else {
+        sieve
+            .help_with
+            .iter()
+            .enumerate()
+            .filter(|(_, have)| **have & want != 0)
+            .filter_map(|(i, _)| rank_one(i))
+            .collect()
+    }
 }
 
 fn published(a: &(usize, Rank, u64), b: &(usize, Rank, u64)) -> std::cmp::Ordering {

@@ -526,3 +526,54 @@ fn a_page_is_the_same_slice_of_the_whole_order() {
         assert_eq!(slice, expected, "page {page}");
     }
 }
+
+/// A search reads an entry's first few free times from its row, and the rest from the
+/// entry once those have gone by: either way it finds what `FreeTimes::next` finds.
+#[test]
+fn the_sieve_finds_the_same_next_free_time_as_the_entry() {
+    let days: Vec<Timestamp> = (1..=9).map(|d| now() + (d * 24).hours()).collect();
+    let e = entry(
+        listing("a"),
+        FreeTimes {
+            in_person: days.clone(),
+            online: vec![now() + 30.hours()],
+        },
+    );
+    let sieve = Sieve::of(std::slice::from_ref(&e));
+    for hours_on in [0, 23, 25, 24 * 4 + 1, 24 * 6 + 1, 24 * 9 + 1] {
+        let at = now() + hours_on.hours();
+        for meeting in [Meeting::InPerson, Meeting::Online, Meeting::Either] {
+            let raw = RawSearch {
+                meeting: match meeting {
+                    Meeting::InPerson => "in-person",
+                    Meeting::Online => "online",
+                    Meeting::Either => "",
+                }
+                .into(),
+                ..Default::default()
+            };
+            let s = search(raw);
+            let (_, page) = order_page(std::slice::from_ref(&e), &sieve, &s, at, 1, 1);
+            let found = page.first().and_then(|(_, r)| r.next_free);
+            let expected = if at.duration_since(e.heard) > jiff::SignedDuration::from_hours(24) {
+                None
+            } else {
+                e.free.next(meeting, at)
+            };
+            assert_eq!(found, expected, "{meeting:?} {hours_on} hours on");
+        }
+    }
+    // Within 7 days, five days on: the row's four times have gone, the entry has more.
+    let s = search(RawSearch {
+        meeting: "in-person".into(),
+        within: "7".into(),
+        ..Default::default()
+    });
+    let at = now() + (24 * 4 + 1).hours();
+    assert!(rank(&e, &s, at).is_none(), "heard over a day before");
+    let fresh = Entry::new(e.listing.clone(), e.free.clone(), at, false);
+    assert_eq!(
+        rank(&fresh, &s, at).and_then(|r| r.next_free),
+        Some(now() + (5 * 24).hours())
+    );
+}

@@ -11,6 +11,7 @@
 //! [`REFRESH_EVERY`]; each entry is also rebuilt once it is [`REBUILD_AFTER`] old, so that
 //! the summary's window moves on.
 
+mod form;
 pub(crate) mod hsds;
 pub(crate) mod listing;
 mod pages;
@@ -94,7 +95,16 @@ pub(crate) struct Snapshot {
     pub generation: u64,
     /// The entries' terms side by side, for searches.
     pub sieve: domain::directory::Sieve,
+    /// Each result as a search page shows it, by entry, next free time and whether its
+    /// times are stale: the same in every search on this snapshot, so made once.
+    cards: Mutex<HashMap<CardKey, Arc<str>>>,
 }
+
+/// Which result: the entry, its next free time (seconds) and whether it is stale.
+pub(crate) type CardKey = (usize, Option<i64>, bool);
+
+/// The most results kept per snapshot (about a kilobyte each); then they start again.
+const MAX_CARDS: usize = 12_000;
 
 impl Snapshot {
     /// The entries as HSDS (made once per snapshot).
@@ -104,6 +114,21 @@ impl Snapshot {
                 self.entries.iter().map(|e| (&e.listing, &e.free, e.heard)),
             ))
         }))
+    }
+
+    /// A result as rendered before, if it was.
+    pub(crate) fn card(&self, key: &CardKey) -> Option<Arc<str>> {
+        self.cards.lock().ok()?.get(key).cloned()
+    }
+
+    /// Keep a rendered result.
+    pub(crate) fn keep_card(&self, key: CardKey, html: &str) {
+        if let Ok(mut cards) = self.cards.lock() {
+            if cards.len() >= MAX_CARDS {
+                cards.clear();
+            }
+            cards.insert(key, Arc::from(html));
+        }
     }
 
     fn add(&mut self, source: Source, entry: Entry) {
@@ -242,15 +267,19 @@ pub async fn refresh(state: &AppState) -> store::StoreResult<usize> {
         let (Some(text), Some(heard)) = (&remote.document, remote.heard_at) else {
             continue;
         };
+        if remote.review.hidden.is_some() {
+            continue;
+        }
         let Some(doc) = remote::stored_document(text) else {
             continue;
         };
         if next.by_id.contains_key(&doc.listing.id) {
             continue;
         }
+        let checked = still_checked(&doc.listing, &remote.review);
         next.add(
             Source::Remote(remote.id),
-            Entry::new(doc.listing, doc.free_consultations, heard, false),
+            Entry::new(doc.listing, doc.free_consultations, heard, checked),
         );
     }
     // Nothing rebuilt, added, dropped, re-read or re-checked: keep the snapshot as it is,

@@ -7,8 +7,7 @@ use axum::{
     response::Response,
 };
 use domain::directory::{
-    self as dir, APPROACHES, Entry, HELP_WITH, Meeting, PAGE_SIZE, REGISTRATION_BODIES, RawSearch,
-    Search, WAYS_OF_WORKING, terms,
+    self as dir, APPROACHES, Entry, Meeting, PAGE_SIZE, RawSearch, Search, terms,
 };
 use jiff::{Timestamp, tz::TimeZone};
 use minijinja::{Value, context};
@@ -20,6 +19,10 @@ use crate::{
     AppState, WebError, error::WebResult, office::errors_value, query::Query, render::html,
     site::pages::json_ld, templates::value,
 };
+
+use std::fmt::Write as _;
+
+use super::form;
 
 /// The directory's searches and times are in UK time.
 fn zone() -> TimeZone {
@@ -82,9 +85,9 @@ fn card(entry: &Entry, next_free: Option<Timestamp>, now: Timestamp) -> Card {
         title: l.title.clone(),
         summary: l.summary.clone(),
         identity: l.identity.clone(),
-        approaches: labels(&l.approaches, APPROACHES),
-        help_with: labels(&l.help_with, HELP_WITH),
-        ways: labels(&l.ways, WAYS_OF_WORKING),
+        approaches: entry.approach_labels(),
+        help_with: entry.help_labels(),
+        ways: entry.way_labels(),
         languages: l.languages.clone(),
         rooms: l
             .rooms
@@ -118,6 +121,30 @@ fn card(entry: &Entry, next_free: Option<Timestamp>, now: Timestamp) -> Card {
         url: l.url.clone(),
         booking_url: l.booking_url.clone(),
     }
+}
+
+/// One result of a search, as HTML: rendered once per snapshot for each next free time
+/// (see `Snapshot::card`).
+fn result(
+    state: &AppState,
+    snapshot: &super::Snapshot,
+    i: usize,
+    next_free: Option<Timestamp>,
+    now: Timestamp,
+) -> WebResult<Value> {
+    let entry = &snapshot.entries[i];
+    let quiet =
+        now.duration_since(entry.heard) > jiff::SignedDuration::from_hours(dir::STALE_AFTER_HOURS);
+    let key = (i, next_free.map(|t| t.as_second()), quiet);
+    if let Some(html) = snapshot.card(&key) {
+        return Ok(Value::from_safe_string(html.as_ref().to_owned()));
+    }
+    let r = value(&card(entry, next_free, now));
+    let html = state
+        .templates()
+        .render("directory/result.html", context! { r })?;
+    snapshot.keep_card(key, &html);
+    Ok(Value::from_safe_string(html))
 }
 
 /// The search as typed, from the query string (`help` may repeat).
@@ -168,32 +195,19 @@ fn page_link(pairs: &[(String, String)], page: usize) -> String {
 }
 
 fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
+                out.push(char::from(b));
             }
-            b' ' => "+".to_owned(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// The lists the search form offers (made once).
-fn choices() -> Value {
-    static CHOICES: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
-    CHOICES.get_or_init(make_choices).clone()
-}
-
-fn make_choices() -> Value {
-    let pairs =
-        |list: &'static [terms::Term]| list.iter().map(|t| (t.slug, t.label)).collect::<Vec<_>>();
-    context! {
-        help_with => pairs(HELP_WITH),
-        approaches => pairs(APPROACHES),
-        ways => pairs(WAYS_OF_WORKING),
-        bodies => REGISTRATION_BODIES.iter().map(|b| (b.slug, format!("{} ({})", b.short, b.name))).collect::<Vec<_>>(),
+            b' ' => out.push('+'),
+            _ => {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
     }
+    out
 }
 
 fn render(state: &AppState, status: StatusCode, template: &str, ctx: Value) -> WebResult<Response> {
@@ -245,12 +259,6 @@ fn search_page(
 ) -> WebResult<Page> {
     let state = state.clone();
     let raw = raw_search(pairs);
-    let form = context! {
-        help => raw.help.clone(), q => raw.q.clone(), approach => raw.approach.clone(),
-        way => raw.way.clone(), near => raw.near.clone(), meeting => raw.meeting.clone(),
-        within => raw.within.clone(), fee => raw.fee.clone(), concessions => raw.concessions,
-        language => raw.language.clone(), identity => raw.identity.clone(), body => raw.body.clone(),
-    };
     let search = match Search::parse(&raw, |name| snapshot.outcodes_of(name)) {
         Ok(mut search) => {
             search.centroids = state.config().outcode_centroids.clone();
@@ -258,7 +266,8 @@ fn search_page(
         }
         Err(errors) => {
             let (list, map) = errors_value(&errors);
-            let ctx = context! { form, choices => choices(), errors => list, error => map, searched => true };
+            let form = Value::from_safe_string(form::search_form(&raw, &errors));
+            let ctx = context! { form, errors => list, error => map, searched => true };
             return rendered(
                 &state,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -281,10 +290,10 @@ fn search_page(
     if search.page > pages {
         return Err(WebError::NotFound);
     }
-    let results: Vec<Card> = ordered
+    let results = ordered
         .iter()
-        .map(|(i, rank)| card(&snapshot.entries[*i], rank.next_free, now))
-        .collect();
+        .map(|(i, rank)| result(&state, snapshot, *i, rank.next_free, now))
+        .collect::<WebResult<Vec<Value>>>()?;
     // GOV.UK-style pages: the first, the last, and the two either side of this one, with a
     // gap (0) where pages are left out; previous and next.
     let mut numbers: Vec<usize> = vec![1, pages];
@@ -305,9 +314,9 @@ fn search_page(
         Meeting::InPerson => "in-person",
         Meeting::Online => "online",
     };
+    let form = Value::from_safe_string(form::search_form(&raw, &domain::FieldErrors::default()));
     let ctx = context! {
-        form, choices => choices(),
-        results => value(&results), total, page => search.page, pages => links, page_count => pages,
+        form, results, total, page => search.page, pages => links, page_count => pages,
         previous, next,
         searched => !search.is_everything(), meeting,
         near => search.near.as_ref().map(|(typed, _)| typed.clone()),

@@ -11,13 +11,15 @@ use axum::{
 use domain::directory::{self as dir, PAGE_SIZE, RawSearch, Search, terms};
 use jiff::{ToSpan, civil::Date, tz::TimeZone};
 use minijinja::{Value, context};
-use store::{AuditAction, HiddenListing, PracticeId, RegistrationCheck};
+use store::{
+    AuditAction, HiddenListing, ListingReview, PracticeId, RegistrationCheck, RemoteListing,
+};
 
 use super::{
     Operator, page,
-    practices::{audit, find, show_with_error},
+    practices::{DoneQuery, audit, find, show_with_error},
 };
-use crate::{AppState, WebError, error::WebResult, forms::FormData};
+use crate::{AppState, WebError, error::WebResult, forms::FormData, query::Query};
 
 /// The longest reason for hiding a listing.
 const MAX_REASON: usize = 500;
@@ -38,26 +40,70 @@ pub(super) async fn listing_context(state: &AppState, practice: PracticeId) -> W
     };
     let review = state.store().listing_review(practice).await?;
     let settings = &stored.settings;
-    let body = settings.body.as_deref().and_then(terms::body);
+    Ok(review_context(
+        state,
+        settings.listed,
+        settings.accepting,
+        settings
+            .body
+            .as_deref()
+            .map(|b| (b, settings.number.as_str())),
+        &review,
+    ))
+}
+
+/// A listing's registration and the operator's review of it, as the review forms show them
+/// (`operator/listing_review.html`), for a hosted or a self-hosted practice alike.
+fn review_context(
+    state: &AppState,
+    listed: bool,
+    accepting: bool,
+    registration: Option<(&str, &str)>,
+    review: &ListingReview,
+) -> Value {
+    let body = registration.and_then(|(body, _)| terms::body(body));
     let checked = review.checked.as_ref().map(|c| {
-        let current =
-            settings.body.as_deref() == Some(c.body.as_str()) && settings.number == c.number;
+        let current = registration == Some((c.body.as_str(), c.number.as_str()));
         context! {
             on => crate::words::date(c.checked_on), by => c.by.clone(),
             number => c.number.clone(), current,
         }
     });
-    Ok(context! {
-        listed => settings.listed,
-        accepting => settings.accepting,
+    context! {
+        listed,
+        accepting,
         body => body.map(|b| context! { short => b.short, name => b.name, register => b.register }),
-        number => settings.number.clone(),
+        number => registration.map(|(_, number)| number.to_owned()),
         checked,
         hidden => review.hidden.as_ref().map(|h| context! {
             reason => h.reason.clone(), by => h.by.clone(),
             at => h.at.strftime("%-d %B %Y").to_string(),
         }),
         today => today(state).to_string(),
+    }
+}
+
+/// The date the operator says they checked a registration: today or within the last year.
+fn checked_on(state: &AppState, form: &FormData) -> Result<Date, &'static str> {
+    match form.get("checked_on").trim().parse::<Date>() {
+        Ok(on) if on <= today(state) && on >= today(state).saturating_sub(1.year()) => Ok(on),
+        Ok(_) => Err("Enter the date you checked it: today or within the last year"),
+        Err(_) => Err("Enter the date you checked it, like 2027-03-25"),
+    }
+}
+
+/// Why the operator hides a listing: required, plain text, at most [`MAX_REASON`].
+fn hiding(
+    form: &FormData,
+    operator: &Operator,
+    now: jiff::Timestamp,
+) -> Result<HiddenListing, String> {
+    let reason = domain::text::parse_text(form.get("reason"), "the reason", MAX_REASON, true)
+        .map_err(|e| e.0)?;
+    Ok(HiddenListing {
+        reason,
+        at: now,
+        by: operator.name.clone(),
     })
 }
 
@@ -99,27 +145,10 @@ pub(crate) async fn check(
         )
         .await;
     };
-    let on = match form.get("checked_on").trim().parse::<Date>() {
-        Ok(on) if on <= today(&state) && on >= today(&state).saturating_sub(1.year()) => on,
-        Ok(_) => {
-            return show_with_error(
-                &state,
-                &operator,
-                &practice,
-                "checked_on",
-                "Enter the date you checked it: today or within the last year",
-            )
-            .await;
-        }
-        Err(_) => {
-            return show_with_error(
-                &state,
-                &operator,
-                &practice,
-                "checked_on",
-                "Enter the date you checked it, like 2027-03-25",
-            )
-            .await;
+    let on = match checked_on(&state, &form) {
+        Ok(on) => on,
+        Err(message) => {
+            return show_with_error(&state, &operator, &practice, "checked_on", message).await;
         }
     };
     let check = RegistrationCheck {
@@ -172,19 +201,11 @@ pub(crate) async fn hide(
     form: FormData,
 ) -> WebResult<Response> {
     let practice = find(&state, &id).await?;
-    let reason = match domain::text::parse_text(
-        form.get("reason"),
-        "the reason, which the therapist will see",
-        MAX_REASON,
-        true,
-    ) {
-        Ok(reason) => reason,
-        Err(e) => return show_with_error(&state, &operator, &practice, "reason", &e.0).await,
-    };
-    let hidden = HiddenListing {
-        reason,
-        at: state.now(),
-        by: operator.name.clone(),
+    let hidden = match hiding(&form, &operator, state.now()) {
+        Ok(hidden) => hidden,
+        Err(message) => {
+            return show_with_error(&state, &operator, &practice, "reason", &message).await;
+        }
     };
     state
         .store()
@@ -284,15 +305,221 @@ pub(crate) async fn add_remote(
 pub(crate) async fn remove_remote(
     State(state): State<AppState>,
     operator: Operator,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> WebResult<Response> {
-    state.store().remove_remote(id).await?;
+    state.store().remove_remote(remote_id(&id)?).await?;
     tracing::info!(
         operator = operator.id.get(),
         "removed a self-hosted practice from the directory"
     );
     crate::directory::refresh(&state).await?;
     Ok(Redirect::to("/directory?done=removed").into_response())
+}
+
+/// A remote's number from its address, or a 404.
+fn remote_id(id: &str) -> WebResult<i64> {
+    id.parse::<i64>().map_err(|_| WebError::NotFound)
+}
+
+/// A self-hosted practice the directory reads, or a 404.
+async fn find_remote(state: &AppState, id: &str) -> WebResult<RemoteListing> {
+    let id = remote_id(id)?;
+    state.store().remote(id).await?.ok_or(WebError::NotFound)
+}
+
+/// The listing a remote last gave, if it gave one that still reads.
+fn remote_listing(remote: &RemoteListing) -> Option<dir::Listing> {
+    let text = remote.document.as_deref()?;
+    crate::directory::remote::stored_document(text).map(|doc| doc.listing)
+}
+
+/// `GET /directory/remotes/{id}`: a self-hosted practice as the directory last read it,
+/// with its registration to check and its listing to hide or show.
+pub(crate) async fn remote_page(
+    State(state): State<AppState>,
+    operator: Operator,
+    Path(id): Path<String>,
+    Query(query): Query<DoneQuery>,
+) -> WebResult<Response> {
+    let remote = find_remote(&state, &id).await?;
+    remote_page_with(
+        &state,
+        &operator,
+        &remote,
+        StatusCode::OK,
+        query.done.as_deref(),
+        None,
+    )
+}
+
+fn remote_page_with(
+    state: &AppState,
+    operator: &Operator,
+    remote: &RemoteListing,
+    status: StatusCode,
+    done: Option<&str>,
+    error: Option<(&str, &str)>,
+) -> WebResult<Response> {
+    let listing = remote_listing(remote);
+    let directory = review_context(
+        state,
+        listing.is_some(),
+        listing.as_ref().is_some_and(|l| l.accepting),
+        listing
+            .as_ref()
+            .and_then(|l| l.registration.as_ref())
+            .map(|r| (r.body.as_str(), r.number.as_str())),
+        &remote.review,
+    );
+    let when =
+        |t: Option<jiff::Timestamp>| t.map(|t| t.strftime("%-d %B %Y at %H:%M UTC").to_string());
+    let done = match done {
+        Some("checked") => {
+            Some("The registration check is recorded: the directory shows the listing as checked.")
+        }
+        Some("unchecked") => {
+            Some("The check is withdrawn: the directory shows the registration as not yet checked.")
+        }
+        Some("hidden") => Some(
+            "The listing is out of the directory. Its practice is not told: let the therapist know why.",
+        ),
+        Some("shown") => Some("The listing is back in the directory."),
+        _ => None,
+    };
+    page(
+        state,
+        Some(operator),
+        status,
+        "operator/remote.html",
+        context! {
+            remote => context! {
+                id => remote.id, address => remote.address.clone(),
+                added => when(Some(remote.added_at)), added_by => remote.added_by.clone(),
+                heard => when(remote.heard_at), tried => when(remote.tried_at),
+                error => remote.error.clone(),
+            },
+            listing => listing.as_ref().map(|l| context! {
+                id => l.id.clone(), name => l.name.clone(), therapist => l.therapist.clone(),
+                title => l.title.clone(), url => l.url.clone(),
+            }),
+            directory, done,
+            directory_error => error.map(|(field, message)| context! { field, message }),
+            directory_url => crate::directory::directory_url(state),
+        },
+    )
+}
+
+/// After a change to a remote's review: rebuild the directory at once and show the page
+/// saying `done`. There is no practice audit log here (the practice keeps its own on its
+/// own server); the review itself records who did it and when.
+async fn remote_reviewed(
+    state: &AppState,
+    operator: &Operator,
+    id: i64,
+    changed: bool,
+    done: &str,
+) -> WebResult<Response> {
+    if !changed {
+        return Err(WebError::NotFound);
+    }
+    tracing::info!(
+        operator = operator.id.get(),
+        remote = id,
+        done,
+        "reviewed a self-hosted listing"
+    );
+    crate::directory::refresh(state).await?;
+    Ok(Redirect::to(&format!("/directory/remotes/{id}?done={done}")).into_response())
+}
+
+/// `POST /directory/remotes/{id}/check`: the operator found the number the listing gives
+/// on the body's register on the date given.
+pub(crate) async fn remote_check(
+    State(state): State<AppState>,
+    operator: Operator,
+    Path(id): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
+    let remote = find_remote(&state, &id).await?;
+    let refuse = |field: &str, message: &str| {
+        remote_page_with(
+            &state,
+            &operator,
+            &remote,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            None,
+            Some((field, message)),
+        )
+    };
+    let Some(registration) = remote_listing(&remote).and_then(|l| l.registration) else {
+        return refuse("checked_on", "The listing names no registration to check");
+    };
+    let on = match checked_on(&state, &form) {
+        Ok(on) => on,
+        Err(message) => return refuse("checked_on", message),
+    };
+    let check = RegistrationCheck {
+        body: registration.body,
+        number: registration.number,
+        checked_on: on,
+        by: operator.name.clone(),
+    };
+    let changed = state
+        .store()
+        .set_remote_check(remote.id, Some(&check))
+        .await?;
+    remote_reviewed(&state, &operator, remote.id, changed, "checked").await
+}
+
+/// `POST /directory/remotes/{id}/uncheck`.
+pub(crate) async fn remote_uncheck(
+    State(state): State<AppState>,
+    operator: Operator,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
+    let id = remote_id(&id)?;
+    let changed = state.store().set_remote_check(id, None).await?;
+    remote_reviewed(&state, &operator, id, changed, "unchecked").await
+}
+
+/// `POST /directory/remotes/{id}/hide`: out of the directory with a reason, still read on
+/// schedule (so that it can come back as it is then).
+pub(crate) async fn remote_hide(
+    State(state): State<AppState>,
+    operator: Operator,
+    Path(id): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
+    let remote = find_remote(&state, &id).await?;
+    let hidden = match hiding(&form, &operator, state.now()) {
+        Ok(hidden) => hidden,
+        Err(message) => {
+            return remote_page_with(
+                &state,
+                &operator,
+                &remote,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some(("reason", &message)),
+            );
+        }
+    };
+    let changed = state
+        .store()
+        .set_remote_hidden(remote.id, Some(&hidden))
+        .await?;
+    remote_reviewed(&state, &operator, remote.id, changed, "hidden").await
+}
+
+/// `POST /directory/remotes/{id}/show`.
+pub(crate) async fn remote_show(
+    State(state): State<AppState>,
+    operator: Operator,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
+    let id = remote_id(&id)?;
+    let changed = state.store().set_remote_hidden(id, None).await?;
+    remote_reviewed(&state, &operator, id, changed, "shown").await
 }
 
 /// Every listing in the directory with its share of first places: the
@@ -361,8 +588,11 @@ async fn overview_page(
         .into_iter()
         .map(|r| {
             context! {
-                id => r.id, address => r.address, heard => when(r.heard_at),
+                id => r.id, heard => when(r.heard_at),
+                name => remote_listing(&r).map(|l| l.name),
+                hidden => r.review.hidden.is_some(),
                 tried => when(r.tried_at), error => r.error, added_by => r.added_by,
+                address => r.address,
             }
         })
         .collect();

@@ -113,6 +113,17 @@ pub(crate) fn router(state: &AppState) -> Option<(String, Router)> {
         .route("/practices/{id}/directory/show", post(directory::show))
         .route("/directory", get(directory::overview))
         .route("/directory/remotes", post(directory::add_remote))
+        .route("/directory/remotes/{id}", get(directory::remote_page))
+        .route(
+            "/directory/remotes/{id}/check",
+            post(directory::remote_check),
+        )
+        .route(
+            "/directory/remotes/{id}/uncheck",
+            post(directory::remote_uncheck),
+        )
+        .route("/directory/remotes/{id}/hide", post(directory::remote_hide))
+        .route("/directory/remotes/{id}/show", post(directory::remote_show))
         .route(
             "/directory/remotes/{id}/remove",
             post(directory::remove_remote),

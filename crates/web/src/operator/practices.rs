@@ -394,7 +394,7 @@ fn password_email(
 /// What the page just did, after a redirect (`?done=suspended`).
 #[derive(serde::Deserialize)]
 pub(crate) struct DoneQuery {
-    done: Option<String>,
+    pub(super) done: Option<String>,
 }
 
 /// A practice's page: hosts, state, counts and staff accounts, with what can be done.

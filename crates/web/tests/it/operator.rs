@@ -736,3 +736,175 @@ async fn the_operator_checks_registrations_hides_listings_and_sees_first_places(
         assert!(actions.iter().any(|a| a == action.code()), "{action:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_operator_checks_and_hides_a_self_hosted_listing() {
+    use web::directory::remote::fetch_due;
+    let directory = TestApp::spawn_hosted().await;
+    let alpha = TestApp::spawn().await;
+    let listed = |number: &str| {
+        domain::directory::ListingSettings::parse(&domain::directory::RawListingSettings {
+            listed: true,
+            help_with: vec!["loss".into()],
+            approaches: vec!["integrative".into()],
+            ways: vec!["open-ended".into()],
+            body: "ukcp".into(),
+            number: number.into(),
+            accepting: true,
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let id = "cccccccc-0000-4000-8000-000000000003";
+    alpha
+        .store
+        .save_listing_settings(alpha.practice, &listed("UK-1001"), id, alpha.clock.now())
+        .await
+        .unwrap();
+    let (browser, _) = signed_in_operator(&directory).await;
+    let added = post(
+        &browser,
+        &directory.operator_url("/directory/remotes"),
+        &[("address", &alpha.url(""))],
+    )
+    .await;
+    assert_eq!(added.location(), Some("/directory?done=added"));
+    let timeout = std::time::Duration::from_secs(2);
+    fetch_due(&directory.state, timeout).await.unwrap();
+    web::directory::refresh(&directory.state).await.unwrap();
+    let remote = directory.store.remotes().await.unwrap()[0].id;
+    let page_url = directory.operator_url(&format!("/directory/remotes/{remote}"));
+    let finder = directory.directory_browser();
+    let listing_url = directory.directory_url(&format!("/listings/{id}"));
+
+    // The overview links to it; its page shows the registration and where to look it up.
+    let overview = get(&browser, &directory.operator_url("/directory")).await;
+    assert!(
+        overview
+            .body
+            .contains(&format!("href=\"/directory/remotes/{remote}\""))
+    );
+    let title = between(&overview.body, "<title>", "</title>");
+    assert!(
+        !title.contains("Self-hosted"),
+        "the section is on the page: {title}"
+    );
+    let page = get(&browser, &page_url).await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.body.contains("UK-1001"));
+    assert!(page.body.contains("the UKCP register"));
+    assert!(
+        get(&finder, &listing_url)
+            .await
+            .body
+            .contains("has not checked it yet")
+    );
+
+    // The check: a real date, then the directory says so at once.
+    let check_url = format!("{page_url}/check");
+    let refused = post(&browser, &check_url, &[("checked_on", "soon")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("Enter the date you checked it"));
+    assert!(refused.body.contains("<title>Error: "));
+    let checked = post(&browser, &check_url, &[("checked_on", "2027-03-24")]).await;
+    assert_eq!(
+        checked.location(),
+        Some(format!("/directory/remotes/{remote}?done=checked").as_str())
+    );
+    assert!(
+        get(&finder, &listing_url)
+            .await
+            .body
+            .contains("has checked it on the public register")
+    );
+    assert!(
+        get(&browser, &page_url)
+            .await
+            .body
+            .contains("checked on 24 March 2027")
+    );
+
+    // The practice changes its number: the check no longer counts until made again.
+    alpha
+        .store
+        .save_listing_settings(alpha.practice, &listed("UK-2002"), id, alpha.clock.now())
+        .await
+        .unwrap();
+    directory.advance_clock(jiff::SignedDuration::from_mins(10));
+    fetch_due(&directory.state, timeout).await.unwrap();
+    web::directory::refresh(&directory.state).await.unwrap();
+    assert!(
+        get(&finder, &listing_url)
+            .await
+            .body
+            .contains("has not checked it yet")
+    );
+    assert!(get(&browser, &page_url).await.body.contains("check again"));
+
+    // Hidden with a reason: out of the directory, still read, and back when shown.
+    let hide_url = format!("{page_url}/hide");
+    let refused = post(&browser, &hide_url, &[("reason", " ")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let reason = "The number given is not on the UKCP register.";
+    let hidden = post(&browser, &hide_url, &[("reason", reason)]).await;
+    assert_eq!(hidden.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        get(&finder, &listing_url).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let page = get(&browser, &page_url).await;
+    assert!(page.body.contains(reason));
+    assert!(page.body.contains("by Sam Operator"));
+    assert!(
+        get(&browser, &directory.operator_url("/directory"))
+            .await
+            .body
+            .contains("(hidden)")
+    );
+    let shown = post(&browser, &format!("{page_url}/show"), &[]).await;
+    assert_eq!(shown.status, StatusCode::SEE_OTHER);
+    assert_eq!(get(&finder, &listing_url).await.status, StatusCode::OK);
+    let withdrawn = post(&browser, &format!("{page_url}/uncheck"), &[]).await;
+    assert_eq!(withdrawn.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        directory
+            .store
+            .remote(remote)
+            .await
+            .unwrap()
+            .unwrap()
+            .review
+            .checked,
+        None
+    );
+
+    // Only remotes that are there, and only for the operator.
+    for missing in ["/directory/remotes/999999", "/directory/remotes/nope"] {
+        get(&browser, &directory.operator_url(missing))
+            .await
+            .assert_status(StatusCode::NOT_FOUND);
+    }
+    let missing = post(
+        &browser,
+        &directory.operator_url("/directory/remotes/999999/hide"),
+        &[("reason", reason)],
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let stranger = directory.operator_browser(&[]);
+    assert_eq!(get(&stranger, &page_url).await.location(), Some("/sign-in"));
+    let sneaky = post(&stranger, &hide_url, &[("reason", reason)]).await;
+    assert_eq!(sneaky.location(), Some("/sign-in"));
+    assert_eq!(
+        directory
+            .store
+            .remote(remote)
+            .await
+            .unwrap()
+            .unwrap()
+            .review
+            .hidden,
+        None,
+        "nothing done"
+    );
+}
