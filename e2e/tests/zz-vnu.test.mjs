@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import vnuJar from 'vnu-jar';
 import { assertNoProblems } from '../support/problems.mjs';
 import { pathSlug } from '../support/paths.mjs';
-import { startServer } from '../support/server.mjs';
+import { getWithHost, startServer } from '../support/server.mjs';
 import { sitemapPaths } from '../support/sitemap.mjs';
 
 const JAVA = process.env.JAVA || 'java';
@@ -25,6 +25,16 @@ const EXTRA_PAGES = [
   // Tuesday 30 March 2027, 10am BST: a free Chancery Lane slot on the demo clock.
   ['/book/details?location=chancery-lane&start=2027-03-30T09:00:00Z', 200],
   ['/no-such-page', 404],
+];
+
+/** The directory's pages (`demo --hosted`'s find.localhost), with the status they answer. */
+const DIRECTORY_PAGES = [
+  ['/', 200],
+  ['/?help=anxiety&meeting=online&within=14', 200],
+  ['/?help=loss&help=trauma&meeting=in-person&near=SW12&fee=90&concessions=true&approach=psychodynamic&way=open-ended&body=ukcp&language=English&q=grief', 200],
+  ['/?fee=lots&near=nowhere-at-all&within=99', 422],
+  ['/how-listings-are-ordered', 200],
+  ['/listings/no-such-listing', 404],
 ];
 
 let server;
@@ -97,4 +107,41 @@ test('every page is valid HTML (Nu HTML Checker, errors only)', { timeout: 300_0
 
   const problems = [...fetchProblems, ...errors];
   assertNoProblems(problems, `Nu HTML Checker on ${pages.length} pages`);
+});
+
+test("the directory's pages are valid HTML too (Nu HTML Checker, errors only)", { timeout: 300_000 }, async (t) => {
+  const find = 'find.localhost';
+  const hosted = await startServer({ name: 'vnu-directory', extraArgs: ['--hosted'], readyHost: find });
+  try {
+    const host = `${find}:${hosted.port}`;
+    const home = await getWithHost(hosted.port, host, '/');
+    const listing = home.body.match(/href="(\/listings\/[0-9a-f-]{36})"/);
+    assert.ok(listing, 'the directory lists a practice');
+    const pages = [...DIRECTORY_PAGES, [listing[1], 200]];
+    const fileToPath = new Map();
+    const fetchProblems = [];
+    for (const [path, expected] of pages) {
+      const response = await getWithHost(hosted.port, host, path);
+      if (response.status !== expected) {
+        fetchProblems.push(`${path}: status ${response.status}, expected ${expected}`);
+        continue;
+      }
+      const file = join(dir, `directory-${pathSlug(path)}.html`);
+      writeFileSync(file, response.body);
+      fileToPath.set(file, path);
+    }
+    t.diagnostic(`checking ${fileToPath.size} directory pages`);
+    const report = await runVnu([...fileToPath.keys()]);
+    const errors = (report.messages ?? [])
+      .filter((message) => message.type !== 'info')
+      .map((message) => {
+        const file = (message.url ?? '').replace(/^file:/, '');
+        const path = fileToPath.get(file) ?? message.url ?? '(vnu)';
+        const where = message.lastLine ? `:${message.lastLine}` : '';
+        return `${path}${where}: ${message.type}: ${message.message}`;
+      });
+    assertNoProblems([...fetchProblems, ...errors], `Nu HTML Checker on ${pages.length} directory pages`);
+  } finally {
+    await hosted.stop();
+  }
 });
