@@ -553,18 +553,24 @@ pub(crate) fn answer(
 
 /// The OpenAPI document of what is served here.
 fn openapi(base: &str) -> Value {
-    let paged = |description: &str| {
+    // Each list's parameters: paging, and the filters `answer` applies to that list.
+    let paged = |description: &str, filters: &[&str]| {
+        let mut parameters = vec![
+            json!({ "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1 } }),
+            json!({ "name": "per_page", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE } }),
+        ];
+        parameters.extend(filters.iter().map(|name| {
+            let schema = if *name == "search" {
+                json!({ "type": "string" })
+            } else {
+                json!({ "type": "string", "format": "uuid" })
+            };
+            json!({ "name": name, "in": "query", "schema": schema })
+        }));
         json!({
             "get": {
                 "summary": description,
-                "parameters": [
-                    { "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1 } },
-                    { "name": "per_page", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE } },
-                    { "name": "search", "in": "query", "schema": { "type": "string" } },
-                    { "name": "taxonomy_term_id", "in": "query", "schema": { "type": "string", "format": "uuid" } },
-                    { "name": "taxonomy_id", "in": "query", "schema": { "type": "string", "format": "uuid" } },
-                    { "name": "organization_id", "in": "query", "schema": { "type": "string", "format": "uuid" } }
-                ],
+                "parameters": parameters,
                 "responses": {
                     "200": { "description": "One page: total_items, total_pages, page_number, size, first_page, last_page, empty and contents." },
                     "400": { "description": "A page or per_page that is not a whole number in range." }
@@ -594,15 +600,15 @@ fn openapi(base: &str) -> Value {
         "servers": [{ "url": format!("{base}/hsds") }],
         "paths": {
             "/": { "get": { "summary": "The version and profile of this API", "responses": { "200": { "description": "version, profile and openapi_url." } } } },
-            "/services": paged("Services, paged"),
+            "/services": paged("Services, paged", &["search", "taxonomy_term_id", "taxonomy_id", "organization_id"]),
             "/services/{id}": one("A service in full"),
-            "/organizations": paged("Organizations (practices), paged"),
+            "/organizations": paged("Organizations (practices), paged", &["search"]),
             "/organizations/{id}": one("An organization"),
-            "/service_at_locations": paged("Services at locations, paged"),
+            "/service_at_locations": paged("Services at locations, paged", &["organization_id"]),
             "/service_at_locations/{id}": one("A service at a location"),
-            "/taxonomies": paged("The taxonomies: what people want help with, and approaches"),
+            "/taxonomies": paged("The taxonomies: what people want help with, and approaches", &["search"]),
             "/taxonomies/{id}": one("A taxonomy"),
-            "/taxonomy_terms": paged("Taxonomy terms, paged"),
+            "/taxonomy_terms": paged("Taxonomy terms, paged", &["search", "taxonomy_id"]),
             "/taxonomy_terms/{id}": one("A taxonomy term")
         }
     })
