@@ -339,6 +339,28 @@ async fn silent_server() -> String {
     address
 }
 
+/// A slow way to `target`: each connection is held for `delay` before it is passed on.
+async fn slow_proxy(target: &str, delay: std::time::Duration) -> String {
+    let target = target
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let target = target.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                if let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut socket, &mut upstream).await;
+                }
+            });
+        }
+    });
+    address
+}
+
 /// A server that answers every request with a redirect to another site.
 async fn redirecting_server() -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -363,9 +385,12 @@ async fn self_hosted_practices_are_read_from_their_addresses_and_a_silent_one_dr
     let directory = TestApp::spawn_hosted().await;
     let alpha = TestApp::spawn().await;
     let mut beta = TestApp::spawn().await;
+    // A third, real, that answers slowly (a second late, within the time allowed).
+    let gamma = TestApp::spawn().await;
     for (app, help, id) in [
         (&alpha, "anxiety", "aaaaaaaa-0000-4000-8000-000000000001"),
         (&beta, "trauma", "bbbbbbbb-0000-4000-8000-000000000002"),
+        (&gamma, "loss", "dddddddd-0000-4000-8000-000000000004"),
     ] {
         app.store
             .save_listing_settings(
@@ -379,12 +404,14 @@ async fn self_hosted_practices_are_read_from_their_addresses_and_a_silent_one_dr
     }
     let silent = silent_server().await;
     let redirecting = redirecting_server().await;
+    let slow = slow_proxy(&gamma.url(""), Duration::from_secs(1)).await;
     let now = directory.clock.now();
     for address in [
         alpha.url(""),
         beta.url(""),
         silent.clone(),
         redirecting.clone(),
+        slow.clone(),
     ] {
         directory
             .store
@@ -394,7 +421,7 @@ async fn self_hosted_practices_are_read_from_their_addresses_and_a_silent_one_dr
             .expect("added");
     }
     let timeout = Duration::from_secs(2);
-    assert_eq!(fetch_due(&directory.state, timeout).await.unwrap(), 4);
+    assert_eq!(fetch_due(&directory.state, timeout).await.unwrap(), 5);
     assert_eq!(
         fetch_due(&directory.state, timeout).await.unwrap(),
         0,
@@ -414,6 +441,12 @@ async fn self_hosted_practices_are_read_from_their_addresses_and_a_silent_one_dr
         "its ETag is kept"
     );
     assert_eq!(by_address(&beta.url("")).heard_at, Some(now));
+    let slow_row = by_address(&slow);
+    assert_eq!(
+        (slow_row.heard_at, slow_row.error),
+        (Some(now), None),
+        "slow but in time"
+    );
     let silent_row = by_address(&silent);
     assert_eq!(silent_row.heard_at, None);
     assert!(
@@ -442,6 +475,13 @@ async fn self_hosted_practices_are_read_from_their_addresses_and_a_silent_one_dr
     assert!(
         soon.body
             .contains("/listings/bbbbbbbb-0000-4000-8000-000000000002")
+    );
+    assert!(
+        search("?help=loss")
+            .await
+            .body
+            .contains("/listings/dddddddd-0000-4000-8000-000000000004"),
+        "the slow one is listed"
     );
     let trauma = search("?help=trauma").await;
     assert!(
