@@ -13,6 +13,7 @@ pub mod enquiry;
 pub mod fields;
 pub mod hosting;
 pub mod markdown;
+pub mod measures;
 pub mod money;
 pub mod practice;
 pub mod rights;
