@@ -114,9 +114,15 @@ test("the directory's pages are valid HTML too (Nu HTML Checker, errors only)", 
   const hosted = await startServer({ name: 'vnu-directory', extraArgs: ['--hosted'], readyHost: find });
   try {
     const host = `${find}:${hosted.port}`;
-    const home = await getWithHost(hosted.port, host, '/');
-    const listing = home.body.match(/href="(\/listings\/[0-9a-f-]{36})"/);
-    assert.ok(listing, 'the directory lists a practice');
+    // The directory lists its practices at its first refresh, which may end just after
+    // the server answers: wait for it (up to 30 s) rather than read an empty directory.
+    let listing = null;
+    for (const deadline = Date.now() + 30_000; !listing && Date.now() < deadline; ) {
+      const home = await getWithHost(hosted.port, host, '/');
+      listing = home.body.match(/href="(\/listings\/[0-9a-f-]{36})"/);
+      if (!listing) await new Promise((ok) => setTimeout(ok, 200));
+    }
+    assert.ok(listing, 'the directory lists a practice within 30 s');
     const pages = [...DIRECTORY_PAGES, [listing[1], 200]];
     const fileToPath = new Map();
     const fetchProblems = [];
