@@ -643,6 +643,12 @@ fn labels_of(mask: u64, list: &'static [Term]) -> Vec<&'static str> {
 }
 
 impl Entry {
+    /// Whether its free times were heard too long ago ([`STALE_AFTER_HOURS`]) to count at
+    /// `now`.
+    pub fn is_stale(&self, now: Timestamp) -> bool {
+        now.duration_since(self.heard) > jiff::SignedDuration::from_hours(STALE_AFTER_HOURS)
+    }
+
     /// The labels of the approaches it lists, in the fixed list's order.
     pub fn approach_labels(&self) -> Vec<&'static str> {
         labels_of(self.masks.approaches, APPROACHES)

@@ -6,9 +6,7 @@ use axum::{
     http::StatusCode,
     response::Response,
 };
-use domain::directory::{
-    self as dir, APPROACHES, Entry, Meeting, PAGE_SIZE, RawSearch, Search, terms,
-};
+use domain::directory::{self as dir, Entry, Meeting, PAGE_SIZE, RawSearch, Search, terms};
 use jiff::{Timestamp, tz::TimeZone};
 use minijinja::{Value, context};
 use serde::Serialize;
@@ -29,14 +27,6 @@ fn zone() -> TimeZone {
     static ZONE: std::sync::OnceLock<TimeZone> = std::sync::OnceLock::new();
     ZONE.get_or_init(|| TimeZone::get("Europe/London").unwrap_or(TimeZone::UTC))
         .clone()
-}
-
-fn labels(slugs: &[String], list: &'static [terms::Term]) -> Vec<&'static str> {
-    slugs
-        .iter()
-        .filter_map(|s| terms::find(list, s))
-        .map(|t| t.label)
-        .collect()
 }
 
 /// A listing as a result or its page shows it.
@@ -67,7 +57,8 @@ struct Card {
     booking_url: Option<String>,
 }
 
-fn card(entry: &Entry, next_free: Option<Timestamp>, now: Timestamp) -> Card {
+/// `quiet`: its free times were not heard lately ([`Entry::is_stale`]).
+fn card(entry: &Entry, next_free: Option<Timestamp>, quiet: bool) -> Card {
     let l = &entry.listing;
     let fee = |p: domain::Pence| {
         if p.get() == 0 {
@@ -76,8 +67,6 @@ fn card(entry: &Entry, next_free: Option<Timestamp>, now: Timestamp) -> Card {
             p.to_string()
         }
     };
-    let quiet =
-        now.duration_since(entry.heard) > jiff::SignedDuration::from_hours(dir::STALE_AFTER_HOURS);
     Card {
         id: l.id.clone(),
         name: l.name.clone(),
@@ -133,13 +122,12 @@ fn result(
     now: Timestamp,
 ) -> WebResult<Value> {
     let entry = &snapshot.entries[i];
-    let quiet =
-        now.duration_since(entry.heard) > jiff::SignedDuration::from_hours(dir::STALE_AFTER_HOURS);
+    let quiet = entry.is_stale(now);
     let key = (i, next_free.map(|t| t.as_second()), quiet);
     if let Some(html) = snapshot.card(&key) {
         return Ok(Value::from_safe_string(html.as_ref().to_owned()));
     }
-    let r = value(&card(entry, next_free, now));
+    let r = value(&card(entry, next_free, quiet));
     let html = state
         .templates()
         .render("directory/result.html", context! { r })?;
@@ -265,9 +253,9 @@ fn search_page(
             search
         }
         Err(errors) => {
-            let (list, map) = errors_value(&errors);
+            let (list, _) = errors_value(&errors);
             let form = Value::from_safe_string(form::search_form(&raw, &errors));
-            let ctx = context! { form, errors => list, error => map, searched => true };
+            let ctx = context! { form, errors => list, searched => true };
             return rendered(
                 &state,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -373,7 +361,7 @@ fn listing_json_ld(entry: &Entry, page: &str) -> serde_json::Value {
         "description": l.summary,
         "url": l.url,
         "isAcceptingNewPatients": l.accepting,
-        "availableService": { "@type": "PsychologicalTreatment", "name": labels(&l.approaches, APPROACHES).join(", ") },
+        "availableService": { "@type": "PsychologicalTreatment", "name": entry.approach_labels().join(", ") },
         "employee": person,
         "makesOffer": offers,
         "address": l.rooms.iter().map(|r| json!({
@@ -397,16 +385,15 @@ pub(super) async fn listing(
         .map(|i| &snapshot.entries[*i])
         .ok_or(WebError::NotFound)?;
     let now = state.now();
-    let next_free = (entry.listing.accepting
-        && now.duration_since(entry.heard)
-            <= jiff::SignedDuration::from_hours(dir::STALE_AFTER_HOURS))
-    .then(|| entry.free.next(Meeting::Either, now))
-    .flatten();
+    let quiet = entry.is_stale(now);
+    let next_free = (entry.listing.accepting && !quiet)
+        .then(|| entry.free.next(Meeting::Either, now))
+        .flatten();
     let page = format!("{}/listings/{id}", directory_url(&state));
     let ld = json_ld(&listing_json_ld(entry, &page));
     let heard = crate::words::date_and_time(zone().to_datetime(entry.heard));
     let ctx = context! {
-        listing => value(&card(entry, next_free, now)),
+        listing => value(&card(entry, next_free, quiet)),
         json_ld => ld, canonical => page, heard,
     };
     render(&state, StatusCode::OK, "directory/listing.html", ctx)
