@@ -7,12 +7,23 @@
 //! asked but not scored. [`Instrument::parse`] checks it whole: items and options present,
 //! option values from 0 going up by one, bands that cover every possible total once, in
 //! order, a cut-off and a reliable change figure inside the range. Scoring is the sum of
-//! the chosen options' values, the only method the shipped instruments use.
+//! the chosen options' values (reversed for an item marked `reverse`), the method every
+//! supported instrument uses.
+//!
+//! - [`plan`]: when a contract asks for a measure (the first session, every so many, the
+//!   reviews, the ending).
+//! - [`core10`]: CORE-10, which a practice adds itself from its own copy of the form, checked
+//!   against the published scoring rules shipped here.
+//! - [`outcomes`]: the practice's outcomes over ended work.
 //!
 //! PHQ-9 and GAD-7 ship with the product ([`shipped`]): their authors let anyone reproduce
 //! them without charge, and their definitions carry the standard English wording exactly.
 
 use serde::Deserialize;
+
+pub mod core10;
+pub mod outcomes;
+pub mod plan;
 
 /// The PHQ-9 and GAD-7 definitions, as shipped.
 pub const SHIPPED: [(&str, &str); 2] = [
@@ -49,6 +60,10 @@ pub struct Item {
     /// An answer above zero here needs attention at once (see [`Score::risk_items`]).
     #[serde(default)]
     pub risk: bool,
+    /// A positively worded item, scored in reverse: the highest option counts 0, the
+    /// lowest counts the most (CORE-10's items 2 and 3).
+    #[serde(default)]
+    pub reverse: bool,
 }
 
 /// A band of the total, both ends included.
@@ -138,6 +153,8 @@ pub struct Change {
     pub reliable: Reliable,
     /// The first total was at or above the cut-off (a "case").
     pub started_above: bool,
+    /// The latest total is at or above the cut-off.
+    pub ended_above: bool,
     /// It started above the cut-off and ended below it.
     pub recovered: bool,
     /// Recovered with a reliable improvement.
@@ -236,7 +253,7 @@ impl Instrument {
 
     /// The highest total possible.
     pub fn max_total(&self) -> u32 {
-        let top = self.options.last().map_or(0, |c| u32::from(c.value));
+        let top = u32::from(self.top());
         // At most 100 items (checked), so this cannot overflow.
         top * u32::try_from(self.items.len()).unwrap_or(u32::MAX / 256)
     }
@@ -256,8 +273,8 @@ impl Instrument {
                     error.invalid.push(i + 1);
                 }
                 Some(value) => {
-                    total += u32::from(value);
-                    if item.risk && value > 0 {
+                    total += u32::from(self.points(item, value));
+                    if item.risk && self.points(item, value) > 0 {
                         risk_items.push(i + 1);
                     }
                 }
@@ -275,6 +292,21 @@ impl Instrument {
             above_cut_off: total >= self.cut_off,
             risk_items,
         })
+    }
+
+    /// What choosing the option worth `value` adds to the total for `item`: its value, or
+    /// for a reverse-scored item the highest value less it.
+    pub fn points(&self, item: &Item, value: u8) -> u8 {
+        if item.reverse {
+            self.top().saturating_sub(value)
+        } else {
+            value
+        }
+    }
+
+    /// The highest option's value.
+    pub fn top(&self) -> u8 {
+        self.options.last().map_or(0, |c| c.value)
     }
 
     /// The index of the band `total` falls in (the last, for a total beyond the range).
@@ -299,6 +331,7 @@ impl Instrument {
         Change {
             reliable,
             started_above,
+            ended_above: latest >= self.cut_off,
             recovered,
             reliably_recovered: recovered && reliable == Reliable::Improved,
         }

@@ -16,6 +16,7 @@ mod email_change;
 mod hosting;
 mod keys;
 mod limits;
+mod measures;
 mod moving;
 mod occupancy;
 mod operators;
@@ -33,6 +34,7 @@ pub use self::{
 pub use self::{
     directory::directory_story,
     hosting::closing_story,
+    measures::{measure_races, measures_story},
     moving::moving_story,
     operators::{operator_races, operators_story},
 };

@@ -65,6 +65,9 @@ impl AuditStore for PgStore {
             "session" => "SELECT client_id FROM sessions WHERE practice_id = $1 AND id = $2",
             "invoice" => "SELECT client_id FROM invoices WHERE practice_id = $1 AND id = $2",
             "booking" => "SELECT client_id FROM bookings WHERE practice_id = $1 AND id = $2",
+            "questionnaire" => {
+                "SELECT client_id FROM questionnaires WHERE practice_id = $1 AND id = $2"
+            }
             _ => return Ok(None),
         };
         let found: Option<Option<i64>> = sqlx::query_scalar(sql)

@@ -30,6 +30,7 @@ mod group_commit;
 mod hosting;
 mod keys;
 mod limits;
+mod measures;
 mod moving;
 mod notes;
 mod occupancy;
@@ -70,6 +71,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_operators.sql"),
     include_str!("../migrations/0008_directory.sql"),
     include_str!("../migrations/0009_remote_reviews.sql"),
+    include_str!("../migrations/0010_measures.sql"),
 ];
 
 /// The advisory lock every migrating process takes, so that processes starting together

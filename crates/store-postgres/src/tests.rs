@@ -195,6 +195,22 @@ async fn operator_races_across_two_handles() {
     store_conformance::operator_races(first, second).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn measures_story() {
+    let Some((_db, store)) = fresh().await else {
+        return;
+    };
+    store_conformance::measures_story(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn measure_races_across_two_handles() {
+    let Some((_db, first, second)) = two_handles().await else {
+        return;
+    };
+    store_conformance::measure_races(first, second).await;
+}
+
 /// A small practice file: one location, one appointment type.
 const PRACTICE: &str = r#"
 [practice]

@@ -65,6 +65,9 @@ impl AuditStore for SqliteStore {
             "session" => "SELECT client_id FROM sessions WHERE practice_id = ? AND id = ?",
             "invoice" => "SELECT client_id FROM invoices WHERE practice_id = ? AND id = ?",
             "booking" => "SELECT client_id FROM bookings WHERE practice_id = ? AND id = ?",
+            "questionnaire" => {
+                "SELECT client_id FROM questionnaires WHERE practice_id = ? AND id = ?"
+            }
             _ => return Ok(None),
         };
         let found: Option<Option<i64>> = sqlx::query_scalar(sql)

@@ -21,6 +21,7 @@ mod group_commit;
 mod hosting;
 mod keys;
 mod limits;
+mod measures;
 mod moving;
 mod notes;
 mod occupancy;
@@ -71,6 +72,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0017_operators.sql"),
     include_str!("../migrations/0018_directory.sql"),
     include_str!("../migrations/0019_remote_reviews.sql"),
+    include_str!("../migrations/0020_measures.sql"),
 ];
 
 /// A practice database in one SQLite file.

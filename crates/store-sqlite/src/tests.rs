@@ -332,10 +332,11 @@ async fn the_occupancy_migration_fills_the_table_from_existing_appointments() {
             sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&path))
                 .await
                 .unwrap();
-        // Schemas 13 to 19 go with it (their tables and columns are new; the story's hosts
+        // Schemas 13 to 20 go with it (their tables and columns are new; the story's hosts
         // and keys go, and the audit log's old rule comes back).
         let downgrade = format!(
-            "DROP TABLE directory_remotes; DROP TABLE directory_reviews; DROP TABLE directory_listings; DROP TABLE password_links; DROP TABLE host_counters; DROP TABLE operator_sessions; DROP TABLE operators;
+            "DROP TABLE questionnaires; DROP TABLE measure_stops; DROP TABLE measure_plans; DROP TABLE practice_instruments;
+             DROP TABLE directory_remotes; DROP TABLE directory_reviews; DROP TABLE directory_listings; DROP TABLE password_links; DROP TABLE host_counters; DROP TABLE operator_sessions; DROP TABLE operators;
              DROP TABLE job_runs; DROP TRIGGER audit_log_no_delete; ALTER TABLE practices DROP COLUMN closing_at;
              CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
              BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
@@ -661,4 +662,16 @@ async fn reopening_keeps_data_and_pragmas() {
 async fn job_claims_across_two_handles() {
     let (_dir, first, second) = two_handles().await;
     store_conformance::job_claims_from_two_writers(first, second).await;
+}
+
+#[tokio::test]
+async fn measures_story() {
+    let (_dir, store) = fresh().await;
+    store_conformance::measures_story(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn measure_races_across_two_handles() {
+    let (_dir, first, second) = two_handles().await;
+    store_conformance::measure_races(first, second).await;
 }

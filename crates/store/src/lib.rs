@@ -50,6 +50,7 @@ mod conflict;
 mod directory;
 mod hosting;
 mod limits;
+mod measures;
 mod model;
 pub mod moving;
 mod notes;
@@ -63,6 +64,7 @@ pub use conflict::ConflictKind;
 pub use directory::*;
 pub use hosting::*;
 pub use limits::*;
+pub use measures::*;
 pub use model::*;
 pub use notes::*;
 pub use operators::*;
@@ -572,6 +574,7 @@ pub trait Store:
     + StaffStore
     + BookingStore
     + TherapyStore
+    + MeasureStore
     + NoteStore
     + AuditStore
     + RightsStore
@@ -594,6 +597,7 @@ impl<
         + StaffStore
         + BookingStore
         + TherapyStore
+        + MeasureStore
         + NoteStore
         + AuditStore
         + RightsStore

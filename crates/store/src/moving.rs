@@ -159,6 +159,7 @@ pub fn undeclared() -> Vec<Reference> {
                 ("invoice", "invoices"),
                 ("booking", "bookings"),
                 ("enquiry", "enquiries"),
+                ("questionnaire", "questionnaires"),
             ],
         ),
         table("subject_access_requests", "client_id", "clients"),

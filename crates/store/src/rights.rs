@@ -106,6 +106,12 @@ pub enum Record {
     InvoiceLine,
     /// The therapist's notes (sealed; see [`Kind::Note`]).
     Note,
+    /// The questionnaires (measures) their contract asks for, and when.
+    MeasurePlan,
+    /// Each questionnaire asked for or answered, with the answers.
+    Questionnaire,
+    /// That they asked not to be sent questionnaires.
+    MeasureStop,
     /// When their data key was made (the wrapped key itself is a secret).
     DataKey,
     BreakNotice,
@@ -126,7 +132,7 @@ pub enum Record {
 
 impl Record {
     /// Every kind, in the order an export lists them.
-    pub const ALL: [Record; 20] = [
+    pub const ALL: [Record; 23] = [
         Record::Client,
         Record::Consultation,
         Record::Contract,
@@ -136,6 +142,9 @@ impl Record {
         Record::Invoice,
         Record::InvoiceLine,
         Record::Note,
+        Record::MeasurePlan,
+        Record::Questionnaire,
+        Record::MeasureStop,
         Record::DataKey,
         Record::BreakNotice,
         Record::PortalLink,
@@ -161,6 +170,9 @@ impl Record {
             Record::Invoice => "invoices",
             Record::InvoiceLine => "invoice_lines",
             Record::Note => "notes",
+            Record::MeasurePlan => "measure_plans",
+            Record::Questionnaire => "questionnaires",
+            Record::MeasureStop => "measure_stops",
             Record::DataKey => "client_keys",
             Record::BreakNotice => "break_notices",
             Record::PortalLink => "portal_links",

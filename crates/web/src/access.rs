@@ -149,6 +149,8 @@ fn object_kind(path: &str) -> Option<&'static str> {
         ("/office/invoices/", "invoice"),
         ("/office/bookings/", "booking"),
         ("/office/enquiries/", "enquiry"),
+        ("/office/questionnaires/", "questionnaire"),
+        ("/portal/questionnaires/", "questionnaire"),
         ("/portal/sessions/", "session"),
         ("/portal/invoices/", "invoice"),
     ]

@@ -75,6 +75,23 @@ fn shown(record: Record) -> Shown {
             "The therapist's notes. They are stored encrypted; here is their text.",
             OWN_ID,
         ),
+        Record::MeasurePlan => (
+            "Questionnaires agreed",
+            "Which questionnaires your contract asks for, and when.",
+            BELONGING,
+        ),
+        Record::Questionnaire => (
+            "Questionnaires",
+            "Each questionnaire asked for or filled in, with your answers (each the number of \
+             the option chosen, 0 for the first), and any note made when an answer needed \
+             attention.",
+            OWN_ID,
+        ),
+        Record::MeasureStop => (
+            "Asked not to be sent questionnaires",
+            "When you asked to stop being sent questionnaires.",
+            OWN_ID,
+        ),
         Record::DataKey => (
             "Your encryption key",
             "When the key for your notes was made. The key itself is a secret and is not \

@@ -179,6 +179,7 @@ fn reliable_change_and_crossing_the_cut_off() {
             Change {
                 reliable,
                 started_above: above,
+                ended_above: latest >= 10,
                 recovered,
                 reliably_recovered: reliably,
             },
@@ -231,8 +232,9 @@ fn a_definition_that_does_not_add_up_is_refused() {
 }
 
 proptest! {
-    /// An instrument of CORE-10's shape (ten items, five options worth 0 to 4, a total of
-    /// 0 to 40, one risk item), written here as a test definition: the score is the sum,
+    /// An instrument of CORE-10's shape (ten items, five options worth 0 to 4, items 2 and 3
+    /// scored in reverse, a total of 0 to 40, one risk item), written here as a test
+    /// definition: the score is the sum with items 2 and 3 counted as 4 less the answer,
     /// the band the one holding it, and the risk item flagged exactly when above zero.
     #[test]
     fn an_instrument_of_core10_shape_scores_by_its_definition(
@@ -245,14 +247,22 @@ proptest! {
             text.push_str(&format!("[[options]]\nvalue = {value}\nlabel = \"{label}\"\n"));
         }
         for i in 1..=10 {
-            text.push_str(&format!("[[items]]\ntext = \"Item {i}\"\nrisk = {}\n", i == 6));
+            text.push_str(&format!(
+                "[[items]]\ntext = \"Item {i}\"\nrisk = {}\nreverse = {}\n",
+                i == 6,
+                i == 2 || i == 3
+            ));
         }
         for (from, to) in [(0, 10), (11, 14), (15, 19), (20, 24), (25, 40)] {
             text.push_str(&format!("[[bands]]\nfrom = {from}\nto = {to}\nlabel = \"{from} to {to}\"\n"));
         }
         let instrument = Instrument::parse(&text).unwrap();
         let score = instrument.score(&answers.iter().copied().map(Some).collect::<Vec<_>>()).unwrap();
-        let total: u32 = answers.iter().map(|a| u32::from(*a)).sum();
+        let total: u32 = answers
+            .iter()
+            .enumerate()
+            .map(|(i, a)| if i == 1 || i == 2 { 4 - u32::from(*a) } else { u32::from(*a) })
+            .sum();
         prop_assert_eq!(score.total, total);
         let band = &instrument.bands[score.band];
         prop_assert!(band.from <= total && total <= band.to);
