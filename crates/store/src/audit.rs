@@ -140,6 +140,12 @@ actions! {
     HostDirectoryUnchecked = "host.directory_uncheck", "Your host withdrew its check of the practice’s registration";
     HostDirectoryHidden = "host.directory_hide", "Your host took the practice’s listing out of its directory";
     HostDirectoryShown = "host.directory_show", "Your host put the practice’s listing back in its directory";
+    QuestionnaireViewed = "questionnaire.view", "Viewed a questionnaire’s answers";
+    QuestionnaireEntered = "questionnaire.enter", "Entered a questionnaire’s answers given in a session";
+    FlagAcknowledged = "questionnaire.acknowledge", "Acknowledged an answer that needed attention, with a note";
+    PortalQuestionnaireAnswered = "portal.questionnaire", "Answered a questionnaire in the portal";
+    PortalQuestionnairesStopped = "portal.questionnaires_stop", "Asked in the portal not to be sent questionnaires";
+    PortalQuestionnairesResumed = "portal.questionnaires_resume", "Asked in the portal to be sent questionnaires again";
     PortalEmailChangeRefused = "portal.email_change_refused", "A confirmed change of email address was not made: another client record has the address";
 }
 

@@ -73,11 +73,13 @@ async fn run_for(state: &Here) -> Result<(usize, usize), WebError> {
     };
     let now = state.now();
     let settings = state.store().therapy_settings(state.practice_id()).await?;
+    // Questionnaires first, so that a reminder queued in the same run can mention one.
+    let asked = crate::measures::ask_due(state, &view, now).await?;
     reminded += session_reminders(state, &view, settings.session_reminder_hours, now).await?;
     let told = break_notices(state, &view, now).await?;
     let invoiced = therapy::monthly_invoices(state, &view, &settings).await?;
-    if released + reminded + told + invoiced > 0 {
-        tracing::info!(released, reminded, told, invoiced, "jobs");
+    if released + reminded + told + invoiced + asked > 0 {
+        tracing::info!(released, reminded, told, invoiced, asked, "jobs");
         state.booking_changed();
     }
     Ok((released, reminded))
@@ -136,8 +138,18 @@ async fn session_reminders(
         .unwrap_or(now);
     let mut queued = 0;
     for (session, email) in store.session_reminders_due(practice, now, until).await? {
+        // A questionnaire waiting for this session is mentioned (never named).
+        let questionnaire = store
+            .questionnaires(practice, session.client)
+            .await?
+            .iter()
+            .any(|q| {
+                q.is_open()
+                    && q.contract == session.contract
+                    && Some(q.session_number) == session.number
+            });
         if let Some(reminder) =
-            therapy::session_reminder(view, &session, &email, state.public_url())
+            therapy::session_reminder(view, &session, &email, state.public_url(), questionnaire)
         {
             store
                 .send_session_reminder(practice, session.id, &reminder, now)

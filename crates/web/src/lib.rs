@@ -17,6 +17,7 @@ mod here;
 pub mod jobs;
 pub mod keys;
 mod limits;
+mod measures;
 mod notes;
 pub(crate) mod office;
 mod operations;

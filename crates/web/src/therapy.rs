@@ -174,8 +174,16 @@ pub(crate) fn session_reminder(
     session: &Session,
     to: &EmailAddress,
     public_url: &str,
+    questionnaire: bool,
 ) -> Option<NewMessage> {
     let location = view.locations.iter().find(|l| l.slug == session.location)?;
+    let questionnaire = if questionnaire {
+        format!(
+            "Before it, please fill in the short questionnaire we agreed: {public_url}/portal/sign-in\n\n"
+        )
+    } else {
+        String::new()
+    };
     let when = view.when(session.start);
     let first_name = session
         .client_name
@@ -190,7 +198,7 @@ pub(crate) fn session_reminder(
         body_text: format!(
             "Dear {first_name},\n\nA reminder of your appointment with {practice}.\n\n\
              When:  {when} (UK time)\nWhere: {place}\n\n\
-             If you cannot come, please let me know as soon as you can.\n\n\
+             {questionnaire}If you cannot come, please let me know as soon as you can.\n\n\
              See or cancel your appointments: {public_url}/portal/sign-in\n\n{practice}\n\n\
              You can ask me to stop these reminders at any time.\n",
             practice = view.practice.details.name,

@@ -112,7 +112,9 @@ impl Schedule {
             return Some(Occasion::Review);
         }
         match self.every {
-            Some(n) if n > 0 && number > 1 && (number - 1).is_multiple_of(n) => Some(Occasion::Regular),
+            Some(n) if n > 0 && number > 1 && (number - 1).is_multiple_of(n) => {
+                Some(Occasion::Regular)
+            }
             _ => None,
         }
     }

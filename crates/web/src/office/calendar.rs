@@ -61,7 +61,7 @@ pub(super) struct Entry {
     status_label: &'static str,
 }
 
-fn initials(name: &str) -> String {
+pub(crate) fn initials(name: &str) -> String {
     name.split_whitespace()
         .filter_map(|w| w.chars().next())
         .flat_map(char::to_uppercase)

@@ -15,6 +15,7 @@ mod directory_listing;
 mod feed;
 mod inbox;
 pub(crate) mod invoices;
+pub(crate) mod measures;
 mod password_link;
 mod rights;
 mod sessions;
@@ -80,6 +81,7 @@ pub(crate) fn routes() -> Vec<crate::routing::Route> {
         sessions::routes(),
         rights::routes(),
         feed::routes(),
+        measures::routes(),
     ]
     .into_iter()
     .flatten()
@@ -146,14 +148,17 @@ async fn dashboard(state: Here, staff: Staff) -> WebResult<Response> {
         .take(5)
         .collect();
     let upcoming = calendar::upcoming(&state).await?;
+    let view = crate::therapy::PracticeView::load(&state).await?;
+    let flags = measures::open_flags(&state, &view).await?;
     let ctx = context! {
+        flags,
         today => value(&upcoming.today),
         soon => value(&upcoming.soon),
         requests => value(&upcoming.requests),
         counts => value(&counts),
         enquiries => value(&enquiries),
         mail => value(&MailStatus { configured: state.config().mail_configured }),
-        to_review => rights::due_for_review(&state, &crate::therapy::PracticeView::load(&state).await?).await?.len(),
+        to_review => rights::due_for_review(&state, &view).await?.len(),
     };
     page(&state, &staff, StatusCode::OK, "office/dashboard.html", ctx).await
 }

@@ -10,6 +10,7 @@
 //! a client typed into the sign-in form beyond sending the link.
 
 mod email_change;
+mod measures;
 mod pages;
 mod sign_in;
 
@@ -65,6 +66,12 @@ crate::routing::routes! {
     GET "/portal/invoices/{id}" => Client(PortalViewed): pages::invoice;
     GET "/portal/details" => Client(PortalViewed): pages::details_form;
     POST "/portal/details" => Client(PortalDetailsChanged): pages::save_details;
+    GET "/portal/questionnaires/{id}" => Client(PortalViewed): measures::questionnaire;
+    POST "/portal/questionnaires/{id}" => Client(PortalQuestionnaireAnswered): measures::answer;
+    POST "/portal/questionnaires/{id}/step" => Client(PortalViewed): measures::step;
+    GET "/portal/questionnaires/{id}/done" => Client(PortalViewed): measures::done;
+    POST "/portal/measures/stop" => Client(PortalQuestionnairesStopped): measures::stop;
+    POST "/portal/measures/resume" => Client(PortalQuestionnairesResumed): measures::resume;
     // Confirming a new email address from its inbox: the token is the proof, signed in or
     // not (the handler audits the change itself).
     GET "/portal/email/{token}" => Secret: email_change::confirm_page;

@@ -87,6 +87,8 @@ struct SessionRow {
 #[derive(Deserialize)]
 pub(super) struct HomeQuery {
     cancelled: Option<String>,
+    /// "stopped" or "resumed", after the client changed whether they are sent questionnaires.
+    questionnaires: Option<String>,
 }
 
 pub(super) async fn home(
@@ -142,8 +144,11 @@ pub(super) async fn home(
         .next()
         .unwrap_or("")
         .to_owned();
+    let measures = super::measures::home_section(&state, &view, &me, &around.coming).await?;
     let ctx = context! {
         first_name,
+        measures,
+        questionnaires => q.questionnaires.as_deref(),
         sessions => value(&rows),
         more => around.coming.len() >= COMING_SHOWN as usize,
         cancelled,

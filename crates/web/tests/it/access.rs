@@ -27,6 +27,8 @@ struct Fixture {
     message: i64,
     away: i64,
     request: i64,
+    /// A questionnaire asked of the client, not yet answered.
+    questionnaire: i64,
     appointment_type: String,
     location: String,
     /// The consultation's manage link secret, and its id in the JSON API.
@@ -56,6 +58,8 @@ impl Fixture {
             self.message
         } else if route.starts_with("/office/settings/away/") {
             self.away
+        } else if route.starts_with("/office/questionnaires/") {
+            self.questionnaire
         } else {
             0
         };
@@ -141,7 +145,40 @@ async fn fixture(app: &TestApp) -> Fixture {
         .add_subject_access(app.practice, robin, today, today, now)
         .await
         .unwrap();
+    let contract = sessions[0].contract;
+    app.store
+        .set_measure_plans(
+            app.practice,
+            contract,
+            &[store::MeasurePlan {
+                instrument: "phq-9".into(),
+                schedule: domain::measures::plan::Schedule {
+                    first: true,
+                    ..Default::default()
+                },
+            }],
+            now,
+        )
+        .await
+        .unwrap();
+    let questionnaire = app
+        .store
+        .request_questionnaires(
+            app.practice,
+            &[store::NewRequest {
+                client: robin,
+                contract,
+                instrument: "phq-9".into(),
+                occasion: domain::measures::plan::Occasion::Regular,
+                session_number: 2,
+            }],
+            &|_| None,
+            now,
+        )
+        .await
+        .unwrap()[0];
     Fixture {
+        questionnaire: questionnaire.get(),
         request: request.get(),
         client: robin.get(),
         contract: sessions[0].contract.get(),
@@ -346,6 +383,8 @@ async fn every_client_route_lets_in_only_that_client() {
     let robins = |route: &str| {
         let id = if route.starts_with("/portal/invoices/") {
             fixture.invoice
+        } else if route.starts_with("/portal/questionnaires/") {
+            fixture.questionnaire
         } else {
             coming
         };
@@ -549,6 +588,8 @@ async fn practices_cannot_reach_each_other(app: TestApp) {
             Rule::Client => {
                 let id = if rule.path.starts_with("/portal/invoices/") {
                     theirs.invoice
+                } else if rule.path.starts_with("/portal/questionnaires/") {
+                    theirs.questionnaire
                 } else {
                     coming
                 };

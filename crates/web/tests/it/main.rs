@@ -16,6 +16,7 @@ mod helpers;
 mod hsds;
 mod jobs;
 mod keys;
+mod measures;
 mod office_auth;
 mod office_booking;
 mod office_clients;

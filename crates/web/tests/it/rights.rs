@@ -152,8 +152,29 @@ async fn seed_everything(app: &TestApp) -> ClientId {
     )
     .await
     .assert_status(StatusCode::SEE_OTHER);
-    // A portal sign-in link, used: a link row and a portal session.
+    // Measures: a plan, answers given in a session, and a request not to be sent more.
+    let contract = app.store.contracts(app.practice, client).await.unwrap()[0].id;
+    app.office_post(
+        &format!("/office/clients/{client}/contracts/{contract}/measures"),
+        &[("phq-9_first", "true"), ("phq-9_every", "4")],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    let mut answers = vec![("instrument", "phq-9"), ("session", "1")];
+    let items: Vec<String> = (1..=9).map(|n| format!("item_{n}")).collect();
+    answers.extend(items.iter().map(|f| (f.as_str(), "1")));
+    app.office_post(
+        &format!("/office/clients/{client}/questionnaires/new"),
+        &answers,
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
     let now = app.clock.now();
+    app.store
+        .set_measures_stopped(app.practice, client, true, &[], now)
+        .await
+        .unwrap();
+    // A portal sign-in link, used: a link row and a portal session.
     app.store
         .create_portal_link(
             app.practice,

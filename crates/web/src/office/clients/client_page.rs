@@ -225,7 +225,7 @@ pub(crate) async fn show(
     let brief_active = contracts
         .iter()
         .any(|c| c.active && matches!(c.current().terms.kind, ContractKind::Brief { .. }));
-    let (around, seen_by, rights) = tokio::try_join!(
+    let (around, seen_by, rights, measures) = tokio::try_join!(
         async {
             Ok(state
                 .store()
@@ -242,6 +242,7 @@ pub(crate) async fn show(
         },
         record_access(&state, &view, client.id),
         crate::office::rights::client_section(&state, &view, &client),
+        crate::office::measures::client_section(&state, &view, &client, &contracts),
     )?;
     // Earliest first, as the work's summary reads them.
     let sessions: Vec<Session> = around
@@ -331,6 +332,7 @@ pub(crate) async fn show(
         note_error => q.note_error.as_deref().map(|_| "Write the note before saving it"),
         seen_by,
         rights,
+        measures,
     };
     page(
         &state,

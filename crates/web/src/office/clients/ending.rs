@@ -59,6 +59,11 @@ pub(crate) async fn end(
         Ok(()) | Err(StoreError::NotFound) => {}
         Err(other) => return Err(other.into()),
     }
+    // Questionnaires still waiting for answers are no longer needed.
+    state
+        .store()
+        .withdraw_questionnaires(state.practice_id(), contract.id, state.now())
+        .await?;
     state.booking_changed();
     Ok(Redirect::to(&format!("/office/clients/{}", client.id)).into_response())
 }

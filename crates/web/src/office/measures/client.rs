@@ -1,0 +1,227 @@
+//! A client's measures, for their page: a chart per measure, the change in words, every
+//! score in a table, flags and what is waiting.
+
+use super::*;
+
+/// One score in the table.
+#[derive(Serialize)]
+struct ScoreRow {
+    id: i64,
+    when: String,
+    session: String,
+    total: u32,
+    band: String,
+    risk: bool,
+}
+
+/// One measure of the client's, as their page shows it.
+#[derive(Serialize)]
+struct MeasureView {
+    id: String,
+    short: String,
+    attribution: String,
+    chart: String,
+    summary: Vec<String>,
+    rows: Vec<ScoreRow>,
+}
+
+/// The change from `first` to `latest` in words, by the reliable change figure and the
+/// clinical cut-off.
+pub(crate) fn change_words(instrument: &Instrument, first: u32, latest: u32) -> Vec<String> {
+    let rc = instrument.reliable_change;
+    let cut = instrument.cut_off;
+    let change = instrument.change(first, latest);
+    let moved = match first.cmp(&latest) {
+        std::cmp::Ordering::Equal => format!("No change: {first} at the first and the latest."),
+        std::cmp::Ordering::Greater => {
+            format!("Down {} points, from {first} to {latest}.", first - latest)
+        }
+        std::cmp::Ordering::Less => {
+            format!("Up {} points, from {first} to {latest}.", latest - first)
+        }
+    };
+    let reliable = match change.reliable {
+        Reliable::Improved => format!(
+            "That is a reliable improvement: a fall of at least {rc} points, more than measurement error alone would explain."
+        ),
+        Reliable::Deteriorated => format!(
+            "That is a reliable deterioration: a rise of at least {rc} points, more than measurement error alone would explain."
+        ),
+        Reliable::NoReliableChange => format!(
+            "That is not a reliable change: a change of less than {rc} points could be measurement error."
+        ),
+    };
+    let crossing = match (change.started_above, change.ended_above) {
+        (true, false) => format!(
+            "The score has moved below the clinical cut-off ({cut}): out of the range typical of people seeking help."
+        ),
+        (false, true) => format!("The score has moved to or above the clinical cut-off ({cut})."),
+        (true, true) => format!("The score is still at or above the clinical cut-off ({cut})."),
+        (false, false) => format!("The score has stayed below the clinical cut-off ({cut})."),
+    };
+    vec![moved, reliable, crossing]
+}
+
+/// The measures section of a client's page: flags, the plan, open questionnaires, and a
+/// chart per measure over the current (or latest) contract with every score in a table.
+pub(crate) async fn client_section(
+    state: &Here,
+    view: &PracticeView,
+    client: &Client,
+    contracts: &[Contract],
+) -> WebResult<Value> {
+    let practice = state.practice_id();
+    let (catalogue, questionnaires, plans, stopped) = tokio::try_join!(
+        Catalogue::load(state),
+        async { Ok(state.store().questionnaires(practice, client.id).await?) },
+        async {
+            match contracts.iter().find(|c| c.active) {
+                Some(c) => Ok(state.store().measure_plans(practice, Some(c.id)).await?),
+                None => Ok(Vec::new()),
+            }
+        },
+        async { Ok(state.store().measures_stopped(practice, client.id).await?) },
+    )?;
+    let flags: Vec<Value> = questionnaires
+        .iter()
+        .filter(|q| q.is_flagged())
+        .map(|q| {
+            let short = catalogue
+                .get(&q.instrument)
+                .map_or(q.instrument.clone(), |i| i.short.clone());
+            context! {
+                id => q.id.get(),
+                short,
+                when => q.completed.as_ref().map(|(at, _, _)| view.when(*at)),
+            }
+        })
+        .collect();
+    let open: Vec<Value> = questionnaires
+        .iter()
+        .filter(|q| q.is_open())
+        .map(|q| {
+            context! {
+                short => catalogue.get(&q.instrument).map_or(q.instrument.clone(), |i| i.short.clone()),
+                occasion => m::occasion_words(q),
+                asked => view.day(q.requested_at),
+            }
+        })
+        .collect();
+    let plan: Vec<Value> = plans
+        .iter()
+        .map(|(_, p)| {
+            context! {
+                short => catalogue.get(&p.instrument).map_or(p.instrument.clone(), |i| i.short.clone()),
+                when => schedule_words(&p.schedule),
+            }
+        })
+        .collect();
+    // The chart covers the current contract, or the latest one with answers.
+    let charted = contracts
+        .iter()
+        .find(|c| c.active)
+        .or_else(|| contracts.first())
+        .map(|c| c.id);
+    let mut measures = Vec::new();
+    for instrument in catalogue.all() {
+        let done: Vec<(&Questionnaire, &store::Answers, jiff::Timestamp)> = questionnaires
+            .iter()
+            .filter(|q| q.instrument == instrument.id)
+            .filter_map(|q| q.completed.as_ref().map(|(at, _, a)| (q, a, *at)))
+            .collect();
+        if done.is_empty() {
+            continue;
+        }
+        let mut rows = Vec::with_capacity(done.len());
+        let mut points = Vec::new();
+        for (q, answers, at) in &done {
+            let score = m::score_of(instrument, answers)?;
+            if Some(q.contract) == charted {
+                points.push(Point {
+                    session: q.session_number,
+                    total: score.total,
+                });
+            }
+            rows.push(ScoreRow {
+                id: q.id.get(),
+                when: view.day(*at),
+                session: m::occasion_words(q),
+                total: score.total,
+                band: instrument.bands[score.band].label.clone(),
+                risk: !score.risk_items.is_empty(),
+            });
+        }
+        let summary = match (points.first(), points.last()) {
+            (Some(first), Some(latest)) if points.len() > 1 => {
+                change_words(instrument, first.total, latest.total)
+            }
+            (Some(only), _) => vec![format!(
+                "One score so far: {} ({}).",
+                only.total,
+                instrument.bands[instrument.band_of(only.total)]
+                    .label
+                    .to_lowercase()
+            )],
+            _ => vec!["No scores in the current work yet.".to_owned()],
+        };
+        let description = format!(
+            "{} scores at {} sessions. {}",
+            instrument.short,
+            points.len(),
+            summary.join(" ")
+        );
+        let chart = if points.is_empty() {
+            String::new()
+        } else {
+            chart::svg(
+                instrument,
+                &points,
+                &format!("chart-{}", instrument.id),
+                &description,
+            )
+        };
+        measures.push(MeasureView {
+            id: instrument.id.clone(),
+            short: instrument.short.clone(),
+            attribution: instrument.attribution.clone(),
+            chart,
+            summary,
+            rows,
+        });
+    }
+    let active = contracts.iter().find(|c| c.active).map(|c| c.id.get());
+    let instruments: Vec<Value> = catalogue
+        .all()
+        .map(|i| context! { id => i.id.clone(), short => i.short.clone() })
+        .collect();
+    Ok(context! {
+        flags,
+        open,
+        plan,
+        measures => crate::templates::value(&measures),
+        stopped => stopped.map(|at| view.day(at)),
+        active,
+        instruments,
+    })
+}
+
+/// Risk answers not yet acknowledged, for Today: initials, the measure and when.
+pub(crate) async fn open_flags(state: &Here, view: &PracticeView) -> WebResult<Vec<Value>> {
+    let flags = state.store().open_flags(state.practice_id()).await?;
+    if flags.is_empty() {
+        return Ok(Vec::new());
+    }
+    let catalogue = Catalogue::load(state).await?;
+    Ok(flags
+        .iter()
+        .map(|q| {
+            context! {
+                id => q.id.get(),
+                client => q.client.get(),
+                initials => crate::office::calendar::initials(q.client_name.as_str()),
+                short => catalogue.get(&q.instrument).map_or(q.instrument.clone(), |i| i.short.clone()),
+                when => q.completed.as_ref().map(|(at, _, _)| view.when(*at)),
+            }
+        })
+        .collect())
+}

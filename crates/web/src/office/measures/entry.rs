@@ -1,0 +1,223 @@
+//! Answers given in a session, entered by the therapist.
+
+use super::*;
+
+#[derive(serde::Deserialize)]
+pub(crate) struct EntryQuery {
+    instrument: Option<String>,
+}
+
+/// The sessions the therapist may enter answers for: the consultation, and each session of
+/// the current contract that has happened or is next.
+async fn entry_context(
+    state: &Here,
+    client: &Client,
+) -> WebResult<(PracticeView, Contract, Vec<(String, String)>)> {
+    let practice = state.practice_id();
+    let (view, contracts, sessions) = tokio::try_join!(
+        PracticeView::load(state),
+        async { Ok(state.store().contracts(practice, client.id).await?) },
+        async { Ok(state.store().client_sessions(practice, client.id).await?) },
+    )?;
+    let contract = contracts
+        .into_iter()
+        .find(|c| c.active)
+        .ok_or(WebError::NotFound)?;
+    let now = state.now();
+    let mut choices = vec![("0".to_owned(), "At the consultation".to_owned())];
+    let mut next_added = false;
+    for s in sessions.iter().filter(|s| s.contract == contract.id) {
+        let Some(n) = s.number else { continue };
+        if s.start > now {
+            if next_added {
+                break;
+            }
+            next_added = true;
+        }
+        choices.push((
+            n.to_string(),
+            format!("Session {n}, {}", view.when(s.start)),
+        ));
+    }
+    Ok((view, contract, choices))
+}
+
+pub(crate) async fn entry_form(
+    state: Here,
+    staff: Staff,
+    Path(raw): Path<String>,
+    crate::query::Query(q): crate::query::Query<EntryQuery>,
+) -> WebResult<Response> {
+    let client = find_client(&state, &raw).await?;
+    let catalogue = Catalogue::load(&state).await?;
+    let id = q.instrument.as_deref().unwrap_or("phq-9");
+    let instrument = catalogue.get(id).ok_or(WebError::NotFound)?;
+    let (_, _, sessions) = entry_context(&state, &client).await?;
+    let latest = sessions
+        .iter()
+        .rev()
+        .nth(1)
+        .or(sessions.last())
+        .map(|(v, _)| v.clone());
+    entry_page(
+        &state,
+        &staff,
+        &client,
+        instrument,
+        &sessions,
+        latest.as_deref().unwrap_or("0"),
+        &FormData::default(),
+        &[],
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn entry_page(
+    state: &Here,
+    staff: &Staff,
+    client: &Client,
+    instrument: &Instrument,
+    sessions: &[(String, String)],
+    session: &str,
+    form: &FormData,
+    problems: &[AnswerProblem],
+) -> WebResult<Response> {
+    let status = if problems.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let error: std::collections::BTreeMap<&str, &str> = problems
+        .iter()
+        .map(|p| (p.field.as_str(), p.message.as_str()))
+        .collect();
+    page(
+        state,
+        staff,
+        status,
+        "office/clients/enter_answers.html",
+        context! {
+            client => context! { id => client.id.get(), name => client.name.as_str() },
+            form => questionnaire_form(instrument, form),
+            sessions => sessions.iter().map(|(v, l)| (v.clone(), l.clone())).collect::<Vec<_>>(),
+            session,
+            errors => crate::templates::value(&problems),
+            error => crate::templates::value(&error),
+        },
+    )
+    .await
+}
+
+/// The questions of `instrument` for a form, with the answers already given in `form`.
+pub(crate) fn questionnaire_form(instrument: &Instrument, form: &FormData) -> Value {
+    let options: Vec<(String, String)> = instrument
+        .options
+        .iter()
+        .map(|c| (c.value.to_string(), c.label.clone()))
+        .collect();
+    let items: Vec<Value> = instrument
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let field = m::item_field(i + 1);
+            context! {
+                n => i + 1,
+                field => field.clone(),
+                text => item.text.clone(),
+                value => form.get(&field).to_owned(),
+            }
+        })
+        .collect();
+    let follow_up = instrument.follow_up.as_ref().map(|f| {
+        context! {
+            text => f.text.clone(),
+            options => f.options.iter().enumerate().map(|(i, o)| (i.to_string(), o.clone())).collect::<Vec<_>>(),
+            value => form.get("follow_up").to_owned(),
+        }
+    });
+    context! {
+        id => instrument.id.clone(),
+        short => instrument.short.clone(),
+        name => instrument.name.clone(),
+        stem => instrument.stem.clone(),
+        attribution => instrument.attribution.clone(),
+        options,
+        items,
+        count => instrument.items.len(),
+        follow_up,
+    }
+}
+
+pub(crate) async fn enter(
+    state: Here,
+    staff: Staff,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
+    let client = find_client(&state, &raw).await?;
+    let catalogue = Catalogue::load(&state).await?;
+    let instrument = catalogue
+        .get(form.get("instrument"))
+        .ok_or(WebError::NotFound)?;
+    let (view, contract, sessions) = entry_context(&state, &client).await?;
+    let session = form.get("session").trim();
+    let number = sessions
+        .iter()
+        .find(|(v, _)| v == session)
+        .and_then(|(v, _)| v.parse::<u32>().ok());
+    let mut problems = match m::read_answers(instrument, &form) {
+        Ok(_) => Vec::new(),
+        Err(problems) => problems,
+    };
+    if number.is_none() {
+        problems.insert(
+            0,
+            AnswerProblem {
+                field: "session".into(),
+                message: "Choose the session the answers were given in".into(),
+            },
+        );
+    }
+    let (Some(number), Ok(answers)) = (number, m::read_answers(instrument, &form)) else {
+        return entry_page(
+            &state, &staff, &client, instrument, &sessions, session, &form, &problems,
+        )
+        .await;
+    };
+    let request = NewRequest {
+        client: client.id,
+        contract: contract.id,
+        instrument: instrument.id.clone(),
+        occasion: if number == 0 {
+            Occasion::Consultation
+        } else {
+            Occasion::Other
+        },
+        session_number: number,
+    };
+    let flag = [m::flag_email(&view, state.public_url())];
+    let done = state
+        .store()
+        .enter_questionnaire(state.practice_id(), &request, &answers, &flag, state.now())
+        .await?;
+    match done {
+        Completion::Stored(id) => {
+            Ok(Redirect::to(&format!("/office/questionnaires/{id}")).into_response())
+        }
+        Completion::AlreadyDone => {
+            problems.push(AnswerProblem {
+                field: "session".into(),
+                message: format!(
+                    "{} has already been answered for that session: choose another",
+                    instrument.short
+                ),
+            });
+            entry_page(
+                &state, &staff, &client, instrument, &sessions, session, &form, &problems,
+            )
+            .await
+        }
+    }
+}
