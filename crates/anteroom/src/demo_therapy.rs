@@ -7,6 +7,8 @@
 //! Chancery Lane) never meet the demo's consultations (Tuesday 11am, Wednesday 3pm, Friday
 //! 10am) or each other; should an occurrence clash anyway, it is left out rather than failing.
 
+mod measures;
+
 use anyhow::anyhow;
 use domain::{
     ContactPreference, EmailAddress, Pence, PersonName, Slug,
@@ -209,11 +211,22 @@ pub(crate) async fn seed(
         }
     }
 
-    // 6. Each month's invoices as the monthly job would have made them; the brief client has
+    // 6. Measures agreed in the contracts and answered so far, and earlier clients' ended
+    //    work for the outcomes page.
+    measures::seed(
+        &demo,
+        brief.as_ref().map(|(client, _)| *client),
+        weekly_work.as_ref().map(|(client, _)| *client),
+        &policy,
+        fee,
+    )
+    .await?;
+
+    // 7. Each month's invoices as the monthly job would have made them; the brief client has
     //    paid the latest, the others not yet.
     demo.invoices(&settings, brief.as_ref().map(|(client, _)| *client))
         .await?;
-    // 7. The clients with sessions in the next break are told about it.
+    // 8. The clients with sessions in the next break are told about it.
     demo.break_notices(&settings).await
 }
 
@@ -227,9 +240,9 @@ struct Demo<'a> {
 }
 
 /// A fictional client.
-struct Person {
-    name: &'static str,
-    email: &'static str,
+struct Person<'p> {
+    name: &'p str,
+    email: &'p str,
     reminders: bool,
 }
 
@@ -309,7 +322,7 @@ impl Demo<'_> {
     /// sessions cannot be placed after all.
     async fn start_work(
         &self,
-        person: Person,
+        person: Person<'_>,
         terms: ContractTerms,
     ) -> anyhow::Result<Option<(ClientId, Box<Planner>)>> {
         let from = self.start_of(terms.start)?;
@@ -568,7 +581,7 @@ fn days_before(at: Timestamp, days: i64) -> Timestamp {
 mod tests {
     use std::collections::BTreeSet;
 
-    use store::{BookingStore, PracticeStore, TherapyStore};
+    use store::{BookingStore, MeasureStore, PracticeStore, TherapyStore};
     use store_sqlite::{OpenMode, SqliteStore};
 
     use super::*;
@@ -582,6 +595,19 @@ mod tests {
             .unwrap();
         let setup = crate::content::embedded_practice("demo").unwrap();
         let practice = store.create_practice(&setup, now).await.unwrap();
+        // The therapist's account, as `anteroom demo` makes it (they acknowledge a flag).
+        store::StaffStore::create_user(
+            &store,
+            practice,
+            &store::NewUser {
+                email: EmailAddress::parse("therapist@example.com").unwrap(),
+                name: setup.therapist.name.clone(),
+                password_hash: "not a real hash".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
         crate::demo::seed_demo_bookings(&store, practice, &setup, now)
             .await
             .unwrap();
@@ -594,7 +620,8 @@ mod tests {
         for at in ["2027-03-25T09:00:00Z", "2026-11-26T12:00:00Z"] {
             let (_dir, store, practice, now) = demo_at(at).await;
             let clients = store.clients(practice).await.unwrap();
-            assert_eq!(clients.len(), 3, "{at}");
+            // Three in work now, six whose work ended months ago.
+            assert_eq!(clients.len(), 9, "{at}");
             assert_eq!(
                 clients.iter().filter(|c| !c.reminders).count(),
                 1,
@@ -612,7 +639,12 @@ mod tests {
                 sessions.extend(store.client_sessions(practice, client.id).await.unwrap());
             }
             kinds.sort_unstable();
-            assert_eq!(kinds, ["brief", "open_ended", "open_ended"], "{at}");
+            assert_eq!(kinds.iter().filter(|k| **k == "brief").count(), 7, "{at}");
+            assert_eq!(
+                kinds.iter().filter(|k| **k == "open_ended").count(),
+                2,
+                "{at}"
+            );
 
             let outcomes: BTreeSet<&str> = sessions
                 .iter()
@@ -693,6 +725,74 @@ mod tests {
         }
     }
 
+    /// The demo's measures: one client improving reliably, one not, one risk answer that
+    /// was acknowledged, and ended work enough for the outcomes page to show figures.
+    #[tokio::test]
+    async fn the_demo_shows_measures_a_flag_acknowledged_and_outcomes() {
+        for at in ["2027-03-25T09:00:00Z", "2026-12-03T21:00:00Z"] {
+            let (_dir, store, practice, _now) = demo_at(at).await;
+            let shipped = domain::measures::shipped();
+            let total = |q: &store::Questionnaire| {
+                let instrument = shipped.iter().find(|i| i.id == q.instrument).unwrap();
+                let (_, _, answers) = q.completed.as_ref().unwrap();
+                let given: Vec<Option<u8>> = answers.values.iter().copied().map(Some).collect();
+                instrument.score(&given).unwrap().total
+            };
+            let clients = store.clients(practice).await.unwrap();
+            let by_name = |name: &str| clients.iter().find(|c| c.name.as_str() == name).unwrap().id;
+            let phq = |all: Vec<store::Questionnaire>| -> Vec<u32> {
+                all.iter()
+                    .filter(|q| q.instrument == "phq-9" && q.completed.is_some())
+                    .map(total)
+                    .collect()
+            };
+            let eleanor = phq(store
+                .questionnaires(practice, by_name("Eleanor Marsh"))
+                .await
+                .unwrap());
+            assert_eq!(eleanor.first(), Some(&17), "{at}");
+            assert!(
+                eleanor.last().is_some_and(|t| *t <= 11),
+                "{at}: {eleanor:?}"
+            );
+            let daniel = store
+                .questionnaires(practice, by_name("Daniel Okoro"))
+                .await
+                .unwrap();
+            let risky: Vec<_> = daniel
+                .iter()
+                .filter(|q| q.completed.as_ref().is_some_and(|(_, _, a)| a.risk))
+                .collect();
+            assert_eq!(risky.len(), 1, "{at}");
+            assert!(
+                risky[0]
+                    .acknowledged
+                    .as_ref()
+                    .is_some_and(|a| !a.note.is_empty())
+            );
+            assert!(store.open_flags(practice).await.unwrap().is_empty(), "{at}");
+            let gad: Vec<u32> = daniel
+                .iter()
+                .filter(|q| q.instrument == "gad-7" && q.completed.is_some())
+                .map(total)
+                .collect();
+            assert!(gad.len() >= 3, "{at}: {gad:?}");
+            assert!(
+                gad.first().unwrap().abs_diff(*gad.last().unwrap()) < 4,
+                "no reliable change"
+            );
+            let ruth = store
+                .questionnaires(practice, by_name("Ruth Castellano"))
+                .await
+                .unwrap();
+            assert!(ruth.is_empty(), "measures are optional");
+            let ended = store.ended_work_questionnaires(practice).await.unwrap();
+            let mut people: Vec<_> = ended.iter().map(|q| q.client).collect();
+            people.dedup();
+            assert_eq!((ended.len(), people.len()), (24, 6), "{at}");
+        }
+    }
+
     #[tokio::test]
     async fn the_demo_starts_on_any_date() {
         // Inside the Easter break, after every break in the practice file, the first and last
@@ -705,7 +805,7 @@ mod tests {
             "2028-02-29T18:10:00Z",
         ] {
             let (_dir, store, practice, now) = demo_at(at).await;
-            assert_eq!(store.clients(practice).await.unwrap().len(), 3, "{at}");
+            assert_eq!(store.clients(practice).await.unwrap().len(), 9, "{at}");
             assert_eq!(store.active_contracts(practice).await.unwrap().len(), 3);
             assert!(
                 store

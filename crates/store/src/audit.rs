@@ -141,6 +141,7 @@ actions! {
     HostDirectoryHidden = "host.directory_hide", "Your host took the practice’s listing out of its directory";
     HostDirectoryShown = "host.directory_show", "Your host put the practice’s listing back in its directory";
     QuestionnaireViewed = "questionnaire.view", "Viewed a questionnaire’s answers";
+    QuestionnaireAsked = "questionnaire.ask", "Asked the client to fill in a questionnaire";
     QuestionnaireEntered = "questionnaire.enter", "Entered a questionnaire’s answers given in a session";
     FlagAcknowledged = "questionnaire.acknowledge", "Acknowledged an answer that needed attention, with a note";
     PortalQuestionnaireAnswered = "portal.questionnaire", "Answered a questionnaire in the portal";

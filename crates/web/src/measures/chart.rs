@@ -21,7 +21,7 @@ pub(crate) struct Point {
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 260.0;
 const LEFT: f64 = 48.0;
-const RIGHT: f64 = 132.0;
+const RIGHT: f64 = 168.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 44.0;
 /// At most this many session numbers are written along the bottom.
@@ -94,7 +94,7 @@ pub(crate) fn svg(
     let cy = y(f64::from(instrument.cut_off));
     let _ = write!(
         out,
-        r##"<line x1="{LEFT}" y1="{cy:.1}" x2="{x2}" y2="{cy:.1}" stroke="#1d3a33" stroke-dasharray="6 4" stroke-width="1.5"/><text x="{tx}" y="{ty:.1}" class="chart-note">clinical cut-off ({c})</text>"##,
+        r##"<line x1="{LEFT}" y1="{cy:.1}" x2="{x2}" y2="{cy:.1}" stroke="currentColor" stroke-dasharray="6 4" stroke-width="1.5"/><text x="{tx}" y="{ty:.1}" class="chart-note">clinical cut-off ({c})</text>"##,
         x2 = LEFT + plot_w,
         tx = LEFT + 4.0,
         ty = cy - 4.0,
@@ -103,7 +103,7 @@ pub(crate) fn svg(
     // Axes and their titles.
     let _ = write!(
         out,
-        r##"<path d="M{LEFT} {TOP}V{b}H{r}" fill="none" stroke="#333" stroke-width="1"/><text x="{mx:.1}" y="{ly}" class="chart-axis" text-anchor="middle">Session</text><text transform="translate(12 {my:.1}) rotate(-90)" class="chart-axis" text-anchor="middle">Score</text>"##,
+        r##"<path d="M{LEFT} {TOP}V{b}H{r}" fill="none" stroke="currentColor" stroke-width="1"/><text x="{mx:.1}" y="{ly}" class="chart-axis" text-anchor="middle">Session</text><text transform="translate(12 {my:.1}) rotate(-90)" class="chart-axis" text-anchor="middle">Score</text>"##,
         b = TOP + plot_h,
         r = LEFT + plot_w,
         mx = LEFT + plot_w / 2.0,
@@ -133,7 +133,7 @@ pub(crate) fn svg(
     }
     // The scores, joined in order.
     if points.len() > 1 {
-        out.push_str(r##"<polyline fill="none" stroke="#1d3a33" stroke-width="2" points=""##);
+        out.push_str(r##"<polyline fill="none" stroke="currentColor" stroke-width="2" points=""##);
         for p in points {
             let _ = write!(out, "{:.1},{:.1} ", x(p.session), y(f64::from(p.total)));
         }
@@ -143,7 +143,7 @@ pub(crate) fn svg(
     for p in points {
         let _ = write!(
             out,
-            r##"<circle cx="{:.1}" cy="{:.1}" r="{r}" fill="#1d3a33"/>"##,
+            r##"<circle cx="{:.1}" cy="{:.1}" r="{r}" fill="currentColor"/>"##,
             x(p.session),
             y(f64::from(p.total))
         );

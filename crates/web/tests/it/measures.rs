@@ -623,3 +623,32 @@ async fn core10_is_added_from_the_practices_own_wording_and_scored_by_the_publis
     let id = QuestionnaireId::parse(link.trim_start_matches("/office/questionnaires/")).unwrap();
     assert!(app.store.questionnaire(app.practice, id).await.is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_therapist_can_ask_for_a_questionnaire_before_the_next_session_once() {
+    let app = TestApp::spawn().await;
+    let robin = robin_on_mondays(&app).await;
+    app.sign_in().await;
+    let ask = format!("/office/clients/{robin}/questionnaires/ask");
+    app.office_post(&ask, &[("instrument", "gad-7")])
+        .await
+        .assert_redirect(&format!("/office/clients/{robin}?asked=sent#measures"));
+    let outbox = app.outbox().await;
+    let sent = of_kind(&outbox, "questionnaire");
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0]
+            .body_text
+            .contains("before your session on Monday 29 March 2027")
+    );
+    assert!(!sent[0].body_text.contains("GAD"));
+    app.office_post(&ask, &[("instrument", "gad-7")])
+        .await
+        .assert_redirect(&format!("/office/clients/{robin}?asked=already#measures"));
+    assert_eq!(of_kind(&app.outbox().await, "questionnaire").len(), 1);
+    app.office_post(&ask, &[("instrument", "nonsense")])
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+    let q = asked(&app, robin).await.remove(0);
+    assert_eq!((q.instrument.as_str(), q.session_number), ("gad-7", 1));
+}

@@ -192,6 +192,8 @@ pub(crate) const COMING_SHOWN: u32 = 12;
 #[derive(serde::Deserialize)]
 pub(crate) struct ShowQuery {
     past: Option<String>,
+    /// After asking for a questionnaire: "sent", "already" or "none" (no session to come).
+    asked: Option<String>,
     note_error: Option<String>,
 }
 
@@ -333,6 +335,7 @@ pub(crate) async fn show(
         seen_by,
         rights,
         measures,
+        asked => q.asked.as_deref(),
     };
     page(
         &state,

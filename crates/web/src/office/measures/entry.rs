@@ -221,3 +221,63 @@ pub(crate) async fn enter(
         }
     }
 }
+
+/// Ask the client now to fill in a questionnaire before their next session (outside the
+/// contract's plan: after a hard week, say), with its own email. Asked once per session:
+/// asking again says so.
+pub(crate) async fn ask(
+    state: Here,
+    _staff: Staff,
+    Path(raw): Path<String>,
+    form: FormData,
+) -> WebResult<Response> {
+    let client = find_client(&state, &raw).await?;
+    let catalogue = Catalogue::load(&state).await?;
+    let instrument = catalogue
+        .get(form.get("instrument"))
+        .ok_or(WebError::NotFound)?;
+    let practice = state.practice_id();
+    let now = state.now();
+    let (view, contracts, sessions) = tokio::try_join!(
+        PracticeView::load(&state),
+        async { Ok(state.store().contracts(practice, client.id).await?) },
+        async { Ok(state.store().client_sessions(practice, client.id).await?) },
+    )?;
+    let contract = contracts
+        .iter()
+        .find(|c| c.active)
+        .ok_or(WebError::NotFound)?;
+    let next = sessions.iter().find(|s| {
+        s.contract == contract.id
+            && s.start > now
+            && s.status == store::SessionStatus::Scheduled
+            && s.number.is_some()
+    });
+    let back = format!("/office/clients/{}", client.id);
+    let Some((next, number)) = next.and_then(|s| Some((s, s.number?))) else {
+        return Ok(Redirect::to(&format!("{back}?asked=none#measures")).into_response());
+    };
+    let request = NewRequest {
+        client: client.id,
+        contract: contract.id,
+        instrument: instrument.id.clone(),
+        occasion: Occasion::Other,
+        session_number: number,
+    };
+    let public_url = state.public_url();
+    let email = |q: &Questionnaire| {
+        Some(m::request_email(
+            &view,
+            &client.email,
+            Some(next.start),
+            q,
+            public_url,
+        ))
+    };
+    let asked = state
+        .store()
+        .request_questionnaires(practice, &[request], &email, now)
+        .await?;
+    let outcome = if asked.is_empty() { "already" } else { "sent" };
+    Ok(Redirect::to(&format!("{back}?asked={outcome}#measures")).into_response())
+}

@@ -57,6 +57,7 @@ crate::routing::routes! {
     POST "/office/clients/{id}/contracts/{contract}/measures" => Staff(ContractChanged): save_plan;
     GET "/office/clients/{id}/questionnaires/new" => Staff(ClientViewed): entry_form;
     POST "/office/clients/{id}/questionnaires/new" => Staff(QuestionnaireEntered): enter;
+    POST "/office/clients/{id}/questionnaires/ask" => Staff(QuestionnaireAsked): ask;
     GET "/office/questionnaires/{id}" => Staff(QuestionnaireViewed): show;
     POST "/office/questionnaires/{id}/acknowledge" => Staff(FlagAcknowledged): acknowledge;
     GET "/office/outcomes" => Staff: outcomes_page;
