@@ -264,6 +264,9 @@ pub(super) async fn seed(
     earlier_clients(demo, policy, fee, phq, gad).await
 }
 
+/// An earlier client: name, weekday, hour, PHQ-9 first and last, GAD-7 first and last.
+type Earlier = (&'static str, Weekday, i8, (u32, u32), (u32, u32));
+
 /// Six clients whose brief work (eight weekly sessions, PHQ-9 and GAD-7 at the start and
 /// the ending) ended months ago: some recovered, some did not.
 async fn earlier_clients(
@@ -273,8 +276,7 @@ async fn earlier_clients(
     phq: &Instrument,
     gad: &Instrument,
 ) -> anyhow::Result<()> {
-    // (name, weekday, hour, PHQ-9 first and last, GAD-7 first and last)
-    let earlier: [(&str, Weekday, i8, (u32, u32), (u32, u32)); 6] = [
+    let earlier: [Earlier; 6] = [
         ("Priya Nair", Weekday::Wednesday, 10, (15, 5), (12, 6)),
         ("Tom Whitfield", Weekday::Wednesday, 11, (12, 8), (9, 6)),
         ("Sofia Lindqvist", Weekday::Thursday, 10, (18, 9), (14, 9)),
