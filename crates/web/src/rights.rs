@@ -406,10 +406,19 @@ pub(crate) async fn export_zip(
             sections,
         },
     )?;
+    // Completed questionnaires again, as FHIR R4 for another system.
+    let (catalogue, questionnaires) =
+        tokio::try_join!(crate::measures::Catalogue::load(state), async {
+            Ok(state.store().questionnaires(practice_id, client).await?)
+        },)?;
+    let fhir = crate::measures::fhir::bundle(&catalogue, &questionnaires, now)?;
+    let fhir_text =
+        serde_json::to_string_pretty(&fhir).map_err(|e| WebError::Internal(e.into()))?;
     zip_stored(
         &[
             ("data.json", json_text.as_bytes()),
             ("index.html", html.as_bytes()),
+            ("questionnaires.fhir.json", fhir_text.as_bytes()),
         ],
         exported,
     )

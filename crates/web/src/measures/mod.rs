@@ -9,6 +9,7 @@
 //! needs attention; the client's email never names the questionnaire.
 
 pub(crate) mod chart;
+pub(crate) mod fhir;
 
 use std::sync::LazyLock;
 

@@ -295,8 +295,9 @@ with zipfile.ZipFile(sys.argv[1]) as z:
     names = z.namelist()
     data = json.loads(z.read('data.json').decode('utf-8'))
     html = z.read('index.html').decode('utf-8')
+    fhir = json.loads(z.read('questionnaires.fhir.json').decode('utf-8')) if 'questionnaires.fhir.json' in names else None
     stored = all(i.compress_type == zipfile.ZIP_STORED for i in z.infolist())
-print(json.dumps({'bad': bad, 'names': names, 'data': data, 'html': html, 'stored': stored}))
+print(json.dumps({'bad': bad, 'names': names, 'data': data, 'html': html, 'fhir': fhir, 'stored': stored}))
 "#;
     python(script, &[path.to_str().unwrap()])
 }
@@ -325,7 +326,19 @@ async fn the_export_holds_a_row_from_every_table_that_refers_to_the_client() {
     let zip = export(&app, client).await;
     assert_eq!(zip["bad"], Json::Null, "every CRC checks out");
     assert_eq!(zip["stored"], true);
-    assert_eq!(zip["names"], serde_json::json!(["data.json", "index.html"]));
+    assert_eq!(
+        zip["names"],
+        serde_json::json!(["data.json", "index.html", "questionnaires.fhir.json"])
+    );
+    // The questionnaire answered in a session, as FHIR R4 with PHQ-9's LOINC codes.
+    let fhir = &zip["fhir"];
+    assert_eq!(fhir["resourceType"], "Bundle");
+    let response = &fhir["entry"][0]["resource"];
+    assert_eq!(response["resourceType"], "QuestionnaireResponse");
+    assert_eq!(response["questionnaire"], "http://loinc.org/q/44249-1");
+    let total = response["item"].as_array().unwrap().last().unwrap();
+    assert_eq!(total["linkId"], "44261-6");
+    assert_eq!(total["answer"][0]["valueInteger"], 9);
     let data = &zip["data"];
     assert_eq!(data["client_id"], client.get());
     let tables = data["tables"].as_object().unwrap();
