@@ -11,6 +11,7 @@ pub mod booking;
 pub mod directory;
 pub mod enquiry;
 pub mod fields;
+pub mod guide;
 pub mod hosting;
 pub mod markdown;
 pub mod measures;

@@ -110,6 +110,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "portal/invoices.html",
     "portal/invoice.html",
     "portal/details.html",
+    "site/guide.html",
     "portal/questionnaire.html",
     "portal/questionnaire_done.html",
     "questionnaire_items.html",

@@ -73,6 +73,7 @@ pub(crate) async fn sitemap(state: Here) -> WebResult<Response> {
                 "/",
                 "/about",
                 "/approaches",
+                "/which-therapy",
                 "/articles",
                 "/tags",
                 "/faq",

@@ -6,6 +6,7 @@
 
 mod contact;
 pub(crate) mod feeds;
+mod guide;
 pub(crate) mod pages;
 
 use axum::Router;
@@ -18,6 +19,7 @@ crate::routing::routes! {
     GET "/about" => Public: pages::about;
     GET "/approaches" => Public: pages::approaches;
     GET "/approaches/{slug}" => Public: pages::approach;
+    GET "/which-therapy" => Public: guide::guide;
     GET "/articles" => Public: pages::articles;
     GET "/articles/{slug}" => Public: pages::article;
     GET "/tags" => Public: pages::tags;

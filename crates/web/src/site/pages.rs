@@ -13,7 +13,7 @@ use crate::{Here, WebError, error::WebResult, query::Query, templates::value};
 /// Articles per page of the index.
 pub(crate) const PAGE_SIZE: u32 = 10;
 
-const HTML: &str = "text/html; charset=utf-8";
+pub(crate) const HTML: &str = "text/html; charset=utf-8";
 
 fn slug(raw: &str) -> WebResult<Slug> {
     Slug::parse(raw).map_err(|_| WebError::NotFound)
@@ -76,7 +76,7 @@ async fn practice_json_ld(state: &Here) -> WebResult<serde_json::Value> {
     }))
 }
 
-fn breadcrumbs(state: &Here, trail: &[(&str, &str)]) -> serde_json::Value {
+pub(crate) fn breadcrumbs(state: &Here, trail: &[(&str, &str)]) -> serde_json::Value {
     let base = state.public_url();
     let items: Vec<_> = trail
         .iter()

@@ -15,6 +15,7 @@ fn public_paths() -> Vec<String> {
         "/",
         "/about",
         "/approaches",
+        "/which-therapy",
         "/articles",
         "/tags",
         "/faq",
@@ -588,4 +589,52 @@ async fn the_stylesheet_is_cached_for_good_and_revalidates() {
         .get_with(href, &[("if-none-match", etag.as_str())])
         .await;
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+}
+
+/// "Which kind of therapy might suit me?" says what this practice offers on each question,
+/// from its directory settings, and ends at booking a consultation; never a diagnosis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guide_says_what_this_practice_offers_and_ends_at_booking() {
+    let app = TestApp::spawn().await;
+    let page = app.get("/which-therapy").await;
+    page.assert_status(StatusCode::OK);
+    assert!(
+        page.title()
+            .starts_with("Which kind of therapy might suit me? – ")
+    );
+    let text = page.decoded();
+    assert!(text.contains("does not tell you what is wrong"));
+    assert!(
+        text.trim_end()
+            .contains(r#"<a class="button" href="/book">Book a first consultation</a>"#)
+    );
+    assert!(
+        !text.contains("I can work either way"),
+        "nothing claimed without settings"
+    );
+    app.sign_in().await;
+    app.office_post(
+        "/office/settings/directory",
+        &[
+            ("accepting", "true"),
+            ("help_with", "anxiety"),
+            ("approaches", "psychodynamic"),
+            ("approaches", "cbt"),
+            ("ways", "brief"),
+            ("concession_places", "0"),
+            ("body", "ukcp"),
+            ("number", "DEMO-123"),
+        ],
+    )
+    .await
+    .assert_status(StatusCode::SEE_OTHER);
+    let text = app.get("/which-therapy").await.decoded();
+    assert!(text.contains("I can work either way."), "{text}");
+    assert!(
+        text.contains("Psychodynamic looks for where difficulties come from."),
+        "{text}"
+    );
+    assert!(text.contains("Cognitive behavioural therapy (CBT) works with what is happening now"));
+    assert!(text.contains("I offer brief work"));
+    assert!(!text.contains("I offer both"));
 }
