@@ -287,8 +287,22 @@ async fn bench() {
         median(parts.iter().map(|p| p.1).collect())
     );
 
+    let client_pages: Vec<String> = clients[MEASURED..]
+        .iter()
+        .map(|c| format!("/office/clients/{c}"))
+        .collect();
+    let weeks: Vec<String> = (0..8)
+        .map(|w| {
+            let day = today.checked_sub((w * 7).days()).expect("a date");
+            format!("/office/calendar?view=week&date={day}")
+        })
+        .collect();
+    // The pages of issue 4 first, on the practice as it was; then measures are added.
+    time_pages(&app, &cookie, "client page", &client_pages, "Client Number").await;
+    time_pages(&app, &cookie, "week view", &weeks, "Session").await;
+
     // The first MEASURED clients (about five years of weekly sessions) answered three
-    // measures before every session; the others answered none.
+    // measures before every session; 500 ended contracts have a first and a latest score.
     let measuring = Instant::now();
     let answered = measures::seed_weekly(&*store, practice, &clients[..MEASURED], now).await;
     let ended = measures::seed_ended(&*store, practice, now).await;
@@ -296,61 +310,51 @@ async fn bench() {
         "measures: {answered} questionnaires of {MEASURED} clients, {ended} ended contracts with four each, seeded in {:.1} s",
         measuring.elapsed().as_secs_f64()
     );
-    let client_pages: Vec<String> = clients[MEASURED..]
-        .iter()
-        .map(|c| format!("/office/clients/{c}"))
-        .collect();
     let measured_pages: Vec<String> = clients[..MEASURED]
         .iter()
         .map(|c| format!("/office/clients/{c}"))
         .collect();
-    let outcomes = vec!["/office/outcomes".to_owned()];
-    let weeks: Vec<String> = (0..8)
-        .map(|w| {
-            let day = today.checked_sub((w * 7).days()).expect("a date");
-            format!("/office/calendar?view=week&date={day}")
-        })
-        .collect();
-    for (name, paths, needle) in [
-        ("client page", &client_pages, "Client Number"),
-        ("week view", &weeks, "Session"),
-        (
-            "client page with 3 measures",
-            &measured_pages,
-            "CORE-10 scores by session",
-        ),
-        ("outcomes page", &outcomes, "PHQ-9"),
-    ] {
-        let mut times = Vec::with_capacity(RUNS);
-        let mut bytes = 0;
-        for run in 0..RUNS + 20 {
-            let path = &paths[run % paths.len()];
-            let request = Request::get(path.as_str())
-                .header("cookie", &cookie)
-                .body(Body::empty())
-                .expect("request");
-            let started = Instant::now();
-            let response = app.clone().oneshot(request).await.expect("response");
-            let status = response.status();
-            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-                .await
-                .expect("body");
-            let took = started.elapsed();
-            assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
-            assert!(
-                String::from_utf8_lossy(&body).contains(needle),
-                "{path} does not show {needle}"
-            );
-            if run >= 20 {
-                times.push(took.as_secs_f64() * 1e6);
-                bytes = body.len();
-            }
-        }
-        times.sort_by(f64::total_cmp);
-        let median = times[times.len() / 2];
-        let p99 = times[times.len() * 99 / 100];
-        println!(
-            "{name}: median {median:.1} µs p99 {p99:.1} µs ({RUNS} requests, last {bytes} bytes)"
+    time_pages(
+        &app,
+        &cookie,
+        "client page with 3 measures",
+        &measured_pages,
+        "CORE-10 scores by session",
+    )
+    .await;
+    let outcomes = ["/office/outcomes".to_owned()];
+    time_pages(&app, &cookie, "outcomes page", &outcomes, "PHQ-9").await;
+}
+
+/// Request `paths` in turn (20 to warm up, then RUNS timed) and print the median and p99.
+async fn time_pages(app: &axum::Router, cookie: &str, name: &str, paths: &[String], needle: &str) {
+    let mut times = Vec::with_capacity(RUNS);
+    let mut bytes = 0;
+    for run in 0..RUNS + 20 {
+        let path = &paths[run % paths.len()];
+        let request = Request::get(path.as_str())
+            .header("cookie", cookie)
+            .body(Body::empty())
+            .expect("request");
+        let started = Instant::now();
+        let response = app.clone().oneshot(request).await.expect("response");
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let took = started.elapsed();
+        assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+        assert!(
+            String::from_utf8_lossy(&body).contains(needle),
+            "{path} does not show {needle}"
         );
+        if run >= 20 {
+            times.push(took.as_secs_f64() * 1e6);
+            bytes = body.len();
+        }
     }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2];
+    let p99 = times[times.len() * 99 / 100];
+    println!("{name}: median {median:.1} µs p99 {p99:.1} µs ({RUNS} requests, last {bytes} bytes)");
 }

@@ -4,14 +4,51 @@
 use super::*;
 
 /// One score in the table.
-#[derive(Serialize)]
 struct ScoreRow {
     id: i64,
     when: String,
     session: String,
     total: u32,
-    band: String,
+    band: usize,
     risk: bool,
+}
+
+/// How many of the latest scores the table shows on screen (screen readers hear all).
+const SHOWN: usize = 6;
+
+/// The table of every score of a measure, newest first, written directly (a client with
+/// years of weekly scores has hundreds of rows; see the therapy benchmark).
+fn score_table(instrument: &Instrument, rows: &[ScoreRow]) -> String {
+    use std::fmt::Write as _;
+    let text = |out: &mut String, value: &str| {
+        let _ = crate::templates::write_escaped(out, value);
+    };
+    let mut out = String::with_capacity(300 + rows.len() * 260);
+    out.push_str("<table class=\"table\">\n  <caption>Every ");
+    text(&mut out, &instrument.short);
+    out.push_str(" score</caption>\n  <thead><tr><th scope=\"col\">Answered</th><th scope=\"col\">When</th><th scope=\"col\">Score</th><th scope=\"col\">Band</th></tr></thead>\n  <tbody>\n");
+    for (i, row) in rows.iter().rev().enumerate() {
+        out.push_str(if i < SHOWN {
+            "  <tr>"
+        } else {
+            "  <tr class=\"visually-hidden\">"
+        });
+        let _ = write!(
+            out,
+            "<th scope=\"row\"><a href=\"/office/questionnaires/{}\">{}<span class=\"visually-hidden\">: see each answer</span></a>",
+            row.id, row.when
+        );
+        if row.risk {
+            out.push_str(" <strong class=\"tag tag-red\">Risk answer</strong>");
+        }
+        out.push_str("</th><td>");
+        text(&mut out, &row.session);
+        let _ = write!(out, "</td><td class=\"amount\">{}</td><td>", row.total);
+        text(&mut out, &instrument.bands[row.band].label);
+        out.push_str("</td></tr>\n");
+    }
+    out.push_str("  </tbody>\n</table>");
+    out
 }
 
 /// One measure of the client's, as their page shows it.
@@ -22,7 +59,10 @@ struct MeasureView {
     attribution: String,
     chart: String,
     summary: Vec<String>,
-    rows: Vec<ScoreRow>,
+    /// The table of every score (HTML, escaped as it was written).
+    table: String,
+    /// More scores than the table shows on screen.
+    more: bool,
 }
 
 /// The change from `first` to `latest` in words, by the reliable change figure and the
@@ -147,7 +187,7 @@ pub(crate) async fn client_section(
                 when: view.day(*at),
                 session: m::occasion_words(q),
                 total: score.total,
-                band: instrument.bands[score.band].label.clone(),
+                band: score.band,
                 risk: !score.risk_items.is_empty(),
             });
         }
@@ -186,7 +226,8 @@ pub(crate) async fn client_section(
             attribution: instrument.attribution.clone(),
             chart,
             summary,
-            rows,
+            table: score_table(instrument, &rows),
+            more: rows.len() > SHOWN,
         });
     }
     let active = contracts.iter().find(|c| c.active).map(|c| c.id.get());
