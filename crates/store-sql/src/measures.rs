@@ -46,6 +46,95 @@ macro_rules! measures {
             row.try_get(column).map_err(map_err)
         }
 
+        /// A questionnaire's own columns, in the order `QUESTIONNAIRE_PARTS` selects them:
+        /// id, contract, instrument, occasion, session number, requested, withdrawn,
+        /// completed, entered by, answers, follow-up, risk, acknowledged at, by, note.
+        type Parts = (
+            i64,
+            i64,
+            String,
+            String,
+            i64,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+            Option<i64>,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+        );
+
+        /// A questionnaire from its own columns and its client.
+        fn build(
+            parts: Parts,
+            client: ClientId,
+            client_name: domain::PersonName,
+        ) -> StoreResult<Questionnaire> {
+            let (
+                id,
+                contract,
+                instrument,
+                occasion,
+                number,
+                requested_at,
+                withdrawn_at,
+                completed_at,
+                entered_by,
+                answers,
+                follow_up,
+                risk,
+                acknowledged_at,
+                acknowledged_by,
+                acknowledgement,
+            ) = parts;
+            let completed = match completed_at {
+                None => None,
+                Some(at) => {
+                    let by = entered_by
+                        .as_deref()
+                        .and_then(EnteredBy::parse)
+                        .ok_or_else(|| corrupt("questionnaire"))?;
+                    let values = answers
+                        .as_deref()
+                        .and_then(Answers::parse_values)
+                        .ok_or_else(|| corrupt("answers"))?;
+                    let answers = Answers {
+                        values,
+                        follow_up: follow_up
+                            .map(|v| u8::try_from(v).map_err(|_| corrupt("answers")))
+                            .transpose()?,
+                        risk: risk == 1,
+                    };
+                    Some((timestamp(at)?, by, answers))
+                }
+            };
+            let acknowledged = match acknowledged_at {
+                None => None,
+                Some(at) => Some(Acknowledgement {
+                    at: timestamp(at)?,
+                    by: acknowledged_by.map(UserId::new),
+                    note: acknowledgement.unwrap_or_default(),
+                }),
+            };
+            Ok(Questionnaire {
+                id: QuestionnaireId::new(id),
+                client,
+                client_name,
+                contract: ContractId::new(contract),
+                instrument,
+                occasion: Occasion::parse(&occasion).ok_or_else(|| corrupt("occasion"))?,
+                session_number: u32_col(number)?,
+                requested_at: timestamp(requested_at)?,
+                withdrawn_at: opt_timestamp(withdrawn_at)?,
+                completed,
+                acknowledged,
+            })
+        }
+
+        /// A questionnaire from a row of `questionnaires_where!` (by column name).
         fn questionnaire<R>(row: &R) -> StoreResult<Questionnaire>
         where
             R: sqlx::Row,
@@ -55,54 +144,28 @@ macro_rules! measures {
             for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
             for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
         {
-            let completed_at: Option<i64> = column(row, "completed_at")?;
-            let completed = match completed_at {
-                None => None,
-                Some(at) => {
-                    let by: Option<String> = column(row, "entered_by")?;
-                    let by = by
-                        .as_deref()
-                        .and_then(EnteredBy::parse)
-                        .ok_or_else(|| corrupt("questionnaire"))?;
-                    let raw: Option<String> = column(row, "answers")?;
-                    let values = raw
-                        .as_deref()
-                        .and_then(Answers::parse_values)
-                        .ok_or_else(|| corrupt("answers"))?;
-                    let follow_up: Option<i64> = column(row, "follow_up")?;
-                    let answers = Answers {
-                        values,
-                        follow_up: follow_up
-                            .map(|v| u8::try_from(v).map_err(|_| corrupt("answers")))
-                            .transpose()?,
-                        risk: column::<i64, _>(row, "risk")? == 1,
-                    };
-                    Some((timestamp(at)?, by, answers))
-                }
-            };
-            let acknowledged = match column::<Option<i64>, _>(row, "acknowledged_at")? {
-                None => None,
-                Some(at) => Some(Acknowledgement {
-                    at: timestamp(at)?,
-                    by: column::<Option<i64>, _>(row, "acknowledged_by")?.map(UserId::new),
-                    note: column::<Option<String>, _>(row, "acknowledgement")?
-                        .unwrap_or_default(),
-                }),
-            };
-            let occasion: String = column(row, "occasion")?;
-            Ok(Questionnaire {
-                id: QuestionnaireId::new(column(row, "id")?),
-                client: ClientId::new(column(row, "client_id")?),
-                client_name: name(&column::<String, _>(row, "client_name")?)?,
-                contract: ContractId::new(column(row, "contract_id")?),
-                instrument: column(row, "instrument")?,
-                occasion: Occasion::parse(&occasion).ok_or_else(|| corrupt("occasion"))?,
-                session_number: u32_col(column(row, "session_number")?)?,
-                requested_at: timestamp(column(row, "requested_at")?)?,
-                withdrawn_at: opt_timestamp(column(row, "withdrawn_at")?)?,
-                completed,
-                acknowledged,
-            })
+            let parts: Parts = (
+                column(row, "id")?,
+                column(row, "contract_id")?,
+                column(row, "instrument")?,
+                column(row, "occasion")?,
+                column(row, "session_number")?,
+                column(row, "requested_at")?,
+                column(row, "withdrawn_at")?,
+                column(row, "completed_at")?,
+                column(row, "entered_by")?,
+                column(row, "answers")?,
+                column(row, "follow_up")?,
+                column(row, "risk")?,
+                column(row, "acknowledged_at")?,
+                column(row, "acknowledged_by")?,
+                column(row, "acknowledgement")?,
+            );
+            build(
+                parts,
+                ClientId::new(column(row, "client_id")?),
+                name(&column::<String, _>(row, "client_name")?)?,
+            )
         }
 
         fn every(plan: &MeasurePlan) -> Option<i64> {
@@ -288,17 +351,35 @@ macro_rules! measures {
                 practice: PracticeId,
                 client: ClientId,
             ) -> StoreResult<Vec<Questionnaire>> {
-                sqlx::query($sql($crate::questionnaires_where!(
-                    "q.practice_id = ? AND q.client_id = ? ORDER BY q.requested_at, q.id"
-                )))
+                // A client's page reads years of weekly answers: their own columns only, by
+                // position, and the client's name once.
+                let client_name: Option<String> = sqlx::query_scalar($sql(
+                    "SELECT name FROM clients WHERE practice_id = ? AND id = ?",
+                ))
+                .bind(practice.get())
+                .bind(client.get())
+                .fetch_optional(self.read())
+                .await
+                .map_err(map_err)?;
+                let Some(client_name) = client_name else {
+                    return Ok(Vec::new());
+                };
+                let client_name = name(&client_name)?;
+                let rows: Vec<Parts> = sqlx::query_as($sql(
+                    "SELECT id, contract_id, instrument, occasion, session_number, requested_at,
+                         withdrawn_at, completed_at, entered_by, answers, follow_up, risk,
+                         acknowledged_at, acknowledged_by, acknowledgement
+                     FROM questionnaires WHERE practice_id = ? AND client_id = ?
+                     ORDER BY requested_at, id",
+                ))
                 .bind(practice.get())
                 .bind(client.get())
                 .fetch_all(self.read())
                 .await
-                .map_err(map_err)?
-                .iter()
-                .map(questionnaire)
-                .collect()
+                .map_err(map_err)?;
+                rows.into_iter()
+                    .map(|parts| build(parts, client, client_name.clone()))
+                    .collect()
             }
 
             async fn questionnaire(

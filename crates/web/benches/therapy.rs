@@ -31,7 +31,8 @@ use domain::{
 use jiff::{SignedDuration, Timestamp, ToSpan, civil::Weekday, tz::TimeZone};
 use sha2::{Digest, Sha256};
 use store::{
-    BookingStore, NewCharge, NewClient, NewUser, PracticeStore, StaffStore, Store, TherapyStore,
+    BookingStore, MeasureStore, NewCharge, NewClient, NewUser, PracticeStore, StaffStore, Store,
+    TherapyStore,
 };
 use store_sqlite::{OpenMode, SqliteStore};
 use tower::ServiceExt;
@@ -309,6 +310,22 @@ async fn bench() {
     println!(
         "measures: {answered} questionnaires of {MEASURED} clients, {ended} ended contracts with four each, seeded in {:.1} s",
         measuring.elapsed().as_secs_f64()
+    );
+    // Where the measured page's time goes: the client's questionnaires, read on their own.
+    let mut reads = Vec::new();
+    for run in 0..RUNS / 4 {
+        let started = Instant::now();
+        let all = store
+            .questionnaires(practice, clients[run % MEASURED])
+            .await
+            .expect("questionnaires");
+        reads.push(started.elapsed().as_secs_f64() * 1e6);
+        assert!(all.len() > 600);
+    }
+    reads.sort_by(f64::total_cmp);
+    println!(
+        "store call of a measured client page: questionnaires (about 730) median {:.1} µs",
+        reads[reads.len() / 2]
     );
     let measured_pages: Vec<String> = clients[..MEASURED]
         .iter()

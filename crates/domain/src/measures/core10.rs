@@ -50,12 +50,15 @@ pub struct Rules {
     pub bands: Vec<Band>,
 }
 
-/// The rules shipped.
+static PARSED: std::sync::LazyLock<Rules> =
+    std::sync::LazyLock::new(|| toml::from_str(RULES).expect("the shipped CORE-10 rules read"));
+
+/// The rules shipped (read once).
 ///
 /// # Panics
 /// Never in a released build: a test reads them.
-pub fn rules() -> Rules {
-    toml::from_str(RULES).expect("the shipped CORE-10 rules read")
+pub fn rules() -> &'static Rules {
+    &PARSED
 }
 
 /// The wording a practice enters from its copy of the form, in the form's order.

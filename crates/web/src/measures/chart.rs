@@ -27,6 +27,20 @@ const BOTTOM: f64 = 44.0;
 /// At most this many session numbers are written along the bottom.
 const MAX_X_LABELS: usize = 12;
 
+/// A coordinate to one decimal place, written with integer formatting (a chart of years of
+/// weekly scores writes thousands of them).
+struct Tenths(f64);
+
+impl std::fmt::Display for Tenths {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Coordinates are inside the picture, far from the limits of an i64.
+        #[allow(clippy::cast_possible_truncation)]
+        let t = (self.0 * 10.0).round() as i64;
+        let sign = if t < 0 { "-" } else { "" };
+        write!(f, "{sign}{}.{}", (t / 10).abs(), (t % 10).abs())
+    }
+}
+
 fn text(out: &mut String, value: &str) {
     // Writing to a String cannot fail.
     let _ = write_escaped(out, value);
@@ -135,7 +149,12 @@ pub(crate) fn svg(
     if points.len() > 1 {
         out.push_str(r##"<polyline fill="none" stroke="currentColor" stroke-width="2" points=""##);
         for p in points {
-            let _ = write!(out, "{:.1},{:.1} ", x(p.session), y(f64::from(p.total)));
+            let _ = write!(
+                out,
+                "{},{} ",
+                Tenths(x(p.session)),
+                Tenths(y(f64::from(p.total)))
+            );
         }
         out.push_str("\"/>");
     }
@@ -143,9 +162,9 @@ pub(crate) fn svg(
     for p in points {
         let _ = write!(
             out,
-            r##"<circle cx="{:.1}" cy="{:.1}" r="{r}" fill="currentColor"/>"##,
-            x(p.session),
-            y(f64::from(p.total))
+            r##"<circle cx="{}" cy="{}" r="{r}" fill="currentColor"/>"##,
+            Tenths(x(p.session)),
+            Tenths(y(f64::from(p.total)))
         );
     }
     out.push_str("</svg>");
@@ -191,6 +210,17 @@ mod tests {
         assert!(drawn.contains(">Session</text>") && drawn.contains(">Score</text>"));
         // The first point is at the left edge and the highest score highest up.
         assert!(drawn.contains(r#"<circle cx="48.0""#));
+    }
+
+    #[test]
+    fn tenths_are_written_as_float_formatting_would() {
+        for v in [0.0, 48.0, 48.04, 48.05, 123.45, 0.96, -3.25, 207.99] {
+            assert_eq!(
+                Tenths(v).to_string(),
+                format!("{:.1}", (v * 10.0_f64).round() / 10.0),
+                "{v}"
+            );
+        }
     }
 
     #[test]

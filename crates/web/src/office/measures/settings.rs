@@ -60,7 +60,7 @@ async fn settings_page(
             items,
             added => !wording.items.is_empty(),
             saved,
-            copyright => rules.copyright,
+            copyright => rules.copyright.clone(),
             errors => list,
             error => map,
         },
