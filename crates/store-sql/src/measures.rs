@@ -17,11 +17,14 @@ macro_rules! questionnaires_where {
 
 /// Measures (`MeasureStore`), implemented for the store: the instruments a practice added,
 /// contracts' plans, questionnaires, their answers and flags, and clients who asked to
-/// stop. `sql` turns a statement written with `?` placeholders into what the driver takes.
+/// stop. `sql` turns a statement written with `?` placeholders into what the driver takes;
+/// `pack` is how the engine packs rows into one JSON array of arrays (its two halves around
+/// the column list: SQLite's `json_group_array(json_array(…))`, PostgreSQL's
+/// `json_agg(json_build_array(…))::text`).
 #[allow(clippy::crate_in_macro_def)]
 #[macro_export]
 macro_rules! measures {
-    ($store:ident, sql = $sql:path) => {
+    ($store:ident, sql = $sql:path, pack = ($pack_open:literal, $pack_close:literal)) => {
         use domain::measures::plan::{Occasion, Schedule};
         use jiff::Timestamp;
         use sqlx::Row as _;
@@ -46,26 +49,7 @@ macro_rules! measures {
             row.try_get(column).map_err(map_err)
         }
 
-        /// A questionnaire's own columns, in the order `QUESTIONNAIRE_PARTS` selects them:
-        /// id, contract, instrument, occasion, session number, requested, withdrawn,
-        /// completed, entered by, answers, follow-up, risk, acknowledged at, by, note.
-        type Parts = (
-            i64,
-            i64,
-            String,
-            String,
-            i64,
-            i64,
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
-            Option<i64>,
-            i64,
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-        );
+        type Parts = store::QuestionnaireParts;
 
         /// A questionnaire from its own columns and its client.
         fn build(
@@ -365,19 +349,24 @@ macro_rules! measures {
                     return Ok(Vec::new());
                 };
                 let client_name = name(&client_name)?;
-                let rows: Vec<Parts> = sqlx::query_as($sql(
-                    "SELECT id, contract_id, instrument, occasion, session_number, requested_at,
-                         withdrawn_at, completed_at, entered_by, answers, follow_up, risk,
-                         acknowledged_at, acknowledged_by, acknowledgement
-                     FROM questionnaires WHERE practice_id = ? AND client_id = ?
-                     ORDER BY requested_at, id",
-                ))
+                // One packed value, not a row each (see `store::unpack_questionnaires`).
+                let packed: Option<String> = sqlx::query_scalar($sql(concat!(
+                    "SELECT ",
+                    $pack_open,
+                    "id, contract_id, instrument, occasion, session_number, requested_at,
+                     withdrawn_at, completed_at, entered_by, answers, follow_up, risk,
+                     acknowledged_at, acknowledged_by, acknowledgement",
+                    $pack_close,
+                    " FROM questionnaires WHERE practice_id = ? AND client_id = ?"
+                )))
                 .bind(practice.get())
                 .bind(client.get())
-                .fetch_all(self.read())
+                .fetch_one(self.read())
                 .await
                 .map_err(map_err)?;
-                rows.into_iter()
+                store::unpack_questionnaires(packed.as_deref())
+                    .map_err(|e| StoreError::Other(e.into()))?
+                    .into_iter()
                     .map(|parts| build(parts, client, client_name.clone()))
                     .collect()
             }

@@ -6,6 +6,10 @@ fn sql(text: &'static str) -> &'static str {
     text
 }
 
-store_sql::measures!(SqliteStore, sql = sql);
+store_sql::measures!(
+    SqliteStore,
+    sql = sql,
+    pack = ("json_group_array(json_array(", "))")
+);
 
 use crate::SqliteStore;

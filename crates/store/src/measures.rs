@@ -138,6 +138,41 @@ impl Questionnaire {
     }
 }
 
+/// A questionnaire's own columns as the backends read them: id, contract, instrument,
+/// occasion, session number, requested, withdrawn, completed, entered by, answers,
+/// follow-up, risk, acknowledged at, by, note.
+pub type QuestionnaireParts = (
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+
+/// A client's questionnaires packed by the database into one JSON array of rows (each an
+/// array of [`QuestionnaireParts`]), earliest asked first. Years of weekly answers are
+/// hundreds of rows; one value instead of a row each saves the driver's per-row hand-over
+/// between threads, which cost more than reading them.
+pub fn unpack_questionnaires(packed: Option<&str>) -> Result<Vec<QuestionnaireParts>, String> {
+    let Some(packed) = packed else {
+        return Ok(Vec::new());
+    };
+    let mut rows: Vec<QuestionnaireParts> =
+        serde_json::from_str(packed).map_err(|e| format!("packed questionnaires: {e}"))?;
+    rows.sort_by_key(|r| (r.5, r.0));
+    Ok(rows)
+}
+
 /// What came of entering answers (see [`MeasureStore::complete_questionnaire`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Completion {
