@@ -128,7 +128,15 @@ pub(crate) async fn rights_story(store: &dyn Store, practice: store::PracticeId)
     let decisions = store.retention_decisions(practice, client).await.unwrap();
     assert_eq!(decisions.len(), 2);
     assert_eq!(decisions[0].decision, refused, "newest first");
-    let facts = store.retention_facts(practice).await.unwrap();
+    let facts = store.retention_facts(practice, None).await.unwrap();
+    assert_eq!(
+        store
+            .retention_facts(practice, Some(facts[0].client))
+            .await
+            .unwrap(),
+        facts[..1],
+        "one client's facts"
+    );
     let mine = facts.iter().find(|f| f.client == client).unwrap();
     assert_eq!(mine.created_at, now);
     assert_eq!(mine.last_session, None);

@@ -338,7 +338,11 @@ impl RightsStore for PgStore {
         rows.iter().map(decision_from_row).collect()
     }
 
-    async fn retention_facts(&self, practice: PracticeId) -> StoreResult<Vec<RetentionFacts>> {
+    async fn retention_facts(
+        &self,
+        practice: PracticeId,
+        client: Option<ClientId>,
+    ) -> StoreResult<Vec<RetentionFacts>> {
         let rows = sqlx::query(
             "SELECT c.id, c.name, c.created_at,
                 (SELECT MAX(s.starts_at) FROM sessions s WHERE s.client_id = c.id) AS last_session,
@@ -347,9 +351,11 @@ impl RightsStore for PgStore {
              LEFT JOIN retention_decisions k ON k.id = (
                  SELECT d.id FROM retention_decisions d
                  WHERE d.client_id = c.id AND d.kind = 'keep' ORDER BY d.id DESC LIMIT 1)
-             WHERE c.practice_id = $1 ORDER BY c.name, c.id",
+             WHERE c.practice_id = $1 AND ($2::BIGINT IS NULL OR c.id = $2)
+             ORDER BY c.name, c.id",
         )
         .bind(practice.get())
+        .bind(client.map(ClientId::get))
         .fetch_all(self.read())
         .await
         .map_err(map_err)?;

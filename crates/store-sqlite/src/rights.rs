@@ -345,7 +345,11 @@ impl RightsStore for SqliteStore {
         rows.iter().map(decision_from_row).collect()
     }
 
-    async fn retention_facts(&self, practice: PracticeId) -> StoreResult<Vec<RetentionFacts>> {
+    async fn retention_facts(
+        &self,
+        practice: PracticeId,
+        client: Option<ClientId>,
+    ) -> StoreResult<Vec<RetentionFacts>> {
         let rows = sqlx::query(
             "SELECT c.id, c.name, c.created_at,
                 (SELECT MAX(s.starts_at) FROM sessions s WHERE s.client_id = c.id) AS last_session,
@@ -354,9 +358,11 @@ impl RightsStore for SqliteStore {
              LEFT JOIN retention_decisions k ON k.id = (
                  SELECT d.id FROM retention_decisions d
                  WHERE d.client_id = c.id AND d.kind = 'keep' ORDER BY d.id DESC LIMIT 1)
-             WHERE c.practice_id = ? ORDER BY c.name, c.id",
+             WHERE c.practice_id = ? AND (? IS NULL OR c.id = ?) ORDER BY c.name, c.id",
         )
         .bind(practice.get())
+        .bind(client.map(ClientId::get))
+        .bind(client.map(ClientId::get))
         .fetch_all(self.read())
         .await
         .map_err(map_err)?;

@@ -75,7 +75,7 @@ pub struct RecordedDecision {
 }
 
 /// What the retention review needs to know about one client.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetentionFacts {
     pub client: ClientId,
     pub name: PersonName,
@@ -325,8 +325,13 @@ pub trait RightsStore: Send + Sync {
         practice: PracticeId,
         client: ClientId,
     ) -> StoreResult<Vec<RecordedDecision>>;
-    /// For each client of the practice, what the retention review needs.
-    async fn retention_facts(&self, practice: PracticeId) -> StoreResult<Vec<RetentionFacts>>;
+    /// For each client of the practice (or only `client`: a client's page asks for one),
+    /// what the retention review needs.
+    async fn retention_facts(
+        &self,
+        practice: PracticeId,
+        client: Option<ClientId>,
+    ) -> StoreResult<Vec<RetentionFacts>>;
     /// Every row that concerns one of the practice's clients, one [`ClientRows`] for each
     /// [`Record`] in the order of [`Record::ALL`] (listed even when empty), read in one
     /// consistent snapshot. Secret columns are left out; notes come as [`Value::Note`] (the

@@ -339,6 +339,15 @@ async fn bench() {
         "CORE-10 scores by session",
     )
     .await;
+    // The same plain pages in the larger practice (540 clients, 500 ended contracts).
+    time_pages(
+        &app,
+        &cookie,
+        "client page in the larger practice",
+        &client_pages,
+        "Client Number",
+    )
+    .await;
     let outcomes = ["/office/outcomes".to_owned()];
     time_pages(&app, &cookie, "outcomes page", &outcomes, "PHQ-9").await;
 }

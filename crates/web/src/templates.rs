@@ -116,6 +116,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "questionnaire_items.html",
     "office/clients/measures.html",
     "office/clients/measures_form.html",
+    "office/clients/scores.html",
     "office/clients/enter_answers.html",
     "office/questionnaire.html",
     "office/outcomes.html",

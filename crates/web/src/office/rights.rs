@@ -64,7 +64,7 @@ pub(super) async fn client_section(
     let (requests, decisions, facts) = tokio::try_join!(
         store.subject_access_requests(practice, client.id),
         store.retention_decisions(practice, client.id),
-        store.retention_facts(practice),
+        store.retention_facts(practice, Some(client.id)),
     )?;
     let requests: Vec<Value> = requests.iter().map(|r| request_row(r, today)).collect();
     let decisions: Vec<Value> = decisions.iter().map(|d| decision_row(view, d)).collect();
@@ -516,7 +516,7 @@ pub(super) async fn due_for_review(
     let years = view.practice.privacy.retention_years;
     Ok(state
         .store()
-        .retention_facts(state.practice_id())
+        .retention_facts(state.practice_id(), None)
         .await?
         .into_iter()
         .filter_map(|f| {

@@ -72,6 +72,7 @@ impl Fixture {
             .replace("{id}", &id.to_string())
             .replace("{contract}", &self.contract.to_string())
             .replace("{request}", &self.request.to_string())
+            .replace("{instrument}", "phq-9")
             .replace("{slug}", slug)
             .replace("{location}", &self.location)
             .replace("{token}", &"0".repeat(64))

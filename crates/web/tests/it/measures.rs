@@ -470,6 +470,15 @@ async fn answers_given_in_a_session_are_entered_and_the_change_is_told_in_words(
     assert!(text.contains(r#"<svg class="chart""#));
     assert_eq!(text.matches("<circle").count(), 2);
     assert!(text.contains("Every PHQ-9 score"), "the table alternative");
+    let all = app
+        .office_get(&format!("/office/clients/{robin}/measures/phq-9"))
+        .await;
+    all.assert_status(StatusCode::OK);
+    assert!(all.body.contains("2 scores, newest first"));
+    assert_eq!(all.body.matches("/office/questionnaires/").count(), 2);
+    app.office_get(&format!("/office/clients/{robin}/measures/nothing"))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
     assert!(
         !app.outbox()
             .await

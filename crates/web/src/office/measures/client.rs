@@ -13,26 +13,23 @@ struct ScoreRow {
     risk: bool,
 }
 
-/// How many of the latest scores the table shows on screen (screen readers hear all).
+/// How many of the latest scores a client's page lists; the rest are a link away.
 const SHOWN: usize = 6;
 
-/// The table of every score of a measure, newest first, written directly (a client with
-/// years of weekly scores has hundreds of rows; see the therapy benchmark).
-fn score_table(instrument: &Instrument, rows: &[ScoreRow]) -> String {
+/// A table of scores, newest first (`rows` are oldest first), written directly (a client
+/// with years of weekly scores has hundreds; see the therapy benchmark). `caption` names
+/// which scores they are.
+fn score_table(instrument: &Instrument, rows: &[ScoreRow], caption: &str) -> String {
     use std::fmt::Write as _;
     let text = |out: &mut String, value: &str| {
         let _ = crate::templates::write_escaped(out, value);
     };
     let mut out = String::with_capacity(300 + rows.len() * 260);
-    out.push_str("<table class=\"table\">\n  <caption>Every ");
-    text(&mut out, &instrument.short);
-    out.push_str(" score</caption>\n  <thead><tr><th scope=\"col\">Answered</th><th scope=\"col\">When</th><th scope=\"col\">Score</th><th scope=\"col\">Band</th></tr></thead>\n  <tbody>\n");
-    for (i, row) in rows.iter().rev().enumerate() {
-        out.push_str(if i < SHOWN {
-            "  <tr>"
-        } else {
-            "  <tr class=\"visually-hidden\">"
-        });
+    out.push_str("<table class=\"table\">\n  <caption>");
+    text(&mut out, caption);
+    out.push_str("</caption>\n  <thead><tr><th scope=\"col\">Answered</th><th scope=\"col\">When</th><th scope=\"col\">Score</th><th scope=\"col\">Band</th></tr></thead>\n  <tbody>\n");
+    for row in rows.iter().rev() {
+        out.push_str("  <tr>");
         let _ = write!(
             out,
             "<th scope=\"row\"><a href=\"/office/questionnaires/{}\">{}<span class=\"visually-hidden\">: see each answer</span></a>",
@@ -59,10 +56,70 @@ struct MeasureView {
     attribution: String,
     chart: String,
     summary: Vec<String>,
-    /// The table of every score (HTML, escaped as it was written).
+    /// The table of the latest scores (HTML, escaped as it was written).
     table: String,
-    /// More scores than the table shows on screen.
-    more: bool,
+    /// How many scores there are in all (more than the table lists: a link to them all).
+    count: usize,
+}
+
+/// The table rows of completed questionnaires.
+fn score_rows(
+    view: &PracticeView,
+    instrument: &Instrument,
+    done: &[(&Questionnaire, &store::Answers, jiff::Timestamp)],
+) -> WebResult<Vec<ScoreRow>> {
+    done.iter()
+        .map(|(q, answers, at)| {
+            let score = m::score_of(instrument, answers)?;
+            Ok(ScoreRow {
+                id: q.id.get(),
+                when: view.day(*at),
+                session: m::occasion_words(q),
+                total: score.total,
+                band: score.band,
+                risk: !score.risk_items.is_empty(),
+            })
+        })
+        .collect()
+}
+
+/// Every score of one measure of a client's, newest first (linked from their page when
+/// there are more than it lists).
+pub(crate) async fn all_scores(
+    state: Here,
+    staff: Staff,
+    Path((raw, id)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let client = find_client(&state, &raw).await?;
+    let (view, catalogue, questionnaires) =
+        tokio::try_join!(PracticeView::load(&state), Catalogue::load(&state), async {
+            Ok(state
+                .store()
+                .questionnaires(state.practice_id(), client.id)
+                .await?)
+        },)?;
+    let instrument = catalogue.get(&id).ok_or(WebError::NotFound)?;
+    let done: Vec<(&Questionnaire, &store::Answers, jiff::Timestamp)> = questionnaires
+        .iter()
+        .filter(|q| q.instrument == instrument.id)
+        .filter_map(|q| q.completed.as_ref().map(|(at, _, a)| (q, a, *at)))
+        .collect();
+    let rows = score_rows(&view, instrument, &done)?;
+    let caption = format!("Every {} score", instrument.short);
+    page(
+        &state,
+        &staff,
+        StatusCode::OK,
+        "office/clients/scores.html",
+        context! {
+            client => context! { id => client.id.get(), name => client.name.as_str() },
+            short => instrument.short.clone(),
+            count => rows.len(),
+            table => score_table(instrument, &rows, &caption),
+            attribution => instrument.attribution.clone(),
+        },
+    )
+    .await
 }
 
 /// The change from `first` to `latest` in words, by the reliable change figure and the
@@ -172,25 +229,14 @@ pub(crate) async fn client_section(
         if done.is_empty() {
             continue;
         }
-        let mut rows = Vec::with_capacity(done.len());
         let mut points = Vec::new();
-        for (q, answers, at) in &done {
-            let score = m::score_of(instrument, answers)?;
-            if Some(q.contract) == charted {
-                points.push(Point {
-                    session: q.session_number,
-                    total: score.total,
-                });
-            }
-            rows.push(ScoreRow {
-                id: q.id.get(),
-                when: view.day(*at),
-                session: m::occasion_words(q),
-                total: score.total,
-                band: score.band,
-                risk: !score.risk_items.is_empty(),
+        for (q, answers, _) in done.iter().filter(|(q, _, _)| Some(q.contract) == charted) {
+            points.push(Point {
+                session: q.session_number,
+                total: m::score_of(instrument, answers)?.total,
             });
         }
+        let rows = score_rows(view, instrument, &done[done.len().saturating_sub(SHOWN)..])?;
         let summary = match (points.first(), points.last()) {
             (Some(first), Some(latest)) if points.len() > 1 => {
                 change_words(instrument, first.total, latest.total)
@@ -226,8 +272,16 @@ pub(crate) async fn client_section(
             attribution: instrument.attribution.clone(),
             chart,
             summary,
-            table: score_table(instrument, &rows),
-            more: rows.len() > SHOWN,
+            table: score_table(
+                instrument,
+                &rows,
+                &if done.len() > SHOWN {
+                    format!("The latest {SHOWN} {} scores", instrument.short)
+                } else {
+                    format!("Every {} score", instrument.short)
+                },
+            ),
+            count: done.len(),
         });
     }
     let active = contracts.iter().find(|c| c.active).map(|c| c.id.get());

@@ -56,6 +56,7 @@ crate::routing::routes! {
     GET "/office/clients/{id}/contracts/{contract}/measures" => Staff(ClientViewed): plan_form;
     POST "/office/clients/{id}/contracts/{contract}/measures" => Staff(ContractChanged): save_plan;
     GET "/office/clients/{id}/questionnaires/new" => Staff(ClientViewed): entry_form;
+    GET "/office/clients/{id}/measures/{instrument}" => Staff(ClientViewed): all_scores;
     POST "/office/clients/{id}/questionnaires/new" => Staff(QuestionnaireEntered): enter;
     POST "/office/clients/{id}/questionnaires/ask" => Staff(QuestionnaireAsked): ask;
     GET "/office/questionnaires/{id}" => Staff(QuestionnaireViewed): show;
