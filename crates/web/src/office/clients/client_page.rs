@@ -208,7 +208,7 @@ pub(crate) async fn show(
     let now = state.now();
     // The record's parts do not depend on each other: ask for them together (the reader
     // pool has several connections), in two rounds.
-    let (view, contracts, opened, invoices, balance) = tokio::try_join!(
+    let (view, contracts, opened, invoices, balance, measured) = tokio::try_join!(
         PracticeView::load(&state),
         async { Ok(state.store().contracts(id, client.id).await?) },
         async {
@@ -222,12 +222,13 @@ pub(crate) async fn show(
         },
         async { Ok(state.store().invoices(id, Some(client.id)).await?) },
         async { Ok(state.store().balance(id, client.id).await?) },
+        crate::office::measures::load_client_measures(&state, client.id),
     )?;
     let all_past = q.past.as_deref() == Some("all");
     let brief_active = contracts
         .iter()
         .any(|c| c.active && matches!(c.current().terms.kind, ContractKind::Brief { .. }));
-    let (around, seen_by, rights, measures) = tokio::try_join!(
+    let (around, seen_by, rights) = tokio::try_join!(
         async {
             Ok(state
                 .store()
@@ -244,8 +245,8 @@ pub(crate) async fn show(
         },
         record_access(&state, &view, client.id),
         crate::office::rights::client_section(&state, &view, &client),
-        crate::office::measures::client_section(&state, &view, &client, &contracts),
     )?;
+    let measures = crate::office::measures::client_section(&view, &contracts, &measured)?;
     // Earliest first, as the work's summary reads them.
     let sessions: Vec<Session> = around
         .past

@@ -159,26 +159,54 @@ pub(crate) fn change_words(instrument: &Instrument, first: u32, latest: u32) -> 
     vec![moved, reliable, crossing]
 }
 
-/// The measures section of a client's page: flags, the plan, open questionnaires, and a
-/// chart per measure over the current (or latest) contract with every score in a table.
-pub(crate) async fn client_section(
+/// What a client's page needs about their measures, read together (and alongside the
+/// page's first reads: none of it waits for the contracts).
+pub(crate) struct ClientMeasures {
+    catalogue: Catalogue,
+    questionnaires: Vec<Questionnaire>,
+    /// The plans of every active contract of the practice (a few rows).
+    plans: Vec<(store::ContractId, MeasurePlan)>,
+    stopped: Option<jiff::Timestamp>,
+}
+
+/// Read [`ClientMeasures`].
+pub(crate) async fn load_client_measures(
     state: &Here,
-    view: &PracticeView,
-    client: &Client,
-    contracts: &[Contract],
-) -> WebResult<Value> {
+    client: store::ClientId,
+) -> WebResult<ClientMeasures> {
     let practice = state.practice_id();
     let (catalogue, questionnaires, plans, stopped) = tokio::try_join!(
         Catalogue::load(state),
-        async { Ok(state.store().questionnaires(practice, client.id).await?) },
-        async {
-            match contracts.iter().find(|c| c.active) {
-                Some(c) => Ok(state.store().measure_plans(practice, Some(c.id)).await?),
-                None => Ok(Vec::new()),
-            }
-        },
-        async { Ok(state.store().measures_stopped(practice, client.id).await?) },
+        async { Ok(state.store().questionnaires(practice, client).await?) },
+        async { Ok(state.store().measure_plans(practice, None).await?) },
+        async { Ok(state.store().measures_stopped(practice, client).await?) },
     )?;
+    Ok(ClientMeasures {
+        catalogue,
+        questionnaires,
+        plans,
+        stopped,
+    })
+}
+
+/// The measures section of a client's page: flags, the plan, open questionnaires, and a
+/// chart per measure over the current (or latest) contract with every score in a table.
+pub(crate) fn client_section(
+    view: &PracticeView,
+    contracts: &[Contract],
+    data: &ClientMeasures,
+) -> WebResult<Value> {
+    let ClientMeasures {
+        catalogue,
+        questionnaires,
+        plans,
+        stopped,
+    } = data;
+    let active_contract = contracts.iter().find(|c| c.active).map(|c| c.id);
+    let plans: Vec<&(store::ContractId, MeasurePlan)> = plans
+        .iter()
+        .filter(|(c, _)| Some(*c) == active_contract)
+        .collect();
     let flags: Vec<Value> = questionnaires
         .iter()
         .filter(|q| q.is_flagged())
