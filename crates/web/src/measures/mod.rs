@@ -18,6 +18,7 @@ use domain::{
     measures::{Instrument, Score, core10, plan::Occasion},
 };
 use jiff::{SignedDuration, Timestamp};
+use minijinja::{Value, context};
 use store::{Answers, NewMessage, NewRequest, Questionnaire, SessionStatus};
 
 use crate::{Here, WebError, error::WebResult, forms::FormData, therapy::PracticeView};
@@ -145,6 +146,47 @@ pub(crate) fn read_answers(
             risk: !score.risk_items.is_empty(),
         }),
         _ => Err(problems),
+    }
+}
+
+/// The questions of `instrument` for a form, with the answers already given in `form`.
+pub(crate) fn questionnaire_form(instrument: &Instrument, form: &FormData) -> Value {
+    let options: Vec<(String, String)> = instrument
+        .options
+        .iter()
+        .map(|c| (c.value.to_string(), c.label.clone()))
+        .collect();
+    let items: Vec<Value> = instrument
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let field = item_field(i + 1);
+            context! {
+                n => i + 1,
+                field => field.clone(),
+                text => item.text.clone(),
+                value => form.get(&field).to_owned(),
+            }
+        })
+        .collect();
+    let follow_up = instrument.follow_up.as_ref().map(|f| {
+        context! {
+            text => f.text.clone(),
+            options => f.options.iter().enumerate().map(|(i, o)| (i.to_string(), o.clone())).collect::<Vec<_>>(),
+            value => form.get("follow_up").to_owned(),
+        }
+    });
+    context! {
+        id => instrument.id.clone(),
+        short => instrument.short.clone(),
+        name => instrument.name.clone(),
+        stem => instrument.stem.clone(),
+        attribution => instrument.attribution.clone(),
+        options,
+        items,
+        count => instrument.items.len(),
+        follow_up,
     }
 }
 

@@ -11,7 +11,7 @@ use axum::{
 };
 use minijinja::{Value, context};
 use serde::Deserialize;
-use store::{Completion, EnteredBy, Questionnaire, QuestionnaireId, StoreError};
+use store::{Completion, EnteredBy, Questionnaire, QuestionnaireId};
 
 use super::{PortalClient, Source, portal_page};
 use crate::{
@@ -19,7 +19,6 @@ use crate::{
     error::WebResult,
     forms::FormData,
     measures::{self as m, AnswerProblem, Catalogue},
-    office::measures::questionnaire_form,
     query::Query,
     templates::value,
     therapy::PracticeView,
@@ -34,16 +33,11 @@ async fn own_questionnaire(
     raw: &str,
 ) -> WebResult<Questionnaire> {
     let id = QuestionnaireId::parse(raw).ok_or(WebError::NotFound)?;
-    match state.store().questionnaire(state.practice_id(), id).await {
-        Ok(q) if q.client == me.client.id => Ok(q),
-        Ok(q) => Err(me
-            .refused(state, source, Some(q.client), ("questionnaire", id.get()))
-            .await),
-        Err(StoreError::NotFound) => Err(me
-            .refused(state, source, None, ("questionnaire", id.get()))
-            .await),
-        Err(other) => Err(other.into()),
-    }
+    let found = state.store().questionnaire(state.practice_id(), id).await;
+    me.own(state, source, ("questionnaire", id.get()), found, |q| {
+        q.client
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -122,7 +116,7 @@ async fn form_page(
         true,
         context! {
             id => questionnaire.id.get(),
-            form => questionnaire_form(instrument, form),
+            form => m::questionnaire_form(instrument, form),
             step,
             screens,
             last => step.is_none_or(|at| at >= screens),

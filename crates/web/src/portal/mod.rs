@@ -234,6 +234,29 @@ impl FromRequestParts<AppState> for PortalClient {
 }
 
 impl PortalClient {
+    /// The record `found` by the id in a URL, if it is this client's (`owner` says whose it
+    /// is). Another client's, or none, is "not found", and asking for one is written down
+    /// as refused (`object` names it for the audit log).
+    async fn own<T>(
+        &self,
+        state: &Here,
+        source: Source,
+        object: (&'static str, i64),
+        found: store::StoreResult<T>,
+        owner: impl Fn(&T) -> store::ClientId,
+    ) -> WebResult<T> {
+        match found {
+            Ok(record) if owner(&record) == self.client.id => Ok(record),
+            Ok(record) => Err(self
+                .refused(state, source, Some(owner(&record)), object)
+                .await),
+            Err(store::StoreError::NotFound) => {
+                Err(self.refused(state, source, None, object).await)
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
     /// Write down that this client asked for a record that is not theirs (`owner` is whose
     /// it is, when it exists), and answer "not found" as for a record that does not exist.
     async fn refused(

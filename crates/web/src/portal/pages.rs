@@ -174,16 +174,9 @@ async fn own_session(
     raw: &str,
 ) -> WebResult<Session> {
     let id = SessionId::parse(raw).ok_or(WebError::NotFound)?;
-    match state.store().therapy_session(state.practice_id(), id).await {
-        Ok(session) if session.client == me.client.id => Ok(session),
-        Ok(session) => Err(me
-            .refused(state, source, Some(session.client), ("session", id.get()))
-            .await),
-        Err(StoreError::NotFound) => {
-            Err(me.refused(state, source, None, ("session", id.get())).await)
-        }
-        Err(other) => Err(other.into()),
-    }
+    let found = state.store().therapy_session(state.practice_id(), id).await;
+    me.own(state, source, ("session", id.get()), found, |s| s.client)
+        .await
 }
 
 /// The session as a calendar file: a plain event that names only the practice.
@@ -557,20 +550,10 @@ pub(super) async fn invoice(
     Path(raw): Path<String>,
 ) -> WebResult<Response> {
     let id = InvoiceId::parse(&raw).ok_or(WebError::NotFound)?;
-    let invoice: Invoice = match state.store().invoice(state.practice_id(), id).await {
-        Ok(invoice) if invoice.client == me.client.id => invoice,
-        Ok(invoice) => {
-            return Err(me
-                .refused(&state, source, Some(invoice.client), ("invoice", id.get()))
-                .await);
-        }
-        Err(StoreError::NotFound) => {
-            return Err(me
-                .refused(&state, source, None, ("invoice", id.get()))
-                .await);
-        }
-        Err(other) => return Err(other.into()),
-    };
+    let found = state.store().invoice(state.practice_id(), id).await;
+    let invoice: Invoice = me
+        .own(&state, source, ("invoice", id.get()), found, |i| i.client)
+        .await?;
     let doc = crate::office::invoices::document(&state, &invoice).await?;
     portal_page(
         &state,

@@ -99,7 +99,7 @@ async fn entry_page(
         "office/clients/enter_answers.html",
         context! {
             client => context! { id => client.id.get(), name => client.name.as_str() },
-            form => questionnaire_form(instrument, form),
+            form => m::questionnaire_form(instrument, form),
             sessions => sessions.iter().map(|(v, l)| (v.clone(), l.clone())).collect::<Vec<_>>(),
             session,
             errors => crate::templates::value(&problems),
@@ -107,47 +107,6 @@ async fn entry_page(
         },
     )
     .await
-}
-
-/// The questions of `instrument` for a form, with the answers already given in `form`.
-pub(crate) fn questionnaire_form(instrument: &Instrument, form: &FormData) -> Value {
-    let options: Vec<(String, String)> = instrument
-        .options
-        .iter()
-        .map(|c| (c.value.to_string(), c.label.clone()))
-        .collect();
-    let items: Vec<Value> = instrument
-        .items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let field = m::item_field(i + 1);
-            context! {
-                n => i + 1,
-                field => field.clone(),
-                text => item.text.clone(),
-                value => form.get(&field).to_owned(),
-            }
-        })
-        .collect();
-    let follow_up = instrument.follow_up.as_ref().map(|f| {
-        context! {
-            text => f.text.clone(),
-            options => f.options.iter().enumerate().map(|(i, o)| (i.to_string(), o.clone())).collect::<Vec<_>>(),
-            value => form.get("follow_up").to_owned(),
-        }
-    });
-    context! {
-        id => instrument.id.clone(),
-        short => instrument.short.clone(),
-        name => instrument.name.clone(),
-        stem => instrument.stem.clone(),
-        attribution => instrument.attribution.clone(),
-        options,
-        items,
-        count => instrument.items.len(),
-        follow_up,
-    }
 }
 
 pub(crate) async fn enter(
@@ -167,9 +126,10 @@ pub(crate) async fn enter(
         .iter()
         .find(|(v, _)| v == session)
         .and_then(|(v, _)| v.parse::<u32>().ok());
-    let mut problems = match m::read_answers(instrument, &form) {
+    let read = m::read_answers(instrument, &form);
+    let mut problems = match &read {
         Ok(_) => Vec::new(),
-        Err(problems) => problems,
+        Err(problems) => problems.clone(),
     };
     if number.is_none() {
         problems.insert(
@@ -180,7 +140,7 @@ pub(crate) async fn enter(
             },
         );
     }
-    let (Some(number), Ok(answers)) = (number, m::read_answers(instrument, &form)) else {
+    let (Some(number), Ok(answers)) = (number, read) else {
         return entry_page(
             &state, &staff, &client, instrument, &sessions, session, &form, &problems,
         )
