@@ -34,7 +34,7 @@ pub use self::{
 pub use self::{
     directory::directory_story,
     hosting::closing_story,
-    measures::{measure_races, measures_story},
+    measures::{measure_races, measures_story, scored_answers},
     moving::moving_story,
     operators::{operator_races, operators_story},
 };

@@ -35,8 +35,55 @@ fn answers(values: &[u8], risk: bool) -> Answers {
     Answers {
         values: values.to_vec(),
         follow_up: Some(1),
+        total: values.iter().copied().map(u32::from).sum(),
         risk,
     }
+}
+
+/// Answers to every instrument Anteroom scores (the shipped ones and CORE-10), drawn across
+/// their options (all lowest, all highest, and a spread between), each as stored with the
+/// total its instrument's scoring gives: `(instrument, answers, total)`. What a migration
+/// filling in totals from stored answers must reproduce.
+pub fn scored_answers() -> Vec<(String, String, u32)> {
+    use domain::measures::{core10, shipped};
+    let wording = core10::Wording {
+        stem: "Over the last week".into(),
+        options: (1..=5).map(|i| format!("Heading {i}")).collect(),
+        items: (1..=10).map(|i| format!("Question {i}")).collect(),
+    };
+    let mut instruments = shipped();
+    instruments.push(core10::build(&wording).expect("CORE-10 builds from any wording"));
+    let mut seed = 0x2545_f491_u32;
+    let mut scored = Vec::new();
+    for instrument in &instruments {
+        let values: Vec<u8> = instrument.options.iter().map(|c| c.value).collect();
+        for round in 0..40 {
+            let answers: Vec<u8> = (0..instrument.items.len())
+                .map(|_| match round {
+                    0 => values[0],
+                    1 => values[values.len() - 1],
+                    _ => {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 17;
+                        seed ^= seed << 5;
+                        values[seed as usize % values.len()]
+                    }
+                })
+                .collect();
+            let given: Vec<Option<u8>> = answers.iter().copied().map(Some).collect();
+            let score = instrument
+                .score(&given)
+                .expect("answers from its own options");
+            let stored = Answers {
+                values: answers,
+                follow_up: None,
+                total: score.total,
+                risk: !score.risk_items.is_empty(),
+            };
+            scored.push((instrument.id.clone(), stored.values_text(), score.total));
+        }
+    }
+    scored
 }
 
 async fn queued(store: &dyn Store, practice: PracticeId) -> usize {
@@ -353,6 +400,72 @@ pub async fn measures_story(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(resumed.len(), 1);
+
+    // A client's page lists what was answered, by when, with its total; then what waits
+    // for answers. The withdrawn one is not there, nor anything of another practice's.
+    let Completion::Stored(consulted) = entered else {
+        unreachable!()
+    };
+    let listed: Vec<_> = store
+        .questionnaire_summaries(practice, client)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| {
+            assert_eq!(s.contract, contract);
+            (
+                s.id,
+                s.instrument,
+                s.occasion,
+                s.session_number,
+                s.requested_at,
+                s.completed,
+                s.risk,
+                s.acknowledged,
+            )
+        })
+        .collect();
+    let answered = |id, instrument: &str, occasion, number, total, risk| {
+        let at = Some((later, total));
+        (
+            id,
+            instrument.to_owned(),
+            occasion,
+            number,
+            None,
+            at,
+            risk,
+            risk,
+        )
+    };
+    let regular = Occasion::Regular;
+    assert_eq!(
+        listed,
+        [
+            answered(asked[0], "phq-9", regular, 1, 5, true),
+            answered(asked[1], "gad-7", regular, 1, 1, false),
+            answered(consulted, "phq-9", Occasion::Consultation, 0, 0, false),
+            answered(third[0], "gad-7", regular, 3, 1, false),
+            (
+                resumed[0],
+                "phq-9".to_owned(),
+                regular,
+                5,
+                Some(now),
+                None,
+                false,
+                false
+            ),
+        ]
+    );
+    let elsewhere = PracticeId::new(practice.get() + 999);
+    assert!(
+        store
+            .questionnaire_summaries(elsewhere, client)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // The work ends: its open questionnaires are withdrawn, and its answers count towards
     // the practice's outcomes.

@@ -323,6 +323,7 @@ pub(crate) const CLIENT_TABLES: &[ClientTable] = &[
             c("acknowledged_at", Instant),
             c("acknowledged_by", Integer),
             c("acknowledgement", Text),
+            c("total", Integer),
         ],
     },
     ClientTable {

@@ -72,6 +72,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_directory.sql"),
     include_str!("../migrations/0009_remote_reviews.sql"),
     include_str!("../migrations/0010_measures.sql"),
+    include_str!("../migrations/0011_questionnaire_totals.sql"),
 ];
 
 /// The advisory lock every migrating process takes, so that processes starting together

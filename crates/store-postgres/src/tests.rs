@@ -203,6 +203,61 @@ async fn measures_story() {
     store_conformance::measures_story(&store).await;
 }
 
+/// Questionnaires answered before totals were stored (schema 10) get the total their
+/// instrument's scoring gives, for every instrument and across its options.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_totals_migration_scores_what_was_answered_before() {
+    type Totals = Vec<(i64, Option<i64>)>;
+    let Some((db, store)) = fresh().await else {
+        return;
+    };
+    store_conformance::measures_story(&store).await;
+    let totals = "SELECT id, total FROM questionnaires ORDER BY id";
+    let story: Totals = sqlx::query_as(totals)
+        .fetch_all(store.read())
+        .await
+        .unwrap();
+    assert!(story.iter().any(|(_, total)| total.is_some_and(|t| t > 0)));
+    sqlx::raw_sql(
+        "ALTER TABLE questionnaires DROP CONSTRAINT questionnaires_total_when_answered;
+         DROP INDEX questionnaires_scores; DROP INDEX questionnaires_waiting;
+         ALTER TABLE questionnaires DROP COLUMN total;
+         DELETE FROM anteroom_schema WHERE version = 11;",
+    )
+    .execute(store.read())
+    .await
+    .unwrap();
+    let scored = store_conformance::scored_answers();
+    for (n, (instrument, answers, _)) in scored.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO questionnaires (practice_id, client_id, contract_id, instrument,
+                 occasion, session_number, requested_at, completed_at, entered_by, answers)
+             SELECT practice_id, client_id, contract_id, $1, 'other', $2, 0, 1, 'client', $3
+             FROM questionnaires LIMIT 1",
+        )
+        .bind(instrument)
+        .bind(i64::try_from(1000 + n).unwrap())
+        .bind(answers)
+        .execute(store.read())
+        .await
+        .unwrap();
+    }
+    store.close().await;
+    let store = db.store(2).await;
+    let after: Totals = sqlx::query_as(totals)
+        .fetch_all(store.read())
+        .await
+        .unwrap();
+    assert_eq!(after[..story.len()], story, "the story's totals as stored");
+    let filled: Vec<u32> = after[story.len()..]
+        .iter()
+        .map(|(_, total)| u32::try_from(total.unwrap()).unwrap())
+        .collect();
+    let expected: Vec<u32> = scored.iter().map(|(_, _, total)| *total).collect();
+    assert_eq!(filled, expected);
+    store.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn measure_races_across_two_handles() {
     let Some((_db, first, second)) = two_handles().await else {

@@ -6,7 +6,7 @@ macro_rules! questionnaires_where {
         concat!(
             "SELECT q.id, q.client_id, c.name AS client_name, q.contract_id, q.instrument,
                  q.occasion, q.session_number, q.requested_at, q.withdrawn_at, q.completed_at,
-                 q.entered_by, q.answers, q.follow_up, q.risk, q.acknowledged_at,
+                 q.entered_by, q.answers, q.follow_up, q.total, q.risk, q.acknowledged_at,
                  q.acknowledged_by, q.acknowledgement
              FROM questionnaires q JOIN clients c ON c.id = q.client_id
              JOIN contracts k ON k.id = q.contract_id WHERE ",
@@ -31,7 +31,7 @@ macro_rules! measures {
         use store::{
             Acknowledgement, Answers, ClientId, Completion, ContractId, EnteredBy, MeasurePlan,
             MeasureStore, NewMessage, NewRequest, PracticeId, Questionnaire, QuestionnaireId,
-            RequestEmail, StoreError, StoreResult, UserId,
+            QuestionnaireSummary, RequestEmail, StoreError, StoreResult, UserId,
         };
 
         use crate::{
@@ -69,6 +69,7 @@ macro_rules! measures {
                 entered_by,
                 answers,
                 follow_up,
+                total,
                 risk,
                 acknowledged_at,
                 acknowledged_by,
@@ -90,6 +91,9 @@ macro_rules! measures {
                         follow_up: follow_up
                             .map(|v| u8::try_from(v).map_err(|_| corrupt("answers")))
                             .transpose()?,
+                        total: total
+                            .and_then(|t| u32::try_from(t).ok())
+                            .ok_or_else(|| corrupt("answers"))?,
                         risk: risk == 1,
                     };
                     Some((timestamp(at)?, by, answers))
@@ -140,6 +144,7 @@ macro_rules! measures {
                 column(row, "entered_by")?,
                 column(row, "answers")?,
                 column(row, "follow_up")?,
+                column(row, "total")?,
                 column(row, "risk")?,
                 column(row, "acknowledged_at")?,
                 column(row, "acknowledged_by")?,
@@ -317,10 +322,10 @@ macro_rules! measures {
                     .map_err(map_err)?;
                     let Some(id) = id else { continue };
                     let row = sqlx::query($sql($crate::questionnaires_where!("q.id = ?")))
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
                     let stored = questionnaire(&row)?;
                     messages.extend(email(&stored));
                     asked.push(stored.id);
@@ -354,7 +359,7 @@ macro_rules! measures {
                     "SELECT ",
                     $pack_open,
                     "id, contract_id, instrument, occasion, session_number, requested_at,
-                     withdrawn_at, completed_at, entered_by, answers, follow_up, risk,
+                     withdrawn_at, completed_at, entered_by, answers, follow_up, total, risk,
                      acknowledged_at, acknowledged_by, acknowledgement",
                     $pack_close,
                     " FROM questionnaires WHERE practice_id = ? AND client_id = ?"
@@ -368,6 +373,79 @@ macro_rules! measures {
                     .map_err(|e| StoreError::Other(e.into()))?
                     .into_iter()
                     .map(|parts| build(parts, client, client_name.clone()))
+                    .collect()
+            }
+
+            async fn questionnaire_summaries(
+                &self,
+                practice: PracticeId,
+                client: ClientId,
+            ) -> StoreResult<Vec<QuestionnaireSummary>> {
+                // The answered ones from an index that holds every column read; those
+                // waiting from their own (see migration 0021). One packed value.
+                let packed: Option<String> = sqlx::query_scalar($sql(concat!(
+                    "SELECT ",
+                    $pack_open,
+                    "id, contract_id, instrument, occasion, session_number, requested_at,
+                     completed_at, total, risk, acknowledged",
+                    $pack_close,
+                    " FROM (SELECT id, contract_id, instrument, occasion, session_number,
+                         NULL AS requested_at, completed_at, total, risk,
+                         CASE WHEN acknowledged_at IS NULL THEN 0 ELSE 1 END AS acknowledged
+                       FROM questionnaires
+                       WHERE client_id = ? AND practice_id = ? AND completed_at IS NOT NULL
+                     UNION ALL
+                     SELECT id, contract_id, instrument, occasion, session_number, requested_at,
+                         NULL, NULL, 0, 0
+                       FROM questionnaires
+                       WHERE client_id = ? AND practice_id = ? AND completed_at IS NULL
+                         AND withdrawn_at IS NULL) s"
+                )))
+                .bind(client.get())
+                .bind(practice.get())
+                .bind(client.get())
+                .bind(practice.get())
+                .fetch_one(self.read())
+                .await
+                .map_err(map_err)?;
+                let rows = store::unpack_summaries(packed.as_deref())
+                    .map_err(|e| StoreError::Other(e.into()))?;
+                rows.into_iter()
+                    .map(
+                        |(
+                            id,
+                            contract,
+                            instrument,
+                            occasion,
+                            number,
+                            requested_at,
+                            completed_at,
+                            total,
+                            risk,
+                            acknowledged,
+                        )| {
+                            let completed = match (completed_at, total) {
+                                (Some(at), Some(total)) => Some((
+                                    timestamp(at)?,
+                                    u32::try_from(total).map_err(|_| corrupt("total"))?,
+                                )),
+                                (None, _) => None,
+                                (Some(_), None) => return Err(corrupt("total")),
+                            };
+                            Ok(QuestionnaireSummary {
+                                id: QuestionnaireId::new(id),
+                                contract: ContractId::new(contract),
+                                instrument,
+                                occasion: Occasion::parse(&occasion)
+                                    .ok_or_else(|| corrupt("occasion"))?,
+                                session_number: u32_col(number)?,
+                                requested_at: opt_timestamp(requested_at)?,
+                                completed,
+                                risk: risk == 1,
+                                acknowledged: acknowledged == 1,
+                            })
+                        },
+                    )
                     .collect()
             }
 
@@ -400,7 +478,7 @@ macro_rules! measures {
                 let mut tx = self.write().await?;
                 let done = sqlx::query($sql(
                     "UPDATE questionnaires SET completed_at = ?, entered_by = ?, answers = ?,
-                         follow_up = ?, risk = ?
+                         follow_up = ?, total = ?, risk = ?
                      WHERE practice_id = ? AND id = ? AND completed_at IS NULL
                        AND withdrawn_at IS NULL",
                 ))
@@ -408,6 +486,7 @@ macro_rules! measures {
                 .bind(by.as_str())
                 .bind(answers.values_text())
                 .bind(answers.follow_up.map(i64::from))
+                .bind(i64::from(answers.total))
                 .bind(i64::from(answers.risk))
                 .bind(practice.get())
                 .bind(id.get())
@@ -460,7 +539,7 @@ macro_rules! measures {
                 // new one.
                 let mut id: Option<i64> = sqlx::query_scalar($sql(
                     "UPDATE questionnaires SET completed_at = ?, entered_by = 'therapist',
-                         answers = ?, follow_up = ?, risk = ?, withdrawn_at = NULL
+                         answers = ?, follow_up = ?, total = ?, risk = ?, withdrawn_at = NULL
                      WHERE practice_id = ? AND contract_id = ? AND session_number = ?
                        AND instrument = ? AND completed_at IS NULL
                      RETURNING id",
@@ -468,6 +547,7 @@ macro_rules! measures {
                 .bind(secs(now))
                 .bind(answers.values_text())
                 .bind(answers.follow_up.map(i64::from))
+                .bind(i64::from(answers.total))
                 .bind(i64::from(answers.risk))
                 .bind(practice.get())
                 .bind(request.contract.get())
@@ -480,8 +560,8 @@ macro_rules! measures {
                     id = sqlx::query_scalar($sql(
                         "INSERT INTO questionnaires (practice_id, client_id, contract_id,
                              instrument, occasion, session_number, requested_at, completed_at,
-                             entered_by, answers, follow_up, risk)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'therapist', ?, ?, ?)
+                             entered_by, answers, follow_up, total, risk)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'therapist', ?, ?, ?, ?)
                          ON CONFLICT (contract_id, session_number, instrument) DO NOTHING
                          RETURNING id",
                     ))
@@ -495,6 +575,7 @@ macro_rules! measures {
                     .bind(secs(now))
                     .bind(answers.values_text())
                     .bind(answers.follow_up.map(i64::from))
+                    .bind(i64::from(answers.total))
                     .bind(i64::from(answers.risk))
                     .fetch_optional(&mut *tx)
                     .await

@@ -332,7 +332,7 @@ async fn the_occupancy_migration_fills_the_table_from_existing_appointments() {
             sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&path))
                 .await
                 .unwrap();
-        // Schemas 13 to 20 go with it (their tables and columns are new; the story's hosts
+        // Schemas 13 to 21 go with it (their tables and columns are new; the story's hosts
         // and keys go, and the audit log's old rule comes back).
         let downgrade = format!(
             "DROP TABLE questionnaires; DROP TABLE measure_stops; DROP TABLE measure_plans; DROP TABLE practice_instruments;
@@ -668,6 +668,67 @@ async fn job_claims_across_two_handles() {
 async fn measures_story() {
     let (_dir, store) = fresh().await;
     store_conformance::measures_story(&store).await;
+}
+
+/// Questionnaires answered before totals were stored (schema 20) get the total their
+/// instrument's scoring gives, for every instrument and across its options.
+#[tokio::test]
+async fn the_totals_migration_scores_what_was_answered_before() {
+    type Totals = Vec<(i64, Option<i64>)>;
+    let (dir, store) = fresh().await;
+    store_conformance::measures_story(&store).await;
+    let totals = "SELECT id, total FROM questionnaires ORDER BY id";
+    let story: Totals = sqlx::query_as(totals)
+        .fetch_all(&store.reader)
+        .await
+        .unwrap();
+    assert!(story.iter().any(|(_, total)| total.is_some_and(|t| t > 0)));
+    store.close().await;
+    let scored = store_conformance::scored_answers();
+    {
+        use sqlx::Connection;
+        let path = dir.path().join("anteroom.db");
+        let mut db =
+            sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&path))
+                .await
+                .unwrap();
+        sqlx::raw_sql(
+            "DROP INDEX questionnaires_scores; DROP INDEX questionnaires_waiting;
+             ALTER TABLE questionnaires DROP COLUMN total; PRAGMA user_version = 20;",
+        )
+        .execute(&mut db)
+        .await
+        .unwrap();
+        for (n, (instrument, answers, _)) in scored.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO questionnaires (practice_id, client_id, contract_id, instrument,
+                     occasion, session_number, requested_at, completed_at, entered_by, answers)
+                 SELECT practice_id, client_id, contract_id, ?, 'other', ?, 0, 1, 'client', ?
+                 FROM questionnaires LIMIT 1",
+            )
+            .bind(instrument)
+            .bind(i64::try_from(1000 + n).unwrap())
+            .bind(answers)
+            .execute(&mut db)
+            .await
+            .unwrap();
+        }
+        db.close().await.unwrap();
+    }
+    let store = SqliteStore::open(&dir.path().join("anteroom.db"), OpenMode::Existing)
+        .await
+        .unwrap();
+    let after: Totals = sqlx::query_as(totals)
+        .fetch_all(&store.reader)
+        .await
+        .unwrap();
+    assert_eq!(after[..story.len()], story, "the story's totals as stored");
+    let filled: Vec<u32> = after[story.len()..]
+        .iter()
+        .map(|(_, total)| u32::try_from(total.unwrap()).unwrap())
+        .collect();
+    let expected: Vec<u32> = scored.iter().map(|(_, _, total)| *total).collect();
+    assert_eq!(filled, expected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

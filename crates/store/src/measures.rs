@@ -1,8 +1,9 @@
 //! Measures (issue 14): which questionnaires each contract asks for and when, each
 //! questionnaire asked for or entered, its answers, and the flag a risk answer raises.
 //!
-//! Answers are stored as the options chosen (never a total: scores are worked out from the
-//! instrument's definition when read, `domain::measures`). A questionnaire belongs to a
+//! Answers are stored as the options chosen, with the total and whether a risk item was
+//! answered above zero, both worked out by the instrument's own scoring (`domain::measures`)
+//! when the answers are given. A questionnaire belongs to a
 //! contract and names the session it was asked for by its number in the contract (0: the
 //! consultation), so planning sessions again never loses one. The store keeps the rules
 //! that must hold however many requests arrive together: one questionnaire per contract,
@@ -74,6 +75,8 @@ pub struct NewRequest {
 pub struct Answers {
     pub values: Vec<u8>,
     pub follow_up: Option<u8>,
+    /// The total (`domain::measures::Score::total`).
+    pub total: u32,
     /// A risk item was answered above zero (`domain::measures::Score::risk_items`).
     pub risk: bool,
 }
@@ -138,9 +141,62 @@ impl Questionnaire {
     }
 }
 
+/// A questionnaire as a client's page lists it: answered (with its total) or waiting for
+/// answers, without the answers themselves. A client with years of weekly measures has
+/// hundreds; see [`MeasureStore::questionnaire_summaries`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuestionnaireSummary {
+    pub id: QuestionnaireId,
+    pub contract: ContractId,
+    pub instrument: String,
+    pub occasion: Occasion,
+    pub session_number: u32,
+    /// When it was asked for (`None` for answered ones: the page does not say).
+    pub requested_at: Option<Timestamp>,
+    /// When it was answered, and the total.
+    pub completed: Option<(Timestamp, u32)>,
+    /// A risk item was answered above zero.
+    pub risk: bool,
+    pub acknowledged: bool,
+}
+
+impl QuestionnaireSummary {
+    /// A risk answer not yet acknowledged.
+    pub fn is_flagged(&self) -> bool {
+        self.risk && !self.acknowledged && self.completed.is_some()
+    }
+}
+
+/// The columns of a [`QuestionnaireSummary`] as the backends pack them: id, contract,
+/// instrument, occasion, session number, requested, completed, total, risk, acknowledged.
+pub type SummaryParts = (
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    i64,
+);
+
+/// Summaries packed by the database into one JSON array of rows of [`SummaryParts`],
+/// unpacked in order: answered ones by when, then those waiting by when they were asked.
+pub fn unpack_summaries(packed: Option<&str>) -> Result<Vec<SummaryParts>, String> {
+    let Some(packed) = packed else {
+        return Ok(Vec::new());
+    };
+    let mut rows: Vec<SummaryParts> =
+        serde_json::from_str(packed).map_err(|e| format!("packed questionnaires: {e}"))?;
+    rows.sort_by_key(|r| (r.6.is_none(), r.6.or(r.5), r.0));
+    Ok(rows)
+}
+
 /// A questionnaire's own columns as the backends read them: id, contract, instrument,
 /// occasion, session number, requested, withdrawn, completed, entered by, answers,
-/// follow-up, risk, acknowledged at, by, note.
+/// follow-up, total, risk, acknowledged at, by, note.
 pub type QuestionnaireParts = (
     i64,
     i64,
@@ -152,6 +208,7 @@ pub type QuestionnaireParts = (
     Option<i64>,
     Option<String>,
     Option<String>,
+    Option<i64>,
     Option<i64>,
     i64,
     Option<i64>,
@@ -233,6 +290,13 @@ pub trait MeasureStore: Send + Sync {
         practice: PracticeId,
         client: ClientId,
     ) -> StoreResult<Vec<Questionnaire>>;
+    /// A client's answered questionnaires (earliest answered first), then those waiting for
+    /// answers (earliest asked first): what their page shows, read without the answers.
+    async fn questionnaire_summaries(
+        &self,
+        practice: PracticeId,
+        client: ClientId,
+    ) -> StoreResult<Vec<QuestionnaireSummary>>;
     /// One questionnaire.
     async fn questionnaire(
         &self,

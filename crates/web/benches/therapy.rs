@@ -316,7 +316,7 @@ async fn bench() {
     for run in 0..RUNS / 4 {
         let started = Instant::now();
         let all = store
-            .questionnaires(practice, clients[run % MEASURED])
+            .questionnaire_summaries(practice, clients[run % MEASURED])
             .await
             .expect("questionnaires");
         reads.push(started.elapsed().as_secs_f64() * 1e6);
@@ -324,7 +324,7 @@ async fn bench() {
     }
     reads.sort_by(f64::total_cmp);
     println!(
-        "store call of a measured client page: questionnaires (about 730) median {:.1} µs",
+        "store call of a measured client page: questionnaire summaries (about 730) median {:.1} µs",
         reads[reads.len() / 2]
     );
     let measured_pages: Vec<String> = clients[..MEASURED]

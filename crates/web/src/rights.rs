@@ -83,8 +83,8 @@ fn shown(record: Record) -> Shown {
         Record::Questionnaire => (
             "Questionnaires",
             "Each questionnaire asked for or filled in, with your answers (each the number of \
-             the option chosen, 0 for the first), and any note made when an answer needed \
-             attention.",
+             the option chosen, 0 for the first), their total score, and any note made when an \
+             answer needed attention.",
             OWN_ID,
         ),
         Record::MeasureStop => (

@@ -53,6 +53,7 @@ fn answers(instrument: &Instrument, total: u32, risk: Option<u8>) -> anyhow::Res
     Ok(Answers {
         values,
         follow_up: instrument.follow_up.as_ref().map(|_| 1),
+        total: score.total,
         risk: !score.risk_items.is_empty(),
     })
 }

@@ -8,8 +8,9 @@ use domain::{
 use jiff::{SignedDuration, Timestamp};
 use store::{Answers, ClientId, NewClient, NewRequest, PracticeId, Store};
 
-/// Answers worth `n` points spread over `items` items of options 0 to `top`.
-fn answers(items: usize, top: u8, n: u32) -> Answers {
+/// Answers of `n` points spread over `items` items of options 0 to `top`, with the total
+/// they score (items numbered in `reverse` count the other way).
+fn answers(items: usize, top: u8, n: u32, reverse: &[usize]) -> Answers {
     let mut left = n;
     let values = (0..items)
         .map(|_| {
@@ -17,9 +18,21 @@ fn answers(items: usize, top: u8, n: u32) -> Answers {
             left -= v;
             u8::try_from(v).expect("a small value")
         })
-        .collect();
+        .collect::<Vec<u8>>();
+    let total = values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            u32::from(if reverse.contains(&(i + 1)) {
+                top - v
+            } else {
+                v
+            })
+        })
+        .sum();
     Answers {
         values,
+        total,
         follow_up: None,
         risk: false,
     }
@@ -50,10 +63,11 @@ pub async fn seed_weekly(
             let Some(number) = session.number else {
                 continue;
             };
-            for (instrument, items, top, total) in [
-                ("phq-9", 9, 3, 20 - (number % 15)),
-                ("gad-7", 7, 3, 15 - (number % 12)),
-                ("core-10", 10, 4, 24 - (number % 18)),
+            let core10 = &domain::measures::core10::rules().reverse;
+            for (instrument, items, top, total, reverse) in [
+                ("phq-9", 9, 3, 20 - (number % 15), &[][..]),
+                ("gad-7", 7, 3, 15 - (number % 12), &[][..]),
+                ("core-10", 10, 4, 24 - (number % 18), &core10[..]),
             ] {
                 let request = NewRequest {
                     client,
@@ -66,7 +80,7 @@ pub async fn seed_weekly(
                     .enter_questionnaire(
                         practice,
                         &request,
-                        &answers(items, top, total),
+                        &answers(items, top, total, reverse),
                         &[],
                         session.start - SignedDuration::from_hours(12),
                     )
@@ -136,7 +150,7 @@ pub async fn seed_ended(store: &dyn Store, practice: PracticeId, now: Timestamp)
                 session_number: number,
             };
             store
-                .enter_questionnaire(practice, &request, &answers(items, 3, total), &[], now)
+                .enter_questionnaire(practice, &request, &answers(items, 3, total, &[]), &[], now)
                 .await
                 .expect("questionnaire");
         }

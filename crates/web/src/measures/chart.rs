@@ -145,27 +145,35 @@ pub(crate) fn svg(
             ty = TOP + plot_h + 16.0,
         );
     }
-    // The scores, joined in order.
-    if points.len() > 1 {
-        out.push_str(r##"<polyline fill="none" stroke="currentColor" stroke-width="2" points=""##);
-        for p in points {
+    // The scores, joined in order, each marked with a dot drawn once as a marker (years
+    // of weekly scores are hundreds of points: one element, not one each); a single score
+    // is its dot alone.
+    let r = if points.len() > 60 { 2 } else { 4 };
+    match points {
+        [only] => {
             let _ = write!(
                 out,
-                "{},{} ",
-                Tenths(x(p.session)),
-                Tenths(y(f64::from(p.total)))
+                r##"<circle cx="{}" cy="{}" r="{r}" fill="currentColor"/>"##,
+                Tenths(x(only.session)),
+                Tenths(y(f64::from(only.total)))
             );
         }
-        out.push_str("\"/>");
-    }
-    let r = if points.len() > 60 { 2.0 } else { 4.0 };
-    for p in points {
-        let _ = write!(
-            out,
-            r##"<circle cx="{}" cy="{}" r="{r}" fill="currentColor"/>"##,
-            Tenths(x(p.session)),
-            Tenths(y(f64::from(p.total)))
-        );
+        _ => {
+            let _ = write!(
+                out,
+                r##"<marker id="{id}-dot" viewBox="0 0 {d} {d}" refX="{r}" refY="{r}" markerWidth="{d}" markerHeight="{d}" markerUnits="userSpaceOnUse"><circle cx="{r}" cy="{r}" r="{r}" fill="currentColor"/></marker><polyline fill="none" stroke="currentColor" stroke-width="2" marker-start="url(#{id}-dot)" marker-mid="url(#{id}-dot)" marker-end="url(#{id}-dot)" points=""##,
+                d = 2 * r,
+            );
+            for p in points {
+                let _ = write!(
+                    out,
+                    "{},{} ",
+                    Tenths(x(p.session)),
+                    Tenths(y(f64::from(p.total)))
+                );
+            }
+            out.push_str("\"/>");
+        }
     }
     out.push_str("</svg>");
     out
@@ -206,10 +214,16 @@ mod tests {
         assert_eq!(drawn.matches("<rect").count(), 5, "one per band");
         assert!(drawn.contains("Moderately severe 15–19"));
         assert!(drawn.contains("clinical cut-off (10)"));
-        assert_eq!(drawn.matches("<circle").count(), 3);
         assert!(drawn.contains(">Session</text>") && drawn.contains(">Score</text>"));
-        // The first point is at the left edge and the highest score highest up.
-        assert!(drawn.contains(r#"<circle cx="48.0""#));
+        // Every score is a point on the line, each marked with the dot; the first at the
+        // left edge.
+        let line = drawn.split("<polyline").nth(1).unwrap();
+        assert!(line.contains(r#"marker-mid="url(#phq-9-dot)""#));
+        let coordinates = line.split("points=\"").nth(1).unwrap();
+        let coordinates = coordinates.split('"').next().unwrap();
+        assert_eq!(coordinates.split_whitespace().count(), 3);
+        assert!(coordinates.starts_with("48.0,"));
+        assert!(drawn.contains(r#"<marker id="phq-9-dot""#));
     }
 
     #[test]

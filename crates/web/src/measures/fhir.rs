@@ -133,6 +133,7 @@ mod tests {
                 at,
                 EnteredBy::Client,
                 Answers {
+                    total: values.iter().copied().map(u32::from).sum(),
                     values,
                     follow_up: Some(2),
                     risk: false,

@@ -78,15 +78,22 @@ pub(crate) fn instrument<'c>(catalogue: &'c Catalogue, id: &str) -> WebResult<&'
         .ok_or_else(|| WebError::Internal(anyhow::anyhow!("the practice has no instrument {id}")))
 }
 
-/// The score of stored answers (checked when they were stored).
+/// The score of stored answers (checked when they were stored), which must agree with the
+/// total stored beside them: lists and charts read that total, so a definition changed
+/// since shows here as an error rather than as two different scores.
 pub(crate) fn score_of(instrument: &Instrument, answers: &Answers) -> WebResult<Score> {
     let given: Vec<Option<u8>> = answers.values.iter().copied().map(Some).collect();
-    instrument.score(&given).map_err(|_| {
-        WebError::Internal(anyhow::anyhow!(
+    match instrument.score(&given) {
+        Ok(score) if score.total == answers.total => Ok(score),
+        Ok(_) => Err(WebError::Internal(anyhow::anyhow!(
+            "the stored total of a {} disagrees with its answers",
+            instrument.id
+        ))),
+        Err(_) => Err(WebError::Internal(anyhow::anyhow!(
             "stored answers do not fit {}",
             instrument.id
-        ))
-    })
+        ))),
+    }
 }
 
 /// The form field of item `n` (from 1).
@@ -143,6 +150,7 @@ pub(crate) fn read_answers(
         Some(score) if problems.is_empty() => Ok(Answers {
             values: given.into_iter().flatten().collect(),
             follow_up,
+            total: score.total,
             risk: !score.risk_items.is_empty(),
         }),
         _ => Err(problems),
@@ -360,13 +368,12 @@ pub(crate) async fn ask_due(state: &Here, view: &PracticeView, now: Timestamp) -
 }
 
 /// "At the start of the work", with the session: "Before session 6 (a review)".
-pub(crate) fn occasion_words(q: &Questionnaire) -> String {
-    match q.occasion {
+pub(crate) fn occasion_words(occasion: Occasion, session_number: u32) -> String {
+    match occasion {
         Occasion::Consultation => "At the consultation".into(),
-        Occasion::Other => format!("Session {}", q.session_number),
+        Occasion::Other => format!("Session {session_number}"),
         other => format!(
-            "Session {} ({})",
-            q.session_number,
+            "Session {session_number} ({})",
             other.label().to_lowercase()
         ),
     }
@@ -400,9 +407,19 @@ mod tests {
             .collect();
         let answers = read_answers(phq, &FormData::from_pairs(&pairs)).unwrap();
         assert!(answers.risk, "item 9 above zero");
+        assert_eq!(answers.total, 1, "the total is kept with the answers");
         assert_eq!(
             answers.follow_up, None,
             "the follow-up question may be left"
+        );
+        assert_eq!(score_of(phq, &answers).unwrap().total, 1);
+        let disagreeing = Answers {
+            total: 2,
+            ..answers
+        };
+        assert!(
+            score_of(phq, &disagreeing).is_err(),
+            "a stored total that disagrees with the answers is never shown"
         );
     }
 }

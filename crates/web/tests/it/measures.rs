@@ -468,7 +468,12 @@ async fn answers_given_in_a_session_are_entered_and_the_change_is_told_in_words(
     assert!(text.contains("That is a reliable improvement"));
     assert!(text.contains("moved below the clinical cut-off (10)"));
     assert!(text.contains(r#"<svg class="chart""#));
-    assert_eq!(text.matches("<circle").count(), 2);
+    assert_eq!(
+        text.matches(r#"marker-mid="url(#chart-phq-9-dot)""#)
+            .count(),
+        1,
+        "both scores on one line, each marked"
+    );
     assert!(text.contains("Every PHQ-9 score"), "the table alternative");
     let all = app
         .office_get(&format!("/office/clients/{robin}/measures/phq-9"))

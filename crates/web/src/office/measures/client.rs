@@ -62,23 +62,32 @@ struct MeasureView {
     count: usize,
 }
 
-/// The table rows of completed questionnaires.
+/// A client's answered questionnaires of one instrument, earliest first, each with when
+/// it was answered and its total.
+fn answered<'a>(
+    summaries: &'a [QuestionnaireSummary],
+    instrument: &'a Instrument,
+) -> impl Iterator<Item = (&'a QuestionnaireSummary, jiff::Timestamp, u32)> + 'a {
+    summaries
+        .iter()
+        .filter(move |q| q.instrument == instrument.id)
+        .filter_map(|q| q.completed.map(|(at, total)| (q, at, total)))
+}
+
+/// The table rows of answered questionnaires.
 fn score_rows(
     view: &PracticeView,
     instrument: &Instrument,
-    done: &[(&Questionnaire, &store::Answers, jiff::Timestamp)],
-) -> WebResult<Vec<ScoreRow>> {
+    done: &[(&QuestionnaireSummary, jiff::Timestamp, u32)],
+) -> Vec<ScoreRow> {
     done.iter()
-        .map(|(q, answers, at)| {
-            let score = m::score_of(instrument, answers)?;
-            Ok(ScoreRow {
-                id: q.id.get(),
-                when: view.day(*at),
-                session: m::occasion_words(q),
-                total: score.total,
-                band: score.band,
-                risk: !score.risk_items.is_empty(),
-            })
+        .map(|&(q, at, total)| ScoreRow {
+            id: q.id.get(),
+            when: view.day(at),
+            session: m::occasion_words(q.occasion, q.session_number),
+            total,
+            band: instrument.band_of(total),
+            risk: q.risk,
         })
         .collect()
 }
@@ -91,20 +100,16 @@ pub(crate) async fn all_scores(
     Path((raw, id)): Path<(String, String)>,
 ) -> WebResult<Response> {
     let client = find_client(&state, &raw).await?;
-    let (view, catalogue, questionnaires) =
+    let (view, catalogue, summaries) =
         tokio::try_join!(PracticeView::load(&state), Catalogue::load(&state), async {
             Ok(state
                 .store()
-                .questionnaires(state.practice_id(), client.id)
+                .questionnaire_summaries(state.practice_id(), client.id)
                 .await?)
         },)?;
     let instrument = catalogue.get(&id).ok_or(WebError::NotFound)?;
-    let done: Vec<(&Questionnaire, &store::Answers, jiff::Timestamp)> = questionnaires
-        .iter()
-        .filter(|q| q.instrument == instrument.id)
-        .filter_map(|q| q.completed.as_ref().map(|(at, _, a)| (q, a, *at)))
-        .collect();
-    let rows = score_rows(&view, instrument, &done)?;
+    let done: Vec<_> = answered(&summaries, instrument).collect();
+    let rows = score_rows(&view, instrument, &done);
     let caption = format!("Every {} score", instrument.short);
     page(
         &state,
@@ -163,7 +168,9 @@ pub(crate) fn change_words(instrument: &Instrument, first: u32, latest: u32) -> 
 /// page's first reads: none of it waits for the contracts).
 pub(crate) struct ClientMeasures {
     catalogue: Catalogue,
-    questionnaires: Vec<Questionnaire>,
+    /// Answered (with totals) and waiting, without the answers: years of weekly measures
+    /// are hundreds.
+    summaries: Vec<QuestionnaireSummary>,
     /// The plans of every active contract of the practice (a few rows).
     plans: Vec<(store::ContractId, MeasurePlan)>,
     stopped: Option<jiff::Timestamp>,
@@ -175,15 +182,20 @@ pub(crate) async fn load_client_measures(
     client: store::ClientId,
 ) -> WebResult<ClientMeasures> {
     let practice = state.practice_id();
-    let (catalogue, questionnaires, plans, stopped) = tokio::try_join!(
+    let (catalogue, summaries, plans, stopped) = tokio::try_join!(
         Catalogue::load(state),
-        async { Ok(state.store().questionnaires(practice, client).await?) },
+        async {
+            Ok(state
+                .store()
+                .questionnaire_summaries(practice, client)
+                .await?)
+        },
         async { Ok(state.store().measure_plans(practice, None).await?) },
         async { Ok(state.store().measures_stopped(practice, client).await?) },
     )?;
     Ok(ClientMeasures {
         catalogue,
-        questionnaires,
+        summaries,
         plans,
         stopped,
     })
@@ -198,7 +210,7 @@ pub(crate) fn client_section(
 ) -> WebResult<Value> {
     let ClientMeasures {
         catalogue,
-        questionnaires,
+        summaries,
         plans,
         stopped,
     } = data;
@@ -207,7 +219,7 @@ pub(crate) fn client_section(
         .iter()
         .filter(|(c, _)| Some(*c) == active_contract)
         .collect();
-    let flags: Vec<Value> = questionnaires
+    let flags: Vec<Value> = summaries
         .iter()
         .filter(|q| q.is_flagged())
         .map(|q| {
@@ -217,18 +229,18 @@ pub(crate) fn client_section(
             context! {
                 id => q.id.get(),
                 short,
-                when => q.completed.as_ref().map(|(at, _, _)| view.when(*at)),
+                when => q.completed.map(|(at, _)| view.when(at)),
             }
         })
         .collect();
-    let open: Vec<Value> = questionnaires
+    let open: Vec<Value> = summaries
         .iter()
-        .filter(|q| q.is_open())
-        .map(|q| {
+        .filter_map(|q| q.requested_at.filter(|_| q.completed.is_none()).map(|at| (q, at)))
+        .map(|(q, at)| {
             context! {
                 short => catalogue.get(&q.instrument).map_or(q.instrument.clone(), |i| i.short.clone()),
-                occasion => m::occasion_words(q),
-                asked => view.day(q.requested_at),
+                occasion => m::occasion_words(q.occasion, q.session_number),
+                asked => view.day(at),
             }
         })
         .collect();
@@ -249,22 +261,19 @@ pub(crate) fn client_section(
         .map(|c| c.id);
     let mut measures = Vec::new();
     for instrument in catalogue.all() {
-        let done: Vec<(&Questionnaire, &store::Answers, jiff::Timestamp)> = questionnaires
-            .iter()
-            .filter(|q| q.instrument == instrument.id)
-            .filter_map(|q| q.completed.as_ref().map(|(at, _, a)| (q, a, *at)))
-            .collect();
+        let done: Vec<_> = answered(summaries, instrument).collect();
         if done.is_empty() {
             continue;
         }
-        let mut points = Vec::new();
-        for (q, answers, _) in done.iter().filter(|(q, _, _)| Some(q.contract) == charted) {
-            points.push(Point {
+        let points: Vec<Point> = done
+            .iter()
+            .filter(|(q, _, _)| Some(q.contract) == charted)
+            .map(|&(q, _, total)| Point {
                 session: q.session_number,
-                total: m::score_of(instrument, answers)?.total,
-            });
-        }
-        let rows = score_rows(view, instrument, &done[done.len().saturating_sub(SHOWN)..])?;
+                total,
+            })
+            .collect();
+        let rows = score_rows(view, instrument, &done[done.len().saturating_sub(SHOWN)..]);
         let summary = match (points.first(), points.last()) {
             (Some(first), Some(latest)) if points.len() > 1 => {
                 change_words(instrument, first.total, latest.total)

@@ -24,7 +24,7 @@ use minijinja::{Value, context};
 use serde::Serialize;
 use store::{
     Client, Completion, Contract, EnteredBy, MeasurePlan, NewRequest, Questionnaire,
-    QuestionnaireId,
+    QuestionnaireId, QuestionnaireSummary,
 };
 
 use super::{

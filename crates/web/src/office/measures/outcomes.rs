@@ -63,8 +63,8 @@ fn tally_outcomes(catalogue: &Catalogue, done: &[Questionnaire]) -> WebResult<Ve
                 .iter()
                 .filter(|q| q.instrument == instrument.id)
                 .filter_map(|q| q.completed.as_ref())
-                .map(|(_, _, a)| m::score_of(instrument, a).map(|s| s.total))
-                .collect::<WebResult<_>>()?;
+                .map(|(_, _, a)| a.total)
+                .collect();
             if let (2.., Some(first), Some(latest)) = (totals.len(), totals.first(), totals.last())
             {
                 let change = instrument.change(*first, *latest);

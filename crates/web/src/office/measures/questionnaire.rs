@@ -93,7 +93,7 @@ async fn questionnaire_page(
                 short => instrument.short.clone(),
                 name => instrument.name.clone(),
                 stem => instrument.stem.clone(),
-                occasion => m::occasion_words(q),
+                occasion => m::occasion_words(q.occasion, q.session_number),
                 asked => view.day(q.requested_at),
                 withdrawn => q.withdrawn_at.map(|at| view.day(at)),
                 attribution => instrument.attribution.clone(),
