@@ -12,6 +12,23 @@ use jiff::Timestamp;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// How log lines are written: text for people, or json (one object a line, with the
+    /// request's id on every line written while serving it) for a log collector.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "ANTEROOM_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -285,6 +302,10 @@ pub struct ServerArgs {
     /// Switch off per-address rate limits (for load tests on loopback only).
     #[arg(long, env = "ANTEROOM_NO_RATE_LIMITS")]
     pub no_rate_limits: bool,
+    /// Serve metrics for Prometheus (GET /metrics) on this address of their own, e.g.
+    /// 127.0.0.1:9090; never on the site's address.
+    #[arg(long, value_name = "ADDRESS", env = "ANTEROOM_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Args)]

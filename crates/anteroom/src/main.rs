@@ -28,17 +28,25 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{AuditCommand, Cli, Command, KeyCommand};
+use cli::{AuditCommand, Cli, Command, KeyCommand, LogFormat};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("ANTEROOM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false)
-        .init();
-    let cli = Cli::parse();
+        .with_target(false);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        // One JSON object a line; the request's span (its id) on each line inside one.
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
     let result = match cli.command {
         Command::Demo(args) => demo::demo(args).await,
         Command::Init(args) => init::init(args).await,

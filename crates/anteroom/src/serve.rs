@@ -195,7 +195,23 @@ pub async fn run_server(
             "email is not configured (--smtp-url): messages will wait in the outbox"
         );
     }
-    let service = web::Service::new(store, resolver, clock, config, smtp)?;
+    let mut service = web::Service::new(store, resolver, clock, config, smtp)?;
+    if let Some(address) = server.metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| {
+                format!("cannot listen on {address} for metrics (is something else using it?)")
+            })?;
+        let at = metrics.local_addr()?;
+        if !at.ip().is_loopback() {
+            tracing::warn!(
+                address = %at,
+                "metrics are served on a public address: let only your monitoring reach it"
+            );
+        }
+        tracing::info!(url = format!("http://{at}/metrics"), "metrics");
+        service = service.metrics_on(metrics);
+    }
     if !server.listen.ip().is_loopback() && !public_url.starts_with("https://") {
         tracing::warn!(
             "serving plain HTTP on a public address: put Anteroom behind a reverse proxy with TLS and set --public-url https://…"

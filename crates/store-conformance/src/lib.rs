@@ -13,6 +13,7 @@ mod breaks;
 mod claims;
 mod directory;
 mod email_change;
+mod health;
 mod hosting;
 mod keys;
 mod limits;
@@ -33,6 +34,7 @@ pub use self::{
 };
 pub use self::{
     directory::directory_story,
+    health::health_story,
     hosting::closing_story,
     measures::{measure_races, measures_story, scored_answers},
     moving::moving_story,

@@ -1100,3 +1100,11 @@ async fn job_claims_across_two_handles() {
     };
     store_conformance::job_claims_from_two_writers(first, second).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_story() {
+    let Some((_db, store)) = fresh().await else {
+        return;
+    };
+    store_conformance::health_story(&store).await;
+}

@@ -18,6 +18,7 @@ mod convert;
 mod directory;
 mod enquiries;
 mod group_commit;
+mod health;
 mod hosting;
 mod keys;
 mod limits;

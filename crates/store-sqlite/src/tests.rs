@@ -736,3 +736,9 @@ async fn measure_races_across_two_handles() {
     let (_dir, first, second) = two_handles().await;
     store_conformance::measure_races(first, second).await;
 }
+
+#[tokio::test]
+async fn health_story() {
+    let (_dir, store) = fresh().await;
+    store_conformance::health_story(&store).await;
+}

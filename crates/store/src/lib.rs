@@ -48,6 +48,7 @@
 pub mod audit;
 mod conflict;
 mod directory;
+mod health;
 mod hosting;
 mod limits;
 mod measures;
@@ -62,6 +63,7 @@ mod therapy;
 pub use audit::{Actor, AuditAction, AuditEntry, AuditStore, NewAuditEntry, RecordAccess};
 pub use conflict::ConflictKind;
 pub use directory::*;
+pub use health::*;
 pub use hosting::*;
 pub use limits::*;
 pub use measures::*;
@@ -585,6 +587,7 @@ pub trait Store:
     + DirectoryStore
     + RemoteListingStore
     + moving::MoveStore
+    + HealthStore
     + ChangeFeed
 {
 }
@@ -608,6 +611,7 @@ impl<
         + DirectoryStore
         + RemoteListingStore
         + moving::MoveStore
+        + HealthStore
         + ChangeFeed,
 > Store for T
 {

@@ -22,6 +22,7 @@ mod notes;
 pub(crate) mod office;
 mod operations;
 mod operator;
+mod ops;
 mod pages;
 pub mod password;
 mod portal;
@@ -52,6 +53,7 @@ pub use error::WebError;
 pub use here::{HOSTS_EVERY, Here, HostedSites, Resolver};
 pub use limits::RateLimits;
 pub use operator::OperatorConsole;
+pub use ops::metrics_app;
 pub use server::ServeOptions;
 pub use service::Service;
 
@@ -97,6 +99,7 @@ struct Inner {
     keys: keys::PracticeKeys,
     directory: directory::Listings,
     wake_mailer: Option<Arc<tokio::sync::Notify>>,
+    metrics: ops::Metrics,
 }
 
 impl AppState {
@@ -120,6 +123,7 @@ impl AppState {
                 config,
                 templates,
                 wake_mailer,
+                metrics: ops::Metrics::default(),
             }),
         })
     }
@@ -170,6 +174,9 @@ impl AppState {
     }
     pub(crate) fn config(&self) -> &Config {
         &self.inner.config
+    }
+    pub(crate) fn metrics(&self) -> &ops::Metrics {
+        &self.inner.metrics
     }
     pub(crate) fn templates(&self) -> &templates::Templates {
         &self.inner.templates
@@ -256,6 +263,10 @@ pub fn app(state: AppState) -> Router {
     }
     app.layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CompressionLayer::new())
+        // The probes answer before any host is looked at; outermost, each request's id
+        // and its count by route.
+        .layer(middleware::from_fn_with_state(state.clone(), ops::probes))
+        .layer(middleware::from_fn_with_state(state, ops::track))
 }
 
 /// Every practice's site, booking, office, portal and API, found by the request's host.
@@ -269,6 +280,7 @@ fn practices_app(state: AppState) -> Router {
         .fallback(error::not_found)
         // Innermost: every route is checked against its access rule and audited.
         .layer(middleware::from_fn_with_state(state.clone(), access::guard))
+        .layer(middleware::from_fn_with_state("", ops::label))
         // Innermost first: a timed-out request still gets the error page and headers.
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -15,6 +15,7 @@ pub struct Service {
     mailer: Option<mail::Mailer>,
     jobs_every: Duration,
     job_runs: watch::Sender<u64>,
+    metrics: Option<tokio::net::TcpListener>,
 }
 
 impl Service {
@@ -51,6 +52,7 @@ impl Service {
             mailer,
             jobs_every: crate::jobs::EVERY,
             job_runs: watch::Sender::new(0),
+            metrics: None,
         })
     }
 
@@ -59,6 +61,14 @@ impl Service {
     #[must_use]
     pub fn jobs_every(mut self, every: Duration) -> Self {
         self.jobs_every = every;
+        self
+    }
+
+    /// Serve the metrics (`GET /metrics`, [`crate::metrics_app`]) on `listener` too, for
+    /// as long as the app.
+    #[must_use]
+    pub fn metrics_on(mut self, listener: tokio::net::TcpListener) -> Self {
+        self.metrics = Some(listener);
         self
     }
 
@@ -105,6 +115,14 @@ impl Service {
         let mailer = self
             .mailer
             .map(|mailer| tokio::spawn(mailer.run(stopped(stop_rx.clone()))));
+        let metrics = self.metrics.map(|listener| {
+            tokio::spawn(crate::server::serve(
+                listener,
+                crate::metrics_app(self.state.clone()),
+                options.clone(),
+                stopped(stop_rx.clone()),
+            ))
+        });
         let jobs = tokio::spawn(crate::jobs::run_every(
             self.state.clone(),
             self.jobs_every,
@@ -116,6 +134,11 @@ impl Service {
         let _ = jobs.await;
         let _ = hosts.await;
         let _ = directory.await;
+        if let Some(metrics) = metrics
+            && let Ok(Err(error)) = metrics.await
+        {
+            tracing::error!(%error, "the metrics listener failed");
+        }
         if let Some(mailer) = mailer {
             let _ = mailer.await;
         }

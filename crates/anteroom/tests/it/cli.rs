@@ -373,3 +373,67 @@ fn serve_answers_again_once_connections_that_sent_half_a_request_are_closed() {
     drop(held);
     server.stop();
 }
+
+/// `--log-format json`: every line is one JSON object, and a line written while serving a
+/// request carries that request's id, as its response does. `--metrics-listen`: the
+/// metrics on their own address, and not on the site's.
+#[test]
+fn serve_logs_json_lines_with_the_request_id_and_serves_metrics_apart() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let data = init(root.path(), "umask 077");
+    let args = [
+        "serve",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--log-format",
+        "json",
+        // Another loopback address, so that its log line is not taken for the site's.
+        "--metrics-listen",
+        "127.0.0.2:0",
+    ];
+    let mut server = Server::start("umask 077", &args);
+    let answer = server.enquire();
+    assert!(answer.starts_with("HTTP/1.1 303"), "{answer}");
+    let id = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("x-request-id: "))
+        .expect("a request id")
+        .trim()
+        .to_owned();
+    let logged = server.wait_for_line(|l| l.contains("enquiry received"));
+    let line: serde_json::Value = serde_json::from_str(&logged).expect("a JSON line");
+    assert_eq!(line["span"]["id"], id.as_str(), "{logged}");
+    assert_eq!(line["level"], "INFO");
+    server.drain();
+    for line in &server.log {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| v.is_object()),
+            "not a JSON object: {line}"
+        );
+    }
+    let metrics_at = server
+        .log
+        .iter()
+        .find_map(|l| l.split("http://127.0.0.2:").nth(1))
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|port| port.parse::<u16>().ok())
+        .expect("the metrics address in the log");
+    let mut stream = TcpStream::connect(("127.0.0.2", metrics_at)).expect("connect");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.2\r\nConnection: close\r\n\r\n")
+        .expect("send");
+    let mut metrics = String::new();
+    let _ = stream.read_to_string(&mut metrics);
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(
+        metrics.contains(r#"anteroom_http_requests_total{route="/contact",status="303"} 1"#),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("Whitlock") && !metrics.contains("sam@example.org"));
+    let site = server.get(Some("127.0.0.1"), "/metrics");
+    assert!(
+        site.starts_with("HTTP/1.1 404"),
+        "not on the site's address"
+    );
+    server.stop();
+}

@@ -379,6 +379,10 @@ pub(crate) fn router(state: &AppState) -> Option<(String, Router)> {
             Duration::from_secs(30),
         ))
         .layer(middleware::from_fn_with_state(state.clone(), headers))
+        .layer(middleware::from_fn_with_state(
+            "directory:",
+            crate::ops::label,
+        ))
         .with_state(state.clone());
     Some((host, router))
 }

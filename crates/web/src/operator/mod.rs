@@ -144,6 +144,10 @@ pub(crate) fn router(state: &AppState) -> Option<(String, Router)> {
             cross_origin_protection,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), headers))
+        .layer(middleware::from_fn_with_state(
+            "operator:",
+            crate::ops::label,
+        ))
         .with_state(state.clone());
     Some((console.host.clone(), router))
 }

@@ -23,6 +23,7 @@ mod office_clients;
 mod office_content;
 mod office_security;
 mod office_therapy;
+mod operations;
 mod operator;
 mod portal;
 mod public_site;
