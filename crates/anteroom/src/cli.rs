@@ -302,6 +302,11 @@ pub struct ServerArgs {
     /// Switch off per-address rate limits (for load tests on loopback only).
     #[arg(long, env = "ANTEROOM_NO_RATE_LIMITS")]
     pub no_rate_limits: bool,
+    /// Requests served at once; past it a request is answered 503 with Retry-After at once
+    /// rather than queued.
+    #[arg(long, value_name = "N", env = "ANTEROOM_MAX_REQUESTS", default_value_t = 128,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_requests: u16,
     /// Serve metrics for Prometheus (GET /metrics) on this address of their own, e.g.
     /// 127.0.0.1:9090; never on the site's address.
     #[arg(long, value_name = "ADDRESS", env = "ANTEROOM_METRICS_LISTEN")]

@@ -173,6 +173,7 @@ pub async fn run_server(
         trust_proxy: server.trust_proxy,
         rate_limits: RateLimits {
             disabled: server.no_rate_limits,
+            in_flight: usize::from(server.max_requests),
             ..RateLimits::default()
         },
         theme_dir: server.theme_dir.clone(),

@@ -100,6 +100,8 @@ struct Inner {
     directory: directory::Listings,
     wake_mailer: Option<Arc<tokio::sync::Notify>>,
     metrics: ops::Metrics,
+    /// Requests being served now, at most `config.rate_limits.in_flight` ([`ops::shed`]).
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -112,6 +114,7 @@ impl AppState {
         wake_mailer: Option<Arc<tokio::sync::Notify>>,
     ) -> anyhow::Result<Self> {
         let templates = templates::Templates::load(config.theme_dir.as_deref())?;
+        let in_flight = config.rate_limits.in_flight.max(1);
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
@@ -124,6 +127,7 @@ impl AppState {
                 templates,
                 wake_mailer,
                 metrics: ops::Metrics::default(),
+                in_flight: Arc::new(tokio::sync::Semaphore::new(in_flight)),
             }),
         })
     }
@@ -177,6 +181,9 @@ impl AppState {
     }
     pub(crate) fn metrics(&self) -> &ops::Metrics {
         &self.inner.metrics
+    }
+    pub(crate) fn in_flight(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.inner.in_flight
     }
     pub(crate) fn templates(&self) -> &templates::Templates {
         &self.inner.templates
@@ -290,6 +297,8 @@ fn practices_app(state: AppState) -> Router {
             state.clone(),
             security::cross_origin_protection,
         ))
+        // Inside the error pages: a request past the limit gets the site's "busy" page.
+        .layer(middleware::from_fn_with_state(state.clone(), ops::shed))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security::headers,

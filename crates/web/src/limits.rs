@@ -45,6 +45,10 @@ pub struct RateLimits {
     /// Portal sign-in links asked for one email address from all networks per hour (so
     /// nobody can fill a client's inbox from many addresses).
     pub portal_links_per_inbox: u32,
+    /// Requests served at once by this process; past it a request is answered at once with
+    /// 503 and `Retry-After` instead of waiting in a queue without end. Not switched off by
+    /// `disabled`.
+    pub in_flight: usize,
 }
 
 impl Default for RateLimits {
@@ -60,6 +64,7 @@ impl Default for RateLimits {
             portal_links_per_15_minutes: 10,
             portal_links_per_email: 3,
             portal_links_per_inbox: 6,
+            in_flight: 128,
         }
     }
 }

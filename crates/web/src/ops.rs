@@ -131,6 +131,16 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
     response
 }
 
+/// At most `rate_limits.in_flight` requests are served at once; past that a request is
+/// answered at once with 503 and `Retry-After` (the site's "busy" page, or JSON for the
+/// API: this sits inside the layer that writes them) rather than queued without end.
+pub(crate) async fn shed(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Ok(_serving) = state.in_flight().clone().try_acquire_owned() else {
+        return crate::WebError::Busy.into_response();
+    };
+    next.run(request).await
+}
+
 /// What keeps a process from serving, from its store's health and whether its key file
 /// was opened: nothing when it is ready.
 pub(crate) fn not_ready(health: &StoreResult<StoreHealth>, key_loaded: bool) -> Vec<String> {
@@ -216,6 +226,7 @@ pub(crate) fn render(
     metrics: &Metrics,
     health: Option<&StoreHealth>,
     pools: &[PoolUse],
+    (in_flight, in_flight_max): (usize, usize),
     now: jiff::Timestamp,
 ) -> String {
     let mut out = String::with_capacity(4096);
@@ -270,6 +281,11 @@ pub(crate) fn render(
             age(health.earliest_job_due),
         );
     }
+    let _ = writeln!(
+        out,
+        "# HELP anteroom_requests_in_flight Requests being served now.\n# TYPE anteroom_requests_in_flight gauge\nanteroom_requests_in_flight {in_flight}\n\
+         # HELP anteroom_requests_in_flight_max The most served at once; more are answered 503.\n# TYPE anteroom_requests_in_flight_max gauge\nanteroom_requests_in_flight_max {in_flight_max}"
+    );
     out.push_str("# HELP anteroom_db_pool_connections Database connections, by pool and state.\n# TYPE anteroom_db_pool_connections gauge\n");
     for pool in pools {
         let _ = writeln!(
@@ -299,10 +315,13 @@ async fn metrics(State(state): State<AppState>) -> Response {
             None
         }
     };
+    let max = state.config().rate_limits.in_flight.max(1);
+    let serving = max.saturating_sub(state.in_flight().available_permits());
     let body = render(
         state.metrics(),
         health.as_ref(),
         &state.store().pools(),
+        (serving, max),
         state.now(),
     );
     (
@@ -374,7 +393,7 @@ mod tests {
             max: 4,
         }];
         let now = jiff::Timestamp::from_second(1_100).unwrap();
-        let text = render(&metrics, Some(&health(21)), &pools, now);
+        let text = render(&metrics, Some(&health(21)), &pools, (2, 128), now);
         for line in [
             r#"anteroom_http_requests_total{route="/office/clients/{id}",status="200"} 2"#,
             r#"anteroom_http_requests_total{route="/office/clients/{id}",status="404"} 1"#,
@@ -389,6 +408,8 @@ mod tests {
             r#"anteroom_db_pool_connections{pool="read",state="busy"} 2"#,
             r#"anteroom_db_pool_max_connections{pool="read"} 4"#,
             "anteroom_database_up 1",
+            "anteroom_requests_in_flight 2",
+            "anteroom_requests_in_flight_max 128",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }
@@ -403,7 +424,7 @@ mod tests {
                 .unwrap_or(family);
             assert!(text.contains(&format!("# TYPE {family} ")), "{line}");
         }
-        let down = render(&metrics, None, &pools, now);
+        let down = render(&metrics, None, &pools, (0, 128), now);
         assert!(down.contains("anteroom_database_up 0"));
         assert!(!down.contains("anteroom_outbox_pending"));
         assert_eq!(

@@ -378,6 +378,10 @@ pub(crate) fn router(state: &AppState) -> Option<(String, Router)> {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::ops::shed,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), headers))
         .layer(middleware::from_fn_with_state(
             "directory:",

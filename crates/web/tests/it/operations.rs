@@ -127,3 +127,62 @@ async fn metrics_count_routes_by_pattern_on_their_own_listener_and_name_nobody()
         assert!(!text.contains(private), "{private} in the metrics");
     }
 }
+
+/// Past the limit of requests served at once, a request is answered at once with 503, a
+/// `Retry-After` and the site's own page, not queued; once the requests in flight finish,
+/// the site serves normally again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_requests_in_flight_the_site_answers_busy_at_once_and_recovers() {
+    use tokio::io::AsyncWriteExt as _;
+    let app = TestApp::spawn_with_limits(web::RateLimits {
+        in_flight: 1,
+        ..web::RateLimits::default()
+    })
+    .await;
+    app.get("/").await.assert_status(StatusCode::OK);
+    // One request held in flight: a form post whose body never finishes arriving.
+    let port = app.base.rsplit_once(':').map(|(_, port)| port).unwrap();
+    let mut held = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    held.write_all(
+        format!(
+            "POST /contact HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: {}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 400\r\n\r\nname=Sam",
+            app.base
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    held.flush().await.unwrap();
+    // Wait until it holds the place (the probes are not limited, and say so).
+    let busy = loop {
+        let reply = app.get("/").await;
+        if reply.status == StatusCode::SERVICE_UNAVAILABLE {
+            break reply;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(busy.headers["retry-after"], "2");
+    assert!(
+        busy.body.contains("<html") && busy.body.contains("try again"),
+        "the site's own page: {}",
+        busy.body
+    );
+    let api = app.get("/api/v1/availability").await;
+    assert_eq!(api.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(api.body.contains(r#""error":"busy""#), "{}", api.body);
+    let (status, _, _) = plain_get(&format!("{}/healthz", by_address(&app))).await;
+    assert_eq!(status, StatusCode::OK, "liveness is not shed");
+    // The held request ends: the site serves again.
+    drop(held);
+    loop {
+        let reply = app.get("/").await;
+        if reply.status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
