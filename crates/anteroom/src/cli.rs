@@ -46,6 +46,9 @@ pub enum Command {
     Import(ImportArgs),
     /// Write a consistent copy of the database to a file, while serving or not.
     Backup(BackupArgs),
+    /// Replace the practice's database with a backup, after checking it (stop the server
+    /// first). The database it replaces is kept beside it.
+    Restore(RestoreArgs),
     /// The key that encrypts confidential notes.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -418,6 +421,18 @@ pub struct BackupArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
+}
+
+#[derive(Args)]
+pub struct RestoreArgs {
+    /// The backup to restore (a file `anteroom backup` wrote).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The key file the backup's keys are wrapped with (default: anteroom.key beside the
+    /// database).
+    #[arg(long, env = "ANTEROOM_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
 }
 
 #[derive(Args)]

@@ -54,6 +54,7 @@ async fn main() -> ExitCode {
         Command::User(command) => users::user(command).await,
         Command::Import(args) => import::import(args).await,
         Command::Backup(args) => maintenance::backup(args).await,
+        Command::Restore(args) => maintenance::restore(args).await,
         Command::Key(KeyCommand::Rotate { data, key_file }) => keys::rotate(data, key_file).await,
         Command::Audit(AuditCommand::Verify { data }) => maintenance::audit_verify(data).await,
         Command::Practice(command) => practices::practice(command).await,

@@ -1,9 +1,9 @@
-//! Commands that look after the database itself: a consistent backup, and a check of the
-//! audit log's hash chain.
+//! Commands that look after the database itself: a consistent backup, a restore that checks
+//! what it restores, and a check of the audit log's hash chain.
 
 use std::process::ExitCode;
 
-use crate::cli::{BackupArgs, DataArgs};
+use crate::cli::{BackupArgs, DataArgs, RestoreArgs};
 use crate::location::{Mode, open_sqlite, open_store};
 use anyhow::{anyhow, bail};
 
@@ -62,4 +62,148 @@ pub async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     store.close().await;
     println!("Backed up to {}.", args.file.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Replace the database with a backup (the server stopped). Nothing is replaced unless the
+/// backup passes every check, made on a private copy beside the database: an intact SQLite
+/// file of Anteroom's, not from a newer version (an older one is brought up to date), every
+/// practice's key opening with the key file, and every audit chain whole. The database it
+/// replaces (with its `-wal` and `-shm`) is renamed aside, not deleted.
+pub async fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
+    use store_sqlite::SqliteStore;
+    let location = args.data.location()?;
+    let Some(database) = location.sqlite_file() else {
+        bail!(
+            "this is for a SQLite database; a PostgreSQL database is restored with \
+             PostgreSQL's own tools (pg_restore)"
+        );
+    };
+    let schema = SqliteStore::check_backup(&args.file)
+        .await
+        .map_err(|e| match e {
+            store::StoreError::Other(why) => anyhow!("{why}: nothing was restored"),
+            other => anyhow!("cannot check {}: {other}", args.file.display()),
+        })?;
+    let key_path = crate::keys::key_file(&location, args.key_file.as_deref())?;
+    let key = if let Ok(text) = std::env::var("ANTEROOM_KEY") {
+        crypto::MasterKey::parse(&text, "ANTEROOM_KEY")?
+    } else if key_path.exists() {
+        crypto::MasterKey::load_file(&key_path)?
+    } else {
+        bail!(
+            "there is no key file at {}: put back the key file kept apart from your backups \
+             (or give --key-file FILE); without it the backup's notes cannot be read. Nothing \
+             was restored.",
+            key_path.display()
+        );
+    };
+    let folder = match database.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    crate::files::create_private_dir(&folder)?;
+    // A private copy to check and bring up to date; it becomes the database only if all is well.
+    let copy = folder.join(".anteroom-restoring.db");
+    for stale in sidecars(&copy) {
+        let _ = std::fs::remove_file(stale);
+    }
+    {
+        use std::{io::Write as _, os::unix::fs::OpenOptionsExt as _};
+        let mut from = std::fs::File::open(&args.file)?;
+        let mut to = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&copy)?;
+        std::io::copy(&mut from, &mut to)?;
+        to.flush()?;
+        to.sync_all()?;
+    }
+    let checked = check_restored_copy(&copy, &key).await;
+    let entries = match checked {
+        Ok(entries) => entries,
+        Err(error) => {
+            for file in sidecars(&copy) {
+                let _ = std::fs::remove_file(file);
+            }
+            return Err(error.context("nothing was restored"));
+        }
+    };
+    let stamp = jiff::Timestamp::now()
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string();
+    let aside = folder.join(format!(
+        "{}.before-restore-{stamp}",
+        database
+            .file_name()
+            .map_or("anteroom.db".into(), |n| n.to_string_lossy())
+    ));
+    let kept = database.exists();
+    if kept {
+        for (from, to) in sidecars(&database).into_iter().zip(sidecars(&aside)) {
+            if from.exists() {
+                std::fs::rename(&from, &to)
+                    .map_err(|e| anyhow!("cannot move {} aside: {e}", from.display()))?;
+            }
+        }
+    }
+    std::fs::rename(&copy, &database)?;
+    std::fs::File::open(&folder)?.sync_all()?;
+    println!(
+        "Restored {} (schema {schema}) to {}: every practice's key opened with {}, and the \
+         audit log is intact ({entries} {}).",
+        args.file.display(),
+        database.display(),
+        key_path.display(),
+        if entries == 1 { "entry" } else { "entries" }
+    );
+    if kept {
+        println!(
+            "The database it replaced is kept as {} (delete it once you are sure).",
+            aside.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A database file and its `-wal` and `-shm`.
+fn sidecars(database: &std::path::Path) -> [std::path::PathBuf; 3] {
+    let with = |suffix: &str| {
+        let mut name = database.as_os_str().to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    };
+    [database.to_path_buf(), with("-wal"), with("-shm")]
+}
+
+/// Open the copy (bringing an older schema up to date), open every practice's key with
+/// `key`, and walk every audit chain: the entries checked.
+async fn check_restored_copy(
+    copy: &std::path::Path,
+    key: &crypto::MasterKey,
+) -> anyhow::Result<u64> {
+    use store::PracticeStore as _;
+    let store = store_sqlite::SqliteStore::open(copy, store_sqlite::OpenMode::Existing)
+        .await
+        .map_err(|e| anyhow!("cannot open the backup: {e}"))?;
+    let checked = async {
+        web::keys::check_host_key(&store, key).await.map_err(|_| {
+            anyhow!("the key file is not the one this backup's keys are wrapped with")
+        })?;
+        let now = jiff::Timestamp::now();
+        for practice in store.practice_ids().await? {
+            web::keys::open_or_adopt(&store, key, practice, now)
+                .await
+                .map_err(|e| anyhow!("practice {practice}'s key does not open: {e}"))?;
+        }
+        match verify_all(&store).await? {
+            Ok(entries) => Ok(entries),
+            Err(broken) => Err(anyhow!(
+                "the backup's audit log has been tampered with: {broken}"
+            )),
+        }
+    }
+    .await;
+    store.close().await;
+    checked
 }

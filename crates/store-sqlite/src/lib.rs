@@ -300,6 +300,68 @@ impl SqliteStore {
         &self.reader
     }
 
+    /// Check a backup before it is restored, without changing it: an SQLite file whose
+    /// every page passes `PRAGMA integrity_check`, with Anteroom's tables, written by this
+    /// version or an earlier one (opening it brings it up to date). Returns its schema
+    /// version; each refusal says why in words.
+    pub async fn check_backup(path: &Path) -> StoreResult<u32> {
+        use sqlx::Connection;
+        let refuse = |why: String| StoreError::Other(why.into());
+        if !path.is_file() {
+            return Err(refuse(format!("{} is not a file", path.display())));
+        }
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(other)?
+            .filename(path)
+            .read_only(true);
+        let not_sqlite = |_| refuse(format!("{} is not an SQLite database", path.display()));
+        let mut db = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .map_err(not_sqlite)?;
+        let checked: StoreResult<u32> = async {
+            let problems: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+                .fetch_all(&mut db)
+                .await
+                .map_err(not_sqlite)?;
+            if problems != ["ok"] {
+                return Err(refuse(format!(
+                    "{} is damaged ({}); try an older backup",
+                    path.display(),
+                    problems.first().map_or("", String::as_str)
+                )));
+            }
+            let ours: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'
+                 AND name IN ('practices', 'audit_log', 'outbox')",
+            )
+            .fetch_one(&mut db)
+            .await
+            .map_err(map_err)?;
+            let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+                .fetch_one(&mut db)
+                .await
+                .map_err(map_err)?;
+            let version = u32::try_from(version).unwrap_or(0);
+            if ours != 3 || version == 0 {
+                return Err(refuse(format!(
+                    "{} is an SQLite database, but not an Anteroom one",
+                    path.display()
+                )));
+            }
+            if version as usize > MIGRATIONS.len() {
+                return Err(refuse(format!(
+                    "{} was written by a newer Anteroom (schema {version}; this version knows {}): restore it with that version or a later one",
+                    path.display(),
+                    MIGRATIONS.len()
+                )));
+            }
+            Ok(version)
+        }
+        .await;
+        let _ = db.close().await;
+        checked
+    }
+
     /// Write a consistent copy of the database to `target`, which must not exist; the copy
     /// is readable by its owner only, and on disk when this returns.
     pub async fn backup_to(&self, target: &Path) -> StoreResult<()> {

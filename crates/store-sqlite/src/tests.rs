@@ -742,3 +742,79 @@ async fn health_story() {
     let (_dir, store) = fresh().await;
     store_conformance::health_story(&store).await;
 }
+
+/// A backup is checked before it is restored: a good one gives its schema; a file that is
+/// not SQLite, an SQLite file that is not Anteroom's, a damaged one and one from a newer
+/// version are each refused with the reason.
+#[tokio::test]
+async fn a_backup_is_checked_before_it_is_restored() {
+    let refusal = |result: StoreResult<u32>| match result {
+        Err(StoreError::Other(why)) => why.to_string(),
+        other => panic!("not refused: {other:?}"),
+    };
+    let (dir, store) = fresh().await;
+    store_conformance::story(&store).await;
+    let backup = dir.path().join("monday.db");
+    store.backup_to(&backup).await.unwrap();
+    store.close().await;
+    let known = u32::try_from(MIGRATIONS.len()).unwrap();
+    assert_eq!(SqliteStore::check_backup(&backup).await.unwrap(), known);
+
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not a database at all, just some words").unwrap();
+    assert!(refusal(SqliteStore::check_backup(&text).await).contains("is not an SQLite database"));
+    assert!(
+        refusal(SqliteStore::check_backup(&dir.path().join("missing.db")).await)
+            .contains("is not a file")
+    );
+
+    let other = dir.path().join("other.db");
+    {
+        use sqlx::Connection;
+        let options = SqliteConnectOptions::new()
+            .filename(&other)
+            .create_if_missing(true);
+        let mut db = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        sqlx::raw_sql("CREATE TABLE recipes (name TEXT); PRAGMA user_version = 3;")
+            .execute(&mut db)
+            .await
+            .unwrap();
+        db.close().await.unwrap();
+    }
+    assert!(refusal(SqliteStore::check_backup(&other).await).contains("not an Anteroom one"));
+
+    let newer = dir.path().join("newer.db");
+    std::fs::copy(&backup, &newer).unwrap();
+    {
+        use sqlx::Connection;
+        let options = SqliteConnectOptions::new().filename(&newer);
+        let mut db = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "PRAGMA user_version = {}",
+            known + 1
+        )))
+        .execute(&mut db)
+        .await
+        .unwrap();
+        db.close().await.unwrap();
+    }
+    assert!(
+        refusal(SqliteStore::check_backup(&newer).await).contains("written by a newer Anteroom")
+    );
+
+    // Damage: a run of pages in the middle overwritten.
+    let damaged = dir.path().join("damaged.db");
+    let mut bytes = std::fs::read(&backup).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle..middle + 8192].fill(0x5a);
+    std::fs::write(&damaged, bytes).unwrap();
+    let why = refusal(SqliteStore::check_backup(&damaged).await);
+    assert!(
+        why.contains("is damaged") || why.contains("not an SQLite database"),
+        "{why}"
+    );
+}

@@ -437,3 +437,131 @@ fn serve_logs_json_lines_with_the_request_id_and_serves_metrics_apart() {
     );
     server.stop();
 }
+
+/// Enquiries in the SQLite database at `path` (read-only).
+fn enquiries_in(path: &Path) -> i64 {
+    use sqlx::Connection as _;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true);
+        let mut db = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .expect("open the database");
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM enquiries")
+            .fetch_one(&mut db)
+            .await
+            .expect("count");
+        db.close().await.expect("close");
+        count
+    })
+}
+
+/// `anteroom restore`: a backup taken while serving comes back whole, in place (the
+/// database it replaces kept aside) or in a new folder; a backup that fails a check, or a
+/// key file that is not the backup's, replaces nothing.
+#[test]
+fn a_backup_taken_while_serving_is_restored_after_its_checks_and_nothing_else_is() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let data = init(root.path(), "umask 077");
+    let data_arg = data.to_str().unwrap();
+    let database = data.join("anteroom.db");
+    let backup = root.path().join("monday.db");
+    let server = Server::start("umask 077", &["serve", "--data-dir", data_arg]);
+    assert!(server.enquire().starts_with("HTTP/1.1 303"));
+    run(
+        "umask 077",
+        &["backup", backup.to_str().unwrap(), "--data-dir", data_arg],
+        "",
+    );
+    assert!(server.enquire().starts_with("HTTP/1.1 303"));
+    server.stop();
+    assert_eq!(enquiries_in(&database), 2);
+
+    // Refused: not a backup, and the wrong key file. Nothing changes.
+    let words = root.path().join("notes.txt");
+    std::fs::write(&words, "a shopping list").unwrap();
+    let other_root = tempfile::tempdir().expect("temp dir");
+    let other_key = init(other_root.path(), "umask 077").join("anteroom.key");
+    for (args, why) in [
+        (
+            vec!["restore", words.to_str().unwrap(), "--data-dir", data_arg],
+            "is not an SQLite database: nothing was restored",
+        ),
+        (
+            vec![
+                "restore",
+                backup.to_str().unwrap(),
+                "--data-dir",
+                data_arg,
+                "--key-file",
+                other_key.to_str().unwrap(),
+            ],
+            "the key file is not the one this backup's keys are wrapped with",
+        ),
+    ] {
+        let output = command("umask 077", &args).output().expect("run anteroom");
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?} was not refused");
+        assert!(said.contains(why), "{args:?}: {said}");
+    }
+    assert_eq!(enquiries_in(&database), 2, "nothing replaced");
+    let mut left: Vec<String> = assert_all_private(&data);
+    left.retain(|name| name.contains("restor"));
+    assert!(left.is_empty(), "no copy left behind: {left:?}");
+
+    // In place: the backup's one enquiry, the replaced database (with its -wal and -shm)
+    // kept aside, all private.
+    let said = run(
+        "umask 077",
+        &["restore", backup.to_str().unwrap(), "--data-dir", data_arg],
+        "",
+    );
+    assert!(said.contains("every practice's key opened"), "{said}");
+    assert!(said.contains("the audit log is intact"), "{said}");
+    assert_eq!(enquiries_in(&database), 1);
+    let names = assert_all_private(&data);
+    let aside: Vec<&String> = names
+        .iter()
+        .filter(|n| n.starts_with("anteroom.db.before-restore-"))
+        .filter(|n| !n.ends_with("-wal") && !n.ends_with("-shm"))
+        .collect();
+    assert_eq!(aside.len(), 1, "{names:?}");
+    assert_eq!(enquiries_in(&data.join(aside[0])), 2, "the replaced one, whole");
+    run("umask 077", &["audit", "verify", "--data-dir", data_arg], "");
+
+    // Into a new folder, with the key file kept apart: the same, and it serves.
+    let fresh = root.path().join("restored");
+    let key = data.join("anteroom.key");
+    run(
+        "umask 022",
+        &[
+            "restore",
+            backup.to_str().unwrap(),
+            "--data-dir",
+            fresh.to_str().unwrap(),
+            "--key-file",
+            key.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(mode(&fresh), 0o700);
+    assert_eq!(enquiries_in(&fresh.join("anteroom.db")), 1);
+    let server = Server::start(
+        "umask 077",
+        &[
+            "serve",
+            "--data-dir",
+            fresh.to_str().unwrap(),
+            "--key-file",
+            key.to_str().unwrap(),
+        ],
+    );
+    let home = server.get(Some("127.0.0.1"), "/");
+    assert!(home.starts_with("HTTP/1.1 200"), "{home}");
+    server.stop();
+}
