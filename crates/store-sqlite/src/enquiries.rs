@@ -213,7 +213,9 @@ impl EnquiryStore for SqliteStore {
                 (SELECT COUNT(*) FROM articles WHERE practice_id = ?1 AND kind = 'article' AND published = 1) AS published_articles,
                 (SELECT COUNT(*) FROM articles WHERE practice_id = ?1 AND kind = 'article' AND published = 0) AS draft_articles,
                 (SELECT COUNT(*) FROM outbox WHERE practice_id = ?1 AND status = 'pending') AS pending_messages,
-                (SELECT COUNT(*) FROM outbox WHERE practice_id = ?1 AND status = 'failed') AS failed_messages",
+                (SELECT COUNT(*) FROM outbox WHERE practice_id = ?1 AND status = 'failed') AS failed_messages,
+                (SELECT COUNT(*) FROM outbox WHERE practice_id = ?1 AND status = 'pending' AND attempts > 0) AS retrying_messages,
+                (SELECT MIN(created_at) FROM outbox WHERE practice_id = ?1 AND status = 'pending' AND attempts > 0) AS oldest_retrying",
         )
         .bind(practice.get())
         .fetch_one(self.read())
@@ -228,6 +230,10 @@ impl EnquiryStore for SqliteStore {
             draft_articles: count("draft_articles")?,
             pending_messages: count("pending_messages")?,
             failed_messages: count("failed_messages")?,
+            retrying_messages: count("retrying_messages")?,
+            oldest_retrying: get::<Option<i64>>(&row, "oldest_retrying")?
+                .map(crate::convert::timestamp)
+                .transpose()?,
         })
     }
 }

@@ -255,6 +255,10 @@ pub struct DashboardCounts {
     pub draft_articles: u64,
     pub pending_messages: u64,
     pub failed_messages: u64,
+    /// Waiting after at least one failed attempt: the mail server refused or was away.
+    pub retrying_messages: u64,
+    /// When the oldest of those was queued.
+    pub oldest_retrying: Option<Timestamp>,
 }
 
 /// A new staff account.

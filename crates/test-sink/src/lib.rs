@@ -1,7 +1,12 @@
-//! A tiny SMTP server that accepts every message and keeps it for the test to read. Used by
-//! the mail worker's tests and by the web tests' running app; never by the product.
+//! A tiny SMTP server that accepts every message and keeps it for the test to read (or,
+//! while told to, refuses every one for now with a temporary failure, as a mail server
+//! having an outage does). Used by the mail worker's tests and by the web tests' running
+//! app; never by the product.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicBool, Ordering},
+};
 
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
@@ -44,6 +49,7 @@ impl Received {
 pub struct SmtpSink {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
+    refusing: Arc<AtomicBool>,
 }
 
 impl SmtpSink {
@@ -53,13 +59,23 @@ impl SmtpSink {
             .expect("bind the SMTP sink");
         let port = listener.local_addr().expect("sink address").port();
         let received = Arc::new(Mutex::new(Vec::new()));
-        let store = received.clone();
+        let refusing = Arc::new(AtomicBool::new(false));
+        let (store, refuse) = (received.clone(), refusing.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(session(stream, store.clone()));
+                tokio::spawn(session(stream, store.clone(), refuse.clone()));
             }
         });
-        Self { port, received }
+        Self {
+            port,
+            received,
+            refusing,
+        }
+    }
+
+    /// From now on, refuse every message with `451` (try again later), or accept them again.
+    pub fn refuse(&self, refusing: bool) {
+        self.refusing.store(refusing, Ordering::SeqCst);
     }
 
     /// `smtp://127.0.0.1:{port}`.
@@ -73,7 +89,7 @@ impl SmtpSink {
     }
 }
 
-async fn session(stream: TcpStream, store: Arc<Mutex<Vec<Received>>>) {
+async fn session(stream: TcpStream, store: Arc<Mutex<Vec<Received>>>, refusing: Arc<AtomicBool>) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     let mut current = Received::default();
@@ -100,6 +116,9 @@ async fn session(stream: TcpStream, store: Arc<Mutex<Vec<Received>>>) {
             .to_ascii_uppercase();
         let reply: &[u8] = match verb.as_str() {
             "EHLO" | "HELO" => b"250 sink.test\r\n",
+            "MAIL" if refusing.load(Ordering::SeqCst) => {
+                b"451 4.3.0 Mail server busy, try again later\r\n"
+            }
             "MAIL" => {
                 current = Received {
                     mail_from: address(&command),

@@ -531,8 +531,16 @@ fn a_backup_taken_while_serving_is_restored_after_its_checks_and_nothing_else_is
         .filter(|n| !n.ends_with("-wal") && !n.ends_with("-shm"))
         .collect();
     assert_eq!(aside.len(), 1, "{names:?}");
-    assert_eq!(enquiries_in(&data.join(aside[0])), 2, "the replaced one, whole");
-    run("umask 077", &["audit", "verify", "--data-dir", data_arg], "");
+    assert_eq!(
+        enquiries_in(&data.join(aside[0])),
+        2,
+        "the replaced one, whole"
+    );
+    run(
+        "umask 077",
+        &["audit", "verify", "--data-dir", data_arg],
+        "",
+    );
 
     // Into a new folder, with the key file kept apart: the same, and it serves.
     let fresh = root.path().join("restored");

@@ -638,3 +638,90 @@ async fn without_a_fixed_sender_each_message_is_from_its_own_practice() {
         ]
     );
 }
+
+/// A mail server outage of an hour of pinned time: the server refuses every message
+/// (`451`, try again later) while messages keep being queued, then accepts again. Nothing
+/// is sent meanwhile and nothing is given up; afterwards every message is delivered exactly
+/// once, none lost, none failed.
+#[tokio::test]
+async fn an_hour_of_refusals_loses_nothing_and_then_delivers_each_message_once() {
+    let world = World::new().await;
+    let sink = SmtpSink::start().await;
+    sink.refuse(true);
+    let mailer = world.mailer(&sink.url(), Arc::new(Notify::new()));
+    let recipients = ["ash@example.com", "bay@example.com", "cedar@example.com"];
+    let mut queued = Vec::new();
+    for minute in 0..60 {
+        if minute % 6 == 0 {
+            for to in recipients {
+                let subject = format!("Message {} to {to}", queued.len());
+                let message = NewMessage {
+                    kind: "enquiry_notification".into(),
+                    to: EmailAddress::parse(to).expect("email"),
+                    subject: subject.clone(),
+                    body_text: BODY.into(),
+                    calendar: None,
+                };
+                world
+                    .store
+                    .enqueue(world.practice, &message, world.now())
+                    .await
+                    .expect("enqueue");
+                queued.push(subject);
+            }
+        }
+        mailer.deliver_due().await.expect("the outbox is readable");
+        world.advance(SignedDuration::from_mins(1));
+    }
+    assert!(sink.received().is_empty(), "nothing got through the outage");
+    let outbox = world
+        .store
+        .outbox(world.practice, 1000)
+        .await
+        .expect("outbox");
+    assert_eq!(outbox.len(), queued.len());
+    assert!(
+        outbox.iter().all(|m| m.status == MessageStatus::Pending),
+        "every message still waiting, none given up"
+    );
+    let first = outbox.iter().max_by_key(|m| m.attempts).expect("a message");
+    assert!(
+        first.attempts >= 5,
+        "tried again and again: {}",
+        first.attempts
+    );
+    assert!(
+        first
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("451") || e.contains("try again")),
+        "the server's refusal recorded: {:?}",
+        first.last_error
+    );
+
+    // The server is back: within the longest wait the backoff reached, all of it goes.
+    sink.refuse(false);
+    for _ in 0..24 * 60 {
+        if world.store.pending_count().await.expect("count") == 0 {
+            break;
+        }
+        mailer.deliver_due().await.expect("deliver");
+        world.advance(SignedDuration::from_mins(1));
+    }
+    assert_eq!(world.store.pending_count().await.expect("count"), 0);
+    let mut received: Vec<String> = sink
+        .received()
+        .iter()
+        .map(|r| r.header("Subject").expect("a subject"))
+        .collect();
+    assert_eq!(received.len(), queued.len(), "each exactly once");
+    received.sort();
+    queued.sort();
+    assert_eq!(received, queued, "none lost");
+    let outbox = world
+        .store
+        .outbox(world.practice, 1000)
+        .await
+        .expect("outbox");
+    assert!(outbox.iter().all(|m| m.status == MessageStatus::Sent));
+}

@@ -158,6 +158,12 @@ async fn dashboard(state: Here, staff: Staff) -> WebResult<Response> {
         counts => value(&counts),
         enquiries => value(&enquiries),
         mail => value(&MailStatus { configured: state.config().mail_configured }),
+        // Mail that has failed at least once and waits to be tried again: the mail
+        // server is refusing or away.
+        mail_trouble => counts.oldest_retrying.map(|since| context! {
+            waiting => counts.retrying_messages,
+            since => view.when_short(since),
+        }),
         to_review => rights::due_for_review(&state, &view).await?.len(),
     };
     page(&state, &staff, StatusCode::OK, "office/dashboard.html", ctx).await

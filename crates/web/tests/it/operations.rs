@@ -7,6 +7,10 @@ use store::NewClient;
 
 use crate::helpers::TestApp;
 
+/// How long a wait for the app may take before the test gives up (never reached unless
+/// something is broken).
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// `http://127.0.0.1:PORT` of the app, whatever host its pages answer on.
 fn by_address(app: &TestApp) -> String {
     let port = app.base.rsplit_once(':').map(|(_, port)| port).unwrap();
@@ -157,7 +161,9 @@ async fn past_the_requests_in_flight_the_site_answers_busy_at_once_and_recovers(
     .unwrap();
     held.flush().await.unwrap();
     // Wait until it holds the place (the probes are not limited, and say so).
+    let waiting = std::time::Instant::now();
     let busy = loop {
+        assert!(waiting.elapsed() < PATIENCE, "never busy");
         let reply = app.get("/").await;
         if reply.status == StatusCode::SERVICE_UNAVAILABLE {
             break reply;
@@ -177,7 +183,9 @@ async fn past_the_requests_in_flight_the_site_answers_busy_at_once_and_recovers(
     assert_eq!(status, StatusCode::OK, "liveness is not shed");
     // The held request ends: the site serves again.
     drop(held);
+    let waiting = std::time::Instant::now();
     loop {
+        assert!(waiting.elapsed() < PATIENCE, "it never happened");
         let reply = app.get("/").await;
         if reply.status == StatusCode::OK {
             break;
@@ -185,4 +193,56 @@ async fn past_the_requests_in_flight_the_site_answers_busy_at_once_and_recovers(
         assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// While the mail server refuses, Today says emails are not going out (how many, since
+/// when) and the outbox shows what the server said; once it accepts again, everything
+/// goes and the notice is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_outage_shows_on_today_until_the_mail_goes() {
+    let app = TestApp::spawn().await;
+    app.sink.refuse(true);
+    app.post_form("/contact", &crate::helpers::enquiry_form(&[]))
+        .await
+        .assert_status(StatusCode::SEE_OTHER);
+    // The worker tries at once and is refused.
+    let waiting = std::time::Instant::now();
+    loop {
+        assert!(waiting.elapsed() < PATIENCE, "it never happened");
+        let outbox = app.outbox().await;
+        if outbox.iter().any(|m| m.attempts > 0) {
+            break;
+        }
+        app.state.mail_queued();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    app.sign_in().await;
+    let today = app.office_get("/office").await.decoded();
+    assert!(
+        today.contains("Emails are not going out at the moment.")
+            && today.contains("1 email is waiting to be tried again"),
+        "{today}"
+    );
+    let outbox = app.office_get("/office/outbox").await.decoded();
+    assert!(outbox.contains("451"), "the server's words: {outbox}");
+
+    app.sink.refuse(false);
+    app.advance_clock(jiff::SignedDuration::from_mins(2));
+    let waiting = std::time::Instant::now();
+    loop {
+        assert!(waiting.elapsed() < PATIENCE, "it never happened");
+        if app
+            .outbox()
+            .await
+            .iter()
+            .all(|m| m.status == store::MessageStatus::Sent)
+        {
+            break;
+        }
+        app.state.mail_queued();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.sink.received().len(), 1);
+    let today = app.office_get("/office").await.decoded();
+    assert!(!today.contains("Emails are not going out"));
 }
