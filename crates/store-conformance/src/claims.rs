@@ -74,3 +74,58 @@ pub(crate) fn either(
         second.clone()
     }
 }
+
+/// Mail to one address goes in the order it was queued: a message is not claimed while an
+/// older one of the practice to the same address waits (claimed, or to be tried again);
+/// another address, or another practice's mail to it, is not held up. A message sent means
+/// the server takes mail again: those waiting after a failed attempt are due at once.
+pub async fn mail_order_story(store: &dyn Store) {
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let lease = jiff::SignedDuration::from_mins(5);
+    let setup = PracticeSetup::from_toml(PRACTICE).unwrap();
+    let practice = store.create_practice(&setup, now).await.unwrap();
+    let other = store.create_practice(&setup, now).await.unwrap();
+    let to = |practice, address: &str, subject: &str| {
+        let message = NewMessage {
+            kind: "order_test".into(),
+            to: EmailAddress::parse(address).unwrap(),
+            subject: subject.into(),
+            body_text: "Hello.".into(),
+            calendar: None,
+        };
+        async move { store.enqueue(practice, &message, now).await.unwrap() }
+    };
+    let first = to(practice, "rowan@example.com", "first").await;
+    let second = to(practice, "rowan@example.com", "second").await;
+    let elsewhere = to(practice, "sorrel@example.com", "elsewhere").await;
+    let theirs = to(other, "rowan@example.com", "theirs").await;
+    let ids =
+        |batch: Vec<store::OutboxMessage>| batch.into_iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.claim_due(now, lease, 10).await.unwrap()),
+        [first, elsewhere, theirs],
+        "the second to rowan waits for the first"
+    );
+    assert!(store.claim_due(now, lease, 10).await.unwrap().is_empty());
+    let later = now + jiff::SignedDuration::from_mins(10);
+    store
+        .mark_failed(first, "451 try again later", Some(later))
+        .await
+        .unwrap();
+    assert!(
+        store.claim_due(now, lease, 10).await.unwrap().is_empty(),
+        "still waiting behind the first, now to be tried again"
+    );
+    let moment = now + jiff::SignedDuration::from_secs(30);
+    store.mark_sent(elsewhere, moment).await.unwrap();
+    assert_eq!(
+        ids(store.claim_due(moment, lease, 10).await.unwrap()),
+        [first],
+        "a message got through: the first is due at once, ahead of the second"
+    );
+    store.mark_sent(first, moment).await.unwrap();
+    assert_eq!(
+        ids(store.claim_due(moment, lease, 10).await.unwrap()),
+        [second]
+    );
+}

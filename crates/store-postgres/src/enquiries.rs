@@ -321,11 +321,14 @@ impl OutboxStore for PgStore {
         let mut tx = self.write().await?;
         let rows = sqlx::query(
             "UPDATE outbox SET claimed_until = $1
-             WHERE id IN (SELECT id FROM outbox
-                 WHERE status = 'pending' AND next_attempt_at <= $2
-                     AND (claimed_until IS NULL OR claimed_until <= $2)
-                 ORDER BY next_attempt_at, id LIMIT $3
-                 FOR UPDATE SKIP LOCKED)
+             WHERE id IN (SELECT m.id FROM outbox m
+                 WHERE m.status = 'pending' AND m.next_attempt_at <= $2
+                     AND (m.claimed_until IS NULL OR m.claimed_until <= $2)
+                     AND NOT EXISTS (SELECT 1 FROM outbox o
+                         WHERE o.practice_id = m.practice_id AND o.recipient = m.recipient
+                             AND o.status = 'pending' AND o.id < m.id)
+                 ORDER BY m.next_attempt_at, m.id LIMIT $3
+                 FOR UPDATE OF m SKIP LOCKED)
              RETURNING *",
         )
         .bind(secs(until))
@@ -345,10 +348,17 @@ impl OutboxStore for PgStore {
     }
 
     async fn mark_sent(&self, id: MessageId, now: Timestamp) -> StoreResult<()> {
+        // One statement: the message sent, and (the mail server taking mail again) every
+        // message waiting after a failed attempt due now rather than at the end of its
+        // backoff.
         sqlx::query(
-            "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL,
-                next_attempt_at = NULL, claimed_until = NULL
-             WHERE id = $2",
+            "WITH sent AS (
+                 UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1,
+                     last_error = NULL, next_attempt_at = NULL, claimed_until = NULL
+                 WHERE id = $2 RETURNING id)
+             UPDATE outbox SET next_attempt_at = $1
+             WHERE status = 'pending' AND attempts > 0 AND next_attempt_at > $1
+                 AND id NOT IN (SELECT id FROM sent)",
         )
         .bind(secs(now))
         .bind(id.get())

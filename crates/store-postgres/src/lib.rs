@@ -74,6 +74,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_remote_reviews.sql"),
     include_str!("../migrations/0010_measures.sql"),
     include_str!("../migrations/0011_questionnaire_totals.sql"),
+    include_str!("../migrations/0012_mail_order.sql"),
 ];
 
 /// The advisory lock every migrating process takes, so that processes starting together

@@ -222,7 +222,8 @@ async fn the_totals_migration_scores_what_was_answered_before() {
         "ALTER TABLE questionnaires DROP CONSTRAINT questionnaires_total_when_answered;
          DROP INDEX questionnaires_scores; DROP INDEX questionnaires_waiting;
          ALTER TABLE questionnaires DROP COLUMN total;
-         DELETE FROM anteroom_schema WHERE version = 11;",
+         DROP INDEX outbox_waiting_by_recipient;
+         DELETE FROM anteroom_schema WHERE version IN (11, 12);",
     )
     .execute(store.read())
     .await
@@ -1107,4 +1108,12 @@ async fn health_story() {
         return;
     };
     store_conformance::health_story(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_order_story() {
+    let Some((_db, store)) = fresh().await else {
+        return;
+    };
+    store_conformance::mail_order_story(&store).await;
 }

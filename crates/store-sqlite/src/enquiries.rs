@@ -238,6 +238,11 @@ impl EnquiryStore for SqliteStore {
     }
 }
 
+/// After a message is sent (the mail server takes mail again), every message waiting after
+/// a failed attempt is due now rather than at the end of its backoff.
+const OUTBOX_SERVER_BACK: &str = "UPDATE outbox SET next_attempt_at = ?1
+     WHERE status = 'pending' AND attempts > 0 AND next_attempt_at > ?1";
+
 #[async_trait]
 impl OutboxStore for SqliteStore {
     async fn enqueue(
@@ -278,10 +283,13 @@ impl OutboxStore for SqliteStore {
         let mut tx = self.write().await?;
         let rows = sqlx::query(
             "UPDATE outbox SET claimed_until = ?1
-             WHERE id IN (SELECT id FROM outbox
-                 WHERE status = 'pending' AND next_attempt_at <= ?2
-                     AND (claimed_until IS NULL OR claimed_until <= ?2)
-                 ORDER BY next_attempt_at, id LIMIT ?3)
+             WHERE id IN (SELECT m.id FROM outbox m
+                 WHERE m.status = 'pending' AND m.next_attempt_at <= ?2
+                     AND (m.claimed_until IS NULL OR m.claimed_until <= ?2)
+                     AND NOT EXISTS (SELECT 1 FROM outbox o
+                         WHERE o.practice_id = m.practice_id AND o.recipient = m.recipient
+                             AND o.status = 'pending' AND o.id < m.id)
+                 ORDER BY m.next_attempt_at, m.id LIMIT ?3)
              RETURNING *",
         )
         .bind(secs(until))
@@ -301,6 +309,7 @@ impl OutboxStore for SqliteStore {
     }
 
     async fn mark_sent(&self, id: MessageId, now: Timestamp) -> StoreResult<()> {
+        let mut tx = self.write().await?;
         sqlx::query(
             "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL,
                 next_attempt_at = NULL, claimed_until = NULL
@@ -308,9 +317,15 @@ impl OutboxStore for SqliteStore {
         )
         .bind(secs(now))
         .bind(id.get())
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(map_err)?;
+        sqlx::query(OUTBOX_SERVER_BACK)
+            .bind(secs(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
         Ok(())
     }
 

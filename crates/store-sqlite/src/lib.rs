@@ -75,6 +75,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0019_remote_reviews.sql"),
     include_str!("../migrations/0020_measures.sql"),
     include_str!("../migrations/0021_questionnaire_totals.sql"),
+    include_str!("../migrations/0022_mail_order.sql"),
 ];
 
 /// A practice database in one SQLite file.

@@ -287,8 +287,9 @@ pub trait OutboxStore: Send + Sync {
     /// The practice's messages, newest first.
     async fn outbox(&self, practice: PracticeId, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
     /// Claim up to `limit` messages due for a delivery attempt (any practice; pending, next
-    /// attempt at or before `now`, and not under a live claim) until `now + lease`, and return
-    /// them, oldest first. Atomic: a message claimed here is returned by no other call, in
+    /// attempt at or before `now`, not under a live claim, and no older message of the
+    /// practice to the same address still waiting, so that mail to one address goes in
+    /// the order it was queued) until `now + lease`, and return them, oldest first. Atomic: a message claimed here is returned by no other call, in
     /// any process, until the lease ends. SQLite does it in one `BEGIN IMMEDIATE` write; a
     /// server database must lock the rows it picks and skip rows others have locked
     /// (`SELECT … FOR UPDATE SKIP LOCKED` and the `UPDATE` in one transaction), so that two
@@ -299,7 +300,9 @@ pub trait OutboxStore: Send + Sync {
         lease: SignedDuration,
         limit: u32,
     ) -> StoreResult<Vec<OutboxMessage>>;
-    /// Record a successful delivery, clearing the claim.
+    /// Record a successful delivery, clearing the claim. The mail server takes mail again:
+    /// every message waiting after a failed attempt is due now, not at the end of its
+    /// backoff.
     async fn mark_sent(&self, id: MessageId, now: Timestamp) -> StoreResult<()>;
     /// Record a failed attempt, clearing the claim; `retry_at = None` gives up.
     async fn mark_failed(

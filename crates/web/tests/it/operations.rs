@@ -99,8 +99,9 @@ async fn metrics_count_routes_by_pattern_on_their_own_listener_and_name_nobody()
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let at = listener.local_addr().unwrap();
+    let state = app.state.clone();
     let served = tokio::spawn(async move {
-        axum::serve(listener, web::metrics_app(app.state.clone()))
+        axum::serve(listener, web::metrics_app(state))
             .await
             .unwrap();
     });
