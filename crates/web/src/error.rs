@@ -104,7 +104,11 @@ impl IntoResponse for WebError {
                 response
             }
             Self::Internal(error) => {
-                let reference = format!("{:08x}", rand::random::<u32>());
+                // The request's id (its `X-Request-Id`, on every log line of it), so the
+                // reference a visitor quotes finds the whole request in the log.
+                let reference = crate::ops::REQUEST_ID
+                    .try_with(Clone::clone)
+                    .unwrap_or_else(|_| format!("{:08x}", rand::random::<u32>()));
                 tracing::error!(reference, error = format!("{error:#}"), "request failed");
                 let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
                 response.extensions_mut().insert(ErrorReference(reference));
@@ -158,4 +162,32 @@ pub(crate) fn own_error_page(
             .insert(header::RETRY_AFTER, retry_after);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failure_is_referred_to_by_its_request_id() {
+        let response = crate::ops::REQUEST_ID
+            .scope("0badcafe-7".to_owned(), async {
+                WebError::Internal(anyhow::anyhow!("a test failure")).into_response()
+            })
+            .await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let reference = response.extensions().get::<ErrorReference>().unwrap();
+        assert_eq!(reference.0, "0badcafe-7");
+        // Outside a request: a reference of its own.
+        let outside = WebError::Internal(anyhow::anyhow!("a test failure")).into_response();
+        assert_eq!(
+            outside
+                .extensions()
+                .get::<ErrorReference>()
+                .unwrap()
+                .0
+                .len(),
+            8
+        );
+    }
 }

@@ -89,6 +89,11 @@ impl Metrics {
     }
 }
 
+tokio::task_local! {
+    /// The id of the request being served (set by [`track`]), for the error reference.
+    pub(crate) static REQUEST_ID: String;
+}
+
 /// The route a response came from, as its pattern, set by [`label`] inside the router.
 #[derive(Clone)]
 struct RouteLabel(Arc<str>);
@@ -119,7 +124,9 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
     let id = metrics.request_id();
     let span = tracing::info_span!("request", id = %id);
     let started = Instant::now();
-    let mut response = next.run(request).instrument(span).await;
+    let mut response = REQUEST_ID
+        .scope(id.clone(), next.run(request).instrument(span))
+        .await;
     let route = response
         .extensions_mut()
         .remove::<RouteLabel>()
