@@ -18,10 +18,12 @@ pub(crate) struct Point {
     pub total: u32,
 }
 
-const WIDTH: f64 = 640.0;
+const WIDTH: f64 = 704.0;
 const HEIGHT: f64 = 260.0;
 const LEFT: f64 = 48.0;
-const RIGHT: f64 = 168.0;
+/// Room at the right for the bands' names, the longest ("Moderately severe 15–19") in a
+/// wide font.
+const RIGHT: f64 = 224.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 44.0;
 /// At most this many session numbers are written along the bottom.
