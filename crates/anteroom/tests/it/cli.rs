@@ -102,6 +102,28 @@ fn init(root: &Path, umask: &str) -> PathBuf {
     data
 }
 
+/// Send an enquiry through the contact form of the server on `port`; the whole answer.
+pub(crate) fn enquire_at(port: u16) -> String {
+    let body = "name=Sam+Whitlock&email=sam%40example.org&phone=&contact_preference=email\
+        &message=I+am+free+on+Tuesday+evenings+and+would+like+to+meet.&consent=true&website=";
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(DEADLINE)).expect("timeout");
+    stream
+        .write_all(
+            format!(
+                "POST /contact HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .expect("send");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}
+
 /// A server started by the test, stopped (SIGTERM, as systemd does) when dropped.
 pub(crate) struct Server {
     child: Child,
@@ -202,15 +224,7 @@ impl Server {
 
     /// Send an enquiry through the contact form: a write to the database.
     pub(crate) fn enquire(&self) -> String {
-        let body = "name=Sam+Whitlock&email=sam%40example.org&phone=&contact_preference=email\
-            &message=I+am+free+on+Tuesday+evenings+and+would+like+to+meet.&consent=true&website=";
-        self.request(&format!(
-            "POST /contact HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n\
-             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
-             Connection: close\r\n\r\n{body}",
-            body.len(),
-            port = self.port
-        ))
+        enquire_at(self.port)
     }
 
     /// Stop it as systemd or Ctrl+C would, and wait for it to finish.
@@ -438,6 +452,54 @@ fn serve_logs_json_lines_with_the_request_id_and_serves_metrics_apart() {
     server.stop();
 }
 
+/// Every table of the SQLite database at `path` (read-only), each row written out whole
+/// (`quote()` of every column), in the order of those rows written out.
+fn every_table(path: &Path) -> Vec<(String, Vec<String>)> {
+    use sqlx::Connection as _;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true);
+        let mut db = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .expect("open the database");
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+             ORDER BY name",
+        )
+        .fetch_all(&mut db)
+        .await
+        .expect("tables");
+        let mut tables = Vec::new();
+        for name in names {
+            let columns: Vec<String> =
+                sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
+                    .bind(&name)
+                    .fetch_all(&mut db)
+                    .await
+                    .expect("columns");
+            let row = columns
+                .iter()
+                .map(|c| format!("quote(\"{c}\")"))
+                .collect::<Vec<_>>()
+                .join(" || '|' || ");
+            let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT {row} FROM \"{name}\" ORDER BY 1"
+            )))
+            .fetch_all(&mut db)
+            .await
+            .expect("rows");
+            tables.push((name, rows));
+        }
+        db.close().await.expect("close");
+        tables
+    })
+}
+
 /// Enquiries in the SQLite database at `path` (read-only).
 fn enquiries_in(path: &Path) -> i64 {
     use sqlx::Connection as _;
@@ -471,16 +533,37 @@ fn a_backup_taken_while_serving_is_restored_after_its_checks_and_nothing_else_is
     let data_arg = data.to_str().unwrap();
     let database = data.join("anteroom.db");
     let backup = root.path().join("monday.db");
-    let server = Server::start("umask 077", &["serve", "--data-dir", data_arg]);
+    let server = Server::start(
+        "umask 077",
+        &["serve", "--data-dir", data_arg, "--no-rate-limits"],
+    );
     assert!(server.enquire().starts_with("HTTP/1.1 303"));
+    // Backed up while enquiries keep arriving.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let busy = {
+        let (stop, port) = (stop.clone(), server.port);
+        std::thread::spawn(move || {
+            let mut sent = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                assert!(enquire_at(port).starts_with("HTTP/1.1 303"));
+                sent += 1;
+            }
+            sent
+        })
+    };
     run(
         "umask 077",
         &["backup", backup.to_str().unwrap(), "--data-dir", data_arg],
         "",
     );
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let sent = busy.join().expect("the enquiries");
     assert!(server.enquire().starts_with("HTTP/1.1 303"));
     server.stop();
-    assert_eq!(enquiries_in(&database), 2);
+    let all = enquiries_in(&database);
+    let backed_up = enquiries_in(&backup);
+    assert_eq!(all, 2 + i64::from(sent));
+    assert!((1..all).contains(&backed_up), "{backed_up} of {all}");
 
     // Refused: not a backup, and the wrong key file. Nothing changes.
     let words = root.path().join("notes.txt");
@@ -509,7 +592,7 @@ fn a_backup_taken_while_serving_is_restored_after_its_checks_and_nothing_else_is
         assert!(!output.status.success(), "{args:?} was not refused");
         assert!(said.contains(why), "{args:?}: {said}");
     }
-    assert_eq!(enquiries_in(&database), 2, "nothing replaced");
+    assert_eq!(enquiries_in(&database), all, "nothing replaced");
     let mut left: Vec<String> = assert_all_private(&data);
     left.retain(|name| name.contains("restor"));
     assert!(left.is_empty(), "no copy left behind: {left:?}");
@@ -523,7 +606,7 @@ fn a_backup_taken_while_serving_is_restored_after_its_checks_and_nothing_else_is
     );
     assert!(said.contains("every practice's key opened"), "{said}");
     assert!(said.contains("the audit log is intact"), "{said}");
-    assert_eq!(enquiries_in(&database), 1);
+    assert_eq!(enquiries_in(&database), backed_up);
     let names = assert_all_private(&data);
     let aside: Vec<&String> = names
         .iter()
@@ -533,7 +616,7 @@ fn a_backup_taken_while_serving_is_restored_after_its_checks_and_nothing_else_is
     assert_eq!(aside.len(), 1, "{names:?}");
     assert_eq!(
         enquiries_in(&data.join(aside[0])),
-        2,
+        all,
         "the replaced one, whole"
     );
     run(
@@ -558,7 +641,13 @@ fn a_backup_taken_while_serving_is_restored_after_its_checks_and_nothing_else_is
         "",
     );
     assert_eq!(mode(&fresh), 0o700);
-    assert_eq!(enquiries_in(&fresh.join("anteroom.db")), 1);
+    let tables = every_table(&backup);
+    assert!(tables.len() > 30, "{} tables", tables.len());
+    assert_eq!(
+        every_table(&fresh.join("anteroom.db")),
+        tables,
+        "every table as backed up"
+    );
     let server = Server::start(
         "umask 077",
         &[
