@@ -30,7 +30,7 @@ pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// The folder a database lives in (`.` for a bare file name).
-fn folder_of(database: &Path) -> PathBuf {
+pub fn folder_of(database: &Path) -> PathBuf {
     match database.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),

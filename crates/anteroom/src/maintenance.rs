@@ -97,10 +97,7 @@ pub async fn restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
             key_path.display()
         );
     };
-    let folder = match database.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
+    let folder = crate::files::folder_of(&database);
     crate::files::create_private_dir(&folder)?;
     // A private copy to check and bring up to date; it becomes the database only if all is well.
     let copy = folder.join(".anteroom-restoring.db");

@@ -452,9 +452,8 @@ fn serve_logs_json_lines_with_the_request_id_and_serves_metrics_apart() {
     server.stop();
 }
 
-/// Every table of the SQLite database at `path` (read-only), each row written out whole
-/// (`quote()` of every column), in the order of those rows written out.
-fn every_table(path: &Path) -> Vec<(String, Vec<String>)> {
+/// `read` run on a read-only connection to the SQLite database at `path`.
+fn read_only<T>(path: &Path, read: impl AsyncFnOnce(&mut sqlx::SqliteConnection) -> T) -> T {
     use sqlx::Connection as _;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -467,11 +466,21 @@ fn every_table(path: &Path) -> Vec<(String, Vec<String>)> {
         let mut db = sqlx::SqliteConnection::connect_with(&options)
             .await
             .expect("open the database");
+        let read = read(&mut db).await;
+        db.close().await.expect("close");
+        read
+    })
+}
+
+/// Every table of the SQLite database at `path`, each row written out whole (`quote()` of
+/// every column), in the order of those rows written out.
+fn every_table(path: &Path) -> Vec<(String, Vec<String>)> {
+    read_only(path, async |db| {
         let names: Vec<String> = sqlx::query_scalar(
             "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
              ORDER BY name",
         )
-        .fetch_all(&mut db)
+        .fetch_all(&mut *db)
         .await
         .expect("tables");
         let mut tables = Vec::new();
@@ -479,7 +488,7 @@ fn every_table(path: &Path) -> Vec<(String, Vec<String>)> {
             let columns: Vec<String> =
                 sqlx::query_scalar("SELECT name FROM pragma_table_info(?) ORDER BY cid")
                     .bind(&name)
-                    .fetch_all(&mut db)
+                    .fetch_all(&mut *db)
                     .await
                     .expect("columns");
             let row = columns
@@ -490,36 +499,22 @@ fn every_table(path: &Path) -> Vec<(String, Vec<String>)> {
             let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
                 "SELECT {row} FROM \"{name}\" ORDER BY 1"
             )))
-            .fetch_all(&mut db)
+            .fetch_all(&mut *db)
             .await
             .expect("rows");
             tables.push((name, rows));
         }
-        db.close().await.expect("close");
         tables
     })
 }
 
-/// Enquiries in the SQLite database at `path` (read-only).
+/// Enquiries in the SQLite database at `path`.
 fn enquiries_in(path: &Path) -> i64 {
-    use sqlx::Connection as _;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(async {
-        let options = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(path)
-            .read_only(true);
-        let mut db = sqlx::SqliteConnection::connect_with(&options)
+    read_only(path, async |db| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM enquiries")
+            .fetch_one(db)
             .await
-            .expect("open the database");
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM enquiries")
-            .fetch_one(&mut db)
-            .await
-            .expect("count");
-        db.close().await.expect("close");
-        count
+            .expect("count")
     })
 }
 
