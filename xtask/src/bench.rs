@@ -43,6 +43,10 @@ use std::{
 mod directory;
 #[path = "bench_hosted.rs"]
 mod hosted;
+#[path = "bench_overload.rs"]
+mod overload;
+
+pub use overload::soak;
 
 type Bench = fn() -> Result<(), String>;
 
@@ -77,6 +81,11 @@ const BENCHES: &[(&str, &str, Bench)] = &[
         "directory",
         "the directory over 10,000 listings on SQLite and PostgreSQL: a filtered search at 32 connections, and a booking reaching it",
         directory::directory,
+    ),
+    (
+        "overload",
+        "ten times the site benchmark's connections for a minute: only 429/503 refusals, memory flat, normal service within seconds",
+        overload::overload,
     ),
 ];
 
@@ -1137,7 +1146,7 @@ fn build_release(root: &Path, target_dir: &Path) -> Result<PathBuf, String> {
 }
 
 /// Keep the caller's `ANTEROOM_*` settings (a data dir, SMTP, a pinned clock) out of `cmd`.
-fn without_anteroom_env(cmd: &mut Command) {
+pub(crate) fn without_anteroom_env(cmd: &mut Command) {
     for (key, _) in env::vars_os() {
         if key.to_string_lossy().starts_with("ANTEROOM_") {
             cmd.env_remove(key);
@@ -1255,6 +1264,11 @@ fn run_shown(cmd: &mut Command) -> Result<(), String> {
 }
 
 fn print_machine() {
+    println!("bench: machine: {}", machine_line());
+}
+
+/// The machine in one line: CPUs, their model, memory.
+fn machine_line() -> String {
     let cpus = thread::available_parallelism().map_or(0, usize::from);
     let model = fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -1277,11 +1291,25 @@ fn print_machine() {
             || "unknown".into(),
             |kb| format!("{:.1} GiB", kb as f64 / 1024.0 / 1024.0),
         );
-    println!("bench: machine: {cpus} CPUs ({model}), {memory} memory");
+    format!("{cpus} CPUs ({model}), {memory} memory")
+}
+
+/// Now in UTC, as `YYYY-MM-DD HH:MM UTC`.
+fn utc_now_text() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let of_day = secs % 86_400;
+    format!(
+        "{} {:02}:{:02} UTC",
+        civil_date(days_since_epoch()),
+        of_day / 3600,
+        of_day % 3600 / 60
+    )
 }
 
 /// A loopback address with a port nobody is listening on (right now).
-fn free_port() -> Result<SocketAddr, String> {
+pub(crate) fn free_port() -> Result<SocketAddr, String> {
     let listener =
         TcpListener::bind("127.0.0.1:0").map_err(|e| format!("cannot find a free port: {e}"))?;
     listener
@@ -1290,10 +1318,10 @@ fn free_port() -> Result<SocketAddr, String> {
 }
 
 /// A folder under the system's temporary folder, removed when dropped.
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new(prefix: &str) -> Result<Self, String> {
+    pub(crate) fn new(prefix: &str) -> Result<Self, String> {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
@@ -1303,7 +1331,7 @@ impl TempDir {
         Ok(Self(path))
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -1315,7 +1343,7 @@ impl Drop for TempDir {
 }
 
 /// A server we started: stopped by its PID (SIGTERM, then SIGKILL) when done or dropped.
-struct Server {
+pub(crate) struct Server {
     name: &'static str,
     child: Option<Child>,
     pid: u32,
@@ -1323,7 +1351,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(name: &'static str, mut cmd: Command, log: &Path) -> Result<Self, String> {
+    pub(crate) fn start(name: &'static str, mut cmd: Command, log: &Path) -> Result<Self, String> {
         let out =
             fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
         let err = out
@@ -1367,7 +1395,7 @@ impl Server {
     }
 
     /// SIGTERM by PID (both servers shut down cleanly on it), SIGKILL after 10 s.
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {
             return;
         };
@@ -1401,7 +1429,7 @@ impl Drop for Server {
 }
 
 /// Poll `GET path` until it answers 200, the server exits, or the deadline passes.
-fn wait_until_serving(
+pub(crate) fn wait_until_serving(
     server: &mut Server,
     addr: SocketAddr,
     path: &str,

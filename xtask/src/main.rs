@@ -1,6 +1,7 @@
-//! `cargo xtask test|e2e|bench`: the one entry point for checks.
+//! `cargo xtask test|e2e|schema|bench`: the one entry point for checks.
 //!
-//! `test` runs everything CI runs: formatting, clippy, every Rust test, then the browser
+//! `test` runs everything CI runs: formatting, clippy, every Rust test, the API against its
+//! own OpenAPI document (`schema`: schemathesis on a demo, see `schema.rs`), then the browser
 //! tests (Debian's Chromium via playwright-core, axe-core, the Nu HTML checker). It installs
 //! what the browser tests need when missing (apt `chromium`, `npm ci`) and never downloads
 //! a browser of its own. The Rust tests (and the browser tests) get a PostgreSQL server: a
@@ -10,7 +11,10 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod drill;
+mod fuzz;
 mod postgres;
+mod schema;
 #[cfg(test)]
 mod standalone;
 
@@ -94,6 +98,7 @@ fn rust_checks(postgres_url: &str) -> Result<(), String> {
         ]),
     )?;
     ensure_ics_parser()?;
+    ensure_age()?;
     let test_env = [
         ("ANTEROOM_REQUIRE_ICS_PARSER", "1"),
         ("ANTEROOM_TEST_POSTGRES_URL", postgres_url),
@@ -111,6 +116,14 @@ fn rust_checks(postgres_url: &str) -> Result<(), String> {
             .envs(test_env)
             .env("ANTEROOM_TEST_ENGINE", "postgres"),
     )
+}
+
+/// The reference `age` tool, which the tests use to decrypt the backups we encrypt.
+fn ensure_age() -> Result<(), String> {
+    if have("age") && have("age-keygen") {
+        return Ok(());
+    }
+    apt_install(&["age"])
 }
 
 /// Python's `icalendar`, which the tests use to read back the ICS files we write.
@@ -180,12 +193,23 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => {
-            postgres::with_postgres(|url| rust_checks(url).and_then(|()| e2e(Some(url))))
+            postgres::with_postgres(|url| {
+                rust_checks(url)
+                    .and_then(|()| schema::run_all())
+                    .and_then(|()| e2e(Some(url)))
+            })
         }
         Some("e2e") => e2e(None),
+        Some("schema") => schema::run_all(),
         Some("pg-check") => postgres::check(),
         Some("bench") => bench::run(&args[1..]),
-        _ => Err("usage: cargo xtask test | e2e | bench [site|booking|therapy]".into()),
+        Some("fuzz") => fuzz::run_all(&args[1..]),
+        Some("drill") => drill::run_drill(&args[1..]),
+        Some("soak") => bench::soak(&args[1..]),
+        _ => Err(
+            "usage: cargo xtask test | e2e | schema | bench [site|booking|therapy] | fuzz [--seconds N] [TARGET...] | drill crash [--cycles N] | soak [--minutes N]"
+                .into(),
+        ),
     };
     match result {
         Ok(()) => {

@@ -421,6 +421,11 @@ pub struct BackupArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub data: DataArgs,
+    /// Encrypt the backup to this age public key (age1…, as `age-keygen` prints it), so
+    /// that only the matching private key, kept somewhere else, can open it. No unencrypted
+    /// copy is left behind.
+    #[arg(long, value_name = "RECIPIENT")]
+    pub encrypt_to: Option<String>,
 }
 
 #[derive(Args)]

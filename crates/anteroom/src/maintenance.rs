@@ -47,7 +47,16 @@ async fn verify_all(
 
 /// Write a consistent copy of the database to a new file. SQLite only (`VACUUM INTO`, and a
 /// copy made 0600): a PostgreSQL database is backed up with its own tools.
+///
+/// With `--encrypt-to`, the copy is written to a private file beside the target, encrypted
+/// from there to the target (age format, 0600), and removed whatever happens.
 pub async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
+    // A mistyped key is refused before anything is written.
+    let recipient = args
+        .encrypt_to
+        .as_deref()
+        .map(|text| crypto::age::parse_recipient(text).map_err(|e| anyhow!("--encrypt-to: {e}")))
+        .transpose()?;
     if args.file.exists() {
         bail!(
             "{} already exists; choose a new file name",
@@ -55,6 +64,24 @@ pub async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let store = open_sqlite(&args.data.location()?, Mode::Existing).await?;
+    if let Some(recipient) = recipient {
+        let plain = UnencryptedCopy::beside(&args.file)?;
+        let copied = store.backup_to(&plain.0).await;
+        store.close().await;
+        copied.map_err(|e| anyhow!("backup failed: {e}"))?;
+        encrypt_copy(&plain.0, &args.file, &recipient)?;
+        drop(plain);
+        println!(
+            "Backed up to {}, encrypted to {}; no unencrypted copy was kept.\n\
+             To restore it, first decrypt it with your private key, outside the data folder:\n    \
+             age -d -i YOUR-KEY {} > restored.db\n\
+             then run `anteroom restore restored.db` with your usual --data-dir.",
+            args.file.display(),
+            args.encrypt_to.as_deref().unwrap_or_default().trim(),
+            args.file.display(),
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     store
         .backup_to(&args.file)
         .await
@@ -62,6 +89,62 @@ pub async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     store.close().await;
     println!("Backed up to {}.", args.file.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The unencrypted copy behind an encrypted backup: a private file beside the target (so on
+/// the same disk, and never in a shared temporary folder), removed when this is dropped,
+/// whether the backup succeeded or not.
+struct UnencryptedCopy(std::path::PathBuf);
+
+impl UnencryptedCopy {
+    fn beside(target: &std::path::Path) -> anyhow::Result<Self> {
+        let Some(name) = target.file_name() else {
+            bail!("{} is not a file name", target.display());
+        };
+        Ok(Self(target.with_file_name(format!(
+            ".{}.unencrypted-{:016x}",
+            name.to_string_lossy(),
+            rand::random::<u64>()
+        ))))
+    }
+}
+
+impl Drop for UnencryptedCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Encrypt `plain` to `recipient` into the new file `target` (0600), on disk before this
+/// returns; a partly written `target` is removed.
+fn encrypt_copy(
+    plain: &std::path::Path,
+    target: &std::path::Path,
+    recipient: &crypto::age::Recipient,
+) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let from = std::fs::File::open(plain)
+        .map_err(|e| anyhow!("cannot read the backup copy {}: {e}", plain.display()))?;
+    let to = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(target)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => anyhow!(
+                "{} already exists; choose a new file name",
+                target.display()
+            ),
+            _ => anyhow!("cannot create {}: {e}", target.display()),
+        })?;
+    let written = crypto::age::encrypt(recipient, from, std::io::BufWriter::new(&to))
+        .and_then(|()| to.sync_all());
+    if let Err(e) = written {
+        drop(to);
+        let _ = std::fs::remove_file(target);
+        bail!("encrypting the backup failed: {e}; nothing was kept");
+    }
+    Ok(())
 }
 
 /// Replace the database with a backup (the server stopped). Nothing is replaced unless the

@@ -14,7 +14,12 @@
 //!
 //! Sealed bytes are `version (1) ‖ nonce (24) ‖ ciphertext ‖ tag (16)`. Keys are wiped from
 //! memory when dropped, and their `Debug` output never shows them.
+//!
+//! [`age`] encrypts backups to an `age` public key, for a private key kept away from the
+//! server.
 #![forbid(unsafe_code)]
+
+pub mod age;
 
 use std::{fs, io::Write, path::Path};
 

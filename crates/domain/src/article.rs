@@ -237,6 +237,8 @@ impl ArticleSource {
                 return Err(FrontMatterError::BadLine { line: index + 2 });
             };
             let key = key.trim();
+            // A quoted value is taken as it stands: `title: "[Draft] notes [1]"` is a title.
+            let quoted = unquote(value).len() != value.trim().len();
             let value = unquote(value);
             let known = ["title", "slug", "summary", "tags", "date", "draft", "order"];
             let Some(key) = known.iter().find(|k| **k == key) else {
@@ -244,6 +246,7 @@ impl ArticleSource {
             };
             let value = value
                 .strip_prefix('[')
+                .filter(|_| !quoted)
                 .and_then(|v| v.strip_suffix(']'))
                 .map_or(value.to_owned(), |inner| {
                     inner.split(',').map(unquote).collect::<Vec<_>>().join(",")
@@ -395,6 +398,18 @@ mod tests {
             ),
             "{err:?}"
         );
+    }
+
+    /// Found by the `front_matter` fuzz target: a quoted value was still read as a list,
+    /// and `\r\r\n` in a body became `\r\n`, changed again on the next save.
+    #[test]
+    fn quoted_values_are_literal_and_line_breaks_settle() {
+        let text = "---\ntitle: \"[Draft] notes [1]\"\ntags: [a, b]\n---\nOne\r\r\ntwo\n";
+        let a = ArticleSource::parse(text, TODAY).unwrap().article;
+        assert_eq!(a.title, "[Draft] notes [1]");
+        assert_eq!(a.tags.len(), 2);
+        assert_eq!(a.body, "One\n\ntwo");
+        assert_eq!(parse_text(&a.body, "x", 100, true).unwrap(), a.body);
     }
 
     #[test]

@@ -39,7 +39,9 @@ pub fn parse_text(
             "Shorten {what} to {max} characters or fewer (it has {length})"
         ));
     }
-    Ok(text.replace("\r\n", "\n"))
+    // Every line break becomes `\n`, a lone `\r` too: replacing only `\r\n` would turn
+    // `\r\r\n` into `\r\n`, changed again on the next save.
+    Ok(text.replace("\r\n", "\n").replace('\r', "\n"))
 }
 
 macro_rules! text_type {

@@ -52,7 +52,8 @@ fn utc(at: Timestamp) -> String {
     at.strftime("%Y%m%dT%H%M%SZ").to_string()
 }
 
-/// Escape TEXT values: backslash, semicolon, comma and newlines.
+/// Escape TEXT values: backslash, semicolon, comma and newlines. Carriage returns and the
+/// other control characters RFC 5545 does not allow in text (all but tab) are dropped.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -61,7 +62,8 @@ pub fn escape(text: &str) -> String {
             ';' => out.push_str("\\;"),
             ',' => out.push_str("\\,"),
             '\n' => out.push_str("\\n"),
-            '\r' => {}
+            '\t' => out.push(c),
+            c if c.is_ascii_control() => {}
             c => out.push(c),
         }
     }
@@ -83,8 +85,15 @@ fn line(out: &mut String, text: &str) {
     out.push_str("\r\n");
 }
 
+/// `CN="name":mailto:email`: a quoted parameter value may hold neither `"` nor a control
+/// character other than tab, and an address none at all (nor could a line break end the
+/// property early).
 fn mailto(name: &str, email: &str) -> String {
-    let name = name.replace(['"', '\r', '\n'], "");
+    let name: String = name
+        .chars()
+        .filter(|&c| c != '"' && (c == '\t' || !c.is_ascii_control()))
+        .collect();
+    let email: String = email.chars().filter(|c| !c.is_ascii_control()).collect();
     format!("CN=\"{name}\":mailto:{email}")
 }
 
@@ -182,5 +191,16 @@ mod tests {
         assert!(ics.contains("METHOD:CANCEL"));
         let unfolded = ics.replace("\r\n ", "");
         assert!(unfolded.contains(&format!("DESCRIPTION:{}", "é".repeat(100))));
+    }
+
+    /// Found by the `ics` fuzz target: control characters went into the file as they were,
+    /// and a line break in an address would have ended the property early.
+    #[test]
+    fn control_characters_are_dropped() {
+        assert_eq!(escape("a\u{0}b\u{7}c\u{1b}d\u{7f}\te\r\nf"), "abcd\te\\nf");
+        assert_eq!(
+            mailto("Sam\u{1}\r\n \"J\"", "sam@example.com\r\nATTENDEE:x"),
+            "CN=\"Sam J\":mailto:sam@example.comATTENDEE:x"
+        );
     }
 }

@@ -141,6 +141,9 @@ pub(crate) const EXCLUSION_VIOLATION: &str = "23P01";
 /// Map a sqlx error to a store error: unique violations become `Conflict` of the rule's
 /// kind (`Unique` for a rule no kind names). The overlap rule is mapped where the row is
 /// written (`occupancy`), which knows whose it is; here it becomes `AppointmentsOverlap`.
+/// SQLSTATE disk_full.
+const DISK_FULL: &str = "53100";
+
 pub(crate) fn map_err(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::RowNotFound => StoreError::NotFound,
@@ -155,6 +158,8 @@ pub(crate) fn map_err(error: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.code().as_deref() == Some(EXCLUSION_VIOLATION) => {
             StoreError::Conflict(ConflictKind::AppointmentsOverlap)
         }
+        // disk_full: the server refused the transaction whole.
+        sqlx::Error::Database(db) if db.code().as_deref() == Some(DISK_FULL) => StoreError::Full,
         _ => other(error),
     }
 }

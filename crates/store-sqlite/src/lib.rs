@@ -128,6 +128,27 @@ const UNIQUE_RULES: [(&str, ConflictKind); 7] = [
 /// Map a sqlx error to a store error: unique violations become `Conflict` of the table's
 /// kind (`Unique` for a table with none), and the overlap rule on `occupancy` its own kinds:
 /// whose write it refused is in the message (a consultation's or a session's).
+/// Whether the writer connection may be used (`false`: close it, and the pool opens a new
+/// one). A COMMIT that fails because the disk is full leaves SQLite with the transaction
+/// rolled back, but sqlx still counts it as open: its ROLLBACK on drop then fails, and
+/// every later BEGIN on that connection is refused. Without this the server would refuse
+/// every write until restarted, even once there is room again.
+async fn discard_if_poisoned(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection as _;
+    if conn.is_in_transaction() {
+        // A rollback queued by a dropped transaction runs first; then look again.
+        conn.ping().await?;
+        if conn.is_in_transaction() {
+            tracing::warn!("closing a database connection left inside a failed transaction");
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// SQLite's result code for "database or disk is full".
+const SQLITE_FULL: &str = "13";
+
 pub(crate) fn map_err(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::RowNotFound => StoreError::NotFound,
@@ -147,6 +168,8 @@ pub(crate) fn map_err(error: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.message().contains("appointments_overlap") => {
             StoreError::Conflict(ConflictKind::AppointmentsOverlap)
         }
+        // SQLITE_FULL: the transaction is rolled back whole; the connection stays usable.
+        sqlx::Error::Database(db) if db.code().as_deref() == Some(SQLITE_FULL) => StoreError::Full,
         _ => other(error),
     }
 }
@@ -236,6 +259,7 @@ impl SqliteStore {
         // connection's thread on every query.
         let writer = SqlitePoolOptions::new()
             .test_before_acquire(false)
+            .before_acquire(|conn, _| Box::pin(discard_if_poisoned(conn)))
             .max_connections(1)
             .min_connections(1)
             .connect_with(options.clone())

@@ -96,7 +96,11 @@ pub enum StoreError {
     /// A rule was broken (a slug in use, a slot just taken…); the kind says which.
     #[error("conflict: {0}")]
     Conflict(ConflictKind),
-    /// Anything else: the database is unreachable, full, corrupt…
+    /// The disk holding the database is full: the change was refused whole and nothing
+    /// of it was written. Reads still work; writes work again once there is room.
+    #[error("the disk holding the database is full; nothing was written")]
+    Full,
+    /// Anything else: the database is unreachable, corrupt…
     #[error("storage failure: {0}")]
     Other(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

@@ -31,6 +31,9 @@ pub enum WebError {
     /// Too much is being done at once (passwords being checked); try again in a moment.
     #[error("busy")]
     Busy,
+    /// The disk holding the database is full: the change was refused whole, nothing stored.
+    #[error("the disk is full")]
+    Full,
     /// Notes cannot be read or written: the server was started without the practice's key.
     #[error("the practice's key file is missing")]
     KeyMissing,
@@ -43,6 +46,7 @@ impl From<StoreError> for WebError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => Self::NotFound,
+            StoreError::Full => Self::Full,
             StoreError::Conflict(ConflictKind::Unique) => {
                 tracing::error!(
                     "bug: the store broke a uniqueness rule it has no ConflictKind for; \
@@ -73,6 +77,13 @@ impl From<minijinja::Error> for WebError {
 /// How long to wait after [`WebError::Busy`].
 const BUSY_RETRY_SECONDS: &str = "2";
 
+/// How long to wait after [`WebError::Full`]: room is made by a person, not in a moment.
+const FULL_RETRY_SECONDS: &str = "300";
+
+/// Marks the answer to a change refused because the disk is full, so its page says so.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DiskFull;
+
 impl From<crate::password::Busy> for WebError {
     fn from(_: crate::password::Busy) -> Self {
         Self::Busy
@@ -96,6 +107,22 @@ impl IntoResponse for WebError {
                 )],
             )
                 .into_response(),
+            Self::Full => {
+                tracing::error!(
+                    "the disk holding the database is full: a change was refused and nothing \
+                     of it stored; make room and the server carries on by itself"
+                );
+                let mut response = (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(
+                        header::RETRY_AFTER,
+                        HeaderValue::from_static(FULL_RETRY_SECONDS),
+                    )],
+                )
+                    .into_response();
+                response.extensions_mut().insert(DiskFull);
+                response
+            }
             Self::TooManyRequests(seconds) => {
                 let mut response = StatusCode::TOO_MANY_REQUESTS.into_response();
                 if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {

@@ -13,6 +13,8 @@ pub mod directory;
 mod error;
 pub mod export;
 mod forms;
+#[doc(hidden)]
+pub mod fuzzing;
 mod here;
 pub mod jobs;
 pub mod keys;
@@ -239,7 +241,10 @@ impl AppState {
 }
 
 /// Largest request body accepted (bigger ones get 413).
-const BODY_LIMIT: usize = 512 * 1024;
+pub(crate) const BODY_LIMIT: usize = 512 * 1024;
+
+/// Longest a request may take before it is answered with 408.
+pub(crate) const REQUEST_TIME_LIMIT: Duration = Duration::from_secs(30);
 
 /// Every route of the app, room by room, each with its access rule.
 pub(crate) fn routes() -> Vec<routing::Route> {
@@ -291,7 +296,7 @@ fn practices_app(state: AppState) -> Router {
         // Innermost first: a timed-out request still gets the error page and headers.
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
+            REQUEST_TIME_LIMIT,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),

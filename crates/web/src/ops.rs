@@ -143,9 +143,44 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
 /// API: this sits inside the layer that writes them) rather than queued without end.
 pub(crate) async fn shed(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Ok(_serving) = state.in_flight().clone().try_acquire_owned() else {
-        return crate::WebError::Busy.into_response();
+        return busy(request.uri().path().starts_with("/api/"));
     };
     next.run(request).await
+}
+
+/// The page for a request past the limit, made without the templates or the database.
+/// Under overload the refusals are most of the work: rendering the site's error page for
+/// each (as `cargo xtask bench overload` found at 640 connections) left the requests let in
+/// a sliver of the processor, and the site answered almost nothing but "busy".
+const BUSY_PAGE: &str = "<!doctype html>
+<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">
+<title>Busy for a moment</title><meta name=\"robots\" content=\"noindex\"></head>
+<body>
+<h1>Busy for a moment</h1>
+<p>A lot is happening on the server right now. Wait a few seconds, then try again.</p>
+<p>If you are in crisis or need help urgently, call NHS 111, or 999 in an emergency. Samaritans are there day and night on 116 123.</p>
+</body></html>
+";
+
+/// `503` with `Retry-After: 2`: [`BUSY_PAGE`], or the API's JSON error.
+fn busy(api: bool) -> Response {
+    let (content_type, body) = if api {
+        ("application/json", r#"{"error":"busy","retry_after":2}"#)
+    } else {
+        ("text/html; charset=utf-8", BUSY_PAGE)
+    };
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::RETRY_AFTER, "2"),
+        ],
+        body,
+    )
+        .into_response();
+    response.extensions_mut().insert(crate::error::Rendered);
+    response
 }
 
 /// What keeps a process from serving, from its store's health and whether its key file

@@ -132,8 +132,14 @@ pub(crate) async fn error_page(
     status: StatusCode,
     reference: Option<&str>,
     retry_after: bool,
+    disk_full: bool,
 ) -> Response {
     let (title, message) = match status.as_u16() {
+        503 if disk_full => (
+            "This could not be saved just now",
+            "The server has run out of room to store things, so nothing you sent has been kept: \
+             nothing is half done. Please try again later, or contact the practice another way.",
+        ),
         503 if retry_after => (
             "Busy for a moment",
             "A lot is happening on the server right now. Wait a few seconds, then try again.",

@@ -32,39 +32,32 @@ pub(crate) async fn headers(state: Here, request: Request, next: Next) -> Respon
     if (status.is_client_error() || status.is_server_error())
         && response.extensions().get::<Rendered>().is_none()
     {
-        let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
-        let reference = response
-            .extensions()
-            .get::<crate::error::ErrorReference>()
-            .map(|r| r.0.clone());
         response = if is_api {
             // JSON clients get JSON, even from the layers outside the API's own router.
-            let error = match status.as_u16() {
-                403 => "forbidden",
-                408 => "timeout",
-                404 => "not_found",
-                413 => "too_large",
-                429 => "too_many_requests",
-                503 => "busy",
-                s if s >= 500 => "internal",
-                _ => "bad_request",
-            };
-            let body = serde_json::json!({ "error": error, "reference": reference });
-            (
-                status,
-                [(header::CONTENT_TYPE, "application/json")],
-                body.to_string(),
-            )
-                .into_response()
+            crate::api::json_error(response)
         } else {
-            crate::render::error_page(&state, status, reference.as_deref(), retry_after.is_some())
-                .await
+            let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+            let reference = response
+                .extensions()
+                .get::<crate::error::ErrorReference>()
+                .map(|r| r.0.clone());
+            let full = response
+                .extensions()
+                .get::<crate::error::DiskFull>()
+                .is_some();
+            let mut page = crate::render::error_page(
+                &state,
+                status,
+                reference.as_deref(),
+                retry_after.is_some(),
+                full,
+            )
+            .await;
+            if let Some(retry_after) = retry_after {
+                page.headers_mut().insert(header::RETRY_AFTER, retry_after);
+            }
+            page
         };
-        if let Some(retry_after) = retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, retry_after);
-        }
     }
     set_headers(&mut response, state.is_https(), is_office || is_private);
     response

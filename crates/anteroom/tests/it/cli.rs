@@ -83,7 +83,7 @@ pub(crate) fn assert_all_private(dir: &Path) -> Vec<String> {
 }
 
 /// A practice made by `anteroom init` under `umask`, in a new folder `practice` in `root`.
-fn init(root: &Path, umask: &str) -> PathBuf {
+pub(crate) fn init(root: &Path, umask: &str) -> PathBuf {
     let data = root.join("practice");
     run(
         umask,
@@ -100,6 +100,17 @@ fn init(root: &Path, umask: &str) -> PathBuf {
         &format!("{PASSWORD}\n"),
     );
     data
+}
+
+/// Send one request to the server on `port` and read the whole answer (the connection is
+/// closed after it).
+pub(crate) fn request_at(port: u16, request: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(DEADLINE)).expect("timeout");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
 }
 
 /// Send an enquiry through the contact form of the server on `port`; the whole answer.
@@ -142,8 +153,22 @@ impl Server {
     /// the port after it (hosted mode reports `http://localhost:PORT`, its base domain's
     /// address).
     pub(crate) fn start_reporting(limits: &str, args: &[&str], before_port: &str) -> Self {
+        Self::spawn(limits, args, "127.0.0.1:0", before_port)
+    }
+
+    /// Start `anteroom ARGS --listen 127.0.0.1:PORT` and wait until it says it listens.
+    pub(crate) fn start_at(limits: &str, args: &[&str], port: u16) -> Self {
+        Self::spawn(
+            limits,
+            args,
+            &format!("127.0.0.1:{port}"),
+            "http://127.0.0.1:",
+        )
+    }
+
+    fn spawn(limits: &str, args: &[&str], listen: &str, before_port: &str) -> Self {
         let mut args = args.to_vec();
-        args.extend(["--listen", "127.0.0.1:0"]);
+        args.extend(["--listen", listen]);
         let mut child = command(limits, &args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -214,12 +239,7 @@ impl Server {
 
     /// Send one request and read the whole answer (the connection is closed after it).
     pub(crate) fn request(&self, request: &str) -> String {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
-        stream.set_read_timeout(Some(DEADLINE)).expect("timeout");
-        stream.write_all(request.as_bytes()).expect("send");
-        let mut answer = String::new();
-        let _ = stream.read_to_string(&mut answer);
-        answer
+        request_at(self.port, request)
     }
 
     /// Send an enquiry through the contact form: a write to the database.
@@ -453,7 +473,10 @@ fn serve_logs_json_lines_with_the_request_id_and_serves_metrics_apart() {
 }
 
 /// `read` run on a read-only connection to the SQLite database at `path`.
-fn read_only<T>(path: &Path, read: impl AsyncFnOnce(&mut sqlx::SqliteConnection) -> T) -> T {
+pub(crate) fn read_only<T>(
+    path: &Path,
+    read: impl AsyncFnOnce(&mut sqlx::SqliteConnection) -> T,
+) -> T {
     use sqlx::Connection as _;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -474,7 +497,7 @@ fn read_only<T>(path: &Path, read: impl AsyncFnOnce(&mut sqlx::SqliteConnection)
 
 /// Every table of the SQLite database at `path`, each row written out whole (`quote()` of
 /// every column), in the order of those rows written out.
-fn every_table(path: &Path) -> Vec<(String, Vec<String>)> {
+pub(crate) fn every_table(path: &Path) -> Vec<(String, Vec<String>)> {
     read_only(path, async |db| {
         let names: Vec<String> = sqlx::query_scalar(
             "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'

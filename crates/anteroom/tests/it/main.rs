@@ -4,7 +4,11 @@
 //! One test binary for the crate (so it links once).
 
 mod cli;
+mod crash;
 mod database_url;
+mod encrypted_backup;
+mod full_disk;
 mod hosted;
 mod memory;
 mod processes;
+mod restore_drill;

@@ -50,13 +50,20 @@ fn parse_date(raw: &str, field: &str, invalid: &mut Invalid) -> Option<Date> {
 
 pub(super) async fn slots(state: Here, Query(params): Query<Params>) -> ApiResult<Response> {
     let mut invalid = Invalid::default();
-    let given = |raw: &Option<String>| raw.clone().filter(|r| !r.trim().is_empty());
-    let from = given(&params.from).and_then(|raw| parse_date(&raw, "from", &mut invalid));
-    let to = given(&params.to).and_then(|raw| parse_date(&raw, "to", &mut invalid));
+    // A parameter given empty (`from=`) is refused like any other bad value, not taken as
+    // left out: the document says what each one must be.
+    let from = params
+        .from
+        .as_deref()
+        .and_then(|raw| parse_date(raw, "from", &mut invalid));
+    let to = params
+        .to
+        .as_deref()
+        .and_then(|raw| parse_date(raw, "to", &mut invalid));
     let offer = offer_for(&state, params.kind.as_deref(), &mut invalid).await?;
-    let location = match (&offer, given(&params.location)) {
+    let location = match (&offer, params.location.as_deref()) {
         (Some(offer), Some(slug)) => {
-            location_in(offer, &slug, "location", &mut invalid).map(|l| l.slug.clone())
+            location_in(offer, slug, "location", &mut invalid).map(|l| l.slug.clone())
         }
         _ => None,
     };
@@ -141,12 +148,12 @@ pub(super) fn operation() -> Value {
             {
                 "name": "type", "in": "query", "required": true,
                 "description": "Slug of the online-bookable appointment type (see GET /api/v1/practice).",
-                "schema": { "type": "string", "examples": ["consultation"] }
+                "schema": { "type": "string", "minLength": 1, "examples": ["consultation"] }
             },
             {
                 "name": "location", "in": "query", "required": false,
                 "description": "Only this location's times; all locations when left out.",
-                "schema": { "type": "string", "examples": ["balham"] }
+                "schema": { "type": "string", "minLength": 1, "examples": ["balham"] }
             },
             {
                 "name": "from", "in": "query", "required": false,

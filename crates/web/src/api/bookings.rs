@@ -8,7 +8,10 @@ use std::net::SocketAddr;
 
 use axum::{
     body::Bytes,
-    extract::{ConnectInfo, Path, rejection::BytesRejection},
+    extract::{
+        ConnectInfo, Path,
+        rejection::{BytesRejection, PathRejection},
+    },
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -91,7 +94,7 @@ impl BookingBody {
 }
 
 /// The request body as a JSON object, or why it is not one (under `body`).
-fn json_object(bytes: &[u8]) -> ApiResult<Map<String, Value>> {
+pub(crate) fn json_object(bytes: &[u8]) -> ApiResult<Map<String, Value>> {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(ApiError::field("body", "Send a JSON object")),
@@ -99,6 +102,38 @@ fn json_object(bytes: &[u8]) -> ApiResult<Map<String, Value>> {
             "body",
             format!("The body is not valid JSON ({e}); send a JSON object"),
         )),
+    }
+}
+
+/// Refuse a body labelled as anything but JSON (`application/json`, or a `+json` type) with
+/// 415: a form post or plain text is not read as JSON by accident. A body without a
+/// `Content-Type` is read as JSON.
+fn json_content(headers: &HeaderMap) -> ApiResult<()> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let essence = value
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let json = essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|subtype| subtype.ends_with("+json"));
+    if json {
+        Ok(())
+    } else {
+        Err(ApiError::Refused(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            json!({
+                "error": "unsupported_media_type",
+                "message": "Send the body as JSON, with Content-Type: application/json.",
+            }),
+        ))
     }
 }
 
@@ -112,15 +147,28 @@ fn refuse_unknown(map: &Map<String, Value>, known: &[&str], invalid: &mut Invali
     }
 }
 
-/// A string field: `None` when absent or null; a wrong type is recorded.
+/// A string field: `None` when absent; a wrong type (null included: the document allows
+/// null only where it says so, see [`nullable_text`]) is recorded.
 fn text<'a>(map: &'a Map<String, Value>, field: &str, invalid: &mut Invalid) -> Option<&'a str> {
     match map.get(field) {
-        None | Some(Value::Null) => None,
+        None => None,
         Some(Value::String(s)) => Some(s),
         Some(_) => {
             invalid.add(field, "Must be a string");
             None
         }
+    }
+}
+
+/// A string field that may also be null, which means the same as leaving it out.
+fn nullable_text<'a>(
+    map: &'a Map<String, Value>,
+    field: &str,
+    invalid: &mut Invalid,
+) -> Option<&'a str> {
+    match map.get(field) {
+        Some(Value::Null) => None,
+        _ => text(map, field, invalid),
     }
 }
 
@@ -144,6 +192,65 @@ fn idempotency_key(headers: &HeaderMap, invalid: &mut Invalid) -> String {
             );
             String::new()
         }
+    }
+}
+
+/// A booking request's fields as sent, read before the practice's offer is consulted.
+#[derive(Debug)]
+pub(crate) struct BookingFields<'a> {
+    /// `type`, the appointment type's slug.
+    pub kind: Option<&'a str>,
+    /// `location`, the location's slug.
+    pub location: Option<&'a str>,
+    /// `start`, when it is an RFC 3339 instant.
+    pub start: Option<Timestamp>,
+    /// The visitor's details as typed.
+    pub form: DetailsForm<'a>,
+}
+
+/// Read a booking request's fields, recording every unknown field, wrong type and unreadable
+/// start in `invalid` (pure, so the fuzz target `api_bodies` runs it on any object).
+pub(crate) fn booking_fields<'a>(
+    map: &'a Map<String, Value>,
+    invalid: &mut Invalid,
+) -> BookingFields<'a> {
+    refuse_unknown(map, &BOOKING_FIELDS, invalid);
+    let kind = text(map, "type", invalid);
+    let location = text(map, "location", invalid);
+    let start = match text(map, "start", invalid).map(|s| s.trim().parse::<Timestamp>()) {
+        Some(Ok(start)) => Some(start),
+        _ => {
+            if !invalid.has("start") {
+                invalid.add(
+                    "start",
+                    "Give the start as an RFC 3339 date-time with an offset, \
+                     for example 2027-03-29T09:00:00+01:00, as listed by GET /api/v1/availability",
+                );
+            }
+            None
+        }
+    };
+    let consent = match map.get("consent") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(consent)) => *consent,
+        Some(_) => {
+            invalid.add("consent", "Must be true or false");
+            false
+        }
+    };
+    let form = DetailsForm {
+        name: text(map, "name", invalid).unwrap_or(""),
+        email: text(map, "email", invalid).unwrap_or(""),
+        phone: nullable_text(map, "phone", invalid).unwrap_or(""),
+        contact_preference: text(map, "contact_preference", invalid).unwrap_or("email"),
+        note: nullable_text(map, "note", invalid).unwrap_or(""),
+        consent,
+    };
+    BookingFields {
+        kind,
+        location,
+        start,
+        form,
     }
 }
 
@@ -174,18 +281,20 @@ async fn create_booking(
         // Too large or unreadable: its status gets a JSON body on the way out.
         Err(rejection) => return Ok(rejection.into_response()),
     };
+    json_content(headers)?;
     let mut invalid = Invalid::default();
     let key = idempotency_key(headers, &mut invalid);
     let map = json_object(&body)?;
-    refuse_unknown(&map, &BOOKING_FIELDS, &mut invalid);
-
-    let offer = offer_for(state, text(&map, "type", &mut invalid), &mut invalid).await?;
-    let location_slug = text(&map, "location", &mut invalid);
+    let fields = booking_fields(&map, &mut invalid);
+    let offer = offer_for(state, fields.kind, &mut invalid).await?;
     let location = match &offer {
-        Some(offer) if !invalid.has("location") => {
-            location_in(offer, location_slug.unwrap_or(""), "location", &mut invalid)
-        }
-        None if location_slug.is_none() && !invalid.has("location") => {
+        Some(offer) if !invalid.has("location") => location_in(
+            offer,
+            fields.location.unwrap_or(""),
+            "location",
+            &mut invalid,
+        ),
+        None if fields.location.is_none() && !invalid.has("location") => {
             invalid.add(
                 "location",
                 "Give the location's slug, for example \"balham\"",
@@ -194,35 +303,7 @@ async fn create_booking(
         }
         _ => None,
     };
-    let start = match text(&map, "start", &mut invalid).map(|s| s.trim().parse::<Timestamp>()) {
-        Some(Ok(start)) => Some(start),
-        _ => {
-            if !invalid.has("start") {
-                invalid.add(
-                    "start",
-                    "Give the start as an RFC 3339 date-time with an offset, \
-                     for example 2027-03-29T09:00:00+01:00, as listed by GET /api/v1/availability",
-                );
-            }
-            None
-        }
-    };
-    let consent = match map.get("consent") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(consent)) => *consent,
-        Some(_) => {
-            invalid.add("consent", "Must be true or false");
-            false
-        }
-    };
-    let form = DetailsForm {
-        name: text(&map, "name", &mut invalid).unwrap_or(""),
-        email: text(&map, "email", &mut invalid).unwrap_or(""),
-        phone: text(&map, "phone", &mut invalid).unwrap_or(""),
-        contact_preference: text(&map, "contact_preference", &mut invalid).unwrap_or("email"),
-        note: text(&map, "note", &mut invalid).unwrap_or(""),
-        consent,
-    };
+    let (start, form) = (fields.start, fields.form);
     let note_enabled = offer.as_ref().is_none_or(|o| o.settings.note_enabled);
     let visitor = match VisitorDetails::parse(&form, note_enabled) {
         Ok(visitor) => Some(visitor),
@@ -287,7 +368,7 @@ async fn create_booking(
 }
 
 /// The manage token from `Authorization: Bearer …` or the body's `token`.
-fn token_of(headers: &HeaderMap, body: &[u8]) -> ApiResult<String> {
+pub(crate) fn token_of(headers: &HeaderMap, body: &[u8]) -> ApiResult<String> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -297,22 +378,25 @@ fn token_of(headers: &HeaderMap, body: &[u8]) -> ApiResult<String> {
     if let Some(token) = bearer {
         return Ok(token);
     }
-    let missing = || {
-        ApiError::field(
-            "token",
-            "Give the manage token (the last part of the manage_url) as \"token\" \
-             or as Authorization: Bearer <token>",
-        )
-    };
+    // Neither a bearer token nor a body: no credential at all, which HTTP calls a 401. A
+    // body without a usable token is a malformed request instead (422, by field).
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(missing());
+        return Err(ApiError::Unauthorized(
+            "Give the manage token (the last part of the manage_url) as \"token\" \
+             in a JSON body or as Authorization: Bearer <token>",
+        ));
     }
     let map = json_object(body)?;
     let mut invalid = Invalid::default();
     refuse_unknown(&map, &["token"], &mut invalid);
     let token = text(&map, "token", &mut invalid).map(str::to_owned);
     invalid.check()?;
-    token.filter(|t| !t.trim().is_empty()).ok_or_else(missing)
+    token.filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+        ApiError::field(
+            "token",
+            "Give the manage token: the last part of the manage_url, 64 hex digits",
+        )
+    })
 }
 
 #[derive(Serialize)]
@@ -323,14 +407,21 @@ struct CancelledBody {
 
 pub(super) async fn cancel(
     state: Here,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
+    // An id that is not text once percent-decoded names no booking.
+    let Ok(Path(id)) = id else {
+        return Err(WebError::NotFound.into());
+    };
     let body = match body {
         Ok(body) => body,
         Err(rejection) => return Ok(rejection.into_response()),
     };
+    if !body.iter().all(u8::is_ascii_whitespace) {
+        json_content(&headers)?;
+    }
     let token = token_of(&headers, &body)?;
     // A wrong id and a wrong token look the same: neither says whether the other exists.
     let booking = manage::find(&state, token.trim()).await?;
@@ -393,7 +484,9 @@ pub(super) fn create_operation() -> Value {
         "parameters": [{
             "name": "Idempotency-Key", "in": "header", "required": false,
             "description": format!("Up to {MAX_KEY_CHARS} visible ASCII characters; use a new random value per booking."),
-            "schema": { "type": "string", "maxLength": MAX_KEY_CHARS }
+            "schema": {
+                "type": "string", "minLength": 1, "maxLength": MAX_KEY_CHARS, "pattern": "^[!-~]+$"
+            }
         }],
         "requestBody": {
             "required": true,
@@ -461,8 +554,17 @@ pub(super) fn cancel_operation() -> Value {
                     `not_active`: declined or expired, nothing to cancel.",
                 "content": { "application/json": { "schema": schema_ref("Error") } }
             },
+            "401": {
+                "description": "No token at all: neither a body nor `Authorization: Bearer`. \
+                    `WWW-Authenticate: Bearer` says how to give one.",
+                "headers": {
+                    "WWW-Authenticate": { "schema": { "type": "string", "const": "Bearer" } }
+                },
+                "content": { "application/json": { "schema": schema_ref("Error") } }
+            },
             "422": {
-                "description": "No token given, or a body that is not a JSON object.",
+                "description": "A body that is not a JSON object, or one without a `token` \
+                    string (or with another field).",
                 "content": { "application/json": { "schema": schema_ref("ValidationErrors") } }
             }
         }
@@ -481,6 +583,13 @@ fn rate_limited() -> Value {
     })
 }
 
+/// Characters refused in a name (`domain::text`'s control characters: Unicode's Cc and the
+/// bidirectional overrides), as a regular-expression class body.
+const CONTROL: &str = r"\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069";
+/// The same, less tab, line feed and carriage return, which a note may hold.
+const CONTROL_BUT_LINES: &str =
+    r"\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069";
+
 /// The schemas these operations use.
 pub(super) fn schemas() -> Value {
     json!({
@@ -497,14 +606,28 @@ pub(super) fn schemas() -> Value {
                         (`2027-03-29T09:00:00+01:00` and `2027-03-29T08:00:00Z` are the same instant).",
                     "examples": ["2027-03-29T09:00:00+01:00"]
                 },
-                "name": { "type": "string", "examples": ["Sam Jones"] },
+                "name": {
+                    "type": "string", "minLength": 1, "maxLength": 100,
+                    "pattern": format!("^[^{CONTROL}]*[^\\s{CONTROL}][^{CONTROL}]*$"),
+                    "description": "Up to 100 characters, not only spaces, without control characters.",
+                    "examples": ["Sam Jones"]
+                },
                 "email": { "type": "string", "format": "email", "examples": ["sam@example.com"] },
-                "phone": { "type": ["string", "null"], "description": "Required (not empty) when contact_preference is phone." },
+                "phone": {
+                    "type": ["string", "null"],
+                    "pattern": r"^(\+?[ ()-]*([0-9][ ()-]*){7,15})?$",
+                    "description": "7 to 15 digits, with spaces, brackets or hyphens and a leading + \
+                        if wanted. Required (not empty) when contact_preference is phone.",
+                    "examples": ["07700 900 982", "+44 7700 900 982"]
+                },
                 "contact_preference": { "type": "string", "enum": ["email", "phone"], "default": "email" },
                 "note": {
                     "type": ["string", "null"],
                     "maxLength": domain::booking::MAX_NOTE_CHARS,
-                    "description": "Optional; please no health details. Ignored when the practice has turned notes off."
+                    "pattern": format!("^[^{CONTROL_BUT_LINES}]*$"),
+                    "description": "Optional; please no health details. Line breaks and tabs are \
+                        kept, other control characters refused. Ignored when the practice has \
+                        turned notes off."
                 },
                 "consent": {
                     "type": "boolean", "const": true,

@@ -86,12 +86,24 @@ pub(super) fn operation() -> Value {
             consultation of each day for the next five weeks, in person and online. Any \
             directory may read it: no key, and `Access-Control-Allow-Origin: *`. A practice \
             that has not turned its listing on answers 404. Never any client data.",
+        "parameters": [{
+            "name": "If-None-Match", "in": "header", "required": false,
+            "description": "The ETag of a listing read before: 304 if it is still the same.",
+            "schema": { "type": "string" }
+        }],
         "responses": {
             "200": {
                 "description": "The listing, with an ETag: send it back in If-None-Match to be told 304 when nothing changed.",
+                "headers": {
+                    "ETag": { "schema": { "type": "string" } },
+                    "Access-Control-Allow-Origin": { "schema": { "type": "string", "const": "*" } }
+                },
                 "content": { "application/json": { "schema": schema_ref("ListingDocument") } }
             },
-            "304": { "description": "Not modified since the ETag sent in If-None-Match." },
+            "304": {
+                "description": "Not modified since the ETag sent in If-None-Match.",
+                "headers": { "ETag": { "schema": { "type": "string" } } }
+            },
             "404": {
                 "description": "The practice is not listed.",
                 "content": { "application/json": { "schema": schema_ref("Error") } }

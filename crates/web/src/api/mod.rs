@@ -10,6 +10,7 @@
 
 mod availability;
 mod bookings;
+pub(crate) use bookings::{booking_fields, json_object, token_of};
 pub(crate) mod listing;
 mod openapi;
 mod practice;
@@ -208,6 +209,7 @@ pub(crate) fn json_response(status: StatusCode, body: impl Serialize) -> Respons
 fn error_code(status: StatusCode) -> &'static str {
     match status {
         StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
         StatusCode::FORBIDDEN => "forbidden",
         StatusCode::NOT_FOUND => "not_found",
         StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
@@ -216,9 +218,49 @@ fn error_code(status: StatusCode) -> &'static str {
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
         StatusCode::UNPROCESSABLE_ENTITY => "invalid",
         StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        StatusCode::SERVICE_UNAVAILABLE => "busy",
         s if s.is_server_error() => "internal",
         _ => "error",
     }
+}
+
+/// An error response nobody gave a body to, as the API's JSON error: `{"error": code}`,
+/// with a `message`, `reference` or `retry_after` when the response carries one (the
+/// document's `Error` schema). Used by [`json_only`] for everything under the API's router
+/// and by `security::headers` for what the app-wide layers outside it answer under `/api/`
+/// (a cross-site POST's 403, a 408 timeout, the 503 of a full server).
+pub(crate) fn json_error(response: Response) -> Response {
+    let (mut parts, _) = response.into_parts();
+    let status = parts.status;
+    let mut error = json!({ "error": error_code(status) });
+    if let Some(bad) = parts.extensions.get::<crate::query::BadQuery>() {
+        error["message"] = json!(bad.message());
+    }
+    if parts.extensions.get::<crate::error::DiskFull>().is_some() {
+        error["error"] = json!("storage_full");
+        error["message"] = json!(
+            "The server has run out of room to store things, so nothing of this request \
+             was kept. Try again later."
+        );
+    }
+    if let Some(ErrorReference(reference)) = parts.extensions.get::<ErrorReference>() {
+        error["reference"] = json!(reference);
+    }
+    if let Some(seconds) = parts
+        .headers
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        error["retry_after"] = json!(seconds);
+    }
+    parts.extensions.insert(Rendered);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, Body::from(error.to_string()))
 }
 
 /// Every API answer is JSON and never cached: errors from anywhere below (a 404, axum's
@@ -226,39 +268,17 @@ fn error_code(status: StatusCode) -> &'static str {
 async fn json_only(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    let (mut parts, body) = response.into_parts();
-    let body = if (status.is_client_error() || status.is_server_error())
-        && parts.extensions.get::<Rendered>().is_none()
+    let mut response = if (status.is_client_error() || status.is_server_error())
+        && response.extensions().get::<Rendered>().is_none()
     {
-        let mut error = json!({ "error": error_code(status) });
-        if let Some(bad) = parts.extensions.get::<crate::query::BadQuery>() {
-            error["message"] = json!(bad.message());
-        }
-        if let Some(ErrorReference(reference)) = parts.extensions.get::<ErrorReference>() {
-            error["reference"] = json!(reference);
-        }
-        if let Some(seconds) = parts
-            .headers
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            error["retry_after"] = json!(seconds);
-        }
-        parts.extensions.insert(Rendered);
-        parts.headers.remove(header::CONTENT_LENGTH);
-        parts.headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        Body::from(error.to_string())
+        json_error(response)
     } else {
-        body
+        response
     };
-    parts
-        .headers
+    response
+        .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Response::from_parts(parts, body)
+    response
 }
 
 /// Field name → messages: the body of every 422, `{"errors": {...}}`.
@@ -289,6 +309,11 @@ impl Invalid {
         self.0.contains_key(field)
     }
 
+    /// Every field with its messages.
+    pub fn fields(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.0
+    }
+
     /// True when nothing is recorded.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -311,6 +336,9 @@ pub(crate) enum ApiError {
     Invalid(Invalid),
     /// A refusal with its own body, e.g. 409 `{"error": "slot_unavailable", ...}`.
     Refused(StatusCode, Value),
+    /// No credential at all where one is needed (a booking's manage token): 401 with
+    /// `WWW-Authenticate: Bearer` and this message.
+    Unauthorized(&'static str),
     /// Anything the rest of the app reports (404, 429, 500): [`json_only`] gives it a body.
     Web(WebError),
 }
@@ -344,6 +372,16 @@ impl IntoResponse for ApiError {
                 json!({ "errors": errors }),
             ),
             Self::Refused(status, body) => json_response(status, body),
+            Self::Unauthorized(message) => {
+                let mut response = json_response(
+                    StatusCode::UNAUTHORIZED,
+                    json!({ "error": "unauthorized", "message": message }),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                response
+            }
             Self::Web(error) => error.into_response(),
         }
     }

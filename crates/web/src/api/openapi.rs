@@ -32,12 +32,20 @@ fn build() -> Value {
             .as_array()
             .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
         if reads_query {
-            operation["responses"]["400"] = json!({
-                "description": "A query parameter given more than once, or a query string \
-                    that cannot be read; `message` says which.",
-                "content": { "application/json": { "schema": schema_ref("Error") } }
-            });
+            operation["responses"]["400"] = response_ref("BadQuery");
         }
+        // Every POST reads its body itself (`bookings::json_content` and the bytes'
+        // rejection: 400, 413, 415), and the app-wide layers refuse a POST from another
+        // site's page (403). Any request may meet the time limit (408) or a full server (503).
+        // The schemathesis run of `cargo xtask schema` checks that nothing else is answered.
+        if endpoint.verb == super::Verb::Post {
+            operation["responses"]["400"] = response_ref("UnreadableBody");
+            operation["responses"]["403"] = response_ref("CrossSite");
+            operation["responses"]["413"] = response_ref("TooLarge");
+            operation["responses"]["415"] = response_ref("NotJson");
+        }
+        operation["responses"]["408"] = response_ref("Timeout");
+        operation["responses"]["503"] = response_ref("Busy");
         let item = paths.entry(endpoint.path).or_insert_with(|| json!({}));
         item[endpoint.verb.openapi_name()] = operation;
     }
@@ -68,6 +76,7 @@ fn build() -> Value {
         "paths": paths,
         "components": {
             "schemas": schemas,
+            "responses": shared_responses(),
             "securitySchemes": {
                 "manageToken": {
                     "type": "http",
@@ -75,6 +84,57 @@ fn build() -> Value {
                     "description": "A booking's manage token: the last part of its manage_url."
                 }
             }
+        }
+    })
+}
+
+/// A reference to a response in `components`.
+fn response_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/responses/{name}") })
+}
+
+/// The answers of the app-wide layers, which any operation (or any POST) may give.
+fn shared_responses() -> Value {
+    let error = || json!({ "application/json": { "schema": schema_ref("Error") } });
+    let retry_after =
+        || json!({ "Retry-After": { "schema": { "type": "integer", "minimum": 1 } } });
+    json!({
+        "BadQuery": {
+            "description": "A query parameter given more than once, or a query string that \
+                cannot be read (`bad_request`); `message` says which.",
+            "content": error()
+        },
+        "UnreadableBody": {
+            "description": "The request body could not be read (`bad_request`).",
+            "content": error()
+        },
+        "CrossSite": {
+            "description": "A browser request from another site's page (`forbidden`): its \
+                `Sec-Fetch-Site` or `Origin` is not this site. Clients that are not browsers \
+                send neither header.",
+            "content": error()
+        },
+        "TooLarge": {
+            "description": format!("A body over {} KiB (`payload_too_large`).", crate::BODY_LIMIT / 1024),
+            "content": error()
+        },
+        "NotJson": {
+            "description": "A body sent with a `Content-Type` other than `application/json` \
+                (`unsupported_media_type`).",
+            "content": error()
+        },
+        "Timeout": {
+            "description": format!("Not answered within {} seconds (`timeout`); try again.",
+                crate::REQUEST_TIME_LIMIT.as_secs()),
+            "content": error()
+        },
+        "Busy": {
+            "description": "The server is serving as many requests as it can at once \
+                (`busy`), or the disk holding its database is full, so a change was refused \
+                and nothing of it stored (`storage_full`); try again after `Retry-After` \
+                seconds.",
+            "headers": retry_after(),
+            "content": error()
         }
     })
 }
@@ -92,7 +152,7 @@ fn shared_schemas() -> Value {
                     "examples": ["not_found"]
                 },
                 "message": { "type": "string", "description": "What happened, in plain English." },
-                "retry_after": { "type": "integer", "description": "With 429: seconds to wait." },
+                "retry_after": { "type": "integer", "description": "With 429 and 503: seconds to wait." },
                 "reference": { "type": "string", "description": "With 500: quote it to support." }
             }
         },
@@ -155,11 +215,16 @@ mod tests {
         refs(doc, &mut found);
         assert!(!found.is_empty());
         for target in found {
-            let name = target
-                .strip_prefix("#/components/schemas/")
+            let (kind, name) = target
+                .strip_prefix("#/components/")
+                .and_then(|rest| rest.split_once('/'))
                 .unwrap_or_else(|| panic!("unexpected reference {target}"));
             assert!(
-                doc["components"]["schemas"][name].is_object(),
+                ["schemas", "responses"].contains(&kind),
+                "unexpected reference {target}"
+            );
+            assert!(
+                doc["components"][kind][name].is_object(),
                 "{target} is not defined"
             );
         }
@@ -178,5 +243,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_operation_documents_what_the_app_wide_layers_answer() {
+        let doc = openapi();
+        for endpoint in endpoints() {
+            let responses = &doc["paths"][endpoint.path][endpoint.verb.openapi_name()]["responses"];
+            let mut expected = vec!["408", "503"];
+            if endpoint.verb == super::super::Verb::Post {
+                expected.extend(["400", "403", "413", "415"]);
+            }
+            for code in expected {
+                let target = responses[code]["$ref"].as_str().unwrap_or_default();
+                let name = target.trim_start_matches("#/components/responses/");
+                assert!(
+                    doc["components"]["responses"][name]["content"]["application/json"].is_object(),
+                    "{} {} documents its {code} as JSON",
+                    endpoint.verb.openapi_name(),
+                    endpoint.path
+                );
+            }
+        }
+        assert!(doc["components"]["responses"]["Busy"]["headers"]["Retry-After"].is_object());
     }
 }

@@ -154,7 +154,7 @@ pub(crate) async fn cancel_booking(
         return Ok(false);
     }
     let outgoing = messages::cancelled(state, offer, booking, now);
-    state
+    let changed = state
         .store()
         .set_booking_status(
             state.practice_id(),
@@ -163,7 +163,21 @@ pub(crate) async fn cancel_booking(
             &outgoing,
             now,
         )
-        .await?;
+        .await;
+    match changed {
+        Ok(_) => {}
+        // Cancelled by another request since it was read (the same link clicked twice, an
+        // API client retrying): the booking as it now is answers, never a 404 for a booking
+        // that exists. The other request sent the email.
+        Err(StoreError::NotFound) => {
+            let now_is = state
+                .store()
+                .booking(state.practice_id(), booking.id)
+                .await?;
+            return Ok(now_is.status == BookingStatus::Cancelled);
+        }
+        Err(other) => return Err(other.into()),
+    }
     state.booking_changed();
     tracing::info!(
         booking = booking.id.get(),

@@ -26,6 +26,12 @@ use axum::{Router, http::StatusCode, response::Response};
 use minijinja::{Value, context};
 use serde::Serialize;
 
+/// Form readers the fuzz targets run through `crate::fuzzing`.
+pub(crate) use self::{
+    clients::parse_client,
+    sessions::ContractValues,
+    settings::{booking_raw, location_raw, profile_raw, rows_of},
+};
 use crate::{AppState, Here, error::WebResult, render::html, templates::value};
 pub(crate) use auth::{Staff, cookie_token, secure_cookies, session_cookie};
 pub(crate) use password_link::PASSWORD_LINK_KIND;

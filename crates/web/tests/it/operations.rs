@@ -179,7 +179,14 @@ async fn past_the_requests_in_flight_the_site_answers_busy_at_once_and_recovers(
     );
     let api = app.get("/api/v1/availability").await;
     assert_eq!(api.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(api.body.contains(r#""error":"busy""#), "{}", api.body);
+    // The document's `Error`, with the wait in the body as well as in `Retry-After`.
+    let body: serde_json::Value = serde_json::from_str(&api.body).expect("JSON");
+    assert_eq!(
+        body,
+        serde_json::json!({ "error": "busy", "retry_after": 2 }),
+        "{}",
+        api.body
+    );
     let (status, _, _) = plain_get(&format!("{}/healthz", by_address(&app))).await;
     assert_eq!(status, StatusCode::OK, "liveness is not shed");
     // The held request ends: the site serves again.

@@ -28,7 +28,7 @@ pub(crate) struct ContractValues {
 }
 
 impl ContractValues {
-    fn from_form(form: &FormData) -> Self {
+    pub(crate) fn from_form(form: &FormData) -> Self {
         let text = |name: &str| form.get(name).to_owned();
         Self {
             kind: text("kind"),
@@ -52,7 +52,7 @@ impl ContractValues {
     }
 
     /// The form filled in with the terms agreed so far.
-    fn of(terms: &ContractTerms) -> Self {
+    pub(crate) fn of(terms: &ContractTerms) -> Self {
         use domain::therapy::ContractKind;
         let mut values = Self {
             kind: terms.kind.as_str().to_owned(),
@@ -94,7 +94,7 @@ impl ContractValues {
         values
     }
 
-    fn form(&self) -> ContractForm<'_> {
+    pub(crate) fn form(&self) -> ContractForm<'_> {
         ContractForm {
             kind: &self.kind,
             focus: &self.focus,

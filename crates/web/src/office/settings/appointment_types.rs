@@ -89,7 +89,7 @@ pub(super) fn type_fields(raw: &RawAppointmentType, locations: &[Location]) -> V
     ]
 }
 
-pub(super) fn booking_raw(form: &FormData) -> RawBookingRules {
+pub(crate) fn booking_raw(form: &FormData) -> RawBookingRules {
     RawBookingRules {
         bookable_online: form.has("bookable_online"),
         locations: form

@@ -38,7 +38,7 @@ pub(super) async fn show_rows(
 }
 
 /// Pair up the `a` and `b` columns, skipping rows left entirely empty.
-pub(super) fn rows_of(form: &FormData) -> Vec<(String, String)> {
+pub(crate) fn rows_of(form: &FormData) -> Vec<(String, String)> {
     form.all("a")
         .into_iter()
         .zip(form.all("b"))

@@ -58,7 +58,7 @@ pub(super) fn location_fields(raw: &RawLocation, lat: &str, lon: &str) -> Vec<Fi
     ]
 }
 
-pub(super) fn location_raw(form: &FormData, errors: &mut FieldErrors) -> RawLocation {
+pub(crate) fn location_raw(form: &FormData, errors: &mut FieldErrors) -> RawLocation {
     let mut coordinate = |name: &'static str| -> Option<f64> {
         let text = form.get(name).trim();
         if text.is_empty() {

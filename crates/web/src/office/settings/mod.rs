@@ -11,6 +11,10 @@ mod policies;
 mod privacy;
 mod profile;
 
+/// The settings forms' readers, for the fuzz targets (`crate::fuzzing`).
+pub(crate) use self::{
+    appointment_types::booking_raw, lists::rows_of, locations::location_raw, profile::profile_raw,
+};
 use self::{
     appointment_types::*, details::*, lists::*, locations::*, policies::*, privacy::*, profile::*,
 };

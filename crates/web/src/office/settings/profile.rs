@@ -44,7 +44,7 @@ pub(super) fn profile_fields(raw: &RawTherapistProfile) -> Vec<Field> {
     ]
 }
 
-pub(super) fn profile_raw(form: &FormData) -> RawTherapistProfile {
+pub(crate) fn profile_raw(form: &FormData) -> RawTherapistProfile {
     RawTherapistProfile {
         name: form.get("name").into(),
         title: form.get("title").into(),
