@@ -204,7 +204,7 @@ fn main() -> ExitCode {
         Some("pg-check") => postgres::check(),
         Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::run_all(&args[1..]),
-        Some("drill") => drill::run_drill(&args[1..]),
+        Some("drill") => postgres::with_postgres(|url| drill::run_drill(&args[1..], url)),
         Some("soak") => bench::soak(&args[1..]),
         _ => Err(
             "usage: cargo xtask test | e2e | schema | bench [site|booking|therapy] | fuzz [--seconds N] [TARGET...] | drill crash [--cycles N] | soak [--minutes N]"

@@ -440,41 +440,119 @@ fn assert_no_canary(dir: &Path, when: &str) {
     }
 }
 
-/// Rows of one query, every column as text (NULL as "").
-fn rows(db: &Path, sql: &str) -> Vec<Vec<String>> {
-    use sqlx::Row as _;
-    cli::read_only(db, async |conn| {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
-            .fetch_all(&mut *conn)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        rows.iter()
-            .map(|row| {
-                (0..row.columns().len())
-                    .map(|i| {
-                        row.try_get::<Option<String>, _>(i)
-                            .ok()
-                            .flatten()
-                            .or_else(|| {
-                                row.try_get::<Option<i64>, _>(i)
-                                    .ok()
-                                    .flatten()
-                                    .map(|v| v.to_string())
-                            })
-                            .unwrap_or_default()
-                    })
-                    .collect()
-            })
-            .collect()
-    })
+/// Where the drill's practice is kept, and how the checker reads it.
+enum Place {
+    /// A data folder (`anteroom.db` and `anteroom.key`).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, with the key file kept apart.
+    Postgres { url: String, key: PathBuf },
 }
 
-fn number(db: &Path, sql: &str) -> i64 {
-    rows(db, sql)
-        .first()
-        .and_then(|r| r.first())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("a number from {sql}"))
+impl Place {
+    /// The options that name the practice's data, for `serve` and `audit verify`.
+    fn data_args(&self) -> Vec<String> {
+        match self {
+            Self::Sqlite(dir) => vec!["--data-dir".into(), dir.display().to_string()],
+            Self::Postgres { url, .. } => vec!["--database-url".into(), url.clone()],
+        }
+    }
+
+    /// Rows of one query, every column as text (NULL as "").
+    fn rows(&self, sql: &str) -> Vec<Vec<String>> {
+        match self {
+            Self::Sqlite(dir) => cli::read_only(&dir.join("anteroom.db"), async |conn| {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .fetch_all(&mut *conn)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                rows.iter().map(row_text).collect()
+            }),
+            Self::Postgres { url, .. } => {
+                use sqlx::Connection as _;
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime");
+                runtime.block_on(async {
+                    let mut conn = sqlx::PgConnection::connect(url)
+                        .await
+                        .expect("connect to the drill's database");
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                        .fetch_all(&mut conn)
+                        .await
+                        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                    let _ = conn.close().await;
+                    rows.iter().map(row_text).collect()
+                })
+            }
+        }
+    }
+
+    fn number(&self, sql: &str) -> i64 {
+        self.rows(sql)
+            .first()
+            .and_then(|r| r.first())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("a number from {sql}"))
+    }
+
+    /// Fail if the canary can be read in the stored data: in any file of the data folder
+    /// (SQLite), or in any row of any table, notes' sealed bodies read as text too
+    /// (PostgreSQL, whose files are the server's).
+    fn assert_no_canary(&self, when: &str) {
+        match self {
+            Self::Sqlite(dir) => assert_no_canary(dir, when),
+            Self::Postgres { .. } => {
+                let tables = self.rows(
+                    "SELECT table_name::text FROM information_schema.tables
+                     WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+                );
+                for table in tables.iter().map(|r| &r[0]) {
+                    let found = self.number(&format!(
+                        "SELECT count(*) FROM \"{table}\" t WHERE strpos(t::text, '{CANARY}') > 0"
+                    ));
+                    assert_eq!(found, 0, "{when}: the notes' canary is readable in {table}");
+                }
+                let sealed = self.number(&format!(
+                    "SELECT count(*) FROM notes WHERE strpos(encode(body, 'escape'), '{CANARY}') > 0"
+                ));
+                assert_eq!(
+                    sealed, 0,
+                    "{when}: a note's body holds the canary in the clear"
+                );
+            }
+        }
+    }
+}
+
+/// One row, every column as text (NULL as "").
+fn row_text<R: sqlx::Row>(row: &R) -> Vec<String>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<i32>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    (0..row.columns().len())
+        .map(|i| {
+            row.try_get::<Option<String>, _>(i)
+                .ok()
+                .flatten()
+                .or_else(|| {
+                    row.try_get::<Option<i64>, _>(i)
+                        .ok()
+                        .flatten()
+                        .map(|v| v.to_string())
+                })
+                .or_else(|| {
+                    row.try_get::<Option<i32>, _>(i)
+                        .ok()
+                        .flatten()
+                        .map(|v| v.to_string())
+                })
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// Seed the demo practice three weeks back, then stop it.
@@ -498,6 +576,65 @@ fn seed_demo(dir: &Path) {
 
 #[test]
 fn the_server_killed_at_random_keeps_every_acknowledged_write_and_nothing_else() {
+    let root = tempfile::tempdir().expect("a temporary folder");
+    let dir: PathBuf = root.path().join("data");
+    if std::env::var_os("ANTEROOM_DRILL_KEEP").is_some() {
+        println!("crash drill: keeping {}", root.keep().display());
+    }
+    seed_demo(&dir);
+    drill(&Place::Sqlite(dir));
+}
+
+/// The same drill with the practice on PostgreSQL: the demo, seeded as above, moved there
+/// with `practice export` and `practice import`.
+#[test]
+fn on_postgresql_the_server_killed_at_random_keeps_every_acknowledged_write() {
+    let Some(database) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(store_postgres::testing::TestDatabase::create())
+    else {
+        return;
+    };
+    let root = tempfile::tempdir().expect("a temporary folder");
+    let dir = root.path().join("seed");
+    seed_demo(&dir);
+    let export = root.path().join("practice.export");
+    let key = root.path().join("anteroom.key");
+    cli::run(
+        "umask 077",
+        &[
+            "practice",
+            "export",
+            "--data-dir",
+            dir.to_str().expect("UTF-8"),
+            "--to",
+            export.to_str().expect("UTF-8"),
+        ],
+        "",
+    );
+    cli::run(
+        "umask 077",
+        &[
+            "practice",
+            "import",
+            export.to_str().expect("UTF-8"),
+            "--database-url",
+            &database.url,
+            "--key-file",
+            key.to_str().expect("UTF-8"),
+        ],
+        "",
+    );
+    drill(&Place::Postgres {
+        url: database.url.clone(),
+        key,
+    });
+}
+
+/// Kill and restart the server at `place` again and again under mixed work, then check.
+fn drill(place: &Place) {
     let cycles: usize = std::env::var("ANTEROOM_DRILL_CYCLES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -508,13 +645,7 @@ fn the_server_killed_at_random_keeps_every_acknowledged_write_and_nothing_else()
         .unwrap_or_else(rand::random);
     println!("crash drill: {cycles} cycles, seed {seed} (ANTEROOM_DRILL_SEED replays it)");
     let mut rng = Rng(seed | 1);
-    let root = tempfile::tempdir().expect("a temporary folder");
-    let dir: PathBuf = root.path().join("data");
-    if std::env::var_os("ANTEROOM_DRILL_KEEP").is_some() {
-        println!("crash drill: keeping {}", root.keep().display());
-    }
-    let db = dir.join("anteroom.db");
-    seed_demo(&dir);
+    let db = place;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -525,32 +656,33 @@ fn the_server_killed_at_random_keeps_every_acknowledged_write_and_nothing_else()
     let sink = runtime.block_on(test_sink::SmtpSink::start());
     let smtp = sink.url();
 
-    let clients: Vec<(i64, String)> = rows(&db, "SELECT id, email FROM clients ORDER BY id")
+    let clients: Vec<(i64, String)> = db
+        .rows("SELECT id, email FROM clients ORDER BY id")
         .into_iter()
         .map(|r| (r[0].parse().expect("an id"), r[1].clone()))
         .collect();
     let now = jiff::Timestamp::now().as_second();
-    let sessions: Vec<i64> = rows(
-        &db,
-        &format!("SELECT id FROM sessions WHERE status = 'scheduled' AND starts_at < {now}"),
-    )
-    .into_iter()
-    .map(|r| r[0].parse().expect("an id"))
-    .collect();
+    let sessions: Vec<i64> = db
+        .rows(&format!(
+            "SELECT id FROM sessions WHERE status = 'scheduled' AND starts_at < {now}"
+        ))
+        .into_iter()
+        .map(|r| r[0].parse().expect("an id"))
+        .collect();
     assert!(
         sessions.len() >= 5,
         "the seed leaves sessions waiting for outcomes"
     );
-    let notes_before = number(&db, "SELECT count(*) FROM notes");
-    let bookings_before = number(&db, "SELECT count(*) FROM bookings");
-    let invoices_before = number(&db, "SELECT count(*) FROM invoices");
+    let notes_before = db.number("SELECT count(*) FROM notes");
+    let bookings_before = db.number("SELECT count(*) FROM bookings");
+    let invoices_before = db.number("SELECT count(*) FROM invoices");
 
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let mut cookie = None;
     let mut killed_mid_answer = 0;
     for number in 0..cycles {
         let port = free_port();
-        let server = serve_at(&dir, &smtp, port);
+        let server = serve_at(db, &smtp, port);
         let base = format!("http://127.0.0.1:{port}");
         runtime.block_on(wait_ready(&base));
         let cookie = match &cookie {
@@ -595,12 +727,12 @@ fn the_server_killed_at_random_keeps_every_acknowledged_write_and_nothing_else()
             runtime.block_on(worker).expect("a worker");
         }
         killed_mid_answer += ledger.lock().expect("ledger").lost - lost_before;
-        assert_no_canary(&dir, &format!("after kill {number}"));
+        db.assert_no_canary(&format!("after kill {number}"));
     }
 
     // The last start: the outbox drains, and everything is read back.
     let port = free_port();
-    let mut server = serve_at(&dir, &smtp, port);
+    let mut server = serve_at(db, &smtp, port);
     let base = format!("http://127.0.0.1:{port}");
     runtime.block_on(wait_ready(&base));
     let cookie = cookie.expect("signed in");
@@ -616,13 +748,18 @@ fn the_server_killed_at_random_keeps_every_acknowledged_write_and_nothing_else()
     );
 
     // Mail: wait until nothing is due and free to send, and the sink has it all.
-    let due_and_free = "SELECT count(*) FROM outbox m WHERE m.status = 'pending'
-             AND (m.claimed_until IS NULL OR m.claimed_until <= strftime('%s','now'))
-             AND m.next_attempt_at <= strftime('%s','now')
-             AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.practice_id = m.practice_id
-                 AND o.recipient = m.recipient AND o.status = 'pending' AND o.id < m.id)";
+    let due_and_free = || {
+        let now = jiff::Timestamp::now().as_second();
+        db.number(&format!(
+            "SELECT count(*) FROM outbox m WHERE m.status = 'pending'
+                 AND (m.claimed_until IS NULL OR m.claimed_until <= {now})
+                 AND m.next_attempt_at <= {now}
+                 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.practice_id = m.practice_id
+                     AND o.recipient = m.recipient AND o.status = 'pending' AND o.id < m.id)"
+        ))
+    };
     let until = Instant::now() + PATIENCE;
-    while number(&db, due_and_free) > 0 {
+    while due_and_free() > 0 {
         assert!(Instant::now() < until, "the outbox never drained");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -650,17 +787,17 @@ fn the_server_killed_at_random_keeps_every_acknowledged_write_and_nothing_else()
         "a note reached the log"
     );
     server.stop();
-    assert_no_canary(&dir, "after the last stop");
+    db.assert_no_canary("after the last stop");
 
     // Counts: between what was acknowledged and what was tried.
-    let notes = number(&db, "SELECT count(*) FROM notes") - notes_before;
+    let notes = db.number("SELECT count(*) FROM notes") - notes_before;
     let acked = i64::try_from(ledger.notes.len()).expect("a count");
     let tried = i64::try_from(ledger.notes_tried).expect("a count");
     assert!(
         (acked..=tried).contains(&notes),
         "notes: {notes} stored, {acked} acknowledged, {tried} tried"
     );
-    let invoices = number(&db, "SELECT count(*) FROM invoices") - invoices_before;
+    let invoices = db.number("SELECT count(*) FROM invoices") - invoices_before;
     let acked_invoices = i64::try_from(ledger.invoices.len()).expect("a count");
     assert!(
         (acked_invoices..=i64::try_from(ledger.invoices_tried).expect("a count"))
@@ -668,10 +805,7 @@ fn the_server_killed_at_random_keeps_every_acknowledged_write_and_nothing_else()
         "invoices: {invoices} stored, {acked_invoices} acknowledged, {} tried",
         ledger.invoices_tried
     );
-    let made = number(
-        &db,
-        "SELECT count(*) FROM bookings WHERE idempotency_key LIKE 'api:drill-%'",
-    );
+    let made = db.number("SELECT count(*) FROM bookings WHERE idempotency_key LIKE 'api:drill-%'");
     let distinct_booked: BTreeSet<&str> = ledger.booked.iter().map(|b| b.id.as_str()).collect();
     let acked_bookings = i64::try_from(distinct_booked.len()).expect("a count");
     let tried_bookings = i64::try_from(ledger.bookings_tried.len()).expect("a count");
@@ -680,13 +814,14 @@ fn the_server_killed_at_random_keeps_every_acknowledged_write_and_nothing_else()
         "bookings: {made} stored, {acked_bookings} acknowledged, {tried_bookings} tried"
     );
     assert_eq!(
-        number(&db, "SELECT count(*) FROM bookings") - bookings_before,
+        db.number("SELECT count(*) FROM bookings") - bookings_before,
         made,
         "no booking without its key"
     );
 
     // Every acknowledged booking is there, cancelled if its cancellation was acknowledged.
-    let statuses: BTreeMap<String, String> = rows(&db, "SELECT uid, status FROM bookings")
+    let statuses: BTreeMap<String, String> = db
+        .rows("SELECT uid, status FROM bookings")
         .into_iter()
         .map(|r| {
             let id = r[0].split('@').next().unwrap_or_default().to_owned();
@@ -707,43 +842,35 @@ fn the_server_killed_at_random_keeps_every_acknowledged_write_and_nothing_else()
 
     // Outcomes, each with its charge.
     for (session, expected) in &ledger.outcomes {
-        let status = rows(
-            &db,
-            &format!("SELECT status FROM sessions WHERE id = {session}"),
-        );
+        let status = db.rows(&format!("SELECT status FROM sessions WHERE id = {session}"));
         assert_eq!(status[0][0], *expected, "session {session}'s outcome");
     }
     let tried_sessions: Vec<String> = ledger.outcomes_tried.iter().map(i64::to_string).collect();
-    let uncharged = number(
-        &db,
-        &format!(
-            "SELECT count(*) FROM sessions s WHERE s.id IN ({})
+    let uncharged = db.number(&format!(
+        "SELECT count(*) FROM sessions s WHERE s.id IN ({})
                  AND s.status IN ('attended', 'did_not_attend')
                  AND NOT EXISTS (SELECT 1 FROM charges c WHERE c.session_id = s.id)",
-            if tried_sessions.is_empty() {
-                "0".to_owned()
-            } else {
-                tried_sessions.join(",")
-            }
-        ),
-    );
+        if tried_sessions.is_empty() {
+            "0".to_owned()
+        } else {
+            tried_sessions.join(",")
+        }
+    ));
     assert_eq!(uncharged, 0, "every recorded outcome has its charge");
 
     // Invoices: each acknowledged one is there, numbers run on, totals are their lines.
     for (client_id, invoice_number) in &ledger.invoices {
         assert_eq!(
-            number(
-                &db,
-                &format!(
-                    "SELECT count(*) FROM invoices WHERE client_id = {client_id}
+            db.number(&format!(
+                "SELECT count(*) FROM invoices WHERE client_id = {client_id}
                          AND number = {invoice_number}"
-                )
-            ),
+            )),
             1,
             "invoice {invoice_number}"
         );
     }
-    let numbers: Vec<i64> = rows(&db, "SELECT number FROM invoices ORDER BY number")
+    let numbers: Vec<i64> = db
+        .rows("SELECT number FROM invoices ORDER BY number")
         .into_iter()
         .map(|r| r[0].parse().expect("a number"))
         .collect();
@@ -751,8 +878,7 @@ fn the_server_killed_at_random_keeps_every_acknowledged_write_and_nothing_else()
         assert_eq!(pair[1], pair[0] + 1, "invoice numbers run on: {numbers:?}");
     }
     assert_eq!(
-        number(
-            &db,
+        db.number(
             "SELECT count(*) FROM invoices i WHERE i.total_pence <>
                  (SELECT coalesce(sum(amount_pence), -1) FROM invoice_lines l
                   WHERE l.invoice_id = i.id)"
@@ -772,16 +898,15 @@ fn the_server_killed_at_random_keeps_every_acknowledged_write_and_nothing_else()
         held(k, s, e) AS (
             SELECT coalesce('b' || booking_id, 's' || session_id), starts_at, ends_at
             FROM occupancy)
-        SELECT (SELECT count(*) FROM (SELECT * FROM owned EXCEPT SELECT * FROM held))
-             + (SELECT count(*) FROM (SELECT * FROM held EXCEPT SELECT * FROM owned))";
+        SELECT (SELECT count(*) FROM (SELECT * FROM owned EXCEPT SELECT * FROM held) AS missing)
+             + (SELECT count(*) FROM (SELECT * FROM held EXCEPT SELECT * FROM owned) AS extra)";
     assert_eq!(
-        number(&db, held_as_owned),
+        db.number(held_as_owned),
         0,
         "every appointment holds its time, and only those"
     );
     assert_eq!(
-        number(
-            &db,
+        db.number(
             "SELECT count(*) FROM occupancy a JOIN occupancy b
                  ON a.practice_id = b.practice_id AND a.id < b.id
                  AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at"
@@ -794,10 +919,7 @@ fn the_server_killed_at_random_keeps_every_acknowledged_write_and_nothing_else()
     // timing never says whether the address is a client's; the person asks again if none
     // comes). So a kill may lose the links still being written, at most one per worker,
     // and never makes one that was not asked for.
-    let queued = number(
-        &db,
-        "SELECT count(*) FROM outbox WHERE kind = 'portal_link'",
-    );
+    let queued = db.number("SELECT count(*) FROM outbox WHERE kind = 'portal_link'");
     let acked_links = i64::try_from(ledger.links.values().sum::<usize>()).expect("a count");
     let tried_links = i64::try_from(ledger.links_tried).expect("a count");
     let at_most_lost = i64::try_from(cycles * WORKERS).expect("a count");
@@ -818,7 +940,8 @@ fn the_server_killed_at_random_keeps_every_acknowledged_write_and_nothing_else()
     }
     let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "delivered more than once: {twice:?}");
-    let outbox: BTreeMap<String, String> = rows(&db, "SELECT message_id, status FROM outbox")
+    let outbox: BTreeMap<String, String> = db
+        .rows("SELECT message_id, status FROM outbox")
         .into_iter()
         .map(|r| (r[0].trim_matches(['<', '>']).to_owned(), r[1].clone()))
         .collect();
@@ -840,18 +963,14 @@ fn the_server_killed_at_random_keeps_every_acknowledged_write_and_nothing_else()
     let waiting = outbox.values().filter(|s| *s == "pending").count();
 
     // The files: intact, and the audit chain unbroken.
-    assert_eq!(rows(&db, "PRAGMA integrity_check")[0][0], "ok");
-    assert!(rows(&db, "PRAGMA foreign_key_check").is_empty());
-    let verified = cli::run(
-        "umask 077",
-        &[
-            "audit",
-            "verify",
-            "--data-dir",
-            dir.to_str().expect("UTF-8"),
-        ],
-        "",
-    );
+    if let Place::Sqlite(_) = db {
+        assert_eq!(db.rows("PRAGMA integrity_check")[0][0], "ok");
+        assert!(db.rows("PRAGMA foreign_key_check").is_empty());
+    }
+    let mut audit = vec!["audit".to_owned(), "verify".to_owned()];
+    audit.extend(db.data_args());
+    let audit: Vec<&str> = audit.iter().map(String::as_str).collect();
+    let verified = cli::run("umask 077", &audit, "");
 
     println!(
         "crash drill: {cycles} kills; acknowledged {} bookings ({} cancelled), {} notes, {} \
@@ -875,18 +994,18 @@ fn the_server_killed_at_random_keeps_every_acknowledged_write_and_nothing_else()
     );
 }
 
-/// `anteroom serve` on the drill's folder at `port`, mail going to the sink.
-fn serve_at(dir: &Path, smtp: &str, port: u16) -> Server {
-    Server::start_at(
-        "umask 077",
-        &[
-            "serve",
-            "--data-dir",
-            dir.to_str().expect("a UTF-8 path"),
-            "--smtp-url",
-            smtp,
-            "--no-rate-limits",
-        ],
-        port,
-    )
+/// `anteroom serve` on the drill's practice at `port`, mail going to the sink.
+fn serve_at(place: &Place, smtp: &str, port: u16) -> Server {
+    let mut args: Vec<String> = vec!["serve".into()];
+    args.extend(place.data_args());
+    if let Place::Postgres { key, .. } = place {
+        args.extend(["--key-file".into(), key.display().to_string()]);
+    }
+    args.extend([
+        "--smtp-url".into(),
+        smtp.to_owned(),
+        "--no-rate-limits".into(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Server::start_at("umask 077", &args, port)
 }
