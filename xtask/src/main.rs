@@ -128,22 +128,28 @@ fn ensure_age() -> Result<(), String> {
 
 /// Python's `icalendar`, which the tests use to read back the ICS files we write.
 fn ensure_ics_parser() -> Result<(), String> {
-    let present = Command::new("python3")
-        .args(["-c", "import icalendar"])
+    ensure_python_package("import icalendar", "icalendar")
+}
+
+/// `pip install REQUIREMENT` unless the Python snippet `present` exits 0 (it is there).
+pub(crate) fn ensure_python_package(present: &str, requirement: &str) -> Result<(), String> {
+    let there = Command::new("python3")
+        .args(["-c", present])
+        .stderr(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
-    if present {
+    if there {
         return Ok(());
     }
     run(
-        "pip install icalendar",
+        &format!("pip install {requirement}"),
         Command::new("python3").args([
             "-m",
             "pip",
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            "icalendar",
+            requirement,
         ]),
     )
 }

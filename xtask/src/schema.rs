@@ -20,7 +20,7 @@
 use std::{
     net::SocketAddr,
     path::Path,
-    process::{Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
@@ -128,25 +128,10 @@ fn schemathesis(
 
 /// Install the pinned schemathesis unless it is already there.
 fn ensure_schemathesis() -> Result<(), String> {
-    let check =
-        format!("import sys, schemathesis; sys.exit(schemathesis.__version__ != {SCHEMATHESIS:?})");
-    let present = Command::new("python3")
-        .args(["-c", &check])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if present {
-        return Ok(());
-    }
-    run(
-        &format!("pip install schemathesis=={SCHEMATHESIS}"),
-        Command::new("python3").args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            &format!("schemathesis=={SCHEMATHESIS}"),
-        ]),
+    crate::ensure_python_package(
+        &format!(
+            "import sys, schemathesis; sys.exit(schemathesis.__version__ != {SCHEMATHESIS:?})"
+        ),
+        &format!("schemathesis=={SCHEMATHESIS}"),
     )
 }

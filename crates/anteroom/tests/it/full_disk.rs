@@ -109,7 +109,8 @@ pub(crate) fn free_times_from(server: &Server, query: &str) -> Vec<String> {
         .collect()
 }
 
-fn bookings(db: &Path) -> i64 {
+/// How many bookings the SQLite database at `db` holds.
+pub(crate) fn bookings(db: &Path) -> i64 {
     cli::read_only(db, async |conn| {
         sqlx::query_scalar("SELECT count(*) FROM bookings")
             .fetch_one(&mut *conn)

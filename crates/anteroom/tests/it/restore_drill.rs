@@ -8,16 +8,7 @@ use std::sync::{
 };
 
 use crate::cli::{self, Server, every_table, run};
-use crate::full_disk::{booking_json, free_times_from, status_of};
-
-fn bookings_in(db: &std::path::Path) -> i64 {
-    cli::read_only(db, async |conn| {
-        sqlx::query_scalar("SELECT count(*) FROM bookings")
-            .fetch_one(&mut *conn)
-            .await
-            .expect("count bookings")
-    })
-}
+use crate::full_disk::{booking_json, bookings, free_times_from, status_of};
 
 /// Book `start` through the API of the server on `port`; the status.
 fn book_at(port: u16, start: &str) -> u16 {
@@ -82,7 +73,7 @@ fn a_busy_demo_backed_up_while_bookings_arrive_restores_table_for_table() {
             made
         })
     };
-    while bookings_in(&data.join("anteroom.db")) < 3 {
+    while bookings(&data.join("anteroom.db")) < 3 {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let backup = root.path().join("busy.db");
@@ -99,8 +90,8 @@ fn a_busy_demo_backed_up_while_bookings_arrive_restores_table_for_table() {
     stop.store(true, Ordering::SeqCst);
     let made = busy.join().expect("the bookings");
     server.stop();
-    let live = bookings_in(&data.join("anteroom.db"));
-    let backed_up = bookings_in(&backup);
+    let live = bookings(&data.join("anteroom.db"));
+    let backed_up = bookings(&backup);
     assert!(
         made > 0 && backed_up < live + 1,
         "{backed_up} backed up of {live}"
