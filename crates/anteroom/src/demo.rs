@@ -114,6 +114,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     store.create_enquiry(practice, &enquiry, &note, now).await?;
     seed_demo_bookings(&*store, practice, &setup, now).await?;
     demo_therapy::seed(&*store, practice, &setup, now).await?;
+    crate::demo_photos::seed(&*store, practice, now).await?;
 
     let mut others = Vec::new();
     let mut directory_practices = 0;

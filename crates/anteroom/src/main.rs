@@ -11,6 +11,7 @@ mod cli;
 mod content;
 mod demo;
 mod demo_directory;
+mod demo_photos;
 mod demo_therapy;
 mod files;
 mod import;

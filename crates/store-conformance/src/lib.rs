@@ -21,6 +21,7 @@ mod measures;
 mod moving;
 mod occupancy;
 mod operators;
+mod photos;
 mod portal;
 mod rights;
 mod staff;
@@ -39,6 +40,7 @@ pub use self::{
     measures::{measure_races, measures_story, scored_answers},
     moving::moving_story,
     operators::{operator_races, operators_story},
+    photos::{photo_races, photos_story},
 };
 use domain::{
     ArticleDraft, EmailAddress, NewEnquiry, PersonName, Slug,

@@ -29,6 +29,7 @@ mod enquiries;
 mod group_commit;
 mod health;
 mod hosting;
+mod images;
 mod keys;
 mod limits;
 mod measures;
@@ -75,6 +76,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_measures.sql"),
     include_str!("../migrations/0011_questionnaire_totals.sql"),
     include_str!("../migrations/0012_mail_order.sql"),
+    include_str!("../migrations/0013_photos.sql"),
 ];
 
 /// The advisory lock every migrating process takes, so that processes starting together
@@ -122,7 +124,7 @@ fn other(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
 
 /// The kind of each uniqueness rule, by constraint or index name (migrations/0001, 0002
 /// and 0007).
-const UNIQUE_RULES: [(&str, ConflictKind); 8] = [
+const UNIQUE_RULES: [(&str, ConflictKind); 9] = [
     ("article_slug", ConflictKind::ArticleSlug),
     ("location_slug", ConflictKind::LocationSlug),
     ("appointment_type_slug", ConflictKind::AppointmentTypeSlug),
@@ -131,6 +133,7 @@ const UNIQUE_RULES: [(&str, ConflictKind); 8] = [
     ("outbox_message_id", ConflictKind::OutboxMessageId),
     ("practice_hosts_pkey", ConflictKind::HostTaken),
     ("practice_one_name", ConflictKind::HostTaken),
+    ("image_key", ConflictKind::PhotoTwice),
 ];
 
 /// SQLSTATE of a unique violation.

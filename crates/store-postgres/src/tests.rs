@@ -223,7 +223,8 @@ async fn the_totals_migration_scores_what_was_answered_before() {
          DROP INDEX questionnaires_scores; DROP INDEX questionnaires_waiting;
          ALTER TABLE questionnaires DROP COLUMN total;
          DROP INDEX outbox_waiting_by_recipient;
-         DELETE FROM anteroom_schema WHERE version IN (11, 12);",
+         DROP TABLE image_variants; DROP TABLE images;
+         DELETE FROM anteroom_schema WHERE version IN (11, 12, 13);",
     )
     .execute(store.read())
     .await
@@ -1108,6 +1109,22 @@ async fn health_story() {
         return;
     };
     store_conformance::health_story(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photos_story() {
+    let Some((_db, store)) = fresh().await else {
+        return;
+    };
+    store_conformance::photos_story(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photo_races_across_two_handles() {
+    let Some((_db, first, second)) = two_handles().await else {
+        return;
+    };
+    store_conformance::photo_races(first, second).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

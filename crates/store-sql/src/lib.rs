@@ -14,13 +14,14 @@
 //! overview, closing), `moving` (export and import), `jobs` (the timed jobs' claims),
 //! `operator_accounts` (the operator console's accounts, its rate counters and staff
 //! password links), `directory` (the directory's listings and the operator's reviews of them), `measures`
-//! (questionnaires, plans and flags), `health` (what the operations endpoints ask). Each macro is exported at the crate's root (`store_sql::practice_keys!`,
+//! (questionnaires, plans and flags), `health` (what the operations endpoints ask), `images` (the practice's photos). Each macro is exported at the crate's root (`store_sql::practice_keys!`,
 //! …).
 // `crate::` inside the macros names the backend they expand in (its `map_err` and
 // `convert`), on purpose: see `clippy::crate_in_macro_def` on each.
 
 mod directory;
 mod health;
+mod images;
 mod jobs;
 mod keys;
 mod measures;

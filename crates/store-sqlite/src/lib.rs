@@ -20,6 +20,7 @@ mod enquiries;
 mod group_commit;
 mod health;
 mod hosting;
+mod images;
 mod keys;
 mod limits;
 mod measures;
@@ -76,6 +77,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0020_measures.sql"),
     include_str!("../migrations/0021_questionnaire_totals.sql"),
     include_str!("../migrations/0022_mail_order.sql"),
+    include_str!("../migrations/0023_photos.sql"),
 ];
 
 /// A practice database in one SQLite file.
@@ -115,7 +117,7 @@ fn other(error: impl std::error::Error + Send + Sync + 'static) -> StoreError {
 
 /// The kind of each uniqueness rule, by the table named in SQLite's message
 /// (`UNIQUE constraint failed: articles.practice_id, articles.kind, articles.slug`).
-const UNIQUE_RULES: [(&str, ConflictKind); 7] = [
+const UNIQUE_RULES: [(&str, ConflictKind); 8] = [
     ("articles.", ConflictKind::ArticleSlug),
     ("locations.", ConflictKind::LocationSlug),
     ("appointment_types.", ConflictKind::AppointmentTypeSlug),
@@ -123,6 +125,7 @@ const UNIQUE_RULES: [(&str, ConflictKind); 7] = [
     ("operators.", ConflictKind::UserEmail),
     ("outbox.", ConflictKind::OutboxMessageId),
     ("practice_hosts.", ConflictKind::HostTaken),
+    ("images.practice_id, images.key", ConflictKind::PhotoTwice),
 ];
 
 /// Map a sqlx error to a store error: unique violations become `Conflict` of the table's

@@ -332,10 +332,10 @@ async fn the_occupancy_migration_fills_the_table_from_existing_appointments() {
             sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&path))
                 .await
                 .unwrap();
-        // Schemas 13 to 22 go with it (their tables and columns are new; the story's hosts
+        // Schemas 13 to 23 go with it (their tables and columns are new; the story's hosts
         // and keys go, and the audit log's old rule comes back).
         let downgrade = format!(
-            "DROP INDEX outbox_waiting_by_recipient; DROP TABLE questionnaires; DROP TABLE measure_stops; DROP TABLE measure_plans; DROP TABLE practice_instruments;
+            "DROP TABLE image_variants; DROP TABLE images; DROP INDEX outbox_waiting_by_recipient; DROP TABLE questionnaires; DROP TABLE measure_stops; DROP TABLE measure_plans; DROP TABLE practice_instruments;
              DROP TABLE directory_remotes; DROP TABLE directory_reviews; DROP TABLE directory_listings; DROP TABLE password_links; DROP TABLE host_counters; DROP TABLE operator_sessions; DROP TABLE operators;
              DROP TABLE job_runs; DROP TRIGGER audit_log_no_delete; ALTER TABLE practices DROP COLUMN closing_at;
              CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
@@ -695,6 +695,7 @@ async fn the_totals_migration_scores_what_was_answered_before() {
         sqlx::raw_sql(
             "DROP INDEX questionnaires_scores; DROP INDEX questionnaires_waiting;
              ALTER TABLE questionnaires DROP COLUMN total; DROP INDEX outbox_waiting_by_recipient;
+             DROP TABLE image_variants; DROP TABLE images;
              PRAGMA user_version = 20;",
         )
         .execute(&mut db)
@@ -818,6 +819,18 @@ async fn a_backup_is_checked_before_it_is_restored() {
         why.contains("is damaged") || why.contains("not an SQLite database"),
         "{why}"
     );
+}
+
+#[tokio::test]
+async fn photos_story() {
+    let (_dir, store) = fresh().await;
+    store_conformance::photos_story(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photo_races_across_two_handles() {
+    let (_dir, first, second) = two_handles().await;
+    store_conformance::photo_races(first, second).await;
 }
 
 #[tokio::test]

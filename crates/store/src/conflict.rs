@@ -101,6 +101,10 @@ pub enum ConflictKind {
     PracticeActive,
     /// A closing practice cannot be resumed.
     PracticeClosing,
+    /// A location has as many photos as it may keep.
+    TooManyPhotos,
+    /// The practice has this very photo already.
+    PhotoTwice,
 }
 
 impl ConflictKind {
@@ -127,6 +131,8 @@ impl ConflictKind {
             Self::KeysChanged => "keys_changed",
             Self::PracticeActive => "practice_active",
             Self::PracticeClosing => "practice_closing",
+            Self::TooManyPhotos => "too_many_photos",
+            Self::PhotoTwice => "photo_twice",
         }
     }
 }

@@ -50,6 +50,7 @@ mod conflict;
 mod directory;
 mod health;
 mod hosting;
+mod images;
 mod limits;
 mod measures;
 mod model;
@@ -65,6 +66,7 @@ pub use conflict::ConflictKind;
 pub use directory::*;
 pub use health::*;
 pub use hosting::*;
+pub use images::*;
 pub use limits::*;
 pub use measures::*;
 pub use model::*;
@@ -593,6 +595,7 @@ pub trait Store:
     + OperatorStore
     + DirectoryStore
     + RemoteListingStore
+    + ImageStore
     + moving::MoveStore
     + HealthStore
     + ChangeFeed
@@ -617,6 +620,7 @@ impl<
         + OperatorStore
         + DirectoryStore
         + RemoteListingStore
+        + ImageStore
         + moving::MoveStore
         + HealthStore
         + ChangeFeed,

@@ -26,6 +26,8 @@ mod operations;
 mod operator;
 mod ops;
 mod pages;
+mod photos;
+pub use photos::new_image;
 pub mod password;
 mod portal;
 mod qr;
@@ -42,6 +44,7 @@ mod service;
 mod site;
 mod templates;
 mod therapy;
+mod upload;
 mod words;
 
 use std::{sync::Arc, time::Duration};
@@ -104,6 +107,8 @@ struct Inner {
     metrics: ops::Metrics,
     /// Requests being served now, at most `config.rate_limits.in_flight` ([`ops::shed`]).
     in_flight: Arc<tokio::sync::Semaphore>,
+    /// Photo uploads and their processing, bounded.
+    photo_jobs: photos::Jobs,
 }
 
 impl AppState {
@@ -130,6 +135,7 @@ impl AppState {
                 wake_mailer,
                 metrics: ops::Metrics::default(),
                 in_flight: Arc::new(tokio::sync::Semaphore::new(in_flight)),
+                photo_jobs: photos::Jobs::default(),
             }),
         })
     }
@@ -186,6 +192,9 @@ impl AppState {
     }
     pub(crate) fn in_flight(&self) -> &Arc<tokio::sync::Semaphore> {
         &self.inner.in_flight
+    }
+    pub(crate) fn photo_jobs(&self) -> &photos::Jobs {
+        &self.inner.photo_jobs
     }
     pub(crate) fn templates(&self) -> &templates::Templates {
         &self.inner.templates

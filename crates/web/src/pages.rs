@@ -32,6 +32,8 @@ pub(crate) struct PageCache {
     pub(crate) site: RwLock<Option<minijinja::Value>>,
     /// What can be booked, and when: read on every availability request.
     pub(crate) offer: RwLock<Option<Arc<crate::booking::Offer>>>,
+    /// Photo variants read lately.
+    pub(crate) media: crate::photos::MediaCache,
     /// Bumped on every change, so a page rendered from older content is never kept.
     generation: AtomicU64,
 }
@@ -77,6 +79,7 @@ impl PageCache {
         if let Ok(mut site) = self.site.write() {
             *site = None;
         }
+        self.media.clear();
         if let Ok(mut offer) = self.offer.write() {
             *offer = None;
         }

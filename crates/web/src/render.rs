@@ -28,6 +28,7 @@ struct SiteContext {
     social_links: Vec<domain::practice::SocialLink>,
     public_phone: Option<String>,
     year: i16,
+    photos: crate::photos::SitePhotos,
 }
 
 /// The site context, built once and kept until content changes.
@@ -38,6 +39,7 @@ pub(crate) async fn site_context(state: &Here) -> WebResult<Value> {
     let store = state.store();
     let practice = store.practice(state.practice_id()).await?;
     let social_links = store.social_links(state.practice_id()).await?;
+    let photos = crate::photos::SitePhotos::of(&store.images(state.practice_id()).await?);
     let year = state
         .now()
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
@@ -50,6 +52,7 @@ pub(crate) async fn site_context(state: &Here) -> WebResult<Value> {
         social_links,
         public_phone: practice.details.public_phone.map(|p| p.to_string()),
         year,
+        photos,
     });
     if let Ok(mut slot) = state.pages().site.write() {
         *slot = Some(site.clone());

@@ -167,7 +167,9 @@ async fn create(state: Here, _staff: Staff, form: FormData) -> WebResult<Respons
                 | ConflictKind::HostKeyChanged
                 | ConflictKind::KeysChanged
                 | ConflictKind::PracticeActive
-                | ConflictKind::PracticeClosing => Err(WebError::Internal(error)),
+                | ConflictKind::PracticeClosing
+                | ConflictKind::TooManyPhotos
+                | ConflictKind::PhotoTwice => Err(WebError::Internal(error)),
             }
         }
         Err(other) => Err(other),

@@ -161,7 +161,9 @@ pub(crate) async fn record_outcome(
             | ConflictKind::HostKeyChanged
             | ConflictKind::KeysChanged
             | ConflictKind::PracticeActive
-            | ConflictKind::PracticeClosing => RecordOutcomeError::Web(unexpected(kind)),
+            | ConflictKind::PracticeClosing
+            | ConflictKind::TooManyPhotos
+            | ConflictKind::PhotoTwice => RecordOutcomeError::Web(unexpected(kind)),
         }),
         Err(other) => Err(other.into()),
     }

@@ -37,6 +37,7 @@ crate::routing::routes! {
     GET "/robots.txt" => Public: feeds::robots;
     GET "/assets/site.css" => Public: feeds::stylesheet;
     GET "/assets/notes.js" => Public: feeds::notes_script;
+    GET "/media/{photo}" => Public: crate::photos::media;
     GET "/favicon.svg" => Public: feeds::favicon;
     GET "/favicon.ico" => Public: feeds::favicon;
 }

@@ -36,6 +36,8 @@ struct Fixture {
     booking_public_id: String,
     /// The invoice link's secret, from the email that sent it.
     invoice_token: String,
+    /// A room photo's key (each practice's its own).
+    photo: String,
 }
 
 impl Fixture {
@@ -77,6 +79,8 @@ impl Fixture {
             .replace("{location}", &self.location)
             .replace("{token}", &"0".repeat(64))
             .replace("{file}", &format!("{}.ics", "0".repeat(64)))
+            .replace("{key}", &self.photo)
+            .replace("{photo}", &format!("{}-320.webp", self.photo))
             .replace("{*rest}", "nothing-here")
     }
 }
@@ -178,7 +182,29 @@ async fn fixture(app: &TestApp) -> Fixture {
         )
         .await
         .unwrap()[0];
+    let photo = format!("{:020x}", app.practice.get());
+    app.store
+        .save_image(
+            app.practice,
+            &store::NewImage {
+                role: store::ImageRole::Room(domain::Slug::parse("balham").unwrap()),
+                key: photo.clone(),
+                alt: "The room".into(),
+                width: 320,
+                height: 240,
+                variants: vec![store::ImageVariant {
+                    width: 320,
+                    height: 240,
+                    format: "webp",
+                    bytes: b"RIFF....WEBP".to_vec(),
+                }],
+            },
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
     Fixture {
+        photo,
         questionnaire: questionnaire.get(),
         request: request.get(),
         client: robin.get(),

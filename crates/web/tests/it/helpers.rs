@@ -1050,6 +1050,17 @@ impl TestApp {
         Reply::read(self.browser.get(self.url(path)).send().await.expect("GET")).await
     }
 
+    /// Send a body of this type as the (signed-in) browser (a form with a file).
+    pub async fn office_post_body(&self, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        let request = self
+            .browser
+            .post(self.url(path))
+            .header("origin", &self.base)
+            .header("content-type", content_type)
+            .body(body);
+        Reply::read(request.send().await.expect("POST")).await
+    }
+
     /// Submit a form as the (signed-in) browser.
     pub async fn office_post(&self, path: &str, form: &[(&str, &str)]) -> Reply {
         let request = self

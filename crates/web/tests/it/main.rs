@@ -25,6 +25,7 @@ mod office_security;
 mod office_therapy;
 mod operations;
 mod operator;
+mod photos;
 mod portal;
 mod public_site;
 mod rights;

@@ -1,4 +1,5 @@
-//! Practice settings: profile, details, locations, fees and policies, privacy, links, FAQ.
+//! Practice settings: profile, photos, details, locations, fees and policies, privacy, links,
+//! FAQ.
 //!
 //! Most sections are one form described by a list of [`Field`]s and rendered by one
 //! template; each parses into its domain type, and only a fully valid form is saved.
@@ -7,6 +8,7 @@ mod appointment_types;
 mod details;
 mod lists;
 mod locations;
+mod photos;
 mod policies;
 mod privacy;
 mod profile;
@@ -16,7 +18,8 @@ pub(crate) use self::{
     appointment_types::booking_raw, lists::rows_of, locations::location_raw, profile::profile_raw,
 };
 use self::{
-    appointment_types::*, details::*, lists::*, locations::*, policies::*, privacy::*, profile::*,
+    appointment_types::*, details::*, lists::*, locations::*, photos::*, policies::*, privacy::*,
+    profile::*,
 };
 use axum::{
     extract::Path,
@@ -58,6 +61,14 @@ crate::routing::routes! {
     POST "/office/settings/locations/{slug}" => Staff(SettingsChanged): save_location;
     GET "/office/settings/locations/{slug}/delete" => Staff: confirm_delete_location;
     POST "/office/settings/locations/{slug}/delete" => Staff(SettingsChanged): delete_location;
+    GET "/office/settings/photos" => Staff: photos_page;
+    GET "/office/settings/photos/portrait" => Staff: portrait_form;
+    POST "/office/settings/photos/portrait" => Staff(SettingsChanged): upload_portrait;
+    GET "/office/settings/photos/rooms/{slug}" => Staff: room_form;
+    POST "/office/settings/photos/rooms/{slug}" => Staff(SettingsChanged): upload_room;
+    GET "/office/settings/photos/{key}" => Staff: photo_form;
+    POST "/office/settings/photos/{key}" => Staff(SettingsChanged): save_photo;
+    POST "/office/settings/photos/{key}/delete" => Staff(SettingsChanged): delete_photo;
     GET "/office/settings/links" => Staff: links_form;
     POST "/office/settings/links" => Staff(SettingsChanged): save_links;
     GET "/office/settings/faq" => Staff: faq_form;

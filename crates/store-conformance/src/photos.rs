@@ -1,0 +1,254 @@
+//! The practice's photos: stored whole with their variants, one portrait, a bounded number
+//! per room, each practice's its own.
+
+use std::sync::Arc;
+
+use super::*;
+
+use store::{ImageInfo, ImageRole, ImageVariant, NewImage, ROOM_PHOTOS_MAX};
+
+fn photo(role: ImageRole, key: &str) -> NewImage {
+    NewImage {
+        role,
+        key: key.into(),
+        alt: format!("photo {key}"),
+        width: 1600,
+        height: 1067,
+        variants: [(1600, 1067), (320, 213)]
+            .into_iter()
+            .flat_map(|(width, height)| {
+                ["webp", "jpg"].map(|format| ImageVariant {
+                    width,
+                    height,
+                    format,
+                    bytes: format!("{key}-{width}.{format}").into_bytes(),
+                })
+            })
+            .collect(),
+    }
+}
+
+fn room(slug: &str) -> ImageRole {
+    ImageRole::Room(Slug::parse(slug).unwrap())
+}
+
+fn keys(images: &[ImageInfo]) -> Vec<&str> {
+    images.iter().map(|i| i.key.as_str()).collect()
+}
+
+/// Run against an empty store.
+pub async fn photos_story(store: &dyn Store) {
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let setup = PracticeSetup::from_toml(PRACTICE).unwrap();
+    let first = store.create_practice(&setup, now).await.unwrap();
+    let second = store.create_practice(&setup, now).await.unwrap();
+    assert!(store.images(first).await.unwrap().is_empty());
+
+    store
+        .save_image(first, &photo(room("balham"), "room-a"), now)
+        .await
+        .unwrap();
+    store
+        .save_image(first, &photo(ImageRole::Portrait, "face-1"), now)
+        .await
+        .unwrap();
+    store
+        .save_image(first, &photo(room("online"), "desk"), now)
+        .await
+        .unwrap();
+    store
+        .save_image(first, &photo(room("balham"), "room-b"), now)
+        .await
+        .unwrap();
+    let images = store.images(first).await.unwrap();
+    assert_eq!(
+        keys(&images),
+        ["face-1", "room-a", "room-b", "desk"],
+        "the portrait, then each location's in order"
+    );
+    assert_eq!(images[0].widths, [320, 1600]);
+    assert_eq!(images[1].role, room("balham"));
+    assert_eq!(images[1].alt, "photo room-a");
+    assert_eq!((images[1].width, images[1].height), (1600, 1067));
+    assert_eq!(images[1].added_at, now);
+
+    // A new portrait replaces the old, whose variants go with it.
+    store
+        .save_image(first, &photo(ImageRole::Portrait, "face-2"), now)
+        .await
+        .unwrap();
+    let images = store.images(first).await.unwrap();
+    assert_eq!(keys(&images), ["face-2", "room-a", "room-b", "desk"]);
+    assert_eq!(
+        store
+            .image_variant(first, "face-1", 320, "jpg")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .image_variant(first, "face-2", 320, "webp")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"face-2-320.webp"[..])
+    );
+    assert_eq!(
+        store
+            .image_variant(first, "face-2", 640, "webp")
+            .await
+            .unwrap(),
+        None,
+        "a width not made"
+    );
+    // Another practice sees none of them, and may have the same photo.
+    assert!(store.images(second).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .image_variant(second, "face-2", 320, "webp")
+            .await
+            .unwrap(),
+        None
+    );
+    store
+        .save_image(second, &photo(room("balham"), "room-a"), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        conflict_of(
+            &store
+                .save_image(first, &photo(room("online"), "room-a"), now)
+                .await
+        ),
+        Some(ConflictKind::PhotoTwice),
+        "the same photo twice in one practice"
+    );
+    assert!(matches!(
+        store
+            .save_image(first, &photo(room("nowhere"), "lost"), now)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Alt text is changed in place; a photo deleted takes its variants.
+    store
+        .set_image_alt(first, "room-b", "Two armchairs by a window")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.images(first).await.unwrap()[2].alt,
+        "Two armchairs by a window"
+    );
+    assert!(matches!(
+        store.set_image_alt(second, "room-b", "not theirs").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_image(second, "room-b").await,
+        Err(StoreError::NotFound)
+    ));
+    store.delete_image(first, "room-a").await.unwrap();
+    assert_eq!(
+        keys(&store.images(first).await.unwrap()),
+        ["face-2", "room-b", "desk"]
+    );
+    assert_eq!(
+        store
+            .image_variant(first, "room-a", 1600, "jpg")
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .image_variant(second, "room-a", 1600, "jpg")
+            .await
+            .unwrap()
+            .is_some(),
+        "the other practice's copy stays"
+    );
+
+    // A room keeps at most ROOM_PHOTOS_MAX; a place freed is taken again.
+    for n in 1..ROOM_PHOTOS_MAX {
+        store
+            .save_image(first, &photo(room("balham"), &format!("more-{n}")), now)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        conflict_of(
+            &store
+                .save_image(first, &photo(room("balham"), "one-too-many"), now)
+                .await
+        ),
+        Some(ConflictKind::TooManyPhotos)
+    );
+    store.delete_image(first, "more-2").await.unwrap();
+    store
+        .save_image(first, &photo(room("balham"), "in-its-place"), now)
+        .await
+        .unwrap();
+    let balham: Vec<_> = store
+        .images(first)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|i| i.role == room("balham"))
+        .collect();
+    assert_eq!(balham.len(), ROOM_PHOTOS_MAX);
+
+    // A location deleted takes its photos.
+    store
+        .delete_location(first, &Slug::parse("online").unwrap())
+        .await
+        .unwrap();
+    assert!(
+        !keys(&store.images(first).await.unwrap()).contains(&"desk"),
+        "the location's photos went with it"
+    );
+}
+
+/// Uploads at once through two handles: a room takes no more than its limit, and the
+/// practice ends with exactly one portrait.
+pub async fn photo_races(first: Arc<dyn Store>, second: Arc<dyn Store>) {
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let setup = PracticeSetup::from_toml(PRACTICE).unwrap();
+    let practice = first.create_practice(&setup, now).await.unwrap();
+    let uploads = (0..ROOM_PHOTOS_MAX * 2).map(|n| {
+        let store = if n % 2 == 0 { &first } else { &second };
+        let store = Arc::clone(store);
+        tokio::spawn(async move {
+            let portrait = store
+                .save_image(
+                    practice,
+                    &photo(ImageRole::Portrait, &format!("face-{n}")),
+                    now,
+                )
+                .await;
+            let room = store
+                .save_image(practice, &photo(room("balham"), &format!("room-{n}")), now)
+                .await;
+            (portrait, room)
+        })
+    });
+    let mut rooms_stored = 0;
+    for upload in uploads.collect::<Vec<_>>() {
+        let (portrait, room) = upload.await.unwrap();
+        portrait.unwrap();
+        match room {
+            Ok(()) => rooms_stored += 1,
+            Err(StoreError::Conflict(ConflictKind::TooManyPhotos)) => {}
+            Err(other) => panic!("a room photo failed: {other:?}"),
+        }
+    }
+    let images = first.images(practice).await.unwrap();
+    let portraits = images
+        .iter()
+        .filter(|i| i.role == ImageRole::Portrait)
+        .count();
+    let rooms = images.iter().filter(|i| i.role == room("balham")).count();
+    assert_eq!(portraits, 1);
+    assert_eq!(rooms, ROOM_PHOTOS_MAX);
+    assert_eq!(rooms_stored, ROOM_PHOTOS_MAX);
+}

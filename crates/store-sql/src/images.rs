@@ -1,0 +1,237 @@
+/// The practice's photos (`store::ImageStore`): `images` and their `image_variants`, moved
+/// with the practice. `lock` is what the engine writes after a `SELECT` to hold the rows it
+/// read until commit (PostgreSQL ` FOR UPDATE`; SQLite nothing, its writer is alone), so
+/// that two uploads at once cannot both take a room's last place or both be the portrait.
+#[allow(clippy::crate_in_macro_def)]
+#[macro_export]
+macro_rules! images {
+    ($store:ident, sql = $sql:path, lock = $lock:literal) => {
+        use jiff::Timestamp;
+        use store::{
+            ConflictKind, ImageInfo, ImageRole, ImageStore, NewImage, PracticeId, ROOM_PHOTOS_MAX,
+            StoreError, StoreResult,
+        };
+
+        use crate::{
+            convert::{secs, slug, timestamp},
+            map_err,
+        };
+
+        fn dimension(value: i64) -> StoreResult<u32> {
+            u32::try_from(value).map_err(|_| crate::convert::corrupt("image size"))
+        }
+
+        #[async_trait::async_trait]
+        impl ImageStore for $store {
+            async fn save_image(
+                &self,
+                practice: PracticeId,
+                image: &NewImage,
+                now: Timestamp,
+            ) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                let (location, position) = match &image.role {
+                    ImageRole::Portrait => {
+                        // The practice's row is the portrait's lock: one upload at a time
+                        // replaces it.
+                        sqlx::query_scalar::<_, i64>($sql(concat!(
+                            "SELECT id FROM practices WHERE id = ?",
+                            $lock
+                        )))
+                        .bind(practice.get())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(map_err)?
+                        .ok_or(StoreError::NotFound)?;
+                        sqlx::query($sql(
+                            "DELETE FROM images WHERE practice_id = ? AND role = 'portrait'",
+                        ))
+                        .bind(practice.get())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                        (None, 0)
+                    }
+                    ImageRole::Room(room) => {
+                        let location: i64 = sqlx::query_scalar($sql(concat!(
+                            "SELECT id FROM locations WHERE practice_id = ? AND slug = ?",
+                            $lock
+                        )))
+                        .bind(practice.get())
+                        .bind(room.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(map_err)?
+                        .ok_or(StoreError::NotFound)?;
+                        let (count, next): (i64, i64) = sqlx::query_as($sql(
+                            "SELECT COUNT(*), COALESCE(MAX(position) + 1, 0) FROM images
+                             WHERE location_id = ? AND role = 'room'",
+                        ))
+                        .bind(location)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                        if usize::try_from(count).unwrap_or(usize::MAX) >= ROOM_PHOTOS_MAX {
+                            return Err(StoreError::Conflict(ConflictKind::TooManyPhotos));
+                        }
+                        // Places left by deleted photos are taken again only at the end.
+                        let position = if usize::try_from(next).unwrap_or(usize::MAX) < ROOM_PHOTOS_MAX {
+                            next
+                        } else {
+                            sqlx::query_scalar($sql(
+                                "SELECT CAST(MIN(p.n) AS BIGINT) FROM (SELECT 0 AS n UNION ALL SELECT 1 UNION ALL SELECT 2
+                                  UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5) p
+                                 WHERE p.n NOT IN (SELECT position FROM images
+                                                   WHERE location_id = ? AND role = 'room')",
+                            ))
+                            .bind(location)
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(map_err)?
+                        };
+                        (Some(location), position)
+                    }
+                };
+                let role = match image.role {
+                    ImageRole::Portrait => "portrait",
+                    ImageRole::Room(_) => "room",
+                };
+                let id: i64 = sqlx::query_scalar($sql(
+                    "INSERT INTO images (practice_id, key, role, location_id, position, alt, width, height, added_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                ))
+                .bind(practice.get())
+                .bind(&image.key)
+                .bind(role)
+                .bind(location)
+                .bind(position)
+                .bind(&image.alt)
+                .bind(i64::from(image.width))
+                .bind(i64::from(image.height))
+                .bind(secs(now))
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                for variant in &image.variants {
+                    sqlx::query($sql(
+                        "INSERT INTO image_variants (image_id, width, height, format, bytes)
+                         VALUES (?, ?, ?, ?, ?)",
+                    ))
+                    .bind(id)
+                    .bind(i64::from(variant.width))
+                    .bind(i64::from(variant.height))
+                    .bind(variant.format)
+                    .bind(variant.bytes.as_slice())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                }
+                tx.commit().await.map_err(map_err)
+            }
+
+            async fn images(&self, practice: PracticeId) -> StoreResult<Vec<ImageInfo>> {
+                type Row = (i64, String, String, Option<String>, String, i64, i64, i64);
+                let rows: Vec<Row> = sqlx::query_as($sql(
+                    "SELECT i.id, i.key, i.role, l.slug, i.alt, i.width, i.height, i.added_at
+                     FROM images i LEFT JOIN locations l ON l.id = i.location_id
+                     WHERE i.practice_id = ?
+                     ORDER BY CASE i.role WHEN 'portrait' THEN 0 ELSE 1 END, l.position, l.id,
+                              i.position",
+                ))
+                .bind(practice.get())
+                .fetch_all(self.read())
+                .await
+                .map_err(map_err)?;
+                let widths: Vec<(i64, i64)> = sqlx::query_as($sql(
+                    "SELECT v.image_id, v.width FROM image_variants v
+                     JOIN images i ON i.id = v.image_id
+                     WHERE i.practice_id = ? AND v.format = 'jpg' ORDER BY v.image_id, v.width",
+                ))
+                .bind(practice.get())
+                .fetch_all(self.read())
+                .await
+                .map_err(map_err)?;
+                rows.into_iter()
+                    .map(|(id, key, role, location, alt, width, height, added_at)| {
+                        let role = match (role.as_str(), location) {
+                            ("portrait", _) => ImageRole::Portrait,
+                            ("room", Some(location)) => ImageRole::Room(slug(&location)?),
+                            _ => return Err(crate::convert::corrupt("image role")),
+                        };
+                        Ok(ImageInfo {
+                            key,
+                            role,
+                            alt,
+                            width: dimension(width)?,
+                            height: dimension(height)?,
+                            widths: widths
+                                .iter()
+                                .filter(|(image, _)| *image == id)
+                                .map(|(_, width)| dimension(*width))
+                                .collect::<StoreResult<_>>()?,
+                            added_at: timestamp(added_at)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn image_variant(
+                &self,
+                practice: PracticeId,
+                key: &str,
+                width: u32,
+                format: &str,
+            ) -> StoreResult<Option<Vec<u8>>> {
+                sqlx::query_scalar($sql(
+                    "SELECT v.bytes FROM image_variants v JOIN images i ON i.id = v.image_id
+                     WHERE i.practice_id = ? AND i.key = ? AND v.width = ? AND v.format = ?",
+                ))
+                .bind(practice.get())
+                .bind(key)
+                .bind(i64::from(width))
+                .bind(format)
+                .fetch_optional(self.read())
+                .await
+                .map_err(map_err)
+            }
+
+            async fn set_image_alt(
+                &self,
+                practice: PracticeId,
+                key: &str,
+                alt: &str,
+            ) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                let changed = sqlx::query($sql(
+                    "UPDATE images SET alt = ? WHERE practice_id = ? AND key = ?",
+                ))
+                .bind(alt)
+                .bind(practice.get())
+                .bind(key)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+                if changed == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                tx.commit().await.map_err(map_err)
+            }
+
+            async fn delete_image(&self, practice: PracticeId, key: &str) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                let gone = sqlx::query($sql("DELETE FROM images WHERE practice_id = ? AND key = ?"))
+                    .bind(practice.get())
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?
+                    .rows_affected();
+                if gone == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                tx.commit().await.map_err(map_err)
+            }
+        }
+    };
+}

@@ -1,0 +1,104 @@
+//! The practice's photos: the therapist's portrait and photos of each room, stored in the
+//! database (so a backup or a move takes them along) as the variants the site serves.
+//!
+//! A photo is named by its `key` (a hash of its variants, made above the store): its
+//! addresses change with its content and can be cached for good. Alt text is stored with
+//! the photo; the web layer refuses a photo without it.
+
+use async_trait::async_trait;
+use domain::Slug;
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::{PracticeId, StoreResult};
+
+/// Room photos kept for each location, at most.
+pub const ROOM_PHOTOS_MAX: usize = 6;
+
+/// What a photo shows, and so where it appears.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "location", rename_all = "lowercase")]
+pub enum ImageRole {
+    /// The therapist (one per practice: a new one replaces the old).
+    Portrait,
+    /// A room at the location with this slug.
+    Room(Slug),
+}
+
+/// One stored size and format of a photo.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ImageVariant {
+    pub width: u32,
+    pub height: u32,
+    /// `webp` or `jpg`.
+    pub format: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for ImageVariant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}x{}.{} ({} bytes)",
+            self.width,
+            self.height,
+            self.format,
+            self.bytes.len()
+        )
+    }
+}
+
+/// A photo to store.
+#[derive(Debug, Clone)]
+pub struct NewImage {
+    pub role: ImageRole,
+    pub key: String,
+    pub alt: String,
+    pub width: u32,
+    pub height: u32,
+    pub variants: Vec<ImageVariant>,
+}
+
+/// A stored photo, without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageInfo {
+    pub key: String,
+    pub role: ImageRole,
+    pub alt: String,
+    /// The shape (of the widest variant).
+    pub width: u32,
+    pub height: u32,
+    /// The widths stored, narrowest first (each in every format).
+    pub widths: Vec<u32>,
+    pub added_at: Timestamp,
+}
+
+/// Where the practice's photos are kept.
+#[async_trait]
+pub trait ImageStore: Send + Sync {
+    /// Store a photo with all its variants in one transaction. A portrait replaces the
+    /// practice's portrait; a room photo goes after that location's others.
+    /// `Conflict(ConflictKind::TooManyPhotos)` when the location has [`ROOM_PHOTOS_MAX`]
+    /// already, `Conflict(ConflictKind::PhotoTwice)` when the practice has this very photo
+    /// (the same key), `NotFound` when the location does not exist.
+    async fn save_image(
+        &self,
+        practice: PracticeId,
+        image: &NewImage,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Every photo of the practice: the portrait first, then each location's in order.
+    async fn images(&self, practice: PracticeId) -> StoreResult<Vec<ImageInfo>>;
+    /// One variant's bytes and media shape, if the practice has it.
+    async fn image_variant(
+        &self,
+        practice: PracticeId,
+        key: &str,
+        width: u32,
+        format: &str,
+    ) -> StoreResult<Option<Vec<u8>>>;
+    /// Change a photo's alt text (`NotFound` if there is no such photo).
+    async fn set_image_alt(&self, practice: PracticeId, key: &str, alt: &str) -> StoreResult<()>;
+    /// Remove a photo and every variant of it (`NotFound` if there is no such photo).
+    async fn delete_image(&self, practice: PracticeId, key: &str) -> StoreResult<()>;
+}
