@@ -45,6 +45,8 @@ mod directory;
 mod hosted;
 #[path = "bench_overload.rs"]
 mod overload;
+#[path = "bench_photos.rs"]
+mod photos;
 
 pub use overload::soak;
 
@@ -86,6 +88,11 @@ const BENCHES: &[(&str, &str, Bench)] = &[
         "overload",
         "ten times the site benchmark's connections for a minute: only 429/503 refusals, memory flat, normal service within seconds",
         overload::overload,
+    ),
+    (
+        "photos",
+        "a 12-megapixel phone photo uploaded three times: time, the server's peak memory; a variant served against nginx",
+        photos::photos,
     ),
 ];
 
@@ -391,43 +398,8 @@ fn site() -> Result<(), String> {
     );
 
     // nginx serving the same bytes as a static file.
-    let www = tmp.path().join("www");
-    let file = www.join(ARTICLE.trim_start_matches('/'));
-    if let Some(dir) = file.parent() {
-        fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    fs::write(&file, &page.body).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-    // nginx's workers drop to an unprivileged user: let them read the copy.
-    for dir in file
-        .ancestors()
-        .skip(1)
-        .take_while(|d| d.starts_with(tmp.path()))
-    {
-        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o755));
-    }
-    let _ = fs::set_permissions(&file, fs::Permissions::from_mode(0o644));
-    let nginx_addr = free_port()?;
-    let conf = tmp.path().join("nginx.conf");
-    let t = tmp.path().display();
-    fs::write(
-        &conf,
-        format!(
-            "daemon off;\nworker_processes 2;\npid {t}/nginx.pid;\nerror_log {t}/error.log;\nevents {{}}\n\
-             http {{\n  access_log off;\n  server {{\n    listen {nginx_addr};\n    root {t}/www;\n    \
-             location / {{ default_type text/html; }}\n  }}\n}}\n"
-        ),
-    )
-    .map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
-    let mut nginx_cmd = Command::new(&tools.nginx);
-    nginx_cmd
-        .arg("-p")
-        .arg(tmp.path())
-        .arg("-e")
-        .arg(tmp.path().join("error.log"))
-        .arg("-c")
-        .arg(&conf);
-    let mut nginx = Server::start("nginx", nginx_cmd, &tmp.path().join("nginx.log"))?;
-    wait_until_serving(&mut nginx, nginx_addr, ARTICLE, Duration::from_secs(20))?;
+    let (mut nginx, nginx_addr) =
+        serve_with_nginx(&tools.nginx, &tmp, ARTICLE, &page.body, "text/html")?;
     let copy = http_get(nginx_addr, ARTICLE, "")?;
     if copy.body != page.body {
         return Err("nginx does not serve the same bytes as anteroom".into());
@@ -553,6 +525,55 @@ fn site() -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// nginx (two workers, no access log) serving `body` at `path` from a folder in `tmp`, as
+/// a static file of `default_type`: the yardstick the site and photo benchmarks compare with.
+fn serve_with_nginx(
+    nginx: &Path,
+    tmp: &TempDir,
+    path: &str,
+    body: &[u8],
+    default_type: &str,
+) -> Result<(Server, SocketAddr), String> {
+    let www = tmp.path().join("www");
+    let file = www.join(path.trim_start_matches('/'));
+    if let Some(dir) = file.parent() {
+        fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    fs::write(&file, body).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    // nginx's workers drop to an unprivileged user: let them read the copy.
+    for dir in file
+        .ancestors()
+        .skip(1)
+        .take_while(|d| d.starts_with(tmp.path()))
+    {
+        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o755));
+    }
+    let _ = fs::set_permissions(&file, fs::Permissions::from_mode(0o644));
+    let nginx_addr = free_port()?;
+    let conf = tmp.path().join("nginx.conf");
+    let t = tmp.path().display();
+    fs::write(
+        &conf,
+        format!(
+            "daemon off;\nworker_processes 2;\npid {t}/nginx.pid;\nerror_log {t}/error.log;\nevents {{}}\n\
+             http {{\n  access_log off;\n  server {{\n    listen {nginx_addr};\n    root {t}/www;\n    \
+             location / {{ default_type {default_type}; }}\n  }}\n}}\n"
+        ),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
+    let mut nginx_cmd = Command::new(nginx);
+    nginx_cmd
+        .arg("-p")
+        .arg(tmp.path())
+        .arg("-e")
+        .arg(tmp.path().join("error.log"))
+        .arg("-c")
+        .arg(&conf);
+    let mut server = Server::start("nginx", nginx_cmd, &tmp.path().join("nginx.log"))?;
+    wait_until_serving(&mut server, nginx_addr, path, Duration::from_secs(20))?;
+    Ok((server, nginx_addr))
 }
 
 // ---------------------------------------------------------------------------------------

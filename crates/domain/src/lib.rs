@@ -13,6 +13,7 @@ pub mod enquiry;
 pub mod fields;
 pub mod guide;
 pub mod hosting;
+pub mod look;
 pub mod markdown;
 pub mod measures;
 pub mod money;

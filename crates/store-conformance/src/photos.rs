@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use super::*;
 
-use store::{ImageInfo, ImageRole, ImageVariant, NewImage, ROOM_PHOTOS_MAX};
+use domain::look::{Accent, Colour, Theme};
+use store::{ImageInfo, ImageRole, ImageVariant, Look, NewImage, PracticeId, ROOM_PHOTOS_MAX};
 
 fn photo(role: ImageRole, key: &str) -> NewImage {
     NewImage {
@@ -43,6 +44,26 @@ pub async fn photos_story(store: &dyn Store) {
     let first = store.create_practice(&setup, now).await.unwrap();
     let second = store.create_practice(&setup, now).await.unwrap();
     assert!(store.images(first).await.unwrap().is_empty());
+
+    // The look: plain until chosen, each practice its own.
+    assert_eq!(store.look(first).await.unwrap(), Look::default());
+    let warm = Look {
+        theme: Theme::Warm,
+        accent: Some(Accent::check(Theme::Warm, Colour(0x7a, 0x2e, 0x4a)).unwrap()),
+    };
+    store.set_look(first, &warm).await.unwrap();
+    assert_eq!(store.look(first).await.unwrap(), warm);
+    assert_eq!(store.look(second).await.unwrap(), Look::default());
+    let literary = Look {
+        theme: Theme::Literary,
+        accent: None,
+    };
+    store.set_look(first, &literary).await.unwrap();
+    assert_eq!(store.look(first).await.unwrap(), literary);
+    assert!(matches!(
+        store.look(PracticeId::new(999_999)).await,
+        Err(StoreError::NotFound)
+    ));
 
     store
         .save_image(first, &photo(room("balham"), "room-a"), now)

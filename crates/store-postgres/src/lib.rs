@@ -77,6 +77,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_questionnaire_totals.sql"),
     include_str!("../migrations/0012_mail_order.sql"),
     include_str!("../migrations/0013_photos.sql"),
+    include_str!("../migrations/0014_look.sql"),
 ];
 
 /// The advisory lock every migrating process takes, so that processes starting together

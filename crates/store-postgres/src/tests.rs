@@ -224,7 +224,8 @@ async fn the_totals_migration_scores_what_was_answered_before() {
          ALTER TABLE questionnaires DROP COLUMN total;
          DROP INDEX outbox_waiting_by_recipient;
          DROP TABLE image_variants; DROP TABLE images;
-         DELETE FROM anteroom_schema WHERE version IN (11, 12, 13);",
+         ALTER TABLE practices DROP COLUMN accent, DROP COLUMN theme;
+         DELETE FROM anteroom_schema WHERE version IN (11, 12, 13, 14);",
     )
     .execute(store.read())
     .await

@@ -1,5 +1,5 @@
-/// The practice's photos (`store::ImageStore`): `images` and their `image_variants`, moved
-/// with the practice. `lock` is what the engine writes after a `SELECT` to hold the rows it
+/// The practice's look (`store::LookStore`): its theme and accent (columns of `practices`),
+/// and its photos, `images` and their `image_variants`, moved with the practice. `lock` is what the engine writes after a `SELECT` to hold the rows it
 /// read until commit (PostgreSQL ` FOR UPDATE`; SQLite nothing, its writer is alone), so
 /// that two uploads at once cannot both take a room's last place or both be the portrait.
 #[allow(clippy::crate_in_macro_def)]
@@ -8,8 +8,8 @@ macro_rules! images {
     ($store:ident, sql = $sql:path, lock = $lock:literal) => {
         use jiff::Timestamp;
         use store::{
-            ConflictKind, ImageInfo, ImageRole, ImageStore, NewImage, PracticeId, ROOM_PHOTOS_MAX,
-            StoreError, StoreResult,
+            ConflictKind, ImageInfo, ImageRole, Look, LookStore, NewImage, PracticeId,
+            ROOM_PHOTOS_MAX, StoreError, StoreResult,
         };
 
         use crate::{
@@ -22,7 +22,44 @@ macro_rules! images {
         }
 
         #[async_trait::async_trait]
-        impl ImageStore for $store {
+        impl LookStore for $store {
+            async fn look(&self, practice: PracticeId) -> StoreResult<Look> {
+                use domain::look::{Accent, Colour, Theme};
+                let (theme, accent): (String, Option<String>) = sqlx::query_as($sql(
+                    "SELECT theme, accent FROM practices WHERE id = ?",
+                ))
+                .bind(practice.get())
+                .fetch_optional(self.read())
+                .await
+                .map_err(map_err)?
+                .ok_or(StoreError::NotFound)?;
+                let theme = Theme::parse(&theme).ok_or_else(|| crate::convert::corrupt("theme"))?;
+                // Checked when chosen; a colour the theme no longer takes gives way to its own.
+                let accent = accent
+                    .as_deref()
+                    .and_then(Colour::parse)
+                    .and_then(|colour| Accent::check(theme, colour).ok());
+                Ok(Look { theme, accent })
+            }
+
+            async fn set_look(&self, practice: PracticeId, look: &Look) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                let changed = sqlx::query($sql(
+                    "UPDATE practices SET theme = ?, accent = ? WHERE id = ?",
+                ))
+                .bind(look.theme.as_str())
+                .bind(look.accent.map(|a| a.colour().hex()))
+                .bind(practice.get())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .rows_affected();
+                if changed == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                tx.commit().await.map_err(map_err)
+            }
+
             async fn save_image(
                 &self,
                 practice: PracticeId,

@@ -78,6 +78,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0021_questionnaire_totals.sql"),
     include_str!("../migrations/0022_mail_order.sql"),
     include_str!("../migrations/0023_photos.sql"),
+    include_str!("../migrations/0024_look.sql"),
 ];
 
 /// A practice database in one SQLite file.

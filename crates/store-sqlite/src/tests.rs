@@ -332,10 +332,10 @@ async fn the_occupancy_migration_fills_the_table_from_existing_appointments() {
             sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&path))
                 .await
                 .unwrap();
-        // Schemas 13 to 23 go with it (their tables and columns are new; the story's hosts
+        // Schemas 13 to 24 go with it (their tables and columns are new; the story's hosts
         // and keys go, and the audit log's old rule comes back).
         let downgrade = format!(
-            "DROP TABLE image_variants; DROP TABLE images; DROP INDEX outbox_waiting_by_recipient; DROP TABLE questionnaires; DROP TABLE measure_stops; DROP TABLE measure_plans; DROP TABLE practice_instruments;
+            "ALTER TABLE practices DROP COLUMN accent; ALTER TABLE practices DROP COLUMN theme; DROP TABLE image_variants; DROP TABLE images; DROP INDEX outbox_waiting_by_recipient; DROP TABLE questionnaires; DROP TABLE measure_stops; DROP TABLE measure_plans; DROP TABLE practice_instruments;
              DROP TABLE directory_remotes; DROP TABLE directory_reviews; DROP TABLE directory_listings; DROP TABLE password_links; DROP TABLE host_counters; DROP TABLE operator_sessions; DROP TABLE operators;
              DROP TABLE job_runs; DROP TRIGGER audit_log_no_delete; ALTER TABLE practices DROP COLUMN closing_at;
              CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
@@ -696,6 +696,7 @@ async fn the_totals_migration_scores_what_was_answered_before() {
             "DROP INDEX questionnaires_scores; DROP INDEX questionnaires_waiting;
              ALTER TABLE questionnaires DROP COLUMN total; DROP INDEX outbox_waiting_by_recipient;
              DROP TABLE image_variants; DROP TABLE images;
+             ALTER TABLE practices DROP COLUMN accent; ALTER TABLE practices DROP COLUMN theme;
              PRAGMA user_version = 20;",
         )
         .execute(&mut db)

@@ -1,12 +1,16 @@
-//! The practice's photos: the therapist's portrait and photos of each room, stored in the
-//! database (so a backup or a move takes them along) as the variants the site serves.
+//! The practice's look: its theme and accent colour, and its photos (the therapist's
+//! portrait and photos of each room), stored in the database (so a backup or a move takes
+//! them along), the photos as the variants the site serves.
 //!
 //! A photo is named by its `key` (a hash of its variants, made above the store): its
 //! addresses change with its content and can be cached for good. Alt text is stored with
 //! the photo; the web layer refuses a photo without it.
 
 use async_trait::async_trait;
-use domain::Slug;
+use domain::{
+    Slug,
+    look::{Accent, Theme},
+};
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -73,9 +77,21 @@ pub struct ImageInfo {
     pub added_at: Timestamp,
 }
 
-/// Where the practice's photos are kept.
+/// The practice's theme, and its accent if it chose one (checked against the theme when
+/// chosen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Look {
+    pub theme: Theme,
+    pub accent: Option<Accent>,
+}
+
+/// Where the practice's look is kept.
 #[async_trait]
-pub trait ImageStore: Send + Sync {
+pub trait LookStore: Send + Sync {
+    /// The practice's theme and accent (`NotFound` for no such practice).
+    async fn look(&self, practice: PracticeId) -> StoreResult<Look>;
+    /// Choose the theme and accent.
+    async fn set_look(&self, practice: PracticeId, look: &Look) -> StoreResult<()>;
     /// Store a photo with all its variants in one transaction. A portrait replaces the
     /// practice's portrait; a room photo goes after that location's others.
     /// `Conflict(ConflictKind::TooManyPhotos)` when the location has [`ROOM_PHOTOS_MAX`]

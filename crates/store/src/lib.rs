@@ -595,7 +595,7 @@ pub trait Store:
     + OperatorStore
     + DirectoryStore
     + RemoteListingStore
-    + ImageStore
+    + LookStore
     + moving::MoveStore
     + HealthStore
     + ChangeFeed
@@ -620,7 +620,7 @@ impl<
         + OperatorStore
         + DirectoryStore
         + RemoteListingStore
-        + ImageStore
+        + LookStore
         + moving::MoveStore
         + HealthStore
         + ChangeFeed,

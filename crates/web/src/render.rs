@@ -29,6 +29,8 @@ struct SiteContext {
     public_phone: Option<String>,
     year: i16,
     photos: crate::photos::SitePhotos,
+    /// The stylesheet in the practice's theme and accent.
+    css_href: String,
 }
 
 /// The site context, built once and kept until content changes.
@@ -40,6 +42,7 @@ pub(crate) async fn site_context(state: &Here) -> WebResult<Value> {
     let practice = store.practice(state.practice_id()).await?;
     let social_links = store.social_links(state.practice_id()).await?;
     let photos = crate::photos::SitePhotos::of(&store.images(state.practice_id()).await?);
+    let look = store.look(state.practice_id()).await?;
     let year = state
         .now()
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
@@ -53,6 +56,7 @@ pub(crate) async fn site_context(state: &Here) -> WebResult<Value> {
         public_phone: practice.details.public_phone.map(|p| p.to_string()),
         year,
         photos,
+        css_href: crate::site::feeds::theme_href(look.theme, look.accent),
     });
     if let Ok(mut slot) = state.pages().site.write() {
         *slot = Some(site.clone());

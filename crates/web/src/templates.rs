@@ -65,6 +65,7 @@ const TEMPLATES: &[(&str, &str)] = embedded![
     "office/photos.html",
     "office/photo_upload.html",
     "office/photo.html",
+    "office/look.html",
     "office/settings_form.html",
     "office/list_form.html",
     "office/hours_form.html",
@@ -282,6 +283,38 @@ pub(crate) fn value<T: serde::Serialize>(data: &T) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A theme folder's template replaces the built-in one and still gets the practice's
+    /// chosen stylesheet through the built-in layout.
+    #[test]
+    fn a_theme_folder_overrides_a_template() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("site")).unwrap();
+        std::fs::write(
+            dir.path().join("site/home.html"),
+            "{% extends \"layout.html\" %}{% block title %}Home{% endblock %}\
+             {% block main %}<p>My own home page</p>{% endblock %}",
+        )
+        .unwrap();
+        let templates = Templates::load(Some(dir.path())).unwrap();
+        let site = minijinja::context! {
+            name => "Practice",
+            css_href => "/assets/theme.css?t=warm&a=a84a2a&v=1",
+            photos => minijinja::context! {},
+        };
+        let html = templates
+            .render("site/home.html", minijinja::context! { site })
+            .unwrap();
+        assert!(html.contains("<p>My own home page</p>"), "{html}");
+        assert!(
+            html.contains(r#"href="/assets/theme.css?t=warm&amp;a=a84a2a&amp;v=1""#),
+            "{html}"
+        );
+        let broken = tempfile::tempdir().unwrap();
+        std::fs::create_dir(broken.path().join("site")).unwrap();
+        std::fs::write(broken.path().join("site/home.html"), "{% if %}").unwrap();
+        assert!(Templates::load(Some(broken.path())).is_err());
+    }
 
     #[test]
     fn every_template_compiles() {

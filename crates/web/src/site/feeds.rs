@@ -5,6 +5,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use domain::look::{Accent, Colour, Theme};
 use minijinja::context;
 use store::{ArticleKind, Page};
 
@@ -118,6 +119,19 @@ pub(crate) async fn robots(state: Here) -> Response {
 }
 
 const CSS: &str = include_str!("../../assets/site.css");
+/// Each designed theme's additions to the stylesheet (the plain theme has none).
+const THEME_CSS: [(Theme, &str); 4] = [
+    (Theme::Plain, ""),
+    (
+        Theme::Literary,
+        include_str!("../../assets/themes/literary.css"),
+    ),
+    (Theme::Warm, include_str!("../../assets/themes/warm.css")),
+    (
+        Theme::Modern,
+        include_str!("../../assets/themes/modern.css"),
+    ),
+];
 const NOTES_JS: &str = include_str!("../../assets/notes.js");
 
 /// A short fingerprint of a file, used in its URL and as its ETag.
@@ -133,6 +147,75 @@ pub(crate) fn css_version() -> &'static str {
     VERSION.get_or_init(|| fingerprint(CSS))
 }
 
+/// The fingerprint of every theme's stylesheet together.
+fn themes_version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        let all: String = THEME_CSS.iter().map(|(_, css)| *css).collect();
+        fingerprint(&format!("{CSS}{all}"))
+    })
+}
+
+/// The address of the public pages' stylesheet in `theme` with `accent`: every input is in
+/// it, so it can be cached for good.
+pub(crate) fn theme_href(theme: Theme, accent: Option<Accent>) -> String {
+    let accent = accent.unwrap_or_else(|| Accent::of_theme(theme));
+    format!(
+        "/assets/theme.css?t={theme}&a={}&v={}",
+        accent.colour().hex().trim_start_matches('#'),
+        themes_version()
+    )
+}
+
+/// The stylesheet, the theme's additions and its accent colours, light and dark.
+fn themed_css(theme: Theme, accent: Accent) -> String {
+    let own = THEME_CSS
+        .iter()
+        .find(|(t, _)| *t == theme)
+        .map_or("", |(_, css)| css);
+    let dark = accent.for_dark(theme);
+    let dark_hover = Accent::check(theme, dark).map_or(dark, Accent::hover);
+    format!(
+        "{CSS}\n{own}\n:root {{ --accent: {}; --accent-dark: {}; }}\n\
+         @media (prefers-color-scheme: dark) {{ :root {{ --accent: {dark}; --accent-dark: {dark_hover}; }} }}\n",
+        accent.colour(),
+        accent.hover(),
+    )
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct ThemeQuery {
+    t: Option<String>,
+    a: Option<String>,
+    #[allow(dead_code)]
+    v: Option<String>,
+}
+
+/// `/assets/theme.css?t=THEME&a=RRGGBB`: the public pages' stylesheet in a theme with an
+/// accent (one the theme takes; any other is not found).
+pub(crate) async fn theme_stylesheet(
+    headers: HeaderMap,
+    crate::query::Query(q): crate::query::Query<ThemeQuery>,
+) -> Response {
+    let theme = q.t.as_deref().and_then(Theme::parse);
+    let raw = q.a.as_deref().unwrap_or_default();
+    let accent = theme.and_then(|theme| {
+        Colour::parse(raw)
+            .filter(|_| raw.len() == 6)
+            .and_then(|colour| Accent::check(theme, colour).ok())
+    });
+    let (Some(theme), Some(accent)) = (theme, accent) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let version = format!("{}-{theme}-{}", themes_version(), raw.to_ascii_lowercase());
+    asset_owned(
+        &headers,
+        themed_css(theme, accent),
+        "text/css; charset=utf-8",
+        &version,
+    )
+}
+
 /// The notes script's fingerprint.
 pub(crate) fn notes_js_version() -> &'static str {
     static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -143,6 +226,16 @@ pub(crate) fn notes_js_version() -> &'static str {
 fn asset(
     headers: &HeaderMap,
     body: &'static str,
+    content_type: &'static str,
+    version: &str,
+) -> Response {
+    asset_owned(headers, body.to_owned(), content_type, version)
+}
+
+/// [`asset`] for a body made at the time.
+fn asset_owned(
+    headers: &HeaderMap,
+    body: String,
     content_type: &'static str,
     version: &str,
 ) -> Response {

@@ -36,6 +36,7 @@ crate::routing::routes! {
     GET "/sitemap.xml" => Public: feeds::sitemap;
     GET "/robots.txt" => Public: feeds::robots;
     GET "/assets/site.css" => Public: feeds::stylesheet;
+    GET "/assets/theme.css" => Public: feeds::theme_stylesheet;
     GET "/assets/notes.js" => Public: feeds::notes_script;
     GET "/media/{photo}" => Public: crate::photos::media;
     GET "/favicon.svg" => Public: feeds::favicon;

@@ -2,7 +2,7 @@
 
 use axum::{extract::Path, response::Response};
 use domain::Slug;
-use minijinja::context;
+use minijinja::{Value, context};
 use serde::Deserialize;
 use serde_json::json;
 use store::{ArticleKind, Page};
@@ -20,13 +20,13 @@ fn slug(raw: &str) -> WebResult<Slug> {
 }
 
 /// Serialise JSON-LD so it can sit inside a `<script>` element safely.
-pub(crate) fn json_ld(value: &serde_json::Value) -> minijinja::Value {
+pub(crate) fn json_ld(value: &serde_json::Value) -> Value {
     let text = value
         .to_string()
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('&', "\\u0026");
-    minijinja::Value::from_safe_string(text)
+    Value::from_safe_string(text)
 }
 
 /// schema.org description of the practice, its therapist and each room's address.
@@ -87,7 +87,12 @@ pub(crate) fn breadcrumbs(state: &Here, trail: &[(&str, &str)]) -> serde_json::V
 }
 
 pub(crate) async fn home(state: Here) -> WebResult<Response> {
-    cached(&state, "/", HTML, || async {
+    cached(&state, "/", HTML, || home_html(&state, Value::UNDEFINED)).await
+}
+
+/// The home page, with `extra` in its context (a theme preview's stylesheet and banner).
+pub(crate) async fn home_html(state: &Here, extra: Value) -> WebResult<String> {
+    {
         let store = state.store();
         let id = state.practice_id();
         let practice = store.practice(id).await?;
@@ -99,7 +104,7 @@ pub(crate) async fn home(state: Here) -> WebResult<Response> {
         let (latest, _) = store
             .published_articles(id, ArticleKind::Article, Page { number: 1, size: 3 })
             .await?;
-        let ld = json_ld(&practice_json_ld(&state).await?);
+        let ld = json_ld(&practice_json_ld(state).await?);
         let page = context! {
             details => value(&practice.details),
             locations => value(&locations),
@@ -107,10 +112,10 @@ pub(crate) async fn home(state: Here) -> WebResult<Response> {
             approaches => value(&approaches),
             latest => value(&latest),
             json_ld => ld,
+            ..extra
         };
-        render(&state, "site/home.html", "/", page).await
-    })
-    .await
+        render(state, "site/home.html", "/", page).await
+    }
 }
 
 pub(crate) async fn about(state: Here) -> WebResult<Response> {

@@ -16,6 +16,7 @@ mod helpers;
 mod hsds;
 mod jobs;
 mod keys;
+mod look;
 mod measures;
 mod office_auth;
 mod office_booking;

@@ -8,6 +8,7 @@ mod appointment_types;
 mod details;
 mod lists;
 mod locations;
+mod look;
 mod photos;
 mod policies;
 mod privacy;
@@ -18,8 +19,8 @@ pub(crate) use self::{
     appointment_types::booking_raw, lists::rows_of, locations::location_raw, profile::profile_raw,
 };
 use self::{
-    appointment_types::*, details::*, lists::*, locations::*, photos::*, policies::*, privacy::*,
-    profile::*,
+    appointment_types::*, details::*, lists::*, locations::*, look::*, photos::*, policies::*,
+    privacy::*, profile::*,
 };
 use axum::{
     extract::Path,
@@ -61,6 +62,9 @@ crate::routing::routes! {
     POST "/office/settings/locations/{slug}" => Staff(SettingsChanged): save_location;
     GET "/office/settings/locations/{slug}/delete" => Staff: confirm_delete_location;
     POST "/office/settings/locations/{slug}/delete" => Staff(SettingsChanged): delete_location;
+    GET "/office/settings/look" => Staff: look_form;
+    POST "/office/settings/look" => Staff(SettingsChanged): save_look;
+    GET "/office/settings/look/preview/{theme}" => Staff: preview_look;
     GET "/office/settings/photos" => Staff: photos_page;
     GET "/office/settings/photos/portrait" => Staff: portrait_form;
     POST "/office/settings/photos/portrait" => Staff(SettingsChanged): upload_portrait;

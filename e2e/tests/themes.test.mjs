@@ -1,0 +1,134 @@
+// Every designed theme, chosen through the back office (after its preview), then looked at
+// as visitors see it: phone and desktop, light and dark. Each page: axe-clean (WCAG 2.2 AA,
+// which covers every colour's contrast), nothing from another site, no cookies for an
+// anonymous visitor. The home page on a phone, with the portrait: under 100 KB transferred
+// with compression, no layout shift, the largest paint early. Screenshots are kept.
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  assertNoProblems,
+  axeViolations,
+  launchBrowser,
+  newContext,
+  submitAndWait,
+  VIEWPORTS,
+  watchConsole,
+  watchRequests,
+} from '../support/browser.mjs';
+import { freshArtifactDir } from '../support/paths.mjs';
+import { DEMO_EMAIL, DEMO_PASSWORD, startServer } from '../support/server.mjs';
+
+const THEMES = ['plain', 'literary', 'warm', 'modern'];
+const PAGES = ['/', '/about', '/locations', '/faq'];
+/** The issue's budget for the home page on a phone, with compression (bytes). */
+const HOME_BUDGET = 100_000;
+
+let server;
+let browser;
+let office;
+let officePage;
+let shots;
+
+before(async () => {
+  server = await startServer({ name: 'themes' });
+  browser = await launchBrowser();
+  shots = freshArtifactDir('screenshots', 'themes');
+  office = await newContext(browser, 'desktop');
+  officePage = await office.newPage();
+  await officePage.goto(new URL('/office/sign-in', server.url).href);
+  await officePage.getByLabel('Email address').fill(DEMO_EMAIL);
+  await officePage.getByLabel('Password', { exact: true }).fill(DEMO_PASSWORD);
+  await submitAndWait(officePage, officePage.getByRole('button', { name: 'Sign in' }));
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Layout shift so far, the largest paint's time, and every byte the page transferred. */
+async function budgets(page) {
+  return page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        let shift = 0;
+        let paint = 0;
+        new PerformanceObserver((list) => {
+          for (const entry of list.getEntries()) if (!entry.hadRecentInput) shift += entry.value;
+        }).observe({ type: 'layout-shift', buffered: true });
+        new PerformanceObserver((list) => {
+          for (const entry of list.getEntries()) paint = Math.max(paint, entry.startTime);
+        }).observe({ type: 'largest-contentful-paint', buffered: true });
+        setTimeout(() => {
+          const entries = [
+            ...performance.getEntriesByType('navigation'),
+            ...performance.getEntriesByType('resource'),
+          ];
+          const bytes = entries.reduce((sum, entry) => sum + entry.transferSize, 0);
+          resolve({ shift, paint, bytes, files: entries.map((e) => `${e.name} ${e.transferSize}`) });
+        }, 500);
+      }),
+  );
+}
+
+for (const theme of THEMES) {
+  test(`the ${theme} theme: previewed, chosen, and clean on every page at both widths in light and dark`, { timeout: 300_000 }, async (t) => {
+    const preview = await officePage.goto(new URL(`/office/settings/look/preview/${theme}`, server.url).href);
+    assert.equal(preview?.status(), 200, `the ${theme} preview should answer 200`);
+    assertNoProblems(await axeViolations(officePage), `axe on the ${theme} preview`);
+    await officePage.screenshot({ path: join(shots, `${theme}-preview.png`), fullPage: false });
+
+    await officePage.goto(new URL('/office/settings/look', server.url).href);
+    await officePage.locator(`#theme-${theme}`).check();
+    const saved = await submitAndWait(officePage, officePage.getByRole('button', { name: 'Save' }));
+    assert.equal(saved.status(), 200);
+    assert.match(await officePage.content(), /Saved\. Your site shows the change now\./);
+    assertNoProblems(await axeViolations(officePage), 'axe on the look settings page');
+
+    const problems = [];
+    for (const viewport of ['phone', 'desktop']) {
+      for (const colorScheme of ['light', 'dark']) {
+        const context = await browser.newContext({
+          ...VIEWPORTS[viewport],
+          colorScheme,
+          locale: 'en-GB',
+          timezoneId: 'Europe/London',
+        });
+        const requests = watchRequests(context, server.origin);
+        const page = await context.newPage();
+        const consoleErrors = watchConsole(page);
+        for (const path of PAGES) {
+          const where = `[${theme} ${viewport} ${colorScheme}] ${path}`;
+          const response = await page.goto(new URL(path, server.url).href, { waitUntil: 'load' });
+          if (response?.status() !== 200) problems.push(`${where}: status ${response?.status()}`);
+          const css = await page.locator('link[rel="stylesheet"]').getAttribute('href');
+          if (!css.includes(`t=${theme}`)) problems.push(`${where}: stylesheet ${css} is not the ${theme} theme's`);
+          for (const violation of await axeViolations(page)) problems.push(`${where}: ${violation}`);
+          if (path === '/') {
+            const measured = await budgets(page);
+            t.diagnostic(
+              `${theme} ${viewport} ${colorScheme} home: ${measured.bytes} bytes, CLS ${measured.shift.toFixed(4)}, LCP ${measured.paint.toFixed(0)} ms`,
+            );
+            if (measured.shift !== 0) problems.push(`${where}: layout shift ${measured.shift}`);
+            if (measured.paint > 1500) problems.push(`${where}: largest paint at ${measured.paint} ms`);
+            if (viewport === 'phone' && measured.bytes >= HOME_BUDGET) {
+              problems.push(`${where}: ${measured.bytes} bytes transferred (budget ${HOME_BUDGET}): ${measured.files.join(', ')}`);
+            }
+            if (!(await page.locator('picture img[alt]').count())) problems.push(`${where}: no portrait`);
+            await page.screenshot({ path: join(shots, `${theme}-${viewport}-${colorScheme}.png`), fullPage: true });
+          }
+          const { foreign, failed } = requests.take();
+          for (const url of foreign) problems.push(`${where}: request to another origin: ${url}`);
+          for (const r of failed) problems.push(`${where}: a resource failed to load: ${r}`);
+          for (const error of consoleErrors.take()) problems.push(`${where}: ${error}`);
+        }
+        const cookies = await context.cookies();
+        if (cookies.length) problems.push(`[${theme} ${viewport} ${colorScheme}]: cookies for an anonymous visitor: ${cookies.map((c) => c.name).join(', ')}`);
+        await context.close();
+      }
+    }
+    assertNoProblems(problems, `the ${theme} theme`);
+  });
+}
