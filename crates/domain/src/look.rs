@@ -92,6 +92,26 @@ impl Theme {
         }
     }
 
+    /// Text in light mode.
+    pub fn text(self) -> Colour {
+        match self {
+            Self::Plain => Colour(0x1d, 0x1d, 0x1b),
+            Self::Literary => Colour(0x2a, 0x26, 0x23),
+            Self::Warm => Colour(0x2b, 0x23, 0x20),
+            Self::Modern => Colour(0x11, 0x14, 0x18),
+        }
+    }
+
+    /// Quieter text in light mode (hints, subtitles).
+    pub fn muted(self) -> Colour {
+        match self {
+            Self::Plain => Colour(0x4a, 0x4f, 0x55),
+            Self::Literary => Colour(0x5a, 0x53, 0x4c),
+            Self::Warm => Colour(0x5e, 0x51, 0x4a),
+            Self::Modern => Colour(0x4b, 0x55, 0x63),
+        }
+    }
+
     /// The theme's own accent.
     pub fn accent(self) -> Colour {
         match self {
@@ -353,6 +373,15 @@ mod tests {
             );
             assert!(accent.hover().contrast(WHITE) >= TEXT_CONTRAST, "{theme}");
             assert_eq!(Theme::parse(theme.as_str()), Some(theme));
+            // The social card's words on the theme's page.
+            assert!(
+                theme.text().contrast(theme.light_background()) >= 7.0,
+                "{theme}"
+            );
+            assert!(
+                theme.muted().contrast(theme.light_background()) >= TEXT_CONTRAST,
+                "{theme}"
+            );
         }
     }
 

@@ -10,8 +10,10 @@
 //! without WebP. Decoding is bounded: [`MAX_UPLOAD_BYTES`] of file and [`MAX_PIXELS`] of
 //! picture, checked from the header before the pixels are read.
 //!
-//! [`draw`] makes the demo practice's pictures (drawn by code, nothing photographed).
+//! [`draw`] makes the demo practice's pictures (drawn by code, nothing photographed), and
+//! [`card`] the social preview card shown for a shared link when there is no portrait.
 
+pub mod card;
 pub mod draw;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -293,6 +293,104 @@ fn with_headers(mut response: Response, format: Format, etag: &str) -> Response 
     response
 }
 
+/// What the social card shows for this practice, and its colours.
+pub(crate) struct Card {
+    pub name: String,
+    pub who: String,
+    pub address: String,
+    pub look: store::Look,
+}
+
+impl Card {
+    pub(crate) fn new(practice: &store::Practice, look: store::Look, public_url: &str) -> Self {
+        Self {
+            name: practice.details.name.clone(),
+            who: format!("{}, {}", practice.therapist.name, practice.therapist.title),
+            address: public_url
+                .split_once("://")
+                .map_or(public_url, |(_, rest)| rest)
+                .to_owned(),
+            look,
+        }
+    }
+
+    /// The card's address, which changes whenever what it shows does.
+    pub(crate) fn href(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let accent = self
+            .look
+            .accent
+            .map_or_else(|| self.look.theme.accent(), |a| a.colour());
+        let text = format!(
+            "{}\n{}\n{}\n{}\n{}",
+            self.name, self.who, self.address, self.look.theme, accent
+        );
+        let digest = Sha256::digest(text.as_bytes());
+        let version: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        format!("/social-card.png?v={version}")
+    }
+
+    fn png(&self) -> Vec<u8> {
+        let theme = self.look.theme;
+        let accent = self
+            .look
+            .accent
+            .map_or_else(|| theme.accent(), |a| a.colour());
+        let rgb = |c: domain::look::Colour| [c.0, c.1, c.2];
+        images::card::social_card(
+            images::card::CardText {
+                name: &self.name,
+                who: &self.who,
+                address: &self.address,
+            },
+            images::card::CardColours {
+                background: rgb(theme.light_background()),
+                text: rgb(theme.text()),
+                muted: rgb(theme.muted()),
+                accent: rgb(accent),
+            },
+        )
+    }
+}
+
+/// The practice's card, from its settings.
+pub(crate) async fn card_of(state: &Here) -> WebResult<Card> {
+    let id = state.practice_id();
+    let practice = state.store().practice(id).await?;
+    let look = state.store().look(id).await?;
+    Ok(Card::new(&practice, look, state.public_url()))
+}
+
+/// `/social-card.png`: the picture shown beside a shared link when there is no portrait.
+/// Drawn on first request (a few milliseconds, off the async threads) and kept until the
+/// practice's content changes; cached by browsers for a day.
+pub(crate) async fn social_card(state: Here) -> WebResult<Response> {
+    const KEY: &str = "social-card.png";
+    let bytes = match state.pages().media.get(KEY) {
+        Some(bytes) => bytes,
+        None => {
+            let generation = state.pages().generation();
+            let card = card_of(&state).await?;
+            let png: Bytes = tokio::task::spawn_blocking(move || card.png())
+                .await
+                .map_err(|e| WebError::Internal(anyhow::anyhow!("drawing the card failed: {e}")))?
+                .into();
+            if state.pages().generation() == generation {
+                state.pages().media.put(KEY, png.clone());
+            }
+            png
+        }
+    };
+    let mut response = bytes.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    Ok(response)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

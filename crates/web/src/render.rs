@@ -31,6 +31,8 @@ struct SiteContext {
     photos: crate::photos::SitePhotos,
     /// The stylesheet in the practice's theme and accent.
     css_href: String,
+    /// The social preview card's address (used when there is no portrait).
+    card_href: String,
 }
 
 /// The site context, built once and kept until content changes.
@@ -43,6 +45,7 @@ pub(crate) async fn site_context(state: &Here) -> WebResult<Value> {
     let social_links = store.social_links(state.practice_id()).await?;
     let photos = crate::photos::SitePhotos::of(&store.images(state.practice_id()).await?);
     let look = store.look(state.practice_id()).await?;
+    let card_href = crate::photos::Card::new(&practice, look, state.public_url()).href();
     let year = state
         .now()
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
@@ -57,6 +60,7 @@ pub(crate) async fn site_context(state: &Here) -> WebResult<Value> {
         year,
         photos,
         css_href: crate::site::feeds::theme_href(look.theme, look.accent),
+        card_href,
     });
     if let Ok(mut slot) = state.pages().site.write() {
         *slot = Some(site.clone());

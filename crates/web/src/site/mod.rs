@@ -40,6 +40,7 @@ crate::routing::routes! {
     GET "/assets/notes.js" => Public: feeds::notes_script;
     GET "/media/{photo}" => Public: crate::photos::media;
     GET "/favicon.svg" => Public: feeds::favicon;
+    GET "/social-card.png" => Public: crate::photos::social_card;
     GET "/favicon.ico" => Public: feeds::favicon;
 }
 

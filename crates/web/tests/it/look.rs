@@ -165,3 +165,47 @@ async fn each_theme_can_be_previewed_before_it_is_chosen() {
             .assert_status(StatusCode::NOT_FOUND);
     }
 }
+
+/// The `og:image` a page names.
+fn og_image(body: &str) -> String {
+    let start = body
+        .find(r#"<meta property="og:image" content=""#)
+        .expect("an og:image")
+        + 35;
+    let end = body[start..].find('"').unwrap() + start;
+    body[start..end].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_portrait_a_shared_link_shows_a_card_drawn_in_the_theme() {
+    let app = TestApp::spawn().await;
+    app.sign_in().await;
+    let image = og_image(&app.get("/articles").await.body);
+    let path = image
+        .strip_prefix(&app.url(""))
+        .expect("an address on the site itself")
+        .to_owned();
+    assert!(path.starts_with("/social-card.png?v="), "{path}");
+    let card = app.client().get(app.url(&path)).send().await.unwrap();
+    assert_eq!(card.status(), StatusCode::OK);
+    assert_eq!(card.headers()["content-type"], "image/png");
+    assert!(card.headers().get("set-cookie").is_none());
+    let bytes = card.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    assert_eq!((width, height), (1200, 630));
+
+    // Another theme: another card, at another address.
+    app.office_post(
+        "/office/settings/look",
+        &[("theme", "literary"), ("accent", "")],
+    )
+    .await
+    .assert_redirect("/office/settings/look?saved=1");
+    let again = og_image(&app.get("/articles").await.body);
+    assert_ne!(again, image);
+    let redrawn = app.client().get(&again).send().await.unwrap();
+    assert_eq!(redrawn.status(), StatusCode::OK);
+    assert_ne!(redrawn.bytes().await.unwrap(), bytes);
+}

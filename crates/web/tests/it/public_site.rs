@@ -502,7 +502,7 @@ async fn unknown_pages_get_the_sites_own_404_page() {
             "{path}: not in the site's style"
         );
         assert!(
-            page.decoded().contains("/assets/site.css"),
+            page.decoded().contains("/assets/theme.css?t=plain"),
             "{path}: not in the site's style"
         );
         assert_crisis_block(&page.body);
