@@ -20,11 +20,12 @@ use std::{
 use crate::{cargo, root, run, target_dir};
 
 /// Longest input libFuzzer makes for each target, in bytes; the rest get 4 KiB.
-const MAX_LEN: [(&str, u32); 4] = [
+const MAX_LEN: [(&str, u32); 5] = [
     ("front_matter", 16_384),
     ("markdown", 16_384),
     ("forms", 2_048),
     ("availability", 1_024),
+    ("uploads", 65_536),
 ];
 
 fn targets(fuzz: &Path) -> Result<Vec<String>, String> {

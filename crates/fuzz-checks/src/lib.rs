@@ -12,6 +12,7 @@ pub mod front_matter;
 pub mod ics;
 mod input;
 pub mod markdown;
+pub mod uploads;
 
 pub use input::Input;
 
@@ -19,11 +20,12 @@ pub use input::Input;
 pub type Check = fn(&[u8]);
 
 /// Every target by name, as `cargo xtask fuzz` and the regression test know them.
-pub const TARGETS: [(&str, Check); 6] = [
+pub const TARGETS: [(&str, Check); 7] = [
     ("front_matter", front_matter::check),
     ("markdown", markdown::check),
     ("forms", forms::check),
     ("api_bodies", api_bodies::check),
     ("ics", ics::check),
     ("availability", availability::check),
+    ("uploads", uploads::check),
 ];

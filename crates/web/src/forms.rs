@@ -35,6 +35,11 @@ impl FormData {
             .map_or("", |(_, v)| v.as_str())
     }
 
+    /// How many fields were sent (repeats counted).
+    pub fn count(&self) -> usize {
+        self.0.len()
+    }
+
     /// True when the field was sent (a ticked checkbox).
     pub fn has(&self, name: &str) -> bool {
         self.0.iter().any(|(k, _)| k == name)

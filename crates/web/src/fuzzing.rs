@@ -19,6 +19,14 @@ use crate::{
     office,
 };
 
+/// The photo upload form's reader: the number of text fields and the file's length, or
+/// `None` when the body is not a form it reads.
+pub fn upload_form(body: &[u8], boundary: &str) -> Option<(usize, Option<usize>)> {
+    let upload = crate::upload::parse(body, boundary).ok()?;
+    let fields = upload.fields.count();
+    Some((fields, upload.file.map(|(_, bytes)| bytes.len())))
+}
+
 /// The key under which a 401's message is reported.
 pub const UNAUTHORIZED: &str = "(401)";
 
