@@ -17,6 +17,11 @@ macro_rules! images {
             map_err,
         };
 
+        /// A change to one row: `NotFound` when there was none.
+        fn found(rows: u64) -> StoreResult<()> {
+            if rows == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        }
+
         fn dimension(value: i64) -> StoreResult<u32> {
             u32::try_from(value).map_err(|_| crate::convert::corrupt("image size"))
         }
@@ -54,9 +59,7 @@ macro_rules! images {
                 .await
                 .map_err(map_err)?
                 .rows_affected();
-                if changed == 0 {
-                    return Err(StoreError::NotFound);
-                }
+                found(changed)?;
                 tx.commit().await.map_err(map_err)
             }
 
@@ -249,9 +252,7 @@ macro_rules! images {
                 .await
                 .map_err(map_err)?
                 .rows_affected();
-                if changed == 0 {
-                    return Err(StoreError::NotFound);
-                }
+                found(changed)?;
                 tx.commit().await.map_err(map_err)
             }
 
@@ -264,9 +265,7 @@ macro_rules! images {
                     .await
                     .map_err(map_err)?
                     .rows_affected();
-                if gone == 0 {
-                    return Err(StoreError::NotFound);
-                }
+                found(gone)?;
                 tx.commit().await.map_err(map_err)
             }
         }

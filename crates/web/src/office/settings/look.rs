@@ -22,12 +22,7 @@ async fn look_page(
     errors: Option<&FieldErrors>,
     saved: bool,
 ) -> WebResult<Response> {
-    let (list, map) = errors.map_or((Value::UNDEFINED, Value::UNDEFINED), errors_value);
-    let status = if errors.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let (list, map, status) = form_errors(errors);
     let ctx = context! {
         themes => theme_options(),
         theme,

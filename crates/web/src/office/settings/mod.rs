@@ -170,6 +170,18 @@ pub(super) struct Saved {
     pub saved: Option<String>,
 }
 
+/// A form's errors as its template takes them (a list for the summary, a map for the
+/// fields), and the status to answer with: 422 when there are any.
+pub(super) fn form_errors(errors: Option<&FieldErrors>) -> (Value, Value, StatusCode) {
+    match errors {
+        Some(errors) => {
+            let (list, map) = errors_value(errors);
+            (list, map, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        None => (Value::UNDEFINED, Value::UNDEFINED, StatusCode::OK),
+    }
+}
+
 pub(super) async fn show(
     state: &Here,
     staff: &Staff,
@@ -179,12 +191,7 @@ pub(super) async fn show(
     errors: Option<&FieldErrors>,
     saved: bool,
 ) -> WebResult<Response> {
-    let (list, map) = errors.map_or((Value::UNDEFINED, Value::UNDEFINED), errors_value);
-    let status = if errors.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let (list, map, status) = form_errors(errors);
     let ctx =
         context! { title, action, fields => value(&fields), errors => list, error => map, saved };
     page(state, staff, status, "office/settings_form.html", ctx).await

@@ -152,12 +152,7 @@ async fn upload_page(
     alt: &str,
     errors: Option<&FieldErrors>,
 ) -> WebResult<Response> {
-    let (list, map) = errors.map_or((Value::UNDEFINED, Value::UNDEFINED), errors_value);
-    let status = if errors.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let (list, map, status) = form_errors(errors);
     let current = match target {
         Target::Portrait => state
             .store()
@@ -248,10 +243,8 @@ async fn upload(
 }
 
 async fn find_photo(state: &Here, key: &str) -> WebResult<ImageInfo> {
-    state
-        .store()
-        .images(state.practice_id())
-        .await?
+    let images = state.store().images(state.practice_id()).await?;
+    images
         .into_iter()
         .find(|i| i.key == key)
         .ok_or(WebError::NotFound)
@@ -273,12 +266,7 @@ async fn photo_page(
     alt: &str,
     errors: Option<&FieldErrors>,
 ) -> WebResult<Response> {
-    let (list, map) = errors.map_or((Value::UNDEFINED, Value::UNDEFINED), errors_value);
-    let status = if errors.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let (list, map, status) = form_errors(errors);
     let place = match &photo.role {
         ImageRole::Portrait => "Your portrait".to_owned(),
         ImageRole::Room(slug) => room(state, slug.as_str())
