@@ -50,7 +50,9 @@ use std::fmt;
 ///         | ConflictKind::HostKeyChanged
 ///         | ConflictKind::KeysChanged
 ///         | ConflictKind::PracticeActive
-///         | ConflictKind::PracticeClosing => "something else",
+///         | ConflictKind::PracticeClosing
+///         | ConflictKind::TooManyPhotos
+///         | ConflictKind::PhotoTwice => "something else",
 ///     }
 /// }
 /// assert_eq!(page(ConflictKind::SlotUnavailable), "that time has just gone");

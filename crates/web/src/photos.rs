@@ -117,8 +117,14 @@ pub(crate) struct PhotoView {
 
 impl PhotoView {
     pub(crate) fn of(info: &ImageInfo) -> Self {
+        Self::under(info, "/media/")
+    }
+
+    /// The view with its files under `prefix` (the directory serves a listed practice's
+    /// portrait from its own host).
+    pub(crate) fn under(info: &ImageInfo, prefix: &str) -> Self {
         let url = |width: u32, format: Format| {
-            format!("/media/{}-{width}.{}", info.key, format.extension())
+            format!("{prefix}{}-{width}.{}", info.key, format.extension())
         };
         let srcset = |format| {
             info.widths
@@ -227,7 +233,7 @@ impl MediaCache {
 }
 
 /// A photo file's name, `{key}-{width}.{ext}`, read.
-fn parse_name(name: &str) -> Option<(&str, u32, Format)> {
+pub(crate) fn parse_name(name: &str) -> Option<(&str, u32, Format)> {
     let (stem, extension) = name.rsplit_once('.')?;
     let format = Format::from_extension(extension)?;
     let (key, width) = stem.rsplit_once('-')?;
@@ -238,6 +244,11 @@ fn parse_name(name: &str) -> Option<(&str, u32, Format)> {
 
 /// How long browsers keep a photo: a year, never asking again (its address changes with it).
 const MEDIA_MAX_AGE: &str = "public, max-age=31536000, immutable";
+
+/// A variant's bytes as a response, with its type, tag and year-long caching.
+pub(crate) fn variant_response(bytes: Bytes, format: Format, key: &str, width: u32) -> Response {
+    with_headers(bytes.into_response(), format, &format!("\"{key}-{width}\""))
+}
 
 /// `/media/{photo}`: one variant of one of the practice's photos.
 pub(crate) async fn media(

@@ -366,6 +366,7 @@ pub(crate) fn router(state: &AppState) -> Option<(String, Router)> {
     let router = Router::new()
         .route("/", get(pages::search))
         .route("/listings/{id}", get(pages::listing))
+        .route("/listings/{id}/portrait/{photo}", get(pages::portrait))
         .route("/how-listings-are-ordered", get(pages::ordering))
         .route("/hsds", get(pages::hsds_root))
         .route("/hsds/", get(pages::hsds_root))

@@ -379,11 +379,11 @@ pub(super) async fn listing(
     Path(id): Path<String>,
 ) -> WebResult<Response> {
     let snapshot = state.directory().snapshot();
-    let entry = snapshot
-        .by_id
-        .get(&id)
-        .map(|i| &snapshot.entries[*i])
-        .ok_or(WebError::NotFound)?;
+    let index = *snapshot.by_id.get(&id).ok_or(WebError::NotFound)?;
+    let entry = &snapshot.entries[index];
+    let portrait = portrait_of(&state, snapshot.sources.get(index).copied())
+        .await?
+        .map(|info| crate::photos::PhotoView::under(&info, &format!("/listings/{id}/portrait/")));
     let now = state.now();
     let quiet = entry.is_stale(now);
     let next_free = (entry.listing.accepting && !quiet)
@@ -394,9 +394,60 @@ pub(super) async fn listing(
     let heard = crate::words::date_and_time(zone().to_datetime(entry.heard));
     let ctx = context! {
         listing => value(&card(entry, next_free, quiet)),
+        portrait => value(&portrait),
         json_ld => ld, canonical => page, heard,
     };
     render(&state, StatusCode::OK, "directory/listing.html", ctx)
+}
+
+/// A hosted practice's portrait, if it has one (a self-hosted practice's is not fetched:
+/// the directory loads nothing from other sites, and its visitors' browsers neither).
+async fn portrait_of(
+    state: &AppState,
+    source: Option<super::Source>,
+) -> WebResult<Option<store::ImageInfo>> {
+    let Some(super::Source::Hosted(practice)) = source else {
+        return Ok(None);
+    };
+    Ok(state
+        .store()
+        .images(practice)
+        .await?
+        .into_iter()
+        .find(|i| i.role == store::ImageRole::Portrait))
+}
+
+/// `GET /listings/{id}/portrait/{key}-{width}.{webp|jpg}`: a hosted practice's portrait,
+/// served by the directory from the shared database (only the portrait, only while listed).
+pub(super) async fn portrait(
+    State(state): State<AppState>,
+    Path((id, photo)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let (key, width, format) = crate::photos::parse_name(&photo).ok_or(WebError::NotFound)?;
+    let source = {
+        let snapshot = state.directory().snapshot();
+        snapshot.by_id.get(&id).map(|i| snapshot.sources[*i])
+    };
+    let portrait = portrait_of(&state, source)
+        .await?
+        .ok_or(WebError::NotFound)?;
+    let Some(super::Source::Hosted(practice)) = source else {
+        return Err(WebError::NotFound);
+    };
+    if portrait.key != key {
+        return Err(WebError::NotFound);
+    }
+    let bytes = state
+        .store()
+        .image_variant(practice, key, width, format.extension())
+        .await?
+        .ok_or(WebError::NotFound)?;
+    Ok(crate::photos::variant_response(
+        bytes.into(),
+        format,
+        key,
+        width,
+    ))
 }
 
 /// `GET /how-listings-are-ordered`: the rule, with today's seed.

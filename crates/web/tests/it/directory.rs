@@ -573,3 +573,84 @@ async fn the_listing_has_an_etag_and_answers_not_modified() {
         .await;
     other.assert_status(StatusCode::OK);
 }
+
+/// A listed hosted practice's portrait shows on its listing page, served by the directory's
+/// own host from the shared database; nothing else of the practice's photos is reachable
+/// there, and a portrait removed is gone from the listing at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listed_practices_portrait_is_shown_from_the_directorys_own_host() {
+    use images::testing::{HOME, phone_jpeg, picture};
+    use store::ImageRole;
+
+    let app = TestApp::spawn_hosted().await;
+    let id = app
+        .store
+        .save_listing_settings(
+            app.practice,
+            &settings(&["anxiety"], "psychodynamic", true),
+            "33333333-3333-4333-8333-333333333333",
+            app.clock.now(),
+        )
+        .await
+        .unwrap()
+        .id;
+    let mut keys = Vec::new();
+    for (role, width) in [
+        (ImageRole::Portrait, 900),
+        (
+            ImageRole::Room(domain::Slug::parse("balham").unwrap()),
+            1000,
+        ),
+    ] {
+        let processed = images::process(&phone_jpeg(&picture(width, 1100), &HOME)).unwrap();
+        keys.push(processed.key.clone());
+        let image = web::new_image(role, "Alex Morgan, smiling".into(), processed);
+        app.store
+            .save_image(app.practice, &image, app.clock.now())
+            .await
+            .unwrap();
+    }
+    web::directory::refresh(&app.state).await.expect("refresh");
+    let browser = app.directory_browser();
+    let page = get(&browser, &app.directory_url(&format!("/listings/{id}"))).await;
+    page.assert_status(StatusCode::OK);
+    let portrait = format!("/listings/{id}/portrait/{}-320.jpg", keys[0]);
+    assert!(page.body.contains("<picture>"), "{}", page.body);
+    assert!(page.body.contains(&portrait), "{}", page.body);
+    assert!(page.decoded().contains(r#"alt="Alex Morgan, smiling""#));
+    let served = browser
+        .get(app.directory_url(&portrait))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+    assert_eq!(served.headers()["content-type"], "image/jpeg");
+    assert!(served.bytes().await.unwrap().starts_with(&[0xff, 0xd8]));
+    let webp = format!("/listings/{id}/portrait/{}-640.webp", keys[0]);
+    get(&browser, &app.directory_url(&webp))
+        .await
+        .assert_status(StatusCode::OK);
+    // A room photo, another listing's address, a made-up name: not found.
+    for path in [
+        format!("/listings/{id}/portrait/{}-320.jpg", keys[1]),
+        format!(
+            "/listings/44444444-4444-4444-8444-444444444444/portrait/{}-320.jpg",
+            keys[0]
+        ),
+        format!("/listings/{id}/portrait/../../media/{}-320.jpg", keys[0]),
+    ] {
+        get(&browser, &app.directory_url(&path))
+            .await
+            .assert_status(StatusCode::NOT_FOUND);
+    }
+    // Removed: gone from the page and its address.
+    app.store
+        .delete_image(app.practice, &keys[0])
+        .await
+        .unwrap();
+    let page = get(&browser, &app.directory_url(&format!("/listings/{id}"))).await;
+    assert!(!page.body.contains("<picture>"));
+    get(&browser, &app.directory_url(&portrait))
+        .await
+        .assert_status(StatusCode::NOT_FOUND);
+}
