@@ -80,6 +80,9 @@ struct Ledger {
     notes_tried: usize,
     outcomes: BTreeMap<i64, &'static str>,
     outcomes_tried: BTreeSet<i64>,
+    /// Outcomes the form refused (422): recording one replans the contract's remaining
+    /// sessions, which can clash with a consultation another worker has just booked.
+    outcomes_refused: BTreeSet<i64>,
     invoices: Vec<(i64, i64)>,
     invoices_tried: usize,
     links: BTreeMap<String, usize>,
@@ -315,6 +318,9 @@ async fn outcome(cycle: &Cycle, http: &reqwest::Client, session: i64, attended: 
     match answer {
         Some((303, to)) if to == format!("/office/sessions/{session}") => {
             ledger.outcomes.insert(session, status);
+        }
+        Some((422, _)) => {
+            ledger.outcomes_refused.insert(session);
         }
         Some((status, to)) => ledger.wrong.push(format!("outcome: {status} {to}")),
         None => ledger.lost += 1,
@@ -840,10 +846,18 @@ fn drill(place: &Place) {
         }
     }
 
-    // Outcomes, each with its charge.
+    // Outcomes, each with its charge; a refused one left nothing behind.
     for (session, expected) in &ledger.outcomes {
         let status = db.rows(&format!("SELECT status FROM sessions WHERE id = {session}"));
         assert_eq!(status[0][0], *expected, "session {session}'s outcome");
+    }
+    for session in &ledger.outcomes_refused {
+        let status = db.rows(&format!("SELECT status FROM sessions WHERE id = {session}"));
+        assert!(
+            !matches!(status[0][0].as_str(), "attended" | "did_not_attend"),
+            "session {session}'s outcome was refused, yet stored as {}",
+            status[0][0]
+        );
     }
     let tried_sessions: Vec<String> = ledger.outcomes_tried.iter().map(i64::to_string).collect();
     let uncharged = db.number(&format!(
