@@ -40,7 +40,7 @@ pub use self::{
     measures::{measure_races, measures_story, scored_answers},
     moving::moving_story,
     operators::{operator_races, operators_story},
-    photos::{photo_races, photos_story},
+    photos::{photo_races, photos_story, remote_portrait_races, remote_portraits_story},
 };
 use domain::{
     ArticleDraft, EmailAddress, NewEnquiry, PersonName, Slug,

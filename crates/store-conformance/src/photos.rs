@@ -273,3 +273,162 @@ pub async fn photo_races(first: Arc<dyn Store>, second: Arc<dyn Store>) {
     assert_eq!(rooms, ROOM_PHOTOS_MAX);
     assert_eq!(rooms_stored, ROOM_PHOTOS_MAX);
 }
+
+/// Run against an empty store: the directory's copies of self-hosted practices' portraits.
+pub async fn remote_portraits_story(store: &dyn Store) {
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let later = now + jiff::SignedDuration::from_mins(10);
+    let alex = store
+        .add_remote("https://alex.example", "Sam", now)
+        .await
+        .unwrap()
+        .unwrap();
+    let blake = store
+        .add_remote("https://blake.example", "Sam", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.remote_portrait(alex).await.unwrap(), None);
+
+    let face = photo(ImageRole::Portrait, "face");
+    let source = "https://alex.example/media/face-640.jpg";
+    store
+        .set_remote_portrait(alex, Some((source, Ok(&face))), now)
+        .await
+        .unwrap();
+    let kept = store.remote_portrait(alex).await.unwrap().unwrap();
+    assert_eq!((kept.source.as_str(), kept.read_at), (source, now));
+    let info = kept.image.unwrap();
+    assert_eq!(
+        (
+            info.key.as_str(),
+            info.alt.as_str(),
+            info.width,
+            info.height
+        ),
+        ("face", "photo face", 1600, 1067)
+    );
+    assert_eq!(info.role, ImageRole::Portrait);
+    assert_eq!(info.widths, [320, 1600]);
+    assert_eq!(
+        store
+            .remote_portrait_variant(alex, "face", 320, "webp")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"face-320.webp"[..])
+    );
+    for (remote, key, width, format) in [
+        (blake, "face", 320, "webp"),
+        (alex, "other", 320, "webp"),
+        (alex, "face", 640, "webp"),
+        (alex, "face", 320, "png"),
+    ] {
+        assert_eq!(
+            store
+                .remote_portrait_variant(remote, key, width, format)
+                .await
+                .unwrap(),
+            None,
+            "{remote} {key} {width} {format}"
+        );
+    }
+    assert_eq!(store.remote_portrait(blake).await.unwrap(), None);
+
+    // A new portrait replaces the old, variants and all; a failed reading keeps why.
+    let new_face = photo(ImageRole::Portrait, "new-face");
+    store
+        .set_remote_portrait(
+            alex,
+            Some(("https://alex.example/b.jpg", Ok(&new_face))),
+            later,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .remote_portrait_variant(alex, "face", 320, "webp")
+            .await
+            .unwrap(),
+        None
+    );
+    store
+        .set_remote_portrait(
+            alex,
+            Some(("https://alex.example/c.jpg", Err("it is not a photo"))),
+            later,
+        )
+        .await
+        .unwrap();
+    let failed = store.remote_portrait(alex).await.unwrap().unwrap();
+    assert_eq!(failed.source, "https://alex.example/c.jpg");
+    assert_eq!(failed.image, Err("it is not a photo".into()));
+    assert_eq!(
+        store
+            .remote_portrait_variant(alex, "new-face", 320, "jpg")
+            .await
+            .unwrap(),
+        None
+    );
+    store.set_remote_portrait(alex, None, later).await.unwrap();
+    assert_eq!(store.remote_portrait(alex).await.unwrap(), None);
+
+    // Gone with its remote; and a remote removed meanwhile gets none.
+    store
+        .set_remote_portrait(blake, Some(("https://blake.example/a.jpg", Ok(&face))), now)
+        .await
+        .unwrap();
+    store.remove_remote(blake).await.unwrap();
+    assert_eq!(store.remote_portrait(blake).await.unwrap(), None);
+    assert_eq!(
+        store
+            .remote_portrait_variant(blake, "face", 320, "webp")
+            .await
+            .unwrap(),
+        None
+    );
+    store
+        .set_remote_portrait(blake, Some(("https://blake.example/a.jpg", Ok(&face))), now)
+        .await
+        .unwrap();
+    assert_eq!(store.remote_portrait(blake).await.unwrap(), None);
+}
+
+/// Two handles (processes) writing one remote's portrait at once: each write is whole, and
+/// one copy is left with its own variants only.
+pub async fn remote_portrait_races(first: Arc<dyn Store>, second: Arc<dyn Store>) {
+    let now = Timestamp::from_second(1_800_000_000).unwrap();
+    let remote = first
+        .add_remote("https://alex.example", "Sam", now)
+        .await
+        .unwrap()
+        .unwrap();
+    let writes = (0..12).map(|n| {
+        let store = Arc::clone(if n % 2 == 0 { &first } else { &second });
+        tokio::spawn(async move {
+            let face = photo(ImageRole::Portrait, &format!("face-{n}"));
+            let source = format!("https://alex.example/face-{n}.jpg");
+            store
+                .set_remote_portrait(remote, Some((&source, Ok(&face))), now)
+                .await
+        })
+    });
+    for write in writes.collect::<Vec<_>>() {
+        write.await.unwrap().unwrap();
+    }
+    let kept = second.remote_portrait(remote).await.unwrap().unwrap();
+    let key = kept.image.unwrap().key;
+    assert_eq!(kept.source, format!("https://alex.example/{key}.jpg"));
+    for n in 0..12 {
+        let other = format!("face-{n}");
+        let found = first
+            .remote_portrait_variant(remote, &other, 1600, "jpg")
+            .await
+            .unwrap();
+        if other == key {
+            assert_eq!(found, Some(format!("{key}-1600.jpg").into_bytes()));
+        } else {
+            assert_eq!(found, None, "{other}'s variants are gone");
+        }
+    }
+}

@@ -78,6 +78,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_mail_order.sql"),
     include_str!("../migrations/0013_photos.sql"),
     include_str!("../migrations/0014_look.sql"),
+    include_str!("../migrations/0015_remote_portraits.sql"),
 ];
 
 /// The advisory lock every migrating process takes, so that processes starting together

@@ -223,9 +223,10 @@ async fn the_totals_migration_scores_what_was_answered_before() {
          DROP INDEX questionnaires_scores; DROP INDEX questionnaires_waiting;
          ALTER TABLE questionnaires DROP COLUMN total;
          DROP INDEX outbox_waiting_by_recipient;
+         DROP TABLE directory_remote_portrait_variants; DROP TABLE directory_remote_portraits;
          DROP TABLE image_variants; DROP TABLE images;
          ALTER TABLE practices DROP COLUMN accent, DROP COLUMN theme;
-         DELETE FROM anteroom_schema WHERE version IN (11, 12, 13, 14);",
+         DELETE FROM anteroom_schema WHERE version IN (11, 12, 13, 14, 15);",
     )
     .execute(store.read())
     .await
@@ -1126,6 +1127,22 @@ async fn photo_races_across_two_handles() {
         return;
     };
     store_conformance::photo_races(first, second).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_portraits_story() {
+    let Some((_db, store)) = fresh().await else {
+        return;
+    };
+    store_conformance::remote_portraits_story(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_portrait_races_across_two_handles() {
+    let Some((_db, first, second)) = two_handles().await else {
+        return;
+    };
+    store_conformance::remote_portrait_races(first, second).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,9 @@
 /// and its photos, `images` and their `image_variants`, moved with the practice. `lock` is what the engine writes after a `SELECT` to hold the rows it
 /// read until commit (PostgreSQL ` FOR UPDATE`; SQLite nothing, its writer is alone), so
 /// that two uploads at once cannot both take a room's last place or both be the portrait.
+///
+/// Also the directory's copies of self-hosted practices' portraits
+/// (`store::RemotePortraitStore`: `directory_remote_portraits` and their variants).
 #[allow(clippy::crate_in_macro_def)]
 #[macro_export]
 macro_rules! images {
@@ -9,7 +12,7 @@ macro_rules! images {
         use jiff::Timestamp;
         use store::{
             ConflictKind, ImageInfo, ImageRole, Look, LookStore, NewImage, PracticeId,
-            ROOM_PHOTOS_MAX, StoreError, StoreResult,
+            ROOM_PHOTOS_MAX, RemotePortrait, RemotePortraitStore, StoreError, StoreResult,
         };
 
         use crate::{
@@ -267,6 +270,132 @@ macro_rules! images {
                     .rows_affected();
                 found(gone)?;
                 tx.commit().await.map_err(map_err)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl RemotePortraitStore for $store {
+            async fn remote_portrait(&self, remote: i64) -> StoreResult<Option<RemotePortrait>> {
+                type Row = (String, i64, Option<String>, Option<String>, Option<i64>, Option<i64>, Option<String>);
+                let row: Option<Row> = sqlx::query_as($sql(
+                    "SELECT source, read_at, key, alt, width, height, error
+                     FROM directory_remote_portraits WHERE remote_id = ?",
+                ))
+                .bind(remote)
+                .fetch_optional(self.read())
+                .await
+                .map_err(map_err)?;
+                let Some((source, read_at, key, alt, width, height, error)) = row else {
+                    return Ok(None);
+                };
+                let read_at = timestamp(read_at)?;
+                let image = match (key, alt, width, height, error) {
+                    (Some(key), Some(alt), Some(width), Some(height), None) => {
+                        let widths: Vec<i64> = sqlx::query_scalar($sql(
+                            "SELECT width FROM directory_remote_portrait_variants
+                             WHERE remote_id = ? AND format = 'jpg' ORDER BY width",
+                        ))
+                        .bind(remote)
+                        .fetch_all(self.read())
+                        .await
+                        .map_err(map_err)?;
+                        Ok(ImageInfo {
+                            key,
+                            role: ImageRole::Portrait,
+                            alt,
+                            width: dimension(width)?,
+                            height: dimension(height)?,
+                            widths: widths.into_iter().map(dimension).collect::<StoreResult<_>>()?,
+                            added_at: read_at,
+                        })
+                    }
+                    (None, None, None, None, Some(error)) => Err(error),
+                    _ => return Err(crate::convert::corrupt("remote portrait")),
+                };
+                Ok(Some(RemotePortrait { source, read_at, image }))
+            }
+
+            async fn set_remote_portrait(
+                &self,
+                remote: i64,
+                portrait: Option<(&str, Result<&NewImage, &str>)>,
+                now: Timestamp,
+            ) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                // Hold the remote (two processes never write its copy at once), and do
+                // nothing if it has been removed meanwhile.
+                let there: Option<i64> = sqlx::query_scalar($sql(concat!(
+                    "SELECT id FROM directory_remotes WHERE id = ?",
+                    $lock
+                )))
+                .bind(remote)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                if there.is_none() {
+                    return Ok(());
+                }
+                sqlx::query($sql("DELETE FROM directory_remote_portraits WHERE remote_id = ?"))
+                    .bind(remote)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                if let Some((source, read)) = portrait {
+                    let image = read.ok();
+                    sqlx::query($sql(
+                        "INSERT INTO directory_remote_portraits
+                             (remote_id, source, read_at, key, alt, width, height, error)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    ))
+                    .bind(remote)
+                    .bind(source)
+                    .bind(secs(now))
+                    .bind(image.map(|i| i.key.as_str()))
+                    .bind(image.map(|i| i.alt.as_str()))
+                    .bind(image.map(|i| i64::from(i.width)))
+                    .bind(image.map(|i| i64::from(i.height)))
+                    .bind(read.err())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                    for variant in image.map(|i| i.variants.as_slice()).unwrap_or_default() {
+                        sqlx::query($sql(
+                            "INSERT INTO directory_remote_portrait_variants
+                                 (remote_id, width, height, format, bytes)
+                             VALUES (?, ?, ?, ?, ?)",
+                        ))
+                        .bind(remote)
+                        .bind(i64::from(variant.width))
+                        .bind(i64::from(variant.height))
+                        .bind(variant.format)
+                        .bind(variant.bytes.as_slice())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                    }
+                }
+                tx.commit().await.map_err(map_err)
+            }
+
+            async fn remote_portrait_variant(
+                &self,
+                remote: i64,
+                key: &str,
+                width: u32,
+                format: &str,
+            ) -> StoreResult<Option<Vec<u8>>> {
+                sqlx::query_scalar($sql(
+                    "SELECT v.bytes FROM directory_remote_portrait_variants v
+                     JOIN directory_remote_portraits p ON p.remote_id = v.remote_id
+                     WHERE v.remote_id = ? AND p.key = ? AND v.width = ? AND v.format = ?",
+                ))
+                .bind(remote)
+                .bind(key)
+                .bind(i64::from(width))
+                .bind(format)
+                .fetch_optional(self.read())
+                .await
+                .map_err(map_err)
             }
         }
     };

@@ -79,6 +79,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0022_mail_order.sql"),
     include_str!("../migrations/0023_photos.sql"),
     include_str!("../migrations/0024_look.sql"),
+    include_str!("../migrations/0025_remote_portraits.sql"),
 ];
 
 /// A practice database in one SQLite file.

@@ -332,10 +332,10 @@ async fn the_occupancy_migration_fills_the_table_from_existing_appointments() {
             sqlx::SqliteConnection::connect_with(&SqliteConnectOptions::new().filename(&path))
                 .await
                 .unwrap();
-        // Schemas 13 to 24 go with it (their tables and columns are new; the story's hosts
+        // Schemas 13 to 25 go with it (their tables and columns are new; the story's hosts
         // and keys go, and the audit log's old rule comes back).
         let downgrade = format!(
-            "ALTER TABLE practices DROP COLUMN accent; ALTER TABLE practices DROP COLUMN theme; DROP TABLE image_variants; DROP TABLE images; DROP INDEX outbox_waiting_by_recipient; DROP TABLE questionnaires; DROP TABLE measure_stops; DROP TABLE measure_plans; DROP TABLE practice_instruments;
+            "DROP TABLE directory_remote_portrait_variants; DROP TABLE directory_remote_portraits; ALTER TABLE practices DROP COLUMN accent; ALTER TABLE practices DROP COLUMN theme; DROP TABLE image_variants; DROP TABLE images; DROP INDEX outbox_waiting_by_recipient; DROP TABLE questionnaires; DROP TABLE measure_stops; DROP TABLE measure_plans; DROP TABLE practice_instruments;
              DROP TABLE directory_remotes; DROP TABLE directory_reviews; DROP TABLE directory_listings; DROP TABLE password_links; DROP TABLE host_counters; DROP TABLE operator_sessions; DROP TABLE operators;
              DROP TABLE job_runs; DROP TRIGGER audit_log_no_delete; ALTER TABLE practices DROP COLUMN closing_at;
              CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
@@ -695,6 +695,7 @@ async fn the_totals_migration_scores_what_was_answered_before() {
         sqlx::raw_sql(
             "DROP INDEX questionnaires_scores; DROP INDEX questionnaires_waiting;
              ALTER TABLE questionnaires DROP COLUMN total; DROP INDEX outbox_waiting_by_recipient;
+             DROP TABLE directory_remote_portrait_variants; DROP TABLE directory_remote_portraits;
              DROP TABLE image_variants; DROP TABLE images;
              ALTER TABLE practices DROP COLUMN accent; ALTER TABLE practices DROP COLUMN theme;
              PRAGMA user_version = 20;",
@@ -832,6 +833,18 @@ async fn photos_story() {
 async fn photo_races_across_two_handles() {
     let (_dir, first, second) = two_handles().await;
     store_conformance::photo_races(first, second).await;
+}
+
+#[tokio::test]
+async fn remote_portraits_story() {
+    let (_dir, store) = fresh().await;
+    store_conformance::remote_portraits_story(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_portrait_races_across_two_handles() {
+    let (_dir, first, second) = two_handles().await;
+    store_conformance::remote_portrait_races(first, second).await;
 }
 
 #[tokio::test]

@@ -118,3 +118,40 @@ pub trait LookStore: Send + Sync {
     /// Remove a photo and every variant of it (`NotFound` if there is no such photo).
     async fn delete_image(&self, practice: PracticeId, key: &str) -> StoreResult<()>;
 }
+
+/// A self-hosted practice's portrait as the directory copied it from the practice's own
+/// site: re-encoded here like an upload, so nothing of the original file is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemotePortrait {
+    /// The address it was read from (its listing's `portrait.url`).
+    pub source: String,
+    /// When it was read.
+    pub read_at: Timestamp,
+    /// The copy (its role `Portrait`), or why there is none.
+    pub image: Result<ImageInfo, String>,
+}
+
+/// The copies of self-hosted practices' portraits the directory keeps (deployment state,
+/// gone with the remote).
+#[async_trait]
+pub trait RemotePortraitStore: Send + Sync {
+    /// The copy of remote `remote`'s portrait, if one was read (or tried).
+    async fn remote_portrait(&self, remote: i64) -> StoreResult<Option<RemotePortrait>>;
+    /// Keep what reading `source` gave (the photo, or why there is none), replacing what
+    /// was kept before; with `None`, keep nothing. Nothing happens for a remote that is no
+    /// longer there.
+    async fn set_remote_portrait(
+        &self,
+        remote: i64,
+        portrait: Option<(&str, Result<&NewImage, &str>)>,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// One variant's bytes of the remote's portrait, if it is the one kept.
+    async fn remote_portrait_variant(
+        &self,
+        remote: i64,
+        key: &str,
+        width: u32,
+        format: &str,
+    ) -> StoreResult<Option<Vec<u8>>>;
+}

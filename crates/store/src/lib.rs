@@ -596,6 +596,7 @@ pub trait Store:
     + DirectoryStore
     + RemoteListingStore
     + LookStore
+    + RemotePortraitStore
     + moving::MoveStore
     + HealthStore
     + ChangeFeed
@@ -621,6 +622,7 @@ impl<
         + DirectoryStore
         + RemoteListingStore
         + LookStore
+        + RemotePortraitStore
         + moving::MoveStore
         + HealthStore
         + ChangeFeed,

@@ -65,6 +65,15 @@ impl Jobs {
         _slot: &UploadSlot,
         bytes: Vec<u8>,
     ) -> WebResult<Result<Processed, Refusal>> {
+        self.process_read(bytes).await
+    }
+
+    /// The same for a photo read from elsewhere (the directory's copy of a self-hosted
+    /// practice's portrait), in the same one-at-a-time line as uploads.
+    pub(crate) async fn process_read(
+        &self,
+        bytes: Vec<u8>,
+    ) -> WebResult<Result<Processed, Refusal>> {
         let _permit = Arc::clone(&self.processing)
             .acquire_owned()
             .await

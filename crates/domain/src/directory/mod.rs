@@ -340,6 +340,21 @@ pub struct Listing {
     pub concessions: Option<Concessions>,
     pub registration: Option<Registration>,
     pub accepting: bool,
+    /// The therapist's portrait on the practice's own site, if it has one. (Absent from
+    /// listings published before portraits were.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portrait: Option<ListingPortrait>,
+}
+
+/// Where a listing's portrait is on the practice's own site, and what it shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListingPortrait {
+    /// A JPEG or WebP on the practice's own site, its address changing with its content.
+    pub url: String,
+    /// Its description for people who cannot see it.
+    pub alt: String,
+    pub width: u32,
+    pub height: u32,
 }
 
 /// The limits a listing read from elsewhere must keep.
@@ -435,6 +450,44 @@ impl Listing {
         }
         if free.in_person.len() > MAX_FREE_TIMES || free.online.len() > MAX_FREE_TIMES {
             return Err("it lists too many free times".into());
+        }
+        if let Some(portrait) = &self.portrait {
+            portrait.check(host)?;
+        }
+        Ok(())
+    }
+}
+
+impl ListingPortrait {
+    /// The path of its address (`/media/…`), when it is on `host` and plain: only letters,
+    /// digits and `/._-`, no `..`, no query, at most 200 characters.
+    pub fn path(&self, host: &str) -> Option<&str> {
+        if host_of(&self.url).as_deref() != Some(host) {
+            return None;
+        }
+        let rest = self
+            .url
+            .strip_prefix("https://")
+            .or_else(|| self.url.strip_prefix("http://"))?;
+        let path = &rest[rest.find('/')?..];
+        let plain = path.len() <= 200
+            && !path.contains("..")
+            && path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-'));
+        plain.then_some(path)
+    }
+
+    fn check(&self, host: &str) -> Result<(), String> {
+        if self.path(host).is_none() {
+            return Err(format!("its portrait is not a plain address on {host}"));
+        }
+        plain(&self.alt, "portrait's description", 300)?;
+        if self.alt.trim().is_empty() {
+            return Err("its portrait has no description".into());
+        }
+        if !(1..=10_000).contains(&self.width) || !(1..=10_000).contains(&self.height) {
+            return Err("its portrait's size is not a picture's".into());
         }
         Ok(())
     }

@@ -33,6 +33,12 @@ fn listing(id: &str) -> Listing {
             number: "DEMO-1".into(),
         }),
         accepting: true,
+        portrait: Some(ListingPortrait {
+            url: "https://rowan.example/media/0123456789abcdef0123-640.jpg".into(),
+            alt: "Priya, smiling, in a green jumper".into(),
+            width: 640,
+            height: 800,
+        }),
     }
 }
 
@@ -496,6 +502,50 @@ fn a_listing_from_elsewhere_is_checked() {
     );
     assert_eq!(host_of("https://user@rowan.example/"), None);
     assert_eq!(host_of("ftp://rowan.example/"), None);
+}
+
+#[test]
+fn a_listings_portrait_is_a_plain_address_on_its_own_site_with_a_description() {
+    let good = listing("7f3c2a10-0000-4000-8000-000000000001");
+    let free = free_in(1);
+    assert_eq!(
+        good.portrait.as_ref().unwrap().path("rowan.example"),
+        Some("/media/0123456789abcdef0123-640.jpg")
+    );
+    let with = |change: &dyn Fn(&mut ListingPortrait)| {
+        let mut l = good.clone();
+        change(l.portrait.as_mut().unwrap());
+        l.check("rowan.example", &free)
+    };
+    for url in [
+        "https://elsewhere.example/media/a-640.jpg",
+        "https://rowan.example@elsewhere.example/a.jpg",
+        "https://rowan.example/media/../../admin",
+        "https://rowan.example/media/a.jpg?x=1",
+        "https://rowan.example/media/a%20b.jpg",
+        "https://rowan.example",
+        "data:image/png;base64,AAAA",
+    ] {
+        assert!(with(&|p| p.url = url.into()).is_err(), "{url}");
+    }
+    let long = format!("https://rowan.example/{}", "a".repeat(200));
+    assert!(with(&|p| p.url = long.clone()).is_err());
+    assert!(
+        with(&|p| p.alt = "  ".into())
+            .unwrap_err()
+            .contains("no description")
+    );
+    assert!(with(&|p| p.alt = "a\u{0}b".into()).is_err());
+    assert!(with(&|p| p.alt = "a".repeat(301)).is_err());
+    assert!(with(&|p| p.width = 0).is_err());
+    assert!(with(&|p| p.height = 20_000).is_err());
+    // A listing without one (as published before portraits were) still reads and passes.
+    let mut json = serde_json::to_value(&good).unwrap();
+    json.as_object_mut().unwrap().remove("portrait");
+    let old: Listing = serde_json::from_value(json).unwrap();
+    assert_eq!(old.portrait, None);
+    assert_eq!(old.check("rowan.example", &free), Ok(()));
+    assert!(!serde_json::to_string(&old).unwrap().contains("portrait"));
 }
 
 #[test]

@@ -183,7 +183,21 @@ pub(super) fn schemas() -> Value {
                         "number": { "type": "string" }
                     }
                 },
-                "accepting": { "type": "boolean", "description": "Taking new clients." }
+                "accepting": { "type": "boolean", "description": "Taking new clients." },
+                "portrait": {
+                    "type": "object",
+                    "description": "The therapist's portrait on the practice's own site, when \
+                        it has one: a JPEG whose address changes with its content. A directory \
+                        may copy it (from the same host only) to show with the listing.",
+                    "required": ["url", "alt", "width", "height"],
+                    "properties": {
+                        "url": { "type": "string", "format": "uri" },
+                        "alt": { "type": "string", "description": "What it shows, for people \
+                            who cannot see it." },
+                        "width": { "type": "integer", "minimum": 1 },
+                        "height": { "type": "integer", "minimum": 1 }
+                    }
+                }
             }
         }
     })

@@ -1,7 +1,9 @@
 //! One practice's listing, built from its directory settings and its own data, and the
 //! summary of its free consultation times.
 
-use domain::directory::{Concessions, FreeTimes, Listing, Outcode, Registration, Room};
+use domain::directory::{
+    Concessions, FreeTimes, Listing, ListingPortrait, Outcode, Registration, Room,
+};
 use jiff::ToSpan;
 use store::StoredListing;
 
@@ -74,6 +76,20 @@ pub(crate) async fn listing_of(state: &Here, stored: &StoredListing) -> WebResul
         .min();
     let settings = &stored.settings;
     let url = state.public_url().to_owned();
+    let portrait = store
+        .images(id)
+        .await?
+        .iter()
+        .find(|i| i.role == store::ImageRole::Portrait)
+        .map(|info| {
+            let view = crate::photos::PhotoView::of(info);
+            ListingPortrait {
+                url: format!("{url}{}", view.src),
+                alt: view.alt,
+                width: view.src_width,
+                height: view.src_height,
+            }
+        });
     Ok(Listing {
         id: stored.id.clone(),
         name: practice.details.name.clone(),
@@ -114,6 +130,7 @@ pub(crate) async fn listing_of(state: &Here, stored: &StoredListing) -> WebResul
             number: settings.number.clone(),
         }),
         accepting: settings.accepting,
+        portrait,
     })
 }
 

@@ -400,25 +400,31 @@ pub(super) async fn listing(
     render(&state, StatusCode::OK, "directory/listing.html", ctx)
 }
 
-/// A hosted practice's portrait, if it has one (a self-hosted practice's is not fetched:
-/// the directory loads nothing from other sites, and its visitors' browsers neither).
+/// A listed practice's portrait, if it has one: a hosted practice's own, or the copy the
+/// directory keeps of a self-hosted practice's (see `remote`). Either is served by the
+/// directory's own host: its visitors' browsers load nothing from elsewhere.
 async fn portrait_of(
     state: &AppState,
     source: Option<super::Source>,
 ) -> WebResult<Option<store::ImageInfo>> {
-    let Some(super::Source::Hosted(practice)) = source else {
-        return Ok(None);
-    };
-    Ok(state
-        .store()
-        .images(practice)
-        .await?
-        .into_iter()
-        .find(|i| i.role == store::ImageRole::Portrait))
+    Ok(match source {
+        None => None,
+        Some(super::Source::Hosted(practice)) => state
+            .store()
+            .images(practice)
+            .await?
+            .into_iter()
+            .find(|i| i.role == store::ImageRole::Portrait),
+        Some(super::Source::Remote(remote)) => state
+            .store()
+            .remote_portrait(remote)
+            .await?
+            .and_then(|kept| kept.image.ok()),
+    })
 }
 
-/// `GET /listings/{id}/portrait/{key}-{width}.{webp|jpg}`: a hosted practice's portrait,
-/// served by the directory from the shared database (only the portrait, only while listed).
+/// `GET /listings/{id}/portrait/{key}-{width}.{webp|jpg}`: a listed practice's portrait,
+/// served by the directory (only the portrait, only while listed).
 pub(super) async fn portrait(
     State(state): State<AppState>,
     Path((id, photo)): Path<(String, String)>,
@@ -428,20 +434,27 @@ pub(super) async fn portrait(
         let snapshot = state.directory().snapshot();
         snapshot.by_id.get(&id).map(|i| snapshot.sources[*i])
     };
-    let portrait = portrait_of(&state, source)
-        .await?
-        .ok_or(WebError::NotFound)?;
-    let Some(super::Source::Hosted(practice)) = source else {
-        return Err(WebError::NotFound);
-    };
-    if portrait.key != key {
-        return Err(WebError::NotFound);
+    let extension = format.extension();
+    let bytes = match source {
+        None => None,
+        Some(super::Source::Hosted(practice)) => {
+            let portrait = portrait_of(&state, source).await?;
+            if portrait.is_none_or(|p| p.key != key) {
+                return Err(WebError::NotFound);
+            }
+            state
+                .store()
+                .image_variant(practice, key, width, extension)
+                .await?
+        }
+        Some(super::Source::Remote(remote)) => {
+            state
+                .store()
+                .remote_portrait_variant(remote, key, width, extension)
+                .await?
+        }
     }
-    let bytes = state
-        .store()
-        .image_variant(practice, key, width, format.extension())
-        .await?
-        .ok_or(WebError::NotFound)?;
+    .ok_or(WebError::NotFound)?;
     Ok(crate::photos::variant_response(
         bytes.into(),
         format,

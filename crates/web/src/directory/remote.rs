@@ -7,10 +7,17 @@
 //! stops answering keeps its last listing, with when the directory last heard from it; its
 //! free times stop counting after `STALE_AFTER_HOURS`, so it leaves searches for a
 //! consultation soon until it answers again.
+//!
+//! A listing may name the therapist's portrait on the practice's own site. The directory
+//! reads it from that same address (never another host), within the same time limit and a
+//! size limit, decodes and encodes it again as an upload is, and keeps the copy, so its
+//! pages show the portrait from the directory's own host and visitors' browsers load
+//! nothing from elsewhere. The copy is read again only when the listing names another
+//! (the address changes with the content) or another description.
 
 use std::{sync::Arc, time::Duration};
 
-use domain::directory::{FreeTimes, Listing};
+use domain::directory::{FreeTimes, Listing, ListingPortrait};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::{
     Request, StatusCode,
@@ -38,6 +45,9 @@ const AT_ONCE: usize = 8;
 const PER_ROUND: u32 = 200;
 /// The largest listing document read.
 const MAX_BYTES: usize = 256 * 1024;
+/// The largest portrait read (a practice names a JPEG at most 1024 pixels wide: about
+/// 150 KB).
+const MAX_PORTRAIT_BYTES: usize = 2 * 1024 * 1024;
 
 /// An address the directory reads: `scheme://host[:port]`, lower-case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +131,7 @@ pub(crate) struct Document {
 }
 
 /// Read a fetched body: the right format, and a listing that passes its checks.
-fn checked(body: &[u8], host: &str) -> Result<Document, String> {
+fn checked(body: &[u8], address: &Address) -> Result<Document, String> {
     let doc: Document = serde_json::from_slice(body)
         .map_err(|_| "What it sent is not a listing the directory can read".to_owned())?;
     if doc.format != crate::api::listing::FORMAT {
@@ -132,8 +142,16 @@ fn checked(body: &[u8], host: &str) -> Result<Document, String> {
         ));
     }
     doc.listing
-        .check(host, &doc.free_consultations)
+        .check(&address.host, &doc.free_consultations)
         .map_err(|e| format!("Its listing was refused: {e}"))?;
+    if let Some(portrait) = &doc.listing.portrait
+        && portrait_path(address, portrait).is_none()
+    {
+        return Err(format!(
+            "Its listing was refused: its portrait is not at {}",
+            address.text()
+        ));
+    }
     Ok(doc)
 }
 
@@ -180,7 +198,21 @@ pub async fn fetch(address: &Address, etag: Option<&str>, timeout: Duration) -> 
     }
 }
 
-async fn read(address: &Address, etag: Option<&str>) -> Result<FetchOutcome, String> {
+/// What one reading found: its status and ETag, and (for a 200) its body.
+struct Answer {
+    status: StatusCode,
+    etag: Option<String>,
+    body: Bytes,
+}
+
+/// `GET path` from `address`, sending `etag` back; a 200's body is read up to `max` bytes.
+async fn get(
+    address: &Address,
+    path: &str,
+    accept: &'static str,
+    etag: Option<&str>,
+    max: usize,
+) -> Result<Answer, String> {
     let tcp = TcpStream::connect((address.host.as_str(), address.port))
         .await
         .map_err(|_| "It could not be reached".to_owned())?;
@@ -200,9 +232,9 @@ async fn read(address: &Address, etag: Option<&str>) -> Result<FetchOutcome, Str
         .await
         .map_err(|_| "It did not speak HTTP".to_owned())?;
     let connection = tokio::spawn(connection);
-    let mut request = Request::get("/api/v1/listing")
+    let mut request = Request::get(path)
         .header(HOST, address.host_header())
-        .header(ACCEPT, "application/json")
+        .header(ACCEPT, accept)
         .header(USER_AGENT, "Anteroom directory");
     if let Some(etag) = etag {
         request = request.header(IF_NONE_MATCH, etag);
@@ -210,47 +242,177 @@ async fn read(address: &Address, etag: Option<&str>) -> Result<FetchOutcome, Str
     let request = request
         .body(Empty::<Bytes>::new())
         .map_err(|_| "The request could not be made".to_owned())?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|_| "It closed the connection without an answer".to_owned())?;
-    let status = response.status();
-    let new_etag = response
-        .headers()
-        .get(ETAG)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| v.len() <= 200)
-        .map(str::to_owned);
-    let outcome = match status {
-        StatusCode::NOT_MODIFIED => Ok(FetchOutcome::NotModified),
-        StatusCode::OK => {
-            let body = Limited::new(response.into_body(), MAX_BYTES)
+    let answer = async {
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|_| "It closed the connection without an answer".to_owned())?;
+        let status = response.status();
+        let etag = response
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.len() <= 200)
+            .map(str::to_owned);
+        let body = if status == StatusCode::OK {
+            Limited::new(response.into_body(), max)
                 .collect()
                 .await
-                .map_err(|_| {
-                    format!(
-                        "Its answer was larger than {} KB, or broke off",
-                        MAX_BYTES / 1024
-                    )
-                })?
-                .to_bytes();
-            let doc = checked(&body, &address.host)?;
+                .map_err(|_| format!("Its answer was larger than {} KB, or broke off", max / 1024))?
+                .to_bytes()
+        } else {
+            Bytes::new()
+        };
+        Ok(Answer { status, etag, body })
+    }
+    .await;
+    connection.abort();
+    answer
+}
+
+async fn read(address: &Address, etag: Option<&str>) -> Result<FetchOutcome, String> {
+    let answer = get(
+        address,
+        "/api/v1/listing",
+        "application/json",
+        etag,
+        MAX_BYTES,
+    )
+    .await?;
+    match answer.status {
+        StatusCode::NOT_MODIFIED => Ok(FetchOutcome::NotModified),
+        StatusCode::OK => {
+            let doc = checked(&answer.body, address)?;
             let document = serde_json::to_string(&doc)
                 .map_err(|_| "The listing could not be kept".to_owned())?;
             Ok(FetchOutcome::Listing {
                 document,
-                etag: new_etag,
+                etag: answer.etag,
             })
         }
         StatusCode::NOT_FOUND => Err("It has not turned its directory listing on".to_owned()),
-        s if s.is_redirection() => Err(
-            "It answered with a redirect; the directory reads only the practice's own address"
-                .to_owned(),
-        ),
-        s => Err(format!("It answered {}", s.as_u16())),
+        s => Err(unexpected(s)),
+    }
+}
+
+fn unexpected(status: StatusCode) -> String {
+    if status.is_redirection() {
+        "It answered with a redirect; the directory reads only the practice's own address"
+            .to_owned()
+    } else {
+        format!("It answered {}", status.as_u16())
+    }
+}
+
+/// What to do about a remote's portrait after a reading.
+enum PortraitChange {
+    /// Keep what is kept.
+    Keep,
+    /// Its listing names none (any longer).
+    Remove,
+    /// What reading the one it names gave.
+    Read {
+        source: String,
+        image: Result<store::NewImage, String>,
+    },
+}
+
+/// The portrait a remote's listing names, read and made ours if it is not the one kept:
+/// from the same host as the listing (the path checked), within [`FETCH_TIMEOUT`] and
+/// [`MAX_PORTRAIT_BYTES`], then decoded and encoded again like an upload (so nothing of the
+/// file read is kept) in the same one-at-a-time line.
+async fn portrait_change(
+    state: &AppState,
+    remote: &RemoteListing,
+    outcome: &FetchOutcome,
+) -> store::StoreResult<PortraitChange> {
+    let document = match outcome {
+        FetchOutcome::Listing { document, .. } => Some(document.as_str()),
+        FetchOutcome::NotModified => remote.document.as_deref(),
+        // An address that did not answer keeps its last listing, and its portrait.
+        FetchOutcome::Failed(_) => return Ok(PortraitChange::Keep),
     };
-    connection.abort();
-    outcome
+    let named = document
+        .and_then(stored_document)
+        .and_then(|doc| doc.listing.portrait);
+    let kept = state.store().remote_portrait(remote.id).await?;
+    let Some(named) = named else {
+        return Ok(if kept.is_some() {
+            PortraitChange::Remove
+        } else {
+            PortraitChange::Keep
+        });
+    };
+    if let Some(kept) = &kept
+        && kept.source == named.url
+        && kept.image.as_ref().is_ok_and(|i| i.alt == named.alt)
+    {
+        return Ok(PortraitChange::Keep);
+    }
+    let image = match Address::parse(&remote.address) {
+        Ok(address) => read_portrait(state, &address, &named).await,
+        Err(error) => Err(error),
+    };
+    Ok(PortraitChange::Read {
+        source: named.url,
+        image,
+    })
+}
+
+/// The path of a listing's portrait when it is at the listing's own address (the same
+/// scheme, host and port), and plain (see `ListingPortrait::path`).
+fn portrait_path<'a>(address: &Address, portrait: &'a ListingPortrait) -> Option<&'a str> {
+    let path = portrait.path(&address.host)?;
+    let origin = portrait.url.strip_suffix(path)?;
+    (origin == address.text()).then_some(path)
+}
+
+async fn read_portrait(
+    state: &AppState,
+    address: &Address,
+    named: &ListingPortrait,
+) -> Result<store::NewImage, String> {
+    let path = portrait_path(address, named).ok_or("Its portrait is not on its own site")?;
+    let reading = get(
+        address,
+        path,
+        "image/jpeg, image/webp, image/png",
+        None,
+        MAX_PORTRAIT_BYTES,
+    );
+    let answer = match tokio::time::timeout(FETCH_TIMEOUT, reading).await {
+        Ok(answer) => answer?,
+        Err(_) => {
+            return Err(format!(
+                "Its portrait did not come within {} seconds",
+                FETCH_TIMEOUT.as_secs()
+            ));
+        }
+    };
+    if answer.status != StatusCode::OK {
+        return Err(format!(
+            "Its portrait could not be read: {}",
+            unexpected(answer.status)
+        ));
+    }
+    match state.photo_jobs().process_read(answer.body.to_vec()).await {
+        Ok(Ok(processed)) => Ok(crate::photos::new_image(
+            store::ImageRole::Portrait,
+            named.alt.clone(),
+            processed,
+        )),
+        Ok(Err(refusal)) => {
+            let why = refusal.to_string();
+            let mut chars = why.chars();
+            let first = chars.next().map(|c| c.to_lowercase().collect::<String>());
+            Err(format!(
+                "Its portrait was refused: {}{}",
+                first.unwrap_or_default(),
+                chars.as_str()
+            ))
+        }
+        Err(_) => Err("Its portrait could not be processed just now".to_owned()),
+    }
 }
 
 /// Read every address that is due (in this process, those no other process took), and
@@ -266,25 +428,39 @@ pub async fn fetch_due(state: &AppState, timeout: Duration) -> store::StoreResul
     loop {
         while readings.len() < AT_ONCE {
             let Some(remote) = due.next() else { break };
+            let state = state.clone();
             readings.spawn(async move {
                 let outcome = match Address::parse(&remote.address) {
                     Ok(address) => fetch(&address, remote.etag.as_deref(), timeout).await,
                     Err(error) => FetchOutcome::Failed(error),
                 };
-                (remote.id, outcome)
+                let portrait = portrait_change(&state, &remote, &outcome).await;
+                (remote.id, outcome, portrait)
             });
         }
         let Some(done) = readings.join_next().await else {
             break;
         };
-        if let Ok((id, outcome)) = done {
+        if let Ok((id, outcome, portrait)) = done {
             if let FetchOutcome::Failed(error) = &outcome {
                 tracing::info!(remote = id, %error, "a directory listing could not be read");
             }
-            state
-                .store()
-                .record_fetch(id, &outcome, state.now())
-                .await?;
+            let now = state.now();
+            state.store().record_fetch(id, &outcome, now).await?;
+            match portrait? {
+                PortraitChange::Keep => {}
+                PortraitChange::Remove => state.store().set_remote_portrait(id, None, now).await?,
+                PortraitChange::Read { source, image } => {
+                    if let Err(error) = &image {
+                        tracing::info!(remote = id, %error, "a directory portrait could not be read");
+                    }
+                    let image = image.as_ref().map_err(String::as_str);
+                    state
+                        .store()
+                        .set_remote_portrait(id, Some((&source, image)), now)
+                        .await?;
+                }
+            }
         }
     }
     Ok(count)

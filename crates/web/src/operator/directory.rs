@@ -322,9 +322,15 @@ fn remote_id(id: &str) -> WebResult<i64> {
 }
 
 /// A self-hosted practice the directory reads, or a 404.
-async fn find_remote(state: &AppState, id: &str) -> WebResult<RemoteListing> {
+/// A remote and what became of the portrait its listing names, or a 404.
+async fn find_remote(
+    state: &AppState,
+    id: &str,
+) -> WebResult<(RemoteListing, Option<store::RemotePortrait>)> {
     let id = remote_id(id)?;
-    state.store().remote(id).await?.ok_or(WebError::NotFound)
+    let remote = state.store().remote(id).await?.ok_or(WebError::NotFound)?;
+    let portrait = state.store().remote_portrait(id).await?;
+    Ok((remote, portrait))
 }
 
 /// The listing a remote last gave, if it gave one that still reads.
@@ -341,11 +347,11 @@ pub(crate) async fn remote_page(
     Path(id): Path<String>,
     Query(query): Query<DoneQuery>,
 ) -> WebResult<Response> {
-    let remote = find_remote(&state, &id).await?;
+    let (remote, portrait) = find_remote(&state, &id).await?;
     remote_page_with(
         &state,
         &operator,
-        &remote,
+        (&remote, portrait.as_ref()),
         StatusCode::OK,
         query.done.as_deref(),
         None,
@@ -355,7 +361,7 @@ pub(crate) async fn remote_page(
 fn remote_page_with(
     state: &AppState,
     operator: &Operator,
-    remote: &RemoteListing,
+    (remote, portrait): (&RemoteListing, Option<&store::RemotePortrait>),
     status: StatusCode,
     done: Option<&str>,
     error: Option<(&str, &str)>,
@@ -398,6 +404,11 @@ fn remote_page_with(
                 heard => when(remote.heard_at), tried => when(remote.tried_at),
                 error => remote.error.clone(),
             },
+            portrait => portrait.map(|p| context! {
+                read => when(Some(p.read_at)),
+                alt => p.image.as_ref().ok().map(|i| i.alt.clone()),
+                error => p.image.as_ref().err().cloned(),
+            }),
             listing => listing.as_ref().map(|l| context! {
                 id => l.id.clone(), name => l.name.clone(), therapist => l.therapist.clone(),
                 title => l.title.clone(), url => l.url.clone(),
@@ -440,12 +451,12 @@ pub(crate) async fn remote_check(
     Path(id): Path<String>,
     form: FormData,
 ) -> WebResult<Response> {
-    let remote = find_remote(&state, &id).await?;
+    let (remote, portrait) = find_remote(&state, &id).await?;
     let refuse = |field: &str, message: &str| {
         remote_page_with(
             &state,
             &operator,
-            &remote,
+            (&remote, portrait.as_ref()),
             StatusCode::UNPROCESSABLE_ENTITY,
             None,
             Some((field, message)),
@@ -490,14 +501,14 @@ pub(crate) async fn remote_hide(
     Path(id): Path<String>,
     form: FormData,
 ) -> WebResult<Response> {
-    let remote = find_remote(&state, &id).await?;
+    let (remote, portrait) = find_remote(&state, &id).await?;
     let hidden = match hiding(&form, &operator, state.now()) {
         Ok(hidden) => hidden,
         Err(message) => {
             return remote_page_with(
                 &state,
                 &operator,
-                &remote,
+                (&remote, portrait.as_ref()),
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
                 Some(("reason", &message)),

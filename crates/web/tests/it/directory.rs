@@ -654,3 +654,396 @@ async fn a_listed_practices_portrait_is_shown_from_the_directorys_own_host() {
         .await
         .assert_status(StatusCode::NOT_FOUND);
 }
+
+/// Every address under `prefix` in a page's `srcset`s and `src`s.
+fn addresses_under(body: &str, prefix: &str) -> Vec<String> {
+    let mut urls: Vec<String> = body
+        .split(prefix)
+        .skip(1)
+        .filter_map(|rest| {
+            let end = rest.find([' ', '"', ','])?;
+            Some(format!("{prefix}{}", &rest[..end]))
+        })
+        .collect();
+    urls.sort();
+    urls.dedup();
+    urls
+}
+
+/// A self-hosted practice's portrait: named in its listing, copied by the directory (and
+/// made again, like an upload), shown from the directory's own host; a new portrait is
+/// copied when the listing names it, and one taken down leaves the directory too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_hosted_practices_portrait_is_copied_and_shown_from_the_directorys_own_host() {
+    use images::testing::{HOME, phone_jpeg, picture};
+    use std::time::Duration;
+    use store::ImageRole;
+    use web::directory::remote::fetch_due;
+
+    let directory = TestApp::spawn_hosted().await;
+    let alpha = TestApp::spawn().await;
+    let id = "eeeeeeee-0000-4000-8000-000000000005";
+    alpha
+        .store
+        .save_listing_settings(
+            alpha.practice,
+            &settings(&["anxiety"], "psychodynamic", true),
+            id,
+            alpha.clock.now(),
+        )
+        .await
+        .unwrap();
+    let save_portrait = |width: u32, alt: &'static str| {
+        let store = alpha.store.clone();
+        let (practice, now) = (alpha.practice, alpha.clock.now());
+        async move {
+            let processed = images::process(&phone_jpeg(&picture(width, 1100), &HOME)).unwrap();
+            let key = processed.key.clone();
+            let image = web::new_image(ImageRole::Portrait, alt.into(), processed);
+            store.save_image(practice, &image, now).await.unwrap();
+            key
+        }
+    };
+    let first_key = save_portrait(900, "Alex Morgan, smiling").await;
+
+    // The practice's listing names its portrait on its own site.
+    let document: Value = serde_json::from_str(
+        &get(&reqwest::Client::new(), &alpha.url("/api/v1/listing"))
+            .await
+            .body,
+    )
+    .unwrap();
+    let named = &document["listing"]["portrait"];
+    assert!(
+        named["url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&alpha.url(&format!("/media/{first_key}-"))),
+        "{named}"
+    );
+    assert_eq!(named["alt"], "Alex Morgan, smiling");
+
+    let (operator, _) = crate::operator::signed_in_operator(&directory).await;
+    let remote = directory
+        .store
+        .add_remote(&alpha.url(""), "Sam Operator", directory.clock.now())
+        .await
+        .unwrap()
+        .unwrap();
+    let timeout = Duration::from_secs(5);
+    fetch_due(&directory.state, timeout).await.unwrap();
+    web::directory::refresh(&directory.state).await.unwrap();
+    let finder = directory.directory_browser();
+    let listing_url = directory.directory_url(&format!("/listings/{id}"));
+    let prefix = format!("/listings/{id}/portrait/");
+    let page = get(&finder, &listing_url).await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.body.contains("<picture>"), "{}", page.body);
+    assert!(page.decoded().contains(r#"alt="Alex Morgan, smiling""#));
+    assert!(
+        !page.body.contains(&alpha.url("/media/")),
+        "nothing is loaded from the practice's own site"
+    );
+    let first = addresses_under(&page.body, &prefix);
+    assert!(first.len() >= 4, "{first:?}");
+    for address in &first {
+        let served = finder
+            .get(directory.directory_url(address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(served.status(), StatusCode::OK, "{address}");
+        let kind = served.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(kind == "image/jpeg" || kind == "image/webp", "{kind}");
+        assert!(!served.bytes().await.unwrap().is_empty());
+    }
+    let console = get(
+        &operator,
+        &directory.operator_url(&format!("/directory/remotes/{remote}")),
+    )
+    .await;
+    assert!(
+        console
+            .decoded()
+            .contains("shown on its listing, described as “Alex Morgan, smiling”"),
+        "{}",
+        console.body
+    );
+
+    // Ten minutes on, nothing changed: it is not read again.
+    directory.advance_clock(jiff::SignedDuration::from_mins(10));
+    let before = directory
+        .store
+        .remote_portrait(remote)
+        .await
+        .unwrap()
+        .unwrap();
+    fetch_due(&directory.state, timeout).await.unwrap();
+    assert_eq!(
+        directory
+            .store
+            .remote_portrait(remote)
+            .await
+            .unwrap()
+            .unwrap()
+            .read_at,
+        before.read_at
+    );
+
+    // A new portrait: copied at the next reading, the old one's addresses gone.
+    alpha
+        .store
+        .delete_image(alpha.practice, &first_key)
+        .await
+        .unwrap();
+    let second_key = save_portrait(1000, "Alex Morgan by a window").await;
+    directory.advance_clock(jiff::SignedDuration::from_mins(10));
+    fetch_due(&directory.state, timeout).await.unwrap();
+    web::directory::refresh(&directory.state).await.unwrap();
+    let page = get(&finder, &listing_url).await;
+    assert!(page.decoded().contains(r#"alt="Alex Morgan by a window""#));
+    let second = addresses_under(&page.body, &prefix);
+    assert!(!second.is_empty() && second != first, "{second:?}");
+    for address in &first {
+        get(&finder, &directory.directory_url(address))
+            .await
+            .assert_status(StatusCode::NOT_FOUND);
+    }
+
+    // Taken down on the practice's site: gone from the directory at the next reading.
+    alpha
+        .store
+        .delete_image(alpha.practice, &second_key)
+        .await
+        .unwrap();
+    directory.advance_clock(jiff::SignedDuration::from_mins(10));
+    fetch_due(&directory.state, timeout).await.unwrap();
+    web::directory::refresh(&directory.state).await.unwrap();
+    let page = get(&finder, &listing_url).await;
+    page.assert_status(StatusCode::OK);
+    assert!(!page.body.contains("<picture>"));
+    assert_eq!(directory.store.remote_portrait(remote).await.unwrap(), None);
+    for address in &second {
+        get(&finder, &directory.directory_url(address))
+            .await
+            .assert_status(StatusCode::NOT_FOUND);
+    }
+}
+
+/// A practice's site as a stand-in: answers each path with what `answers` holds for it
+/// now (404 otherwise), and writes down every path asked for.
+async fn stand_in_site(
+    answers: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>>,
+    asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let (answers, asked) = (answers.clone(), asked.clone());
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 2048];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&request);
+                let path = text.split(' ').nth(1).unwrap_or("").to_owned();
+                asked.lock().unwrap().push(path.clone());
+                let body = answers.lock().unwrap().get(&path).cloned();
+                let head = match &body {
+                    Some(body) => format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    ),
+                    None => {
+                        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .to_owned()
+                    }
+                };
+                let _ = socket.write_all(head.as_bytes()).await;
+                if let Some(body) = body {
+                    let _ = socket.write_all(&body).await;
+                }
+            });
+        }
+    });
+    address
+}
+
+/// A portrait named by a practice running anything at all: a GPS-tagged original is made
+/// again with nothing but its pixels; a file that is not a photo, one too large, or one on
+/// another site is refused with the reason shown to the operator, and the listing stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_hosted_portrait_is_cleaned_and_a_bad_one_refused_with_the_reason() {
+    use images::testing::{HOME, contains, phone_jpeg, picture, telltales};
+    use std::{
+        collections::HashMap,
+        sync::{Arc, Mutex},
+        time::Duration,
+    };
+    use web::directory::remote::fetch_due;
+
+    let directory = TestApp::spawn_hosted().await;
+    let answers = Arc::new(Mutex::new(HashMap::new()));
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let site = stand_in_site(answers.clone(), asked.clone()).await;
+    let id = "ffffffff-0000-4000-8000-000000000006";
+    let document = |portrait: &str| {
+        serde_json::to_vec(&serde_json::json!({
+            "format": "anteroom-listing/1",
+            "listing": {
+                "id": id, "name": "Harbour Counselling", "therapist": "Jo Bell",
+                "title": "Counsellor", "summary": "Counselling for adults.",
+                "url": site, "booking_url": null,
+                "help_with": ["anxiety"], "approaches": ["integrative"], "ways": [],
+                "languages": ["English"], "identity": "", "rooms": [], "online": true,
+                "consultation_fee_pence": null, "session_fee_pence": null,
+                "concessions": null, "registration": null, "accepting": true,
+                "portrait": {
+                    "url": portrait, "alt": "Jo Bell at her desk", "width": 640, "height": 800
+                }
+            },
+            "free_consultations": { "in_person": [], "online": [] }
+        }))
+        .unwrap()
+    };
+    let original = phone_jpeg(&picture(1200, 1500), &HOME);
+    for needle in [&b"Exif"[..], b"GPS", &HOME.latitude[2].to_be_bytes()] {
+        assert!(
+            contains(&original, needle),
+            "the original tells where it was taken"
+        );
+    }
+    {
+        let mut answers = answers.lock().unwrap();
+        answers.insert(
+            "/api/v1/listing".to_owned(),
+            document(&format!("{site}/media/original.jpg")),
+        );
+        answers.insert("/media/original.jpg".to_owned(), original);
+        answers.insert("/media/notes.jpg".to_owned(), b"Dear diary".to_vec());
+        answers.insert("/media/huge.jpg".to_owned(), vec![0xff; 3 * 1024 * 1024]);
+    }
+    let remote = directory
+        .store
+        .add_remote(&site, "Sam Operator", directory.clock.now())
+        .await
+        .unwrap()
+        .unwrap();
+    let timeout = Duration::from_secs(5);
+    let read_again = || async {
+        directory.advance_clock(jiff::SignedDuration::from_mins(10));
+        fetch_due(&directory.state, timeout).await.unwrap();
+        web::directory::refresh(&directory.state).await.unwrap();
+    };
+    fetch_due(&directory.state, timeout).await.unwrap();
+    web::directory::refresh(&directory.state).await.unwrap();
+    let finder = directory.directory_browser();
+    let listing_url = directory.directory_url(&format!("/listings/{id}"));
+    let prefix = format!("/listings/{id}/portrait/");
+    let page = get(&finder, &listing_url).await;
+    let copies = addresses_under(&page.body, &prefix);
+    assert!(copies.len() >= 4, "{}", page.body);
+    for address in &copies {
+        let bytes = finder
+            .get(directory.directory_url(address))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert!(bytes.len() > 100, "{address}");
+        for needle in telltales() {
+            assert!(
+                !contains(&bytes, &needle),
+                "{address} carries {:?}",
+                String::from_utf8_lossy(&needle)
+            );
+        }
+    }
+
+    let (operator, _) = crate::operator::signed_in_operator(&directory).await;
+    let console_url = directory.operator_url(&format!("/directory/remotes/{remote}"));
+    for (path, why) in [
+        (
+            "/media/notes.jpg",
+            "refused: the file must be a JPEG, PNG or WebP photo",
+        ),
+        ("/media/huge.jpg", "larger than 2048 KB"),
+        (
+            "/media/missing.jpg",
+            "Its portrait could not be read: It answered 404",
+        ),
+    ] {
+        answers.lock().unwrap().insert(
+            "/api/v1/listing".to_owned(),
+            document(&format!("{site}{path}")),
+        );
+        read_again().await;
+        let kept = directory
+            .store
+            .remote_portrait(remote)
+            .await
+            .unwrap()
+            .unwrap();
+        let error = kept.image.unwrap_err();
+        assert!(error.contains(why), "{path}: {error}");
+        let page = get(&finder, &listing_url).await;
+        page.assert_status(StatusCode::OK);
+        assert!(
+            page.body.contains("Harbour Counselling"),
+            "the listing stays"
+        );
+        assert!(!page.body.contains("<picture>"), "{path}");
+        let console = get(&operator, &console_url).await;
+        assert!(console.decoded().contains(why), "{path}: {}", console.body);
+    }
+    for address in &copies {
+        get(&finder, &directory.directory_url(address))
+            .await
+            .assert_status(StatusCode::NOT_FOUND);
+    }
+
+    // A portrait on another site, or another port of the same host: the listing is
+    // refused as a whole (the last good one stays), and nothing else is ever asked.
+    let other_port = format!("{}:9/media/elsewhere.jpg", site.rsplit_once(':').unwrap().0);
+    for (portrait, why) in [
+        (
+            "http://elsewhere.example/media/x.jpg",
+            "portrait is not a plain address",
+        ),
+        (other_port.as_str(), "its portrait is not at"),
+    ] {
+        answers
+            .lock()
+            .unwrap()
+            .insert("/api/v1/listing".to_owned(), document(portrait));
+        read_again().await;
+        let row = directory.store.remote(remote).await.unwrap().unwrap();
+        assert!(
+            row.error.as_deref().unwrap_or("").contains(why),
+            "{portrait}: {:?}",
+            row.error
+        );
+        get(&finder, &listing_url)
+            .await
+            .assert_status(StatusCode::OK);
+    }
+    let asked = asked.lock().unwrap().clone();
+    assert!(
+        asked
+            .iter()
+            .all(|p| p == "/api/v1/listing" || p.starts_with("/media/")),
+        "{asked:?}"
+    );
+    assert!(!asked.iter().any(|p| p.contains("elsewhere")), "{asked:?}");
+}

@@ -34,7 +34,7 @@ fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
 
 /// An operator account, and a browser signed in to the console as it (the app set up on
 /// the way); the app's secret, for later codes.
-async fn signed_in_operator(app: &TestApp) -> (reqwest::Client, TotpSecret) {
+pub(crate) async fn signed_in_operator(app: &TestApp) -> (reqwest::Client, TotpSecret) {
     app.store
         .create_operator(
             &NewUser {
