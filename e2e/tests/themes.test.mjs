@@ -1,7 +1,8 @@
 // Every designed theme, chosen through the back office (after its preview), then looked at
 // as visitors see it: phone and desktop, light and dark. Each page: axe-clean (WCAG 2.2 AA,
 // which covers every colour's contrast), nothing from another site, no cookies for an
-// anonymous visitor. The home page on a phone, with the portrait: under 100 KB transferred
+// anonymous visitor. Every page in the sitemap, in each theme: axe-clean on a phone in light
+// and dark, and its raw HTML clean in the Nu HTML Checker. The home page on a phone, with the portrait: under 100 KB transferred
 // with compression, no layout shift, the largest paint early; and Lighthouse's mobile run
 // (its emulated mid-range phone on a throttled connection) scores 100 for performance,
 // accessibility, best practices and SEO, with LCP under 1.5 s and CLS 0. Screenshots and
@@ -9,7 +10,8 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
@@ -24,8 +26,10 @@ import {
   watchConsole,
   watchRequests,
 } from '../support/browser.mjs';
-import { E2E_DIR, freshArtifactDir } from '../support/paths.mjs';
+import { E2E_DIR, freshArtifactDir, pathSlug } from '../support/paths.mjs';
 import { DEMO_EMAIL, DEMO_PASSWORD, startServer } from '../support/server.mjs';
+import { sitemapPaths } from '../support/sitemap.mjs';
+import { vnuErrors } from '../support/vnu.mjs';
 
 const THEMES = ['plain', 'literary', 'warm', 'modern'];
 const PAGES = ['/', '/about', '/locations', '/faq'];
@@ -37,9 +41,11 @@ let browser;
 let office;
 let officePage;
 let shots;
+let htmlDir;
 
 before(async () => {
   server = await startServer({ name: 'themes' });
+  htmlDir = mkdtempSync(join(tmpdir(), 'anteroom-themes-'));
   browser = await launchBrowser();
   shots = freshArtifactDir('screenshots', 'themes');
   office = await newContext(browser, 'desktop');
@@ -53,6 +59,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.stop();
+  if (htmlDir) rmSync(htmlDir, { recursive: true, force: true });
 });
 
 /**
@@ -120,7 +127,7 @@ async function budgets(page) {
 }
 
 for (const theme of THEMES) {
-  test(`the ${theme} theme: previewed, chosen, and clean on every page at both widths in light and dark`, { timeout: 300_000 }, async (t) => {
+  test(`the ${theme} theme: previewed, chosen, and clean on every page at both widths in light and dark`, { timeout: 600_000 }, async (t) => {
     const preview = await officePage.goto(new URL(`/office/settings/look/preview/${theme}`, server.url).href);
     assert.equal(preview?.status(), 200, `the ${theme} preview should answer 200`);
     assertNoProblems(await axeViolations(officePage), `axe on the ${theme} preview`);
@@ -207,6 +214,39 @@ for (const theme of THEMES) {
         await context.close();
       }
     }
+
+    // Every other page of the site (its sitemap's) in this theme: axe on a phone in light
+    // and dark, and the raw HTML of every page through the Nu HTML Checker.
+    const { paths } = await sitemapPaths(server.url);
+    const fileToPath = new Map();
+    for (const path of paths) {
+      const response = await fetch(new URL(path, server.url), { redirect: 'manual' });
+      const html = await response.text();
+      if (response.status !== 200) {
+        problems.push(`[${theme}] ${path}: status ${response.status}`);
+        continue;
+      }
+      if (!html.includes(`t=${theme}`)) problems.push(`[${theme}] ${path}: not in the ${theme} theme`);
+      const file = join(htmlDir, `${theme}-${pathSlug(path)}.html`);
+      writeFileSync(file, html);
+      fileToPath.set(file, path);
+    }
+    for (const error of await vnuErrors(fileToPath)) problems.push(`[${theme}] Nu: ${error}`);
+    for (const colorScheme of ['light', 'dark']) {
+      const context = await browser.newContext({
+        ...VIEWPORTS.phone,
+        colorScheme,
+        locale: 'en-GB',
+        timezoneId: 'Europe/London',
+      });
+      const page = await context.newPage();
+      for (const path of paths.filter((p) => !PAGES.includes(p))) {
+        await page.goto(new URL(path, server.url).href, { waitUntil: 'load' });
+        for (const violation of await axeViolations(page)) problems.push(`[${theme} phone ${colorScheme}] ${path}: ${violation}`);
+      }
+      await context.close();
+    }
+    t.diagnostic(`${theme}: ${paths.length} pages through axe (light and dark) and the Nu HTML Checker`);
     assertNoProblems(problems, `the ${theme} theme`);
   });
 }

@@ -2,19 +2,15 @@
 // vnu-jar npm package, run with the system's Java 11+). Errors fail the test; warnings do not.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import vnuJar from 'vnu-jar';
 import { assertNoProblems } from '../support/problems.mjs';
 import { pathSlug } from '../support/paths.mjs';
 import { getWithHost, startServer } from '../support/server.mjs';
 import { sitemapPaths } from '../support/sitemap.mjs';
-
-const JAVA = process.env.JAVA || 'java';
-const VNU_JAR = String(vnuJar); // the package exports the jar's path
+import { VNU_JAR, vnuErrors } from '../support/vnu.mjs';
 
 /** Pages outside the sitemap that must validate too, with the status they answer. */
 const EXTRA_PAGES = [
@@ -50,31 +46,6 @@ after(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Run vnu.jar; resolves with its parsed JSON report (vnu writes JSON to stderr). */
-function runVnu(files) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(JAVA, ['-jar', VNU_JAR, '--errors-only', '--format', 'json', ...files], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.once('error', (error) =>
-      reject(new Error(`could not run ${JAVA} (Java 11 or later is needed for vnu.jar): ${error.message}`)),
-    );
-    child.once('close', (code) => {
-      // Exit 0: no errors; exit 1: errors found. Anything else is vnu itself failing.
-      const json = stderr.trim() || stdout.trim();
-      try {
-        resolve(JSON.parse(json));
-      } catch {
-        reject(new Error(`vnu.jar exited ${code} without a JSON report:\n${stdout}\n${stderr}`));
-      }
-    });
-  });
-}
-
 test('every page is valid HTML (Nu HTML Checker, errors only)', { timeout: 300_000 }, async (t) => {
   const { paths } = await sitemapPaths(server.url);
   const pages = [...paths.map((path) => [path, 200]), ...EXTRA_PAGES.filter(([path]) => !paths.includes(path))];
@@ -90,20 +61,12 @@ test('every page is valid HTML (Nu HTML Checker, errors only)', { timeout: 300_0
     }
     const file = join(dir, `${pathSlug(path)}.html`);
     writeFileSync(file, html);
-    fileToPath.set(`file:${file}`, path);
+    fileToPath.set(file, path);
   }
   assert.ok(fileToPath.size > 0, `no page could be fetched:\n${fetchProblems.join('\n')}`);
   t.diagnostic(`checking ${fileToPath.size} pages with ${VNU_JAR}`);
 
-  const report = await runVnu([...fileToPath.keys()].map((url) => url.slice('file:'.length)));
-  const errors = (report.messages ?? [])
-    .filter((message) => message.type !== 'info')
-    .map((message) => {
-      const path = fileToPath.get(message.url) ?? message.url ?? '(vnu)';
-      const where = message.lastLine ? `:${message.lastLine}:${message.firstColumn ?? message.lastColumn ?? ''}` : '';
-      const extract = message.extract ? `\n      ${JSON.stringify(message.extract)}` : '';
-      return `${path}${where}: ${message.type}${message.subType ? `/${message.subType}` : ''}: ${message.message}${extract}`;
-    });
+  const errors = await vnuErrors(fileToPath);
 
   const problems = [...fetchProblems, ...errors];
   assertNoProblems(problems, `Nu HTML Checker on ${pages.length} pages`);
@@ -137,15 +100,7 @@ test("the directory's pages are valid HTML too (Nu HTML Checker, errors only)", 
       fileToPath.set(file, path);
     }
     t.diagnostic(`checking ${fileToPath.size} directory pages`);
-    const report = await runVnu([...fileToPath.keys()]);
-    const errors = (report.messages ?? [])
-      .filter((message) => message.type !== 'info')
-      .map((message) => {
-        const file = (message.url ?? '').replace(/^file:/, '');
-        const path = fileToPath.get(file) ?? message.url ?? '(vnu)';
-        const where = message.lastLine ? `:${message.lastLine}` : '';
-        return `${path}${where}: ${message.type}: ${message.message}`;
-      });
+    const errors = await vnuErrors(fileToPath);
     assertNoProblems([...fetchProblems, ...errors], `Nu HTML Checker on ${pages.length} directory pages`);
   } finally {
     await hosted.stop();

@@ -1,5 +1,6 @@
 //! Write a photo as a phone takes it: 4000 × 3000 (12 megapixels), with detail like a real
-//! scene's (so it is several megabytes, as a phone's is) and EXIF with a GPS position.
+//! scene's (so it is several megabytes, as a phone's is), EXIF with a GPS position and a
+//! Display P3 colour profile, as an iPhone's has.
 //! `cargo xtask bench photos` uploads it.
 //!
 //! `cargo run --release -p anteroom-images --features testing --example phone_photo -- OUT.jpg`

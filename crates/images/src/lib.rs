@@ -4,8 +4,10 @@
 //! [`process`] accepts JPEG, PNG and WebP (HEIC is named and refused with a way round: no
 //! maintained decoder builds here without system libraries). Nothing of the file but its
 //! pixels survives: the image is decoded, turned the way its EXIF orientation says, flattened
-//! onto white if it has transparency, and encoded again by us, so EXIF (and the GPS position
-//! in it), XMP, IPTC, comments and colour profiles are all left behind. Each photo becomes
+//! onto white if it has transparency, its colours converted to sRGB from the ICC profile it
+//! came with (a phone's Display P3, say), and encoded again by us, so EXIF (and the GPS
+//! position in it), XMP, IPTC, comments and colour profiles are all left behind, and the
+//! copies, with no profile, are sRGB as browsers assume. Each photo becomes
 //! up to [`WIDTHS`] wide (never wider than it came), as lossy WebP and as JPEG for browsers
 //! without WebP. Decoding is bounded: [`MAX_UPLOAD_BYTES`] of file and [`MAX_PIXELS`] of
 //! picture, checked from the header before the pixels are read.
@@ -182,9 +184,37 @@ fn decode(bytes: &[u8]) -> Result<RgbImage, Refusal> {
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let profile = decoder.icc_profile().ok().flatten();
     let mut picture = DynamicImage::from_decoder(decoder).map_err(|_| Refusal::Undecodable)?;
     picture.apply_orientation(orientation);
-    Ok(opaque(picture))
+    let mut picture = opaque(picture);
+    if let Some(profile) = profile {
+        to_srgb(&mut picture, &profile);
+    }
+    Ok(picture)
+}
+
+/// Turn a picture whose colours are described by the ICC `profile` it came with (a phone's
+/// Display P3, a camera's Adobe RGB) into sRGB, the colours every browser assumes of a
+/// picture without one, so that it looks as it did on the phone although its profile is
+/// not kept. A profile that is not RGB, or cannot be read, leaves the picture as stored.
+fn to_srgb(picture: &mut RgbImage, profile: &[u8]) {
+    if profile.get(16..20) != Some(b"RGB ") {
+        return;
+    }
+    let Some(input) = qcms::Profile::new_from_slice(profile, false) else {
+        return;
+    };
+    let mut srgb = qcms::Profile::new_sRGB();
+    srgb.precache_output_transform();
+    if let Some(transform) = qcms::Transform::new(
+        &input,
+        &srgb,
+        qcms::DataType::RGB8,
+        qcms::Intent::Perceptual,
+    ) {
+        transform.apply(picture);
+    }
 }
 
 /// HEIF and its HEIC and AVIF kin: an ISO box file whose `ftyp` names one of their brands.

@@ -59,25 +59,36 @@ impl Exif {
     }
 }
 
+/// A JPEG marker segment: the marker, the length, the payload.
+fn segment(marker: u8, payload: &[u8]) -> Vec<u8> {
+    let mut s = vec![0xff, marker];
+    s.extend_from_slice(&u16::try_from(payload.len() + 2).unwrap().to_be_bytes());
+    s.extend_from_slice(payload);
+    s
+}
+
+/// The APP2 segment that carries an ICC profile (in one piece).
+fn icc_segment(profile: &[u8]) -> Vec<u8> {
+    let mut app2 = b"ICC_PROFILE\0\x01\x01".to_vec();
+    app2.extend_from_slice(profile);
+    segment(0xe2, &app2)
+}
+
 /// A JPEG of `picture` with segments put in after SOI, as a phone writes them: EXIF (with
-/// GPS), an XMP packet naming the place, and a comment.
+/// GPS), the Display P3 profile its colours are in, an XMP packet naming the place, and a
+/// comment.
 pub fn phone_jpeg(picture: &RgbImage, exif: &Exif) -> Vec<u8> {
     let mut plain = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 92)
         .encode_image(picture)
         .unwrap();
-    let segment = |marker: u8, payload: &[u8]| {
-        let mut s = vec![0xff, marker];
-        s.extend_from_slice(&u16::try_from(payload.len() + 2).unwrap().to_be_bytes());
-        s.extend_from_slice(payload);
-        s
-    };
     let mut xmp = b"http://ns.adobe.com/xap/1.0/\0".to_vec();
     xmp.extend_from_slice(
         br#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description exif:GPSLatitude="51,30.2N" photoshop:City="Little Snoring"/></rdf:RDF></x:xmpmeta>"#,
     );
     let mut out = plain[..2].to_vec();
     out.extend(segment(0xe1, &exif.app1()));
+    out.extend(icc_segment(&display_p3_profile()));
     out.extend(segment(0xe1, &xmp));
     out.extend(segment(0xfe, b"Taken at 14 Acacia Avenue"));
     out.extend_from_slice(&plain[2..]);
@@ -131,4 +142,76 @@ pub fn telltales() -> Vec<Vec<u8>> {
     .collect();
     all.push(HOME.latitude[2].to_be_bytes().to_vec());
     all
+}
+
+/// An ICC (version 2) profile of Display P3, the colours an iPhone photographs in: its
+/// primaries adapted to D50 as ICC has them, the D65 white point, and sRGB's tone curve.
+pub fn display_p3_profile() -> Vec<u8> {
+    fn s15(value: f64) -> [u8; 4] {
+        // s15Fixed16: a signed number with sixteen bits after the point.
+        #[allow(clippy::cast_possible_truncation)]
+        ((value * 65536.0).round() as i32).to_be_bytes()
+    }
+    fn xyz(values: [f64; 3]) -> Vec<u8> {
+        let mut tag = b"XYZ \0\0\0\0".to_vec();
+        for v in values {
+            tag.extend_from_slice(&s15(v));
+        }
+        tag
+    }
+    // The sRGB tone curve as ICC's parametric function 3.
+    let mut curve = b"para\0\0\0\0\0\x03\0\0".to_vec();
+    for v in [2.4, 1.0 / 1.055, 0.055 / 1.055, 1.0 / 12.92, 0.04045] {
+        curve.extend_from_slice(&s15(v));
+    }
+    let tags: Vec<(&[u8; 4], Vec<u8>)> = vec![
+        (b"wtpt", xyz([0.9642, 1.0, 0.8249])),
+        (b"rXYZ", xyz([0.5151, 0.2412, -0.0011])),
+        (b"gXYZ", xyz([0.2920, 0.6922, 0.0419])),
+        (b"bXYZ", xyz([0.1571, 0.0666, 0.7841])),
+        (b"rTRC", curve.clone()),
+        (b"gTRC", curve.clone()),
+        (b"bTRC", curve),
+    ];
+    let table_end = 128 + 4 + 12 * tags.len();
+    let mut data = Vec::new();
+    let mut table = u32::try_from(tags.len()).unwrap().to_be_bytes().to_vec();
+    for (signature, tag) in &tags {
+        let offset = table_end + data.len();
+        table.extend_from_slice(*signature);
+        table.extend_from_slice(&u32::try_from(offset).unwrap().to_be_bytes());
+        table.extend_from_slice(&u32::try_from(tag.len()).unwrap().to_be_bytes());
+        data.extend_from_slice(tag);
+        while data.len() % 4 != 0 {
+            data.push(0);
+        }
+    }
+    let size = table_end + data.len();
+    let mut header = vec![0u8; 128];
+    header[0..4].copy_from_slice(&u32::try_from(size).unwrap().to_be_bytes());
+    header[8..12].copy_from_slice(&0x0210_0000u32.to_be_bytes());
+    header[12..16].copy_from_slice(b"mntr");
+    header[16..20].copy_from_slice(b"RGB ");
+    header[20..24].copy_from_slice(b"XYZ ");
+    header[36..40].copy_from_slice(b"acsp");
+    for (n, v) in [0.9642, 1.0, 0.8249].into_iter().enumerate() {
+        header[68 + 4 * n..72 + 4 * n].copy_from_slice(&s15(v));
+    }
+    let mut profile = header;
+    profile.extend_from_slice(&table);
+    profile.extend_from_slice(&data);
+    profile
+}
+
+/// A JPEG of `picture` tagged with the ICC `profile` (in an APP2 segment, as cameras write
+/// it): its pixels are in the profile's colours.
+pub fn jpeg_with_profile(picture: &RgbImage, profile: &[u8]) -> Vec<u8> {
+    let mut plain = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 95)
+        .encode_image(picture)
+        .unwrap();
+    let mut out = plain[..2].to_vec();
+    out.extend(icc_segment(profile));
+    out.extend_from_slice(&plain[2..]);
+    out
 }

@@ -2,7 +2,9 @@
 
 use anteroom_images::{
     Format, MAX_UPLOAD_BYTES, Refusal, process,
-    testing::{Exif, HOME, contains, phone_jpeg, picture, telltales},
+    testing::{
+        Exif, HOME, contains, display_p3_profile, jpeg_with_profile, phone_jpeg, picture, telltales,
+    },
 };
 use image::ImageDecoder;
 
@@ -16,6 +18,7 @@ fn a_gps_tagged_photo_comes_out_with_no_location_in_any_byte() {
         .into_decoder()
         .unwrap();
     assert!(decoder.exif_metadata().unwrap().is_some());
+    assert!(decoder.icc_profile().unwrap().is_some());
     assert!(contains(&upload, b"Acacia"));
 
     let processed = process(&upload).unwrap();
@@ -80,6 +83,51 @@ fn sizes_and_formats_are_as_served() {
     assert_ne!(other.key, processed.key);
     assert_eq!(processed.key.len(), 20);
     assert!(processed.key.bytes().all(|b| b.is_ascii_hexdigit()));
+}
+
+/// The colour in the middle of each variant of `upload`, as a browser shows it (no profile:
+/// sRGB).
+fn middle_colours(upload: &[u8]) -> Vec<[u8; 3]> {
+    let processed = process(upload).unwrap();
+    processed
+        .variants
+        .iter()
+        .map(|v| {
+            let shown = image::load_from_memory(&v.bytes).unwrap().into_rgb8();
+            shown.get_pixel(shown.width() / 2, shown.height() / 2).0
+        })
+        .collect()
+}
+
+#[test]
+fn a_photo_in_display_p3_is_shown_in_the_same_colours_without_its_profile() {
+    let flat = |rgb: [u8; 3]| image::RgbImage::from_pixel(400, 300, image::Rgb(rgb));
+    let p3 = display_p3_profile();
+    let near = |a: [u8; 3], b: [u8; 3], by: u8| a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= by);
+    // A warm brick red as an iPhone stores it: in sRGB it is redder (about 194, 83, 75).
+    let brick = [180, 90, 80];
+    for shown in middle_colours(&jpeg_with_profile(&flat(brick), &p3)) {
+        assert!(
+            shown[0] >= 188 && shown[1] <= 87 && shown[2] <= 78,
+            "converted to sRGB: {shown:?}"
+        );
+    }
+    // Without a profile it is taken as sRGB already, and kept.
+    for shown in middle_colours(&jpeg_with_profile(&flat(brick), &[])) {
+        assert!(near(shown, brick, 3), "as it came: {shown:?}");
+    }
+    // Greys are the same in both.
+    for shown in middle_colours(&jpeg_with_profile(&flat([128, 128, 128]), &p3)) {
+        assert!(near(shown, [128, 128, 128], 3), "grey: {shown:?}");
+    }
+    // A profile that is not one (or not RGB) leaves the colours as stored.
+    let mut grey_profile = p3.clone();
+    grey_profile[16..20].copy_from_slice(b"GRAY");
+    for broken in [b"not a profile at all".to_vec(), grey_profile] {
+        for shown in middle_colours(&jpeg_with_profile(&flat(brick), &broken)) {
+            assert!(near(shown, brick, 3), "left as stored: {shown:?}");
+        }
+    }
 }
 
 #[test]
