@@ -129,10 +129,10 @@ pub enum Refusal {
     #[error("The file could not be read as a photo: it may be damaged or not a photo at all")]
     Undecodable,
     #[error(
-        "The photo is {megapixels} megapixels, more than the 24 taken here: export a \
-         smaller copy (for example 4000 pixels wide)"
+        "The photo is {megapixels} megapixels, more than the {limit} taken here: export a \
+         smaller copy"
     )]
-    TooManyPixels { megapixels: u64 },
+    TooManyPixels { megapixels: u64, limit: u64 },
     #[error(
         "The photo is too small ({width} × {height} pixels): choose one at least 200 pixels on each side"
     )]
@@ -143,12 +143,18 @@ pub enum Refusal {
 /// Takes a second or two for a large photo: call it off the async threads, a bounded number
 /// at a time.
 pub fn process(bytes: &[u8]) -> Result<Processed, Refusal> {
-    let picture = decode(bytes)?;
+    process_within(bytes, MAX_PIXELS)
+}
+
+/// [`process`] with a lower bound on the picture's pixels (and so on the memory and time it
+/// takes): for pictures read from other sites, which need be no larger than they are shown.
+pub fn process_within(bytes: &[u8], max_pixels: u64) -> Result<Processed, Refusal> {
+    let picture = decode(bytes, max_pixels.min(MAX_PIXELS))?;
     Ok(variants(picture))
 }
 
 /// The upload's pixels, turned upright and without transparency.
-fn decode(bytes: &[u8]) -> Result<RgbImage, Refusal> {
+fn decode(bytes: &[u8], max_pixels: u64) -> Result<RgbImage, Refusal> {
     if bytes.is_empty() {
         return Err(Refusal::Empty);
     }
@@ -167,14 +173,15 @@ fn decode(bytes: &[u8]) -> Result<RgbImage, Refusal> {
     }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
-    limits.max_alloc = Some(MAX_PIXELS * 8 + 16 * 1024 * 1024);
+    limits.max_alloc = Some(max_pixels * 8 + 16 * 1024 * 1024);
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(|_| Refusal::Undecodable)?;
     let (width, height) = decoder.dimensions();
     let pixels = u64::from(width) * u64::from(height);
-    if pixels > MAX_PIXELS {
+    if pixels > max_pixels {
         return Err(Refusal::TooManyPixels {
             megapixels: pixels.div_ceil(1_000_000),
+            limit: max_pixels / 1_000_000,
         });
     }
     if width.min(height) < MIN_SIDE {
@@ -198,6 +205,10 @@ fn decode(bytes: &[u8]) -> Result<RgbImage, Refusal> {
 /// Display P3, a camera's Adobe RGB) into sRGB, the colours every browser assumes of a
 /// picture without one, so that it looks as it did on the phone although its profile is
 /// not kept. A profile that is not RGB, or cannot be read, leaves the picture as stored.
+///
+/// A nonsense profile can at worst give odd colours (the library refuses what it cannot
+/// compute, and bounds a profile's size); if it ever trips one of the library's own
+/// assertions, the picture is kept as it is rather than the upload failing.
 fn to_srgb(picture: &mut RgbImage, profile: &[u8]) {
     if profile.get(16..20) != Some(b"RGB ") {
         return;
@@ -205,14 +216,18 @@ fn to_srgb(picture: &mut RgbImage, profile: &[u8]) {
     let Some(input) = qcms::Profile::new_from_slice(profile, false) else {
         return;
     };
-    let mut srgb = qcms::Profile::new_sRGB();
-    srgb.precache_output_transform();
-    if let Some(transform) = qcms::Transform::new(
-        &input,
-        &srgb,
-        qcms::DataType::RGB8,
-        qcms::Intent::Perceptual,
-    ) {
+    let transform = std::panic::catch_unwind(|| {
+        let mut srgb = qcms::Profile::new_sRGB();
+        srgb.precache_output_transform();
+        qcms::Transform::new(
+            &input,
+            &srgb,
+            qcms::DataType::RGB8,
+            qcms::Intent::Perceptual,
+        )
+    });
+    if let Ok(Some(transform)) = transform {
+        // An RgbImage is exactly three bytes a pixel, as the transform takes.
         transform.apply(picture);
     }
 }

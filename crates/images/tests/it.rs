@@ -220,7 +220,19 @@ fn anything_else_is_refused_with_its_reason() {
     assert_eq!(process(&broken).unwrap_err(), Refusal::Undecodable);
     assert_eq!(
         process(&png_header(8000, 6000)).unwrap_err(),
-        Refusal::TooManyPixels { megapixels: 48 }
+        Refusal::TooManyPixels {
+            megapixels: 48,
+            limit: 24
+        }
+    );
+    assert_eq!(
+        anteroom_images::process_within(&phone_jpeg(&picture(2400, 2000), &HOME), 4_000_000)
+            .unwrap_err(),
+        Refusal::TooManyPixels {
+            megapixels: 5,
+            limit: 4
+        },
+        "a lower bound for pictures read from elsewhere"
     );
     assert_eq!(
         process(&png_header(u32::MAX / 2, u32::MAX / 2)).unwrap_err(),
@@ -239,7 +251,13 @@ fn anything_else_is_refused_with_its_reason() {
     huge.resize(MAX_UPLOAD_BYTES + 1, 0);
     assert_eq!(process(&huge).unwrap_err(), Refusal::TooLarge);
     // Every reason is a sentence someone can act on.
-    for refusal in [Refusal::Heic, Refusal::TooManyPixels { megapixels: 48 }] {
+    for refusal in [
+        Refusal::Heic,
+        Refusal::TooManyPixels {
+            megapixels: 48,
+            limit: 24,
+        },
+    ] {
         let words = refusal.to_string();
         assert!(words.contains("export"), "{words}");
     }

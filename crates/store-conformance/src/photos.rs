@@ -335,6 +335,20 @@ pub async fn remote_portraits_story(store: &dyn Store) {
     }
     assert_eq!(store.remote_portrait(blake).await.unwrap(), None);
 
+    // Described again: the same copy, its new words.
+    store
+        .set_remote_portrait_alt(alex, "Alex at the window")
+        .await
+        .unwrap();
+    let described = store.remote_portrait(alex).await.unwrap().unwrap();
+    assert_eq!(described.image.unwrap().alt, "Alex at the window");
+    assert_eq!(described.read_at, now);
+    store
+        .set_remote_portrait_alt(blake, "nobody")
+        .await
+        .unwrap();
+    assert_eq!(store.remote_portrait(blake).await.unwrap(), None);
+
     // A new portrait replaces the old, variants and all; a failed reading keeps why.
     let new_face = photo(ImageRole::Portrait, "new-face");
     store
@@ -363,6 +377,15 @@ pub async fn remote_portraits_story(store: &dyn Store) {
     let failed = store.remote_portrait(alex).await.unwrap().unwrap();
     assert_eq!(failed.source, "https://alex.example/c.jpg");
     assert_eq!(failed.image, Err("it is not a photo".into()));
+    store
+        .set_remote_portrait_alt(alex, "no photo to describe")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.remote_portrait(alex).await.unwrap().unwrap().image,
+        Err("it is not a photo".into()),
+        "a failed reading has nothing to describe"
+    );
     assert_eq!(
         store
             .remote_portrait_variant(alex, "new-face", 320, "jpg")

@@ -276,43 +276,67 @@ macro_rules! images {
         #[async_trait::async_trait]
         impl RemotePortraitStore for $store {
             async fn remote_portrait(&self, remote: i64) -> StoreResult<Option<RemotePortrait>> {
-                type Row = (String, i64, Option<String>, Option<String>, Option<i64>, Option<i64>, Option<String>);
-                let row: Option<Row> = sqlx::query_as($sql(
-                    "SELECT source, read_at, key, alt, width, height, error
-                     FROM directory_remote_portraits WHERE remote_id = ?",
+                // One statement, so the copy and its widths are read as of one moment.
+                type Row = (
+                    String,
+                    i64,
+                    Option<String>,
+                    Option<String>,
+                    Option<i64>,
+                    Option<i64>,
+                    Option<String>,
+                    Option<i64>,
+                );
+                let rows: Vec<Row> = sqlx::query_as($sql(
+                    "SELECT p.source, p.read_at, p.key, p.alt, p.width, p.height, p.error, v.width
+                     FROM directory_remote_portraits p
+                     LEFT JOIN directory_remote_portrait_variants v
+                         ON v.remote_id = p.remote_id AND v.format = 'jpg'
+                     WHERE p.remote_id = ? ORDER BY v.width",
                 ))
                 .bind(remote)
-                .fetch_optional(self.read())
+                .fetch_all(self.read())
                 .await
                 .map_err(map_err)?;
-                let Some((source, read_at, key, alt, width, height, error)) = row else {
+                let widths = rows
+                    .iter()
+                    .filter_map(|row| row.7)
+                    .map(dimension)
+                    .collect::<StoreResult<Vec<u32>>>()?;
+                let Some((source, read_at, key, alt, width, height, error, _)) =
+                    rows.into_iter().next()
+                else {
                     return Ok(None);
                 };
                 let read_at = timestamp(read_at)?;
                 let image = match (key, alt, width, height, error) {
-                    (Some(key), Some(alt), Some(width), Some(height), None) => {
-                        let widths: Vec<i64> = sqlx::query_scalar($sql(
-                            "SELECT width FROM directory_remote_portrait_variants
-                             WHERE remote_id = ? AND format = 'jpg' ORDER BY width",
-                        ))
-                        .bind(remote)
-                        .fetch_all(self.read())
-                        .await
-                        .map_err(map_err)?;
-                        Ok(ImageInfo {
-                            key,
-                            role: ImageRole::Portrait,
-                            alt,
-                            width: dimension(width)?,
-                            height: dimension(height)?,
-                            widths: widths.into_iter().map(dimension).collect::<StoreResult<_>>()?,
-                            added_at: read_at,
-                        })
-                    }
+                    (Some(key), Some(alt), Some(width), Some(height), None) => Ok(ImageInfo {
+                        key,
+                        role: ImageRole::Portrait,
+                        alt,
+                        width: dimension(width)?,
+                        height: dimension(height)?,
+                        widths,
+                        added_at: read_at,
+                    }),
                     (None, None, None, None, Some(error)) => Err(error),
                     _ => return Err(crate::convert::corrupt("remote portrait")),
                 };
                 Ok(Some(RemotePortrait { source, read_at, image }))
+            }
+
+            async fn set_remote_portrait_alt(&self, remote: i64, alt: &str) -> StoreResult<()> {
+                let mut tx = self.write().await?;
+                sqlx::query($sql(
+                    "UPDATE directory_remote_portraits SET alt = ?
+                     WHERE remote_id = ? AND key IS NOT NULL",
+                ))
+                .bind(alt)
+                .bind(remote)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+                tx.commit().await.map_err(map_err)
             }
 
             async fn set_remote_portrait(

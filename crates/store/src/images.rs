@@ -146,6 +146,9 @@ pub trait RemotePortraitStore: Send + Sync {
         portrait: Option<(&str, Result<&NewImage, &str>)>,
         now: Timestamp,
     ) -> StoreResult<()>;
+    /// Describe the kept copy again (the practice changed its portrait's alt text). Nothing
+    /// happens if there is no copy.
+    async fn set_remote_portrait_alt(&self, remote: i64, alt: &str) -> StoreResult<()>;
     /// One variant's bytes of the remote's portrait, if it is the one kept.
     async fn remote_portrait_variant(
         &self,

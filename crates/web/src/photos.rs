@@ -65,20 +65,26 @@ impl Jobs {
         _slot: &UploadSlot,
         bytes: Vec<u8>,
     ) -> WebResult<Result<Processed, Refusal>> {
-        self.process_read(bytes).await
+        self.run(bytes, images::MAX_PIXELS).await
     }
 
     /// The same for a photo read from elsewhere (the directory's copy of a self-hosted
-    /// practice's portrait), in the same one-at-a-time line as uploads.
+    /// practice's portrait), in the same one-at-a-time line as uploads, with at most
+    /// `max_pixels`.
     pub(crate) async fn process_read(
         &self,
         bytes: Vec<u8>,
+        max_pixels: u64,
     ) -> WebResult<Result<Processed, Refusal>> {
+        self.run(bytes, max_pixels).await
+    }
+
+    async fn run(&self, bytes: Vec<u8>, max_pixels: u64) -> WebResult<Result<Processed, Refusal>> {
         let _permit = Arc::clone(&self.processing)
             .acquire_owned()
             .await
             .map_err(|_| WebError::Busy)?;
-        tokio::task::spawn_blocking(move || images::process(&bytes))
+        tokio::task::spawn_blocking(move || images::process_within(&bytes, max_pixels))
             .await
             .map_err(|e| WebError::Internal(anyhow::anyhow!("processing a photo failed: {e}")))
     }

@@ -469,8 +469,13 @@ impl ListingPortrait {
             .url
             .strip_prefix("https://")
             .or_else(|| self.url.strip_prefix("http://"))?;
-        let path = &rest[rest.find('/')?..];
+        let (authority, _) = rest.split_once('/')?;
+        if authority.contains(['?', '#', '@']) {
+            return None;
+        }
+        let path = &rest[authority.len()..];
         let plain = path.len() <= 200
+            && !path.starts_with("//")
             && !path.contains("..")
             && path
                 .bytes()

@@ -523,6 +523,9 @@ fn a_listings_portrait_is_a_plain_address_on_its_own_site_with_a_description() {
         "https://rowan.example/media/../../admin",
         "https://rowan.example/media/a.jpg?x=1",
         "https://rowan.example/media/a%20b.jpg",
+        "https://rowan.example?/media/a.jpg",
+        "https://rowan.example#/media/a.jpg",
+        "https://rowan.example//elsewhere.example/a.jpg",
         "https://rowan.example",
         "data:image/png;base64,AAAA",
     ] {

@@ -13,9 +13,9 @@
 //! size limit, decodes and encodes it again as an upload is, and keeps the copy, so its
 //! pages show the portrait from the directory's own host and visitors' browsers load
 //! nothing from elsewhere. The copy is read again only when the listing names another
-//! (the address changes with the content) or another description.
+//! (the address changes with the content); another description is taken as it is.
 
-use std::{sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use domain::directory::{FreeTimes, Listing, ListingPortrait};
 use http_body_util::{BodyExt, Empty, Limited};
@@ -48,6 +48,12 @@ const MAX_BYTES: usize = 256 * 1024;
 /// The largest portrait read (a practice names a JPEG at most 1024 pixels wide: about
 /// 150 KB).
 const MAX_PORTRAIT_BYTES: usize = 2 * 1024 * 1024;
+/// The most pixels of a portrait read (a 1024-pixel-wide portrait is about 1.3 million): a
+/// small file that claims a huge picture is refused before it is decoded.
+const MAX_PORTRAIT_PIXELS: u64 = 4_000_000;
+/// How long a portrait that could not be read is left before it is tried again (sooner if
+/// the listing names another).
+const PORTRAIT_RETRY: jiff::SignedDuration = jiff::SignedDuration::from_hours(6);
 
 /// An address the directory reads: `scheme://host[:port]`, lower-case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,7 +137,7 @@ pub(crate) struct Document {
 }
 
 /// Read a fetched body: the right format, and a listing that passes its checks.
-fn checked(body: &[u8], address: &Address) -> Result<Document, String> {
+fn checked(body: &[u8], host: &str) -> Result<Document, String> {
     let doc: Document = serde_json::from_slice(body)
         .map_err(|_| "What it sent is not a listing the directory can read".to_owned())?;
     if doc.format != crate::api::listing::FORMAT {
@@ -142,16 +148,8 @@ fn checked(body: &[u8], address: &Address) -> Result<Document, String> {
         ));
     }
     doc.listing
-        .check(&address.host, &doc.free_consultations)
+        .check(host, &doc.free_consultations)
         .map_err(|e| format!("Its listing was refused: {e}"))?;
-    if let Some(portrait) = &doc.listing.portrait
-        && portrait_path(address, portrait).is_none()
-    {
-        return Err(format!(
-            "Its listing was refused: its portrait is not at {}",
-            address.text()
-        ));
-    }
     Ok(doc)
 }
 
@@ -186,15 +184,32 @@ fn tls() -> Result<tokio_rustls::TlsConnector, String> {
         .ok_or_else(|| "Secure connections are not available here".to_owned())
 }
 
-/// One reading of `address`, sending `etag` back; never longer than `timeout`.
-pub async fn fetch(address: &Address, etag: Option<&str>, timeout: Duration) -> FetchOutcome {
-    match tokio::time::timeout(timeout, read(address, etag)).await {
-        Ok(Ok(outcome)) => outcome,
-        Ok(Err(error)) => FetchOutcome::Failed(error),
-        Err(_) => FetchOutcome::Failed(format!(
-            "It did not answer within {} seconds",
-            timeout.as_secs().max(1)
-        )),
+/// One reading of `address`, sending `etag` back; never longer than `timeout`. Also gives
+/// the machine it reached, if it reached one: the portrait is read from that same machine,
+/// so a name that points elsewhere a moment later cannot send the directory to another.
+pub async fn fetch(
+    address: &Address,
+    etag: Option<&str>,
+    timeout: Duration,
+) -> (FetchOutcome, Option<SocketAddr>) {
+    let reading = async {
+        let to = tokio::net::lookup_host((address.host.as_str(), address.port))
+            .await
+            .ok()
+            .and_then(|mut found| found.next())
+            .ok_or_else(|| "It could not be reached: its name was not found".to_owned())?;
+        read(address, to, etag).await.map(|outcome| (outcome, to))
+    };
+    match tokio::time::timeout(timeout, reading).await {
+        Ok(Ok((outcome, to))) => (outcome, Some(to)),
+        Ok(Err(error)) => (FetchOutcome::Failed(error), None),
+        Err(_) => (
+            FetchOutcome::Failed(format!(
+                "It did not answer within {} seconds",
+                timeout.as_secs().max(1)
+            )),
+            None,
+        ),
     }
 }
 
@@ -205,15 +220,17 @@ struct Answer {
     body: Bytes,
 }
 
-/// `GET path` from `address`, sending `etag` back; a 200's body is read up to `max` bytes.
+/// `GET path` from `address` (at the machine `to`), sending `etag` back; a 200's body is
+/// read up to `max` bytes.
 async fn get(
     address: &Address,
+    to: SocketAddr,
     path: &str,
     accept: &'static str,
     etag: Option<&str>,
     max: usize,
 ) -> Result<Answer, String> {
-    let tcp = TcpStream::connect((address.host.as_str(), address.port))
+    let tcp = TcpStream::connect(to)
         .await
         .map_err(|_| "It could not be reached".to_owned())?;
     let stream: Box<dyn Stream> = if address.https {
@@ -270,9 +287,14 @@ async fn get(
     answer
 }
 
-async fn read(address: &Address, etag: Option<&str>) -> Result<FetchOutcome, String> {
+async fn read(
+    address: &Address,
+    to: SocketAddr,
+    etag: Option<&str>,
+) -> Result<FetchOutcome, String> {
     let answer = get(
         address,
+        to,
         "/api/v1/listing",
         "application/json",
         etag,
@@ -282,7 +304,7 @@ async fn read(address: &Address, etag: Option<&str>) -> Result<FetchOutcome, Str
     match answer.status {
         StatusCode::NOT_MODIFIED => Ok(FetchOutcome::NotModified),
         StatusCode::OK => {
-            let doc = checked(&answer.body, address)?;
+            let doc = checked(&answer.body, &address.host)?;
             let document = serde_json::to_string(&doc)
                 .map_err(|_| "The listing could not be kept".to_owned())?;
             Ok(FetchOutcome::Listing {
@@ -310,6 +332,8 @@ enum PortraitChange {
     Keep,
     /// Its listing names none (any longer).
     Remove,
+    /// The same photo, described again.
+    Describe(String),
     /// What reading the one it names gave.
     Read {
         source: String,
@@ -318,19 +342,25 @@ enum PortraitChange {
 }
 
 /// The portrait a remote's listing names, read and made ours if it is not the one kept:
-/// from the same host as the listing (the path checked), within [`FETCH_TIMEOUT`] and
-/// [`MAX_PORTRAIT_BYTES`], then decoded and encoded again like an upload (so nothing of the
-/// file read is kept) in the same one-at-a-time line.
+/// from the machine the listing came from and the listing's own origin (the path checked),
+/// within [`FETCH_TIMEOUT`], [`MAX_PORTRAIT_BYTES`] and [`MAX_PORTRAIT_PIXELS`], then
+/// decoded and encoded again like an upload (so nothing of the file read is kept) in the
+/// same one-at-a-time line. One that could not be read is tried again after
+/// [`PORTRAIT_RETRY`].
 async fn portrait_change(
     state: &AppState,
     remote: &RemoteListing,
     outcome: &FetchOutcome,
+    to: Option<SocketAddr>,
 ) -> store::StoreResult<PortraitChange> {
     let document = match outcome {
         FetchOutcome::Listing { document, .. } => Some(document.as_str()),
         FetchOutcome::NotModified => remote.document.as_deref(),
         // An address that did not answer keeps its last listing, and its portrait.
         FetchOutcome::Failed(_) => return Ok(PortraitChange::Keep),
+    };
+    let (Some(to), Ok(address)) = (to, Address::parse(&remote.address)) else {
+        return Ok(PortraitChange::Keep);
     };
     let named = document
         .and_then(stored_document)
@@ -345,14 +375,17 @@ async fn portrait_change(
     };
     if let Some(kept) = &kept
         && kept.source == named.url
-        && kept.image.as_ref().is_ok_and(|i| i.alt == named.alt)
     {
-        return Ok(PortraitChange::Keep);
+        match &kept.image {
+            Ok(image) if image.alt == named.alt => return Ok(PortraitChange::Keep),
+            Ok(_) => return Ok(PortraitChange::Describe(named.alt)),
+            Err(_) if kept.read_at + PORTRAIT_RETRY > state.now() => {
+                return Ok(PortraitChange::Keep);
+            }
+            Err(_) => {}
+        }
     }
-    let image = match Address::parse(&remote.address) {
-        Ok(address) => read_portrait(state, &address, &named).await,
-        Err(error) => Err(error),
-    };
+    let image = read_portrait(state, &address, to, &named).await;
     Ok(PortraitChange::Read {
         source: named.url,
         image,
@@ -360,21 +393,24 @@ async fn portrait_change(
 }
 
 /// The path of a listing's portrait when it is at the listing's own address (the same
-/// scheme, host and port), and plain (see `ListingPortrait::path`).
+/// scheme, host and port, however written), and plain (see `ListingPortrait::path`).
 fn portrait_path<'a>(address: &Address, portrait: &'a ListingPortrait) -> Option<&'a str> {
     let path = portrait.path(&address.host)?;
-    let origin = portrait.url.strip_suffix(path)?;
-    (origin == address.text()).then_some(path)
+    let origin = Address::parse(portrait.url.strip_suffix(path)?).ok()?;
+    (origin == *address).then_some(path)
 }
 
 async fn read_portrait(
     state: &AppState,
     address: &Address,
+    to: SocketAddr,
     named: &ListingPortrait,
 ) -> Result<store::NewImage, String> {
-    let path = portrait_path(address, named).ok_or("Its portrait is not on its own site")?;
+    let path = portrait_path(address, named)
+        .ok_or_else(|| format!("Its portrait is not at {}", address.text()))?;
     let reading = get(
         address,
+        to,
         path,
         "image/jpeg, image/webp, image/png",
         None,
@@ -395,7 +431,11 @@ async fn read_portrait(
             unexpected(answer.status)
         ));
     }
-    match state.photo_jobs().process_read(answer.body.to_vec()).await {
+    let processed = state
+        .photo_jobs()
+        .process_read(answer.body.to_vec(), MAX_PORTRAIT_PIXELS)
+        .await;
+    match processed {
         Ok(Ok(processed)) => Ok(crate::photos::new_image(
             store::ImageRole::Portrait,
             named.alt.clone(),
@@ -430,11 +470,11 @@ pub async fn fetch_due(state: &AppState, timeout: Duration) -> store::StoreResul
             let Some(remote) = due.next() else { break };
             let state = state.clone();
             readings.spawn(async move {
-                let outcome = match Address::parse(&remote.address) {
+                let (outcome, to) = match Address::parse(&remote.address) {
                     Ok(address) => fetch(&address, remote.etag.as_deref(), timeout).await,
-                    Err(error) => FetchOutcome::Failed(error),
+                    Err(error) => (FetchOutcome::Failed(error), None),
                 };
-                let portrait = portrait_change(&state, &remote, &outcome).await;
+                let portrait = portrait_change(&state, &remote, &outcome, to).await;
                 (remote.id, outcome, portrait)
             });
         }
@@ -450,6 +490,9 @@ pub async fn fetch_due(state: &AppState, timeout: Duration) -> store::StoreResul
             match portrait? {
                 PortraitChange::Keep => {}
                 PortraitChange::Remove => state.store().set_remote_portrait(id, None, now).await?,
+                PortraitChange::Describe(alt) => {
+                    state.store().set_remote_portrait_alt(id, &alt).await?;
+                }
                 PortraitChange::Read { source, image } => {
                     if let Err(error) = &image {
                         tracing::info!(remote = id, %error, "a directory portrait could not be read");

@@ -896,7 +896,7 @@ async fn a_self_hosted_portrait_is_cleaned_and_a_bad_one_refused_with_the_reason
     let asked = Arc::new(Mutex::new(Vec::new()));
     let site = stand_in_site(answers.clone(), asked.clone()).await;
     let id = "ffffffff-0000-4000-8000-000000000006";
-    let document = |portrait: &str| {
+    let document_described = |portrait: &str, alt: &str| {
         serde_json::to_vec(&serde_json::json!({
             "format": "anteroom-listing/1",
             "listing": {
@@ -908,13 +908,14 @@ async fn a_self_hosted_portrait_is_cleaned_and_a_bad_one_refused_with_the_reason
                 "consultation_fee_pence": null, "session_fee_pence": null,
                 "concessions": null, "registration": null, "accepting": true,
                 "portrait": {
-                    "url": portrait, "alt": "Jo Bell at her desk", "width": 640, "height": 800
+                    "url": portrait, "alt": alt, "width": 640, "height": 800
                 }
             },
             "free_consultations": { "in_person": [], "online": [] }
         }))
         .unwrap()
     };
+    let document = |portrait: &str| document_described(portrait, "Jo Bell at her desk");
     let original = phone_jpeg(&picture(1200, 1500), &HOME);
     for needle in [&b"Exif"[..], b"GPS", &HOME.latitude[2].to_be_bytes()] {
         assert!(
@@ -931,6 +932,11 @@ async fn a_self_hosted_portrait_is_cleaned_and_a_bad_one_refused_with_the_reason
         answers.insert("/media/original.jpg".to_owned(), original);
         answers.insert("/media/notes.jpg".to_owned(), b"Dear diary".to_vec());
         answers.insert("/media/huge.jpg".to_owned(), vec![0xff; 3 * 1024 * 1024]);
+        // Under 2 MB, but more pixels than a portrait needs (4.8 million).
+        answers.insert(
+            "/media/vast.jpg".to_owned(),
+            phone_jpeg(&picture(2400, 2000), &HOME),
+        );
     }
     let remote = directory
         .store
@@ -980,6 +986,10 @@ async fn a_self_hosted_portrait_is_cleaned_and_a_bad_one_refused_with_the_reason
         ),
         ("/media/huge.jpg", "larger than 2048 KB"),
         (
+            "/media/vast.jpg",
+            "5 megapixels, more than the 4 taken here",
+        ),
+        (
             "/media/missing.jpg",
             "Its portrait could not be read: It answered 404",
         ),
@@ -1013,31 +1023,74 @@ async fn a_self_hosted_portrait_is_cleaned_and_a_bad_one_refused_with_the_reason
             .assert_status(StatusCode::NOT_FOUND);
     }
 
-    // A portrait on another site, or another port of the same host: the listing is
-    // refused as a whole (the last good one stays), and nothing else is ever asked.
-    let other_port = format!("{}:9/media/elsewhere.jpg", site.rsplit_once(':').unwrap().0);
-    for (portrait, why) in [
-        (
-            "http://elsewhere.example/media/x.jpg",
-            "portrait is not a plain address",
-        ),
-        (other_port.as_str(), "its portrait is not at"),
-    ] {
-        answers
-            .lock()
-            .unwrap()
-            .insert("/api/v1/listing".to_owned(), document(portrait));
-        read_again().await;
-        let row = directory.store.remote(remote).await.unwrap().unwrap();
-        assert!(
-            row.error.as_deref().unwrap_or("").contains(why),
-            "{portrait}: {:?}",
-            row.error
-        );
-        get(&finder, &listing_url)
-            .await
-            .assert_status(StatusCode::OK);
-    }
+    // A portrait that could not be read is not asked for again at every reading, but after
+    // six hours it is.
+    let times_asked = |path: &str| asked.lock().unwrap().iter().filter(|p| *p == path).count();
+    assert_eq!(times_asked("/media/missing.jpg"), 1);
+    read_again().await;
+    assert_eq!(times_asked("/media/missing.jpg"), 1);
+    directory.advance_clock(jiff::SignedDuration::from_hours(6));
+    read_again().await;
+    assert_eq!(times_asked("/media/missing.jpg"), 2);
+
+    // Another port of the same host: the listing stays, without the portrait, saying why.
+    let other_port = format!("{}:9/media/original.jpg", site.rsplit_once(':').unwrap().0);
+    answers
+        .lock()
+        .unwrap()
+        .insert("/api/v1/listing".to_owned(), document(&other_port));
+    read_again().await;
+    let row = directory.store.remote(remote).await.unwrap().unwrap();
+    assert_eq!(row.error, None, "the listing itself is read");
+    let kept = directory
+        .store
+        .remote_portrait(remote)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        kept.image
+            .unwrap_err()
+            .contains(&format!("Its portrait is not at {site}")),
+        "{other_port}"
+    );
+
+    // The same portrait described again: its new words, without reading the photo again.
+    let original_url = format!("{site}/media/original.jpg");
+    answers
+        .lock()
+        .unwrap()
+        .insert("/api/v1/listing".to_owned(), document(&original_url));
+    read_again().await;
+    assert_eq!(times_asked("/media/original.jpg"), 2, "copied again");
+    answers.lock().unwrap().insert(
+        "/api/v1/listing".to_owned(),
+        document_described(&original_url, "Jo Bell by the bookcase"),
+    );
+    read_again().await;
+    assert_eq!(times_asked("/media/original.jpg"), 2, "not read again");
+    let page = get(&finder, &listing_url).await;
+    assert!(page.decoded().contains(r#"alt="Jo Bell by the bookcase""#));
+
+    // A portrait on another site: the listing is refused as a whole (the last good one
+    // stays, portrait and all), and the other site is never asked.
+    answers.lock().unwrap().insert(
+        "/api/v1/listing".to_owned(),
+        document("http://elsewhere.example/media/x.jpg"),
+    );
+    read_again().await;
+    let row = directory.store.remote(remote).await.unwrap().unwrap();
+    assert!(
+        row.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("portrait is not a plain address"),
+        "{:?}",
+        row.error
+    );
+    let page = get(&finder, &listing_url).await;
+    page.assert_status(StatusCode::OK);
+    assert!(page.decoded().contains(r#"alt="Jo Bell by the bookcase""#));
     let asked = asked.lock().unwrap().clone();
     assert!(
         asked
