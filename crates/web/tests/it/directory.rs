@@ -6,7 +6,7 @@ use domain::directory::{ListingSettings, RawListingSettings};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{Reply, TestApp, assert_crisis_block};
+use crate::helpers::{Reply, TestApp, addresses_under, assert_crisis_block};
 
 async fn get(browser: &reqwest::Client, url: &str) -> Reply {
     Reply::read(browser.get(url).send().await.expect("GET")).await
@@ -653,21 +653,6 @@ async fn a_listed_practices_portrait_is_shown_from_the_directorys_own_host() {
     get(&browser, &app.directory_url(&portrait))
         .await
         .assert_status(StatusCode::NOT_FOUND);
-}
-
-/// Every address under `prefix` in a page's `srcset`s and `src`s.
-fn addresses_under(body: &str, prefix: &str) -> Vec<String> {
-    let mut urls: Vec<String> = body
-        .split(prefix)
-        .skip(1)
-        .filter_map(|rest| {
-            let end = rest.find([' ', '"', ','])?;
-            Some(format!("{prefix}{}", &rest[..end]))
-        })
-        .collect();
-    urls.sort();
-    urls.dedup();
-    urls
 }
 
 /// A self-hosted practice's portrait: named in its listing, copied by the directory (and

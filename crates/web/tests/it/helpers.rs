@@ -1351,3 +1351,18 @@ pub fn ics_parses(ics: &str) {
         Err(error) => panic!("cannot run python3: {error}"),
     }
 }
+
+/// Every address under `prefix` in a page's `srcset`s and `src`s.
+pub fn addresses_under(body: &str, prefix: &str) -> Vec<String> {
+    let mut urls: Vec<String> = body
+        .split(prefix)
+        .skip(1)
+        .filter_map(|rest| {
+            let end = rest.find([' ', '"', ','])?;
+            Some(format!("{prefix}{}", &rest[..end]))
+        })
+        .collect();
+    urls.sort();
+    urls.dedup();
+    urls
+}

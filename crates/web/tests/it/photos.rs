@@ -39,17 +39,7 @@ async fn upload(app: &TestApp, path: &str, photo: &[u8], alt: &str) -> Reply {
 
 /// Every address in the `srcset`s and `src`s of a page's pictures.
 fn photo_urls(body: &str) -> Vec<String> {
-    let mut urls: Vec<String> = body
-        .split("/media/")
-        .skip(1)
-        .filter_map(|rest| {
-            let end = rest.find([' ', '"', ','])?;
-            Some(format!("/media/{}", &rest[..end]))
-        })
-        .collect();
-    urls.sort();
-    urls.dedup();
-    urls
+    crate::helpers::addresses_under(body, "/media/")
 }
 
 const PORTRAIT_ALT: &str = "Sam Carter smiling, in a blue jumper";
