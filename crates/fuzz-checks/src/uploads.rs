@@ -13,7 +13,10 @@ pub fn check(data: &[u8]) {
     if which % 2 == 0 {
         if let Some((fields, file)) = web::fuzzing::upload_form(rest, "XyZ") {
             assert!(fields <= 16, "{fields} fields read");
-            let _ = file;
+            assert!(
+                file.is_none_or(|length| length <= rest.len()),
+                "a file longer than the body it came in"
+            );
         }
     } else if let Ok(processed) = images::process(rest) {
         assert!(!processed.variants.is_empty());

@@ -4,7 +4,7 @@
 //! colours, drawn here with fonts kept in the repository (subsets of DejaVu Sans: see
 //! `fonts/LICENSE.txt`), so nothing is fetched and nothing depends on the server's fonts.
 
-use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
+use ab_glyph::{Font, FontRef, GlyphId, PxScale, ScaleFont, point};
 use image::{Rgb, RgbImage};
 
 const BOLD: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold-latin.ttf");
@@ -113,20 +113,28 @@ fn fill(picture: &mut RgbImage, x: u32, y: u32, width: u32, height: u32, colour:
     }
 }
 
-/// How wide `text` is at `size` pixels, kerning included.
-fn measure(font: &FontRef<'_>, size: f32, text: &str) -> f32 {
+/// Each glyph of `text` at `size` pixels with where it starts along the line, kerning
+/// included, and where the line ends.
+fn layout(font: &FontRef<'_>, size: f32, text: &str) -> (Vec<(GlyphId, f32)>, f32) {
     let scaled = font.as_scaled(PxScale::from(size));
-    let mut width = 0.0;
+    let mut glyphs = Vec::with_capacity(text.len());
+    let mut caret = 0.0;
     let mut last = None;
     for c in text.chars() {
         let id = scaled.glyph_id(c);
         if let Some(previous) = last {
-            width += scaled.kern(previous, id);
+            caret += scaled.kern(previous, id);
         }
-        width += scaled.h_advance(id);
+        glyphs.push((id, caret));
+        caret += scaled.h_advance(id);
         last = Some(id);
     }
-    width
+    (glyphs, caret)
+}
+
+/// How wide `text` is at `size` pixels, kerning included.
+fn measure(font: &FontRef<'_>, size: f32, text: &str) -> f32 {
+    layout(font, size, text).1
 }
 
 /// `text` in at most `most` lines of `width`, broken between words; what does not fit ends
@@ -180,17 +188,8 @@ fn draw_line(
     colour: [u8; 3],
 ) {
     let scale = PxScale::from(size);
-    let scaled = font.as_scaled(scale);
-    let mut caret = x;
-    let mut last = None;
-    for c in text.chars() {
-        let id = scaled.glyph_id(c);
-        if let Some(previous) = last {
-            caret += scaled.kern(previous, id);
-        }
-        let glyph = id.with_scale_and_position(scale, point(caret, y));
-        caret += scaled.h_advance(id);
-        last = Some(id);
+    for (id, along) in layout(font, size, text).0 {
+        let glyph = id.with_scale_and_position(scale, point(x + along, y));
         let Some(outlined) = font.outline_glyph(glyph) else {
             continue;
         };

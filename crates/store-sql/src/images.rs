@@ -8,10 +8,10 @@
 #[allow(clippy::crate_in_macro_def)]
 #[macro_export]
 macro_rules! images {
-    ($store:ident, sql = $sql:path, lock = $lock:literal) => {
+    ($store:ident, $db:ty, sql = $sql:path, lock = $lock:literal) => {
         use jiff::Timestamp;
         use store::{
-            ConflictKind, ImageInfo, ImageRole, Look, LookStore, NewImage, PracticeId,
+            ConflictKind, ImageInfo, ImageRole, ImageVariant, Look, LookStore, NewImage, PracticeId,
             ROOM_PHOTOS_MAX, RemotePortrait, RemotePortraitStore, StoreError, StoreResult,
         };
 
@@ -27,6 +27,28 @@ macro_rules! images {
 
         fn dimension(value: i64) -> StoreResult<u32> {
             u32::try_from(value).map_err(|_| crate::convert::corrupt("image size"))
+        }
+
+        /// Write a photo's variants under its owner's id with `insert` (an `INSERT` of the
+        /// owner, width, height, format and bytes, in that order).
+        async fn insert_variants(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            insert: &'static str,
+            owner: i64,
+            variants: &[ImageVariant],
+        ) -> StoreResult<()> {
+            for variant in variants {
+                sqlx::query($sql(insert))
+                    .bind(owner)
+                    .bind(i64::from(variant.width))
+                    .bind(i64::from(variant.height))
+                    .bind(variant.format)
+                    .bind(variant.bytes.as_slice())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(map_err)?;
+            }
+            Ok(())
         }
 
         #[async_trait::async_trait]
@@ -155,20 +177,14 @@ macro_rules! images {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(map_err)?;
-                for variant in &image.variants {
-                    sqlx::query($sql(
-                        "INSERT INTO image_variants (image_id, width, height, format, bytes)
-                         VALUES (?, ?, ?, ?, ?)",
-                    ))
-                    .bind(id)
-                    .bind(i64::from(variant.width))
-                    .bind(i64::from(variant.height))
-                    .bind(variant.format)
-                    .bind(variant.bytes.as_slice())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
-                }
+                insert_variants(
+                    &mut tx,
+                    "INSERT INTO image_variants (image_id, width, height, format, bytes)
+                     VALUES (?, ?, ?, ?, ?)",
+                    id,
+                    &image.variants,
+                )
+                .await?;
                 tx.commit().await.map_err(map_err)
             }
 
@@ -382,20 +398,16 @@ macro_rules! images {
                     .execute(&mut *tx)
                     .await
                     .map_err(map_err)?;
-                    for variant in image.map(|i| i.variants.as_slice()).unwrap_or_default() {
-                        sqlx::query($sql(
+                    if let Some(image) = image {
+                        insert_variants(
+                            &mut tx,
                             "INSERT INTO directory_remote_portrait_variants
                                  (remote_id, width, height, format, bytes)
                              VALUES (?, ?, ?, ?, ?)",
-                        ))
-                        .bind(remote)
-                        .bind(i64::from(variant.width))
-                        .bind(i64::from(variant.height))
-                        .bind(variant.format)
-                        .bind(variant.bytes.as_slice())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_err)?;
+                            remote,
+                            &image.variants,
+                        )
+                        .await?;
                     }
                 }
                 tx.commit().await.map_err(map_err)

@@ -6,6 +6,6 @@ fn sql(text: &'static str) -> &'static str {
     text
 }
 
-store_sql::images!(SqliteStore, sql = sql, lock = "");
+store_sql::images!(SqliteStore, sqlx::Sqlite, sql = sql, lock = "");
 
 use crate::SqliteStore;

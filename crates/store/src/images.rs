@@ -85,6 +85,14 @@ pub struct Look {
     pub accent: Option<Accent>,
 }
 
+impl Look {
+    /// The accent in use: the practice's own, or else the theme's.
+    pub fn accent_colour(&self) -> domain::look::Colour {
+        self.accent
+            .map_or_else(|| self.theme.accent(), |a| a.colour())
+    }
+}
+
 /// Where the practice's look is kept.
 #[async_trait]
 pub trait LookStore: Send + Sync {
@@ -105,6 +113,11 @@ pub trait LookStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Every photo of the practice: the portrait first, then each location's in order.
     async fn images(&self, practice: PracticeId) -> StoreResult<Vec<ImageInfo>>;
+    /// The practice's portrait, if it has one.
+    async fn portrait(&self, practice: PracticeId) -> StoreResult<Option<ImageInfo>> {
+        let images = self.images(practice).await?;
+        Ok(images.into_iter().find(|i| i.role == ImageRole::Portrait))
+    }
     /// One variant's bytes and media shape, if the practice has it.
     async fn image_variant(
         &self,

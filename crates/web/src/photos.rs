@@ -343,13 +343,13 @@ impl Card {
     /// The card's address, which changes whenever what it shows does.
     pub(crate) fn href(&self) -> String {
         use sha2::{Digest, Sha256};
-        let accent = self
-            .look
-            .accent
-            .map_or_else(|| self.look.theme.accent(), |a| a.colour());
         let text = format!(
             "{}\n{}\n{}\n{}\n{}",
-            self.name, self.who, self.address, self.look.theme, accent
+            self.name,
+            self.who,
+            self.address,
+            self.look.theme,
+            self.look.accent_colour()
         );
         let digest = Sha256::digest(text.as_bytes());
         let version: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
@@ -358,10 +358,6 @@ impl Card {
 
     fn png(&self) -> Vec<u8> {
         let theme = self.look.theme;
-        let accent = self
-            .look
-            .accent
-            .map_or_else(|| theme.accent(), |a| a.colour());
         let rgb = |c: domain::look::Colour| [c.0, c.1, c.2];
         images::card::social_card(
             images::card::CardText {
@@ -373,7 +369,7 @@ impl Card {
                 background: rgb(theme.light_background()),
                 text: rgb(theme.text()),
                 muted: rgb(theme.muted()),
-                accent: rgb(accent),
+                accent: rgb(self.look.accent_colour()),
             },
         )
     }

@@ -76,20 +76,15 @@ pub(crate) async fn listing_of(state: &Here, stored: &StoredListing) -> WebResul
         .min();
     let settings = &stored.settings;
     let url = state.public_url().to_owned();
-    let portrait = store
-        .images(id)
-        .await?
-        .iter()
-        .find(|i| i.role == store::ImageRole::Portrait)
-        .map(|info| {
-            let view = crate::photos::PhotoView::of(info);
-            ListingPortrait {
-                url: format!("{url}{}", view.src),
-                alt: view.alt,
-                width: view.src_width,
-                height: view.src_height,
-            }
-        });
+    let portrait = store.portrait(id).await?.map(|info| {
+        let view = crate::photos::PhotoView::of(&info);
+        ListingPortrait {
+            url: format!("{url}{}", view.src),
+            alt: view.alt,
+            width: view.src_width,
+            height: view.src_height,
+        }
+    });
     Ok(Listing {
         id: stored.id.clone(),
         name: practice.details.name.clone(),

@@ -409,12 +409,7 @@ async fn portrait_of(
 ) -> WebResult<Option<store::ImageInfo>> {
     Ok(match source {
         None => None,
-        Some(super::Source::Hosted(practice)) => state
-            .store()
-            .images(practice)
-            .await?
-            .into_iter()
-            .find(|i| i.role == store::ImageRole::Portrait),
+        Some(super::Source::Hosted(practice)) => state.store().portrait(practice).await?,
         Some(super::Source::Remote(remote)) => state
             .store()
             .remote_portrait(remote)

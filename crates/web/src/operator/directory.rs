@@ -321,8 +321,8 @@ fn remote_id(id: &str) -> WebResult<i64> {
     id.parse::<i64>().map_err(|_| WebError::NotFound)
 }
 
-/// A self-hosted practice the directory reads, or a 404.
-/// A remote and what became of the portrait its listing names, or a 404.
+/// A self-hosted practice the directory reads, and what became of the portrait its listing
+/// names, or a 404.
 async fn find_remote(
     state: &AppState,
     id: &str,

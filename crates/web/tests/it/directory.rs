@@ -26,6 +26,20 @@ fn settings(help: &[&str], approach: &str, accepting: bool) -> ListingSettings {
     .expect("valid settings")
 }
 
+/// `app`'s practice listed under `id`, taking new clients; the listing's id.
+async fn list(app: &TestApp, help: &[&str], approach: &str, id: &str) -> String {
+    app.store
+        .save_listing_settings(
+            app.practice,
+            &settings(help, approach, true),
+            id,
+            app.clock.now(),
+        )
+        .await
+        .unwrap()
+        .id
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_therapist_lists_the_practice_and_it_is_published_as_open_data() {
     let app = TestApp::spawn().await;
@@ -392,15 +406,7 @@ async fn self_hosted_practices_are_read_from_their_addresses_and_a_silent_one_dr
         (&beta, "trauma", "bbbbbbbb-0000-4000-8000-000000000002"),
         (&gamma, "loss", "dddddddd-0000-4000-8000-000000000004"),
     ] {
-        app.store
-            .save_listing_settings(
-                app.practice,
-                &settings(&[help], "integrative", true),
-                id,
-                app.clock.now(),
-            )
-            .await
-            .unwrap();
+        list(app, &[help], "integrative", id).await;
     }
     let silent = silent_server().await;
     let redirecting = redirecting_server().await;
@@ -552,15 +558,13 @@ async fn self_hosted_practices_are_read_from_their_addresses_and_a_silent_one_dr
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_listing_has_an_etag_and_answers_not_modified() {
     let app = TestApp::spawn().await;
-    app.store
-        .save_listing_settings(
-            app.practice,
-            &settings(&["loss"], "cbt", true),
-            "cccccccc-0000-4000-8000-000000000003",
-            app.clock.now(),
-        )
-        .await
-        .unwrap();
+    list(
+        &app,
+        &["loss"],
+        "cbt",
+        "cccccccc-0000-4000-8000-000000000003",
+    )
+    .await;
     let first = app.get("/api/v1/listing").await;
     let etag = first.header("etag").expect("an ETag").to_owned();
     let again = app
@@ -583,17 +587,13 @@ async fn a_listed_practices_portrait_is_shown_from_the_directorys_own_host() {
     use store::ImageRole;
 
     let app = TestApp::spawn_hosted().await;
-    let id = app
-        .store
-        .save_listing_settings(
-            app.practice,
-            &settings(&["anxiety"], "psychodynamic", true),
-            "33333333-3333-4333-8333-333333333333",
-            app.clock.now(),
-        )
-        .await
-        .unwrap()
-        .id;
+    let id = list(
+        &app,
+        &["anxiety"],
+        "psychodynamic",
+        "33333333-3333-4333-8333-333333333333",
+    )
+    .await;
     let mut keys = Vec::new();
     for (role, width) in [
         (ImageRole::Portrait, 900),
@@ -668,16 +668,7 @@ async fn a_self_hosted_practices_portrait_is_copied_and_shown_from_the_directory
     let directory = TestApp::spawn_hosted().await;
     let alpha = TestApp::spawn().await;
     let id = "eeeeeeee-0000-4000-8000-000000000005";
-    alpha
-        .store
-        .save_listing_settings(
-            alpha.practice,
-            &settings(&["anxiety"], "psychodynamic", true),
-            id,
-            alpha.clock.now(),
-        )
-        .await
-        .unwrap();
+    list(&alpha, &["anxiety"], "psychodynamic", id).await;
     let save_portrait = |width: u32, alt: &'static str| {
         let store = alpha.store.clone();
         let (practice, now) = (alpha.practice, alpha.clock.now());

@@ -156,10 +156,9 @@ async fn upload_page(
     let current = match target {
         Target::Portrait => state
             .store()
-            .images(state.practice_id())
+            .portrait(state.practice_id())
             .await?
-            .iter()
-            .find(|i| i.role == ImageRole::Portrait)
+            .as_ref()
             .map(PhotoView::of),
         Target::Room(..) => None,
     };
